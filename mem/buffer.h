@@ -1,0 +1,38 @@
+// Internal to mem/: the metadata of one mempool buffer and the free list that
+// Packet returns it to. Metadata lives in host memory the device cannot reach,
+// so a device (or a hostile one, issue #8) can never corrupt it.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/base/optimization.h"
+
+namespace safenic {
+
+class Mempool;
+struct FreeList;
+
+struct BufferMeta {
+  uint8_t* buf;       // first byte of the buffer (headroom starts here)
+  uint64_t iova;      // IOVA of `buf`
+  FreeList* home;         // the pool's free list it returns to
+  uint32_t data_off;  // offset of the first data byte from `buf`
+  uint32_t len;       // bytes of data
+};
+
+// LIFO stack of free buffers: O(1) get/put, no locks (one pool per thread).
+struct FreeList {
+  BufferMeta** top = nullptr;  // free[0 .. count)
+  uint32_t count = 0;
+  uint32_t capacity = 0;
+  bool orphaned = false;  // owner released the pool while buffers were out
+  Mempool* owner = nullptr;
+
+  void put(BufferMeta* m) {
+    top[count++] = m;
+    if (ABSL_PREDICT_FALSE(orphaned) && count == capacity) destroy_orphan();
+  }
+  void destroy_orphan();  // mempool.cc: the last buffer came home
+};
+
+}  // namespace safenic

@@ -1,0 +1,51 @@
+// IOVA translation: the one seam between host virtual addresses and the
+// addresses a device uses for DMA (IOVAs).
+//
+//   IdentityMapper  IOVA == VA (unit tests of mem/ itself).
+//   PagemapMapper   physical addresses from /proc/self/pagemap (uio/sysfs path,
+//                   no IOMMU; needs root and pinned, contiguous memory).
+//   sim::Iommu      the simulator's checked IOMMU (sim/iommu.h).
+//   VFIO            issue #6.
+// Drivers never call a mapper: they see IOVAs only through DmaRegion and Packet.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace safenic {
+
+class IovaMapper {
+ public:
+  virtual ~IovaMapper() = default;
+  // Makes [va, va + len) reachable by the device and returns the IOVA of `va`;
+  // the range is contiguous in IOVA space. `tag` names the range in reports.
+  virtual absl::StatusOr<uint64_t> map(void* va, size_t len,
+                                       absl::string_view tag) = 0;
+  // Ends device access to a range returned by map().
+  virtual void unmap(uint64_t iova, size_t len) = 0;
+  virtual absl::string_view name() const = 0;
+};
+
+class IdentityMapper final : public IovaMapper {
+ public:
+  absl::StatusOr<uint64_t> map(void* va, size_t len,
+                               absl::string_view tag) override;
+  void unmap(uint64_t, size_t) override {}
+  absl::string_view name() const override { return "identity"; }
+};
+
+class PagemapMapper final : public IovaMapper {
+ public:
+  absl::StatusOr<uint64_t> map(void* va, size_t len,
+                               absl::string_view tag) override;
+  void unmap(uint64_t, size_t) override {}
+  absl::string_view name() const override { return "pagemap"; }
+
+  // Physical address of one byte of mapped, resident memory.
+  static absl::StatusOr<uint64_t> physical_address(const void* va);
+};
+
+}  // namespace safenic

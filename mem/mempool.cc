@@ -1,0 +1,120 @@
+#include "mem/mempool.h"
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+
+namespace safenic {
+
+absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
+                                           const DmaAllocator& dma) {
+  if (config.buffers == 0) {
+    return absl::InvalidArgumentError("a mempool needs at least one buffer");
+  }
+  if (config.data_room < 64 || config.data_room > (1u << 20)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "mempool data_room %d is out of range [64, 1 MiB]", config.data_room));
+  }
+  if (config.headroom > 4096) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "mempool headroom %d is over 4096 bytes", config.headroom));
+  }
+  MempoolPtr pool(new Mempool());
+  // Buffers start on cache lines, so descriptors get 64-byte aligned IOVAs.
+  pool->stride_ = (config.headroom + config.data_room + 63) / 64 * 64;
+  pool->headroom_ = config.headroom;
+  auto region =
+      dma.allocate(size_t{pool->stride_} * config.buffers, config.tag);
+  if (!region.ok()) return region.status();
+  pool->region_ = *std::move(region);
+  pool->meta_ = std::make_unique<BufferMeta[]>(config.buffers);
+  pool->stack_ = std::make_unique<BufferMeta*[]>(config.buffers);
+  FreeList& f = pool->free_;
+  f.top = pool->stack_.get();
+  f.capacity = config.buffers;
+  f.owner = pool.get();
+  // Pushed in reverse, so buffer 0 is handed out first.
+  for (uint32_t i = config.buffers; i-- > 0;) {
+    BufferMeta& m = pool->meta_[i];
+    m.buf = pool->region_.data() + size_t{i} * pool->stride_;
+    m.iova = pool->region_.iova() + size_t{i} * pool->stride_;
+    m.home = &f;
+    f.top[f.count++] = &m;
+  }
+  return pool;
+}
+
+size_t Mempool::alloc_bulk(PacketBatch& batch, size_t n) {
+  if (n > batch.room()) n = batch.room();
+  if (ABSL_PREDICT_FALSE(n > free_.count)) {
+    ++alloc_failures_;
+    n = free_.count;
+  }
+  Packet* out = batch.tail();
+  BufferMeta** src = free_.top + free_.count - n;
+  for (size_t i = 0; i < n; ++i) out[i].m_ = fresh(src[i]);
+  free_.count -= static_cast<uint32_t>(n);
+  batch.grow(n);
+  return n;
+}
+
+void FreeList::destroy_orphan() { delete owner; }
+
+void MempoolReleaser::operator()(Mempool* pool) const {
+  if (pool->in_use() == 0) {
+    delete pool;
+  } else {
+    pool->free_.orphaned = true;  // the last Packet to come home deletes it
+  }
+}
+
+absl::Status Packet::too_long(size_t len) const {
+  return absl::OutOfRangeError(absl::StrFormat(
+      "packet length %d exceeds the buffer's capacity of %d bytes (pool '%s')",
+      len, capacity(), pool().tag()));
+}
+
+absl::Status Packet::prepend(size_t n) {
+  if (n > m_->data_off) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "cannot prepend %d bytes: only %d bytes of headroom", n, m_->data_off));
+  }
+  m_->data_off -= static_cast<uint32_t>(n);
+  m_->len += static_cast<uint32_t>(n);
+  return absl::OkStatus();
+}
+
+absl::Status Packet::trim_front(size_t n) {
+  if (n > m_->len) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "cannot trim %d bytes from a %d-byte packet", n, m_->len));
+  }
+  m_->data_off += static_cast<uint32_t>(n);
+  m_->len -= static_cast<uint32_t>(n);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Packet> Packet::clone() const { return clone(pool()); }
+
+absl::StatusOr<Packet> Packet::clone(Mempool& pool) const {
+  if (m_->data_off + size_t{m_->len} > pool.stride()) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "a %d-byte packet with %d bytes of headroom does not fit pool '%s' "
+        "(%d-byte buffers)",
+        m_->len, m_->data_off, pool.tag(), pool.stride()));
+  }
+  Packet copy = pool.alloc();
+  if (copy.empty()) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "pool '%s' has no free buffer for a clone (%d of %d in use): free "
+        "packets or create a larger pool",
+        pool.tag(), pool.in_use(), pool.capacity()));
+  }
+  copy.m_->data_off = m_->data_off;
+  copy.m_->len = m_->len;
+  std::memcpy(copy.data(), data(), m_->len);
+  return copy;
+}
+
+}  // namespace safenic

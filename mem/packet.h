@@ -1,0 +1,73 @@
+// Packet: move-only owner of one mempool buffer. Dropping a Packet returns its
+// buffer to its pool; no API yields two owners; copying is an explicit clone().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "mem/buffer.h"
+
+namespace safenic {
+
+class Packet {
+ public:
+  Packet() noexcept = default;
+  Packet(Packet&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+  Packet& operator=(Packet&& o) noexcept {
+    if (this != &o) {
+      reset();
+      m_ = std::exchange(o.m_, nullptr);
+    }
+    return *this;
+  }
+  Packet(const Packet&) = delete;
+  Packet& operator=(const Packet&) = delete;
+  ~Packet() { reset(); }
+
+  // Returns the buffer to its pool now; the Packet becomes empty.
+  void reset() {
+    if (m_ != nullptr) m_->home->put(std::exchange(m_, nullptr));
+  }
+  bool empty() const { return m_ == nullptr; }
+  explicit operator bool() const { return m_ != nullptr; }
+
+  // The frame: `size()` bytes starting at `data()`.
+  uint8_t* data() const { return m_->buf + m_->data_off; }
+  size_t size() const { return m_->len; }
+  absl::Span<uint8_t> bytes() const { return {data(), m_->len}; }
+  // IOVA of data(): what a descriptor points at.
+  uint64_t iova() const { return m_->iova + m_->data_off; }
+  size_t headroom() const { return m_->data_off; }
+  // Bytes available after data() (the most size() can grow to).
+  size_t capacity() const;
+  Mempool& pool() const { return *m_->home->owner; }
+
+  // Sets the frame length; fails (and changes nothing) past capacity().
+  absl::Status resize(size_t len) {
+    if (ABSL_PREDICT_FALSE(len > capacity())) return too_long(len);
+    m_->len = static_cast<uint32_t>(len);
+    return absl::OkStatus();
+  }
+  // Grows the frame at the front into the headroom (e.g. a virtio header).
+  absl::Status prepend(size_t n);
+  // Drops n bytes from the front of the frame.
+  absl::Status trim_front(size_t n);
+
+  // A new Packet from `pool` (default: this packet's pool) with the same
+  // headroom, length and bytes.
+  absl::StatusOr<Packet> clone() const;
+  absl::StatusOr<Packet> clone(Mempool& pool) const;
+
+ private:
+  friend class Mempool;
+  explicit Packet(BufferMeta* m) : m_(m) {}
+  absl::Status too_long(size_t len) const;
+
+  BufferMeta* m_ = nullptr;
+};
+
+}  // namespace safenic

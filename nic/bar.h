@@ -1,0 +1,72 @@
+// Bar: the MMIO half of the seam through which a driver touches a device.
+// (The DMA half is mem/: DmaRegion, Mempool, Packet.)
+//
+// Two implementations, one driver: MappedBar (nic/mapped_bar.h, a real BAR:
+// volatile accesses and barriers) and sim::SimulatedBar (a device model reacts
+// to each access). Drivers use the typed accessors; the virtual raw accessors
+// cost one indirect call per register access, and the fast path makes one
+// access per batch (the doorbell), see bench/mmio_bench.cc.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "mem/check.h"
+#include "nic/register.h"
+
+namespace safenic {
+
+class Bar {
+ public:
+  virtual ~Bar() = default;
+
+  virtual uint8_t read8(uint32_t offset) = 0;
+  virtual uint16_t read16(uint32_t offset) = 0;
+  virtual uint32_t read32(uint32_t offset) = 0;
+  virtual uint64_t read64(uint32_t offset) = 0;
+  virtual void write8(uint32_t offset, uint8_t value) = 0;
+  virtual void write16(uint32_t offset, uint16_t value) = 0;
+  virtual void write32(uint32_t offset, uint32_t value) = 0;
+  virtual void write64(uint32_t offset, uint64_t value) = 0;
+  virtual size_t size() const = 0;
+
+  // Typed access. `index` selects an instance of a RegisterArray.
+  template <typename R>
+  RegisterValue<R> read(uint32_t index = 0) {
+    static_assert(is_readable(R::kAccess), "register is write-only: it cannot be read");
+    SAFENIC_CHECK(index < R::kCount, "register index out of range");
+    using W = typename R::Word;
+    return RegisterValue<R>(from_order<R::kOrder>(raw_read<W>(R::offset(index))));
+  }
+  template <typename R>
+  void write(RegisterValue<R> value, uint32_t index = 0) {
+    static_assert(is_writable(R::kAccess), "register is read-only: it cannot be written");
+    SAFENIC_CHECK(index < R::kCount, "register index out of range");
+    raw_write(R::offset(index), to_order<R::kOrder>(value.raw()));
+  }
+  // Read, change through `fn(RegisterValue<R>&)`, write back.
+  template <typename R, typename Fn>
+  void modify(Fn&& fn, uint32_t index = 0) {
+    static_assert(R::kAccess == Access::kReadWrite,
+                  "only read-write registers can be read-modified-written");
+    RegisterValue<R> v = read<R>(index);
+    fn(v);
+    write(v, index);
+  }
+
+ private:
+  template <typename W>
+  W raw_read(uint32_t off) {
+    if constexpr (sizeof(W) == 1) return read8(off);
+    else if constexpr (sizeof(W) == 2) return read16(off);
+    else if constexpr (sizeof(W) == 4) return read32(off);
+    else return read64(off);
+  }
+  void raw_write(uint32_t off, uint8_t v) { write8(off, v); }
+  void raw_write(uint32_t off, uint16_t v) { write16(off, v); }
+  void raw_write(uint32_t off, uint32_t v) { write32(off, v); }
+  void raw_write(uint32_t off, uint64_t v) { write64(off, v); }
+};
+
+}  // namespace safenic

@@ -1,0 +1,64 @@
+#include "nic/device.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace safenic {
+
+QueueStats DeviceStats::rx_total() const {
+  QueueStats t;
+  for (const auto& q : rx) t += q;
+  return t;
+}
+
+QueueStats DeviceStats::tx_total() const {
+  QueueStats t;
+  for (const auto& q : tx) t += q;
+  return t;
+}
+
+absl::Status Device::wait_for_link(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    if (link().up) return absl::OkStatus();
+    if (absl::Now() >= deadline) break;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return absl::DeadlineExceededError(absl::StrFormat(
+      "%s (%s): link is still down after %s; check the cable or the simulated "
+      "wire, the link partner, and the port's speed settings",
+      name(), driver(), absl::FormatDuration(timeout)));
+}
+
+absl::Status Device::bad_queue(const char* dir, uint16_t queue,
+                               uint16_t count) const {
+  return absl::OutOfRangeError(absl::StrFormat(
+      "%s: %s queue %d does not exist; the device was opened with %d %s "
+      "queue(s) (DeviceConfig::%s_queues)",
+      name(), dir, queue, count, dir, dir));
+}
+
+absl::StatusOr<MacAddress> MacAddress::parse(absl::string_view text) {
+  MacAddress mac;
+  unsigned b[6];
+  char tail;
+  const std::string s(text);
+  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
+                  &b[3], &b[4], &b[5], &tail) != 6 ||
+      s.size() != 17) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "'%s' is not a MAC address; write six hex bytes like 02:00:00:00:00:01",
+        text));
+  }
+  for (int i = 0; i < 6; ++i) mac.bytes[i] = static_cast<uint8_t>(b[i]);
+  return mac;
+}
+
+std::string MacAddress::to_string() const {
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1],
+                         bytes[2], bytes[3], bytes[4], bytes[5]);
+}
+
+}  // namespace safenic

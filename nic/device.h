@@ -1,0 +1,105 @@
+// Device: the API every safenic driver offers (ixgbe, virtio, mlx5).
+//
+//   auto dev = safenic::open_device("sim:82599");     // nic/open.h
+//   safenic::Batch<32> batch;
+//   size_t n = *dev->rx_batch(0, batch);              // receive up to 32
+//   dev->tx_batch(0, batch);                          // unsent ones stay
+//
+// rx_batch/tx_batch fail only for a queue index that does not exist; the fast
+// path allocates nothing, takes no locks and writes one doorbell per batch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "mem/batch.h"
+#include "mem/mempool.h"
+#include "nic/mac_address.h"
+
+namespace safenic {
+
+struct DeviceConfig {
+  uint16_t rx_queues = 1;
+  uint16_t tx_queues = 1;
+  uint32_t rx_ring_size = 512;  // descriptors per queue
+  uint32_t tx_ring_size = 512;
+  uint32_t buffers_per_rx_queue = 2048;  // each RX queue's own mempool
+  bool promiscuous = false;
+};
+
+struct LinkStatus {
+  bool up = false;
+  uint32_t speed_mbps = 0;  // 0 when down
+};
+
+struct QueueStats {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t drops = 0;   // RX: no buffer posted; TX: none defined (unsent stay with the caller)
+  uint64_t errors = 0;  // frames the device reported in error
+  QueueStats& operator+=(const QueueStats& o) {
+    packets += o.packets, bytes += o.bytes, drops += o.drops, errors += o.errors;
+    return *this;
+  }
+};
+
+struct DeviceStats {
+  std::vector<QueueStats> rx;  // per queue
+  std::vector<QueueStats> tx;
+  QueueStats rx_total() const;
+  QueueStats tx_total() const;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  virtual absl::string_view driver() const = 0;  // "ixgbe", "virtio", "mlx5"
+  virtual std::string name() const = 0;         // the device spec it was opened with
+  virtual MacAddress mac() const = 0;
+  virtual LinkStatus link() = 0;
+  // Polls link() until it is up; DeadlineExceeded (saying what to check) when
+  // it is not up after `timeout`.
+  absl::Status wait_for_link(absl::Duration timeout);
+
+  uint16_t rx_queues() const { return rx_queues_; }
+  uint16_t tx_queues() const { return tx_queues_; }
+
+  // Appends up to batch.room() received packets; returns how many.
+  absl::StatusOr<size_t> rx_batch(uint16_t queue, PacketBatch& batch) {
+    if (ABSL_PREDICT_FALSE(queue >= rx_queues_)) return bad_queue("rx", queue, rx_queues_);
+    return receive(queue, batch);
+  }
+  // Sends packets from the front of `batch` as long as the ring has room,
+  // removes the sent ones and returns how many; unsent packets stay in `batch`.
+  absl::StatusOr<size_t> tx_batch(uint16_t queue, PacketBatch& batch) {
+    if (ABSL_PREDICT_FALSE(queue >= tx_queues_)) return bad_queue("tx", queue, tx_queues_);
+    return transmit(queue, batch);
+  }
+
+  // Counters since open (hardware counters are accumulated by the driver).
+  virtual absl::StatusOr<DeviceStats> stats() = 0;
+  virtual absl::Status set_promiscuous(bool on) = 0;
+
+ protected:
+  Device(uint16_t rx_queues, uint16_t tx_queues)
+      : rx_queues_(rx_queues), tx_queues_(tx_queues) {}
+  virtual size_t receive(uint16_t queue, PacketBatch& batch) = 0;
+  virtual size_t transmit(uint16_t queue, PacketBatch& batch) = 0;
+
+ private:
+  absl::Status bad_queue(const char* dir, uint16_t queue, uint16_t count) const;
+
+  uint16_t rx_queues_;
+  uint16_t tx_queues_;
+};
+
+}  // namespace safenic

@@ -1,0 +1,110 @@
+// Typed in-memory layouts: DMA descriptors, rings, command blocks. The same
+// bit-range mechanism as registers, plus a byte offset and a byte order
+// (little-endian for 82599 and virtio, big-endian for ConnectX).
+//
+//   // 82599 datasheet §7.1.6.2 Advanced Receive Descriptor, write-back format
+//   struct AdvRxWriteBack : Layout<AdvRxWriteBack, 16, ByteOrder::kLittle> {
+//     using DD = Bit<8, uint32_t, 0>;
+//     using EOP = Bit<8, uint32_t, 1>;
+//     using LENGTH = Field<12, uint16_t>;
+//   };
+//   LayoutRef<AdvRxWriteBack> d(ring + 16 * i);
+//   if (d.is_set<AdvRxWriteBack::DD>()) len = d.get<AdvRxWriteBack::LENGTH>();
+//
+// Accesses are volatile word loads/stores of the field's word: memory shared
+// with a device is read and written exactly as declared, never torn or merged.
+#pragma once
+
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "mem/check.h"
+#include "nic/bits.h"
+
+namespace safenic {
+
+template <typename L, size_t ByteOffset, HardwareWord W, unsigned Lo, unsigned Hi>
+struct LayoutField : BitRange<W, Lo, Hi> {
+  using Layout = L;
+  static constexpr size_t kOffset = ByteOffset;
+  static_assert(ByteOffset % sizeof(W) == 0, "field word is not naturally aligned");
+};
+
+template <typename Self, size_t Size, ByteOrder O>
+struct Layout {
+  static constexpr size_t kSize = Size;
+  static constexpr ByteOrder kOrder = O;
+  // Bits [Lo, Hi] of the W-sized word at byte Offset (default: the whole word).
+  template <size_t Offset, HardwareWord W, unsigned Lo = 0,
+            unsigned Hi = sizeof(W) * 8 - 1>
+  using Field = LayoutField<Self, Offset, W, Lo, Hi>;
+  // Bit N of the W-sized word at byte Offset.
+  template <size_t Offset, HardwareWord W, unsigned N>
+  using Bit = LayoutField<Self, Offset, W, N, N>;
+};
+
+// A typed view of one L-shaped block of memory (not owning).
+template <typename L>
+class LayoutRef {
+ public:
+  explicit LayoutRef(void* p) : p_(static_cast<uint8_t*>(p)) {}
+
+  template <typename F>
+  typename F::Word get() const {
+    check<F>();
+    return F::extract(load<F>());
+  }
+  template <typename F>
+  bool is_set() const {
+    static_assert(F::kWidth == 1, "is_set() is for one-bit fields; use get()");
+    return get<F>() != 0;
+  }
+  // A run-time value; it must fit.
+  template <typename F>
+  LayoutRef& set(uint64_t v) {
+    check<F>();
+    SAFENIC_CHECK(F::fits(v), "value does not fit in the layout field");
+    store<F>(F::insert(F::kWidth == sizeof(typename F::Word) * 8 ? 0 : load<F>(),
+                       static_cast<typename F::Word>(v)));
+    return *this;
+  }
+  // A constant, checked at compile time.
+  template <typename F, uint64_t V>
+  LayoutRef& set() {
+    static_assert(F::fits(V), "constant does not fit in the field");
+    return set<F>(V);
+  }
+  void zero() { std::memset(p_, 0, L::kSize); }
+  uint8_t* data() const { return p_; }
+
+ private:
+  template <typename F>
+  static constexpr void check() {
+    static_assert(std::same_as<typename F::Layout, L>, "field belongs to another layout");
+    static_assert(F::kOffset + sizeof(typename F::Word) <= L::kSize,
+                  "field lies outside its layout");
+  }
+  template <typename F>
+  typename F::Word load() const {
+    using W = typename F::Word;
+    return from_order<L::kOrder>(*reinterpret_cast<const volatile W*>(p_ + F::kOffset));
+  }
+  template <typename F>
+  void store(typename F::Word v) {
+    using W = typename F::Word;
+    *reinterpret_cast<volatile W*>(p_ + F::kOffset) = to_order<L::kOrder>(v);
+  }
+
+  uint8_t* p_;
+};
+
+// Orders earlier DMA-memory stores before later ones (e.g. a descriptor's body
+// before its ownership bit), as seen by a device or another thread.
+inline void dma_write_barrier() { std::atomic_thread_fence(std::memory_order_release); }
+// Orders an ownership-bit load before the loads of the descriptor body.
+inline void dma_read_barrier() { std::atomic_thread_fence(std::memory_order_acquire); }
+
+}  // namespace safenic

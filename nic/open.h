@@ -1,0 +1,49 @@
+// Opening devices by spec string, one format for every kind of device:
+//   sim:82599  sim:virtio  sim:cx5     a simulated NIC (sim/)
+//   0000:03:00.0  (or 03:00.0)         a PCI device (issue #6)
+//   vhost-user:/path/to.sock           a vhost-user backend (issue #4)
+//
+// Drivers and function providers register themselves from static
+// initializers in their libraries (alwayslink), so //:safenic links them all
+// and nic/ core depends on none of them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "nic/device.h"
+#include "nic/pci_function.h"
+
+namespace safenic {
+
+struct DeviceSpec {
+  enum class Kind { kSimulated, kPci, kVhostUser };
+  Kind kind = Kind::kSimulated;
+  std::string text;    // as given
+  std::string target;  // model name, canonical PCI address, or socket path
+};
+absl::StatusOr<DeviceSpec> parse_device_spec(absl::string_view text);
+
+struct DriverRegistration {
+  absl::string_view name;
+  bool (*supports)(PciId id);
+  absl::StatusOr<std::unique_ptr<Device>> (*open)(std::unique_ptr<PciFunction> fn,
+                                                  const DeviceConfig& config);
+};
+// Returns true, so it can initialize a namespace-scope constant.
+bool register_driver(const DriverRegistration& driver);
+
+// Makes the PciFunction behind a spec of one kind.
+using FunctionProvider =
+    absl::StatusOr<std::unique_ptr<PciFunction>> (*)(const DeviceSpec& spec);
+bool register_function_provider(DeviceSpec::Kind kind, FunctionProvider provider);
+
+// The driver that supports fn->id() opens it.
+absl::StatusOr<std::unique_ptr<Device>> open_device(std::unique_ptr<PciFunction> fn,
+                                                    const DeviceConfig& config = {});
+absl::StatusOr<std::unique_ptr<Device>> open_device(absl::string_view spec,
+                                                    const DeviceConfig& config = {});
+
+}  // namespace safenic

@@ -1,0 +1,104 @@
+#include "sim/iommu.h"
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+
+namespace safenic::sim {
+
+absl::StatusOr<uint64_t> Iommu::map(void* va, size_t len, absl::string_view tag) {
+  if (len == 0) return absl::InvalidArgumentError("cannot map 0 bytes for DMA");
+  constexpr uint64_t kPage = 4096;
+  const uint64_t iova = next_iova_;
+  next_iova_ += (len + kPage - 1) / kPage * kPage + kPage;  // + guard page
+  regions_[iova] = Region{iova, len, static_cast<uint8_t*>(va), std::string(tag)};
+  dead_.erase(iova);
+  return iova;
+}
+
+void Iommu::unmap(uint64_t iova, size_t len) {
+  auto it = regions_.find(iova);
+  if (it == regions_.end() || it->second.len != len) {
+    log_->report(absl::StrFormat(
+        "IOMMU: unmap of [%#x, +%d) which is not a mapped region", iova, len));
+    return;
+  }
+  if (last_ == &it->second) last_ = nullptr;
+  dead_[iova] = std::move(it->second);
+  regions_.erase(it);
+}
+
+absl::StatusOr<absl::Span<uint8_t>> Iommu::translate(uint64_t iova, size_t len,
+                                                     absl::string_view what) {
+  if (last_ != nullptr && last_->contains(iova, len)) {
+    return absl::Span<uint8_t>(last_->va + (iova - last_->iova), len);
+  }
+  auto it = regions_.upper_bound(iova);
+  if (it != regions_.begin()) {
+    const Region& r = std::prev(it)->second;
+    if (len > 0 && r.contains(iova, len)) {
+      last_ = &r;
+      return absl::Span<uint8_t>(r.va + (iova - r.iova), len);
+    }
+  }
+  return violation(iova, len, what);
+}
+
+absl::Status Iommu::read(uint64_t iova, absl::Span<uint8_t> out,
+                         absl::string_view what) {
+  auto src = translate(iova, out.size(), what);
+  if (!src.ok()) return src.status();
+  std::memcpy(out.data(), src->data(), out.size());
+  return absl::OkStatus();
+}
+
+absl::Status Iommu::write(uint64_t iova, absl::Span<const uint8_t> in,
+                          absl::string_view what) {
+  auto dst = translate(iova, in.size(), what);
+  if (!dst.ok()) return dst.status();
+  std::memcpy(dst->data(), in.data(), in.size());
+  return absl::OkStatus();
+}
+
+absl::Status Iommu::violation(uint64_t iova, size_t len, absl::string_view what) {
+  std::string where = "no region is mapped";
+  // A range that was live once: the driver kept using memory it freed.
+  auto dead = dead_.upper_bound(iova);
+  if (dead != dead_.begin() && std::prev(dead)->second.contains(iova, 1)) {
+    const Region& r = std::prev(dead)->second;
+    where = absl::StrFormat("it hits region '%s' [%#x, %#x) after it was unmapped "
+                            "(use after free)", r.tag, r.iova, r.iova + r.len);
+  } else {
+    // The nearest live region on either side.
+    const Region* best = nullptr;
+    uint64_t distance = ~uint64_t{0};
+    auto next = regions_.lower_bound(iova);
+    if (next != regions_.end()) {
+      best = &next->second;
+      distance = next->second.iova - iova;
+    }
+    if (next != regions_.begin()) {
+      const Region& r = std::prev(next)->second;
+      const uint64_t end = r.iova + r.len;
+      const uint64_t d = iova >= end ? iova - end : 0;
+      if (d <= distance) best = &r, distance = d;
+    }
+    if (best != nullptr) {
+      where = absl::StrFormat("nearest region '%s' is [%#x, %#x)", best->tag,
+                              best->iova, best->iova + best->len);
+      if (best->contains(iova, 1)) {
+        where += absl::StrFormat(": the access runs %d bytes past its end",
+                                 iova + len - (best->iova + best->len));
+      }
+    }
+  }
+  std::string msg = absl::StrFormat(
+      "IOMMU fault: %s of %d bytes at IOVA %#x is outside every live DMA "
+      "region; %s",
+      what, len, iova, where);
+  log_->report(msg);
+  return absl::OutOfRangeError(msg);
+}
+
+}  // namespace safenic::sim

@@ -1,0 +1,44 @@
+// DeviceModel: a behavioural model of one PCI function.
+//
+// A model sees every register access the driver makes (through SimulatedBar)
+// and touches host memory only through its Iommu. It runs in the caller's
+// thread: device work happens inside the register write that triggers it (a
+// doorbell) and inside progress(), which tests and wires call. Nothing runs in
+// the background, so tests are deterministic and never sleep.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "nic/pci_function.h"
+#include "sim/iommu.h"
+#include "sim/violations.h"
+
+namespace safenic::sim {
+
+// What every model of a simulation shares: the IOMMU and the violation log.
+struct SimContext {
+  std::shared_ptr<ViolationLog> log = std::make_shared<ViolationLog>();
+  std::shared_ptr<Iommu> iommu = std::make_shared<Iommu>(log);
+};
+
+class DeviceModel {
+ public:
+  virtual ~DeviceModel() = default;
+  virtual PciId id() const = 0;
+  // Size of BAR `bar` in bytes; 0 when the function has no such BAR.
+  virtual size_t bar_size(int bar) const = 0;
+  // One register access of `width` bytes (1, 2, 4, 8), in range and aligned
+  // (SimulatedBar checks both first).
+  virtual uint64_t mmio_read(int bar, uint32_t offset, unsigned width) = 0;
+  virtual void mmio_write(int bar, uint32_t offset, unsigned width, uint64_t value) = 0;
+  // PCI configuration space; the default has the ids and nothing else.
+  virtual uint32_t config_read32(uint32_t offset) const {
+    return offset == 0 ? uint32_t{id().vendor} | uint32_t{id().device} << 16 : 0;
+  }
+  // Device work that no register access triggers (frames from a wire).
+  virtual void progress() {}
+};
+
+}  // namespace safenic::sim

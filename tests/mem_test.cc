@@ -1,0 +1,302 @@
+// mem/: DmaRegion, Mempool, Packet, Batch.
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mem/batch.h"
+#include "mem/dma_region.h"
+#include "mem/mempool.h"
+
+namespace safenic {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Counts map/unmap calls, so tests see regions die.
+class CountingMapper final : public IovaMapper {
+ public:
+  absl::StatusOr<uint64_t> map(void* va, size_t len, absl::string_view) override {
+    ++live;
+    return reinterpret_cast<uint64_t>(va) ^ (uint64_t{1} << 60);
+  }
+  void unmap(uint64_t, size_t) override { --live; }
+  absl::string_view name() const override { return "counting"; }
+  int live = 0;
+};
+
+DmaAllocator counting_allocator(std::shared_ptr<CountingMapper>& mapper) {
+  mapper = std::make_shared<CountingMapper>();
+  return DmaAllocator(Backing::kAnonymous, mapper);
+}
+
+TEST(DmaRegion, AllocatesZeroedPageRoundedMemoryWithAnIova) {
+  std::shared_ptr<CountingMapper> mapper;
+  DmaAllocator dma = counting_allocator(mapper);
+  auto r = dma.allocate(100, "test");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->size(), 4096u);
+  EXPECT_NE(r->iova(), reinterpret_cast<uint64_t>(r->data()));
+  EXPECT_EQ(r->iova_of(r->data() + 10), r->iova() + 10);
+  EXPECT_GE(r->fd(), 0);
+  for (size_t i = 0; i < r->size(); ++i) ASSERT_EQ(r->data()[i], 0);
+  EXPECT_TRUE(r->contains(r->data() + 4000, 96));
+  EXPECT_FALSE(r->contains(r->data() + 4000, 97));
+  EXPECT_EQ(mapper->live, 1);
+}
+
+TEST(DmaRegion, MoveTransfersOwnershipAndDestructionUnmaps) {
+  std::shared_ptr<CountingMapper> mapper;
+  DmaAllocator dma = counting_allocator(mapper);
+  {
+    DmaRegion a = *dma.allocate(4096, "a");
+    uint8_t* p = a.data();
+    DmaRegion b = std::move(a);
+    EXPECT_TRUE(a.empty());
+    EXPECT_EQ(b.data(), p);
+    EXPECT_EQ(mapper->live, 1);
+    b = *dma.allocate(8192, "b");  // the first region dies here
+    EXPECT_EQ(mapper->live, 1);
+  }
+  EXPECT_EQ(mapper->live, 0);
+}
+
+TEST(DmaRegion, RejectsZeroBytes) {
+  auto r = DmaRegion::allocate(0, Backing::kAnonymous,
+                               std::make_shared<IdentityMapper>(), "zero");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+long meminfo(const char* key) {
+  FILE* f = std::fopen("/proc/meminfo", "re");
+  char line[128];
+  long v = -1;
+  while (f != nullptr && std::fgets(line, sizeof line, f) != nullptr) {
+    if (absl::StartsWith(line, key)) std::sscanf(line + std::strlen(key), " %ld", &v);
+  }
+  if (f != nullptr) std::fclose(f);
+  return v;
+}
+
+// .ci/run reserves a few hugepages (vm.nr_hugepages) when it may.
+TEST(DmaRegion, HugepageRegionsAreAlignedAndSized) {
+  if (meminfo("HugePages_Free:") < 2) {
+    GTEST_SKIP() << "fewer than 2 free 2 MiB hugepages; reserve some with "
+                    "`echo 8 > /proc/sys/vm/nr_hugepages`";
+  }
+  auto r = DmaRegion::allocate(3 << 20, Backing::kHugepage2M,
+                               std::make_shared<IdentityMapper>(), "huge");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->size(), 4u << 20);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(r->data()) % kHugepageSize, 0u);
+  r->data()[r->size() - 1] = 1;
+}
+
+TEST(DmaRegion, TooFewHugepagesIsAnErrorThatSaysHowToReserveThem) {
+  const size_t pages = meminfo("HugePages_Total:") + 4;
+  auto r = DmaRegion::allocate(pages * kHugepageSize, Backing::kHugepage2M,
+                               std::make_shared<IdentityMapper>(), "huge");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("/proc/sys/vm/nr_hugepages"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("2 MiB hugepage"));
+}
+
+TEST(PagemapMapper, TranslatesALockedPageOrSaysWhy) {
+  auto r = DmaRegion::allocate(4096, Backing::kAnonymous,
+                               std::make_shared<IdentityMapper>(), "pm");
+  ASSERT_TRUE(r.ok());
+  r->data()[0] = 1;  // resident
+  auto pa = PagemapMapper::physical_address(r->data() + 123);
+  if (!pa.ok()) {
+    EXPECT_THAT(std::string(pa.status().message()), HasSubstr("root"));
+    GTEST_SKIP() << "pagemap not permitted here: " << pa.status();
+  }
+  EXPECT_EQ(*pa % 4096, 123u);
+  EXPECT_NE(*pa, reinterpret_cast<uintptr_t>(r->data() + 123));
+}
+
+class MempoolTest : public ::testing::Test {
+ protected:
+  MempoolPtr make_pool(uint32_t buffers, uint32_t data_room = 2048) {
+    MempoolConfig c;
+    c.buffers = buffers;
+    c.data_room = data_room;
+    c.tag = "test-pool";
+    auto pool = Mempool::create(c, dma_);
+    EXPECT_TRUE(pool.ok()) << pool.status();
+    return *std::move(pool);
+  }
+  std::shared_ptr<CountingMapper> mapper_;
+  DmaAllocator dma_ = counting_allocator(mapper_);
+};
+
+TEST_F(MempoolTest, GeometryAndIovas) {
+  MempoolPtr pool = make_pool(8, 2000);
+  EXPECT_EQ(pool->stride(), (128u + 2000 + 63) / 64 * 64);
+  Packet a = pool->alloc();
+  Packet b = pool->alloc();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a.headroom(), 128u);
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(a.capacity(), pool->stride() - 128);
+  EXPECT_EQ(a.iova(), pool->region().iova_of(a.data()));
+  EXPECT_EQ(a.iova() % 64, 0u);
+  EXPECT_EQ(b.data() - a.data(), static_cast<ptrdiff_t>(pool->stride()));
+}
+
+TEST_F(MempoolTest, ExhaustionIsCountedAndDroppingPacketsReturnsThem) {
+  MempoolPtr pool = make_pool(4);
+  {
+    Packet p[4];
+    for (auto& x : p) x = pool->alloc();
+    EXPECT_EQ(pool->in_use(), 4u);
+    EXPECT_TRUE(pool->alloc().empty());
+    EXPECT_EQ(pool->alloc_failures(), 1u);
+    p[1].reset();
+    EXPECT_TRUE(p[1].empty());
+    EXPECT_EQ(pool->in_use(), 3u);
+  }
+  EXPECT_EQ(pool->in_use(), 0u);
+  EXPECT_EQ(pool->available(), 4u);
+}
+
+TEST_F(MempoolTest, PacketsAreMoveOnlyAndMoveAssignmentFreesTheOldBuffer) {
+  static_assert(!std::is_copy_constructible_v<Packet>);
+  static_assert(!std::is_copy_assignable_v<Packet>);
+  static_assert(std::is_nothrow_move_constructible_v<Packet>);
+  MempoolPtr pool = make_pool(4);
+  Packet a = pool->alloc();
+  uint8_t* data = a.data();
+  Packet b = std::move(a);
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(b.data(), data);
+  EXPECT_EQ(pool->in_use(), 1u);
+  Packet c = pool->alloc();
+  b = std::move(c);  // b's old buffer goes home
+  EXPECT_EQ(pool->in_use(), 1u);
+  b = std::move(b);  // self-move keeps the buffer
+  EXPECT_EQ(pool->in_use(), 1u);
+  EXPECT_FALSE(b.empty());
+}
+
+TEST_F(MempoolTest, ResizePrependTrimAreCheckedAndChangeNothingOnError) {
+  MempoolPtr pool = make_pool(2, 256);
+  Packet p = pool->alloc();
+  ASSERT_TRUE(p.resize(60).ok());
+  std::memset(p.data(), 0xab, 60);
+  auto too_long = p.resize(p.capacity() + 1);
+  EXPECT_EQ(too_long.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(std::string(too_long.message()), HasSubstr("test-pool"));
+  EXPECT_EQ(p.size(), 60u);
+  ASSERT_TRUE(p.prepend(12).ok());
+  EXPECT_EQ(p.size(), 72u);
+  EXPECT_EQ(p.headroom(), 116u);
+  EXPECT_FALSE(p.prepend(117).ok());
+  ASSERT_TRUE(p.trim_front(12).ok());
+  EXPECT_EQ(p.data()[0], 0xab);
+  EXPECT_FALSE(p.trim_front(61).ok());
+  EXPECT_EQ(p.size(), 60u);
+}
+
+TEST_F(MempoolTest, CloneCopiesIntoANewBufferOrFailsClearly) {
+  MempoolPtr pool = make_pool(2);
+  MempoolPtr tiny = make_pool(1, 64);
+  Packet p = pool->alloc();
+  ASSERT_TRUE(p.resize(100).ok());
+  for (int i = 0; i < 100; ++i) p.data()[i] = static_cast<uint8_t>(i);
+  auto c = p.clone();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_NE(c->data(), p.data());
+  EXPECT_EQ(c->size(), 100u);
+  EXPECT_EQ(std::memcmp(c->data(), p.data(), 100), 0);
+  auto none_left = p.clone();
+  EXPECT_EQ(none_left.status().code(), absl::StatusCode::kResourceExhausted);
+  auto too_big = p.clone(*tiny);
+  EXPECT_EQ(too_big.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(tiny->in_use(), 0u);
+}
+
+TEST_F(MempoolTest, RejectsBadConfigs) {
+  MempoolConfig c;
+  c.buffers = 0;
+  EXPECT_EQ(Mempool::create(c, dma_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  c.buffers = 1;
+  c.data_room = 1;
+  EXPECT_EQ(Mempool::create(c, dma_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(MempoolTest, ReleasingThePoolWithPacketsOutIsSafe) {
+  Packet survivor;
+  {
+    MempoolPtr pool = make_pool(4);
+    survivor = pool->alloc();
+    ASSERT_TRUE(survivor.resize(10).ok());
+    survivor.data()[9] = 7;
+  }  // the handle goes; the pool (and its region) must live on
+  EXPECT_EQ(mapper_->live, 1);
+  EXPECT_EQ(survivor.data()[9], 7);
+  EXPECT_EQ(survivor.pool().in_use(), 1u);
+  survivor.reset();  // last buffer home: pool and region go (ASan checks)
+  EXPECT_EQ(mapper_->live, 0);
+}
+
+TEST_F(MempoolTest, BulkAllocFillsABatchUpToItsRoom) {
+  MempoolPtr pool = make_pool(40);
+  Batch<32> batch;
+  EXPECT_EQ(pool->alloc_bulk(batch, 10), 10u);
+  EXPECT_EQ(pool->alloc_bulk(batch, 64), 22u);  // capped by the batch
+  EXPECT_TRUE(batch.full());
+  EXPECT_EQ(pool->in_use(), 32u);
+  for (Packet& p : batch) {
+    EXPECT_EQ(p.size(), 0u);
+    EXPECT_EQ(p.headroom(), 128u);
+  }
+  Batch<32> more;
+  EXPECT_EQ(pool->alloc_bulk(more, 32), 8u);  // capped by the pool
+  EXPECT_EQ(pool->alloc_failures(), 1u);
+  batch.clear();
+  more.clear();
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
+TEST_F(MempoolTest, BatchPushPopEraseFront) {
+  MempoolPtr pool = make_pool(8);
+  Batch<4> b;
+  for (int i = 0; i < 4; ++i) {
+    Packet p = pool->alloc();
+    ASSERT_TRUE(p.resize(i + 1).ok());
+    ASSERT_TRUE(b.push(std::move(p)));
+  }
+  Packet extra = pool->alloc();
+  EXPECT_FALSE(b.push(extra));  // full: the caller keeps it
+  EXPECT_FALSE(extra.empty());
+  Packet first = std::move(b[0]);  // as a driver takes what it sends
+  b.erase_front(2);                // slot 0 moved out, slot 1 dropped
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].size(), 3u);
+  EXPECT_EQ(b[1].size(), 4u);
+  EXPECT_EQ(pool->in_use(), 4u);  // first, extra, two in the batch
+  Packet last = b.pop();
+  EXPECT_EQ(last.size(), 4u);
+  EXPECT_EQ(b.size(), 1u);
+  EXPECT_TRUE(Batch<2>().pop().empty());
+}
+
+TEST_F(MempoolTest, BatchDestructionReturnsEverything) {
+  MempoolPtr pool = make_pool(64);
+  {
+    Batch<64> b;
+    pool->alloc_bulk(b, 64);
+    EXPECT_EQ(pool->in_use(), 64u);
+  }
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
+}  // namespace
+}  // namespace safenic

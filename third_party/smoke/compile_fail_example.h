@@ -1,0 +1,6 @@
+#pragma once
+
+struct NonCopyable {
+  NonCopyable() = default;
+  NonCopyable(const NonCopyable&) = delete;
+};
