@@ -27,6 +27,7 @@ struct FreeList {
   uint32_t capacity = 0;
   bool orphaned = false;  // owner released the pool while buffers were out
   Mempool* owner = nullptr;
+  uint32_t stride = 0;  // bytes per buffer
 
   void put(BufferMeta* m) {
     top[count++] = m;

@@ -34,6 +34,7 @@ absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
   f.top = pool->stack_.get();
   f.capacity = config.buffers;
   f.owner = pool.get();
+  f.stride = pool->stride_;
   // Pushed in reverse, so buffer 0 is handed out first.
   for (uint32_t i = config.buffers; i-- > 0;) {
     BufferMeta& m = pool->meta_[i];

@@ -89,8 +89,4 @@ class Mempool {
   std::unique_ptr<BufferMeta*[]> stack_;
 };
 
-inline size_t Packet::capacity() const {
-  return m_->home->owner->stride() - m_->data_off;
-}
-
 }  // namespace safenic

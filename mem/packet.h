@@ -43,7 +43,7 @@ class Packet {
   uint64_t iova() const { return m_->iova + m_->data_off; }
   size_t headroom() const { return m_->data_off; }
   // Bytes available after data() (the most size() can grow to).
-  size_t capacity() const;
+  size_t capacity() const { return m_->home->stride - m_->data_off; }
   Mempool& pool() const { return *m_->home->owner; }
 
   // Sets the frame length; fails (and changes nothing) past capacity().

@@ -1,6 +1,0 @@
-#pragma once
-
-struct NonCopyable {
-  NonCopyable() = default;
-  NonCopyable(const NonCopyable&) = delete;
-};
