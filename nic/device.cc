@@ -20,11 +20,11 @@ QueueStats DeviceStats::tx_total() const {
 }
 
 absl::Status Device::wait_for_link(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = now() + timeout;
   for (;;) {
     if (link().up) return absl::OkStatus();
-    if (absl::Now() >= deadline) break;
-    absl::SleepFor(absl::Milliseconds(1));
+    if (now() >= deadline) break;
+    sleep(absl::Milliseconds(1));
   }
   return absl::DeadlineExceededError(absl::StrFormat(
       "%s (%s): link is still down after %s; check the cable or the simulated "

@@ -11,12 +11,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "mem/batch.h"
 #include "mem/mempool.h"
@@ -52,6 +54,8 @@ struct QueueStats {
 struct DeviceStats {
   std::vector<QueueStats> rx;  // per queue
   std::vector<QueueStats> tx;
+  // The device's own counters by datasheet name (e.g. GPRC, MPC), totals since open.
+  std::map<std::string, uint64_t> counters;
   QueueStats rx_total() const;
   QueueStats tx_total() const;
 };
@@ -94,6 +98,9 @@ class Device {
       : rx_queues_(rx_queues), tx_queues_(tx_queues) {}
   virtual size_t receive(uint16_t queue, PacketBatch& batch) = 0;
   virtual size_t transmit(uint16_t queue, PacketBatch& batch) = 0;
+  // The clock wait_for_link uses; drivers forward to PciFunction's.
+  virtual absl::Time now() { return absl::Now(); }
+  virtual void sleep(absl::Duration d) { absl::SleepFor(d); }
 
  private:
   absl::Status bad_queue(const char* dir, uint16_t queue, uint16_t count) const;

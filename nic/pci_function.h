@@ -9,6 +9,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "mem/dma_region.h"
 #include "nic/bar.h"
 
@@ -32,6 +34,11 @@ class PciFunction {
   virtual absl::StatusOr<uint32_t> config_read32(uint32_t offset) = 0;
   // DMA memory that this device can reach.
   virtual const DmaAllocator& dma() const = 0;
+
+  // The device's sense of time: real time for hardware; simulated time for a
+  // model, so a driver's datasheet delays and timeouts cost tests nothing.
+  virtual absl::Time now() { return absl::Now(); }
+  virtual void sleep(absl::Duration d) { absl::SleepFor(d); }
 };
 
 }  // namespace safenic

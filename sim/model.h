@@ -12,15 +12,18 @@
 #include <memory>
 
 #include "nic/pci_function.h"
+#include "sim/clock.h"
 #include "sim/iommu.h"
 #include "sim/violations.h"
 
 namespace safenic::sim {
 
-// What every model of a simulation shares: the IOMMU and the violation log.
+// What the models of one simulation share: the violation log, the IOMMU and
+// the clock.
 struct SimContext {
   std::shared_ptr<ViolationLog> log = std::make_shared<ViolationLog>();
   std::shared_ptr<Iommu> iommu = std::make_shared<Iommu>(log);
+  std::shared_ptr<SimClock> clock = std::make_shared<SimClock>();
 };
 
 class DeviceModel {

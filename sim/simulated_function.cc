@@ -34,6 +34,11 @@ absl::StatusOr<Bar*> SimulatedFunction::bar(int index) {
   return bars_[index].get();
 }
 
+void SimulatedFunction::sleep(absl::Duration d) {
+  context_.clock->advance(d);
+  model_->progress();  // what the device did meanwhile
+}
+
 absl::StatusOr<uint32_t> SimulatedFunction::config_read32(uint32_t offset) {
   if (offset % 4 != 0 || offset >= 4096) {
     return absl::InvalidArgumentError(absl::StrFormat(

@@ -57,6 +57,8 @@ class SimulatedFunction final : public PciFunction {
   absl::StatusOr<Bar*> bar(int index) override;
   absl::StatusOr<uint32_t> config_read32(uint32_t offset) override;
   const DmaAllocator& dma() const override { return dma_; }
+  absl::Time now() override { return context_.clock->now(); }
+  void sleep(absl::Duration d) override;
 
   DeviceModel& model() { return *model_; }
   const SimContext& context() const { return context_; }

@@ -1,0 +1,498 @@
+// ixgbe: the Intel 82599 driver. Init follows the datasheet (rev 3.3) §4.6.3;
+// the data path is ixy's: one doorbell per batch, RS on every TX descriptor,
+// TX buffers cleaned 32 at a time.
+#include "nic/ixgbe/ixgbe.h"
+
+#include <array>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "nic/ixgbe/descriptors.h"
+#include "nic/ixgbe/regs.h"
+#include "nic/open.h"
+#include "nic/ring.h"
+
+namespace safenic::ixgbe {
+namespace {
+
+constexpr uint32_t kTxCleanBatch = 32;
+constexpr uint32_t kMaxRxQueues = 16;  // RSS redirection entries are 4 bits
+constexpr uint32_t kMaxTxQueues = 64;
+constexpr uint32_t kRxBufferSize = 2048;
+// The RSS key of Microsoft's RSS specification (its verification suite's).
+constexpr uint8_t kRssKey[40] = {
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+
+struct RxQueue {
+  MempoolPtr pool;  // declared first: outlives the packets in `ring`
+  DescriptorRing ring;
+  uint32_t next = 0;         // next descriptor to look at
+  bool discarding = false;   // dropping the rest of a frame that did not fit
+  QueueStats stats;
+};
+
+struct TxQueue {
+  DescriptorRing ring;
+  uint32_t clean = 0;  // oldest descriptor not yet cleaned
+  uint32_t tail = 0;   // next descriptor to fill
+  QueueStats stats;
+};
+
+class IxgbeDevice final : public Device {
+ public:
+  IxgbeDevice(std::unique_ptr<PciFunction> fn, Bar& bar, const DeviceConfig& config)
+      : Device(config.rx_queues, config.tx_queues), fn_(std::move(fn)), bar_(bar),
+        config_(config), rx_(config.rx_queues), tx_(config.tx_queues) {}
+  ~IxgbeDevice() override;
+
+  absl::Status init();
+  absl::string_view driver() const override { return "ixgbe"; }
+  std::string name() const override { return fn_->name(); }
+  MacAddress mac() const override { return mac_; }
+  LinkStatus link() override;
+  absl::StatusOr<DeviceStats> stats() override;
+  absl::Status set_promiscuous(bool on) override;
+
+ protected:
+  size_t receive(uint16_t queue, PacketBatch& batch) override;
+  size_t transmit(uint16_t queue, PacketBatch& batch) override;
+  absl::Time now() override { return fn_->now(); }
+  void sleep(absl::Duration d) override { fn_->sleep(d); }
+
+ private:
+  // Polls until `done()` or `timeout`; the error names what did not happen.
+  template <typename Done>
+  absl::Status wait_until(Done done, absl::Duration timeout, absl::string_view what);
+  absl::Status reset();
+  void init_link();
+  absl::Status init_rx();
+  absl::Status init_tx();
+  absl::Status start_rx_queue(uint32_t q);
+  absl::Status start_tx_queue(uint32_t q);
+  void init_rss();
+  void stop();
+  void clean_tx(TxQueue& tq, size_t wanted);
+
+  std::unique_ptr<PciFunction> fn_;
+  Bar& bar_;
+  DeviceConfig config_;
+  MacAddress mac_;
+  std::vector<RxQueue> rx_;
+  std::vector<TxQueue> tx_;
+  std::map<std::string, uint64_t> counters_;
+  bool started_ = false;
+};
+
+absl::Status validate(const DeviceConfig& c) {
+  auto bad = [](auto&&... args) { return absl::InvalidArgumentError(absl::StrFormat(args...)); };
+  if (c.rx_queues < 1 || c.rx_queues > kMaxRxQueues) {
+    return bad("ixgbe: %d RX queues requested; use 1 to %d (RSS spreads over up to 16)",
+               c.rx_queues, kMaxRxQueues);
+  }
+  if (c.tx_queues < 1 || c.tx_queues > kMaxTxQueues) {
+    return bad("ixgbe: %d TX queues requested; use 1 to %d", c.tx_queues, kMaxTxQueues);
+  }
+  for (uint32_t size : {c.rx_ring_size, c.tx_ring_size}) {
+    // §7.1.9: ring length is a multiple of 128 bytes (8 descriptors); at most 64 K.
+    if (size < 64 || size > 4096 || (size & (size - 1)) != 0) {
+      return bad("ixgbe: ring size %d; use a power of two from 64 to 4096", size);
+    }
+  }
+  if (c.buffers_per_rx_queue <= c.rx_ring_size) {
+    return bad("ixgbe: %d buffers per RX queue leave none to receive into beside a %d-entry "
+               "ring; use more than the ring size (twice it for forwarding)",
+               c.buffers_per_rx_queue, c.rx_ring_size);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool supports(PciId id) {
+  static constexpr uint16_t kDevices[] = {0x10F7, 0x10F8, 0x10F9, 0x10FB, 0x10FC,
+                                          0x1514, 0x1517, 0x151C, 0x154D, 0x1557};
+  if (id.vendor != 0x8086) return false;
+  for (uint16_t d : kDevices) {
+    if (id.device == d) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
+                                             const DeviceConfig& config) {
+  if (absl::Status s = validate(config); !s.ok()) return s;
+  if (!supports(fn->id())) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %04x:%04x is not an 82599", fn->name(), fn->id().vendor, fn->id().device));
+  }
+  auto bar = fn->bar(0);
+  if (!bar.ok()) return bar.status();
+  if ((*bar)->size() < kBar0Size) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: BAR0 is %d bytes; an 82599 has %d", fn->name(), (*bar)->size(), kBar0Size));
+  }
+  auto dev = std::make_unique<IxgbeDevice>(std::move(fn), **bar, config);
+  if (absl::Status s = dev->init(); !s.ok()) return s;
+  return dev;
+}
+
+template <typename Done>
+absl::Status IxgbeDevice::wait_until(Done done, absl::Duration timeout, absl::string_view what) {
+  const absl::Time deadline = fn_->now() + timeout;
+  while (!done()) {
+    if (fn_->now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "%s: %s did not happen within %s; the device may be hung or absent",
+          name(), what, absl::FormatDuration(timeout)));
+    }
+    fn_->sleep(absl::Milliseconds(1));
+  }
+  return absl::OkStatus();
+}
+
+// §4.6.3.1-§4.6.3.2: mask interrupts, global reset, wait for the EEPROM
+// auto-read and DMA init, mask again.
+absl::Status IxgbeDevice::reset() {
+  if (bar_.read<STATUS>().raw() == 0xFFFFFFFF) {
+    return absl::UnavailableError(absl::StrFormat(
+        "%s: registers read all ones; the device is gone or not powered (check lspci)", name()));
+  }
+  bar_.write(RegisterValue<EIMC>().set<EIMC::CAUSES>(EIMC::CAUSES::kMax));
+  bar_.write(RegisterValue<CTRL>().set<CTRL::RST>().set<CTRL::LRST>());
+  absl::Status s = wait_until([&] { return !bar_.read<CTRL>().is_set<CTRL::RST>(); },
+                              absl::Seconds(1), "CTRL.RST self-clearing after reset");
+  if (!s.ok()) return s;
+  fn_->sleep(absl::Milliseconds(10));  // §4.6.3.2: wait 10 ms after reset
+  bar_.write(RegisterValue<EIMC>().set<EIMC::CAUSES>(EIMC::CAUSES::kMax));
+  (void)bar_.read<EICR>();
+  s = wait_until([&] { return bar_.read<EEC>().is_set<EEC::ARD>(); }, absl::Seconds(1),
+                 "EEPROM auto-read (EEC.ARD)");
+  if (!s.ok()) return s;
+  return wait_until([&] { return bar_.read<RDRXCTL>().is_set<RDRXCTL::DMAIDONE>(); },
+                    absl::Seconds(1), "DMA init done (RDRXCTL.DMAIDONE)");
+}
+
+// §4.6.4: 10G serial link mode, then restart auto-negotiation; the link comes
+// up later (wait_for_link).
+void IxgbeDevice::init_link() {
+  bar_.modify<AUTOC>([](RegisterValue<AUTOC>& v) {
+    v.set<AUTOC::LMS, 3>().set<AUTOC::PMA_PMD_10G, 0>();
+  });
+  bar_.modify<AUTOC>([](RegisterValue<AUTOC>& v) { v.set<AUTOC::AN_RESTART>(); });
+}
+
+absl::Status IxgbeDevice::init() {
+  if (absl::Status s = reset(); !s.ok()) return s;
+  const uint32_t ral = bar_.read<RAL>(0).raw();
+  const uint32_t rah = bar_.read<RAH>(0).get<RAH::RAH_BYTES>();
+  for (int i = 0; i < 4; ++i) mac_.bytes[i] = static_cast<uint8_t>(ral >> (8 * i));
+  mac_.bytes[4] = static_cast<uint8_t>(rah);
+  mac_.bytes[5] = static_cast<uint8_t>(rah >> 8);
+  init_link();
+  (void)stats();  // statistics are clear-on-read: start from zero (§4.6.3 step 7)
+  counters_.clear();
+  if (absl::Status s = init_rx(); !s.ok()) return s;
+  if (absl::Status s = init_tx(); !s.ok()) return s;
+  for (uint32_t q = 0; q < rx_.size(); ++q) {
+    if (absl::Status s = start_rx_queue(q); !s.ok()) return s;
+  }
+  for (uint32_t q = 0; q < tx_.size(); ++q) {
+    if (absl::Status s = start_tx_queue(q); !s.ok()) return s;
+  }
+  started_ = true;
+  return set_promiscuous(config_.promiscuous);
+}
+
+// §4.6.7 receive initialization.
+absl::Status IxgbeDevice::init_rx() {
+  bar_.modify<RXCTRL>([](RegisterValue<RXCTRL>& v) { v.clear<RXCTRL::RXEN>(); });
+  // One 128 KiB packet buffer (no DCB or virtualization).
+  bar_.write(RegisterValue<RXPBSIZE>().set<RXPBSIZE::SIZE_KB, 128>(), 0);
+  for (uint32_t i = 1; i < RXPBSIZE::kCount; ++i) bar_.write(RegisterValue<RXPBSIZE>(), i);
+  bar_.modify<HLREG0>([](RegisterValue<HLREG0>& v) { v.set<HLREG0::RXCRCSTRP>(); });
+  bar_.modify<RDRXCTL>([](RegisterValue<RDRXCTL>& v) { v.set<RDRXCTL::CRCSTRIP>(); });
+  bar_.modify<FCTRL>([](RegisterValue<FCTRL>& v) { v.set<FCTRL::BAM>(); });
+  for (uint32_t q = 0; q < rx_.size(); ++q) {
+    bar_.write(RegisterValue<SRRCTL>()
+                   .set<SRRCTL::DESCTYPE, 1>()  // advanced, one buffer
+                   .set<SRRCTL::DROP_EN>()      // a full queue drops, counted in QPRDC
+                   .set<SRRCTL::BSIZEPACKET>(kRxBufferSize / 1024), q);
+    MempoolConfig pc;
+    pc.buffers = config_.buffers_per_rx_queue;
+    pc.data_room = kRxBufferSize;
+    pc.tag = absl::StrFormat("%s rx%d buffers", name(), q);
+    auto pool = Mempool::create(pc, fn_->dma());
+    if (!pool.ok()) return pool.status();
+    auto ring = DescriptorRing::create(fn_->dma(), config_.rx_ring_size, kDescriptorSize,
+                                       absl::StrFormat("%s rx%d ring", name(), q));
+    if (!ring.ok()) return ring.status();
+    rx_[q].pool = *std::move(pool);
+    rx_[q].ring = *std::move(ring);
+    const uint64_t base = rx_[q].ring.iova();
+    bar_.write(RegisterValue<RDBAL>(static_cast<uint32_t>(base)), q);
+    bar_.write(RegisterValue<RDBAH>(static_cast<uint32_t>(base >> 32)), q);
+    bar_.write(RegisterValue<RDLEN>(rx_[q].ring.bytes()), q);
+    bar_.write(RegisterValue<RDH>(0), q);
+  }
+  if (rx_.size() > 1) init_rss();
+  bar_.modify<CTRL_EXT>([](RegisterValue<CTRL_EXT>& v) { v.set<CTRL_EXT::NS_DIS>(); });
+  for (uint32_t q = 0; q < rx_.size(); ++q) {
+    bar_.modify<DCA_RXCTRL>([](RegisterValue<DCA_RXCTRL>& v) {
+      v.clear<DCA_RXCTRL::RESERVED_12>();
+    }, q);
+  }
+  bar_.modify<RXCTRL>([](RegisterValue<RXCTRL>& v) { v.set<RXCTRL::RXEN>(); });
+  return absl::OkStatus();
+}
+
+// §7.1.2.8: RSS over IPv4 and TCP/UDP ports; the redirection table deals the
+// 128 entries round-robin to the RX queues.
+void IxgbeDevice::init_rss() {
+  for (uint32_t i = 0; i < RSSRK::kCount; ++i) {
+    uint32_t k = 0;
+    for (int b = 0; b < 4; ++b) k |= uint32_t{kRssKey[4 * i + b]} << (8 * b);
+    bar_.write(RegisterValue<RSSRK>(k), i);
+  }
+  for (uint32_t i = 0; i < RETA::kCount; ++i) {
+    uint32_t v = 0;
+    for (uint32_t b = 0; b < 4; ++b) v |= ((4 * i + b) % rx_.size()) << (8 * b);
+    bar_.write(RegisterValue<RETA>(v), i);
+  }
+  bar_.write(RegisterValue<MRQC>()
+                 .set<MRQC::MRQE, 1>()
+                 .set<MRQC::IPV4>()
+                 .set<MRQC::TCP_IPV4>()
+                 .set<MRQC::UDP_IPV4>());
+}
+
+// §4.6.8 transmit initialization.
+absl::Status IxgbeDevice::init_tx() {
+  bar_.modify<HLREG0>([](RegisterValue<HLREG0>& v) {
+    v.set<HLREG0::TXCRCEN>().set<HLREG0::TXPADEN>();
+  });
+  bar_.write(RegisterValue<TXPBSIZE>().set<TXPBSIZE::SIZE_KB, 40>(), 0);
+  for (uint32_t i = 1; i < TXPBSIZE::kCount; ++i) bar_.write(RegisterValue<TXPBSIZE>(), i);
+  bar_.write(RegisterValue<DTXMXSZRQ>().set<DTXMXSZRQ::MAX_BYTES_NUM_REQ, 0xFFF>());
+  bar_.modify<RTTDCS>([](RegisterValue<RTTDCS>& v) { v.clear<RTTDCS::ARBDIS>(); });
+  for (uint32_t q = 0; q < tx_.size(); ++q) {
+    auto ring = DescriptorRing::create(fn_->dma(), config_.tx_ring_size, kDescriptorSize,
+                                       absl::StrFormat("%s tx%d ring", name(), q));
+    if (!ring.ok()) return ring.status();
+    tx_[q].ring = *std::move(ring);
+    const uint64_t base = tx_[q].ring.iova();
+    bar_.write(RegisterValue<TDBAL>(static_cast<uint32_t>(base)), q);
+    bar_.write(RegisterValue<TDBAH>(static_cast<uint32_t>(base >> 32)), q);
+    bar_.write(RegisterValue<TDLEN>(tx_[q].ring.bytes()), q);
+    // Descriptor prefetch/write-back thresholds as DPDK and ixy use them.
+    bar_.write(RegisterValue<TXDCTL>()
+                   .set<TXDCTL::PTHRESH, 36>()
+                   .set<TXDCTL::HTHRESH, 8>()
+                   .set<TXDCTL::WTHRESH, 4>(), q);
+  }
+  bar_.write(RegisterValue<DMATXCTL>().set<DMATXCTL::TE>());
+  return absl::OkStatus();
+}
+
+// §4.6.7.1: post a buffer in every descriptor, enable, then hand the ring to
+// the device (all but one descriptor: RDT trails the last one processed).
+absl::Status IxgbeDevice::start_rx_queue(uint32_t q) {
+  RxQueue& rq = rx_[q];
+  for (uint32_t i = 0; i < rq.ring.size(); ++i) {
+    Packet p = rq.pool->alloc();
+    if (p.empty()) {
+      return absl::ResourceExhaustedError(absl::StrFormat("%s: RX pool %d ran dry", name(), q));
+    }
+    LayoutRef<RxRead>(rq.ring.descriptor(i))
+        .set<RxRead::PKT_ADDR>(p.iova())
+        .set<RxRead::HDR_ADDR>(0);
+    rq.ring.slot(i) = std::move(p);
+  }
+  bar_.modify<RXDCTL>([](RegisterValue<RXDCTL>& v) { v.set<RXDCTL::ENABLE>(); }, q);
+  absl::Status s = wait_until([&] { return bar_.read<RXDCTL>(q).is_set<RXDCTL::ENABLE>(); },
+                              absl::Seconds(1), absl::StrFormat("RX queue %d enable", q));
+  if (!s.ok()) return s;
+  bar_.write(RegisterValue<RDT>(rq.ring.size() - 1), q);
+  return absl::OkStatus();
+}
+
+// §4.6.8.1: an empty ring (TDH = TDT = 0), then enable.
+absl::Status IxgbeDevice::start_tx_queue(uint32_t q) {
+  bar_.write(RegisterValue<TDH>(0), q);
+  bar_.write(RegisterValue<TDT>(0), q);
+  bar_.modify<TXDCTL>([](RegisterValue<TXDCTL>& v) { v.set<TXDCTL::ENABLE>(); }, q);
+  return wait_until([&] { return bar_.read<TXDCTL>(q).is_set<TXDCTL::ENABLE>(); },
+                    absl::Seconds(1), absl::StrFormat("TX queue %d enable", q));
+}
+
+// Stops the queues before the rings and buffers they point at are freed.
+void IxgbeDevice::stop() {
+  if (!started_) return;
+  started_ = false;
+  bar_.modify<RXCTRL>([](RegisterValue<RXCTRL>& v) { v.clear<RXCTRL::RXEN>(); });
+  for (uint32_t q = 0; q < rx_.size(); ++q) {
+    bar_.modify<RXDCTL>([](RegisterValue<RXDCTL>& v) { v.clear<RXDCTL::ENABLE>(); }, q);
+  }
+  for (uint32_t q = 0; q < tx_.size(); ++q) {
+    bar_.modify<TXDCTL>([](RegisterValue<TXDCTL>& v) { v.clear<TXDCTL::ENABLE>(); }, q);
+  }
+  fn_->sleep(absl::Milliseconds(1));  // let in-flight DMA finish
+}
+
+IxgbeDevice::~IxgbeDevice() {
+  stop();
+  for (RxQueue& rq : rx_) rq.ring.release_packets();
+  for (TxQueue& tq : tx_) tq.ring.release_packets();
+}
+
+LinkStatus IxgbeDevice::link() {
+  const RegisterValue<LINKS> links = bar_.read<LINKS>();
+  if (!links.is_set<LINKS::LINK_UP>()) return {};
+  static constexpr uint32_t kSpeeds[] = {0, 100, 1000, 10000};
+  return {true, kSpeeds[links.get<LINKS::LINK_SPEED>()]};
+}
+
+absl::Status IxgbeDevice::set_promiscuous(bool on) {
+  bar_.modify<FCTRL>([on](RegisterValue<FCTRL>& v) {
+    if (on) {
+      v.set<FCTRL::UPE>().set<FCTRL::MPE>();
+    } else {
+      v.clear<FCTRL::UPE>().clear<FCTRL::MPE>();
+    }
+  });
+  config_.promiscuous = on;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DeviceStats> IxgbeDevice::stats() {
+  auto add = [&](const char* name, uint64_t v) { counters_[name] += v; };
+  add("GPRC", bar_.read<GPRC>().raw());
+  add("GPTC", bar_.read<GPTC>().raw());
+  const uint64_t gorc = bar_.read<GORCL>().raw();
+  add("GORC", gorc | uint64_t{bar_.read<GORCH>().raw()} << 32);
+  const uint64_t gotc = bar_.read<GOTCL>().raw();
+  add("GOTC", gotc | uint64_t{bar_.read<GOTCH>().raw()} << 32);
+  add("CRCERRS", bar_.read<CRCERRS>().raw());
+  uint64_t missed = 0;
+  for (uint32_t i = 0; i < MPC::kCount; ++i) missed += bar_.read<MPC>(i).raw();
+  add("MPC", missed);
+  DeviceStats s;
+  for (uint32_t q = 0; q < rx_.size(); ++q) {
+    (void)bar_.read<QPRC>(q);  // the driver counts packets itself; keep QPRC from wrapping
+    rx_[q].stats.drops += bar_.read<QPRDC>(q).raw();
+    s.rx.push_back(rx_[q].stats);
+  }
+  for (TxQueue& tq : tx_) s.tx.push_back(tq.stats);
+  s.counters = counters_;
+  return s;
+}
+
+// The RX fast path: no MMIO but the one RDT write per batch.
+size_t IxgbeDevice::receive(uint16_t q, PacketBatch& batch) {
+  RxQueue& rq = rx_[q];
+  DescriptorRing& ring = rq.ring;
+  Packet* out = batch.tail();
+  const size_t room = batch.room();
+  size_t n = 0;
+  uint32_t i = rq.next, last = i, seen = 0;
+  uint64_t bytes = 0;
+  while (n < room) {
+    LayoutRef<RxWriteBack> wb(ring.descriptor(i));
+    const uint32_t status = wb.get<RxWriteBack::STATUS_ERROR>();
+    if (!(status & RxWriteBack::DD::kMask)) break;
+    dma_read_barrier();  // the rest of the write-back after DD
+    Packet fresh = rq.pool->alloc();
+    if (ABSL_PREDICT_FALSE(fresh.empty())) break;  // frame waits until buffers return
+    Packet& slot = ring.slot(i);
+    const bool eop = status & RxWriteBack::EOP::kMask;
+    if (ABSL_PREDICT_TRUE(eop && !(status & RxWriteBack::RXE::kMask) && !rq.discarding &&
+                          slot.resize(wb.get<RxWriteBack::LENGTH>()).ok())) {
+      bytes += slot.size();
+      out[n++] = std::move(slot);
+      slot = std::move(fresh);
+    } else {
+      // A frame in error, longer than one buffer, or with an impossible
+      // length: drop all of it and count it once; the buffer is reused.
+      rq.discarding = !eop;
+      rq.stats.errors += eop;
+    }
+    LayoutRef<RxRead>(ring.descriptor(i))
+        .set<RxRead::PKT_ADDR>(slot.iova())
+        .set<RxRead::HDR_ADDR>(0);  // also clears DD
+    last = i;
+    i = ring.next(i);
+    ++seen;
+  }
+  if (seen != 0) {
+    rq.next = i;
+    bar_.write(RegisterValue<RDT>(last), q);
+  }
+  batch.grow(n);
+  rq.stats.packets += n;
+  rq.stats.bytes += bytes;
+  return n;
+}
+
+// Frees the buffers of sent packets, 32 descriptors at a time, checking DD of
+// each group's last descriptor only; when that leaves less room than `wanted`,
+// it also frees a trailing partial group one descriptor at a time.
+void IxgbeDevice::clean_tx(TxQueue& tq, size_t wanted) {
+  DescriptorRing& ring = tq.ring;
+  auto done = [&](uint32_t i) {
+    return LayoutRef<TxWriteBack>(ring.descriptor(i)).is_set<TxWriteBack::DD>();
+  };
+  while (ring.distance(tq.clean, tq.tail) >= kTxCleanBatch) {
+    const uint32_t last = ring.advance(tq.clean, kTxCleanBatch - 1);
+    if (!done(last)) break;
+    for (uint32_t k = 0; k < kTxCleanBatch; ++k) ring.slot(ring.advance(tq.clean, k)).reset();
+    tq.clean = ring.next(last);
+  }
+  while (ring.size() - 1 - ring.distance(tq.clean, tq.tail) < wanted &&
+         tq.clean != tq.tail && done(tq.clean)) {
+    ring.slot(tq.clean).reset();
+    tq.clean = ring.next(tq.clean);
+  }
+}
+
+// The TX fast path: descriptors for as many packets as fit, one TDT write.
+size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
+  TxQueue& tq = tx_[q];
+  DescriptorRing& ring = tq.ring;
+  clean_tx(tq, batch.size());
+  const uint32_t free_slots = ring.size() - 1 - ring.distance(tq.clean, tq.tail);
+  const size_t n = std::min<size_t>(batch.size(), free_slots);
+  uint64_t bytes = 0;
+  uint32_t posted = 0;
+  for (size_t k = 0; k < n; ++k) {
+    Packet& p = batch[k];
+    const uint32_t len = static_cast<uint32_t>(p.size());
+    if (ABSL_PREDICT_FALSE(len == 0 || len > TxRead::DTALEN::kMax)) {
+      ++tq.stats.errors;  // nothing to send: dropped and counted
+      p.reset();
+      continue;
+    }
+    LayoutRef<TxRead>(ring.descriptor(tq.tail))
+        .set<TxRead::BUFFER_ADDR>(p.iova())
+        .set<TxRead::CMD_TYPE_LEN>(len | kDtypData << 20 | TxRead::EOP::kMask |
+                                   TxRead::IFCS::kMask | TxRead::RS::kMask |
+                                   TxRead::DEXT::kMask)
+        .set<TxRead::PAYLEN>(len);
+    ring.slot(tq.tail) = std::move(p);
+    tq.tail = ring.next(tq.tail);
+    bytes += len;
+    ++posted;
+  }
+  batch.erase_front(n);
+  if (posted != 0) bar_.write(RegisterValue<TDT>(tq.tail), q);
+  tq.stats.packets += posted;
+  tq.stats.bytes += bytes;
+  return n;
+}
+
+namespace {
+const bool kRegistered = register_driver({"ixgbe", supports, open});
+}  // namespace
+
+}  // namespace safenic::ixgbe

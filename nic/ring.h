@@ -1,0 +1,63 @@
+// DescriptorRing: the part every NIC queue shares, written once: a ring of
+// fixed-size descriptors in DMA memory, the Packet each descriptor owns while
+// the device may use it, and power-of-two index arithmetic. Used by the ixgbe
+// RX/TX queues (and meant for virtio and mlx5 work queues).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "mem/dma_region.h"
+#include "mem/packet.h"
+
+namespace safenic {
+
+class DescriptorRing {
+ public:
+  // `entries` must be a power of two; the descriptors start zeroed.
+  static absl::StatusOr<DescriptorRing> create(const DmaAllocator& dma, uint32_t entries,
+                                               uint32_t descriptor_size, absl::string_view tag) {
+    if (entries < 2 || (entries & (entries - 1)) != 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: ring of %d entries; use a power of two", tag, entries));
+    }
+    auto mem = dma.allocate(size_t{entries} * descriptor_size, tag);
+    if (!mem.ok()) return mem.status();
+    return DescriptorRing(*std::move(mem), entries, descriptor_size);
+  }
+
+  DescriptorRing() = default;
+  DescriptorRing(DescriptorRing&&) noexcept = default;
+  DescriptorRing& operator=(DescriptorRing&&) noexcept = default;
+
+  uint8_t* descriptor(uint32_t i) const { return mem_.data() + size_t{i} * descriptor_size_; }
+  Packet& slot(uint32_t i) { return slots_[i]; }
+  uint32_t size() const { return mask_ + 1; }
+  uint32_t next(uint32_t i) const { return (i + 1) & mask_; }
+  uint32_t advance(uint32_t i, uint32_t n) const { return (i + n) & mask_; }
+  // Entries from `from` up to (not including) `to`.
+  uint32_t distance(uint32_t from, uint32_t to) const { return (to - from) & mask_; }
+  uint64_t iova() const { return mem_.iova(); }
+  uint32_t bytes() const { return size() * descriptor_size_; }
+  // Drops every packet the ring holds: their buffers go back to their pools.
+  void release_packets() {
+    if (slots_ == nullptr) return;
+    for (uint32_t i = 0; i < size(); ++i) slots_[i].reset();
+  }
+
+ private:
+  DescriptorRing(DmaRegion mem, uint32_t entries, uint32_t descriptor_size)
+      : mem_(std::move(mem)), slots_(std::make_unique<Packet[]>(entries)),
+        mask_(entries - 1), descriptor_size_(descriptor_size) {}
+
+  DmaRegion mem_;
+  std::unique_ptr<Packet[]> slots_;
+  uint32_t mask_ = 0;
+  uint32_t descriptor_size_ = 0;
+};
+
+}  // namespace safenic

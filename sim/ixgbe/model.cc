@@ -1,0 +1,346 @@
+#include "sim/ixgbe/model.h"
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "nic/ixgbe/descriptors.h"
+#include "nic/ixgbe/regs.h"
+#include "sim/toeplitz.h"
+
+namespace safenic::sim {
+
+using namespace ::safenic::ixgbe;  // the shared register and descriptor layouts
+
+namespace {
+constexpr size_t kMaxFrame = 16 * 1024;
+}
+
+Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
+    : ctx_(std::move(ctx)), config_(config), regs_("82599", *ctx_.log), port_(*this) {
+  // Reset values (§8.2.3) where the driver's init depends on them.
+  regs_.add<CTRL>("CTRL");
+  regs_.add<STATUS>("STATUS");
+  regs_.add<CTRL_EXT>("CTRL_EXT");
+  regs_.add<EEC>("EEC");
+  regs_.add<EICR>("EICR");
+  regs_.add<EIMS>("EIMS");
+  regs_.add<EIMC>("EIMC");
+  regs_.add<FCTRL>("FCTRL");
+  regs_.add<RAL>("RAL");
+  regs_.add<RAH>("RAH");
+  regs_.add<MRQC>("MRQC");
+  regs_.add<RETA>("RETA");
+  regs_.add<RSSRK>("RSSRK");
+  regs_.add<RDBAL>("RDBAL");
+  regs_.add<RDBAH>("RDBAH");
+  regs_.add<RDLEN>("RDLEN");
+  regs_.add<RDH>("RDH");
+  regs_.add<RDT>("RDT");
+  regs_.add<RXDCTL>("RXDCTL");
+  regs_.add<SRRCTL>("SRRCTL", 0x402);        // 2 KiB buffers, legacy descriptors
+  regs_.add<DCA_RXCTRL>("DCA_RXCTRL", 1u << 12);
+  regs_.add<RDRXCTL>("RDRXCTL");
+  regs_.add<RXCTRL>("RXCTRL");
+  regs_.add<RXPBSIZE>("RXPBSIZE");
+  regs_.add<TDBAL>("TDBAL");
+  regs_.add<TDBAH>("TDBAH");
+  regs_.add<TDLEN>("TDLEN");
+  regs_.add<TDH>("TDH");
+  regs_.add<TDT>("TDT");
+  regs_.add<TXDCTL>("TXDCTL");
+  regs_.add<DMATXCTL>("DMATXCTL");
+  regs_.add<DTXMXSZRQ>("DTXMXSZRQ", 0x10);
+  regs_.add<RTTDCS>("RTTDCS");
+  regs_.add<TXPBSIZE>("TXPBSIZE");
+  regs_.add<HLREG0>("HLREG0");
+  regs_.add<AUTOC>("AUTOC");
+  regs_.add<LINKS>("LINKS");
+  regs_.add<CRCERRS>("CRCERRS");
+  regs_.add<GPRC>("GPRC");
+  regs_.add<GPTC>("GPTC");
+  regs_.add<GORCL>("GORCL");
+  regs_.add<GORCH>("GORCH");
+  regs_.add<GOTCL>("GOTCL");
+  regs_.add<GOTCH>("GOTCH");
+  regs_.add<MPC>("MPC");
+  regs_.add<QPRC>("QPRC");
+  regs_.add<QPRDC>("QPRDC");
+  regs_.add<QPTC>("QPTC");
+  for (uint32_t q = 0; q < kQueues; ++q) {
+    rx_[q] = {&regs_.raw<RDBAL>(q), &regs_.raw<RDBAH>(q), &regs_.raw<RDLEN>(q),
+              &regs_.raw<RDH>(q),   &regs_.raw<RDT>(q),   &regs_.raw<RXDCTL>(q)};
+    tx_[q] = {&regs_.raw<TDBAL>(q), &regs_.raw<TDBAH>(q), &regs_.raw<TDLEN>(q),
+              &regs_.raw<TDH>(q),   &regs_.raw<TDT>(q),   &regs_.raw<TXDCTL>(q)};
+  }
+  frame_.reserve(kMaxFrame);
+  reset();
+}
+
+Ixgbe82599::~Ixgbe82599() = default;
+
+size_t Ixgbe82599::bar_size(int bar) const { return bar == 0 ? kBar0Size : 0; }
+
+// Global reset (§4.6.3.2): registers to defaults, queues disabled, then the
+// EEPROM auto-read (MAC into RAL/RAH(0)) and DMA init complete at once.
+void Ixgbe82599::reset() {
+  regs_.reset();
+  an_started_ = false;
+  const auto& m = config_.mac.bytes;
+  regs_.raw<RAL>(0) = uint32_t{m[0]} | m[1] << 8 | m[2] << 16 | uint32_t{m[3]} << 24;
+  regs_.set_field<RAH::RAH_BYTES>(m[4] | m[5] << 8);
+  regs_.set_field<RAH::AV>(1);
+  regs_.set_field<EEC::PRES>(1);
+  regs_.set_field<EEC::ARD>(1);
+  regs_.set_field<RDRXCTL::DMAIDONE>(1);
+  update_link();
+}
+
+bool Ixgbe82599::link_up() {
+  update_link();
+  return regs_.get<LINKS>().is_set<LINKS::LINK_UP>();
+}
+
+void Ixgbe82599::update_link() {
+  const bool up = port_.connected() && an_started_ && ctx_.clock->now() >= link_up_at_;
+  regs_.set_field<LINKS::LINK_UP>(up);
+  regs_.set_field<LINKS::LINK_SPEED>(up ? 3 : 0);  // 10 Gb/s
+  regs_.set_field<STATUS::LINK_UP>(up);
+}
+
+void Ixgbe82599::set_tx_paused(bool paused) {
+  tx_paused_ = paused;
+  if (paused) return;
+  for (uint32_t q = 0; q < kQueues; ++q) {
+    if (*tx_[q].head != *tx_[q].tail && (*tx_[q].ctl & TXDCTL::ENABLE::kMask)) transmit(q);
+  }
+}
+
+uint64_t Ixgbe82599::mmio_read(int, uint32_t off, unsigned width) {
+  if (removed_) return ~uint64_t{0} >> (64 - 8 * width);
+  if (width != 4) {
+    ctx_.log->report(absl::StrFormat("82599: %d-byte read at %#x; registers are 32-bit", width, off));
+    return 0;
+  }
+  update_link();
+  RegisterFile::Hit hit;
+  return regs_.bus_read(off, &hit);
+}
+
+void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
+  if (removed_) return;
+  if (width != 4) {
+    ctx_.log->report(absl::StrFormat("82599: %d-byte write at %#x; registers are 32-bit", width, off));
+    return;
+  }
+  const uint32_t v = static_cast<uint32_t>(value);
+  const RegisterFile::Hit hit = regs_.bus_write(off, v);
+  if (!hit) return;
+  const uint32_t q = hit.index;
+  if (hit.is<CTRL>()) {
+    if (v & CTRL::RST::kMask) reset();  // RST and LRST self-clear
+    regs_.raw<CTRL>() &= ~(CTRL::RST::kMask | CTRL::LRST::kMask);
+  } else if (hit.is<AUTOC>()) {
+    if (v & AUTOC::AN_RESTART::kMask) {
+      an_started_ = true;
+      link_up_at_ = ctx_.clock->now() + config_.autoneg_time;
+      regs_.raw<AUTOC>() &= ~AUTOC::AN_RESTART::kMask;
+    }
+  } else if (hit.is<EIMC>()) {
+    regs_.raw<EIMS>() &= ~v;
+  } else if (hit.is<EEC>()) {
+    regs_.set_field<EEC::PRES>(1);  // read-only bits keep their value
+    regs_.set_field<EEC::ARD>(1);
+  } else if (hit.is<RDRXCTL>()) {
+    regs_.set_field<RDRXCTL::DMAIDONE>(1);
+  } else if (hit.is<RXDCTL>()) {
+    if ((v & RXDCTL::ENABLE::kMask) && !check_ring("RX", q, rx_[q])) {
+      regs_.raw<RXDCTL>(q) &= ~RXDCTL::ENABLE::kMask;  // stays disabled
+    }
+  } else if (hit.is<TXDCTL>()) {
+    if ((v & TXDCTL::ENABLE::kMask) && !check_ring("TX", q, tx_[q])) {
+      regs_.raw<TXDCTL>(q) &= ~TXDCTL::ENABLE::kMask;
+    }
+  } else if (hit.is<RDT>()) {
+    on_tail_write("RX", q, rx_[q], *rx_[q].ctl & RXDCTL::ENABLE::kMask);
+  } else if (hit.is<TDT>()) {
+    const bool on = (*tx_[q].ctl & TXDCTL::ENABLE::kMask) &&
+                    regs_.get<DMATXCTL>().is_set<DMATXCTL::TE>();
+    on_tail_write("TX", q, tx_[q], on);
+    if (on) transmit(q);
+  }
+}
+
+// §7.1.9 / §7.2.3.3: ring base 128-byte aligned, length a non-zero multiple of 128.
+bool Ixgbe82599::check_ring(const char* dir, uint32_t q, const Ring& r) {
+  const char* bad = *r.len == 0 || *r.len % 128 != 0 ? "length not a non-zero multiple of 128"
+                    : r.base() % 128 != 0           ? "base not 128-byte aligned"
+                                                    : nullptr;
+  if (bad == nullptr) return true;
+  ctx_.log->report(absl::StrFormat("82599: %s queue %d enabled with ring %s (base %#x, length %d)",
+                                   dir, q, bad, r.base(), *r.len));
+  return false;
+}
+
+void Ixgbe82599::on_tail_write(const char* dir, uint32_t q, Ring& r, bool enabled) {
+  if (!enabled && *r.tail != *r.head) {
+    ctx_.log->report(absl::StrFormat("82599: %s tail %d written to disabled queue %d",
+                                     dir, *r.tail, q));
+  } else if (r.size() != 0 && *r.tail >= r.size()) {
+    ctx_.log->report(absl::StrFormat("82599: %s tail %d of queue %d is beyond its %d-entry ring",
+                                     dir, *r.tail, q, r.size()));
+    *r.tail = *r.head;  // ignore the write rather than run off the ring
+  }
+}
+
+// §7.1.2 filtering: broadcast needs BAM, multicast MPE, unicast a valid
+// receive address or UPE.
+bool Ixgbe82599::accept(absl::Span<const uint8_t> frame) {
+  const RegisterValue<FCTRL> fctrl = regs_.get<FCTRL>();
+  static constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  if (std::memcmp(frame.data(), kBroadcast, 6) == 0) return fctrl.is_set<FCTRL::BAM>();
+  if (frame[0] & 1) return fctrl.is_set<FCTRL::MPE>();
+  if (fctrl.is_set<FCTRL::UPE>()) return true;
+  const uint32_t lo = uint32_t{frame[0]} | frame[1] << 8 | frame[2] << 16 | uint32_t{frame[3]} << 24;
+  const uint32_t hi = frame[4] | frame[5] << 8;
+  for (uint32_t i = 0; i < RAL::kCount; ++i) {
+    const RegisterValue<RAH> rah = regs_.get<RAH>(i);
+    if (rah.is_set<RAH::AV>() && rah.get<RAH::RAH_BYTES>() == hi && regs_.raw<RAL>(i) == lo) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// §7.1.2.8 RSS: Toeplitz hash of the IPv4 addresses (and TCP/UDP ports when
+// enabled), then the redirection table picks the queue.
+uint32_t Ixgbe82599::select_queue(absl::Span<const uint8_t> f, uint32_t* hash) {
+  *hash = 0;
+  const RegisterValue<MRQC> mrqc = regs_.get<MRQC>();
+  if (mrqc.get<MRQC::MRQE>() != 1 || f.size() < 34 || f[12] != 0x08 || f[13] != 0x00) return 0;
+  const size_t ihl = (f[14] & 0xF) * 4;
+  const uint8_t proto = f[23];
+  uint8_t input[12];
+  std::memcpy(input, &f[26], 8);  // source and destination address
+  size_t n = 8;
+  const bool ports = (proto == 6 && mrqc.is_set<MRQC::TCP_IPV4>()) ||
+                     (proto == 17 && mrqc.is_set<MRQC::UDP_IPV4>());
+  if (ports && f.size() >= 14 + ihl + 4) {
+    std::memcpy(input + 8, &f[14 + ihl], 4);
+    n = 12;
+  } else if (!mrqc.is_set<MRQC::IPV4>()) {
+    return 0;
+  }
+  uint8_t key[40];
+  for (uint32_t i = 0; i < 10; ++i) {
+    const uint32_t k = regs_.raw<RSSRK>(i);
+    for (int b = 0; b < 4; ++b) key[4 * i + b] = static_cast<uint8_t>(k >> (8 * b));
+  }
+  *hash = toeplitz_hash(key, {input, n});
+  const uint32_t entry = *hash & 127;
+  return (regs_.raw<RETA>(entry / 4) >> (8 * (entry % 4))) & 0xF;
+}
+
+void Ixgbe82599::add64(uint32_t& lo, uint32_t& hi, uint64_t n) {
+  const uint64_t v = (uint64_t{hi} << 32 | lo) + n;
+  lo = static_cast<uint32_t>(v);
+  hi = static_cast<uint32_t>(v >> 32);
+}
+
+void Ixgbe82599::count_rx(uint32_t q, size_t len) {
+  ++regs_.raw<GPRC>();
+  add64(regs_.raw<GORCL>(), regs_.raw<GORCH>(), len + 4);  // octets include the FCS
+  if (q < QPRC::kCount) ++regs_.raw<QPRC>(q);
+}
+
+void Ixgbe82599::count_tx(uint32_t q, size_t len) {
+  ++regs_.raw<GPTC>();
+  add64(regs_.raw<GOTCL>(), regs_.raw<GOTCH>(), len + 4);
+  if (q < QPTC::kCount) ++regs_.raw<QPTC>(q);
+}
+
+// §7.1: a frame from the wire into the queue's next free descriptors, one
+// buffer each; the write-back puts length and status, DD last.
+void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
+  update_link();
+  if (!regs_.get<LINKS>().is_set<LINKS::LINK_UP>()) return void(++dropped_link_down_);
+  if (frame.size() < 14 || !regs_.get<RXCTRL>().is_set<RXCTRL::RXEN>() || !accept(frame)) {
+    return void(++dropped_filtered_);
+  }
+  uint32_t hash;
+  const uint32_t q = select_queue(frame, &hash);
+  Ring& r = rx_[q];
+  const RegisterValue<SRRCTL> srrctl = regs_.get<SRRCTL>(q);
+  const size_t buf_size = size_t{srrctl.get<SRRCTL::BSIZEPACKET>()} * 1024;
+  const size_t needed = buf_size == 0 ? 0 : (frame.size() + buf_size - 1) / buf_size;
+  const uint32_t free_desc = r.size() == 0 ? 0 : (*r.tail + r.size() - *r.head) % r.size();
+  if (!(*r.ctl & RXDCTL::ENABLE::kMask) || needed == 0 || free_desc < needed) {
+    ++regs_.raw<MPC>(0);  // §8.2.3.23: missed, no descriptor free
+    if (q < QPRDC::kCount && srrctl.is_set<SRRCTL::DROP_EN>()) ++regs_.raw<QPRDC>(q);
+    return;
+  }
+  if (srrctl.get<SRRCTL::DESCTYPE>() != 1) {
+    ctx_.log->report(absl::StrFormat("82599: RX queue %d receives with SRRCTL.DESCTYPE %d; "
+                                     "this model implements advanced one-buffer (1)",
+                                     q, srrctl.get<SRRCTL::DESCTYPE>()));
+  }
+  for (size_t done = 0; done < frame.size();) {
+    const size_t chunk = std::min(buf_size, frame.size() - done);
+    auto desc = ctx_.iommu->translate(r.base() + uint64_t{*r.head} * kDescriptorSize,
+                                      kDescriptorSize, "82599 RX descriptor read");
+    if (!desc.ok()) return;
+    LayoutRef<RxWriteBack> wb(desc->data());
+    const uint64_t addr = LayoutRef<RxRead>(desc->data()).get<RxRead::PKT_ADDR>();
+    auto buf = ctx_.iommu->translate(addr, chunk, "82599 RX packet write");
+    if (!buf.ok()) return;
+    std::memcpy(buf->data(), frame.data() + done, chunk);
+    done += chunk;
+    wb.set<RxWriteBack::RSS_TYPE>(hash != 0 ? 1 : 0).set<RxWriteBack::RSS_HASH>(hash);
+    wb.set<RxWriteBack::LENGTH>(chunk).set<RxWriteBack::VLAN>(0);
+    dma_write_barrier();  // the status word, with DD, goes last
+    wb.set<RxWriteBack::STATUS_ERROR>(RxWriteBack::DD::kMask |
+                                      (done == frame.size() ? RxWriteBack::EOP::kMask : 0));
+    *r.head = (*r.head + 1) % r.size();
+  }
+  count_rx(q, frame.size());
+}
+
+// §7.2: on a TDT write, send the descriptors from TDH to TDT.
+void Ixgbe82599::transmit(uint32_t q) {
+  if (tx_paused_) return;
+  Ring& r = tx_[q];
+  while (*r.head != *r.tail) {
+    auto desc = ctx_.iommu->translate(r.base() + uint64_t{*r.head} * kDescriptorSize,
+                                      kDescriptorSize, "82599 TX descriptor read");
+    if (!desc.ok()) break;
+    LayoutRef<TxRead> d(desc->data());
+    const uint32_t len = d.get<TxRead::DTALEN>();
+    if (!d.is_set<TxRead::DEXT>() || d.get<TxRead::DTYP>() != kDtypData || len == 0) {
+      ctx_.log->report(absl::StrFormat(
+          "82599: TX queue %d descriptor %d is not a valid advanced data descriptor "
+          "(DEXT %d, DTYP %d, length %d)", q, *r.head, d.is_set<TxRead::DEXT>(),
+          d.get<TxRead::DTYP>(), len));
+    } else if (frame_.size() + len > kMaxFrame) {
+      ctx_.log->report(absl::StrFormat("82599: TX queue %d frame over %d bytes", q, kMaxFrame));
+      frame_.clear();
+    } else if (auto buf = ctx_.iommu->translate(d.get<TxRead::BUFFER_ADDR>(), len,
+                                                "82599 TX packet read");
+               buf.ok()) {
+      frame_.insert(frame_.end(), buf->begin(), buf->end());
+    }
+    const bool eop = d.is_set<TxRead::EOP>(), rs = d.is_set<TxRead::RS>();
+    if (eop && !frame_.empty()) {
+      if (frame_.size() < 60 && regs_.get<HLREG0>().is_set<HLREG0::TXPADEN>()) frame_.resize(60, 0);
+      count_tx(q, frame_.size());
+      update_link();
+      if (regs_.get<LINKS>().is_set<LINKS::LINK_UP>()) port_.transmit(frame_);
+      frame_.clear();
+    }
+    if (rs) {
+      dma_write_barrier();
+      LayoutRef<TxWriteBack>(desc->data()).set<TxWriteBack::STATUS>(TxWriteBack::DD::kMask);
+    }
+    *r.head = (*r.head + 1) % r.size();
+  }
+}
+
+}  // namespace safenic::sim

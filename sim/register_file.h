@@ -1,0 +1,139 @@
+// RegisterFile: a model's registers, declared from the same typed register
+// definitions the driver uses, with reset values and bus semantics:
+// read-only writes and write-only reads are reported, clear-on-read registers
+// clear, write-1-to-clear bits clear, and any access to an offset nobody
+// declared is reported (strict mode) instead of silently ignored.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_format.h"
+#include "nic/register.h"
+#include "sim/violations.h"
+
+namespace safenic::sim {
+
+class RegisterFile {
+ public:
+  // What a bus access hit: lets the model react (`hit.is<RDT>()`, `hit.index`).
+  struct Hit {
+    const void* type = nullptr;
+    uint32_t index = 0;
+    template <typename R>
+    bool is() const { return type == tag<R>(); }
+    explicit operator bool() const { return type != nullptr; }
+  };
+
+  RegisterFile(std::string device, ViolationLog& log)
+      : device_(std::move(device)), log_(log) {}
+
+  // Declares every instance of R with its reset value.
+  template <typename R>
+  void add(const char* name, typename R::Word reset = 0) {
+    static_assert(sizeof(typename R::Word) == 4, "models keep 32-bit registers");
+    for (uint32_t i = 0; i < R::kCount; ++i) {
+      by_offset_[R::offset(i)] = static_cast<uint32_t>(slots_.size());
+      slots_.push_back({reset, reset, R::kAccess, tag<R>(), i, name});
+    }
+  }
+
+  // Model-side access: no bus semantics.
+  template <typename R>
+  RegisterValue<R> get(uint32_t i = 0) const { return RegisterValue<R>(slot<R>(i).value); }
+  template <typename R>
+  void set(RegisterValue<R> v, uint32_t i = 0) { slot<R>(i).value = v.raw(); }
+  template <typename R>
+  uint32_t& raw(uint32_t i = 0) { return slot<R>(i).value; }
+  // Sets a field as the device does, whatever the driver may do with it.
+  template <typename F>
+  void set_field(uint64_t v, uint32_t i = 0) {
+    uint32_t& r = raw<typename F::Register>(i);
+    r = F::insert(r, static_cast<uint32_t>(v));
+  }
+
+  // Bus-side access.
+  uint32_t bus_read(uint32_t off, Hit* hit);
+  Hit bus_write(uint32_t off, uint32_t value);
+  // Every register back to its reset value.
+  void reset() {
+    for (Slot& s : slots_) s.value = s.reset;
+  }
+  const std::string& device() const { return device_; }
+
+ private:
+  struct Slot {
+    uint32_t value;
+    uint32_t reset;
+    Access access;
+    const void* type;
+    uint32_t index;
+    const char* name;
+  };
+  template <typename R>
+  static const void* tag() {
+    static const char unique = 0;
+    return &unique;
+  }
+  template <typename R>
+  Slot& slot(uint32_t i) {
+    return slots_[by_offset_.at(R::offset(i))];
+  }
+  template <typename R>
+  const Slot& slot(uint32_t i) const {
+    return slots_[by_offset_.at(R::offset(i))];
+  }
+  std::string name_of(const Slot& s) const {
+    return absl::StrFormat("%s(%d)", s.name, s.index);
+  }
+
+  std::string device_;
+  ViolationLog& log_;
+  std::vector<Slot> slots_;
+  absl::flat_hash_map<uint32_t, uint32_t> by_offset_;
+};
+
+inline uint32_t RegisterFile::bus_read(uint32_t off, Hit* hit) {
+  auto it = by_offset_.find(off);
+  if (it == by_offset_.end()) {
+    log_.report(absl::StrFormat("%s: read of unmodelled register %#07x", device_, off));
+    *hit = {};
+    return 0;
+  }
+  Slot& s = slots_[it->second];
+  *hit = {s.type, s.index};
+  if (s.access == Access::kWriteOnly) {
+    log_.report(absl::StrFormat("%s: read of write-only register %s", device_, name_of(s)));
+    return 0;
+  }
+  const uint32_t v = s.value;
+  if (s.access == Access::kClearOnRead) s.value = 0;
+  return v;
+}
+
+inline RegisterFile::Hit RegisterFile::bus_write(uint32_t off, uint32_t value) {
+  auto it = by_offset_.find(off);
+  if (it == by_offset_.end()) {
+    log_.report(absl::StrFormat("%s: write of %#x to unmodelled register %#07x", device_,
+                                value, off));
+    return {};
+  }
+  Slot& s = slots_[it->second];
+  switch (s.access) {
+    case Access::kReadOnly:
+    case Access::kClearOnRead:
+      log_.report(absl::StrFormat("%s: write of %#x to read-only register %s", device_,
+                                  value, name_of(s)));
+      return {};
+    case Access::kWrite1ToClear:
+      s.value &= ~value;
+      break;
+    default:
+      s.value = value;
+  }
+  return {s.type, s.index};
+}
+
+}  // namespace safenic::sim

@@ -1,0 +1,71 @@
+// Wires between simulated ports. A Port is one end: frames a port transmits
+// arrive, synchronously and in order, at the port it is connected to. The same
+// ends serve NIC models, test endpoints, and (issue #7) pcap and TAP.
+//
+//   connect(nic_a.port(), nic_b.port());   // a cable
+//   connect(nic.port(), nic.port());       // a loopback plug
+//   disconnect(nic_a.port());              // unplug (both ends go down)
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/types/span.h"
+
+namespace safenic::sim {
+
+class Port {
+ public:
+  virtual ~Port();
+  // A frame (no FCS) arrives at this port.
+  virtual void receive(absl::Span<const uint8_t> frame) = 0;
+  // The cable was plugged in or pulled out.
+  virtual void on_link_change(bool connected) {}
+
+  // Sends a frame to the connected port; without one it is lost, and counted.
+  void transmit(absl::Span<const uint8_t> frame) {
+    if (peer_ != nullptr) {
+      peer_->receive(frame);
+    } else {
+      ++lost_unconnected_;
+    }
+  }
+  bool connected() const { return peer_ != nullptr; }
+  uint64_t lost_unconnected() const { return lost_unconnected_; }
+
+ private:
+  friend void connect(Port& a, Port& b);
+  friend void disconnect(Port& p);
+  Port* peer_ = nullptr;
+  uint64_t lost_unconnected_ = 0;
+};
+
+// Plugs a cable between a and b (a == b: a loopback); an existing cable at
+// either end is unplugged first.
+void connect(Port& a, Port& b);
+void disconnect(Port& p);
+
+// A test endpoint: records what arrives (or only counts it) and sends frames.
+class TesterPort final : public Port {
+ public:
+  explicit TesterPort(bool keep_frames = true) : keep_frames_(keep_frames) {}
+  void receive(absl::Span<const uint8_t> frame) override {
+    ++received_;
+    received_bytes_ += frame.size();
+    if (keep_frames_) frames_.emplace_back(frame.begin(), frame.end());
+  }
+  void send(absl::Span<const uint8_t> frame) { transmit(frame); }
+
+  uint64_t received() const { return received_; }
+  uint64_t received_bytes() const { return received_bytes_; }
+  const std::vector<std::vector<uint8_t>>& frames() const { return frames_; }
+  void clear() { frames_.clear(); }
+
+ private:
+  bool keep_frames_;
+  uint64_t received_ = 0;
+  uint64_t received_bytes_ = 0;
+  std::vector<std::vector<uint8_t>> frames_;
+};
+
+}  // namespace safenic::sim

@@ -1,0 +1,370 @@
+// The ixgbe driver against the 82599 model: init, traffic, rings, drops,
+// multi-queue, stats, teardown, errors.
+#include <map>
+#include <memory>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mem/mempool.h"
+#include "nic/ixgbe/ixgbe.h"
+#include "nic/ixgbe/regs.h"
+#include "nic/open.h"
+#include "sim/frames.h"
+#include "sim/ixgbe/model.h"
+#include "sim/simulated_function.h"
+
+namespace safenic {
+namespace {
+
+using ::testing::HasSubstr;
+
+class IxgbeTest : public ::testing::Test {
+ protected:
+  struct Nic {
+    std::shared_ptr<sim::Ixgbe82599> model;
+    std::unique_ptr<Device> dev;
+  };
+
+  static DeviceConfig small_config() {
+    DeviceConfig c;
+    c.rx_ring_size = 64;
+    c.tx_ring_size = 64;
+    c.buffers_per_rx_queue = 256;
+    return c;
+  }
+
+  absl::StatusOr<Nic> open(const DeviceConfig& config, uint8_t id = 1) {
+    sim::Ixgbe82599Config mc;
+    mc.mac.bytes[5] = id;
+    auto model = std::make_shared<sim::Ixgbe82599>(ctx_, mc);
+    auto dev = ixgbe::open(std::make_unique<sim::SimulatedFunction>(
+                               model, ctx_, absl::StrFormat("sim:82599#%d", id)),
+                           config);
+    if (!dev.ok()) return dev.status();
+    return Nic{model, *std::move(dev)};
+  }
+  Nic open_ok(const DeviceConfig& config = small_config(), uint8_t id = 1) {
+    auto nic = open(config, id);
+    EXPECT_TRUE(nic.ok()) << nic.status();
+    return *std::move(nic);
+  }
+  // Two NICs joined by a cable, links up.
+  void cable(Nic& a, Nic& b) {
+    sim::connect(a.model->port(), b.model->port());
+    ASSERT_TRUE(a.dev->wait_for_link(absl::Seconds(1)).ok());
+    ASSERT_TRUE(b.dev->wait_for_link(absl::Seconds(1)).ok());
+  }
+
+  MempoolPtr make_pool(uint32_t buffers = 1024) {
+    MempoolConfig c;
+    c.buffers = buffers;
+    c.tag = "app";
+    return *Mempool::create(c, DmaAllocator(Backing::kAnonymous, ctx_.iommu));
+  }
+  // Appends `n` frames addressed to `dst` with sequence numbers from `seq`.
+  void fill(Mempool& pool, PacketBatch& batch, size_t n, uint64_t seq, const MacAddress& dst,
+            size_t size = 60) {
+    sim::UdpFlow flow;
+    flow.dst_mac = dst;
+    for (size_t i = 0; i < n; ++i) {
+      Packet p = pool.alloc();
+      ASSERT_FALSE(p.empty());
+      ASSERT_TRUE(p.resize(size).ok());
+      flow.src_port = static_cast<uint16_t>(seq + i);
+      sim::write_udp_frame(p.bytes(), flow, seq + i);
+      ASSERT_TRUE(batch.push(std::move(p)));
+    }
+  }
+  void expect_clean() { EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string(); }
+
+  sim::SimContext ctx_;
+};
+
+TEST_F(IxgbeTest, InitFollowsTheDatasheetWithoutViolations) {
+  Nic nic = open_ok();
+  EXPECT_EQ(nic.dev->driver(), "ixgbe");
+  EXPECT_EQ(nic.dev->mac().to_string(), "02:00:00:00:82:01");  // from the "EEPROM"
+  EXPECT_FALSE(nic.dev->link().up);  // no cable
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, LinkComesUpWithACableAndGoesDownWithout) {
+  Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+  sim::connect(a.model->port(), b.model->port());
+  ASSERT_TRUE(a.dev->wait_for_link(absl::Seconds(1)).ok());
+  EXPECT_EQ(a.dev->link().speed_mbps, 10000u);
+  sim::disconnect(a.model->port());
+  EXPECT_FALSE(a.dev->link().up);
+  EXPECT_FALSE(b.dev->link().up);
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, ALinkThatNeverComesUpIsAClearErrorInSimulatedTime) {
+  Nic nic = open_ok();
+  auto s = nic.dev->wait_for_link(absl::Seconds(10));  // simulated: instant
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("link is still down after 10s"));
+}
+
+TEST_F(IxgbeTest, TrafficBothWaysArrivesIntact) {
+  Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  for (Nic* from : {&a, &b}) {
+    Nic* to = from == &a ? &b : &a;
+    Batch<32> out, in;
+    fill(*pool, out, 20, 1000, to->dev->mac(), 128);
+    ASSERT_EQ(*from->dev->tx_batch(0, out), 20u);
+    EXPECT_TRUE(out.empty());
+    ASSERT_EQ(*to->dev->rx_batch(0, in), 20u);
+    for (size_t i = 0; i < in.size(); ++i) {
+      ASSERT_EQ(in[i].size(), 128u);
+      EXPECT_EQ(sim::frame_seq(in[i].bytes()), 1000 + i);
+      const std::vector<uint8_t> want = [&] {
+        sim::UdpFlow f;
+        f.dst_mac = to->dev->mac();
+        f.src_port = static_cast<uint16_t>(1000 + i);
+        return sim::udp_frame(128, f, 1000 + i);
+      }();
+      EXPECT_EQ(std::vector<uint8_t>(in[i].bytes().begin(), in[i].bytes().end()), want);
+    }
+  }
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, RingsWrapManyTimesAtEveryBatchSize) {
+  Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  uint64_t seq = 0, expect = 0;
+  for (size_t batch_size = 1; batch_size <= 63; ++batch_size) {  // up to ring size - 1
+    for (int round = 0; round < 8; ++round) {
+      Batch<64> out, in;
+      fill(*pool, out, batch_size, seq, b.dev->mac());
+      seq += batch_size;
+      ASSERT_EQ(*a.dev->tx_batch(0, out), batch_size);
+      ASSERT_EQ(*b.dev->rx_batch(0, in), batch_size);
+      for (Packet& p : in) ASSERT_EQ(sim::frame_seq(p.bytes()), expect++);
+    }
+  }
+  EXPECT_GT(seq, 64u * 100);  // the 64-entry rings wrapped over 100 times
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, AFullTxRingLeavesUnsentPacketsWithTheCaller) {
+  Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  a.model->set_tx_paused(true);
+  Batch<128> out;
+  fill(*pool, out, 100, 0, b.dev->mac());
+  ASSERT_EQ(*a.dev->tx_batch(0, out), 63u);  // a 64-entry ring holds 63
+  ASSERT_EQ(out.size(), 37u);
+  EXPECT_EQ(sim::frame_seq(out[0].bytes()), 63u);  // the rest, in order
+  EXPECT_EQ(*a.dev->tx_batch(0, out), 0u);
+  a.model->set_tx_paused(false);  // the device catches up
+  Batch<64> in;
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 63u);
+  in.clear();
+  EXPECT_EQ(*a.dev->tx_batch(0, out), 37u);  // cleaned, room again
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 37u);
+  EXPECT_EQ(sim::frame_seq(in[36].bytes()), 99u);
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, RxWithoutFreeDescriptorsDropsAndCountsEveryFrame) {
+  Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  for (int i = 0; i < 5; ++i) {  // 160 frames at a receiver that does not poll
+    Batch<32> out;
+    fill(*pool, out, 32, 32 * i, b.dev->mac());
+    ASSERT_EQ(*a.dev->tx_batch(0, out), 32u);
+  }
+  auto stats = b.dev->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->rx[0].drops, 160u - 63);
+  EXPECT_EQ(stats->counters["MPC"], 160u - 63);
+  EXPECT_EQ(stats->counters["GPRC"], 63u);
+  Batch<64> in;
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 63u);
+  EXPECT_EQ(sim::frame_seq(in[62].bytes()), 62u);  // the first 63 were kept
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, AnEmptyRxPoolLeavesFramesInTheRingUntilBuffersReturn) {
+  DeviceConfig c = small_config();
+  c.buffers_per_rx_queue = 64 + 8;  // the ring holds 64: 8 to spare
+  Nic a = open_ok(small_config(), 1), b = open_ok(c, 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  Batch<32> out, held, in;
+  fill(*pool, out, 8, 0, b.dev->mac());
+  ASSERT_EQ(*a.dev->tx_batch(0, out), 8u);
+  ASSERT_EQ(*b.dev->rx_batch(0, held), 8u);  // the application keeps these
+  fill(*pool, out, 10, 8, b.dev->mac());
+  ASSERT_EQ(*a.dev->tx_batch(0, out), 10u);
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 0u);  // no buffer to swap in: frames wait
+  held.clear();                             // buffers come home
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 8u);
+  in.clear();
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 2u);
+  EXPECT_EQ(sim::frame_seq(in[1].bytes()), 17u);
+  EXPECT_EQ(b.dev->stats()->rx_total().drops, 0u);  // nothing lost
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, RssSpreadsFlowsOverQueuesAndKeepsEachFlowOnOne) {
+  DeviceConfig c = small_config();
+  c.rx_queues = 4;
+  Nic a = open_ok(small_config(), 1), b = open_ok(c, 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  std::map<uint64_t, uint16_t> queue_of_flow;
+  std::set<uint16_t> used;
+  size_t received = 0;
+  for (int rep = 0; rep < 2; ++rep) {
+    Batch<64> out;
+    fill(*pool, out, 48, 0, b.dev->mac());  // 48 flows (source ports), twice
+    ASSERT_EQ(*a.dev->tx_batch(0, out), 48u);
+    for (uint16_t q = 0; q < 4; ++q) {
+      Batch<64> in;
+      received += *b.dev->rx_batch(q, in);
+      for (Packet& p : in) {
+        const uint64_t flow = sim::frame_seq(p.bytes());
+        auto [it, fresh] = queue_of_flow.emplace(flow, q);
+        EXPECT_EQ(it->second, q) << "flow " << flow << " moved queues";
+        used.insert(q);
+      }
+    }
+  }
+  EXPECT_EQ(received, 96u);
+  EXPECT_EQ(used.size(), 4u);
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, StatsAddUp) {
+  Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  size_t bytes = 0;
+  for (int i = 0; i < 10; ++i) {
+    Batch<32> out, in;
+    fill(*pool, out, 32, 32 * i, b.dev->mac(), 60 + i);
+    bytes += 32 * (60 + i);
+    ASSERT_EQ(*a.dev->tx_batch(0, out), 32u);
+    ASSERT_EQ(*b.dev->rx_batch(0, in), 32u);
+  }
+  auto tx = *a.dev->stats();
+  auto rx = *b.dev->stats();
+  EXPECT_EQ(tx.tx_total().packets, 320u);
+  EXPECT_EQ(tx.tx_total().bytes, bytes);
+  EXPECT_EQ(tx.counters["GPTC"], 320u);
+  EXPECT_EQ(tx.counters["GOTC"], bytes + 4 * 320);  // octets include the FCS
+  EXPECT_EQ(rx.rx_total().packets, 320u);
+  EXPECT_EQ(rx.rx_total().bytes, bytes);
+  EXPECT_EQ(rx.counters["GPRC"], 320u);
+  EXPECT_EQ(rx.counters["GORC"], bytes + 4 * 320);
+  EXPECT_EQ(rx.rx_total().drops + rx.rx_total().errors, 0u);
+  auto again = *b.dev->stats();  // totals, not deltas
+  EXPECT_EQ(again.counters["GPRC"], 320u);
+}
+
+TEST_F(IxgbeTest, PromiscuousModeDecidesAboutOtherMacs) {
+  Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  const MacAddress stranger{{0x02, 0x99, 0, 0, 0, 1}};
+  Batch<8> out, in;
+  fill(*pool, out, 4, 0, stranger);
+  ASSERT_EQ(*a.dev->tx_batch(0, out), 4u);
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 0u);
+  ASSERT_TRUE(b.dev->set_promiscuous(true).ok());
+  fill(*pool, out, 4, 0, stranger);
+  ASSERT_EQ(*a.dev->tx_batch(0, out), 4u);
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 4u);
+  EXPECT_EQ(b.model->dropped_filtered(), 4u);
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, EmptyPacketsAreDroppedAndCountedNotSent) {
+  Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  Batch<8> out, in;
+  fill(*pool, out, 2, 0, b.dev->mac());
+  ASSERT_TRUE(out.push(pool->alloc()));  // length 0
+  ASSERT_EQ(*a.dev->tx_batch(0, out), 3u);
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 2u);
+  EXPECT_EQ(a.dev->stats()->tx[0].errors, 1u);
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, CloseStopsQueuesAndReturnsEveryBuffer) {
+  MempoolPtr pool = make_pool();
+  {
+    Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+    cable(a, b);
+    a.model->set_tx_paused(true);  // buffers stay in the TX ring
+    Batch<32> out;
+    fill(*pool, out, 30, 0, b.dev->mac());
+    ASSERT_EQ(*a.dev->tx_batch(0, out), 30u);
+    EXPECT_EQ(pool->in_use(), 30u);
+    EXPECT_GT(ctx_.iommu->live_regions(), 1u);
+  }
+  EXPECT_EQ(pool->in_use(), 0u);
+  EXPECT_EQ(ctx_.iommu->live_regions(), 1u);  // only the app pool is left
+  expect_clean();
+}
+
+TEST_F(IxgbeTest, BadConfigsAreRejectedClearly) {
+  DeviceConfig c = small_config();
+  c.rx_ring_size = 100;
+  EXPECT_THAT(std::string(open(c).status().message()), HasSubstr("power of two"));
+  c = small_config();
+  c.rx_queues = 17;
+  EXPECT_THAT(std::string(open(c).status().message()), HasSubstr("1 to 16"));
+  c = small_config();
+  c.buffers_per_rx_queue = 10;
+  EXPECT_EQ(open(c).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ctx_.iommu->live_regions(), 0u);
+}
+
+TEST_F(IxgbeTest, AVanishedDeviceIsAClearError) {
+  auto model = std::make_shared<sim::Ixgbe82599>(ctx_);
+  model->set_removed(true);
+  auto dev = ixgbe::open(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:82599#9"),
+                         small_config());
+  EXPECT_EQ(dev.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(dev.status().message()), HasSubstr("read all ones"));
+}
+
+TEST_F(IxgbeTest, OpenDevicePicksIxgbeForAn82599) {
+  auto model = std::make_shared<sim::Ixgbe82599>(ctx_);
+  auto dev = open_device(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:82599#0"),
+                         small_config());
+  ASSERT_TRUE(dev.ok()) << dev.status();
+  EXPECT_EQ((*dev)->driver(), "ixgbe");
+}
+
+TEST_F(IxgbeTest, TheModelReportsWhatADriverMustNotDo) {
+  auto model = std::make_shared<sim::Ixgbe82599>(ctx_);
+  sim::SimulatedFunction fn(model, ctx_, "sim:82599#0");
+  Bar& bar = **fn.bar(0);
+  bar.write(RegisterValue<ixgbe::RDLEN>(100), 0);  // not a multiple of 128
+  bar.write(RegisterValue<ixgbe::RXDCTL>().set<ixgbe::RXDCTL::ENABLE>(), 0);
+  EXPECT_FALSE(bar.read<ixgbe::RXDCTL>(0).is_set<ixgbe::RXDCTL::ENABLE>());
+  bar.write(RegisterValue<ixgbe::TDT>(5), 3);      // tail on a disabled queue
+  bar.write32(0x7FFF0, 1);                         // nothing there
+  (void)bar.read<ixgbe::GPRC>();
+  bar.write32(ixgbe::LINKS::offset(), 0);          // read-only
+  ASSERT_EQ(ctx_.log->size(), 4u) << ctx_.log->to_string();
+  EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("RX queue 0 enabled with ring length not a"));
+  EXPECT_THAT(ctx_.log->entries()[1], HasSubstr("TX tail 5 written to disabled queue 3"));
+  EXPECT_THAT(ctx_.log->entries()[2], HasSubstr("unmodelled register 0x7fff0"));
+  EXPECT_THAT(ctx_.log->entries()[3], HasSubstr("read-only register LINKS"));
+}
+
+}  // namespace
+}  // namespace safenic
