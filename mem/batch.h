@@ -79,6 +79,9 @@ class Batch final : public PacketBatch {
 
  public:
   Batch() : PacketBatch(storage_, N) {}
+  // Room for only `capacity` (1 to N) packets, e.g. a batch size chosen at run time.
+  explicit Batch(size_t capacity)
+      : PacketBatch(storage_, static_cast<uint32_t>(capacity < 1 ? 1 : capacity > N ? N : capacity)) {}
 
  private:
   Packet storage_[N];

@@ -89,6 +89,12 @@ class Device {
     return transmit(queue, batch);
   }
 
+  // A pool of packet buffers this device can DMA to and from: where packets
+  // for tx_batch come from.
+  absl::StatusOr<MempoolPtr> create_mempool(const MempoolConfig& config) {
+    return Mempool::create(config, dma());
+  }
+
   // Counters since open (hardware counters are accumulated by the driver).
   virtual absl::StatusOr<DeviceStats> stats() = 0;
   virtual absl::Status set_promiscuous(bool on) = 0;
@@ -98,6 +104,8 @@ class Device {
       : rx_queues_(rx_queues), tx_queues_(tx_queues) {}
   virtual size_t receive(uint16_t queue, PacketBatch& batch) = 0;
   virtual size_t transmit(uint16_t queue, PacketBatch& batch) = 0;
+  // Where this device's DMA memory comes from (PciFunction::dma()).
+  virtual const DmaAllocator& dma() const = 0;
   // The clock wait_for_link uses; drivers forward to PciFunction's.
   virtual absl::Time now() { return absl::Now(); }
   virtual void sleep(absl::Duration d) { absl::SleepFor(d); }

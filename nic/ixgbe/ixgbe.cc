@@ -59,6 +59,7 @@ class IxgbeDevice final : public Device {
  protected:
   size_t receive(uint16_t queue, PacketBatch& batch) override;
   size_t transmit(uint16_t queue, PacketBatch& batch) override;
+  const DmaAllocator& dma() const override { return fn_->dma(); }
   absl::Time now() override { return fn_->now(); }
   void sleep(absl::Duration d) override { fn_->sleep(d); }
 

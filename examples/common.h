@@ -1,0 +1,53 @@
+// What the examples share: stopping on Ctrl-C or a run length, and printing
+// rates once a second.
+#pragma once
+
+#include <atomic>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "nic/device.h"
+
+namespace safenic::examples {
+
+inline std::atomic<bool> g_interrupted{false};
+
+// Stops at Ctrl-C, after `seconds` (0: never) or after `packets` (0: never).
+class RunLimit {
+ public:
+  RunLimit(double seconds, uint64_t packets)
+      : deadline_(seconds > 0 ? absl::Now() + absl::Seconds(seconds) : absl::InfiniteFuture()),
+        packets_(packets) {
+    std::signal(SIGINT, [](int) { g_interrupted = true; });
+  }
+  bool done(uint64_t packets_so_far) const {
+    return g_interrupted || (packets_ != 0 && packets_so_far >= packets_) ||
+           absl::Now() >= deadline_;
+  }
+
+ private:
+  absl::Time deadline_;
+  uint64_t packets_;
+};
+
+// Packets and wire bits per second between two snapshots of a counter.
+struct Rate {
+  double mpps = 0;
+  double gbps = 0;  // with preamble, inter-frame gap and FCS: 24 bytes a frame
+};
+inline Rate rate(const QueueStats& now, const QueueStats& before, absl::Duration dt) {
+  const double s = absl::ToDoubleSeconds(dt);
+  const double packets = static_cast<double>(now.packets - before.packets);
+  const double bytes = static_cast<double>(now.bytes - before.bytes);
+  return {packets / s / 1e6, (bytes + 24 * packets) * 8 / s / 1e9};
+}
+inline std::string format(const Rate& r) {
+  return absl::StrFormat("%7.3f Mpps %7.3f Gbit/s", r.mpps, r.gbps);
+}
+
+}  // namespace safenic::examples

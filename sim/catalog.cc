@@ -1,0 +1,28 @@
+// open_device("sim:MODEL"): a simulated NIC on its own, with a loopback plug
+// in its port, so what it sends comes back to it.
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "nic/open.h"
+#include "sim/ixgbe/model.h"
+#include "sim/simulated_function.h"
+
+namespace safenic::sim {
+namespace {
+
+absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& spec) {
+  SimContext ctx;
+  if (spec.target == "82599") {
+    auto model = std::make_shared<Ixgbe82599>(ctx);
+    connect(model->port(), model->port());
+    return std::make_unique<SimulatedFunction>(model, ctx, spec.text);
+  }
+  return absl::NotFoundError(absl::StrFormat(
+      "no simulated NIC model '%s'; available: sim:82599 (sim:virtio and sim:cx5 are coming)",
+      spec.target));
+}
+
+const bool kRegistered =
+    register_function_provider(DeviceSpec::Kind::kSimulated, open_simulated);
+
+}  // namespace
+}  // namespace safenic::sim
