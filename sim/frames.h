@@ -22,9 +22,10 @@ struct UdpFlow {
 
 inline constexpr size_t kUdpHeaders = 14 + 20 + 8;
 
-// Writes a frame of `size` bytes (>= 46) into `out`: headers for `flow`, the
+// Writes a frame of `size` bytes (>= 50; shorter spans are left alone) into `out`: headers for `flow`, the
 // sequence number in the first 8 payload bytes, then a pattern derived from it.
 inline void write_udp_frame(absl::Span<uint8_t> out, const UdpFlow& flow, uint64_t seq) {
+  if (out.size() < kUdpHeaders + 8) return;
   uint8_t* f = out.data();
   const size_t size = out.size();
   std::memcpy(f, flow.dst_mac.bytes.data(), 6);

@@ -24,21 +24,25 @@ void Iommu::unmap(uint64_t iova, size_t len) {
         "IOMMU: unmap of [%#x, +%d) which is not a mapped region", iova, len));
     return;
   }
-  if (last_ == &it->second) last_ = nullptr;
+  for (const Region*& r : recent_) {
+    if (r == &it->second) r = nullptr;
+  }
   dead_[iova] = std::move(it->second);
   regions_.erase(it);
 }
 
 absl::StatusOr<absl::Span<uint8_t>> Iommu::translate(uint64_t iova, size_t len,
                                                      absl::string_view what) {
-  if (last_ != nullptr && last_->contains(iova, len)) {
-    return absl::Span<uint8_t>(last_->va + (iova - last_->iova), len);
+  for (const Region* r : recent_) {
+    if (r != nullptr && r->contains(iova, len)) {
+      return absl::Span<uint8_t>(r->va + (iova - r->iova), len);
+    }
   }
   auto it = regions_.upper_bound(iova);
   if (it != regions_.begin()) {
     const Region& r = std::prev(it)->second;
     if (len > 0 && r.contains(iova, len)) {
-      last_ = &r;
+      recent_[next_recent_++ % recent_.size()] = &r;
       return absl::Span<uint8_t>(r.va + (iova - r.iova), len);
     }
   }

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,7 +59,10 @@ class Iommu final : public IovaMapper {
 
   std::shared_ptr<ViolationLog> log_;
   std::map<uint64_t, Region> regions_;  // by IOVA
-  const Region* last_ = nullptr;        // one-entry lookup cache
+  // Most recently used regions (a device alternates between rings and
+  // buffers), checked before the map.
+  std::array<const Region*, 4> recent_{};
+  uint32_t next_recent_ = 0;
   std::map<uint64_t, Region> dead_;     // unmapped ranges, for better reports
   // IOVA space: starts far from typical user virtual addresses; one unmapped
   // guard page between regions turns small overruns into violations.

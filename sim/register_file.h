@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "nic/register.h"
 #include "sim/violations.h"
@@ -27,15 +26,16 @@ class RegisterFile {
     explicit operator bool() const { return type != nullptr; }
   };
 
-  RegisterFile(std::string device, ViolationLog& log)
-      : device_(std::move(device)), log_(log) {}
+  // `bar_size` bytes of 32-bit registers: lookups are one array index.
+  RegisterFile(std::string device, ViolationLog& log, uint32_t bar_size)
+      : device_(std::move(device)), log_(log), by_offset_(bar_size / 4, kNone) {}
 
   // Declares every instance of R with its reset value.
   template <typename R>
   void add(const char* name, typename R::Word reset = 0) {
     static_assert(sizeof(typename R::Word) == 4, "models keep 32-bit registers");
     for (uint32_t i = 0; i < R::kCount; ++i) {
-      by_offset_[R::offset(i)] = static_cast<uint32_t>(slots_.size());
+      by_offset_[R::offset(i) / 4] = static_cast<uint32_t>(slots_.size());
       slots_.push_back({reset, reset, R::kAccess, tag<R>(), i, name});
     }
   }
@@ -79,12 +79,20 @@ class RegisterFile {
   }
   template <typename R>
   Slot& slot(uint32_t i) {
-    return slots_[by_offset_.at(R::offset(i))];
+    return slots_[by_offset_[R::offset(i) / 4]];
   }
   template <typename R>
   const Slot& slot(uint32_t i) const {
-    return slots_[by_offset_.at(R::offset(i))];
+    return slots_[by_offset_[R::offset(i) / 4]];
   }
+  // The slot at a bus offset, or null.
+  Slot* find(uint32_t off) {
+    if (off % 4 != 0 || off / 4 >= by_offset_.size() || by_offset_[off / 4] == kNone) {
+      return nullptr;
+    }
+    return &slots_[by_offset_[off / 4]];
+  }
+  static constexpr uint32_t kNone = ~uint32_t{0};
   std::string name_of(const Slot& s) const {
     return absl::StrFormat("%s(%d)", s.name, s.index);
   }
@@ -92,17 +100,17 @@ class RegisterFile {
   std::string device_;
   ViolationLog& log_;
   std::vector<Slot> slots_;
-  absl::flat_hash_map<uint32_t, uint32_t> by_offset_;
+  std::vector<uint32_t> by_offset_;  // slot index by offset / 4
 };
 
 inline uint32_t RegisterFile::bus_read(uint32_t off, Hit* hit) {
-  auto it = by_offset_.find(off);
-  if (it == by_offset_.end()) {
+  Slot* found = find(off);
+  if (found == nullptr) {
     log_.report(absl::StrFormat("%s: read of unmodelled register %#07x", device_, off));
     *hit = {};
     return 0;
   }
-  Slot& s = slots_[it->second];
+  Slot& s = *found;
   *hit = {s.type, s.index};
   if (s.access == Access::kWriteOnly) {
     log_.report(absl::StrFormat("%s: read of write-only register %s", device_, name_of(s)));
@@ -114,13 +122,13 @@ inline uint32_t RegisterFile::bus_read(uint32_t off, Hit* hit) {
 }
 
 inline RegisterFile::Hit RegisterFile::bus_write(uint32_t off, uint32_t value) {
-  auto it = by_offset_.find(off);
-  if (it == by_offset_.end()) {
+  Slot* found = find(off);
+  if (found == nullptr) {
     log_.report(absl::StrFormat("%s: write of %#x to unmodelled register %#07x", device_,
                                 value, off));
     return {};
   }
-  Slot& s = slots_[it->second];
+  Slot& s = *found;
   switch (s.access) {
     case Access::kReadOnly:
     case Access::kClearOnRead:

@@ -2,7 +2,7 @@
 # The examples run end to end on simulated NICs, stop at their run length, and
 # fail clearly on a bad device spec.
 set -uo pipefail
-fwd="$1" pktgen="$2"
+fwd="$1" pktgen="$2" hello="$3"
 failed=0 passed=0
 check() {  # name, command output, expected pattern
   if grep -qE -- "$3" <<<"$2"; then passed=$((passed + 1)); else
@@ -28,6 +28,9 @@ out=$("$pktgen" --dev=sim:nothing 2>&1); rc=$?
 check "pktgen names unknown models" "rc=$rc $out" "rc=1 .*no simulated NIC model 'nothing'"
 out=$("$pktgen" --dev=0000:42:00.0 2>&1); rc=$?
 check "pktgen without PCI support says so" "rc=$rc $out" "rc=1 .*PCI devices"
+
+out=$("$hello" 2>&1); rc=$?
+check "hello round-trips a frame" "rc=$rc $out" 'rc=0 hello: sim:82599 received 60 bytes: "hello"'
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

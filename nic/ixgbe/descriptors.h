@@ -36,6 +36,7 @@ struct TxRead : Layout<TxRead, 16, ByteOrder::kLittle> {
   using IFCS = Bit<8, uint32_t, 25>;        // insert FCS
   using RS = Bit<8, uint32_t, 27>;          // report status (write DD)
   using DEXT = Bit<8, uint32_t, 29>;        // advanced format
+  using OLINFO_STATUS = Field<12, uint32_t>;  // the whole word, written once
   using PAYLEN = Field<12, uint32_t, 14, 31>;
 };
 // §7.2.3.2.4 write-back: DD in the status word at byte 12.

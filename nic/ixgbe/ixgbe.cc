@@ -479,7 +479,7 @@ size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
         .set<TxRead::CMD_TYPE_LEN>(len | kDtypData << 20 | TxRead::EOP::kMask |
                                    TxRead::IFCS::kMask | TxRead::RS::kMask |
                                    TxRead::DEXT::kMask)
-        .set<TxRead::PAYLEN>(len);
+        .set<TxRead::OLINFO_STATUS>(TxRead::PAYLEN::insert(0, len));
     ring.slot(tq.tail) = std::move(p);
     tq.tail = ring.next(tq.tail);
     bytes += len;

@@ -16,7 +16,7 @@ constexpr size_t kMaxFrame = 16 * 1024;
 }
 
 Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
-    : ctx_(std::move(ctx)), config_(config), regs_("82599", *ctx_.log), port_(*this) {
+    : ctx_(std::move(ctx)), config_(config), regs_("82599", *ctx_.log, kBar0Size), port_(*this) {
   // Reset values (§8.2.3) where the driver's init depends on them.
   regs_.add<CTRL>("CTRL");
   regs_.add<STATUS>("STATUS");
@@ -85,6 +85,7 @@ size_t Ixgbe82599::bar_size(int bar) const { return bar == 0 ? kBar0Size : 0; }
 void Ixgbe82599::reset() {
   regs_.reset();
   an_started_ = false;
+  link_up_ = true;  // forces update_link() to write the registers
   const auto& m = config_.mac.bytes;
   regs_.raw<RAL>(0) = uint32_t{m[0]} | m[1] << 8 | m[2] << 16 | uint32_t{m[3]} << 24;
   regs_.set_field<RAH::RAH_BYTES>(m[4] | m[5] << 8);
@@ -97,11 +98,13 @@ void Ixgbe82599::reset() {
 
 bool Ixgbe82599::link_up() {
   update_link();
-  return regs_.get<LINKS>().is_set<LINKS::LINK_UP>();
+  return link_up_;
 }
 
 void Ixgbe82599::update_link() {
   const bool up = port_.connected() && an_started_ && ctx_.clock->now() >= link_up_at_;
+  if (up == link_up_) return;
+  link_up_ = up;
   regs_.set_field<LINKS::LINK_UP>(up);
   regs_.set_field<LINKS::LINK_SPEED>(up ? 3 : 0);  // 10 Gb/s
   regs_.set_field<STATUS::LINK_UP>(up);
@@ -261,8 +264,7 @@ void Ixgbe82599::count_tx(uint32_t q, size_t len) {
 // §7.1: a frame from the wire into the queue's next free descriptors, one
 // buffer each; the write-back puts length and status, DD last.
 void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
-  update_link();
-  if (!regs_.get<LINKS>().is_set<LINKS::LINK_UP>()) return void(++dropped_link_down_);
+  if (!link_up()) return void(++dropped_link_down_);
   if (frame.size() < 14 || !regs_.get<RXCTRL>().is_set<RXCTRL::RXEN>() || !accept(frame)) {
     return void(++dropped_filtered_);
   }
@@ -331,8 +333,7 @@ void Ixgbe82599::transmit(uint32_t q) {
     if (eop && !frame_.empty()) {
       if (frame_.size() < 60 && regs_.get<HLREG0>().is_set<HLREG0::TXPADEN>()) frame_.resize(60, 0);
       count_tx(q, frame_.size());
-      update_link();
-      if (regs_.get<LINKS>().is_set<LINKS::LINK_UP>()) port_.transmit(frame_);
+      if (link_up()) port_.transmit(frame_);
       frame_.clear();
     }
     if (rs) {

@@ -81,6 +81,7 @@ class Ixgbe82599 final : public DeviceModel {
   MacPort port_;
   std::array<Ring, 128> rx_{}, tx_{};
   bool an_started_ = false;
+  bool link_up_ = false;  // what LINKS and STATUS show
   absl::Time link_up_at_;
   bool tx_paused_ = false;
   bool removed_ = false;

@@ -1,0 +1,49 @@
+// A fixed amount of forwarding for instruction counting (bench/attribute_ixgbe.sh):
+// forward_loop BATCH ITERATIONS. The same set-up and loop as ixgbe_bench.
+#include <cstdio>
+#include <cstdlib>
+
+#include "mem/batch.h"
+#include "nic/device.h"
+#include "sim/testbed.h"
+
+namespace safenic {
+
+__attribute__((noinline)) size_t forward_batch(Device& in, Device& out, PacketBatch& batch) {
+  const size_t n = *in.rx_batch(0, batch);
+  (void)out.tx_batch(0, batch);
+  batch.clear();
+  return n;
+}
+
+int run(size_t batch_size, size_t iterations) {
+  sim::Testbed bed;
+  DeviceConfig config;
+  config.promiscuous = true;
+  auto in = bed.add_82599(config);
+  auto out = bed.add_82599(config);
+  if (!in.ok() || !out.ok()) return 1;
+  sim::TrafficSource source(60, {});
+  sim::TesterPort sink(false);
+  sim::connect(source, bed.port(0));
+  sim::connect(bed.port(1), sink);
+  if (!(*in)->wait_for_link(absl::Seconds(1)).ok()) return 1;
+  Batch<64> batch(batch_size);
+  size_t forwarded = 0;
+  for (size_t i = 0; i < iterations; ++i) {
+    source.inject(batch_size);
+    forwarded += forward_batch(**in, **out, batch);
+  }
+  std::printf("forwarded %zu\n", forwarded);
+  return forwarded == batch_size * iterations && sink.received() == forwarded ? 0 : 1;
+}
+
+}  // namespace safenic
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: forward_loop BATCH ITERATIONS\n");
+    return 2;
+  }
+  return safenic::run(std::strtoul(argv[1], nullptr, 10), std::strtoul(argv[2], nullptr, 10));
+}
