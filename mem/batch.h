@@ -48,12 +48,20 @@ class PacketBatch {
   // were already moved out) and moves the rest to the front.
   void erase_front(size_t n) {
     SAFENIC_CHECK(n <= size_, "erase_front past the end of the batch");
-    for (size_t i = 0; i < n; ++i) slots_[i].reset();
+    Packet::reset_all({slots_, n});
     for (size_t i = n; i < size_; ++i) slots_[i - n] = std::move(slots_[i]);
     size_ -= static_cast<uint32_t>(n);
   }
   // Drops every packet.
   void clear() { erase_front(size_); }
+  // Removes empty packets (e.g. ones a driver dropped in place), keeping order.
+  void compact() {
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < size_; ++i) {
+      if (!slots_[i].empty()) slots_[kept++].swap(slots_[i]);
+    }
+    size_ = kept;
+  }
 
   // For drivers: the empty slots past size() to fill in place, then commit.
   Packet* tail() { return slots_ + size_; }

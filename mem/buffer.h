@@ -3,6 +3,7 @@
 // so a device (or a hostile one, issue #8) can never corrupt it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "absl/base/optimization.h"
@@ -15,10 +16,12 @@ struct FreeList;
 struct BufferMeta {
   uint8_t* buf;       // first byte of the buffer (headroom starts here)
   uint64_t iova;      // IOVA of `buf`
-  FreeList* home;         // the pool's free list it returns to
+  FreeList* home;     // the pool's free list it returns to
   uint32_t data_off;  // offset of the first data byte from `buf`
   uint32_t len;       // bytes of data
 };
+// Mempool::fresh() sets data_off and len with one 8-byte store.
+static_assert(offsetof(BufferMeta, len) == offsetof(BufferMeta, data_off) + 4);
 
 // LIFO stack of free buffers: O(1) get/put, no locks (one pool per thread).
 struct FreeList {
@@ -31,6 +34,12 @@ struct FreeList {
 
   void put(BufferMeta* m) {
     top[count++] = m;
+    put_done(count);
+  }
+  // After storing buffers up to top[new_count) (a bulk put: Packet::reset_all):
+  // one count update and one orphan check. May delete the pool, this included.
+  void put_done(uint32_t new_count) {
+    count = new_count;
     if (ABSL_PREDICT_FALSE(orphaned) && count == capacity) destroy_orphan();
   }
   void destroy_orphan();  // mempool.cc: the last buffer came home

@@ -46,20 +46,6 @@ absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
   return pool;
 }
 
-size_t Mempool::alloc_bulk(PacketBatch& batch, size_t n) {
-  if (n > batch.room()) n = batch.room();
-  if (ABSL_PREDICT_FALSE(n > free_.count)) {
-    ++alloc_failures_;
-    n = free_.count;
-  }
-  Packet* out = batch.tail();
-  BufferMeta** src = free_.top + free_.count - n;
-  for (size_t i = 0; i < n; ++i) out[i].m_ = fresh(src[i]);
-  free_.count -= static_cast<uint32_t>(n);
-  batch.grow(n);
-  return n;
-}
-
 void FreeList::destroy_orphan() { delete owner; }
 
 void MempoolReleaser::operator()(Mempool* pool) const {

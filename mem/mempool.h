@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -49,10 +50,23 @@ class Mempool {
       ++alloc_failures_;
       return Packet();
     }
-    return Packet(fresh(free_.top[--free_.count]));
+    return Packet(fresh(free_.top[--free_.count], fresh_frame()));
   }
   // Appends min(n, batch.room(), available()) fresh packets; returns how many.
-  size_t alloc_bulk(PacketBatch& batch, size_t n);
+  size_t alloc_bulk(PacketBatch& batch, size_t n) {
+    if (n > batch.room()) n = batch.room();
+    if (ABSL_PREDICT_FALSE(n > free_.count)) {
+      ++alloc_failures_;
+      n = free_.count;
+    }
+    free_.count -= static_cast<uint32_t>(n);
+    BufferMeta* const* src = free_.top + free_.count;
+    Packet* out = batch.tail();
+    const uint64_t frame = fresh_frame();
+    for (size_t i = 0; i < n; ++i) out[i].m_ = fresh(src[i], frame);
+    batch.grow(n);
+    return n;
+  }
 
   size_t capacity() const { return free_.capacity; }
   size_t available() const { return free_.count; }
@@ -74,9 +88,17 @@ class Mempool {
   Mempool() = default;
   ~Mempool() = default;
 
-  BufferMeta* fresh(BufferMeta* m) const {
-    m->data_off = headroom_;
-    m->len = 0;
+  // A fresh packet's data_off (the headroom) and len (0), as the 8 bytes that
+  // hold them in a BufferMeta: fresh() resets both with one store.
+  uint64_t fresh_frame() const {
+    const uint32_t fields[2] = {headroom_, 0};
+    uint64_t frame;
+    std::memcpy(&frame, fields, sizeof frame);
+    return frame;
+  }
+  static BufferMeta* fresh(BufferMeta* m, uint64_t frame) {
+    unsigned char* bytes = reinterpret_cast<unsigned char*>(m);
+    std::memcpy(bytes + offsetof(BufferMeta, data_off), &frame, sizeof frame);
     return m;
   }
 

@@ -32,6 +32,11 @@ class Packet {
   void reset() {
     if (m_ != nullptr) m_->home->put(std::exchange(m_, nullptr));
   }
+  // Like reset() on each packet, but returns each run of consecutive buffers
+  // from the same pool with one free-list update (cf. rte_pktmbuf_free_bulk).
+  static void reset_all(absl::Span<Packet> packets);
+  // Exchanges buffers (no buffer changes hands twice: each keeps one owner).
+  void swap(Packet& o) noexcept { std::swap(m_, o.m_); }
   bool empty() const { return m_ == nullptr; }
   explicit operator bool() const { return m_ != nullptr; }
 
@@ -69,5 +74,25 @@ class Packet {
 
   BufferMeta* m_ = nullptr;
 };
+
+inline void Packet::reset_all(absl::Span<Packet> packets) {
+  Packet* p = packets.data();
+  Packet* const end = p + packets.size();
+  while (p != end) {
+    BufferMeta* m = p->m_;
+    if (m == nullptr) {
+      ++p;
+      continue;
+    }
+    FreeList& home = *m->home;
+    BufferMeta** dst = home.top + home.count;
+    do {  // a run: p holds m, a buffer of `home`
+      *dst++ = m;
+      (p++)->m_ = nullptr;
+    } while (p != end && (m = p->m_) != nullptr && m->home == &home);
+    // May delete the pool: `home` is not used again.
+    home.put_done(static_cast<uint32_t>(dst - home.top));
+  }
+}
 
 }  // namespace safenic

@@ -35,6 +35,11 @@ class DescriptorRing {
   DescriptorRing& operator=(DescriptorRing&&) noexcept = default;
 
   uint8_t* descriptor(uint32_t i) const { return mem_.data() + size_t{i} * descriptor_size_; }
+  // For fast paths, to copy into locals: packet stores cannot then make the
+  // compiler reload them.
+  uint8_t* descriptors() const { return mem_.data(); }
+  Packet* slots() const { return slots_.get(); }
+  uint32_t mask() const { return mask_; }
   Packet& slot(uint32_t i) { return slots_[i]; }
   uint32_t size() const { return mask_ + 1; }
   uint32_t next(uint32_t i) const { return (i + 1) & mask_; }

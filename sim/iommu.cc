@@ -31,13 +31,8 @@ void Iommu::unmap(uint64_t iova, size_t len) {
   regions_.erase(it);
 }
 
-absl::StatusOr<absl::Span<uint8_t>> Iommu::translate(uint64_t iova, size_t len,
-                                                     absl::string_view what) {
-  for (const Region* r : recent_) {
-    if (r != nullptr && r->contains(iova, len)) {
-      return absl::Span<uint8_t>(r->va + (iova - r->iova), len);
-    }
-  }
+absl::StatusOr<absl::Span<uint8_t>> Iommu::translate_slow(uint64_t iova, size_t len,
+                                                          absl::string_view what) {
   auto it = regions_.upper_bound(iova);
   if (it != regions_.begin()) {
     const Region& r = std::prev(it)->second;

@@ -37,7 +37,14 @@ class Iommu final : public IovaMapper {
   // Host memory behind [iova, iova + len) if it lies in one live region; else
   // reports a violation (naming `what`) and returns an error.
   absl::StatusOr<absl::Span<uint8_t>> translate(uint64_t iova, size_t len,
-                                                absl::string_view what);
+                                                absl::string_view what) {
+    for (const Region* r : recent_) {
+      if (r != nullptr && r->contains(iova, len)) {
+        return absl::Span<uint8_t>(r->va + (iova - r->iova), len);
+      }
+    }
+    return translate_slow(iova, len, what);
+  }
   absl::Status read(uint64_t iova, absl::Span<uint8_t> out, absl::string_view what);
   absl::Status write(uint64_t iova, absl::Span<const uint8_t> in,
                      absl::string_view what);
@@ -55,6 +62,8 @@ class Iommu final : public IovaMapper {
       return a >= iova && n <= len && a - iova <= len - n;
     }
   };
+  absl::StatusOr<absl::Span<uint8_t>> translate_slow(uint64_t iova, size_t len,
+                                                     absl::string_view what);
   absl::Status violation(uint64_t iova, size_t len, absl::string_view what);
 
   std::shared_ptr<ViolationLog> log_;

@@ -1,6 +1,7 @@
 // mem/: DmaRegion, Mempool, Packet, Batch.
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <utility>
 
@@ -286,6 +287,37 @@ TEST_F(MempoolTest, BatchPushPopEraseFront) {
   EXPECT_EQ(last.size(), 4u);
   EXPECT_EQ(b.size(), 1u);
   EXPECT_TRUE(Batch<2>().pop().empty());
+}
+
+TEST_F(MempoolTest, EraseFrontReturnsRunsFromMixedPoolsAndDeletesAnOrphan) {
+  MempoolPtr a = make_pool(4);
+  MempoolPtr b = make_pool(4);
+  MempoolPtr c = make_pool(2);
+  Batch<16> batch;
+  Mempool* from[] = {a.get(), a.get(), b.get(), c.get(), a.get(),
+                     b.get(), c.get(), b.get(), b.get(), a.get()};
+  for (size_t i = 0; i < std::size(from); ++i) {
+    Packet p = from[i]->alloc();
+    ASSERT_TRUE(p.resize(i + 1).ok());
+    ASSERT_TRUE(batch.push(std::move(p)));
+  }
+  Packet held = std::move(batch[5]);  // moved out, as a driver does
+  c.reset();                          // c is orphaned: two packets still out
+  EXPECT_EQ(mapper_->live, 3);
+  // Runs: a a | b | c (c not yet full) | a | empty | c (c full: deleted) | b
+  batch.erase_front(8);
+  EXPECT_EQ(mapper_->live, 2);
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0].size(), 9u);
+  EXPECT_EQ(batch[1].size(), 10u);
+  EXPECT_EQ(a->in_use(), 1u);
+  EXPECT_EQ(b->in_use(), 2u);  // batch[0] and held
+  batch.clear();
+  held.reset();
+  EXPECT_EQ(a->in_use(), 0u);
+  EXPECT_EQ(b->in_use(), 0u);
+  EXPECT_EQ(a->available(), 4u);
+  EXPECT_EQ(b->available(), 4u);
 }
 
 TEST_F(MempoolTest, BatchDestructionReturnsEverything) {

@@ -3,7 +3,7 @@
 // TX buffers cleaned 32 at a time.
 #include "nic/ixgbe/ixgbe.h"
 
-#include <array>
+#include <algorithm>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -390,50 +390,59 @@ absl::StatusOr<DeviceStats> IxgbeDevice::stats() {
   return s;
 }
 
-// The RX fast path: no MMIO but the one RDT write per batch.
+// The RX fast path: no MMIO but the one RDT write per batch. It counts the
+// frames the device has written back, takes that many fresh buffers from the
+// pool at once (into the batch), and swaps each with its descriptor's frame.
 size_t IxgbeDevice::receive(uint16_t q, PacketBatch& batch) {
   RxQueue& rq = rx_[q];
-  DescriptorRing& ring = rq.ring;
-  Packet* out = batch.tail();
-  const size_t room = batch.room();
-  size_t n = 0;
-  uint32_t i = rq.next, last = i, seen = 0;
+  uint8_t* const descriptors = rq.ring.descriptors();
+  Packet* const slots = rq.ring.slots();
+  const uint32_t mask = rq.ring.mask();
+  auto write_back = [&](uint32_t i) {
+    return LayoutRef<RxWriteBack>(descriptors + size_t{i} * kDescriptorSize);
+  };
+  const size_t room = std::min<size_t>(batch.room(), mask);
+  size_t ready = 0;
+  while (ready < room &&
+         write_back((rq.next + ready) & mask).is_set<RxWriteBack::DD>()) {
+    ++ready;
+  }
+  if (ready == 0) return 0;
+  dma_read_barrier();  // the rest of each write-back after its DD
+  const size_t n = rq.pool->alloc_bulk(batch, ready);  // frames beyond n wait for buffers
+  Packet* const out = batch.end() - n;
+  uint32_t i = rq.next;
   uint64_t bytes = 0;
-  while (n < room) {
-    LayoutRef<RxWriteBack> wb(ring.descriptor(i));
+  size_t dropped = 0;
+  bool discarding = rq.discarding;
+  for (size_t k = 0; k < n; ++k, i = (i + 1) & mask) {
+    LayoutRef<RxWriteBack> wb = write_back(i);
     const uint32_t status = wb.get<RxWriteBack::STATUS_ERROR>();
-    if (!(status & RxWriteBack::DD::kMask)) break;
-    dma_read_barrier();  // the rest of the write-back after DD
-    Packet fresh = rq.pool->alloc();
-    if (ABSL_PREDICT_FALSE(fresh.empty())) break;  // frame waits until buffers return
-    Packet& slot = ring.slot(i);
-    const bool eop = status & RxWriteBack::EOP::kMask;
-    if (ABSL_PREDICT_TRUE(eop && !(status & RxWriteBack::RXE::kMask) && !rq.discarding &&
-                          slot.resize(wb.get<RxWriteBack::LENGTH>()).ok())) {
-      bytes += slot.size();
-      out[n++] = std::move(slot);
-      slot = std::move(fresh);
+    constexpr uint32_t kCheck = RxWriteBack::EOP::kMask | RxWriteBack::RXE::kMask;
+    slots[i].swap(out[k]);  // the fresh buffer takes the descriptor, the frame goes up
+    if (ABSL_PREDICT_TRUE((status & kCheck) == RxWriteBack::EOP::kMask && !discarding &&
+                          out[k].resize(wb.get<RxWriteBack::LENGTH>()).ok())) {
+      bytes += out[k].size();
     } else {
       // A frame in error, longer than one buffer, or with an impossible
-      // length: drop all of it and count it once; the buffer is reused.
-      rq.discarding = !eop;
-      rq.stats.errors += eop;
+      // length: drop all of it and count it once.
+      discarding = !(status & RxWriteBack::EOP::kMask);
+      rq.stats.errors += !discarding;
+      out[k].reset();
+      ++dropped;
     }
-    LayoutRef<RxRead>(ring.descriptor(i))
-        .set<RxRead::PKT_ADDR>(slot.iova())
+    LayoutRef<RxRead>(descriptors + size_t{i} * kDescriptorSize)
+        .set<RxRead::PKT_ADDR>(slots[i].iova())
         .set<RxRead::HDR_ADDR>(0);  // also clears DD
-    last = i;
-    i = ring.next(i);
-    ++seen;
   }
-  if (seen != 0) {
-    rq.next = i;
-    bar_.write(RegisterValue<RDT>(last), q);
-  }
-  batch.grow(n);
-  rq.stats.packets += n;
+  if (n == 0) return 0;
+  rq.discarding = discarding;
+  rq.next = i;
+  bar_.write(RegisterValue<RDT>((i - 1) & mask), q);  // trails the last one processed
+  if (ABSL_PREDICT_FALSE(dropped != 0)) batch.compact();
+  rq.stats.packets += n - dropped;
   rq.stats.bytes += bytes;
-  return n;
+  return n - dropped;
 }
 
 // Frees the buffers of sent packets, 32 descriptors at a time, checking DD of
@@ -447,7 +456,12 @@ void IxgbeDevice::clean_tx(TxQueue& tq, size_t wanted) {
   while (ring.distance(tq.clean, tq.tail) >= kTxCleanBatch) {
     const uint32_t last = ring.advance(tq.clean, kTxCleanBatch - 1);
     if (!done(last)) break;
-    for (uint32_t k = 0; k < kTxCleanBatch; ++k) ring.slot(ring.advance(tq.clean, k)).reset();
+    if (last > tq.clean) {
+      Packet::reset_all({&ring.slot(tq.clean), kTxCleanBatch});
+    } else {  // the group wraps around the end of the ring
+      Packet::reset_all({&ring.slot(tq.clean), ring.size() - tq.clean});
+      Packet::reset_all({&ring.slot(0), last + 1});
+    }
     tq.clean = ring.next(last);
   }
   while (ring.size() - 1 - ring.distance(tq.clean, tq.tail) < wanted &&
@@ -460,33 +474,39 @@ void IxgbeDevice::clean_tx(TxQueue& tq, size_t wanted) {
 // The TX fast path: descriptors for as many packets as fit, one TDT write.
 size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
   TxQueue& tq = tx_[q];
-  DescriptorRing& ring = tq.ring;
   clean_tx(tq, batch.size());
-  const uint32_t free_slots = ring.size() - 1 - ring.distance(tq.clean, tq.tail);
+  uint8_t* const descriptors = tq.ring.descriptors();
+  Packet* const slots = tq.ring.slots();
+  const uint32_t mask = tq.ring.mask();
+  const uint32_t free_slots = mask - tq.ring.distance(tq.clean, tq.tail);
   const size_t n = std::min<size_t>(batch.size(), free_slots);
+  Packet* const packets = batch.begin();
+  uint32_t tail = tq.tail;
   uint64_t bytes = 0;
-  uint32_t posted = 0;
   for (size_t k = 0; k < n; ++k) {
-    Packet& p = batch[k];
+    Packet& p = packets[k];
     const uint32_t len = static_cast<uint32_t>(p.size());
-    if (ABSL_PREDICT_FALSE(len == 0 || len > TxRead::DTALEN::kMax)) {
+    if (ABSL_PREDICT_FALSE(len - 1 >= TxRead::DTALEN::kMax)) {  // 0 or too long
       ++tq.stats.errors;  // nothing to send: dropped and counted
       p.reset();
       continue;
     }
-    LayoutRef<TxRead>(ring.descriptor(tq.tail))
+    LayoutRef<TxRead>(descriptors + size_t{tail} * kDescriptorSize)
         .set<TxRead::BUFFER_ADDR>(p.iova())
         .set<TxRead::CMD_TYPE_LEN>(len | kDtypData << 20 | TxRead::EOP::kMask |
                                    TxRead::IFCS::kMask | TxRead::RS::kMask |
                                    TxRead::DEXT::kMask)
         .set<TxRead::OLINFO_STATUS>(TxRead::PAYLEN::insert(0, len));
-    ring.slot(tq.tail) = std::move(p);
-    tq.tail = ring.next(tq.tail);
+    slots[tail].swap(p);  // the slot was cleaned: p is left empty
+    tail = (tail + 1) & mask;
     bytes += len;
-    ++posted;
   }
   batch.erase_front(n);
-  if (posted != 0) bar_.write(RegisterValue<TDT>(tq.tail), q);
+  const uint32_t posted = tq.ring.distance(tq.tail, tail);
+  if (posted != 0) {
+    tq.tail = tail;
+    bar_.write(RegisterValue<TDT>(tail), q);
+  }
   tq.stats.packets += posted;
   tq.stats.bytes += bytes;
   return n;
