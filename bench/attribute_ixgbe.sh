@@ -16,11 +16,15 @@ count() {  # batch, toggle pattern -> instructions collected
   callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
   rm -f "$out"
 }
-printf "%-6s %18s %18s %18s\n" batch "all instr/pkt" "model instr/pkt" "driver instr/pkt"
+# Columns, per forwarded packet: instructions inside forward_batch; of those,
+# the models' (behind the doorbells); the driver's (the rest); and the
+# receiving model's work when the traffic source injects (outside the loop).
+printf "%-6s %14s %14s %14s %14s\n" batch forward_batch "model (TX)" driver "model (RX)"
 for b in 1 8 32 64; do
   all=$(count "$b" '*forward_batch*')
   model=$(count "$b" '*SimulatedBar::write32*')
+  inject=$(count "$b" '*TrafficSource::inject*')
   packets=$((b * iterations))
-  awk -v a="$all" -v m="$model" -v p="$packets" -v b="$b" \
-    'BEGIN { printf "%-6s %18.1f %18.1f %18.1f\n", b, a / p, m / p, (a - m) / p }'
+  awk -v a="$all" -v m="$model" -v i="$inject" -v p="$packets" -v b="$b" \
+    'BEGIN { printf "%-6s %14.1f %14.1f %14.1f %14.1f\n", b, a / p, m / p, (a - m) / p, i / p }'
 done
