@@ -69,4 +69,30 @@ class Bar {
   void raw_write(uint32_t off, uint64_t v) { write64(off, v); }
 };
 
+// A window of a Bar: offsets are relative to `base`, and an access must lie
+// within `size` bytes. For register blocks found at run time (virtio's
+// capability-located structures).
+class BarWindow final : public Bar {
+ public:
+  BarWindow(Bar& bar, uint32_t base, uint32_t size) : bar_(bar), base_(base), size_(size) {}
+  uint8_t read8(uint32_t off) override { return bar_.read8(at(off, 1)); }
+  uint16_t read16(uint32_t off) override { return bar_.read16(at(off, 2)); }
+  uint32_t read32(uint32_t off) override { return bar_.read32(at(off, 4)); }
+  uint64_t read64(uint32_t off) override { return bar_.read64(at(off, 8)); }
+  void write8(uint32_t off, uint8_t v) override { bar_.write8(at(off, 1), v); }
+  void write16(uint32_t off, uint16_t v) override { bar_.write16(at(off, 2), v); }
+  void write32(uint32_t off, uint32_t v) override { bar_.write32(at(off, 4), v); }
+  void write64(uint32_t off, uint64_t v) override { bar_.write64(at(off, 8), v); }
+  size_t size() const override { return size_; }
+
+ private:
+  uint32_t at(uint32_t off, uint32_t width) const {
+    SAFENIC_CHECK(off + uint64_t{width} <= size_, "access outside the BAR window");
+    return base_ + off;
+  }
+  Bar& bar_;
+  uint32_t base_;
+  uint32_t size_;
+};
+
 }  // namespace safenic

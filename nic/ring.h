@@ -19,13 +19,16 @@ namespace safenic {
 class DescriptorRing {
  public:
   // `entries` must be a power of two; the descriptors start zeroed.
+  // `extra_bytes` of zeroed memory follow them (for rings that have more
+  // structures than descriptors, like virtio's avail and used rings).
   static absl::StatusOr<DescriptorRing> create(const DmaAllocator& dma, uint32_t entries,
-                                               uint32_t descriptor_size, absl::string_view tag) {
+                                               uint32_t descriptor_size, absl::string_view tag,
+                                               size_t extra_bytes = 0) {
     if (entries < 2 || (entries & (entries - 1)) != 0) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: ring of %d entries; use a power of two", tag, entries));
     }
-    auto mem = dma.allocate(size_t{entries} * descriptor_size, tag);
+    auto mem = dma.allocate(size_t{entries} * descriptor_size + extra_bytes, tag);
     if (!mem.ok()) return mem.status();
     return DescriptorRing(*std::move(mem), entries, descriptor_size);
   }
@@ -47,6 +50,8 @@ class DescriptorRing {
   // Entries from `from` up to (not including) `to`.
   uint32_t distance(uint32_t from, uint32_t to) const { return (to - from) & mask_; }
   uint64_t iova() const { return mem_.iova(); }
+  // The whole region (descriptors and extra bytes).
+  const DmaRegion& memory() const { return mem_; }
   uint32_t bytes() const { return size() * descriptor_size_; }
   // Drops every packet the ring holds: their buffers go back to their pools.
   void release_packets() {

@@ -1,0 +1,444 @@
+// virtio-net driver. Initialization follows the virtio 1.2 specification
+// §3.1.1 (and §3.1.2 for legacy devices); the net device is §5.1.
+#include "nic/virtio/virtio_net.h"
+
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "nic/open.h"
+#include "nic/virtio/queue.h"
+#include "nic/virtio/spec.h"
+#include "nic/virtio/transport.h"
+
+namespace safenic::virtio {
+namespace {
+
+using feature::bit;
+
+constexpr uint32_t kRxBufferSize = 2048;
+
+// What the driver can use; the device's offer decides. Nothing here is
+// required except VERSION_1 on a modern device (§6.1).
+uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_packed) {
+  uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
+               bit(feature::kCtrlRx) | bit(feature::kMrgRxbuf) | bit(feature::kEventIdx);
+  if (config.rx_queues > 1) f |= bit(feature::kMq);
+  if (modern) f |= bit(feature::kVersion1) | (allow_packed ? bit(feature::kRingPacked) : 0);
+  if (!modern) f |= bit(feature::kAnyLayout);
+  return f;
+}
+
+// State every queue type shares; the fast paths are in VirtioNet<Queue>.
+class VirtioNetBase : public Device {
+ public:
+  VirtioNetBase(std::unique_ptr<PciFunction> fn, std::unique_ptr<Transport> transport,
+                uint64_t features, const DeviceConfig& config)
+      : Device(config.rx_queues, config.tx_queues), fn_(std::move(fn)),
+        transport_(std::move(transport)), features_(features), config_(config),
+        hdr_size_(net_hdr_size(features)),
+        two_segments_(!(features & (bit(feature::kVersion1) | bit(feature::kAnyLayout)))) {}
+  absl::string_view driver() const override { return "virtio"; }
+  std::string name() const override { return fn_->name(); }
+  MacAddress mac() const override { return mac_; }
+  LinkStatus link() override {
+    if ((features_ & bit(feature::kStatus)) &&
+        !(transport_->config16(kConfigStatus) & kNetStatusLinkUp)) {
+      return {};
+    }
+    return {true, 10000};  // virtio has no speed without SPEED_DUPLEX: nominal 10G
+  }
+  uint64_t features() const { return features_; }
+
+ protected:
+  const DmaAllocator& dma() const override { return fn_->dma(); }
+  absl::Time now() override { return fn_->now(); }
+  void sleep(absl::Duration d) override { fn_->sleep(d); }
+
+  std::unique_ptr<PciFunction> fn_;
+  std::unique_ptr<Transport> transport_;
+  uint64_t features_;
+  DeviceConfig config_;
+  uint32_t hdr_size_;
+  bool two_segments_;  // legacy without ANY_LAYOUT: header in its own descriptor
+  MacAddress mac_;
+};
+
+template <typename Queue>
+class VirtioNet final : public VirtioNetBase {
+ public:
+  using VirtioNetBase::VirtioNetBase;
+  ~VirtioNet() override;
+  absl::Status init();
+  absl::StatusOr<DeviceStats> stats() override;
+  absl::Status set_promiscuous(bool on) override;
+
+ protected:
+  size_t receive(uint16_t q, PacketBatch& batch) override;
+  size_t transmit(uint16_t q, PacketBatch& batch) override;
+
+ private:
+  struct RxQueue {
+    std::optional<Queue> vq;
+    MempoolPtr pool;
+    QueueStats stats;
+  };
+  struct TxQueue {
+    std::optional<Queue> vq;
+    QueueStats stats;
+  };
+  absl::StatusOr<Queue> make_queue(uint16_t index, absl::string_view what);
+  void post_rx(RxQueue& rq);
+  void kick(Queue& vq, uint16_t index) {
+    vq.publish();
+    if (vq.needs_kick()) transport_->notify(index);
+  }
+  absl::Status control(uint8_t cls, uint8_t cmd, std::initializer_list<uint8_t> data);
+
+  std::vector<RxQueue> rx_;
+  std::vector<TxQueue> tx_;
+  std::optional<Queue> ctrl_;
+  uint16_t ctrl_index_ = 0;
+  MempoolPtr ctrl_pool_;
+};
+
+template <typename Queue>
+absl::StatusOr<Queue> VirtioNet<Queue>::make_queue(uint16_t index, absl::string_view what) {
+  const uint16_t max = transport_->queue_max(index);
+  if (max == 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the device has no virtqueue %d (%s)", name(), index, what));
+  }
+  // Modern devices take any size up to their maximum; legacy ones only theirs.
+  uint16_t size = max;
+  if (transport_->modern()) {
+    const uint32_t want = what == "rx" ? config_.rx_ring_size : config_.tx_ring_size;
+    while (size > want && size > 2) size /= 2;
+  }
+  if ((size & (size - 1)) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: virtqueue %d has size %d; safenic needs a power of two", name(), index, size));
+  }
+  const std::string tag = absl::StrFormat("%s vq%d (%s)", name(), index, what);
+  const bool event_idx = features_ & bit(feature::kEventIdx);
+  absl::StatusOr<Queue> vq = [&] {
+    if constexpr (std::is_same_v<Queue, SplitQueue>) {
+      return SplitQueue::create(fn_->dma(), size, !transport_->modern(), event_idx, tag);
+    } else {
+      return PackedQueue::create(fn_->dma(), size, event_idx, tag);
+    }
+  }();
+  if (!vq.ok()) return vq.status();
+  vq->disable_interrupts();
+  if (absl::Status s = transport_->setup_queue(index, size, vq->addresses()); !s.ok()) return s;
+  return vq;
+}
+
+// §3.1.1 steps 7-8: queues, then DRIVER_OK; then RX buffers and control.
+template <typename Queue>
+absl::Status VirtioNet<Queue>::init() {
+  if (features_ & bit(feature::kMac)) {
+    for (uint32_t i = 0; i < 6; ++i) mac_.bytes[i] = transport_->config8(kConfigMac + i);
+  } else {
+    mac_ = MacAddress{{0x02, 0x00, 0x00, 0x5a, 0xfe, 0x01}};  // locally administered
+  }
+  const uint16_t pairs = config_.rx_queues;
+  uint16_t max_pairs = 1;
+  if (features_ & bit(feature::kMq)) max_pairs = transport_->config16(kConfigMaxPairs);
+  if (pairs > max_pairs) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: %d queue pairs requested; the device offers %d%s", name(), pairs, max_pairs,
+        features_ & bit(feature::kMq) ? "" : " (no VIRTIO_NET_F_MQ)"));
+  }
+  rx_.resize(pairs);
+  tx_.resize(pairs);
+  for (uint16_t i = 0; i < pairs; ++i) {
+    auto rxq = make_queue(2 * i, "rx");
+    if (!rxq.ok()) return rxq.status();
+    rx_[i].vq.emplace(*std::move(rxq));
+    auto txq = make_queue(2 * i + 1, "tx");
+    if (!txq.ok()) return txq.status();
+    tx_[i].vq.emplace(*std::move(txq));
+    MempoolConfig pc;
+    pc.buffers = std::max<uint32_t>(config_.buffers_per_rx_queue, 2u * rx_[i].vq->size());
+    pc.data_room = kRxBufferSize;
+    pc.tag = absl::StrFormat("%s rx%d buffers", name(), i);
+    auto pool = Mempool::create(pc, fn_->dma());
+    if (!pool.ok()) return pool.status();
+    rx_[i].pool = *std::move(pool);
+  }
+  if (features_ & bit(feature::kCtrlVq)) {
+    ctrl_index_ = static_cast<uint16_t>(2 * max_pairs);
+    auto cq = make_queue(ctrl_index_, "control");
+    if (!cq.ok()) return cq.status();
+    ctrl_.emplace(*std::move(cq));
+    auto pool = Mempool::create({.buffers = 8, .data_room = 64, .headroom = 0,
+                                 .tag = name() + " control"}, fn_->dma());
+    if (!pool.ok()) return pool.status();
+    ctrl_pool_ = *std::move(pool);
+  }
+  transport_->set_status(transport_->status() | status::kDriverOk);
+  if (transport_->status() & status::kDeviceNeedsReset) {
+    return absl::InternalError(absl::StrFormat(
+        "%s: the device needs a reset right after DRIVER_OK; it rejected the set-up", name()));
+  }
+  for (RxQueue& rq : rx_) post_rx(rq);
+  for (uint16_t i = 0; i < pairs; ++i) kick(*rx_[i].vq, 2 * i);
+  if (pairs > 1) {
+    if (absl::Status s = control(kCtrlMq, kCtrlMqVqPairsSet,
+                                 {static_cast<uint8_t>(pairs), static_cast<uint8_t>(pairs >> 8)});
+        !s.ok()) {
+      return s;
+    }
+  }
+  return config_.promiscuous ? set_promiscuous(true) : absl::OkStatus();
+}
+
+template <typename Queue>
+VirtioNet<Queue>::~VirtioNet() {
+  transport_->set_status(0);  // reset: the device stops using every queue (§2.1)
+  for (RxQueue& rq : rx_) {
+    if (rq.vq) rq.vq->release_packets();
+  }
+  for (TxQueue& tq : tx_) {
+    if (tq.vq) tq.vq->release_packets();
+  }
+  if (ctrl_) ctrl_->release_packets();
+}
+
+// Fills the RX queue: each buffer has the net header in the packet's headroom,
+// right before where the frame lands.
+template <typename Queue>
+void VirtioNet<Queue>::post_rx(RxQueue& rq) {
+  Queue& vq = *rq.vq;
+  const uint32_t segments = two_segments_ ? 2 : 1;
+  while (vq.room() >= segments) {
+    Packet p = rq.pool->alloc();
+    if (p.empty()) return;  // more once buffers come back
+    const uint64_t iova = p.iova();
+    const uint32_t cap = static_cast<uint32_t>(p.capacity());
+    if (two_segments_) {
+      vq.add(p, {{iova - hdr_size_, hdr_size_, true}, {iova, cap, true}});
+    } else {
+      vq.add(p, {{iova - hdr_size_, cap + hdr_size_, true}});
+    }
+  }
+}
+
+template <typename Queue>
+size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
+  RxQueue& rq = rx_[q];
+  Queue& vq = *rq.vq;
+  Packet* out = batch.tail();
+  const size_t room = batch.room();
+  size_t n = 0;
+  uint32_t written;
+  uint64_t bytes = 0;
+  while (n < room && vq.next_used(out[n], &written)) {
+    Packet& p = out[n];
+    const bool merged = (features_ & bit(feature::kMrgRxbuf)) &&
+                        LayoutRef<NetHdr>(p.data() - hdr_size_).get<NetHdr::NUM_BUFFERS>() != 1;
+    if (ABSL_PREDICT_FALSE(written < hdr_size_ || merged || !p.resize(written - hdr_size_).ok())) {
+      ++rq.stats.errors;  // impossible length, or a frame spread over buffers
+      p.reset();
+      continue;
+    }
+    bytes += p.size();
+    ++n;
+  }
+  if (n != 0 || vq.room() != 0) {
+    post_rx(rq);
+    kick(vq, 2 * q);
+  }
+  batch.grow(n);
+  rq.stats.packets += n;
+  rq.stats.bytes += bytes;
+  return n;
+}
+
+template <typename Queue>
+size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
+  TxQueue& tq = tx_[q];
+  Queue& vq = *tq.vq;
+  Packet done;
+  uint32_t written;
+  while (vq.next_used(done, &written)) done.reset();  // sent: buffers home
+  const uint32_t segments = two_segments_ ? 2 : 1;
+  size_t k = 0;
+  uint64_t bytes = 0, sent = 0;
+  for (; k < batch.size() && vq.room() >= segments; ++k) {
+    Packet& p = batch[k];
+    const size_t len = p.size();
+    if (ABSL_PREDICT_FALSE(len == 0 || !p.prepend(hdr_size_).ok())) {
+      ++tq.stats.errors;  // nothing to send, or no headroom for the header
+      p.reset();
+      continue;
+    }
+    std::memset(p.data(), 0, hdr_size_);  // no offloads
+    if (two_segments_) {
+      vq.add(p, {{p.iova(), hdr_size_, false}, {p.iova() + hdr_size_, static_cast<uint32_t>(len), false}});
+    } else {
+      vq.add(p, {{p.iova(), static_cast<uint32_t>(len + hdr_size_), false}});
+    }
+    bytes += len;
+    ++sent;
+  }
+  batch.erase_front(k);
+  if (sent != 0) kick(vq, 2 * q + 1);
+  tq.stats.packets += sent;
+  tq.stats.bytes += bytes;
+  return k;
+}
+
+// §5.1.6.5: {class, command, data...} read by the device, then one ack byte
+// it writes.
+template <typename Queue>
+absl::Status VirtioNet<Queue>::control(uint8_t cls, uint8_t cmd,
+                                       std::initializer_list<uint8_t> data) {
+  if (!ctrl_) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: the device has no control queue (VIRTIO_NET_F_CTRL_VQ)", name()));
+  }
+  Packet p = ctrl_pool_->alloc();
+  const uint32_t len = static_cast<uint32_t>(2 + data.size());
+  if (p.empty() || !p.resize(len + 1).ok()) {
+    return absl::ResourceExhaustedError(absl::StrFormat("%s: no control buffer", name()));
+  }
+  p.data()[0] = cls;
+  p.data()[1] = cmd;
+  std::memcpy(p.data() + 2, data.begin(), data.size());
+  p.data()[len] = 0xFF;
+  uint8_t* ack = p.data() + len;
+  const uint64_t iova = p.iova();
+  ctrl_->add(p, {{iova, len, false}, {iova + len, 1, true}});
+  kick(*ctrl_, ctrl_index_);
+  const absl::Time deadline = fn_->now() + absl::Seconds(1);
+  Packet back;
+  uint32_t written;
+  while (!ctrl_->next_used(back, &written)) {
+    if (fn_->now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "%s: control command class %d command %d got no answer within 1s", name(), cls, cmd));
+    }
+    fn_->sleep(absl::Milliseconds(1));
+  }
+  if (*ack != kCtrlOk) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the device refused control command class %d command %d (ack %d)", name(), cls,
+        cmd, *ack));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Queue>
+absl::Status VirtioNet<Queue>::set_promiscuous(bool on) {
+  if (!(features_ & bit(feature::kCtrlRx))) {
+    if (!on) return absl::OkStatus();
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: the device offers no receive-mode control (VIRTIO_NET_F_CTRL_RX); it decides "
+        "what it delivers", name()));
+  }
+  return control(kCtrlRx, kCtrlRxPromisc, {static_cast<uint8_t>(on)});
+}
+
+template <typename Queue>
+absl::StatusOr<DeviceStats> VirtioNet<Queue>::stats() {
+  DeviceStats s;
+  uint64_t bad = 0;
+  for (RxQueue& rq : rx_) {
+    s.rx.push_back(rq.stats);
+    bad += rq.vq->bad_completions();
+  }
+  for (TxQueue& tq : tx_) {
+    s.tx.push_back(tq.stats);
+    bad += tq.vq->bad_completions();
+  }
+  s.counters["bad_completions"] = bad;
+  return s;
+}
+
+// §3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK.
+absl::StatusOr<uint64_t> negotiate(PciFunction& fn, Transport& t, uint64_t wanted) {
+  t.set_status(0);
+  const absl::Time deadline = fn.now() + absl::Seconds(1);
+  while (t.status() != 0) {
+    if (fn.now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "%s: the device did not reset (status stays %#x)", fn.name(), t.status()));
+    }
+    fn.sleep(absl::Milliseconds(1));
+  }
+  t.set_status(status::kAcknowledge);
+  t.set_status(status::kAcknowledge | status::kDriver);
+  const uint64_t offered = t.device_features();
+  if (t.modern() && !(offered & bit(feature::kVersion1))) {
+    t.set_status(status::kFailed);
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: a modern virtio device that does not offer VIRTIO_F_VERSION_1", fn.name()));
+  }
+  const uint64_t accepted = offered & wanted;
+  t.set_driver_features(accepted);
+  if (!t.modern()) return accepted;  // legacy devices have no FEATURES_OK step
+  t.set_status(status::kAcknowledge | status::kDriver | status::kFeaturesOk);
+  if (!(t.status() & status::kFeaturesOk)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the device refused FEATURES_OK for features %#x (offered %#x)", fn.name(),
+        accepted, offered));
+  }
+  return accepted;
+}
+
+template <typename Queue>
+absl::StatusOr<std::unique_ptr<Device>> finish(std::unique_ptr<PciFunction> fn,
+                                               std::unique_ptr<Transport> t, uint64_t features,
+                                               const DeviceConfig& config) {
+  auto dev = std::make_unique<VirtioNet<Queue>>(std::move(fn), std::move(t), features, config);
+  if (absl::Status s = dev->init(); !s.ok()) return s;
+  return dev;
+}
+
+}  // namespace
+
+bool supports(PciId id) {
+  return id.vendor == kVendor && (id.device == kLegacyNetDevice || id.device == kModernNetDevice);
+}
+
+absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
+                                             const DeviceConfig& config) {
+  if (config.rx_queues != config.tx_queues || config.rx_queues == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "virtio: %d RX and %d TX queues; virtio-net has queue pairs, use equal counts",
+        config.rx_queues, config.tx_queues));
+  }
+  auto t = Transport::open(*fn);
+  if (!t.ok()) return t.status();
+  const bool modern = (*t)->modern();
+  // A device may refuse FEATURES_OK for a combination it cannot do: then try
+  // once more without the optional ring format (§3.1.1 step 6).
+  auto features = negotiate(*fn, **t, wanted_features(config, modern, true));
+  if (!features.ok() && modern) {
+    features = negotiate(*fn, **t, wanted_features(config, modern, false) &
+                                       ~bit(feature::kEventIdx) & ~bit(feature::kMrgRxbuf));
+  }
+  if (!features.ok()) {
+    (*t)->set_status(status::kFailed);
+    return features.status();
+  }
+  if (*features & bit(feature::kRingPacked)) {
+    return finish<PackedQueue>(std::move(fn), *std::move(t), *features, config);
+  }
+  return finish<SplitQueue>(std::move(fn), *std::move(t), *features, config);
+}
+
+uint64_t negotiated_features(const Device& dev) {
+  const auto* v = dynamic_cast<const VirtioNetBase*>(&dev);
+  return v == nullptr ? 0 : v->features();
+}
+
+namespace {
+const bool kRegistered = register_driver({"virtio", supports, open});
+}  // namespace
+
+}  // namespace safenic::virtio

@@ -1,0 +1,508 @@
+#include "sim/virtio/model.h"
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "sim/toeplitz.h"
+
+namespace safenic::sim {
+
+using namespace ::safenic::virtio;  // the shared interface definition
+using feature::bit;
+
+namespace {
+// Modern layout: one memory BAR (BAR4) holding the four structures.
+constexpr int kModernBar = 4;
+constexpr uint32_t kModernBarSize = 0x4000;
+constexpr uint32_t kCommonOff = 0x0000, kIsrOff = 0x1000, kDeviceOff = 0x2000,
+                   kNotifyOff = 0x3000, kNotifyMultiplier = 4;
+constexpr uint8_t kFlowKey[40] = {
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+}  // namespace
+
+uint64_t default_virtio_features(bool legacy) {
+  uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
+               bit(feature::kCtrlRx) | bit(feature::kMq) | bit(feature::kMrgRxbuf) |
+               bit(feature::kEventIdx);
+  return legacy ? f | bit(feature::kAnyLayout)
+                : f | bit(feature::kVersion1) | bit(feature::kRingPacked);
+}
+
+VirtioNetModel::VirtioNetModel(SimContext ctx, VirtioNetConfig config)
+    : ctx_(std::move(ctx)), config_(config), port_(*this) {
+  if (config_.features == 0) config_.features = default_virtio_features(config_.legacy);
+  if (!(config_.features & bit(feature::kMq))) config_.max_queue_pairs = 1;
+  buffer_.reserve(16 * 1024);
+  reset();
+}
+
+PciId VirtioNetModel::id() const {
+  return {kVendor, config_.legacy ? kLegacyNetDevice : kModernNetDevice};
+}
+
+size_t VirtioNetModel::bar_size(int bar) const {
+  if (config_.legacy) return bar == 0 ? kLegacyBarSize : 0;
+  return bar == kModernBar ? kModernBarSize : 0;
+}
+
+// PCI configuration space: ids, the capability list (modern only).
+uint32_t VirtioNetModel::config_read32(uint32_t off) const {
+  auto cap = [](uint8_t next, uint8_t len, uint8_t type, uint32_t offset, uint32_t length,
+                uint32_t word) -> uint32_t {
+    switch (word) {
+      case 0: return kCapVendor | next << 8 | len << 16 | uint32_t{type} << 24;
+      case 1: return kModernBar;
+      case 2: return offset;
+      case 3: return length;
+      default: return kNotifyMultiplier;
+    }
+  };
+  if (off == 0x00) return uint32_t{id().vendor} | uint32_t{id().device} << 16;
+  if (config_.legacy) return 0;
+  if (off == 0x04) return 1u << 20;  // status: capability list
+  if (off == 0x34) return 0x40;
+  const uint32_t w = (off % 16) / 4;
+  if (off >= 0x40 && off < 0x50) return cap(0x50, 16, cap::kCommonCfg, kCommonOff, kCommonCfgSize, w);
+  if (off >= 0x50 && off < 0x64) return cap(0x64, 20, cap::kNotifyCfg, kNotifyOff, 0x1000, (off - 0x50) / 4);
+  if (off >= 0x64 && off < 0x74) return cap(0x74, 16, cap::kIsrCfg, kIsrOff, 4, (off - 0x64) / 4);
+  if (off >= 0x74 && off < 0x84) return cap(0, 16, cap::kDeviceCfg, kDeviceOff, 0x10, (off - 0x74) / 4);
+  return 0;
+}
+
+void VirtioNetModel::reset() {
+  status_ = 0;
+  driver_features_ = 0;
+  features_written_ = false;
+  promiscuous_ = false;
+  active_pairs_ = 1;
+  const bool ctrl = config_.features & bit(feature::kCtrlVq);
+  vqs_.assign(2 * config_.max_queue_pairs + (ctrl ? 1 : 0), Vq{});
+  for (Vq& vq : vqs_) vq.size = config_.queue_size;
+}
+
+void VirtioNetModel::fail(const std::string& what) {
+  ctx_.log->report("virtio-net: " + what);
+  status_ |= status::kDeviceNeedsReset;
+}
+
+// §3.1.1: status bits are set one step at a time; only a reset clears them.
+void VirtioNetModel::write_status(uint8_t v) {
+  if (v == 0) return reset();
+  const uint8_t added = v & ~status_;
+  if ((status_ & ~v) & ~status::kDeviceNeedsReset) {
+    return fail(absl::StrFormat("status %#x clears bits of %#x without a reset", v, status_));
+  }
+  auto needs = [&](uint8_t bit_, uint8_t before, const char* what) {
+    if ((added & bit_) && !(v & before)) {
+      fail(absl::StrFormat("status %s set before %s", what,
+                           before == status::kAcknowledge ? "ACKNOWLEDGE"
+                           : before == status::kDriver    ? "DRIVER"
+                                                          : "FEATURES_OK"));
+      return false;
+    }
+    return true;
+  };
+  if (!needs(status::kDriver, status::kAcknowledge, "DRIVER")) return;
+  if (!needs(status::kFeaturesOk, status::kDriver, "FEATURES_OK")) return;
+  if (!config_.legacy && !needs(status::kDriverOk, status::kFeaturesOk, "DRIVER_OK")) return;
+  status_ = v;
+  if (added & status::kFeaturesOk) {
+    if (config_.legacy) {
+      status_ &= ~status::kFeaturesOk;
+    } else if (driver_features_ & ~config_.features) {
+      status_ &= ~status::kFeaturesOk;
+      fail(absl::StrFormat("driver accepted features %#x that were not offered",
+                           driver_features_ & ~config_.features));
+    } else if (driver_features_ & config_.refuse) {
+      status_ &= ~status::kFeaturesOk;  // refused, as a device may (§3.1.1 step 6)
+    }
+  }
+}
+
+uint8_t VirtioNetModel::device_config(uint32_t off) const {
+  const uint16_t link = port_.connected() ? kNetStatusLinkUp : 0;
+  if (off < 6) return config_.mac.bytes[off];
+  if (off == kConfigStatus || off == kConfigStatus + 1) return static_cast<uint8_t>(link >> (8 * (off - kConfigStatus)));
+  if (off == kConfigMaxPairs || off == kConfigMaxPairs + 1) {
+    return static_cast<uint8_t>(config_.max_queue_pairs >> (8 * (off - kConfigMaxPairs)));
+  }
+  return 0;
+}
+
+uint64_t VirtioNetModel::mmio_read(int bar, uint32_t off, unsigned width) {
+  if (config_.legacy) {
+    switch (off) {
+      case LEGACY_HOST_FEATURES::offset(): return static_cast<uint32_t>(config_.features);
+      case LEGACY_GUEST_FEATURES::offset(): return static_cast<uint32_t>(driver_features_);
+      case LEGACY_QUEUE_PFN::offset():
+        return queue_select_ < vqs_.size() ? vqs_[queue_select_].desc / kLegacyQueueAlign : 0;
+      case LEGACY_QUEUE_NUM::offset(): return queue_select_ < vqs_.size() ? config_.queue_size : 0;
+      case LEGACY_QUEUE_SEL::offset(): return queue_select_;
+      case LEGACY_STATUS::offset(): return status_;
+      case LEGACY_ISR::offset(): return 0;
+    }
+    if (off >= kLegacyConfig) return device_config(off - kLegacyConfig);
+    ctx_.log->report(absl::StrFormat("virtio-net: legacy read at unknown offset %#x", off));
+    return 0;
+  }
+  if (off < kIsrOff) return common_read(off - kCommonOff, width);
+  if (off >= kDeviceOff && off < kNotifyOff) return device_config(off - kDeviceOff);
+  if (off == kIsrOff) return 0;
+  ctx_.log->report(absl::StrFormat("virtio-net: read of %d bytes at BAR%d offset %#x", width, bar, off));
+  return 0;
+}
+
+void VirtioNetModel::mmio_write(int bar, uint32_t off, unsigned width, uint64_t v) {
+  if (config_.legacy) {
+    switch (off) {
+      case LEGACY_GUEST_FEATURES::offset():
+        driver_features_ = v & 0xFFFFFFFF;
+        if (driver_features_ & ~config_.features) {
+          fail(absl::StrFormat("driver accepted features %#x that were not offered",
+                               driver_features_ & ~config_.features));
+        }
+        return;
+      case LEGACY_QUEUE_PFN::offset(): {
+        if (queue_select_ >= vqs_.size()) return fail("QUEUE_PFN for a queue that does not exist");
+        Vq& vq = vqs_[queue_select_];
+        vq.desc = uint64_t{static_cast<uint32_t>(v)} * kLegacyQueueAlign;
+        vq.driver = vq.desc + split_desc_bytes(vq.size);
+        vq.device = (vq.driver + split_avail_bytes(vq.size) + kLegacyQueueAlign - 1) /
+                    kLegacyQueueAlign * kLegacyQueueAlign;
+        if (v != 0) enable_queue(queue_select_);
+        return;
+      }
+      case LEGACY_QUEUE_SEL::offset(): queue_select_ = static_cast<uint16_t>(v); return;
+      case LEGACY_QUEUE_NOTIFY::offset(): return notify(static_cast<uint16_t>(v));
+      case LEGACY_STATUS::offset(): return write_status(static_cast<uint8_t>(v));
+    }
+    ctx_.log->report(absl::StrFormat("virtio-net: legacy write at read-only or unknown offset %#x", off));
+    return;
+  }
+  if (off < kIsrOff) return common_write(off - kCommonOff, width, v);
+  if (off >= kNotifyOff && off < kNotifyOff + 0x1000 && width == 2) {
+    const uint32_t q = (off - kNotifyOff) / kNotifyMultiplier;
+    if (q != v) fail(absl::StrFormat("notification of queue %d written at queue %d's address", v, q));
+    return notify(static_cast<uint16_t>(q));
+  }
+  ctx_.log->report(absl::StrFormat("virtio-net: write of %d bytes at BAR%d offset %#x", width, bar, off));
+}
+
+uint64_t VirtioNetModel::common_read(uint32_t off, unsigned width) {
+  const Vq* vq = queue_select_ < vqs_.size() ? &vqs_[queue_select_] : nullptr;
+  switch (off) {
+    case DEVICE_FEATURE_SELECT::offset(): return device_feature_select_;
+    case DEVICE_FEATURE::offset():
+      return device_feature_select_ < 2 ? static_cast<uint32_t>(config_.features >> (32 * device_feature_select_)) : 0;
+    case DRIVER_FEATURE_SELECT::offset(): return driver_feature_select_;
+    case DRIVER_FEATURE::offset():
+      return driver_feature_select_ < 2 ? static_cast<uint32_t>(driver_features_ >> (32 * driver_feature_select_)) : 0;
+    case NUM_QUEUES::offset(): return vqs_.size();
+    case DEVICE_STATUS::offset(): return status_;
+    case CONFIG_GENERATION::offset(): return 0;
+    case QUEUE_SELECT::offset(): return queue_select_;
+    case QUEUE_SIZE::offset(): return vq ? vq->size : 0;
+    case QUEUE_ENABLE::offset(): return vq ? vq->enabled : 0;
+    case QUEUE_NOTIFY_OFF::offset(): return queue_select_;
+    case QUEUE_DESC::offset(): return vq ? vq->desc : 0;
+    case QUEUE_DRIVER::offset(): return vq ? vq->driver : 0;
+    case QUEUE_DEVICE::offset(): return vq ? vq->device : 0;
+    case MSIX_CONFIG::offset(): case QUEUE_MSIX_VECTOR::offset(): return 0xFFFF;  // NO_VECTOR
+  }
+  ctx_.log->report(absl::StrFormat("virtio-net: common config read at %#x", off));
+  return 0;
+}
+
+void VirtioNetModel::common_write(uint32_t off, unsigned width, uint64_t v) {
+  switch (off) {
+    case DEVICE_FEATURE_SELECT::offset(): device_feature_select_ = static_cast<uint32_t>(v); return;
+    case DRIVER_FEATURE_SELECT::offset(): driver_feature_select_ = static_cast<uint32_t>(v); return;
+    case DRIVER_FEATURE::offset(): {
+      if (status_ & status::kFeaturesOk) return fail("driver features written after FEATURES_OK");
+      if (driver_feature_select_ >= 2) return;
+      const int shift = 32 * driver_feature_select_;
+      driver_features_ = (driver_features_ & ~(uint64_t{0xFFFFFFFF} << shift)) | (v << shift);
+      return;
+    }
+    case DEVICE_STATUS::offset(): return write_status(static_cast<uint8_t>(v));
+    case QUEUE_SELECT::offset(): queue_select_ = static_cast<uint16_t>(v); return;
+    case MSIX_CONFIG::offset(): case QUEUE_MSIX_VECTOR::offset(): return;
+  }
+  if (queue_select_ >= vqs_.size()) return fail(absl::StrFormat("queue %d does not exist", queue_select_));
+  if (!(status_ & status::kFeaturesOk)) {
+    return fail(absl::StrFormat("queue %d configured before FEATURES_OK", queue_select_));
+  }
+  Vq& vq = vqs_[queue_select_];
+  switch (off) {
+    case QUEUE_SIZE::offset():
+      if (v == 0 || v > config_.queue_size || (!packed() && (v & (v - 1)))) {
+        return fail(absl::StrFormat("queue %d size %d (maximum %d%s)", queue_select_, v,
+                                    config_.queue_size, packed() ? "" : ", a power of two"));
+      }
+      vq.size = static_cast<uint16_t>(v);
+      return;
+    case QUEUE_DESC::offset(): vq.desc = v; return;
+    case QUEUE_DRIVER::offset(): vq.driver = v; return;
+    case QUEUE_DEVICE::offset(): vq.device = v; return;
+    case QUEUE_ENABLE::offset():
+      if (v == 1) enable_queue(queue_select_);
+      return;
+  }
+  ctx_.log->report(absl::StrFormat("virtio-net: common config write at %#x", off));
+}
+
+void VirtioNetModel::enable_queue(uint16_t q) {
+  Vq& vq = vqs_[q];
+  // §2.7 / §2.8 alignment: descriptors 16, driver area 2 (packed 4), device area 4.
+  if (vq.desc % 16 != 0 || vq.driver % (packed() ? 4 : 2) != 0 || vq.device % 4 != 0) {
+    return fail(absl::StrFormat("queue %d areas misaligned (%#x, %#x, %#x)", q, vq.desc,
+                                vq.driver, vq.device));
+  }
+  vq.enabled = true;
+  vq.last_avail = vq.used_idx = vq.next = vq.used_next = 0;
+  vq.wrap = vq.used_wrap = true;
+  // Kicks only where the device works on them: TX and control queues. RX
+  // buffers are looked at when a frame arrives.
+  suppress_notifications(vq, is_control(q) || q % 2 == 1);
+}
+
+void VirtioNetModel::suppress_notifications(Vq& vq, bool wanted) {
+  const bool event_idx = driver_features_ & bit(feature::kEventIdx);
+  if (packed()) {
+    auto ev = ctx_.iommu->translate(vq.device, 4, "virtio device event suppression write");
+    if (!ev.ok()) return;
+    LayoutRef<PackedEvent> e(ev->data());
+    if (!wanted) {
+      e.set<PackedEvent::FLAGS>(kEventDisable);
+    } else if (event_idx) {
+      e.set<PackedEvent::DESC>(vq.next | (vq.wrap ? 0x8000 : 0)).set<PackedEvent::FLAGS>(kEventDesc);
+    } else {
+      e.set<PackedEvent::FLAGS>(kEventEnable);
+    }
+    return;
+  }
+  auto used = ctx_.iommu->translate(vq.device, split_used_bytes(vq.size), "virtio used ring write");
+  if (!used.ok()) return;
+  uint8_t* u = used->data();
+  if (event_idx) {
+    // avail_event: notify me when you make entry `last_avail` available (or, for RX, never soon).
+    const uint16_t event = wanted ? vq.last_avail : static_cast<uint16_t>(vq.last_avail + 0x8000);
+    std::memcpy(u + 4 + 8 * vq.size, &event, 2);
+  } else {
+    const uint16_t flags = wanted ? 0 : kUsedNoNotify;
+    std::memcpy(u, &flags, 2);
+  }
+}
+
+// The next available buffer's descriptor chain (§2.7.7 / §2.8.7).
+bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
+  chain->count = 0;
+  if (!packed()) {
+    auto avail = ctx_.iommu->translate(vq.driver, split_avail_bytes(vq.size), "virtio avail ring read");
+    if (!avail.ok()) return false;
+    uint16_t idx;
+    std::memcpy(&idx, avail->data() + 2, 2);
+    if (idx == vq.last_avail) return false;
+    if (static_cast<uint16_t>(idx - vq.last_avail) > vq.size) {
+      fail(absl::StrFormat("avail idx %d is more than %d ahead of %d", idx, vq.size, vq.last_avail));
+      return false;
+    }
+    dma_read_barrier();
+    uint16_t head;
+    std::memcpy(&head, avail->data() + 4 + 2 * (vq.last_avail % vq.size), 2);
+    ++vq.last_avail;
+    chain->id = head;
+    uint16_t id = head;
+    for (;;) {
+      if (id >= vq.size || chain->count == chain->segs.size()) {
+        fail(absl::StrFormat("descriptor chain from %d: index %d out of range or too long", head, id));
+        return false;
+      }
+      auto d = ctx_.iommu->translate(vq.desc + 16 * id, 16, "virtio descriptor read");
+      if (!d.ok()) return false;
+      LayoutRef<SplitDesc> desc(d->data());
+      const uint16_t flags = desc.get<SplitDesc::FLAGS>();
+      if (flags & kDescIndirect) {
+        fail("indirect descriptor without VIRTIO_F_INDIRECT_DESC");
+        return false;
+      }
+      chain->segs[chain->count++] = {desc.get<SplitDesc::ADDR>(), desc.get<SplitDesc::LEN>(),
+                                     static_cast<bool>(flags & kDescWrite)};
+      if (!(flags & kDescNext)) break;
+      id = desc.get<SplitDesc::NEXT>();
+    }
+    chain->descriptors = static_cast<uint16_t>(chain->count);
+    return true;
+  }
+  for (uint16_t pos = vq.next;;) {
+    auto d = ctx_.iommu->translate(vq.desc + 16 * pos, 16, "virtio packed descriptor read");
+    if (!d.ok()) return false;
+    LayoutRef<PackedDesc> desc(d->data());
+    const uint16_t flags = desc.get<PackedDesc::FLAGS>();
+    const bool wrap = vq.wrap ^ (pos < vq.next);  // past the ring's end the counter flipped
+    if (static_cast<bool>(flags & kPackedAvail) != wrap ||
+        static_cast<bool>(flags & kPackedUsed) == wrap) {
+      if (chain->count != 0) fail("packed descriptor chain ends in a descriptor that is not available");
+      return false;
+    }
+    dma_read_barrier();
+    if (chain->count == chain->segs.size()) {
+      fail("packed descriptor chain too long");
+      return false;
+    }
+    chain->segs[chain->count++] = {desc.get<PackedDesc::ADDR>(), desc.get<PackedDesc::LEN>(),
+                                   static_cast<bool>(flags & kDescWrite)};
+    chain->id = desc.get<PackedDesc::ID>();
+    pos = static_cast<uint16_t>((pos + 1) % vq.size);
+    if (!(flags & kDescNext)) break;
+  }
+  if (chain->id >= vq.size) {
+    fail(absl::StrFormat("packed buffer id %d out of range", chain->id));
+    return false;
+  }
+  chain->descriptors = static_cast<uint16_t>(chain->count);
+  vq.next += chain->descriptors;
+  if (vq.next >= vq.size) vq.next -= vq.size, vq.wrap = !vq.wrap;
+  return true;
+}
+
+// Returns a buffer with `written` bytes written (§2.7.8 / §2.8.9).
+void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written) {
+  if (!packed()) {
+    auto used = ctx_.iommu->translate(vq.device, split_used_bytes(vq.size), "virtio used ring write");
+    if (!used.ok()) return;
+    const uint32_t elem[2] = {chain.id, written};
+    std::memcpy(used->data() + 4 + 8 * (vq.used_idx % vq.size), elem, 8);
+    ++vq.used_idx;
+    dma_write_barrier();
+    std::memcpy(used->data() + 2, &vq.used_idx, 2);
+    return;
+  }
+  auto d = ctx_.iommu->translate(vq.desc + 16 * vq.used_next, 16, "virtio packed used write");
+  if (!d.ok()) return;
+  LayoutRef<PackedDesc> desc(d->data());
+  desc.set<PackedDesc::ID>(chain.id).set<PackedDesc::LEN>(written);
+  dma_write_barrier();
+  desc.set<PackedDesc::FLAGS>(vq.used_wrap ? kPackedAvail | kPackedUsed : 0);
+  vq.used_next += chain.descriptors;
+  if (vq.used_next >= vq.size) vq.used_next -= vq.size, vq.used_wrap = !vq.used_wrap;
+}
+
+void VirtioNetModel::notify(uint16_t q) {
+  if (q >= vqs_.size() || !vqs_[q].enabled) {
+    return fail(absl::StrFormat("notification for queue %d, which is not enabled", q));
+  }
+  if (!(status_ & status::kDriverOk)) return fail(absl::StrFormat("queue %d notified before DRIVER_OK", q));
+  ++vqs_[q].kicks;
+  if (is_control(q)) return control();
+  if (q % 2 == 1) transmit(q);
+}
+
+// §5.1.6.2: each TX buffer is a net header and a frame, all device-readable.
+void VirtioNetModel::transmit(uint16_t q) {
+  Vq& vq = vqs_[q];
+  Chain chain;
+  while (!(status_ & status::kDeviceNeedsReset) && pop(vq, &chain)) {
+    buffer_.clear();
+    bool ok = true;
+    for (size_t i = 0; i < chain.count && ok; ++i) {
+      const Seg& s = chain.segs[i];
+      if (s.write) {
+        fail(absl::StrFormat("TX queue %d buffer %d has a device-writable descriptor", q, chain.id));
+        return;
+      }
+      if (buffer_.size() + s.len > 16 * 1024) ok = false;
+      auto mem = ok ? ctx_.iommu->translate(s.addr, s.len, "virtio TX packet read")
+                    : absl::StatusOr<absl::Span<uint8_t>>(absl::OutOfRangeError("too long"));
+      if (!mem.ok()) ok = false; else buffer_.insert(buffer_.end(), mem->begin(), mem->end());
+    }
+    if (ok && buffer_.size() > hdr_size()) {
+      port_.transmit(absl::MakeConstSpan(buffer_).subspan(hdr_size()));
+    } else if (ok) {
+      fail(absl::StrFormat("TX buffer %d of %d bytes is shorter than the %d-byte header", chain.id,
+                           buffer_.size(), hdr_size()));
+    }
+    push(vq, chain, 0);
+  }
+  suppress_notifications(vq, true);  // EVENT_IDX: the next kick after what we consumed
+}
+
+// §5.1.6.5: class, command and data (readable), then the ack byte (writable).
+void VirtioNetModel::control() {
+  Vq& vq = vqs_[control_index()];
+  Chain chain;
+  while (pop(vq, &chain)) {
+    buffer_.clear();
+    const Seg* ack = nullptr;
+    for (size_t i = 0; i < chain.count; ++i) {
+      const Seg& s = chain.segs[i];
+      if (s.write) { ack = &s; continue; }
+      auto mem = ctx_.iommu->translate(s.addr, s.len, "virtio control read");
+      if (mem.ok()) buffer_.insert(buffer_.end(), mem->begin(), mem->end());
+    }
+    if (ack == nullptr || ack->len < 1 || buffer_.size() < 2) {
+      fail("control command without class, command and an ack byte");
+      push(vq, chain, 0);
+      continue;
+    }
+    uint8_t result = kCtrlErr;
+    const uint8_t cls = buffer_[0], cmd = buffer_[1];
+    if (cls == kCtrlRx && (cmd == kCtrlRxPromisc || cmd == kCtrlRxAllmulti) && buffer_.size() == 3 &&
+        (config_.features & bit(feature::kCtrlRx))) {
+      if (cmd == kCtrlRxPromisc) promiscuous_ = buffer_[2] != 0;
+      result = kCtrlOk;
+    } else if (cls == kCtrlMq && cmd == kCtrlMqVqPairsSet && buffer_.size() == 4) {
+      const uint16_t pairs = buffer_[2] | buffer_[3] << 8;
+      if (pairs >= 1 && pairs <= config_.max_queue_pairs) active_pairs_ = pairs, result = kCtrlOk;
+    }
+    (void)ctx_.iommu->write(ack->addr, {&result, 1}, "virtio control ack write");
+    push(vq, chain, 1);
+  }
+}
+
+// §5.1.6.3/4: a frame from the wire into the next buffer of the receive queue
+// its flow hashes to, behind a net header.
+void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
+  if (!(status_ & status::kDriverOk) || (status_ & status::kDeviceNeedsReset) || frame.size() < 14) {
+    return void(++rx_dropped_);
+  }
+  const bool unicast = !(frame[0] & 1);
+  if (unicast && !promiscuous_ && std::memcmp(frame.data(), config_.mac.bytes.data(), 6) != 0) return;
+  uint32_t pair = 0;
+  if (active_pairs_ > 1 && frame.size() >= 34 && frame[12] == 0x08 && frame[13] == 0x00) {
+    uint8_t input[12];
+    std::memcpy(input, &frame[26], 8);
+    std::memcpy(input + 8, &frame[34], frame.size() >= 38 ? 4 : 0);
+    pair = toeplitz_hash(kFlowKey, {input, frame.size() >= 38 ? 12u : 8u}) % active_pairs_;
+  }
+  Vq& vq = vqs_[2 * pair];
+  Chain chain;
+  if (!vq.enabled || !pop(vq, &chain)) return void(++rx_dropped_);
+  uint8_t hdr[12] = {};
+  hdr[10] = 1;  // num_buffers
+  const uint32_t hs = hdr_size();
+  uint32_t done = 0;  // bytes of header + frame written
+  const uint32_t total = hs + static_cast<uint32_t>(frame.size());
+  for (size_t i = 0; i < chain.count && done < total; ++i) {
+    const Seg& s = chain.segs[i];
+    if (!s.write) {
+      fail(absl::StrFormat("RX buffer %d has a device-readable descriptor", chain.id));
+      return;
+    }
+    const uint32_t n = std::min(s.len, total - done);
+    auto mem = ctx_.iommu->translate(s.addr, n, "virtio RX packet write");
+    if (!mem.ok()) return;
+    for (uint32_t k = 0; k < n; ++k, ++done) {
+      mem->data()[k] = done < hs ? hdr[done] : frame[done - hs];
+    }
+  }
+  if (done < total) {
+    fail(absl::StrFormat("RX buffer %d holds %d bytes; the frame needs %d (no MRG_RXBUF)",
+                         chain.id, done, total));
+  }
+  push(vq, chain, done);
+}
+
+}  // namespace safenic::sim

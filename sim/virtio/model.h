@@ -1,0 +1,124 @@
+// A behavioural virtio-net device (virtio 1.2 §5.1) on either PCI transport
+// (legacy I/O BAR, or modern capabilities + memory BAR) and either ring format
+// (split, packed), with a configurable feature offer. It is strict: a driver
+// that breaks the status sequence, accepts features it was not offered, or
+// hands over malformed descriptor chains gets a reported violation and
+// DEVICE_NEEDS_RESET (§2.1.1).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "nic/mac_address.h"
+#include "nic/virtio/spec.h"
+#include "sim/model.h"
+#include "sim/wire.h"
+
+namespace safenic::sim {
+
+struct VirtioNetConfig {
+  bool legacy = false;  // transitional 0x1000 with an I/O BAR0; else modern 0x1041
+  // Features offered; the default suits the transport (set in the constructor
+  // when left 0).
+  uint64_t features = 0;
+  uint64_t refuse = 0;  // FEATURES_OK is refused when the driver accepts any of these
+  uint16_t max_queue_pairs = 4;
+  uint16_t queue_size = 256;
+  MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0x1a, 0xf4}};
+};
+
+uint64_t default_virtio_features(bool legacy);
+
+class VirtioNetModel final : public DeviceModel {
+ public:
+  VirtioNetModel(SimContext ctx, VirtioNetConfig config = {});
+
+  PciId id() const override;
+  size_t bar_size(int bar) const override;
+  uint64_t mmio_read(int bar, uint32_t offset, unsigned width) override;
+  void mmio_write(int bar, uint32_t offset, unsigned width, uint64_t value) override;
+  uint32_t config_read32(uint32_t offset) const override;
+
+  Port& port() { return port_; }
+  uint8_t status() const { return status_; }
+  uint64_t accepted_features() const { return driver_features_; }
+  bool promiscuous() const { return promiscuous_; }
+  uint16_t active_pairs() const { return active_pairs_; }
+  uint64_t rx_dropped() const { return rx_dropped_; }  // no buffer posted
+  uint64_t kicks(uint16_t q) const { return q < vqs_.size() ? vqs_[q].kicks : 0; }
+
+ private:
+  struct Vq {
+    uint16_t size = 0;
+    uint64_t desc = 0, driver = 0, device = 0;
+    bool enabled = false;
+    uint16_t last_avail = 0, used_idx = 0;             // split
+    uint16_t next = 0, used_next = 0;                  // packed
+    bool wrap = true, used_wrap = true;                // packed
+    uint64_t kicks = 0;
+  };
+  struct Seg {
+    uint64_t addr;
+    uint32_t len;
+    bool write;
+  };
+  struct Chain {
+    uint16_t id = 0;
+    uint16_t descriptors = 0;
+    std::array<Seg, 8> segs{};
+    size_t count = 0;
+  };
+  class NetPort final : public Port {
+   public:
+    explicit NetPort(VirtioNetModel& m) : m_(m) {}
+    void receive(absl::Span<const uint8_t> frame) override { m_.receive(frame); }
+
+   private:
+    VirtioNetModel& m_;
+  };
+
+  void reset();
+  void write_status(uint8_t v);
+  void fail(const std::string& what);  // violation + DEVICE_NEEDS_RESET
+  uint64_t common_read(uint32_t off, unsigned width);
+  void common_write(uint32_t off, unsigned width, uint64_t v);
+  uint8_t device_config(uint32_t off) const;
+  void enable_queue(uint16_t q);
+  // §5.1.2: the control queue follows the receive/transmit pairs: after
+  // max_virtqueue_pairs of them with MQ negotiated, after one pair without.
+  uint16_t control_index() const {
+    const bool mq = driver_features_ & virtio::feature::bit(virtio::feature::kMq);
+    return static_cast<uint16_t>(2 * (mq ? config_.max_queue_pairs : 1));
+  }
+  bool is_control(uint16_t q) const {
+    return (driver_features_ & virtio::feature::bit(virtio::feature::kCtrlVq)) && q == control_index();
+  }
+  void notify(uint16_t q);
+  bool packed() const { return driver_features_ & virtio::feature::bit(virtio::feature::kRingPacked); }
+  bool pop(Vq& vq, Chain* chain);
+  void push(Vq& vq, const Chain& chain, uint32_t written);
+  void suppress_notifications(Vq& vq, bool wanted);
+  void transmit(uint16_t q);
+  void control();
+  void receive(absl::Span<const uint8_t> frame);
+  uint32_t hdr_size() const { return virtio::net_hdr_size(driver_features_); }
+
+  SimContext ctx_;
+  VirtioNetConfig config_;
+  NetPort port_;
+  uint8_t status_ = 0;
+  uint64_t driver_features_ = 0;
+  bool features_written_ = false;
+  uint32_t device_feature_select_ = 0, driver_feature_select_ = 0;
+  uint16_t queue_select_ = 0;
+  std::vector<Vq> vqs_;  // rx0, tx0, rx1, tx1, ..., control
+  bool promiscuous_ = false;
+  uint16_t active_pairs_ = 1;
+  uint64_t rx_dropped_ = 0;
+  uint32_t next_rx_pair_ = 0;
+  std::vector<uint8_t> buffer_;
+};
+
+}  // namespace safenic::sim

@@ -1,0 +1,267 @@
+// The virtio-net driver against the virtio-net model: the negotiation matrix,
+// refused features, ring wrap-around, control queue, multiqueue, kicks.
+#include <memory>
+#include <set>
+#include <tuple>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mem/mempool.h"
+#include "nic/open.h"
+#include "nic/virtio/spec.h"
+#include "nic/virtio/virtio_net.h"
+#include "sim/frames.h"
+#include "sim/simulated_function.h"
+#include "sim/virtio/model.h"
+
+namespace safenic {
+namespace {
+
+using ::testing::HasSubstr;
+using virtio::feature::bit;
+namespace f = virtio::feature;
+
+class VirtioTest : public ::testing::Test {
+ protected:
+  struct Nic {
+    std::shared_ptr<sim::VirtioNetModel> model;
+    std::unique_ptr<Device> dev;
+  };
+  static DeviceConfig config(uint16_t pairs = 1, uint32_t ring = 256) {
+    DeviceConfig c;
+    c.rx_queues = c.tx_queues = pairs;
+    c.rx_ring_size = c.tx_ring_size = ring;
+    c.buffers_per_rx_queue = 1024;
+    return c;
+  }
+  absl::StatusOr<Nic> open(sim::VirtioNetConfig mc, const DeviceConfig& c = config()) {
+    auto model = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
+    sim::connect(model->port(), tester_);
+    auto dev = virtio::open(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:virtio#0"), c);
+    if (!dev.ok()) return dev.status();
+    return Nic{model, *std::move(dev)};
+  }
+  Nic open_ok(sim::VirtioNetConfig mc, const DeviceConfig& c = config()) {
+    auto nic = open(mc, c);
+    EXPECT_TRUE(nic.ok()) << nic.status();
+    return *std::move(nic);
+  }
+  MempoolPtr make_pool(Device& dev) {
+    MempoolConfig c;
+    c.buffers = 2048;
+    c.tag = "app";
+    return *dev.create_mempool(c);
+  }
+  // Frames from the tester into the NIC, received and checked.
+  void expect_rx(Nic& nic, size_t count, uint64_t seq, uint16_t queue = 0) {
+    sim::UdpFlow flow;
+    flow.dst_mac = nic.dev->mac();
+    for (size_t i = 0; i < count; ++i) tester_.send(sim::udp_frame(100, flow, seq + i));
+    Batch<256> in;
+    ASSERT_EQ(*nic.dev->rx_batch(queue, in), count);
+    for (size_t i = 0; i < count; ++i) {
+      ASSERT_EQ(in[i].size(), 100u);
+      EXPECT_EQ(std::vector<uint8_t>(in[i].bytes().begin(), in[i].bytes().end()),
+                sim::udp_frame(100, flow, seq + i));
+    }
+  }
+  // Frames from the NIC to the tester, checked.
+  void expect_tx(Nic& nic, Mempool& pool, size_t count, uint64_t seq) {
+    tester_.clear();
+    Batch<256> out;
+    sim::UdpFlow flow;
+    for (size_t i = 0; i < count; ++i) {
+      Packet p = pool.alloc();
+      ASSERT_TRUE(p.resize(80).ok());
+      sim::write_udp_frame(p.bytes(), flow, seq + i);
+      out.push(std::move(p));
+    }
+    ASSERT_EQ(*nic.dev->tx_batch(0, out), count);
+    ASSERT_EQ(tester_.frames().size(), count);
+    for (size_t i = 0; i < count; ++i) {
+      EXPECT_EQ(tester_.frames()[i], sim::udp_frame(80, flow, seq + i));
+    }
+  }
+  void expect_clean() { EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string(); }
+
+  sim::SimContext ctx_;
+  sim::TesterPort tester_;
+};
+
+// legacy/modern x split/packed x MRG_RXBUF x MQ (legacy devices have no packed ring).
+class NegotiationMatrix
+    : public VirtioTest,
+      public ::testing::WithParamInterface<std::tuple<bool, bool, bool, bool>> {};
+
+TEST_P(NegotiationMatrix, NegotiatesAndMovesTraffic) {
+  const auto [legacy, packed, mrg, mq] = GetParam();
+  if (legacy && packed) GTEST_SKIP() << "the packed ring needs VIRTIO_F_VERSION_1";
+  sim::VirtioNetConfig mc;
+  mc.legacy = legacy;
+  mc.features = sim::default_virtio_features(legacy);
+  if (!packed) mc.features &= ~bit(f::kRingPacked);
+  if (!mrg) mc.features &= ~bit(f::kMrgRxbuf);
+  if (!mq) mc.features &= ~bit(f::kMq);
+  const uint16_t pairs = mq ? 2 : 1;
+  {
+    Nic nic = open_ok(mc, config(pairs));
+    const uint64_t got = virtio::negotiated_features(*nic.dev);
+    EXPECT_EQ(got, nic.model->accepted_features());
+    EXPECT_EQ(static_cast<bool>(got & bit(f::kRingPacked)), packed);
+    EXPECT_EQ(static_cast<bool>(got & bit(f::kVersion1)), !legacy);
+    EXPECT_EQ(static_cast<bool>(got & bit(f::kMrgRxbuf)), mrg);
+    EXPECT_EQ(nic.model->active_pairs(), pairs);
+    EXPECT_EQ(nic.dev->mac().to_string(), "02:00:00:00:1a:f4");
+    EXPECT_TRUE(nic.dev->link().up);
+    MempoolPtr pool = make_pool(*nic.dev);
+    if (!mq) {
+      for (int round = 0; round < 3; ++round) expect_rx(nic, 50, 100 * round);
+    }
+    expect_tx(nic, *pool, 50, 7);
+    expect_tx(nic, *pool, 50, 57);
+    expect_clean();
+  }
+  EXPECT_EQ(ctx_.iommu->live_regions(), 0u);  // every ring and buffer returned
+}
+
+INSTANTIATE_TEST_SUITE_P(AllCombinations, NegotiationMatrix,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool(),
+                                            ::testing::Bool(), ::testing::Bool()));
+
+TEST_F(VirtioTest, ARefusedRingFormatFallsBackToSplit) {
+  sim::VirtioNetConfig mc;
+  mc.refuse = bit(f::kRingPacked);
+  Nic nic = open_ok(mc);
+  EXPECT_FALSE(virtio::negotiated_features(*nic.dev) & bit(f::kRingPacked));
+  expect_rx(nic, 10, 0);
+  expect_clean();
+}
+
+TEST_F(VirtioTest, ADeviceRefusingEverythingIsAClearError) {
+  sim::VirtioNetConfig mc;
+  mc.refuse = bit(f::kVersion1);
+  auto nic = open(mc);
+  EXPECT_EQ(nic.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(nic.status().message()), HasSubstr("refused FEATURES_OK"));
+}
+
+TEST_F(VirtioTest, AModernDeviceWithoutVersion1IsRejected) {
+  sim::VirtioNetConfig mc;
+  mc.features = sim::default_virtio_features(false) & ~bit(f::kVersion1);
+  auto nic = open(mc);
+  EXPECT_THAT(std::string(nic.status().message()), HasSubstr("VIRTIO_F_VERSION_1"));
+}
+
+TEST_F(VirtioTest, LegacyWithoutAnyLayoutPutsTheHeaderInItsOwnDescriptor) {
+  sim::VirtioNetConfig mc;
+  mc.legacy = true;
+  mc.features = sim::default_virtio_features(true) & ~bit(f::kAnyLayout) & ~bit(f::kMrgRxbuf);
+  Nic nic = open_ok(mc);
+  EXPECT_EQ(virtio::negotiated_features(*nic.dev) & bit(f::kAnyLayout), 0u);
+  MempoolPtr pool = make_pool(*nic.dev);
+  expect_rx(nic, 20, 0);
+  expect_tx(nic, *pool, 20, 0);
+  expect_clean();
+}
+
+TEST_F(VirtioTest, RingsWrapManyTimes) {
+  for (bool packed : {false, true}) {
+    sim::VirtioNetConfig mc;
+    if (!packed) mc.features = sim::default_virtio_features(false) & ~bit(f::kRingPacked);
+    Nic nic = open_ok(mc, config(1, 64));
+    MempoolPtr pool = make_pool(*nic.dev);
+    for (int round = 0; round < 100; ++round) {  // 64-entry rings: > 70 wraps each way
+      expect_rx(nic, 45, 45 * round);
+      expect_tx(nic, *pool, 45, 45 * round);
+    }
+    expect_clean();
+  }
+}
+
+TEST_F(VirtioTest, FramesForOtherMacsNeedPromiscuousMode) {
+  Nic nic = open_ok({});
+  sim::UdpFlow flow;
+  flow.dst_mac = MacAddress{{0x02, 0x99, 0, 0, 0, 1}};
+  tester_.send(sim::udp_frame(60, flow, 1));
+  Batch<8> in;
+  EXPECT_EQ(*nic.dev->rx_batch(0, in), 0u);
+  const absl::Status promisc = nic.dev->set_promiscuous(true);
+  ASSERT_TRUE(promisc.ok()) << promisc << " kicks " << nic.model->kicks(8) << " " << ctx_.log->to_string();
+  EXPECT_TRUE(nic.model->promiscuous());
+  tester_.send(sim::udp_frame(60, flow, 2));
+  EXPECT_EQ(*nic.dev->rx_batch(0, in), 1u);
+  expect_clean();
+}
+
+TEST_F(VirtioTest, ControlQueueErrorsAreClear) {
+  sim::VirtioNetConfig mc;
+  mc.features = sim::default_virtio_features(false) & ~bit(f::kCtrlRx);
+  Nic nic = open_ok(mc);
+  auto s = nic.dev->set_promiscuous(true);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("VIRTIO_NET_F_CTRL_RX"));
+  auto too_many = open(sim::VirtioNetConfig{.max_queue_pairs = 2}, config(3));
+  EXPECT_THAT(std::string(too_many.status().message()), HasSubstr("3 queue pairs requested"));
+}
+
+TEST_F(VirtioTest, MultiqueueSpreadsFlowsOverPairs) {
+  Nic nic = open_ok({}, config(4));
+  sim::UdpFlow flow;
+  flow.dst_mac = nic.dev->mac();
+  for (uint16_t i = 0; i < 64; ++i) {
+    flow.src_port = 1000 + i;
+    tester_.send(sim::udp_frame(64, flow, i));
+  }
+  std::set<uint16_t> used;
+  size_t total = 0;
+  for (uint16_t q = 0; q < 4; ++q) {
+    Batch<64> in;
+    const size_t n = *nic.dev->rx_batch(q, in);
+    total += n;
+    if (n != 0) used.insert(q);
+  }
+  EXPECT_EQ(total, 64u);
+  EXPECT_EQ(used.size(), 4u);
+  expect_clean();
+}
+
+TEST_F(VirtioTest, KicksAreOnePerTxBatchAndNoneForRx) {
+  for (bool packed : {false, true}) {
+    sim::VirtioNetConfig mc;
+    if (!packed) mc.features = sim::default_virtio_features(false) & ~bit(f::kRingPacked);
+    Nic nic = open_ok(mc);
+    MempoolPtr pool = make_pool(*nic.dev);
+    const uint64_t rx_kicks = nic.model->kicks(0);
+    for (int i = 0; i < 20; ++i) {
+      expect_rx(nic, 32, 32 * i);
+      expect_tx(nic, *pool, 32, 32 * i);
+    }
+    EXPECT_EQ(nic.model->kicks(0), rx_kicks) << (packed ? "packed" : "split");
+    EXPECT_EQ(nic.model->kicks(1), 20u) << (packed ? "packed" : "split");
+    expect_clean();
+  }
+}
+
+TEST_F(VirtioTest, TheModelFlagsABrokenStatusSequence) {
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, sim::VirtioNetConfig{});
+  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+  Bar& bar = **fn.bar(4);
+  bar.write8(virtio::DEVICE_STATUS::offset(), virtio::status::kAcknowledge);
+  bar.write8(virtio::DEVICE_STATUS::offset(), virtio::status::kAcknowledge | virtio::status::kDriverOk);
+  EXPECT_TRUE(model->status() & virtio::status::kDeviceNeedsReset);
+  ASSERT_EQ(ctx_.log->size(), 1u);
+  EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("DRIVER_OK set before"));
+  bar.write8(virtio::DEVICE_STATUS::offset(), 0);  // a reset clears it
+  EXPECT_EQ(model->status(), 0);
+}
+
+TEST_F(VirtioTest, OpenDevicePicksVirtio) {
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, sim::VirtioNetConfig{});
+  auto dev = open_device(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:virtio#0"),
+                         config());
+  ASSERT_TRUE(dev.ok()) << dev.status();
+  EXPECT_EQ((*dev)->driver(), "virtio");
+}
+
+}  // namespace
+}  // namespace safenic
