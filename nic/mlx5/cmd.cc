@@ -1,0 +1,203 @@
+#include "nic/mlx5/cmd.h"
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace safenic::mlx5 {
+namespace {
+
+constexpr uint32_t kMailboxes = 64;  // 32 for inputs, 32 for outputs: 16 KiB each way
+constexpr uint32_t kHalf = kMailboxes / 2;
+constexpr absl::Duration kCommandTimeout = absl::Seconds(5);  // illumos waits 5 s
+
+const char* delivery_name(uint8_t d) {
+  switch (static_cast<Delivery>(d)) {
+    case Delivery::kOk: return "ok";
+    case Delivery::kSignatureError: return "signature error";
+    case Delivery::kTokenError: return "token error";
+    case Delivery::kBadBlockNumber: return "bad block number";
+    case Delivery::kBadOutputPointer: return "bad output pointer";
+    case Delivery::kBadInputPointer: return "bad input pointer";
+    case Delivery::kInternalError: return "internal error";
+    case Delivery::kInputLengthError: return "input length error";
+    case Delivery::kOutputLengthError: return "output length error";
+    case Delivery::kReservedNotZero: return "reserved field not zero";
+    case Delivery::kBadCommandType: return "bad command type";
+  }
+  return "unknown";
+}
+
+void hexdump(std::string* s, absl::Span<const uint8_t> b) {
+  for (size_t i = 0; i < b.size(); i += 16) {
+    absl::StrAppendFormat(s, "  %04x:", i);
+    for (size_t k = i; k < i + 16 && k < b.size(); k += 4) {
+      uint32_t w = 0;
+      for (size_t j = k; j < k + 4; ++j) w = w << 8 | (j < b.size() ? b[j] : 0);
+      absl::StrAppendFormat(s, " %08x", w);
+    }
+    s->push_back('\n');
+  }
+}
+
+}  // namespace
+
+std::string command_name(uint16_t opcode) {
+  switch (opcode) {
+    case op::kQueryHcaCap: return "QUERY_HCA_CAP";
+    case op::kInitHca: return "INIT_HCA";
+    case op::kTeardownHca: return "TEARDOWN_HCA";
+    case op::kEnableHca: return "ENABLE_HCA";
+    case op::kDisableHca: return "DISABLE_HCA";
+    case op::kQueryPages: return "QUERY_PAGES";
+    case op::kManagePages: return "MANAGE_PAGES";
+    case op::kSetHcaCap: return "SET_HCA_CAP";
+    case op::kQueryIssi: return "QUERY_ISSI";
+    case op::kSetIssi: return "SET_ISSI";
+    case op::kAllocPd: return "ALLOC_PD";
+    case op::kAllocUar: return "ALLOC_UAR";
+    case op::kAccessRegister: return "ACCESS_REGISTER";
+    case op::kAllocTransportDomain: return "ALLOC_TRANSPORT_DOMAIN";
+    case op::kQueryVportState: return "QUERY_VPORT_STATE";
+    case op::kQueryNicVportContext: return "QUERY_NIC_VPORT_CONTEXT";
+  }
+  return absl::StrFormat("opcode %#x", opcode);
+}
+
+std::string status_name(uint8_t status) {
+  switch (static_cast<CmdStatus>(status)) {
+    case CmdStatus::kOk: return "OK";
+    case CmdStatus::kInternalError: return "INTERNAL_ERR";
+    case CmdStatus::kBadOp: return "BAD_OP";
+    case CmdStatus::kBadParam: return "BAD_PARAM";
+    case CmdStatus::kBadSysState: return "BAD_SYS_STATE";
+    case CmdStatus::kBadResource: return "BAD_RESOURCE";
+    case CmdStatus::kResourceBusy: return "RESOURCE_BUSY";
+    case CmdStatus::kExceedLimit: return "EXCEED_LIM";
+    case CmdStatus::kBadResState: return "BAD_RES_STATE";
+    case CmdStatus::kBadIndex: return "BAD_INDEX";
+    case CmdStatus::kNoResources: return "NO_RESOURCES";
+    case CmdStatus::kBadInputLength: return "BAD_INPUT_LEN";
+    case CmdStatus::kBadOutputLength: return "BAD_OUTPUT_LEN";
+  }
+  return absl::StrFormat("status %#x", status);
+}
+
+absl::StatusOr<std::unique_ptr<CommandQueue>> CommandQueue::create(PciFunction& fn, Bar& bar) {
+  const auto rev = bar.read<CMDIF_REV_FW_SUB>();
+  if (rev.raw() == 0xFFFFFFFF) {
+    return absl::UnavailableError(absl::StrFormat(
+        "%s: the initialization segment reads all ones; the device is gone or not powered",
+        fn.name()));
+  }
+  if (rev.get<CMDIF_REV_FW_SUB::CMD_INTERFACE_REV>() != kCmdInterfaceRev) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: command interface revision %d; safenic speaks revision %d (update the firmware)",
+        fn.name(), rev.get<CMDIF_REV_FW_SUB::CMD_INTERFACE_REV>(), kCmdInterfaceRev));
+  }
+  auto queue = fn.dma().allocate(kPageSize, fn.name() + " command queue");  // 4 KiB aligned
+  if (!queue.ok()) return queue.status();
+  auto mailboxes = fn.dma().allocate(kMailboxes * kMailboxAlign, fn.name() + " mailboxes");
+  if (!mailboxes.ok()) return mailboxes.status();
+  const uint64_t iova = queue->iova();
+  bar.write(RegisterValue<CMDQ_ADDR_H>(static_cast<uint32_t>(iova >> 32)));
+  bar.write(RegisterValue<CMDQ_ADDR_L_SZ>().set<CMDQ_ADDR_L_SZ::CMDQ_ADDR_L>((iova >> 12) & 0xFFFFF));
+  const absl::Time deadline = fn.now() + absl::Seconds(10);
+  while (bar.read<INITIALIZING>().is_set<INITIALIZING::BUSY>()) {
+    if (fn.now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "%s: firmware still initializing after 10 s (INITIALIZING set); check the health "
+          "buffer and firmware version", fn.name()));
+    }
+    fn.sleep(absl::Milliseconds(1));
+  }
+  return std::unique_ptr<CommandQueue>(
+      new CommandQueue(fn, bar, *std::move(queue), *std::move(mailboxes)));
+}
+
+// Links `count` mailboxes from `first` into a chain; returns the first's IOVA.
+uint64_t CommandQueue::chain(uint32_t first, uint32_t count, uint8_t token) {
+  for (uint32_t b = 0; b < count; ++b) {
+    LayoutRef<Mailbox>(mailbox(first + b))
+        .set<Mailbox::NEXT>(b + 1 < count ? mailbox_iova(first + b + 1) : 0)
+        .set<Mailbox::BLOCK_NUMBER>(b)
+        .set<Mailbox::TOKEN>(token);
+  }
+  return count == 0 ? 0 : mailbox_iova(first);
+}
+
+absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint8_t> in,
+                                                           size_t out_size) {
+  const uint16_t opcode = LayoutRef<CmdIn>(const_cast<uint8_t*>(in.data())).get<CmdIn::OPCODE>();
+  const std::string name = command_name(opcode);
+  const auto blocks = [](size_t n) {
+    return static_cast<uint32_t>(n <= kCmdInline ? 0 : (n - kCmdInline + kMailboxData - 1) / kMailboxData);
+  };
+  if (in.size() < 8 || out_size < 8 || blocks(in.size()) > kHalf || blocks(out_size) > kHalf) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %d input and %d output bytes; commands carry 8 to %d", name, in.size(), out_size,
+        kCmdInline + kHalf * kMailboxData));
+  }
+  if (trace_) {
+    std::string s = absl::StrFormat("mlx5 command %s input (%d bytes):\n", name, in.size());
+    hexdump(&s, in);
+    trace_(s);
+  }
+  token_ = static_cast<uint8_t>(token_ % 255 + 1);  // never 0
+  std::memset(mailboxes_.data(), 0, mailboxes_.size());
+  for (size_t off = kCmdInline; off < in.size(); off += kMailboxData) {
+    const size_t n = std::min<size_t>(kMailboxData, in.size() - off);
+    std::memcpy(mailbox(static_cast<uint32_t>((off - kCmdInline) / kMailboxData)), in.data() + off, n);
+  }
+  uint8_t* entry = queue_.data();  // slot 0: one command at a time
+  std::memset(entry, 0, CmdEntry::kSize);
+  std::memcpy(entry + kCmdInlineIn, in.data(), std::min<size_t>(in.size(), kCmdInline));
+  LayoutRef<CmdEntry> e(entry);
+  e.set<CmdEntry::TYPE>(kCmdTypePcie)
+      .set<CmdEntry::INPUT_LENGTH>(in.size())
+      .set<CmdEntry::INPUT_MAILBOX>(chain(0, blocks(in.size()), token_))
+      .set<CmdEntry::OUTPUT_MAILBOX>(chain(kHalf, blocks(out_size), token_))
+      .set<CmdEntry::OUTPUT_LENGTH>(out_size)
+      .set<CmdEntry::TOKEN>(token_);
+  dma_write_barrier();
+  e.set<CmdEntry::OWNER, 1>();
+  bar_.write(RegisterValue<CMD_DBELL>(1));  // slot 0
+  ++commands_;
+  const absl::Time deadline = fn_.now() + kCommandTimeout;
+  while (e.is_set<CmdEntry::OWNER>()) {
+    if (fn_.now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "%s: no completion within %s (the device still owns the command entry)", name,
+          absl::FormatDuration(kCommandTimeout)));
+    }
+    fn_.sleep(absl::Microseconds(100));
+  }
+  dma_read_barrier();
+  if (const uint8_t d = e.get<CmdEntry::STATUS>(); d != 0) {
+    return absl::InternalError(absl::StrFormat(
+        "%s: the device could not take the command: delivery status %#x (%s)", name, d,
+        delivery_name(d)));
+  }
+  std::vector<uint8_t> out(out_size, 0);
+  std::memcpy(out.data(), entry + kCmdInlineOut, std::min<size_t>(out_size, kCmdInline));
+  for (size_t off = kCmdInline; off < out_size; off += kMailboxData) {
+    const size_t n = std::min<size_t>(kMailboxData, out_size - off);
+    std::memcpy(out.data() + off, mailbox(kHalf + static_cast<uint32_t>((off - kCmdInline) / kMailboxData)), n);
+  }
+  if (trace_) {
+    std::string s = absl::StrFormat("mlx5 command %s output (%d bytes):\n", name, out.size());
+    hexdump(&s, out);
+    trace_(s);
+  }
+  LayoutRef<CmdOut> header(out.data());
+  if (const uint8_t status = header.get<CmdOut::STATUS>(); status != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s failed: status %s (%#x), syndrome %#x", name, status_name(status), status,
+        header.get<CmdOut::SYNDROME>()));
+  }
+  return out;
+}
+
+}  // namespace safenic::mlx5

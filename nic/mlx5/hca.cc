@@ -1,0 +1,147 @@
+#include "nic/mlx5/hca.h"
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "nic/mlx5/commands.h"
+
+namespace safenic::mlx5 {
+
+absl::StatusOr<std::unique_ptr<Hca>> Hca::open(PciFunction& fn,
+                                               std::function<void(const std::string&)> trace) {
+  auto bar = fn.bar(0);
+  if (!bar.ok()) return bar.status();
+  if ((*bar)->size() < kBar0Size) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: BAR0 is %d bytes; a ConnectX has %d", fn.name(), (*bar)->size(), kBar0Size));
+  }
+  std::unique_ptr<Hca> hca(new Hca(fn, **bar));
+  auto cmdq = CommandQueue::create(fn, **bar);
+  if (!cmdq.ok()) return cmdq.status();
+  hca->cmdq_ = *std::move(cmdq);
+  if (trace) hca->cmdq_->set_trace(std::move(trace));
+  if (absl::Status s = hca->bring_up(); !s.ok()) return s;
+  return hca;
+}
+
+absl::Status Hca::bring_up() {
+  CommandQueue& c = *cmdq_;
+  if (auto r = c.run<ENABLE_HCA>(); !r.ok()) return r.status();
+  enabled_ = true;
+  // ISSI 1 when the firmware has it (QUERY_ISSI may be BAD_OP: then ISSI 0).
+  if (auto issi = c.run<QUERY_ISSI>(); issi.ok()) {
+    if (issi->get<QUERY_ISSI::Out::SUPPORTED_ISSI_DW0>() & 2) {
+      auto set = c.run<SET_ISSI>(0, [](LayoutRef<SET_ISSI::In> in, uint8_t*) {
+        in.set<SET_ISSI::In::CURRENT_ISSI>(1);
+      });
+      if (!set.ok()) return set.status();
+    }
+  }
+  if (absl::Status s = give_pages(kPagesBoot); !s.ok()) return s;
+  auto cap = c.run<QUERY_HCA_CAP>((0 << 1) | 1);  // general capabilities, current
+  if (!cap.ok()) return cap.status();
+  caps_.log_max_cq_size = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_CQ_SZ>();
+  caps_.log_max_eq_size = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_EQ_SZ>();
+  caps_.log_max_wq_size = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_WQ_SZ>();
+  caps_.ethernet = cap->get<QUERY_HCA_CAP::Out::PORT_TYPE>() == 1;
+  if (!caps_.ethernet) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the port is not in Ethernet mode (InfiniBand?); set LINK_TYPE_P1=2 with mlxconfig",
+        fn_.name()));
+  }
+  if (absl::Status s = give_pages(kPagesInit); !s.ok()) return s;
+  if (auto r = c.run<INIT_HCA>(); !r.ok()) return r.status();
+  initialized_ = true;
+  return give_pages(kPagesRegular);
+}
+
+// QUERY_PAGES for `stage`, then MANAGE_PAGES give, in commands of at most 512.
+absl::Status Hca::give_pages(uint16_t stage) {
+  auto q = cmdq_->run<QUERY_PAGES>(stage);
+  if (!q.ok()) return q.status();
+  const int32_t wanted = static_cast<int32_t>(q->get<QUERY_PAGES::Out::NUM_PAGES>());
+  for (int32_t left = wanted; left > 0;) {  // counts <= 0 ask for nothing (Snabb)
+    const uint32_t n = std::min<uint32_t>(left, MANAGE_PAGES::kMaxPages);
+    auto memory = fn_.dma().allocate(size_t{n} * kPageSize, fn_.name() + " firmware pages");
+    if (!memory.ok()) return memory.status();
+    const uint64_t base = memory->iova();
+    auto r = cmdq_->run<MANAGE_PAGES>(kManageGive, [&](LayoutRef<MANAGE_PAGES::In> in, uint8_t* raw) {
+      in.set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
+      for (uint32_t i = 0; i < n; ++i) {
+        LayoutRef<Plain<8>> pa(raw + MANAGE_PAGES::kPas + 8 * i);
+        pa.set<Plain<8>::Field<0, uint64_t>>(base + uint64_t{i} * kPageSize);
+      }
+    }, 8 * size_t{n});
+    if (!r.ok()) return r.status();
+    blocks_.push_back({*std::move(memory), n});
+    pages_out_ += n;
+    left -= n;
+  }
+  return absl::OkStatus();
+}
+
+// MANAGE_PAGES take until the firmware has nothing left; each page returned
+// is matched to the block it came from.
+absl::Status Hca::take_pages() {
+  while (pages_out_ > 0) {
+    const uint32_t n = std::min<uint32_t>(pages_out_, MANAGE_PAGES::kMaxPages);
+    std::vector<uint8_t> in(MANAGE_PAGES::In::kSize, 0);
+    LayoutRef<MANAGE_PAGES::In>(in.data())
+        .set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
+    LayoutRef<CmdIn>(in.data()).set<CmdIn::OPCODE>(op::kManagePages).set<CmdIn::OP_MOD>(kManageTake);
+    auto out = cmdq_->execute(in, MANAGE_PAGES::kPas + 8 * size_t{n});
+    if (!out.ok()) return out.status();
+    const uint32_t got = LayoutRef<MANAGE_PAGES::Out>(out->data()).get<MANAGE_PAGES::Out::OUTPUT_NUM_ENTRIES>();
+    if (got == 0 || got > n) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: MANAGE_PAGES returned %d pages of %d still held; their memory stays reserved",
+          fn_.name(), got, pages_out_));
+    }
+    for (uint32_t i = 0; i < got; ++i) {
+      uint64_t pa = 0;
+      for (int b = 0; b < 8; ++b) pa = pa << 8 | (*out)[MANAGE_PAGES::kPas + 8 * i + b];
+      bool known = false;
+      for (PageBlock& block : blocks_) {
+        const uint64_t base = block.memory.iova();
+        if (pa >= base && pa < base + block.memory.size() && (pa - base) % kPageSize == 0 && block.out > 0) {
+          --block.out, --pages_out_, known = true;
+          break;
+        }
+      }
+      if (!known) {
+        return absl::DataLossError(absl::StrFormat(
+            "%s: MANAGE_PAGES returned page %#x, which safenic never gave", fn_.name(), pa));
+      }
+    }
+    std::erase_if(blocks_, [](const PageBlock& b) { return b.out == 0; });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Hca::teardown() {
+  absl::Status first;
+  auto keep = [&](absl::Status s) {
+    if (first.ok() && !s.ok()) first = s;
+  };
+  if (initialized_) {
+    keep(cmdq_->run<TEARDOWN_HCA>(0, [](LayoutRef<TEARDOWN_HCA::In> in, uint8_t*) {
+                 in.set<TEARDOWN_HCA::In::PROFILE>(0);  // graceful
+               }).status());
+    initialized_ = false;
+  }
+  if (enabled_) {
+    keep(take_pages());
+    keep(cmdq_->run<DISABLE_HCA>().status());
+    enabled_ = false;
+  }
+  return first;
+}
+
+Hca::~Hca() {
+  if (enabled_) (void)teardown();
+  // Blocks the firmware did not return stay allocated until here; on real
+  // hardware the function is reset by then (DISABLE_HCA).
+}
+
+}  // namespace safenic::mlx5

@@ -1,0 +1,60 @@
+// Hca: an mlx5 device brought up to INIT_HCA and torn down again, with the
+// pages the firmware asks for (digest §4 bring-up order, as illumos mlxcx
+// does it): command queue, ENABLE_HCA, ISSI, boot pages, capabilities, init
+// pages, INIT_HCA, regular pages. Teardown: TEARDOWN_HCA, every page back
+// (MANAGE_PAGES take), DISABLE_HCA.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "mem/dma_region.h"
+#include "nic/mlx5/cmd.h"
+#include "nic/pci_function.h"
+
+namespace safenic::mlx5 {
+
+struct Capabilities {
+  uint32_t log_max_cq_size = 0;
+  uint32_t log_max_eq_size = 0;
+  uint32_t log_max_wq_size = 0;
+  bool ethernet = false;
+};
+
+class Hca {
+ public:
+  static absl::StatusOr<std::unique_ptr<Hca>> open(
+      PciFunction& fn, std::function<void(const std::string&)> trace = nullptr);
+  // Tears down if teardown() was not called; memory the firmware did not
+  // return is kept (never reused while the device may write it).
+  ~Hca();
+  absl::Status teardown();
+
+  CommandQueue& cmdq() { return *cmdq_; }
+  const Capabilities& caps() const { return caps_; }
+  size_t pages_given() const { return pages_out_; }
+
+ private:
+  struct PageBlock {
+    DmaRegion memory;
+    uint32_t out = 0;  // pages of it the firmware holds
+  };
+  Hca(PciFunction& fn, Bar& bar) : fn_(fn), bar_(bar) {}
+  absl::Status bring_up();
+  absl::Status give_pages(uint16_t stage);
+  absl::Status take_pages();
+
+  PciFunction& fn_;
+  Bar& bar_;
+  std::unique_ptr<CommandQueue> cmdq_;
+  Capabilities caps_;
+  std::vector<PageBlock> blocks_;
+  size_t pages_out_ = 0;
+  bool enabled_ = false, initialized_ = false;
+};
+
+}  // namespace safenic::mlx5

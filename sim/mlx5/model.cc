@@ -1,0 +1,271 @@
+#include "sim/mlx5/model.h"
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "nic/mlx5/commands.h"
+
+namespace safenic::sim {
+
+using namespace ::safenic::mlx5;  // the shared layouts
+
+namespace {
+constexpr uint16_t kFwMajor = 16, kFwMinor = 35, kFwSubminor = 1012;
+constexpr uint32_t kLogCmdqSize = 5, kLogCmdqStride = 6;  // 32 entries of 64 bytes
+
+void put_be(std::vector<uint8_t>& b, size_t off, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
+}
+uint64_t get_be(const std::vector<uint8_t>& b, size_t off, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = v << 8 | (off + i < b.size() ? b[off + i] : 0);
+  return v;
+}
+}  // namespace
+
+ConnectXModel::ConnectXModel(SimContext ctx, ConnectXProfile profile)
+    : ctx_(std::move(ctx)), profile_(profile) {
+  owed_[kPagesBoot] = profile_.boot_pages;
+  owed_[kPagesInit] = profile_.init_pages;
+  owed_[kPagesRegular] = profile_.regular_pages;
+}
+
+void ConnectXModel::fail_next_command(uint16_t opcode, CmdStatus status, uint32_t syndrome) {
+  fail_next_ = Failure{opcode, status, syndrome};
+}
+
+// The initialization segment is big-endian: values travel byte-swapped.
+uint64_t ConnectXModel::mmio_read(int, uint32_t off, unsigned width) {
+  uint32_t v = 0;
+  if (width != 4) {
+    ctx_.log->report(absl::StrFormat("ConnectX: %d-byte read of the initialization segment at %#x", width, off));
+    return 0;
+  }
+  switch (off) {
+    case FW_REV::offset(): v = kFwMajor | uint32_t{kFwMinor} << 16; break;
+    case CMDIF_REV_FW_SUB::offset(): v = kFwSubminor | kCmdInterfaceRev << 16; break;
+    case CMDQ_ADDR_H::offset(): v = cmdq_addr_h_; break;
+    case CMDQ_ADDR_L_SZ::offset():
+      v = static_cast<uint32_t>(cmdq_) | kLogCmdqSize << 4 | kLogCmdqStride;
+      break;
+    case INITIALIZING::offset(): v = (stay_initializing_ || cmdq_ == 0) ? 1u << 31 : 0; break;
+    case HEALTH_SYNDROME::offset(): v = uint32_t{health_syndrome_} << 8; break;
+    case INTERNAL_TIMER_H::offset():
+      v = static_cast<uint32_t>(absl::ToUnixNanos(ctx_.clock->now()) >> 32);
+      break;
+    case INTERNAL_TIMER_L::offset(): v = static_cast<uint32_t>(absl::ToUnixNanos(ctx_.clock->now())); break;
+    default:
+      ctx_.log->report(absl::StrFormat("ConnectX: read of unmodelled offset %#x", off));
+  }
+  return to_order<ByteOrder::kBig>(v);
+}
+
+void ConnectXModel::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
+  const uint32_t v = from_order<ByteOrder::kBig>(static_cast<uint32_t>(value));
+  if (width != 4) {
+    ctx_.log->report(absl::StrFormat("ConnectX: %d-byte write at %#x", width, off));
+    return;
+  }
+  switch (off) {
+    case CMDQ_ADDR_H::offset(): cmdq_addr_h_ = v; return;
+    case CMDQ_ADDR_L_SZ::offset():
+      cmdq_ = uint64_t{cmdq_addr_h_} << 32 | (v & 0xFFFFF000u);
+      if (((v >> 8) & 7) == 7) {
+        ctx_.log->report("ConnectX: nic_interface 7 (software reset) written; ENABLE_HCA would hang (digest §8)");
+      }
+      return;
+    case CMD_DBELL::offset():
+      if (cmdq_ == 0) {
+        ctx_.log->report("ConnectX: command doorbell before the command queue address was set");
+        return;
+      }
+      return doorbell(v);
+  }
+  ctx_.log->report(absl::StrFormat("ConnectX: write of %#x to read-only or unmodelled offset %#x", v, off));
+}
+
+void ConnectXModel::doorbell(uint32_t slots) {
+  for (uint32_t slot = 0; slot < (1u << kLogCmdqSize); ++slot) {
+    if (slots & (1u << slot)) execute(slot);
+  }
+}
+
+// PRM "Command Queue Entry": validate, gather the input, run, scatter the
+// output, then hand the entry back by clearing the owner bit.
+void ConnectXModel::execute(uint32_t slot) {
+  if (stop_completing_) return;
+  auto mem = ctx_.iommu->translate(cmdq_ + slot * CmdEntry::kSize, CmdEntry::kSize, "ConnectX command entry read");
+  if (!mem.ok()) return;
+  uint8_t* entry = mem->data();
+  LayoutRef<CmdEntry> e(entry);
+  if (!e.is_set<CmdEntry::OWNER>()) {
+    ctx_.log->report(absl::StrFormat("ConnectX: doorbell for command slot %d that software still owns", slot));
+    return;
+  }
+  ++commands_;
+  dma_read_barrier();
+  Delivery d = Delivery::kOk;
+  std::vector<uint8_t> in, out;
+  if (e.get<CmdEntry::TYPE>() != kCmdTypePcie) {
+    d = Delivery::kBadCommandType;
+  } else if (e.get<CmdEntry::INPUT_LENGTH>() < 8) {
+    d = Delivery::kInputLengthError;
+  } else if (e.get<CmdEntry::OUTPUT_LENGTH>() < 8) {
+    d = Delivery::kOutputLengthError;
+  } else {
+    d = gather(entry, &in);
+  }
+  if (fail_delivery_) d = *fail_delivery_, fail_delivery_.reset();
+  if (d == Delivery::kOk) {
+    out = run(in, e.get<CmdEntry::OUTPUT_LENGTH>());
+    d = scatter(entry, out);
+  }
+  e.set<CmdEntry::STATUS>(static_cast<uint8_t>(d));
+  dma_write_barrier();
+  e.set<CmdEntry::OWNER>(0);
+}
+
+Delivery ConnectXModel::gather(uint8_t* entry, std::vector<uint8_t>* in) {
+  LayoutRef<CmdEntry> e(entry);
+  const uint32_t len = e.get<CmdEntry::INPUT_LENGTH>();
+  in->assign(len, 0);
+  std::memcpy(in->data(), entry + kCmdInlineIn, std::min<uint32_t>(len, kCmdInline));
+  uint64_t next = e.get<CmdEntry::INPUT_MAILBOX>();
+  for (uint32_t off = kCmdInline, block = 0; off < len; off += kMailboxData, ++block) {
+    if (next == 0 || next % kMailboxAlign != 0) return Delivery::kBadInputPointer;
+    auto mb = ctx_.iommu->translate(next, Mailbox::kSize, "ConnectX input mailbox read");
+    if (!mb.ok()) return Delivery::kBadInputPointer;
+    LayoutRef<Mailbox> m(mb->data());
+    if (m.get<Mailbox::BLOCK_NUMBER>() != block) return Delivery::kBadBlockNumber;
+    if (m.get<Mailbox::TOKEN>() != e.get<CmdEntry::TOKEN>()) return Delivery::kTokenError;
+    std::memcpy(in->data() + off, mb->data(), std::min<uint32_t>(kMailboxData, len - off));
+    next = m.get<Mailbox::NEXT>();
+  }
+  return Delivery::kOk;
+}
+
+Delivery ConnectXModel::scatter(uint8_t* entry, const std::vector<uint8_t>& out) {
+  LayoutRef<CmdEntry> e(entry);
+  std::memcpy(entry + kCmdInlineOut, out.data(), std::min<size_t>(out.size(), kCmdInline));
+  uint64_t next = e.get<CmdEntry::OUTPUT_MAILBOX>();
+  for (size_t off = kCmdInline, block = 0; off < out.size(); off += kMailboxData, ++block) {
+    if (next == 0 || next % kMailboxAlign != 0) return Delivery::kBadOutputPointer;
+    auto mb = ctx_.iommu->translate(next, Mailbox::kSize, "ConnectX output mailbox write");
+    if (!mb.ok()) return Delivery::kBadOutputPointer;
+    LayoutRef<Mailbox> m(mb->data());
+    if (m.get<Mailbox::BLOCK_NUMBER>() != block) return Delivery::kBadBlockNumber;
+    if (m.get<Mailbox::TOKEN>() != e.get<CmdEntry::TOKEN>()) return Delivery::kTokenError;
+    std::memcpy(mb->data(), out.data() + off, std::min<size_t>(kMailboxData, out.size() - off));
+    next = m.get<Mailbox::NEXT>();
+  }
+  return Delivery::kOk;
+}
+
+std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t out_size) {
+  std::vector<uint8_t> out(out_size, 0);
+  const uint16_t opcode = static_cast<uint16_t>(get_be(in, 0, 2));
+  const uint16_t op_mod = static_cast<uint16_t>(get_be(in, 6, 2));
+  auto fail = [&](CmdStatus s, uint32_t syndrome) {
+    put_be(out, 0, static_cast<uint8_t>(s), 1);
+    put_be(out, 4, syndrome, 4);
+    return out;
+  };
+  if (fail_next_ && (fail_next_->opcode == 0 || fail_next_->opcode == opcode)) {
+    const Failure f = *fail_next_;
+    fail_next_.reset();
+    return fail(f.status, f.syndrome);
+  }
+  if (!enabled_ && opcode != op::kEnableHca) return fail(CmdStatus::kBadSysState, 0x1);
+  switch (opcode) {
+    case op::kEnableHca:
+      enabled_ = true;
+      return out;
+    case op::kDisableHca:
+      if (initialized_) return fail(CmdStatus::kBadSysState, 0x2);  // TEARDOWN_HCA first
+      enabled_ = false;
+      return out;
+    case op::kQueryIssi:
+      if (out_size < QUERY_ISSI::Out::kSize) return fail(CmdStatus::kBadOutputLength, 0x3);
+      put_be(out, 0x08, issi_, 4);
+      put_be(out, 0x6C, 0x3, 4);  // ISSI 0 and 1
+      return out;
+    case op::kSetIssi: {
+      const uint32_t issi = static_cast<uint32_t>(get_be(in, 0x08, 4) & 0xFFFF);
+      if (issi > 1) return fail(CmdStatus::kBadParam, 0x4);
+      issi_ = static_cast<uint16_t>(issi);
+      return out;
+    }
+    case op::kQueryPages:
+      if (op_mod < kPagesBoot || op_mod > kPagesRegular) return fail(CmdStatus::kBadParam, 0x5);
+      put_be(out, 0x0C, static_cast<uint32_t>(owed_[op_mod]), 4);
+      return out;
+    case op::kManagePages:
+      return manage_pages(op_mod, in, out_size);
+    case op::kQueryHcaCap:
+      if (out_size < QUERY_HCA_CAP::Out::kSize) return fail(CmdStatus::kBadOutputLength, 0x6);
+      put_be(out, 0x10 + 0x18, profile_.log_max_cq_size << 16, 4);
+      put_be(out, 0x10 + 0x1C, profile_.log_max_eq_size << 24, 4);
+      put_be(out, 0x10 + 0x34, 1u << 8, 4);  // Ethernet
+      put_be(out, 0x10 + 0x78, profile_.log_max_wq_size, 4);
+      return out;
+    case op::kInitHca:
+      if (initialized_) return fail(CmdStatus::kBadSysState, 0x7);
+      if (owed_[kPagesBoot] > 0 || owed_[kPagesInit] > 0) {
+        return fail(CmdStatus::kBadSysState, 0x8);  // the firmware lacks its pages
+      }
+      initialized_ = true;
+      return out;
+    case op::kTeardownHca:
+      if (!initialized_) return fail(CmdStatus::kBadSysState, 0x9);
+      initialized_ = false;
+      torn_down_ = true;
+      return out;
+  }
+  return fail(CmdStatus::kBadOp, opcode);
+}
+
+// MANAGE_PAGES give: every page must be 4 KiB aligned, reachable, and new;
+// take: returns pages only once the HCA is torn down (or never initialized).
+std::vector<uint8_t> ConnectXModel::manage_pages(uint16_t op_mod, const std::vector<uint8_t>& in,
+                                                 size_t out_size) {
+  std::vector<uint8_t> out(out_size, 0);
+  auto fail = [&](CmdStatus s, uint32_t syndrome) {
+    put_be(out, 0, static_cast<uint8_t>(s), 1);
+    put_be(out, 4, syndrome, 4);
+    return out;
+  };
+  const uint32_t n = static_cast<uint32_t>(get_be(in, 0x0C, 4));
+  if (op_mod == kManageGive) {
+    if (in.size() < MANAGE_PAGES::kPas + 8 * size_t{n}) return fail(CmdStatus::kBadInputLength, 0x10);
+    std::vector<uint64_t> given;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint64_t pa = get_be(in, MANAGE_PAGES::kPas + 8 * i, 8);
+      if (pa % kPageSize != 0 || pages_.count(pa) != 0 ||
+          !ctx_.iommu->translate(pa, kPageSize, "ConnectX firmware page").ok()) {
+        return fail(CmdStatus::kBadParam, 0x11);
+      }
+      given.push_back(pa);
+    }
+    pages_.insert(given.begin(), given.end());
+    int32_t left = static_cast<int32_t>(n);
+    for (uint16_t stage : {kPagesBoot, kPagesInit, kPagesRegular}) {  // the oldest request first
+      const int32_t settle = std::min(owed_[stage], left);
+      if (settle > 0) owed_[stage] -= settle, left -= settle;
+    }
+    return out;
+  }
+  if (op_mod == kManageTake) {
+    if (initialized_) return fail(CmdStatus::kBadSysState, 0x12);  // still in use
+    const uint32_t room = out_size < MANAGE_PAGES::kPas ? 0 : static_cast<uint32_t>((out_size - MANAGE_PAGES::kPas) / 8);
+    uint32_t k = 0;
+    for (auto it = pages_.begin(); it != pages_.end() && k < std::min(n, room);) {
+      put_be(out, MANAGE_PAGES::kPas + 8 * k++, *it, 8);
+      it = pages_.erase(it);
+    }
+    put_be(out, 0x08, k, 4);
+    return out;
+  }
+  return fail(CmdStatus::kBadParam, 0x13);
+}
+
+}  // namespace safenic::sim
