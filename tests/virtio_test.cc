@@ -255,6 +255,22 @@ TEST_F(VirtioTest, TheModelFlagsABrokenStatusSequence) {
   EXPECT_EQ(model->status(), 0);
 }
 
+TEST_F(VirtioTest, DeviceNeedsResetTakesTheLinkDownAndSaysWhatToDo) {
+  Nic nic = open_ok({});
+  ASSERT_TRUE(nic.dev->link().up);
+  nic.model->set_needs_reset();
+  EXPECT_FALSE(nic.dev->link().up);
+  auto stats = nic.dev->stats();
+  EXPECT_EQ(stats.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(stats.status().message()), HasSubstr("close and reopen"));
+  sim::UdpFlow flow;
+  flow.dst_mac = nic.dev->mac();
+  tester_.send(sim::udp_frame(60, flow, 1));  // the device delivers nothing now
+  Batch<4> in;
+  EXPECT_EQ(*nic.dev->rx_batch(0, in), 0u);
+  EXPECT_EQ(nic.model->rx_dropped(), 1u);
+}
+
 TEST_F(VirtioTest, OpenDevicePicksVirtio) {
   auto model = std::make_shared<sim::VirtioNetModel>(ctx_, sim::VirtioNetConfig{});
   auto dev = open_device(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:virtio#0"),

@@ -44,12 +44,16 @@ class VirtioNetBase : public Device {
   std::string name() const override { return fn_->name(); }
   MacAddress mac() const override { return mac_; }
   LinkStatus link() override {
+    if (needs_reset()) return {};
     if ((features_ & bit(feature::kStatus)) &&
         !(transport_->config16(kConfigStatus) & kNetStatusLinkUp)) {
       return {};
     }
     return {true, 10000};  // virtio has no speed without SPEED_DUPLEX: nominal 10G
   }
+  // §2.1.2: the device met an error it cannot recover from by itself; it
+  // uses no queue until the driver resets it (close and open the device).
+  bool needs_reset() { return transport_->status() & (status::kDeviceNeedsReset | status::kFailed); }
   uint64_t features() const { return features_; }
 
  protected:
@@ -345,6 +349,11 @@ absl::Status VirtioNet<Queue>::set_promiscuous(bool on) {
 
 template <typename Queue>
 absl::StatusOr<DeviceStats> VirtioNet<Queue>::stats() {
+  if (needs_reset()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the device set DEVICE_NEEDS_RESET and stopped; close and reopen it (the counters "
+        "so far are lost with it)", name()));
+  }
   DeviceStats s;
   uint64_t bad = 0;
   for (RxQueue& rq : rx_) {

@@ -42,6 +42,8 @@ class VirtioNetModel final : public DeviceModel {
   uint32_t config_read32(uint32_t offset) const override;
 
   Port& port() { return port_; }
+  // Fault: the device hits an internal error and needs a reset (§2.1.2).
+  void set_needs_reset() { status_ |= virtio::status::kDeviceNeedsReset; }
   uint8_t status() const { return status_; }
   uint64_t accepted_features() const { return driver_features_; }
   bool promiscuous() const { return promiscuous_; }
