@@ -1,7 +1,9 @@
-// A fixed amount of forwarding for instruction counting (bench/attribute_ixgbe.sh):
-// forward_loop BATCH ITERATIONS. The same set-up and loop as ixgbe_bench.
+// A fixed amount of forwarding for instruction counting (bench/attribute.sh):
+// forward_loop KIND BATCH ITERATIONS, KIND one of ixgbe, virtio. The same
+// set-up and loop as forward_bench.
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "mem/batch.h"
 #include "nic/device.h"
@@ -16,12 +18,13 @@ __attribute__((noinline)) size_t forward_batch(Device& in, Device& out, PacketBa
   return n;
 }
 
-int run(size_t batch_size, size_t iterations) {
+int run(const std::string& kind, size_t batch_size, size_t iterations) {
   sim::Testbed bed;
   DeviceConfig config;
   config.promiscuous = true;
-  auto in = bed.add_82599(config);
-  auto out = bed.add_82599(config);
+  auto add = [&] { return kind == "virtio" ? bed.add_virtio(config) : bed.add_82599(config); };
+  auto in = add();
+  auto out = add();
   if (!in.ok() || !out.ok()) return 1;
   sim::TrafficSource source(60, {});
   sim::TesterPort sink(false);
@@ -41,9 +44,9 @@ int run(size_t batch_size, size_t iterations) {
 }  // namespace safenic
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: forward_loop BATCH ITERATIONS\n");
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: forward_loop ixgbe|virtio BATCH ITERATIONS\n");
     return 2;
   }
-  return safenic::run(std::strtoul(argv[1], nullptr, 10), std::strtoul(argv[2], nullptr, 10));
+  return safenic::run(argv[1], std::strtoul(argv[2], nullptr, 10), std::strtoul(argv[3], nullptr, 10));
 }

@@ -1,11 +1,14 @@
-// pktgen: sends 60-byte UDP frames carrying a sequence number as fast as the
-// device takes them, and prints the rate every second.
+// pktgen: sends 60-byte UDP frames carrying a sequence number (or, with
+// --pcap, the frames of a capture file, over and over) as fast as the device
+// takes them, and prints the rate every second.
 //
 //   ./bazelw run //examples:pktgen                    # a simulated 82599
 //   ./bazelw run //examples:pktgen -- --dev=0000:03:00.0 --seconds=0
+//   ./bazelw run //examples:pktgen -- --pcap=$PWD/in.pcap --capture=$PWD/out.pcap
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -14,6 +17,7 @@
 #include "mem/mempool.h"
 #include "nic/open.h"
 #include "sim/frames.h"
+#include "sim/pcap.h"
 #include "sim/testbed.h"
 
 ABSL_FLAG(std::string, dev, "", "device spec (empty: a simulated 82599 cabled to a counter)");
@@ -21,6 +25,11 @@ ABSL_FLAG(double, seconds, 5, "stop after this many seconds (0: only at Ctrl-C)"
 ABSL_FLAG(uint64_t, packets, 0, "stop after sending this many packets (0: no limit)");
 ABSL_FLAG(int, batch, 32, "packets per tx_batch call (1-256)");
 ABSL_FLAG(int, size, 60, "frame size in bytes without FCS (60-2048)");
+ABSL_FLAG(std::string, pcap, "",
+          "send the frames of this pcap file, in order and looping, instead of UDP frames "
+          "(--size is then ignored)");
+ABSL_FLAG(std::string, capture, "",
+          "simulated device only: write every frame on its wire to this pcap file");
 
 namespace safenic::examples {
 namespace {
@@ -33,21 +42,66 @@ int run() {
     return 2;
   }
   const bool simulated = absl::GetFlag(FLAGS_dev).empty();
+  const std::string capture_path = absl::GetFlag(FLAGS_capture);
+  if (!simulated && !capture_path.empty()) {
+    std::fprintf(stderr, "pktgen: --capture records a simulated wire; drop --dev or --capture\n");
+    return 2;
+  }
+  // With --pcap: the frames to send, checked against the buffers' size.
+  std::optional<sim::PcapFile> file;
+  if (const std::string pcap = absl::GetFlag(FLAGS_pcap); !pcap.empty()) {
+    auto read = sim::PcapFile::read(pcap);
+    if (!read.ok()) {
+      std::fprintf(stderr, "pktgen: %s\n", std::string(read.status().message()).c_str());
+      return 1;
+    }
+    file = *std::move(read);
+    if (file->empty()) {
+      std::fprintf(stderr, "pktgen: %s holds no whole Ethernet frames to send\n", pcap.c_str());
+      return 1;
+    }
+    for (size_t i = 0; i < file->size(); ++i) {
+      if (file->frame(i).size() < 14 || file->frame(i).size() > 2048) {
+        std::fprintf(stderr,
+                     "pktgen: frame %zu of %s is %zu bytes; pktgen sends frames of 14 to 2048 "
+                     "bytes (cut others out with editcap)\n",
+                     i + 1, pcap.c_str(), file->frame(i).size());
+        return 1;
+      }
+    }
+  }
   sim::Testbed bed;
   sim::TesterPort counter(/*keep_frames=*/false);
+  std::unique_ptr<sim::PcapTap> capture;
+  if (!capture_path.empty()) {
+    auto tap = sim::PcapTap::create(capture_path);
+    if (!tap.ok()) {
+      std::fprintf(stderr, "pktgen: %s\n", std::string(tap.status().message()).c_str());
+      return 1;
+    }
+    capture = *std::move(tap);
+  }
   auto opened = simulated ? bed.add_82599({}) : open_device(absl::GetFlag(FLAGS_dev));
   if (!opened.ok()) {
     std::fprintf(stderr, "pktgen: %s\n", std::string(opened.status().message()).c_str());
     return 1;
   }
   std::unique_ptr<Device> dev = *std::move(opened);
-  if (simulated) sim::connect(bed.port(0), counter);
+  if (simulated && capture) {
+    sim::connect(bed.port(0), capture->a());
+    sim::connect(capture->b(), counter);
+  } else if (simulated) {
+    sim::connect(bed.port(0), counter);
+  }
   if (absl::Status s = dev->wait_for_link(absl::Seconds(10)); !s.ok()) {
     std::fprintf(stderr, "pktgen: %s\n", std::string(s.message()).c_str());
     return 1;
   }
-  std::printf("pktgen: %s (%s) MAC %s, sending %d-byte frames\n", dev->name().c_str(),
-              std::string(dev->driver()).c_str(), dev->mac().to_string().c_str(), size);
+  std::printf("pktgen: %s (%s) MAC %s, sending %s\n", dev->name().c_str(),
+              std::string(dev->driver()).c_str(), dev->mac().to_string().c_str(),
+              file ? absl::StrFormat("the %d frames of %s, looping", file->size(),
+                                     absl::GetFlag(FLAGS_pcap)).c_str()
+                   : absl::StrFormat("%d-byte frames", size).c_str());
 
   // A pool the device can reach. Every buffer gets the whole frame once, like
   // ixy's pktgen; afterwards only the sequence number changes.
@@ -61,7 +115,7 @@ int run() {
   }
   sim::UdpFlow flow;
   flow.src_mac = dev->mac();
-  {
+  if (!file) {
     Batch<4096> all;
     (*pool)->alloc_bulk(all, 4096);
     for (Packet& p : all) {
@@ -75,11 +129,19 @@ int run() {
   QueueStats before = dev->stats()->tx_total();
   absl::Time last = absl::Now();
   uint64_t seq = 0;
+  size_t next = 0;  // the next frame of the file
   for (uint64_t iteration = 0; !limit.done(seq); ++iteration) {
     const size_t fresh = (*pool)->alloc_bulk(batch, batch.room());
     for (size_t i = batch.size() - fresh; i < batch.size(); ++i) {
-      (void)batch[i].resize(size);
-      std::memcpy(batch[i].data() + sim::kUdpHeaders, &seq, sizeof seq);
+      if (file) {
+        const absl::Span<const uint8_t> f = file->frame(next);
+        next = next + 1 == file->size() ? 0 : next + 1;
+        (void)batch[i].resize(f.size());  // fits: checked against the buffer size above
+        std::memcpy(batch[i].data(), f.data(), f.size());
+      } else {
+        (void)batch[i].resize(size);
+        std::memcpy(batch[i].data() + sim::kUdpHeaders, &seq, sizeof seq);
+      }
       ++seq;
     }
     (void)dev->tx_batch(0, batch);  // what does not fit stays for the next round
@@ -97,6 +159,14 @@ int run() {
   if (simulated) {
     std::printf("pktgen: the simulated wire delivered %llu\n",
                 (unsigned long long)counter.received());
+  }
+  if (capture) {
+    if (absl::Status s = capture->close(); !s.ok()) {
+      std::fprintf(stderr, "pktgen: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    std::printf("pktgen: wrote %llu frames to %s\n", (unsigned long long)capture->frames(),
+                capture_path.c_str());
   }
   return 0;
 }

@@ -33,6 +33,10 @@ struct DeviceConfig {
   uint32_t tx_ring_size = 512;
   uint32_t buffers_per_rx_queue = 2048;  // each RX queue's own mempool
   bool promiscuous = false;
+  // PCI devices (nic/pci): a device bound to a kernel driver (ixgbe,
+  // virtio-pci, ...) is an error unless this is set; then safenic unbinds it,
+  // and the kernel loses the interface until it is bound again.
+  bool unbind_kernel_driver = false;
 };
 
 struct LinkStatus {

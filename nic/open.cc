@@ -14,6 +14,7 @@ namespace {
 struct Registry {
   std::vector<DriverRegistration> drivers;
   FunctionProvider providers[3] = {};
+  ConfiguredFunctionProvider configured[3] = {};
 };
 Registry& registry() {
   static Registry* r = new Registry();  // never destroyed: used from static init
@@ -86,6 +87,19 @@ bool register_function_provider(DeviceSpec::Kind kind, FunctionProvider provider
   return true;
 }
 
+bool register_function_provider(DeviceSpec::Kind kind,
+                                ConfiguredFunctionProvider provider) {
+  registry().configured[static_cast<int>(kind)] = provider;
+  return true;
+}
+
+absl::string_view driver_for(PciId id) {
+  for (const DriverRegistration& d : registry().drivers) {
+    if (d.supports(id)) return d.name;
+  }
+  return "";
+}
+
 absl::StatusOr<std::unique_ptr<Device>> open_device(std::unique_ptr<PciFunction> fn,
                                                     const DeviceConfig& config) {
   const PciId id = fn->id();
@@ -105,7 +119,13 @@ absl::StatusOr<std::unique_ptr<Device>> open_device(absl::string_view text,
                                                     const DeviceConfig& config) {
   auto spec = parse_device_spec(text);
   if (!spec.ok()) return spec.status();
-  FunctionProvider provider = registry().providers[static_cast<int>(spec->kind)];
+  const int kind = static_cast<int>(spec->kind);
+  if (ConfiguredFunctionProvider configured = registry().configured[kind]) {
+    auto fn = configured(*spec, config);
+    if (!fn.ok()) return fn.status();
+    return open_device(*std::move(fn), config);
+  }
+  FunctionProvider provider = registry().providers[kind];
   if (provider == nullptr) {
     return absl::UnimplementedError(absl::StrFormat(
         "cannot open '%s': this program links no support for %s (depend on "

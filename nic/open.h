@@ -39,6 +39,15 @@ bool register_driver(const DriverRegistration& driver);
 using FunctionProvider =
     absl::StatusOr<std::unique_ptr<PciFunction>> (*)(const DeviceSpec& spec);
 bool register_function_provider(DeviceSpec::Kind kind, FunctionProvider provider);
+// A provider that also sees the DeviceConfig (PCI: unbind_kernel_driver);
+// preferred over a FunctionProvider registered for the same kind.
+using ConfiguredFunctionProvider = absl::StatusOr<std::unique_ptr<PciFunction>> (*)(
+    const DeviceSpec& spec, const DeviceConfig& config);
+bool register_function_provider(DeviceSpec::Kind kind,
+                                ConfiguredFunctionProvider provider);
+
+// The name of the linked driver that supports `id`, or "" (nic_list).
+absl::string_view driver_for(PciId id);
 
 // The driver that supports fn->id() opens it.
 absl::StatusOr<std::unique_ptr<Device>> open_device(std::unique_ptr<PciFunction> fn,

@@ -5,6 +5,7 @@
 #include "nic/open.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
+#include "sim/virtio/model.h"
 
 namespace safenic::sim {
 namespace {
@@ -16,9 +17,14 @@ absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& sp
     connect(model->port(), model->port());
     return std::make_unique<SimulatedFunction>(model, ctx, spec.text);
   }
+  if (spec.target == "virtio" || spec.target == "virtio-legacy") {
+    auto model = std::make_shared<VirtioNetModel>(ctx, VirtioNetConfig{.legacy = spec.target != "virtio"});
+    connect(model->port(), model->port());
+    return std::make_unique<SimulatedFunction>(model, ctx, spec.text);
+  }
   return absl::NotFoundError(absl::StrFormat(
-      "no simulated NIC model '%s'; available: sim:82599 (sim:virtio and sim:cx5 are coming)",
-      spec.target));
+      "no simulated NIC model '%s'; available: sim:82599, sim:virtio, sim:virtio-legacy "
+      "(sim:cx5 is coming)", spec.target));
 }
 
 const bool kRegistered =

@@ -8,14 +8,28 @@
 
 namespace safenic::sim {
 
+absl::StatusOr<std::unique_ptr<Device>> Testbed::add(std::shared_ptr<DeviceModel> model,
+                                                     Port& port, const char* kind,
+                                                     const DeviceConfig& config) {
+  models_.push_back(model);
+  ports_.push_back(&port);
+  return open_device(std::make_unique<SimulatedFunction>(
+                         model, ctx_, absl::StrFormat("sim:%s#%d", kind, models_.size() - 1)),
+                     config);
+}
+
 absl::StatusOr<std::unique_ptr<Device>> Testbed::add_82599(const DeviceConfig& config) {
   Ixgbe82599Config mc;
-  mc.mac.bytes[5] = static_cast<uint8_t>(ixgbe_.size() + 1);
+  mc.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
   auto model = std::make_shared<Ixgbe82599>(ctx_, mc);
-  ixgbe_.push_back(model);
-  return open_device(std::make_unique<SimulatedFunction>(
-                         model, ctx_, absl::StrFormat("sim:82599#%d", ixgbe_.size() - 1)),
-                     config);
+  return add(model, model->port(), "82599", config);
+}
+
+absl::StatusOr<std::unique_ptr<Device>> Testbed::add_virtio(const DeviceConfig& config,
+                                                            VirtioNetConfig mc) {
+  mc.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
+  auto model = std::make_shared<VirtioNetModel>(ctx_, mc);
+  return add(model, model->port(), "virtio", config);
 }
 
 TrafficSource::TrafficSource(size_t frame_size, const UdpFlow& flow)

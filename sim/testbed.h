@@ -18,21 +18,29 @@
 #include "sim/frames.h"
 #include "sim/ixgbe/model.h"
 #include "sim/model.h"
+#include "sim/virtio/model.h"
 #include "sim/wire.h"
 
 namespace safenic::sim {
 
 class Testbed {
  public:
-  // Adds an 82599 (MAC 02:00:00:00:82:<index+1>) and opens it.
+  // Adds an 82599 (MAC 02:00:00:00:82:<n>, n counting every NIC from 1) and opens it.
   absl::StatusOr<std::unique_ptr<Device>> add_82599(const DeviceConfig& config);
-  Ixgbe82599& ixgbe(size_t i) { return *ixgbe_[i]; }
-  Port& port(size_t i) { return ixgbe_[i]->port(); }
+  // Adds a virtio-net device (MAC 02:00:00:00:1a:<n>) and opens it.
+  absl::StatusOr<std::unique_ptr<Device>> add_virtio(const DeviceConfig& config,
+                                                     VirtioNetConfig model = {});
+  // The port of NIC i (in the order added).
+  Port& port(size_t i) { return *ports_[i]; }
+  Ixgbe82599& ixgbe(size_t i) { return *static_cast<Ixgbe82599*>(models_[i].get()); }
   const SimContext& context() const { return ctx_; }
 
  private:
+  absl::StatusOr<std::unique_ptr<Device>> add(std::shared_ptr<DeviceModel> model, Port& port,
+                                              const char* kind, const DeviceConfig& config);
   SimContext ctx_;
-  std::vector<std::shared_ptr<Ixgbe82599>> ixgbe_;
+  std::vector<std::shared_ptr<DeviceModel>> models_;
+  std::vector<Port*> ports_;
 };
 
 // A port that sends copies of one UDP frame, with rising sequence numbers, to

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Instructions per forwarded packet, the driver's share separated from the
 # models': callgrind counts everything inside forward_batch (rx_batch +
-# tx_batch + freeing leftovers), then everything inside SimulatedBar::write32
-# (the doorbells, where the models do their work); the driver's share is the
-# difference. Usage: bench/attribute_ixgbe.sh   (needs valgrind)
+# tx_batch + freeing leftovers), then everything inside the SimulatedBar
+# writes (the doorbells, where the models do their work); the driver's share
+# is the difference. Usage: bench/attribute.sh ixgbe|virtio   (needs valgrind)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./bazelw build --config=opt //bench:forward_loop >/dev/null 2>&1
 bin=bazel-out/k8-opt/bin/bench/forward_loop
 iterations=20000
+kind=${1:-ixgbe}
 count() {  # batch, toggle pattern -> instructions collected
   local out; out=$(mktemp)
   valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="$2" \
-    "$bin" "$1" "$iterations" >/dev/null 2>&1
+    "$bin" "$kind" "$1" "$iterations" >/dev/null 2>&1
   callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
   rm -f "$out"
 }
@@ -22,7 +23,7 @@ count() {  # batch, toggle pattern -> instructions collected
 printf "%-6s %14s %14s %14s %14s\n" batch forward_batch "model (TX)" driver "model (RX)"
 for b in 1 8 32 64; do
   all=$(count "$b" '*forward_batch*')
-  model=$(count "$b" '*SimulatedBar::write32*')
+  model=$(count "$b" '*SimulatedBar::write*')
   inject=$(count "$b" '*TrafficSource::inject*')
   packets=$((b * iterations))
   awk -v a="$all" -v m="$model" -v i="$inject" -v p="$packets" -v b="$b" \

@@ -1,0 +1,173 @@
+#include "nic/pci/vfio.h"
+
+#include <fcntl.h>
+#include <linux/vfio.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace safenic::pci {
+namespace {
+
+absl::StatusOr<Fd> open_container(const std::shared_ptr<Syscalls>& sys,
+                                  const std::string& dir) {
+  const std::string path = dir + "/vfio";
+  const int fd = sys->open(path.c_str(), O_RDWR);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EACCES || err == EPERM) {
+      return absl::PermissionDeniedError(absl::StrFormat(
+          "cannot open %s (%s): run as root, or give your user the device's group file "
+          "(sudo chown $USER %s/<group>)",
+          path, std::strerror(err), dir));
+    }
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "cannot open %s (%s): VFIO is not available; load it with `sudo modprobe "
+        "vfio-pci`, and boot with the IOMMU on (intel_iommu=on or amd_iommu=on) so "
+        "devices get IOMMU groups; or unbind the device and use the sysfs path as root",
+        path, std::strerror(err)));
+  }
+  Fd container(sys, fd);
+  // vfio.rst: "Unknown API version" is the first thing to rule out.
+  const int version = sys->ioctl_value(fd, VFIO_GET_API_VERSION, 0);
+  if (version != VFIO_API_VERSION) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s speaks VFIO API version %d; safenic needs %d: this kernel is too old or "
+        "too new for it",
+        path, version, VFIO_API_VERSION));
+  }
+  if (sys->ioctl_value(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) <= 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s offers no type-1 IOMMU: load it with `sudo modprobe vfio_iommu_type1`, "
+        "and check the IOMMU is on (dmesg | grep -i -e DMAR -e IOMMU)",
+        path));
+  }
+  return container;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<VfioContainer>> VfioContainer::shared(
+    std::shared_ptr<Syscalls> sys, const std::string& vfio_dir) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* containers =
+      new std::map<std::pair<Syscalls*, std::string>, std::weak_ptr<VfioContainer>>();
+  absl::MutexLock lock(&mu);
+  std::weak_ptr<VfioContainer>& slot = (*containers)[{sys.get(), vfio_dir}];
+  if (std::shared_ptr<VfioContainer> live = slot.lock()) return live;
+  auto fd = open_container(sys, vfio_dir);
+  if (!fd.ok()) return fd.status();
+  auto container = std::make_shared<VfioContainer>(sys, vfio_dir, *std::move(fd));
+  slot = container;
+  return container;
+}
+
+absl::StatusOr<int> VfioContainer::group_fd(int group, absl::string_view address) {
+  if (auto it = groups_.find(group); it != groups_.end()) return it->second.get();
+  const std::string path = absl::StrCat(dir_, "/", group);
+  const int fd = sys_->open(path.c_str(), O_RDWR);
+  if (fd < 0) {
+    const int err = errno;
+    switch (err) {
+      case ENOENT:
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "%s: no %s: is the device bound to vfio-pci? (readlink "
+            "/sys/bus/pci/devices/%s/driver)",
+            address, path, address));
+      case EBUSY:
+        return absl::UnavailableError(absl::StrFormat(
+            "%s: %s is busy: another process (a VM, another safenic program) has the "
+            "device's IOMMU group open",
+            address, path));
+      case EACCES:
+      case EPERM:
+        return absl::PermissionDeniedError(absl::StrFormat(
+            "%s: cannot open %s (%s): run as root or `sudo chown $USER %s`", address,
+            path, std::strerror(err), path));
+      default:
+        return absl::UnavailableError(absl::StrFormat("%s: cannot open %s: %s", address,
+                                                      path, std::strerror(err)));
+    }
+  }
+  Fd owned(sys_, fd);
+  vfio_group_status status = {};
+  status.argsz = sizeof status;
+  if (sys_->ioctl(fd, VFIO_GROUP_GET_STATUS, &status) != 0) {
+    return absl::UnavailableError(absl::StrFormat(
+        "%s: VFIO_GROUP_GET_STATUS on %s failed: %s", address, path, std::strerror(errno)));
+  }
+  if ((status.flags & VFIO_GROUP_FLAGS_VIABLE) == 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: IOMMU group %d is not viable: every device in it must be bound to vfio-pci "
+        "or to no driver; see `ls /sys/kernel/iommu_groups/%d/devices`",
+        address, group, group));
+  }
+  int container_fd = fd_.get();
+  if (sys_->ioctl(fd, VFIO_GROUP_SET_CONTAINER, &container_fd) != 0) {
+    return absl::UnavailableError(absl::StrFormat(
+        "%s: adding IOMMU group %d to the VFIO container failed: %s", address, group,
+        std::strerror(errno)));
+  }
+  if (!iommu_set_) {
+    if (sys_->ioctl_value(fd_.get(), VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU) != 0) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: VFIO_SET_IOMMU (type 1) failed: %s; check the IOMMU is on (dmesg | grep "
+          "-i -e DMAR -e IOMMU)",
+          address, std::strerror(errno)));
+    }
+    iommu_set_ = true;
+  }
+  return groups_.emplace(group, std::move(owned)).first->second.get();
+}
+
+absl::StatusOr<Fd> VfioContainer::open_device(int group, absl::string_view address) {
+  absl::MutexLock lock(&mu_);
+  auto gfd = group_fd(group, address);
+  if (!gfd.ok()) return gfd.status();
+  const std::string name(address);
+  const int fd = sys_->ioctl(*gfd, VFIO_GROUP_GET_DEVICE_FD, const_cast<char*>(name.c_str()));
+  if (fd < 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: VFIO_GROUP_GET_DEVICE_FD failed (%s): is the device in IOMMU group %d and "
+        "bound to vfio-pci? Is it already open?",
+        address, std::strerror(errno), group));
+  }
+  return Fd(sys_, fd);
+}
+
+absl::StatusOr<uint64_t> VfioContainer::map_dma(void* va, size_t len, absl::string_view tag) {
+  vfio_iommu_type1_dma_map map = {};
+  map.argsz = sizeof map;
+  map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+  map.vaddr = reinterpret_cast<uint64_t>(va);
+  map.iova = map.vaddr;  // IOVA = VA: one address space for host and device
+  map.size = len;
+  if (sys_->ioctl(fd_.get(), VFIO_IOMMU_MAP_DMA, &map) != 0) {
+    const int err = errno;
+    if (err == ENOMEM || err == EPERM) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "VFIO cannot map DMA region '%s' (%d bytes): %s; VFIO pins mapped memory "
+          "against the locked-memory limit: raise it (`ulimit -l unlimited`, or memlock "
+          "in /etc/security/limits.conf) or run as root",
+          tag, len, std::strerror(err)));
+    }
+    return absl::UnavailableError(absl::StrFormat(
+        "VFIO_IOMMU_MAP_DMA of DMA region '%s' (%d bytes at %p) failed: %s", tag, len, va,
+        std::strerror(err)));
+  }
+  return map.iova;
+}
+
+void VfioContainer::unmap_dma(uint64_t iova, size_t len) {
+  vfio_iommu_type1_dma_unmap unmap = {};
+  unmap.argsz = sizeof unmap;
+  unmap.iova = iova;
+  unmap.size = len;
+  sys_->ioctl(fd_.get(), VFIO_IOMMU_UNMAP_DMA, &unmap);  // nothing to do on failure
+}
+
+}  // namespace safenic::pci

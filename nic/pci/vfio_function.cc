@@ -1,0 +1,96 @@
+#include "nic/pci/vfio_function.h"
+
+#include <linux/vfio.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+
+namespace safenic::pci {
+namespace {
+
+absl::StatusOr<vfio_region_info> region_info(Syscalls& sys, int fd, uint32_t index,
+                                             absl::string_view device) {
+  vfio_region_info info = {};
+  info.argsz = sizeof info;
+  info.index = index;
+  if (sys.ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &info) != 0) {
+    return absl::UnavailableError(absl::StrFormat(
+        "%s: VFIO_DEVICE_GET_REGION_INFO for region %d failed: %s", device, index,
+        std::strerror(errno)));
+  }
+  return info;
+}
+
+}  // namespace
+
+VfioFunction::VfioFunction(const PciDeviceInfo& device,
+                           std::shared_ptr<VfioContainer> container, Fd device_fd)
+    : device_(device), container_(std::move(container)), device_fd_(std::move(device_fd)),
+      dma_(Backing::kHugepage2M, std::make_shared<VfioMapper>(container_)) {}
+
+absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
+    const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container) {
+  if (device.iommu_group < 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s has no IOMMU group, so VFIO cannot take it: boot with the IOMMU on "
+        "(intel_iommu=on or amd_iommu=on, and iommu=pt), or unbind it from vfio-pci and "
+        "use the sysfs path as root",
+        device.address));
+  }
+  auto fd = container->open_device(device.iommu_group, device.address);
+  if (!fd.ok()) return fd.status();
+  auto fn = std::unique_ptr<VfioFunction>(
+      new VfioFunction(device, std::move(container), *std::move(fd)));
+  Syscalls& sys = *fn->container_->sys();
+  auto config = region_info(sys, fn->device_fd_.get(), VFIO_PCI_CONFIG_REGION_INDEX,
+                            device.address);
+  if (!config.ok()) return config.status();
+  fn->config_ = ConfigSpace(fn->container_->sys(), fn->device_fd_.get(),
+                            static_cast<off_t>(config->offset), device.address);
+  if (absl::Status s = fn->config_.check_present(); !s.ok()) return s;
+  if (absl::Status s = fn->config_.enable_bus_master(); !s.ok()) return s;
+  return fn;
+}
+
+absl::StatusOr<Bar*> VfioFunction::bar(int index) {
+  if (index < 0 || index >= static_cast<int>(bars_.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: there is no BAR %d; BARs are 0 to 5", name(), index));
+  }
+  if (bars_[index] == nullptr) {
+    auto bar = map_bar(index);
+    if (!bar.ok()) return bar.status();
+    bars_[index] = *std::move(bar);
+  }
+  return bars_[index].get();
+}
+
+absl::StatusOr<std::unique_ptr<MappedBar>> VfioFunction::map_bar(int index) {
+  const auto sys = container_->sys();
+  auto info = region_info(*sys, device_fd_.get(), VFIO_PCI_BAR0_REGION_INDEX + index, name());
+  if (!info.ok()) return info.status();
+  if (info->size == 0) {
+    return absl::NotFoundError(
+        absl::StrFormat("%s: has no BAR %d (VFIO reports an empty region)", name(), index));
+  }
+  if ((info->flags & VFIO_REGION_INFO_FLAG_MMAP) == 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: BAR %d cannot be mapped (VFIO offers no mmap for it: I/O port space, or "
+        "a BAR smaller than a page)",
+        name(), index));
+  }
+  void* base = sys->mmap(info->size, PROT_READ | PROT_WRITE, MAP_SHARED, device_fd_.get(),
+                         static_cast<off_t>(info->offset));
+  if (base == MAP_FAILED) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: mmap of BAR %d (%d bytes) through VFIO failed: %s", name(), index,
+        info->size, std::strerror(errno)));
+  }
+  const size_t len = info->size;
+  return std::make_unique<MappedBar>(base, len, [sys, base, len] { sys->munmap(base, len); });
+}
+
+}  // namespace safenic::pci

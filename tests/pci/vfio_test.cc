@@ -1,0 +1,344 @@
+// VFIO without /dev/vfio: a fake kernel answers the container, group and
+// device ioctls (include/uapi/linux/vfio.h), so the whole sequence of
+// Documentation/driver-api/vfio.rst runs and each step can fail.
+#include <linux/vfio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mem/dma_region.h"
+#include "nic/open.h"
+#include "nic/pci/config_space.h"
+#include "nic/pci/open_pci.h"
+#include "nic/pci/vfio.h"
+#include "nic/pci/vfio_function.h"
+#include "tests/pci/sysfs_fixture.h"
+
+namespace safenic::pci {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::FakeKernel;
+using testing::SysfsFixture;
+
+std::string message(const absl::Status& s) { return std::string(s.message()); }
+
+constexpr uint64_t kConfigRegionOffset = uint64_t{VFIO_PCI_CONFIG_REGION_INDEX} << 40;
+
+// Answers for <dir>/vfio, <dir>/<group> and the device fds they lead to;
+// everything else goes to the real system (the fixture's files).
+class FakeVfio : public FakeKernel {
+ public:
+  explicit FakeVfio(std::string dir) : dir_(std::move(dir)) {
+    config.assign(4096, 0);
+    config[0] = 0x86, config[1] = 0x80, config[2] = 0xFB, config[3] = 0x10;  // 8086:10fb
+  }
+
+  // Knobs.
+  int container_errno = 0;
+  int api_version = VFIO_API_VERSION;
+  bool type1 = true;
+  std::map<int, int> group_errno;  // group -> errno of open()
+  bool viable = true;
+  int device_fd_errno = 0;
+  uint64_t bar0_size = 512 * 1024;
+  uint32_t bar0_flags =
+      VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE | VFIO_REGION_INFO_FLAG_MMAP;
+  int map_dma_errno = 0;
+
+  // What happened.
+  int container_opens = 0;
+  std::vector<int> groups_opened;
+  int set_iommu = 0;
+  std::vector<std::string> devices_opened;
+  std::vector<vfio_iommu_type1_dma_map> maps;
+  std::vector<vfio_iommu_type1_dma_unmap> unmaps;
+  std::vector<uint8_t> config;
+
+  int open(const char* path, int flags) override {
+    const std::string p(path);
+    if (p.rfind(dir_ + "/", 0) != 0) return FakeKernel::open(path, flags);
+    const std::string name = p.substr(dir_.size() + 1);
+    if (name == "vfio") {
+      if (container_errno != 0) return fail(container_errno);
+      ++container_opens;
+      return add(Kind::kContainer);
+    }
+    const int group = std::stoi(name);
+    if (auto it = group_errno.find(group); it != group_errno.end()) return fail(it->second);
+    groups_opened.push_back(group);
+    return add(Kind::kGroup);
+  }
+  int close(int fd) override {
+    if (fds_.erase(fd) == 1) return 0;
+    return FakeKernel::close(fd);
+  }
+  int ioctl_value(int fd, unsigned long request, unsigned long arg) override {
+    switch (request) {
+      case VFIO_GET_API_VERSION: return api_version;
+      case VFIO_CHECK_EXTENSION: return arg == VFIO_TYPE1_IOMMU && type1 ? 1 : 0;
+      case VFIO_SET_IOMMU: return ++set_iommu, 0;
+    }
+    return fail(ENOTTY);
+  }
+  int ioctl(int fd, unsigned long request, void* arg) override {
+    switch (request) {
+      case VFIO_GROUP_GET_STATUS:
+        static_cast<vfio_group_status*>(arg)->flags = viable ? VFIO_GROUP_FLAGS_VIABLE : 0;
+        return 0;
+      case VFIO_GROUP_SET_CONTAINER:
+        return fds_.count(*static_cast<int*>(arg)) == 1 ? 0 : fail(EBADF);
+      case VFIO_GROUP_GET_DEVICE_FD:
+        if (device_fd_errno != 0) return fail(device_fd_errno);
+        devices_opened.push_back(static_cast<const char*>(arg));
+        return add(Kind::kDevice);
+      case VFIO_DEVICE_GET_REGION_INFO: {
+        auto* info = static_cast<vfio_region_info*>(arg);
+        info->offset = uint64_t{info->index} << 40;
+        info->size = info->index == VFIO_PCI_BAR0_REGION_INDEX ? bar0_size
+                     : info->index == VFIO_PCI_CONFIG_REGION_INDEX ? 4096
+                                                                   : 0;
+        info->flags = info->index == VFIO_PCI_BAR0_REGION_INDEX ? bar0_flags : 0;
+        return 0;
+      }
+      case VFIO_IOMMU_MAP_DMA:
+        if (map_dma_errno != 0) return fail(map_dma_errno);
+        maps.push_back(*static_cast<vfio_iommu_type1_dma_map*>(arg));
+        return 0;
+      case VFIO_IOMMU_UNMAP_DMA:
+        unmaps.push_back(*static_cast<vfio_iommu_type1_dma_unmap*>(arg));
+        return 0;
+    }
+    return fail(ENOTTY);
+  }
+  // A device's BAR: anonymous memory of all ones (a device that is not there).
+  void* mmap(size_t len, int prot, int flags, int fd, off_t offset) override {
+    if (!is(fd, Kind::kDevice)) return FakeKernel::mmap(len, prot, flags, fd, offset);
+    void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) std::memset(p, 0xFF, len);
+    return p;
+  }
+  ssize_t pread(int fd, void* buf, size_t len, off_t offset) override {
+    if (!is(fd, Kind::kDevice)) return FakeKernel::pread(fd, buf, len, offset);
+    std::memcpy(buf, config.data() + (offset - kConfigRegionOffset), len);
+    return static_cast<ssize_t>(len);
+  }
+  ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset) override {
+    if (!is(fd, Kind::kDevice)) return FakeKernel::pwrite(fd, buf, len, offset);
+    std::memcpy(config.data() + (offset - kConfigRegionOffset), buf, len);
+    return static_cast<ssize_t>(len);
+  }
+
+  size_t open_fds() const { return fds_.size(); }
+
+ private:
+  enum class Kind { kContainer, kGroup, kDevice };
+  int add(Kind k) {
+    fds_[next_fd_] = k;
+    return next_fd_++;
+  }
+  bool is(int fd, Kind k) const {
+    auto it = fds_.find(fd);
+    return it != fds_.end() && it->second == k;
+  }
+  static int fail(int err) {
+    errno = err;
+    return -1;
+  }
+
+  std::string dir_;
+  std::map<int, Kind> fds_;
+  int next_fd_ = 100000;  // far from real descriptors
+};
+
+class Vfio : public ::testing::Test {
+ protected:
+  Vfio() {
+    options.sysfs_root = fx.root();
+    options.meminfo = fx.meminfo(8, 8);
+    options.vfio_dir = fx.base() + "/dev/vfio";
+    // /dev/vfio/vfio exists (the fake answers for it).
+    ::mkdir((fx.base() + "/dev").c_str(), 0755);
+    ::mkdir(options.vfio_dir.c_str(), 0755);
+    SysfsFixture::write_file(options.vfio_dir + "/vfio", "");
+    kernel = std::make_shared<FakeVfio>(options.vfio_dir);
+    options.syscalls = kernel;
+    fx.add({.address = "0000:03:00.0", .driver = "vfio-pci", .iommu_group = 12});
+  }
+  absl::StatusOr<std::unique_ptr<PciFunction>> open(const std::string& address = "0000:03:00.0") {
+    return open_pci_function(address, options);
+  }
+  uint16_t command() const { return kernel->config[4] | kernel->config[5] << 8; }
+
+  SysfsFixture fx;
+  PciOpenOptions options;
+  std::shared_ptr<FakeVfio> kernel;
+};
+
+TEST_F(Vfio, OpensTheDeviceThroughContainerGroupAndDeviceFd) {
+  auto fn = open();
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  EXPECT_EQ(kernel->container_opens, 1);
+  EXPECT_THAT(kernel->groups_opened, ElementsAre(12));
+  EXPECT_EQ(kernel->set_iommu, 1);
+  EXPECT_THAT(kernel->devices_opened, ElementsAre("0000:03:00.0"));
+  EXPECT_EQ(*(*fn)->config_read32(0), 0x10FB8086u);
+  EXPECT_EQ(command(), kCommandMemorySpace | kCommandBusMaster);
+  auto bar = (*fn)->bar(0);
+  ASSERT_TRUE(bar.ok()) << bar.status();
+  EXPECT_EQ((*bar)->size(), 512u * 1024);
+  EXPECT_EQ((*fn)->dma().backing(), Backing::kHugepage2M);
+  EXPECT_EQ((*fn)->dma().mapper()->name(), "vfio");
+  EXPECT_EQ((*fn)->bar(2).status().code(), absl::StatusCode::kNotFound);
+
+  // The fake BAR reads all ones: the ixgbe driver says the device is gone.
+  auto dev = open_device(*std::move(fn));
+  EXPECT_EQ(dev.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(message(dev.status()), HasSubstr("registers read all ones"));
+  EXPECT_EQ(kernel->open_fds(), 0u);  // container, group and device all closed
+}
+
+TEST_F(Vfio, DmaIsMappedWithIovaEqualToVaAndUnmappedWhenReleased) {
+  auto fn = open();
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  IovaMapper& mapper = *(*fn)->dma().mapper();
+  alignas(4096) static uint8_t memory[8192];
+  auto iova = mapper.map(memory, sizeof memory, "test");
+  ASSERT_TRUE(iova.ok()) << iova.status();
+  EXPECT_EQ(*iova, reinterpret_cast<uint64_t>(memory));
+  ASSERT_EQ(kernel->maps.size(), 1u);
+  EXPECT_EQ(kernel->maps[0].vaddr, *iova);
+  EXPECT_EQ(kernel->maps[0].iova, *iova);
+  EXPECT_EQ(kernel->maps[0].size, sizeof memory);
+  EXPECT_EQ(kernel->maps[0].flags, VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE);
+  EXPECT_EQ(kernel->maps[0].argsz, sizeof(vfio_iommu_type1_dma_map));
+  mapper.unmap(*iova, sizeof memory);
+  ASSERT_EQ(kernel->unmaps.size(), 1u);
+  EXPECT_EQ(kernel->unmaps[0].iova, *iova);
+  EXPECT_EQ(kernel->unmaps[0].size, sizeof memory);
+}
+
+TEST_F(Vfio, HugepageRegionsMapThemselvesIntoTheContainer) {
+  auto fn = open();
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  {
+    auto region = (*fn)->dma().allocate(4096, "ring");
+    if (region.status().code() == absl::StatusCode::kResourceExhausted) {
+      GTEST_SKIP() << "no 2 MiB hugepage free (.ci/run reserves 8): " << region.status();
+    }
+    ASSERT_TRUE(region.ok()) << region.status();
+    EXPECT_EQ(region->iova(), reinterpret_cast<uint64_t>(region->data()));
+    ASSERT_EQ(kernel->maps.size(), 1u);
+    EXPECT_EQ(kernel->maps[0].size, kHugepageSize);
+  }
+  ASSERT_EQ(kernel->unmaps.size(), 1u);
+  EXPECT_EQ(kernel->unmaps[0].size, kHugepageSize);
+}
+
+TEST_F(Vfio, DevicesShareOneContainerAndGroupsOpenOnce) {
+  fx.add({.address = "0000:03:00.1", .driver = "vfio-pci", .iommu_group = 12});
+  fx.add({.address = "0000:04:00.0", .driver = "vfio-pci", .iommu_group = 13});
+  auto a = open("0000:03:00.0");
+  auto b = open("0000:03:00.1");
+  auto c = open("0000:04:00.0");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(kernel->container_opens, 1);
+  EXPECT_THAT(kernel->groups_opened, ElementsAre(12, 13));
+  EXPECT_EQ(kernel->set_iommu, 1);
+  EXPECT_THAT(kernel->devices_opened, ElementsAre("0000:03:00.0", "0000:03:00.1", "0000:04:00.0"));
+}
+
+TEST_F(Vfio, WithoutDevVfioTheErrorSaysToLoadTheModule) {
+  // The real system calls against a directory with no vfio in it.
+  auto container = VfioContainer::shared(Syscalls::real(), fx.base() + "/no/vfio");
+  EXPECT_EQ(container.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(message(container.status()),
+              AllOf(HasSubstr("VFIO is not available"), HasSubstr("sudo modprobe vfio-pci"),
+                    HasSubstr("intel_iommu=on")));
+  options.vfio_dir = fx.base() + "/no/vfio";
+  EXPECT_THAT(message(open().status()), HasSubstr("/dev/vfio/vfio is missing"));
+}
+
+TEST_F(Vfio, ThisMachinesDevVfio) {
+  auto container = VfioContainer::shared(Syscalls::real());
+  if (container.ok()) GTEST_SKIP() << "this machine has VFIO";
+  EXPECT_THAT(message(container.status()), HasSubstr("/dev/vfio/vfio"));
+}
+
+TEST_F(Vfio, ContainerErrors) {
+  kernel->container_errno = EACCES;
+  EXPECT_EQ(open().status().code(), absl::StatusCode::kPermissionDenied);
+  kernel->container_errno = 0;
+  kernel->api_version = 1;
+  EXPECT_THAT(message(open().status()), HasSubstr("VFIO API version 1; safenic needs 0"));
+  kernel->api_version = VFIO_API_VERSION;
+  kernel->type1 = false;
+  EXPECT_THAT(message(open().status()), HasSubstr("modprobe vfio_iommu_type1"));
+}
+
+TEST_F(Vfio, GroupErrors) {
+  kernel->group_errno[12] = ENOENT;
+  EXPECT_THAT(message(open().status()), HasSubstr("is the device bound to vfio-pci?"));
+  kernel->group_errno[12] = EBUSY;
+  EXPECT_THAT(message(open().status()), HasSubstr("another process"));
+  kernel->group_errno[12] = EACCES;
+  auto denied = open();
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(message(denied.status()), HasSubstr("sudo chown $USER " + options.vfio_dir + "/12"));
+  kernel->group_errno.clear();
+  kernel->viable = false;
+  EXPECT_THAT(message(open().status()),
+              AllOf(HasSubstr("IOMMU group 12 is not viable"),
+                    HasSubstr("/sys/kernel/iommu_groups/12/devices")));
+  kernel->viable = true;
+  kernel->device_fd_errno = ENODEV;
+  EXPECT_THAT(message(open().status()), HasSubstr("VFIO_GROUP_GET_DEVICE_FD failed"));
+}
+
+TEST_F(Vfio, BarErrors) {
+  kernel->bar0_flags = VFIO_REGION_INFO_FLAG_READ;
+  auto fn = open();
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  EXPECT_THAT(message((*fn)->bar(0).status()), HasSubstr("BAR 0 cannot be mapped"));
+
+  kernel->bar0_flags |= VFIO_REGION_INFO_FLAG_MMAP;
+  kernel->bar0_size = 64 * 1024;
+  auto small = open("0000:03:00.0");
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_THAT(message(open_device(*std::move(small)).status()),
+              HasSubstr("BAR0 is 65536 bytes; an 82599 has 524288"));
+}
+
+TEST_F(Vfio, MapDmaFailureNamesTheLockedMemoryLimit) {
+  kernel->map_dma_errno = ENOMEM;
+  auto fn = open();
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  static uint8_t memory[4096];
+  auto iova = (*fn)->dma().mapper()->map(memory, sizeof memory, "rx ring");
+  EXPECT_EQ(iova.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(message(iova.status()), AllOf(HasSubstr("'rx ring'"), HasSubstr("ulimit -l")));
+}
+
+TEST_F(Vfio, ADeviceWithoutIommuGroupCannotUseVfio) {
+  PciDeviceInfo device;
+  device.address = "0000:09:00.0";
+  auto container = VfioContainer::shared(kernel, options.vfio_dir);
+  ASSERT_TRUE(container.ok()) << container.status();
+  auto fn = VfioFunction::open(device, *container);
+  EXPECT_EQ(fn.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(message(fn.status()), AllOf(HasSubstr("has no IOMMU group"),
+                                          HasSubstr("amd_iommu=on")));
+}
+
+}  // namespace
+}  // namespace safenic::pci
