@@ -62,14 +62,9 @@ absl::Status Packet::too_long(size_t len) const {
       len, capacity(), pool().tag()));
 }
 
-absl::Status Packet::prepend(size_t n) {
-  if (n > m_->data_off) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "cannot prepend %d bytes: only %d bytes of headroom", n, m_->data_off));
-  }
-  m_->data_off -= static_cast<uint32_t>(n);
-  m_->len += static_cast<uint32_t>(n);
-  return absl::OkStatus();
+absl::Status Packet::no_headroom(size_t n) const {
+  return absl::OutOfRangeError(absl::StrFormat(
+      "cannot prepend %d bytes: only %d bytes of headroom", n, m_->data_off));
 }
 
 absl::Status Packet::trim_front(size_t n) {

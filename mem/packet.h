@@ -58,7 +58,12 @@ class Packet {
     return absl::OkStatus();
   }
   // Grows the frame at the front into the headroom (e.g. a virtio header).
-  absl::Status prepend(size_t n);
+  absl::Status prepend(size_t n) {
+    if (ABSL_PREDICT_FALSE(n > m_->data_off)) return no_headroom(n);
+    m_->data_off -= static_cast<uint32_t>(n);
+    m_->len += static_cast<uint32_t>(n);
+    return absl::OkStatus();
+  }
   // Drops n bytes from the front of the frame.
   absl::Status trim_front(size_t n);
 
@@ -71,6 +76,7 @@ class Packet {
   friend class Mempool;
   explicit Packet(BufferMeta* m) : m_(m) {}
   absl::Status too_long(size_t len) const;
+  absl::Status no_headroom(size_t n) const;
 
   BufferMeta* m_ = nullptr;
 };

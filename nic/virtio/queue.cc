@@ -11,7 +11,6 @@ namespace {
 // Ring words the device also reads or writes: single volatile accesses.
 uint16_t load16(const uint8_t* p) { return *reinterpret_cast<const volatile uint16_t*>(p); }
 void store16(uint8_t* p, uint16_t v) { *reinterpret_cast<volatile uint16_t*>(p) = v; }
-uint32_t load32(const uint8_t* p) { return *reinterpret_cast<const volatile uint32_t*>(p); }
 // Orders our avail-index store before reading the device's suppression state.
 void full_barrier() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
@@ -98,31 +97,6 @@ bool SplitQueue::needs_kick() {
   return !(load16(used()) & kUsedNoNotify);
 }
 
-bool SplitQueue::next_used(Packet& out, uint32_t* written) {
-  BufferTable& b = *buffers_;
-  while (last_used_ != load16(used() + 2)) {
-    dma_read_barrier();  // the element after the index
-    const uint8_t* elem = used() + 4 + 8 * (last_used_ & ring_.mask());
-    const uint32_t id = load32(elem);
-    const uint32_t len = load32(elem + 4);
-    ++last_used_;
-    if (ABSL_PREDICT_FALSE(id >= ring_.size() || b.chain(static_cast<uint16_t>(id)) == 0)) {
-      ++bad_completions_;  // not a buffer we made available: ignore it
-      continue;
-    }
-    const uint16_t head = static_cast<uint16_t>(id);
-    const uint8_t chain = b.chain(head);
-    out.swap(b.packet(head));
-    if (chain > 1) b.give(b.link(head));
-    b.give(head);
-    b.chain(head) = 0;
-    room_ += chain;
-    *written = len;
-    return true;
-  }
-  return false;
-}
-
 void SplitQueue::disable_interrupts() { store16(avail(), kAvailNoInterrupt); }
 
 // ---- packed --------------------------------------------------------------
@@ -193,35 +167,6 @@ bool PackedQueue::needs_kick() {
   uint16_t event_idx = off_wrap & 0x7FFF;
   if (static_cast<bool>(off_wrap >> 15) != avail_wrap_) event_idx -= ring_.size();
   return need_event(event_idx, new_idx, old_idx);
-}
-
-bool PackedQueue::next_used(Packet& out, uint32_t* written) {
-  BufferTable& b = *buffers_;
-  for (;;) {
-    LayoutRef<PackedDesc> d(ring_.descriptor(next_used_));
-    const uint16_t flags = d.get<PackedDesc::FLAGS>();
-    if (static_cast<bool>(flags & kPackedAvail) != used_wrap_ ||
-        static_cast<bool>(flags & kPackedUsed) != used_wrap_) {
-      return false;
-    }
-    dma_read_barrier();
-    const uint16_t id = d.get<PackedDesc::ID>();
-    const uint32_t len = d.get<PackedDesc::LEN>();
-    const uint8_t chain = id < ring_.size() ? b.chain(id) : 0;
-    const uint16_t step = chain == 0 ? 1 : chain;
-    next_used_ += step;
-    if (next_used_ >= ring_.size()) next_used_ -= ring_.size(), used_wrap_ = !used_wrap_;
-    if (ABSL_PREDICT_FALSE(chain == 0)) {
-      ++bad_completions_;  // not a buffer we made available: ignore it
-      continue;
-    }
-    out.swap(b.packet(id));
-    b.give(id);
-    b.chain(id) = 0;
-    room_ += chain;
-    *written = len;
-    return true;
-  }
 }
 
 void PackedQueue::disable_interrupts() {

@@ -65,11 +65,40 @@ class SplitQueue {
   uint16_t room() const { return room_; }
   // Makes `p`'s segments a buffer for the device; takes the packet.
   void add(Packet& p, std::initializer_list<Segment> segments);
+  // The same for the common one-segment buffer, inline for the fast path.
+  void add(Packet& p, const Segment& s) {
+    BufferTable& b = *buffers_;
+    const uint16_t id = b.take();
+    LayoutRef<SplitDesc>(ring_.descriptor(id))
+        .set<SplitDesc::ADDR>(s.iova)
+        .set<SplitDesc::LEN>(s.len)
+        .set<SplitDesc::FLAGS>(s.device_writes ? kDescWrite : 0);
+    b.chain(id) = 1;
+    b.packet(id).swap(p);
+    const uint16_t slot = avail_idx_++ & static_cast<uint16_t>(ring_.mask());
+    *reinterpret_cast<volatile uint16_t*>(avail() + 4 + 2 * slot) = id;
+    --room_;
+  }
   void publish();
   bool needs_kick();
   // The next used buffer: swaps its packet into `out` (empty) and gives the
   // length the device wrote. False when there is none.
-  bool next_used(Packet& out, uint32_t* written);
+  bool next_used(Packet& out, uint32_t* written) {
+    while (last_used_ != *reinterpret_cast<volatile uint16_t*>(used() + 2)) {
+      dma_read_barrier();  // the element after the index
+      const uint8_t* elem = used() + 4 + 8 * (last_used_ & ring_.mask());
+      const uint32_t id = *reinterpret_cast<const volatile uint32_t*>(elem);
+      const uint32_t len = *reinterpret_cast<const volatile uint32_t*>(elem + 4);
+      ++last_used_;
+      if (ABSL_PREDICT_TRUE(id < ring_.size() && buffers_->chain(static_cast<uint16_t>(id)) != 0)) {
+        complete(static_cast<uint16_t>(id), out);
+        *written = len;
+        return true;
+      }
+      ++bad_completions_;  // not a buffer we made available: ignore it
+    }
+    return false;
+  }
   // Asks the device for no interrupts (safenic polls).
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
@@ -77,6 +106,15 @@ class SplitQueue {
 
  private:
   SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_off, bool event_idx);
+  void complete(uint16_t head, Packet& out) {
+    BufferTable& b = *buffers_;
+    const uint8_t chain = b.chain(head);
+    out.swap(b.packet(head));
+    if (chain > 1) b.give(b.link(head));
+    b.give(head);
+    b.chain(head) = 0;
+    room_ += chain;
+  }
   uint8_t* avail() const { return ring_.descriptors() + avail_off_; }
   uint8_t* used() const { return ring_.descriptors() + used_off_; }
   uint16_t& le16(uint8_t* p) const { return *reinterpret_cast<uint16_t*>(p); }
@@ -101,9 +139,58 @@ class PackedQueue {
   uint16_t size() const { return static_cast<uint16_t>(ring_.size()); }
   uint16_t room() const { return room_; }
   void add(Packet& p, std::initializer_list<Segment> segments);
+  // The common one-segment buffer, inline for the fast path.
+  void add(Packet& p, const Segment& s) {
+    BufferTable& b = *buffers_;
+    const uint16_t id = b.take();
+    const uint16_t pos = next_avail_;
+    const uint16_t flags = (s.device_writes ? kDescWrite : 0) |
+                           (avail_wrap_ ? kPackedAvail : kPackedUsed);
+    LayoutRef<PackedDesc> d(ring_.descriptor(pos));
+    d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
+    if (pending_++ == 0) {
+      first_pending_ = pos, pending_flags_ = flags;
+    } else {
+      d.set<PackedDesc::FLAGS>(flags);
+    }
+    if (pos + 1u == ring_.size()) {
+      next_avail_ = 0, avail_wrap_ = !avail_wrap_;
+    } else {
+      next_avail_ = pos + 1;
+    }
+    b.chain(id) = 1;
+    b.packet(id).swap(p);
+    --room_;
+  }
   void publish();
   bool needs_kick();
-  bool next_used(Packet& out, uint32_t* written);
+  bool next_used(Packet& out, uint32_t* written) {
+    for (;;) {
+      LayoutRef<PackedDesc> d(ring_.descriptor(next_used_));
+      const uint16_t flags = d.get<PackedDesc::FLAGS>();
+      const uint16_t want = used_wrap_ ? kPackedAvail | kPackedUsed : 0;
+      if ((flags & (kPackedAvail | kPackedUsed)) != want) return false;
+      dma_read_barrier();
+      const uint16_t id = d.get<PackedDesc::ID>();
+      const uint8_t chain = id < ring_.size() ? buffers_->chain(id) : 0;
+      const uint32_t next = next_used_ + (chain == 0 ? 1u : chain);
+      if (next >= ring_.size()) {
+        next_used_ = static_cast<uint16_t>(next - ring_.size()), used_wrap_ = !used_wrap_;
+      } else {
+        next_used_ = static_cast<uint16_t>(next);
+      }
+      if (ABSL_PREDICT_TRUE(chain != 0)) {
+        *written = d.get<PackedDesc::LEN>();
+        BufferTable& b = *buffers_;
+        out.swap(b.packet(id));
+        b.give(id);
+        b.chain(id) = 0;
+        room_ += chain;
+        return true;
+      }
+      ++bad_completions_;  // not a buffer we made available: ignore it
+    }
+  }
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
   void release_packets() { buffers_->release_packets(); }

@@ -226,7 +226,7 @@ void VirtioNet<Queue>::post_rx(RxQueue& rq) {
     if (two_segments_) {
       vq.add(p, {{iova - hdr_size_, hdr_size_, true}, {iova, cap, true}});
     } else {
-      vq.add(p, {{iova - hdr_size_, cap + hdr_size_, true}});
+      vq.add(p, Segment{iova - hdr_size_, cap + hdr_size_, true});
     }
   }
 }
@@ -280,11 +280,12 @@ size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
       p.reset();
       continue;
     }
-    std::memset(p.data(), 0, hdr_size_);  // no offloads
+    // No offloads: an all-zero header (constant sizes, so no memset call).
+    if (hdr_size_ == 12) std::memset(p.data(), 0, 12); else std::memset(p.data(), 0, 10);
     if (two_segments_) {
       vq.add(p, {{p.iova(), hdr_size_, false}, {p.iova() + hdr_size_, static_cast<uint32_t>(len), false}});
     } else {
-      vq.add(p, {{p.iova(), static_cast<uint32_t>(len + hdr_size_), false}});
+      vq.add(p, Segment{p.iova(), static_cast<uint32_t>(len + hdr_size_), false});
     }
     bytes += len;
     ++sent;

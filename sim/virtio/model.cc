@@ -494,9 +494,13 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
     const uint32_t n = std::min(s.len, total - done);
     auto mem = ctx_.iommu->translate(s.addr, n, "virtio RX packet write");
     if (!mem.ok()) return;
-    for (uint32_t k = 0; k < n; ++k, ++done) {
-      mem->data()[k] = done < hs ? hdr[done] : frame[done - hs];
+    uint32_t k = 0;
+    if (done < hs) {  // the header, then the frame
+      k = std::min(n, hs - done);
+      std::memcpy(mem->data(), hdr + done, k);
     }
+    std::memcpy(mem->data() + k, frame.data() + (done + k - hs), n - k);
+    done += n;
   }
   if (done < total) {
     fail(absl::StrFormat("RX buffer %d holds %d bytes; the frame needs %d (no MRG_RXBUF)",
