@@ -42,9 +42,10 @@ absl::StatusOr<ResourceLine> read_resource_line(const std::string& device_path, 
 
 SysfsFunction::SysfsFunction(const PciDeviceInfo& device, std::shared_ptr<Syscalls> sys,
                              Fd config)
-    : device_(device), sys_(std::move(sys)), config_fd_(std::move(config)),
-      config_(sys_, config_fd_.get(), 0, device.address),
-      dma_(Backing::kHugepage2M, std::make_shared<PagemapMapper>()) {}
+    : HostFunction(device, DmaAllocator(Backing::kHugepage2M, std::make_shared<PagemapMapper>())),
+      sys_(std::move(sys)), config_fd_(std::move(config)) {
+  config_ = ConfigSpace(sys_, config_fd_.get(), 0, device.address);
+}
 
 absl::StatusOr<std::unique_ptr<SysfsFunction>> SysfsFunction::open(
     const PciDeviceInfo& device, std::shared_ptr<Syscalls> sys) {
@@ -63,22 +64,8 @@ absl::StatusOr<std::unique_ptr<SysfsFunction>> SysfsFunction::open(
         device.address, path, std::strerror(err), device.address));
   }
   auto fn = std::unique_ptr<SysfsFunction>(new SysfsFunction(device, sys, Fd(sys, fd)));
-  if (absl::Status s = fn->config_.check_present(); !s.ok()) return s;
-  if (absl::Status s = fn->config_.enable_bus_master(); !s.ok()) return s;
+  if (absl::Status s = fn->start(); !s.ok()) return s;
   return fn;
-}
-
-absl::StatusOr<Bar*> SysfsFunction::bar(int index) {
-  if (index < 0 || index >= static_cast<int>(bars_.size())) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: there is no BAR %d; BARs are 0 to 5", name(), index));
-  }
-  if (bars_[index] == nullptr) {
-    auto bar = map_bar(index);
-    if (!bar.ok()) return bar.status();
-    bars_[index] = *std::move(bar);
-  }
-  return bars_[index].get();
 }
 
 absl::StatusOr<std::unique_ptr<MappedBar>> SysfsFunction::map_bar(int index) {

@@ -14,37 +14,27 @@
 #include "absl/status/statusor.h"
 #include "nic/mapped_bar.h"
 #include "nic/pci/config_space.h"
+#include "nic/pci/host_function.h"
 #include "nic/pci/syscalls.h"
 #include "nic/pci/sysfs.h"
 #include "nic/pci_function.h"
 
 namespace safenic::pci {
 
-class SysfsFunction final : public PciFunction {
+class SysfsFunction final : public HostFunction {
  public:
   // Opens the device's config file, checks it is present and enables bus
   // mastering. BARs are mapped on first use.
   static absl::StatusOr<std::unique_ptr<SysfsFunction>> open(
       const PciDeviceInfo& device, std::shared_ptr<Syscalls> sys);
-
-  std::string name() const override { return device_.address; }
-  PciId id() const override { return device_.id; }
-  absl::StatusOr<Bar*> bar(int index) override;
-  absl::StatusOr<uint32_t> config_read32(uint32_t offset) override {
-    return config_.read32(offset);
-  }
-  const DmaAllocator& dma() const override { return dma_; }
+  ~SysfsFunction() override { unmap_bars(); }
 
  private:
   SysfsFunction(const PciDeviceInfo& device, std::shared_ptr<Syscalls> sys, Fd config);
-  absl::StatusOr<std::unique_ptr<MappedBar>> map_bar(int index);
+  absl::StatusOr<std::unique_ptr<MappedBar>> map_bar(int index) override;
 
-  PciDeviceInfo device_;
   std::shared_ptr<Syscalls> sys_;
   Fd config_fd_;
-  ConfigSpace config_;
-  DmaAllocator dma_;
-  std::array<std::unique_ptr<MappedBar>, 6> bars_;
 };
 
 // The `resource` file's line for BAR `index`: "start end flags", hex

@@ -28,8 +28,8 @@ absl::StatusOr<vfio_region_info> region_info(Syscalls& sys, int fd, uint32_t ind
 
 VfioFunction::VfioFunction(const PciDeviceInfo& device,
                            std::shared_ptr<VfioContainer> container, Fd device_fd)
-    : device_(device), container_(std::move(container)), device_fd_(std::move(device_fd)),
-      dma_(Backing::kHugepage2M, std::make_shared<VfioMapper>(container_)) {}
+    : HostFunction(device, DmaAllocator(Backing::kHugepage2M, std::make_shared<VfioMapper>(container))),
+      container_(std::move(container)), device_fd_(std::move(device_fd)) {}
 
 absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
     const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container) {
@@ -50,22 +50,8 @@ absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
   if (!config.ok()) return config.status();
   fn->config_ = ConfigSpace(fn->container_->sys(), fn->device_fd_.get(),
                             static_cast<off_t>(config->offset), device.address);
-  if (absl::Status s = fn->config_.check_present(); !s.ok()) return s;
-  if (absl::Status s = fn->config_.enable_bus_master(); !s.ok()) return s;
+  if (absl::Status s = fn->start(); !s.ok()) return s;
   return fn;
-}
-
-absl::StatusOr<Bar*> VfioFunction::bar(int index) {
-  if (index < 0 || index >= static_cast<int>(bars_.size())) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: there is no BAR %d; BARs are 0 to 5", name(), index));
-  }
-  if (bars_[index] == nullptr) {
-    auto bar = map_bar(index);
-    if (!bar.ok()) return bar.status();
-    bars_[index] = *std::move(bar);
-  }
-  return bars_[index].get();
 }
 
 absl::StatusOr<std::unique_ptr<MappedBar>> VfioFunction::map_bar(int index) {

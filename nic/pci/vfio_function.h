@@ -14,38 +14,28 @@
 #include "absl/status/statusor.h"
 #include "nic/mapped_bar.h"
 #include "nic/pci/config_space.h"
+#include "nic/pci/host_function.h"
 #include "nic/pci/sysfs.h"
 #include "nic/pci/vfio.h"
 #include "nic/pci_function.h"
 
 namespace safenic::pci {
 
-class VfioFunction final : public PciFunction {
+class VfioFunction final : public HostFunction {
  public:
   // Gets the device fd from its IOMMU group, checks the device is present
   // and enables bus mastering. BARs are mapped on first use.
   static absl::StatusOr<std::unique_ptr<VfioFunction>> open(
       const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container);
-
-  std::string name() const override { return device_.address; }
-  PciId id() const override { return device_.id; }
-  absl::StatusOr<Bar*> bar(int index) override;
-  absl::StatusOr<uint32_t> config_read32(uint32_t offset) override {
-    return config_.read32(offset);
-  }
-  const DmaAllocator& dma() const override { return dma_; }
+  ~VfioFunction() override { unmap_bars(); }  // before device_fd_ closes
 
  private:
   VfioFunction(const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container,
                Fd device_fd);
-  absl::StatusOr<std::unique_ptr<MappedBar>> map_bar(int index);
+  absl::StatusOr<std::unique_ptr<MappedBar>> map_bar(int index) override;
 
-  PciDeviceInfo device_;
   std::shared_ptr<VfioContainer> container_;
   Fd device_fd_;
-  ConfigSpace config_;
-  DmaAllocator dma_;
-  std::array<std::unique_ptr<MappedBar>, 6> bars_;  // destroyed before device_fd_
 };
 
 }  // namespace safenic::pci
