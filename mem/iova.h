@@ -5,7 +5,7 @@
 //   PagemapMapper   physical addresses from /proc/self/pagemap (uio/sysfs path,
 //                   no IOMMU; needs root and pinned, contiguous memory).
 //   sim::Iommu      the simulator's checked IOMMU (sim/iommu.h).
-//   VFIO            issue #6.
+//   pci::VfioMapper nic/pci/vfio.h: IOVA = VA through the IOMMU.
 // Drivers never call a mapper: they see IOVAs only through DmaRegion and Packet.
 #pragma once
 

@@ -1,5 +1,5 @@
 // MappedBar: a BAR mapped into this process (sysfs resource file or VFIO
-// region, issue #6). Volatile accesses, so the compiler neither merges nor
+// region, nic/pci/). Volatile accesses, so the compiler neither merges nor
 // drops them, with release/acquire fences around them, so descriptor writes in
 // DMA memory are ordered before the doorbell that publishes them.
 #pragma once

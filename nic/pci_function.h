@@ -1,6 +1,6 @@
 // PciFunction: everything a driver gets from one device: its ids, its BARs,
 // its configuration space, and where to allocate DMA memory. Implemented for
-// hardware (sysfs/VFIO, issue #6) and by the simulator
+// hardware (sysfs/VFIO, nic/pci/) and by the simulator
 // (sim/simulated_function.h). Drivers are written against this and nothing
 // else, so the same driver code runs on both.
 #pragma once
