@@ -1,7 +1,7 @@
 // Opening devices by spec string, one format for every kind of device:
 //   sim:82599  sim:virtio  sim:cx5     a simulated NIC (sim/)
-//   0000:03:00.0  (or 03:00.0)         a PCI device (issue #6)
-//   vhost-user:/path/to.sock           a vhost-user backend (issue #4)
+//   0000:03:00.0  (or 03:00.0)         a PCI device (nic/pci/)
+//   vhost-user:/path/to.sock           a vhost-user backend (nic/vhost_user/)
 //
 // Drivers and function providers register themselves from static
 // initializers in their libraries (alwayslink), so //:safenic links them all
