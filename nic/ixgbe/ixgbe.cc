@@ -87,8 +87,14 @@ class IxgbeDevice final : public Device {
   bool started_ = false;
 };
 
+// A typed format (clang checks absl formats at compile time; a forwarding
+// lambda would hide the literal).
+template <typename... Args>
+absl::Status bad(const absl::FormatSpec<Args...>& format, const Args&... args) {
+  return absl::InvalidArgumentError(absl::StrFormat(format, args...));
+}
+
 absl::Status validate(const DeviceConfig& c) {
-  auto bad = [](auto&&... args) { return absl::InvalidArgumentError(absl::StrFormat(args...)); };
   if (c.rx_queues < 1 || c.rx_queues > kMaxRxQueues) {
     return bad("ixgbe: %d RX queues requested; use 1 to %d (RSS spreads over up to 16)",
                c.rx_queues, kMaxRxQueues);
@@ -350,7 +356,8 @@ IxgbeDevice::~IxgbeDevice() {
 
 LinkStatus IxgbeDevice::link() {
   const RegisterValue<LINKS> links = bar_.read<LINKS>();
-  if (!links.is_set<LINKS::LINK_UP>()) return {};
+  // All ones: the device is gone (surprise removal), not "up at 10G".
+  if (!links.is_set<LINKS::LINK_UP>() || links.raw() == 0xFFFFFFFF) return {};
   static constexpr uint32_t kSpeeds[] = {0, 100, 1000, 10000};
   return {true, kSpeeds[links.get<LINKS::LINK_SPEED>()]};
 }
@@ -368,6 +375,12 @@ absl::Status IxgbeDevice::set_promiscuous(bool on) {
 }
 
 absl::StatusOr<DeviceStats> IxgbeDevice::stats() {
+  // Counters of a device that left the bus read all ones: not numbers to add.
+  if (bar_.read<STATUS>().raw() == 0xFFFFFFFF) {
+    return absl::UnavailableError(absl::StrFormat(
+        "%s: registers read all ones; the device was removed or lost power (check lspci); "
+        "close it, then reopen it once it is back", name()));
+  }
   auto add = [&](const char* name, uint64_t v) { counters_[name] += v; };
   add("GPRC", bar_.read<GPRC>().raw());
   add("GPTC", bar_.read<GPTC>().raw());

@@ -51,6 +51,7 @@ struct EIMC : Register<EIMC, uint32_t, A::kWriteOnly, 0x00888> {
 
 // §8.2.3.7 Receive filters.
 struct FCTRL : Register<FCTRL, uint32_t, A::kReadWrite, 0x05080> {
+  using SBP = Field<1>;   // store bad packets (with RXE in the write-back)
   using MPE = Field<8>;   // multicast promiscuous
   using UPE = Field<9>;   // unicast promiscuous
   using BAM = Field<10>;  // accept broadcast

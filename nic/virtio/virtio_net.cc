@@ -384,7 +384,7 @@ absl::StatusOr<uint64_t> negotiate(PciFunction& fn, Transport& t, uint64_t wante
   t.set_status(status::kAcknowledge | status::kDriver);
   const uint64_t offered = t.device_features();
   if (t.modern() && !(offered & bit(feature::kVersion1))) {
-    t.set_status(status::kFailed);
+    t.set_status(t.status() | status::kFailed);  // §3.1.1: added, not replacing
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: a modern virtio device that does not offer VIRTIO_F_VERSION_1", fn.name()));
   }
@@ -433,7 +433,7 @@ absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                        ~bit(feature::kEventIdx) & ~bit(feature::kMrgRxbuf));
   }
   if (!features.ok()) {
-    (*t)->set_status(status::kFailed);
+    (*t)->set_status((*t)->status() | status::kFailed);
     return features.status();
   }
   if (*features & bit(feature::kRingPacked)) {

@@ -1,5 +1,6 @@
 #include "sim/ixgbe/model.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -110,6 +111,21 @@ void Ixgbe82599::update_link() {
   regs_.set_field<STATUS::LINK_UP>(up);
 }
 
+void Ixgbe82599::flap_link() {
+  link_up_at_ = std::max(link_up_at_, ctx_.clock->now() + faults_->link_down_time);
+  update_link();
+}
+
+void Ixgbe82599::progress() {
+  update_link();
+  if (!tx_stalled_ || removed_) return;
+  tx_stalled_ = false;  // retry the descriptor fetches that faulted
+  if (!regs_.get<DMATXCTL>().is_set<DMATXCTL::TE>()) return;
+  for (uint32_t q = 0; q < kQueues; ++q) {
+    if (*tx_[q].head != *tx_[q].tail && (*tx_[q].ctl & TXDCTL::ENABLE::kMask)) transmit(q);
+  }
+}
+
 void Ixgbe82599::set_tx_paused(bool paused) {
   tx_paused_ = paused;
   if (paused) return;
@@ -163,6 +179,8 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
     if ((v & TXDCTL::ENABLE::kMask) && !check_ring("TX", q, tx_[q])) {
       regs_.raw<TXDCTL>(q) &= ~TXDCTL::ENABLE::kMask;
     }
+  } else if ((hit.is<RDT>() || hit.is<TDT>()) && fault(Fault::kSurpriseRemoval)) {
+    removed_ = true;  // gone before the doorbell took effect
   } else if (hit.is<RDT>()) {
     on_tail_write("RX", q, rx_[q], *rx_[q].ctl & RXDCTL::ENABLE::kMask);
   } else if (hit.is<TDT>()) {
@@ -264,9 +282,19 @@ void Ixgbe82599::count_tx(uint32_t q, size_t len) {
 // §7.1: a frame from the wire into the queue's next free descriptors, one
 // buffer each; the write-back puts length and status, DD last.
 void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
-  if (!link_up()) return void(++dropped_link_down_);
+  if (!removed_ && fault(Fault::kSurpriseRemoval)) removed_ = true;
+  if (!removed_ && fault(Fault::kLinkFlap)) flap_link();
+  if (removed_ || !link_up()) return void(++dropped_link_down_);
   if (frame.size() < 14 || !regs_.get<RXCTRL>().is_set<RXCTRL::RXEN>() || !accept(frame)) {
     return void(++dropped_filtered_);
+  }
+  // §8.2.3.5.1 / §8.2.3.7.1: a frame with a bad CRC is counted in CRCERRS and
+  // discarded, unless FCTRL.SBP stores it (with RXE set in its write-back).
+  bool crc_error = false;
+  if (fault(Fault::kRxCrcError)) {
+    ++regs_.raw<CRCERRS>();
+    if (!regs_.get<FCTRL>().is_set<FCTRL::SBP>()) return;
+    crc_error = true;
   }
   uint32_t hash;
   const uint32_t q = select_queue(frame, &hash);
@@ -287,33 +315,44 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
   }
   for (size_t done = 0; done < frame.size();) {
     const size_t chunk = std::min(buf_size, frame.size() - done);
-    auto desc = ctx_.iommu->translate(r.base() + uint64_t{*r.head} * kDescriptorSize,
-                                      kDescriptorSize, "82599 RX descriptor read");
-    if (!desc.ok()) return;
+    // A DMA the IOMMU rejects is reported there and writes nothing: the frame is lost.
+    auto desc = ctx_.iommu->translate(
+        dma_address(r.base() + uint64_t{*r.head} * kDescriptorSize), kDescriptorSize,
+        "82599 RX descriptor read");
+    if (!desc.ok()) return void(++rx_dma_faults_);
     LayoutRef<RxWriteBack> wb(desc->data());
     const uint64_t addr = LayoutRef<RxRead>(desc->data()).get<RxRead::PKT_ADDR>();
-    auto buf = ctx_.iommu->translate(addr, chunk, "82599 RX packet write");
-    if (!buf.ok()) return;
+    auto buf = ctx_.iommu->translate(dma_address(addr), chunk, "82599 RX packet write");
+    if (!buf.ok()) return void(++rx_dma_faults_);
     std::memcpy(buf->data(), frame.data() + done, chunk);
     done += chunk;
     wb.set<RxWriteBack::RSS_TYPE>(hash != 0 ? 1 : 0).set<RxWriteBack::RSS_HASH>(hash);
     wb.set<RxWriteBack::LENGTH>(chunk).set<RxWriteBack::VLAN>(0);
     dma_write_barrier();  // the status word, with DD, goes last
+    const bool eop = done == frame.size();
     wb.set<RxWriteBack::STATUS_ERROR>(RxWriteBack::DD::kMask |
-                                      (done == frame.size() ? RxWriteBack::EOP::kMask : 0));
+                                      (eop ? RxWriteBack::EOP::kMask : 0) |
+                                      (eop && crc_error ? RxWriteBack::RXE::kMask : 0));
     *r.head = (*r.head + 1) % r.size();
   }
-  count_rx(q, frame.size());
+  if (!crc_error) count_rx(q, frame.size());
 }
 
 // §7.2: on a TDT write, send the descriptors from TDH to TDT.
 void Ixgbe82599::transmit(uint32_t q) {
   if (tx_paused_) return;
+  if (fault(Fault::kLinkFlap)) flap_link();
   Ring& r = tx_[q];
   while (*r.head != *r.tail) {
-    auto desc = ctx_.iommu->translate(r.base() + uint64_t{*r.head} * kDescriptorSize,
-                                      kDescriptorSize, "82599 TX descriptor read");
-    if (!desc.ok()) break;
+    // A faulted descriptor fetch is reported (IOMMU) and stalls the queue at
+    // this descriptor; the fetch is retried at the next doorbell or progress().
+    auto desc = ctx_.iommu->translate(
+        dma_address(r.base() + uint64_t{*r.head} * kDescriptorSize), kDescriptorSize,
+        "82599 TX descriptor read");
+    if (!desc.ok()) {
+      tx_stalled_ = true;
+      break;
+    }
     LayoutRef<TxRead> d(desc->data());
     const uint32_t len = d.get<TxRead::DTALEN>();
     if (!d.is_set<TxRead::DEXT>() || d.get<TxRead::DTYP>() != kDtypData || len == 0) {
@@ -321,19 +360,33 @@ void Ixgbe82599::transmit(uint32_t q) {
           "82599: TX queue %d descriptor %d is not a valid advanced data descriptor "
           "(DEXT %d, DTYP %d, length %d)", q, *r.head, d.is_set<TxRead::DEXT>(),
           d.get<TxRead::DTYP>(), len));
+    } else if (frame_lost_ != Lost::kNo) {
+      // the rest of a frame already lost
+    } else if (fault(Fault::kTxDescriptorError)) {
+      frame_lost_ = Lost::kDescriptorError;
     } else if (frame_.size() + len > kMaxFrame) {
       ctx_.log->report(absl::StrFormat("82599: TX queue %d frame over %d bytes", q, kMaxFrame));
       frame_.clear();
-    } else if (auto buf = ctx_.iommu->translate(d.get<TxRead::BUFFER_ADDR>(), len,
+    } else if (auto buf = ctx_.iommu->translate(dma_address(d.get<TxRead::BUFFER_ADDR>()), len,
                                                 "82599 TX packet read");
                buf.ok()) {
       frame_.insert(frame_.end(), buf->begin(), buf->end());
+    } else {
+      frame_lost_ = Lost::kDma;  // reported by the IOMMU; nothing read
     }
     const bool eop = d.is_set<TxRead::EOP>(), rs = d.is_set<TxRead::RS>();
-    if (eop && !frame_.empty()) {
+    if (eop && frame_lost_ != Lost::kNo) {
+      ++(frame_lost_ == Lost::kDma ? tx_dma_faults_ : tx_descriptor_errors_);
+      frame_lost_ = Lost::kNo;
+      frame_.clear();
+    } else if (eop && !frame_.empty()) {
       if (frame_.size() < 60 && regs_.get<HLREG0>().is_set<HLREG0::TXPADEN>()) frame_.resize(60, 0);
       count_tx(q, frame_.size());
-      if (link_up()) port_.transmit(frame_);
+      if (link_up()) {
+        port_.transmit(frame_);
+      } else {
+        ++dropped_tx_link_down_;
+      }
       frame_.clear();
     }
     if (rs) {

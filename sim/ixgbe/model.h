@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "nic/mac_address.h"
+#include "sim/faults.h"
 #include "sim/model.h"
 #include "sim/register_file.h"
 #include "sim/wire.h"
@@ -32,7 +33,7 @@ class Ixgbe82599 final : public DeviceModel {
   size_t bar_size(int bar) const override;
   uint64_t mmio_read(int bar, uint32_t offset, unsigned width) override;
   void mmio_write(int bar, uint32_t offset, unsigned width, uint64_t value) override;
-  void progress() override { update_link(); }
+  void progress() override;
 
   // The SFP+ cage: connect() it to another port.
   Port& port() { return port_; }
@@ -45,6 +46,16 @@ class Ixgbe82599 final : public DeviceModel {
   // Frames the model dropped for reasons that have no 82599 counter.
   uint64_t dropped_link_down() const { return dropped_link_down_; }
   uint64_t dropped_filtered() const { return dropped_filtered_; }
+  // Frames the MAC sent (GPTC) while the link was down: lost on the wire.
+  uint64_t dropped_tx_link_down() const { return dropped_tx_link_down_; }
+
+  // Fault injection (sim/faults.h, tests/faults/FAULTS.md): kLinkFlap,
+  // kRxCrcError, kDmaFault, kSurpriseRemoval, kTxDescriptorError. Null: none.
+  void set_faults(std::shared_ptr<FaultPlan> plan) { faults_ = std::move(plan); }
+  // What injected faults cost, where the 82599 has no counter of its own.
+  uint64_t rx_dma_faults() const { return rx_dma_faults_; }  // frames dropped
+  uint64_t tx_dma_faults() const { return tx_dma_faults_; }  // frames dropped
+  uint64_t tx_descriptor_errors() const { return tx_descriptor_errors_; }
 
  private:
   class MacPort final : public Port {
@@ -74,6 +85,13 @@ class Ixgbe82599 final : public DeviceModel {
   void count_rx(uint32_t q, size_t len);
   void count_tx(uint32_t q, size_t len);
   static void add64(uint32_t& lo, uint32_t& hi, uint64_t n);
+  bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
+  // The address a DMA goes to: corrupted (outside every IOMMU region) when a
+  // kDmaFault fires.
+  uint64_t dma_address(uint64_t iova) {
+    return fault(Fault::kDmaFault) ? iova ^ (uint64_t{1} << 50) : iova;
+  }
+  void flap_link();
 
   SimContext ctx_;
   Ixgbe82599Config config_;
@@ -87,7 +105,13 @@ class Ixgbe82599 final : public DeviceModel {
   bool removed_ = false;
   uint64_t dropped_link_down_ = 0;
   uint64_t dropped_filtered_ = 0;
+  uint64_t dropped_tx_link_down_ = 0;
   std::vector<uint8_t> frame_;  // TX frame being gathered (reserved once)
+  enum class Lost : uint8_t { kNo, kDma, kDescriptorError };
+  Lost frame_lost_ = Lost::kNo;  // part of it was lost: drop it at EOP
+  std::shared_ptr<FaultPlan> faults_;
+  uint64_t rx_dma_faults_ = 0, tx_dma_faults_ = 0, tx_descriptor_errors_ = 0;
+  bool tx_stalled_ = false;  // a descriptor fetch failed: retried in progress()
 };
 
 }  // namespace safenic::sim

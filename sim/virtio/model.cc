@@ -115,7 +115,7 @@ void VirtioNetModel::write_status(uint8_t v) {
       status_ &= ~status::kFeaturesOk;
       fail(absl::StrFormat("driver accepted features %#x that were not offered",
                            driver_features_ & ~config_.features));
-    } else if (driver_features_ & config_.refuse) {
+    } else if ((driver_features_ & config_.refuse) || fault(Fault::kRefuseFeatures)) {
       status_ &= ~status::kFeaturesOk;  // refused, as a device may (§3.1.1 step 6)
     }
   }
@@ -370,10 +370,17 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
 
 // Returns a buffer with `written` bytes written (§2.7.8 / §2.8.9).
 void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written) {
+  // Injected faults: an id that was never made available (out of range), a
+  // length no buffer can hold (or none at all).
+  uint32_t id = chain.id;
+  if (fault(Fault::kBadUsedId)) id = vq.size + faults_->next() % 1024;
+  if (fault(Fault::kBadUsedLen)) {
+    written = faults_->next() % 2 ? 0 : 64 * 1024 + static_cast<uint32_t>(faults_->next() % 4096);
+  }
   if (!packed()) {
     auto used = ctx_.iommu->translate(vq.device, split_used_bytes(vq.size), "virtio used ring write");
     if (!used.ok()) return;
-    const uint32_t elem[2] = {chain.id, written};
+    const uint32_t elem[2] = {id, written};
     std::memcpy(used->data() + 4 + 8 * (vq.used_idx % vq.size), elem, 8);
     ++vq.used_idx;
     dma_write_barrier();
@@ -383,7 +390,7 @@ void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written) {
   auto d = ctx_.iommu->translate(vq.desc + 16 * vq.used_next, 16, "virtio packed used write");
   if (!d.ok()) return;
   LayoutRef<PackedDesc> desc(d->data());
-  desc.set<PackedDesc::ID>(chain.id).set<PackedDesc::LEN>(written);
+  desc.set<PackedDesc::ID>(static_cast<uint16_t>(id)).set<PackedDesc::LEN>(written);
   dma_write_barrier();
   desc.set<PackedDesc::FLAGS>(vq.used_wrap ? kPackedAvail | kPackedUsed : 0);
   vq.used_next += chain.descriptors;
@@ -395,6 +402,7 @@ void VirtioNetModel::notify(uint16_t q) {
     return fail(absl::StrFormat("notification for queue %d, which is not enabled", q));
   }
   if (!(status_ & status::kDriverOk)) return fail(absl::StrFormat("queue %d notified before DRIVER_OK", q));
+  if (fault(Fault::kNeedsReset)) status_ |= status::kDeviceNeedsReset;  // an internal error
   ++vqs_[q].kicks;
   if (is_control(q)) return control();
   if (q % 2 == 1) transmit(q);
@@ -465,6 +473,9 @@ void VirtioNetModel::control() {
 // §5.1.6.3/4: a frame from the wire into the next buffer of the receive queue
 // its flow hashes to, behind a net header.
 void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
+  if ((status_ & status::kDriverOk) && fault(Fault::kNeedsReset)) {
+    status_ |= status::kDeviceNeedsReset;
+  }
   if (!(status_ & status::kDriverOk) || (status_ & status::kDeviceNeedsReset) || frame.size() < 14) {
     return void(++rx_dropped_);
   }

@@ -13,6 +13,7 @@
 #include "absl/types/span.h"
 #include "nic/mac_address.h"
 #include "nic/virtio/spec.h"
+#include "sim/faults.h"
 #include "sim/model.h"
 #include "sim/wire.h"
 
@@ -50,6 +51,10 @@ class VirtioNetModel final : public DeviceModel {
   uint16_t active_pairs() const { return active_pairs_; }
   uint64_t rx_dropped() const { return rx_dropped_; }  // no buffer posted
   uint64_t kicks(uint16_t q) const { return q < vqs_.size() ? vqs_[q].kicks : 0; }
+  // Fault injection (sim/faults.h, tests/faults/FAULTS.md): kNeedsReset (at a
+  // notification or an arriving frame), kRefuseFeatures (at FEATURES_OK),
+  // kBadUsedId and kBadUsedLen (at each used element). Null: none.
+  void set_faults(std::shared_ptr<FaultPlan> plan) { faults_ = std::move(plan); }
 
  private:
   struct Vq {
@@ -106,6 +111,7 @@ class VirtioNetModel final : public DeviceModel {
   void control();
   void receive(absl::Span<const uint8_t> frame);
   uint32_t hdr_size() const { return virtio::net_hdr_size(driver_features_); }
+  bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
 
   SimContext ctx_;
   VirtioNetConfig config_;
@@ -119,8 +125,8 @@ class VirtioNetModel final : public DeviceModel {
   bool promiscuous_ = false;
   uint16_t active_pairs_ = 1;
   uint64_t rx_dropped_ = 0;
-  uint32_t next_rx_pair_ = 0;
   std::vector<uint8_t> buffer_;
+  std::shared_ptr<FaultPlan> faults_;
 };
 
 }  // namespace safenic::sim
