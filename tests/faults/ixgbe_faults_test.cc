@@ -1,7 +1,7 @@
 // Fault injection in the 82599 model (sim/faults.h) against the ixgbe driver:
 // each fault gives a clear Status or a counted error, never a crash or a hang,
 // leaks no buffer, and traffic recovers where the hardware allows. One test
-// per row of tests/faults/FAULTS.md.
+// per row of the README's fault table.
 #include <memory>
 #include <string>
 

@@ -1,7 +1,7 @@
 // Fault injection in the virtio-net model (sim/faults.h) against the virtio
 // driver, on split and packed rings: a clear Status or a counted error, no
 // crash or hang, no leaked buffer, recovery by reopening where the device
-// needs a reset. One test per row of tests/faults/FAULTS.md.
+// needs a reset. One test per row of the README's fault table.
 #include <memory>
 #include <string>
 
