@@ -3,11 +3,12 @@
 # models': callgrind counts everything inside forward_batch (rx_batch +
 # tx_batch + freeing leftovers), then everything inside the SimulatedBar
 # writes (the doorbells, where the models do their work); the driver's share
-# is the difference. Usage: bench/attribute.sh ixgbe|virtio   (needs valgrind)
+# is the difference. Usage: bench/attribute.sh ixgbe|virtio|mlx5   (needs valgrind)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./bazelw build --config=opt //bench:forward_loop >/dev/null 2>&1
-bin=bazel-out/k8-opt/bin/bench/forward_loop
+# (the bazel-out symlink follows whichever configuration ran last: ask Bazel)
+bin=$(./bazelw info --config=opt bazel-bin 2>/dev/null)/bench/forward_loop
 iterations=20000
 kind=${1:-ixgbe}
 count() {  # batch, toggle pattern -> instructions collected

@@ -1,5 +1,5 @@
 // Forwarding through a driver between two simulated NICs of one kind (82599s
-// with ixgbe, virtio-net devices with virtio): a traffic source injects
+// with ixgbe, virtio-net devices with virtio, ConnectX-5s with mlx5): a traffic source injects
 // `batch` frames into NIC 0, the loop receives them there and sends them on
 // NIC 1, whose wire ends in a counter. Reported per forwarded packet, in ns and
 // TSC cycles, at batch sizes 1, 8, 32, 64. The time includes the models' work;
@@ -35,13 +35,19 @@ __attribute__((noinline)) size_t forward_batch(Device& in, Device& out, PacketBa
   return n;
 }
 
-template <bool kVirtio>
+enum class Kind { kIxgbe, kVirtio, kMlx5 };
+
+template <Kind kKind>
 void BM_Forward(benchmark::State& state) {
   const size_t batch_size = static_cast<size_t>(state.range(0));
   sim::Testbed bed;
   DeviceConfig config;
   config.promiscuous = true;
-  auto add = [&] { return kVirtio ? bed.add_virtio(config) : bed.add_82599(config); };
+  auto add = [&] {
+    return kKind == Kind::kVirtio ? bed.add_virtio(config)
+           : kKind == Kind::kMlx5 ? bed.add_connectx(config)
+                                  : bed.add_82599(config);
+  };
   auto in = must(add());
   auto out = must(add());
   sim::TrafficSource source(60, {});
@@ -70,10 +76,12 @@ void BM_Forward(benchmark::State& state) {
   state.counters["cycles/pkt"] = static_cast<double>(c1 - c0) / forwarded;
   state.counters["tsc_ghz"] = bench::tsc_ghz();
 }
-void BM_ForwardIxgbe(benchmark::State& state) { BM_Forward<false>(state); }
-void BM_ForwardVirtio(benchmark::State& state) { BM_Forward<true>(state); }
+void BM_ForwardIxgbe(benchmark::State& state) { BM_Forward<Kind::kIxgbe>(state); }
+void BM_ForwardVirtio(benchmark::State& state) { BM_Forward<Kind::kVirtio>(state); }
+void BM_ForwardMlx5(benchmark::State& state) { BM_Forward<Kind::kMlx5>(state); }
 BENCHMARK(BM_ForwardIxgbe)->Arg(1)->Arg(8)->Arg(32)->Arg(64);
 BENCHMARK(BM_ForwardVirtio)->Arg(1)->Arg(8)->Arg(32)->Arg(64);
+BENCHMARK(BM_ForwardMlx5)->Arg(1)->Arg(8)->Arg(32)->Arg(64);
 
 }  // namespace
 }  // namespace safenic

@@ -1,5 +1,5 @@
 // A fixed amount of forwarding for instruction counting (bench/attribute.sh):
-// forward_loop KIND BATCH ITERATIONS, KIND one of ixgbe, virtio. The same
+// forward_loop KIND BATCH ITERATIONS, KIND one of ixgbe, virtio, mlx5. The same
 // set-up and loop as forward_bench.
 #include <cstdio>
 #include <cstdlib>
@@ -22,7 +22,11 @@ int run(const std::string& kind, size_t batch_size, size_t iterations) {
   sim::Testbed bed;
   DeviceConfig config;
   config.promiscuous = true;
-  auto add = [&] { return kind == "virtio" ? bed.add_virtio(config) : bed.add_82599(config); };
+  auto add = [&] {
+    return kind == "virtio" ? bed.add_virtio(config)
+           : kind == "mlx5" ? bed.add_connectx(config)
+                            : bed.add_82599(config);
+  };
   auto in = add();
   auto out = add();
   if (!in.ok() || !out.ok()) return 1;
@@ -45,7 +49,7 @@ int run(const std::string& kind, size_t batch_size, size_t iterations) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: forward_loop ixgbe|virtio BATCH ITERATIONS\n");
+    std::fprintf(stderr, "usage: forward_loop ixgbe|virtio|mlx5 BATCH ITERATIONS\n");
     return 2;
   }
   return safenic::run(argv[1], std::strtoul(argv[2], nullptr, 10), std::strtoul(argv[3], nullptr, 10));

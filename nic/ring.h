@@ -1,9 +1,11 @@
 // DescriptorRing: the part every NIC queue shares, written once: a ring of
 // fixed-size descriptors in DMA memory, the Packet each descriptor owns while
 // the device may use it, and power-of-two index arithmetic. Used by the ixgbe
-// RX/TX queues (and meant for virtio and mlx5 work queues).
+// RX/TX queues, virtio's rings, and mlx5's work and completion queues (whose
+// owner bits flip on each pass: wrap_bit()).
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -20,17 +22,19 @@ class DescriptorRing {
  public:
   // `entries` must be a power of two; the descriptors start zeroed.
   // `extra_bytes` of zeroed memory follow them (for rings that have more
-  // structures than descriptors, like virtio's avail and used rings).
+  // structures than descriptors, like virtio's avail and used rings, or
+  // mlx5's doorbell records). Rings whose entries own no packets (completion
+  // queues) pass `packet_slots` false.
   static absl::StatusOr<DescriptorRing> create(const DmaAllocator& dma, uint32_t entries,
                                                uint32_t descriptor_size, absl::string_view tag,
-                                               size_t extra_bytes = 0) {
+                                               size_t extra_bytes = 0, bool packet_slots = true) {
     if (entries < 2 || (entries & (entries - 1)) != 0) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: ring of %d entries; use a power of two", tag, entries));
     }
     auto mem = dma.allocate(size_t{entries} * descriptor_size + extra_bytes, tag);
     if (!mem.ok()) return mem.status();
-    return DescriptorRing(*std::move(mem), entries, descriptor_size);
+    return DescriptorRing(*std::move(mem), entries, descriptor_size, packet_slots);
   }
 
   DescriptorRing() = default;
@@ -45,6 +49,10 @@ class DescriptorRing {
   uint32_t mask() const { return mask_; }
   Packet& slot(uint32_t i) { return slots_[i]; }
   uint32_t size() const { return mask_ + 1; }
+  uint32_t log2_size() const { return static_cast<uint32_t>(std::countr_zero(size())); }
+  // Which pass over the ring a free-running counter is on, modulo 2: the
+  // value of an owner (phase) bit that flips on each wrap.
+  uint32_t wrap_bit(uint32_t counter) const { return (counter >> log2_size()) & 1; }
   uint32_t next(uint32_t i) const { return (i + 1) & mask_; }
   uint32_t advance(uint32_t i, uint32_t n) const { return (i + n) & mask_; }
   // Entries from `from` up to (not including) `to`.
@@ -53,6 +61,9 @@ class DescriptorRing {
   // The whole region (descriptors and extra bytes).
   const DmaRegion& memory() const { return mem_; }
   uint32_t bytes() const { return size() * descriptor_size_; }
+  // The extra bytes after the descriptors.
+  uint8_t* extra() const { return mem_.data() + bytes(); }
+  uint64_t extra_iova() const { return mem_.iova() + bytes(); }
   // Drops every packet the ring holds: their buffers go back to their pools.
   void release_packets() {
     if (slots_ == nullptr) return;
@@ -60,8 +71,9 @@ class DescriptorRing {
   }
 
  private:
-  DescriptorRing(DmaRegion mem, uint32_t entries, uint32_t descriptor_size)
-      : mem_(std::move(mem)), slots_(std::make_unique<Packet[]>(entries)),
+  DescriptorRing(DmaRegion mem, uint32_t entries, uint32_t descriptor_size, bool packet_slots)
+      : mem_(std::move(mem)),
+        slots_(packet_slots ? std::make_unique<Packet[]>(entries) : nullptr),
         mask_(entries - 1), descriptor_size_(descriptor_size) {}
 
   DmaRegion mem_;

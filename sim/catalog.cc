@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "nic/open.h"
 #include "sim/ixgbe/model.h"
+#include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
 #include "sim/virtio/model.h"
 
@@ -22,9 +23,17 @@ absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& sp
     connect(model->port(), model->port());
     return std::make_unique<SimulatedFunction>(model, ctx, spec.text);
   }
+  if (spec.target == "cx4" || spec.target == "cx4lx" || spec.target == "cx5") {
+    auto model = std::make_shared<ConnectXModel>(
+        ctx, spec.target == "cx4"     ? ConnectXProfile::cx4()
+             : spec.target == "cx4lx" ? ConnectXProfile::cx4lx()
+                                      : ConnectXProfile::cx5());
+    connect(model->port(), model->port());
+    return std::make_unique<SimulatedFunction>(model, ctx, spec.text);
+  }
   return absl::NotFoundError(absl::StrFormat(
-      "no simulated NIC model '%s'; available: sim:82599, sim:virtio, sim:virtio-legacy "
-      "(sim:cx5 is coming)", spec.target));
+      "no simulated NIC model '%s'; available: sim:82599, sim:virtio, sim:virtio-legacy, "
+      "sim:cx4, sim:cx4lx, sim:cx5", spec.target));
 }
 
 const bool kRegistered =

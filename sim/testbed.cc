@@ -32,6 +32,13 @@ absl::StatusOr<std::unique_ptr<Device>> Testbed::add_virtio(const DeviceConfig& 
   return add(model, model->port(), "virtio", config);
 }
 
+absl::StatusOr<std::unique_ptr<Device>> Testbed::add_connectx(const DeviceConfig& config,
+                                                              ConnectXProfile profile) {
+  profile.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
+  auto model = std::make_shared<ConnectXModel>(ctx_, profile);
+  return add(model, model->port(), "cx", config);
+}
+
 TrafficSource::TrafficSource(size_t frame_size, const UdpFlow& flow)
     : frame_(udp_frame(frame_size, flow, 0)) {}
 

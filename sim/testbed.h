@@ -17,6 +17,7 @@
 #include "nic/device.h"
 #include "sim/frames.h"
 #include "sim/ixgbe/model.h"
+#include "sim/mlx5/model.h"
 #include "sim/model.h"
 #include "sim/virtio/model.h"
 #include "sim/wire.h"
@@ -30,6 +31,9 @@ class Testbed {
   // Adds a virtio-net device (MAC 02:00:00:00:1a:<n>) and opens it.
   absl::StatusOr<std::unique_ptr<Device>> add_virtio(const DeviceConfig& config,
                                                      VirtioNetConfig model = {});
+  // Adds a ConnectX (MAC 02:00:00:00:c5:<n>) and opens it.
+  absl::StatusOr<std::unique_ptr<Device>> add_connectx(
+      const DeviceConfig& config, ConnectXProfile profile = ConnectXProfile::cx5());
   // The port of NIC i (in the order added).
   Port& port(size_t i) { return *ports_[i]; }
   Ixgbe82599& ixgbe(size_t i) { return *static_cast<Ixgbe82599*>(models_[i].get()); }

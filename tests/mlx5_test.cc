@@ -10,6 +10,8 @@
 #include "nic/mlx5/cmd.h"
 #include "nic/mlx5/commands.h"
 #include "nic/mlx5/hca.h"
+#include "nic/mlx5/queues.h"
+#include "nic/mlx5/wqe.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
 
@@ -195,6 +197,241 @@ TEST_F(RawCommandTest, MalformedEntriesGetTheirDeliveryStatus) {
   e.set<mlx5::CmdEntry::INPUT_MAILBOX>(0x1000);  // nothing mapped there
   EXPECT_EQ(post(e), static_cast<uint8_t>(Delivery::kBadInputPointer));
   EXPECT_THAT(ctx_.log->to_string(), HasSubstr("ConnectX input mailbox read"));
+}
+
+// The shared layouts against the byte offsets written out in the digest (§4,
+// §5): driver and model both use them, so neither could catch a wrong one.
+TEST(Mlx5LayoutTest, LayoutsPutFieldsAtTheDigestsOffsets) {
+  std::vector<uint8_t> b(0x400, 0);
+  auto at = [&](size_t off, size_t n) { return std::vector<uint8_t>(b.begin() + off, b.begin() + off + n); };
+  using V = std::vector<uint8_t>;
+  LayoutRef<mlx5::CREATE_SQ::In>(b.data())
+      .set<mlx5::CREATE_SQ::In::CQN>(0x123456)
+      .set<mlx5::CREATE_SQ::In::DBR_ADDR>(0x1122334455667788)
+      .set<mlx5::CREATE_SQ::In::TIS_NUM_0>(0xABCDEF)
+      .set<mlx5::CREATE_SQ::In::LOG_WQ_SZ>(9)
+      .set<mlx5::CREATE_SQ::In::STATE>(mlx5::kRdy);
+  EXPECT_EQ(at(0x28, 4), (V{0x00, 0x12, 0x34, 0x56}));  // sqc + 0x08: cqn
+  EXPECT_EQ(at(0x60, 8), (V{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}));  // dbr at 0x60
+  EXPECT_EQ(at(0x4C, 4), (V{0x00, 0xAB, 0xCD, 0xEF}));  // sqc + 0x2C: tis_num_0
+  EXPECT_EQ(at(0x70, 4), (V{0x00, 0x00, 0x00, 0x09}));  // wq + 0x20: log_wq_sz[4:0]
+  EXPECT_EQ(at(0x20, 4), (V{0x00, 0x10, 0x00, 0x00}));  // state[23:20]
+  std::fill(b.begin(), b.end(), 0);
+  LayoutRef<mlx5::CREATE_CQ::In>(b.data())
+      .set<mlx5::CREATE_CQ::In::LOG_CQ_SIZE>(10).set<mlx5::CREATE_CQ::In::UAR_PAGE>(8)
+      .set<mlx5::CREATE_CQ::In::DBR_ADDR>(0x1000);
+  EXPECT_EQ(at(0x1C, 4), (V{0x0A, 0x00, 0x00, 0x08}));  // cqc + 0x0C
+  EXPECT_EQ(at(0x48, 8), (V{0, 0, 0, 0, 0, 0, 0x10, 0x00}));  // dbr_addr at 0x48
+  std::fill(b.begin(), b.end(), 0);
+  LayoutRef<mlx5::SET_FLOW_TABLE_ENTRY::In>(b.data())
+      .set<mlx5::SET_FLOW_TABLE_ENTRY::In::GROUP_ID>(7)
+      .set<mlx5::SET_FLOW_TABLE_ENTRY::In::ACTION>(mlx5::kActionForward);
+  LayoutRef<mlx5::OuterHeaders>(b.data() + mlx5::SET_FLOW_TABLE_ENTRY::kMatchValue)
+      .set<mlx5::OuterHeaders::DMAC_47_16>(0x0200000C).set<mlx5::OuterHeaders::DMAC_15_0>(0x5A01)
+      .set<mlx5::OuterHeaders::ETHERTYPE>(0x0800);
+  EXPECT_EQ(at(0x44, 4), (V{0, 0, 0, 7}));           // flow context + 0x04: group_id
+  EXPECT_EQ(at(0x4C, 4), (V{0, 0, 0, 4}));           // + 0x0C: action
+  EXPECT_EQ(at(0x84, 4), (V{0, 0, 0x08, 0x00}));     // match + 0x04: ethertype
+  EXPECT_EQ(at(0x88, 6), (V{0x02, 0, 0, 0x0C, 0x5A, 0x01}));  // match + 0x08: dmac
+  std::fill(b.begin(), b.end(), 0);
+  LayoutRef<mlx5::SendWqe>(b.data())
+      .set<mlx5::SendWqe::WQE_INDEX>(0x1234).set<mlx5::SendWqe::OPCODE>(mlx5::kOpcodeSend)
+      .set<mlx5::SendWqe::SQN>(0x800).set<mlx5::SendWqe::DS>(4).set<mlx5::SendWqe::CE>(mlx5::kCeAlways)
+      .set<mlx5::SendWqe::INLINE_HDR_SZ>(18);
+  EXPECT_EQ(at(0x00, 12), (V{0x00, 0x12, 0x34, 0x0A, 0x00, 0x08, 0x00, 0x04, 0, 0, 0, 0x08}));  // Snabb's
+  EXPECT_EQ(at(0x1C, 2), (V{0x00, 0x12}));  // Ethernet segment + 0x0C: inline_hdr_sz
+  std::fill(b.begin(), b.end(), 0);
+  LayoutRef<mlx5::Cqe>(b.data())
+      .set<mlx5::Cqe::BYTE_CNT>(60).set<mlx5::Cqe::WQE_COUNTER>(0x0102).set<mlx5::Cqe::OPCODE>(mlx5::kCqeRespSend)
+      .set<mlx5::Cqe::OWNER>(1);
+  EXPECT_EQ(at(0x2C, 4), (V{0, 0, 0, 60}));
+  EXPECT_EQ(at(0x3C, 4), (V{0x01, 0x02, 0x00, 0x21}));  // wqe_counter, signature, op_own
+  EXPECT_EQ(mlx5::UAR_SEND_DOORBELL::offset(8), 8u * 4096 + 0x800);
+  EXPECT_EQ(mlx5::UAR_EQ_DOORBELL::offset(8), 8u * 4096 + 0x48);
+}
+
+// Firmware objects through the command interface: each bad command gets a
+// failed status and a syndrome, and the driver's Status names the command.
+class Mlx5ObjectTest : public Mlx5Test {
+ protected:
+  void SetUp() override {
+    make();
+    auto hca = mlx5::Hca::open(*fn_);
+    ASSERT_TRUE(hca.ok()) << hca.status();
+    hca_ = *std::move(hca);
+  }
+  mlx5::CommandQueue& c() { return hca_->cmdq(); }
+  template <typename Cmd>
+  uint32_t number(absl::StatusOr<mlx5::Output<typename Cmd::Out>> out) {
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? out->template get<typename Cmd::Out::NUMBER>() : 0;
+  }
+  // UAR, EQ, PD, TD and TIS, as a driver makes them before its queues.
+  mlx5::QueueContext context() {
+    mlx5::QueueContext q{&c(), fn_.get(), *fn_->bar(0), &undo_, 0, 0, 0, 0, sim::kModelResdLkey, 1};
+    q.uar = number<mlx5::ALLOC_UAR>(c().run<mlx5::ALLOC_UAR>());
+    eq_ = *DescriptorRing::create(fn_->dma(), 64, 64, "eq", 0, false);
+    q.eqn = number<mlx5::CREATE_EQ>(c().run<mlx5::CREATE_EQ>(0, [&](LayoutRef<mlx5::CREATE_EQ::In> in, uint8_t* raw) {
+      in.set<mlx5::CREATE_EQ::In::LOG_EQ_SIZE>(6).set<mlx5::CREATE_EQ::In::UAR_PAGE>(q.uar);
+      mlx5::put_pas(raw, eq_);
+    }, 8));
+    q.pd = number<mlx5::ALLOC_PD>(c().run<mlx5::ALLOC_PD>());
+    const uint32_t td = number<mlx5::ALLOC_TRANSPORT_DOMAIN>(c().run<mlx5::ALLOC_TRANSPORT_DOMAIN>());
+    q.tis = number<mlx5::CREATE_TIS>(c().run<mlx5::CREATE_TIS>(0, [&](LayoutRef<mlx5::CREATE_TIS::In> in, uint8_t*) {
+      in.set<mlx5::CREATE_TIS::In::TRANSPORT_DOMAIN>(td);
+    }));
+    return q;
+  }
+  static void expect_failure(const absl::Status& s, const std::string& command, const std::string& status) {
+    EXPECT_THAT(std::string(s.message()), AllOf(HasSubstr(command + " failed: status " + status),
+                                                HasSubstr("syndrome 0x")));
+  }
+  std::unique_ptr<mlx5::Hca> hca_;
+  std::vector<mlx5::Undo> undo_;
+  DescriptorRing eq_;
+};
+
+TEST_F(Mlx5ObjectTest, ObjectCommandsBeforeInitHcaAreRefused) {
+  ASSERT_TRUE(hca_->teardown().ok());
+  auto cmdq = mlx5::CommandQueue::create(*fn_, **fn_->bar(0));
+  ASSERT_TRUE((*cmdq)->run<mlx5::ENABLE_HCA>().ok());
+  expect_failure((*cmdq)->run<mlx5::ALLOC_PD>().status(), "ALLOC_PD", "BAD_SYS_STATE (0x4)");
+}
+
+TEST_F(Mlx5ObjectTest, ASendQueueOnAnUnknownCqIsABadResource) {
+  mlx5::QueueContext q = context();
+  auto sq = c().run<mlx5::CREATE_SQ>(0, [&](LayoutRef<mlx5::CREATE_SQ::In> in, uint8_t*) {
+    in.set<mlx5::CREATE_SQ::In::WQ_TYPE>(mlx5::kWqCyclic).set<mlx5::CREATE_SQ::In::CQN>(0x999)
+        .set<mlx5::CREATE_SQ::In::PD>(q.pd);
+  });
+  expect_failure(sq.status(), "CREATE_SQ", "BAD_RESOURCE (0x5)");
+  auto cq = c().run<mlx5::CREATE_CQ>(0, [&](LayoutRef<mlx5::CREATE_CQ::In> in, uint8_t*) {
+    in.set<mlx5::CREATE_CQ::In::UAR_PAGE>(q.uar).set<mlx5::CREATE_CQ::In::C_EQN>(77);
+  });
+  expect_failure(cq.status(), "CREATE_CQ", "BAD_RESOURCE (0x5)");
+  auto tir = c().run<mlx5::CREATE_TIR>();  // direct, to RQ 0 in domain 0: neither exists
+  expect_failure(tir.status(), "CREATE_TIR", "BAD_RESOURCE (0x5)");
+  std::vector<uint8_t> short_input(0x20, 0);  // CREATE_SQ is 0x110 bytes and more
+  LayoutRef<mlx5::CmdIn>(short_input.data()).set<mlx5::CmdIn::OPCODE>(mlx5::op::kCreateSq);
+  expect_failure(c().execute(short_input, 0x10).status(), "CREATE_SQ", "BAD_INPUT_LEN (0x50)");
+  expect_clean();
+}
+
+TEST_F(Mlx5ObjectTest, QueuesFollowTheStateMachineAndBusyObjectsStay) {
+  mlx5::QueueContext q = context();
+  mlx5::SendQueue sq;
+  ASSERT_TRUE(sq.create(q, 64, "sq").ok());  // CQ, SQ, RST -> RDY
+  ASSERT_EQ(undo_.size(), 2u);
+  const uint32_t cqn = undo_[0].number, sqn = undo_[1].number;
+  EXPECT_EQ(model_->wq_state(sqn), mlx5::kRdy);
+  auto modify = [&](mlx5::WqState from, mlx5::WqState to) {
+    return c().run<mlx5::MODIFY_SQ>(0, [&](LayoutRef<mlx5::ModifyWqIn> in, uint8_t*) {
+      in.set<mlx5::ModifyWqIn::NUMBER>(sqn).set<mlx5::ModifyWqIn::CURRENT_STATE>(from)
+          .set<mlx5::ModifyWqIn::NEXT_STATE>(to);
+    }).status();
+  };
+  expect_failure(modify(mlx5::kRst, mlx5::kRdy), "MODIFY_SQ", "BAD_RES_STATE (0x9)");  // it is RDY
+  ASSERT_TRUE(modify(mlx5::kRdy, mlx5::kErr).ok());
+  expect_failure(modify(mlx5::kErr, mlx5::kRdy), "MODIFY_SQ", "BAD_RES_STATE (0x9)");  // via RST
+  ASSERT_TRUE(modify(mlx5::kErr, mlx5::kRst).ok());
+  ASSERT_TRUE(modify(mlx5::kRst, mlx5::kRdy).ok());
+  auto destroy = [&](uint16_t opcode, uint32_t n) {
+    std::vector<uint8_t> in(0x10, 0);
+    LayoutRef<mlx5::CmdIn>(in.data()).set<mlx5::CmdIn::OPCODE>(opcode);
+    LayoutRef<mlx5::Numbered<0x10>>(in.data()).set<mlx5::Numbered<0x10>::NUMBER>(n);
+    return c().execute(in, 0x10).status();
+  };
+  expect_failure(destroy(mlx5::op::kDestroyCq, cqn), "DESTROY_CQ", "RESOURCE_BUSY (0x6)");
+  expect_failure(destroy(mlx5::op::kDeallocUar, q.uar), "DEALLOC_UAR", "RESOURCE_BUSY (0x6)");
+  ASSERT_TRUE(destroy(mlx5::op::kDestroySq, sqn).ok());
+  ASSERT_TRUE(destroy(mlx5::op::kDestroyCq, cqn).ok());
+  expect_failure(destroy(mlx5::op::kDestroySq, sqn), "DESTROY_SQ", "BAD_RESOURCE (0x5)");
+  expect_clean();
+}
+
+TEST_F(Mlx5ObjectTest, DoorbellsThatDisagreeWithTheRecordOrTheUarAreReported) {
+  mlx5::QueueContext q = context();
+  mlx5::SendQueue sq;
+  ASSERT_TRUE(sq.create(q, 64, "sq").ok());
+  const uint32_t sqn = undo_[1].number;
+  Bar& bar = **fn_->bar(0);
+  // WQE 5 rung while the doorbell record still says nothing was posted.
+  bar.write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(uint64_t{5u << 8 | mlx5::kOpcodeSend} << 32 | sqn << 8 | 4), q.uar);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("doorbell names WQE 5, but the doorbell record's send counter is 0"));
+  ctx_.log->clear();
+  bar.write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(uint64_t{sqn} << 8), q.uar + 1);  // never allocated
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("UAR page 9, which is not allocated"));
+  ctx_.log->clear();
+  bar.write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(uint64_t{0x77} << 8), q.uar);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("send doorbell for SQ 0x77, which does not exist"));
+  ctx_.log->clear();
+}
+
+TEST_F(Mlx5ObjectTest, FlowTablesCheckGroupsEntriesAndLevels) {
+  using mlx5::CREATE_FLOW_GROUP;
+  using mlx5::SET_FLOW_TABLE_ENTRY;
+  auto table = [&](uint32_t level) {
+    return number<mlx5::CREATE_FLOW_TABLE>(c().run<mlx5::CREATE_FLOW_TABLE>(0, [&](auto in, uint8_t*) {
+      in.template set<mlx5::CREATE_FLOW_TABLE::In::LEVEL>(level)
+          .template set<mlx5::CREATE_FLOW_TABLE::In::LOG_SIZE>(2);
+    }));
+  };
+  const uint32_t root = table(1), low = table(0);
+  auto group = [&](uint32_t start, uint32_t end) {
+    return c().run<CREATE_FLOW_GROUP>(0, [&](LayoutRef<CREATE_FLOW_GROUP::In> in, uint8_t* raw) {
+      in.set<CREATE_FLOW_GROUP::In::TABLE_ID>(root).set<CREATE_FLOW_GROUP::In::START_FLOW_INDEX>(start)
+          .set<CREATE_FLOW_GROUP::In::END_FLOW_INDEX>(end)
+          .set<CREATE_FLOW_GROUP::In::MATCH_CRITERIA_ENABLE>(mlx5::kMatchOuterHeaders);
+      LayoutRef<mlx5::OuterHeaders>(raw + CREATE_FLOW_GROUP::kMatchCriteria)
+          .set<mlx5::OuterHeaders::ETHERTYPE>(0xFFFF);
+    });
+  };
+  const uint32_t g = number<CREATE_FLOW_GROUP>(group(0, 1));
+  expect_failure(group(1, 2).status(), "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");  // overlaps
+  expect_failure(group(2, 9).status(), "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");  // past the table
+  auto entry = [&](uint32_t index, uint32_t dest_type, uint32_t dest, auto value) {
+    return c().run<SET_FLOW_TABLE_ENTRY>(0, [&](LayoutRef<SET_FLOW_TABLE_ENTRY::In> in, uint8_t* raw) {
+      in.set<SET_FLOW_TABLE_ENTRY::In::TABLE_ID>(root).set<SET_FLOW_TABLE_ENTRY::In::FLOW_INDEX>(index)
+          .set<SET_FLOW_TABLE_ENTRY::In::GROUP_ID>(g)
+          .set<SET_FLOW_TABLE_ENTRY::In::ACTION>(mlx5::kActionForward)
+          .set<SET_FLOW_TABLE_ENTRY::In::DESTINATION_LIST_SIZE>(1);
+      value(LayoutRef<mlx5::OuterHeaders>(raw + SET_FLOW_TABLE_ENTRY::kMatchValue));
+      LayoutRef<mlx5::FlowDestination>(raw + SET_FLOW_TABLE_ENTRY::kDestinations)
+          .set<mlx5::FlowDestination::TYPE>(dest_type).set<mlx5::FlowDestination::ID>(dest);
+    }, 8).status();
+  };
+  auto ipv4 = [](LayoutRef<mlx5::OuterHeaders> h) { h.set<mlx5::OuterHeaders::ETHERTYPE>(0x0800); };
+  auto udp = [](LayoutRef<mlx5::OuterHeaders> h) { h.set<mlx5::OuterHeaders::IP_PROTOCOL>(17); };
+  // A lower level is not a destination; a value beyond the group's criteria
+  // is refused; so is a TIR that does not exist.
+  expect_failure(entry(0, mlx5::kDestFlowTable, low, ipv4), "SET_FLOW_TABLE_ENTRY", "BAD_PARAM (0x3)");
+  expect_failure(entry(0, mlx5::kDestFlowTable, root, udp), "SET_FLOW_TABLE_ENTRY", "BAD_PARAM (0x3)");
+  expect_failure(entry(0, mlx5::kDestTir, 0x42, ipv4), "SET_FLOW_TABLE_ENTRY", "BAD_RESOURCE (0x5)");
+  expect_clean();
+}
+
+TEST_F(Mlx5ObjectTest, PortRegistersAndTheVport) {
+  auto paos = c().run<mlx5::ACCESS_REGISTER<mlx5::PAOS>>(mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
+    r.set<mlx5::PAOS::REGISTER_ID>(mlx5::PAOS::kId).set<mlx5::PAOS::LOCAL_PORT>(1);
+  });
+  ASSERT_TRUE(paos.ok()) << paos.status();
+  EXPECT_EQ(paos->get<mlx5::PAOS::ADMIN_STATUS>(), mlx5::kPortDown);  // until a driver brings it up
+  EXPECT_EQ(paos->get<mlx5::PAOS::OPER_STATUS>(), mlx5::kPortDown);
+  auto port2 = c().run<mlx5::ACCESS_REGISTER<mlx5::PAOS>>(mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
+    r.set<mlx5::PAOS::REGISTER_ID>(mlx5::PAOS::kId).set<mlx5::PAOS::LOCAL_PORT>(2);
+  });
+  expect_failure(port2.status(), "ACCESS_REGISTER", "BAD_PARAM (0x3)");  // one port
+  auto vport = c().run<mlx5::QUERY_NIC_VPORT_CONTEXT>();
+  ASSERT_TRUE(vport.ok());
+  EXPECT_EQ(vport->get<mlx5::QUERY_NIC_VPORT_CONTEXT::Out::MAC_47_32>(), 0x0200u);
+  EXPECT_EQ(vport->get<mlx5::QUERY_NIC_VPORT_CONTEXT::Out::MAC_31_0>(), 0x0000c501u);
+  auto state = c().run<mlx5::QUERY_VPORT_STATE>();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->get<mlx5::QUERY_VPORT_STATE::Out::STATE>(), 0u);  // down
+  auto special = c().run<mlx5::QUERY_SPECIAL_CONTEXTS>();
+  ASSERT_TRUE(special.ok());
+  EXPECT_EQ(special->get<mlx5::QUERY_SPECIAL_CONTEXTS::Out::RESD_LKEY>(), sim::kModelResdLkey);
+  expect_clean();
 }
 
 }  // namespace

@@ -45,23 +45,36 @@ void hexdump(std::string* s, absl::Span<const uint8_t> b) {
 }  // namespace
 
 std::string command_name(uint16_t opcode) {
-  switch (opcode) {
-    case op::kQueryHcaCap: return "QUERY_HCA_CAP";
-    case op::kInitHca: return "INIT_HCA";
-    case op::kTeardownHca: return "TEARDOWN_HCA";
-    case op::kEnableHca: return "ENABLE_HCA";
-    case op::kDisableHca: return "DISABLE_HCA";
-    case op::kQueryPages: return "QUERY_PAGES";
-    case op::kManagePages: return "MANAGE_PAGES";
-    case op::kSetHcaCap: return "SET_HCA_CAP";
-    case op::kQueryIssi: return "QUERY_ISSI";
-    case op::kSetIssi: return "SET_ISSI";
-    case op::kAllocPd: return "ALLOC_PD";
-    case op::kAllocUar: return "ALLOC_UAR";
-    case op::kAccessRegister: return "ACCESS_REGISTER";
-    case op::kAllocTransportDomain: return "ALLOC_TRANSPORT_DOMAIN";
-    case op::kQueryVportState: return "QUERY_VPORT_STATE";
-    case op::kQueryNicVportContext: return "QUERY_NIC_VPORT_CONTEXT";
+  static constexpr struct {
+    uint16_t opcode;
+    const char* name;
+  } kNames[] = {
+      {op::kQueryHcaCap, "QUERY_HCA_CAP"}, {op::kInitHca, "INIT_HCA"},
+      {op::kTeardownHca, "TEARDOWN_HCA"}, {op::kEnableHca, "ENABLE_HCA"},
+      {op::kDisableHca, "DISABLE_HCA"}, {op::kQueryPages, "QUERY_PAGES"},
+      {op::kManagePages, "MANAGE_PAGES"}, {op::kSetHcaCap, "SET_HCA_CAP"},
+      {op::kQueryIssi, "QUERY_ISSI"}, {op::kSetIssi, "SET_ISSI"},
+      {op::kQuerySpecialContexts, "QUERY_SPECIAL_CONTEXTS"}, {op::kCreateEq, "CREATE_EQ"},
+      {op::kDestroyEq, "DESTROY_EQ"}, {op::kCreateCq, "CREATE_CQ"}, {op::kDestroyCq, "DESTROY_CQ"},
+      {op::kQueryVportState, "QUERY_VPORT_STATE"},
+      {op::kQueryNicVportContext, "QUERY_NIC_VPORT_CONTEXT"},
+      {op::kModifyNicVportContext, "MODIFY_NIC_VPORT_CONTEXT"},
+      {op::kQueryVportCounter, "QUERY_VPORT_COUNTER"}, {op::kAllocPd, "ALLOC_PD"},
+      {op::kDeallocPd, "DEALLOC_PD"}, {op::kAllocUar, "ALLOC_UAR"},
+      {op::kDeallocUar, "DEALLOC_UAR"}, {op::kAccessRegister, "ACCESS_REGISTER"},
+      {op::kAllocTransportDomain, "ALLOC_TRANSPORT_DOMAIN"},
+      {op::kDeallocTransportDomain, "DEALLOC_TRANSPORT_DOMAIN"}, {op::kCreateTir, "CREATE_TIR"},
+      {op::kDestroyTir, "DESTROY_TIR"}, {op::kCreateSq, "CREATE_SQ"}, {op::kModifySq, "MODIFY_SQ"},
+      {op::kDestroySq, "DESTROY_SQ"}, {op::kCreateRq, "CREATE_RQ"}, {op::kModifyRq, "MODIFY_RQ"},
+      {op::kDestroyRq, "DESTROY_RQ"}, {op::kCreateTis, "CREATE_TIS"},
+      {op::kDestroyTis, "DESTROY_TIS"}, {op::kCreateRqt, "CREATE_RQT"},
+      {op::kDestroyRqt, "DESTROY_RQT"}, {op::kSetFlowTableRoot, "SET_FLOW_TABLE_ROOT"},
+      {op::kCreateFlowTable, "CREATE_FLOW_TABLE"}, {op::kDestroyFlowTable, "DESTROY_FLOW_TABLE"},
+      {op::kCreateFlowGroup, "CREATE_FLOW_GROUP"}, {op::kDestroyFlowGroup, "DESTROY_FLOW_GROUP"},
+      {op::kSetFlowTableEntry, "SET_FLOW_TABLE_ENTRY"},
+      {op::kDeleteFlowTableEntry, "DELETE_FLOW_TABLE_ENTRY"}};
+  for (const auto& n : kNames) {
+    if (n.opcode == opcode) return n.name;
   }
   return absl::StrFormat("opcode %#x", opcode);
 }
@@ -79,6 +92,7 @@ std::string status_name(uint8_t status) {
     case CmdStatus::kBadResState: return "BAD_RES_STATE";
     case CmdStatus::kBadIndex: return "BAD_INDEX";
     case CmdStatus::kNoResources: return "NO_RESOURCES";
+    case CmdStatus::kBadResourceState: return "BAD_RESOURCE_STATE";
     case CmdStatus::kBadInputLength: return "BAD_INPUT_LEN";
     case CmdStatus::kBadOutputLength: return "BAD_OUTPUT_LEN";
   }

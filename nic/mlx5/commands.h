@@ -16,6 +16,12 @@ struct Command {
 // A layout of N bytes with no fields beyond the command header.
 template <size_t N>
 struct Plain : Layout<Plain<N>, N, ByteOrder::kBig> {};
+// The header and one object number at 0x08 (bits 0..Hi): ALLOC_* outputs,
+// CREATE_* outputs, DESTROY_* and DEALLOC_* inputs.
+template <size_t N, unsigned Hi = 23>
+struct Numbered : Layout<Numbered<N, Hi>, N, ByteOrder::kBig> {
+  using NUMBER = LayoutField<Numbered, 0x08, uint32_t, 0, Hi>;
+};
 
 struct ENABLE_HCA : Command<op::kEnableHca> {
   struct In : Layout<In, 0x10, ByteOrder::kBig> { using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>; };
@@ -70,5 +76,314 @@ struct TEARDOWN_HCA : Command<op::kTeardownHca> {
   struct In : Layout<In, 0x10, ByteOrder::kBig> { using PROFILE = Field<0x08, uint32_t, 0, 15>; };
   using Out = Plain<0x10>;
 };
+
+// --- Objects (digest §4; PRM "Command Reference"; offsets checked against
+// rdma-core providers/mlx5/mlx5_ifc.h and DPDK mlx5_prm.h). ---
+
+template <uint16_t Alloc, uint16_t Dealloc>
+struct AllocPair {
+  struct ALLOC : Command<Alloc> { using In = Plain<0x10>; using Out = Numbered<0x10>; };
+  struct DEALLOC : Command<Dealloc> { using In = Numbered<0x10>; using Out = Plain<0x10>; };
+};
+using ALLOC_UAR = AllocPair<op::kAllocUar, op::kDeallocUar>::ALLOC;
+using DEALLOC_UAR = AllocPair<op::kAllocUar, op::kDeallocUar>::DEALLOC;
+using ALLOC_PD = AllocPair<op::kAllocPd, op::kDeallocPd>::ALLOC;
+using DEALLOC_PD = AllocPair<op::kAllocPd, op::kDeallocPd>::DEALLOC;
+using ALLOC_TRANSPORT_DOMAIN = AllocPair<op::kAllocTransportDomain, op::kDeallocTransportDomain>::ALLOC;
+using DEALLOC_TRANSPORT_DOMAIN = AllocPair<op::kAllocTransportDomain, op::kDeallocTransportDomain>::DEALLOC;
+// A DESTROY_* command: the object number in, nothing out.
+template <uint16_t Opcode, unsigned Hi = 23>
+struct Destroy : Command<Opcode> { using In = Numbered<0x10, Hi>; using Out = Plain<0x10>; };
+
+// Digest §6: the reserved lkey for physical (IOVA) addressing.
+struct QUERY_SPECIAL_CONTEXTS : Command<op::kQuerySpecialContexts> {
+  using In = Plain<0x10>;
+  struct Out : Layout<Out, 0x20, ByteOrder::kBig> {
+    using RESD_LKEY = Field<0x0C, uint32_t>;
+    using NULL_MKEY = Field<0x10, uint32_t>;
+  };
+};
+
+// Physical address lists (pas) follow the fixed input at 0x110, 8 bytes each.
+inline constexpr uint32_t kPas = 0x110;
+
+// EQ context at 0x10; event_bitmask bit n enables event type n (digest §4).
+struct CREATE_EQ : Command<op::kCreateEq> {
+  struct In : Layout<In, kPas, ByteOrder::kBig> {
+    using OI = Field<0x10, uint32_t, 17, 17>;
+    using LOG_EQ_SIZE = Field<0x1C, uint32_t, 24, 28>;
+    using UAR_PAGE = Field<0x1C, uint32_t, 0, 23>;
+    using LOG_PAGE_SIZE = Field<0x28, uint32_t, 24, 28>;  // 4 KiB << n
+    using EVENT_BITMASK = Field<0x58, uint64_t>;
+  };
+  using Out = Numbered<0x10, 7>;
+};
+using DESTROY_EQ = Destroy<op::kDestroyEq, 7>;
+
+// CQ context at 0x10 (digest §4).
+struct CREATE_CQ : Command<op::kCreateCq> {
+  struct In : Layout<In, kPas, ByteOrder::kBig> {
+    using CQE_SZ = Field<0x10, uint32_t, 21, 23>;  // 0: 64 bytes
+    using OI = Field<0x10, uint32_t, 17, 17>;      // overrun ignore
+    using LOG_CQ_SIZE = Field<0x1C, uint32_t, 24, 28>;
+    using UAR_PAGE = Field<0x1C, uint32_t, 0, 23>;
+    using C_EQN = Field<0x24, uint32_t, 0, 7>;
+    using LOG_PAGE_SIZE = Field<0x28, uint32_t, 24, 28>;
+    using DBR_ADDR = Field<0x48, uint64_t>;
+  };
+  using Out = Numbered<0x10>;
+};
+using DESTROY_CQ = Destroy<op::kDestroyCq>;
+
+// The work queue context, at 0x50 of CREATE_SQ and CREATE_RQ (digest §4).
+template <typename Self>
+struct WqIn : Layout<Self, kPas, ByteOrder::kBig> {
+  using STATE = LayoutField<Self, 0x20, uint32_t, 20, 23>;
+  using CQN = LayoutField<Self, 0x28, uint32_t, 0, 23>;
+  using WQ_TYPE = LayoutField<Self, 0x50, uint32_t, 28, 31>;  // 1: cyclic
+  using PD = LayoutField<Self, 0x58, uint32_t, 0, 23>;
+  using UAR_PAGE = LayoutField<Self, 0x5C, uint32_t, 0, 23>;
+  using DBR_ADDR = LayoutField<Self, 0x60, uint64_t, 0, 63>;
+  using LOG_WQ_STRIDE = LayoutField<Self, 0x70, uint32_t, 16, 19>;
+  using LOG_WQ_PG_SZ = LayoutField<Self, 0x70, uint32_t, 8, 12>;  // 4 KiB << n
+  using LOG_WQ_SZ = LayoutField<Self, 0x70, uint32_t, 0, 4>;
+};
+enum WqState : uint8_t { kRst = 0, kRdy = 1, kErr = 3 };
+inline constexpr uint32_t kWqCyclic = 1;
+
+// SQ and RQ contexts at 0x20 (digest §4).
+struct CREATE_SQ : Command<op::kCreateSq> {
+  struct In : WqIn<In> {  // SQ context at 0x20
+    using RLKEY = Field<0x20, uint32_t, 31, 31>;
+    using FLUSH_IN_ERROR_EN = Field<0x20, uint32_t, 28, 28>;
+    using MIN_WQE_INLINE_MODE = Field<0x20, uint32_t, 24, 26>;  // 1: L2
+    using TIS_LST_SZ = Field<0x40, uint32_t, 16, 31>;
+    using TIS_NUM_0 = Field<0x4C, uint32_t, 0, 23>;
+  };
+  using Out = Numbered<0x10>;
+};
+struct CREATE_RQ : Command<op::kCreateRq> {
+  struct In : WqIn<In> {  // RQ context at 0x20
+    using RLKEY = Field<0x20, uint32_t, 31, 31>;
+    using VSD = Field<0x20, uint32_t, 28, 28>;  // VLAN strip disable
+    using MEM_RQ_TYPE = Field<0x20, uint32_t, 24, 27>;
+    using FLUSH_IN_ERROR_EN = Field<0x20, uint32_t, 18, 18>;
+  };
+  using Out = Numbered<0x10>;
+};
+// MODIFY_SQ / MODIFY_RQ: current state and number at 0x08, the new state in
+// the context at 0x20.
+struct ModifyWqIn : Layout<ModifyWqIn, kPas, ByteOrder::kBig> {
+  using CURRENT_STATE = Field<0x08, uint32_t, 28, 31>;
+  using NUMBER = Field<0x08, uint32_t, 0, 23>;
+  using NEXT_STATE = Field<0x20, uint32_t, 20, 23>;
+};
+template <uint16_t Opcode>
+struct ModifyWq : Command<Opcode> { using In = ModifyWqIn; using Out = Plain<0x10>; };
+using MODIFY_SQ = ModifyWq<op::kModifySq>;
+using MODIFY_RQ = ModifyWq<op::kModifyRq>;
+using DESTROY_SQ = Destroy<op::kDestroySq>;
+using DESTROY_RQ = Destroy<op::kDestroyRq>;
+
+// TIS context at 0x20 (digest §4).
+struct CREATE_TIS : Command<op::kCreateTis> {
+  struct In : Layout<In, 0xC0, ByteOrder::kBig> {  // TIS context at 0x20
+    using TRANSPORT_DOMAIN = Field<0x44, uint32_t, 0, 23>;
+  };
+  using Out = Numbered<0x10>;
+};
+using DESTROY_TIS = Destroy<op::kDestroyTis>;
+
+// TIR context at 0x20: direct (one RQ) or indirect (an RQT, Toeplitz hash;
+// selected fields as digest §4 lists them).
+struct CREATE_TIR : Command<op::kCreateTir> {
+  struct In : Layout<In, kPas, ByteOrder::kBig> {
+    using DISP_TYPE = Field<0x24, uint32_t, 28, 31>;  // 0 direct, 1 indirect
+    using INLINE_RQN = Field<0x3C, uint32_t, 0, 23>;
+    using INDIRECT_TABLE = Field<0x40, uint32_t, 0, 23>;
+    using RX_HASH_FN = Field<0x44, uint32_t, 28, 31>;  // 2: Toeplitz
+    using TRANSPORT_DOMAIN = Field<0x44, uint32_t, 0, 23>;
+    using L3_PROT_TYPE = Field<0x70, uint32_t, 31, 31>;     // 0: IPv4
+    using L4_PROT_TYPE = Field<0x70, uint32_t, 30, 30>;     // 0 TCP, 1 UDP
+    using SELECTED_FIELDS = Field<0x70, uint32_t, 0, 29>;  // kHash*
+  };
+  static constexpr uint32_t kToeplitzKey = 0x48, kKeySize = 40;
+  using Out = Numbered<0x10>;
+};
+inline constexpr uint32_t kHashSrcIp = 1, kHashDstIp = 2, kHashSport = 4, kHashDport = 8;
+inline constexpr uint32_t kHashToeplitz = 2;
+using DESTROY_TIR = Destroy<op::kDestroyTir>;
+
+// RQT context at 0x20; rq_num[i] (24 bits each) from 0x110 (digest §4).
+struct CREATE_RQT : Command<op::kCreateRqt> {
+  struct In : Layout<In, kPas, ByteOrder::kBig> {
+    using RQT_MAX_SIZE = Field<0x34, uint32_t, 0, 15>;
+    using RQT_ACTUAL_SIZE = Field<0x38, uint32_t, 0, 15>;
+  };
+  static constexpr uint32_t kRqNum = 0x110;
+  using Out = Numbered<0x10>;
+};
+using DESTROY_RQT = Destroy<op::kDestroyRqt>;
+
+// --- NIC RX flow steering (digest §4; Linux fs_cmd.c). ---
+inline constexpr uint32_t kTableNicRx = 0;
+inline constexpr uint32_t kActionDrop = 2, kActionForward = 4;
+inline constexpr uint32_t kDestFlowTable = 1, kDestTir = 2;
+inline constexpr uint32_t kMatchOuterHeaders = 1;  // match_criteria_enable bit 0
+
+// Table type and id at 0x10/0x14, as DESTROY_FLOW_TABLE and
+// SET_FLOW_TABLE_ROOT (op_mod 1 there: disconnect the root) take them.
+struct TableIn : Layout<TableIn, 0x40, ByteOrder::kBig> {
+  using TABLE_TYPE = Field<0x10, uint32_t, 24, 31>;
+  using TABLE_ID = Field<0x14, uint32_t, 0, 23>;
+  using GROUP_ID = Field<0x18, uint32_t>;    // DESTROY_FLOW_GROUP
+  using FLOW_INDEX = Field<0x20, uint32_t>;  // DELETE_FLOW_TABLE_ENTRY
+};
+struct CREATE_FLOW_TABLE : Command<op::kCreateFlowTable> {
+  struct In : Layout<In, 0x40, ByteOrder::kBig> {
+    using TABLE_TYPE = Field<0x10, uint32_t, 24, 31>;
+    using LEVEL = Field<0x18, uint32_t, 16, 23>;
+    using LOG_SIZE = Field<0x18, uint32_t, 0, 7>;
+  };
+  using Out = Numbered<0x10>;
+};
+struct DESTROY_FLOW_TABLE : Command<op::kDestroyFlowTable> { using In = TableIn; using Out = Plain<0x10>; };
+struct SET_FLOW_TABLE_ROOT : Command<op::kSetFlowTableRoot> { using In = TableIn; using Out = Plain<0x10>; };
+inline constexpr uint16_t kRootDisconnect = 1;
+struct DESTROY_FLOW_GROUP : Command<op::kDestroyFlowGroup> { using In = TableIn; using Out = Plain<0x10>; };
+struct DELETE_FLOW_TABLE_ENTRY : Command<op::kDeleteFlowTableEntry> { using In = TableIn; using Out = Plain<0x10>; };
+
+// fte_match_set_lyr_2_4 (PRM "Flow Table Entry Match Parameters"; digest §4
+// gives dmac and ethertype, the rest from Linux mlx5_ifc.h): the outer headers
+// a flow group matches on; its criteria are a mask of the same shape.
+struct OuterHeaders : Layout<OuterHeaders, 0x40, ByteOrder::kBig> {
+  using ETHERTYPE = Field<0x04, uint32_t, 0, 15>;
+  using DMAC_47_16 = Field<0x08, uint32_t>;
+  using DMAC_15_0 = Field<0x0C, uint32_t, 16, 31>;
+  using FIRST_VID = Field<0x0C, uint32_t, 0, 11>;
+  using IP_PROTOCOL = Field<0x10, uint32_t, 24, 31>;
+  using CVLAN_TAG = Field<0x10, uint32_t, 15, 15>;
+  using IP_VERSION = Field<0x10, uint32_t, 9, 12>;
+  using TCP_SPORT = Field<0x14, uint32_t, 16, 31>;
+  using TCP_DPORT = Field<0x14, uint32_t, 0, 15>;
+  using UDP_SPORT = Field<0x1C, uint32_t, 16, 31>;
+  using UDP_DPORT = Field<0x1C, uint32_t, 0, 15>;
+  using SRC_IPV4 = Field<0x2C, uint32_t>;
+  using DST_IPV4 = Field<0x3C, uint32_t>;
+};
+struct CREATE_FLOW_GROUP : Command<op::kCreateFlowGroup> {
+  struct In : Layout<In, 0x400, ByteOrder::kBig> {
+    using TABLE_TYPE = Field<0x10, uint32_t, 24, 31>;
+    using TABLE_ID = Field<0x14, uint32_t, 0, 23>;
+    using START_FLOW_INDEX = Field<0x1C, uint32_t>;
+    using END_FLOW_INDEX = Field<0x24, uint32_t>;  // inclusive
+    using MATCH_CRITERIA_ENABLE = Field<0x3C, uint32_t, 0, 7>;
+  };
+  static constexpr uint32_t kMatchCriteria = 0x40;  // OuterHeaders first
+  using Out = Numbered<0x10>;
+};
+// Flow context at 0x40: match value at 0x80, destinations at 0x340.
+struct SET_FLOW_TABLE_ENTRY : Command<op::kSetFlowTableEntry> {
+  struct In : Layout<In, 0x340, ByteOrder::kBig> {
+    using TABLE_TYPE = Field<0x10, uint32_t, 24, 31>;
+    using TABLE_ID = Field<0x14, uint32_t, 0, 23>;
+    using FLOW_INDEX = Field<0x20, uint32_t>;
+    using GROUP_ID = Field<0x44, uint32_t>;
+    using ACTION = Field<0x4C, uint32_t, 0, 15>;
+    using DESTINATION_LIST_SIZE = Field<0x50, uint32_t, 0, 23>;
+  };
+  static constexpr uint32_t kMatchValue = 0x80, kDestinations = 0x340;
+  using Out = Plain<0x10>;
+};
+struct FlowDestination : Layout<FlowDestination, 8, ByteOrder::kBig> {
+  using TYPE = Field<0x00, uint32_t, 24, 31>;
+  using ID = Field<0x00, uint32_t, 0, 23>;
+};
+
+// --- The NIC vport (digest §4, §7). ---
+// nic_vport_context at Base: QUERY output 0x10, MODIFY input 0x100.
+template <typename Self, size_t Base>
+struct VportContext : Layout<Self, Base + 0x100, ByteOrder::kBig> {
+  using MIN_WQE_INLINE_MODE = LayoutField<Self, Base + 0x00, uint32_t, 24, 26>;
+  using MTU = LayoutField<Self, Base + 0x24, uint32_t, 0, 15>;
+  using PROMISC_UC = LayoutField<Self, Base + 0xF0, uint32_t, 31, 31>;
+  using PROMISC_MC = LayoutField<Self, Base + 0xF0, uint32_t, 30, 30>;
+  using PROMISC_ALL = LayoutField<Self, Base + 0xF0, uint32_t, 29, 29>;
+  using MAC_47_32 = LayoutField<Self, Base + 0xF4, uint32_t, 0, 15>;
+  using MAC_31_0 = LayoutField<Self, Base + 0xF8, uint32_t, 0, 31>;
+};
+struct QUERY_NIC_VPORT_CONTEXT : Command<op::kQueryNicVportContext> {
+  using In = Plain<0x10>;
+  struct Out : VportContext<Out, 0x10> {};
+};
+struct MODIFY_NIC_VPORT_CONTEXT : Command<op::kModifyNicVportContext> {
+  struct In : VportContext<In, 0x100> { using FIELD_SELECT = Field<0x0C, uint32_t>; };
+  using Out = Plain<0x10>;
+};
+inline constexpr uint32_t kSelectPermanentAddress = 1u << 3, kSelectPromisc = 1u << 4,
+                          kSelectMtu = 1u << 6;
+struct QUERY_VPORT_STATE : Command<op::kQueryVportState> {
+  using In = Plain<0x10>;
+  struct Out : Layout<Out, 0x10, ByteOrder::kBig> {
+    using ADMIN_STATE = Field<0x0C, uint32_t, 4, 7>;
+    using STATE = Field<0x0C, uint32_t, 0, 3>;  // 1: up
+  };
+};
+// Counters: 64-bit packets then octets per group, at these output offsets.
+struct QUERY_VPORT_COUNTER : Command<op::kQueryVportCounter> {
+  struct In : Layout<In, 0x20, ByteOrder::kBig> { using CLEAR = Field<0x18, uint32_t, 31, 31>; };
+  using Out = Plain<0x210>;
+};
+struct VportCounter {
+  const char* name;  // the PRM's, with _packets / _octets appended
+  uint32_t offset;
+};
+inline constexpr VportCounter kVportCounters[] = {
+    {"received_errors", 0x10},         {"transmit_errors", 0x20},
+    {"received_eth_broadcast", 0x70},  {"transmitted_eth_broadcast", 0x80},
+    {"received_eth_unicast", 0x90},    {"transmitted_eth_unicast", 0xA0},
+    {"received_eth_multicast", 0xB0},  {"transmitted_eth_multicast", 0xC0}};
+
+// --- Port registers through ACCESS_REGISTER (digest §7): one layout is both
+// the command's input and its output; the register data starts at 0x10. ---
+template <typename Self, uint16_t Id, size_t Size>
+struct PortRegister : Layout<Self, 0x10 + Size, ByteOrder::kBig> {
+  static constexpr uint16_t kId = Id;
+  using REGISTER_ID = LayoutField<Self, 0x08, uint32_t, 0, 15>;
+  using LOCAL_PORT = LayoutField<Self, 0x10, uint32_t, 16, 23>;  // 1
+};
+struct PAOS : PortRegister<PAOS, 0x5006, 0x10> {
+  using ADMIN_STATUS = Field<0x10, uint32_t, 8, 11>;  // 1 up, 2 down
+  using OPER_STATUS = Field<0x10, uint32_t, 0, 3>;    // 1 up, 2 down
+  using ASE = Field<0x14, uint32_t, 31, 31>;          // admin status update enable
+};
+struct PTYS : PortRegister<PTYS, 0x5004, 0x40> {
+  using PROTO_MASK = Field<0x10, uint32_t, 0, 2>;  // 4: Ethernet
+  using ETH_PROTO_CAPABILITY = Field<0x1C, uint32_t>;
+  using ETH_PROTO_ADMIN = Field<0x28, uint32_t>;
+  using ETH_PROTO_OPER = Field<0x34, uint32_t>;
+};
+struct PMTU : PortRegister<PMTU, 0x5003, 0x10> {
+  using MAX_MTU = Field<0x14, uint32_t, 16, 31>;
+  using ADMIN_MTU = Field<0x18, uint32_t, 16, 31>;
+  using OPER_MTU = Field<0x1C, uint32_t, 16, 31>;
+};
+template <typename Reg>
+struct ACCESS_REGISTER : Command<op::kAccessRegister> { using In = Reg; using Out = Reg; };
+inline constexpr uint16_t kRegisterWrite = 0, kRegisterRead = 1;
+inline constexpr uint32_t kPortUp = 1, kPortDown = 2, kProtoEthernet = 4;
+// PTYS eth_proto_oper bits and their speeds (digest §7, Snabb's table).
+struct PtysSpeed {
+  uint32_t bit;
+  uint32_t mbps;
+};
+inline constexpr PtysSpeed kPtysSpeeds[] = {
+    {1, 1000},    {2, 10000},   {3, 10000},   {4, 10000},   {6, 40000},   {7, 40000},
+    {12, 10000},  {13, 10000},  {14, 10000},  {15, 40000},  {16, 40000},  {18, 50000},
+    {20, 100000}, {21, 100000}, {22, 100000}, {27, 25000},  {28, 25000},  {29, 25000},
+    {30, 50000},  {31, 50000}};
+// The hardware MTU counts the Ethernet header, a VLAN tag and the FCS
+// (Linux MLX5E_SW2HW_MTU).
+inline constexpr uint32_t kHwMtuOverhead = 14 + 4 + 4;
 
 }  // namespace safenic::mlx5

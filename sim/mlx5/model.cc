@@ -24,14 +24,17 @@ uint64_t get_be(const std::vector<uint8_t>& b, size_t off, int bytes) {
 }  // namespace
 
 ConnectXModel::ConnectXModel(SimContext ctx, ConnectXProfile profile)
-    : ctx_(std::move(ctx)), profile_(profile) {
+    : ctx_(std::move(ctx)), profile_(profile), port_(*this) {
+  port_state_.mac = profile_.mac;
   owed_[kPagesBoot] = profile_.boot_pages;
   owed_[kPagesInit] = profile_.init_pages;
   owed_[kPagesRegular] = profile_.regular_pages;
 }
 
-void ConnectXModel::fail_next_command(uint16_t opcode, CmdStatus status, uint32_t syndrome) {
+void ConnectXModel::fail_next_command(uint16_t opcode, CmdStatus status, uint32_t syndrome,
+                                      uint32_t skip) {
   fail_next_ = Failure{opcode, status, syndrome};
+  skip_failures_ = skip;
 }
 
 // The initialization segment is big-endian: values travel byte-swapped.
@@ -61,6 +64,7 @@ uint64_t ConnectXModel::mmio_read(int, uint32_t off, unsigned width) {
 }
 
 void ConnectXModel::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
+  if (off >= kFirstUar * kPageSize) return uar_write(off, width, value);
   const uint32_t v = from_order<ByteOrder::kBig>(static_cast<uint32_t>(value));
   if (width != 4) {
     ctx_.log->report(absl::StrFormat("ConnectX: %d-byte write at %#x", width, off));
@@ -165,12 +169,14 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
   std::vector<uint8_t> out(out_size, 0);
   const uint16_t opcode = static_cast<uint16_t>(get_be(in, 0, 2));
   const uint16_t op_mod = static_cast<uint16_t>(get_be(in, 6, 2));
+  ++by_opcode_[opcode];
   auto fail = [&](CmdStatus s, uint32_t syndrome) {
     put_be(out, 0, static_cast<uint8_t>(s), 1);
     put_be(out, 4, syndrome, 4);
     return out;
   };
-  if (fail_next_ && (fail_next_->opcode == 0 || fail_next_->opcode == opcode)) {
+  if (fail_next_ && (fail_next_->opcode == 0 || fail_next_->opcode == opcode) &&
+      skip_failures_-- == 0) {
     const Failure f = *fail_next_;
     fail_next_.reset();
     return fail(f.status, f.syndrome);
@@ -214,14 +220,22 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
         return fail(CmdStatus::kBadSysState, 0x8);  // the firmware lacks its pages
       }
       initialized_ = true;
+      update_link();
       return out;
     case op::kTeardownHca:
       if (!initialized_) return fail(CmdStatus::kBadSysState, 0x9);
       initialized_ = false;
       torn_down_ = true;
+      objects_at_teardown_ = objects_.count();  // the firmware forgets them all
+      objects_ = cx::Objects{};
+      update_link();
       return out;
   }
-  return fail(CmdStatus::kBadOp, opcode);
+  if (!initialized_) return fail(CmdStatus::kBadSysState, 0xA);  // INIT_HCA first
+  Io io{in, out, op_mod};
+  const Result r = object_command(opcode, io);
+  if (r.status != CmdStatus::kOk) return fail(r.status, r.syndrome);
+  return out;
 }
 
 // MANAGE_PAGES give: every page must be 4 KiB aligned, reachable, and new;

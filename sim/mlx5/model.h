@@ -1,19 +1,30 @@
-// A behavioural ConnectX-4 / 4 Lx / 5: the initialization segment and the
-// command interface (entries, mailbox chains, ownership, delivery status),
-// with the firmware's page accounting: it asks for pages at the boot, init and
-// regular stages, refuses INIT_HCA until it has them, and returns them at
-// teardown. Strict: malformed entries get the delivery status the PRM defines,
-// and everything it reads or writes goes through the checked IOMMU.
-// (Queues, flow steering and the data path: issue #5, next step.)
+// A behavioural ConnectX-4 / 4 Lx / 5 (one port): the initialization segment
+// and the command interface (entries, mailbox chains, ownership, delivery
+// status), with the firmware's page accounting: it asks for pages at the boot,
+// init and regular stages, refuses INIT_HCA until it has them, and returns
+// them at teardown. Firmware objects with states (sim/mlx5/objects.cc): UAR,
+// EQ, PD, transport domain, CQ, SQ and RQ (RST -> RDY -> ERR), TIS, TIR, RQT,
+// the NIC RX flow table, the vport context and the port registers. The data
+// path (sim/mlx5/datapath.cc): send WQEs on the UAR doorbell, receive WQEs
+// when a frame arrives, CQEs with the owner bit, events in the EQ, steering
+// and Toeplitz RSS. Strict: malformed entries get the delivery status the PRM
+// defines, bad commands a failed status and a syndrome, bad WQEs an error CQE
+// (and the queue goes to ERR, as on hardware), and everything it reads or
+// writes goes through the checked IOMMU. Command syndromes are this model's
+// own numbers (firmware's are opaque), one per check.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <vector>
 
+#include "nic/mac_address.h"
 #include "nic/mlx5/layout.h"
+#include "sim/mlx5/objects.h"
 #include "sim/model.h"
+#include "sim/wire.h"
 
 namespace safenic::sim {
 
@@ -21,10 +32,24 @@ struct ConnectXProfile {
   uint16_t device_id;
   int32_t boot_pages, init_pages, regular_pages;
   uint32_t log_max_cq_size, log_max_eq_size, log_max_wq_size;
-  static ConnectXProfile cx4() { return {mlx5::kConnectX4, 32, 96, 16, 22, 22, 16}; }
-  static ConnectXProfile cx4lx() { return {mlx5::kConnectX4Lx, 24, 64, 8, 22, 22, 16}; }
-  static ConnectXProfile cx5() { return {mlx5::kConnectX5, 64, 256, 32, 22, 22, 16}; }
+  uint32_t ptys_speed_bit;  // PTYS eth_proto_oper when the link is up
+  MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0xc5, 0x01}};  // the vport's permanent address
+  // 100GBASE-CR4 (bit 20) for CX4 and CX5, 25GBASE-CR (bit 27) for CX4 Lx.
+  static ConnectXProfile cx4() { return {mlx5::kConnectX4, 32, 96, 16, 22, 22, 16, 20}; }
+  static ConnectXProfile cx4lx() { return {mlx5::kConnectX4Lx, 24, 64, 8, 22, 22, 16, 27}; }
+  static ConnectXProfile cx5() { return {mlx5::kConnectX5, 64, 256, 32, 22, 22, 16, 20}; }
 };
+
+// Data-path faults: the next WQE of that direction is processed as if its
+// lkey were wrong, or its buffer address unmapped (then the IOMMU reports it).
+enum class WqeFault { kNone, kSendBadLkey, kSendUnmapped, kReceiveBadLkey, kReceiveUnmapped };
+
+// The model's reserved lkey and null mkey (QUERY_SPECIAL_CONTEXTS).
+inline constexpr uint32_t kModelResdLkey = 0x800, kModelNullMkey = 0x100;
+inline constexpr size_t kVportCounterWords = 0x210 / 8;
+// UAR pages the model hands out start at BAR0 page 8 (pages 0 and 1 hold the
+// initialization segment and the internal timer).
+inline constexpr uint32_t kFirstUar = 8;
 
 class ConnectXModel final : public DeviceModel {
  public:
@@ -35,10 +60,18 @@ class ConnectXModel final : public DeviceModel {
   uint64_t mmio_read(int bar, uint32_t offset, unsigned width) override;
   void mmio_write(int bar, uint32_t offset, unsigned width, uint64_t value) override;
 
-  // Faults: the next command (of `opcode`, or any when 0) fails with
-  // `status`/`syndrome`; commands stop completing; firmware stays
-  // initializing; a health syndrome.
-  void fail_next_command(uint16_t opcode, mlx5::CmdStatus status, uint32_t syndrome);
+  void progress() override { update_link(); }
+
+  // The QSFP cage: connect() it to another port.
+  Port& port() { return port_; }
+  bool link_up() const;
+
+  // Faults: the next command (of `opcode`, or any when 0; after letting
+  // `skip` of them succeed) fails with `status`/`syndrome`; commands stop
+  // completing; firmware stays initializing; a health syndrome; a WQE fault.
+  void fail_next_command(uint16_t opcode, mlx5::CmdStatus status, uint32_t syndrome,
+                         uint32_t skip = 0);
+  void inject_wqe_fault(WqeFault f) { wqe_fault_ = f; }
   void stop_completing(bool stop) { stop_completing_ = stop; }
   // The next command completes with this delivery status (as if garbled).
   void fail_next_delivery(mlx5::Delivery d) { fail_delivery_ = d; }
@@ -49,8 +82,41 @@ class ConnectXModel final : public DeviceModel {
   bool enabled() const { return enabled_; }
   bool initialized() const { return initialized_; }
   uint64_t commands() const { return commands_; }
+  // Commands run, by opcode (delivered ones, failed or not).
+  const std::map<uint16_t, uint32_t>& commands_by_opcode() const { return by_opcode_; }
+  // Firmware objects alive now, and when TEARDOWN_HCA came (a driver that
+  // destroys what it made leaves 0).
+  size_t live_objects() const { return objects_.count(); }
+  size_t objects_at_teardown() const { return objects_at_teardown_; }
+  // The state of SQ or RQ `n`, if it exists.
+  std::optional<uint8_t> wq_state(uint32_t n) const;
+  // Frames the model dropped, by reason.
+  struct Drops {
+    uint64_t link_down = 0, vport_filter = 0, no_steering = 0, rq_not_ready = 0,
+             no_wqe = 0, oversize = 0, eq_full = 0;
+  };
+  const Drops& drops() const { return drops_; }
 
  private:
+  class QsfpPort final : public Port {
+   public:
+    explicit QsfpPort(ConnectXModel& m) : m_(m) {}
+    void receive(absl::Span<const uint8_t> frame) override { m_.receive(frame); }
+    void on_link_change(bool) override { m_.update_link(); }
+
+   private:
+    ConnectXModel& m_;
+  };
+  struct Result {  // a command's outcome
+    mlx5::CmdStatus status = mlx5::CmdStatus::kOk;
+    uint32_t syndrome = 0;
+  };
+  struct Io {  // one command's input and output
+    const std::vector<uint8_t>& in;
+    std::vector<uint8_t>& out;
+    uint16_t op_mod;
+  };
+
   void doorbell(uint32_t slots);
   void execute(uint32_t slot);
   // Gathers `len` bytes: the inline part, then the mailbox chain at `mailbox`.
@@ -59,6 +125,43 @@ class ConnectXModel final : public DeviceModel {
   // The command's output (header first); status in the header.
   std::vector<uint8_t> run(const std::vector<uint8_t>& in, size_t out_size);
   std::vector<uint8_t> manage_pages(uint16_t op_mod, const std::vector<uint8_t>& in, size_t out_size);
+
+  // objects.cc: the object commands.
+  Result object_command(uint16_t opcode, Io& io);
+  Result create_eq(Io& io);
+  Result create_cq(Io& io);
+  template <typename Cmd>
+  Result create_wq(Io& io, bool send);
+  template <typename Cmd>
+  Result modify_wq(Io& io, bool send);
+  Result create_tir(Io& io);
+  Result create_rqt(Io& io);
+  Result create_flow_table(Io& io);
+  Result create_flow_group(Io& io);
+  Result set_flow_table_entry(Io& io);
+  Result destroy(uint16_t opcode, Io& io);
+  Result access_register(Io& io);
+  Result vport_command(uint16_t opcode, Io& io);
+  uint32_t new_id(uint32_t base) { return base + next_id_++; }
+
+  // datapath.cc
+  void uar_write(uint32_t offset, unsigned width, uint64_t value);
+  void send_doorbell(uint32_t uar, uint64_t bus_value);
+  void transmit(uint32_t sqn, cx::Wq& sq, uint16_t until);
+  void receive(absl::Span<const uint8_t> frame);
+  void deliver(uint32_t tirn, absl::Span<const uint8_t> frame, const uint8_t* headers,
+               uint8_t flags);
+  void deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash, uint8_t flags);
+  // Moves a WQ to ERR with an error CQE for its next WQE, then flushes.
+  void fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome);
+  // A WQ in ERR: flush-error CQEs for the WQEs up to `until`, if enabled.
+  void flush_wq(uint32_t n, cx::Wq& wq, uint16_t until);
+  template <typename Fill>
+  void write_cqe(uint32_t cqn, Fill fill);
+  void post_event(uint32_t type, uint32_t sub_type, uint32_t cqn = 0, uint8_t syndrome = 0);
+  void update_link();
+  void count(bool rx, absl::Span<const uint8_t> frame);
+  bool take_fault(WqeFault f) { return wqe_fault_ == f ? (wqe_fault_ = WqeFault::kNone, true) : false; }
 
   SimContext ctx_;
   ConnectXProfile profile_;
@@ -78,6 +181,19 @@ class ConnectXModel final : public DeviceModel {
   std::optional<Failure> fail_next_;
   std::optional<mlx5::Delivery> fail_delivery_;
   uint64_t commands_ = 0;
+
+  cx::Objects objects_;
+  cx::PortState port_state_;
+  QsfpPort port_;
+  uint32_t next_id_ = 1;
+  uint32_t skip_failures_ = 0;
+  size_t objects_at_teardown_ = 0;
+  bool link_was_up_ = false;
+  WqeFault wqe_fault_ = WqeFault::kNone;
+  Drops drops_;
+  uint64_t vport_counters_[kVportCounterWords] = {};  // by output offset / 8
+  std::map<uint16_t, uint32_t> by_opcode_;
+  std::vector<uint8_t> tx_frame_;
 };
 
 }  // namespace safenic::sim

@@ -1,0 +1,99 @@
+// mlx5 queues, driver side (digest §4-§6): a completion queue, and a send or
+// receive work queue over it. Each lives in a DescriptorRing whose extra
+// bytes hold its doorbell record. Queues are created in RST and moved to RDY
+// by command; the fast paths post WQEs, poll CQEs by their owner bit, and
+// write the doorbell record (RX) or ring the UAR doorbell (TX) once a batch.
+// A WQE that fails (error CQE; the hardware moves the queue to ERR and flushes
+// the rest) is counted, its buffer accounted, and the queue is brought back
+// (ERR -> RST -> RDY) before it is used again.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "mem/batch.h"
+#include "mem/mempool.h"
+#include "nic/device.h"
+#include "nic/mlx5/cmd.h"
+#include "nic/mlx5/wqe.h"
+#include "nic/pci_function.h"
+#include "nic/ring.h"
+
+namespace safenic::mlx5 {
+
+// An object to destroy at close: DESTROY_*/DEALLOC_* of `number` (flow
+// entries and groups name their `table` too). Undone in reverse order.
+struct Undo {
+  uint16_t opcode;
+  uint32_t number;
+  uint32_t table = 0;
+};
+
+// What the queues of one device share.
+struct QueueContext {
+  CommandQueue* cmdq;
+  PciFunction* fn;
+  Bar* bar;
+  std::vector<Undo>* undo;
+  uint32_t uar, eqn, pd, tis, lkey, min_inline;
+};
+
+// Writes the page list (pas) of `ring`'s descriptors: one 4 KiB page each.
+void put_pas(uint8_t* command, const DescriptorRing& ring);
+
+class CompletionQueue {
+ public:
+  absl::Status create(const QueueContext& c, uint32_t entries, const std::string& tag);
+  void update_ci() const;  // the consumer counter into the doorbell record
+  uint32_t cqn = 0;
+  uint32_t cc = 0;  // consumer counter
+  DescriptorRing ring;
+};
+
+class SendQueue {
+ public:
+  absl::Status create(const QueueContext& c, uint32_t entries, const std::string& tag);
+  size_t transmit(PacketBatch& batch);
+  // Frees the buffers of completed WQEs.
+  void clean();
+  void release() { ring_.release_packets(); }
+  QueueStats stats;
+  uint64_t recoveries = 0;
+
+ private:
+  void recover();
+  QueueContext c_{};
+  CompletionQueue cq_;
+  DescriptorRing ring_;
+  uint32_t sqn_ = 0;
+  uint32_t pi_ = 0, ci_ = 0;  // WQEs posted, WQEs completed
+  bool failed_ = false;       // a WQE failed: recover before posting again
+};
+
+class ReceiveQueue {
+ public:
+  absl::Status create(const QueueContext& c, uint32_t entries, uint32_t buffers,
+                      const std::string& tag);
+  size_t receive(PacketBatch& batch);
+  void release() { ring_.release_packets(); }
+  uint32_t rqn() const { return rqn_; }
+  QueueStats stats;
+  uint64_t recoveries = 0;
+
+ private:
+  void recover();
+  void post_all();
+  ABSL_ATTRIBUTE_NOINLINE uint32_t reject(LayoutRef<Cqe> e, Packet& frame);
+  QueueContext c_{};
+  MempoolPtr pool_;  // declared before ring_: outlives the packets in it
+  CompletionQueue cq_;
+  DescriptorRing ring_;
+  uint32_t rqn_ = 0;
+  uint32_t ci_ = 0;      // WQEs completed (the ring index of the next CQE's WQE)
+  uint32_t posted_ = 0;  // the doorbell record's counter
+  bool failed_ = false;
+};
+
+}  // namespace safenic::mlx5

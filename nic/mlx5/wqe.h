@@ -1,0 +1,98 @@
+// mlx5 data-path structures in host memory, shared by the driver and the
+// ConnectX model: send and receive work queue entries, completion queue
+// entries, event queue entries and doorbell records. Sources: PRM "Work
+// Queues", "Completion Queues", "Event Queues", as digest §5 summarizes them
+// (Linux include/linux/mlx5/qp.h and device.h give the same offsets:
+// mlx5_wqe_ctrl_seg, mlx5_wqe_eth_seg, mlx5_wqe_data_seg, mlx5_cqe64,
+// mlx5_err_cqe, mlx5_eqe). Everything is big-endian.
+#pragma once
+
+#include <cstdint>
+
+#include "nic/layout.h"
+
+namespace safenic::mlx5 {
+
+// Send WQE, one 64-byte basic block (digest §5): control segment at 0x00,
+// Ethernet segment at 0x10 whose inline headers start at 0x1E, then data
+// segments at the next 16-byte boundary (0x30 for up to 18 inline bytes).
+struct SendWqe : Layout<SendWqe, 64, ByteOrder::kBig> {
+  using CTRL0 = Field<0x00, uint32_t>;
+  using OPCODE = Field<0x00, uint32_t, 0, 7>;
+  using WQE_INDEX = Field<0x00, uint32_t, 8, 23>;
+  using CTRL1 = Field<0x04, uint32_t>;
+  using DS = Field<0x04, uint32_t, 0, 5>;  // WQE size in 16-byte units
+  using SQN = Field<0x04, uint32_t, 8, 31>;
+  using CTRL2 = Field<0x08, uint32_t>;
+  using CE = Field<0x08, uint32_t, 2, 3>;  // 2: a CQE for this WQE
+  using ETH3 = Field<0x1C, uint32_t>;  // Ethernet segment +0x0C: inline_hdr_sz[25:16], 2 header bytes
+  using INLINE_HDR_SZ = Field<0x1C, uint32_t, 16, 25>;
+  static constexpr uint32_t kInlineStart = 0x1E;
+};
+inline constexpr uint32_t kOpcodeNop = 0x00, kOpcodeSend = 0x0A;
+inline constexpr uint32_t kCeAlways = 2;
+inline constexpr uint32_t kWqeBasicBlock = 64;
+// The driver inlines the Ethernet header and a VLAN tag, as Linux does
+// (MLX5E_MIN_INLINE); with the data segment that is ds = 4, one basic block.
+inline constexpr uint32_t kInlineHeader = 18;
+inline constexpr uint32_t kSendDataSegment = 0x30;
+// min_wqe_inline_mode 1 (L2): at least the Ethernet header inline.
+inline constexpr uint32_t kMinInlineL2 = 14;
+
+// Data segment (scatter/gather entry): send WQEs and receive WQEs (a cyclic
+// RQ's WQE is one data segment, stride 16).
+struct DataSegment : Layout<DataSegment, 16, ByteOrder::kBig> {
+  using BYTE_COUNT = Field<0x00, uint32_t>;
+  using LKEY = Field<0x04, uint32_t>;
+  using ADDR = Field<0x08, uint64_t>;
+};
+
+// Completion queue entry, 64 bytes (digest §5).
+struct Cqe : Layout<Cqe, 64, ByteOrder::kBig> {
+  using RSS_HASH_RESULT = Field<0x0C, uint32_t>;
+  using HDS_IP_EXT = Field<0x1C, uint8_t>;  // kL2Ok | kL3Ok | kL4Ok
+  using BYTE_CNT = Field<0x2C, uint32_t>;
+  using SYNDROME = Field<0x37, uint8_t>;
+  using SOP_DROP_QPN = Field<0x38, uint32_t>;  // send CQEs: WQE opcode[31:24], sqn
+  using WQE_COUNTER = Field<0x3C, uint16_t>;
+  using TAIL = Field<0x3C, uint32_t>;  // wqe_counter[31:16] signature[15:8] op_own[7:0]
+  using OP_OWN = Field<0x3F, uint8_t>;
+  using OPCODE = Field<0x3F, uint8_t, 4, 7>;
+  using OWNER = Field<0x3F, uint8_t, 0, 0>;
+};
+inline constexpr uint8_t kCqeReq = 0x0, kCqeRespSend = 0x2, kCqeReqErr = 0xD,
+                         kCqeRespErr = 0xE, kCqeInvalid = 0xF;
+// Initial op_own: invalid opcode, owner 1 (software owns entries whose owner
+// bit equals its pass over the ring: 0 on the first).
+inline constexpr uint8_t kCqeInitial = 0xF1;
+inline constexpr uint8_t kL2Ok = 1, kL3Ok = 2, kL4Ok = 4;
+// Error CQE syndromes (digest §5).
+inline constexpr uint8_t kSyndromeLocalLength = 0x1, kSyndromeLocalQpOperation = 0x2,
+                         kSyndromeLocalProtection = 0x4, kSyndromeWrFlushed = 0x5;
+
+// Event queue entry, 64 bytes: type, subtype, 28 data bytes from 0x20, owner.
+struct Eqe : Layout<Eqe, 64, ByteOrder::kBig> {
+  using TYPE = Field<0x00, uint32_t, 16, 23>;
+  using SUB_TYPE = Field<0x00, uint32_t, 0, 7>;
+  using CQN = Field<0x20, uint32_t, 0, 23>;         // CQ error: data + 0
+  using CQ_SYNDROME = Field<0x2B, uint8_t>;          // CQ error: data + 0x0B
+  using PORT = Field<0x28, uint32_t, 28, 31>;       // port change: data + 8
+  using OWNER = Field<0x3F, uint8_t, 0, 0>;
+};
+inline constexpr uint32_t kEventCqError = 0x04, kEventWqCatastrophic = 0x05,
+                          kEventInternalError = 0x08, kEventPortChange = 0x09;
+inline constexpr uint32_t kPortChangeDown = 1, kPortChangeActive = 4;
+inline constexpr uint8_t kCqSyndromeOverrun = 1;
+
+// Doorbell records in host memory (digest §5): a work queue's counters (the
+// RQ's at +0, the SQ's at +4; low 16 bits), a CQ's consumer index.
+struct WqDoorbell : Layout<WqDoorbell, 8, ByteOrder::kBig> {
+  using RECEIVE_COUNTER = Field<0x00, uint32_t>;
+  using SEND_COUNTER = Field<0x04, uint32_t>;
+};
+struct CqDoorbell : Layout<CqDoorbell, 8, ByteOrder::kBig> {
+  using UPDATE_CI = Field<0x00, uint32_t, 0, 23>;
+};
+inline constexpr uint32_t kDoorbellRecordSize = 64;  // one cache line each
+
+}  // namespace safenic::mlx5

@@ -1,0 +1,425 @@
+// The ConnectX model's data path (digest §5-§6): send WQEs when the UAR
+// doorbell rings, receive WQEs when a frame arrives from the wire, NIC RX
+// steering (vport filter, flow tables, TIRs, Toeplitz RSS over an RQT), CQEs
+// with the owner bit of their pass, events in subscribed EQs. A WQE with a
+// wrong lkey or a buffer the IOMMU refuses gets an error CQE and moves its
+// queue to ERR, the WQEs after it flushed, as hardware does.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "nic/mlx5/commands.h"
+#include "nic/mlx5/wqe.h"
+#include "sim/mlx5/model.h"
+#include "sim/toeplitz.h"
+
+namespace safenic::sim {
+
+using namespace ::safenic::mlx5;  // the shared layouts
+
+namespace {
+
+constexpr size_t kMaxFrame = 16 * 1024;
+constexpr size_t kMinFrame = 60;  // the MAC pads shorter frames
+
+uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
+uint32_t sum16(const uint8_t* p, size_t n, uint32_t s = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) s += be16(p + i);
+  if (n & 1) s += uint32_t{p[n - 1]} << 8;
+  return s;
+}
+bool folds_to_ones(uint32_t s) {
+  while (s >> 16) s = (s & 0xFFFF) + (s >> 16);
+  return s == 0xFFFF;
+}
+
+// The frame's outer headers as fte_match_set_lyr_2_4 (what flow groups match
+// on) and the CQE checksum flags (L3: IPv4 header checksum; L4: TCP or UDP).
+uint8_t parse(absl::Span<const uint8_t> f, uint8_t* image) {
+  LayoutRef<OuterHeaders> h(image);
+  std::memcpy(image + 0x00, f.data() + 6, 6);  // smac_47_16, smac_15_0
+  std::memcpy(image + 0x08, f.data(), 6);      // dmac_47_16, dmac_15_0
+  size_t l3 = 14;
+  uint16_t type = be16(f.data() + 12);
+  if (type == 0x8100 && f.size() >= 18) {
+    h.set<OuterHeaders::CVLAN_TAG>(1).set<OuterHeaders::FIRST_VID>(be16(f.data() + 14) & 0xFFF);
+    type = be16(f.data() + 16);
+    l3 = 18;
+  }
+  h.set<OuterHeaders::ETHERTYPE>(type);
+  uint8_t flags = kL2Ok;
+  if (type != 0x0800 || f.size() < l3 + 20 || (f[l3] >> 4) != 4) return flags;
+  const uint8_t* ip = f.data() + l3;
+  const size_t ihl = (ip[0] & 0xF) * 4u, total = be16(ip + 2);
+  const uint8_t proto = ip[9];
+  h.set<OuterHeaders::IP_VERSION>(4).set<OuterHeaders::IP_PROTOCOL>(proto);
+  h.set<OuterHeaders::SRC_IPV4>(be32(ip + 12)).set<OuterHeaders::DST_IPV4>(be32(ip + 16));
+  if (ihl < 20 || f.size() < l3 + ihl || !folds_to_ones(sum16(ip, ihl))) return flags;
+  flags |= kL3Ok;
+  const size_t l4 = l3 + ihl;
+  const bool first_fragment = (be16(ip + 6) & 0x1FFF) == 0;
+  if (!first_fragment || (proto != 6 && proto != 17) || f.size() < l4 + 8 || total < ihl) {
+    return flags;
+  }
+  const uint8_t* p = f.data() + l4;
+  if (proto == 6) {
+    h.set<OuterHeaders::TCP_SPORT>(be16(p)).set<OuterHeaders::TCP_DPORT>(be16(p + 2));
+  } else {
+    h.set<OuterHeaders::UDP_SPORT>(be16(p)).set<OuterHeaders::UDP_DPORT>(be16(p + 2));
+  }
+  const size_t l4_len = std::min(total - ihl, f.size() - l4);
+  if (proto == 17 && be16(p + 6) == 0) return flags | kL4Ok;  // no UDP checksum
+  const uint32_t pseudo = sum16(ip + 12, 8) + proto + static_cast<uint32_t>(l4_len);
+  return folds_to_ones(sum16(p, l4_len, pseudo)) ? flags | kL4Ok : flags;
+}
+
+}  // namespace
+
+void ConnectXModel::post_event(uint32_t type, uint32_t sub_type, uint32_t cqn, uint8_t syndrome) {
+  for (auto& [eqn, eq] : objects_.eqs) {
+    if (((eq.events >> type) & 1) == 0) continue;
+    const uint32_t size = 1u << eq.log_size;
+    if (((eq.pi - eq.ci) & 0xFFFFFF) >= size) {  // software has not consumed: dropped
+      ++drops_.eq_full;
+      continue;
+    }
+    auto mem = ctx_.iommu->translate(eq.mem.at(uint64_t{eq.pi & (size - 1)} * 64), 64,
+                                     "ConnectX EQE write");
+    if (!mem.ok()) continue;
+    std::memset(mem->data(), 0, 63);
+    LayoutRef<Eqe> e(mem->data());
+    e.set<Eqe::TYPE>(type).set<Eqe::SUB_TYPE>(sub_type);
+    if (type == kEventCqError) e.set<Eqe::CQN>(cqn).set<Eqe::CQ_SYNDROME>(syndrome);
+    if (type == kEventPortChange) e.set<Eqe::PORT>(1);
+    dma_write_barrier();
+    e.set<Eqe::OWNER>((eq.pi >> eq.log_size) & 1);
+    ++eq.pi;
+  }
+}
+
+// A CQE at the CQ's producer index, op_own last, its owner bit the parity of
+// the pass (digest §5). Without overrun-ignore, a full CQ (by the consumer
+// index in the doorbell record) is an overrun: a CQ error event, no more CQEs.
+template <typename Fill>
+void ConnectXModel::write_cqe(uint32_t cqn, Fill fill) {
+  auto it = objects_.cqs.find(cqn);
+  if (it == objects_.cqs.end()) return;
+  cx::Cq& cq = it->second;
+  const uint32_t size = 1u << cq.log_size;
+  if (cq.overrun) return;
+  if (!cq.oi) {
+    auto db = ctx_.iommu->translate(cq.dbr, 8, "ConnectX CQ doorbell record read");
+    if (!db.ok()) return;
+    const uint32_t ci = LayoutRef<CqDoorbell>(db->data()).get<CqDoorbell::UPDATE_CI>();
+    if (((cq.pi - ci) & 0xFFFFFF) >= size) {
+      cq.overrun = true;
+      ctx_.log->report(absl::StrFormat(
+          "ConnectX: CQ %#x overrun: %d CQEs written, the consumer index is %d (size %d)", cqn,
+          cq.pi & 0xFFFFFF, ci, size));
+      post_event(kEventCqError, 0, cqn, kCqSyndromeOverrun);
+      return;
+    }
+  }
+  auto mem = ctx_.iommu->translate(cq.mem.at(uint64_t{cq.pi & (size - 1)} * 64), 64,
+                                   "ConnectX CQE write");
+  if (!mem.ok()) return;
+  std::memset(mem->data(), 0, 63);
+  LayoutRef<Cqe> e(mem->data());
+  const uint8_t opcode = fill(e);
+  dma_write_barrier();
+  e.set<Cqe::OP_OWN>(static_cast<uint8_t>(opcode << 4 | ((cq.pi >> cq.log_size) & 1)));
+  ++cq.pi;
+}
+
+void ConnectXModel::fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome) {
+  const uint16_t c = wq.counter++;
+  wq.state = kErr;
+  if (wq.send) {
+    ++vport_counters_[kVportCounters[1].offset / 8];  // transmit_errors
+  }
+  write_cqe(wq.cqn, [&](LayoutRef<Cqe> e) {
+    e.set<Cqe::SYNDROME>(syndrome).set<Cqe::SOP_DROP_QPN>(n).set<Cqe::WQE_COUNTER>(c);
+    return wq.send ? kCqeReqErr : kCqeRespErr;
+  });
+  flush_wq(n, wq, until);
+}
+
+void ConnectXModel::flush_wq(uint32_t n, cx::Wq& wq, uint16_t until) {
+  if (!wq.flush_in_error) return void(wq.counter = until);
+  while (wq.counter != until) {
+    const uint16_t c = wq.counter++;
+    write_cqe(wq.cqn, [&](LayoutRef<Cqe> e) {
+      e.set<Cqe::SYNDROME>(kSyndromeWrFlushed).set<Cqe::SOP_DROP_QPN>(n).set<Cqe::WQE_COUNTER>(c);
+      return wq.send ? kCqeReqErr : kCqeRespErr;
+    });
+  }
+}
+
+void ConnectXModel::count(bool rx, absl::Span<const uint8_t> f) {
+  static constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const size_t group = std::memcmp(f.data(), kBroadcast, 6) == 0 ? 2 : (f[0] & 1) ? 6 : 4;
+  const uint32_t off = kVportCounters[group + (rx ? 0 : 1)].offset / 8;
+  ++vport_counters_[off];
+  vport_counters_[off + 1] += f.size();
+}
+
+void ConnectXModel::uar_write(uint32_t off, unsigned width, uint64_t value) {
+  const uint32_t uar = off / kPageSize, reg = off % kPageSize;
+  if (!initialized_ || objects_.uars.count(uar) == 0) {
+    ctx_.log->report(absl::StrFormat("ConnectX: write to UAR page %d, which is not allocated", uar));
+    return;
+  }
+  if ((reg == 0x800 || reg == 0x900) && width == 8) return send_doorbell(uar, value);
+  if ((reg == 0x40 || reg == 0x48) && width == 4) {  // EQ consumer index (+0x40 also arms)
+    const uint32_t v = from_order<ByteOrder::kBig>(static_cast<uint32_t>(value));
+    auto eq = objects_.eqs.find(v >> 24);
+    if (eq == objects_.eqs.end() || eq->second.uar != uar) {
+      ctx_.log->report(absl::StrFormat("ConnectX: EQ doorbell for EQ %d, not an EQ of UAR %d", v >> 24, uar));
+      return;
+    }
+    eq->second.ci = v & 0xFFFFFF;
+    return;
+  }
+  if (reg == 0x20 && width == 8) return;  // CQ arm: the model raises no interrupts
+  ctx_.log->report(absl::StrFormat(
+      "ConnectX: %d-byte write of %#x to UAR %d offset %#x, which is not a doorbell", width, value,
+      uar, reg));
+}
+
+// The send doorbell carries the first 8 bytes of the last WQE's control
+// segment; the doorbell record's send counter says how far to go.
+void ConnectXModel::send_doorbell(uint32_t uar, uint64_t bus_value) {
+  const uint64_t v = from_order<ByteOrder::kBig>(bus_value);
+  const uint32_t dw0 = static_cast<uint32_t>(v >> 32), sqn = static_cast<uint32_t>(v) >> 8;
+  auto it = objects_.wqs.find(sqn);
+  if (it == objects_.wqs.end() || !it->second.send) {
+    ctx_.log->report(absl::StrFormat("ConnectX: send doorbell for SQ %#x, which does not exist", sqn));
+    return;
+  }
+  cx::Wq& sq = it->second;
+  if (sq.uar != uar) {
+    ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x rung on UAR %d; it was created with UAR %d",
+                                     sqn, uar, sq.uar));
+  }
+  auto db = ctx_.iommu->translate(sq.dbr, 8, "ConnectX SQ doorbell record read");
+  if (!db.ok()) return;
+  const uint16_t pi = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db->data()).get<WqDoorbell::SEND_COUNTER>());
+  const uint16_t index = static_cast<uint16_t>(dw0 >> 8);
+  if (static_cast<uint16_t>(index + 1) != pi) {
+    ctx_.log->report(absl::StrFormat(
+        "ConnectX: SQ %#x doorbell names WQE %d, but the doorbell record's send counter is %d "
+        "(write the record, then ring with the last WQE)", sqn, index, pi));
+  }
+  if (sq.state == kRst) {
+    ctx_.log->report(absl::StrFormat("ConnectX: send doorbell for SQ %#x in RST (MODIFY_SQ to RDY first)", sqn));
+    return;
+  }
+  transmit(sqn, sq, pi);
+}
+
+void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
+  const uint32_t size = 1u << sq.log_size;
+  if (static_cast<uint16_t>(until - sq.counter) > size) {
+    ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x has %d WQEs posted; its ring holds %d", sqn,
+                                     static_cast<uint16_t>(until - sq.counter), size));
+    return;
+  }
+  if (sq.state == kErr) return flush_wq(sqn, sq, until);
+  while (sq.counter != until) {
+    const uint16_t c = sq.counter;
+    auto mem = ctx_.iommu->translate(sq.mem.at(uint64_t{c & (size - 1u)} * kWqeBasicBlock),
+                                     kWqeBasicBlock, "ConnectX send WQE read");
+    if (!mem.ok()) return;
+    const uint8_t* wqe = mem->data();
+    LayoutRef<SendWqe> w(mem->data());
+    const uint32_t opcode = w.get<SendWqe::OPCODE>(), ds = w.get<SendWqe::DS>();
+    const uint32_t inline_size = w.get<SendWqe::INLINE_HDR_SZ>();
+    uint8_t syndrome = 0;
+    std::string bad;
+    if (w.get<SendWqe::WQE_INDEX>() != c || w.get<SendWqe::SQN>() != sqn) {
+      bad = absl::StrFormat("index %d and sqn %#x", w.get<SendWqe::WQE_INDEX>(), w.get<SendWqe::SQN>());
+    } else if (opcode != kOpcodeSend && opcode != kOpcodeNop) {
+      bad = absl::StrFormat("opcode %#x (the model implements SEND and NOP)", opcode);
+    } else if (ds < 1 || ds > 4) {
+      bad = absl::StrFormat("ds %d (the model implements one-basic-block WQEs, ds 1 to 4)", ds);
+    } else if (opcode == kOpcodeSend &&
+               (ds < 2 || inline_size < (sq.min_inline ? kMinInlineL2 : 0) ||
+                SendWqe::kInlineStart + inline_size > 16 * ds)) {
+      bad = absl::StrFormat("%d inline header bytes in %d segments (min_wqe_inline_mode %d)",
+                            inline_size, ds, sq.min_inline);
+    }
+    if (!bad.empty()) {
+      ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x WQE %d is malformed: %s", sqn, c, bad));
+      syndrome = kSyndromeLocalQpOperation;
+    } else if (opcode == kOpcodeSend) {
+      tx_frame_.assign(wqe + SendWqe::kInlineStart, wqe + SendWqe::kInlineStart + inline_size);
+      for (uint32_t off = (SendWqe::kInlineStart + inline_size + 15) / 16 * 16; off < 16 * ds; off += 16) {
+        LayoutRef<DataSegment> seg(mem->data() + off);
+        const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) ? ~kModelResdLkey
+                                                                 : seg.get<DataSegment::LKEY>();
+        const uint64_t bytes = seg.get<DataSegment::BYTE_COUNT>() == 0 ? uint64_t{1} << 31
+                                                                       : seg.get<DataSegment::BYTE_COUNT>();
+        uint64_t addr = seg.get<DataSegment::ADDR>();
+        if (take_fault(WqeFault::kSendUnmapped)) addr += uint64_t{1} << 44;
+        if (!sq.rlkey || lkey != kModelResdLkey) {
+          syndrome = kSyndromeLocalProtection;
+          break;
+        }
+        if (tx_frame_.size() + bytes > kMaxFrame) {
+          syndrome = kSyndromeLocalLength;
+          break;
+        }
+        auto buf = ctx_.iommu->translate(addr, bytes, "ConnectX send data read");
+        if (!buf.ok()) {
+          syndrome = kSyndromeLocalProtection;
+          break;
+        }
+        tx_frame_.insert(tx_frame_.end(), buf->begin(), buf->end());
+      }
+    }
+    if (syndrome != 0) return fail_wq(sqn, sq, until, syndrome);
+    sq.counter = static_cast<uint16_t>(c + 1);
+    if (opcode == kOpcodeSend) {
+      if (tx_frame_.size() < kMinFrame) tx_frame_.resize(kMinFrame, 0);
+      count(false, tx_frame_);
+      if (link_up()) {
+        port_.transmit(tx_frame_);
+      } else {
+        ++drops_.link_down;
+      }
+    }
+    if (w.get<SendWqe::CE>() == kCeAlways) {
+      write_cqe(sq.cqn, [&](LayoutRef<Cqe> e) {
+        e.set<Cqe::SOP_DROP_QPN>(opcode << 24 | sqn).set<Cqe::WQE_COUNTER>(c);
+        return kCqeReq;
+      });
+    }
+  }
+}
+
+// A frame from the wire: port MTU, the vport's address filter, then the NIC
+// RX flow tables from the root (first matching entry in index order).
+void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
+  if (!link_up()) return void(++drops_.link_down);
+  const cx::PortState& p = port_state_;
+  const uint32_t mtu = p.vport_mtu != 0 ? std::min(p.vport_mtu, p.admin_mtu) : p.admin_mtu;
+  if (frame.size() < 14 || frame.size() + 4 > mtu) {  // the hardware MTU counts the FCS
+    ++vport_counters_[kVportCounters[0].offset / 8];   // received_errors
+    return void(++drops_.oversize);
+  }
+  static constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const bool multicast = frame[0] & 1;
+  const bool accept = std::memcmp(frame.data(), p.mac.bytes.data(), 6) == 0 ||
+                      std::memcmp(frame.data(), kBroadcast, 6) == 0 || p.promisc_all ||
+                      (multicast ? p.promisc_mc : p.promisc_uc);
+  if (!accept) return void(++drops_.vport_filter);
+  count(true, frame);
+  uint64_t words[8] = {};
+  uint8_t* const headers = reinterpret_cast<uint8_t*>(words);
+  const uint8_t flags = parse(frame, headers);
+  if (!objects_.root) return void(++drops_.no_steering);
+  uint32_t table = *objects_.root;
+  for (int level = 0; level < 64; ++level) {
+    const cx::FlowTable& t = objects_.tables.at(table);
+    const cx::FlowEntry* hit = nullptr;
+    for (const auto& [index, e] : t.entries) {
+      bool match = true;
+      for (int i = 0; i < 8 && match; ++i) match = (words[i] & e.mask[i]) == e.value[i];
+      if (match) {
+        hit = &e;
+        break;
+      }
+    }
+    if (hit == nullptr || hit->action != kActionForward) return void(++drops_.no_steering);
+    std::optional<uint32_t> next;
+    for (const auto& [type, id] : hit->dests) {
+      if (type == kDestTir) {
+        deliver(id, frame, headers, flags);
+      } else {
+        next = id;
+      }
+    }
+    if (!next) return;
+    table = *next;  // always a higher level: no loops
+  }
+}
+
+void ConnectXModel::deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
+                            const uint8_t* headers, uint8_t flags) {
+  const cx::Tir& tir = objects_.tirs.at(tirn);
+  if (!tir.indirect) return deliver_to_rq(tir.rqn, frame, 0, flags);
+  // Toeplitz over the selected fields in the RSS order: addresses, then ports.
+  LayoutRef<OuterHeaders> h(const_cast<uint8_t*>(headers));
+  uint8_t input[12];
+  size_t n = 0;
+  auto put = [&](uint32_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) input[n++] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  const bool udp = tir.l4 == 1;
+  if (tir.fields & kHashSrcIp) put(h.get<OuterHeaders::SRC_IPV4>(), 4);
+  if (tir.fields & kHashDstIp) put(h.get<OuterHeaders::DST_IPV4>(), 4);
+  if (tir.fields & kHashSport) put(udp ? h.get<OuterHeaders::UDP_SPORT>() : h.get<OuterHeaders::TCP_SPORT>(), 2);
+  if (tir.fields & kHashDport) put(udp ? h.get<OuterHeaders::UDP_DPORT>() : h.get<OuterHeaders::TCP_DPORT>(), 2);
+  const uint32_t hash = toeplitz_hash(tir.key, {input, n});
+  const std::vector<uint32_t>& rqs = objects_.rqts.at(tir.rqt);
+  deliver_to_rq(rqs[hash & (rqs.size() - 1)], frame, hash, flags);
+}
+
+// Scatters the frame into the RQ's next WQE (digest §5: data segments with
+// the reserved lkey; a null mkey ends the list) and writes its CQE.
+void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash,
+                                  uint8_t flags) {
+  cx::Wq& rq = objects_.wqs.at(rqn);
+  if (rq.state != kRdy) return void(++drops_.rq_not_ready);
+  auto db = ctx_.iommu->translate(rq.dbr, 8, "ConnectX RQ doorbell record read");
+  if (!db.ok()) return;
+  const uint16_t posted = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db->data()).get<WqDoorbell::RECEIVE_COUNTER>());
+  const uint32_t size = 1u << rq.log_size, stride = 1u << rq.log_stride;
+  const uint16_t available = static_cast<uint16_t>(posted - rq.counter);
+  if (available > size) {
+    ctx_.log->report(absl::StrFormat("ConnectX: RQ %#x has %d WQEs posted; its ring holds %d", rqn,
+                                     available, size));
+    return;
+  }
+  if (available == 0) return void(++drops_.no_wqe);
+  const uint16_t c = rq.counter;
+  auto wqe = ctx_.iommu->translate(rq.mem.at(uint64_t{c & (size - 1u)} << rq.log_stride), stride,
+                                   "ConnectX receive WQE read");
+  if (!wqe.ok()) return;
+  uint8_t syndrome = 0;
+  size_t done = 0;
+  for (uint32_t off = 0; off < stride && done < frame.size(); off += 16) {
+    LayoutRef<DataSegment> seg(wqe->data() + off);
+    uint32_t lkey = seg.get<DataSegment::LKEY>();
+    if (lkey == kModelNullMkey) break;  // the end of the scatter list
+    if (take_fault(WqeFault::kReceiveBadLkey)) lkey = ~kModelResdLkey;
+    uint64_t addr = seg.get<DataSegment::ADDR>();
+    if (take_fault(WqeFault::kReceiveUnmapped)) addr += uint64_t{1} << 44;
+    if (!rq.rlkey || lkey != kModelResdLkey) {
+      syndrome = kSyndromeLocalProtection;
+      break;
+    }
+    const uint64_t cap = seg.get<DataSegment::BYTE_COUNT>() == 0 ? uint64_t{1} << 31
+                                                                 : seg.get<DataSegment::BYTE_COUNT>();
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(cap, frame.size() - done));
+    auto buf = ctx_.iommu->translate(addr, n, "ConnectX receive data write");
+    if (!buf.ok()) {
+      syndrome = kSyndromeLocalProtection;
+      break;
+    }
+    std::memcpy(buf->data(), frame.data() + done, n);
+    done += n;
+  }
+  if (syndrome == 0 && done < frame.size()) syndrome = kSyndromeLocalLength;
+  if (syndrome != 0) return fail_wq(rqn, rq, posted, syndrome);
+  rq.counter = static_cast<uint16_t>(c + 1);
+  write_cqe(rq.cqn, [&](LayoutRef<Cqe> e) {
+    e.set<Cqe::RSS_HASH_RESULT>(hash).set<Cqe::HDS_IP_EXT>(flags).set<Cqe::BYTE_CNT>(frame.size());
+    e.set<Cqe::SOP_DROP_QPN>(rqn).set<Cqe::WQE_COUNTER>(c);
+    return kCqeRespSend;
+  });
+}
+
+}  // namespace safenic::sim
