@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/arena.h"
 
 namespace safenic {
 namespace {
@@ -96,8 +97,10 @@ DmaRegion& DmaRegion::operator=(DmaRegion&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     iova_ = std::exchange(other.iova_, 0);
     fd_ = std::exchange(other.fd_, -1);
+    fd_offset_ = std::exchange(other.fd_offset_, 0);
     backing_ = other.backing_;
     mapper_ = std::move(other.mapper_);
+    arena_ = std::move(other.arena_);
     tag_ = std::move(other.tag_);
   }
   return *this;
@@ -106,6 +109,15 @@ DmaRegion& DmaRegion::operator=(DmaRegion&& other) noexcept {
 DmaRegion::~DmaRegion() { release(); }
 
 void DmaRegion::release() {
+  if (arena_ != nullptr) {  // a slice: the arena owns the memory and mapping
+    arena_->release(fd_offset_, size_);
+    arena_.reset();
+    data_ = nullptr;
+    size_ = 0;
+    fd_ = -1;
+    fd_offset_ = 0;
+    return;
+  }
   // Unmap for the device first, so a device model sees the range die before
   // the memory can be reused.
   if (mapper_ != nullptr) mapper_->unmap(iova_, size_);
@@ -115,6 +127,14 @@ void DmaRegion::release() {
   data_ = nullptr;
   size_ = 0;
   fd_ = -1;
+}
+
+DmaAllocator::DmaAllocator(std::shared_ptr<DmaArena> arena)
+    : backing_(arena->region().backing()), arena_(std::move(arena)) {}
+
+absl::StatusOr<DmaRegion> DmaAllocator::allocate(size_t size, absl::string_view tag) const {
+  if (arena_ != nullptr) return arena_->allocate(size, tag);
+  return DmaRegion::allocate(size, backing_, mapper_, tag);
 }
 
 }  // namespace safenic

@@ -1,13 +1,17 @@
-// mem/: DmaRegion, Mempool, Packet, Batch.
+// mem/: DmaRegion, DmaArena, Mempool, Packet, Batch.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <iterator>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "mem/arena.h"
 #include "mem/batch.h"
 #include "mem/dma_region.h"
 #include "mem/mempool.h"
@@ -118,6 +122,112 @@ TEST(PagemapMapper, TranslatesALockedPageOrSaysWhy) {
   }
   EXPECT_EQ(*pa % 4096, 123u);
   EXPECT_NE(*pa, reinterpret_cast<uintptr_t>(r->data() + 123));
+}
+
+// ---- DmaArena: slices of one shared mapping ----------------------------------
+
+TEST(DmaArena, SlicesAreZeroedAlignedAndShareTheArenasMemfd) {
+  auto mapper = std::make_shared<CountingMapper>();
+  auto arena = DmaArena::create(1 << 20, Backing::kAnonymous, mapper, "arena");
+  ASSERT_TRUE(arena.ok()) << arena.status();
+  EXPECT_EQ(mapper->live, 1);  // mapped once, as a whole
+  DmaAllocator dma(*arena);
+  EXPECT_EQ(dma.arena(), *arena);
+  auto a = dma.allocate(100, "a");
+  auto b = dma.allocate(5000, "b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(mapper->live, 1);  // slices map nothing
+  const DmaRegion& whole = (*arena)->region();
+  EXPECT_EQ(a->size(), 4096u);
+  EXPECT_EQ(b->size(), 8192u);
+  for (const DmaRegion* r : {&*a, &*b}) {
+    EXPECT_EQ(r->fd(), whole.fd());
+    EXPECT_EQ(r->fd_offset() % DmaArena::kSliceAlignment, 0u);
+    EXPECT_EQ(r->data(), whole.data() + r->fd_offset());
+    EXPECT_EQ(r->iova(), whole.iova() + r->fd_offset());
+    EXPECT_TRUE(whole.contains(r->data(), r->size()));
+    EXPECT_EQ(r->tag(), r == &*a ? "a" : "b");
+  }
+  EXPECT_FALSE(a->contains(b->data(), 1));
+  EXPECT_EQ((*arena)->bytes_in_use(), 12288u);
+  EXPECT_EQ((*arena)->slices_in_use(), 2u);
+  // What the device would see through the shared memfd.
+  b->data()[7] = 0x5a;
+  uint8_t seen = 0;
+  ASSERT_EQ(pread(b->fd(), &seen, 1, static_cast<off_t>(b->fd_offset() + 7)), 1);
+  EXPECT_EQ(seen, 0x5a);
+}
+
+TEST(DmaArena, FreedRangesAreReusedZeroedAndMerged) {
+  auto arena = *DmaArena::create(64 << 10, Backing::kAnonymous,
+                                 std::make_shared<IdentityMapper>(), "arena");
+  DmaAllocator dma(arena);
+  std::vector<DmaRegion> slices;
+  for (int i = 0; i < 16; ++i) {
+    auto r = dma.allocate(4096, "page");
+    ASSERT_TRUE(r.ok()) << r.status();
+    std::memset(r->data(), 0xff, r->size());
+    slices.push_back(*std::move(r));
+  }
+  EXPECT_EQ(dma.allocate(1, "17th").status().code(), absl::StatusCode::kResourceExhausted);
+  // Free every other page, then the rest in a scattered order: the pieces
+  // must merge back into one, or the full-size allocation below fails.
+  for (int i = 0; i < 16; i += 2) slices[i] = DmaRegion();
+  EXPECT_EQ(arena->slices_in_use(), 8u);
+  EXPECT_EQ(dma.allocate(8192, "two pages").status().code(),
+            absl::StatusCode::kResourceExhausted);
+  auto one = dma.allocate(4096, "reused");
+  ASSERT_TRUE(one.ok());
+  for (size_t i = 0; i < one->size(); ++i) ASSERT_EQ(one->data()[i], 0) << i;
+  one = DmaRegion();
+  for (int i : {15, 1, 7, 3, 13, 5, 11, 9}) slices[i] = DmaRegion();
+  EXPECT_EQ(arena->bytes_in_use(), 0u);
+  auto all = dma.allocate(64 << 10, "all");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->data(), arena->region().data());
+}
+
+TEST(DmaArena, ExhaustionSaysWhatIsFreeAndWhatToDo) {
+  auto arena = *DmaArena::create(16 << 10, Backing::kAnonymous,
+                                 std::make_shared<IdentityMapper>(), "small arena");
+  DmaAllocator dma(arena);
+  DmaRegion keep = *dma.allocate(12 << 10, "rings");
+  auto r = dma.allocate(8 << 10, "pool");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("small arena"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("'pool'"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("larger arena"));
+  EXPECT_EQ(dma.allocate(0, "none").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(dma.allocate(1 << 30, "huge").status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST(DmaArena, SlicesKeepTheArenaAliveAndItUnmapsOnceAfterTheLast) {
+  auto mapper = std::make_shared<CountingMapper>();
+  DmaRegion slice;
+  MempoolPtr pool;
+  {
+    auto arena = *DmaArena::create(1 << 20, Backing::kAnonymous, mapper, "arena");
+    DmaAllocator dma(arena);
+    slice = *dma.allocate(4096, "ring");
+    pool = *Mempool::create({.buffers = 64, .tag = "pool"}, dma);
+    EXPECT_EQ(pool->region().arena(), arena);
+    EXPECT_EQ(arena->slices_in_use(), 2u);
+  }
+  // The arena's owner is gone; its slices still work.
+  Packet p = pool->alloc();
+  ASSERT_TRUE(p.resize(60).ok());
+  std::memset(p.data(), 1, 60);
+  slice.data()[4095] = 1;
+  EXPECT_EQ(mapper->live, 1);
+  p.reset();
+  pool.reset();
+  EXPECT_EQ(mapper->live, 1);
+  DmaRegion moved = std::move(slice);
+  EXPECT_TRUE(slice.empty());
+  moved = DmaRegion();  // the last slice: the arena goes, unmapped once
+  EXPECT_EQ(mapper->live, 0);
 }
 
 class MempoolTest : public ::testing::Test {
