@@ -14,7 +14,6 @@ namespace {
 struct Registry {
   std::vector<DriverRegistration> drivers;
   FunctionProvider providers[3] = {};
-  ConfiguredFunctionProvider configured[3] = {};
 };
 Registry& registry() {
   static Registry* r = new Registry();  // never destroyed: used from static init
@@ -87,12 +86,6 @@ bool register_function_provider(DeviceSpec::Kind kind, FunctionProvider provider
   return true;
 }
 
-bool register_function_provider(DeviceSpec::Kind kind,
-                                ConfiguredFunctionProvider provider) {
-  registry().configured[static_cast<int>(kind)] = provider;
-  return true;
-}
-
 absl::string_view driver_for(PciId id) {
   for (const DriverRegistration& d : registry().drivers) {
     if (d.supports(id)) return d.name;
@@ -120,11 +113,6 @@ absl::StatusOr<std::unique_ptr<Device>> open_device(absl::string_view text,
   auto spec = parse_device_spec(text);
   if (!spec.ok()) return spec.status();
   const int kind = static_cast<int>(spec->kind);
-  if (ConfiguredFunctionProvider configured = registry().configured[kind]) {
-    auto fn = configured(*spec, config);
-    if (!fn.ok()) return fn.status();
-    return open_device(*std::move(fn), config);
-  }
   FunctionProvider provider = registry().providers[kind];
   if (provider == nullptr) {
     return absl::UnimplementedError(absl::StrFormat(
@@ -132,7 +120,7 @@ absl::StatusOr<std::unique_ptr<Device>> open_device(absl::string_view text,
         "//:safenic to get every kind)",
         text, kind_name(spec->kind)));
   }
-  auto fn = provider(*spec);
+  auto fn = provider(*spec, config);
   if (!fn.ok()) return fn.status();
   return open_device(*std::move(fn), config);
 }

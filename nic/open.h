@@ -35,16 +35,11 @@ struct DriverRegistration {
 // Returns true, so it can initialize a namespace-scope constant.
 bool register_driver(const DriverRegistration& driver);
 
-// Makes the PciFunction behind a spec of one kind.
-using FunctionProvider =
-    absl::StatusOr<std::unique_ptr<PciFunction>> (*)(const DeviceSpec& spec);
-bool register_function_provider(DeviceSpec::Kind kind, FunctionProvider provider);
-// A provider that also sees the DeviceConfig (PCI: unbind_kernel_driver);
-// preferred over a FunctionProvider registered for the same kind.
-using ConfiguredFunctionProvider = absl::StatusOr<std::unique_ptr<PciFunction>> (*)(
+// Makes the PciFunction behind a spec of one kind. It sees the DeviceConfig
+// too (PCI: unbind_kernel_driver).
+using FunctionProvider = absl::StatusOr<std::unique_ptr<PciFunction>> (*)(
     const DeviceSpec& spec, const DeviceConfig& config);
-bool register_function_provider(DeviceSpec::Kind kind,
-                                ConfiguredFunctionProvider provider);
+bool register_function_provider(DeviceSpec::Kind kind, FunctionProvider provider);
 
 // The name of the linked driver that supports `id`, or "" (nic_list).
 absl::string_view driver_for(PciId id);

@@ -11,7 +11,8 @@
 namespace safenic::sim {
 namespace {
 
-absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& spec) {
+absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& spec,
+                                                            const DeviceConfig&) {
   SimContext ctx;
   if (spec.target == "82599") {
     auto model = std::make_shared<Ixgbe82599>(ctx);

@@ -529,7 +529,7 @@ absl::StatusOr<std::unique_ptr<PciFunction>> make(Channel channel, std::string n
   return fn;
 }
 
-absl::StatusOr<std::unique_ptr<PciFunction>> provide(const DeviceSpec& spec) {
+absl::StatusOr<std::unique_ptr<PciFunction>> provide(const DeviceSpec& spec, const DeviceConfig&) {
   return open_function(spec.target);
 }
 
