@@ -19,6 +19,31 @@ QueueStats DeviceStats::tx_total() const {
   return t;
 }
 
+absl::Status validate(const DeviceConfig& c, const DeviceLimits& l) {
+  if (c.rx_queues < 1 || c.rx_queues > l.max_rx_queues) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %d RX queues requested; use 1 to %d", l.driver, c.rx_queues, l.max_rx_queues));
+  }
+  if (c.tx_queues < 1 || c.tx_queues > l.max_tx_queues) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %d TX queues requested; use 1 to %d", l.driver, c.tx_queues, l.max_tx_queues));
+  }
+  for (uint32_t size : {c.rx_ring_size, c.tx_ring_size}) {
+    if (size < l.min_ring || size > l.max_ring || (size & (size - 1)) != 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: ring size %d; use a power of two from %d to %d", l.driver, size, l.min_ring,
+          l.max_ring));
+    }
+  }
+  if (c.buffers_per_rx_queue <= c.rx_ring_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %d buffers per RX queue leave none to receive into beside a %d-entry ring; use "
+        "more than the ring size (twice it for forwarding)",
+        l.driver, c.buffers_per_rx_queue, c.rx_ring_size));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Device::wait_for_link(absl::Duration timeout) {
   const absl::Time deadline = now() + timeout;
   for (;;) {

@@ -39,6 +39,14 @@ struct DeviceConfig {
   bool unbind_kernel_driver = false;
 };
 
+// What a driver accepts in a DeviceConfig; validate() says what to change.
+struct DeviceLimits {
+  const char* driver;
+  uint16_t max_rx_queues, max_tx_queues;
+  uint32_t min_ring, max_ring;  // ring sizes are powers of two in [min, max]
+};
+absl::Status validate(const DeviceConfig& config, const DeviceLimits& limits);
+
 struct LinkStatus {
   bool up = false;
   uint32_t speed_mbps = 0;  // 0 when down

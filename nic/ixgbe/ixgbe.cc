@@ -87,34 +87,9 @@ class IxgbeDevice final : public Device {
   bool started_ = false;
 };
 
-// A typed format (clang checks absl formats at compile time; a forwarding
-// lambda would hide the literal).
-template <typename... Args>
-absl::Status bad(const absl::FormatSpec<Args...>& format, const Args&... args) {
-  return absl::InvalidArgumentError(absl::StrFormat(format, args...));
-}
-
-absl::Status validate(const DeviceConfig& c) {
-  if (c.rx_queues < 1 || c.rx_queues > kMaxRxQueues) {
-    return bad("ixgbe: %d RX queues requested; use 1 to %d (RSS spreads over up to 16)",
-               c.rx_queues, kMaxRxQueues);
-  }
-  if (c.tx_queues < 1 || c.tx_queues > kMaxTxQueues) {
-    return bad("ixgbe: %d TX queues requested; use 1 to %d", c.tx_queues, kMaxTxQueues);
-  }
-  for (uint32_t size : {c.rx_ring_size, c.tx_ring_size}) {
-    // §7.1.9: ring length is a multiple of 128 bytes (8 descriptors); at most 64 K.
-    if (size < 64 || size > 4096 || (size & (size - 1)) != 0) {
-      return bad("ixgbe: ring size %d; use a power of two from 64 to 4096", size);
-    }
-  }
-  if (c.buffers_per_rx_queue <= c.rx_ring_size) {
-    return bad("ixgbe: %d buffers per RX queue leave none to receive into beside a %d-entry "
-               "ring; use more than the ring size (twice it for forwarding)",
-               c.buffers_per_rx_queue, c.rx_ring_size);
-  }
-  return absl::OkStatus();
-}
+// RSS redirection entries are 4 bits: 16 RX queues. §7.1.9: a ring is a
+// multiple of 128 bytes (8 descriptors); safenic uses 64 to 4096.
+constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues, 64, 4096};
 
 }  // namespace
 
@@ -130,7 +105,7 @@ bool supports(PciId id) {
 
 absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
-  if (absl::Status s = validate(config); !s.ok()) return s;
+  if (absl::Status s = validate(config, kLimits); !s.ok()) return s;
   if (!supports(fn->id())) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: %04x:%04x is not an 82599", fn->name(), fn->id().vendor, fn->id().device));

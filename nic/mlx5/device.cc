@@ -109,24 +109,7 @@ class Mlx5Device final : public Device {
   std::vector<SendQueue> tx_;
 };
 
-absl::Status validate(const DeviceConfig& c) {
-  auto bad = [](auto&&... args) { return absl::InvalidArgumentError(absl::StrFormat(args...)); };
-  if (c.rx_queues < 1 || c.rx_queues > kMaxQueues || c.tx_queues < 1 || c.tx_queues > kMaxQueues) {
-    return bad("mlx5: %d RX and %d TX queues requested; use 1 to %d of each", c.rx_queues,
-               c.tx_queues, kMaxQueues);
-  }
-  for (uint32_t size : {c.rx_ring_size, c.tx_ring_size}) {
-    if (size < 64 || size > 8192 || (size & (size - 1)) != 0) {
-      return bad("mlx5: ring size %d; use a power of two from 64 to 8192", size);
-    }
-  }
-  if (c.buffers_per_rx_queue <= c.rx_ring_size) {
-    return bad("mlx5: %d buffers per RX queue leave none to receive into beside a %d-entry "
-               "ring; use more than the ring size (twice it for forwarding)",
-               c.buffers_per_rx_queue, c.rx_ring_size);
-  }
-  return absl::OkStatus();
-}
+constexpr DeviceLimits kLimits = {"mlx5", kMaxQueues, kMaxQueues, 64, 8192};
 
 template <typename Cmd, typename Fill>
 absl::StatusOr<uint32_t> Mlx5Device::make(uint16_t undo_opcode, Fill fill, size_t extra_in,
@@ -471,7 +454,7 @@ bool supports(PciId id) {
 
 absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
-  if (absl::Status s = validate(config); !s.ok()) return s;
+  if (absl::Status s = validate(config, kLimits); !s.ok()) return s;
   if (!supports(fn->id())) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: %04x:%04x is not a ConnectX-4, 4 Lx or 5", fn->name(), fn->id().vendor, fn->id().device));
