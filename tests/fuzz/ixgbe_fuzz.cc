@@ -21,6 +21,7 @@
 #include "nic/ixgbe/regs.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
+#include "tests/fuzz/device_steps.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace safenic {
@@ -82,21 +83,9 @@ int run(const uint8_t* data, size_t size) {
           std::memcpy(&tx[i * ixgbe::kDescriptorSize + 12], &status, 4);
           break;
         }
-        case 3: {
-          const size_t n = in.u8() % 80;
-          const uint16_t len = in.u16();
-          Batch<80> out;
-          for (size_t k = 0; k < n; ++k) {
-            Packet p = app->alloc();
-            if (p.empty()) break;
-            (void)p.resize(len % (p.capacity() + 1));
-            out.push(std::move(p));
-          }
-          const size_t before = out.size();
-          const size_t sent = *(*dev)->tx_batch(0, out);
-          FUZZ_CHECK(sent <= before && out.size() == before - sent);
+        case 3:
+          send_fuzzed_batch(in, *app, **dev);
           break;
-        }
         case 4:
           kept.clear();
           break;

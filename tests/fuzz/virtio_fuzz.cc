@@ -25,6 +25,7 @@
 #include "sim/frames.h"
 #include "sim/simulated_function.h"
 #include "sim/virtio/model.h"
+#include "tests/fuzz/device_steps.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace safenic {
@@ -117,21 +118,9 @@ int run(const uint8_t* data, size_t size) {
           }
           break;
         }
-        case 3: {
-          const size_t n = in.u8() % 80;
-          const uint16_t len = in.u16();
-          Batch<80> out;
-          for (size_t k = 0; k < n; ++k) {
-            Packet p = app->alloc();
-            if (p.empty()) break;
-            (void)p.resize(len % (p.capacity() + 1));
-            out.push(std::move(p));
-          }
-          const size_t before = out.size();
-          const size_t sent = *(*dev)->tx_batch(0, out);
-          FUZZ_CHECK(sent <= before && out.size() == before - sent);
+        case 3:
+          send_fuzzed_batch(in, *app, **dev);
           break;
-        }
         case 4: {
           const size_t len = 14 + in.u8() * 8;
           std::vector<uint8_t> frame = sim::udp_frame(len < 60 ? 60 : len, flow, step);
