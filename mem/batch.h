@@ -52,6 +52,17 @@ class PacketBatch {
     for (size_t i = n; i < size_; ++i) slots_[i - n] = std::move(slots_[i]);
     size_ -= static_cast<uint32_t>(n);
   }
+  // For drivers: like erase_front(n) when the first n slots are already empty
+  // (every packet moved into a ring or reset): nothing to return to a pool, so
+  // no per-slot work. Debug builds check that they are empty.
+  void erase_front_emptied(size_t n) {
+    SAFENIC_CHECK(n <= size_, "erase_front past the end of the batch");
+#ifndef NDEBUG
+    for (size_t i = 0; i < n; ++i) SAFENIC_CHECK(slots_[i].empty(), "erase_front_emptied of a full slot");
+#endif
+    for (size_t i = n; i < size_; ++i) slots_[i - n] = std::move(slots_[i]);
+    size_ -= static_cast<uint32_t>(n);
+  }
   // Drops every packet.
   void clear() { erase_front(size_); }
   // Removes empty packets (e.g. ones a driver dropped in place), keeping order.

@@ -57,6 +57,12 @@ class Packet {
     m_->len = static_cast<uint32_t>(len);
     return absl::OkStatus();
   }
+  // resize() for fast paths: false (and nothing changed) past capacity().
+  bool try_resize(size_t len) {
+    if (ABSL_PREDICT_FALSE(len > capacity())) return false;
+    m_->len = static_cast<uint32_t>(len);
+    return true;
+  }
   // Grows the frame at the front into the headroom (e.g. a virtio header).
   absl::Status prepend(size_t n) {
     if (ABSL_PREDICT_FALSE(n > m_->data_off)) return no_headroom(n);

@@ -311,6 +311,10 @@ TEST_F(MempoolTest, ResizePrependTrimAreCheckedAndChangeNothingOnError) {
   EXPECT_EQ(p.data()[0], 0xab);
   EXPECT_FALSE(p.trim_front(61).ok());
   EXPECT_EQ(p.size(), 60u);
+  EXPECT_FALSE(p.try_resize(p.capacity() + 1));  // the fast-path form: same check
+  EXPECT_EQ(p.size(), 60u);
+  EXPECT_TRUE(p.try_resize(p.capacity()));
+  EXPECT_EQ(p.size(), p.capacity());
 }
 
 TEST_F(MempoolTest, CloneCopiesIntoANewBufferOrFailsClearly) {
@@ -397,6 +401,26 @@ TEST_F(MempoolTest, BatchPushPopEraseFront) {
   EXPECT_EQ(last.size(), 4u);
   EXPECT_EQ(b.size(), 1u);
   EXPECT_TRUE(Batch<2>().pop().empty());
+}
+
+TEST_F(MempoolTest, EraseFrontEmptiedKeepsTheRestAndChecksInDebugBuilds) {
+  MempoolPtr pool = make_pool(8);
+  Batch<4> b;
+  for (int i = 0; i < 3; ++i) {
+    Packet p = pool->alloc();
+    ASSERT_TRUE(p.resize(i + 1).ok());
+    ASSERT_TRUE(b.push(std::move(p)));
+  }
+  Packet taken = std::move(b[0]);  // as a driver moves a packet into its ring
+  b.erase_front_emptied(1);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].size(), 2u);
+  EXPECT_EQ(b[1].size(), 3u);
+  EXPECT_EQ(pool->in_use(), 3u);
+#ifndef NDEBUG
+  // A slot still holding a packet would leak it: debug builds stop there.
+  EXPECT_DEATH(b.erase_front_emptied(1), "erase_front_emptied of a full slot");
+#endif
 }
 
 TEST_F(MempoolTest, EraseFrontReturnsRunsFromMixedPoolsAndDeletesAnOrphan) {

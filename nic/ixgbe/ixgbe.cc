@@ -386,13 +386,17 @@ size_t IxgbeDevice::receive(uint16_t q, PacketBatch& batch) {
   uint8_t* const descriptors = rq.ring.descriptors();
   Packet* const slots = rq.ring.slots();
   const uint32_t mask = rq.ring.mask();
-  auto write_back = [&](uint32_t i) {
-    return LayoutRef<RxWriteBack>(descriptors + size_t{i} * kDescriptorSize);
+  uint8_t* const ring_end = descriptors + (size_t{mask} + 1) * kDescriptorSize;
+  auto next = [&](uint8_t* d) {
+    d += kDescriptorSize;
+    return ABSL_PREDICT_FALSE(d == ring_end) ? descriptors : d;
   };
+  // Counts the write-backs with DD set (a pointer walk: this is per packet).
   const size_t room = std::min<size_t>(batch.room(), mask);
+  uint8_t* const first = descriptors + size_t{rq.next} * kDescriptorSize;
   size_t ready = 0;
-  while (ready < room &&
-         write_back((rq.next + ready) & mask).is_set<RxWriteBack::DD>()) {
+  for (uint8_t* d = first; ready < room && LayoutRef<RxWriteBack>(d).is_set<RxWriteBack::DD>();
+       d = next(d)) {
     ++ready;
   }
   if (ready == 0) return 0;
@@ -400,16 +404,17 @@ size_t IxgbeDevice::receive(uint16_t q, PacketBatch& batch) {
   const size_t n = rq.pool->alloc_bulk(batch, ready);  // frames beyond n wait for buffers
   Packet* const out = batch.end() - n;
   uint32_t i = rq.next;
+  uint8_t* d = first;
   uint64_t bytes = 0;
   size_t dropped = 0;
   bool discarding = rq.discarding;
-  for (size_t k = 0; k < n; ++k, i = (i + 1) & mask) {
-    LayoutRef<RxWriteBack> wb = write_back(i);
+  for (size_t k = 0; k < n; ++k, i = (i + 1) & mask, d = next(d)) {
+    LayoutRef<RxWriteBack> wb(d);
     const uint32_t status = wb.get<RxWriteBack::STATUS_ERROR>();
     constexpr uint32_t kCheck = RxWriteBack::EOP::kMask | RxWriteBack::RXE::kMask;
     slots[i].swap(out[k]);  // the fresh buffer takes the descriptor, the frame goes up
     if (ABSL_PREDICT_TRUE((status & kCheck) == RxWriteBack::EOP::kMask && !discarding &&
-                          out[k].resize(wb.get<RxWriteBack::LENGTH>()).ok())) {
+                          out[k].try_resize(wb.get<RxWriteBack::LENGTH>()))) {
       bytes += out[k].size();
     } else {
       // A frame in error, longer than one buffer, or with an impossible
@@ -419,7 +424,7 @@ size_t IxgbeDevice::receive(uint16_t q, PacketBatch& batch) {
       out[k].reset();
       ++dropped;
     }
-    LayoutRef<RxRead>(descriptors + size_t{i} * kDescriptorSize)
+    LayoutRef<RxRead>(d)
         .set<RxRead::PKT_ADDR>(slots[i].iova())
         .set<RxRead::HDR_ADDR>(0);  // also clears DD
   }
@@ -489,7 +494,7 @@ size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
     tail = (tail + 1) & mask;
     bytes += len;
   }
-  batch.erase_front(n);
+  batch.erase_front_emptied(n);  // each was moved into a slot or dropped
   const uint32_t posted = tq.ring.distance(tq.tail, tail);
   if (posted != 0) {
     tq.tail = tail;
