@@ -95,13 +95,15 @@ absl::Status Device::check(const MacFilter& f) const {
   return absl::OkStatus();
 }
 
+absl::Status Device::no_mac_filters() const {
+  return absl::UnimplementedError(absl::StrFormat(
+      "%s (%s): no MAC/VLAN filters on this driver (mlx5 has them); use promiscuous mode "
+      "(set_promiscuous) and sort frames by address in software", name(), driver()));
+}
+
 absl::StatusOr<FilterId> Device::add_mac_filter(const MacFilter& filter) {
   const uint32_t max = max_mac_filters();
-  if (max == 0) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s (%s): no MAC/VLAN filters on this driver (mlx5 has them); use promiscuous mode "
-        "(set_promiscuous) and sort frames by address in software", name(), driver()));
-  }
+  if (max == 0) return no_mac_filters();
   if (absl::Status s = check(filter); !s.ok()) return s;
   std::vector<bool> used(max);
   for (const auto& [id, s] : filters_) used[s.slot] = true;
@@ -119,6 +121,7 @@ absl::StatusOr<FilterId> Device::add_mac_filter(const MacFilter& filter) {
 }
 
 absl::Status Device::remove_mac_filter(FilterId id) {
+  if (max_mac_filters() == 0) return no_mac_filters();
   auto it = filters_.find(id.value);
   if (it == filters_.end()) {
     return absl::NotFoundError(absl::StrFormat(

@@ -151,6 +151,7 @@ class Device {
  private:
   absl::Status bad_queue(const char* dir, uint16_t queue, uint16_t count) const;
   absl::Status check(const MacFilter& filter) const;
+  absl::Status no_mac_filters() const;
 
   uint16_t rx_queues_;
   uint16_t tx_queues_;
