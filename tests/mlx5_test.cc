@@ -407,6 +407,28 @@ TEST_F(Mlx5ObjectTest, FlowTablesCheckGroupsEntriesAndLevels) {
   expect_failure(entry(0, mlx5::kDestFlowTable, low, ipv4), "SET_FLOW_TABLE_ENTRY", "BAD_PARAM (0x3)");
   expect_failure(entry(0, mlx5::kDestFlowTable, root, udp), "SET_FLOW_TABLE_ENTRY", "BAD_PARAM (0x3)");
   expect_failure(entry(0, mlx5::kDestTir, 0x42, ipv4), "SET_FLOW_TABLE_ENTRY", "BAD_RESOURCE (0x5)");
+  const uint32_t high = table(2);
+  expect_failure(entry(2, mlx5::kDestFlowTable, high, ipv4), "SET_FLOW_TABLE_ENTRY",
+                 "BAD_PARAM (0x3)");  // index 2 is outside the group (0-1)
+  EXPECT_TRUE(entry(1, mlx5::kDestFlowTable, high, ipv4).ok());
+  // Criteria the group does not enable, or on bits the model does not parse
+  // (first_prio), are refused rather than silently never matching.
+  auto criteria = [&](uint32_t start, uint32_t enable, auto fill) {
+    return c().run<CREATE_FLOW_GROUP>(0, [&](LayoutRef<CREATE_FLOW_GROUP::In> in, uint8_t* raw) {
+      in.set<CREATE_FLOW_GROUP::In::TABLE_ID>(root).set<CREATE_FLOW_GROUP::In::START_FLOW_INDEX>(start)
+          .set<CREATE_FLOW_GROUP::In::END_FLOW_INDEX>(start).set<CREATE_FLOW_GROUP::In::MATCH_CRITERIA_ENABLE>(enable);
+      fill(raw + CREATE_FLOW_GROUP::kMatchCriteria);
+    }).status();
+  };
+  auto vlan = [](uint8_t* m) {
+    LayoutRef<mlx5::OuterHeaders>(m).set<mlx5::OuterHeaders::CVLAN_TAG>(1).set<mlx5::OuterHeaders::FIRST_VID>(0xFFF);
+  };
+  expect_failure(criteria(2, 0, vlan), "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");
+  expect_failure(criteria(2, mlx5::kMatchOuterHeaders, [](uint8_t* m) { m[0x0C + 2] = 0xE0; }),
+                 "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");  // first_prio
+  expect_failure(criteria(2, mlx5::kMatchOuterHeaders, [](uint8_t* m) { m[0x40] = 1; }),
+                 "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");  // misc parameters: not enabled
+  EXPECT_TRUE(criteria(2, mlx5::kMatchOuterHeaders, vlan).ok());
   expect_clean();
 }
 
