@@ -447,6 +447,20 @@ TEST_F(Mlx5ObjectTest, PortRegistersAndTheVport) {
   ASSERT_TRUE(vport.ok());
   EXPECT_EQ(vport->get<mlx5::QUERY_NIC_VPORT_CONTEXT::Out::MAC_47_32>(), 0x0200u);
   EXPECT_EQ(vport->get<mlx5::QUERY_NIC_VPORT_CONTEXT::Out::MAC_31_0>(), 0x0000c501u);
+  // The allowed unicast list: up to 2^log_max_current_uc_list unicast entries.
+  EXPECT_EQ(hca_->caps().log_max_uc_list, sim::ConnectXProfile::cx5().log_max_uc_list);
+  auto allow = [&](uint32_t type, uint32_t n, uint8_t first_byte) {
+    using In = mlx5::MODIFY_NIC_VPORT_CONTEXT::In;
+    return c().run<mlx5::MODIFY_NIC_VPORT_CONTEXT>(0, [&](LayoutRef<In> in, uint8_t* raw) {
+      in.set<In::FIELD_SELECT>(mlx5::kSelectAddressList).set<In::ALLOWED_LIST_TYPE>(type)
+          .set<In::ALLOWED_LIST_SIZE>(n);
+      for (uint32_t i = 0; i < n; ++i) raw[mlx5::kAllowedList + 8 * i + 2] = first_byte;
+    }, 8 * size_t{n}).status();
+  };
+  EXPECT_TRUE(allow(mlx5::kAllowedUnicast, 128, 0x02).ok());
+  expect_failure(allow(mlx5::kAllowedUnicast, 129, 0x02), "MODIFY_NIC_VPORT_CONTEXT", "BAD_PARAM (0x3)");
+  expect_failure(allow(1, 1, 0x01), "MODIFY_NIC_VPORT_CONTEXT", "BAD_PARAM (0x3)");  // multicast list
+  expect_failure(allow(mlx5::kAllowedUnicast, 1, 0x01), "MODIFY_NIC_VPORT_CONTEXT", "BAD_PARAM (0x3)");
   auto state = c().run<mlx5::QUERY_VPORT_STATE>();
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->get<mlx5::QUERY_VPORT_STATE::Out::STATE>(), 0u);  // down
