@@ -65,6 +65,82 @@ absl::Status Device::bad_queue(const char* dir, uint16_t queue,
       name(), dir, queue, count, dir, dir));
 }
 
+static std::string describe(const MacFilter& f) {
+  return f.vlan ? absl::StrFormat("%s on VLAN %d", f.mac.to_string(), *f.vlan)
+                : absl::StrFormat("%s untagged", f.mac.to_string());
+}
+
+absl::Status Device::check(const MacFilter& f) const {
+  if (f.rx_queue >= rx_queues_) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: MAC filter for RX queue %d, which does not exist; the device has %d RX queue(s) "
+        "(DeviceConfig::rx_queues)", name(), f.rx_queue, rx_queues_));
+  }
+  if (f.vlan && *f.vlan > 4095) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: VLAN %d in a MAC filter; 802.1Q VLAN ids are 0 to 4095", name(), *f.vlan));
+  }
+  if (f.mac.is_multicast() || f.mac == MacAddress{}) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %s is not a unicast address; MAC filters take unicast addresses (for multicast "
+        "and broadcast use promiscuous mode)", name(), f.mac.to_string()));
+  }
+  for (const auto& [id, s] : filters_) {
+    if (s.filter.mac == f.mac && s.filter.vlan == f.vlan) {
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "%s: a MAC filter for %s exists already (id %d, RX queue %d); remove it first to "
+          "move it", name(), describe(f), id, s.filter.rx_queue));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Device::no_mac_filters() const {
+  return absl::UnimplementedError(absl::StrFormat(
+      "%s (%s): no MAC/VLAN filters on this driver (mlx5 has them); use promiscuous mode "
+      "(set_promiscuous) and sort frames by address in software", name(), driver()));
+}
+
+absl::StatusOr<FilterId> Device::add_mac_filter(const MacFilter& filter) {
+  const uint32_t max = max_mac_filters();
+  if (max == 0) return no_mac_filters();
+  if (absl::Status s = check(filter); !s.ok()) return s;
+  std::vector<bool> used(max);
+  for (const auto& [id, s] : filters_) used[s.slot] = true;
+  uint32_t slot = 0;
+  while (slot < max && used[slot]) ++slot;
+  if (slot == max) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%s: all %d MAC filters are in use; remove one (remove_mac_filter) or use promiscuous "
+        "mode", name(), max));
+  }
+  if (absl::Status s = install_mac_filter(filter, slot); !s.ok()) return s;
+  const FilterId id{next_filter_id_++};
+  filters_[id.value] = {filter, slot};
+  return id;
+}
+
+absl::Status Device::remove_mac_filter(FilterId id) {
+  if (max_mac_filters() == 0) return no_mac_filters();
+  auto it = filters_.find(id.value);
+  if (it == filters_.end()) {
+    return absl::NotFoundError(absl::StrFormat(
+        "%s: no MAC filter with id %d (removed already, or never added to this device)",
+        name(), id.value));
+  }
+  const Slot s = it->second;
+  filters_.erase(it);  // mac_filters() no longer lists it
+  absl::Status status = uninstall_mac_filter(s.slot);
+  if (!status.ok()) filters_[id.value] = s;  // still there; removing it may be tried again
+  return status;
+}
+
+std::vector<MacFilter> Device::mac_filters() const {
+  std::vector<MacFilter> out;
+  for (const auto& [id, s] : filters_) out.push_back(s.filter);
+  return out;
+}
+
 absl::StatusOr<MacAddress> MacAddress::parse(absl::string_view text) {
   MacAddress mac;
   unsigned b[6];

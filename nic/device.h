@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
@@ -72,6 +73,19 @@ struct DeviceStats {
   QueueStats tx_total() const;
 };
 
+// Frames for `mac` (a unicast address), on 802.1Q VLAN `vlan` or, without
+// one, untagged, go to RX queue `rx_queue`, ahead of RSS and promiscuous mode.
+struct MacFilter {
+  MacAddress mac;
+  std::optional<uint16_t> vlan;  // 0..4095
+  uint16_t rx_queue = 0;
+};
+// What add_mac_filter returns; never reused while the device is open.
+struct FilterId {
+  uint32_t value = 0;
+  friend bool operator==(FilterId, FilterId) = default;
+};
+
 class Device {
  public:
   virtual ~Device() = default;
@@ -111,7 +125,19 @@ class Device {
   virtual absl::StatusOr<DeviceStats> stats() = 0;
   virtual absl::Status set_promiscuous(bool on) = 0;
 
+  // MAC/VLAN filters, added and removed at run time (mlx5 only; on others
+  // Unimplemented: use promiscuous mode and sort frames in software).
+  absl::StatusOr<FilterId> add_mac_filter(const MacFilter& filter);
+  absl::Status remove_mac_filter(FilterId id);
+
  protected:
+  // A driver with MAC filters has slots 0..max_mac_filters()-1; the checks
+  // above are done, and the filters now in use are mac_filters().
+  virtual uint32_t max_mac_filters() const { return 0; }
+  virtual absl::Status install_mac_filter(const MacFilter&, uint32_t) { return absl::OkStatus(); }
+  virtual absl::Status uninstall_mac_filter(uint32_t) { return absl::OkStatus(); }
+  std::vector<MacFilter> mac_filters() const;
+
   Device(uint16_t rx_queues, uint16_t tx_queues)
       : rx_queues_(rx_queues), tx_queues_(tx_queues) {}
   virtual size_t receive(uint16_t queue, PacketBatch& batch) = 0;
@@ -124,9 +150,17 @@ class Device {
 
  private:
   absl::Status bad_queue(const char* dir, uint16_t queue, uint16_t count) const;
+  absl::Status check(const MacFilter& filter) const;
+  absl::Status no_mac_filters() const;
 
   uint16_t rx_queues_;
   uint16_t tx_queues_;
+  struct Slot {
+    MacFilter filter;
+    uint32_t slot;
+  };
+  std::map<uint32_t, Slot> filters_;  // by FilterId
+  uint32_t next_filter_id_ = 1;
 };
 
 }  // namespace safenic

@@ -407,6 +407,28 @@ TEST_F(Mlx5ObjectTest, FlowTablesCheckGroupsEntriesAndLevels) {
   expect_failure(entry(0, mlx5::kDestFlowTable, low, ipv4), "SET_FLOW_TABLE_ENTRY", "BAD_PARAM (0x3)");
   expect_failure(entry(0, mlx5::kDestFlowTable, root, udp), "SET_FLOW_TABLE_ENTRY", "BAD_PARAM (0x3)");
   expect_failure(entry(0, mlx5::kDestTir, 0x42, ipv4), "SET_FLOW_TABLE_ENTRY", "BAD_RESOURCE (0x5)");
+  const uint32_t high = table(2);
+  expect_failure(entry(2, mlx5::kDestFlowTable, high, ipv4), "SET_FLOW_TABLE_ENTRY",
+                 "BAD_PARAM (0x3)");  // index 2 is outside the group (0-1)
+  EXPECT_TRUE(entry(1, mlx5::kDestFlowTable, high, ipv4).ok());
+  // Criteria the group does not enable, or on bits the model does not parse
+  // (first_prio), are refused rather than silently never matching.
+  auto criteria = [&](uint32_t start, uint32_t enable, auto fill) {
+    return c().run<CREATE_FLOW_GROUP>(0, [&](LayoutRef<CREATE_FLOW_GROUP::In> in, uint8_t* raw) {
+      in.set<CREATE_FLOW_GROUP::In::TABLE_ID>(root).set<CREATE_FLOW_GROUP::In::START_FLOW_INDEX>(start)
+          .set<CREATE_FLOW_GROUP::In::END_FLOW_INDEX>(start).set<CREATE_FLOW_GROUP::In::MATCH_CRITERIA_ENABLE>(enable);
+      fill(raw + CREATE_FLOW_GROUP::kMatchCriteria);
+    }).status();
+  };
+  auto vlan = [](uint8_t* m) {
+    LayoutRef<mlx5::OuterHeaders>(m).set<mlx5::OuterHeaders::CVLAN_TAG>(1).set<mlx5::OuterHeaders::FIRST_VID>(0xFFF);
+  };
+  expect_failure(criteria(2, 0, vlan), "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");
+  expect_failure(criteria(2, mlx5::kMatchOuterHeaders, [](uint8_t* m) { m[0x0C + 2] = 0xE0; }),
+                 "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");  // first_prio
+  expect_failure(criteria(2, mlx5::kMatchOuterHeaders, [](uint8_t* m) { m[0x40] = 1; }),
+                 "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");  // misc parameters: not enabled
+  EXPECT_TRUE(criteria(2, mlx5::kMatchOuterHeaders, vlan).ok());
   expect_clean();
 }
 
@@ -425,6 +447,20 @@ TEST_F(Mlx5ObjectTest, PortRegistersAndTheVport) {
   ASSERT_TRUE(vport.ok());
   EXPECT_EQ(vport->get<mlx5::QUERY_NIC_VPORT_CONTEXT::Out::MAC_47_32>(), 0x0200u);
   EXPECT_EQ(vport->get<mlx5::QUERY_NIC_VPORT_CONTEXT::Out::MAC_31_0>(), 0x0000c501u);
+  // The allowed unicast list: up to 2^log_max_current_uc_list unicast entries.
+  EXPECT_EQ(hca_->caps().log_max_uc_list, sim::ConnectXProfile::cx5().log_max_uc_list);
+  auto allow = [&](uint32_t type, uint32_t n, uint8_t first_byte) {
+    using In = mlx5::MODIFY_NIC_VPORT_CONTEXT::In;
+    return c().run<mlx5::MODIFY_NIC_VPORT_CONTEXT>(0, [&](LayoutRef<In> in, uint8_t* raw) {
+      in.set<In::FIELD_SELECT>(mlx5::kSelectAddressList).set<In::ALLOWED_LIST_TYPE>(type)
+          .set<In::ALLOWED_LIST_SIZE>(n);
+      for (uint32_t i = 0; i < n; ++i) raw[mlx5::kAllowedList + 8 * i + 2] = first_byte;
+    }, 8 * size_t{n}).status();
+  };
+  EXPECT_TRUE(allow(mlx5::kAllowedUnicast, 128, 0x02).ok());
+  expect_failure(allow(mlx5::kAllowedUnicast, 129, 0x02), "MODIFY_NIC_VPORT_CONTEXT", "BAD_PARAM (0x3)");
+  expect_failure(allow(1, 1, 0x01), "MODIFY_NIC_VPORT_CONTEXT", "BAD_PARAM (0x3)");  // multicast list
+  expect_failure(allow(mlx5::kAllowedUnicast, 1, 0x01), "MODIFY_NIC_VPORT_CONTEXT", "BAD_PARAM (0x3)");
   auto state = c().run<mlx5::QUERY_VPORT_STATE>();
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->get<mlx5::QUERY_VPORT_STATE::Out::STATE>(), 0u);  // down

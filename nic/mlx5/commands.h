@@ -66,6 +66,9 @@ struct QUERY_HCA_CAP : Command<op::kQueryHcaCap> {
     using LOG_MAX_EQ_SZ = Field<0x10 + 0x1C, uint32_t, 24, 31>;
     using PORT_TYPE = Field<0x10 + 0x34, uint32_t, 8, 9>;  // 1: Ethernet
     using LOG_MAX_WQ_SZ = Field<0x10 + 0x78, uint32_t, 0, 4>;
+    // PRM "HCA Capabilities" (cmd_hca_cap bit 0x3FB): unicast addresses a
+    // NIC vport's allowed list holds.
+    using LOG_MAX_CURRENT_UC_LIST = Field<0x10 + 0x7C, uint32_t, 0, 4>;
   };
 };
 struct INIT_HCA : Command<op::kInitHca> {
@@ -255,7 +258,9 @@ struct DELETE_FLOW_TABLE_ENTRY : Command<op::kDeleteFlowTableEntry> { using In =
 
 // fte_match_set_lyr_2_4 (PRM "Flow Table Entry Match Parameters"; digest §4
 // gives dmac and ethertype, the rest from Linux mlx5_ifc.h): the outer headers
-// a flow group matches on; its criteria are a mask of the same shape.
+// a flow group matches on; its criteria are a mask of the same shape. An
+// 802.1Q tag (TPID 0x8100) sets cvlan_tag and its VID is first_vid; an
+// untagged frame has both 0.
 struct OuterHeaders : Layout<OuterHeaders, 0x40, ByteOrder::kBig> {
   using ETHERTYPE = Field<0x04, uint32_t, 0, 15>;
   using DMAC_47_16 = Field<0x08, uint32_t>;
@@ -309,6 +314,10 @@ struct VportContext : Layout<Self, Base + 0x100, ByteOrder::kBig> {
   using PROMISC_UC = LayoutField<Self, Base + 0xF0, uint32_t, 31, 31>;
   using PROMISC_MC = LayoutField<Self, Base + 0xF0, uint32_t, 30, 30>;
   using PROMISC_ALL = LayoutField<Self, Base + 0xF0, uint32_t, 29, 29>;
+  // PRM "NIC Vport Context": the allowed address list (type 0: unicast) of
+  // allowed_list_size UcAddress entries at Base + 0x100, after the context.
+  using ALLOWED_LIST_TYPE = LayoutField<Self, Base + 0xF0, uint32_t, 24, 26>;
+  using ALLOWED_LIST_SIZE = LayoutField<Self, Base + 0xF0, uint32_t, 0, 11>;
   using MAC_47_32 = LayoutField<Self, Base + 0xF4, uint32_t, 0, 15>;
   using MAC_31_0 = LayoutField<Self, Base + 0xF8, uint32_t, 0, 31>;
 };
@@ -320,8 +329,14 @@ struct MODIFY_NIC_VPORT_CONTEXT : Command<op::kModifyNicVportContext> {
   struct In : VportContext<In, 0x100> { using FIELD_SELECT = Field<0x0C, uint32_t>; };
   using Out = Plain<0x10>;
 };
-inline constexpr uint32_t kSelectPermanentAddress = 1u << 3, kSelectPromisc = 1u << 4,
-                          kSelectMtu = 1u << 6;
+inline constexpr uint32_t kSelectAddressList = 1u << 2, kSelectPermanentAddress = 1u << 3,
+                          kSelectPromisc = 1u << 4, kSelectMtu = 1u << 6;
+inline constexpr uint32_t kAllowedUnicast = 0, kAllowedList = 0x200;  // MODIFY input offset
+// PRM "mac_address_layout": one entry of the allowed list.
+struct UcAddress : Layout<UcAddress, 8, ByteOrder::kBig> {
+  using MAC_47_32 = Field<0x00, uint32_t, 0, 15>;
+  using MAC_31_0 = Field<0x04, uint32_t>;
+};
 struct QUERY_VPORT_STATE : Command<op::kQueryVportState> {
   using In = Plain<0x10>;
   struct Out : Layout<Out, 0x10, ByteOrder::kBig> {

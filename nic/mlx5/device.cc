@@ -6,7 +6,10 @@
 // flow table matches the destination MAC (or, promiscuous, anything) and
 // forwards to a direct TIR, or with RSS to a second table that sends IPv4
 // TCP, UDP and other IPv4 to indirect TIRs hashing over an RQT, the rest to
-// RQ 0. Everything made is undone in reverse at close, then the HCA is torn
+// RQ 0. MAC filters (add_mac_filter) are root-table entries ahead of those,
+// matching the destination MAC and the 802.1Q tag, each forwarding to a direct
+// TIR on its queue; their addresses join the vport's allowed list. Everything
+// made is undone in reverse at close, then the HCA is torn
 // down: every page and buffer comes back.
 #include "nic/mlx5/mlx5.h"
 
@@ -38,15 +41,22 @@ constexpr uint8_t kRssKey[40] = {
     0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
 constexpr uint64_t kEvents = uint64_t{1} << kEventCqError | uint64_t{1} << kEventWqCatastrophic |
                              uint64_t{1} << kEventInternalError | uint64_t{1} << kEventPortChange;
-// The root table: [0] our MAC, [1] broadcast (one group on the destination
-// MAC), [2] anything (promiscuous).
-constexpr uint32_t kPromiscIndex = 2;
+// The root table: [0, 64) MAC filters (a group on the destination MAC,
+// cvlan_tag and first_vid), [64] our MAC, [65] broadcast (a group on the
+// destination MAC), [66] anything (promiscuous).
+constexpr uint32_t kMaxFilters = 64, kPromiscIndex = kMaxFilters + 2, kLogRootSize = 7;
+constexpr MacAddress kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
 using Headers = absl::FunctionRef<void(LayoutRef<OuterHeaders>)>;
 void no_headers(LayoutRef<OuterHeaders>) {}
 struct Dest {
   uint32_t type, id;
 };
+void set_dmac(LayoutRef<OuterHeaders> h, const MacAddress& m) {
+  const auto& b = m.bytes;
+  h.set<OuterHeaders::DMAC_47_16>(uint32_t{b[0]} << 24 | b[1] << 16 | b[2] << 8 | b[3])
+      .set<OuterHeaders::DMAC_15_0>(b[4] << 8 | b[5]);
+}
 
 class Mlx5Device final : public Device {
  public:
@@ -67,6 +77,9 @@ class Mlx5Device final : public Device {
   size_t receive(uint16_t queue, PacketBatch& batch) override { return rx_[queue].receive(batch); }
   size_t transmit(uint16_t queue, PacketBatch& batch) override { return tx_[queue].transmit(batch); }
   const DmaAllocator& dma() const override { return fn_->dma(); }
+  uint32_t max_mac_filters() const override { return kMaxFilters; }
+  absl::Status install_mac_filter(const MacFilter& f, uint32_t slot) override;
+  absl::Status uninstall_mac_filter(uint32_t slot) override;
   absl::Time now() override { return fn_->now(); }
   void sleep(absl::Duration d) override { fn_->sleep(d); }
 
@@ -82,10 +95,12 @@ class Mlx5Device final : public Device {
   absl::Status create_eq();
   absl::Status set_vport(uint32_t select, uint32_t mtu, bool promisc);
   absl::StatusOr<uint32_t> create_tir(bool indirect, uint32_t target, uint32_t l4, uint32_t fields);
-  absl::StatusOr<uint32_t> create_table(uint32_t level);
+  absl::StatusOr<uint32_t> create_table(uint32_t level, uint32_t log_size);
   absl::StatusOr<uint32_t> create_group(uint32_t table, uint32_t start, uint32_t end, Headers criteria);
   absl::Status set_entry(uint32_t table, uint32_t group, uint32_t index, Dest dest, Headers value);
   absl::Status create_steering();
+  absl::Status delete_root_entry(uint32_t index);
+  absl::Status set_allowed_list(const MacAddress* adding);
   absl::Status undo(const Undo& u);
   void poll_events();
   void close();
@@ -101,7 +116,8 @@ class Mlx5Device final : public Device {
   MacAddress mac_;
   LinkStatus link_;
   bool link_known_ = false;
-  uint32_t root_ = 0, wildcard_group_ = 0;
+  uint32_t root_ = 0, wildcard_group_ = 0, filter_group_ = 0;
+  std::vector<uint32_t> queue_tir_;  // a direct TIR per RX queue, made for its first filter
   Dest dest_{};  // where the root table's entries forward to
   bool promisc_entry_ = false;
   std::map<std::string, uint64_t> events_;
@@ -234,10 +250,10 @@ absl::StatusOr<uint32_t> Mlx5Device::create_tir(bool indirect, uint32_t target, 
   });
 }
 
-absl::StatusOr<uint32_t> Mlx5Device::create_table(uint32_t level) {
+absl::StatusOr<uint32_t> Mlx5Device::create_table(uint32_t level, uint32_t log_size) {
   using In = CREATE_FLOW_TABLE::In;
   return make<CREATE_FLOW_TABLE>(op::kDestroyFlowTable, [&](LayoutRef<In> in, uint8_t*) {
-    in.set<In::TABLE_TYPE>(kTableNicRx).set<In::LEVEL>(level).set<In::LOG_SIZE>(2);
+    in.set<In::TABLE_TYPE>(kTableNicRx).set<In::LEVEL>(level).set<In::LOG_SIZE>(log_size);
   });
 }
 
@@ -272,16 +288,12 @@ absl::Status Mlx5Device::create_steering() {
       h.set<OuterHeaders::ETHERTYPE>(0x0800).set<OuterHeaders::IP_PROTOCOL>(proto);
     };
   };
-  auto dmac = [](const MacAddress& m) {
-    return [m](LayoutRef<OuterHeaders> h) {
-      const auto& b = m.bytes;
-      h.set<OuterHeaders::DMAC_47_16>(uint32_t{b[0]} << 24 | b[1] << 16 | b[2] << 8 | b[3])
-          .set<OuterHeaders::DMAC_15_0>(b[4] << 8 | b[5]);
-    };
-  };
+  auto dmac = [](const MacAddress& m) { return [m](LayoutRef<OuterHeaders> h) { set_dmac(h, m); }; };
   uint32_t any = 0, group = 0;
   SAFENIC_ASSIGN(any, create_tir(false, rx_[0].rqn(), 0, 0));
   dest_ = {kDestTir, any};
+  queue_tir_.assign(rx_.size(), 0);
+  queue_tir_[0] = any;
   if (rx_.size() > 1) {  // RSS: a second table by traffic type
     uint32_t rqt = 0, tcp = 0, udp = 0, ip = 0, rss = 0;
     SAFENIC_ASSIGN(rqt, make<CREATE_RQT>(op::kDestroyRqt, [&](LayoutRef<CREATE_RQT::In> in, uint8_t* raw) {
@@ -295,7 +307,7 @@ absl::Status Mlx5Device::create_steering() {
     SAFENIC_ASSIGN(tcp, create_tir(true, rqt, 0, all));
     SAFENIC_ASSIGN(udp, create_tir(true, rqt, 1, all));
     SAFENIC_ASSIGN(ip, create_tir(true, rqt, 0, kHashSrcIp | kHashDstIp));
-    SAFENIC_ASSIGN(rss, create_table(1));
+    SAFENIC_ASSIGN(rss, create_table(1, 2));
     SAFENIC_ASSIGN(group, create_group(rss, 0, 1, ipv4(0xFF)));
     if (absl::Status s = set_entry(rss, group, 0, {kDestTir, tcp}, ipv4(6)); !s.ok()) return s;
     if (absl::Status s = set_entry(rss, group, 1, {kDestTir, udp}, ipv4(17)); !s.ok()) return s;
@@ -305,13 +317,14 @@ absl::Status Mlx5Device::create_steering() {
     if (absl::Status s = set_entry(rss, group, 3, {kDestTir, any}, no_headers); !s.ok()) return s;
     dest_ = {kDestFlowTable, rss};
   }
-  SAFENIC_ASSIGN(root_, create_table(0));
-  SAFENIC_ASSIGN(group, create_group(root_, 0, 1, dmac(MacAddress{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})));
-  if (absl::Status s = set_entry(root_, group, 0, dest_, dmac(mac_)); !s.ok()) return s;
-  if (absl::Status s = set_entry(root_, group, 1, dest_, dmac(MacAddress{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}));
-      !s.ok()) {
-    return s;
-  }
+  SAFENIC_ASSIGN(root_, create_table(0, kLogRootSize));
+  SAFENIC_ASSIGN(filter_group_, create_group(root_, 0, kMaxFilters - 1, [](LayoutRef<OuterHeaders> h) {
+    set_dmac(h, kBroadcast);
+    h.set<OuterHeaders::CVLAN_TAG>(1).set<OuterHeaders::FIRST_VID>(0xFFF);
+  }));
+  SAFENIC_ASSIGN(group, create_group(root_, kMaxFilters, kMaxFilters + 1, dmac(kBroadcast)));
+  if (absl::Status s = set_entry(root_, group, kMaxFilters, dest_, dmac(mac_)); !s.ok()) return s;
+  if (absl::Status s = set_entry(root_, group, kMaxFilters + 1, dest_, dmac(kBroadcast)); !s.ok()) return s;
   SAFENIC_ASSIGN(wildcard_group_, create_group(root_, kPromiscIndex, kPromiscIndex, no_headers));
   auto root = cmdq().run<SET_FLOW_TABLE_ROOT>(0, [&](LayoutRef<TableIn> in, uint8_t*) {
     in.set<TableIn::TABLE_TYPE>(kTableNicRx).set<TableIn::TABLE_ID>(root_);
@@ -330,15 +343,73 @@ absl::Status Mlx5Device::set_promiscuous(bool on) {
       return s;
     }
   } else if (!on && promisc_entry_) {
-    const Undo entry{op::kDeleteFlowTableEntry, kPromiscIndex, root_};
-    if (absl::Status s = undo(entry); !s.ok()) return s;
-    std::erase_if(undo_, [&](const Undo& u) {
-      return u.opcode == entry.opcode && u.number == entry.number && u.table == entry.table;
-    });
+    if (absl::Status s = delete_root_entry(kPromiscIndex); !s.ok()) return s;
   }
   promisc_entry_ = on;
   config_.promiscuous = on;
   return absl::OkStatus();
+}
+
+absl::Status Mlx5Device::delete_root_entry(uint32_t index) {
+  const Undo entry{op::kDeleteFlowTableEntry, index, root_};
+  if (absl::Status s = undo(entry); !s.ok()) return s;
+  std::erase_if(undo_, [&](const Undo& u) {
+    return u.opcode == entry.opcode && u.number == entry.number && u.table == entry.table;
+  });
+  return absl::OkStatus();
+}
+
+// The vport's allowed unicast list: our address, then each filter's (and
+// `adding`), once each; the vport drops unicast frames for other addresses.
+absl::Status Mlx5Device::set_allowed_list(const MacAddress* adding) {
+  std::vector<MacAddress> list{mac_};
+  for (const MacFilter& f : mac_filters()) list.push_back(f.mac);
+  if (adding != nullptr) list.push_back(*adding);
+  std::sort(list.begin() + 1, list.end(), [](auto& a, auto& b) { return a.bytes < b.bytes; });
+  list.erase(std::unique(list.begin() + 1, list.end()), list.end());
+  std::erase(list, mac_), list.insert(list.begin(), mac_);
+  const size_t room = size_t{1} << hca_->caps().log_max_uc_list;
+  if (list.size() > room) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%s: the vport's allowed list holds %d unicast addresses (ours and %d more), all in use; "
+        "filter on an address already in use, remove a filter, or use promiscuous mode",
+        name(), room, room - 1));
+  }
+  using In = MODIFY_NIC_VPORT_CONTEXT::In;
+  return cmdq().run<MODIFY_NIC_VPORT_CONTEXT>(0, [&](LayoutRef<In> in, uint8_t* raw) {
+    in.set<In::FIELD_SELECT>(kSelectAddressList).set<In::ALLOWED_LIST_TYPE>(kAllowedUnicast)
+        .set<In::ALLOWED_LIST_SIZE>(list.size());
+    for (size_t i = 0; i < list.size(); ++i) {
+      const auto& b = list[i].bytes;
+      LayoutRef<UcAddress>(raw + kAllowedList + 8 * i)
+          .set<UcAddress::MAC_47_32>(b[0] << 8 | b[1])
+          .set<UcAddress::MAC_31_0>(uint32_t{b[2]} << 24 | b[3] << 16 | b[4] << 8 | b[5]);
+    }
+  }, 8 * list.size()).status();
+}
+
+absl::Status Mlx5Device::install_mac_filter(const MacFilter& f, uint32_t slot) {
+  if (absl::Status s = set_allowed_list(&f.mac); !s.ok()) return s;
+  uint32_t& tir = queue_tir_[f.rx_queue];
+  absl::Status s = absl::OkStatus();
+  if (tir == 0) {
+    auto made = create_tir(false, rx_[f.rx_queue].rqn(), 0, 0);
+    s = made.status();
+    if (made.ok()) tir = *made;
+  }
+  if (s.ok()) {
+    s = set_entry(root_, filter_group_, slot, {kDestTir, tir}, [&](LayoutRef<OuterHeaders> h) {
+      set_dmac(h, f.mac);
+      if (f.vlan) h.set<OuterHeaders::CVLAN_TAG>(1).set<OuterHeaders::FIRST_VID>(*f.vlan);
+    });
+  }
+  if (!s.ok()) (void)set_allowed_list(nullptr);  // the status says what failed
+  return s;
+}
+
+absl::Status Mlx5Device::uninstall_mac_filter(uint32_t slot) {
+  if (absl::Status s = delete_root_entry(slot); !s.ok()) return s;
+  return set_allowed_list(nullptr);
 }
 
 absl::Status Mlx5Device::undo(const Undo& u) {

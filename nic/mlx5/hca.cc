@@ -44,6 +44,7 @@ absl::Status Hca::bring_up() {
   caps_.log_max_cq_size = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_CQ_SZ>();
   caps_.log_max_eq_size = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_EQ_SZ>();
   caps_.log_max_wq_size = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_WQ_SZ>();
+  caps_.log_max_uc_list = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_CURRENT_UC_LIST>();
   caps_.ethernet = cap->get<QUERY_HCA_CAP::Out::PORT_TYPE>() == 1;
   if (!caps_.ethernet) {
     return absl::FailedPreconditionError(absl::StrFormat(

@@ -22,6 +22,7 @@ struct Capabilities {
   uint32_t log_max_cq_size = 0;
   uint32_t log_max_eq_size = 0;
   uint32_t log_max_wq_size = 0;
+  uint32_t log_max_uc_list = 0;  // the vport's allowed unicast addresses
   bool ethernet = false;
 };
 

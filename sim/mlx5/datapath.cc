@@ -299,8 +299,10 @@ void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
   }
 }
 
-// A frame from the wire: port MTU, the vport's address filter, then the NIC
-// RX flow tables from the root (first matching entry in index order).
+// A frame from the wire: port MTU, the vport's address filter (its address,
+// its allowed unicast list, broadcast, promiscuous bits), then the NIC RX flow
+// tables from the root (first matching entry in index order; no match: a
+// counted drop).
 void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
   if (!link_up()) return void(++drops_.link_down);
   const cx::PortState& p = port_state_;
@@ -311,7 +313,8 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
   }
   static constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   const bool multicast = frame[0] & 1;
-  const bool accept = std::memcmp(frame.data(), p.mac.bytes.data(), 6) == 0 ||
+  const auto listed = [&](const MacAddress& m) { return std::memcmp(frame.data(), m.bytes.data(), 6) == 0; };
+  const bool accept = listed(p.mac) || std::any_of(p.allowed_uc.begin(), p.allowed_uc.end(), listed) ||
                       std::memcmp(frame.data(), kBroadcast, 6) == 0 || p.promisc_all ||
                       (multicast ? p.promisc_mc : p.promisc_uc);
   if (!accept) return void(++drops_.vport_filter);

@@ -213,6 +213,7 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
       put_be(out, 0x10 + 0x1C, profile_.log_max_eq_size << 24, 4);
       put_be(out, 0x10 + 0x34, 1u << 8, 4);  // Ethernet
       put_be(out, 0x10 + 0x78, profile_.log_max_wq_size, 4);
+      put_be(out, 0x10 + 0x7C, profile_.log_max_uc_list, 4);
       return out;
     case op::kInitHca:
       if (initialized_) return fail(CmdStatus::kBadSysState, 0x7);
@@ -228,6 +229,7 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
       torn_down_ = true;
       objects_at_teardown_ = objects_.count();  // the firmware forgets them all
       objects_ = cx::Objects{};
+      port_state_.allowed_uc.clear();
       update_link();
       return out;
   }

@@ -4,7 +4,8 @@
 // init and regular stages, refuses INIT_HCA until it has them, and returns
 // them at teardown. Firmware objects with states (sim/mlx5/objects.cc): UAR,
 // EQ, PD, transport domain, CQ, SQ and RQ (RST -> RDY -> ERR), TIS, TIR, RQT,
-// the NIC RX flow table, the vport context and the port registers. The data
+// the NIC RX flow table, the vport context (with its allowed unicast list)
+// and the port registers. The data
 // path (sim/mlx5/datapath.cc): send WQEs on the UAR doorbell, receive WQEs
 // when a frame arrives, CQEs with the owner bit, events in the EQ, steering
 // and Toeplitz RSS. Strict: malformed entries get the delivery status the PRM
@@ -34,6 +35,7 @@ struct ConnectXProfile {
   uint32_t log_max_cq_size, log_max_eq_size, log_max_wq_size;
   uint32_t ptys_speed_bit;  // PTYS eth_proto_oper when the link is up
   MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0xc5, 0x01}};  // the vport's permanent address
+  uint32_t log_max_uc_list = 7;  // the vport's allowed unicast list: 2^n addresses
   // 100GBASE-CR4 (bit 20) for CX4 and CX5, 25GBASE-CR (bit 27) for CX4 Lx.
   static ConnectXProfile cx4() { return {mlx5::kConnectX4, 32, 96, 16, 22, 22, 16, 20}; }
   static ConnectXProfile cx4lx() { return {mlx5::kConnectX4Lx, 24, 64, 8, 22, 22, 16, 27}; }

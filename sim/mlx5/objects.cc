@@ -4,6 +4,7 @@
 // must tear down in reverse order; MODIFY_SQ/RQ follow the PRM state machine
 // (RST -> RDY, RDY -> ERR/RST, ERR -> RST).
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -30,6 +31,28 @@ uint64_t be64(const std::vector<uint8_t>& b, size_t off) {
   return v;
 }
 bool pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+// The outer-header bits this model's parser fills in (datapath.cc): smac,
+// ethertype, dmac, first_vid, ip_protocol, cvlan_tag, ip_version, ports and
+// IPv4 addresses. Criteria on other bits (first_prio, svlan_tag, ...) could
+// not match as hardware does, so the model refuses them.
+const std::array<uint8_t, OuterHeaders::kSize>& parsed_bits() {
+  static const auto bits = [] {
+    std::array<uint8_t, OuterHeaders::kSize> b{};
+    std::memset(b.data(), 0xFF, 6);  // smac
+    using H = OuterHeaders;
+    LayoutRef<H>(b.data()).set<H::ETHERTYPE>(0xFFFF).set<H::DMAC_47_16>(~0u).set<H::DMAC_15_0>(0xFFFF)
+        .set<H::FIRST_VID>(0xFFF).set<H::IP_PROTOCOL>(0xFF).set<H::CVLAN_TAG>(1).set<H::IP_VERSION>(0xF)
+        .set<H::TCP_SPORT>(0xFFFF).set<H::TCP_DPORT>(0xFFFF).set<H::UDP_SPORT>(0xFFFF)
+        .set<H::UDP_DPORT>(0xFFFF).set<H::SRC_IPV4>(~0u).set<H::DST_IPV4>(~0u);
+    return b;
+  }();
+  return bits;
+}
+// Bytes [from, to) of a command's input are all zero.
+bool zero(const std::vector<uint8_t>& in, size_t from, size_t to) {
+  return std::all_of(in.begin() + from, in.begin() + to, [](uint8_t b) { return b == 0; });
+}
 
 // Fixed input and output sizes: shorter buffers are BAD_INPUT_LEN /
 // BAD_OUTPUT_LEN before anything else is looked at.
@@ -347,8 +370,14 @@ ConnectXModel::Result ConnectXModel::create_flow_group(Io& io) {
     if (g.start <= other.end && other.start <= g.end) return {CmdStatus::kBadParam, 0x273};
   }
   if ((enable & ~kMatchOuterHeaders) != 0) return {CmdStatus::kBadParam, 0x274};  // outer only
-  std::memset(g.criteria, 0, sizeof g.criteria);
-  if (enable != 0) std::memcpy(g.criteria, io.in.data() + CREATE_FLOW_GROUP::kMatchCriteria, 64);
+  constexpr size_t kOuter = CREATE_FLOW_GROUP::kMatchCriteria, kEnd = kOuter + OuterHeaders::kSize;
+  if (!zero(io.in, enable != 0 ? kEnd : kOuter, In::kSize)) {
+    return {CmdStatus::kBadParam, 0x275};  // criteria where match_criteria_enable has none
+  }
+  for (size_t i = 0; i < OuterHeaders::kSize; ++i) {
+    if (io.in[kOuter + i] & ~parsed_bits()[i]) return {CmdStatus::kBadParam, 0x276};
+  }
+  std::memcpy(g.criteria, io.in.data() + kOuter, 64);
   const uint32_t gid = new_id(0x5000);
   t->second.groups[gid] = g;
   LayoutRef<CREATE_FLOW_GROUP::Out>(io.out.data()).set<CREATE_FLOW_GROUP::Out::NUMBER>(gid);
@@ -373,6 +402,10 @@ ConnectXModel::Result ConnectXModel::set_flow_table_entry(Io& io) {
   std::memcpy(e.mask, g->second.criteria, 64);
   for (int i = 0; i < 8; ++i) {
     if (e.value[i] & ~e.mask[i]) return {CmdStatus::kBadParam, 0x286};  // beyond the criteria
+  }
+  constexpr size_t kValueEnd = SET_FLOW_TABLE_ENTRY::kMatchValue + 0x200;  // fte_match_param
+  if (!zero(io.in, SET_FLOW_TABLE_ENTRY::kMatchValue + 64, kValueEnd)) {
+    return {CmdStatus::kBadParam, 0x28D};  // values beyond the outer headers: no criteria there
   }
   const uint32_t n = in.get<In::DESTINATION_LIST_SIZE>();
   if (e.action == kActionForward) {

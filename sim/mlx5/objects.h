@@ -92,6 +92,7 @@ struct PortState {
   MacAddress mac;
   uint32_t vport_mtu = 0;  // 0: not set (the port MTU applies)
   bool promisc_uc = false, promisc_mc = false, promisc_all = false;
+  std::vector<MacAddress> allowed_uc;  // unicast addresses the vport takes besides `mac`
   bool admin_up = false;  // PAOS admin_status; a closing driver leaves it down
   uint32_t max_mtu = 9216, admin_mtu = 1522;
 };

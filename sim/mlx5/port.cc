@@ -53,7 +53,7 @@ ConnectXModel::Result ConnectXModel::vport_command(uint16_t opcode, Io& io) {
       using In = MODIFY_NIC_VPORT_CONTEXT::In;
       auto in = view<In>(io.in);
       const uint32_t select = in.get<In::FIELD_SELECT>();
-      if (select & ~(kSelectMtu | kSelectPromisc | kSelectPermanentAddress)) {
+      if (select & ~(kSelectMtu | kSelectPromisc | kSelectPermanentAddress | kSelectAddressList)) {
         return {CmdStatus::kBadParam, 0x501};  // fields the model does not implement
       }
       if (select & kSelectMtu) {
@@ -63,6 +63,17 @@ ConnectXModel::Result ConnectXModel::vport_command(uint16_t opcode, Io& io) {
       if (select & kSelectPromisc) {
         p.promisc_uc = in.get<In::PROMISC_UC>(), p.promisc_mc = in.get<In::PROMISC_MC>();
         p.promisc_all = in.get<In::PROMISC_ALL>();
+      }
+      if (select & kSelectAddressList) {  // unicast lists only, up to the capability
+        const uint32_t n = in.get<In::ALLOWED_LIST_SIZE>();
+        if (in.get<In::ALLOWED_LIST_TYPE>() != kAllowedUnicast) return {CmdStatus::kBadParam, 0x503};
+        if (n > (1u << profile_.log_max_uc_list)) return {CmdStatus::kBadParam, 0x504};
+        if (io.in.size() < kAllowedList + 8 * size_t{n}) return {CmdStatus::kBadInputLength, 0x505};
+        p.allowed_uc.assign(n, MacAddress{});
+        for (uint32_t i = 0; i < n; ++i) {
+          std::memcpy(p.allowed_uc[i].bytes.data(), io.in.data() + kAllowedList + 8 * i + 2, 6);
+          if (p.allowed_uc[i].is_multicast()) return {CmdStatus::kBadParam, 0x506};
+        }
       }
       if (select & kSelectPermanentAddress) {
         const uint64_t mac = uint64_t{in.get<In::MAC_47_32>()} << 32 | in.get<In::MAC_31_0>();
