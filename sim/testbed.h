@@ -40,6 +40,7 @@ class Testbed {
   // The port of NIC i (in the order added).
   Port& port(size_t i) { return *ports_[i]; }
   Ixgbe82599& ixgbe(size_t i) { return *static_cast<Ixgbe82599*>(models_[i].get()); }
+  VirtioNetModel& virtio(size_t i) { return *static_cast<VirtioNetModel*>(models_[i].get()); }
   const SimContext& context() const { return ctx_; }
   // Every model's progress() (frames from wires, link changes, retries), under
   // the context's lock.
