@@ -87,8 +87,9 @@ TEST(IxgbeSoak, EveryFrameIsAccountedForAndNothingLeaks) {
   const SoakRun run = IxgbeSoak(seed_for_run()).run(flags.iterations, absl::Seconds(flags.seconds));
   report("ixgbe", run);
   expect_clean(run);
-  expect_every_fault_fired(run);
-  EXPECT_GT(run.ledger.get("A MPC"), 0u) << "no queue overflowed";
+  if (expect_every_fault_fired(run)) {
+    EXPECT_GT(run.ledger.get("A MPC"), 0u) << "no paused queue overflowed";
+  }
 }
 
 TEST(IxgbeSoak, ASeedRepeatsExactly) {

@@ -68,15 +68,18 @@ TEST(VirtioSoak, EveryFrameIsAccountedForAndNothingLeaks) {
   const SoakRun run = VirtioSoak(seed_for_run()).run(flags.iterations, absl::Seconds(flags.seconds));
   report("virtio", run);
   expect_clean(run);
-  expect_every_fault_fired(run);
-  EXPECT_GT(run.ledger.get("A rx_dropped (no buffer)"), 0u) << "no queue overflowed";
+  if (expect_every_fault_fired(run)) {
+    EXPECT_GT(run.ledger.get("A rx_dropped (no buffer)"), 0u) << "no paused queue overflowed";
+  }
 }
 
 TEST(VirtioSoak, ASeedRepeatsExactly) {
   const SoakRun first = VirtioSoak(7).run(4 * kChunk, absl::ZeroDuration());
   const SoakRun second = VirtioSoak(7).run(4 * kChunk, absl::ZeroDuration());
+  const SoakRun other = VirtioSoak(8).run(4 * kChunk, absl::ZeroDuration());
   expect_clean(first);
   EXPECT_EQ(first.ledger.counters(), second.ledger.counters());
+  EXPECT_NE(first.ledger.counters(), other.ledger.counters());
 }
 
 }  // namespace
