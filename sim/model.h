@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "nic/pci_function.h"
 #include "sim/clock.h"
@@ -24,6 +25,37 @@ struct SimContext {
   std::shared_ptr<ViolationLog> log = std::make_shared<ViolationLog>();
   std::shared_ptr<Iommu> iommu = std::make_shared<Iommu>(log);
   std::shared_ptr<SimClock> clock = std::make_shared<SimClock>();
+  // Null: one thread drives this simulation. Set: several may (one per queue);
+  // every MMIO access, sleep and progress() through the seam holds it, so the
+  // models (single-threaded state) see one access at a time while the drivers
+  // take no lock. A std::mutex, not absl::Mutex: ThreadSanitizer intercepts
+  // pthread locks, but Debian's abseil is built without its annotations.
+  std::shared_ptr<std::mutex> serial;
+
+  // A context whose models may be driven from several threads.
+  static SimContext serialized() {
+    SimContext c;
+    c.serial = std::make_shared<std::mutex>();
+    return c;
+  }
+};
+
+// Holds a context's lock (when it has one) for the life of the guard: what a
+// test wraps around its own calls into models (progress(), counters).
+class SimLock {
+ public:
+  explicit SimLock(std::mutex* serial) : serial_(serial) {
+    if (serial_ != nullptr) serial_->lock();
+  }
+  explicit SimLock(const SimContext& ctx) : SimLock(ctx.serial.get()) {}
+  ~SimLock() {
+    if (serial_ != nullptr) serial_->unlock();
+  }
+  SimLock(const SimLock&) = delete;
+  SimLock& operator=(const SimLock&) = delete;
+
+ private:
+  std::mutex* serial_;
 };
 
 class DeviceModel {

@@ -21,7 +21,8 @@ SimulatedFunction::SimulatedFunction(std::shared_ptr<DeviceModel> model,
       dma_(Backing::kAnonymous, context_.iommu) {
   for (int i = 0; i < 6; ++i) {
     if (model_->bar_size(i) > 0) {
-      bars_[i] = std::make_unique<SimulatedBar>(*model_, i, *context_.log);
+      bars_[i] = std::make_unique<SimulatedBar>(*model_, i, *context_.log,
+                                                context_.serial.get());
     }
   }
 }
@@ -35,6 +36,7 @@ absl::StatusOr<Bar*> SimulatedFunction::bar(int index) {
 }
 
 void SimulatedFunction::sleep(absl::Duration d) {
+  SimLock lock(context_);
   context_.clock->advance(d);
   model_->progress();  // what the device did meanwhile
 }
@@ -45,6 +47,7 @@ absl::StatusOr<uint32_t> SimulatedFunction::config_read32(uint32_t offset) {
         "PCI configuration read at %#x: must be 4-byte aligned and below 4096",
         offset));
   }
+  SimLock lock(context_);
   return model_->config_read32(offset);
 }
 

@@ -15,11 +15,12 @@ namespace safenic::sim {
 
 // Forwards each access to the model after checking it is inside the BAR and
 // naturally aligned; a bad access is a reported violation and reads all ones
-// (what a PCI read that nothing claims returns).
+// (what a PCI read that nothing claims returns). Holds the context's lock
+// (SimContext::serial), if any, for the access and the device work it triggers.
 class SimulatedBar final : public Bar {
  public:
-  SimulatedBar(DeviceModel& model, int index, ViolationLog& log)
-      : model_(model), index_(index), size_(model.bar_size(index)), log_(log) {}
+  SimulatedBar(DeviceModel& model, int index, ViolationLog& log, std::mutex* serial = nullptr)
+      : model_(model), index_(index), size_(model.bar_size(index)), log_(log), serial_(serial) {}
 
   uint8_t read8(uint32_t off) override { return static_cast<uint8_t>(read(off, 1)); }
   uint16_t read16(uint32_t off) override { return static_cast<uint16_t>(read(off, 2)); }
@@ -34,10 +35,12 @@ class SimulatedBar final : public Bar {
  private:
   bool valid(uint32_t off, unsigned width, const char* op);
   uint64_t read(uint32_t off, unsigned width) {
+    SimLock lock(serial_);
     if (!valid(off, width, "read")) return ~uint64_t{0} >> (64 - 8 * width);
     return model_.mmio_read(index_, off, width);
   }
   void write(uint32_t off, unsigned width, uint64_t v) {
+    SimLock lock(serial_);
     if (valid(off, width, "write")) model_.mmio_write(index_, off, width, v);
   }
 
@@ -45,6 +48,7 @@ class SimulatedBar final : public Bar {
   int index_;
   size_t size_;
   ViolationLog& log_;
+  std::mutex* serial_;
 };
 
 class SimulatedFunction final : public PciFunction {
@@ -57,7 +61,10 @@ class SimulatedFunction final : public PciFunction {
   absl::StatusOr<Bar*> bar(int index) override;
   absl::StatusOr<uint32_t> config_read32(uint32_t offset) override;
   const DmaAllocator& dma() const override { return dma_; }
-  absl::Time now() override { return context_.clock->now(); }
+  absl::Time now() override {
+    SimLock lock(context_);
+    return context_.clock->now();
+  }
   void sleep(absl::Duration d) override;
 
   DeviceModel& model() { return *model_; }

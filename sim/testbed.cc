@@ -39,6 +39,11 @@ absl::StatusOr<std::unique_ptr<Device>> Testbed::add_connectx(const DeviceConfig
   return add(model, model->port(), "cx", config);
 }
 
+void Testbed::progress() {
+  SimLock lock(ctx_);
+  for (const auto& m : models_) m->progress();
+}
+
 TrafficSource::TrafficSource(size_t frame_size, const UdpFlow& flow)
     : frame_(udp_frame(frame_size, flow, 0)) {}
 

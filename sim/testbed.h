@@ -26,6 +26,9 @@ namespace safenic::sim {
 
 class Testbed {
  public:
+  // SimContext::serialized() lets several threads drive the NICs (one per queue).
+  explicit Testbed(SimContext ctx = {}) : ctx_(std::move(ctx)) {}
+
   // Adds an 82599 (MAC 02:00:00:00:82:<n>, n counting every NIC from 1) and opens it.
   absl::StatusOr<std::unique_ptr<Device>> add_82599(const DeviceConfig& config);
   // Adds a virtio-net device (MAC 02:00:00:00:1a:<n>) and opens it.
@@ -37,7 +40,11 @@ class Testbed {
   // The port of NIC i (in the order added).
   Port& port(size_t i) { return *ports_[i]; }
   Ixgbe82599& ixgbe(size_t i) { return *static_cast<Ixgbe82599*>(models_[i].get()); }
+  VirtioNetModel& virtio(size_t i) { return *static_cast<VirtioNetModel*>(models_[i].get()); }
   const SimContext& context() const { return ctx_; }
+  // Every model's progress() (frames from wires, link changes, retries), under
+  // the context's lock.
+  void progress();
 
  private:
   absl::StatusOr<std::unique_ptr<Device>> add(std::shared_ptr<DeviceModel> model, Port& port,

@@ -154,10 +154,16 @@ void PackedQueue::publish() {
 // §2.8.10: the device's event suppression structure says whether, or from
 // which descriptor on, it wants notifications.
 bool PackedQueue::needs_kick() {
-  const uint16_t old_idx = kick_from_, new_idx = next_avail_;
+  // Descriptors made available since the last decision: a whole ring when
+  // the index is back where it was but the wrap counter flipped.
+  const uint16_t size = static_cast<uint16_t>(ring_.size());
+  const uint16_t added = static_cast<uint16_t>(
+      next_avail_ - kick_from_ + (kick_from_wrap_ == avail_wrap_ ? 0 : size));
+  const uint16_t new_idx = next_avail_;
+  const uint16_t old_idx = static_cast<uint16_t>(new_idx - added);  // as a free-running index
   kick_from_ = next_avail_;
   kick_from_wrap_ = avail_wrap_;
-  if (old_idx == new_idx) return false;
+  if (added == 0) return false;
   full_barrier();
   LayoutRef<PackedEvent> event(device_event());
   const uint16_t flags = event.get<PackedEvent::FLAGS>();

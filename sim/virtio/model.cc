@@ -480,7 +480,9 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
     return void(++rx_dropped_);
   }
   const bool unicast = !(frame[0] & 1);
-  if (unicast && !promiscuous_ && std::memcmp(frame.data(), config_.mac.bytes.data(), 6) != 0) return;
+  if (unicast && !promiscuous_ && std::memcmp(frame.data(), config_.mac.bytes.data(), 6) != 0) {
+    return void(++rx_filtered_);
+  }
   uint32_t pair = 0;
   if (active_pairs_ > 1 && frame.size() >= 34 && frame[12] == 0x08 && frame[13] == 0x00) {
     uint8_t input[12];

@@ -50,6 +50,7 @@ class VirtioNetModel final : public DeviceModel {
   bool promiscuous() const { return promiscuous_; }
   uint16_t active_pairs() const { return active_pairs_; }
   uint64_t rx_dropped() const { return rx_dropped_; }  // no buffer posted
+  uint64_t rx_filtered() const { return rx_filtered_; }  // unicast for another address
   uint64_t kicks(uint16_t q) const { return q < vqs_.size() ? vqs_[q].kicks : 0; }
   // Fault injection (sim/faults.h, tests/faults/FAULTS.md): kNeedsReset (at a
   // notification or an arriving frame), kRefuseFeatures (at FEATURES_OK),
@@ -125,6 +126,7 @@ class VirtioNetModel final : public DeviceModel {
   bool promiscuous_ = false;
   uint16_t active_pairs_ = 1;
   uint64_t rx_dropped_ = 0;
+  uint64_t rx_filtered_ = 0;
   std::vector<uint8_t> buffer_;
   std::shared_ptr<FaultPlan> faults_;
 };
