@@ -4,6 +4,7 @@
 # tx_batch + freeing leftovers), then everything inside the SimulatedBar
 # writes (the doorbells, where the models do their work); the driver's share
 # is the difference. Usage: bench/attribute.sh ixgbe|virtio|mlx5   (needs valgrind)
+# virtio runs packed rings (the model's offer); RING=split runs split rings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./bazelw build --config=opt //bench:forward_loop >/dev/null 2>&1
@@ -11,6 +12,14 @@ cd "$(dirname "$0")/.."
 bin=$(./bazelw info --config=opt bazel-bin 2>/dev/null)/bench/forward_loop
 iterations=20000
 kind=${1:-ixgbe}
+if [[ $kind == virtio ]]; then
+  case ${RING:-packed} in
+    packed) ;;
+    split) kind=virtio-split ;;
+    *) echo "RING=${RING}: packed or split" >&2; exit 2 ;;
+  esac
+  echo "virtio ring: ${RING:-packed}"
+fi
 count() {  # batch, toggle pattern -> instructions collected
   local out; out=$(mktemp)
   valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="$2" \

@@ -1,12 +1,14 @@
 // A fixed amount of forwarding for instruction counting (bench/attribute.sh):
-// forward_loop KIND BATCH ITERATIONS, KIND one of ixgbe, virtio, mlx5. The same
-// set-up and loop as forward_bench.
+// forward_loop KIND BATCH ITERATIONS, KIND one of ixgbe, virtio, mlx5 (virtio:
+// the model's default offer, so packed rings; virtio-split withholds
+// VIRTIO_F_RING_PACKED). The same set-up and loop as forward_bench.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "mem/batch.h"
 #include "nic/device.h"
+#include "nic/virtio/spec.h"
 #include "sim/testbed.h"
 
 namespace safenic {
@@ -22,8 +24,12 @@ int run(const std::string& kind, size_t batch_size, size_t iterations) {
   sim::Testbed bed;
   DeviceConfig config;
   config.promiscuous = true;
+  sim::VirtioNetConfig split;
+  split.features = sim::default_virtio_features(false) &
+                   ~virtio::feature::bit(virtio::feature::kRingPacked);
   auto add = [&] {
-    return kind == "virtio" ? bed.add_virtio(config)
+    return kind == "virtio"         ? bed.add_virtio(config)
+           : kind == "virtio-split" ? bed.add_virtio(config, split)
            : kind == "mlx5" ? bed.add_connectx(config)
                             : bed.add_82599(config);
   };
@@ -49,7 +55,7 @@ int run(const std::string& kind, size_t batch_size, size_t iterations) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: forward_loop ixgbe|virtio|mlx5 BATCH ITERATIONS\n");
+    std::fprintf(stderr, "usage: forward_loop ixgbe|virtio|virtio-split|mlx5 BATCH ITERATIONS\n");
     return 2;
   }
   return safenic::run(argv[1], std::strtoul(argv[2], nullptr, 10), std::strtoul(argv[3], nullptr, 10));

@@ -84,6 +84,10 @@ class BarWindow final : public Bar {
   void write32(uint32_t off, uint32_t v) override { bar_.write32(at(off, 4), v); }
   void write64(uint32_t off, uint64_t v) override { bar_.write64(at(off, 8), v); }
   size_t size() const override { return size_; }
+  // For fast paths that checked an offset once: the BAR underneath, and
+  // where the window starts in it.
+  Bar& underlying() const { return bar_; }
+  uint32_t base() const { return base_; }
 
  private:
   uint32_t at(uint32_t off, uint32_t width) const {

@@ -1,12 +1,11 @@
 // The vhost-user front-end behind a virtio-net PCI function (see function.h).
 #include "nic/vhost_user/function.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -14,48 +13,12 @@
 #include "mem/arena.h"
 #include "nic/bar.h"
 #include "nic/open.h"
-#include "nic/virtio/spec.h"
+#include "nic/vhost_user/frontend.h"
 #include "nic/vhost_user/protocol.h"
+#include "nic/virtio/spec.h"
 
 namespace safenic::vhost_user {
-namespace {
-
-using namespace ::safenic::virtio;  // the virtio interface definition
-using feature::bit;
-
-// The presented PCI function. Modern layout (virtio 1.2 §4.1.4): one memory
-// BAR holding the four structures, as QEMU lays them out.
-constexpr int kBarIndex = 4;
-constexpr uint32_t kBarSize = 0x4000;
-constexpr uint32_t kCommonOff = 0x0000, kIsrOff = 0x1000, kDeviceOff = 0x2000,
-                   kNotifyOff = 0x3000, kNotifyMultiplier = 4;
-// One queue pair: receiveq 0, transmitq 1 (no control queue, so no MQ).
-constexpr uint16_t kQueues = 2;
-constexpr uint16_t kMaxQueueSize = 32768;  // §2.6 / §2.8: the largest a ring may be
-
-// Features the back-end implements on its own, passed through to the driver.
-// The control queue (and with it MQ, CTRL_RX, ...) would need the front-end
-// to serve it, and MTU/MAC/STATUS config fields that vhost-user back-ends do
-// not provide; IOMMU_PLATFORM would need IOTLB messages.
-constexpr uint64_t kForwarded =
-    bit(feature::kCsum) | bit(feature::kGuestCsum) | 0x7FC0 /* GSO bits 6-14 */ |
-    bit(feature::kMrgRxbuf) | bit(feature::kAnyLayout) | bit(feature::kIndirectDesc) |
-    bit(feature::kEventIdx) | bit(feature::kVersion1) | bit(feature::kRingPacked) |
-    bit(feature::kInOrder);
-// Served by the front-end itself from its synthesized device configuration.
-constexpr uint64_t kSynthesized = bit(feature::kMac) | bit(feature::kStatus);
-// Protocol features safenic uses when the back-end has them.
-constexpr uint64_t kWantedProtocol = uint64_t{1} << protocol_feature::kReplyAck;
-
-// The arena's one mapping: IOVA = guest physical address in the mem table.
-class GuestPhysicalMapper final : public IovaMapper {
- public:
-  absl::StatusOr<uint64_t> map(void*, size_t, absl::string_view) override {
-    return kGuestPhysBase;
-  }
-  void unmap(uint64_t, size_t) override {}
-  absl::string_view name() const override { return "vhost-user guest physical"; }
-};
+namespace internal {
 
 MacAddress mac_from(const std::string& name) {
   uint32_t h = 2166136261u;  // FNV-1a
@@ -64,123 +27,6 @@ MacAddress mac_from(const std::string& name) {
   return MacAddress{{0x02, 0x5a, 0xfe, static_cast<uint8_t>(h >> 16),
                      static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h)}};
 }
-
-class VhostUserFunction final : public PciFunction {
- public:
-  VhostUserFunction(Channel channel, std::string name, const Options& options,
-                    std::shared_ptr<DmaArena> arena)
-      : channel_(std::move(channel)), name_(std::move(name)), options_(options),
-        arena_(arena), dma_(std::move(arena)), bar_(*this),
-        mac_(options.mac ? *options.mac : mac_from(name_)) {
-    reset_registers();
-  }
-  ~VhostUserFunction() override {
-    for (uint16_t q = 0; q < kQueues; ++q) stop(q);
-  }
-
-  absl::Status connect();
-
-  std::string name() const override { return name_; }
-  PciId id() const override { return {kVendor, kModernNetDevice}; }
-  absl::StatusOr<Bar*> bar(int index) override {
-    if (index != kBarIndex) {
-      return absl::NotFoundError(absl::StrFormat("%s has no BAR%d (only BAR%d)", name_, index,
-                                                 kBarIndex));
-    }
-    return &bar_;
-  }
-  absl::StatusOr<uint32_t> config_read32(uint32_t offset) override;
-  const DmaAllocator& dma() const override { return dma_; }
-
- private:
-  struct Vring {
-    uint16_t size = kMaxQueueSize;
-    uint64_t desc = 0, driver = 0, device = 0;
-    bool enabled = false;  // the driver set QUEUE_ENABLE
-    bool started = false;  // the back-end has it
-    int kick = -1;         // eventfd the back-end waits on
-  };
-
-  // The BAR: every access goes to the front-end.
-  class FrontendBar final : public Bar {
-   public:
-    explicit FrontendBar(VhostUserFunction& f) : f_(f) {}
-    uint8_t read8(uint32_t off) override { return static_cast<uint8_t>(f_.read(off, 1)); }
-    uint16_t read16(uint32_t off) override { return static_cast<uint16_t>(f_.read(off, 2)); }
-    uint32_t read32(uint32_t off) override { return static_cast<uint32_t>(f_.read(off, 4)); }
-    uint64_t read64(uint32_t off) override { return f_.read(off, 8); }
-    void write8(uint32_t off, uint8_t v) override { f_.write(off, 1, v); }
-    void write16(uint32_t off, uint16_t v) override {
-      // The fast path: a queue notification is one eventfd write.
-      if (ABSL_PREDICT_TRUE(off - kNotifyOff < kQueues * kNotifyMultiplier)) {
-        return f_.notify((off - kNotifyOff) / kNotifyMultiplier, v);
-      }
-      f_.write(off, 2, v);
-    }
-    void write32(uint32_t off, uint32_t v) override { f_.write(off, 4, v); }
-    void write64(uint32_t off, uint64_t v) override { f_.write(off, 8, v); }
-    size_t size() const override { return kBarSize; }
-
-   private:
-    VhostUserFunction& f_;
-  };
-
-  uint64_t presented_features() const {
-    return (backend_features_ & kForwarded & ~options_.withheld_features) | kSynthesized;
-  }
-  bool protocol_features() const {
-    return backend_features_ & (uint64_t{1} << kFeatureProtocolFeatures);
-  }
-
-  uint64_t read(uint32_t off, unsigned width);
-  void write(uint32_t off, unsigned width, uint64_t v);
-  uint64_t common_read(uint32_t off, unsigned width);
-  void common_write(uint32_t off, unsigned width, uint64_t v);
-  uint8_t device_config(uint32_t off);
-  void notify(uint32_t q, uint16_t value) {
-    const Vring& vr = vrings_[q];
-    if (ABSL_PREDICT_FALSE(!vr.started || value != q)) return;
-    const uint64_t one = 1;
-    // Non-blocking: a full counter (EAGAIN) already means "look at the ring".
-    [[maybe_unused]] ssize_t n = ::write(vr.kick, &one, sizeof one);
-  }
-
-  void write_status(uint8_t v);
-  void reset_registers();
-  bool accept_features();
-  bool start(uint16_t q);
-  void stop(uint16_t q);
-  // Front-end VA of [iova, iova + len) in the arena, or 0.
-  uint64_t user_address(uint64_t iova, uint64_t len) const;
-
-  // One request: with REPLY_ACK the back-end acknowledges it (0 = success).
-  absl::Status request(Message m, absl::Span<const int> fds = {});
-  // A request the back-end answers with a message of the same type.
-  absl::StatusOr<Message> call(const Message& m);
-  // Makes sure the back-end has processed everything sent so far.
-  absl::Status sync();
-  // Records why the device failed and says so on stderr: the driver sees only
-  // the status bits, not this reason.
-  void fail(const absl::Status& s);
-
-  Channel channel_;
-  std::string name_;
-  Options options_;
-  std::shared_ptr<DmaArena> arena_;
-  DmaAllocator dma_;
-  FrontendBar bar_;
-  MacAddress mac_;
-  uint64_t backend_features_ = 0;
-  uint64_t protocol_features_ = 0;  // negotiated
-  bool reply_ack_ = false;
-  bool mem_table_sent_ = false;
-  // The virtio registers.
-  uint8_t status_ = 0;
-  uint32_t device_feature_select_ = 0, driver_feature_select_ = 0;
-  uint64_t driver_features_ = 0;
-  uint16_t queue_select_ = 0;
-  std::array<Vring, kQueues> vrings_;
-};
 
 absl::Status VhostUserFunction::connect() {
   // vhost-user.rst "Session start": SET_OWNER, then the features.
@@ -208,7 +54,16 @@ absl::Status VhostUserFunction::connect() {
       return s;
     }
     reply_ack_ = protocol_features_ & (uint64_t{1} << protocol_feature::kReplyAck);
+    if (protocol_features_ & (uint64_t{1} << protocol_feature::kMq)) {
+      // vhost-user.rst "Multiple queue support": how many queues the back-end has.
+      auto num = call(Message::header_only(Request::kGetQueueNum));
+      if (!num.ok()) return num.status();
+      auto n = num->as_u64();
+      if (!n.ok()) return n.status();
+      max_pairs_ = static_cast<uint16_t>(std::clamp<uint64_t>(*n, 1, kMaxQueuePairs));
+    }
   }
+  reset_registers();  // the queue count is known now
   return sync();
 }
 
@@ -233,7 +88,7 @@ absl::StatusOr<uint32_t> VhostUserFunction::config_read32(uint32_t off) {
     case 0x34: return 0x40;                       // capabilities pointer
   }
   if (off >= 0x40 && off < 0x50) return cap(0x50, 16, cap::kCommonCfg, kCommonOff, kCommonCfgSize, (off - 0x40) / 4);
-  if (off >= 0x50 && off < 0x64) return cap(0x64, 20, cap::kNotifyCfg, kNotifyOff, kQueues * kNotifyMultiplier, (off - 0x50) / 4);
+  if (off >= 0x50 && off < 0x64) return cap(0x64, 20, cap::kNotifyCfg, kNotifyOff, queues() * kNotifyMultiplier, (off - 0x50) / 4);
   if (off >= 0x64 && off < 0x74) return cap(0x74, 16, cap::kIsrCfg, kIsrOff, 4, (off - 0x64) / 4);
   if (off >= 0x74 && off < 0x84) return cap(0, 16, cap::kDeviceCfg, kDeviceOff, 0x10, (off - 0x74) / 4);
   if (off >= 0x1000 || off % 4 != 0) {
@@ -254,7 +109,7 @@ uint64_t VhostUserFunction::read(uint32_t off, unsigned width) {
 
 void VhostUserFunction::write(uint32_t off, unsigned width, uint64_t v) {
   if (off < kIsrOff) return common_write(off - kCommonOff, width, v);
-  if (off - kNotifyOff < kQueues * kNotifyMultiplier && width == 2) {
+  if (off - kNotifyOff < kMaxQueues * kNotifyMultiplier && width == 2) {
     return notify((off - kNotifyOff) / kNotifyMultiplier, static_cast<uint16_t>(v));
   }
   // Device configuration is read-only for virtio-net; other writes go nowhere.
@@ -264,12 +119,13 @@ uint8_t VhostUserFunction::device_config(uint32_t off) {
   // §5.1.4: mac, status (LINK_UP while the back-end is connected), max pairs.
   if (off < 6) return mac_.bytes[off];
   if (off == kConfigStatus) return channel_.connected() ? kNetStatusLinkUp : 0;
-  if (off == kConfigMaxPairs) return 1;
+  if (off == kConfigMaxPairs) return static_cast<uint8_t>(max_pairs_);  // le16
+  if (off == kConfigMaxPairs + 1) return static_cast<uint8_t>(max_pairs_ >> 8);
   return 0;
 }
 
 uint64_t VhostUserFunction::common_read(uint32_t off, unsigned width) {
-  const Vring* vr = queue_select_ < kQueues ? &vrings_[queue_select_] : nullptr;
+  const Vring* vr = queue_select_ < queues() ? &vrings_[queue_select_] : nullptr;
   auto half = [&](uint32_t base, uint64_t v) -> uint64_t {
     return off == base ? (width == 8 ? v : static_cast<uint32_t>(v)) : v >> 32;
   };
@@ -285,7 +141,7 @@ uint64_t VhostUserFunction::common_read(uint32_t off, unsigned width) {
                  ? static_cast<uint32_t>(driver_features_ >> (32 * driver_feature_select_))
                  : 0;
     case MSIX_CONFIG::offset(): case QUEUE_MSIX_VECTOR::offset(): return 0xFFFF;  // NO_VECTOR
-    case NUM_QUEUES::offset(): return kQueues;
+    case NUM_QUEUES::offset(): return queues();
     case DEVICE_STATUS::offset(): return status_;
     case CONFIG_GENERATION::offset(): return 0;
     case QUEUE_SELECT::offset(): return queue_select_;
@@ -324,7 +180,7 @@ void VhostUserFunction::common_write(uint32_t off, unsigned width, uint64_t v) {
     case QUEUE_SELECT::offset(): queue_select_ = static_cast<uint16_t>(v); return;
     case MSIX_CONFIG::offset(): case QUEUE_MSIX_VECTOR::offset(): return;
   }
-  if (queue_select_ >= kQueues) return;
+  if (queue_select_ >= queues()) return;
   Vring& vr = vrings_[queue_select_];
   if (vr.started) return;  // §4.1.4.3: fixed while the queue is enabled
   switch (off) {
@@ -354,12 +210,22 @@ void VhostUserFunction::reset_registers() {
     vr = Vring{};
     vr.kick = kick;
   }
+  active_pairs_ = 1;
+  place_control_queue(false);  // until FEATURES_OK says whether MQ is on
+}
+
+// §5.1.2: the control queue follows the data queues: index 2 * max pairs
+// with MQ, else 2. Its maximum size is its own (QEMU's is 64 too).
+void VhostUserFunction::place_control_queue(bool mq) {
+  vrings_[control_index_].size = kMaxQueueSize;
+  control_index_ = mq ? 2 * max_pairs_ : 2;
+  vrings_[control_index_].size = kControlQueueSize;
 }
 
 // §3.1.1: the driver sets status bits one step at a time; 0 resets.
 void VhostUserFunction::write_status(uint8_t v) {
   if (v == 0) {
-    for (uint16_t q = 0; q < kQueues; ++q) stop(q);  // the back-end lets go of the rings
+    for (uint16_t q = 0; q < kMaxQueues; ++q) stop(q);  // the back-end lets go of the rings
     reset_registers();
     return;
   }
@@ -372,7 +238,7 @@ void VhostUserFunction::write_status(uint8_t v) {
       status_ |= status::kDeviceNeedsReset;
       return;
     }
-    for (uint16_t q = 0; q < kQueues; ++q) {
+    for (uint16_t q = 0; q < queues(); ++q) {
       if (vrings_[q].enabled && !vrings_[q].started && !start(q)) {
         status_ |= status::kDeviceNeedsReset;
         return;
@@ -386,7 +252,8 @@ void VhostUserFunction::write_status(uint8_t v) {
 bool VhostUserFunction::accept_features() {
   const uint64_t unknown = driver_features_ & ~presented_features();
   if (unknown != 0 || !(driver_features_ & bit(feature::kVersion1))) return false;
-  uint64_t to_backend = driver_features_ & backend_features_ & kForwarded;
+  uint64_t to_backend = driver_features_ & backend_features_ & (kForwarded | bit(feature::kMq));
+  place_control_queue(driver_features_ & bit(feature::kMq));
   if (protocol_features()) to_backend |= uint64_t{1} << kFeatureProtocolFeatures;
   if (absl::Status s = request(Message::u64(Request::kSetFeatures, to_backend)); !s.ok()) {
     fail(s);
@@ -416,105 +283,22 @@ uint64_t VhostUserFunction::user_address(uint64_t iova, uint64_t len) const {
   return reinterpret_cast<uint64_t>(mem.data()) + (iova - mem.iova());
 }
 
-// vhost-user.rst "Starting and stopping rings": size, base, addresses, kick,
-// call, then enable (rings start disabled with PROTOCOL_FEATURES).
-bool VhostUserFunction::start(uint16_t q) {
-  Vring& vr = vrings_[q];
-  const bool packed = driver_features_ & bit(feature::kRingPacked);
-  const uint64_t n = vr.size;
-  const uint64_t desc = user_address(vr.desc, 16 * n);
-  const uint64_t driver = user_address(vr.driver, packed ? 4 : split_avail_bytes(n) + 2);
-  const uint64_t device = user_address(vr.device, packed ? 4 : split_used_bytes(n) + 2);
-  if (n == 0 || n > kMaxQueueSize || (!packed && (n & (n - 1))) || !desc || !driver || !device) {
-    fail(absl::FailedPreconditionError(absl::StrFormat(
-        "queue %d: size %d or ring areas (%#x, %#x, %#x) outside the shared memory [%#x, +%#x)",
-        q, n, vr.desc, vr.driver, vr.device, arena_->region().iova(), arena_->region().size())));
-    return false;
-  }
-  if (vr.kick < 0) vr.kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (vr.kick < 0) {
-    fail(absl::ResourceExhaustedError(absl::StrFormat("eventfd: %s", std::strerror(errno))));
-    return false;
-  }
-  // Packed rings (§2.8.1): bit 15 of the base is the wrap counter, initially 1.
-  const uint32_t base = packed ? 0x8000 : 0;
-  const int kick = vr.kick;
-  absl::Status s = request(Message::vring_state(Request::kSetVringNum, q, vr.size));
-  if (s.ok()) s = request(Message::vring_state(Request::kSetVringBase, q, base));
-  if (s.ok()) s = request(Message::vring_addr({q, 0, desc, device, driver, 0}));
-  if (s.ok()) s = request(Message::vring_file(Request::kSetVringKick, q, true), {&kick, 1});
-  // No call fd: safenic polls, so the back-end never needs to interrupt it.
-  if (s.ok()) s = request(Message::vring_file(Request::kSetVringCall, q, false));
-  if (s.ok() && protocol_features()) {
-    s = request(Message::vring_state(Request::kSetVringEnable, q, 1));
-  }
-  if (s.ok()) s = sync();
-  if (!s.ok()) {
-    fail(s);
-    return false;
-  }
-  vr.started = true;
-  return true;
-}
 
-void VhostUserFunction::stop(uint16_t q) {
-  Vring& vr = vrings_[q];
-  if (vr.started && channel_.connected()) {
-    // GET_VRING_BASE stops the ring; its answer says the back-end is done with it.
-    absl::Status s = protocol_features()
-                         ? request(Message::vring_state(Request::kSetVringEnable, q, 0))
-                         : absl::OkStatus();
-    if (s.ok()) s = call(Message::vring_state(Request::kGetVringBase, q, 0)).status();
-    if (!s.ok()) fail(s);
-  }
-  vr.started = false;
-  if (vr.kick >= 0) ::close(vr.kick);
-  vr.kick = -1;
-}
+}  // namespace internal
+namespace {
 
-absl::Status VhostUserFunction::request(Message m, absl::Span<const int> fds) {
-  if (reply_ack_) m.set_flags(m.flags() | kFlagNeedReply);
-  if (absl::Status s = channel_.send(m, fds); !s.ok()) return s;
-  if (!reply_ack_) return absl::OkStatus();
-  auto ack = channel_.receive(options_.reply_timeout);
-  if (!ack.ok()) return ack.status();
-  auto code = ack->as_u64();
-  if (ack->request() != m.request() || !(ack->flags() & kFlagReply) || !code.ok()) {
-    return absl::DataLossError(absl::StrFormat(
-        "vhost-user %s: the back-end answered with %s (flags %#x)", request_name(m.request()),
-        request_name(ack->request()), ack->flags()));
-  }
-  if (*code != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "the vhost-user back-end rejected %s (reply %d); its log says why",
-        request_name(m.request()), *code));
-  }
-  return absl::OkStatus();
-}
+using internal::VhostUserFunction;
 
-absl::StatusOr<Message> VhostUserFunction::call(const Message& m) {
-  if (absl::Status s = channel_.send(m); !s.ok()) return s;
-  auto reply = channel_.receive(options_.reply_timeout);
-  if (!reply.ok()) return reply.status();
-  if (reply->request() != m.request() || !(reply->flags() & kFlagReply)) {
-    return absl::DataLossError(absl::StrFormat(
-        "vhost-user %s: the back-end answered with %s (flags %#x)", request_name(m.request()),
-        request_name(reply->request()), reply->flags()));
+// The arena's one mapping: IOVA = guest physical address in the mem table.
+class GuestPhysicalMapper final : public IovaMapper {
+ public:
+  absl::StatusOr<uint64_t> map(void*, size_t, absl::string_view) override {
+    return kGuestPhysBase;
   }
-  return reply;
-}
+  void unmap(uint64_t, size_t) override {}
+  absl::string_view name() const override { return "vhost-user guest physical"; }
+};
 
-absl::Status VhostUserFunction::sync() {
-  // With REPLY_ACK every request was acknowledged already; without, a
-  // request that has an answer proves the ones before it were processed (the
-  // back-end drops the connection on a request it cannot handle).
-  if (reply_ack_) return absl::OkStatus();
-  return call(Message::header_only(Request::kGetFeatures)).status();
-}
-
-void VhostUserFunction::fail(const absl::Status& s) {
-  std::fprintf(stderr, "safenic: %s: %s\n", name_.c_str(), std::string(s.message()).c_str());
-}
 
 absl::StatusOr<std::unique_ptr<PciFunction>> make(Channel channel, std::string name,
                                                   const Options& options) {

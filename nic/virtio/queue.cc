@@ -6,15 +6,9 @@
 #include "absl/strings/str_format.h"
 
 namespace safenic::virtio {
-namespace {
-
-// Ring words the device also reads or writes: single volatile accesses.
-uint16_t load16(const uint8_t* p) { return *reinterpret_cast<const volatile uint16_t*>(p); }
-void store16(uint8_t* p, uint16_t v) { *reinterpret_cast<volatile uint16_t*>(p) = v; }
-// Orders our avail-index store before reading the device's suppression state.
-void full_barrier() { std::atomic_thread_fence(std::memory_order_seq_cst); }
-
-}  // namespace
+using ring_access::load16;
+using ring_access::load32;
+using ring_access::store16;
 
 BufferTable::BufferTable(uint16_t size)
     : free_(std::make_unique<uint16_t[]>(size)), packets_(std::make_unique<Packet[]>(size)),
@@ -76,25 +70,43 @@ void SplitQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   room_ -= static_cast<uint16_t>(segments.size());
 }
 
-void SplitQueue::publish() {
-  if (avail_idx_ == published_idx_) return;
-  dma_write_barrier();  // descriptors and ring entries before the index
-  store16(avail() + 2, avail_idx_);
-  published_idx_ = avail_idx_;
+bool SplitQueue::next_used(Packet& out, uint32_t* written) {
+  while (last_used_ != load16(used() + 2)) {
+    dma_read_barrier();  // the element after the index
+    const uint8_t* elem = used() + 4 + 8 * (last_used_ & ring_.mask());
+    const uint32_t id = load32(elem);
+    const uint32_t len = load32(elem + 4);
+    ++last_used_;
+    if (ABSL_PREDICT_TRUE(id < ring_.size() && buffers_->chain(static_cast<uint16_t>(id)) != 0)) {
+      complete(static_cast<uint16_t>(id), out);
+      *written = len;
+      return true;
+    }
+    ++bad_completions_;  // not a buffer we made available: ignore it
+  }
+  return false;
 }
 
-// §2.7.10: with EVENT_IDX the device says from which avail index on it wants
-// a notification; without, the used ring's NO_NOTIFY flag.
-bool SplitQueue::needs_kick() {
-  const uint16_t old_idx = kicked_idx_, new_idx = published_idx_;
-  kicked_idx_ = new_idx;
-  if (old_idx == new_idx) return false;
-  full_barrier();
-  if (event_idx_) {
-    const uint16_t avail_event = load16(used() + 4 + 8 * ring_.size());
-    return need_event(avail_event, new_idx, old_idx);
+size_t SplitQueue::free_used() {
+  const uint16_t end = load16(used() + 2);
+  if (end == last_used_) return 0;
+  dma_read_barrier();  // the elements after the index
+  const uint8_t* const elems = used() + 4;
+  const uint32_t mask = ring_.mask();
+  BufferTable& b = *buffers_;
+  size_t freed = 0;
+  for (uint16_t i = last_used_; i != end; ++i) {
+    const uint32_t id = load32(elems + 8 * (i & mask));
+    if (ABSL_PREDICT_FALSE(id > mask || b.chain(static_cast<uint16_t>(id)) == 0)) {
+      ++bad_completions_;  // not a buffer we made available: ignore it
+      continue;
+    }
+    Packet sent;
+    complete(static_cast<uint16_t>(id), sent);  // and `sent` frees its buffer
+    ++freed;
   }
-  return !(load16(used()) & kUsedNoNotify);
+  last_used_ = end;
+  return freed;
 }
 
 void SplitQueue::disable_interrupts() { store16(avail(), kAvailNoInterrupt); }
@@ -128,7 +140,7 @@ void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   for (const Segment& s : segments) {
     const bool last = ++k == segments.size();
     const uint16_t flags = (s.device_writes ? kDescWrite : 0) | (last ? 0 : kDescNext) |
-                           (avail_wrap_ ? kPackedAvail : kPackedUsed);
+                           avail_flags_;
     LayoutRef<PackedDesc> d(ring_.descriptor(next_avail_));
     d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
     if (pending_++ == 0) {
@@ -137,42 +149,73 @@ void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
     } else {
       d.set<PackedDesc::FLAGS>(flags);
     }
-    if (++next_avail_ == ring_.size()) next_avail_ = 0, avail_wrap_ = !avail_wrap_;
+    if (++next_avail_ == ring_.size()) next_avail_ = 0, avail_flags_ ^= kAvailUsed;
   }
   b.chain(id) = static_cast<uint8_t>(segments.size());
   b.packet(id).swap(p);
   room_ -= static_cast<uint16_t>(segments.size());
 }
 
-void PackedQueue::publish() {
-  if (pending_ == 0) return;
-  dma_write_barrier();
-  LayoutRef<PackedDesc>(ring_.descriptor(first_pending_)).set<PackedDesc::FLAGS>(pending_flags_);
-  pending_ = 0;
+bool PackedQueue::next_used(Packet& out, uint32_t* written) {
+  for (;;) {
+    LayoutRef<PackedDesc> d(ring_.descriptor(next_used_));
+    if ((d.get<PackedDesc::FLAGS>() & kAvailUsed) != used_flags()) return false;
+    dma_read_barrier();
+    const uint16_t id = d.get<PackedDesc::ID>();
+    const uint8_t chain = id < ring_.size() ? buffers_->chain(id) : 0;
+    const uint32_t next = next_used_ + (chain == 0 ? 1u : chain);
+    if (next >= ring_.size()) {
+      next_used_ = static_cast<uint16_t>(next - ring_.size()), used_flags_ ^= kAvailUsed;
+    } else {
+      next_used_ = static_cast<uint16_t>(next);
+    }
+    if (ABSL_PREDICT_TRUE(chain != 0)) {
+      *written = d.get<PackedDesc::LEN>();
+      BufferTable& b = *buffers_;
+      out.swap(b.packet(id));
+      b.give(id);
+      b.chain(id) = 0;
+      room_ += chain;
+      return true;
+    }
+    ++bad_completions_;  // not a buffer we made available: ignore it
+  }
 }
 
-// §2.8.10: the device's event suppression structure says whether, or from
-// which descriptor on, it wants notifications.
-bool PackedQueue::needs_kick() {
-  // Descriptors made available since the last decision: a whole ring when
-  // the index is back where it was but the wrap counter flipped.
-  const uint16_t size = static_cast<uint16_t>(ring_.size());
-  const uint16_t added = static_cast<uint16_t>(
-      next_avail_ - kick_from_ + (kick_from_wrap_ == avail_wrap_ ? 0 : size));
-  const uint16_t new_idx = next_avail_;
-  const uint16_t old_idx = static_cast<uint16_t>(new_idx - added);  // as a free-running index
-  kick_from_ = next_avail_;
-  kick_from_wrap_ = avail_wrap_;
-  if (added == 0) return false;
-  full_barrier();
-  LayoutRef<PackedEvent> event(device_event());
-  const uint16_t flags = event.get<PackedEvent::FLAGS>();
-  if (flags == kEventDisable) return false;
-  if (flags != kEventDesc || !event_idx_) return true;
-  const uint16_t off_wrap = event.get<PackedEvent::DESC>();
-  uint16_t event_idx = off_wrap & 0x7FFF;
-  if (static_cast<bool>(off_wrap >> 15) != avail_wrap_) event_idx -= ring_.size();
-  return need_event(event_idx, new_idx, old_idx);
+// §2.8.7: each used buffer is one descriptor written back at the position of
+// the buffer's first; the next one follows its chain.
+size_t PackedQueue::free_used() {
+  const uint8_t* const desc = ring_.descriptors();
+  const uint16_t size = this->size();
+  uint16_t* const free_ids = buffers_->free_ids();
+  Packet* const owned = buffers_->packets();
+  uint8_t* const chains = buffers_->chains();
+  uint16_t free_count = buffers_->free_count();
+  uint16_t pos = next_used_, flags = used_flags(), room = room_;
+  uint64_t bad = 0;
+  size_t freed = 0;
+  for (;;) {
+    const uint8_t* d = desc + 16 * size_t{pos};
+    if ((load16(d + PackedDesc::FLAGS::kOffset) & kAvailUsed) != flags) break;
+    dma_read_barrier();
+    const uint16_t id = load16(d + PackedDesc::ID::kOffset);
+    const uint8_t chain = id < size ? chains[id] : 0;
+    pos += chain == 0 ? 1 : chain;
+    if (pos >= size) pos -= size, flags ^= kAvailUsed;
+    if (ABSL_PREDICT_FALSE(chain == 0)) {
+      ++bad;  // not a buffer we made available: ignore it
+      continue;
+    }
+    owned[id].reset();  // sent: the buffer goes home
+    free_ids[free_count++] = id;
+    chains[id] = 0;
+    room += chain;
+    ++freed;
+  }
+  buffers_->set_free_count(free_count);
+  next_used_ = pos, used_flags_ = flags, room_ = room;
+  bad_completions_ += bad;
+  return freed;
 }
 
 void PackedQueue::disable_interrupts() {

@@ -1,16 +1,25 @@
 // Virtqueues, driver side: split (§2.7) and packed (§2.8) with one interface,
 // so the net driver is written once as a template over the queue type.
 //
-//   q.add(packet, {{iova, len, device_writes}}); ...  // per buffer
-//   q.publish();                                       // once per batch
-//   if (q.needs_kick()) transport.notify(index);       // rarely
-//   while (q.next_used(packet, &len)) ...              // completions
+//   q.add(packet, {{iova, len, device_writes}, ...});  // any buffer
+//   q.add_all(packets, n, prepare);                     // fast path: one segment each
+//   if (q.publish()) transport.notify(index);           // once per batch; rarely notifies
+//   q.free_used();                                      // TX: sent buffers home, in bulk
+//   q.exchange_used(fresh, n, segment_of, on_used);     // RX: frames out, fresh buffers in
+//   while (q.next_used(packet, &len)) ...               // any completion, one at a time
 //
 // A buffer is a chain of up to kMaxSegments descriptors owned by one Packet.
 // Completions are checked: an id the driver never made available is counted
 // in bad_completions() and ignored, never dereferenced.
+//
+// The fast paths (add_all, free_used, exchange_used) loop over many buffers
+// with the queue's state in locals: descriptor stores go through byte pointers,
+// which may alias anything, so state kept in members would be reloaded after
+// every store.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -30,7 +39,8 @@ struct Segment {
 };
 inline constexpr uint32_t kMaxSegments = 2;
 
-// Free buffer ids and what each id owns; shared by both queue types.
+// Free buffer ids and what each id owns; shared by both queue types. The
+// arrays are open to the queues' fast paths, which copy the pointers to locals.
 class BufferTable {
  public:
   explicit BufferTable(uint16_t size);
@@ -44,6 +54,12 @@ class BufferTable {
   uint16_t size() const { return size_; }
   void release_packets();
 
+  // Raw views for the fast paths; `free_count` is written back by the caller.
+  uint16_t* free_ids() const { return free_.get(); }
+  Packet* packets() const { return packets_.get(); }
+  uint8_t* chains() const { return chain_.get(); }
+  void set_free_count(uint16_t n) { free_count_ = n; }
+
  private:
   std::unique_ptr<uint16_t[]> free_;
   std::unique_ptr<Packet[]> packets_;
@@ -52,6 +68,15 @@ class BufferTable {
   uint16_t free_count_ = 0;
   uint16_t size_ = 0;
 };
+
+namespace ring_access {
+// Ring words the device also reads or writes: single volatile accesses.
+inline uint16_t load16(const uint8_t* p) { return *reinterpret_cast<const volatile uint16_t*>(p); }
+inline uint32_t load32(const uint8_t* p) { return *reinterpret_cast<const volatile uint32_t*>(p); }
+inline void store16(uint8_t* p, uint16_t v) { *reinterpret_cast<volatile uint16_t*>(p) = v; }
+// Orders our stores before reading the device's notification wishes.
+inline void full_barrier() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+}  // namespace ring_access
 
 class SplitQueue {
  public:
@@ -65,40 +90,41 @@ class SplitQueue {
   uint16_t room() const { return room_; }
   // Makes `p`'s segments a buffer for the device; takes the packet.
   void add(Packet& p, std::initializer_list<Segment> segments);
-  // The same for the common one-segment buffer, inline for the fast path.
-  void add(Packet& p, const Segment& s) {
-    BufferTable& b = *buffers_;
-    const uint16_t id = b.take();
-    LayoutRef<SplitDesc>(ring_.descriptor(id))
-        .set<SplitDesc::ADDR>(s.iova)
-        .set<SplitDesc::LEN>(s.len)
-        .set<SplitDesc::FLAGS>(s.device_writes ? kDescWrite : 0);
-    b.chain(id) = 1;
-    b.packet(id).swap(p);
-    const uint16_t slot = avail_idx_++ & static_cast<uint16_t>(ring_.mask());
-    *reinterpret_cast<volatile uint16_t*>(avail() + 4 + 2 * slot) = id;
-    --room_;
+  // Adds packets[0..n) as one-segment buffers while there is room.
+  // `prepare(Packet&, Segment&)` fills in the segment, or returns false to
+  // skip the packet (it deals with it). Returns how many it looked at.
+  template <typename Prepare>
+  size_t add_all(Packet* packets, size_t n, Prepare prepare);
+  // Makes the buffers added since the last call visible to the device; true
+  // when the device asked to be notified of them (§2.7.10).
+  bool publish() {
+    const uint16_t old_idx = published_idx_, new_idx = avail_idx_;
+    if (old_idx == new_idx) return false;
+    dma_write_barrier();  // descriptors and ring entries before the index
+    ring_access::store16(avail() + 2, new_idx);
+    published_idx_ = new_idx;
+    ring_access::full_barrier();  // the index before reading the device's wish
+    // With EVENT_IDX the device says from which avail index on it wants a
+    // notification; without, the used ring's NO_NOTIFY flag.
+    if (event_idx_) return need_event(ring_access::load16(used() + 4 + 8 * size()), new_idx, old_idx);
+    return !(ring_access::load16(used()) & kUsedNoNotify);
   }
-  void publish();
-  bool needs_kick();
   // The next used buffer: swaps its packet into `out` (empty) and gives the
   // length the device wrote. False when there is none.
-  bool next_used(Packet& out, uint32_t* written) {
-    while (last_used_ != *reinterpret_cast<volatile uint16_t*>(used() + 2)) {
-      dma_read_barrier();  // the element after the index
-      const uint8_t* elem = used() + 4 + 8 * (last_used_ & ring_.mask());
-      const uint32_t id = *reinterpret_cast<const volatile uint32_t*>(elem);
-      const uint32_t len = *reinterpret_cast<const volatile uint32_t*>(elem + 4);
-      ++last_used_;
-      if (ABSL_PREDICT_TRUE(id < ring_.size() && buffers_->chain(static_cast<uint16_t>(id)) != 0)) {
-        complete(static_cast<uint16_t>(id), out);
-        *written = len;
-        return true;
-      }
-      ++bad_completions_;  // not a buffer we made available: ignore it
-    }
-    return false;
+  bool next_used(Packet& out, uint32_t* written);
+  // Frees the packets of all used buffers (TX); returns how many.
+  size_t free_used();
+  // Used buffers ready now, at most `max` (one-descriptor buffers).
+  size_t used_ready(size_t max) const {
+    const uint16_t ready = static_cast<uint16_t>(ring_access::load16(used() + 2) - last_used_);
+    return std::min<size_t>(ready, max);
   }
+  // Takes n <= used_ready() used one-descriptor buffers (RX): the k-th one's
+  // packet swaps places with fresh[k], which goes to the device under the same
+  // id as segment_of(it); then on_used(fresh[k], written). For an element
+  // with a bad id, fresh[k] is freed and on_used gets it empty.
+  template <typename SegmentOf, typename OnUsed>
+  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
   // Asks the device for no interrupts (safenic polls).
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
@@ -117,7 +143,6 @@ class SplitQueue {
   }
   uint8_t* avail() const { return ring_.descriptors() + avail_off_; }
   uint8_t* used() const { return ring_.descriptors() + used_off_; }
-  uint16_t& le16(uint8_t* p) const { return *reinterpret_cast<uint16_t*>(p); }
 
   DescriptorRing ring_;
   std::unique_ptr<BufferTable> buffers_;
@@ -125,7 +150,6 @@ class SplitQueue {
   bool event_idx_ = false;
   uint16_t avail_idx_ = 0;      // next avail ring slot
   uint16_t published_idx_ = 0;  // avail idx the device has seen
-  uint16_t kicked_idx_ = 0;     // avail idx at the last kick decision
   uint16_t last_used_ = 0;
   uint16_t room_ = 0;
   uint64_t bad_completions_ = 0;
@@ -139,81 +163,217 @@ class PackedQueue {
   uint16_t size() const { return static_cast<uint16_t>(ring_.size()); }
   uint16_t room() const { return room_; }
   void add(Packet& p, std::initializer_list<Segment> segments);
-  // The common one-segment buffer, inline for the fast path.
-  void add(Packet& p, const Segment& s) {
-    BufferTable& b = *buffers_;
-    const uint16_t id = b.take();
-    const uint16_t pos = next_avail_;
-    const uint16_t flags = (s.device_writes ? kDescWrite : 0) |
-                           (avail_wrap_ ? kPackedAvail : kPackedUsed);
-    LayoutRef<PackedDesc> d(ring_.descriptor(pos));
-    d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
-    if (pending_++ == 0) {
-      first_pending_ = pos, pending_flags_ = flags;
-    } else {
-      d.set<PackedDesc::FLAGS>(flags);
-    }
-    if (pos + 1u == ring_.size()) {
-      next_avail_ = 0, avail_wrap_ = !avail_wrap_;
-    } else {
-      next_avail_ = pos + 1;
-    }
-    b.chain(id) = 1;
-    b.packet(id).swap(p);
-    --room_;
+  template <typename Prepare>
+  size_t add_all(Packet* packets, size_t n, Prepare prepare);
+  // Makes the descriptors added since the last call visible to the device
+  // (§2.8.6: the first one's flags last, so it sees the batch at once); true
+  // when its event suppression structure asks for a notification (§2.8.10).
+  bool publish() {
+    const uint16_t added = pending_;
+    if (added == 0) return false;
+    dma_write_barrier();
+    LayoutRef<PackedDesc>(ring_.descriptor(first_pending_)).set<PackedDesc::FLAGS>(pending_flags_);
+    pending_ = 0;
+    ring_access::full_barrier();  // the flags before reading the device's wish
+    LayoutRef<PackedEvent> event(device_event());
+    const uint16_t flags = event.get<PackedEvent::FLAGS>();
+    if (flags == kEventDisable) return false;
+    if (flags != kEventDesc || !event_idx_) return true;
+    // Positions as free-running counters: the event's wrap bit says whether
+    // it is in this pass over the ring or the one before.
+    const uint16_t off_wrap = event.get<PackedEvent::DESC>();
+    uint16_t event_idx = off_wrap & 0x7FFF;
+    if (static_cast<bool>(off_wrap >> 15) != (avail_flags_ == kPackedAvail)) event_idx -= size();
+    const uint16_t new_idx = next_avail_;
+    return need_event(event_idx, new_idx, static_cast<uint16_t>(new_idx - added));
   }
-  void publish();
-  bool needs_kick();
-  bool next_used(Packet& out, uint32_t* written) {
-    for (;;) {
-      LayoutRef<PackedDesc> d(ring_.descriptor(next_used_));
-      const uint16_t flags = d.get<PackedDesc::FLAGS>();
-      const uint16_t want = used_wrap_ ? kPackedAvail | kPackedUsed : 0;
-      if ((flags & (kPackedAvail | kPackedUsed)) != want) return false;
-      dma_read_barrier();
-      const uint16_t id = d.get<PackedDesc::ID>();
-      const uint8_t chain = id < ring_.size() ? buffers_->chain(id) : 0;
-      const uint32_t next = next_used_ + (chain == 0 ? 1u : chain);
-      if (next >= ring_.size()) {
-        next_used_ = static_cast<uint16_t>(next - ring_.size()), used_wrap_ = !used_wrap_;
-      } else {
-        next_used_ = static_cast<uint16_t>(next);
-      }
-      if (ABSL_PREDICT_TRUE(chain != 0)) {
-        *written = d.get<PackedDesc::LEN>();
-        BufferTable& b = *buffers_;
-        out.swap(b.packet(id));
-        b.give(id);
-        b.chain(id) = 0;
-        room_ += chain;
-        return true;
-      }
-      ++bad_completions_;  // not a buffer we made available: ignore it
+  bool next_used(Packet& out, uint32_t* written);
+  size_t free_used();
+  size_t used_ready(size_t max) const {
+    const uint8_t* const desc = ring_.descriptors();
+    const uint16_t size = this->size();
+    uint16_t pos = next_used_, flags = used_flags();
+    size_t n = 0;
+    while (n < max &&
+           (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) & kAvailUsed) == flags) {
+      ++n;
+      if (++pos == size) pos = 0, flags ^= kAvailUsed;
     }
+    return n;
   }
+  template <typename SegmentOf, typename OnUsed>
+  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
   void release_packets() { buffers_->release_packets(); }
 
  private:
+  static constexpr uint16_t kAvailUsed = kPackedAvail | kPackedUsed;
   explicit PackedQueue(DescriptorRing ring, bool event_idx);
   uint8_t* driver_event() const { return ring_.descriptors() + ring_.bytes(); }
   uint8_t* device_event() const { return driver_event() + 4; }
+  // §2.8.6: the flags a descriptor made available in this pass carries.
+  uint16_t avail_flags() const { return avail_flags_; }
+  // §2.8.7: the AVAIL and USED bits of a descriptor the device has used in
+  // this pass: both equal to the used wrap counter.
+  uint16_t used_flags() const { return used_flags_; }
 
   DescriptorRing ring_;
   std::unique_ptr<BufferTable> buffers_;
   bool event_idx_ = false;
   uint16_t next_avail_ = 0;
-  bool avail_wrap_ = true;  // §2.8.1: both wrap counters start at 1
+  // §2.8.1: both wrap counters start at 1; kept as the flags they imply.
+  uint16_t avail_flags_ = kPackedAvail;  // avail wrap counter 1: AVAIL set, USED clear
   uint16_t next_used_ = 0;
-  bool used_wrap_ = true;
+  uint16_t used_flags_ = kAvailUsed;     // used wrap counter 1: both set
   uint16_t first_pending_ = 0;   // first descriptor added since publish()
   uint16_t pending_flags_ = 0;   // its flags, written last to publish the batch
   uint16_t pending_ = 0;         // descriptors added since publish()
-  uint16_t kick_from_ = 0;       // first descriptor since the last kick decision
-  bool kick_from_wrap_ = true;
   uint16_t room_ = 0;
   uint64_t bad_completions_ = 0;
 };
+
+// ---- fast paths (inline) ---------------------------------------------------
+
+template <typename Prepare>
+size_t SplitQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
+  uint8_t* const desc = ring_.descriptors();
+  uint8_t* const ring = avail() + 4;
+  const uint16_t mask = static_cast<uint16_t>(ring_.mask());
+  uint16_t* const free_ids = buffers_->free_ids();
+  Packet* const owned = buffers_->packets();
+  uint8_t* const chains = buffers_->chains();
+  uint16_t free_count = buffers_->free_count();
+  uint16_t idx = avail_idx_;
+  size_t k = 0;
+  for (; k < n && free_count != 0; ++k) {
+    Segment s;
+    if (!prepare(packets[k], s)) continue;
+    const uint16_t id = free_ids[--free_count];
+    LayoutRef<SplitDesc>(desc + 16 * size_t{id})
+        .set<SplitDesc::ADDR>(s.iova)
+        .set<SplitDesc::LEN>(s.len)
+        .set<SplitDesc::FLAGS>(s.device_writes ? kDescWrite : 0);
+    chains[id] = 1;
+    owned[id].swap(packets[k]);
+    ring_access::store16(ring + 2 * (idx++ & mask), id);
+  }
+  room_ -= static_cast<uint16_t>(buffers_->free_count() - free_count);
+  buffers_->set_free_count(free_count);
+  avail_idx_ = idx;
+  return k;
+}
+
+template <typename SegmentOf, typename OnUsed>
+void SplitQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+  dma_read_barrier();  // the elements after the index (read by used_ready)
+  uint8_t* const desc = ring_.descriptors();
+  uint8_t* const ring = avail() + 4;
+  const uint8_t* const elems = used() + 4;
+  const uint16_t mask = static_cast<uint16_t>(ring_.mask());
+  Packet* const owned = buffers_->packets();
+  uint8_t* const chains = buffers_->chains();
+  uint16_t idx = avail_idx_, last = last_used_;
+  uint64_t bad = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const uint8_t* elem = elems + 8 * (last++ & mask);
+    const uint32_t id = ring_access::load32(elem);
+    const uint32_t written = ring_access::load32(elem + 4);
+    Packet& p = fresh[k];
+    if (ABSL_PREDICT_FALSE(id > mask || chains[id] != 1)) {
+      ++bad;  // not a one-descriptor buffer we made available: ignore it
+      p.reset();
+      on_used(p, 0);
+      continue;
+    }
+    owned[id].swap(p);  // the frame comes out, the fresh buffer takes its place
+    const Segment s = segment_of(owned[id]);
+    LayoutRef<SplitDesc>(desc + 16 * size_t{id})
+        .set<SplitDesc::ADDR>(s.iova)
+        .set<SplitDesc::LEN>(s.len)
+        .set<SplitDesc::FLAGS>(s.device_writes ? kDescWrite : 0);
+    ring_access::store16(ring + 2 * (idx++ & mask), static_cast<uint16_t>(id));
+    on_used(p, written);
+  }
+  bad_completions_ += bad;  // each frees nothing: the queue goes on one buffer short
+  avail_idx_ = idx;
+  last_used_ = last;
+}
+
+template <typename Prepare>
+size_t PackedQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
+  uint8_t* const desc = ring_.descriptors();
+  const uint16_t size = this->size();
+  uint16_t* const free_ids = buffers_->free_ids();
+  Packet* const owned = buffers_->packets();
+  uint8_t* const chains = buffers_->chains();
+  uint16_t free_count = buffers_->free_count();
+  uint16_t pos = next_avail_, pending = pending_, first = first_pending_,
+           first_flags = pending_flags_, wrap_flags = avail_flags();
+  size_t k = 0;
+  for (; k < n && free_count != 0; ++k) {
+    Segment s;
+    if (!prepare(packets[k], s)) continue;
+    const uint16_t id = free_ids[--free_count];
+    const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags;
+    LayoutRef<PackedDesc> d(desc + 16 * size_t{pos});
+    d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
+    if (pending++ == 0) {
+      first = pos, first_flags = flags;  // written last, by publish()
+    } else {
+      d.set<PackedDesc::FLAGS>(flags);
+    }
+    if (++pos == size) pos = 0, wrap_flags ^= kAvailUsed;
+    chains[id] = 1;
+    owned[id].swap(packets[k]);
+  }
+  room_ -= static_cast<uint16_t>(buffers_->free_count() - free_count);
+  buffers_->set_free_count(free_count);
+  next_avail_ = pos, avail_flags_ = wrap_flags;
+  pending_ = pending, first_pending_ = first, pending_flags_ = first_flags;
+  return k;
+}
+
+template <typename SegmentOf, typename OnUsed>
+void PackedQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+  dma_read_barrier();  // ids and lengths after the flags (read by used_ready)
+  uint8_t* const desc = ring_.descriptors();
+  const uint16_t size = this->size();
+  Packet* const owned = buffers_->packets();
+  uint8_t* const chains = buffers_->chains();
+  uint16_t used_pos = next_used_, used_flags = this->used_flags();
+  uint16_t pos = next_avail_, pending = pending_, first = first_pending_,
+           first_flags = pending_flags_, wrap_flags = avail_flags();
+  uint64_t bad = 0;
+  for (size_t k = 0; k < n; ++k) {
+    LayoutRef<PackedDesc> u(desc + 16 * size_t{used_pos});
+    const uint16_t id = u.get<PackedDesc::ID>();
+    const uint32_t written = u.get<PackedDesc::LEN>();
+    if (++used_pos == size) used_pos = 0, used_flags ^= kAvailUsed;
+    Packet& p = fresh[k];
+    if (ABSL_PREDICT_FALSE(id >= size || chains[id] != 1)) {
+      ++bad;  // not a one-descriptor buffer we made available: ignore it
+      p.reset();
+      on_used(p, 0);
+      continue;
+    }
+    owned[id].swap(p);  // the frame comes out, the fresh buffer takes its place
+    const Segment s = segment_of(owned[id]);
+    const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags;
+    LayoutRef<PackedDesc> d(desc + 16 * size_t{pos});
+    d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
+    if (pending++ == 0) {
+      first = pos, first_flags = flags;
+    } else {
+      d.set<PackedDesc::FLAGS>(flags);
+    }
+    if (++pos == size) pos = 0, wrap_flags ^= kAvailUsed;
+    on_used(p, written);
+  }
+  bad_completions_ += bad;
+  next_used_ = used_pos, used_flags_ = used_flags;
+  next_avail_ = pos, avail_flags_ = wrap_flags;
+  pending_ = pending, first_pending_ = first, pending_flags_ = first_flags;
+}
 
 }  // namespace safenic::virtio

@@ -45,7 +45,8 @@ class ModernTransport final : public Transport {
   ModernTransport(std::unique_ptr<BarWindow> common, std::unique_ptr<BarWindow> notify,
                   uint32_t multiplier, std::unique_ptr<BarWindow> device)
       : common_window_(std::move(common)), notify_window_(std::move(notify)),
-        device_window_(std::move(device)), common_(*common_window_), notify_(*notify_window_),
+        device_window_(std::move(device)), common_(*common_window_),
+        notify_bar_(notify_window_->underlying()),
         multiplier_(multiplier), device_(*device_window_) {}
   bool modern() const override { return true; }
   uint8_t status() override { return common_.read<DEVICE_STATUS>().raw(); }
@@ -75,21 +76,29 @@ class ModernTransport final : public Transport {
     common_.write(RegisterValue<QUEUE_DESC>(a.desc));
     common_.write(RegisterValue<QUEUE_DRIVER>(a.driver));
     common_.write(RegisterValue<QUEUE_DEVICE>(a.device));
+    // §4.1.4.4: the queue's notification address, checked against the
+    // notify region once; notify() then writes the BAR directly.
+    const uint64_t off = uint64_t{common_.read<QUEUE_NOTIFY_OFF>().raw()} * multiplier_;
+    if (off + 2 > notify_window_->size()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "virtqueue %d: notification offset %#x lies outside the device's %#x-byte notify "
+          "region; the device's capabilities are inconsistent", q, off, notify_window_->size()));
+    }
     if (q >= notify_offs_.size()) notify_offs_.resize(q + 1);
-    notify_offs_[q] = common_.read<QUEUE_NOTIFY_OFF>().raw() * multiplier_;
+    notify_offs_[q] = notify_window_->base() + static_cast<uint32_t>(off);
     common_.write(RegisterValue<QUEUE_ENABLE>(1));
     return absl::OkStatus();
   }
-  void notify(uint16_t q) override { notify_.write16(notify_offs_[q], q); }
+  void notify(uint16_t q) override { notify_bar_.write16(notify_offs_[q], q); }
   uint8_t config8(uint32_t off) override { return device_.read8(off); }
 
  private:
   std::unique_ptr<BarWindow> common_window_, notify_window_, device_window_;
   Bar& common_;
-  Bar& notify_;
+  Bar& notify_bar_;  // the BAR under the notify window: offsets are absolute
   uint32_t multiplier_;
   Bar& device_;
-  std::vector<uint32_t> notify_offs_;
+  std::vector<uint32_t> notify_offs_;  // per queue, in notify_bar_
 };
 
 struct Capability {

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/batch.h"
 #include "nic/open.h"
 #include "nic/virtio/queue.h"
 #include "nic/virtio/spec.h"
@@ -19,6 +20,9 @@ namespace {
 using feature::bit;
 
 constexpr uint32_t kRxBufferSize = 2048;
+// transmit() frees sent buffers when the ring has less room than the batch
+// needs plus this much.
+constexpr size_t kTxFreeSlack = 32;
 
 // What the driver can use; the device's offer decides. Nothing here is
 // required except VERSION_1 on a modern device (§6.1).
@@ -95,9 +99,25 @@ class VirtioNet final : public VirtioNetBase {
   };
   absl::StatusOr<Queue> make_queue(uint16_t index, absl::string_view what);
   void post_rx(RxQueue& rq);
+  size_t receive_slowly(RxQueue& rq, uint16_t q, PacketBatch& batch);
+  // An RX buffer: the net header in the packet's headroom, then the frame.
+  Segment rx_segment(const Packet& p) const {
+    return {p.iova() - hdr_size_, static_cast<uint32_t>(p.capacity()) + hdr_size_, true};
+  }
+  // Puts the (all-zero: no offloads) net header in front of a frame to send;
+  // false (and the packet dropped) when there is nothing to send or no
+  // headroom for the header.
+  static bool prepare_tx(Packet& p, uint32_t hdr) {
+    if (ABSL_PREDICT_FALSE(p.size() == 0 || !p.prepend(hdr).ok())) {
+      p.reset();
+      return false;
+    }
+    // Constant sizes, so no memset call.
+    if (hdr == 12) std::memset(p.data(), 0, 12); else std::memset(p.data(), 0, 10);
+    return true;
+  }
   void kick(Queue& vq, uint16_t index) {
-    vq.publish();
-    if (vq.needs_kick()) transport_->notify(index);
+    if (vq.publish()) transport_->notify(index);
   }
   absl::Status control(uint8_t cls, uint8_t cmd, std::initializer_list<uint8_t> data);
 
@@ -217,23 +237,69 @@ VirtioNet<Queue>::~VirtioNet() {
 template <typename Queue>
 void VirtioNet<Queue>::post_rx(RxQueue& rq) {
   Queue& vq = *rq.vq;
-  const uint32_t segments = two_segments_ ? 2 : 1;
-  while (vq.room() >= segments) {
-    Packet p = rq.pool->alloc();
-    if (p.empty()) return;  // more once buffers come back
-    const uint64_t iova = p.iova();
-    const uint32_t cap = static_cast<uint32_t>(p.capacity());
-    if (two_segments_) {
-      vq.add(p, {{iova - hdr_size_, hdr_size_, true}, {iova, cap, true}});
-    } else {
-      vq.add(p, Segment{iova - hdr_size_, cap + hdr_size_, true});
+  if (two_segments_) {
+    while (vq.room() >= 2) {
+      Packet p = rq.pool->alloc();
+      if (p.empty()) return;  // more once buffers come back
+      const uint64_t iova = p.iova();
+      vq.add(p, {{iova - hdr_size_, hdr_size_, true}, {iova, static_cast<uint32_t>(p.capacity()), true}});
     }
+    return;
+  }
+  Batch<64> fresh;
+  while (vq.room() != 0 && rq.pool->alloc_bulk(fresh, vq.room()) != 0) {
+    vq.add_all(fresh.begin(), fresh.size(), [&](Packet& p, Segment& s) {
+      s = rx_segment(p);
+      return true;
+    });
+    fresh.clear();  // all taken (empty slots)
   }
 }
 
 template <typename Queue>
 size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
   RxQueue& rq = rx_[q];
+  Queue& vq = *rq.vq;
+  if (ABSL_PREDICT_FALSE(two_segments_ || vq.room() != 0)) return receive_slowly(rq, q, batch);
+  // Each used buffer swaps places with a fresh one from the pool, which goes
+  // to the device under the same id: the ring stays full.
+  const size_t ready = vq.used_ready(batch.room());
+  if (ready == 0) return 0;
+  const size_t n = rq.pool->alloc_bulk(batch, ready);  // frames beyond n wait for buffers
+  Packet* const out = batch.end() - n;
+  const bool mergeable = features_ & bit(feature::kMrgRxbuf);
+  const uint32_t hdr = hdr_size_;
+  uint64_t bytes = 0;
+  size_t dropped = 0, errors = 0;
+  vq.exchange_used(
+      out, n, [&](const Packet& p) { return rx_segment(p); },
+      [&](Packet& p, uint32_t written) {
+        if (ABSL_PREDICT_FALSE(p.empty())) {
+          ++dropped;  // a bad element, counted by the queue
+          return;
+        }
+        const bool merged =
+            mergeable && LayoutRef<NetHdr>(p.data() - hdr).get<NetHdr::NUM_BUFFERS>() != 1;
+        if (ABSL_PREDICT_FALSE(written < hdr || merged || !p.resize(written - hdr).ok())) {
+          ++errors;  // impossible length, or a frame spread over buffers
+          ++dropped;
+          p.reset();
+          return;
+        }
+        bytes += p.size();
+      });
+  kick(vq, 2 * q);
+  if (ABSL_PREDICT_FALSE(dropped != 0)) batch.compact();
+  rq.stats.packets += n - dropped;
+  rq.stats.bytes += bytes;
+  rq.stats.errors += errors;
+  return n - dropped;
+}
+
+// Legacy two-descriptor buffers, or a ring not full (the pool ran dry, or the
+// device reported bad ids): one buffer at a time, then refill.
+template <typename Queue>
+size_t VirtioNet<Queue>::receive_slowly(RxQueue& rq, uint16_t q, PacketBatch& batch) {
   Queue& vq = *rq.vq;
   Packet* out = batch.tail();
   const size_t room = batch.room();
@@ -266,34 +332,42 @@ template <typename Queue>
 size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
   TxQueue& tq = tx_[q];
   Queue& vq = *tq.vq;
-  Packet done;
-  uint32_t written;
-  while (vq.next_used(done, &written)) done.reset();  // sent: buffers home
-  const uint32_t segments = two_segments_ ? 2 : 1;
-  size_t k = 0;
-  uint64_t bytes = 0, sent = 0;
-  for (; k < batch.size() && vq.room() >= segments; ++k) {
-    Packet& p = batch[k];
-    const size_t len = p.size();
-    if (ABSL_PREDICT_FALSE(len == 0 || !p.prepend(hdr_size_).ok())) {
-      ++tq.stats.errors;  // nothing to send, or no headroom for the header
-      p.reset();
-      continue;
+  // Sent buffers go home in bulk, once the ring runs short of room (cf.
+  // DPDK's tx_free_thresh): fewer looks at the ring the device writes.
+  if (vq.room() < batch.size() + kTxFreeSlack) vq.free_used();
+  const uint32_t hdr = hdr_size_;
+  uint64_t bytes = 0, errors = 0;
+  size_t k;
+  if (ABSL_PREDICT_FALSE(two_segments_)) {
+    for (k = 0; k < batch.size() && vq.room() >= 2; ++k) {
+      Packet& p = batch[k];
+      const size_t len = p.size();
+      if (!prepare_tx(p, hdr)) {
+        ++errors;
+        continue;
+      }
+      vq.add(p, {{p.iova(), hdr, false}, {p.iova() + hdr, static_cast<uint32_t>(len), false}});
+      bytes += len;
     }
-    // No offloads: an all-zero header (constant sizes, so no memset call).
-    if (hdr_size_ == 12) std::memset(p.data(), 0, 12); else std::memset(p.data(), 0, 10);
-    if (two_segments_) {
-      vq.add(p, {{p.iova(), hdr_size_, false}, {p.iova() + hdr_size_, static_cast<uint32_t>(len), false}});
-    } else {
-      vq.add(p, Segment{p.iova(), static_cast<uint32_t>(len + hdr_size_), false});
-    }
-    bytes += len;
-    ++sent;
+  } else {
+    k = vq.add_all(batch.begin(), std::min<size_t>(batch.size(), vq.room()),
+                   [&](Packet& p, Segment& s) {
+                     const size_t len = p.size();
+                     if (ABSL_PREDICT_FALSE(!prepare_tx(p, hdr))) {
+                       ++errors;
+                       return false;
+                     }
+                     s = {p.iova(), static_cast<uint32_t>(len + hdr), false};
+                     bytes += len;
+                     return true;
+                   });
   }
   batch.erase_front(k);
+  const uint64_t sent = k - errors;
   if (sent != 0) kick(vq, 2 * q + 1);
   tq.stats.packets += sent;
   tq.stats.bytes += bytes;
+  tq.stats.errors += errors;
   return k;
 }
 
@@ -362,6 +436,7 @@ absl::StatusOr<DeviceStats> VirtioNet<Queue>::stats() {
     bad += rq.vq->bad_completions();
   }
   for (TxQueue& tq : tx_) {
+    tq.vq->free_used();  // transmit() collects lazily: count what came back so far
     s.tx.push_back(tq.stats);
     bad += tq.vq->bad_completions();
   }

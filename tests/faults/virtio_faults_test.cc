@@ -155,7 +155,7 @@ TEST_P(VirtioFaultTest, TxUsedElementsWithBadIdsAreCountedAndIgnored) {
   open_ok();
   plan_->random(Fault::kBadUsedId, 1, 0, 2);
   EXPECT_EQ(transmit(10), 10u);
-  EXPECT_EQ(transmit(10, 10), 10u);  // the next call collects completions
+  EXPECT_EQ(transmit(10, 10), 10u);  // stats() collects the completions
   EXPECT_EQ(tester_.received(), 20u);
   EXPECT_EQ(nic_.dev->stats()->counters["bad_completions"], 2u);
 }

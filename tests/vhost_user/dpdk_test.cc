@@ -134,6 +134,80 @@ TEST_P(DpdkInterop, MacswapReturnsEveryFrameIntact) {
 INSTANTIATE_TEST_SUITE_P(Rings, DpdkInterop, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Packed" : "Split"; });
 
+// Two queue pairs: the front-end serves the control queue (testpmd does not),
+// turning VQ_PAIRS_SET into SET_VRING_ENABLE for the second pair; frames sent
+// on either pair come back (macswap answers on the queue a frame came in on).
+// Receive-mode commands are acknowledged.
+TEST_P(DpdkInterop, TwoQueuePairsCarryTrafficAndPromiscuousIsAcknowledged) {
+  const bool packed = GetParam();
+  auto pmd = testing::Testpmd::start({.forward_mode = "macswap", .queues = 2});
+  ASSERT_TRUE(pmd.ok()) << pmd.status();
+  vhost_user::Options options;
+  if (!packed) options.withheld_features = bit(f::kRingPacked);
+  auto fn = vhost_user::open_function((*pmd)->socket(), options);
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  DeviceConfig config;
+  config.rx_queues = config.tx_queues = 2;
+  config.rx_ring_size = config.tx_ring_size = 512;
+  auto dev = open_device(*std::move(fn), config);
+  ASSERT_TRUE(dev.ok()) << dev.status();
+  Device& nic = **dev;
+  const uint64_t features = virtio::negotiated_features(nic);
+  EXPECT_TRUE(features & bit(f::kMq));
+  EXPECT_TRUE(features & bit(f::kCtrlVq));
+  EXPECT_EQ(static_cast<bool>(features & bit(f::kRingPacked)), packed);
+  EXPECT_TRUE(nic.set_promiscuous(true).ok());
+  EXPECT_TRUE(nic.set_promiscuous(false).ok());
+  ASSERT_TRUE(nic.wait_for_link(absl::Seconds(5)).ok());
+  const MacAddress ours = nic.mac();
+  auto pool = nic.create_mempool({.buffers = 4096, .tag = "dpdk mq test"});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+
+  // Pair q sends sequence numbers [q * kPerPair, (q + 1) * kPerPair).
+  constexpr uint32_t kPerPair = 2000;
+  std::vector<uint8_t> seen(2 * kPerPair, 0);
+  uint32_t sent[2] = {0, 0}, received[2] = {0, 0}, bad = 0;
+  Batch<32> out, in;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (received[0] + received[1] < 2 * kPerPair && absl::Now() < deadline) {
+    for (uint16_t q = 0; q < 2; ++q) {
+      if (sent[q] < kPerPair && sent[q] - received[q] <= 256 - 32) {
+        while (out.size() < 32 && sent[q] + out.size() < kPerPair) {
+          Packet p = (*pool)->alloc();
+          ASSERT_FALSE(p.empty());
+          ASSERT_TRUE(p.resize(kFrameSize).ok());
+          write_frame(p.data(), ours, q * kPerPair + sent[q] + static_cast<uint32_t>(out.size()));
+          out.push(std::move(p));
+        }
+        sent[q] += static_cast<uint32_t>(*nic.tx_batch(q, out));
+      }
+      ASSERT_TRUE(nic.rx_batch(q, in).ok());
+      for (Packet& p : in) {
+        uint32_t seq = 0;
+        if (!check_frame(p, ours, &seq) || seq >= 2 * kPerPair || seen[seq]++ != 0 ||
+            seq / kPerPair != q) {
+          ++bad;  // changed, duplicated, unknown, or back on the other pair
+          continue;
+        }
+        ++received[q];
+      }
+      in.clear();
+    }
+  }
+  EXPECT_EQ(sent[0], kPerPair);
+  EXPECT_EQ(sent[1], kPerPair);
+  EXPECT_EQ(received[0], kPerPair) << "pair 0";
+  EXPECT_EQ(received[1], kPerPair) << "pair 1: is its ring enabled at the back-end?";
+  EXPECT_EQ(bad, 0u);
+  out.clear();
+  dev->reset();
+  auto log = (*pmd)->stop();
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto acc = testing::Testpmd::accumulated(*log);
+  ASSERT_TRUE(acc.ok()) << acc.status();
+  EXPECT_EQ(acc->rx_packets, 2 * kPerPair) << *log;
+}
+
 // A back-end that goes away: the link goes down, and the device can still be
 // closed cleanly.
 TEST(DpdkInteropLifecycle, LinkFollowsTheBackEnd) {

@@ -65,8 +65,10 @@ absl::StatusOr<std::unique_ptr<Testpmd>> Testpmd::start(const TestpmdConfig& con
   const std::string lcores = absl::StrFormat("0@%d,1@%d", config.cpu, config.cpu);
   std::vector<std::string> args = {
       *bin, "--lcores", lcores, "-n", "4", "--no-pci", "--no-huge", "--no-shconf", "-m", "256",
-      "--file-prefix=" + t->prefix_, "--vdev", "net_vhost0,iface=" + t->socket_ + ",queues=1",
-      "--", "--forward-mode=" + config.forward_mode, "--stats-period", "1", "--nb-cores=1",
+      "--file-prefix=" + t->prefix_, "--vdev",
+      absl::StrFormat("net_vhost0,iface=%s,queues=%d", t->socket_, config.queues), "--",
+      "--forward-mode=" + config.forward_mode, "--stats-period", "1", "--nb-cores=1",
+      absl::StrFormat("--rxq=%d", config.queues), absl::StrFormat("--txq=%d", config.queues),
       "--burst=32", "--total-num-mbufs=8192", "--txd=1024", "--rxd=1024", "--auto-start"};
   args.insert(args.end(), config.extra_args.begin(), config.extra_args.end());
   std::vector<char*> argv;

@@ -22,6 +22,7 @@ namespace safenic::testing {
 struct TestpmdConfig {
   std::string forward_mode = "macswap";  // macswap, io, rxonly, txonly
   int cpu = 0;                           // both of testpmd's lcores run here
+  int queues = 1;  // queue pairs of the vhost port (queues=N, --rxq/--txq N); one lcore polls all
   std::vector<std::string> extra_args = {};  // appended to testpmd's own options
 };
 

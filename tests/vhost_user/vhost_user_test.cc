@@ -62,6 +62,7 @@ class FakeBackend {
     uint64_t features = kDpdkLikeFeatures;
     uint64_t protocol_features = kReplyAck | 1 /* MQ */ | (1 << 16) /* STATUS */;
     uint32_t reject = 0;  // a request answered with failure (needs REPLY_ACK)
+    uint64_t queue_pairs = 1;  // GET_QUEUE_NUM
   };
 
   explicit FakeBackend(int fd, Config config) : channel_(fd), config_(config) {
@@ -164,6 +165,10 @@ class FakeBackend {
         answered = true;
         break;
       case Request::kSetProtocolFeatures: protocol_ = *m.as_u64(); break;
+      case Request::kGetQueueNum:
+        reply(Message::u64(req, config_.queue_pairs));
+        answered = true;
+        break;
       case Request::kSetFeatures: features_ = *m.as_u64(); break;
       case Request::kSetMemTable: {
         auto regions = m.as_memory_table();
@@ -341,9 +346,12 @@ TEST(VhostUser, TheConversationFollowsTheProtocol) {
   auto o = open({});
   ASSERT_TRUE(o.ok()) << o.status();
   const uint64_t negotiated = virtio::negotiated_features(*o->dev);
-  // The control queue (and MQ, CTRL_RX) are not passed on; MAC and STATUS
-  // are the front-end's own.
-  EXPECT_FALSE(negotiated & (bit(f::kCtrlVq) | bit(f::kMq) | bit(f::kCtrlRx)));
+  // The control queue with CTRL_RX, MAC and STATUS are the front-end's own;
+  // MQ only with more than one queue pair at the back-end.
+  EXPECT_TRUE(negotiated & bit(f::kCtrlVq));
+  EXPECT_TRUE(negotiated & bit(f::kCtrlRx));
+  EXPECT_FALSE(negotiated & bit(f::kMq));
+  EXPECT_TRUE(o->dev->set_promiscuous(true).ok());  // served by the front-end
   EXPECT_TRUE(negotiated & bit(f::kMac));
   EXPECT_TRUE(negotiated & bit(f::kStatus));
   EXPECT_TRUE(negotiated & bit(f::kVersion1));
@@ -353,11 +361,17 @@ TEST(VhostUser, TheConversationFollowsTheProtocol) {
   ASSERT_TRUE(o->backend->wait_closed(absl::Seconds(5)));
   const std::vector<Received> log = o->backend->log();
   const std::vector<std::string> names = o->backend->names();
-  ASSERT_GE(names.size(), 4u);
-  EXPECT_THAT(std::vector<std::string>(names.begin(), names.begin() + 4),
+  ASSERT_GE(names.size(), 5u);
+  EXPECT_THAT(std::vector<std::string>(names.begin(), names.begin() + 5),
               ElementsAre("SET_OWNER", "GET_FEATURES", "GET_PROTOCOL_FEATURES",
-                          "SET_PROTOCOL_FEATURES"));
-  EXPECT_EQ(*log[3].message.as_u64(), kReplyAck);  // only what safenic uses
+                          "SET_PROTOCOL_FEATURES", "GET_QUEUE_NUM"));
+  EXPECT_EQ(*log[3].message.as_u64(), kReplyAck | 1 /* MQ */);  // only what safenic uses
+  // The control queue (index 2) never reaches the back-end.
+  for (const Received& m : log) {
+    if (m.request == static_cast<uint32_t>(Request::kSetVringNum)) {
+      EXPECT_LT(m.message.as_vring_state()->first, 2u);
+    }
+  }
 
   auto set_features = of(log, Request::kSetFeatures);
   ASSERT_FALSE(set_features.empty());
