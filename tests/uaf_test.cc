@@ -228,6 +228,7 @@ TEST(IxgbeUseAfterFree, TrafficOverManyRingWrapsReportsNothing) {
       send(31);  // fills the ring: the driver cleans while the device lags
       models[0]->set_tx_paused(false);  // the device catches up
     }
+    ASSERT_TRUE(ctx.log->empty()) << "round " << round << ":\n" << ctx.log->to_string();
     Batch<64> in;
     while (*devs[1]->rx_batch(0, in) > 0) {
       for (Packet& p : in) ASSERT_EQ(sim::frame_seq(p.bytes()), received++);
