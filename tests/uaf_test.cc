@@ -162,6 +162,20 @@ TEST_F(BuggyDriver, AFreedBufferAllocatedAgainIsUsedWithoutReports) {
   EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
 }
 
+// A pool released while a packet is out lives on, still tracked, until the
+// packet comes home; then its region goes away.
+TEST_F(BuggyDriver, AnOrphanedPoolIsTrackedUntilItsLastBufferComesHome) {
+  MempoolPtr doomed = pool("doomed");
+  Packet src = frame(64, 5);
+  Packet dst = doomed->alloc();
+  const size_t regions = ctx_.iommu->live_regions();
+  doomed.reset();  // orphaned: dst is still out
+  EXPECT_FALSE(drv_->failed(drv_->copy(src, dst)));
+  dst.reset();  // the last buffer: the pool and its region go
+  EXPECT_EQ(ctx_.iommu->live_regions(), regions - 1);
+  EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
+}
+
 // With tracking off (as on hardware) the pool reports nothing: the same bug
 // goes through unnoticed, which is what the check is for.
 TEST_F(BuggyDriver, WithoutTrackingTheSameBugIsNotSeen) {
