@@ -10,8 +10,9 @@
 // sits free in its pool is reported as a use after free (a driver that frees a
 // buffer the device still owns, or transmits one it already freed).
 //
-// Regions are mapped and unmapped at set-up time; DMA may come from the
-// calling thread only (the model runs in the caller's thread).
+// Regions are mapped and unmapped at set-up time; DMA, and the frees and
+// allocations of tracked pools, may come from the calling thread only (the
+// model runs in the caller's thread).
 #pragma once
 
 #include <cstddef>
@@ -47,8 +48,9 @@ class Iommu final : public IovaMapper {
   void buffer_freed(uint64_t iova, uint32_t len) override { mark_buffer(iova, len, true); }
   void buffer_allocated(uint64_t iova, uint32_t len) override { mark_buffer(iova, len, false); }
 
-  // Host memory behind [iova, iova + len) if it lies in one live region; else
-  // reports a violation (naming `what`) and returns an error.
+  // Host memory behind [iova, iova + len) if it lies in one live region and
+  // touches no free pool buffer; else reports a violation (naming `what`) and
+  // returns an error.
   absl::StatusOr<absl::Span<uint8_t>> translate(uint64_t iova, size_t len,
                                                 absl::string_view what) {
     for (const Region* r : recent_) {
