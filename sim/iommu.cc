@@ -56,11 +56,13 @@ Iommu::Region* Iommu::live_region(uint64_t iova) {
 }
 
 void Iommu::mark_buffer(uint64_t iova, uint32_t len, bool free) {
-  Region* r = last_marked_ != nullptr && last_marked_->contains(iova, len)
+  Region* r = last_marked_ != nullptr && last_marked_->buffer_len == len &&
+                      last_marked_->contains(iova, len)
                   ? last_marked_
                   : live_region(iova);
+  const uint64_t index = r != nullptr && len != 0 ? (iova - r->iova) / len : 0;
   if (r == nullptr || !r->contains(iova, len) || len == 0 ||
-      (r->buffer_len != 0 && r->buffer_len != len) || (iova - r->iova) % len != 0) {
+      (r->buffer_len != 0 && r->buffer_len != len) || iova != r->iova + index * len) {
     log_->report(absl::StrFormat(
         "IOMMU: a mempool reported buffer [%#x, +%d) %s, which is not a buffer "
         "of a mapped pool region",
@@ -70,9 +72,9 @@ void Iommu::mark_buffer(uint64_t iova, uint32_t len, bool free) {
   last_marked_ = r;
   if (r->buffer_len == 0) {
     r->buffer_len = len;
-    r->buffer_free.assign(r->len / len, false);
+    r->buffer_free.assign(r->len / len, 0);
   }
-  r->buffer_free[(iova - r->iova) / len] = free;
+  r->buffer_free[index] = free;
 }
 
 int64_t Iommu::Region::first_free_buffer(uint64_t a, size_t n) const {

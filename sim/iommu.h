@@ -76,7 +76,7 @@ class Iommu final : public IovaMapper {
     std::string tag;
     // A mempool's buffers (tracked): each buffer_len bytes, and which are free.
     uint32_t buffer_len = 0;
-    std::vector<bool> buffer_free;
+    std::vector<uint8_t> buffer_free;  // 1: free
     bool contains(uint64_t a, size_t n) const {
       return a >= iova && n <= len && a - iova <= len - n;
     }
