@@ -41,6 +41,7 @@ template <Kind kKind>
 void BM_Forward(benchmark::State& state) {
   const size_t batch_size = static_cast<size_t>(state.range(0));
   sim::Testbed bed;
+  bed.context().iommu->set_buffer_tracking(false);  // as on hardware
   DeviceConfig config;
   config.promiscuous = true;
   auto add = [&] {

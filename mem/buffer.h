@@ -25,24 +25,32 @@ static_assert(offsetof(BufferMeta, len) == offsetof(BufferMeta, data_off) + 4);
 
 // LIFO stack of free buffers: O(1) get/put, no locks (one pool per thread).
 struct FreeList {
+  // Why a put must take the slow path (put_slow); 0 on the fast path.
+  enum : uint8_t {
+    kOrphaned = 1,  // owner released the pool while buffers were out
+    kWatched = 2,   // the pool reports frees to its mapper (use-after-free checks)
+  };
+
   BufferMeta** top = nullptr;  // free[0 .. count)
   uint32_t count = 0;
   uint32_t capacity = 0;
-  bool orphaned = false;  // owner released the pool while buffers were out
+  uint8_t flags = 0;
   Mempool* owner = nullptr;
   uint32_t stride = 0;  // bytes per buffer
 
   void put(BufferMeta* m) {
-    top[count++] = m;
-    put_done(count);
+    top[count] = m;
+    put_done(count + 1);
   }
   // After storing buffers up to top[new_count) (a bulk put: Packet::reset_all):
-  // one count update and one orphan check. May delete the pool, this included.
+  // one count update and one flags check. May delete the pool, this included.
   void put_done(uint32_t new_count) {
+    if (ABSL_PREDICT_FALSE(flags != 0)) return put_slow(new_count);
     count = new_count;
-    if (ABSL_PREDICT_FALSE(orphaned) && count == capacity) destroy_orphan();
   }
-  void destroy_orphan();  // mempool.cc: the last buffer came home
+  // mempool.cc: reports top[count .. new_count) freed if watched; deletes an
+  // orphaned pool whose last buffer came home.
+  void put_slow(uint32_t new_count);
 };
 
 }  // namespace safenic

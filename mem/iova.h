@@ -27,6 +27,14 @@ class IovaMapper {
   // Ends device access to a range returned by map().
   virtual void unmap(uint64_t iova, size_t len) = 0;
   virtual absl::string_view name() const = 0;
+
+  // Buffer liveness, for checking mappers (sim::Iommu). When true, a Mempool
+  // created on this mapper reports each buffer it frees (all of them at
+  // creation) and each one it hands out, so that device DMA into a buffer
+  // that sits free in its pool is caught as a use after free.
+  virtual bool tracks_buffers() const { return false; }
+  virtual void buffer_freed(uint64_t /*iova*/, uint32_t /*len*/) {}
+  virtual void buffer_allocated(uint64_t /*iova*/, uint32_t /*len*/) {}
 };
 
 class IdentityMapper final : public IovaMapper {

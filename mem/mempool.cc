@@ -35,6 +35,11 @@ absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
   f.capacity = config.buffers;
   f.owner = pool.get();
   f.stride = pool->stride_;
+  const std::shared_ptr<IovaMapper>& mapper = dma.mapper();
+  if (dma.arena() == nullptr && mapper != nullptr && mapper->tracks_buffers()) {
+    pool->watcher_ = mapper.get();  // pool->region_ holds it
+    f.flags |= FreeList::kWatched;
+  }
   // Pushed in reverse, so buffer 0 is handed out first.
   for (uint32_t i = config.buffers; i-- > 0;) {
     BufferMeta& m = pool->meta_[i];
@@ -42,17 +47,29 @@ absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
     m.iova = pool->region_.iova() + size_t{i} * pool->stride_;
     m.home = &f;
     f.top[f.count++] = &m;
+    if (pool->watcher_ != nullptr) pool->watcher_->buffer_freed(m.iova, f.stride);
   }
   return pool;
 }
 
-void FreeList::destroy_orphan() { delete owner; }
+void FreeList::put_slow(uint32_t new_count) {
+  if (flags & kWatched) {
+    IovaMapper* watcher = owner->watcher_;
+    for (uint32_t i = count; i < new_count; ++i) watcher->buffer_freed(top[i]->iova, stride);
+  }
+  count = new_count;
+  if ((flags & kOrphaned) && count == capacity) delete owner;  // the last one came home
+}
+
+void Mempool::report_allocated(BufferMeta* const* bufs, size_t n) {
+  for (size_t i = 0; i < n; ++i) watcher_->buffer_allocated(bufs[i]->iova, stride_);
+}
 
 void MempoolReleaser::operator()(Mempool* pool) const {
   if (pool->in_use() == 0) {
     delete pool;
   } else {
-    pool->free_.orphaned = true;  // the last Packet to come home deletes it
+    pool->free_.flags |= FreeList::kOrphaned;  // the last Packet to come home deletes it
   }
 }
 

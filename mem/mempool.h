@@ -50,7 +50,9 @@ class Mempool {
       ++alloc_failures_;
       return Packet();
     }
-    return Packet(fresh(free_.top[--free_.count], fresh_frame()));
+    BufferMeta* m = free_.top[--free_.count];
+    if (ABSL_PREDICT_FALSE(watcher_ != nullptr)) report_allocated(&m, 1);
+    return Packet(fresh(m, fresh_frame()));
   }
   // Appends min(n, batch.room(), available()) fresh packets; returns how many.
   size_t alloc_bulk(PacketBatch& batch, size_t n) {
@@ -61,6 +63,7 @@ class Mempool {
     }
     free_.count -= static_cast<uint32_t>(n);
     BufferMeta* const* src = free_.top + free_.count;
+    if (ABSL_PREDICT_FALSE(watcher_ != nullptr)) report_allocated(src, n);
     Packet* out = batch.tail();
     const uint64_t frame = fresh_frame();
     for (size_t i = 0; i < n; ++i) out[i].m_ = fresh(src[i], frame);
@@ -101,8 +104,13 @@ class Mempool {
     std::memcpy(bytes + offsetof(BufferMeta, data_off), &frame, sizeof frame);
     return m;
   }
+  // Tells watcher_ that these buffers left the pool.
+  void report_allocated(BufferMeta* const* bufs, size_t n);
 
   FreeList free_;
+  // The DMA mapper that checks buffer liveness (sim::Iommu with tracking on),
+  // or null (hardware). region_ keeps it alive.
+  IovaMapper* watcher_ = nullptr;
   uint32_t stride_ = 0;
   uint32_t headroom_ = 0;
   uint64_t alloc_failures_ = 0;

@@ -1,5 +1,6 @@
 #include "sim/iommu.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -12,7 +13,7 @@ absl::StatusOr<uint64_t> Iommu::map(void* va, size_t len, absl::string_view tag)
   constexpr uint64_t kPage = 4096;
   const uint64_t iova = next_iova_;
   next_iova_ += (len + kPage - 1) / kPage * kPage + kPage;  // + guard page
-  regions_[iova] = Region{iova, len, static_cast<uint8_t*>(va), std::string(tag)};
+  regions_[iova] = Region{iova, len, static_cast<uint8_t*>(va), std::string(tag), 0, {}};
   dead_.erase(iova);
   return iova;
 }
@@ -27,6 +28,9 @@ void Iommu::unmap(uint64_t iova, size_t len) {
   for (const Region*& r : recent_) {
     if (r == &it->second) r = nullptr;
   }
+  if (last_marked_ == &it->second) last_marked_ = nullptr;
+  it->second.buffer_len = 0;  // a dead region's report is about the region
+  it->second.buffer_free.clear();
   dead_[iova] = std::move(it->second);
   regions_.erase(it);
 }
@@ -38,10 +42,70 @@ absl::StatusOr<absl::Span<uint8_t>> Iommu::translate_slow(uint64_t iova, size_t 
     const Region& r = std::prev(it)->second;
     if (len > 0 && r.contains(iova, len)) {
       recent_[next_recent_++ % recent_.size()] = &r;
-      return absl::Span<uint8_t>(r.va + (iova - r.iova), len);
+      return checked(r, iova, len, what);
     }
   }
   return violation(iova, len, what);
+}
+
+Iommu::Region* Iommu::live_region(uint64_t iova) {
+  auto it = regions_.upper_bound(iova);
+  if (it == regions_.begin()) return nullptr;
+  Region& r = std::prev(it)->second;
+  return r.contains(iova, 1) ? &r : nullptr;
+}
+
+void Iommu::mark_buffer(uint64_t iova, uint32_t len, bool free) {
+  Region* r = last_marked_ != nullptr && last_marked_->buffer_len == len &&
+                      last_marked_->contains(iova, len)
+                  ? last_marked_
+                  : live_region(iova);
+  const uint64_t index = r != nullptr && len != 0 ? (iova - r->iova) / len : 0;
+  if (r == nullptr || !r->contains(iova, len) || len == 0 ||
+      (r->buffer_len != 0 && r->buffer_len != len) || iova != r->iova + index * len) {
+    log_->report(absl::StrFormat(
+        "IOMMU: a mempool reported buffer [%#x, +%d) %s, which is not a buffer "
+        "of a mapped pool region",
+        iova, len, free ? "freed" : "allocated"));
+    return;
+  }
+  last_marked_ = r;
+  if (r->buffer_len == 0) {
+    r->buffer_len = len;
+    r->buffer_free.assign(r->len / len, 0);
+  }
+  r->buffer_free[index] = free;
+}
+
+int64_t Iommu::Region::first_free_buffer(uint64_t a, size_t n) const {
+  if (n == 0) return -1;
+  const uint64_t last = std::min<uint64_t>((a + n - 1 - iova) / buffer_len,
+                                           buffer_free.size() - 1);
+  for (uint64_t i = (a - iova) / buffer_len; i <= last; ++i) {
+    if (buffer_free[i]) return static_cast<int64_t>(i);
+  }
+  return -1;
+}
+
+absl::StatusOr<absl::Span<uint8_t>> Iommu::checked(const Region& r, uint64_t iova,
+                                                    size_t len, absl::string_view what) {
+  if (r.buffer_len != 0 && r.first_free_buffer(iova, len) >= 0) {
+    return use_after_free(r, iova, len, what);
+  }
+  return absl::Span<uint8_t>(r.va + (iova - r.iova), len);
+}
+
+absl::Status Iommu::use_after_free(const Region& r, uint64_t iova, size_t len,
+                                   absl::string_view what) {
+  const uint64_t i = static_cast<uint64_t>(r.first_free_buffer(iova, len));
+  const uint64_t start = r.iova + i * r.buffer_len;
+  std::string msg = absl::StrFormat(
+      "IOMMU fault: use after free: device %s DMA of %d bytes at IOVA %#x "
+      "touches buffer #%d [%#x, %#x) of pool '%s', freed to its pool: the "
+      "driver no longer owns it",
+      what, len, iova, i, start, start + r.buffer_len, r.tag);
+  log_->report(msg);
+  return absl::FailedPreconditionError(msg);
 }
 
 absl::Status Iommu::read(uint64_t iova, absl::Span<uint8_t> out,

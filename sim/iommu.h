@@ -5,8 +5,14 @@
 // live region. A violation is reported with the address, the length, what the
 // device was doing and the nearest region; the access does not happen.
 //
-// Regions are mapped and unmapped at set-up time; DMA may come from the
-// calling thread only (the model runs in the caller's thread).
+// Buffer liveness (on unless turned off): mempools created on this IOMMU report
+// each buffer they free and hand out again, and DMA touching a buffer that
+// sits free in its pool is reported as a use after free (a driver that frees a
+// buffer the device still owns, or transmits one it already freed).
+//
+// Regions are mapped and unmapped at set-up time; DMA, and the frees and
+// allocations of tracked pools, may come from the calling thread only (the
+// model runs in the caller's thread).
 #pragma once
 
 #include <cstddef>
@@ -15,6 +21,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
+#include "absl/base/optimization.h"
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -34,12 +42,20 @@ class Iommu final : public IovaMapper {
   void unmap(uint64_t iova, size_t len) override;
   absl::string_view name() const override { return "sim-iommu"; }
 
-  // Host memory behind [iova, iova + len) if it lies in one live region; else
-  // reports a violation (naming `what`) and returns an error.
+  // Whether mempools created from now on report buffer frees and allocations.
+  void set_buffer_tracking(bool on) { track_buffers_ = on; }
+  bool tracks_buffers() const override { return track_buffers_; }
+  void buffer_freed(uint64_t iova, uint32_t len) override { mark_buffer(iova, len, true); }
+  void buffer_allocated(uint64_t iova, uint32_t len) override { mark_buffer(iova, len, false); }
+
+  // Host memory behind [iova, iova + len) if it lies in one live region and
+  // touches no free pool buffer; else reports a violation (naming `what`) and
+  // returns an error.
   absl::StatusOr<absl::Span<uint8_t>> translate(uint64_t iova, size_t len,
                                                 absl::string_view what) {
     for (const Region* r : recent_) {
       if (r != nullptr && r->contains(iova, len)) {
+        if (ABSL_PREDICT_FALSE(r->buffer_len != 0)) return checked(*r, iova, len, what);
         return absl::Span<uint8_t>(r->va + (iova - r->iova), len);
       }
     }
@@ -58,13 +74,25 @@ class Iommu final : public IovaMapper {
     size_t len;
     uint8_t* va;
     std::string tag;
+    // A mempool's buffers (tracked): each buffer_len bytes, and which are free.
+    uint32_t buffer_len = 0;
+    std::vector<uint8_t> buffer_free;  // 1: free
     bool contains(uint64_t a, size_t n) const {
       return a >= iova && n <= len && a - iova <= len - n;
     }
+    // Index of the first free buffer that [a, a + n) touches, or -1.
+    int64_t first_free_buffer(uint64_t a, size_t n) const;
   };
   absl::StatusOr<absl::Span<uint8_t>> translate_slow(uint64_t iova, size_t len,
                                                      absl::string_view what);
   absl::Status violation(uint64_t iova, size_t len, absl::string_view what);
+  // translate() inside a pool region: the span, or a use-after-free report.
+  absl::StatusOr<absl::Span<uint8_t>> checked(const Region& r, uint64_t iova, size_t len,
+                                              absl::string_view what);
+  absl::Status use_after_free(const Region& r, uint64_t iova, size_t len,
+                              absl::string_view what);
+  void mark_buffer(uint64_t iova, uint32_t len, bool free);
+  Region* live_region(uint64_t iova);
 
   std::shared_ptr<ViolationLog> log_;
   std::map<uint64_t, Region> regions_;  // by IOVA
@@ -72,6 +100,8 @@ class Iommu final : public IovaMapper {
   // buffers), checked before the map.
   std::array<const Region*, 4> recent_{};
   uint32_t next_recent_ = 0;
+  bool track_buffers_ = true;
+  Region* last_marked_ = nullptr;  // where mark_buffer() looks first
   std::map<uint64_t, Region> dead_;     // unmapped ranges, for better reports
   // IOVA space: starts far from typical user virtual addresses; one unmapped
   // guard page between regions turns small overruns into violations.

@@ -25,16 +25,22 @@ absl::StatusOr<std::unique_ptr<DmaCopyDriver>> DmaCopyDriver::open(PciFunction& 
       new DmaCopyDriver(&b, *std::move(ring), ring_size));
 }
 
-uint32_t DmaCopyDriver::copy(const Packet& src, Packet& dst) {
-  const uint32_t i = tail_;
+uint32_t DmaCopyDriver::queue(const Packet& src, Packet& dst) {
   (void)dst.resize(src.size());
+  return queue_iova(src.iova(), dst.iova(), static_cast<uint32_t>(src.size()));
+}
+
+uint32_t DmaCopyDriver::queue_iova(uint64_t src, uint64_t dst, uint32_t len) {
+  const uint32_t i = tail_;
   LayoutRef<CopyDesc> d = desc(i);
   d.zero();
-  d.set<CopyDesc::SRC>(src.iova()).set<CopyDesc::DST>(dst.iova());
-  d.set<CopyDesc::LEN>(src.size());
+  d.set<CopyDesc::SRC>(src).set<CopyDesc::DST>(dst).set<CopyDesc::LEN>(len);
   tail_ = (tail_ + 1) % size_;
-  bar_->write(RegisterValue<TAIL>(tail_));  // MappedBar/SimulatedBar order it
   return i;
+}
+
+void DmaCopyDriver::ring() {
+  bar_->write(RegisterValue<TAIL>(tail_));  // MappedBar/SimulatedBar order it
 }
 
 bool DmaCopyDriver::done(uint32_t i) const { return desc(i).is_set<CopyDesc::DONE>(); }

@@ -17,7 +17,17 @@ class DmaCopyDriver {
                                                              uint32_t ring_size);
   // Queues a copy of src's bytes into dst (resized to match) and rings the
   // doorbell; returns the descriptor index.
-  uint32_t copy(const Packet& src, Packet& dst);
+  uint32_t copy(const Packet& src, Packet& dst) {
+    const uint32_t i = queue(src, dst);
+    ring();
+    return i;
+  }
+  // The same in two steps: a descriptor, then the doorbell (the device copies
+  // everything queued). Between them the device owns both buffers.
+  uint32_t queue(const Packet& src, Packet& dst);
+  void ring();
+  // A descriptor from raw IOVAs: the unsafe escape a buggy driver uses.
+  uint32_t queue_iova(uint64_t src, uint64_t dst, uint32_t len);
   // Whether descriptor i is done, and whether it failed.
   bool done(uint32_t i) const;
   bool failed(uint32_t i) const;
