@@ -9,7 +9,7 @@
 //   model->set_faults(plan);
 //
 // Which model offers which fault, and what the driver does about it, is in
-// tests/faults/FAULTS.md. A plan belongs to one thread (as the models do).
+// the README's fault table (tests/faults/). A plan belongs to one thread (as the models do).
 #pragma once
 
 #include <array>
@@ -34,6 +34,13 @@ enum class Fault : uint8_t {
   kRefuseFeatures,     // FEATURES_OK refused (§3.1.1 step 6)
   kBadUsedId,          // a used element names a buffer id the driver did not make available
   kBadUsedLen,         // a used element's length is impossible (beyond the buffer, or 0)
+  // ConnectX (sim/mlx5; opportunities: a command, a data segment, a CQE, an EQE)
+  kCommandTimeout,     // the firmware stops completing commands (this one and all after)
+  kCommandFailure,     // the command fails: plan.command_status and plan.command_syndrome
+  kBadLkey,            // a send or receive data segment's lkey is wrong: error CQE, queue to ERR
+  kCqOverrun,          // the CQ counts as full: CQ error event (syndrome CQ_OVERRUN), the CQ stops
+  kEqStall,            // the EQs stop taking events (this one and all after)
+  kHealthSyndrome,     // the health buffer shows plan.health_syndrome; the device stops
   kCount,
 };
 
@@ -82,6 +89,14 @@ class FaultPlan {
 
   // How long a flapped link stays down (simulated time) before it renegotiates.
   absl::Duration link_down_time = absl::Milliseconds(5);
+  // ConnectX: which commands are opportunities for kCommandTimeout and
+  // kCommandFailure (0: every command), how a failed one fails (PRM "Return
+  // Status Summary"; 3 is BAD_PARAM), and the health syndrome (PRM "Health
+  // Buffer"; 0x1 is a firmware internal error).
+  uint16_t command_opcode = 0;
+  uint8_t command_status = 0x3;
+  uint32_t command_syndrome = 0x5AFE;
+  uint8_t health_syndrome = 0x1;
 
  private:
   struct Rule {
@@ -105,7 +120,8 @@ inline const char* fault_name(Fault f) {
   static constexpr const char* kNames[] = {
       "link flap",   "RX CRC error",     "DMA fault",     "surprise removal",
       "TX descriptor error", "DEVICE_NEEDS_RESET", "refused features", "bad used id",
-      "bad used length"};
+      "bad used length", "command timeout", "command failure", "bad lkey", "CQ overrun",
+      "EQ stall", "health syndrome"};
   static_assert(std::size(kNames) == static_cast<size_t>(Fault::kCount));
   return kNames[static_cast<size_t>(f)];
 }
