@@ -7,6 +7,11 @@
 #include "nic/mlx5/commands.h"
 
 namespace safenic::mlx5 {
+namespace {
+// The most pages one QUERY_PAGES stage may ask for (256 MiB; ConnectX-4/5
+// ask for a few hundred to a few thousand): a larger count is a firmware fault.
+constexpr int32_t kMaxFirmwarePages = 65536;
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Hca>> Hca::open(PciFunction& fn,
                                                std::function<void(const std::string&)> trace) {
@@ -61,6 +66,12 @@ absl::Status Hca::give_pages(uint16_t stage) {
   auto q = cmdq_->run<QUERY_PAGES>(stage);
   if (!q.ok()) return q.status();
   const int32_t wanted = static_cast<int32_t>(q->get<QUERY_PAGES::Out::NUM_PAGES>());
+  if (wanted > kMaxFirmwarePages) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%s: QUERY_PAGES: the firmware asks for %d pages at stage %d; safenic gives at most %d "
+        "(%d MiB) per stage. Reset the device; if it asks again, check its firmware",
+        fn_.name(), wanted, stage, kMaxFirmwarePages, kMaxFirmwarePages / 256));
+  }
   for (int32_t left = wanted; left > 0;) {  // counts <= 0 ask for nothing (Snabb)
     const uint32_t n = std::min<uint32_t>(left, MANAGE_PAGES::kMaxPages);
     auto memory = fn_.dma().allocate(size_t{n} * kPageSize, fn_.name() + " firmware pages");

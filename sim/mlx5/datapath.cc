@@ -89,8 +89,8 @@ void ConnectXModel::post_event(uint32_t type, uint32_t sub_type, uint32_t cqn, u
       ++drops_.eq_full;
       continue;
     }
-    auto mem = ctx_.iommu->translate(eq.mem.at(uint64_t{eq.pi & (size - 1)} * 64), 64,
-                                     "ConnectX EQE write");
+    const uint64_t iova = eq.mem.at(uint64_t{eq.pi & (size - 1)} * 64);
+    auto mem = ctx_.iommu->translate(iova, 64, "ConnectX EQE write");
     if (!mem.ok()) continue;
     std::memset(mem->data(), 0, 63);
     LayoutRef<Eqe> e(mem->data());
@@ -99,7 +99,7 @@ void ConnectXModel::post_event(uint32_t type, uint32_t sub_type, uint32_t cqn, u
     if (type == kEventPortChange) e.set<Eqe::PORT>(1);
     dma_write_barrier();
     e.set<Eqe::OWNER>((eq.pi >> eq.log_size) & 1);
-    if (writes_ != nullptr) writes_->eqe(eqn, mem->data());
+    if (writes_ != nullptr) writes_->eqe(eqn, eq.pi & (size - 1), iova, mem->data());
     ++eq.pi;
   }
 }
@@ -132,15 +132,15 @@ void ConnectXModel::write_cqe(uint32_t cqn, Fill fill) {
       return overrun();
     }
   }
-  auto mem = ctx_.iommu->translate(cq.mem.at(uint64_t{cq.pi & (size - 1)} * 64), 64,
-                                   "ConnectX CQE write");
+  const uint64_t iova = cq.mem.at(uint64_t{cq.pi & (size - 1)} * 64);
+  auto mem = ctx_.iommu->translate(iova, 64, "ConnectX CQE write");
   if (!mem.ok()) return;
   std::memset(mem->data(), 0, 63);
   LayoutRef<Cqe> e(mem->data());
   const uint8_t opcode = fill(e);
   dma_write_barrier();
   e.set<Cqe::OP_OWN>(static_cast<uint8_t>(opcode << 4 | ((cq.pi >> cq.log_size) & 1)));
-  if (writes_ != nullptr) writes_->cqe(cqn, mem->data());
+  if (writes_ != nullptr) writes_->cqe(cqn, cq.pi & (size - 1), iova, mem->data());
   ++cq.pi;
 }
 

@@ -49,13 +49,14 @@ enum class WqeFault { kNone, kSendBadLkey, kSendUnmapped, kReceiveBadLkey, kRece
 
 // What the device writes, shown to a test before the driver can see it (the
 // hostile-device fuzzer): a command's output (header first) and delivery
-// status, and each CQE and EQE once written (owner bit included). Whatever the
-// hook leaves there is what the driver reads.
+// status, and each CQE and EQE once written (owner bit included), with its
+// index in the ring and its bus address. Whatever the hook leaves there is
+// what the driver reads.
 struct DeviceWrites {
   virtual ~DeviceWrites() = default;
   virtual void command(uint16_t opcode, std::vector<uint8_t>& out, mlx5::Delivery& delivery) = 0;
-  virtual void cqe(uint32_t cqn, uint8_t* entry) = 0;
-  virtual void eqe(uint32_t eqn, uint8_t* entry) = 0;
+  virtual void cqe(uint32_t cqn, uint32_t index, uint64_t iova, uint8_t* entry) = 0;
+  virtual void eqe(uint32_t eqn, uint32_t index, uint64_t iova, uint8_t* entry) = 0;
 };
 
 // The model's reserved lkey and null mkey (QUERY_SPECIAL_CONTEXTS).
