@@ -171,6 +171,11 @@ absl::Status Mlx5Device::open() {
         "%s: rings of %d entries; this device's queues hold at most 2^%d", name(), largest, log_max));
   }
   SAFENIC_ASSIGN(uar_, make<ALLOC_UAR>(op::kDeallocUar, none));
+  if (uar_ >= kUarPages) {  // its doorbells would be outside BAR0
+    return absl::DataLossError(absl::StrFormat(
+        "%s: ALLOC_UAR returned UAR page %d; BAR0 has %d pages. Reset the device", name(), uar_,
+        kUarPages));
+  }
   if (absl::Status s = create_eq(); !s.ok()) return s;
   SAFENIC_ASSIGN(pd_, make<ALLOC_PD>(op::kDeallocPd, none));
   SAFENIC_ASSIGN(td_, make<ALLOC_TRANSPORT_DOMAIN>(op::kDeallocTransportDomain, none));

@@ -21,7 +21,7 @@ absl::StatusOr<std::unique_ptr<Hca>> Hca::open(PciFunction& fn,
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: BAR0 is %d bytes; a ConnectX has %d", fn.name(), (*bar)->size(), kBar0Size));
   }
-  std::unique_ptr<Hca> hca(new Hca(fn, **bar));
+  std::unique_ptr<Hca> hca(new Hca(fn));
   auto cmdq = CommandQueue::create(fn, **bar);
   if (!cmdq.ok()) return cmdq.status();
   hca->cmdq_ = *std::move(cmdq);
@@ -85,7 +85,7 @@ absl::Status Hca::give_pages(uint16_t stage) {
       }
     }, 8 * size_t{n});
     if (!r.ok()) return r.status();
-    blocks_.push_back({*std::move(memory), n});
+    blocks_.push_back({*std::move(memory), std::vector<bool>(n, true), n});
     pages_out_ += n;
     left -= n;
   }
@@ -115,14 +115,17 @@ absl::Status Hca::take_pages() {
       bool known = false;
       for (PageBlock& block : blocks_) {
         const uint64_t base = block.memory.iova();
-        if (pa >= base && pa < base + block.memory.size() && (pa - base) % kPageSize == 0 && block.out > 0) {
-          --block.out, --pages_out_, known = true;
-          break;
-        }
+        if (pa < base || pa >= base + block.memory.size() || (pa - base) % kPageSize != 0) continue;
+        const size_t page = (pa - base) / kPageSize;
+        if (!block.held[page]) break;  // returned before: the firmware's list is wrong
+        block.held[page] = false;
+        --block.out, --pages_out_, known = true;
+        break;
       }
-      if (!known) {
+      if (!known) {  // the pages it still holds stay allocated
         return absl::DataLossError(absl::StrFormat(
-            "%s: MANAGE_PAGES returned page %#x, which safenic never gave", fn_.name(), pa));
+            "%s: MANAGE_PAGES returned page %#x, which safenic never gave or already has back",
+            fn_.name(), pa));
       }
     }
     std::erase_if(blocks_, [](const PageBlock& b) { return b.out == 0; });

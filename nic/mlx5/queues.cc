@@ -237,17 +237,21 @@ void SendQueue::recover() {
 }
 
 absl::Status SendQueue::recreate() {
-  if (absl::Status s = destroy(c_, op::kDestroySq, sqn_); !s.ok()) return s;
-  if (absl::Status s = destroy(c_, op::kDestroyCq, cq_.cqn); !s.ok()) return s;
-  ring_.release_packets();  // the device reads them no more
-  const uint32_t entries = ring_.size();
-  pi_ = ci_ = 0;
-  failed_ = false;
-  cq_.cc = 0;
-  broken_ = absl::OkStatus();
-  if (absl::Status s = create(c_, entries, tag_); !s.ok()) {
-    broken_ = s;
-    return s;
+  absl::Status s = destroy(c_, op::kDestroySq, sqn_);
+  if (s.ok()) s = destroy(c_, op::kDestroyCq, cq_.cqn);
+  if (s.ok()) {
+    ring_.release_packets();  // the device reads them no more
+    pi_ = ci_ = 0;
+    failed_ = false;
+    cq_.cc = 0;
+    broken_ = absl::OkStatus();
+    s = create(c_, ring_.size(), tag_);
+  }
+  if (!s.ok()) {
+    failed_ = true;  // takes nothing more
+    broken_ = absl::Status(s.code(), absl::StrFormat("%s: cannot be remade after a CQ error (%s); "
+                                                     "close and reopen the device", tag_, s.message()));
+    return broken_;
   }
   ++recoveries;
   return absl::OkStatus();
@@ -353,7 +357,9 @@ uint32_t ReceiveQueue::reject(LayoutRef<Cqe> e, Packet& frame) {
 // ERR -> RST -> RDY once every posted WQE has completed (flushed), then
 // every WQE posted again from 0 (each still holds a buffer).
 void ReceiveQueue::recover() {
-  if (ci_ != posted_ || !broken_.ok()) return;  // flush CQEs still to come, or given up
+  // Flush CQEs still to come (a device that completes more than was posted
+  // does not hold recovery up), or given up.
+  if (static_cast<int32_t>(posted_ - ci_) > 0 || !broken_.ok()) return;
   absl::Status s = reset_to_ready<MODIFY_RQ>(*c_.cmdq, rqn_, [&] {
     ci_ = 0;
     LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::RECEIVE_COUNTER>(0);
