@@ -34,13 +34,14 @@ enum class Fault : uint8_t {
   kRefuseFeatures,     // FEATURES_OK refused (§3.1.1 step 6)
   kBadUsedId,          // a used element names a buffer id the driver did not make available
   kBadUsedLen,         // a used element's length is impossible (beyond the buffer, or 0)
-  // ConnectX (sim/mlx5; opportunities: a command, a data segment, a CQE, an EQE)
-  kCommandTimeout,     // the firmware stops completing commands (this one and all after)
-  kCommandFailure,     // the command fails: plan.command_status and plan.command_syndrome
-  kBadLkey,            // a send or receive data segment's lkey is wrong: error CQE, queue to ERR
-  kCqOverrun,          // the CQ counts as full: CQ error event (syndrome CQ_OVERRUN), the CQ stops
-  kEqStall,            // the EQs stop taking events (this one and all after)
-  kHealthSyndrome,     // the health buffer shows plan.health_syndrome; the device stops
+  // ConnectX (sim/mlx5; opportunities: a command, a data segment, a CQE, an EQE;
+  // PRM sections as named in the Mellanox Adapters Programmer's Reference Manual)
+  kCommandTimeout,     // the firmware keeps the entry (PRM "Command Queue Entry" owner bit), now and after
+  kCommandFailure,     // output status plan.command_status, syndrome plan.command_syndrome ("Return Status Summary")
+  kBadLkey,            // a wrong lkey: error CQE, local protection ("Completion Queue Entry"), queue to ERR
+  kCqOverrun,          // the CQ counts as full: CQ error event, syndrome CQ_OVERRUN ("Event Queue Entry"); the CQ stops
+  kEqStall,            // the EQs take no more events ("Event Queues"), now and after
+  kHealthSyndrome,     // the health buffer shows plan.health_syndrome ("Health Buffer"); the device stops
   kCount,
 };
 

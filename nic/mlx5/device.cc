@@ -38,9 +38,9 @@ namespace {
 constexpr uint32_t kMaxQueues = 64;
 constexpr uint32_t kEqEntries = 64;
 constexpr uint32_t kMtu = 1500;
-constexpr uint32_t kRqtSize = 128;
-constexpr absl::Duration kLinkRecheck = absl::Seconds(1);
-constexpr uint32_t kMaxLogQueue = 24;  // CQ and WQ counters are 24 bits wide  // RSS buckets, dealt round-robin to the RQs
+constexpr uint32_t kRqtSize = 128;  // RSS buckets, dealt round-robin to the RQs
+constexpr absl::Duration kLinkRecheck = absl::Seconds(1);  // events or not, look again
+constexpr uint32_t kMaxLogQueue = 24;  // CQ and WQ counters are 24 bits wide
 // The Toeplitz key of Microsoft's RSS specification, as ixgbe uses it.
 constexpr uint8_t kRssKey[40] = {
     0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
@@ -461,7 +461,8 @@ void Mlx5Device::poll_events() {
 }
 
 // PAOS oper_status and PTYS eth_proto_oper (digest §7), asked again after a
-// port change event or while the link is down.
+// port change event, while the link is down, a second after the last look,
+// and every time once the EQ has missed an event.
 LinkStatus Mlx5Device::link() {
   if (hca_ == nullptr || !check_health().ok()) return {};
   poll_events();
