@@ -9,7 +9,7 @@
 //   model->set_faults(plan);
 //
 // Which model offers which fault, and what the driver does about it, is in
-// tests/faults/FAULTS.md. A plan belongs to one thread (as the models do).
+// the README's fault table (tests/faults/). A plan belongs to one thread (as the models do).
 #pragma once
 
 #include <array>
@@ -34,6 +34,14 @@ enum class Fault : uint8_t {
   kRefuseFeatures,     // FEATURES_OK refused (§3.1.1 step 6)
   kBadUsedId,          // a used element names a buffer id the driver did not make available
   kBadUsedLen,         // a used element's length is impossible (beyond the buffer, or 0)
+  // ConnectX (sim/mlx5; opportunities: a command, a data segment, a CQE, an EQE;
+  // PRM sections as named in the Mellanox Adapters Programmer's Reference Manual)
+  kCommandTimeout,     // the firmware keeps the entry (PRM "Command Queue Entry" owner bit), now and after
+  kCommandFailure,     // output status plan.command_status, syndrome plan.command_syndrome ("Return Status Summary")
+  kBadLkey,            // a wrong lkey: error CQE, local protection ("Completion Queue Entry"), queue to ERR
+  kCqOverrun,          // the CQ counts as full: CQ error event, syndrome CQ_OVERRUN ("Event Queue Entry"); the CQ stops
+  kEqStall,            // the EQs take no more events ("Event Queues"), now and after
+  kHealthSyndrome,     // the health buffer shows plan.health_syndrome ("Health Buffer"); the device stops
   kCount,
 };
 
@@ -82,6 +90,14 @@ class FaultPlan {
 
   // How long a flapped link stays down (simulated time) before it renegotiates.
   absl::Duration link_down_time = absl::Milliseconds(5);
+  // ConnectX: which commands are opportunities for kCommandTimeout and
+  // kCommandFailure (0: every command), how a failed one fails (PRM "Return
+  // Status Summary"; 3 is BAD_PARAM), and the health syndrome (PRM "Health
+  // Buffer"; 0x1 is a firmware internal error).
+  uint16_t command_opcode = 0;
+  uint8_t command_status = 0x3;
+  uint32_t command_syndrome = 0x5AFE;
+  uint8_t health_syndrome = 0x1;
 
  private:
   struct Rule {
@@ -105,7 +121,8 @@ inline const char* fault_name(Fault f) {
   static constexpr const char* kNames[] = {
       "link flap",   "RX CRC error",     "DMA fault",     "surprise removal",
       "TX descriptor error", "DEVICE_NEEDS_RESET", "refused features", "bad used id",
-      "bad used length"};
+      "bad used length", "command timeout", "command failure", "bad lkey", "CQ overrun",
+      "EQ stall", "health syndrome"};
   static_assert(std::size(kNames) == static_cast<size_t>(Fault::kCount));
   return kNames[static_cast<size_t>(f)];
 }

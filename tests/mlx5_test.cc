@@ -1,6 +1,7 @@
 // The mlx5 command interface and bring-up against the ConnectX model:
 // page accounting, every command error, delivery errors, timeouts, the
 // command trace.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -126,6 +127,49 @@ TEST_F(Mlx5Test, DeliveryErrorsAndTimeoutsAreClear) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("QUERY_HCA_CAP: no completion within 5s"));
   model_->stop_completing(false);
+}
+
+// A device that lies in its command outputs (sim::DeviceWrites).
+class LyingOutputs final : public sim::DeviceWrites {
+ public:
+  using Edit = std::function<void(std::vector<uint8_t>&)>;
+  LyingOutputs(uint16_t opcode, Edit edit) : opcode_(opcode), edit_(std::move(edit)) {}
+  void command(uint16_t opcode, std::vector<uint8_t>& out, Delivery&) override {
+    if (opcode == opcode_) edit_(out);
+  }
+  void cqe(uint32_t, uint32_t, uint64_t, uint8_t*) override {}
+  void eqe(uint32_t, uint32_t, uint64_t, uint8_t*) override {}
+
+ private:
+  uint16_t opcode_;
+  Edit edit_;
+};
+
+TEST_F(Mlx5Test, AHugePageRequestIsRefusedNotAllocated) {
+  make();
+  LyingOutputs lie(mlx5::op::kQueryPages, [](std::vector<uint8_t>& out) {
+    out[0x0C] = 0x7F, out[0x0D] = out[0x0E] = out[0x0F] = 0xFF;  // 2^31 - 1 pages
+  });
+  model_->set_device_writes(&lie);
+  auto hca = mlx5::Hca::open(*fn_);
+  EXPECT_EQ(hca.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(hca.status().message()), HasSubstr("asks for 2147483647 pages"));
+  EXPECT_EQ(ctx_.iommu->live_regions(), 0u);
+}
+
+TEST_F(Mlx5Test, APageReturnedTwiceKeepsThePageNotReturnedAllocated) {
+  make();
+  auto hca = mlx5::Hca::open(*fn_);
+  ASSERT_TRUE(hca.ok());
+  LyingOutputs lie(mlx5::op::kManagePages, [](std::vector<uint8_t>& out) {
+    std::copy_n(out.begin() + mlx5::MANAGE_PAGES::kPas, 8, out.begin() + mlx5::MANAGE_PAGES::kPas + 8);
+  });
+  model_->set_device_writes(&lie);
+  const absl::Status s = (*hca)->teardown();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("already has back"));
+  EXPECT_GE((*hca)->pages_given(), 1u);  // page 1 was never named: its memory stays
+  EXPECT_GT(ctx_.iommu->live_regions(), 2u);
 }
 
 TEST_F(Mlx5Test, FirmwareThatNeverFinishesInitializingIsAClearError) {

@@ -99,6 +99,24 @@ std::string status_name(uint8_t status) {
   return absl::StrFormat("status %#x", status);
 }
 
+// Values as Linux mlx5 health.c names them (the PRM lists them with the
+// health buffer).
+const char* health_syndrome_name(uint8_t syndrome) {
+  switch (syndrome) {
+    case 0x1: return "firmware internal error";
+    case 0x7: return "unrecoverable hardware error";
+    case 0x8: return "firmware CRC error";
+    case 0x9: return "ICM fetch PCI error";
+    case 0xA: return "hardware fatal error";
+    case 0xB: return "async EQ buffer overrun";
+    case 0xC: return "EQ error";
+    case 0xD: return "invalid EQ referenced";
+    case 0xE: return "FFSER error";
+    case 0xF: return "high temperature";
+  }
+  return "unknown syndrome";
+}
+
 absl::StatusOr<std::unique_ptr<CommandQueue>> CommandQueue::create(PciFunction& fn, Bar& bar) {
   const auto rev = bar.read<CMDIF_REV_FW_SUB>();
   if (rev.raw() == 0xFFFFFFFF) {
@@ -154,6 +172,16 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
         "%s: %d input and %d output bytes; commands carry 8 to %d", name, in.size(), out_size,
         kCmdInline + kHalf * kMailboxData));
   }
+  uint8_t* entry = queue_.data();  // slot 0: one command at a time
+  LayoutRef<CmdEntry> e(entry);
+  if (!timed_out_.empty()) {
+    if (e.is_set<CmdEntry::OWNER>()) {
+      return absl::UnavailableError(absl::StrFormat(
+          "%s: not sent: %s got no completion and the device still owns the command entry; "
+          "close and reopen the device", name, timed_out_));
+    }
+    timed_out_.clear();  // completed late: the entry is ours again
+  }
   if (trace_) {
     std::string s = absl::StrFormat("mlx5 command %s input (%d bytes):\n", name, in.size());
     hexdump(&s, in);
@@ -165,10 +193,8 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
     const size_t n = std::min<size_t>(kMailboxData, in.size() - off);
     std::memcpy(mailbox(static_cast<uint32_t>((off - kCmdInline) / kMailboxData)), in.data() + off, n);
   }
-  uint8_t* entry = queue_.data();  // slot 0: one command at a time
   std::memset(entry, 0, CmdEntry::kSize);
   std::memcpy(entry + kCmdInlineIn, in.data(), std::min<size_t>(in.size(), kCmdInline));
-  LayoutRef<CmdEntry> e(entry);
   e.set<CmdEntry::TYPE>(kCmdTypePcie)
       .set<CmdEntry::INPUT_LENGTH>(in.size())
       .set<CmdEntry::INPUT_MAILBOX>(chain(0, blocks(in.size()), token_))
@@ -182,9 +208,14 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
   const absl::Time deadline = fn_.now() + kCommandTimeout;
   while (e.is_set<CmdEntry::OWNER>()) {
     if (fn_.now() >= deadline) {
+      timed_out_ = name;
+      const uint32_t health = bar_.read<HEALTH_SYNDROME>().get<HEALTH_SYNDROME::SYNDROME>();
       return absl::DeadlineExceededError(absl::StrFormat(
-          "%s: no completion within %s (the device still owns the command entry)", name,
-          absl::FormatDuration(kCommandTimeout)));
+          "%s: no completion within %s (the device still owns the command entry)%s; close and "
+          "reopen the device", name, absl::FormatDuration(kCommandTimeout),
+          health == 0 ? std::string()
+                      : absl::StrFormat(": health syndrome %#x (%s)", health,
+                                        health_syndrome_name(static_cast<uint8_t>(health)))));
     }
     fn_.sleep(absl::Microseconds(100));
   }

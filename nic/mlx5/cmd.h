@@ -27,6 +27,8 @@ namespace safenic::mlx5 {
 // "QUERY_PAGES", or "opcode 0x123".
 std::string command_name(uint16_t opcode);
 std::string status_name(uint8_t status);
+// PRM "Health Buffer" health_syndrome, e.g. "firmware internal error".
+const char* health_syndrome_name(uint8_t syndrome);
 
 // A command's output, read through its layout.
 template <typename Out>
@@ -54,7 +56,10 @@ class CommandQueue {
   void set_trace(std::function<void(const std::string&)> sink) { trace_ = std::move(sink); }
 
   // The mechanism: `in` starts with the command header; returns `out_size`
-  // output bytes (header first) when the command succeeded.
+  // output bytes (header first) when the command succeeded. A command that
+  // gets no completion in 5 s is DeadlineExceeded; until the device hands its
+  // entry back, later commands are Unavailable without being sent (the device
+  // may still write the entry).
   absl::StatusOr<std::vector<uint8_t>> execute(absl::Span<const uint8_t> in, size_t out_size);
 
   // A typed command: `fill(LayoutRef<Cmd::In>)` sets the input fields;
@@ -89,6 +94,7 @@ class CommandQueue {
   DmaRegion mailboxes_;
   uint8_t token_ = 0;
   uint64_t commands_ = 0;
+  std::string timed_out_;  // the command the device never completed, if any
   std::function<void(const std::string&)> trace_;
 };
 

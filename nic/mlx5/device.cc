@@ -11,6 +11,14 @@
 // TIR on its queue; their addresses join the vport's allowed list. Everything
 // made is undone in reverse at close, then the HCA is torn
 // down: every page and buffer comes back.
+//
+// Faults (README "Fault injection"): a failed WQE's queue is brought back by
+// its fast path (nic/mlx5/queues.cc); link() and stats() read the health
+// syndrome first (a dead firmware stops the data path and says so), drain the
+// EQ (a CQ error remakes a send queue, or marks a receive queue broken), and
+// link() re-reads the port when events have been quiet for a second: a port
+// that changed without an event means the EQ stalled, and link() polls from
+// then on.
 #include "nic/mlx5/mlx5.h"
 
 #include <algorithm>
@@ -34,6 +42,8 @@ constexpr uint32_t kMaxQueues = 64;
 constexpr uint32_t kEqEntries = 64;
 constexpr uint32_t kMtu = 1500;
 constexpr uint32_t kRqtSize = 128;  // RSS buckets, dealt round-robin to the RQs
+constexpr absl::Duration kLinkRecheck = absl::Seconds(1);  // events or not, look again
+constexpr uint32_t kMaxLogQueue = 24;  // CQ and WQ counters are 24 bits wide
 // The Toeplitz key of Microsoft's RSS specification, as ixgbe uses it.
 constexpr uint8_t kRssKey[40] = {
     0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
@@ -74,8 +84,12 @@ class Mlx5Device final : public Device {
   absl::Status set_promiscuous(bool on) override;
 
  protected:
-  size_t receive(uint16_t queue, PacketBatch& batch) override { return rx_[queue].receive(batch); }
-  size_t transmit(uint16_t queue, PacketBatch& batch) override { return tx_[queue].transmit(batch); }
+  size_t receive(uint16_t queue, PacketBatch& batch) override {
+    return ABSL_PREDICT_FALSE(stopped_) ? 0 : rx_[queue].receive(batch);
+  }
+  size_t transmit(uint16_t queue, PacketBatch& batch) override {
+    return ABSL_PREDICT_FALSE(stopped_) ? 0 : tx_[queue].transmit(batch);
+  }
   const DmaAllocator& dma() const override { return fn_->dma(); }
   uint32_t max_mac_filters() const override { return kMaxFilters; }
   absl::Status install_mac_filter(const MacFilter& f, uint32_t slot) override;
@@ -102,7 +116,9 @@ class Mlx5Device final : public Device {
   absl::Status delete_root_entry(uint32_t index);
   absl::Status set_allowed_list(const MacAddress* adding);
   absl::Status undo(const Undo& u);
+  absl::Status check_health();
   void poll_events();
+  void cq_error(uint32_t cqn);
   void close();
 
   std::unique_ptr<PciFunction> fn_;
@@ -116,6 +132,10 @@ class Mlx5Device final : public Device {
   MacAddress mac_;
   LinkStatus link_;
   bool link_known_ = false;
+  bool events_stalled_ = false;  // the EQ missed a port change: link() polls
+  absl::Time link_checked_;
+  bool stopped_ = false;  // the firmware reported a fatal error: no data path
+  absl::Status why_stopped_;
   uint32_t root_ = 0, wildcard_group_ = 0, filter_group_ = 0;
   std::vector<uint32_t> queue_tir_;  // a direct TIR per RX queue, made for its first filter
   Dest dest_{};  // where the root table's entries forward to
@@ -161,12 +181,17 @@ absl::Status Mlx5Device::open() {
   bar_ = *fn_->bar(0);
   const Capabilities& caps = hca_->caps();
   const uint32_t largest = std::max(config_.rx_ring_size, config_.tx_ring_size);
-  if (largest > (1u << std::min(caps.log_max_wq_size, caps.log_max_cq_size))) {
+  const uint32_t log_max = std::min({caps.log_max_wq_size, caps.log_max_cq_size, kMaxLogQueue});
+  if (largest > (1u << log_max)) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: rings of %d entries; this device's queues hold at most 2^%d", name(), largest,
-        std::min(caps.log_max_wq_size, caps.log_max_cq_size)));
+        "%s: rings of %d entries; this device's queues hold at most 2^%d", name(), largest, log_max));
   }
   SAFENIC_ASSIGN(uar_, make<ALLOC_UAR>(op::kDeallocUar, none));
+  if (uar_ >= kUarPages) {  // its doorbells would be outside BAR0
+    return absl::DataLossError(absl::StrFormat(
+        "%s: ALLOC_UAR returned UAR page %d; BAR0 has %d pages. Reset the device", name(), uar_,
+        kUarPages));
+  }
   if (absl::Status s = create_eq(); !s.ok()) return s;
   SAFENIC_ASSIGN(pd_, make<ALLOC_PD>(op::kDeallocPd, none));
   SAFENIC_ASSIGN(td_, make<ALLOC_TRANSPORT_DOMAIN>(op::kDeallocTransportDomain, none));
@@ -450,17 +475,49 @@ void Mlx5Device::close() {
   hca_.reset();
 }
 
+// PRM "Health Buffer": a nonzero health syndrome is a fatal firmware error;
+// the device runs nothing more until it is reset (closed and opened again).
+absl::Status Mlx5Device::check_health() {
+  if (stopped_) return why_stopped_;
+  const uint32_t syndrome = bar_->read<HEALTH_SYNDROME>().get<HEALTH_SYNDROME::SYNDROME>();
+  if (syndrome == 0) return absl::OkStatus();
+  stopped_ = true;
+  ++events_["health_syndromes"];
+  why_stopped_ = absl::UnavailableError(absl::StrFormat(
+      "%s: firmware health syndrome %#x (%s): the device has stopped (no traffic); close and "
+      "reopen it", name(), syndrome, health_syndrome_name(static_cast<uint8_t>(syndrome))));
+  return why_stopped_;
+}
+
+// PRM "Event Queue Entry", CQ error (syndrome CQ_OVERRUN or access
+// violation): the CQ reports nothing more. A send queue is remade with a new
+// CQ; a receive queue cannot be (TIRs name it) and says so in stats().
+void Mlx5Device::cq_error(uint32_t cqn) {
+  for (SendQueue& q : tx_) {
+    if (q.cqn() == cqn) return void(q.recreate());  // a failure shows in q.broken()
+  }
+  for (ReceiveQueue& q : rx_) {
+    if (q.cqn() == cqn) return q.cq_overrun();
+  }
+  ++events_["unknown_cq_errors"];
+}
+
 // Events (digest §5): an entry is software's when its owner bit is the parity
 // of this pass; then the consumer index goes back through the UAR.
 void Mlx5Device::poll_events() {
   const uint32_t before = eq_cc_;
+  std::vector<uint32_t> failed_cqs;
   for (;; ++eq_cc_) {
     LayoutRef<Eqe> e(eq_.descriptor(eq_cc_ & eq_.mask()));
     if (e.get<Eqe::OWNER>() != eq_.wrap_bit(eq_cc_)) break;
     dma_read_barrier();
     switch (e.get<Eqe::TYPE>()) {
       case kEventPortChange: link_known_ = false, ++events_["port_change_events"]; break;
-      case kEventCqError: ++events_["cq_error_events"]; break;
+      case kEventCqError:
+        ++events_["cq_error_events"];
+        if (e.get<Eqe::CQ_SYNDROME>() == kCqSyndromeOverrun) ++events_["cq_overruns"];
+        failed_cqs.push_back(e.get<Eqe::CQN>());
+        break;
       case kEventWqCatastrophic: ++events_["wq_catastrophic_events"]; break;
       default: ++events_["internal_error_events"]; break;
     }
@@ -471,33 +528,49 @@ void Mlx5Device::poll_events() {
                     .set<UAR_EQ_DOORBELL::EQN>(eqn_)
                     .set<UAR_EQ_DOORBELL::CONSUMER_INDEX>(eq_cc_ & 0xFFFFFF), uar_);
   }
+  for (uint32_t cqn : failed_cqs) cq_error(cqn);
 }
 
 // PAOS oper_status and PTYS eth_proto_oper (digest §7), asked again after a
-// port change event or while the link is down.
+// port change event, while the link is down, a second after the last look,
+// and every time once the EQ has missed an event.
 LinkStatus Mlx5Device::link() {
-  if (hca_ == nullptr) return {};
+  if (hca_ == nullptr || !check_health().ok()) return {};
   poll_events();
-  if (link_known_ && link_.up) return link_;
+  const absl::Time now = fn_->now();
+  if (link_known_ && link_.up && !events_stalled_ && now - link_checked_ < kLinkRecheck) return link_;
   auto paos = port_register<PAOS>(kRegisterRead, [](LayoutRef<PAOS>) {});
   auto ptys = port_register<PTYS>(kRegisterRead, [](LayoutRef<PTYS> r) {
     r.set<PTYS::PROTO_MASK>(kProtoEthernet);
   });
   if (!paos.ok() || !ptys.ok()) return {};
-  link_ = {};
+  LinkStatus fresh;
   if (paos->get<PAOS::OPER_STATUS>() == kPortUp) {
-    link_.up = true;
+    fresh.up = true;
     const uint32_t oper = ptys->get<PTYS::ETH_PROTO_OPER>();
     for (const PtysSpeed& s : kPtysSpeeds) {
-      if (oper & (1u << s.bit)) link_.speed_mbps = s.mbps;
+      if (oper & (1u << s.bit)) fresh.speed_mbps = s.mbps;
     }
   }
+  if (link_known_ && fresh.up != link_.up) {  // the port changed: where is its event?
+    poll_events();
+    if (link_known_ && !events_stalled_) events_stalled_ = true, ++events_["eq_stalls"];
+  }
+  link_ = fresh;
   link_known_ = true;
+  link_checked_ = now;
   return link_;
 }
 
 absl::StatusOr<DeviceStats> Mlx5Device::stats() {
+  if (absl::Status s = check_health(); !s.ok()) return s;
   poll_events();
+  for (const ReceiveQueue& q : rx_) {
+    if (!q.broken().ok()) return q.broken();
+  }
+  for (const SendQueue& q : tx_) {
+    if (!q.broken().ok()) return q.broken();
+  }
   auto out = cmdq().run<QUERY_VPORT_COUNTER>();
   if (!out.ok()) return out.status();
   DeviceStats s;

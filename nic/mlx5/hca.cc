@@ -7,6 +7,11 @@
 #include "nic/mlx5/commands.h"
 
 namespace safenic::mlx5 {
+namespace {
+// The most pages one QUERY_PAGES stage may ask for (256 MiB; ConnectX-4/5
+// ask for a few hundred to a few thousand): a larger count is a firmware fault.
+constexpr int32_t kMaxFirmwarePages = 65536;
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Hca>> Hca::open(PciFunction& fn,
                                                std::function<void(const std::string&)> trace) {
@@ -16,7 +21,7 @@ absl::StatusOr<std::unique_ptr<Hca>> Hca::open(PciFunction& fn,
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: BAR0 is %d bytes; a ConnectX has %d", fn.name(), (*bar)->size(), kBar0Size));
   }
-  std::unique_ptr<Hca> hca(new Hca(fn, **bar));
+  std::unique_ptr<Hca> hca(new Hca(fn));
   auto cmdq = CommandQueue::create(fn, **bar);
   if (!cmdq.ok()) return cmdq.status();
   hca->cmdq_ = *std::move(cmdq);
@@ -62,6 +67,12 @@ absl::Status Hca::give_pages(uint16_t stage) {
   auto q = cmdq_->run<QUERY_PAGES>(stage);
   if (!q.ok()) return q.status();
   const int32_t wanted = static_cast<int32_t>(q->get<QUERY_PAGES::Out::NUM_PAGES>());
+  if (wanted > kMaxFirmwarePages) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%s: QUERY_PAGES: the firmware asks for %d pages at stage %d; safenic gives at most %d "
+        "(%d MiB) per stage. Reset the device; if it asks again, check its firmware",
+        fn_.name(), wanted, stage, kMaxFirmwarePages, kMaxFirmwarePages / 256));
+  }
   for (int32_t left = wanted; left > 0;) {  // counts <= 0 ask for nothing (Snabb)
     const uint32_t n = std::min<uint32_t>(left, MANAGE_PAGES::kMaxPages);
     auto memory = fn_.dma().allocate(size_t{n} * kPageSize, fn_.name() + " firmware pages");
@@ -75,7 +86,7 @@ absl::Status Hca::give_pages(uint16_t stage) {
       }
     }, 8 * size_t{n});
     if (!r.ok()) return r.status();
-    blocks_.push_back({*std::move(memory), n});
+    blocks_.push_back({*std::move(memory), std::vector<bool>(n, true), n});
     pages_out_ += n;
     left -= n;
   }
@@ -105,14 +116,17 @@ absl::Status Hca::take_pages() {
       bool known = false;
       for (PageBlock& block : blocks_) {
         const uint64_t base = block.memory.iova();
-        if (pa >= base && pa < base + block.memory.size() && (pa - base) % kPageSize == 0 && block.out > 0) {
-          --block.out, --pages_out_, known = true;
-          break;
-        }
+        if (pa < base || pa >= base + block.memory.size() || (pa - base) % kPageSize != 0) continue;
+        const size_t page = (pa - base) / kPageSize;
+        if (!block.held[page]) break;  // returned before: the firmware's list is wrong
+        block.held[page] = false;
+        --block.out, --pages_out_, known = true;
+        break;
       }
-      if (!known) {
+      if (!known) {  // the pages it still holds stay allocated
         return absl::DataLossError(absl::StrFormat(
-            "%s: MANAGE_PAGES returned page %#x, which safenic never gave", fn_.name(), pa));
+            "%s: MANAGE_PAGES returned page %#x, which safenic never gave or already has back",
+            fn_.name(), pa));
       }
     }
     std::erase_if(blocks_, [](const PageBlock& b) { return b.out == 0; });

@@ -42,15 +42,15 @@ class Hca {
  private:
   struct PageBlock {
     DmaRegion memory;
-    uint32_t out = 0;  // pages of it the firmware holds
+    std::vector<bool> held;  // by page: the firmware holds it
+    uint32_t out = 0;        // pages of it the firmware holds
   };
-  Hca(PciFunction& fn, Bar& bar) : fn_(fn), bar_(bar) {}
+  explicit Hca(PciFunction& fn) : fn_(fn) {}
   absl::Status bring_up();
   absl::Status give_pages(uint16_t stage);
   absl::Status take_pages();
 
   PciFunction& fn_;
-  Bar& bar_;
   std::unique_ptr<CommandQueue> cmdq_;
   Capabilities caps_;
   std::vector<PageBlock> blocks_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/strings/str_format.h"
 #include "nic/mlx5/commands.h"
 #include "nic/mlx5/wqe.h"
 
@@ -36,6 +37,23 @@ void set_wq(LayoutRef<In> in, uint8_t* raw, const QueueContext& c, uint32_t cqn,
   put_pas(raw, ring);
 }
 
+// ERR -> RST, or RDY -> RST when the device reported an error but left the
+// queue ready (PRM "SQ/RQ State Machine": any state may go to RST), then RDY.
+// `at_reset` runs while the queue is in RST (the device reads nothing).
+template <typename Cmd, typename AtReset>
+absl::Status reset_to_ready(CommandQueue& cmdq, uint32_t n, AtReset at_reset) {
+  absl::Status s = modify<Cmd>(cmdq, n, kErr, kRst);
+  if (!s.ok() && absl::IsFailedPrecondition(s)) s = modify<Cmd>(cmdq, n, kRdy, kRst);
+  if (!s.ok()) return s;
+  at_reset();
+  return modify<Cmd>(cmdq, n, kRst, kRdy);
+}
+
+absl::Status cannot_recover(const std::string& tag, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrFormat("%s: cannot be brought back after a failed WQE (%s); "
+                                                "close and reopen the device", tag, s.message()));
+}
+
 size_t pas_bytes(const DescriptorRing& ring) {
   return 8 * size_t{(ring.bytes() + kPageSize - 1) / kPageSize};
 }
@@ -47,6 +65,15 @@ void put_pas(uint8_t* command, const DescriptorRing& ring) {
     LayoutRef<Plain<8>>(command + kPas + 8 * i)
         .set<Plain<8>::Field<0, uint64_t>>(ring.iova() + uint64_t{i} * kPageSize);
   }
+}
+
+absl::Status destroy(const QueueContext& c, uint16_t opcode, uint32_t number) {
+  std::vector<uint8_t> in(Numbered<0x10>::kSize, 0);
+  LayoutRef<CmdIn>(in.data()).set<CmdIn::OPCODE>(opcode);
+  LayoutRef<Numbered<0x10>>(in.data()).set<Numbered<0x10>::NUMBER>(number);
+  if (absl::Status s = c.cmdq->execute(in, 0x10).status(); !s.ok()) return s;
+  std::erase_if(*c.undo, [&](const Undo& u) { return u.opcode == opcode && u.number == number; });
+  return absl::OkStatus();
 }
 
 absl::Status CompletionQueue::create(const QueueContext& c, uint32_t entries,
@@ -77,6 +104,7 @@ void CompletionQueue::update_ci() const {
 
 absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const std::string& tag) {
   c_ = c;
+  tag_ = tag;
   if (absl::Status s = cq_.create(c, entries, tag + " cq"); !s.ok()) return s;
   auto r = DescriptorRing::create(c.fn->dma(), entries, kWqeBasicBlock, tag, kDoorbellRecordSize);
   if (!r.ok()) return r.status();
@@ -100,7 +128,8 @@ absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const st
 }
 
 // Completions: each CQE completes every WQE up to its wqe_counter (the driver
-// asks for one CQE per batch). Error and flush CQEs complete theirs too.
+// asks for one CQE per batch). An error or flush CQE is for its WQE only (the
+// device moved the SQ to ERR there); the WQEs before it were sent.
 void SendQueue::clean() {
   uint8_t* const cqes = cq_.ring.descriptors();
   Packet* const slots = ring_.slots();
@@ -116,7 +145,7 @@ void SendQueue::clean() {
       continue;
     }
     if (ABSL_PREDICT_FALSE(e.get<Cqe::OPCODE>() != kCqeReq)) {
-      stats.errors += done;  // failed or flushed: not sent
+      ++stats.errors;  // the WQE it names failed or was flushed; those before it were sent
       failed_ = true;
     }
     const uint32_t from = ci & mask, to = (ci + done) & mask;
@@ -197,18 +226,41 @@ size_t SendQueue::transmit(PacketBatch& batch) {
 // ERR -> RST -> RDY once every WQE has completed (flushed); the queue starts
 // again at WQE 0 (Linux mlx5e does the same in its TX error recovery).
 void SendQueue::recover() {
-  if (pi_ != ci_) return;  // flush CQEs still to come
-  if (!modify<MODIFY_SQ>(*c_.cmdq, sqn_, kErr, kRst).ok()) return;
-  pi_ = ci_ = 0;
-  LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::SEND_COUNTER>(0);
-  if (!modify<MODIFY_SQ>(*c_.cmdq, sqn_, kRst, kRdy).ok()) return;
+  if (pi_ != ci_ || !broken_.ok()) return;  // flush CQEs still to come, or given up
+  absl::Status s = reset_to_ready<MODIFY_SQ>(*c_.cmdq, sqn_, [&] {
+    pi_ = ci_ = 0;
+    LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::SEND_COUNTER>(0);
+  });
+  if (!s.ok()) return void(broken_ = cannot_recover(tag_, s));
   failed_ = false;
   ++recoveries;
+}
+
+absl::Status SendQueue::recreate() {
+  absl::Status s = destroy(c_, op::kDestroySq, sqn_);
+  if (s.ok()) s = destroy(c_, op::kDestroyCq, cq_.cqn);
+  if (s.ok()) {
+    ring_.release_packets();  // the device reads them no more
+    pi_ = ci_ = 0;
+    failed_ = false;
+    cq_.cc = 0;
+    broken_ = absl::OkStatus();
+    s = create(c_, ring_.size(), tag_);
+  }
+  if (!s.ok()) {
+    failed_ = true;  // takes nothing more
+    broken_ = absl::Status(s.code(), absl::StrFormat("%s: cannot be remade after a CQ error (%s); "
+                                                     "close and reopen the device", tag_, s.message()));
+    return broken_;
+  }
+  ++recoveries;
+  return absl::OkStatus();
 }
 
 absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint32_t buffers,
                                   const std::string& tag) {
   c_ = c;
+  tag_ = tag;
   MempoolConfig pc;
   pc.buffers = buffers;
   pc.tag = tag + " buffers";
@@ -305,14 +357,23 @@ uint32_t ReceiveQueue::reject(LayoutRef<Cqe> e, Packet& frame) {
 // ERR -> RST -> RDY once every posted WQE has completed (flushed), then
 // every WQE posted again from 0 (each still holds a buffer).
 void ReceiveQueue::recover() {
-  if (ci_ != posted_) return;  // flush CQEs still to come
-  if (!modify<MODIFY_RQ>(*c_.cmdq, rqn_, kErr, kRst).ok()) return;
-  ci_ = 0;
-  LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::RECEIVE_COUNTER>(0);
-  if (!modify<MODIFY_RQ>(*c_.cmdq, rqn_, kRst, kRdy).ok()) return;
+  // Flush CQEs still to come (a device that completes more than was posted
+  // does not hold recovery up), or given up.
+  if (static_cast<int32_t>(posted_ - ci_) > 0 || !broken_.ok()) return;
+  absl::Status s = reset_to_ready<MODIFY_RQ>(*c_.cmdq, rqn_, [&] {
+    ci_ = 0;
+    LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::RECEIVE_COUNTER>(0);
+  });
+  if (!s.ok()) return void(broken_ = cannot_recover(tag_, s));
   post_all();
   failed_ = false;
   ++recoveries;
+}
+
+void ReceiveQueue::cq_overrun() {
+  broken_ = absl::FailedPreconditionError(absl::StrFormat(
+      "%s: its CQ %#x overran (CQ error event, syndrome CQ_OVERRUN) and reports nothing more; an "
+      "RQ cannot be remade under the TIRs that name it: close and reopen the device", tag_, cq_.cqn));
 }
 
 }  // namespace safenic::mlx5

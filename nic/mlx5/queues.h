@@ -43,6 +43,9 @@ struct QueueContext {
 // Writes the page list (pas) of `ring`'s descriptors: one 4 KiB page each.
 void put_pas(uint8_t* command, const DescriptorRing& ring);
 
+// DESTROY_* of one numbered object, which leaves the undo list.
+absl::Status destroy(const QueueContext& c, uint16_t opcode, uint32_t number);
+
 class CompletionQueue {
  public:
   absl::Status create(const QueueContext& c, uint32_t entries, const std::string& tag);
@@ -59,14 +62,22 @@ class SendQueue {
   // Frees the buffers of completed WQEs.
   void clean();
   void release() { ring_.release_packets(); }
+  uint32_t cqn() const { return cq_.cqn; }
+  // After a CQ overrun (the CQ has stopped): the SQ and its CQ destroyed and
+  // made again, the buffers they held back to their pools.
+  absl::Status recreate();
+  // Not OK once the queue cannot be brought back (say why, what to do).
+  const absl::Status& broken() const { return broken_; }
   QueueStats stats;
   uint64_t recoveries = 0;
 
  private:
   void recover();
   QueueContext c_{};
+  std::string tag_;
   CompletionQueue cq_;
   DescriptorRing ring_;
+  absl::Status broken_;
   uint32_t sqn_ = 0;
   uint32_t pi_ = 0, ci_ = 0;  // WQEs posted, WQEs completed
   bool failed_ = false;       // a WQE failed: recover before posting again
@@ -79,6 +90,10 @@ class ReceiveQueue {
   size_t receive(PacketBatch& batch);
   void release() { ring_.release_packets(); }
   uint32_t rqn() const { return rqn_; }
+  uint32_t cqn() const { return cq_.cqn; }
+  // After a CQ overrun the RQ cannot be remade under the TIRs that name it.
+  void cq_overrun();
+  const absl::Status& broken() const { return broken_; }
   QueueStats stats;
   uint64_t recoveries = 0;
 
@@ -87,6 +102,8 @@ class ReceiveQueue {
   void post_all();
   ABSL_ATTRIBUTE_NOINLINE uint32_t reject(LayoutRef<Cqe> e, Packet& frame);
   QueueContext c_{};
+  std::string tag_;
+  absl::Status broken_;
   MempoolPtr pool_;  // declared before ring_: outlives the packets in it
   CompletionQueue cq_;
   DescriptorRing ring_;

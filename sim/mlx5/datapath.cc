@@ -77,7 +77,11 @@ uint8_t parse(absl::Span<const uint8_t> f, uint8_t* image) {
 
 }  // namespace
 
+// An EQE in every EQ subscribed to `type` (PRM "Event Queue Entry"). A stalled
+// EQ (kEqStall) takes no more.
 void ConnectXModel::post_event(uint32_t type, uint32_t sub_type, uint32_t cqn, uint8_t syndrome) {
+  if (fault(Fault::kEqStall)) eq_stalled_ = true;
+  if (eq_stalled_) return void(++drops_.eq_stalled);
   for (auto& [eqn, eq] : objects_.eqs) {
     if (((eq.events >> type) & 1) == 0) continue;
     const uint32_t size = 1u << eq.log_size;
@@ -85,8 +89,8 @@ void ConnectXModel::post_event(uint32_t type, uint32_t sub_type, uint32_t cqn, u
       ++drops_.eq_full;
       continue;
     }
-    auto mem = ctx_.iommu->translate(eq.mem.at(uint64_t{eq.pi & (size - 1)} * 64), 64,
-                                     "ConnectX EQE write");
+    const uint64_t iova = eq.mem.at(uint64_t{eq.pi & (size - 1)} * 64);
+    auto mem = ctx_.iommu->translate(iova, 64, "ConnectX EQE write");
     if (!mem.ok()) continue;
     std::memset(mem->data(), 0, 63);
     LayoutRef<Eqe> e(mem->data());
@@ -95,13 +99,16 @@ void ConnectXModel::post_event(uint32_t type, uint32_t sub_type, uint32_t cqn, u
     if (type == kEventPortChange) e.set<Eqe::PORT>(1);
     dma_write_barrier();
     e.set<Eqe::OWNER>((eq.pi >> eq.log_size) & 1);
+    if (writes_ != nullptr) writes_->eqe(eqn, eq.pi & (size - 1), iova, mem->data());
     ++eq.pi;
   }
 }
 
 // A CQE at the CQ's producer index, op_own last, its owner bit the parity of
 // the pass (digest §5). Without overrun-ignore, a full CQ (by the consumer
-// index in the doorbell record) is an overrun: a CQ error event, no more CQEs.
+// index in the doorbell record) is an overrun: a CQ error event (PRM "Event
+// Queue Entry", CQ error, syndrome CQ_OVERRUN), no more CQEs. kCqOverrun makes
+// the CQ count as full.
 template <typename Fill>
 void ConnectXModel::write_cqe(uint32_t cqn, Fill fill) {
   auto it = objects_.cqs.find(cqn);
@@ -109,27 +116,31 @@ void ConnectXModel::write_cqe(uint32_t cqn, Fill fill) {
   cx::Cq& cq = it->second;
   const uint32_t size = 1u << cq.log_size;
   if (cq.overrun) return;
+  auto overrun = [&] {
+    cq.overrun = true;
+    post_event(kEventCqError, 0, cqn, kCqSyndromeOverrun);
+  };
+  if (fault(Fault::kCqOverrun)) return overrun();
   if (!cq.oi) {
     auto db = ctx_.iommu->translate(cq.dbr, 8, "ConnectX CQ doorbell record read");
     if (!db.ok()) return;
     const uint32_t ci = LayoutRef<CqDoorbell>(db->data()).get<CqDoorbell::UPDATE_CI>();
     if (((cq.pi - ci) & 0xFFFFFF) >= size) {
-      cq.overrun = true;
       ctx_.log->report(absl::StrFormat(
           "ConnectX: CQ %#x overrun: %d CQEs written, the consumer index is %d (size %d)", cqn,
           cq.pi & 0xFFFFFF, ci, size));
-      post_event(kEventCqError, 0, cqn, kCqSyndromeOverrun);
-      return;
+      return overrun();
     }
   }
-  auto mem = ctx_.iommu->translate(cq.mem.at(uint64_t{cq.pi & (size - 1)} * 64), 64,
-                                   "ConnectX CQE write");
+  const uint64_t iova = cq.mem.at(uint64_t{cq.pi & (size - 1)} * 64);
+  auto mem = ctx_.iommu->translate(iova, 64, "ConnectX CQE write");
   if (!mem.ok()) return;
   std::memset(mem->data(), 0, 63);
   LayoutRef<Cqe> e(mem->data());
   const uint8_t opcode = fill(e);
   dma_write_barrier();
   e.set<Cqe::OP_OWN>(static_cast<uint8_t>(opcode << 4 | ((cq.pi >> cq.log_size) & 1)));
+  if (writes_ != nullptr) writes_->cqe(cqn, cq.pi & (size - 1), iova, mem->data());
   ++cq.pi;
 }
 
@@ -191,6 +202,7 @@ void ConnectXModel::uar_write(uint32_t off, unsigned width, uint64_t value) {
 // The send doorbell carries the first 8 bytes of the last WQE's control
 // segment; the doorbell record's send counter says how far to go.
 void ConnectXModel::send_doorbell(uint32_t uar, uint64_t bus_value) {
+  if (fatal()) return;
   const uint64_t v = from_order<ByteOrder::kBig>(bus_value);
   const uint32_t dw0 = static_cast<uint32_t>(v >> 32), sqn = static_cast<uint32_t>(v) >> 8;
   auto it = objects_.wqs.find(sqn);
@@ -257,7 +269,8 @@ void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
       tx_frame_.assign(wqe + SendWqe::kInlineStart, wqe + SendWqe::kInlineStart + inline_size);
       for (uint32_t off = (SendWqe::kInlineStart + inline_size + 15) / 16 * 16; off < 16 * ds; off += 16) {
         LayoutRef<DataSegment> seg(mem->data() + off);
-        const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) ? ~kModelResdLkey
+        const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) || fault(Fault::kBadLkey)
+                                  ? ~kModelResdLkey
                                                                  : seg.get<DataSegment::LKEY>();
         const uint64_t bytes = seg.get<DataSegment::BYTE_COUNT>() == 0 ? uint64_t{1} << 31
                                                                        : seg.get<DataSegment::BYTE_COUNT>();
@@ -304,6 +317,7 @@ void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
 // tables from the root (first matching entry in index order; no match: a
 // counted drop).
 void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
+  if (fatal()) return void(++drops_.fatal);
   if (!link_up()) return void(++drops_.link_down);
   const cx::PortState& p = port_state_;
   const uint32_t mtu = p.vport_mtu != 0 ? std::min(p.vport_mtu, p.admin_mtu) : p.admin_mtu;
@@ -397,7 +411,7 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
     LayoutRef<DataSegment> seg(wqe->data() + off);
     uint32_t lkey = seg.get<DataSegment::LKEY>();
     if (lkey == kModelNullMkey) break;  // the end of the scatter list
-    if (take_fault(WqeFault::kReceiveBadLkey)) lkey = ~kModelResdLkey;
+    if (take_fault(WqeFault::kReceiveBadLkey) || fault(Fault::kBadLkey)) lkey = ~kModelResdLkey;
     uint64_t addr = seg.get<DataSegment::ADDR>();
     if (take_fault(WqeFault::kReceiveUnmapped)) addr += uint64_t{1} << 44;
     if (!rq.rlkey || lkey != kModelResdLkey) {

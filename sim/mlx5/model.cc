@@ -37,6 +37,13 @@ void ConnectXModel::fail_next_command(uint16_t opcode, CmdStatus status, uint32_
   skip_failures_ = skip;
 }
 
+// PRM "Health Buffer": a nonzero health syndrome means the firmware hit a
+// fatal error; it runs no more commands and no queue until the function is reset.
+bool ConnectXModel::fatal() {
+  if (health_syndrome_ == 0 && fault(Fault::kHealthSyndrome)) health_syndrome_ = faults_->health_syndrome;
+  return health_syndrome_ != 0;
+}
+
 // The initialization segment is big-endian: values travel byte-swapped.
 uint64_t ConnectXModel::mmio_read(int, uint32_t off, unsigned width) {
   uint32_t v = 0;
@@ -96,8 +103,10 @@ void ConnectXModel::doorbell(uint32_t slots) {
 
 // PRM "Command Queue Entry": validate, gather the input, run, scatter the
 // output, then hand the entry back by clearing the owner bit.
+// A hung or dead firmware (a timeout fault, a health syndrome) never hands
+// the entry back: the owner bit stays 1.
 void ConnectXModel::execute(uint32_t slot) {
-  if (stop_completing_) return;
+  if (stop_completing_ || fatal()) return;
   auto mem = ctx_.iommu->translate(cmdq_ + slot * CmdEntry::kSize, CmdEntry::kSize, "ConnectX command entry read");
   if (!mem.ok()) return;
   uint8_t* entry = mem->data();
@@ -106,6 +115,8 @@ void ConnectXModel::execute(uint32_t slot) {
     ctx_.log->report(absl::StrFormat("ConnectX: doorbell for command slot %d that software still owns", slot));
     return;
   }
+  const uint16_t opcode = static_cast<uint16_t>(entry[kCmdInlineIn] << 8 | entry[kCmdInlineIn + 1]);
+  if (command_fault(Fault::kCommandTimeout, opcode)) return void(stop_completing_ = true);
   ++commands_;
   dma_read_barrier();
   Delivery d = Delivery::kOk;
@@ -122,7 +133,8 @@ void ConnectXModel::execute(uint32_t slot) {
   if (fail_delivery_) d = *fail_delivery_, fail_delivery_.reset();
   if (d == Delivery::kOk) {
     out = run(in, e.get<CmdEntry::OUTPUT_LENGTH>());
-    d = scatter(entry, out);
+    if (writes_ != nullptr) writes_->command(opcode, out, d);
+    if (d == Delivery::kOk) d = scatter(entry, out);
   }
   e.set<CmdEntry::STATUS>(static_cast<uint8_t>(d));
   dma_write_barrier();
@@ -180,6 +192,9 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
     const Failure f = *fail_next_;
     fail_next_.reset();
     return fail(f.status, f.syndrome);
+  }
+  if (command_fault(Fault::kCommandFailure, opcode)) {
+    return fail(static_cast<CmdStatus>(faults_->command_status), faults_->command_syndrome);
   }
   if (!enabled_ && opcode != op::kEnableHca) return fail(CmdStatus::kBadSysState, 0x1);
   switch (opcode) {

@@ -16,13 +16,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <vector>
 
 #include "nic/mac_address.h"
 #include "nic/mlx5/layout.h"
+#include "sim/faults.h"
 #include "sim/mlx5/objects.h"
 #include "sim/model.h"
 #include "sim/wire.h"
@@ -46,6 +49,18 @@ struct ConnectXProfile {
 // lkey were wrong, or its buffer address unmapped (then the IOMMU reports it).
 enum class WqeFault { kNone, kSendBadLkey, kSendUnmapped, kReceiveBadLkey, kReceiveUnmapped };
 
+// What the device writes, shown to a test before the driver can see it (the
+// hostile-device fuzzer): a command's output (header first) and delivery
+// status, and each CQE and EQE once written (owner bit included), with its
+// index in the ring and its bus address. Whatever the hook leaves there is
+// what the driver reads.
+struct DeviceWrites {
+  virtual ~DeviceWrites() = default;
+  virtual void command(uint16_t opcode, std::vector<uint8_t>& out, mlx5::Delivery& delivery) = 0;
+  virtual void cqe(uint32_t cqn, uint32_t index, uint64_t iova, uint8_t* entry) = 0;
+  virtual void eqe(uint32_t eqn, uint32_t index, uint64_t iova, uint8_t* entry) = 0;
+};
+
 // The model's reserved lkey and null mkey (QUERY_SPECIAL_CONTEXTS).
 inline constexpr uint32_t kModelResdLkey = 0x800, kModelNullMkey = 0x100;
 inline constexpr size_t kVportCounterWords = 0x210 / 8;
@@ -68,9 +83,17 @@ class ConnectXModel final : public DeviceModel {
   Port& port() { return port_; }
   bool link_up() const;
 
-  // Faults: the next command (of `opcode`, or any when 0; after letting
+  // Seeded faults (sim/faults.h): kCommandTimeout and kCommandFailure at each
+  // command (of plan.command_opcode, if set), kBadLkey at each data segment,
+  // kCqOverrun at each CQE, kEqStall at each EQE, kHealthSyndrome at each
+  // command, send doorbell and arriving frame.
+  void set_faults(std::shared_ptr<FaultPlan> plan) { faults_ = std::move(plan); }
+  void set_device_writes(DeviceWrites* hook) { writes_ = hook; }
+
+  // Single faults: the next command (of `opcode`, or any when 0; after letting
   // `skip` of them succeed) fails with `status`/`syndrome`; commands stop
-  // completing; firmware stays initializing; a health syndrome; a WQE fault.
+  // completing; firmware stays initializing; a health syndrome (the firmware
+  // stops: no command completes, no queue runs); a WQE fault.
   void fail_next_command(uint16_t opcode, mlx5::CmdStatus status, uint32_t syndrome,
                          uint32_t skip = 0);
   void inject_wqe_fault(WqeFault f) { wqe_fault_ = f; }
@@ -79,6 +102,8 @@ class ConnectXModel final : public DeviceModel {
   void fail_next_delivery(mlx5::Delivery d) { fail_delivery_ = d; }
   void stay_initializing(bool stay) { stay_initializing_ = stay; }
   void set_health_syndrome(uint8_t s) { health_syndrome_ = s; }
+  uint8_t health_syndrome() const { return health_syndrome_; }
+  bool eq_stalled() const { return eq_stalled_; }
 
   size_t pages_held() const { return pages_.size(); }
   bool enabled() const { return enabled_; }
@@ -95,7 +120,7 @@ class ConnectXModel final : public DeviceModel {
   // Frames the model dropped, by reason.
   struct Drops {
     uint64_t link_down = 0, vport_filter = 0, no_steering = 0, rq_not_ready = 0,
-             no_wqe = 0, oversize = 0, eq_full = 0;
+             no_wqe = 0, oversize = 0, eq_full = 0, eq_stalled = 0, fatal = 0;
   };
   const Drops& drops() const { return drops_; }
 
@@ -164,6 +189,13 @@ class ConnectXModel final : public DeviceModel {
   void update_link();
   void count(bool rx, absl::Span<const uint8_t> frame);
   bool take_fault(WqeFault f) { return wqe_fault_ == f ? (wqe_fault_ = WqeFault::kNone, true) : false; }
+  bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
+  bool command_fault(Fault f, uint16_t opcode) {
+    return faults_ != nullptr && (faults_->command_opcode == 0 || faults_->command_opcode == opcode) &&
+           faults_->fire(f);
+  }
+  // kHealthSyndrome's opportunity; true when the firmware has stopped.
+  bool fatal();
 
   SimContext ctx_;
   ConnectXProfile profile_;
@@ -173,7 +205,7 @@ class ConnectXModel final : public DeviceModel {
   uint16_t issi_ = 0;
   int32_t owed_[4] = {};  // pages still asked for per stage (index = op_mod)
   std::set<uint64_t> pages_;
-  bool stop_completing_ = false, stay_initializing_ = false;
+  bool stop_completing_ = false, stay_initializing_ = false, eq_stalled_ = false;
   uint8_t health_syndrome_ = 0;
   struct Failure {
     uint16_t opcode;
@@ -192,6 +224,8 @@ class ConnectXModel final : public DeviceModel {
   size_t objects_at_teardown_ = 0;
   bool link_was_up_ = false;
   WqeFault wqe_fault_ = WqeFault::kNone;
+  std::shared_ptr<FaultPlan> faults_;
+  DeviceWrites* writes_ = nullptr;
   Drops drops_;
   uint64_t vport_counters_[kVportCounterWords] = {};  // by output offset / 8
   std::map<uint16_t, uint32_t> by_opcode_;
