@@ -209,7 +209,7 @@ size_t SendQueue::transmit(PacketBatch& batch) {
     ++pi;
     bytes += len;
   }
-  batch.erase_front(n);
+  batch.erase_front_emptied(n);  // each was moved into a slot or dropped
   if (w != nullptr) {
     LayoutRef<SendWqe>(w).set<SendWqe::CE>(kCeAlways);
     dma_write_barrier();  // WQEs before the record
@@ -306,10 +306,14 @@ size_t ReceiveQueue::receive(PacketBatch& batch) {
   uint8_t* const cqes = cq_.ring.descriptors();
   const uint32_t mask = ring_.mask(), log = ring_.log2_size(), cc = cq_.cc, ci = ci_;
   const uint32_t room = static_cast<uint32_t>(std::min<size_t>(batch.room(), mask + 1));
-  uint32_t ready = 0;
-  for (uint32_t c = cc; ready < room; ++ready, ++c) {
-    const uint8_t op_own = LayoutRef<Cqe>(cqes + size_t{c & mask} * kCqe).get<Cqe::OP_OWN>();
-    if (((op_own ^ (c >> log)) & 1) != 0) break;  // not yet written on this pass
+  // Counts the CQEs written on this pass (a pointer walk: this is per packet).
+  uint8_t* const cq_end = cqes + (size_t{mask} + 1) * kCqe;
+  uint8_t* e = cqes + size_t{cc & mask} * kCqe;
+  uint32_t owner = (cc >> log) & 1, ready = 0;
+  for (; ready < room; ++ready) {
+    if (((LayoutRef<Cqe>(e).get<Cqe::OP_OWN>() ^ owner) & 1) != 0) break;  // not yet written
+    e += kCqe;
+    if (ABSL_PREDICT_FALSE(e == cq_end)) e = cqes, owner ^= 1;
   }
   if (ready == 0) return 0;
   dma_read_barrier();  // the CQEs' bodies after their owner bits
@@ -320,16 +324,19 @@ size_t ReceiveQueue::receive(PacketBatch& batch) {
   uint64_t bytes = 0;
   uint32_t dropped = 0, c = cc, wqe = ci;
   uint32_t expect = wqe << 16 | kCqeRespSend << 4;  // a receive CQE for this WQE
+  e = cqes + size_t{cc & mask} * kCqe;
   for (Packet* p = out; p != out + n; ++p, ++c, ++wqe, expect += 1u << 16) {
-    const LayoutRef<Cqe> e(cqes + size_t{c & mask} * kCqe);
-    const uint32_t i = wqe & mask, tail = e.get<Cqe::TAIL>(), len = e.get<Cqe::BYTE_CNT>();
+    const LayoutRef<Cqe> cqe(e);
+    const uint32_t i = wqe & mask, tail = cqe.get<Cqe::TAIL>(), len = cqe.get<Cqe::BYTE_CNT>();
     slots[i].swap(*p);  // the fresh buffer takes the WQE, the frame goes up
     LayoutRef<DataSegment>(wqes + size_t{i} * kRecvWqe).set<DataSegment::ADDR>(slots[i].iova());
-    if (ABSL_PREDICT_TRUE((tail & 0xFFFF00F0) == expect && p->resize(len).ok())) {
+    if (ABSL_PREDICT_TRUE((tail & 0xFFFF00F0) == expect && p->try_resize(len))) {
       bytes += len;
     } else {
-      dropped += reject(e, *p);
+      dropped += reject(cqe, *p);
     }
+    e += kCqe;
+    if (ABSL_PREDICT_FALSE(e == cq_end)) e = cqes;
   }
   cq_.cc = c;
   ci_ = wqe;
