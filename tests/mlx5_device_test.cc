@@ -464,6 +464,35 @@ TEST_F(Mlx5DeviceTest, LinkFollowsTheCableThroughPortChangeEvents) {
   expect_clean();
 }
 
+// PRM "Page Request Event": the running firmware asks for pages, then offers
+// some back; the driver answers on its next poll, and close gets the rest.
+TEST_F(Mlx5DeviceTest, PageRequestsWhileRunningAreAnsweredAndTheirFailuresSaid) {
+  Nic a = open_ok();
+  const size_t at_open = a.model->pages_held();
+  a.model->request_pages(40);
+  ASSERT_TRUE(a.dev->stats().ok());
+  EXPECT_EQ(a.model->pages_held(), at_open + 40);
+  a.model->request_pages(-30);
+  auto stats = a.dev->stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(a.model->pages_held(), at_open + 10);
+  EXPECT_EQ(stats->counters["page_requests"], 2u);
+  // A give that the firmware refuses: said once by stats(), counted, and the
+  // device goes on.
+  a.model->fail_next_command(mlx5::op::kManagePages, mlx5::CmdStatus::kBadParam, 0x77);
+  a.model->request_pages(8);
+  auto failed = a.dev->stats();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(std::string(failed.status().message()), HasSubstr("MANAGE_PAGES"));
+  stats = a.dev->stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->counters["page_request_failures"], 1u);
+  a.dev.reset();
+  EXPECT_EQ(a.model->pages_held(), 0u);  // every page back at close
+  EXPECT_EQ(ctx_.iommu->live_regions(), 0u);
+  expect_clean();
+}
+
 TEST_F(Mlx5DeviceTest, ClosingWithPacketsInFlightReturnsEveryBuffer) {
   MempoolPtr pool = make_pool();
   {

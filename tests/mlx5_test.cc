@@ -3,6 +3,7 @@
 // command trace.
 #include <functional>
 #include <memory>
+#include <bit>
 #include <string>
 #include <vector>
 
@@ -334,6 +335,31 @@ class Mlx5ObjectTest : public Mlx5Test {
   std::vector<mlx5::Undo> undo_;
   DescriptorRing eq_;
 };
+
+// PRM "Command Interface": with an EQ subscribed to command completion, each
+// completed command also posts an EQE naming its entry; without, none.
+TEST_F(Mlx5ObjectTest, CommandCompletionEventsWhenAnEqAsksForThem) {
+  const uint32_t uar = number<mlx5::ALLOC_UAR>(c().run<mlx5::ALLOC_UAR>());
+  eq_ = *DescriptorRing::create(fn_->dma(), 64, 64, "eq", 0, false);
+  for (uint32_t i = 0; i < 64; ++i) LayoutRef<mlx5::Eqe>(eq_.descriptor(i)).set<mlx5::Eqe::OWNER>(1);
+  number<mlx5::CREATE_EQ>(c().run<mlx5::CREATE_EQ>(0, [&](LayoutRef<mlx5::CREATE_EQ::In> in, uint8_t* raw) {
+    in.set<mlx5::CREATE_EQ::In::LOG_EQ_SIZE>(6).set<mlx5::CREATE_EQ::In::UAR_PAGE>(uar)
+        .set<mlx5::CREATE_EQ::In::EVENT_BITMASK>(uint64_t{1} << mlx5::kEventCommand);
+    mlx5::put_pas(raw, eq_);
+  }, 8));
+  // CREATE_EQ's own completion is the first event; ALLOC_PD's the second.
+  ASSERT_TRUE(c().run<mlx5::ALLOC_PD>().ok());
+  for (uint32_t i : {0u, 1u}) {
+    LayoutRef<mlx5::Eqe> e(eq_.descriptor(i));
+    ASSERT_EQ(e.get<mlx5::Eqe::OWNER>(), 0u) << i;  // written on the first pass
+    EXPECT_EQ(e.get<mlx5::Eqe::TYPE>(), mlx5::kEventCommand);
+    EXPECT_EQ(std::popcount(e.get<mlx5::Eqe::CMD_VECTOR>()), 1);  // the one entry used
+  }
+  EXPECT_EQ(LayoutRef<mlx5::Eqe>(eq_.descriptor(2)).get<mlx5::Eqe::OWNER>(), 1u);  // one per command
+  // A page request reaches only EQs subscribed to it: this one is not.
+  model_->request_pages(4);
+  EXPECT_EQ(LayoutRef<mlx5::Eqe>(eq_.descriptor(2)).get<mlx5::Eqe::OWNER>(), 1u);
+}
 
 TEST_F(Mlx5ObjectTest, ObjectCommandsBeforeInitHcaAreRefused) {
   ASSERT_TRUE(hca_->teardown().ok());

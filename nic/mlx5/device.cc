@@ -18,12 +18,14 @@
 // EQ (a CQ error remakes a send queue, or marks a receive queue broken), and
 // link() re-reads the port when events have been quiet for a second: a port
 // that changed without an event means the EQ stalled, and link() polls from
-// then on.
+// then on. Page requests from the running firmware are answered there too.
 #include "nic/mlx5/mlx5.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -50,7 +52,8 @@ constexpr uint8_t kRssKey[40] = {
     0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
     0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
 constexpr uint64_t kEvents = uint64_t{1} << kEventCqError | uint64_t{1} << kEventWqCatastrophic |
-                             uint64_t{1} << kEventInternalError | uint64_t{1} << kEventPortChange;
+                             uint64_t{1} << kEventInternalError | uint64_t{1} << kEventPortChange |
+                             uint64_t{1} << kEventPageRequest;
 // The root table: [0, 64) MAC filters (a group on the destination MAC,
 // cvlan_tag and first_vid), [64] our MAC, [65] broadcast (a group on the
 // destination MAC), [66] anything (promiscuous).
@@ -141,6 +144,7 @@ class Mlx5Device final : public Device {
   Dest dest_{};  // where the root table's entries forward to
   bool promisc_entry_ = false;
   std::map<std::string, uint64_t> events_;
+  absl::Status page_error_;  // a page request that failed, for the next stats()
   std::vector<ReceiveQueue> rx_;
   std::vector<SendQueue> tx_;
 };
@@ -507,6 +511,7 @@ void Mlx5Device::cq_error(uint32_t cqn) {
 void Mlx5Device::poll_events() {
   const uint32_t before = eq_cc_;
   std::vector<uint32_t> failed_cqs;
+  int64_t pages = 0;  // asked for (> 0) or offered back (< 0)
   for (;; ++eq_cc_) {
     LayoutRef<Eqe> e(eq_.descriptor(eq_cc_ & eq_.mask()));
     if (e.get<Eqe::OWNER>() != eq_.wrap_bit(eq_cc_)) break;
@@ -519,6 +524,10 @@ void Mlx5Device::poll_events() {
         failed_cqs.push_back(e.get<Eqe::CQN>());
         break;
       case kEventWqCatastrophic: ++events_["wq_catastrophic_events"]; break;
+      case kEventPageRequest:
+        ++events_["page_requests"];
+        pages += static_cast<int32_t>(e.get<Eqe::NUM_PAGES>());
+        break;
       default: ++events_["internal_error_events"]; break;
     }
   }
@@ -529,6 +538,13 @@ void Mlx5Device::poll_events() {
                     .set<UAR_EQ_DOORBELL::CONSUMER_INDEX>(eq_cc_ & 0xFFFFFF), uar_);
   }
   for (uint32_t cqn : failed_cqs) cq_error(cqn);
+  if (pages != 0) {
+    const int32_t n = static_cast<int32_t>(std::clamp<int64_t>(pages, INT32_MIN, INT32_MAX));
+    if (absl::Status s = hca_->answer_page_request(n); !s.ok()) {
+      ++events_["page_request_failures"];
+      if (page_error_.ok()) page_error_ = s;
+    }
+  }
 }
 
 // PAOS oper_status and PTYS eth_proto_oper (digest §7), asked again after a
@@ -565,6 +581,7 @@ LinkStatus Mlx5Device::link() {
 absl::StatusOr<DeviceStats> Mlx5Device::stats() {
   if (absl::Status s = check_health(); !s.ok()) return s;
   poll_events();
+  if (!page_error_.ok()) return std::exchange(page_error_, absl::OkStatus());  // said once
   for (const ReceiveQueue& q : rx_) {
     if (!q.broken().ok()) return q.broken();
   }

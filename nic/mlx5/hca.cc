@@ -1,5 +1,6 @@
 #include "nic/mlx5/hca.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -95,9 +96,9 @@ absl::Status Hca::give_pages(uint16_t stage) {
 
 // MANAGE_PAGES take until the firmware has nothing left; each page returned
 // is matched to the block it came from.
-absl::Status Hca::take_pages() {
-  while (pages_out_ > 0) {
-    const uint32_t n = std::min<uint32_t>(pages_out_, MANAGE_PAGES::kMaxPages);
+absl::Status Hca::take_pages(size_t most) {
+  while (pages_out_ > 0 && most > 0) {
+    const uint32_t n = static_cast<uint32_t>(std::min<size_t>({pages_out_, MANAGE_PAGES::kMaxPages, most}));
     std::vector<uint8_t> in(MANAGE_PAGES::In::kSize, 0);
     LayoutRef<MANAGE_PAGES::In>(in.data())
         .set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
@@ -130,8 +131,20 @@ absl::Status Hca::take_pages() {
       }
     }
     std::erase_if(blocks_, [](const PageBlock& b) { return b.out == 0; });
+    most -= got;
   }
   return absl::OkStatus();
+}
+
+absl::Status Hca::answer_page_request(int32_t n) {
+  if (n > 0) return give_pages(kPagesRegular);
+  const size_t back = n < 0 ? static_cast<size_t>(-int64_t{n}) : 0;
+  if (back > pages_out_) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: the firmware offers %d pages back but holds %d; their memory stays reserved",
+        fn_.name(), back, pages_out_));
+  }
+  return take_pages(back);
 }
 
 absl::Status Hca::teardown() {

@@ -38,6 +38,9 @@ class Hca {
   CommandQueue& cmdq() { return *cmdq_; }
   const Capabilities& caps() const { return caps_; }
   size_t pages_given() const { return pages_out_; }
+  // A page request event (PRM "Page Request Event"): for n > 0 gives what
+  // QUERY_PAGES (regular stage) asks for; for n < 0 takes -n pages back.
+  absl::Status answer_page_request(int32_t n);
 
  private:
   struct PageBlock {
@@ -48,7 +51,7 @@ class Hca {
   explicit Hca(PciFunction& fn) : fn_(fn) {}
   absl::Status bring_up();
   absl::Status give_pages(uint16_t stage);
-  absl::Status take_pages();
+  absl::Status take_pages(size_t most = SIZE_MAX);  // or until the firmware has none
 
   PciFunction& fn_;
   std::unique_ptr<CommandQueue> cmdq_;

@@ -77,10 +77,14 @@ struct Eqe : Layout<Eqe, 64, ByteOrder::kBig> {
   using CQN = Field<0x20, uint32_t, 0, 23>;         // CQ error: data + 0
   using CQ_SYNDROME = Field<0x2B, uint8_t>;          // CQ error: data + 0x0B
   using PORT = Field<0x28, uint32_t, 28, 31>;       // port change: data + 8
+  using CMD_VECTOR = Field<0x20, uint32_t>;         // command completion: data + 0, a bit per entry
+  using PAGE_FUNCTION = Field<0x22, uint16_t>;      // page request: data + 2, function_id
+  using NUM_PAGES = Field<0x24, uint32_t>;          // page request: data + 4, signed (< 0: give back)
   using OWNER = Field<0x3F, uint8_t, 0, 0>;
 };
 inline constexpr uint32_t kEventCqError = 0x04, kEventWqCatastrophic = 0x05,
-                          kEventInternalError = 0x08, kEventPortChange = 0x09;
+                          kEventInternalError = 0x08, kEventPortChange = 0x09,
+                          kEventCommand = 0x0A, kEventPageRequest = 0x0B;
 inline constexpr uint32_t kPortChangeDown = 1, kPortChangeActive = 4;
 inline constexpr uint8_t kCqSyndromeOverrun = 1;
 

@@ -80,6 +80,14 @@ uint8_t parse(absl::Span<const uint8_t> f, uint8_t* image) {
 // An EQE in every EQ subscribed to `type` (PRM "Event Queue Entry"). A stalled
 // EQ (kEqStall) takes no more.
 void ConnectXModel::post_event(uint32_t type, uint32_t sub_type, uint32_t cqn, uint8_t syndrome) {
+  post_event_data(type, sub_type, [&](LayoutRef<Eqe> e) {
+    if (type == kEventCqError) e.set<Eqe::CQN>(cqn).set<Eqe::CQ_SYNDROME>(syndrome);
+    if (type == kEventPortChange) e.set<Eqe::PORT>(1);
+  });
+}
+
+void ConnectXModel::post_event_data(uint32_t type, uint32_t sub_type,
+                                    absl::FunctionRef<void(LayoutRef<Eqe>)> data) {
   if (fault(Fault::kEqStall)) eq_stalled_ = true;
   if (eq_stalled_) return void(++drops_.eq_stalled);
   for (auto& [eqn, eq] : objects_.eqs) {
@@ -95,8 +103,7 @@ void ConnectXModel::post_event(uint32_t type, uint32_t sub_type, uint32_t cqn, u
     std::memset(mem->data(), 0, 63);
     LayoutRef<Eqe> e(mem->data());
     e.set<Eqe::TYPE>(type).set<Eqe::SUB_TYPE>(sub_type);
-    if (type == kEventCqError) e.set<Eqe::CQN>(cqn).set<Eqe::CQ_SYNDROME>(syndrome);
-    if (type == kEventPortChange) e.set<Eqe::PORT>(1);
+    data(e);
     dma_write_barrier();
     e.set<Eqe::OWNER>((eq.pi >> eq.log_size) & 1);
     if (writes_ != nullptr) writes_->eqe(eqn, eq.pi & (size - 1), iova, mem->data());

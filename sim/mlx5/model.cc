@@ -139,6 +139,26 @@ void ConnectXModel::execute(uint32_t slot) {
   e.set<CmdEntry::STATUS>(static_cast<uint8_t>(d));
   dma_write_barrier();
   e.set<CmdEntry::OWNER>(0);
+  // PRM "Command Interface": an EQ subscribed to command completion gets an
+  // EQE whose vector names the entry.
+  if (subscribed(kEventCommand)) {
+    post_event_data(kEventCommand, 0, [&](LayoutRef<Eqe> ev) { ev.set<Eqe::CMD_VECTOR>(1u << slot); });
+  }
+}
+
+void ConnectXModel::request_pages(int32_t n) {
+  if (n > 0) owed_[kPagesRegular] += n;
+  if (n < 0) returnable_ += static_cast<uint32_t>(-n);
+  post_event_data(kEventPageRequest, 0, [&](LayoutRef<Eqe> e) {
+    e.set<Eqe::PAGE_FUNCTION>(0).set<Eqe::NUM_PAGES>(static_cast<uint32_t>(n));
+  });
+}
+
+bool ConnectXModel::subscribed(uint32_t type) const {
+  for (const auto& [eqn, eq] : objects_.eqs) {
+    if ((eq.events >> type) & 1) return true;
+  }
+  return false;
 }
 
 Delivery ConnectXModel::gather(uint8_t* entry, std::vector<uint8_t>* in) {
@@ -256,7 +276,8 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
 }
 
 // MANAGE_PAGES give: every page must be 4 KiB aligned, reachable, and new;
-// take: returns pages only once the HCA is torn down (or never initialized).
+// take: returns pages once the HCA is torn down (or never initialized), and
+// while running those a page request offered back.
 std::vector<uint8_t> ConnectXModel::manage_pages(uint16_t op_mod, const std::vector<uint8_t>& in,
                                                  size_t out_size) {
   std::vector<uint8_t> out(out_size, 0);
@@ -286,7 +307,8 @@ std::vector<uint8_t> ConnectXModel::manage_pages(uint16_t op_mod, const std::vec
     return out;
   }
   if (op_mod == kManageTake) {
-    if (initialized_) return fail(CmdStatus::kBadSysState, 0x12);  // still in use
+    // Pages in use: only those offered back by a page request, until teardown.
+    if (initialized_ && n > returnable_) return fail(CmdStatus::kBadSysState, 0x12);
     const uint32_t room = out_size < MANAGE_PAGES::kPas ? 0 : static_cast<uint32_t>((out_size - MANAGE_PAGES::kPas) / 8);
     uint32_t k = 0;
     for (auto it = pages_.begin(); it != pages_.end() && k < std::min(n, room);) {
@@ -294,6 +316,7 @@ std::vector<uint8_t> ConnectXModel::manage_pages(uint16_t op_mod, const std::vec
       it = pages_.erase(it);
     }
     put_be(out, 0x08, k, 4);
+    if (initialized_) returnable_ -= k;
     return out;
   }
   return fail(CmdStatus::kBadParam, 0x13);

@@ -23,8 +23,10 @@
 #include <set>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "nic/mac_address.h"
 #include "nic/mlx5/layout.h"
+#include "nic/mlx5/wqe.h"
 #include "sim/faults.h"
 #include "sim/mlx5/objects.h"
 #include "sim/model.h"
@@ -102,6 +104,11 @@ class ConnectXModel final : public DeviceModel {
   void fail_next_delivery(mlx5::Delivery d) { fail_delivery_ = d; }
   void stay_initializing(bool stay) { stay_initializing_ = stay; }
   void set_health_syndrome(uint8_t s) { health_syndrome_ = s; }
+  // The running firmware asks for `n` more pages (n > 0) or offers -n back
+  // (n < 0): a page request event (PRM "Page Request Event"). QUERY_PAGES
+  // (regular) then says how many it wants; MANAGE_PAGES take returns at most
+  // what it offered until TEARDOWN_HCA.
+  void request_pages(int32_t n);
   uint8_t health_syndrome() const { return health_syndrome_; }
   bool eq_stalled() const { return eq_stalled_; }
 
@@ -186,6 +193,9 @@ class ConnectXModel final : public DeviceModel {
   template <typename Fill>
   void write_cqe(uint32_t cqn, Fill fill);
   void post_event(uint32_t type, uint32_t sub_type, uint32_t cqn = 0, uint8_t syndrome = 0);
+  bool subscribed(uint32_t type) const;  // an EQ takes events of this type
+  // The EQE's data (bytes 0x20-0x3B) filled by `data`.
+  void post_event_data(uint32_t type, uint32_t sub_type, absl::FunctionRef<void(LayoutRef<mlx5::Eqe>)> data);
   void update_link();
   void count(bool rx, absl::Span<const uint8_t> frame);
   bool take_fault(WqeFault f) { return wqe_fault_ == f ? (wqe_fault_ = WqeFault::kNone, true) : false; }
@@ -204,6 +214,7 @@ class ConnectXModel final : public DeviceModel {
   bool enabled_ = false, initialized_ = false, torn_down_ = false;
   uint16_t issi_ = 0;
   int32_t owed_[4] = {};  // pages still asked for per stage (index = op_mod)
+  uint32_t returnable_ = 0;  // pages offered back by a page request while running
   std::set<uint64_t> pages_;
   bool stop_completing_ = false, stay_initializing_ = false, eq_stalled_ = false;
   uint8_t health_syndrome_ = 0;
