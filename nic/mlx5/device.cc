@@ -13,7 +13,8 @@
 // down: every page and buffer comes back.
 //
 // Faults (README "Fault injection"): a failed WQE's queue is brought back by
-// its fast path (nic/mlx5/queues.cc); link() and stats() read the health
+// its fast path (nic/mlx5/queues.cc); in nic/mlx5/events.cc, link() and
+// stats() read the health
 // syndrome first (a dead firmware stops the data path and says so), drain the
 // EQ (a CQ error remakes a send queue, or marks a receive queue broken), and
 // link() re-reads the port when events have been quiet for a second: a port
@@ -32,143 +33,16 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "nic/mlx5/commands.h"
+#include "nic/mlx5/device.h"
 #include "nic/mlx5/hca.h"
 #include "nic/mlx5/queues.h"
 #include "nic/mlx5/wqe.h"
 #include "nic/open.h"
 
 namespace safenic::mlx5 {
-namespace {
-
-constexpr uint32_t kMaxQueues = 64;
-constexpr uint32_t kEqEntries = 64;
-constexpr uint32_t kMtu = 1500;
-constexpr uint32_t kRqtSize = 128;  // RSS buckets, dealt round-robin to the RQs
-constexpr absl::Duration kLinkRecheck = absl::Seconds(1);  // events or not, look again
-constexpr uint32_t kMaxLogQueue = 24;  // CQ and WQ counters are 24 bits wide
-// The Toeplitz key of Microsoft's RSS specification, as ixgbe uses it.
-constexpr uint8_t kRssKey[40] = {
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
-    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
-    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
-constexpr uint64_t kEvents = uint64_t{1} << kEventCqError | uint64_t{1} << kEventWqCatastrophic |
-                             uint64_t{1} << kEventInternalError | uint64_t{1} << kEventPortChange |
-                             uint64_t{1} << kEventPageRequest;
-// The root table: [0, 64) MAC filters (a group on the destination MAC,
-// cvlan_tag and first_vid), [64] our MAC, [65] broadcast (a group on the
-// destination MAC), [66] anything (promiscuous).
-constexpr uint32_t kMaxFilters = 64, kPromiscIndex = kMaxFilters + 2, kLogRootSize = 7;
-constexpr MacAddress kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
-
-using Headers = absl::FunctionRef<void(LayoutRef<OuterHeaders>)>;
-void no_headers(LayoutRef<OuterHeaders>) {}
-struct Dest {
-  uint32_t type, id;
-};
-void set_dmac(LayoutRef<OuterHeaders> h, const MacAddress& m) {
-  const auto& b = m.bytes;
-  h.set<OuterHeaders::DMAC_47_16>(uint32_t{b[0]} << 24 | b[1] << 16 | b[2] << 8 | b[3])
-      .set<OuterHeaders::DMAC_15_0>(b[4] << 8 | b[5]);
-}
-
-class Mlx5Device final : public Device {
- public:
-  Mlx5Device(std::unique_ptr<PciFunction> fn, const DeviceConfig& config)
-      : Device(config.rx_queues, config.tx_queues), fn_(std::move(fn)), config_(config),
-        rx_(config.rx_queues), tx_(config.tx_queues) {}
-  ~Mlx5Device() override { close(); }
-
-  absl::Status open();
-  absl::string_view driver() const override { return "mlx5"; }
-  std::string name() const override { return fn_->name(); }
-  MacAddress mac() const override { return mac_; }
-  LinkStatus link() override;
-  absl::StatusOr<DeviceStats> stats() override;
-  absl::Status set_promiscuous(bool on) override;
-
- protected:
-  size_t receive(uint16_t queue, PacketBatch& batch) override {
-    return ABSL_PREDICT_FALSE(stopped_) ? 0 : rx_[queue].receive(batch);
-  }
-  size_t transmit(uint16_t queue, PacketBatch& batch) override {
-    return ABSL_PREDICT_FALSE(stopped_) ? 0 : tx_[queue].transmit(batch);
-  }
-  const DmaAllocator& dma() const override { return fn_->dma(); }
-  uint32_t max_mac_filters() const override { return kMaxFilters; }
-  absl::Status install_mac_filter(const MacFilter& f, uint32_t slot) override;
-  absl::Status uninstall_mac_filter(uint32_t slot) override;
-  absl::Time now() override { return fn_->now(); }
-  void sleep(absl::Duration d) override { fn_->sleep(d); }
-
- private:
-  CommandQueue& cmdq() { return hca_->cmdq(); }
-  // Runs a CREATE_*/ALLOC_* command; the object is undone at close.
-  template <typename Cmd, typename Fill>
-  absl::StatusOr<uint32_t> make(uint16_t undo_opcode, Fill fill, size_t extra_in = 0,
-                                uint32_t table = 0);
-  template <typename Reg>
-  absl::StatusOr<Output<Reg>> port_register(uint16_t op_mod,
-                                            absl::FunctionRef<void(LayoutRef<Reg>)> fill);
-  absl::Status create_eq();
-  absl::Status set_vport(uint32_t select, uint32_t mtu, bool promisc);
-  absl::StatusOr<uint32_t> create_tir(bool indirect, uint32_t target, uint32_t l4, uint32_t fields);
-  absl::StatusOr<uint32_t> create_table(uint32_t level, uint32_t log_size);
-  absl::StatusOr<uint32_t> create_group(uint32_t table, uint32_t start, uint32_t end, Headers criteria);
-  absl::Status set_entry(uint32_t table, uint32_t group, uint32_t index, Dest dest, Headers value);
-  absl::Status create_steering();
-  absl::Status delete_root_entry(uint32_t index);
-  absl::Status set_allowed_list(const MacAddress* adding);
-  absl::Status undo(const Undo& u);
-  absl::Status check_health();
-  void poll_events();
-  void cq_error(uint32_t cqn);
-  void close();
-
-  std::unique_ptr<PciFunction> fn_;
-  DeviceConfig config_;
-  std::unique_ptr<Hca> hca_;
-  Bar* bar_ = nullptr;
-  std::vector<Undo> undo_;
-  uint32_t uar_ = 0, eqn_ = 0, pd_ = 0, td_ = 0, tis_ = 0, lkey_ = 0, min_inline_ = 0;
-  DescriptorRing eq_;
-  uint32_t eq_cc_ = 0;
-  MacAddress mac_;
-  LinkStatus link_;
-  bool link_known_ = false;
-  bool events_stalled_ = false;  // the EQ missed a port change: link() polls
-  absl::Time link_checked_;
-  bool stopped_ = false;  // the firmware reported a fatal error: no data path
-  absl::Status why_stopped_;
-  uint32_t root_ = 0, wildcard_group_ = 0, filter_group_ = 0;
-  std::vector<uint32_t> queue_tir_;  // a direct TIR per RX queue, made for its first filter
-  Dest dest_{};  // where the root table's entries forward to
-  bool promisc_entry_ = false;
-  std::map<std::string, uint64_t> events_;
-  absl::Status page_error_;  // a page request that failed, for the next stats()
-  std::vector<ReceiveQueue> rx_;
-  std::vector<SendQueue> tx_;
-};
+namespace detail {
 
 constexpr DeviceLimits kLimits = {"mlx5", kMaxQueues, kMaxQueues, 64, 8192};
-
-template <typename Cmd, typename Fill>
-absl::StatusOr<uint32_t> Mlx5Device::make(uint16_t undo_opcode, Fill fill, size_t extra_in,
-                                          uint32_t table) {
-  auto out = cmdq().run<Cmd>(0, fill, extra_in);
-  if (!out.ok()) return out.status();
-  const uint32_t n = out->template get<typename Cmd::Out::NUMBER>();
-  undo_.push_back({undo_opcode, n, table});
-  return n;
-}
-
-template <typename Reg>
-absl::StatusOr<Output<Reg>> Mlx5Device::port_register(uint16_t op_mod,
-                                                      absl::FunctionRef<void(LayoutRef<Reg>)> fill) {
-  return cmdq().run<ACCESS_REGISTER<Reg>>(op_mod, [&](LayoutRef<Reg> r, uint8_t*) {
-    r.template set<typename Reg::REGISTER_ID>(Reg::kId).template set<typename Reg::LOCAL_PORT>(1);
-    fill(r);
-  });
-}
 
 #define SAFENIC_ASSIGN(lhs, expr)          \
   do {                                      \
@@ -479,134 +353,7 @@ void Mlx5Device::close() {
   hca_.reset();
 }
 
-// PRM "Health Buffer": a nonzero health syndrome is a fatal firmware error;
-// the device runs nothing more until it is reset (closed and opened again).
-absl::Status Mlx5Device::check_health() {
-  if (stopped_) return why_stopped_;
-  const uint32_t syndrome = bar_->read<HEALTH_SYNDROME>().get<HEALTH_SYNDROME::SYNDROME>();
-  if (syndrome == 0) return absl::OkStatus();
-  stopped_ = true;
-  ++events_["health_syndromes"];
-  why_stopped_ = absl::UnavailableError(absl::StrFormat(
-      "%s: firmware health syndrome %#x (%s): the device has stopped (no traffic); close and "
-      "reopen it", name(), syndrome, health_syndrome_name(static_cast<uint8_t>(syndrome))));
-  return why_stopped_;
-}
-
-// PRM "Event Queue Entry", CQ error (syndrome CQ_OVERRUN or access
-// violation): the CQ reports nothing more. A send queue is remade with a new
-// CQ; a receive queue cannot be (TIRs name it) and says so in stats().
-void Mlx5Device::cq_error(uint32_t cqn) {
-  for (SendQueue& q : tx_) {
-    if (q.cqn() == cqn) return void(q.recreate());  // a failure shows in q.broken()
-  }
-  for (ReceiveQueue& q : rx_) {
-    if (q.cqn() == cqn) return q.cq_overrun();
-  }
-  ++events_["unknown_cq_errors"];
-}
-
-// Events (digest §5): an entry is software's when its owner bit is the parity
-// of this pass; then the consumer index goes back through the UAR.
-void Mlx5Device::poll_events() {
-  const uint32_t before = eq_cc_;
-  std::vector<uint32_t> failed_cqs;
-  int64_t pages = 0;  // asked for (> 0) or offered back (< 0)
-  for (;; ++eq_cc_) {
-    LayoutRef<Eqe> e(eq_.descriptor(eq_cc_ & eq_.mask()));
-    if (e.get<Eqe::OWNER>() != eq_.wrap_bit(eq_cc_)) break;
-    dma_read_barrier();
-    switch (e.get<Eqe::TYPE>()) {
-      case kEventPortChange: link_known_ = false, ++events_["port_change_events"]; break;
-      case kEventCqError:
-        ++events_["cq_error_events"];
-        if (e.get<Eqe::CQ_SYNDROME>() == kCqSyndromeOverrun) ++events_["cq_overruns"];
-        failed_cqs.push_back(e.get<Eqe::CQN>());
-        break;
-      case kEventWqCatastrophic: ++events_["wq_catastrophic_events"]; break;
-      case kEventPageRequest:
-        ++events_["page_requests"];
-        pages += static_cast<int32_t>(e.get<Eqe::NUM_PAGES>());
-        break;
-      default: ++events_["internal_error_events"]; break;
-    }
-  }
-  if (eq_cc_ - before >= kEqEntries) link_known_ = false;  // full: events may have been lost
-  if (eq_cc_ != before) {
-    bar_->write(RegisterValue<UAR_EQ_DOORBELL>()
-                    .set<UAR_EQ_DOORBELL::EQN>(eqn_)
-                    .set<UAR_EQ_DOORBELL::CONSUMER_INDEX>(eq_cc_ & 0xFFFFFF), uar_);
-  }
-  for (uint32_t cqn : failed_cqs) cq_error(cqn);
-  if (pages != 0) {
-    const int32_t n = static_cast<int32_t>(std::clamp<int64_t>(pages, INT32_MIN, INT32_MAX));
-    if (absl::Status s = hca_->answer_page_request(n); !s.ok()) {
-      ++events_["page_request_failures"];
-      if (page_error_.ok()) page_error_ = s;
-    }
-  }
-}
-
-// PAOS oper_status and PTYS eth_proto_oper (digest §7), asked again after a
-// port change event, while the link is down, a second after the last look,
-// and every time once the EQ has missed an event.
-LinkStatus Mlx5Device::link() {
-  if (hca_ == nullptr || !check_health().ok()) return {};
-  poll_events();
-  const absl::Time now = fn_->now();
-  if (link_known_ && link_.up && !events_stalled_ && now - link_checked_ < kLinkRecheck) return link_;
-  auto paos = port_register<PAOS>(kRegisterRead, [](LayoutRef<PAOS>) {});
-  auto ptys = port_register<PTYS>(kRegisterRead, [](LayoutRef<PTYS> r) {
-    r.set<PTYS::PROTO_MASK>(kProtoEthernet);
-  });
-  if (!paos.ok() || !ptys.ok()) return {};
-  LinkStatus fresh;
-  if (paos->get<PAOS::OPER_STATUS>() == kPortUp) {
-    fresh.up = true;
-    const uint32_t oper = ptys->get<PTYS::ETH_PROTO_OPER>();
-    for (const PtysSpeed& s : kPtysSpeeds) {
-      if (oper & (1u << s.bit)) fresh.speed_mbps = s.mbps;
-    }
-  }
-  if (link_known_ && fresh.up != link_.up) {  // the port changed: where is its event?
-    poll_events();
-    if (link_known_ && !events_stalled_) events_stalled_ = true, ++events_["eq_stalls"];
-  }
-  link_ = fresh;
-  link_known_ = true;
-  link_checked_ = now;
-  return link_;
-}
-
-absl::StatusOr<DeviceStats> Mlx5Device::stats() {
-  if (absl::Status s = check_health(); !s.ok()) return s;
-  poll_events();
-  if (!page_error_.ok()) return std::exchange(page_error_, absl::OkStatus());  // said once
-  for (const ReceiveQueue& q : rx_) {
-    if (!q.broken().ok()) return q.broken();
-  }
-  for (const SendQueue& q : tx_) {
-    if (!q.broken().ok()) return q.broken();
-  }
-  auto out = cmdq().run<QUERY_VPORT_COUNTER>();
-  if (!out.ok()) return out.status();
-  DeviceStats s;
-  auto be64 = [&](uint32_t off) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | out->bytes()[off + i];
-    return v;
-  };
-  for (const VportCounter& c : kVportCounters) {
-    s.counters[std::string(c.name) + "_packets"] = be64(c.offset);
-    s.counters[std::string(c.name) + "_octets"] = be64(c.offset + 8);
-  }
-  for (const auto& [name, n] : events_) s.counters[name] = n;
-  for (ReceiveQueue& q : rx_) s.rx.push_back(q.stats), s.counters["rq_recoveries"] += q.recoveries;
-  for (SendQueue& q : tx_) s.tx.push_back(q.stats), s.counters["sq_recoveries"] += q.recoveries;
-  return s;
-}
-
-}  // namespace
+}  // namespace detail
 
 bool supports(PciId id) {
   return id.vendor == kVendor && (id.device == kConnectX4 || id.device == kConnectX4Lx ||
@@ -615,12 +362,12 @@ bool supports(PciId id) {
 
 absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
-  if (absl::Status s = validate(config, kLimits); !s.ok()) return s;
+  if (absl::Status s = validate(config, detail::kLimits); !s.ok()) return s;
   if (!supports(fn->id())) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: %04x:%04x is not a ConnectX-4, 4 Lx or 5", fn->name(), fn->id().vendor, fn->id().device));
   }
-  auto dev = std::make_unique<Mlx5Device>(std::move(fn), config);
+  auto dev = std::make_unique<detail::Mlx5Device>(std::move(fn), config);
   if (absl::Status s = dev->open(); !s.ok()) return s;  // closing undoes what was made
   return dev;
 }
