@@ -32,10 +32,14 @@ struct SimContext {
   // pthread locks, but Debian's abseil is built without its annotations.
   std::shared_ptr<std::mutex> serial;
 
-  // A context whose models may be driven from several threads.
+  // A context whose models may be driven from several threads. Buffer
+  // tracking is off in it: pools mark buffers free and in use from the
+  // threads that own them, outside the lock, and the IOMMU's marks are
+  // single-threaded (sim/iommu.h).
   static SimContext serialized() {
     SimContext c;
     c.serial = std::make_shared<std::mutex>();
+    c.iommu->set_buffer_tracking(false);
     return c;
   }
 };
