@@ -165,11 +165,21 @@ TEST_F(VirtioTest, LegacyWithoutAnyLayoutPutsTheHeaderInItsOwnDescriptor) {
   expect_clean();
 }
 
+// The model offers VIRTIO_F_IN_ORDER unless told not to; with it the device
+// returns each TX batch under one used element (§2.7.9, §2.8.21).
+sim::VirtioNetConfig modern(bool packed, bool in_order) {
+  sim::VirtioNetConfig mc;
+  mc.features = sim::default_virtio_features(false);
+  if (!packed) mc.features &= ~bit(f::kRingPacked);
+  if (!in_order) mc.features &= ~bit(f::kInOrder);
+  return mc;
+}
+
 TEST_F(VirtioTest, RingsWrapManyTimes) {
-  for (bool packed : {false, true}) {
-    sim::VirtioNetConfig mc;
-    if (!packed) mc.features = sim::default_virtio_features(false) & ~bit(f::kRingPacked);
-    Nic nic = open_ok(mc, config(1, 64));
+  for (auto [packed, in_order] : {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+    SCOPED_TRACE(absl::StrFormat("packed %d, IN_ORDER %d", packed, in_order));
+    Nic nic = open_ok(modern(packed, in_order), config(1, 64));
+    EXPECT_EQ(static_cast<bool>(virtio::negotiated_features(*nic.dev) & bit(f::kInOrder)), in_order);
     MempoolPtr pool = make_pool(*nic.dev);
     for (int round = 0; round < 100; ++round) {  // 64-entry rings: > 70 wraps each way
       expect_rx(nic, 45, 45 * round);
@@ -184,14 +194,14 @@ TEST_F(VirtioTest, RingsWrapManyTimes) {
 // the soak (tests/soak), where such a queue stalled for good.
 TEST_F(VirtioTest, ABatchThatFillsTheWholeRingIsKicked) {
   for (bool packed : {false, true}) {
-    for (bool event_idx : {false, true}) {
-      sim::VirtioNetConfig mc;
-      mc.features = sim::default_virtio_features(false);
-      if (!packed) mc.features &= ~bit(f::kRingPacked);
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool event_idx = variant & 1, in_order = variant & 2;
+      sim::VirtioNetConfig mc = modern(packed, in_order);
       if (!event_idx) mc.features &= ~bit(f::kEventIdx);
       Nic nic = open_ok(mc, config(1, 64));
       MempoolPtr pool = make_pool(*nic.dev);
-      SCOPED_TRACE(absl::StrFormat("packed %d, EVENT_IDX %d", packed, event_idx));
+      SCOPED_TRACE(absl::StrFormat("packed %d, EVENT_IDX %d, IN_ORDER %d", packed, event_idx,
+                                   in_order));
       uint64_t seq = 0;
       for (size_t count : {64, 10, 64, 64, 1, 64}) {
         expect_tx(nic, *pool, count, seq);
@@ -250,10 +260,9 @@ TEST_F(VirtioTest, MultiqueueSpreadsFlowsOverPairs) {
 }
 
 TEST_F(VirtioTest, KicksAreOnePerTxBatchAndNoneForRx) {
-  for (bool packed : {false, true}) {
-    sim::VirtioNetConfig mc;
-    if (!packed) mc.features = sim::default_virtio_features(false) & ~bit(f::kRingPacked);
-    Nic nic = open_ok(mc);
+  for (auto [packed, in_order] : {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+    SCOPED_TRACE(absl::StrFormat("packed %d, IN_ORDER %d", packed, in_order));
+    Nic nic = open_ok(modern(packed, in_order));
     MempoolPtr pool = make_pool(*nic.dev);
     const uint64_t rx_kicks = nic.model->kicks(0);
     for (int i = 0; i < 20; ++i) {
