@@ -9,7 +9,9 @@
 #include "gtest/gtest.h"
 #include "mem/mempool.h"
 #include "nic/open.h"
+#include "nic/virtio/queue.h"
 #include "nic/virtio/spec.h"
+#include "nic/virtio/transport.h"
 #include "nic/virtio/virtio_net.h"
 #include "sim/frames.h"
 #include "sim/simulated_function.h"
@@ -286,6 +288,48 @@ TEST_F(VirtioTest, TheModelFlagsABrokenStatusSequence) {
   EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("DRIVER_OK set before"));
   bar.write8(virtio::DEVICE_STATUS::offset(), 0);  // a reset clears it
   EXPECT_EQ(model->status(), 0);
+}
+
+// §2.7.5: with IN_ORDER a split-ring driver uses descriptors in ring order.
+// A driver (the queue without its IN_ORDER mode) that hands back ids from its
+// free list out of that order is reported; the same steps in order are not.
+TEST_F(VirtioTest, TheModelReportsASplitDriverOffRingOrderUnderInOrder) {
+  for (bool driver_in_order : {true, false}) {
+    SCOPED_TRACE(absl::StrFormat("driver in order %d", driver_in_order));
+    ctx_.log->clear();
+    auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(false, true));
+    sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+    auto t = *virtio::Transport::open(fn);
+    namespace st = virtio::status;
+    t->set_status(0);
+    t->set_status(st::kAcknowledge | st::kDriver);
+    t->set_driver_features(bit(f::kVersion1) | bit(f::kInOrder));
+    t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+    auto q = *virtio::SplitQueue::create(fn.dma(), 64, false, false, driver_in_order, "tx");
+    ASSERT_TRUE(t->setup_queue(1, 64, q.addresses()).ok());
+    t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk | st::kDriverOk);
+    MempoolPtr pool = *Mempool::create({.buffers = 8, .tag = "app"}, fn.dma());
+    auto send = [&](int n) {
+      for (int i = 0; i < n; ++i) {
+        Packet p = pool->alloc();
+        ASSERT_TRUE(p.resize(80).ok());
+        q.add(p, {{p.iova(), 80, false}});
+      }
+      if (q.publish()) t->notify(1);
+    };
+    send(2);
+    EXPECT_EQ(q.free_used(), 2u);  // ids 0 and 1 home: a free list would give 1 next
+    send(1);
+    if (driver_in_order) {
+      EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
+      EXPECT_EQ(q.free_used(), 1u);
+    } else {
+      ASSERT_EQ(ctx_.log->size(), 1u);
+      EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("IN_ORDER: buffer made available at descriptor 1"));
+      EXPECT_TRUE(model->status() & st::kDeviceNeedsReset);
+    }
+    q.release_packets();
+  }
 }
 
 TEST_F(VirtioTest, DeviceNeedsResetTakesTheLinkDownAndSaysWhatToDo) {
