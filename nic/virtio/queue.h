@@ -105,7 +105,9 @@ class SplitQueue {
   // `prepare(Packet&, Segment&)` fills in the segment, or returns false to
   // skip the packet (it deals with it). Returns how many it looked at.
   template <typename Prepare>
-  size_t add_all(Packet* packets, size_t n, Prepare prepare);
+  size_t add_all(Packet* packets, size_t n, Prepare prepare) {
+    return in_order_ ? add<true>(packets, n, prepare) : add<false>(packets, n, prepare);
+  }
   // Makes the buffers added since the last call visible to the device; true
   // when the device asked to be notified of them (§2.7.10).
   bool publish() {
@@ -135,7 +137,10 @@ class SplitQueue {
   // id as segment_of(it); then on_used(fresh[k], written). For an element
   // with a bad id, fresh[k] is freed and on_used gets it empty.
   template <typename SegmentOf, typename OnUsed>
-  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
+  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+    if (in_order_) return exchange<true>(fresh, n, segment_of, on_used);
+    exchange<false>(fresh, n, segment_of, on_used);
+  }
   // Asks the device for no interrupts (safenic polls).
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
@@ -144,6 +149,11 @@ class SplitQueue {
  private:
   SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_off, bool event_idx,
              bool in_order);
+  // add_all() and exchange_used(), one loop for each mode.
+  template <bool in_order, typename Prepare>
+  size_t add(Packet* packets, size_t n, Prepare prepare);
+  template <bool in_order, typename SegmentOf, typename OnUsed>
+  void exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
   // IN_ORDER: takes back the oldest buffer (its packet into `out`); its head.
   uint16_t complete_oldest(Packet& out) {
     BufferTable& b = *buffers_;
@@ -194,7 +204,9 @@ class PackedQueue {
   uint16_t room() const { return room_; }
   void add(Packet& p, std::initializer_list<Segment> segments);
   template <typename Prepare>
-  size_t add_all(Packet* packets, size_t n, Prepare prepare);
+  size_t add_all(Packet* packets, size_t n, Prepare prepare) {
+    return in_order_ ? add<true>(packets, n, prepare) : add<false>(packets, n, prepare);
+  }
   // Makes the descriptors added since the last call visible to the device
   // (§2.8.6: the first one's flags last, so it sees the batch at once); true
   // when its event suppression structure asks for a notification (§2.8.10).
@@ -232,7 +244,10 @@ class PackedQueue {
     return n;
   }
   template <typename SegmentOf, typename OnUsed>
-  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
+  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+    if (in_order_) return exchange<true>(fresh, n, segment_of, on_used);
+    exchange<false>(fresh, n, segment_of, on_used);
+  }
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
   void release_packets() { buffers_->release_packets(); }
@@ -240,6 +255,11 @@ class PackedQueue {
  private:
   static constexpr uint16_t kAvailUsed = kPackedAvail | kPackedUsed;
   PackedQueue(DescriptorRing ring, bool event_idx, bool in_order);
+  // add_all() and exchange_used(), one loop for each mode.
+  template <bool in_order, typename Prepare>
+  size_t add(Packet* packets, size_t n, Prepare prepare);
+  template <bool in_order, typename SegmentOf, typename OnUsed>
+  void exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
   size_t free_used_in_order();
   // IN_ORDER: takes back the buffer at next_used_ (its packet into `out`).
   uint16_t complete_oldest(Packet& out) {
@@ -281,8 +301,8 @@ class PackedQueue {
 
 // ---- fast paths (inline) ---------------------------------------------------
 
-template <typename Prepare>
-size_t SplitQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
+template <bool in_order, typename Prepare>
+size_t SplitQueue::add(Packet* packets, size_t n, Prepare prepare) {
   uint8_t* const desc = ring_.descriptors();
   uint8_t* const ring = avail() + 4;
   const uint16_t mask = static_cast<uint16_t>(ring_.mask());
@@ -291,14 +311,13 @@ size_t SplitQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
   uint8_t* const chains = buffers_->chains();
   uint16_t free_count = buffers_->free_count();
   uint16_t idx = avail_idx_, next_desc = next_desc_;
-  const bool in_order = in_order_;
   size_t k = 0;
   for (; k < n && free_count != 0; ++k) {
     Segment s;
     if (!prepare(packets[k], s)) continue;
     const uint16_t id = in_order ? next_desc : free_ids[free_count - 1];
     --free_count;
-    next_desc = (next_desc + 1) & mask;
+    if constexpr (in_order) next_desc = (next_desc + 1) & mask;
     LayoutRef<SplitDesc>(desc + 16 * size_t{id})
         .set<SplitDesc::ADDR>(s.iova)
         .set<SplitDesc::LEN>(s.len)
@@ -310,12 +329,12 @@ size_t SplitQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
   room_ -= static_cast<uint16_t>(buffers_->free_count() - free_count);
   buffers_->set_free_count(free_count);
   avail_idx_ = idx;
-  if (in_order) next_desc_ = next_desc;
+  if constexpr (in_order) next_desc_ = next_desc;
   return k;
 }
 
-template <typename SegmentOf, typename OnUsed>
-void SplitQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+template <bool in_order, typename SegmentOf, typename OnUsed>
+void SplitQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
   dma_read_barrier();  // the elements after the index (read by used_ready)
   uint8_t* const desc = ring_.descriptors();
   uint8_t* const ring = avail() + 4;
@@ -324,7 +343,6 @@ void SplitQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, On
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
   uint16_t idx = avail_idx_, last = last_used_;
-  const bool in_order = in_order_;
   uint16_t oldest = oldest_desc_, next_desc = next_desc_, completed = completed_;
   uint64_t bad = 0;
   for (size_t k = 0; k < n; ++k) {
@@ -342,14 +360,14 @@ void SplitQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, On
     }
     uint16_t id = static_cast<uint16_t>(head);
     owned[id].swap(p);  // the frame comes out, the fresh buffer takes its place
-    if (in_order) {  // the fresh buffer goes to the next descriptor in ring order
-      chains[id] = 0;
+    if constexpr (in_order) {  // the fresh buffer goes to the next descriptor in ring order
       oldest = (oldest + 1) & mask;
       ++completed;
-      id = next_desc;
+      if (ABSL_PREDICT_FALSE(next_desc != head)) {  // with a full ring, the same
+        owned[next_desc].swap(owned[head]);
+        chains[head] = 0, chains[next_desc] = 1, id = next_desc;
+      }
       next_desc = (next_desc + 1) & mask;
-      if (id != head) owned[id].swap(owned[head]);
-      chains[id] = 1;
       if (ABSL_PREDICT_FALSE(used_id != head)) ++bad, p.reset();  // dropped, counted here
     }
     const Segment s = segment_of(owned[id]);
@@ -363,11 +381,11 @@ void SplitQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, On
   bad_completions_ += bad;  // each frees nothing: the queue goes on one buffer short
   avail_idx_ = idx;
   last_used_ = last;
-  if (in_order) oldest_desc_ = oldest, next_desc_ = next_desc, completed_ = completed;
+  if constexpr (in_order) oldest_desc_ = oldest, next_desc_ = next_desc, completed_ = completed;
 }
 
-template <typename Prepare>
-size_t PackedQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
+template <bool in_order, typename Prepare>
+size_t PackedQueue::add(Packet* packets, size_t n, Prepare prepare) {
   uint8_t* const desc = ring_.descriptors();
   const uint16_t size = this->size();
   uint16_t* const free_ids = buffers_->free_ids();
@@ -376,7 +394,6 @@ size_t PackedQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
   uint16_t free_count = buffers_->free_count();
   uint16_t pos = next_avail_, pending = pending_, first = first_pending_,
            first_flags = pending_flags_, wrap_flags = avail_flags();
-  const bool in_order = in_order_;
   size_t k = 0;
   for (; k < n && free_count != 0; ++k) {
     Segment s;
@@ -402,8 +419,8 @@ size_t PackedQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
   return k;
 }
 
-template <typename SegmentOf, typename OnUsed>
-void PackedQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+template <bool in_order, typename SegmentOf, typename OnUsed>
+void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
   dma_read_barrier();  // ids and lengths after the flags (read by used_ready)
   uint8_t* const desc = ring_.descriptors();
   const uint16_t size = this->size();
@@ -412,7 +429,6 @@ void PackedQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, O
   uint16_t used_pos = next_used_, used_flags = this->used_flags();
   uint16_t pos = next_avail_, pending = pending_, first = first_pending_,
            first_flags = pending_flags_, wrap_flags = avail_flags();
-  const bool in_order = in_order_;
   uint64_t bad = 0;
   for (size_t k = 0; k < n; ++k) {
     LayoutRef<PackedDesc> u(desc + 16 * size_t{used_pos});
@@ -430,11 +446,11 @@ void PackedQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, O
     }
     uint16_t id = head;
     owned[id].swap(p);  // the frame comes out, the fresh buffer takes its place
-    if (in_order) {  // the fresh buffer's id is its new position
-      chains[id] = 0;
-      id = pos;
-      if (id != head) owned[id].swap(owned[head]);
-      chains[id] = 1;
+    if constexpr (in_order) {  // the fresh buffer's id is its new position (with a full ring, the same)
+      if (ABSL_PREDICT_FALSE(pos != head)) {
+        owned[pos].swap(owned[head]);
+        chains[head] = 0, chains[pos] = 1, id = pos;
+      }
       if (ABSL_PREDICT_FALSE(used_id != head)) ++bad, p.reset();  // dropped, counted here
     }
     const Segment s = segment_of(owned[id]);
