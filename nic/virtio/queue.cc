@@ -125,15 +125,26 @@ size_t SplitQueue::free_used() {
     const uint16_t used = static_cast<uint16_t>(end - last_used_);
     const uint16_t outstanding = static_cast<uint16_t>(avail_idx_ - completed_);
     if (ABSL_PREDICT_FALSE(used > outstanding)) ++bad_completions_;  // more than we made available
+    const uint16_t count = std::min(used, outstanding);
     const uint32_t last_id = load32(elems + 8 * ((end - 1) & mask));
-    uint16_t head = 0;
-    for (; freed < std::min(used, outstanding); ++freed) {
-      Packet sent;
-      head = complete_oldest(sent);  // and `sent` frees its buffer
+    Packet* const owned = b.packets();
+    uint8_t* const chains = b.chains();
+    uint16_t head = oldest_desc_, last = head, descriptors = 0;
+    for (uint16_t k = 0; k < count; ++k) {  // the oldest `count` buffers, in ring order
+      last = head;
+      const uint8_t chain = chains[head];
+      owned[head].reset();  // sent: the buffer goes home
+      chains[head] = 0;
+      descriptors = static_cast<uint16_t>(descriptors + chain);
+      head = static_cast<uint16_t>((head + chain) & mask);
     }
-    if (ABSL_PREDICT_FALSE(freed != 0 && head != last_id)) ++bad_completions_;
+    if (ABSL_PREDICT_FALSE(count != 0 && last != last_id)) ++bad_completions_;
+    b.give_count(descriptors);
+    room_ += descriptors;
+    oldest_desc_ = head;
+    completed_ = static_cast<uint16_t>(completed_ + count);
     last_used_ = end;
-    return freed;
+    return count;
   }
   for (uint16_t i = last_used_; i != end; ++i) {
     const uint32_t id = load32(elems + 8 * (i & mask));
