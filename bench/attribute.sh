@@ -4,12 +4,13 @@
 # tx_batch + freeing leftovers), then everything inside the SimulatedBar
 # writes (the doorbells, where the models do their work); the driver's share
 # is the difference. Usage: bench/attribute.sh ixgbe|virtio|mlx5   (needs valgrind)
-# virtio runs packed rings (the model's offer); RING=split runs split rings.
+# virtio runs packed rings (the model's offer); RING=split runs split rings;
+# IN_ORDER=off withholds VIRTIO_F_IN_ORDER (offered by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./bazelw build --config=opt //bench:forward_loop >/dev/null 2>&1
 # (the bazel-out symlink follows whichever configuration ran last: ask Bazel)
-bin=$(./bazelw info --config=opt bazel-bin 2>/dev/null)/bench/forward_loop
+bin=${FORWARD_LOOP:-$(./bazelw info --config=opt bazel-bin 2>/dev/null)/bench/forward_loop}
 iterations=20000
 kind=${1:-ixgbe}
 if [[ $kind == virtio ]]; then
@@ -18,7 +19,12 @@ if [[ $kind == virtio ]]; then
     split) kind=virtio-split ;;
     *) echo "RING=${RING}: packed or split" >&2; exit 2 ;;
   esac
-  echo "virtio ring: ${RING:-packed}"
+  case ${IN_ORDER:-on} in
+    on) ;;
+    off) kind=$kind-no-in-order ;;
+    *) echo "IN_ORDER=${IN_ORDER}: on or off" >&2; exit 2 ;;
+  esac
+  echo "virtio ring: ${RING:-packed}, IN_ORDER ${IN_ORDER:-on}"
 fi
 count() {  # batch, toggle pattern -> instructions collected
   local out; out=$(mktemp)

@@ -1,8 +1,9 @@
 // A fixed amount of forwarding for instruction counting (bench/attribute.sh):
 // forward_loop KIND BATCH ITERATIONS, KIND one of ixgbe, virtio, mlx5 (virtio:
 // the model's default offer, so packed rings; virtio-split withholds
-// VIRTIO_F_RING_PACKED). The same set-up and loop as forward_bench, without the
-// simulator's buffer-liveness checks (SAFENIC_BUFFER_TRACKING=1 turns them on).
+// VIRTIO_F_RING_PACKED; a "-no-in-order" suffix withholds VIRTIO_F_IN_ORDER).
+// The same set-up and loop as forward_bench, without the simulator's
+// buffer-liveness checks (SAFENIC_BUFFER_TRACKING=1 turns them on).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -21,7 +22,7 @@ __attribute__((noinline)) size_t forward_batch(Device& in, Device& out, PacketBa
   return n;
 }
 
-int run(const std::string& kind, size_t batch_size, size_t iterations) {
+int run(std::string kind, size_t batch_size, size_t iterations) {
   sim::Testbed bed;
   // Hardware has no buffer-liveness tracking: count the driver as it runs
   // there, unless SAFENIC_BUFFER_TRACKING=1 asks for the simulator's checks.
@@ -29,11 +30,17 @@ int run(const std::string& kind, size_t batch_size, size_t iterations) {
   bed.context().iommu->set_buffer_tracking(tracking != nullptr && std::string(tracking) == "1");
   DeviceConfig config;
   config.promiscuous = true;
-  sim::VirtioNetConfig split;
-  split.features = sim::default_virtio_features(false) &
-                   ~virtio::feature::bit(virtio::feature::kRingPacked);
+  using virtio::feature::bit;
+  sim::VirtioNetConfig packed, split;
+  packed.features = sim::default_virtio_features(false);
+  const std::string no_in_order = "-no-in-order";
+  if (kind.size() > no_in_order.size() && kind.ends_with(no_in_order)) {
+    kind.resize(kind.size() - no_in_order.size());
+    packed.features &= ~bit(virtio::feature::kInOrder);
+  }
+  split.features = packed.features & ~bit(virtio::feature::kRingPacked);
   auto add = [&] {
-    return kind == "virtio"         ? bed.add_virtio(config)
+    return kind == "virtio"         ? bed.add_virtio(config, packed)
            : kind == "virtio-split" ? bed.add_virtio(config, split)
            : kind == "mlx5" ? bed.add_connectx(config)
                             : bed.add_82599(config);

@@ -9,7 +9,9 @@
 #include "gtest/gtest.h"
 #include "mem/mempool.h"
 #include "nic/open.h"
+#include "nic/virtio/queue.h"
 #include "nic/virtio/spec.h"
+#include "nic/virtio/transport.h"
 #include "nic/virtio/virtio_net.h"
 #include "sim/frames.h"
 #include "sim/simulated_function.h"
@@ -165,11 +167,21 @@ TEST_F(VirtioTest, LegacyWithoutAnyLayoutPutsTheHeaderInItsOwnDescriptor) {
   expect_clean();
 }
 
+// The model offers VIRTIO_F_IN_ORDER unless told not to; with it the device
+// returns each TX batch under one used element (§2.7.9, §2.8.21).
+sim::VirtioNetConfig modern(bool packed, bool in_order) {
+  sim::VirtioNetConfig mc;
+  mc.features = sim::default_virtio_features(false);
+  if (!packed) mc.features &= ~bit(f::kRingPacked);
+  if (!in_order) mc.features &= ~bit(f::kInOrder);
+  return mc;
+}
+
 TEST_F(VirtioTest, RingsWrapManyTimes) {
-  for (bool packed : {false, true}) {
-    sim::VirtioNetConfig mc;
-    if (!packed) mc.features = sim::default_virtio_features(false) & ~bit(f::kRingPacked);
-    Nic nic = open_ok(mc, config(1, 64));
+  for (auto [packed, in_order] : {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+    SCOPED_TRACE(absl::StrFormat("packed %d, IN_ORDER %d", packed, in_order));
+    Nic nic = open_ok(modern(packed, in_order), config(1, 64));
+    EXPECT_EQ(static_cast<bool>(virtio::negotiated_features(*nic.dev) & bit(f::kInOrder)), in_order);
     MempoolPtr pool = make_pool(*nic.dev);
     for (int round = 0; round < 100; ++round) {  // 64-entry rings: > 70 wraps each way
       expect_rx(nic, 45, 45 * round);
@@ -184,14 +196,14 @@ TEST_F(VirtioTest, RingsWrapManyTimes) {
 // the soak (tests/soak), where such a queue stalled for good.
 TEST_F(VirtioTest, ABatchThatFillsTheWholeRingIsKicked) {
   for (bool packed : {false, true}) {
-    for (bool event_idx : {false, true}) {
-      sim::VirtioNetConfig mc;
-      mc.features = sim::default_virtio_features(false);
-      if (!packed) mc.features &= ~bit(f::kRingPacked);
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool event_idx = variant & 1, in_order = variant & 2;
+      sim::VirtioNetConfig mc = modern(packed, in_order);
       if (!event_idx) mc.features &= ~bit(f::kEventIdx);
       Nic nic = open_ok(mc, config(1, 64));
       MempoolPtr pool = make_pool(*nic.dev);
-      SCOPED_TRACE(absl::StrFormat("packed %d, EVENT_IDX %d", packed, event_idx));
+      SCOPED_TRACE(absl::StrFormat("packed %d, EVENT_IDX %d, IN_ORDER %d", packed, event_idx,
+                                   in_order));
       uint64_t seq = 0;
       for (size_t count : {64, 10, 64, 64, 1, 64}) {
         expect_tx(nic, *pool, count, seq);
@@ -250,10 +262,9 @@ TEST_F(VirtioTest, MultiqueueSpreadsFlowsOverPairs) {
 }
 
 TEST_F(VirtioTest, KicksAreOnePerTxBatchAndNoneForRx) {
-  for (bool packed : {false, true}) {
-    sim::VirtioNetConfig mc;
-    if (!packed) mc.features = sim::default_virtio_features(false) & ~bit(f::kRingPacked);
-    Nic nic = open_ok(mc);
+  for (auto [packed, in_order] : {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+    SCOPED_TRACE(absl::StrFormat("packed %d, IN_ORDER %d", packed, in_order));
+    Nic nic = open_ok(modern(packed, in_order));
     MempoolPtr pool = make_pool(*nic.dev);
     const uint64_t rx_kicks = nic.model->kicks(0);
     for (int i = 0; i < 20; ++i) {
@@ -277,6 +288,48 @@ TEST_F(VirtioTest, TheModelFlagsABrokenStatusSequence) {
   EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("DRIVER_OK set before"));
   bar.write8(virtio::DEVICE_STATUS::offset(), 0);  // a reset clears it
   EXPECT_EQ(model->status(), 0);
+}
+
+// §2.7.5: with IN_ORDER a split-ring driver uses descriptors in ring order.
+// A driver (the queue without its IN_ORDER mode) that hands back ids from its
+// free list out of that order is reported; the same steps in order are not.
+TEST_F(VirtioTest, TheModelReportsASplitDriverOffRingOrderUnderInOrder) {
+  for (bool driver_in_order : {true, false}) {
+    SCOPED_TRACE(absl::StrFormat("driver in order %d", driver_in_order));
+    ctx_.log->clear();
+    auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(false, true));
+    sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+    auto t = *virtio::Transport::open(fn);
+    namespace st = virtio::status;
+    t->set_status(0);
+    t->set_status(st::kAcknowledge | st::kDriver);
+    t->set_driver_features(bit(f::kVersion1) | bit(f::kInOrder));
+    t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+    auto q = *virtio::SplitQueue::create(fn.dma(), 64, false, false, driver_in_order, "tx");
+    ASSERT_TRUE(t->setup_queue(1, 64, q.addresses()).ok());
+    t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk | st::kDriverOk);
+    MempoolPtr pool = *Mempool::create({.buffers = 8, .tag = "app"}, fn.dma());
+    auto send = [&](int n) {
+      for (int i = 0; i < n; ++i) {
+        Packet p = pool->alloc();
+        ASSERT_TRUE(p.resize(80).ok());
+        q.add(p, {{p.iova(), 80, false}});
+      }
+      if (q.publish()) t->notify(1);
+    };
+    send(2);
+    EXPECT_EQ(q.free_used(), 2u);  // ids 0 and 1 home: a free list would give 1 next
+    send(1);
+    if (driver_in_order) {
+      EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
+      EXPECT_EQ(q.free_used(), 1u);
+    } else {
+      ASSERT_EQ(ctx_.log->size(), 1u);
+      EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("IN_ORDER: buffer made available at descriptor 1"));
+      EXPECT_TRUE(model->status() & st::kDeviceNeedsReset);
+    }
+    q.release_packets();
+  }
 }
 
 TEST_F(VirtioTest, DeviceNeedsResetTakesTheLinkDownAndSaysWhatToDo) {

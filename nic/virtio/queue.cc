@@ -25,7 +25,7 @@ void BufferTable::release_packets() {
 
 absl::StatusOr<SplitQueue> SplitQueue::create(const DmaAllocator& dma, uint16_t size,
                                               bool legacy_layout, bool event_idx,
-                                              absl::string_view tag) {
+                                              bool in_order, absl::string_view tag) {
   // §2.7: descriptor table, avail ring, then the used ring (4-byte aligned;
   // legacy: on the next 4096-byte boundary).
   const uint32_t avail_off = static_cast<uint32_t>(split_desc_bytes(size));
@@ -35,26 +35,37 @@ absl::StatusOr<SplitQueue> SplitQueue::create(const DmaAllocator& dma, uint16_t 
   auto ring = DescriptorRing::create(dma, size, 16, tag,
                                      used_off - avail_off + split_used_bytes(size));
   if (!ring.ok()) return ring.status();
-  return SplitQueue(*std::move(ring), avail_off, used_off, event_idx);
+  return SplitQueue(*std::move(ring), avail_off, used_off, event_idx, in_order);
 }
 
-SplitQueue::SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_off, bool event_idx)
+SplitQueue::SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_off, bool event_idx,
+                       bool in_order)
     : ring_(std::move(ring)), buffers_(std::make_unique<BufferTable>(ring_.size())),
-      avail_off_(avail_off), used_off_(used_off), event_idx_(event_idx),
+      avail_off_(avail_off), used_off_(used_off), event_idx_(event_idx), in_order_(in_order),
       room_(static_cast<uint16_t>(ring_.size())) {}
 
 QueueAddresses SplitQueue::addresses() const {
   return {ring_.iova(), ring_.iova() + avail_off_, ring_.iova() + used_off_};
 }
 
+// §2.7.9: with IN_ORDER the chain takes the next descriptors in ring order,
+// each NEXT x + 1 (0 after the table's last).
 void SplitQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   BufferTable& b = *buffers_;
-  const uint16_t head = b.take();
+  const uint16_t mask = static_cast<uint16_t>(ring_.mask());
+  auto take = [&] {
+    if (!in_order_) return b.take();
+    b.take_count(1);
+    const uint16_t id = next_desc_;
+    next_desc_ = (next_desc_ + 1) & mask;
+    return id;
+  };
+  const uint16_t head = take();
   uint16_t id = head;
   size_t k = 0;
   for (const Segment& s : segments) {
     const bool last = ++k == segments.size();
-    const uint16_t next = last ? 0 : b.take();
+    const uint16_t next = last ? 0 : take();
     LayoutRef<SplitDesc>(ring_.descriptor(id))
         .set<SplitDesc::ADDR>(s.iova)
         .set<SplitDesc::LEN>(s.len)
@@ -77,6 +88,19 @@ bool SplitQueue::next_used(Packet& out, uint32_t* written) {
     const uint32_t id = load32(elem);
     const uint32_t len = load32(elem + 4);
     ++last_used_;
+    if (in_order_) {  // the element is for the oldest buffer; its id must say so
+      if (ABSL_PREDICT_FALSE(completed_ == avail_idx_)) {
+        ++bad_completions_;  // none outstanding
+        continue;
+      }
+      if (ABSL_PREDICT_TRUE(complete_oldest(out) == id)) {
+        *written = len;
+        return true;
+      }
+      ++bad_completions_;
+      out.reset();
+      continue;
+    }
     if (ABSL_PREDICT_TRUE(id < ring_.size() && buffers_->chain(static_cast<uint16_t>(id)) != 0)) {
       complete(static_cast<uint16_t>(id), out);
       *written = len;
@@ -95,6 +119,33 @@ size_t SplitQueue::free_used() {
   const uint32_t mask = ring_.mask();
   BufferTable& b = *buffers_;
   size_t freed = 0;
+  if (in_order_) {
+    // §2.7.9: the device may write only the batch's last element; the used
+    // index says how many buffers, the element's id names the last of them.
+    const uint16_t used = static_cast<uint16_t>(end - last_used_);
+    const uint16_t outstanding = static_cast<uint16_t>(avail_idx_ - completed_);
+    if (ABSL_PREDICT_FALSE(used > outstanding)) ++bad_completions_;  // more than we made available
+    const uint16_t count = std::min(used, outstanding);
+    const uint32_t last_id = load32(elems + 8 * ((end - 1) & mask));
+    Packet* const owned = b.packets();
+    uint8_t* const chains = b.chains();
+    uint16_t head = oldest_desc_, last = head, descriptors = 0;
+    for (uint16_t k = 0; k < count; ++k) {  // the oldest `count` buffers, in ring order
+      last = head;
+      const uint8_t chain = chains[head];
+      owned[head].reset();  // sent: the buffer goes home
+      chains[head] = 0;
+      descriptors = static_cast<uint16_t>(descriptors + chain);
+      head = static_cast<uint16_t>((head + chain) & mask);
+    }
+    if (ABSL_PREDICT_FALSE(count != 0 && last != last_id)) ++bad_completions_;
+    b.give_count(descriptors);
+    room_ += descriptors;
+    oldest_desc_ = head;
+    completed_ = static_cast<uint16_t>(completed_ + count);
+    last_used_ = end;
+    return count;
+  }
   for (uint16_t i = last_used_; i != end; ++i) {
     const uint32_t id = load32(elems + 8 * (i & mask));
     if (ABSL_PREDICT_FALSE(id > mask || b.chain(static_cast<uint16_t>(id)) == 0)) {
@@ -114,16 +165,17 @@ void SplitQueue::disable_interrupts() { store16(avail(), kAvailNoInterrupt); }
 // ---- packed --------------------------------------------------------------
 
 absl::StatusOr<PackedQueue> PackedQueue::create(const DmaAllocator& dma, uint16_t size,
-                                                bool event_idx, absl::string_view tag) {
+                                                bool event_idx, bool in_order,
+                                                absl::string_view tag) {
   // §2.8: the ring, then the driver and device event suppression structures.
   auto ring = DescriptorRing::create(dma, size, 16, tag, 8);
   if (!ring.ok()) return ring.status();
-  return PackedQueue(*std::move(ring), event_idx);
+  return PackedQueue(*std::move(ring), event_idx, in_order);
 }
 
-PackedQueue::PackedQueue(DescriptorRing ring, bool event_idx)
+PackedQueue::PackedQueue(DescriptorRing ring, bool event_idx, bool in_order)
     : ring_(std::move(ring)), buffers_(std::make_unique<BufferTable>(ring_.size())),
-      event_idx_(event_idx), room_(static_cast<uint16_t>(ring_.size())) {}
+      event_idx_(event_idx), in_order_(in_order), room_(static_cast<uint16_t>(ring_.size())) {}
 
 QueueAddresses PackedQueue::addresses() const {
   const uint64_t events = ring_.iova() + ring_.bytes();
@@ -135,7 +187,8 @@ QueueAddresses PackedQueue::addresses() const {
 // gets its flags last (publish()), so the device sees the batch at once.
 void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   BufferTable& b = *buffers_;
-  const uint16_t id = b.take();
+  uint16_t id = next_avail_;  // IN_ORDER: the id is the position (§2.8.21)
+  if (in_order_) b.take_count(1); else id = b.take();
   size_t k = 0;
   for (const Segment& s : segments) {
     const bool last = ++k == segments.size();
@@ -162,6 +215,19 @@ bool PackedQueue::next_used(Packet& out, uint32_t* written) {
     if ((d.get<PackedDesc::FLAGS>() & kAvailUsed) != used_flags()) return false;
     dma_read_barrier();
     const uint16_t id = d.get<PackedDesc::ID>();
+    if (in_order_) {  // for the buffer whose slot it took; its id must say so
+      if (ABSL_PREDICT_FALSE(room_ == size())) {
+        ++bad_completions_;  // none outstanding: forged, left where it is
+        return false;
+      }
+      if (ABSL_PREDICT_TRUE(complete_oldest(out) == id)) {
+        *written = d.get<PackedDesc::LEN>();
+        return true;
+      }
+      ++bad_completions_;
+      out.reset();
+      continue;
+    }
     const uint8_t chain = id < ring_.size() ? buffers_->chain(id) : 0;
     const uint32_t next = next_used_ + (chain == 0 ? 1u : chain);
     if (next >= ring_.size()) {
@@ -185,6 +251,7 @@ bool PackedQueue::next_used(Packet& out, uint32_t* written) {
 // §2.8.7: each used buffer is one descriptor written back at the position of
 // the buffer's first; the next one follows its chain.
 size_t PackedQueue::free_used() {
+  if (in_order_) return free_used_in_order();
   const uint8_t* const desc = ring_.descriptors();
   const uint16_t size = this->size();
   uint16_t* const free_ids = buffers_->free_ids();
@@ -213,6 +280,62 @@ size_t PackedQueue::free_used() {
     ++freed;
   }
   buffers_->set_free_count(free_count);
+  next_used_ = pos, used_flags_ = flags, room_ = room;
+  bad_completions_ += bad;
+  return freed;
+}
+
+// §2.8.21: one used descriptor for a batch, written over its first buffer's
+// slot, names the batch's last buffer; every buffer up to it is used, and the
+// next batch's descriptor follows it. A bad id loses the batch's end: its
+// slot's buffer is freed, then the next used descriptor found further on
+// starts a batch, and (in order) every buffer before it was used too.
+size_t PackedQueue::free_used_in_order() {
+  const uint8_t* const desc = ring_.descriptors();
+  const uint16_t size = this->size();
+  Packet* const owned = buffers_->packets();
+  uint8_t* const chains = buffers_->chains();
+  uint16_t pos = next_used_, flags = used_flags(), room = room_;
+  size_t freed = 0;
+  uint64_t bad = 0;
+  auto is_used = [&](uint16_t at, uint16_t used) {
+    return (load16(desc + 16 * size_t{at} + PackedDesc::FLAGS::kOffset) & kAvailUsed) == used;
+  };
+  auto step = [&](uint16_t& at, uint16_t& used) {
+    at += chains[at];
+    if (at >= size) at -= size, used ^= kAvailUsed;
+  };
+  // Frees the buffers from `pos` through `last` (or up to it, not `inclusive`).
+  auto free_to = [&](uint16_t last, bool inclusive) {
+    while (chains[pos] != 0) {
+      const uint16_t head = pos;
+      if (!inclusive && head == last) return;
+      room += chains[head];
+      owned[head].reset();  // sent: the buffer goes home
+      step(pos, flags);
+      chains[head] = 0;
+      ++freed;
+      if (head == last) return;
+    }
+  };
+  while (room != size) {
+    if (!is_used(pos, flags)) {
+      if (ABSL_PREDICT_TRUE(!lost_batch_end_)) break;
+      uint16_t at = pos, used = flags;
+      do step(at, used); while (chains[at] != 0 && !is_used(at, used));
+      if (chains[at] == 0) break;  // no later batch yet
+      free_to(at, false);
+      lost_batch_end_ = false;
+      continue;
+    }
+    dma_read_barrier();
+    const uint16_t id = load16(desc + 16 * size_t{pos} + PackedDesc::ID::kOffset);
+    const uint16_t ahead = static_cast<uint16_t>(id >= pos ? id - pos : id + size - pos);
+    lost_batch_end_ = !(id < size && chains[id] != 0 && ahead < size - room);
+    bad += lost_batch_end_;
+    free_to(lost_batch_end_ ? pos : id, true);
+  }
+  buffers_->give_count(static_cast<uint16_t>(freed));
   next_used_ = pos, used_flags_ = flags, room_ = room;
   bad_completions_ += bad;
   return freed;

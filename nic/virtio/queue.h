@@ -12,6 +12,14 @@
 // Completions are checked: an id the driver never made available is counted
 // in bad_completions() and ignored, never dereferenced.
 //
+// VIRTIO_F_IN_ORDER (§2.7.9 split, §2.8.21 packed): the device uses buffers in
+// the order they were made available, so a buffer's id is its first
+// descriptor's position (split: the driver must use descriptors in ring
+// order, chained x -> x+1), and one used element naming buffer N tells that
+// every earlier buffer is used too: TX reclaim reads one element per batch.
+// A used id that is not the buffer due there is counted bad; that buffer is
+// still taken back (the device wrote over its slot), so the order holds.
+//
 // The fast paths (add_all, free_used, exchange_used) loop over many buffers
 // with the queue's state in locals: descriptor stores go through byte pointers,
 // which may alias anything, so state kept in members would be reloaded after
@@ -47,6 +55,9 @@ class BufferTable {
   bool empty() const { return free_count_ == 0; }
   uint16_t take() { return free_[--free_count_]; }
   void give(uint16_t id) { free_[free_count_++] = id; }
+  // IN_ORDER: ids follow ring positions; only the count of free ids is kept.
+  void take_count(uint16_t n) { free_count_ -= n; }
+  void give_count(uint16_t n) { free_count_ += n; }
   uint16_t free_count() const { return free_count_; }
   Packet& packet(uint16_t id) { return packets_[id]; }
   uint8_t& chain(uint16_t id) { return chain_[id]; }  // descriptors in the buffer; 0: not in use
@@ -83,7 +94,7 @@ class SplitQueue {
   // `legacy_layout`: the used ring 4096-aligned, as legacy devices require.
   static absl::StatusOr<SplitQueue> create(const DmaAllocator& dma, uint16_t size,
                                            bool legacy_layout, bool event_idx,
-                                           absl::string_view tag);
+                                           bool in_order, absl::string_view tag);
   QueueAddresses addresses() const;
   uint16_t size() const { return static_cast<uint16_t>(ring_.size()); }
   // Descriptors free for new buffers.
@@ -94,7 +105,9 @@ class SplitQueue {
   // `prepare(Packet&, Segment&)` fills in the segment, or returns false to
   // skip the packet (it deals with it). Returns how many it looked at.
   template <typename Prepare>
-  size_t add_all(Packet* packets, size_t n, Prepare prepare);
+  size_t add_all(Packet* packets, size_t n, Prepare prepare) {
+    return in_order_ ? add<true>(packets, n, prepare) : add<false>(packets, n, prepare);
+  }
   // Makes the buffers added since the last call visible to the device; true
   // when the device asked to be notified of them (§2.7.10).
   bool publish() {
@@ -124,14 +137,36 @@ class SplitQueue {
   // id as segment_of(it); then on_used(fresh[k], written). For an element
   // with a bad id, fresh[k] is freed and on_used gets it empty.
   template <typename SegmentOf, typename OnUsed>
-  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
+  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+    if (in_order_) return exchange<true>(fresh, n, segment_of, on_used);
+    exchange<false>(fresh, n, segment_of, on_used);
+  }
   // Asks the device for no interrupts (safenic polls).
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
   void release_packets() { buffers_->release_packets(); }
 
  private:
-  SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_off, bool event_idx);
+  SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_off, bool event_idx,
+             bool in_order);
+  // add_all() and exchange_used(), one loop for each mode.
+  template <bool in_order, typename Prepare>
+  size_t add(Packet* packets, size_t n, Prepare prepare);
+  template <bool in_order, typename SegmentOf, typename OnUsed>
+  void exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
+  // IN_ORDER: takes back the oldest buffer (its packet into `out`); its head.
+  uint16_t complete_oldest(Packet& out) {
+    BufferTable& b = *buffers_;
+    const uint16_t head = oldest_desc_;
+    const uint8_t chain = b.chain(head);
+    out.swap(b.packet(head));
+    b.chain(head) = 0;
+    b.give_count(chain);
+    room_ += chain;
+    oldest_desc_ = static_cast<uint16_t>((head + chain) & ring_.mask());
+    ++completed_;
+    return head;
+  }
   void complete(uint16_t head, Packet& out) {
     BufferTable& b = *buffers_;
     const uint8_t chain = b.chain(head);
@@ -148,6 +183,10 @@ class SplitQueue {
   std::unique_ptr<BufferTable> buffers_;
   uint32_t avail_off_ = 0, used_off_ = 0;
   bool event_idx_ = false;
+  bool in_order_ = false;
+  uint16_t next_desc_ = 0;      // IN_ORDER: the next buffer's first descriptor
+  uint16_t oldest_desc_ = 0;    // IN_ORDER: the oldest outstanding buffer's
+  uint16_t completed_ = 0;      // IN_ORDER: buffers taken back (an avail index)
   uint16_t avail_idx_ = 0;      // next avail ring slot
   uint16_t published_idx_ = 0;  // avail idx the device has seen
   uint16_t last_used_ = 0;
@@ -158,13 +197,16 @@ class SplitQueue {
 class PackedQueue {
  public:
   static absl::StatusOr<PackedQueue> create(const DmaAllocator& dma, uint16_t size,
-                                            bool event_idx, absl::string_view tag);
+                                            bool event_idx, bool in_order,
+                                            absl::string_view tag);
   QueueAddresses addresses() const;
   uint16_t size() const { return static_cast<uint16_t>(ring_.size()); }
   uint16_t room() const { return room_; }
   void add(Packet& p, std::initializer_list<Segment> segments);
   template <typename Prepare>
-  size_t add_all(Packet* packets, size_t n, Prepare prepare);
+  size_t add_all(Packet* packets, size_t n, Prepare prepare) {
+    return in_order_ ? add<true>(packets, n, prepare) : add<false>(packets, n, prepare);
+  }
   // Makes the descriptors added since the last call visible to the device
   // (§2.8.6: the first one's flags last, so it sees the batch at once); true
   // when its event suppression structure asks for a notification (§2.8.10).
@@ -202,14 +244,36 @@ class PackedQueue {
     return n;
   }
   template <typename SegmentOf, typename OnUsed>
-  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
+  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+    if (in_order_) return exchange<true>(fresh, n, segment_of, on_used);
+    exchange<false>(fresh, n, segment_of, on_used);
+  }
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
   void release_packets() { buffers_->release_packets(); }
 
  private:
   static constexpr uint16_t kAvailUsed = kPackedAvail | kPackedUsed;
-  explicit PackedQueue(DescriptorRing ring, bool event_idx);
+  PackedQueue(DescriptorRing ring, bool event_idx, bool in_order);
+  // add_all() and exchange_used(), one loop for each mode.
+  template <bool in_order, typename Prepare>
+  size_t add(Packet* packets, size_t n, Prepare prepare);
+  template <bool in_order, typename SegmentOf, typename OnUsed>
+  void exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
+  size_t free_used_in_order();
+  // IN_ORDER: takes back the buffer at next_used_ (its packet into `out`).
+  uint16_t complete_oldest(Packet& out) {
+    BufferTable& b = *buffers_;
+    const uint16_t head = next_used_;
+    const uint8_t chain = b.chain(head);
+    out.swap(b.packet(head));
+    b.chain(head) = 0;
+    b.give_count(1);
+    room_ += chain;
+    next_used_ = static_cast<uint16_t>(head + chain);
+    if (next_used_ >= size()) next_used_ -= size(), used_flags_ ^= kAvailUsed;
+    return head;
+  }
   uint8_t* driver_event() const { return ring_.descriptors() + ring_.bytes(); }
   uint8_t* device_event() const { return driver_event() + 4; }
   // §2.8.6: the flags a descriptor made available in this pass carries.
@@ -221,6 +285,8 @@ class PackedQueue {
   DescriptorRing ring_;
   std::unique_ptr<BufferTable> buffers_;
   bool event_idx_ = false;
+  bool in_order_ = false;
+  bool lost_batch_end_ = false;  // IN_ORDER: a bad used id hid where its batch ended
   uint16_t next_avail_ = 0;
   // §2.8.1: both wrap counters start at 1; kept as the flags they imply.
   uint16_t avail_flags_ = kPackedAvail;  // avail wrap counter 1: AVAIL set, USED clear
@@ -235,8 +301,8 @@ class PackedQueue {
 
 // ---- fast paths (inline) ---------------------------------------------------
 
-template <typename Prepare>
-size_t SplitQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
+template <bool in_order, typename Prepare>
+size_t SplitQueue::add(Packet* packets, size_t n, Prepare prepare) {
   uint8_t* const desc = ring_.descriptors();
   uint8_t* const ring = avail() + 4;
   const uint16_t mask = static_cast<uint16_t>(ring_.mask());
@@ -244,12 +310,14 @@ size_t SplitQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
   uint16_t free_count = buffers_->free_count();
-  uint16_t idx = avail_idx_;
+  uint16_t idx = avail_idx_, next_desc = next_desc_;
   size_t k = 0;
   for (; k < n && free_count != 0; ++k) {
     Segment s;
     if (!prepare(packets[k], s)) continue;
-    const uint16_t id = free_ids[--free_count];
+    const uint16_t id = in_order ? next_desc : free_ids[free_count - 1];
+    --free_count;
+    if constexpr (in_order) next_desc = (next_desc + 1) & mask;
     LayoutRef<SplitDesc>(desc + 16 * size_t{id})
         .set<SplitDesc::ADDR>(s.iova)
         .set<SplitDesc::LEN>(s.len)
@@ -261,11 +329,12 @@ size_t SplitQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
   room_ -= static_cast<uint16_t>(buffers_->free_count() - free_count);
   buffers_->set_free_count(free_count);
   avail_idx_ = idx;
+  if constexpr (in_order) next_desc_ = next_desc;
   return k;
 }
 
-template <typename SegmentOf, typename OnUsed>
-void SplitQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+template <bool in_order, typename SegmentOf, typename OnUsed>
+void SplitQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
   dma_read_barrier();  // the elements after the index (read by used_ready)
   uint8_t* const desc = ring_.descriptors();
   uint8_t* const ring = avail() + 4;
@@ -274,34 +343,49 @@ void SplitQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, On
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
   uint16_t idx = avail_idx_, last = last_used_;
+  uint16_t oldest = oldest_desc_, next_desc = next_desc_, completed = completed_;
   uint64_t bad = 0;
   for (size_t k = 0; k < n; ++k) {
     const uint8_t* elem = elems + 8 * (last++ & mask);
-    const uint32_t id = ring_access::load32(elem);
-    const uint32_t written = ring_access::load32(elem + 4);
+    const uint32_t used_id = ring_access::load32(elem);
+    uint32_t written = ring_access::load32(elem + 4);
     Packet& p = fresh[k];
-    if (ABSL_PREDICT_FALSE(id > mask || chains[id] != 1)) {
+    // IN_ORDER: the element is for the oldest buffer; its id must say so.
+    const uint32_t head = in_order ? oldest : used_id;
+    if (ABSL_PREDICT_FALSE(head > mask || chains[head] != 1)) {
       ++bad;  // not a one-descriptor buffer we made available: ignore it
       p.reset();
       on_used(p, 0);
       continue;
     }
+    uint16_t id = static_cast<uint16_t>(head);
     owned[id].swap(p);  // the frame comes out, the fresh buffer takes its place
+    if constexpr (in_order) {  // the fresh buffer goes to the next descriptor in ring order
+      oldest = (oldest + 1) & mask;
+      ++completed;
+      if (ABSL_PREDICT_FALSE(next_desc != head)) {  // with a full ring, the same
+        owned[next_desc].swap(owned[head]);
+        chains[head] = 0, chains[next_desc] = 1, id = next_desc;
+      }
+      next_desc = (next_desc + 1) & mask;
+      if (ABSL_PREDICT_FALSE(used_id != head)) ++bad, p.reset();  // dropped, counted here
+    }
     const Segment s = segment_of(owned[id]);
     LayoutRef<SplitDesc>(desc + 16 * size_t{id})
         .set<SplitDesc::ADDR>(s.iova)
         .set<SplitDesc::LEN>(s.len)
         .set<SplitDesc::FLAGS>(s.device_writes ? kDescWrite : 0);
-    ring_access::store16(ring + 2 * (idx++ & mask), static_cast<uint16_t>(id));
+    ring_access::store16(ring + 2 * (idx++ & mask), id);
     on_used(p, written);
   }
   bad_completions_ += bad;  // each frees nothing: the queue goes on one buffer short
   avail_idx_ = idx;
   last_used_ = last;
+  if constexpr (in_order) oldest_desc_ = oldest, next_desc_ = next_desc, completed_ = completed;
 }
 
-template <typename Prepare>
-size_t PackedQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
+template <bool in_order, typename Prepare>
+size_t PackedQueue::add(Packet* packets, size_t n, Prepare prepare) {
   uint8_t* const desc = ring_.descriptors();
   const uint16_t size = this->size();
   uint16_t* const free_ids = buffers_->free_ids();
@@ -314,7 +398,8 @@ size_t PackedQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
   for (; k < n && free_count != 0; ++k) {
     Segment s;
     if (!prepare(packets[k], s)) continue;
-    const uint16_t id = free_ids[--free_count];
+    const uint16_t id = in_order ? pos : free_ids[free_count - 1];  // IN_ORDER: id = position
+    --free_count;
     const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags;
     LayoutRef<PackedDesc> d(desc + 16 * size_t{pos});
     d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
@@ -334,8 +419,8 @@ size_t PackedQueue::add_all(Packet* packets, size_t n, Prepare prepare) {
   return k;
 }
 
-template <typename SegmentOf, typename OnUsed>
-void PackedQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
+template <bool in_order, typename SegmentOf, typename OnUsed>
+void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
   dma_read_barrier();  // ids and lengths after the flags (read by used_ready)
   uint8_t* const desc = ring_.descriptors();
   const uint16_t size = this->size();
@@ -347,17 +432,27 @@ void PackedQueue::exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, O
   uint64_t bad = 0;
   for (size_t k = 0; k < n; ++k) {
     LayoutRef<PackedDesc> u(desc + 16 * size_t{used_pos});
-    const uint16_t id = u.get<PackedDesc::ID>();
-    const uint32_t written = u.get<PackedDesc::LEN>();
+    const uint16_t used_id = u.get<PackedDesc::ID>();
+    uint32_t written = u.get<PackedDesc::LEN>();
+    // IN_ORDER: the descriptor is for the buffer whose slot it took (§2.8.21).
+    const uint16_t head = in_order ? used_pos : used_id;
     if (++used_pos == size) used_pos = 0, used_flags ^= kAvailUsed;
     Packet& p = fresh[k];
-    if (ABSL_PREDICT_FALSE(id >= size || chains[id] != 1)) {
+    if (ABSL_PREDICT_FALSE(head >= size || chains[head] != 1)) {
       ++bad;  // not a one-descriptor buffer we made available: ignore it
       p.reset();
       on_used(p, 0);
       continue;
     }
+    uint16_t id = head;
     owned[id].swap(p);  // the frame comes out, the fresh buffer takes its place
+    if constexpr (in_order) {  // the fresh buffer's id is its new position (with a full ring, the same)
+      if (ABSL_PREDICT_FALSE(pos != head)) {
+        owned[pos].swap(owned[head]);
+        chains[head] = 0, chains[pos] = 1, id = pos;
+      }
+      if (ABSL_PREDICT_FALSE(used_id != head)) ++bad, p.reset();  // dropped, counted here
+    }
     const Segment s = segment_of(owned[id]);
     const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags;
     LayoutRef<PackedDesc> d(desc + 16 * size_t{pos});

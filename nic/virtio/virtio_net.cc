@@ -30,7 +30,9 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
   uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
                bit(feature::kCtrlRx) | bit(feature::kMrgRxbuf) | bit(feature::kEventIdx);
   if (config.rx_queues > 1) f |= bit(feature::kMq);
-  if (modern) f |= bit(feature::kVersion1) | (allow_packed ? bit(feature::kRingPacked) : 0);
+  // §2.7.9/§2.8.21 IN_ORDER: TX reclaim reads one used element per batch.
+  if (modern) f |= bit(feature::kVersion1) | (allow_packed ? bit(feature::kRingPacked) : 0) |
+                   bit(feature::kInOrder);
   if (!modern) f |= bit(feature::kAnyLayout);
   return f;
 }
@@ -147,11 +149,13 @@ absl::StatusOr<Queue> VirtioNet<Queue>::make_queue(uint16_t index, absl::string_
   }
   const std::string tag = absl::StrFormat("%s vq%d (%s)", name(), index, what);
   const bool event_idx = features_ & bit(feature::kEventIdx);
+  const bool in_order = features_ & bit(feature::kInOrder);
   absl::StatusOr<Queue> vq = [&] {
     if constexpr (std::is_same_v<Queue, SplitQueue>) {
-      return SplitQueue::create(fn_->dma(), size, !transport_->modern(), event_idx, tag);
+      return SplitQueue::create(fn_->dma(), size, !transport_->modern(), event_idx, in_order,
+                                tag);
     } else {
-      return PackedQueue::create(fn_->dma(), size, event_idx, tag);
+      return PackedQueue::create(fn_->dma(), size, event_idx, in_order, tag);
     }
   }();
   if (!vq.ok()) return vq.status();
@@ -505,7 +509,8 @@ absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
   auto features = negotiate(*fn, **t, wanted_features(config, modern, true));
   if (!features.ok() && modern) {
     features = negotiate(*fn, **t, wanted_features(config, modern, false) &
-                                       ~bit(feature::kEventIdx) & ~bit(feature::kMrgRxbuf));
+                                       ~bit(feature::kEventIdx) & ~bit(feature::kMrgRxbuf) &
+                                       ~bit(feature::kInOrder));
   }
   if (!features.ok()) {
     (*t)->set_status((*t)->status() | status::kFailed);

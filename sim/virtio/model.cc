@@ -27,7 +27,7 @@ uint64_t default_virtio_features(bool legacy) {
                bit(feature::kCtrlRx) | bit(feature::kMq) | bit(feature::kMrgRxbuf) |
                bit(feature::kEventIdx);
   return legacy ? f | bit(feature::kAnyLayout)
-                : f | bit(feature::kVersion1) | bit(feature::kRingPacked);
+                : f | bit(feature::kVersion1) | bit(feature::kRingPacked) | bit(feature::kInOrder);
 }
 
 VirtioNetModel::VirtioNetModel(SimContext ctx, VirtioNetConfig config)
@@ -261,7 +261,7 @@ void VirtioNetModel::enable_queue(uint16_t q) {
                                 vq.driver, vq.device));
   }
   vq.enabled = true;
-  vq.last_avail = vq.used_idx = vq.next = vq.used_next = 0;
+  vq.last_avail = vq.used_idx = vq.next = vq.used_next = vq.next_desc = 0;
   vq.wrap = vq.used_wrap = true;
   // Kicks only where the device works on them: TX and control queues. RX
   // buffers are looked at when a frame arrives.
@@ -315,6 +315,13 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
     ++vq.last_avail;
     chain->id = head;
     uint16_t id = head;
+    // §2.7.5: with IN_ORDER the driver uses descriptors in ring order, each
+    // chain's NEXT x + 1 (0 after the table's last).
+    if (in_order() && head != vq.next_desc) {
+      fail(absl::StrFormat("IN_ORDER: buffer made available at descriptor %d; ring order says %d",
+                           head, vq.next_desc));
+      return false;
+    }
     for (;;) {
       if (id >= vq.size || chain->count == chain->segs.size()) {
         fail(absl::StrFormat("descriptor chain from %d: index %d out of range or too long", head, id));
@@ -331,8 +338,15 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
       chain->segs[chain->count++] = {desc.get<SplitDesc::ADDR>(), desc.get<SplitDesc::LEN>(),
                                      static_cast<bool>(flags & kDescWrite)};
       if (!(flags & kDescNext)) break;
-      id = desc.get<SplitDesc::NEXT>();
+      const uint16_t next = desc.get<SplitDesc::NEXT>();
+      if (in_order() && next != (id + 1) % vq.size) {
+        fail(absl::StrFormat("IN_ORDER: descriptor %d chains to %d, not %d", id, next,
+                             (id + 1) % vq.size));
+        return false;
+      }
+      id = next;
     }
+    vq.next_desc = static_cast<uint16_t>((id + 1) % vq.size);
     chain->descriptors = static_cast<uint16_t>(chain->count);
     return true;
   }
@@ -368,8 +382,13 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
   return true;
 }
 
-// Returns a buffer with `written` bytes written (§2.7.8 / §2.8.9).
-void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written) {
+// Returns a buffer with `written` bytes written (§2.7.8 / §2.8.9); with
+// IN_ORDER, a batch of buffers under one element naming its last (§2.7.9:
+// the element at the batch's last slot, used idx forward by the batch;
+// §2.8.21: the descriptor at the batch's first slot, skipping the rest).
+void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written, uint16_t buffers,
+                          uint16_t descriptors) {
+  if (descriptors == 0) descriptors = chain.descriptors;
   // Injected faults: an id that was never made available (out of range), a
   // length no buffer can hold (or none at all).
   uint32_t id = chain.id;
@@ -381,8 +400,8 @@ void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written) {
     auto used = ctx_.iommu->translate(vq.device, split_used_bytes(vq.size), "virtio used ring write");
     if (!used.ok()) return;
     const uint32_t elem[2] = {id, written};
-    std::memcpy(used->data() + 4 + 8 * (vq.used_idx % vq.size), elem, 8);
-    ++vq.used_idx;
+    vq.used_idx = static_cast<uint16_t>(vq.used_idx + buffers);
+    std::memcpy(used->data() + 4 + 8 * (static_cast<uint16_t>(vq.used_idx - 1) % vq.size), elem, 8);
     dma_write_barrier();
     std::memcpy(used->data() + 2, &vq.used_idx, 2);
     return;
@@ -393,7 +412,7 @@ void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written) {
   desc.set<PackedDesc::ID>(static_cast<uint16_t>(id)).set<PackedDesc::LEN>(written);
   dma_write_barrier();
   desc.set<PackedDesc::FLAGS>(vq.used_wrap ? kPackedAvail | kPackedUsed : 0);
-  vq.used_next += chain.descriptors;
+  vq.used_next += descriptors;
   if (vq.used_next >= vq.size) vq.used_next -= vq.size, vq.used_wrap = !vq.used_wrap;
 }
 
@@ -411,7 +430,8 @@ void VirtioNetModel::notify(uint16_t q) {
 // §5.1.6.2: each TX buffer is a net header and a frame, all device-readable.
 void VirtioNetModel::transmit(uint16_t q) {
   Vq& vq = vqs_[q];
-  Chain chain;
+  Chain chain, last;
+  uint16_t batch = 0, batch_descriptors = 0;  // IN_ORDER: used, not yet returned
   while (!(status_ & status::kDeviceNeedsReset) && pop(vq, &chain)) {
     buffer_.clear();
     bool ok = true;
@@ -432,8 +452,14 @@ void VirtioNetModel::transmit(uint16_t q) {
       fail(absl::StrFormat("TX buffer %d of %d bytes is shorter than the %d-byte header", chain.id,
                            buffer_.size(), hdr_size()));
     }
-    push(vq, chain, 0);
+    if (!in_order()) {
+      push(vq, chain, 0);
+      continue;
+    }
+    ++batch, batch_descriptors = static_cast<uint16_t>(batch_descriptors + chain.descriptors);
+    last.id = chain.id;
   }
+  if (batch != 0) push(vq, last, 0, batch, batch_descriptors);
   suppress_notifications(vq, true);  // EVENT_IDX: the next kick after what we consumed
 }
 

@@ -3,7 +3,11 @@
 // (split, packed), with a configurable feature offer. It is strict: a driver
 // that breaks the status sequence, accepts features it was not offered, or
 // hands over malformed descriptor chains gets a reported violation and
-// DEVICE_NEEDS_RESET (§2.1.1).
+// DEVICE_NEEDS_RESET (§2.1.1). With VIRTIO_F_IN_ORDER (offered by default on
+// the modern transport; leave it out of `features` to test without) it uses
+// buffers in order, writes one used element per TX batch (§2.7.9, §2.8.21),
+// and reports a split-ring driver that does not use descriptors in ring order
+// (§2.7.5).
 #pragma once
 
 #include <array>
@@ -63,6 +67,7 @@ class VirtioNetModel final : public DeviceModel {
     uint64_t desc = 0, driver = 0, device = 0;
     bool enabled = false;
     uint16_t last_avail = 0, used_idx = 0;             // split
+    uint16_t next_desc = 0;                            // split IN_ORDER: the expected head
     uint16_t next = 0, used_next = 0;                  // packed
     bool wrap = true, used_wrap = true;                // packed
     uint64_t kicks = 0;
@@ -106,7 +111,11 @@ class VirtioNetModel final : public DeviceModel {
   void notify(uint16_t q);
   bool packed() const { return driver_features_ & virtio::feature::bit(virtio::feature::kRingPacked); }
   bool pop(Vq& vq, Chain* chain);
-  void push(Vq& vq, const Chain& chain, uint32_t written);
+  bool in_order() const { return driver_features_ & virtio::feature::bit(virtio::feature::kInOrder); }
+  // Returns `buffers` buffers, `descriptors` descriptors in all, with one used
+  // element naming the last (`chain`); more than one only with IN_ORDER.
+  void push(Vq& vq, const Chain& chain, uint32_t written, uint16_t buffers = 1,
+            uint16_t descriptors = 0);
   void suppress_notifications(Vq& vq, bool wanted);
   void transmit(uint16_t q);
   void control();
