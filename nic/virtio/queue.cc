@@ -319,13 +319,16 @@ size_t PackedQueue::free_used_in_order() {
     }
   };
   while (room != size) {
+    const size_t before = freed;
     if (!is_used(pos, flags)) {
       if (ABSL_PREDICT_TRUE(!lost_batch_end_)) break;
-      uint16_t at = pos, used = flags;
-      do step(at, used); while (chains[at] != 0 && !is_used(at, used));
-      if (chains[at] == 0) break;  // no later batch yet
+      // At most one lap: with the ring full, the chains lead back to pos.
+      uint16_t at = pos, used = flags, walked = 0;
+      do step(at, used); while (chains[at] != 0 && !is_used(at, used) && ++walked < size);
+      if (chains[at] == 0 || walked >= size || at == pos) break;  // no later batch yet
       free_to(at, false);
       lost_batch_end_ = false;
+      if (freed == before) break;  // a used slot that heads no buffer: wait
       continue;
     }
     dma_read_barrier();
@@ -334,6 +337,7 @@ size_t PackedQueue::free_used_in_order() {
     lost_batch_end_ = !(id < size && chains[id] != 0 && ahead < size - room);
     bad += lost_batch_end_;
     free_to(lost_batch_end_ ? pos : id, true);
+    if (freed == before) break;  // a used slot that heads no buffer (a device bug): wait
   }
   buffers_->give_count(static_cast<uint16_t>(freed));
   next_used_ = pos, used_flags_ = flags, room_ = room;
