@@ -69,8 +69,16 @@ struct QUERY_HCA_CAP : Command<op::kQueryHcaCap> {
     // PRM "HCA Capabilities" (cmd_hca_cap bit 0x3FB): unicast addresses a
     // NIC vport's allowed list holds.
     using LOG_MAX_CURRENT_UC_LIST = Field<0x10 + 0x7C, uint32_t, 0, 4>;
+    // Ethernet offload capabilities (capability type 1), at 0x10 + the offset
+    // (PRM "per_protocol_networking_offload_caps"): where the minimum inline
+    // mode comes from (0 L2, 1 the vport context, 2 none needed), and whether
+    // the enhanced multi-packet send WQE is there.
+    using ETH_WQE_INLINE_MODE = Field<0x10 + 0x00, uint32_t, 12, 13>;
+    using ETH_ENHANCED_MULTI_PKT_SEND_WQE = Field<0x10 + 0x00, uint32_t, 5, 5>;
   };
 };
+inline constexpr uint16_t kCapGeneral = 0, kCapEthernet = 1;
+inline constexpr uint32_t kInlineModeL2 = 0, kInlineModeVportContext = 1, kInlineModeNone = 2;
 struct INIT_HCA : Command<op::kInitHca> {
   using In = Plain<0x10>;
   using Out = Plain<0x10>;

@@ -81,7 +81,10 @@ absl::Status Mlx5Device::open() {
   using V = QUERY_NIC_VPORT_CONTEXT::Out;
   const uint64_t mac = uint64_t{vport->get<V::MAC_47_32>()} << 32 | vport->get<V::MAC_31_0>();
   for (int i = 0; i < 6; ++i) mac_.bytes[i] = static_cast<uint8_t>(mac >> (40 - 8 * i));
-  min_inline_ = vport->get<V::MIN_WQE_INLINE_MODE>();
+  // Ethernet caps wqe_inline_mode: L2 always, or whatever the vport says, or none.
+  min_inline_ = caps.wqe_inline_mode == kInlineModeL2     ? 1
+                : caps.wqe_inline_mode == kInlineModeNone ? 0
+                                                          : vport->get<V::MIN_WQE_INLINE_MODE>();
   // The port and vport MTU: a 1500-byte payload, as far as the port allows.
   auto pmtu = port_register<PMTU>(kRegisterRead, [](LayoutRef<PMTU>) {});
   if (!pmtu.ok()) return pmtu.status();
@@ -96,7 +99,8 @@ absl::Status Mlx5Device::open() {
   SAFENIC_ASSIGN(tis_, make<CREATE_TIS>(op::kDestroyTis, [&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
     in.set<CREATE_TIS::In::TRANSPORT_DOMAIN>(td_);
   }));
-  const QueueContext qc{&cmdq(), fn_.get(), bar_, &undo_, uar_, eqn_, pd_, tis_, lkey_, min_inline_};
+  const QueueContext qc{&cmdq(), fn_.get(), bar_, &undo_,      uar_,        eqn_,
+                        pd_,     tis_,      lkey_, min_inline_, enhanced_mpw()};
   for (uint32_t q = 0; q < tx_.size(); ++q) {
     absl::Status s = tx_[q].create(qc, config_.tx_ring_size, absl::StrFormat("%s tx%d", name(), q));
     if (!s.ok()) return s;

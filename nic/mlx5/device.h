@@ -111,6 +111,8 @@ class Mlx5Device final : public Device {
   std::unique_ptr<Hca> hca_;
   Bar* bar_ = nullptr;
   std::vector<Undo> undo_;
+  // ENHANCED_MPSW when the device has it and the vport needs no inline headers.
+  bool enhanced_mpw() const { return hca_->caps().enhanced_mpw && min_inline_ == 0; }
   uint32_t uar_ = 0, eqn_ = 0, pd_ = 0, td_ = 0, tis_ = 0, lkey_ = 0, min_inline_ = 0;
   DescriptorRing eq_;
   uint32_t eq_cc_ = 0;

@@ -45,7 +45,7 @@ absl::Status Hca::bring_up() {
     }
   }
   if (absl::Status s = give_pages(kPagesBoot); !s.ok()) return s;
-  auto cap = c.run<QUERY_HCA_CAP>((0 << 1) | 1);  // general capabilities, current
+  auto cap = c.run<QUERY_HCA_CAP>(kCapGeneral << 1 | 1);  // general capabilities, current
   if (!cap.ok()) return cap.status();
   caps_.log_max_cq_size = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_CQ_SZ>();
   caps_.log_max_eq_size = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_EQ_SZ>();
@@ -57,6 +57,10 @@ absl::Status Hca::bring_up() {
         "%s: the port is not in Ethernet mode (InfiniBand?); set LINK_TYPE_P1=2 with mlxconfig",
         fn_.name()));
   }
+  auto eth = c.run<QUERY_HCA_CAP>(kCapEthernet << 1 | 1);  // Ethernet offloads, current
+  if (!eth.ok()) return eth.status();
+  caps_.enhanced_mpw = eth->get<QUERY_HCA_CAP::Out::ETH_ENHANCED_MULTI_PKT_SEND_WQE>() == 1;
+  caps_.wqe_inline_mode = eth->get<QUERY_HCA_CAP::Out::ETH_WQE_INLINE_MODE>();
   if (absl::Status s = give_pages(kPagesInit); !s.ok()) return s;
   if (auto r = c.run<INIT_HCA>(); !r.ok()) return r.status();
   initialized_ = true;

@@ -24,6 +24,10 @@ struct Capabilities {
   uint32_t log_max_wq_size = 0;
   uint32_t log_max_uc_list = 0;  // the vport's allowed unicast addresses
   bool ethernet = false;
+  // Ethernet offloads: where the minimum inline mode comes from
+  // (kInlineModeL2/VportContext/None) and the enhanced multi-packet send WQE.
+  uint32_t wqe_inline_mode = 0;
+  bool enhanced_mpw = false;
 };
 
 class Hca {

@@ -121,59 +121,92 @@ absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const st
   if (!out.ok()) return out.status();
   sqn_ = out->get<CREATE_SQ::Out::NUMBER>();
   c.undo->push_back({op::kDestroySq, sqn_});
-  for (uint32_t i = 0; i < entries; ++i) {  // what every WQE of this SQ has
-    LayoutRef<DataSegment>(ring_.descriptor(i) + kSendDataSegment).set<DataSegment::LKEY>(c.lkey);
+  if (c.enhanced_mpw) {
+    records_.assign(entries, WqeRecord{});
+  } else {
+    for (uint32_t i = 0; i < entries; ++i) {  // what every SEND WQE of this SQ has
+      LayoutRef<DataSegment>(ring_.descriptor(i) + kSendDataSegment).set<DataSegment::LKEY>(c.lkey);
+    }
   }
   return modify<MODIFY_SQ>(*c.cmdq, sqn_, kRst, kRdy);
 }
 
-// Completions: each CQE completes every WQE up to its wqe_counter (the driver
-// asks for one CQE per batch). An error or flush CQE is for its WQE only (the
-// device moved the SQ to ERR there); the WQEs before it were sent.
+// Completions: each CQE completes every WQE up to the one it names (the
+// driver asks for one CQE per batch), and the frames in them. An error or
+// flush CQE is for its WQE only (the device moved the SQ to ERR there): its
+// frames are counted as errors (the device does not say which of an
+// ENHANCED_MPSW WQE's frames went out); the WQEs before it were sent.
 void SendQueue::clean() {
   uint8_t* const cqes = cq_.ring.descriptors();
   Packet* const slots = ring_.slots();
   const uint32_t mask = ring_.mask(), log = ring_.log2_size(), before = cq_.cc;
-  uint32_t cc = before, ci = ci_;
+  uint32_t cc = before, ci = ci_, fci = fci_;
   for (;; ++cc) {
     const LayoutRef<Cqe> e(cqes + size_t{cc & mask} * kCqe);  // the CQ is as large as the SQ
     if (((e.get<Cqe::OP_OWN>() ^ (cc >> log)) & 1) != 0) break;
     dma_read_barrier();
-    const uint32_t done = ((e.get<Cqe::WQE_COUNTER>() - ci) & 0xFFFF) + 1;
-    if (ABSL_PREDICT_FALSE(done > pi_ - ci)) {  // names a WQE never posted
+    const uint32_t start = ci + ((e.get<Cqe::WQE_COUNTER>() - ci) & 0xFFFF);
+    if (ABSL_PREDICT_FALSE(start - ci >= pi_ - ci)) {  // names a WQE never posted
       ++stats.errors;
       continue;
     }
+    uint32_t end = start + 1, frames_end = fci + (end - ci), frames = 1;  // SEND: a frame a block
+    if (c_.enhanced_mpw) {
+      const WqeRecord& r = records_[start & mask];
+      if (ABSL_PREDICT_FALSE(r.start != start)) {  // not the first block of a WQE
+        ++stats.errors;
+        continue;
+      }
+      end = start + r.blocks;
+      frames_end = r.frames_end;
+      frames = r.frames;
+    }
     if (ABSL_PREDICT_FALSE(e.get<Cqe::OPCODE>() != kCqeReq)) {
-      ++stats.errors;  // the WQE it names failed or was flushed; those before it were sent
+      stats.errors += frames;  // the WQE it names failed or was flushed
       failed_ = true;
     }
-    const uint32_t from = ci & mask, to = (ci + done) & mask;
+    const uint32_t from = fci & mask, to = frames_end & mask;
     if (from < to) {
       Packet::reset_all({slots + from, to - from});
-    } else {  // wraps
+    } else if (frames_end != fci) {  // wraps
       Packet::reset_all({slots + from, mask + 1 - from});
       Packet::reset_all({slots, to});
     }
-    ci += done;
+    ci = end;
+    fci = frames_end;
   }
   ci_ = ci;
+  fci_ = fci;
   if (cc != before) {
     cq_.cc = cc;
     cq_.update_ci();
   }
 }
 
-// The TX fast path: one WQE per packet (ds 4: control, Ethernet segment with
-// 18 header bytes inline, one data segment), a CQE for the last only, the
-// doorbell record, then one UAR doorbell.
 size_t SendQueue::transmit(PacketBatch& batch) {
   clean();
   if (ABSL_PREDICT_FALSE(failed_)) recover();
+  if (ABSL_PREDICT_FALSE(failed_)) return 0;
+  return c_.enhanced_mpw ? transmit_empw(batch) : transmit_send(batch);
+}
+
+void SendQueue::ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi) {
+  LayoutRef<SendWqe>(last).set<SendWqe::CE>(kCeAlways);
+  dma_write_barrier();  // WQEs before the record
+  LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::SEND_COUNTER>(pi & 0xFFFF);
+  dma_write_barrier();  // the record before the doorbell
+  c_.bar->write(RegisterValue<UAR_SEND_DOORBELL>(uint64_t{ctrl0} << 32 | ctrl1), c_.uar);
+  pi_ = pi;
+}
+
+// One SEND WQE per frame (ds 4: control, Ethernet segment with 18 header
+// bytes inline, one data segment), a CQE for the last only, the doorbell
+// record, then one UAR doorbell.
+size_t SendQueue::transmit_send(PacketBatch& batch) {
   uint8_t* const wqes = ring_.descriptors();
   Packet* const slots = ring_.slots();
   const uint32_t mask = ring_.mask();
-  const size_t n = failed_ ? 0 : std::min<size_t>(batch.size(), ring_.size() - (pi_ - ci_));
+  const size_t n = std::min<size_t>(batch.size(), ring_.size() - (pi_ - ci_));
   Packet* const packets = batch.begin();
   const uint32_t start = pi_, ctrl1_full = SendWqe::SQN::insert(4, sqn_);
   uint32_t pi = start, ctrl0 = 0, ctrl1 = 0;
@@ -211,14 +244,72 @@ size_t SendQueue::transmit(PacketBatch& batch) {
   }
   batch.erase_front_emptied(n);  // each was moved into a slot or dropped
   if (w != nullptr) {
-    LayoutRef<SendWqe>(w).set<SendWqe::CE>(kCeAlways);
-    dma_write_barrier();  // WQEs before the record
-    LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::SEND_COUNTER>(pi & 0xFFFF);
-    dma_write_barrier();  // the record before the doorbell
-    c_.bar->write(RegisterValue<UAR_SEND_DOORBELL>(uint64_t{ctrl0} << 32 | ctrl1), c_.uar);
     stats.packets += pi - start;
     stats.bytes += bytes;
-    pi_ = pi;
+    fpi_ += pi - start;
+    ring(w, ctrl0, ctrl1, pi);
+  }
+  return n;
+}
+
+// ENHANCED_MPSW: up to kEmpwMaxFrames frames per WQE, a 16-byte data segment
+// each (no inline bytes: the vport requires none), so the per-frame work is
+// one segment. A WQE never runs past the ring's end (it is cut there), so
+// the segments are written without wrap checks. The frames go into the slots
+// by frame counter; records_ says which frames each WQE completes.
+size_t SendQueue::transmit_empw(PacketBatch& batch) {
+  uint8_t* const blocks = ring_.descriptors();
+  Packet* const slots = ring_.slots();
+  const uint32_t mask = ring_.mask(), size = mask + 1;
+  const size_t n = std::min<size_t>(batch.size(), size - (fpi_ - fci_));  // blocks <= frames
+  Packet* p = batch.begin();
+  Packet* const end = p + n;
+  const uint32_t start = fpi_, lkey = c_.lkey, ctrl1_sqn = SendWqe::SQN::insert(0, sqn_);
+  uint32_t pi = pi_, fpi = start, ctrl0 = 0, ctrl1 = 0;
+  uint8_t* last = nullptr;
+  uint64_t bytes = 0;
+  while (p != end) {
+    const uint32_t at = pi & mask;
+    uint8_t* const w = blocks + size_t{at} * kWqeBasicBlock;
+    // Segments to the ring's end, slots to the slots' end.
+    const uint32_t room = std::min({kEmpwMaxFrames, (size - at) * 4 - 2, size - (fpi & mask)});
+    Packet* const stop = p + std::min<size_t>(room, end - p);
+    uint8_t* seg = w + kEmpwFirstSegment;
+    Packet* slot = slots + (fpi & mask);
+    const uint32_t first = fpi;
+    for (; p != stop; ++p) {
+      const uint32_t len = static_cast<uint32_t>(p->size());
+      if (ABSL_PREDICT_FALSE(len - kMinInlineL2 > kMaxSend - kMinInlineL2)) {
+        ++stats.errors;  // not an Ethernet frame: dropped and counted
+        p->reset();
+        continue;
+      }
+      LayoutRef<DataSegment>(seg)
+          .set<DataSegment::BYTE_COUNT>(len)
+          .set<DataSegment::LKEY>(lkey)
+          .set<DataSegment::ADDR>(p->iova());
+      (slot++)->swap(*p);  // the slot was cleaned: p is left empty
+      bytes += len;
+      seg += 16;
+    }
+    fpi += static_cast<uint32_t>(slot - (slots + (first & mask)));
+    const uint32_t frames = fpi - first;
+    if (frames == 0) continue;  // every one dropped
+    const uint32_t ds = 2 + frames, wqe_blocks = (ds + 3) / 4;
+    ctrl0 = SendWqe::WQE_INDEX::insert(kOpcodeEnhancedMpsw, pi & 0xFFFF);
+    ctrl1 = ctrl1_sqn | ds;
+    LayoutRef<SendWqe>(w).set<SendWqe::CTRL0>(ctrl0).set<SendWqe::CTRL1>(ctrl1).set<SendWqe::CTRL2>(0);
+    std::memset(w + 0x0C, 0, 4 + 16);  // immediate; the Ethernet segment: no offloads, no inline
+    records_[at] = {pi, wqe_blocks, fpi, frames};
+    last = w;
+    pi += wqe_blocks;
+  }
+  batch.erase_front_emptied(n);  // each was moved into a slot or dropped
+  if (last != nullptr) {
+    stats.packets += fpi - start;
+    stats.bytes += bytes;
+    fpi_ = fpi;
+    ring(last, ctrl0, ctrl1, pi);
   }
   return n;
 }
@@ -228,7 +319,7 @@ size_t SendQueue::transmit(PacketBatch& batch) {
 void SendQueue::recover() {
   if (pi_ != ci_ || !broken_.ok()) return;  // flush CQEs still to come, or given up
   absl::Status s = reset_to_ready<MODIFY_SQ>(*c_.cmdq, sqn_, [&] {
-    pi_ = ci_ = 0;
+    reset_counters();
     LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::SEND_COUNTER>(0);
   });
   if (!s.ok()) return void(broken_ = cannot_recover(tag_, s));
@@ -236,12 +327,17 @@ void SendQueue::recover() {
   ++recoveries;
 }
 
+void SendQueue::reset_counters() {
+  pi_ = ci_ = fpi_ = fci_ = 0;
+  std::fill(records_.begin(), records_.end(), WqeRecord{});  // none may name the new WQEs
+}
+
 absl::Status SendQueue::recreate() {
   absl::Status s = destroy(c_, op::kDestroySq, sqn_);
   if (s.ok()) s = destroy(c_, op::kDestroyCq, cq_.cqn);
   if (s.ok()) {
     ring_.release_packets();  // the device reads them no more
-    pi_ = ci_ = 0;
+    reset_counters();
     failed_ = false;
     cq_.cc = 0;
     broken_ = absl::OkStatus();
@@ -299,44 +395,56 @@ void ReceiveQueue::post_all() {
 
 // The RX fast path: counts the CQEs software owns, takes that many fresh
 // buffers at once, swaps each with its WQE's frame and re-posts the WQE with
-// the fresh buffer's address; one doorbell record write, no MMIO. (The CQ has
-// as many entries as the RQ: one mask serves both.)
+// the fresh buffer's address; one doorbell record write, no MMIO. Both walks
+// go in runs that end where a ring does (the CQ and the RQ are the same size
+// but their counters differ after a recovery), so the loops have no wrap
+// checks.
 size_t ReceiveQueue::receive(PacketBatch& batch) {
   if (ABSL_PREDICT_FALSE(failed_)) recover();
   uint8_t* const cqes = cq_.ring.descriptors();
-  const uint32_t mask = ring_.mask(), log = ring_.log2_size(), cc = cq_.cc, ci = ci_;
-  const uint32_t room = static_cast<uint32_t>(std::min<size_t>(batch.room(), mask + 1));
-  // Counts the CQEs written on this pass (a pointer walk: this is per packet).
-  uint8_t* const cq_end = cqes + (size_t{mask} + 1) * kCqe;
-  uint8_t* e = cqes + size_t{cc & mask} * kCqe;
-  uint32_t owner = (cc >> log) & 1, ready = 0;
-  for (; ready < room; ++ready) {
-    if (((LayoutRef<Cqe>(e).get<Cqe::OP_OWN>() ^ owner) & 1) != 0) break;  // not yet written
-    e += kCqe;
-    if (ABSL_PREDICT_FALSE(e == cq_end)) e = cqes, owner ^= 1;
+  const uint32_t mask = ring_.mask(), size = mask + 1, cc = cq_.cc, ci = ci_;
+  const uint32_t room = static_cast<uint32_t>(std::min<size_t>(batch.room(), size));
+  uint32_t ready = 0;  // CQEs written on this pass: owner bit = the pass's parity
+  for (uint32_t at = cc & mask, owner = (cc >> ring_.log2_size()) & 1;; at = 0, owner ^= 1) {
+    const uint32_t limit = std::min(room - ready, size - at);
+    const uint8_t* e = cqes + size_t{at} * kCqe;
+    uint32_t k = 0;
+    for (; k < limit; ++k, e += kCqe) {
+      if (((LayoutRef<Cqe>(const_cast<uint8_t*>(e)).get<Cqe::OP_OWN>() ^ owner) & 1) != 0) break;
+    }
+    ready += k;
+    if (k < limit || ready == room) break;
   }
   if (ready == 0) return 0;
   dma_read_barrier();  // the CQEs' bodies after their owner bits
   const uint32_t n = static_cast<uint32_t>(pool_->alloc_bulk(batch, ready));  // the rest wait
-  Packet* const out = batch.end() - n;
+  Packet* p = batch.end() - n;
+  Packet* const end = batch.end();
   Packet* const slots = ring_.slots();
   uint8_t* const wqes = ring_.descriptors();
   uint64_t bytes = 0;
   uint32_t dropped = 0, c = cc, wqe = ci;
   uint32_t expect = wqe << 16 | kCqeRespSend << 4;  // a receive CQE for this WQE
-  e = cqes + size_t{cc & mask} * kCqe;
-  for (Packet* p = out; p != out + n; ++p, ++c, ++wqe, expect += 1u << 16) {
-    const LayoutRef<Cqe> cqe(e);
-    const uint32_t i = wqe & mask, tail = cqe.get<Cqe::TAIL>(), len = cqe.get<Cqe::BYTE_CNT>();
-    slots[i].swap(*p);  // the fresh buffer takes the WQE, the frame goes up
-    LayoutRef<DataSegment>(wqes + size_t{i} * kRecvWqe).set<DataSegment::ADDR>(slots[i].iova());
-    if (ABSL_PREDICT_TRUE((tail & 0xFFFF00F0) == expect && p->try_resize(len))) {
-      bytes += len;
-    } else {
-      dropped += reject(cqe, *p);
+  while (p != end) {
+    const uint32_t ca = c & mask, wa = wqe & mask;
+    const uint32_t k = std::min({static_cast<uint32_t>(end - p), size - ca, size - wa});
+    const uint8_t* e = cqes + size_t{ca} * kCqe;
+    Packet* slot = slots + wa;
+    uint8_t* d = wqes + size_t{wa} * kRecvWqe;
+    for (Packet* const stop = p + k; p != stop; ++p, ++slot, e += kCqe, d += kRecvWqe) {
+      const LayoutRef<Cqe> cqe(const_cast<uint8_t*>(e));
+      const uint32_t tail = cqe.get<Cqe::TAIL>(), len = cqe.get<Cqe::BYTE_CNT>();
+      slot->swap(*p);  // the fresh buffer takes the WQE, the frame goes up
+      LayoutRef<DataSegment>(d).set<DataSegment::ADDR>(slot->iova());
+      if (ABSL_PREDICT_TRUE((tail & 0xFFFF00F0) == expect && p->try_resize(len))) {
+        bytes += len;
+      } else {
+        dropped += reject(cqe, *p);
+      }
+      expect += 1u << 16;
     }
-    e += kCqe;
-    if (ABSL_PREDICT_FALSE(e == cq_end)) e = cqes;
+    c += k;
+    wqe += k;
   }
   cq_.cc = c;
   ci_ = wqe;

@@ -38,6 +38,7 @@ struct QueueContext {
   Bar* bar;
   std::vector<Undo>* undo;
   uint32_t uar, eqn, pd, tis, lkey, min_inline;
+  bool enhanced_mpw;  // send with ENHANCED_MPSW WQEs (wqe.h)
 };
 
 // Writes the page list (pas) of `ring`'s descriptors: one 4 KiB page each.
@@ -72,15 +73,28 @@ class SendQueue {
   uint64_t recoveries = 0;
 
  private:
+  // One WQE per frame (SEND), or a few frames per WQE (ENHANCED_MPSW).
+  size_t transmit_send(PacketBatch& batch);
+  size_t transmit_empw(PacketBatch& batch);
+  // Rings the doorbell for WQEs up to `pi`, the last at `last` (CE set there).
+  void ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi);
   void recover();
+  void reset_counters();
   QueueContext c_{};
   std::string tag_;
   CompletionQueue cq_;
-  DescriptorRing ring_;
+  DescriptorRing ring_;  // basic blocks; its slots hold the frames by frame counter
   absl::Status broken_;
   uint32_t sqn_ = 0;
-  uint32_t pi_ = 0, ci_ = 0;  // WQEs posted, WQEs completed
-  bool failed_ = false;       // a WQE failed: recover before posting again
+  uint32_t pi_ = 0, ci_ = 0;    // basic blocks posted, completed
+  uint32_t fpi_ = 0, fci_ = 0;  // frames posted, completed (the same as blocks under SEND)
+  // ENHANCED_MPSW: what the WQE starting at each block holds (a CQE names a
+  // WQE by its first block).
+  struct WqeRecord {
+    uint32_t start = ~0u, blocks = 0, frames_end = 0, frames = 0;
+  };
+  std::vector<WqeRecord> records_;
+  bool failed_ = false;  // a WQE failed: recover before posting again
 };
 
 class ReceiveQueue {

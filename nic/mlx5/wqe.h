@@ -38,6 +38,23 @@ inline constexpr uint32_t kInlineHeader = 18;
 inline constexpr uint32_t kSendDataSegment = 0x30;
 // min_wqe_inline_mode 1 (L2): at least the Ethernet header inline.
 inline constexpr uint32_t kMinInlineL2 = 14;
+// A WQE takes ds / 4 basic blocks, rounded up; ds is 6 bits (at most 63).
+inline constexpr uint32_t kMaxWqeBlocks = 16;
+
+// Enhanced multi-packet send WQE (PRM "Send WQE", opcode ENHANCED_MPSW 0x29,
+// opmod 0; the TX MPWQE of Linux mlx5e and the eMPW path of DPDK's mlx5 PMD
+// post it on ConnectX-5): a control segment, an Ethernet segment with no
+// inline header, then one data segment per frame, so ds = 2 + frames and one
+// CQE (when asked) completes every frame in it. Only devices whose Ethernet
+// offload capabilities say enhanced_multi_pkt_send_wqe take it; the driver
+// uses it when the vport requires no inline headers (min_wqe_inline_mode 0).
+inline constexpr uint32_t kOpcodeEnhancedMpsw = 0x29;
+inline constexpr uint32_t kEmpwFirstSegment = 0x20;  // the first frame's data segment
+// Frames per WQE (DPDK's MLX5_EMPW_MAX_PACKETS): 34 segments, 9 basic blocks.
+inline constexpr uint32_t kEmpwMaxFrames = 32;
+// byte_count bit 31 in a data segment of such a WQE: the frame's bytes follow
+// inline (DPDK MLX5_ETH_WQE_DATA_INLINE). The driver never sets it.
+inline constexpr uint32_t kDataInline = 1u << 31;
 
 // Data segment (scatter/gather entry): send WQEs and receive WQEs (a cyclic
 // RQ's WQE is one data segment, stride 16).

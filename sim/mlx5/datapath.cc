@@ -20,9 +20,6 @@ using namespace ::safenic::mlx5;  // the shared layouts
 
 namespace {
 
-constexpr size_t kMaxFrame = 16 * 1024;
-constexpr size_t kMinFrame = 60;  // the MAC pads shorter frames
-
 uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 uint32_t sum16(const uint8_t* p, size_t n, uint32_t s = 0) {
@@ -116,8 +113,7 @@ void ConnectXModel::post_event_data(uint32_t type, uint32_t sub_type,
 // index in the doorbell record) is an overrun: a CQ error event (PRM "Event
 // Queue Entry", CQ error, syndrome CQ_OVERRUN), no more CQEs. kCqOverrun makes
 // the CQ count as full.
-template <typename Fill>
-void ConnectXModel::write_cqe(uint32_t cqn, Fill fill) {
+void ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<Cqe>)> fill) {
   auto it = objects_.cqs.find(cqn);
   if (it == objects_.cqs.end()) return;
   cx::Cq& cq = it->second;
@@ -151,8 +147,10 @@ void ConnectXModel::write_cqe(uint32_t cqn, Fill fill) {
   ++cq.pi;
 }
 
-void ConnectXModel::fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome) {
-  const uint16_t c = wq.counter++;
+void ConnectXModel::fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome,
+                            uint32_t blocks) {
+  const uint16_t c = wq.counter;
+  wq.counter = static_cast<uint16_t>(c + blocks);
   wq.state = kErr;
   if (wq.send) {
     ++vport_counters_[kVportCounters[1].offset / 8];  // transmit_errors
@@ -167,7 +165,11 @@ void ConnectXModel::fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t synd
 void ConnectXModel::flush_wq(uint32_t n, cx::Wq& wq, uint16_t until) {
   if (!wq.flush_in_error) return void(wq.counter = until);
   while (wq.counter != until) {
-    const uint16_t c = wq.counter++;
+    const uint16_t c = wq.counter;
+    // A send WQE's size is in its control segment: one CQE per WQE.
+    const uint32_t blocks = wq.send ? std::max(1u, read_send_wqe(wq, c)) : 1;
+    wq.counter = static_cast<uint16_t>(
+        std::min<uint32_t>(blocks, static_cast<uint16_t>(until - c)) + c);
     write_cqe(wq.cqn, [&](LayoutRef<Cqe> e) {
       e.set<Cqe::SYNDROME>(kSyndromeWrFlushed).set<Cqe::SOP_DROP_QPN>(n).set<Cqe::WQE_COUNTER>(c);
       return wq.send ? kCqeReqErr : kCqeRespErr;
@@ -204,119 +206,6 @@ void ConnectXModel::uar_write(uint32_t off, unsigned width, uint64_t value) {
   ctx_.log->report(absl::StrFormat(
       "ConnectX: %d-byte write of %#x to UAR %d offset %#x, which is not a doorbell", width, value,
       uar, reg));
-}
-
-// The send doorbell carries the first 8 bytes of the last WQE's control
-// segment; the doorbell record's send counter says how far to go.
-void ConnectXModel::send_doorbell(uint32_t uar, uint64_t bus_value) {
-  if (fatal()) return;
-  const uint64_t v = from_order<ByteOrder::kBig>(bus_value);
-  const uint32_t dw0 = static_cast<uint32_t>(v >> 32), sqn = static_cast<uint32_t>(v) >> 8;
-  auto it = objects_.wqs.find(sqn);
-  if (it == objects_.wqs.end() || !it->second.send) {
-    ctx_.log->report(absl::StrFormat("ConnectX: send doorbell for SQ %#x, which does not exist", sqn));
-    return;
-  }
-  cx::Wq& sq = it->second;
-  if (sq.uar != uar) {
-    ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x rung on UAR %d; it was created with UAR %d",
-                                     sqn, uar, sq.uar));
-  }
-  auto db = ctx_.iommu->translate(sq.dbr, 8, "ConnectX SQ doorbell record read");
-  if (!db.ok()) return;
-  const uint16_t pi = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db->data()).get<WqDoorbell::SEND_COUNTER>());
-  const uint16_t index = static_cast<uint16_t>(dw0 >> 8);
-  if (static_cast<uint16_t>(index + 1) != pi) {
-    ctx_.log->report(absl::StrFormat(
-        "ConnectX: SQ %#x doorbell names WQE %d, but the doorbell record's send counter is %d "
-        "(write the record, then ring with the last WQE)", sqn, index, pi));
-  }
-  if (sq.state == kRst) {
-    ctx_.log->report(absl::StrFormat("ConnectX: send doorbell for SQ %#x in RST (MODIFY_SQ to RDY first)", sqn));
-    return;
-  }
-  transmit(sqn, sq, pi);
-}
-
-void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
-  const uint32_t size = 1u << sq.log_size;
-  if (static_cast<uint16_t>(until - sq.counter) > size) {
-    ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x has %d WQEs posted; its ring holds %d", sqn,
-                                     static_cast<uint16_t>(until - sq.counter), size));
-    return;
-  }
-  if (sq.state == kErr) return flush_wq(sqn, sq, until);
-  while (sq.counter != until) {
-    const uint16_t c = sq.counter;
-    auto mem = ctx_.iommu->translate(sq.mem.at(uint64_t{c & (size - 1u)} * kWqeBasicBlock),
-                                     kWqeBasicBlock, "ConnectX send WQE read");
-    if (!mem.ok()) return;
-    const uint8_t* wqe = mem->data();
-    LayoutRef<SendWqe> w(mem->data());
-    const uint32_t opcode = w.get<SendWqe::OPCODE>(), ds = w.get<SendWqe::DS>();
-    const uint32_t inline_size = w.get<SendWqe::INLINE_HDR_SZ>();
-    uint8_t syndrome = 0;
-    std::string bad;
-    if (w.get<SendWqe::WQE_INDEX>() != c || w.get<SendWqe::SQN>() != sqn) {
-      bad = absl::StrFormat("index %d and sqn %#x", w.get<SendWqe::WQE_INDEX>(), w.get<SendWqe::SQN>());
-    } else if (opcode != kOpcodeSend && opcode != kOpcodeNop) {
-      bad = absl::StrFormat("opcode %#x (the model implements SEND and NOP)", opcode);
-    } else if (ds < 1 || ds > 4) {
-      bad = absl::StrFormat("ds %d (the model implements one-basic-block WQEs, ds 1 to 4)", ds);
-    } else if (opcode == kOpcodeSend &&
-               (ds < 2 || inline_size < (sq.min_inline ? kMinInlineL2 : 0) ||
-                SendWqe::kInlineStart + inline_size > 16 * ds)) {
-      bad = absl::StrFormat("%d inline header bytes in %d segments (min_wqe_inline_mode %d)",
-                            inline_size, ds, sq.min_inline);
-    }
-    if (!bad.empty()) {
-      ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x WQE %d is malformed: %s", sqn, c, bad));
-      syndrome = kSyndromeLocalQpOperation;
-    } else if (opcode == kOpcodeSend) {
-      tx_frame_.assign(wqe + SendWqe::kInlineStart, wqe + SendWqe::kInlineStart + inline_size);
-      for (uint32_t off = (SendWqe::kInlineStart + inline_size + 15) / 16 * 16; off < 16 * ds; off += 16) {
-        LayoutRef<DataSegment> seg(mem->data() + off);
-        const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) || fault(Fault::kBadLkey)
-                                  ? ~kModelResdLkey
-                                                                 : seg.get<DataSegment::LKEY>();
-        const uint64_t bytes = seg.get<DataSegment::BYTE_COUNT>() == 0 ? uint64_t{1} << 31
-                                                                       : seg.get<DataSegment::BYTE_COUNT>();
-        uint64_t addr = seg.get<DataSegment::ADDR>();
-        if (take_fault(WqeFault::kSendUnmapped)) addr += uint64_t{1} << 44;
-        if (!sq.rlkey || lkey != kModelResdLkey) {
-          syndrome = kSyndromeLocalProtection;
-          break;
-        }
-        if (tx_frame_.size() + bytes > kMaxFrame) {
-          syndrome = kSyndromeLocalLength;
-          break;
-        }
-        auto buf = ctx_.iommu->translate(addr, bytes, "ConnectX send data read");
-        if (!buf.ok()) {
-          syndrome = kSyndromeLocalProtection;
-          break;
-        }
-        tx_frame_.insert(tx_frame_.end(), buf->begin(), buf->end());
-      }
-    }
-    if (syndrome != 0) return fail_wq(sqn, sq, until, syndrome);
-    sq.counter = static_cast<uint16_t>(c + 1);
-    if (opcode == kOpcodeSend) {
-      if (tx_frame_.size() < kMinFrame) tx_frame_.resize(kMinFrame, 0);
-      count(false, tx_frame_);
-      if (link_up()) {
-        port_.transmit(tx_frame_);
-      } else {
-        ++drops_.link_down;
-      }
-    }
-    if (w.get<SendWqe::CE>() == kCeAlways) {
-      write_cqe(sq.cqn, [&](LayoutRef<Cqe> e) {
-        e.set<Cqe::SOP_DROP_QPN>(opcode << 24 | sqn).set<Cqe::WQE_COUNTER>(c);
-        return kCqeReq;
-      });
-    }
-  }
 }
 
 // A frame from the wire: port MTU, the vport's address filter (its address,

@@ -244,6 +244,11 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
       return manage_pages(op_mod, in, out_size);
     case op::kQueryHcaCap:
       if (out_size < QUERY_HCA_CAP::Out::kSize) return fail(CmdStatus::kBadOutputLength, 0x6);
+      if ((op_mod >> 1) == kCapEthernet) {  // the vport context says the inline mode
+        put_be(out, 0x10, kInlineModeVportContext << 12 | uint32_t{profile_.enhanced_mpw} << 5, 4);
+        return out;
+      }
+      if ((op_mod >> 1) != kCapGeneral) return fail(CmdStatus::kBadParam, 0x14);
       put_be(out, 0x10 + 0x18, profile_.log_max_cq_size << 16, 4);
       put_be(out, 0x10 + 0x1C, profile_.log_max_eq_size << 24, 4);
       put_be(out, 0x10 + 0x34, 1u << 8, 4);  // Ethernet

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -41,10 +42,17 @@ struct ConnectXProfile {
   uint32_t ptys_speed_bit;  // PTYS eth_proto_oper when the link is up
   MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0xc5, 0x01}};  // the vport's permanent address
   uint32_t log_max_uc_list = 7;  // the vport's allowed unicast list: 2^n addresses
+  // Ethernet caps enhanced_multi_pkt_send_wqe (ConnectX-5 on; the vport
+  // requires no inline headers there, L2 on the others).
+  bool enhanced_mpw = false;
   // 100GBASE-CR4 (bit 20) for CX4 and CX5, 25GBASE-CR (bit 27) for CX4 Lx.
   static ConnectXProfile cx4() { return {mlx5::kConnectX4, 32, 96, 16, 22, 22, 16, 20}; }
   static ConnectXProfile cx4lx() { return {mlx5::kConnectX4Lx, 24, 64, 8, 22, 22, 16, 27}; }
-  static ConnectXProfile cx5() { return {mlx5::kConnectX5, 64, 256, 32, 22, 22, 16, 20}; }
+  static ConnectXProfile cx5() {
+    ConnectXProfile p{mlx5::kConnectX5, 64, 256, 32, 22, 22, 16, 20};
+    p.enhanced_mpw = true;
+    return p;
+  }
 };
 
 // Data-path faults: the next WQE of that direction is processed as if its
@@ -124,6 +132,11 @@ class ConnectXModel final : public DeviceModel {
   size_t objects_at_teardown() const { return objects_at_teardown_; }
   // The state of SQ or RQ `n`, if it exists.
   std::optional<uint8_t> wq_state(uint32_t n) const;
+  // Send WQEs taken (well formed), by opcode (mlx5::kOpcodeSend, ...).
+  uint64_t send_wqes(uint32_t opcode) const {
+    auto it = send_wqes_.find(opcode);
+    return it == send_wqes_.end() ? 0 : it->second;
+  }
   // Frames the model dropped, by reason.
   struct Drops {
     uint64_t link_down = 0, vport_filter = 0, no_steering = 0, rq_not_ready = 0,
@@ -178,20 +191,34 @@ class ConnectXModel final : public DeviceModel {
   Result vport_command(uint16_t opcode, Io& io);
   uint32_t new_id(uint32_t base) { return base + next_id_++; }
 
-  // datapath.cc
-  void uar_write(uint32_t offset, unsigned width, uint64_t value);
+  // send.cc
   void send_doorbell(uint32_t uar, uint64_t bus_value);
   void transmit(uint32_t sqn, cx::Wq& sq, uint16_t until);
+  // Copies the send WQE at basic block `c` (and the blocks its ds says,
+  // wrapping at the ring's end) into wqe_; its size in blocks, 0 when the
+  // IOMMU refused a read (reported).
+  uint32_t read_send_wqe(const cx::Wq& sq, uint16_t c);
+  // A malformed WQE's complaint, empty for a good one.
+  std::string check_send_wqe(uint32_t sqn, const cx::Wq& sq, uint16_t c, uint32_t blocks,
+                             uint16_t posted) const;
+  // The frames of a SEND or ENHANCED_MPSW WQE in wqe_; a syndrome when one fails.
+  uint8_t send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds);
+  uint8_t read_frame_data(const cx::Wq& sq, LayoutRef<mlx5::DataSegment> seg, size_t frame_start);
+  void put_on_wire(absl::Span<const uint8_t> frame);
+
+  // datapath.cc
+  void uar_write(uint32_t offset, unsigned width, uint64_t value);
   void receive(absl::Span<const uint8_t> frame);
   void deliver(uint32_t tirn, absl::Span<const uint8_t> frame, const uint8_t* headers,
                uint8_t flags);
   void deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash, uint8_t flags);
   // Moves a WQ to ERR with an error CQE for its next WQE, then flushes.
-  void fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome);
+  // `blocks`: the failed WQE's size.
+  void fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome, uint32_t blocks = 1);
   // A WQ in ERR: flush-error CQEs for the WQEs up to `until`, if enabled.
   void flush_wq(uint32_t n, cx::Wq& wq, uint16_t until);
-  template <typename Fill>
-  void write_cqe(uint32_t cqn, Fill fill);
+  // `fill` writes the CQE's body and returns its opcode.
+  void write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<mlx5::Cqe>)> fill);
   void post_event(uint32_t type, uint32_t sub_type, uint32_t cqn = 0, uint8_t syndrome = 0);
   bool subscribed(uint32_t type) const;  // an EQ takes events of this type
   // The EQE's data (bytes 0x20-0x3B) filled by `data`.
@@ -240,7 +267,10 @@ class ConnectXModel final : public DeviceModel {
   Drops drops_;
   uint64_t vport_counters_[kVportCounterWords] = {};  // by output offset / 8
   std::map<uint16_t, uint32_t> by_opcode_;
-  std::vector<uint8_t> tx_frame_;
+  std::map<uint32_t, uint64_t> send_wqes_;
+  std::vector<uint8_t> tx_frame_;      // the frames of the send WQE being read, back to back
+  std::vector<size_t> frame_ends_;     // where each ends in tx_frame_
+  uint8_t wqe_[mlx5::kMaxWqeBlocks * mlx5::kWqeBasicBlock];  // the send WQE being read
 };
 
 }  // namespace safenic::sim

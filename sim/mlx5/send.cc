@@ -1,0 +1,218 @@
+// The ConnectX model's send path (digest §5; PRM "Send WQE"): the UAR
+// doorbell names the last WQE posted and the doorbell record's send counter
+// says how far to go; each WQE is read from the SQ's ring (ds / 4 basic
+// blocks, wrapping at the ring's end) and checked, then its frames go to the
+// wire. SEND carries one frame (inline headers, then data segments);
+// ENHANCED_MPSW, on devices that report it, one frame per data segment.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "nic/mlx5/commands.h"
+#include "nic/mlx5/wqe.h"
+#include "sim/mlx5/model.h"
+
+namespace safenic::sim {
+
+using namespace ::safenic::mlx5;  // the shared layouts
+
+namespace {
+
+constexpr size_t kMaxFrame = 16 * 1024;
+constexpr size_t kMinFrame = 60;  // the MAC pads shorter frames
+
+uint32_t blocks_of(uint32_t ds) { return std::max(1u, (ds + 3) / 4); }
+
+}  // namespace
+
+// The send doorbell carries the first 8 bytes of the last WQE's control
+// segment; the doorbell record's send counter says how far to go, and the
+// named WQE must end there.
+void ConnectXModel::send_doorbell(uint32_t uar, uint64_t bus_value) {
+  if (fatal()) return;
+  const uint64_t v = from_order<ByteOrder::kBig>(bus_value);
+  const uint32_t dw0 = static_cast<uint32_t>(v >> 32), sqn = static_cast<uint32_t>(v) >> 8;
+  auto it = objects_.wqs.find(sqn);
+  if (it == objects_.wqs.end() || !it->second.send) {
+    ctx_.log->report(absl::StrFormat("ConnectX: send doorbell for SQ %#x, which does not exist", sqn));
+    return;
+  }
+  cx::Wq& sq = it->second;
+  if (sq.uar != uar) {
+    ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x rung on UAR %d; it was created with UAR %d",
+                                     sqn, uar, sq.uar));
+  }
+  auto db = ctx_.iommu->translate(sq.dbr, 8, "ConnectX SQ doorbell record read");
+  if (!db.ok()) return;
+  const uint16_t pi = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db->data()).get<WqDoorbell::SEND_COUNTER>());
+  const uint16_t index = static_cast<uint16_t>(dw0 >> 8);
+  const uint32_t ds = static_cast<uint32_t>(v) & 0x3F;
+  if (static_cast<uint16_t>(index + blocks_of(ds)) != pi) {
+    ctx_.log->report(absl::StrFormat(
+        "ConnectX: SQ %#x doorbell names WQE %d of ds %d, but the doorbell record's send counter "
+        "is %d (write the record, then ring with the last WQE)", sqn, index, ds, pi));
+  }
+  if (sq.state == kRst) {
+    ctx_.log->report(absl::StrFormat("ConnectX: send doorbell for SQ %#x in RST (MODIFY_SQ to RDY first)", sqn));
+    return;
+  }
+  transmit(sqn, sq, pi);
+}
+
+uint32_t ConnectXModel::read_send_wqe(const cx::Wq& sq, uint16_t c) {
+  const uint32_t size = 1u << sq.log_size;
+  auto block = [&](uint32_t i) {
+    return ctx_.iommu->translate(sq.mem.at(uint64_t{(c + i) & (size - 1u)} * kWqeBasicBlock),
+                                 kWqeBasicBlock, "ConnectX send WQE read");
+  };
+  auto first = block(0);
+  if (!first.ok()) return 0;
+  std::memcpy(wqe_, first->data(), kWqeBasicBlock);
+  const uint32_t blocks = std::min(blocks_of(LayoutRef<SendWqe>(wqe_).get<SendWqe::DS>()), size);
+  for (uint32_t i = 1; i < blocks; ++i) {
+    auto next = block(i);
+    if (!next.ok()) return 0;
+    std::memcpy(wqe_ + i * kWqeBasicBlock, next->data(), kWqeBasicBlock);
+  }
+  return blocks;
+}
+
+std::string ConnectXModel::check_send_wqe(uint32_t sqn, const cx::Wq& sq, uint16_t c,
+                                          uint32_t blocks, uint16_t posted) const {
+  LayoutRef<SendWqe> w(const_cast<uint8_t*>(wqe_));
+  const uint32_t opcode = w.get<SendWqe::OPCODE>(), ds = w.get<SendWqe::DS>();
+  const uint32_t inline_size = w.get<SendWqe::INLINE_HDR_SZ>();
+  if (w.get<SendWqe::WQE_INDEX>() != c || w.get<SendWqe::SQN>() != sqn) {
+    return absl::StrFormat("index %d and sqn %#x", w.get<SendWqe::WQE_INDEX>(), w.get<SendWqe::SQN>());
+  }
+  if (ds < 1) return "ds 0";
+  if (blocks > posted) {
+    return absl::StrFormat("ds %d takes %d basic blocks, but only %d are posted", ds, blocks, posted);
+  }
+  if (opcode == kOpcodeNop) return "";
+  if (opcode == kOpcodeSend) {
+    if (ds < 2 || inline_size < (sq.min_inline ? kMinInlineL2 : 0) ||
+        SendWqe::kInlineStart + inline_size > 16 * ds) {
+      return absl::StrFormat("%d inline header bytes in %d segments (min_wqe_inline_mode %d)",
+                             inline_size, ds, sq.min_inline);
+    }
+    return "";
+  }
+  if (opcode == kOpcodeEnhancedMpsw && profile_.enhanced_mpw) {
+    if (ds < 3) return absl::StrFormat("ENHANCED_MPSW with ds %d: no data segment", ds);
+    if (inline_size != 0) return absl::StrFormat("ENHANCED_MPSW with %d inline header bytes", inline_size);
+    if (sq.min_inline != 0) {
+      return absl::StrFormat("ENHANCED_MPSW on an SQ of min_wqe_inline_mode %d (the model takes no "
+                             "inline data segments)", sq.min_inline);
+    }
+    return "";
+  }
+  return absl::StrFormat("opcode %#x (the model implements SEND, NOP%s)", opcode,
+                         profile_.enhanced_mpw ? " and ENHANCED_MPSW" : "; ENHANCED_MPSW only "
+                                                                        "where the capability says so");
+}
+
+// One data segment's bytes appended to tx_frame_ (the reserved lkey, a live
+// mapping, the frame from `frame_start` no longer than the MAC sends); a
+// syndrome when it fails.
+uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> seg,
+                                       size_t frame_start) {
+  const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) || fault(Fault::kBadLkey)
+                            ? ~kModelResdLkey
+                            : seg.get<DataSegment::LKEY>();
+  const uint64_t bytes = seg.get<DataSegment::BYTE_COUNT>() == 0 ? uint64_t{1} << 31
+                                                                 : seg.get<DataSegment::BYTE_COUNT>();
+  uint64_t addr = seg.get<DataSegment::ADDR>();
+  if (take_fault(WqeFault::kSendUnmapped)) addr += uint64_t{1} << 44;
+  if (!sq.rlkey || lkey != kModelResdLkey) return kSyndromeLocalProtection;
+  if (tx_frame_.size() - frame_start + bytes > kMaxFrame) return kSyndromeLocalLength;
+  auto buf = ctx_.iommu->translate(addr, bytes, "ConnectX send data read");
+  if (!buf.ok()) return kSyndromeLocalProtection;
+  tx_frame_.insert(tx_frame_.end(), buf->begin(), buf->end());
+  return 0;
+}
+
+void ConnectXModel::put_on_wire(absl::Span<const uint8_t> frame) {
+  uint8_t padded[kMinFrame] = {};
+  if (frame.size() < kMinFrame) {  // the MAC pads it
+    std::copy(frame.begin(), frame.end(), padded);
+    frame = absl::MakeConstSpan(padded, kMinFrame);
+  }
+  count(false, frame);
+  if (link_up()) {
+    port_.transmit(frame);
+  } else {
+    ++drops_.link_down;
+  }
+}
+
+// A WQE's frames are all read before any goes out, so a failed WQE sent
+// nothing (the PRM does not say which frames of a failed ENHANCED_MPSW WQE
+// leave; the driver counts them all as errors).
+uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
+  frame_ends_.clear();
+  if (opcode == kOpcodeSend) {
+    const uint32_t inline_size = LayoutRef<SendWqe>(wqe_).get<SendWqe::INLINE_HDR_SZ>();
+    tx_frame_.assign(wqe_ + SendWqe::kInlineStart, wqe_ + SendWqe::kInlineStart + inline_size);
+    for (uint32_t off = (SendWqe::kInlineStart + inline_size + 15) / 16 * 16; off < 16 * ds; off += 16) {
+      if (uint8_t s = read_frame_data(sq, LayoutRef<DataSegment>(wqe_ + off), 0); s != 0) return s;
+    }
+    frame_ends_.push_back(tx_frame_.size());
+  } else {  // ENHANCED_MPSW: a frame per data segment
+    tx_frame_.clear();
+    for (uint32_t off = kEmpwFirstSegment; off < 16 * ds; off += 16) {
+      LayoutRef<DataSegment> seg(wqe_ + off);
+      if (seg.get<DataSegment::BYTE_COUNT>() & kDataInline) {
+        ctx_.log->report("ConnectX: ENHANCED_MPSW inline data segment (the model implements pointers only)");
+        return kSyndromeLocalQpOperation;
+      }
+      if (uint8_t s = read_frame_data(sq, seg, tx_frame_.size()); s != 0) return s;
+      frame_ends_.push_back(tx_frame_.size());
+    }
+  }
+  size_t from = 0;
+  for (size_t end : frame_ends_) {
+    put_on_wire(absl::MakeConstSpan(tx_frame_.data() + from, end - from));
+    from = end;
+  }
+  return 0;
+}
+
+void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
+  const uint32_t size = 1u << sq.log_size;
+  if (static_cast<uint16_t>(until - sq.counter) > size) {
+    ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x has %d WQEs posted; its ring holds %d", sqn,
+                                     static_cast<uint16_t>(until - sq.counter), size));
+    return;
+  }
+  if (sq.state == kErr) return flush_wq(sqn, sq, until);
+  while (sq.counter != until) {
+    const uint16_t c = sq.counter;
+    const uint32_t blocks = read_send_wqe(sq, c);
+    if (blocks == 0) return;
+    const std::string bad = check_send_wqe(sqn, sq, c, blocks, static_cast<uint16_t>(until - c));
+    if (!bad.empty()) {
+      ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x WQE %d is malformed: %s", sqn, c, bad));
+      return fail_wq(sqn, sq, until, kSyndromeLocalQpOperation,
+                     std::min<uint32_t>(blocks, static_cast<uint16_t>(until - c)));
+    }
+    LayoutRef<SendWqe> w(wqe_);
+    const uint32_t opcode = w.get<SendWqe::OPCODE>();
+    ++send_wqes_[opcode];
+    if (opcode != kOpcodeNop) {
+      if (uint8_t s = send_frames(sq, opcode, w.get<SendWqe::DS>()); s != 0) {
+        return fail_wq(sqn, sq, until, s, blocks);
+      }
+    }
+    sq.counter = static_cast<uint16_t>(c + blocks);
+    if (w.get<SendWqe::CE>() == kCeAlways) {
+      write_cqe(sq.cqn, [&](LayoutRef<Cqe> e) {
+        e.set<Cqe::SOP_DROP_QPN>(opcode << 24 | sqn).set<Cqe::WQE_COUNTER>(c);
+        return kCqeReq;
+      });
+    }
+  }
+}
+
+}  // namespace safenic::sim

@@ -1,0 +1,224 @@
+// Send WQEs: the driver's choice (ENHANCED_MPSW on a ConnectX-5, one SEND
+// per frame where the device lacks it or wants inline headers), and the
+// model's checks of hand-made WQEs (PRM "Send WQE"; wqe.h).
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mem/mempool.h"
+#include "nic/mlx5/mlx5.h"
+#include "nic/mlx5/wqe.h"
+#include "sim/frames.h"
+#include "tests/mlx5_fixture.h"
+
+namespace safenic {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Frames `sizes` through the driver to a tester: all arrive, in order, intact.
+void send_through_driver(sim::ConnectXProfile profile, const std::vector<size_t>& batches,
+                         std::shared_ptr<sim::ConnectXModel>* model_out) {
+  sim::SimContext ctx;
+  auto model = std::make_shared<sim::ConnectXModel>(ctx, profile);
+  sim::TesterPort tester(true);
+  sim::connect(model->port(), tester);
+  DeviceConfig config;
+  config.tx_ring_size = config.rx_ring_size = 64;
+  auto dev = mlx5::open(std::make_unique<sim::SimulatedFunction>(model, ctx, "sim:cx#0"), config);
+  ASSERT_TRUE(dev.ok()) << dev.status();
+  ASSERT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok());
+  auto pool = *Mempool::create({.buffers = 256, .tag = "app"}, DmaAllocator(Backing::kAnonymous, ctx.iommu));
+  uint64_t seq = 0;
+  for (size_t n : batches) {
+    Batch<64> out;
+    for (size_t i = 0; i < n; ++i, ++seq) {
+      Packet p = pool->alloc();
+      ASSERT_TRUE(p.resize(60 + seq % 1400).ok());
+      sim::write_udp_frame(p.bytes(), {}, seq);
+      out.push(std::move(p));
+    }
+    ASSERT_EQ(*(*dev)->tx_batch(0, out), n);
+  }
+  ASSERT_EQ(tester.received(), seq);
+  for (uint64_t i = 0; i < seq; ++i) {
+    ASSERT_EQ(tester.frames()[i].size(), 60 + i % 1400);
+    ASSERT_EQ(sim::frame_seq(tester.frames()[i]), i);
+  }
+  dev->reset();
+  EXPECT_EQ(pool->in_use(), 0u);
+  EXPECT_TRUE(ctx.log->empty()) << ctx.log->to_string();
+  *model_out = model;
+}
+
+TEST(Mlx5SendTest, AConnectX5GetsEnhancedMultiPacketWqesOthersOneSendPerFrame) {
+  const std::vector<size_t> batches = {1, 7, 32, 64, 33, 2, 64, 64, 5};  // 272 frames
+  std::shared_ptr<sim::ConnectXModel> cx5, cx4lx;
+  send_through_driver(sim::ConnectXProfile::cx5(), batches, &cx5);
+  send_through_driver(sim::ConnectXProfile::cx4lx(), batches, &cx4lx);
+  // ConnectX-5: at most 32 frames a WQE, cut where the ring or its slots end.
+  EXPECT_EQ(cx5->send_wqes(mlx5::kOpcodeSend), 0u);
+  EXPECT_GE(cx5->send_wqes(mlx5::kOpcodeEnhancedMpsw), 272u / 32);
+  EXPECT_LE(cx5->send_wqes(mlx5::kOpcodeEnhancedMpsw), 40u);
+  // ConnectX-4 Lx: no capability, and the vport wants L2 headers inline.
+  EXPECT_EQ(cx4lx->send_wqes(mlx5::kOpcodeSend), 272u);
+  EXPECT_EQ(cx4lx->send_wqes(mlx5::kOpcodeEnhancedMpsw), 0u);
+}
+
+// A hand-made SQ (the commands a driver sends) and its CQ, to post WQEs the
+// driver never would.
+class RawSendQueueTest : public Mlx5ObjectTest {
+ protected:
+  void open_sq(uint32_t min_inline) {
+    if (q_.cmdq == nullptr) q_ = context();  // one UAR, EQ, PD and TIS for every SQ
+    ASSERT_TRUE(cq_.create(q_, 64, "cq").ok());
+    ring_ = *DescriptorRing::create(fn_->dma(), 64, mlx5::kWqeBasicBlock, "sq",
+                                    mlx5::kDoorbellRecordSize);
+    auto out = c().run<mlx5::CREATE_SQ>(0, [&](LayoutRef<mlx5::CREATE_SQ::In> in, uint8_t* raw) {
+      using In = mlx5::CREATE_SQ::In;
+      in.set<In::RLKEY>(1).set<In::FLUSH_IN_ERROR_EN>(1).set<In::MIN_WQE_INLINE_MODE>(min_inline)
+          .set<In::STATE>(mlx5::kRst).set<In::TIS_LST_SZ>(1).set<In::TIS_NUM_0>(q_.tis)
+          .set<In::CQN>(cq_.cqn).set<In::WQ_TYPE>(mlx5::kWqCyclic).set<In::PD>(q_.pd)
+          .set<In::UAR_PAGE>(q_.uar).set<In::DBR_ADDR>(ring_.extra_iova())
+          .set<In::LOG_WQ_STRIDE>(6).set<In::LOG_WQ_SZ>(ring_.log2_size());
+      mlx5::put_pas(raw, ring_);
+    }, 8);
+    ASSERT_TRUE(out.ok()) << out.status();
+    sqn_ = out->get<mlx5::CREATE_SQ::Out::NUMBER>();
+    ASSERT_TRUE(c().run<mlx5::MODIFY_SQ>(0, [&](LayoutRef<mlx5::ModifyWqIn> in, uint8_t*) {
+      in.set<mlx5::ModifyWqIn::NUMBER>(sqn_).set<mlx5::ModifyWqIn::CURRENT_STATE>(mlx5::kRst)
+          .set<mlx5::ModifyWqIn::NEXT_STATE>(mlx5::kRdy);
+    }).ok());
+    if (pool_ == nullptr) pool_ = *Mempool::create({.buffers = 8, .tag = "frames"}, fn_->dma());
+  }
+  // An ENHANCED_MPSW WQE at block 0 with one data segment per frame of `sizes`.
+  LayoutRef<mlx5::SendWqe> empw(const std::vector<uint32_t>& sizes) {
+    uint8_t* w = ring_.descriptor(0);
+    std::memset(w, 0, 4 * mlx5::kWqeBasicBlock);
+    const uint32_t ds = 2 + static_cast<uint32_t>(sizes.size());
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      frames_.push_back(pool_->alloc());
+      EXPECT_TRUE(frames_.back().resize(sizes[i]).ok());
+      sim::write_udp_frame(frames_.back().bytes(), {}, i);
+      LayoutRef<mlx5::DataSegment>(w + mlx5::kEmpwFirstSegment + 16 * i)
+          .set<mlx5::DataSegment::BYTE_COUNT>(sizes[i]).set<mlx5::DataSegment::LKEY>(q_.lkey)
+          .set<mlx5::DataSegment::ADDR>(frames_.back().iova());
+    }
+    return LayoutRef<mlx5::SendWqe>(w)
+        .set<mlx5::SendWqe::OPCODE>(mlx5::kOpcodeEnhancedMpsw)
+        .set<mlx5::SendWqe::SQN>(sqn_).set<mlx5::SendWqe::DS>(ds).set<mlx5::SendWqe::CE>(mlx5::kCeAlways);
+  }
+  // Posts blocks [0, posted) and rings with the WQE at block 0.
+  void ring(uint32_t posted) {
+    LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(posted);
+    const uint64_t ctrl = uint64_t{LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL0>()} << 32 |
+                          LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL1>();
+    (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
+  }
+  LayoutRef<mlx5::Cqe> cqe() { return LayoutRef<mlx5::Cqe>(cq_.ring.descriptor(0)); }
+  void TearDown() override { frames_.clear(); }
+
+  mlx5::QueueContext q_{};
+  mlx5::CompletionQueue cq_;
+  DescriptorRing ring_;
+  uint32_t sqn_ = 0;
+  MempoolPtr pool_;
+  std::vector<Packet> frames_;
+};
+
+TEST_F(RawSendQueueTest, AnEnhancedMpswWqeSendsAFramePerSegmentAndCompletesOnce) {
+  open_sq(0);
+  sim::TesterPort tester(true);
+  sim::connect(model_->port(), tester);
+  using Paos = mlx5::PAOS;  // the port up, as a driver does it
+  ASSERT_TRUE(c().run<mlx5::ACCESS_REGISTER<Paos>>(mlx5::kRegisterWrite, [](LayoutRef<Paos> r, uint8_t*) {
+    r.set<Paos::REGISTER_ID>(Paos::kId).set<Paos::LOCAL_PORT>(1);
+    r.set<Paos::ADMIN_STATUS>(mlx5::kPortUp).set<Paos::ASE>(1);
+  }).ok());
+  ASSERT_TRUE(model_->link_up());
+  empw({100, 60, 1500, 42});  // ds 6: two blocks
+  ring(2);
+  expect_clean();
+  ASSERT_EQ(tester.received(), 4u);
+  EXPECT_EQ(tester.frames()[2].size(), 1500u);
+  EXPECT_EQ(sim::frame_seq(tester.frames()[2]), 2u);
+  EXPECT_EQ(tester.frames()[3].size(), 60u);  // padded by the MAC
+  EXPECT_EQ(cqe().get<mlx5::Cqe::OPCODE>(), mlx5::kCqeReq);
+  EXPECT_EQ(cqe().get<mlx5::Cqe::WQE_COUNTER>(), 0u);
+  EXPECT_EQ(cqe().get<mlx5::Cqe::SOP_DROP_QPN>() >> 24, mlx5::kOpcodeEnhancedMpsw);
+  EXPECT_EQ(LayoutRef<mlx5::Cqe>(cq_.ring.descriptor(1)).get<mlx5::Cqe::OWNER>(), 1u) << "one CQE only";
+}
+
+TEST_F(RawSendQueueTest, MalformedEnhancedMpswWqesFailWithALocalQpOperationError) {
+  struct Case {
+    std::string why;
+    std::function<void(LayoutRef<mlx5::SendWqe>)> spoil;
+    uint32_t posted;
+  };
+  const std::vector<Case> cases = {
+      {"with 18 inline header bytes", [](auto w) { w.template set<mlx5::SendWqe::INLINE_HDR_SZ>(18); }, 1},
+      {"ds 2: no data segment", [](auto w) { w.template set<mlx5::SendWqe::DS>(2); }, 1},
+      {"takes 2 basic blocks, but only 1 are posted", [](auto w) { w.template set<mlx5::SendWqe::DS>(6); }, 1},
+      {"inline data segment", [this](auto) {
+         LayoutRef<mlx5::DataSegment>(ring_.descriptor(0) + mlx5::kEmpwFirstSegment)
+             .set<mlx5::DataSegment::BYTE_COUNT>(mlx5::kDataInline | 60);
+       }, 1},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.why);
+    open_sq(0);
+    k.spoil(empw({60}));
+    ring(k.posted);
+    EXPECT_THAT(ctx_.log->to_string(), HasSubstr(k.why));
+    ctx_.log->clear();
+    EXPECT_EQ(cqe().get<mlx5::Cqe::OPCODE>(), mlx5::kCqeReqErr);
+    EXPECT_EQ(cqe().get<mlx5::Cqe::SYNDROME>(), mlx5::kSyndromeLocalQpOperation);
+    EXPECT_EQ(model_->wq_state(sqn_), mlx5::kErr);
+    frames_.clear();
+  }
+}
+
+TEST_F(RawSendQueueTest, AnSqThatNeedsInlineHeadersTakesNoEnhancedMpsw) {
+  open_sq(1);  // min_wqe_inline_mode L2
+  empw({60});
+  ring(1);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("ENHANCED_MPSW on an SQ of min_wqe_inline_mode 1"));
+  ctx_.log->clear();
+  EXPECT_EQ(cqe().get<mlx5::Cqe::SYNDROME>(), mlx5::kSyndromeLocalQpOperation);
+}
+
+class RawSendQueueOnConnectX4LxTest : public RawSendQueueTest {
+ protected:
+  RawSendQueueOnConnectX4LxTest() { profile_ = sim::ConnectXProfile::cx4lx(); }
+};
+
+TEST_F(RawSendQueueOnConnectX4LxTest, ADeviceWithoutTheCapabilityRefusesEnhancedMpsw) {
+  open_sq(0);
+  empw({60});
+  ring(1);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("ENHANCED_MPSW only where the capability says so"));
+  ctx_.log->clear();
+  EXPECT_EQ(cqe().get<mlx5::Cqe::OPCODE>(), mlx5::kCqeReqErr);
+  EXPECT_EQ(cqe().get<mlx5::Cqe::SYNDROME>(), mlx5::kSyndromeLocalQpOperation);
+}
+
+// What the driver reads from the capabilities, against the PRM's bit offsets
+// (per_protocol_networking_offload_caps: wqe_inline_mode at bits 0x12-0x13,
+// enhanced_multi_pkt_send_wqe at bit 0x1A, counted from the first dword's MSB).
+TEST_F(Mlx5ObjectTest, EthernetCapabilitiesSayWhatTheProfileHas) {
+  EXPECT_TRUE(hca_->caps().enhanced_mpw);
+  EXPECT_EQ(hca_->caps().wqe_inline_mode, mlx5::kInlineModeVportContext);
+  uint8_t raw[0x20] = {};
+  LayoutRef<mlx5::QUERY_HCA_CAP::Out>(raw).set<mlx5::QUERY_HCA_CAP::Out::ETH_ENHANCED_MULTI_PKT_SEND_WQE>(1);
+  EXPECT_EQ(raw[0x10 + 0x1A / 8], 0x80 >> (0x1A % 8));
+  std::memset(raw, 0, sizeof raw);
+  LayoutRef<mlx5::QUERY_HCA_CAP::Out>(raw).set<mlx5::QUERY_HCA_CAP::Out::ETH_WQE_INLINE_MODE>(3);
+  EXPECT_EQ(raw[0x10 + 0x12 / 8], (0x80 >> (0x12 % 8)) | (0x80 >> (0x13 % 8)));
+}
+
+}  // namespace
+}  // namespace safenic
