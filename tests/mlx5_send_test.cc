@@ -20,53 +20,99 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Frames `sizes` through the driver to a tester: all arrive, in order, intact.
-void send_through_driver(sim::ConnectXProfile profile, const std::vector<size_t>& batches,
-                         std::shared_ptr<sim::ConnectXModel>* model_out) {
+// The driver on a ConnectX model of `profile`, cabled to a tester.
+struct Driven {
+  explicit Driven(sim::ConnectXProfile profile)
+      : model(std::make_shared<sim::ConnectXModel>(ctx, profile)), tester(true) {
+    sim::connect(model->port(), tester);
+    DeviceConfig config;
+    config.tx_ring_size = config.rx_ring_size = 64;
+    auto d = mlx5::open(std::make_unique<sim::SimulatedFunction>(model, ctx, "sim:cx#0"), config);
+    EXPECT_TRUE(d.ok()) << d.status();
+    if (d.ok()) dev = *std::move(d);
+    EXPECT_TRUE(dev != nullptr && dev->wait_for_link(absl::Seconds(1)).ok());
+    pool = *Mempool::create({.buffers = 256, .tag = "app"}, DmaAllocator(Backing::kAnonymous, ctx.iommu));
+  }
+  ~Driven() {
+    dev.reset();
+    EXPECT_EQ(pool->in_use(), 0u);
+    EXPECT_TRUE(ctx.log->empty()) << ctx.log->to_string();
+  }
+  // n frames (sizes from 60 up, numbered from seq) into a batch; how many the driver took.
+  size_t send(size_t n, uint64_t seq, Batch<64>& out) {
+    for (size_t i = 0; i < n; ++i) {
+      Packet p = pool->alloc();
+      EXPECT_TRUE(p.resize(60 + (seq + i) % 1400).ok());
+      sim::write_udp_frame(p.bytes(), {}, seq + i);
+      out.push(std::move(p));
+    }
+    return *dev->tx_batch(0, out);
+  }
   sim::SimContext ctx;
-  auto model = std::make_shared<sim::ConnectXModel>(ctx, profile);
-  sim::TesterPort tester(true);
-  sim::connect(model->port(), tester);
-  DeviceConfig config;
-  config.tx_ring_size = config.rx_ring_size = 64;
-  auto dev = mlx5::open(std::make_unique<sim::SimulatedFunction>(model, ctx, "sim:cx#0"), config);
-  ASSERT_TRUE(dev.ok()) << dev.status();
-  ASSERT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok());
-  auto pool = *Mempool::create({.buffers = 256, .tag = "app"}, DmaAllocator(Backing::kAnonymous, ctx.iommu));
+  std::shared_ptr<sim::ConnectXModel> model;
+  sim::TesterPort tester;
+  std::unique_ptr<Device> dev;
+  MempoolPtr pool;
+};
+
+// Batches of every size through the driver: all arrive, in order, intact.
+void send_batches(Driven& d, const std::vector<size_t>& batches) {
   uint64_t seq = 0;
   for (size_t n : batches) {
     Batch<64> out;
-    for (size_t i = 0; i < n; ++i, ++seq) {
-      Packet p = pool->alloc();
-      ASSERT_TRUE(p.resize(60 + seq % 1400).ok());
-      sim::write_udp_frame(p.bytes(), {}, seq);
-      out.push(std::move(p));
-    }
-    ASSERT_EQ(*(*dev)->tx_batch(0, out), n);
+    // Up to 31 frames may wait for a CQE (completion moderation): a batch as
+    // large as the ring may go in two calls.
+    size_t taken = d.send(n, seq, out);
+    if (taken < n) taken += *d.dev->tx_batch(0, out);
+    ASSERT_EQ(taken, n);
+    seq += n;
   }
-  ASSERT_EQ(tester.received(), seq);
+  ASSERT_EQ(d.tester.received(), seq);
   for (uint64_t i = 0; i < seq; ++i) {
-    ASSERT_EQ(tester.frames()[i].size(), 60 + i % 1400);
-    ASSERT_EQ(sim::frame_seq(tester.frames()[i]), i);
+    ASSERT_EQ(d.tester.frames()[i].size(), 60 + i % 1400);
+    ASSERT_EQ(sim::frame_seq(d.tester.frames()[i]), i);
   }
-  dev->reset();
-  EXPECT_EQ(pool->in_use(), 0u);
-  EXPECT_TRUE(ctx.log->empty()) << ctx.log->to_string();
-  *model_out = model;
 }
 
 TEST(Mlx5SendTest, AConnectX5GetsEnhancedMultiPacketWqesOthersOneSendPerFrame) {
   const std::vector<size_t> batches = {1, 7, 32, 64, 33, 2, 64, 64, 5};  // 272 frames
-  std::shared_ptr<sim::ConnectXModel> cx5, cx4lx;
-  send_through_driver(sim::ConnectXProfile::cx5(), batches, &cx5);
-  send_through_driver(sim::ConnectXProfile::cx4lx(), batches, &cx4lx);
+  Driven cx5(sim::ConnectXProfile::cx5()), cx4lx(sim::ConnectXProfile::cx4lx());
+  send_batches(cx5, batches);
+  send_batches(cx4lx, batches);
   // ConnectX-5: at most 32 frames a WQE, cut where the ring or its slots end.
-  EXPECT_EQ(cx5->send_wqes(mlx5::kOpcodeSend), 0u);
-  EXPECT_GE(cx5->send_wqes(mlx5::kOpcodeEnhancedMpsw), 272u / 32);
-  EXPECT_LE(cx5->send_wqes(mlx5::kOpcodeEnhancedMpsw), 40u);
+  EXPECT_EQ(cx5.model->send_wqes(mlx5::kOpcodeSend), 0u);
+  EXPECT_GE(cx5.model->send_wqes(mlx5::kOpcodeEnhancedMpsw), 272u / 32);
+  EXPECT_LE(cx5.model->send_wqes(mlx5::kOpcodeEnhancedMpsw), 40u);
   // ConnectX-4 Lx: no capability, and the vport wants L2 headers inline.
-  EXPECT_EQ(cx4lx->send_wqes(mlx5::kOpcodeSend), 272u);
-  EXPECT_EQ(cx4lx->send_wqes(mlx5::kOpcodeEnhancedMpsw), 0u);
+  EXPECT_EQ(cx4lx.model->send_wqes(mlx5::kOpcodeSend), 272u);
+  EXPECT_EQ(cx4lx.model->send_wqes(mlx5::kOpcodeEnhancedMpsw), 0u);
+}
+
+// Completion moderation: small batches share one CQE (asked for once 32
+// frames went without), and an empty batch asks for the rest with a NOP.
+TEST(Mlx5SendTest, SmallBatchesShareACqeAndAnEmptyBatchAsksForTheRest) {
+  for (auto profile : {sim::ConnectXProfile::cx5(), sim::ConnectXProfile::cx4lx()}) {
+    Driven d(profile);
+    uint64_t seq = 0;
+    for (int i = 0; i < 5; ++i, seq += 4) {
+      Batch<64> out;
+      ASSERT_EQ(d.send(4, seq, out), 4u);
+    }
+    EXPECT_EQ(d.pool->in_use(), 20u);  // sent, no CQE asked for yet
+    Batch<64> none;
+    EXPECT_EQ(*d.dev->tx_batch(0, none), 0u);
+    EXPECT_EQ(d.pool->in_use(), 0u);
+    EXPECT_EQ(d.model->send_wqes(mlx5::kOpcodeNop), 1u);
+    for (int i = 0; i < 9; ++i, seq += 4) {  // the 8th batch makes 32: it asks
+      Batch<64> out;
+      ASSERT_EQ(d.send(4, seq, out), 4u);
+    }
+    EXPECT_EQ(d.pool->in_use(), 4u);
+    EXPECT_EQ(d.tester.received(), seq);
+    EXPECT_EQ(*d.dev->tx_batch(0, none), 0u);
+    EXPECT_EQ(*d.dev->tx_batch(0, none), 0u);  // nothing left: no second NOP
+    EXPECT_EQ(d.model->send_wqes(mlx5::kOpcodeNop), 2u);
+  }
 }
 
 // A hand-made SQ (the commands a driver sends) and its CQ, to post WQEs the

@@ -12,6 +12,7 @@ namespace {
 
 constexpr uint32_t kMaxSend = 9216;  // the largest port MTU's frame
 constexpr uint32_t kCqe = 64, kRecvWqe = 16, kLogRecvWqe = 4;
+constexpr uint32_t kCompletionEvery = 32;  // frames per CQE asked for, at most
 
 // MODIFY_SQ / MODIFY_RQ from one state to the next.
 template <typename Cmd>
@@ -121,6 +122,7 @@ absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const st
   if (!out.ok()) return out.status();
   sqn_ = out->get<CREATE_SQ::Out::NUMBER>();
   c.undo->push_back({op::kDestroySq, sqn_});
+  ask_every_ = std::min(kCompletionEvery, entries / 2);
   if (c.enhanced_mpw) {
     records_.assign(entries, WqeRecord{});
   } else {
@@ -150,7 +152,8 @@ void SendQueue::clean() {
       ++stats.errors;
       continue;
     }
-    uint32_t end = start + 1, frames_end = fci + (end - ci), frames = 1;  // SEND: a frame a block
+    // SEND: a frame a block (a NOP's block holds none).
+    uint32_t end = start + 1, frames_end = fci + (end - ci), frames = !slots[start & mask].empty();
     if (c_.enhanced_mpw) {
       const WqeRecord& r = records_[start & mask];
       if (ABSL_PREDICT_FALSE(r.start != start)) {  // not the first block of a WQE
@@ -187,11 +190,33 @@ size_t SendQueue::transmit(PacketBatch& batch) {
   clean();
   if (ABSL_PREDICT_FALSE(failed_)) recover();
   if (ABSL_PREDICT_FALSE(failed_)) return 0;
+  if (batch.empty()) {  // the application asks for its buffers back
+    if (unasked_ != 0) ask_completion();
+    return 0;
+  }
   return c_.enhanced_mpw ? transmit_empw(batch) : transmit_send(batch);
 }
 
-void SendQueue::ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi) {
-  LayoutRef<SendWqe>(last).set<SendWqe::CE>(kCeAlways);
+// A NOP WQE with a CQE asked: completes the frames posted without one.
+void SendQueue::ask_completion() {
+  if (pi_ - ci_ == ring_.size()) return;  // full: the CQEs asked for already free it
+  const uint32_t at = pi_ & ring_.mask();
+  const uint32_t ctrl0 = SendWqe::WQE_INDEX::insert(kOpcodeNop, pi_ & 0xFFFF);
+  const uint32_t ctrl1 = SendWqe::SQN::insert(1, sqn_);
+  LayoutRef<SendWqe>(ring_.descriptor(at)).set<SendWqe::CTRL0>(ctrl0).set<SendWqe::CTRL1>(ctrl1);
+  if (c_.enhanced_mpw) records_[at] = {pi_, 1, fpi_, 0};
+  else ++fpi_;  // a slot a block under SEND: this one stays empty
+  unasked_ = 0;
+  ring(ring_.descriptor(at), ctrl0, ctrl1, pi_ + 1, true);
+  clean();  // (on the model it has completed already)
+}
+
+// Completion moderation (DPDK's MLX5_TX_COMP_THRESH): a CQE is asked for
+// once kCompletionEvery frames (half the ring, if smaller) went without one,
+// so small batches do not each cost a CQE; at most that many frames wait
+// for their buffers to come back (an empty tx_batch asks for them).
+void SendQueue::ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi, bool ask) {
+  LayoutRef<SendWqe>(last).set<SendWqe::CE>(ask ? kCeAlways : 0);
   dma_write_barrier();  // WQEs before the record
   LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::SEND_COUNTER>(pi & 0xFFFF);
   dma_write_barrier();  // the record before the doorbell
@@ -247,7 +272,7 @@ size_t SendQueue::transmit_send(PacketBatch& batch) {
     stats.packets += pi - start;
     stats.bytes += bytes;
     fpi_ += pi - start;
-    ring(w, ctrl0, ctrl1, pi);
+    ring(w, ctrl0, ctrl1, pi, asks(pi - start));
   }
   return n;
 }
@@ -309,7 +334,7 @@ size_t SendQueue::transmit_empw(PacketBatch& batch) {
     stats.packets += fpi - start;
     stats.bytes += bytes;
     fpi_ = fpi;
-    ring(last, ctrl0, ctrl1, pi);
+    ring(last, ctrl0, ctrl1, pi, asks(fpi - start));
   }
   return n;
 }
@@ -328,7 +353,7 @@ void SendQueue::recover() {
 }
 
 void SendQueue::reset_counters() {
-  pi_ = ci_ = fpi_ = fci_ = 0;
+  pi_ = ci_ = fpi_ = fci_ = unasked_ = 0;
   std::fill(records_.begin(), records_.end(), WqeRecord{});  // none may name the new WQEs
 }
 

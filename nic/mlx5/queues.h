@@ -76,8 +76,17 @@ class SendQueue {
   // One WQE per frame (SEND), or a few frames per WQE (ENHANCED_MPSW).
   size_t transmit_send(PacketBatch& batch);
   size_t transmit_empw(PacketBatch& batch);
-  // Rings the doorbell for WQEs up to `pi`, the last at `last` (CE set there).
-  void ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi);
+  // Rings the doorbell for WQEs up to `pi`, the last at `last` (a CQE asked
+  // for it when `ask`).
+  void ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi, bool ask);
+  // Whether the batch that posted `frames` asks for a CQE.
+  bool asks(uint32_t frames) {
+    unasked_ += frames;
+    if (unasked_ < ask_every_) return false;
+    unasked_ = 0;
+    return true;
+  }
+  void ask_completion();
   void recover();
   void reset_counters();
   QueueContext c_{};
@@ -94,6 +103,8 @@ class SendQueue {
     uint32_t start = ~0u, blocks = 0, frames_end = 0, frames = 0;
   };
   std::vector<WqeRecord> records_;
+  uint32_t unasked_ = 0;    // frames posted since the last CQE asked for
+  uint32_t ask_every_ = 1;  // moderation: ask once this many went without
   bool failed_ = false;  // a WQE failed: recover before posting again
 };
 

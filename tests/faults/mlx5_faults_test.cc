@@ -218,18 +218,18 @@ TEST_F(Mlx5FaultTest, AReceiveWithABadLkeyIsCountedAndTheRqComesBack) {
 
 TEST_F(Mlx5FaultTest, ASendCqOverrunIsCountedAndTheSqIsRemade) {
   open_ok();
-  plan_->once(Fault::kCqOverrun, 1);  // the second batch's CQE
-  EXPECT_EQ(transmit(10), 10u);
-  EXPECT_EQ(transmit(10, 10), 10u);
-  EXPECT_EQ(tester_.received(), 20u);  // sent, but the CQ stopped: 10 buffers held
-  EXPECT_EQ(pool_->in_use(), 10u);
+  plan_->once(Fault::kCqOverrun, 1);  // the second batch's CQE (32 frames ask for one)
+  EXPECT_EQ(transmit(32), 32u);
+  EXPECT_EQ(transmit(32, 32), 32u);
+  EXPECT_EQ(tester_.received(), 64u);  // sent, but the CQ stopped: 32 buffers held
+  EXPECT_EQ(pool_->in_use(), 32u);
   auto stats = dev_->stats();  // the CQ error event: a new SQ and CQ
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->counters["cq_overruns"], 1u);
   EXPECT_EQ(stats->counters["sq_recoveries"], 1u);
   EXPECT_EQ(pool_->in_use(), 0u);
   for (int round = 0; round < 10; ++round) EXPECT_EQ(transmit(40, 100 + 40 * round), 40u);
-  EXPECT_EQ(tester_.received(), 420u);
+  EXPECT_EQ(tester_.received(), 464u);
 }
 
 TEST_F(Mlx5FaultTest, AReceiveCqOverrunStopsThatQueueAndStatsSaysToReopen) {
