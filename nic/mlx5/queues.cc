@@ -82,6 +82,8 @@ absl::Status CompletionQueue::create(const QueueContext& c, uint32_t entries,
   auto r = DescriptorRing::create(c.fn->dma(), entries, kCqe, tag, kDoorbellRecordSize, false);
   if (!r.ok()) return r.status();
   ring = *std::move(r);
+  log2_size = ring.log2_size();
+  dbr = ring.extra();
   for (uint32_t i = 0; i < entries; ++i) {  // invalid, owner 1: not yet written
     LayoutRef<Cqe>(ring.descriptor(i)).set<Cqe::OP_OWN>(kCqeInitial);
   }
@@ -100,7 +102,7 @@ absl::Status CompletionQueue::create(const QueueContext& c, uint32_t entries,
 }
 
 void CompletionQueue::update_ci() const {
-  LayoutRef<CqDoorbell>(ring.extra()).set<CqDoorbell::UPDATE_CI>(cc & 0xFFFFFF);
+  LayoutRef<CqDoorbell>(dbr).set<CqDoorbell::WORD0>(cc & 0xFFFFFF);
 }
 
 absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const std::string& tag) {
@@ -110,6 +112,7 @@ absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const st
   auto r = DescriptorRing::create(c.fn->dma(), entries, kWqeBasicBlock, tag, kDoorbellRecordSize);
   if (!r.ok()) return r.status();
   ring_ = *std::move(r);
+  dbr_ = ring_.extra();
   auto out = c.cmdq->run<CREATE_SQ>(0, [&](LayoutRef<CREATE_SQ::In> in, uint8_t* raw) {
     using In = CREATE_SQ::In;
     in.set<In::RLKEY>(1).set<In::FLUSH_IN_ERROR_EN>(1)
@@ -186,39 +189,14 @@ void SendQueue::clean() {
   }
 }
 
-size_t SendQueue::transmit(PacketBatch& batch) {
-  clean();
-  if (ABSL_PREDICT_FALSE(failed_)) recover();
-  if (ABSL_PREDICT_FALSE(failed_)) return 0;
-  if (batch.empty()) {  // the application asks for its buffers back
-    if (unasked_ != 0) ask_completion();
-    return 0;
-  }
-  return c_.enhanced_mpw ? transmit_empw(batch) : transmit_send(batch);
-}
-
-// A NOP WQE with a CQE asked: completes the frames posted without one.
-void SendQueue::ask_completion() {
-  if (pi_ - ci_ == ring_.size()) return;  // full: the CQEs asked for already free it
-  const uint32_t at = pi_ & ring_.mask();
-  const uint32_t ctrl0 = SendWqe::WQE_INDEX::insert(kOpcodeNop, pi_ & 0xFFFF);
-  const uint32_t ctrl1 = SendWqe::SQN::insert(1, sqn_);
-  LayoutRef<SendWqe>(ring_.descriptor(at)).set<SendWqe::CTRL0>(ctrl0).set<SendWqe::CTRL1>(ctrl1);
-  if (c_.enhanced_mpw) records_[at] = {pi_, 1, fpi_, 0};
-  else ++fpi_;  // a slot a block under SEND: this one stays empty
-  unasked_ = 0;
-  ring(ring_.descriptor(at), ctrl0, ctrl1, pi_ + 1, true);
-  clean();  // (on the model it has completed already)
-}
-
 // Completion moderation (DPDK's MLX5_TX_COMP_THRESH): a CQE is asked for
 // once kCompletionEvery frames (half the ring, if smaller) went without one,
 // so small batches do not each cost a CQE; at most that many frames wait
 // for their buffers to come back (an empty tx_batch asks for them).
-void SendQueue::ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi, bool ask) {
-  LayoutRef<SendWqe>(last).set<SendWqe::CE>(ask ? kCeAlways : 0);
+inline void SendQueue::ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi, bool ask) {
+  LayoutRef<SendWqe>(last).set<SendWqe::CTRL2>(ask ? SendWqe::CE::insert(0, kCeAlways) : 0);
   dma_write_barrier();  // WQEs before the record
-  LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::SEND_COUNTER>(pi & 0xFFFF);
+  LayoutRef<WqDoorbell>(dbr_).set<WqDoorbell::SEND_COUNTER>(pi & 0xFFFF);
   dma_write_barrier();  // the record before the doorbell
   c_.bar->write(RegisterValue<UAR_SEND_DOORBELL>(uint64_t{ctrl0} << 32 | ctrl1), c_.uar);
   pi_ = pi;
@@ -227,7 +205,7 @@ void SendQueue::ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi,
 // One SEND WQE per frame (ds 4: control, Ethernet segment with 18 header
 // bytes inline, one data segment), a CQE for the last only, the doorbell
 // record, then one UAR doorbell.
-size_t SendQueue::transmit_send(PacketBatch& batch) {
+inline size_t SendQueue::transmit_send(PacketBatch& batch) {
   uint8_t* const wqes = ring_.descriptors();
   Packet* const slots = ring_.slots();
   const uint32_t mask = ring_.mask();
@@ -282,7 +260,7 @@ size_t SendQueue::transmit_send(PacketBatch& batch) {
 // one segment. A WQE never runs past the ring's end (it is cut there), so
 // the segments are written without wrap checks. The frames go into the slots
 // by frame counter; records_ says which frames each WQE completes.
-size_t SendQueue::transmit_empw(PacketBatch& batch) {
+inline size_t SendQueue::transmit_empw(PacketBatch& batch) {
   uint8_t* const blocks = ring_.descriptors();
   Packet* const slots = ring_.slots();
   const uint32_t mask = ring_.mask(), size = mask + 1;
@@ -339,6 +317,31 @@ size_t SendQueue::transmit_empw(PacketBatch& batch) {
   return n;
 }
 
+size_t SendQueue::transmit(PacketBatch& batch) {
+  if (cq_.peek()) clean();
+  if (ABSL_PREDICT_FALSE(failed_)) recover();
+  if (ABSL_PREDICT_FALSE(failed_)) return 0;
+  if (batch.empty()) {  // the application asks for its buffers back
+    if (unasked_ != 0) ask_completion();
+    return 0;
+  }
+  return c_.enhanced_mpw ? transmit_empw(batch) : transmit_send(batch);
+}
+
+// A NOP WQE with a CQE asked: completes the frames posted without one.
+void SendQueue::ask_completion() {
+  if (pi_ - ci_ == ring_.size()) return;  // full: the CQEs asked for already free it
+  const uint32_t at = pi_ & ring_.mask();
+  const uint32_t ctrl0 = SendWqe::WQE_INDEX::insert(kOpcodeNop, pi_ & 0xFFFF);
+  const uint32_t ctrl1 = SendWqe::SQN::insert(1, sqn_);
+  LayoutRef<SendWqe>(ring_.descriptor(at)).set<SendWqe::CTRL0>(ctrl0).set<SendWqe::CTRL1>(ctrl1);
+  if (c_.enhanced_mpw) records_[at] = {pi_, 1, fpi_, 0};
+  else ++fpi_;  // a slot a block under SEND: this one stays empty
+  unasked_ = 0;
+  ring(ring_.descriptor(at), ctrl0, ctrl1, pi_ + 1, true);
+  clean();  // (on the model it has completed already)
+}
+
 // ERR -> RST -> RDY once every WQE has completed (flushed); the queue starts
 // again at WQE 0 (Linux mlx5e does the same in its TX error recovery).
 void SendQueue::recover() {
@@ -392,6 +395,7 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
   auto r = DescriptorRing::create(c.fn->dma(), entries, kRecvWqe, tag, kDoorbellRecordSize);
   if (!r.ok()) return r.status();
   ring_ = *std::move(r);
+  dbr_ = ring_.extra();
   for (uint32_t i = 0; i < entries; ++i) {  // one data segment per WQE, every WQE posted
     ring_.slot(i) = pool_->alloc();
     LayoutRef<DataSegment>(ring_.descriptor(i))
@@ -415,70 +419,95 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
 void ReceiveQueue::post_all() {
   posted_ = ci_ + ring_.size();
   dma_write_barrier();
-  LayoutRef<WqDoorbell>(ring_.extra()).set<WqDoorbell::RECEIVE_COUNTER>(posted_ & 0xFFFF);
+  LayoutRef<WqDoorbell>(dbr_).set<WqDoorbell::RECEIVE_COUNTER>(posted_ & 0xFFFF);
+}
+
+namespace {
+
+// CQEs from `e` on whose owner bit software owns them, at most `limit` (the
+// caller keeps the walk inside the ring).
+inline uint32_t count_owned(const uint8_t* e, uint32_t limit, uint32_t owner) {
+  const uint8_t* q = e;
+  const uint8_t* const stop = e + size_t{limit} * kCqe;
+  while (q != stop && ((LayoutRef<Cqe>(const_cast<uint8_t*>(q)).get<Cqe::OP_OWN>() ^ owner) & 1) == 0) {
+    q += kCqe;
+  }
+  return static_cast<uint32_t>((q - e) / kCqe);
+}
+
+}  // namespace
+
+// Frames of `k` CQEs from `e` and the WQEs from counter `wqe` (neither
+// wrapping) into p[0, k): each fresh buffer in p takes its WQE.
+inline ReceiveQueue::Totals ReceiveQueue::take_run(Packet* p, uint32_t k, const uint8_t* e,
+                                                   uint32_t wqe) {
+  Totals t;
+  const uint32_t i = wqe & ring_.mask();
+  Packet* slot = ring_.slots() + i;
+  uint8_t* d = ring_.descriptors() + size_t{i} * kRecvWqe;
+  uint32_t expect = wqe << 16 | kCqeRespSend << 4;  // a receive CQE for this WQE
+  for (Packet* const stop = p + k; p != stop; ++p, ++slot, e += kCqe, d += kRecvWqe) {
+    const LayoutRef<Cqe> cqe(const_cast<uint8_t*>(e));
+    const uint32_t tail = cqe.get<Cqe::TAIL>(), len = cqe.get<Cqe::BYTE_CNT>();
+    slot->swap(*p);  // the fresh buffer takes the WQE, the frame goes up
+    LayoutRef<DataSegment>(d).set<DataSegment::ADDR>(slot->iova());
+    if (ABSL_PREDICT_TRUE((tail & 0xFFFF00F0) == expect && p->try_resize(len))) {
+      t.bytes += len;
+    } else {
+      t.dropped += reject(cqe, *p);
+    }
+    expect += 1u << 16;
+  }
+  return t;
 }
 
 // The RX fast path: counts the CQEs software owns, takes that many fresh
 // buffers at once, swaps each with its WQE's frame and re-posts the WQE with
-// the fresh buffer's address; one doorbell record write, no MMIO. Both walks
-// go in runs that end where a ring does (the CQ and the RQ are the same size
-// but their counters differ after a recovery), so the loops have no wrap
-// checks.
+// the fresh buffer's address; one doorbell record write, no MMIO. Usually
+// neither the CQEs nor the WQEs of a call wrap: one straight run; otherwise
+// runs that end where a ring does (the CQ and the RQ are the same size, but
+// their counters differ after a recovery).
 size_t ReceiveQueue::receive(PacketBatch& batch) {
   if (ABSL_PREDICT_FALSE(failed_)) recover();
-  uint8_t* const cqes = cq_.ring.descriptors();
+  const uint8_t* const cqes = cq_.ring.descriptors();
   const uint32_t mask = ring_.mask(), size = mask + 1, cc = cq_.cc, ci = ci_;
   const uint32_t room = static_cast<uint32_t>(std::min<size_t>(batch.room(), size));
-  uint32_t ready = 0;  // CQEs written on this pass: owner bit = the pass's parity
-  for (uint32_t at = cc & mask, owner = (cc >> ring_.log2_size()) & 1;; at = 0, owner ^= 1) {
-    const uint32_t limit = std::min(room - ready, size - at);
-    const uint8_t* e = cqes + size_t{at} * kCqe;
-    uint32_t k = 0;
-    for (; k < limit; ++k, e += kCqe) {
-      if (((LayoutRef<Cqe>(const_cast<uint8_t*>(e)).get<Cqe::OP_OWN>() ^ owner) & 1) != 0) break;
-    }
-    ready += k;
-    if (k < limit || ready == room) break;
+  const uint32_t at = cc & mask, owner = (cc >> cq_.log2_size) & 1, run = std::min(room, size - at);
+  uint32_t ready = count_owned(cqes + size_t{at} * kCqe, run, owner);
+  if (ABSL_PREDICT_FALSE(ready == run && run < room)) {
+    ready += count_owned(cqes, room - run, owner ^ 1);  // on from the CQ's start: the next pass
   }
   if (ready == 0) return 0;
   dma_read_barrier();  // the CQEs' bodies after their owner bits
   const uint32_t n = static_cast<uint32_t>(pool_->alloc_bulk(batch, ready));  // the rest wait
-  Packet* p = batch.end() - n;
-  Packet* const end = batch.end();
-  Packet* const slots = ring_.slots();
-  uint8_t* const wqes = ring_.descriptors();
-  uint64_t bytes = 0;
-  uint32_t dropped = 0, c = cc, wqe = ci;
-  uint32_t expect = wqe << 16 | kCqeRespSend << 4;  // a receive CQE for this WQE
-  while (p != end) {
+  Packet* const out = batch.end() - n;
+  const Totals t = ABSL_PREDICT_TRUE(at + n <= size && (ci & mask) + n <= size)
+                       ? take_run(out, n, cqes + size_t{at} * kCqe, ci)
+                       : take_wrapping(out, n, cc, ci);
+  cq_.cc = cc + n;
+  ci_ = ci + n;
+  cq_.update_ci();
+  if (ABSL_PREDICT_TRUE(!failed_)) post_all();
+  if (ABSL_PREDICT_FALSE(t.dropped != 0)) batch.compact();
+  stats.packets += n - t.dropped;
+  stats.bytes += t.bytes;
+  return n - t.dropped;
+}
+
+ReceiveQueue::Totals ReceiveQueue::take_wrapping(Packet* p, uint32_t n, uint32_t c, uint32_t wqe) {
+  const uint32_t mask = ring_.mask(), size = mask + 1;
+  Totals t;
+  for (Packet* const end = p + n; p != end;) {
     const uint32_t ca = c & mask, wa = wqe & mask;
     const uint32_t k = std::min({static_cast<uint32_t>(end - p), size - ca, size - wa});
-    const uint8_t* e = cqes + size_t{ca} * kCqe;
-    Packet* slot = slots + wa;
-    uint8_t* d = wqes + size_t{wa} * kRecvWqe;
-    for (Packet* const stop = p + k; p != stop; ++p, ++slot, e += kCqe, d += kRecvWqe) {
-      const LayoutRef<Cqe> cqe(const_cast<uint8_t*>(e));
-      const uint32_t tail = cqe.get<Cqe::TAIL>(), len = cqe.get<Cqe::BYTE_CNT>();
-      slot->swap(*p);  // the fresh buffer takes the WQE, the frame goes up
-      LayoutRef<DataSegment>(d).set<DataSegment::ADDR>(slot->iova());
-      if (ABSL_PREDICT_TRUE((tail & 0xFFFF00F0) == expect && p->try_resize(len))) {
-        bytes += len;
-      } else {
-        dropped += reject(cqe, *p);
-      }
-      expect += 1u << 16;
-    }
+    const Totals run = take_run(p, k, cq_.ring.descriptors() + size_t{ca} * kCqe, wqe);
+    t.bytes += run.bytes;
+    t.dropped += run.dropped;
+    p += k;
     c += k;
     wqe += k;
   }
-  cq_.cc = c;
-  ci_ = wqe;
-  cq_.update_ci();
-  if (ABSL_PREDICT_TRUE(!failed_)) post_all();
-  if (ABSL_PREDICT_FALSE(dropped != 0)) batch.compact();
-  stats.packets += n - dropped;
-  stats.bytes += bytes;
-  return n - dropped;
+  return t;
 }
 
 // A CQE with nothing to deliver: an error or flush (the RQ is in ERR, the

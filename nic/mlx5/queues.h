@@ -51,8 +51,15 @@ class CompletionQueue {
  public:
   absl::Status create(const QueueContext& c, uint32_t entries, const std::string& tag);
   void update_ci() const;  // the consumer counter into the doorbell record
+  // Whether the CQE at the consumer counter is software's (owner bit).
+  bool peek() const {
+    const uint8_t* e = ring.descriptors() + size_t{cc & ring.mask()} * 64;
+    return ((LayoutRef<Cqe>(const_cast<uint8_t*>(e)).get<Cqe::OP_OWN>() ^ (cc >> log2_size)) & 1) == 0;
+  }
   uint32_t cqn = 0;
   uint32_t cc = 0;  // consumer counter
+  uint32_t log2_size = 0;
+  uint8_t* dbr = nullptr;  // the doorbell record (ring.extra())
   DescriptorRing ring;
 };
 
@@ -74,11 +81,12 @@ class SendQueue {
 
  private:
   // One WQE per frame (SEND), or a few frames per WQE (ENHANCED_MPSW).
-  size_t transmit_send(PacketBatch& batch);
-  size_t transmit_empw(PacketBatch& batch);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE size_t transmit_send(PacketBatch& batch);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE size_t transmit_empw(PacketBatch& batch);
   // Rings the doorbell for WQEs up to `pi`, the last at `last` (a CQE asked
   // for it when `ask`).
-  void ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi, bool ask);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void ring(uint8_t* last, uint32_t ctrl0, uint32_t ctrl1, uint32_t pi,
+                                         bool ask);
   // Whether the batch that posted `frames` asks for a CQE.
   bool asks(uint32_t frames) {
     unasked_ += frames;
@@ -94,6 +102,7 @@ class SendQueue {
   CompletionQueue cq_;
   DescriptorRing ring_;  // basic blocks; its slots hold the frames by frame counter
   absl::Status broken_;
+  uint8_t* dbr_ = nullptr;  // the doorbell record (ring_.extra())
   uint32_t sqn_ = 0;
   uint32_t pi_ = 0, ci_ = 0;    // basic blocks posted, completed
   uint32_t fpi_ = 0, fci_ = 0;  // frames posted, completed (the same as blocks under SEND)
@@ -123,6 +132,12 @@ class ReceiveQueue {
   uint64_t recoveries = 0;
 
  private:
+  struct Totals {
+    uint64_t bytes = 0;
+    uint32_t dropped = 0;
+  };
+  ABSL_ATTRIBUTE_ALWAYS_INLINE Totals take_run(Packet* p, uint32_t k, const uint8_t* e, uint32_t wqe);
+  ABSL_ATTRIBUTE_NOINLINE Totals take_wrapping(Packet* p, uint32_t n, uint32_t c, uint32_t wqe);
   void recover();
   void post_all();
   ABSL_ATTRIBUTE_NOINLINE uint32_t reject(LayoutRef<Cqe> e, Packet& frame);
@@ -132,6 +147,7 @@ class ReceiveQueue {
   MempoolPtr pool_;  // declared before ring_: outlives the packets in it
   CompletionQueue cq_;
   DescriptorRing ring_;
+  uint8_t* dbr_ = nullptr;  // the doorbell record (ring_.extra())
   uint32_t rqn_ = 0;
   uint32_t ci_ = 0;      // WQEs completed (the ring index of the next CQE's WQE)
   uint32_t posted_ = 0;  // the doorbell record's counter

@@ -113,6 +113,7 @@ struct WqDoorbell : Layout<WqDoorbell, 8, ByteOrder::kBig> {
 };
 struct CqDoorbell : Layout<CqDoorbell, 8, ByteOrder::kBig> {
   using UPDATE_CI = Field<0x00, uint32_t, 0, 23>;
+  using WORD0 = Field<0x00, uint32_t>;  // update_ci, the reserved bits 0 (one store, as Linux does)
 };
 inline constexpr uint32_t kDoorbellRecordSize = 64;  // one cache line each
 
