@@ -5,7 +5,8 @@
 # writes (the doorbells, where the models do their work); the driver's share
 # is the difference. Usage: bench/attribute.sh ixgbe|virtio|mlx5   (needs valgrind)
 # virtio runs packed rings (the model's offer); RING=split runs split rings;
-# IN_ORDER=off withholds VIRTIO_F_IN_ORDER (offered by default).
+# IN_ORDER=off withholds VIRTIO_F_IN_ORDER (offered by default). mlx5 runs
+# ConnectX-5s (ENHANCED_MPSW sends); PROFILE=cx4lx runs ConnectX-4 Lx (SEND WQEs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./bazelw build --config=opt //bench:forward_loop >/dev/null 2>&1
@@ -25,6 +26,14 @@ if [[ $kind == virtio ]]; then
     *) echo "IN_ORDER=${IN_ORDER}: on or off" >&2; exit 2 ;;
   esac
   echo "virtio ring: ${RING:-packed}, IN_ORDER ${IN_ORDER:-on}"
+fi
+if [[ $kind == mlx5 ]]; then
+  case ${PROFILE:-cx5} in
+    cx5) ;;
+    cx4lx) kind=mlx5-cx4lx ;;
+    *) echo "PROFILE=${PROFILE}: cx5 or cx4lx" >&2; exit 2 ;;
+  esac
+  echo "ConnectX profile: ${PROFILE:-cx5}"
 fi
 count() {  # batch, toggle pattern -> instructions collected
   local out; out=$(mktemp)

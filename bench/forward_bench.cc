@@ -35,7 +35,7 @@ __attribute__((noinline)) size_t forward_batch(Device& in, Device& out, PacketBa
   return n;
 }
 
-enum class Kind { kIxgbe, kVirtio, kMlx5 };
+enum class Kind { kIxgbe, kVirtio, kMlx5, kMlx5Cx4Lx };
 
 template <Kind kKind>
 void BM_Forward(benchmark::State& state) {
@@ -47,6 +47,7 @@ void BM_Forward(benchmark::State& state) {
   auto add = [&] {
     return kKind == Kind::kVirtio ? bed.add_virtio(config)
            : kKind == Kind::kMlx5 ? bed.add_connectx(config)
+           : kKind == Kind::kMlx5Cx4Lx ? bed.add_connectx(config, sim::ConnectXProfile::cx4lx())
                                   : bed.add_82599(config);
   };
   auto in = must(add());
@@ -80,9 +81,12 @@ void BM_Forward(benchmark::State& state) {
 void BM_ForwardIxgbe(benchmark::State& state) { BM_Forward<Kind::kIxgbe>(state); }
 void BM_ForwardVirtio(benchmark::State& state) { BM_Forward<Kind::kVirtio>(state); }
 void BM_ForwardMlx5(benchmark::State& state) { BM_Forward<Kind::kMlx5>(state); }
+// ConnectX-4 Lx: one SEND WQE per frame with the L2 header inline.
+void BM_ForwardMlx5Cx4Lx(benchmark::State& state) { BM_Forward<Kind::kMlx5Cx4Lx>(state); }
 BENCHMARK(BM_ForwardIxgbe)->Arg(1)->Arg(8)->Arg(32)->Arg(64);
 BENCHMARK(BM_ForwardVirtio)->Arg(1)->Arg(8)->Arg(32)->Arg(64);
 BENCHMARK(BM_ForwardMlx5)->Arg(1)->Arg(8)->Arg(32)->Arg(64);
+BENCHMARK(BM_ForwardMlx5Cx4Lx)->Arg(1)->Arg(8)->Arg(32)->Arg(64);
 
 }  // namespace
 }  // namespace safenic

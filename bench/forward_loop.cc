@@ -1,5 +1,6 @@
 // A fixed amount of forwarding for instruction counting (bench/attribute.sh):
-// forward_loop KIND BATCH ITERATIONS, KIND one of ixgbe, virtio, mlx5 (virtio:
+// forward_loop KIND BATCH ITERATIONS, KIND one of ixgbe, virtio, mlx5 (a ConnectX-5;
+// mlx5-cx4lx a ConnectX-4 Lx) (virtio:
 // the model's default offer, so packed rings; virtio-split withholds
 // VIRTIO_F_RING_PACKED; a "-no-in-order" suffix withholds VIRTIO_F_IN_ORDER).
 // The same set-up and loop as forward_bench, without the simulator's
@@ -43,6 +44,7 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
     return kind == "virtio"         ? bed.add_virtio(config, packed)
            : kind == "virtio-split" ? bed.add_virtio(config, split)
            : kind == "mlx5" ? bed.add_connectx(config)
+           : kind == "mlx5-cx4lx" ? bed.add_connectx(config, sim::ConnectXProfile::cx4lx())
                             : bed.add_82599(config);
   };
   auto in = add();
@@ -67,7 +69,7 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: forward_loop ixgbe|virtio|virtio-split|mlx5 BATCH ITERATIONS\n");
+    std::fprintf(stderr, "usage: forward_loop ixgbe|virtio|virtio-split|mlx5|mlx5-cx4lx BATCH ITERATIONS\n");
     return 2;
   }
   return safenic::run(argv[1], std::strtoul(argv[2], nullptr, 10), std::strtoul(argv[3], nullptr, 10));

@@ -449,8 +449,8 @@ inline ReceiveQueue::Totals ReceiveQueue::take_run(Packet* p, uint32_t k, const 
   for (Packet* const stop = p + k; p != stop; ++p, ++slot, e += kCqe, d += kRecvWqe) {
     const LayoutRef<Cqe> cqe(const_cast<uint8_t*>(e));
     const uint32_t tail = cqe.get<Cqe::TAIL>(), len = cqe.get<Cqe::BYTE_CNT>();
+    LayoutRef<DataSegment>(d).set<DataSegment::ADDR>(p->iova());
     slot->swap(*p);  // the fresh buffer takes the WQE, the frame goes up
-    LayoutRef<DataSegment>(d).set<DataSegment::ADDR>(slot->iova());
     if (ABSL_PREDICT_TRUE((tail & 0xFFFF00F0) == expect && p->try_resize(len))) {
       t.bytes += len;
     } else {
