@@ -115,6 +115,44 @@ TEST(Mlx5SendTest, SmallBatchesShareACqeAndAnEmptyBatchAsksForTheRest) {
   }
 }
 
+// A device whose 1st send CQE names the second block of a multi-block WQE
+// and whose 3rd names a WQE never posted: each is a counted error that frees
+// nothing; the next good CQE completes every WQE up to its own.
+class MisnamingSendCqes final : public sim::DeviceWrites {
+ public:
+  void command(uint16_t, std::vector<uint8_t>&, mlx5::Delivery&) override {}
+  void cqe(uint32_t, uint32_t, uint64_t, uint8_t* entry) override {
+    LayoutRef<mlx5::Cqe> e(entry);
+    if ((e.get<mlx5::Cqe::SOP_DROP_QPN>() >> 24) != mlx5::kOpcodeEnhancedMpsw) return;
+    const int n = seen++;
+    if (n == 0 || n == 2) e.set<mlx5::Cqe::WQE_COUNTER>(e.get<mlx5::Cqe::WQE_COUNTER>() + (n == 0 ? 1 : 1000));
+  }
+  void eqe(uint32_t, uint32_t, uint64_t, uint8_t*) override {}
+  int seen = 0;
+};
+
+TEST(Mlx5SendTest, ACqeNamingNoWqeStartIsACountedErrorAndFreesNothing) {
+  Driven d(sim::ConnectXProfile::cx5());
+  MisnamingSendCqes lie;
+  d.model->set_device_writes(&lie);
+  // Frames held once each batch is posted (a CQE is read at the next call).
+  const size_t in_use_after[] = {32, 64, 32, 64};
+  for (uint64_t i = 0; i < 4; ++i) {  // 32 frames a batch: each asks for a CQE
+    Batch<64> out;
+    ASSERT_EQ(d.send(32, 32 * i, out), 32u);
+    EXPECT_EQ(d.pool->in_use(), in_use_after[i]) << "batch " << i;
+  }
+  Batch<64> none;
+  EXPECT_EQ(*d.dev->tx_batch(0, none), 0u);
+  EXPECT_EQ(d.pool->in_use(), 0u);
+  auto stats = d.dev->stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->tx[0].errors, 2u);
+  EXPECT_EQ(stats->tx[0].packets, 128u);
+  EXPECT_EQ(d.tester.received(), 128u);
+  d.model->set_device_writes(nullptr);
+}
+
 // A hand-made SQ (the commands a driver sends) and its CQ, to post WQEs the
 // driver never would.
 class RawSendQueueTest : public Mlx5ObjectTest {
