@@ -197,11 +197,18 @@ void FakeBackend::handle(const Message& m, std::vector<int>& fds) {
   const auto req = static_cast<Request>(m.request());
   const absl::string_view name = vu::request_name(m.request());
   bool answered = false;
+  bool refused = m.request() == config_.reject;  // answered with failure (REPLY_ACK)
   // A payload of the wrong size names no ring: vring() then says so.
   const auto state = m.as_vring_state().value_or(std::pair<uint32_t, uint32_t>{kRings, 0});
   const auto file = m.as_u64();  // KICK, CALL: the ring in bits 0-7
   const uint64_t file_ring = file.ok() ? *file & vu::kVringIndexMask : kRings;
+  // The ring a request names; a request for one it does not have fails.
   Vring* v = nullptr;
+  auto ring = [&](uint64_t index) {
+    v = vring(index, name);
+    refused |= v == nullptr;
+    return v;
+  };
   switch (req) {
     case Request::kGetFeatures:
       reply(Message::u64(req, config_.features));
@@ -236,33 +243,36 @@ void FakeBackend::handle(const Message& m, std::vector<int>& fds) {
       break;
     }
     case Request::kSetVringNum:
-      if ((v = vring(state.first, name))) v->num = state.second;
+      if (ring(state.first)) v->num = state.second;
       break;
     case Request::kSetVringBase:
-      if ((v = vring(state.first, name))) v->base = state.second;
+      if (ring(state.first)) v->base = state.second;
       break;
     case Request::kSetVringAddr: {
       const auto a = m.as_vring_addr().value_or(vu::VringAddr{.index = kRings});
-      if ((v = vring(a.index, name))) v->addr = a;
+      if (ring(a.index)) v->addr = a;
       break;
     }
     case Request::kSetVringKick:
-      if (!(v = vring(file_ring, name))) break;
+      if (!ring(file_ring)) break;
       if (v->kick >= 0) close(v->kick);
       v->kick = fds.empty() ? -1 : fds[0];
       fds.clear();
       v->started = start(*v);
       if (!(features_ & kProtocolFeatures)) v->enabled = true;  // rings start enabled
       break;
-    case Request::kSetVringCall: vring(file_ring, name); break;
+    case Request::kSetVringCall: ring(file_ring); break;
     case Request::kSetVringEnable:
       if (!(features_ & kProtocolFeatures)) error("SET_VRING_ENABLE without PROTOCOL_FEATURES");
-      if ((v = vring(state.first, name))) v->enabled = state.second;
+      if (ring(state.first)) v->enabled = state.second;
       break;
     case Request::kGetVringBase: {
-      if (!(v = vring(state.first, name))) break;
-      const uint32_t base = v->started ? v->ring.base() : v->base;
-      v->started = v->enabled = false;
+      // Answered even for a ring it does not have, so the front-end goes on.
+      uint32_t base = 0;
+      if (ring(state.first)) {
+        base = v->started ? v->ring.base() : v->base;
+        v->started = v->enabled = false;
+      }
       reply(Message::vring_state(req, state.first, base));
       answered = true;
       break;
@@ -270,9 +280,7 @@ void FakeBackend::handle(const Message& m, std::vector<int>& fds) {
     default: break;
   }
   for (int fd : fds) close(fd);
-  if ((m.flags() & vu::kFlagNeedReply) && !answered) {
-    reply(Message::u64(req, m.request() == config_.reject ? 1 : 0));
-  }
+  if ((m.flags() & vu::kFlagNeedReply) && !answered) reply(Message::u64(req, refused ? 1 : 0));
 }
 
 // VERSION_1: each buffer is one descriptor, net header + frame.

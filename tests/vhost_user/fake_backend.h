@@ -57,7 +57,7 @@ class FakeBackend {
     uint64_t features = kDpdkLikeFeatures;
     uint64_t protocol_features = kReplyAckProtocol | kMqProtocol | kStatusProtocol;
     uint32_t reject = 0;       // a request answered with failure (needs REPLY_ACK)
-    uint64_t queue_pairs = 1;  // GET_QUEUE_NUM; a ring beyond them is an error
+    uint64_t queue_pairs = 1;  // GET_QUEUE_NUM; requests for rings beyond them fail
   };
   // Rings the fake keeps: vhost-user's 8-bit ring index.
   static constexpr int kRings = 256;

@@ -62,7 +62,10 @@ void write_frame(Packet& p, uint16_t pair, uint32_t seq) {
 ::testing::AssertionResult is_frame(const Packet& p, uint16_t pair, uint32_t seq) {
   uint16_t was_pair = 0;
   uint32_t was_seq = 0;
-  if (p.size() >= 6) std::memcpy(&was_pair, p.data(), 2), std::memcpy(&was_seq, p.data() + 2, 4);
+  if (p.size() >= 6) {
+    std::memcpy(&was_pair, p.data(), 2);
+    std::memcpy(&was_seq, p.data() + 2, 4);
+  }
   if (was_pair != pair || was_seq != seq) {
     return ::testing::AssertionFailure() << "received on pair " << pair << ": frame " << was_seq
                                          << " of pair " << was_pair << ", expected frame " << seq;
