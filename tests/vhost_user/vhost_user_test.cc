@@ -1,19 +1,8 @@
-// The vhost-user front-end (nic/vhost_user) against a fake back-end: a thread
-// in this test that speaks the protocol over a socketpair, maps the shared
-// memory from the fd it is sent, and loops transmitted frames back into the
-// receive ring (split rings). It records every message, so the tests check
-// the conversation as well as the traffic. DPDK is the real peer
-// (dpdk_test.cc); this one runs everywhere and can misbehave on purpose.
-#include <poll.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
+// The vhost-user front-end (nic/vhost_user) against the fake back-end in
+// fake_backend.h: the conversation, the traffic through the shared memory on
+// split and packed rings and on several queue pairs, and the errors.
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <thread>
+#include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -25,313 +14,110 @@
 #include "nic/vhost_user/protocol.h"
 #include "nic/virtio/spec.h"
 #include "nic/virtio/virtio_net.h"
+#include "tests/vhost_user/fake_backend.h"
 
 namespace safenic {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using vhost_user::Channel;
-using vhost_user::Message;
+using testing::FakeBackend;
+using testing::kDpdkLikeFeatures;
+using testing::kProtocolFeatures;
+using testing::Received;
 using vhost_user::Request;
 using virtio::feature::bit;
 namespace f = virtio::feature;
 namespace vu = vhost_user;
-
-constexpr uint64_t kProtocolFeatures = uint64_t{1} << vu::kFeatureProtocolFeatures;
-constexpr uint64_t kReplyAck = uint64_t{1} << vu::protocol_feature::kReplyAck;
-
-// What DPDK's net_vhost offers, less packed rings (the fake does split only).
-constexpr uint64_t kDpdkLikeFeatures =
-    bit(f::kMrgRxbuf) | bit(f::kAnyLayout) | bit(f::kCtrlVq) | bit(f::kCtrlRx) | bit(f::kMq) |
-    bit(f::kVersion1) | (uint64_t{1} << vu::kFeatureLogAll) | kProtocolFeatures |
-    bit(f::kCsum) | bit(f::kGuestCsum) | bit(f::kIndirectDesc) | bit(f::kEventIdx) |
-    bit(f::kMtu) | bit(f::kInOrder) | bit(f::kAccessPlatform);
-
-struct Received {
-  uint32_t request;
-  uint32_t flags;
-  std::vector<uint8_t> payload;
-  size_t fds;
-  Message message;
-};
-
-class FakeBackend {
- public:
-  struct Config {
-    uint64_t features = kDpdkLikeFeatures;
-    uint64_t protocol_features = kReplyAck | 1 /* MQ */ | (1 << 16) /* STATUS */;
-    uint32_t reject = 0;  // a request answered with failure (needs REPLY_ACK)
-    uint64_t queue_pairs = 1;  // GET_QUEUE_NUM
-  };
-
-  explicit FakeBackend(int fd, Config config) : channel_(fd), config_(config) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~FakeBackend() {
-    stop_ = true;
-    thread_.join();
-    for (const Mapping& m : maps_) munmap(m.base, m.length);
-    for (Vring& v : vrings_) {
-      if (v.kick >= 0) close(v.kick);
-    }
-  }
-  // The front-end's side of a fresh socketpair, and the back-end on the other.
-  static std::pair<int, std::unique_ptr<FakeBackend>> make(Config config) {
-    int sv[2];
-    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    return {sv[0], std::make_unique<FakeBackend>(sv[1], config)};
-  }
-
-  std::vector<Received> log() {
-    std::lock_guard<std::mutex> l(mu_);
-    return log_;
-  }
-  std::vector<std::string> names() {
-    std::vector<std::string> n;
-    for (const Received& r : log()) n.emplace_back(vu::request_name(r.request));
-    return n;
-  }
-  bool wait_closed(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!closed_ && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-    return closed_;
-  }
-  void disconnect() { disconnect_ = true; }
-  uint64_t looped() const { return looped_; }
-  uint64_t kicks(int q) const { return kicks_[q]; }
-  std::string errors() {
-    std::lock_guard<std::mutex> l(mu_);
-    return errors_;
-  }
-
- private:
-  struct Mapping {
-    uint8_t* base = nullptr;
-    size_t length = 0;
-    vu::MemoryRegion region;
-  };
-  struct Vring {
-    uint32_t num = 0, base = 0;
-    vu::VringAddr addr;
-    int kick = -1;
-    bool call_nofd = false, enabled = false, started = false;
-    uint16_t last_avail = 0;
-  };
-
-  void error(const std::string& e) {
-    std::lock_guard<std::mutex> l(mu_);
-    errors_ += e + "\n";
-  }
-  // Back-end address of guest physical [gpa, gpa + len).
-  uint8_t* gpa(uint64_t a, uint64_t len) {
-    for (const Mapping& m : maps_) {
-      const vu::MemoryRegion& r = m.region;
-      if (a >= r.guest_phys_addr && a + len <= r.guest_phys_addr + r.memory_size) {
-        return m.base + r.mmap_offset + (a - r.guest_phys_addr);
-      }
-    }
-    error("descriptor address outside the memory table");
-    return nullptr;
-  }
-  // Back-end address of a front-end virtual address (vring addresses).
-  uint8_t* uva(uint64_t a, uint64_t len) {
-    for (const Mapping& m : maps_) {
-      const vu::MemoryRegion& r = m.region;
-      if (a >= r.userspace_addr && a + len <= r.userspace_addr + r.memory_size) {
-        return m.base + r.mmap_offset + (a - r.userspace_addr);
-      }
-    }
-    error("ring address outside the memory table");
-    return nullptr;
-  }
-
-  void reply(Message m) {
-    m.set_flags(vu::kVersion | vu::kFlagReply);
-    (void)channel_.send(m);
-  }
-
-  void handle(const Message& m, std::vector<int>& fds) {
-    const auto req = static_cast<Request>(m.request());
-    bool answered = false;
-    auto state = m.as_vring_state();
-    switch (req) {
-      case Request::kGetFeatures:
-        reply(Message::u64(req, config_.features));
-        answered = true;
-        break;
-      case Request::kGetProtocolFeatures:
-        reply(Message::u64(req, config_.protocol_features));
-        answered = true;
-        break;
-      case Request::kSetProtocolFeatures: protocol_ = *m.as_u64(); break;
-      case Request::kGetQueueNum:
-        reply(Message::u64(req, config_.queue_pairs));
-        answered = true;
-        break;
-      case Request::kSetFeatures: features_ = *m.as_u64(); break;
-      case Request::kSetMemTable: {
-        auto regions = m.as_memory_table();
-        if (!regions.ok() || regions->size() != fds.size()) {
-          error("bad memory table");
-          break;
-        }
-        for (size_t i = 0; i < fds.size(); ++i) {
-          const vu::MemoryRegion& r = (*regions)[i];
-          void* p = mmap(nullptr, r.memory_size + r.mmap_offset, PROT_READ | PROT_WRITE,
-                         MAP_SHARED, fds[i], 0);
-          if (p == MAP_FAILED) {
-            error("mmap of the memory table failed");
-            continue;
-          }
-          maps_.push_back({static_cast<uint8_t*>(p), r.memory_size + r.mmap_offset, r});
-        }
-        break;
-      }
-      case Request::kSetVringNum: vrings_[state->first].num = state->second; break;
-      case Request::kSetVringBase: vrings_[state->first].base = state->second; break;
-      case Request::kSetVringAddr: {
-        auto a = m.as_vring_addr();
-        vrings_[a->index].addr = *a;
-        break;
-      }
-      case Request::kSetVringKick: {
-        Vring& v = vrings_[*m.as_u64() & vu::kVringIndexMask];
-        if (v.kick >= 0) close(v.kick);
-        v.kick = fds.empty() ? -1 : fds[0];
-        fds.clear();
-        v.started = true;
-        v.last_avail = static_cast<uint16_t>(v.base);
-        if (!(features_ & kProtocolFeatures)) v.enabled = true;  // rings start enabled
-        break;
-      }
-      case Request::kSetVringCall:
-        vrings_[*m.as_u64() & vu::kVringIndexMask].call_nofd = *m.as_u64() & vu::kVringNoFd;
-        break;
-      case Request::kSetVringEnable: vrings_[state->first].enabled = state->second; break;
-      case Request::kGetVringBase: {
-        Vring& v = vrings_[state->first];
-        v.started = v.enabled = false;
-        reply(Message::vring_state(req, state->first, v.last_avail));
-        answered = true;
-        break;
-      }
-      default: break;
-    }
-    for (int fd : fds) close(fd);
-    if ((m.flags() & vu::kFlagNeedReply) && !answered) {
-      reply(Message::u64(req, m.request() == config_.reject ? 1 : 0));
-    }
-  }
-
-  // Split rings, VERSION_1: each buffer is one descriptor, header + frame.
-  void loop_back() {
-    Vring& tx = vrings_[1];
-    Vring& rx = vrings_[0];
-    if (!tx.started || !tx.enabled || !rx.started || !rx.enabled || maps_.empty()) return;
-    const uint32_t n = tx.num;
-    uint8_t* tx_avail = uva(tx.addr.avail, 4 + 2 * n);
-    uint8_t* tx_used = uva(tx.addr.used, 4 + 8 * n);
-    uint8_t* tx_desc = uva(tx.addr.desc, 16 * n);
-    uint8_t* rx_avail = uva(rx.addr.avail, 4 + 2 * rx.num);
-    uint8_t* rx_used = uva(rx.addr.used, 4 + 8 * rx.num);
-    uint8_t* rx_desc = uva(rx.addr.desc, 16 * rx.num);
-    if (!tx_avail || !tx_used || !tx_desc || !rx_avail || !rx_used || !rx_desc) return;
-    auto idx = [](uint8_t* ring) { return __atomic_load_n(reinterpret_cast<uint16_t*>(ring + 2), __ATOMIC_ACQUIRE); };
-    auto push = [](uint8_t* used, uint32_t size, uint32_t id, uint32_t len) {
-      uint16_t* uidx = reinterpret_cast<uint16_t*>(used + 2);
-      const uint16_t i = *uidx;
-      std::memcpy(used + 4 + 8 * (i % size), &id, 4);
-      std::memcpy(used + 8 + 8 * (i % size), &len, 4);
-      __atomic_store_n(uidx, static_cast<uint16_t>(i + 1), __ATOMIC_RELEASE);
-    };
-    while (tx.last_avail != idx(tx_avail) && rx.last_avail != idx(rx_avail)) {
-      uint16_t head;
-      std::memcpy(&head, tx_avail + 4 + 2 * (tx.last_avail++ % n), 2);
-      LayoutRef<virtio::SplitDesc> td(tx_desc + 16 * (head % n));
-      const uint64_t addr = td.get<virtio::SplitDesc::ADDR>();
-      const uint32_t len = td.get<virtio::SplitDesc::LEN>();
-      uint16_t rhead;
-      std::memcpy(&rhead, rx_avail + 4 + 2 * (rx.last_avail++ % rx.num), 2);
-      LayoutRef<virtio::SplitDesc> rd(rx_desc + 16 * (rhead % rx.num));
-      const uint64_t raddr = rd.get<virtio::SplitDesc::ADDR>();
-      const uint32_t rlen = rd.get<virtio::SplitDesc::LEN>();
-      uint8_t* src = gpa(addr, len);
-      uint8_t* dst = gpa(raddr, rlen);
-      if (!src || !dst || len > rlen || len < 12 ||
-          !(rd.get<virtio::SplitDesc::FLAGS>() & virtio::kDescWrite)) {
-        error("bad descriptors");
-        return;
-      }
-      std::memcpy(dst, src, len);
-      const uint16_t one = 1;
-      std::memcpy(dst + 10, &one, 2);  // num_buffers
-      push(rx_used, rx.num, rhead, len);
-      push(tx_used, n, head, 0);
-      ++looped_;
-    }
-  }
-
-  void run() {
-    while (!stop_) {
-      if (disconnect_) {
-        channel_.close();
-        closed_ = true;
-        return;
-      }
-      pollfd p{channel_.fd(), POLLIN, 0};
-      if (poll(&p, 1, 1) == 1) {
-        std::vector<int> fds;
-        auto m = channel_.receive(absl::Seconds(1), &fds);
-        if (!m.ok()) {  // the front-end closed the connection
-          closed_ = true;
-          return;
-        }
-        {
-          std::lock_guard<std::mutex> l(mu_);
-          log_.push_back({m->request(), m->flags(),
-                          std::vector<uint8_t>(m->payload().begin(), m->payload().end()),
-                          fds.size(), *m});
-        }
-        handle(*m, fds);
-      }
-      for (int q = 0; q < 2; ++q) {
-        uint64_t v;
-        if (vrings_[q].kick >= 0 && read(vrings_[q].kick, &v, 8) == 8) kicks_[q] += v;
-      }
-      loop_back();
-    }
-  }
-
-  Channel channel_;
-  Config config_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false}, disconnect_{false}, closed_{false};
-  std::mutex mu_;
-  std::vector<Received> log_;
-  std::string errors_;
-  uint64_t protocol_ = 0, features_ = 0;
-  std::vector<Mapping> maps_;
-  Vring vrings_[256];
-  std::atomic<uint64_t> looped_{0};
-  std::atomic<uint64_t> kicks_[2] = {};
-};
 
 struct Opened {
   std::unique_ptr<FakeBackend> backend;
   std::unique_ptr<Device> dev;
 };
 
-absl::StatusOr<Opened> open(FakeBackend::Config config, vu::Options options = {}) {
+absl::StatusOr<Opened> open(FakeBackend::Config config, vu::Options options = {},
+                            uint16_t pairs = 1) {
   auto [fd, backend] = FakeBackend::make(config);
   auto fn = vu::open_function_on_socket(fd, "vhost-user:fake", options);
   if (!fn.ok()) return fn.status();
   DeviceConfig dc;
+  dc.rx_queues = dc.tx_queues = pairs;
   dc.rx_ring_size = dc.tx_ring_size = 256;
   dc.buffers_per_rx_queue = 1024;
   auto dev = open_device(*std::move(fn), dc);
   if (!dev.ok()) return dev.status();
   return Opened{std::move(backend), *std::move(dev)};
+}
+
+// Frame `seq` of pair `pair`: 60 to 1459 bytes, the pair and the sequence
+// number first, then a pattern derived from them.
+void write_frame(Packet& p, uint16_t pair, uint32_t seq) {
+  ASSERT_TRUE(p.resize(60 + seq % 1400).ok());
+  std::memcpy(p.data(), &pair, 2);
+  std::memcpy(p.data() + 2, &seq, 4);
+  for (size_t i = 6; i < p.size(); ++i) p.data()[i] = static_cast<uint8_t>(seq + pair + i);
+}
+
+// Whether `p` is frame `seq` of pair `pair`, intact; else why not.
+::testing::AssertionResult is_frame(const Packet& p, uint16_t pair, uint32_t seq) {
+  uint16_t was_pair = 0;
+  uint32_t was_seq = 0;
+  if (p.size() >= 6) {
+    std::memcpy(&was_pair, p.data(), 2);
+    std::memcpy(&was_seq, p.data() + 2, 4);
+  }
+  if (was_pair != pair || was_seq != seq) {
+    return ::testing::AssertionFailure() << "received on pair " << pair << ": frame " << was_seq
+                                         << " of pair " << was_pair << ", expected frame " << seq;
+  }
+  if (p.size() != 60 + seq % 1400) {
+    return ::testing::AssertionFailure() << "frame " << seq << " of pair " << pair << " has "
+                                         << p.size() << " bytes";
+  }
+  for (size_t i = 6; i < p.size(); ++i) {
+    if (p.data()[i] != static_cast<uint8_t>(seq + pair + i)) {
+      return ::testing::AssertionFailure() << "frame " << seq << " of pair " << pair
+                                           << " changed at byte " << i;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Sends `per_pair` frames on each of the first `pairs` queue pairs and takes
+// them back: each must come back intact, in order, on the pair it was sent
+// on. Returns how many came back on each pair.
+std::vector<uint32_t> round_trip(Device& nic, Mempool& pool, uint16_t pairs, uint32_t per_pair) {
+  std::vector<uint32_t> sent(pairs), received(pairs);
+  uint32_t total = 0;
+  Batch<32> out, in;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (total < pairs * per_pair && absl::Now() < deadline) {
+    for (uint16_t q = 0; q < pairs; ++q) {
+      if (sent[q] < per_pair && sent[q] - received[q] < 128) {
+        while (out.size() < 32 && sent[q] + out.size() < per_pair) {
+          Packet p = pool.alloc();
+          write_frame(p, q, sent[q] + static_cast<uint32_t>(out.size()));
+          out.push(std::move(p));
+        }
+        auto n = nic.tx_batch(q, out);
+        EXPECT_TRUE(n.ok()) << n.status();
+        sent[q] += static_cast<uint32_t>(n.value_or(0));
+        out.clear();  // unsent frames are made again, for this pair
+      }
+      EXPECT_TRUE(nic.rx_batch(q, in).ok());
+      for (Packet& p : in) {
+        const ::testing::AssertionResult ok = is_frame(p, q, received[q]);
+        if (!ok) {
+          ADD_FAILURE() << ok.message();
+          in.clear();
+          return received;
+        }
+        ++received[q], ++total;
+      }
+      in.clear();
+    }
+  }
+  return received;
 }
 
 std::vector<Received> of(const std::vector<Received>& log, Request r) {
@@ -365,7 +151,8 @@ TEST(VhostUser, TheConversationFollowsTheProtocol) {
   EXPECT_THAT(std::vector<std::string>(names.begin(), names.begin() + 5),
               ElementsAre("SET_OWNER", "GET_FEATURES", "GET_PROTOCOL_FEATURES",
                           "SET_PROTOCOL_FEATURES", "GET_QUEUE_NUM"));
-  EXPECT_EQ(*log[3].message.as_u64(), kReplyAck | 1 /* MQ */);  // only what safenic uses
+  // Only what safenic uses.
+  EXPECT_EQ(*log[3].message.as_u64(), testing::kReplyAckProtocol | testing::kMqProtocol);
   // The control queue (index 2) never reaches the back-end.
   for (const Received& m : log) {
     if (m.request == static_cast<uint32_t>(Request::kSetVringNum)) {
@@ -444,43 +231,128 @@ TEST(VhostUser, TheConversationFollowsTheProtocol) {
   EXPECT_EQ(o->backend->errors(), "");
 }
 
-TEST(VhostUser, FramesGoThroughTheSharedMemoryAndComeBack) {
-  auto o = open({});
+// Split rings (§2.7) or packed ones (§2.8), as the back-end offers.
+class VhostUserRings : public ::testing::TestWithParam<bool /* packed */> {
+ protected:
+  FakeBackend::Config backend(uint64_t queue_pairs = 1) const {
+    FakeBackend::Config c;
+    if (GetParam()) c.features |= bit(f::kRingPacked);
+    c.queue_pairs = queue_pairs;
+    return c;
+  }
+  void expect_ring_format(Device& nic) const {
+    EXPECT_EQ(static_cast<bool>(virtio::negotiated_features(nic) & bit(f::kRingPacked)),
+              GetParam());
+  }
+};
+
+TEST_P(VhostUserRings, FramesGoThroughTheSharedMemoryAndComeBack) {
+  auto o = open(backend());
   ASSERT_TRUE(o.ok()) << o.status();
   Device& nic = *o->dev;
+  expect_ring_format(nic);
   auto pool = nic.create_mempool({.buffers = 512, .tag = "app"});
   ASSERT_TRUE(pool.ok()) << pool.status();
   ASSERT_NE((*pool)->region().arena(), nullptr);  // the application's buffers are shared too
-  constexpr uint32_t kFrames = 3000;
-  uint32_t sent = 0, received = 0;
-  Batch<32> out, in;
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (received < kFrames && absl::Now() < deadline) {
-    if (sent < kFrames && sent - received < 128) {
-      while (out.size() < 32 && sent + out.size() < kFrames) {
-        Packet p = (*pool)->alloc();
-        ASSERT_TRUE(p.resize(60 + (sent + out.size()) % 1400).ok());
-        for (size_t i = 0; i < p.size(); ++i) p.data()[i] = static_cast<uint8_t>(sent + out.size() + i);
-        out.push(std::move(p));
-      }
-      sent += static_cast<uint32_t>(*nic.tx_batch(0, out));
-    }
-    ASSERT_TRUE(nic.rx_batch(0, in).ok());
-    for (Packet& p : in) {
-      ASSERT_EQ(p.size(), 60 + received % 1400) << "frame " << received;
-      for (size_t i = 0; i < p.size(); ++i) {
-        ASSERT_EQ(p.data()[i], static_cast<uint8_t>(received + i)) << "frame " << received;
-      }
-      ++received;
-    }
-    in.clear();
-  }
-  EXPECT_EQ(received, kFrames);
+  constexpr uint32_t kFrames = 3000;  // ~12 laps of the 256-entry rings
+  EXPECT_EQ(round_trip(nic, **pool, 1, kFrames)[0], kFrames);
   EXPECT_EQ(o->backend->looped(), kFrames);
   EXPECT_GE(o->backend->kicks(1), 1u);  // the back-end needed kicks to see TX work
   EXPECT_EQ(o->backend->errors(), "");
-  out.clear();
 }
+
+// §5.1.6.5.5: with two pairs at a back-end that has two, pair k's frames
+// loop through rings 2k+1 and 2k (the fake loops each pair on itself).
+TEST_P(VhostUserRings, TwoQueuePairsEachCarryTheirOwnFrames) {
+  auto o = open(backend(2), {}, 2);
+  ASSERT_TRUE(o.ok()) << o.status();
+  Device& nic = *o->dev;
+  expect_ring_format(nic);
+  EXPECT_TRUE(virtio::negotiated_features(nic) & bit(f::kMq));
+  auto pool = nic.create_mempool({.buffers = 512, .tag = "app"});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  constexpr uint32_t kPerPair = 1500;
+  EXPECT_THAT(round_trip(nic, **pool, 2, kPerPair), ElementsAre(kPerPair, kPerPair));
+  EXPECT_EQ(o->backend->looped(0), kPerPair);
+  EXPECT_EQ(o->backend->looped(1), kPerPair);
+  EXPECT_GE(o->backend->kicks(1), 1u);
+  EXPECT_GE(o->backend->kicks(3), 1u);  // pair 1's notifications reach its own ring
+  EXPECT_EQ(o->backend->errors(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, VhostUserRings, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Packed" : "Split"; });
+
+// A back-end with more pairs than the driver uses (DPDK answers
+// GET_QUEUE_NUM with 128): only the driver's pairs' rings reach it, and the
+// second pair is enabled only once the driver asks for two (VQ_PAIRS_SET),
+// after every ring has started (§5.1.6.5.5: the first pair until then).
+TEST(VhostUser, TheSecondPairIsEnabledByVqPairsSet) {
+  FakeBackend::Config c;
+  c.queue_pairs = 128;
+  auto o = open(c, {}, 2);
+  ASSERT_TRUE(o.ok()) << o.status();
+  o->dev.reset();
+  ASSERT_TRUE(o->backend->wait_closed(absl::Seconds(5)));
+  const std::vector<Received> log = o->backend->log();
+  std::vector<std::pair<uint32_t, uint32_t>> enables;
+  size_t last_kick = 0, first_enable_of_pair_1 = 0;
+  for (size_t i = 0; i < log.size(); ++i) {
+    const Received& m = log[i];
+    if (m.request == static_cast<uint32_t>(Request::kSetVringKick)) {
+      EXPECT_LT(*m.message.as_u64() & vu::kVringIndexMask, 4u);
+      last_kick = i;
+    }
+    if (m.request == static_cast<uint32_t>(Request::kSetVringNum)) {
+      EXPECT_LT(m.message.as_vring_state()->first, 4u);
+    }
+    if (m.request == static_cast<uint32_t>(Request::kSetVringEnable)) {
+      enables.push_back(*m.message.as_vring_state());
+      if (enables.back().first == 2 && first_enable_of_pair_1 == 0) first_enable_of_pair_1 = i;
+    }
+  }
+  using E = std::pair<uint32_t, uint32_t>;
+  EXPECT_THAT(enables, ElementsAre(E{0, 1}, E{1, 1}, E{2, 1}, E{3, 1},    // open
+                                   E{0, 0}, E{1, 0}, E{2, 0}, E{3, 0}));  // reset
+  EXPECT_GT(first_enable_of_pair_1, last_kick);
+  EXPECT_EQ(o->backend->errors(), "");
+}
+
+// A back-end with one queue pair (GET_QUEUE_NUM 1, or no PROTOCOL_F_MQ):
+// the device offers no MQ, and the driver refuses two pairs with the reason
+// before it sets up any ring.
+class VhostUserOnePair : public ::testing::TestWithParam<bool /* PROTOCOL_F_MQ */> {};
+
+TEST_P(VhostUserOnePair, TwoPairsAreRefusedWithTheReason) {
+  FakeBackend::Config c;
+  if (GetParam()) {
+    c.queue_pairs = 1;
+  } else {
+    c.protocol_features &= ~testing::kMqProtocol;
+    c.queue_pairs = 4;  // never asked
+  }
+  auto [fd, backend] = FakeBackend::make(c);
+  auto fn = vu::open_function_on_socket(fd, "vhost-user:fake");
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  DeviceConfig dc;
+  dc.rx_queues = dc.tx_queues = 2;
+  auto dev = open_device(*std::move(fn), dc);
+  ASSERT_FALSE(dev.ok());
+  EXPECT_EQ(dev.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(dev.status().message()),
+              HasSubstr("2 queue pairs requested; the device offers 1 (no VIRTIO_NET_F_MQ)"));
+  ASSERT_TRUE(backend->wait_closed(absl::Seconds(5)));  // the function went with the device
+  const std::vector<Received> log = backend->log();
+  EXPECT_EQ(of(log, Request::kGetQueueNum).size(), GetParam() ? 1u : 0u);
+  EXPECT_TRUE(of(log, Request::kSetVringKick).empty());
+  EXPECT_FALSE(*of(log, Request::kSetFeatures).back().message.as_u64() & bit(f::kMq));
+  EXPECT_EQ(backend->errors(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(BackEnds, VhostUserOnePair, ::testing::Values(true, false),
+                         [](const auto& info) {
+                           return info.param ? "QueueNumOne" : "NoProtocolMq";
+                         });
 
 TEST(VhostUser, ABackEndWithoutProtocolFeaturesGetsNoEnableMessages) {
   FakeBackend::Config c;
