@@ -167,7 +167,8 @@ void ConnectXModel::flush_wq(uint32_t n, cx::Wq& wq, uint16_t until) {
   while (wq.counter != until) {
     const uint16_t c = wq.counter;
     // A send WQE's size is in its control segment: one CQE per WQE.
-    const uint32_t blocks = wq.send ? std::max(1u, read_send_wqe(wq, c)) : 1;
+    const uint32_t read = wq.send ? read_send_wqe(wq, c) : 0, blocks = std::max(1u, read);
+    if (read != 0) drops_.tx_flushed += wqe_frames();
     wq.counter = static_cast<uint16_t>(
         std::min<uint32_t>(blocks, static_cast<uint16_t>(until - c)) + c);
     write_cqe(wq.cqn, [&](LayoutRef<Cqe> e) {
@@ -326,7 +327,10 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
     done += n;
   }
   if (syndrome == 0 && done < frame.size()) syndrome = kSyndromeLocalLength;
-  if (syndrome != 0) return fail_wq(rqn, rq, posted, syndrome);
+  if (syndrome != 0) {
+    ++drops_.rx_failed;
+    return fail_wq(rqn, rq, posted, syndrome);
+  }
   rq.counter = static_cast<uint16_t>(c + 1);
   write_cqe(rq.cqn, [&](LayoutRef<Cqe> e) {
     e.set<Cqe::RSS_HASH_RESULT>(hash).set<Cqe::HDS_IP_EXT>(flags).set<Cqe::BYTE_CNT>(frame.size());

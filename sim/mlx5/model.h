@@ -137,10 +137,14 @@ class ConnectXModel final : public DeviceModel {
     auto it = send_wqes_.find(opcode);
     return it == send_wqes_.end() ? 0 : it->second;
   }
-  // Frames the model dropped, by reason.
+  // Frames the model dropped, by reason (eq_full and eq_stalled count
+  // events): rx_failed, a receive WQE failed on it (error CQE); tx_failed, the
+  // frames of a send WQE that failed (none of them sent); tx_flushed, the
+  // frames of send WQEs flushed while their SQ was in ERR.
   struct Drops {
     uint64_t link_down = 0, vport_filter = 0, no_steering = 0, rq_not_ready = 0,
-             no_wqe = 0, oversize = 0, eq_full = 0, eq_stalled = 0, fatal = 0;
+             no_wqe = 0, oversize = 0, eq_full = 0, eq_stalled = 0, fatal = 0,
+             rx_failed = 0, tx_failed = 0, tx_flushed = 0;
   };
   const Drops& drops() const { return drops_; }
 
@@ -203,6 +207,9 @@ class ConnectXModel final : public DeviceModel {
                              uint16_t posted) const;
   // The frames of a SEND or ENHANCED_MPSW WQE in wqe_; a syndrome when one fails.
   uint8_t send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds);
+  // The frames the send WQE in wqe_ carries (NOP none, SEND one, ENHANCED_MPSW
+  // one per data segment).
+  uint32_t wqe_frames() const;
   uint8_t read_frame_data(const cx::Wq& sq, LayoutRef<mlx5::DataSegment> seg, size_t frame_start);
   void put_on_wire(absl::Span<const uint8_t> frame);
 
