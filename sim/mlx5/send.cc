@@ -212,7 +212,6 @@ void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
     ++send_wqes_[opcode];
     if (opcode != kOpcodeNop) {
       if (uint8_t s = send_frames(sq, opcode, w.get<SendWqe::DS>()); s != 0) {
-        drops_.tx_failed += wqe_frames();
         return fail_wq(sqn, sq, until, s, blocks);
       }
     }
