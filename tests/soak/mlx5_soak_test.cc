@@ -2,7 +2,8 @@
 // so that both send paths soak: NIC B (the sender) a ConnectX-5 (ENHANCED_MPSW
 // WQEs, many frames each) with NIC A a ConnectX-4 Lx, then the other way round
 // (B sends one SEND WQE per frame, L2 headers inline). Each takes half of
-// --seconds.
+// --seconds and draws its own seed; repeat one with its seed, iterations and
+// --test_filter.
 //
 // Faults: wrong lkeys at A's receive and B's send data segments (the WQE
 // fails, its queue goes to ERR, flushes, and the driver brings it back); B's
