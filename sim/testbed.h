@@ -41,6 +41,7 @@ class Testbed {
   Port& port(size_t i) { return *ports_[i]; }
   Ixgbe82599& ixgbe(size_t i) { return *static_cast<Ixgbe82599*>(models_[i].get()); }
   VirtioNetModel& virtio(size_t i) { return *static_cast<VirtioNetModel*>(models_[i].get()); }
+  ConnectXModel& connectx(size_t i) { return *static_cast<ConnectXModel*>(models_[i].get()); }
   const SimContext& context() const { return ctx_; }
   // Every model's progress() (frames from wires, link changes, retries), under
   // the context's lock.

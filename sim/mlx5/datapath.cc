@@ -113,20 +113,21 @@ void ConnectXModel::post_event_data(uint32_t type, uint32_t sub_type,
 // index in the doorbell record) is an overrun: a CQ error event (PRM "Event
 // Queue Entry", CQ error, syndrome CQ_OVERRUN), no more CQEs. kCqOverrun makes
 // the CQ count as full.
-void ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<Cqe>)> fill) {
+bool ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<Cqe>)> fill) {
   auto it = objects_.cqs.find(cqn);
-  if (it == objects_.cqs.end()) return;
+  if (it == objects_.cqs.end()) return false;
   cx::Cq& cq = it->second;
   const uint32_t size = 1u << cq.log_size;
-  if (cq.overrun) return;
+  if (cq.overrun) return false;
   auto overrun = [&] {
     cq.overrun = true;
     post_event(kEventCqError, 0, cqn, kCqSyndromeOverrun);
+    return false;
   };
   if (fault(Fault::kCqOverrun)) return overrun();
   if (!cq.oi) {
     auto db = ctx_.iommu->translate(cq.dbr, 8, "ConnectX CQ doorbell record read");
-    if (!db.ok()) return;
+    if (!db.ok()) return false;
     const uint32_t ci = LayoutRef<CqDoorbell>(db->data()).get<CqDoorbell::UPDATE_CI>();
     if (((cq.pi - ci) & 0xFFFFFF) >= size) {
       ctx_.log->report(absl::StrFormat(
@@ -137,7 +138,7 @@ void ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<
   }
   const uint64_t iova = cq.mem.at(uint64_t{cq.pi & (size - 1)} * 64);
   auto mem = ctx_.iommu->translate(iova, 64, "ConnectX CQE write");
-  if (!mem.ok()) return;
+  if (!mem.ok()) return false;
   std::memset(mem->data(), 0, 63);
   LayoutRef<Cqe> e(mem->data());
   const uint8_t opcode = fill(e);
@@ -145,6 +146,7 @@ void ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<
   e.set<Cqe::OP_OWN>(static_cast<uint8_t>(opcode << 4 | ((cq.pi >> cq.log_size) & 1)));
   if (writes_ != nullptr) writes_->cqe(cqn, cq.pi & (size - 1), iova, mem->data());
   ++cq.pi;
+  return true;
 }
 
 void ConnectXModel::fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome,
@@ -155,10 +157,14 @@ void ConnectXModel::fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t synd
   if (wq.send) {
     ++vport_counters_[kVportCounters[1].offset / 8];  // transmit_errors
   }
-  write_cqe(wq.cqn, [&](LayoutRef<Cqe> e) {
-    e.set<Cqe::SYNDROME>(syndrome).set<Cqe::SOP_DROP_QPN>(n).set<Cqe::WQE_COUNTER>(c);
-    return wq.send ? kCqeReqErr : kCqeRespErr;
-  });
+  const uint32_t frames = wq.send ? wqe_frames() : 1;  // a receive WQE fails on its frame
+  (wq.send ? drops_.tx_failed : drops_.rx_failed) += frames;
+  if (!write_cqe(wq.cqn, [&](LayoutRef<Cqe> e) {
+        e.set<Cqe::SYNDROME>(syndrome).set<Cqe::SOP_DROP_QPN>(n).set<Cqe::WQE_COUNTER>(c);
+        return wq.send ? kCqeReqErr : kCqeRespErr;
+      })) {
+    drops_.no_cqe += frames;
+  }
   flush_wq(n, wq, until);
 }
 
@@ -167,13 +173,17 @@ void ConnectXModel::flush_wq(uint32_t n, cx::Wq& wq, uint16_t until) {
   while (wq.counter != until) {
     const uint16_t c = wq.counter;
     // A send WQE's size is in its control segment: one CQE per WQE.
-    const uint32_t blocks = wq.send ? std::max(1u, read_send_wqe(wq, c)) : 1;
+    const uint32_t read = wq.send ? read_send_wqe(wq, c) : 0, blocks = std::max(1u, read);
+    const uint32_t frames = read != 0 ? wqe_frames() : 0;  // a receive WQE holds none yet
+    drops_.tx_flushed += frames;
     wq.counter = static_cast<uint16_t>(
         std::min<uint32_t>(blocks, static_cast<uint16_t>(until - c)) + c);
-    write_cqe(wq.cqn, [&](LayoutRef<Cqe> e) {
-      e.set<Cqe::SYNDROME>(kSyndromeWrFlushed).set<Cqe::SOP_DROP_QPN>(n).set<Cqe::WQE_COUNTER>(c);
-      return wq.send ? kCqeReqErr : kCqeRespErr;
-    });
+    if (!write_cqe(wq.cqn, [&](LayoutRef<Cqe> e) {
+          e.set<Cqe::SYNDROME>(kSyndromeWrFlushed).set<Cqe::SOP_DROP_QPN>(n).set<Cqe::WQE_COUNTER>(c);
+          return wq.send ? kCqeReqErr : kCqeRespErr;
+        })) {
+      drops_.no_cqe += frames;
+    }
   }
 }
 

@@ -137,10 +137,16 @@ class ConnectXModel final : public DeviceModel {
     auto it = send_wqes_.find(opcode);
     return it == send_wqes_.end() ? 0 : it->second;
   }
-  // Frames the model dropped, by reason.
+  // Frames the model dropped, by reason (eq_full and eq_stalled count
+  // events): rx_failed, a receive WQE failed on it (error CQE); tx_failed, the
+  // frames of a send WQE that failed (none of them sent); tx_flushed, the
+  // frames of send WQEs flushed while their SQ was in ERR. no_cqe: those of
+  // rx_failed, tx_failed and tx_flushed whose CQE was not written (the CQ had
+  // overrun), so no driver can count them.
   struct Drops {
     uint64_t link_down = 0, vport_filter = 0, no_steering = 0, rq_not_ready = 0,
-             no_wqe = 0, oversize = 0, eq_full = 0, eq_stalled = 0, fatal = 0;
+             no_wqe = 0, oversize = 0, eq_full = 0, eq_stalled = 0, fatal = 0,
+             rx_failed = 0, tx_failed = 0, tx_flushed = 0, no_cqe = 0;
   };
   const Drops& drops() const { return drops_; }
 
@@ -203,6 +209,9 @@ class ConnectXModel final : public DeviceModel {
                              uint16_t posted) const;
   // The frames of a SEND or ENHANCED_MPSW WQE in wqe_; a syndrome when one fails.
   uint8_t send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds);
+  // The frames the send WQE in wqe_ carries (NOP none, SEND one, ENHANCED_MPSW
+  // one per data segment).
+  uint32_t wqe_frames() const;
   uint8_t read_frame_data(const cx::Wq& sq, LayoutRef<mlx5::DataSegment> seg, size_t frame_start);
   void put_on_wire(absl::Span<const uint8_t> frame);
 
@@ -213,12 +222,13 @@ class ConnectXModel final : public DeviceModel {
                uint8_t flags);
   void deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash, uint8_t flags);
   // Moves a WQ to ERR with an error CQE for its next WQE, then flushes.
-  // `blocks`: the failed WQE's size.
+  // `blocks`: the failed WQE's size (a send WQE's is in wqe_).
   void fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome, uint32_t blocks = 1);
   // A WQ in ERR: flush-error CQEs for the WQEs up to `until`, if enabled.
   void flush_wq(uint32_t n, cx::Wq& wq, uint16_t until);
-  // `fill` writes the CQE's body and returns its opcode.
-  void write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<mlx5::Cqe>)> fill);
+  // `fill` writes the CQE's body and returns its opcode; false when the CQE
+  // could not be written (the CQ overran, or is gone).
+  bool write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<mlx5::Cqe>)> fill);
   void post_event(uint32_t type, uint32_t sub_type, uint32_t cqn = 0, uint8_t syndrome = 0);
   bool subscribed(uint32_t type) const;  // an EQ takes events of this type
   // The EQE's data (bytes 0x20-0x3B) filled by `data`.

@@ -147,6 +147,16 @@ void ConnectXModel::put_on_wire(absl::Span<const uint8_t> frame) {
   }
 }
 
+uint32_t ConnectXModel::wqe_frames() const {
+  LayoutRef<SendWqe> w(const_cast<uint8_t*>(wqe_));
+  const uint32_t ds = w.get<SendWqe::DS>(), first = kEmpwFirstSegment / 16;
+  switch (w.get<SendWqe::OPCODE>()) {
+    case kOpcodeSend: return 1;
+    case kOpcodeEnhancedMpsw: return ds > first ? ds - first : 0;
+    default: return 0;
+  }
+}
+
 // A WQE's frames are all read before any goes out, so a failed WQE sent
 // nothing (the PRM does not say which frames of a failed ENHANCED_MPSW WQE
 // leave; the driver counts them all as errors).

@@ -88,11 +88,20 @@ class ForwardingSoak {
   // "B driver tx packets|errors", "sink received", and "A <counter>" / "B <counter>"
   // for the drivers' device counters (stats().counters).
   virtual void account(Ledger& ledger) = 0;
+  // Once per iteration with traffic, before it: faults of the subclass's own
+  // (a cable pulled), the application's periodic link() and stats().
+  virtual void tick(uint64_t /*it*/) {}
+  // Whether B's driver counts a frame the device failed in its TX errors
+  // after counting it in its TX packets (mlx5: failed and flushed WQEs),
+  // rather than counting there frames it refused to take.
+  virtual bool tx_errors_in_packets() const { return false; }
 
   uint64_t seed_;
   sim::Testbed bed_;
   std::unique_ptr<Device> a_, b_;
   uint64_t iommu_reports_ = 0;  // IOMMU violations: injected DMA faults
+  // Cabled to NIC A's and NIC B's ports once they are open.
+  sim::TesterPort source_{/*keep_frames=*/false}, sink_{/*keep_frames=*/false};
 
  private:
   bool open(SoakRun& out);
@@ -104,7 +113,6 @@ class ForwardingSoak {
   void close(SoakRun& out);
 
   Rng rng_;
-  sim::TesterPort source_{/*keep_frames=*/false}, sink_{/*keep_frames=*/false};
   MempoolPtr pool_;
   uint8_t frame_[1514] = {};
   uint64_t paused_until_[kQueues] = {};
