@@ -153,6 +153,52 @@ TEST(Mlx5SendTest, ACqeNamingNoWqeStartIsACountedErrorAndFreesNothing) {
   d.model->set_device_writes(nullptr);
 }
 
+// CQEs that come late, as on hardware (the model completes at once): they
+// are written with the wrong owner bit, then revealed.
+class LateCqes final : public sim::DeviceWrites {
+ public:
+  void command(uint16_t, std::vector<uint8_t>&, mlx5::Delivery&) override {}
+  void eqe(uint32_t, uint32_t, uint64_t, uint8_t*) override {}
+  void cqe(uint32_t, uint32_t, uint64_t, uint8_t* e) override {
+    hidden_.push_back({e + 63, e[63]});
+    e[63] ^= 1;  // the owner bit says: not written yet
+  }
+  void reveal() {
+    for (auto& [p, v] : hidden_) *p = v;
+    hidden_.clear();
+  }
+
+ private:
+  std::vector<std::pair<uint8_t*, uint8_t>> hidden_;
+};
+
+// One frame, then an empty batch (a NOP asking for its CQE), 60 times while
+// no CQE arrives: the NOPs take blocks but no frame slots, so only the free
+// blocks can stop the driver before it overwrites WQEs not yet done.
+TEST(Mlx5SendTest, WithCompletionsLateTheBlocksInFlightNeverPassTheRing) {
+  for (auto profile : {sim::ConnectXProfile::cx5(), sim::ConnectXProfile::cx4lx()}) {
+    Driven d(profile);
+    LateCqes late;
+    d.model->set_device_writes(&late);
+    size_t taken = 0;
+    for (uint64_t i = 0; i < 60; ++i) {
+      Batch<64> out, none;
+      taken += d.send(1, i, out);
+      (void)*d.dev->tx_batch(0, none);
+    }
+    EXPECT_EQ(taken, 32u) << "64 blocks: a frame and a NOP each";
+    d.model->set_device_writes(nullptr);
+    late.reveal();
+    Batch<64> none;
+    EXPECT_EQ(*d.dev->tx_batch(0, none), 0u);
+    EXPECT_EQ(d.pool->in_use(), 0u);
+    auto stats = d.dev->stats();
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->tx[0].errors, 0u);
+    EXPECT_EQ(d.tester.received(), taken);
+  }
+}
+
 // A hand-made SQ (the commands a driver sends) and its CQ, to post WQEs the
 // driver never would.
 class RawSendQueueTest : public Mlx5ObjectTest {

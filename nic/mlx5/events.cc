@@ -135,7 +135,11 @@ absl::StatusOr<DeviceStats> Mlx5Device::stats() {
   }
   for (const auto& [name, n] : events_) s.counters[name] = n;
   for (ReceiveQueue& q : rx_) s.rx.push_back(q.stats), s.counters["rq_recoveries"] += q.recoveries;
-  for (SendQueue& q : tx_) s.tx.push_back(q.stats), s.counters["sq_recoveries"] += q.recoveries;
+  for (SendQueue& q : tx_) {
+    s.tx.push_back(q.stats);
+    s.counters["sq_recoveries"] += q.recoveries;
+    s.counters["tx_unconfirmed_frames"] += q.unconfirmed;  // freed when a CQ overrun remade the SQ
+  }
   return s;
 }
 

@@ -264,7 +264,9 @@ inline size_t SendQueue::transmit_empw(PacketBatch& batch) {
   uint8_t* const blocks = ring_.descriptors();
   Packet* const slots = ring_.slots();
   const uint32_t mask = ring_.mask(), size = mask + 1;
-  const size_t n = std::min<size_t>(batch.size(), size - (fpi_ - fci_));  // blocks <= frames
+  // Free frame slots and free blocks (a WQE of k frames takes at most k
+  // blocks; a NOP takes a block and no frame).
+  const size_t n = std::min<size_t>(batch.size(), std::min(size - (fpi_ - fci_), size - (pi_ - ci_)));
   Packet* p = batch.begin();
   Packet* const end = p + n;
   const uint32_t start = fpi_, lkey = c_.lkey, ctrl1_sqn = SendWqe::SQN::insert(0, sqn_);
@@ -364,7 +366,8 @@ absl::Status SendQueue::recreate() {
   absl::Status s = destroy(c_, op::kDestroySq, sqn_);
   if (s.ok()) s = destroy(c_, op::kDestroyCq, cq_.cqn);
   if (s.ok()) {
-    ring_.release_packets();  // the device reads them no more
+    unconfirmed += fpi_ - fci_;  // no CQE will say whether they went out
+    ring_.release_packets();     // the device reads them no more
     reset_counters();
     failed_ = false;
     cq_.cc = 0;

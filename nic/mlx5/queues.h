@@ -78,6 +78,7 @@ class SendQueue {
   const absl::Status& broken() const { return broken_; }
   QueueStats stats;
   uint64_t recoveries = 0;
+  uint64_t unconfirmed = 0;  // frames freed by recreate() with no completion (sent or not)
 
  private:
   // One WQE per frame (SEND), or a few frames per WQE (ENHANCED_MPSW).
