@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -21,6 +22,14 @@
 #include "nic/bar.h"
 #include "nic/mlx5/layout.h"
 #include "nic/pci_function.h"
+
+// lhs = the value of a StatusOr `expr`, or return its status.
+#define SAFENIC_ASSIGN(lhs, expr)  \
+  do {                              \
+    auto v = (expr);                \
+    if (!v.ok()) return v.status(); \
+    lhs = *std::move(v);            \
+  } while (0)
 
 namespace safenic::mlx5 {
 

@@ -44,13 +44,6 @@ namespace detail {
 
 constexpr DeviceLimits kLimits = {"mlx5", kMaxQueues, kMaxQueues, 64, 8192};
 
-#define SAFENIC_ASSIGN(lhs, expr)          \
-  do {                                      \
-    auto v = (expr);                        \
-    if (!v.ok()) return v.status();         \
-    lhs = *v;                               \
-  } while (0)
-
 absl::Status Mlx5Device::open() {
   auto none = [](auto, uint8_t*) {};
   auto hca = Hca::open(*fn_);

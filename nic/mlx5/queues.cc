@@ -27,13 +27,10 @@ absl::Status modify(CommandQueue& cmdq, uint32_t n, WqState from, WqState to) {
 template <typename In>
 void set_wq(LayoutRef<In> in, uint8_t* raw, const QueueContext& c, uint32_t cqn,
             const DescriptorRing& ring, uint32_t log_stride) {
-  in.template set<typename In::CQN>(cqn)
-      .template set<typename In::WQ_TYPE>(kWqCyclic)
-      .template set<typename In::PD>(c.pd)
-      .template set<typename In::UAR_PAGE>(c.uar)
+  in.template set<typename In::CQN>(cqn).template set<typename In::WQ_TYPE>(kWqCyclic)
+      .template set<typename In::PD>(c.pd).template set<typename In::UAR_PAGE>(c.uar)
       .template set<typename In::DBR_ADDR>(ring.extra_iova())
-      .template set<typename In::LOG_WQ_STRIDE>(log_stride)
-      .template set<typename In::LOG_WQ_PG_SZ>(0)
+      .template set<typename In::LOG_WQ_STRIDE>(log_stride).template set<typename In::LOG_WQ_PG_SZ>(0)
       .template set<typename In::LOG_WQ_SZ>(ring.log2_size());
   put_pas(raw, ring);
 }
@@ -79,20 +76,16 @@ absl::Status destroy(const QueueContext& c, uint16_t opcode, uint32_t number) {
 
 absl::Status CompletionQueue::create(const QueueContext& c, uint32_t entries,
                                      const std::string& tag) {
-  auto r = DescriptorRing::create(c.fn->dma(), entries, kCqe, tag, kDoorbellRecordSize, false);
-  if (!r.ok()) return r.status();
-  ring = *std::move(r);
+  SAFENIC_ASSIGN(ring, DescriptorRing::create(c.fn->dma(), entries, kCqe, tag, kDoorbellRecordSize, false));
   log2_size = ring.log2_size();
   dbr = ring.extra();
   for (uint32_t i = 0; i < entries; ++i) {  // invalid, owner 1: not yet written
     LayoutRef<Cqe>(ring.descriptor(i)).set<Cqe::OP_OWN>(kCqeInitial);
   }
   auto out = c.cmdq->run<CREATE_CQ>(0, [&](LayoutRef<CREATE_CQ::In> in, uint8_t* raw) {
-    in.set<CREATE_CQ::In::LOG_CQ_SIZE>(ring.log2_size())
-        .set<CREATE_CQ::In::UAR_PAGE>(c.uar)
-        .set<CREATE_CQ::In::C_EQN>(c.eqn)
-        .set<CREATE_CQ::In::LOG_PAGE_SIZE>(0)
-        .set<CREATE_CQ::In::DBR_ADDR>(ring.extra_iova());
+    using In = CREATE_CQ::In;
+    in.set<In::LOG_CQ_SIZE>(ring.log2_size()).set<In::UAR_PAGE>(c.uar).set<In::C_EQN>(c.eqn)
+        .set<In::LOG_PAGE_SIZE>(0).set<In::DBR_ADDR>(ring.extra_iova());
     put_pas(raw, ring);
   }, pas_bytes(ring));
   if (!out.ok()) return out.status();
@@ -109,17 +102,12 @@ absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const st
   c_ = c;
   tag_ = tag;
   if (absl::Status s = cq_.create(c, entries, tag + " cq"); !s.ok()) return s;
-  auto r = DescriptorRing::create(c.fn->dma(), entries, kWqeBasicBlock, tag, kDoorbellRecordSize);
-  if (!r.ok()) return r.status();
-  ring_ = *std::move(r);
+  SAFENIC_ASSIGN(ring_, DescriptorRing::create(c.fn->dma(), entries, kWqeBasicBlock, tag, kDoorbellRecordSize));
   dbr_ = ring_.extra();
   auto out = c.cmdq->run<CREATE_SQ>(0, [&](LayoutRef<CREATE_SQ::In> in, uint8_t* raw) {
     using In = CREATE_SQ::In;
-    in.set<In::RLKEY>(1).set<In::FLUSH_IN_ERROR_EN>(1)
-        .set<In::MIN_WQE_INLINE_MODE>(c.min_inline)
-        .set<In::STATE>(kRst)
-        .set<In::TIS_LST_SZ>(1)
-        .set<In::TIS_NUM_0>(c.tis);
+    in.set<In::RLKEY>(1).set<In::FLUSH_IN_ERROR_EN>(1).set<In::MIN_WQE_INLINE_MODE>(c.min_inline)
+        .set<In::STATE>(kRst).set<In::TIS_LST_SZ>(1).set<In::TIS_NUM_0>(c.tis);
     set_wq(in, raw, c, cq_.cqn, ring_, 6);  // 64-byte basic blocks
   }, pas_bytes(ring_));
   if (!out.ok()) return out.status();
@@ -395,9 +383,7 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
   if (!pool.ok()) return pool.status();
   pool_ = *std::move(pool);
   if (absl::Status s = cq_.create(c, entries, tag + " cq"); !s.ok()) return s;
-  auto r = DescriptorRing::create(c.fn->dma(), entries, kRecvWqe, tag, kDoorbellRecordSize);
-  if (!r.ok()) return r.status();
-  ring_ = *std::move(r);
+  SAFENIC_ASSIGN(ring_, DescriptorRing::create(c.fn->dma(), entries, kRecvWqe, tag, kDoorbellRecordSize));
   dbr_ = ring_.extra();
   for (uint32_t i = 0; i < entries; ++i) {  // one data segment per WQE, every WQE posted
     ring_.slot(i) = pool_->alloc();
