@@ -132,11 +132,11 @@ absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const st
 void SendQueue::clean() {
   uint8_t* const cqes = cq_.ring.descriptors();
   Packet* const slots = ring_.slots();
-  const uint32_t mask = ring_.mask(), log = ring_.log2_size(), before = cq_.cc;
+  const uint32_t mask = ring_.mask(), before = cq_.cc;
   uint32_t cc = before, ci = ci_, fci = fci_;
   for (;; ++cc) {
     const LayoutRef<Cqe> e(cqes + size_t{cc & mask} * kCqe);  // the CQ is as large as the SQ
-    if (((e.get<Cqe::OP_OWN>() ^ (cc >> log)) & 1) != 0) break;
+    if (!cq_.owned(cc)) break;
     dma_read_barrier();
     const uint32_t start = ci + ((e.get<Cqe::WQE_COUNTER>() - ci) & 0xFFFF);
     if (ABSL_PREDICT_FALSE(start - ci >= pi_ - ci)) {  // names a WQE never posted

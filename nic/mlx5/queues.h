@@ -51,11 +51,13 @@ class CompletionQueue {
  public:
   absl::Status create(const QueueContext& c, uint32_t entries, const std::string& tag);
   void update_ci() const;  // the consumer counter into the doorbell record
-  // Whether the CQE at the consumer counter is software's (owner bit).
-  bool peek() const {
-    const uint8_t* e = ring.descriptors() + size_t{cc & ring.mask()} * 64;
-    return ((LayoutRef<Cqe>(const_cast<uint8_t*>(e)).get<Cqe::OP_OWN>() ^ (cc >> log2_size)) & 1) == 0;
+  // Whether the CQE at counter `at` is software's (its owner bit is the
+  // parity of the pass); peek(): the one at the consumer counter.
+  bool owned(uint32_t at) const {
+    const uint8_t* e = ring.descriptors() + size_t{at & ring.mask()} * 64;
+    return ((LayoutRef<Cqe>(const_cast<uint8_t*>(e)).get<Cqe::OP_OWN>() ^ (at >> log2_size)) & 1) == 0;
   }
+  bool peek() const { return owned(cc); }
   uint32_t cqn = 0;
   uint32_t cc = 0;  // consumer counter
   uint32_t log2_size = 0;
