@@ -131,6 +131,24 @@ TEST_F(Mlx5DeviceTest, OpenDeviceFindsTheSimulatedConnectX) {
   }
 }
 
+// PRM "PTYS": a port up in any Ethernet link mode reports that mode's speed.
+// These modes had no speed in the driver's table (a 100GBASE-LR4 link was up
+// at 0 Mb/s); tests/fidelity checks the whole table against Linux's
+// mlx5e_link_mode.
+TEST_F(Mlx5DeviceTest, EveryPtysLinkModeReportsItsSpeed) {
+  const struct {
+    uint32_t bit, mbps;
+  } kModes[] = {{0, 1000}, {5, 20000}, {8, 56000}, {23, 100000}, {24, 100}, {25, 1000}, {26, 10000}};
+  for (const auto& mode : kModes) {
+    sim::ConnectXProfile profile = sim::ConnectXProfile::cx5();
+    profile.ptys_speed_bit = mode.bit;
+    Nic a = open_ok(small_config(), 1, profile), b = open_ok(small_config(), 2, profile);
+    cable(a.model->port(), b.model->port(), *a.dev, *b.dev);
+    EXPECT_TRUE(a.dev->link().up) << "PTYS bit " << mode.bit;
+    EXPECT_EQ(a.dev->link().speed_mbps, mode.mbps) << "PTYS bit " << mode.bit;
+  }
+}
+
 TEST_F(Mlx5DeviceTest, TrafficBetweenTwoConnectXArrivesIntact) {
   Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
   cable(a.model->port(), b.model->port(), *a.dev, *b.dev);

@@ -92,27 +92,30 @@ std::string status_name(uint8_t status) {
     case CmdStatus::kBadResState: return "BAD_RES_STATE";
     case CmdStatus::kBadIndex: return "BAD_INDEX";
     case CmdStatus::kNoResources: return "NO_RESOURCES";
-    case CmdStatus::kBadResourceState: return "BAD_RESOURCE_STATE";
+    case CmdStatus::kBadQpState: return "BAD_QP_STATE";
+    case CmdStatus::kBadPacket: return "BAD_PKT";
+    case CmdStatus::kBadSizeOutstandingCqes: return "BAD_SIZE_OUTS_CQES";
     case CmdStatus::kBadInputLength: return "BAD_INPUT_LEN";
     case CmdStatus::kBadOutputLength: return "BAD_OUTPUT_LEN";
   }
   return absl::StrFormat("status %#x", status);
 }
 
-// Values as Linux mlx5 health.c names them (the PRM lists them with the
-// health buffer).
+// PRM "Health Buffer": the syndrome's name and what it means.
 const char* health_syndrome_name(uint8_t syndrome) {
-  switch (syndrome) {
-    case 0x1: return "firmware internal error";
-    case 0x7: return "unrecoverable hardware error";
-    case 0x8: return "firmware CRC error";
-    case 0x9: return "ICM fetch PCI error";
-    case 0xA: return "hardware fatal error";
-    case 0xB: return "async EQ buffer overrun";
-    case 0xC: return "EQ error";
-    case 0xD: return "invalid EQ referenced";
-    case 0xE: return "FFSER error";
-    case 0xF: return "high temperature";
+  switch (static_cast<HealthSyndrome>(syndrome)) {
+    case HealthSyndrome::kFwInternalErr: return "FW_INTERNAL_ERR: firmware internal error";
+    case HealthSyndrome::kDeadIrisc: return "DEAD_IRISC: an internal processor stopped";
+    case HealthSyndrome::kHwFatalErr: return "HW_FATAL_ERR: fatal hardware error";
+    case HealthSyndrome::kFwCrcErr: return "FW_CRC_ERR: firmware image CRC error";
+    case HealthSyndrome::kIcmFetchPciErr: return "ICM_FETCH_PCI_ERR: PCI error fetching ICM";
+    case HealthSyndrome::kIcmPageErr: return "ICM_PAGE_ERR: bad ICM page";
+    case HealthSyndrome::kAsynchronousEqBufOverrun:
+      return "ASYNCHRONOUS_EQ_BUF_OVERRUN: an asynchronous EQ overran";
+    case HealthSyndrome::kEqInErr: return "EQ_IN_ERR: an EQ is in error";
+    case HealthSyndrome::kEqInv: return "EQ_INV: an invalid EQ was referenced";
+    case HealthSyndrome::kFfserErr: return "FFSER_ERR: FFSER error";
+    case HealthSyndrome::kHighTempErr: return "HIGH_TEMP_ERR: the device is too hot";
   }
   return "unknown syndrome";
 }

@@ -25,11 +25,11 @@ struct Numbered : Layout<Numbered<N, Hi>, N, ByteOrder::kBig> {
 
 struct ENABLE_HCA : Command<op::kEnableHca> {
   struct In : Layout<In, 0x10, ByteOrder::kBig> { using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>; };
-  using Out = Plain<0x10>;
+  using Out = Plain<0x0C>;
 };
 struct DISABLE_HCA : Command<op::kDisableHca> {
   using In = ENABLE_HCA::In;
-  using Out = Plain<0x10>;
+  using Out = Plain<0x0C>;
 };
 struct QUERY_ISSI : Command<op::kQueryIssi> {
   using In = Plain<0x10>;
@@ -79,8 +79,9 @@ struct QUERY_HCA_CAP : Command<op::kQueryHcaCap> {
 };
 inline constexpr uint16_t kCapGeneral = 0, kCapEthernet = 1;
 inline constexpr uint32_t kInlineModeL2 = 0, kInlineModeVportContext = 1, kInlineModeNone = 2;
+// The input grew from 0x10 to 0x20 bytes (sw_owner_id at 0x10, zero here).
 struct INIT_HCA : Command<op::kInitHca> {
-  using In = Plain<0x10>;
+  using In = Plain<0x20>;
   using Out = Plain<0x10>;
 };
 struct TEARDOWN_HCA : Command<op::kTeardownHca> {
@@ -125,7 +126,7 @@ struct CREATE_EQ : Command<op::kCreateEq> {
     using LOG_EQ_SIZE = Field<0x1C, uint32_t, 24, 28>;
     using UAR_PAGE = Field<0x1C, uint32_t, 0, 23>;
     using LOG_PAGE_SIZE = Field<0x28, uint32_t, 24, 28>;  // 4 KiB << n
-    using EVENT_BITMASK = Field<0x58, uint64_t>;
+    using EVENT_BITMASK = Field<0x58, uint64_t>;  // event types 0-63 of the 256-bit mask
   };
   using Out = Numbered<0x10, 7>;
 };
@@ -138,7 +139,7 @@ struct CREATE_CQ : Command<op::kCreateCq> {
     using OI = Field<0x10, uint32_t, 17, 17>;      // overrun ignore
     using LOG_CQ_SIZE = Field<0x1C, uint32_t, 24, 28>;
     using UAR_PAGE = Field<0x1C, uint32_t, 0, 23>;
-    using C_EQN = Field<0x24, uint32_t, 0, 7>;
+    using C_EQN = Field<0x24, uint32_t>;  // c_eqn_or_apu_element
     using LOG_PAGE_SIZE = Field<0x28, uint32_t, 24, 28>;
     using DBR_ADDR = Field<0x48, uint64_t>;
   };
@@ -395,16 +396,40 @@ template <typename Reg>
 struct ACCESS_REGISTER : Command<op::kAccessRegister> { using In = Reg; using Out = Reg; };
 inline constexpr uint16_t kRegisterWrite = 0, kRegisterRead = 1;
 inline constexpr uint32_t kPortUp = 1, kPortDown = 2, kProtoEthernet = 4;
-// PTYS eth_proto_oper bits and their speeds (digest §7, Snabb's table).
+// PTYS eth_proto_oper bits (PRM "PTYS - Port Type and Speed Register",
+// Ethernet protocols) and the speed of each link mode.
 struct PtysSpeed {
   uint32_t bit;
   uint32_t mbps;
 };
 inline constexpr PtysSpeed kPtysSpeeds[] = {
-    {1, 1000},    {2, 10000},   {3, 10000},   {4, 10000},   {6, 40000},   {7, 40000},
-    {12, 10000},  {13, 10000},  {14, 10000},  {15, 40000},  {16, 40000},  {18, 50000},
-    {20, 100000}, {21, 100000}, {22, 100000}, {27, 25000},  {28, 25000},  {29, 25000},
-    {30, 50000},  {31, 50000}};
+    {0, 1000},     // 1000BASE-CX-SGMII
+    {1, 1000},     // 1000BASE-KX
+    {2, 10000},    // 10GBASE-CX4
+    {3, 10000},    // 10GBASE-KX4
+    {4, 10000},    // 10GBASE-KR
+    {5, 20000},    // 20GBASE-KR2
+    {6, 40000},    // 40GBASE-CR4
+    {7, 40000},    // 40GBASE-KR4
+    {8, 56000},    // 56GBASE-R4
+    {12, 10000},   // 10GBASE-CR
+    {13, 10000},   // 10GBASE-SR
+    {14, 10000},   // 10GBASE-ER/LR
+    {15, 40000},   // 40GBASE-SR4
+    {16, 40000},   // 40GBASE-LR4/ER4
+    {18, 50000},   // 50GBASE-SR2
+    {20, 100000},  // 100GBASE-CR4
+    {21, 100000},  // 100GBASE-SR4
+    {22, 100000},  // 100GBASE-KR4
+    {23, 100000},  // 100GBASE-LR4/ER4
+    {24, 100},     // 100BASE-TX
+    {25, 1000},    // 1000BASE-T
+    {26, 10000},   // 10GBASE-T
+    {27, 25000},   // 25GBASE-CR
+    {28, 25000},   // 25GBASE-KR
+    {29, 25000},   // 25GBASE-SR
+    {30, 50000},   // 50GBASE-CR2
+    {31, 50000}};  // 50GBASE-KR2
 // The hardware MTU counts the Ethernet header, a VLAN tag and the FCS
 // (Linux MLX5E_SW2HW_MTU).
 inline constexpr uint32_t kHwMtuOverhead = 14 + 4 + 4;

@@ -33,7 +33,7 @@ struct CMDQ_ADDR_H : Register<CMDQ_ADDR_H, uint32_t, Access::kReadWrite, 0x010, 
 struct CMDQ_ADDR_L_SZ : Register<CMDQ_ADDR_L_SZ, uint32_t, Access::kReadWrite, 0x014, B::kBig> {
   using LOG_CMDQ_STRIDE = Field<0, 3, Access::kReadOnly>;
   using LOG_CMDQ_SIZE = Field<4, 7, Access::kReadOnly>;
-  using NIC_INTERFACE = Field<8, 10>;
+  using NIC_INTERFACE = Field<8, 9>;  // 0 full driver, 1 disabled, 2 no DRAM NIC
   using CMDQ_ADDR_L = Field<12, 31>;  // address bits 31:12
 };
 struct CMD_DBELL : Register<CMD_DBELL, uint32_t, Access::kWriteOnly, 0x018, B::kBig> {};
@@ -43,8 +43,27 @@ struct INITIALIZING : Register<INITIALIZING, uint32_t, Access::kReadOnly, 0x1FC,
 };
 inline constexpr uint32_t kCmdInterfaceRev = 5;
 inline constexpr uint32_t kHealthBuffer = 0x200;
+// The health buffer's last dword: irisc_index (byte 0x23C), synd (byte 0x23D:
+// nonzero is a fatal firmware error, HealthSyndrome), ext_synd (0x23E-0x23F:
+// details for the firmware's vendor, never a reason to stop by itself).
 struct HEALTH_SYNDROME : Register<HEALTH_SYNDROME, uint32_t, Access::kReadOnly, 0x23C, B::kBig> {
-  using SYNDROME = Field<8, 15>;  // byte 0x23D
+  using SYNDROME = Field<16, 23>;
+  using EXT_SYNDROME = Field<0, 15>;
+};
+// PRM "Health Buffer" syndromes (the values Linux's mlx5_ifc.h enumerates as
+// MLX5_INITIAL_SEG_HEALTH_SYNDROME_*).
+enum class HealthSyndrome : uint8_t {
+  kFwInternalErr = 0x1,
+  kDeadIrisc = 0x7,
+  kHwFatalErr = 0x8,
+  kFwCrcErr = 0x9,
+  kIcmFetchPciErr = 0xA,
+  kIcmPageErr = 0xB,
+  kAsynchronousEqBufOverrun = 0xC,
+  kEqInErr = 0xD,
+  kEqInv = 0xE,
+  kFfserErr = 0xF,
+  kHighTempErr = 0x10,
 };
 struct INTERNAL_TIMER_H : Register<INTERNAL_TIMER_H, uint32_t, Access::kReadOnly, 0x1000, B::kBig> {};
 struct INTERNAL_TIMER_L : Register<INTERNAL_TIMER_L, uint32_t, Access::kReadOnly, 0x1004, B::kBig> {};
@@ -114,7 +133,9 @@ enum class CmdStatus : uint8_t {
   kBadResState = 9,
   kBadIndex = 0xA,
   kNoResources = 0xF,
-  kBadResourceState = 0x10,
+  kBadQpState = 0x10,
+  kBadPacket = 0x30,
+  kBadSizeOutstandingCqes = 0x40,
   kBadInputLength = 0x50,
   kBadOutputLength = 0x51,
 };

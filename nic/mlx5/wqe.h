@@ -25,8 +25,8 @@ struct SendWqe : Layout<SendWqe, 64, ByteOrder::kBig> {
   using SQN = Field<0x04, uint32_t, 8, 31>;
   using CTRL2 = Field<0x08, uint32_t>;
   using CE = Field<0x08, uint32_t, 2, 3>;  // 2: a CQE for this WQE
-  using ETH3 = Field<0x1C, uint32_t>;  // Ethernet segment +0x0C: inline_hdr_sz[25:16], 2 header bytes
-  using INLINE_HDR_SZ = Field<0x1C, uint32_t, 16, 25>;
+  using ETH3 = Field<0x1C, uint32_t>;  // Ethernet segment +0x0C: inline_hdr_sz[31:16], 2 header bytes
+  using INLINE_HDR_SZ = Field<0x1C, uint32_t, 16, 31>;
   static constexpr uint32_t kInlineStart = 0x1E;
 };
 inline constexpr uint32_t kOpcodeNop = 0x00, kOpcodeSend = 0x0A;

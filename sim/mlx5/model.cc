@@ -59,7 +59,11 @@ uint64_t ConnectXModel::mmio_read(int, uint32_t off, unsigned width) {
       v = static_cast<uint32_t>(cmdq_) | kLogCmdqSize << 4 | kLogCmdqStride;
       break;
     case INITIALIZING::offset(): v = (stay_initializing_ || cmdq_ == 0) ? 1u << 31 : 0; break;
-    case HEALTH_SYNDROME::offset(): v = uint32_t{health_syndrome_} << 8; break;
+    case HEALTH_SYNDROME::offset():
+      // Read-only fields: the device composes the word (drivers cannot set them).
+      v = HEALTH_SYNDROME::SYNDROME::insert(
+          HEALTH_SYNDROME::EXT_SYNDROME::insert(0, health_ext_syndrome_), health_syndrome_);
+      break;
     case INTERNAL_TIMER_H::offset():
       v = static_cast<uint32_t>(absl::ToUnixNanos(ctx_.clock->now()) >> 32);
       break;

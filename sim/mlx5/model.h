@@ -112,6 +112,9 @@ class ConnectXModel final : public DeviceModel {
   void fail_next_delivery(mlx5::Delivery d) { fail_delivery_ = d; }
   void stay_initializing(bool stay) { stay_initializing_ = stay; }
   void set_health_syndrome(uint8_t s) { health_syndrome_ = s; }
+  // The health buffer's ext_synd: vendor detail that accompanies a syndrome;
+  // alone (syndrome 0) it is no failure.
+  void set_health_ext_syndrome(uint16_t s) { health_ext_syndrome_ = s; }
   // The running firmware asks for `n` more pages (n > 0) or offers -n back
   // (n < 0): a page request event (PRM "Page Request Event"). QUERY_PAGES
   // (regular) then says how many it wants; MANAGE_PAGES take returns at most
@@ -255,6 +258,7 @@ class ConnectXModel final : public DeviceModel {
   std::set<uint64_t> pages_;
   bool stop_completing_ = false, stay_initializing_ = false, eq_stalled_ = false;
   uint8_t health_syndrome_ = 0;
+  uint16_t health_ext_syndrome_ = 0;
   struct Failure {
     uint16_t opcode;
     mlx5::CmdStatus status;

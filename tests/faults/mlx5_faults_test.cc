@@ -268,7 +268,7 @@ TEST_F(Mlx5FaultTest, AStalledEqIsDetectedByTheLinkCheckAndLinkPollsFromThen) {
 TEST_F(Mlx5FaultTest, AHealthSyndromeStopsTheDataPathAndEveryCallSaysWhy) {
   open_ok();
   EXPECT_EQ(transmit(30), 30u);  // held in the ring until the next clean
-  plan_->health_syndrome = 0xF;
+  plan_->health_syndrome = 0x10;
   plan_->once(Fault::kHealthSyndrome);  // as the next frame arrives
   EXPECT_EQ(receive(5), 0u);
   EXPECT_EQ(model_->drops().fatal, 5u);
@@ -276,13 +276,29 @@ TEST_F(Mlx5FaultTest, AHealthSyndromeStopsTheDataPathAndEveryCallSaysWhy) {
   auto stats = dev_->stats();
   EXPECT_EQ(stats.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(stats.status().message()),
-              AllOf(HasSubstr("health syndrome 0xf (high temperature)"), HasSubstr("close and reopen")));
+              AllOf(HasSubstr("health syndrome 0x10 (HIGH_TEMP_ERR: the device is too hot)"),
+                    HasSubstr("close and reopen")));
   EXPECT_EQ(transmit(10), 0u);  // stopped: the packets stay with the caller
   EXPECT_EQ(receive(1), 0u);
   dev_.reset();
   EXPECT_EQ(pool_->in_use(), 0u);
   open_ok();  // a reset device
   EXPECT_EQ(receive(5), 5u);
+}
+
+// PRM "Health Buffer": synd is byte 0x23D, ext_synd the 16 bits after it.
+// ext_synd alone is vendor detail, no failure; synd alone stops the device.
+TEST_F(Mlx5FaultTest, TheHealthSyndromeIsReadFromItsOwnByteNotFromExtSynd) {
+  open_ok();
+  model_->set_health_ext_syndrome(0xBEEF);
+  EXPECT_TRUE(dev_->stats().ok());
+  EXPECT_EQ(transmit(5), 5u);
+  model_->set_health_ext_syndrome(0);
+  model_->set_health_syndrome(0x7);
+  auto stats = dev_->stats();
+  EXPECT_EQ(stats.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(stats.status().message()),
+              HasSubstr("health syndrome 0x7 (DEAD_IRISC: an internal processor stopped)"));
 }
 
 }  // namespace
