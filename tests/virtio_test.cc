@@ -332,6 +332,91 @@ TEST_F(VirtioTest, TheModelReportsASplitDriverOffRingOrderUnderInOrder) {
   }
 }
 
+// §4.1.4.8: the legacy Queue Notify register is read-write; a legacy
+// driver may read it back. §4.1.5.1.3 (legacy note): a transitional device
+// lets a legacy driver use its queues before DRIVER_OK.
+TEST_F(VirtioTest, LegacyDriversMayReadQueueNotifyAndUseQueuesBeforeDriverOk) {
+  sim::VirtioNetConfig mc;
+  mc.legacy = true;
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
+  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+  auto t = *virtio::Transport::open(fn);
+  namespace st = virtio::status;
+  t->set_status(0);
+  t->set_status(st::kAcknowledge | st::kDriver);
+  t->set_driver_features(bit(f::kAnyLayout));  // a 10-byte header, in the frame's descriptor
+  auto q = *virtio::SplitQueue::create(fn.dma(), 256, true, false, false, "tx");
+  ASSERT_TRUE(t->setup_queue(1, 256, q.addresses()).ok());
+  MempoolPtr pool = *Mempool::create({.buffers = 8, .tag = "app"}, fn.dma());
+  Packet p = pool->alloc();
+  ASSERT_TRUE(p.resize(10 + 60).ok());
+  q.add(p, {{p.iova(), 70, false}});
+  ASSERT_TRUE(q.publish());
+  t->notify(1);  // before DRIVER_OK: a legacy driver may
+  EXPECT_EQ(q.free_used(), 1u);
+  Bar& bar = **fn.bar(0);
+  EXPECT_EQ(bar.read16(virtio::LEGACY_QUEUE_NOTIFY::offset()), 1u);
+  EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
+  EXPECT_FALSE(model->status() & st::kDeviceNeedsReset);
+  q.release_packets();
+}
+
+// The modern transport keeps the rule: no notification before DRIVER_OK.
+TEST_F(VirtioTest, AModernDriverNotifyingBeforeDriverOkIsReported) {
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, sim::VirtioNetConfig{});
+  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+  auto t = *virtio::Transport::open(fn);
+  namespace st = virtio::status;
+  t->set_status(0);
+  t->set_status(st::kAcknowledge | st::kDriver);
+  t->set_driver_features(bit(f::kVersion1));
+  t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+  auto q = *virtio::SplitQueue::create(fn.dma(), 64, false, false, false, "tx");
+  ASSERT_TRUE(t->setup_queue(1, 64, q.addresses()).ok());
+  t->notify(1);
+  ASSERT_EQ(ctx_.log->size(), 1u);
+  EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("queue 1 notified before DRIVER_OK"));
+}
+
+// §2.1.2: a driver must not clear status bits. The model reports it and
+// stores the value, as common devices do; it does not set
+// DEVICE_NEEDS_RESET, which a legacy driver could never see.
+TEST_F(VirtioTest, AStatusWriteClearingBitsIsReportedAndStored) {
+  for (bool legacy : {false, true}) {
+    SCOPED_TRACE(legacy ? "legacy" : "modern");
+    ctx_.log->clear();
+    sim::VirtioNetConfig mc;
+    mc.legacy = legacy;
+    auto model = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
+    sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+    auto t = *virtio::Transport::open(fn);
+    namespace st = virtio::status;
+    t->set_status(0);
+    t->set_status(st::kAcknowledge | st::kDriver);
+    t->set_status(st::kAcknowledge);
+    ASSERT_EQ(ctx_.log->size(), 1u);
+    EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("clears bits of 0x3 without a reset"));
+    EXPECT_EQ(model->status(), st::kAcknowledge);
+  }
+}
+
+// §5.1.6.3: without GUEST_TSO4/TSO6/UFO or MTU a device delivers frames of at
+// most 1514 bytes; longer ones are dropped and counted, never written into
+// buffers sized for 1514.
+TEST_F(VirtioTest, FramesLongerThanTheNegotiatedFeaturesAllowAreDroppedAndCounted) {
+  Nic nic = open_ok({});
+  sim::UdpFlow flow;
+  flow.dst_mac = nic.dev->mac();
+  tester_.send(sim::udp_frame(1514, flow, 1));
+  tester_.send(sim::udp_frame(1515, flow, 2));
+  tester_.send(sim::udp_frame(2000, flow, 3));
+  Batch<8> in;
+  ASSERT_EQ(*nic.dev->rx_batch(0, in), 1u);
+  EXPECT_EQ(in[0].size(), 1514u);
+  EXPECT_EQ(nic.model->rx_oversize(), 2u);
+  expect_clean();
+}
+
 TEST_F(VirtioTest, DeviceNeedsResetTakesTheLinkDownAndSaysWhatToDo) {
   Nic nic = open_ok({});
   ASSERT_TRUE(nic.dev->link().up);

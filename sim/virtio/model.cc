@@ -92,7 +92,12 @@ void VirtioNetModel::write_status(uint8_t v) {
   if (v == 0) return reset();
   const uint8_t added = v & ~status_;
   if ((status_ & ~v) & ~status::kDeviceNeedsReset) {
-    return fail(absl::StrFormat("status %#x clears bits of %#x without a reset", v, status_));
+    // §2.1.2: the driver MUST NOT clear a status bit. Reported; then the
+    // device stores the value, as common devices do (QEMU's among them):
+    // DEVICE_NEEDS_RESET here would hang a legacy driver, which cannot see it.
+    ctx_.log->report(absl::StrFormat("virtio-net: status %#x clears bits of %#x without a reset", v, status_));
+    status_ = v;
+    return;
   }
   auto needs = [&](uint8_t bit_, uint8_t before, const char* what) {
     if ((added & bit_) && !(v & before)) {
@@ -140,6 +145,7 @@ uint64_t VirtioNetModel::mmio_read(int bar, uint32_t off, unsigned width) {
         return queue_select_ < vqs_.size() ? vqs_[queue_select_].desc / kLegacyQueueAlign : 0;
       case LEGACY_QUEUE_NUM::offset(): return queue_select_ < vqs_.size() ? config_.queue_size : 0;
       case LEGACY_QUEUE_SEL::offset(): return queue_select_;
+      case LEGACY_QUEUE_NOTIFY::offset(): return legacy_queue_notify_;  // read-write (§4.1.4.8)
       case LEGACY_STATUS::offset(): return status_;
       case LEGACY_ISR::offset(): return 0;
     }
@@ -175,7 +181,9 @@ void VirtioNetModel::mmio_write(int bar, uint32_t off, unsigned width, uint64_t 
         return;
       }
       case LEGACY_QUEUE_SEL::offset(): queue_select_ = static_cast<uint16_t>(v); return;
-      case LEGACY_QUEUE_NOTIFY::offset(): return notify(static_cast<uint16_t>(v));
+      case LEGACY_QUEUE_NOTIFY::offset():
+        legacy_queue_notify_ = static_cast<uint16_t>(v);
+        return notify(legacy_queue_notify_);
       case LEGACY_STATUS::offset(): return write_status(static_cast<uint8_t>(v));
     }
     ctx_.log->report(absl::StrFormat("virtio-net: legacy write at read-only or unknown offset %#x", off));
@@ -420,7 +428,9 @@ void VirtioNetModel::notify(uint16_t q) {
   if (q >= vqs_.size() || !vqs_[q].enabled) {
     return fail(absl::StrFormat("notification for queue %d, which is not enabled", q));
   }
-  if (!(status_ & status::kDriverOk)) return fail(absl::StrFormat("queue %d notified before DRIVER_OK", q));
+  // §4.1.5.1.3 (legacy interface): a transitional device lets a legacy
+  // driver use its queues before DRIVER_OK; a modern driver may not (§3.1.1).
+  if (!usable()) return fail(absl::StrFormat("queue %d notified before DRIVER_OK", q));
   if (fault(Fault::kNeedsReset)) status_ |= status::kDeviceNeedsReset;  // an internal error
   ++vqs_[q].kicks;
   if (is_control(q)) return control();
@@ -502,9 +512,13 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
   if ((status_ & status::kDriverOk) && fault(Fault::kNeedsReset)) {
     status_ |= status::kDeviceNeedsReset;
   }
-  if (!(status_ & status::kDriverOk) || (status_ & status::kDeviceNeedsReset) || frame.size() < 14) {
+  if (!usable() || (status_ & status::kDeviceNeedsReset) || frame.size() < 14) {
     return void(++rx_dropped_);
   }
+  // §5.1.6.3: without GUEST_TSO4/TSO6/UFO or MTU (this model offers none) a
+  // driver's receive buffers need hold only 1514 frame bytes; a device
+  // honouring the negotiated features drops longer frames.
+  if (frame.size() > kMaxFrameWithoutOffloads) return void(++rx_oversize_);
   const bool unicast = !(frame[0] & 1);
   if (unicast && !promiscuous_ && std::memcmp(frame.data(), config_.mac.bytes.data(), 6) != 0) {
     return void(++rx_filtered_);

@@ -55,6 +55,10 @@ class VirtioNetModel final : public DeviceModel {
   uint16_t active_pairs() const { return active_pairs_; }
   uint64_t rx_dropped() const { return rx_dropped_; }  // no buffer posted
   uint64_t rx_filtered() const { return rx_filtered_; }  // unicast for another address
+  // Frames longer than the negotiated features let the device deliver
+  // (§5.1.6.3: 1514 bytes without GUEST_TSO4/6/UFO or MTU).
+  uint64_t rx_oversize() const { return rx_oversize_; }
+  static constexpr size_t kMaxFrameWithoutOffloads = 1514;
   uint64_t kicks(uint16_t q) const { return q < vqs_.size() ? vqs_[q].kicks : 0; }
   // Fault injection (sim/faults.h, tests/faults/FAULTS.md): kNeedsReset (at a
   // notification or an arriving frame), kRefuseFeatures (at FEATURES_OK),
@@ -109,6 +113,12 @@ class VirtioNetModel final : public DeviceModel {
     return (driver_features_ & virtio::feature::bit(virtio::feature::kCtrlVq)) && q == control_index();
   }
   void notify(uint16_t q);
+  // Whether the driver may use the queues: after DRIVER_OK; on the legacy
+  // interface once it set DRIVER (legacy drivers may use queues before
+  // DRIVER_OK, §4.1.5.1.3's legacy note).
+  bool usable() const {
+    return (status_ & virtio::status::kDriverOk) || (config_.legacy && (status_ & virtio::status::kDriver));
+  }
   bool packed() const { return driver_features_ & virtio::feature::bit(virtio::feature::kRingPacked); }
   bool pop(Vq& vq, Chain* chain);
   bool in_order() const { return driver_features_ & virtio::feature::bit(virtio::feature::kInOrder); }
@@ -136,6 +146,8 @@ class VirtioNetModel final : public DeviceModel {
   uint16_t active_pairs_ = 1;
   uint64_t rx_dropped_ = 0;
   uint64_t rx_filtered_ = 0;
+  uint64_t rx_oversize_ = 0;
+  uint16_t legacy_queue_notify_ = 0;  // the legacy Queue Notify register, read-write
   std::vector<uint8_t> buffer_;
   std::shared_ptr<FaultPlan> faults_;
 };
