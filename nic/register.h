@@ -35,12 +35,13 @@ enum class Access : uint8_t {
   kWriteOnly,
   kReadWrite,
   kWrite1ToClear,  // writing 1 clears the bit; reads show it
+  kWrite1ToSet,    // writing 1 sets the bit, 0 leaves it; reads show it (82599 EIMS)
   kClearOnRead,    // a read returns the value and clears it (statistics)
 };
 constexpr bool is_readable(Access a) { return a != Access::kWriteOnly; }
 constexpr bool is_writable(Access a) {
   return a == Access::kWriteOnly || a == Access::kReadWrite ||
-         a == Access::kWrite1ToClear;
+         a == Access::kWrite1ToClear || a == Access::kWrite1ToSet;
 }
 
 template <typename R, HardwareWord W, unsigned Lo, unsigned Hi, Access A>

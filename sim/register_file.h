@@ -138,6 +138,9 @@ inline RegisterFile::Hit RegisterFile::bus_write(uint32_t off, uint32_t value) {
     case Access::kWrite1ToClear:
       s.value &= ~value;
       break;
+    case Access::kWrite1ToSet:
+      s.value |= value;
+      break;
     default:
       s.value = value;
   }

@@ -366,5 +366,21 @@ TEST_F(IxgbeTest, TheModelReportsWhatADriverMustNotDo) {
   EXPECT_THAT(ctx_.log->entries()[3], HasSubstr("read-only register LINKS"));
 }
 
+// 82599 datasheet §8.2.3.5.3-4: EIMS is write-1-to-set (a 0 leaves a cause
+// as it was), EIMC write-1-to-clear; EIMS reads back the enabled causes.
+TEST_F(IxgbeTest, EimsSetsEimcClearsAndZerosChangeNothing) {
+  auto model = std::make_shared<sim::Ixgbe82599>(ctx_);
+  sim::SimulatedFunction fn(model, ctx_, "sim:82599#0");
+  Bar& bar = **fn.bar(0);
+  bar.write32(ixgbe::EIMS::offset(), 0x1);
+  bar.write32(ixgbe::EIMS::offset(), 0x2);
+  EXPECT_EQ(bar.read32(ixgbe::EIMS::offset()), 0x3u);
+  bar.write32(ixgbe::EIMC::offset(), 0x1);
+  EXPECT_EQ(bar.read32(ixgbe::EIMS::offset()), 0x2u);
+  bar.write32(ixgbe::EIMS::offset(), 0);
+  EXPECT_EQ(bar.read32(ixgbe::EIMS::offset()), 0x2u);
+  expect_clean();
+}
+
 }  // namespace
 }  // namespace safenic

@@ -44,7 +44,9 @@ struct EEC : Register<EEC, uint32_t, A::kReadWrite, 0x10010> {
 
 // §8.2.3.5 Interrupts (safenic polls; it masks them all).
 struct EICR : Register<EICR, uint32_t, A::kWrite1ToClear, 0x00800> {};
-struct EIMS : Register<EIMS, uint32_t, A::kReadWrite, 0x00880> {};
+// EIMS: writing 1 enables an interrupt cause, 0 changes nothing; EIMC: writing
+// 1 disables one. Reading EIMS shows the enabled causes.
+struct EIMS : Register<EIMS, uint32_t, A::kWrite1ToSet, 0x00880> {};
 struct EIMC : Register<EIMC, uint32_t, A::kWriteOnly, 0x00888> {
   using CAUSES = Field<0, 30>;
 };
