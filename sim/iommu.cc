@@ -92,7 +92,28 @@ absl::StatusOr<absl::Span<uint8_t>> Iommu::checked(const Region& r, uint64_t iov
   if (r.buffer_len != 0 && r.first_free_buffer(iova, len) >= 0) {
     return use_after_free(r, iova, len, what);
   }
+  // One DMA stays in one pool buffer: a transfer that runs past a buffer's end
+  // into the next was promised room the buffer does not have (a descriptor
+  // length or buffer size larger than the pool's buffers), whatever the state
+  // of the neighbour it overwrites.
+  if (r.buffer_len != 0 && len != 0) {
+    const uint64_t first = (iova - r.iova) / r.buffer_len;
+    const uint64_t last = (iova + len - 1 - r.iova) / r.buffer_len;
+    if (first != last) return crosses_buffers(r, iova, len, what, first);
+  }
   return absl::Span<uint8_t>(r.va + (iova - r.iova), len);
+}
+
+absl::Status Iommu::crosses_buffers(const Region& r, uint64_t iova, size_t len,
+                                    absl::string_view what, uint64_t first) {
+  const uint64_t end = r.iova + (first + 1) * r.buffer_len;
+  std::string msg = absl::StrFormat(
+      "IOMMU fault: device %s DMA of %d bytes at IOVA %#x runs %d bytes past the end of "
+      "buffer #%d [%#x, %#x) of pool '%s' into the next buffer: the driver gave the "
+      "device more room than its %d-byte buffers have",
+      what, len, iova, iova + len - end, first, end - r.buffer_len, end, r.tag, r.buffer_len);
+  log_->report(msg);
+  return absl::FailedPreconditionError(msg);
 }
 
 absl::Status Iommu::use_after_free(const Region& r, uint64_t iova, size_t len,

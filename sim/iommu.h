@@ -8,7 +8,9 @@
 // Buffer liveness (on unless turned off): mempools created on this IOMMU report
 // each buffer they free and hand out again, and DMA touching a buffer that
 // sits free in its pool is reported as a use after free (a driver that frees a
-// buffer the device still owns, or transmits one it already freed).
+// buffer the device still owns, or transmits one it already freed); so is one
+// DMA that runs from a pool buffer into the next (a driver that promised the
+// device more room than its buffers have).
 //
 // Regions are mapped and unmapped at set-up time; DMA, and the frees and
 // allocations of tracked pools, may come from the calling thread only (the
@@ -48,9 +50,9 @@ class Iommu final : public IovaMapper {
   void buffer_freed(uint64_t iova, uint32_t len) override { mark_buffer(iova, len, true); }
   void buffer_allocated(uint64_t iova, uint32_t len) override { mark_buffer(iova, len, false); }
 
-  // Host memory behind [iova, iova + len) if it lies in one live region and
-  // touches no free pool buffer; else reports a violation (naming `what`) and
-  // returns an error.
+  // Host memory behind [iova, iova + len) if it lies in one live region,
+  // touches no free pool buffer and stays within one pool buffer; else reports
+  // a violation (naming `what`) and returns an error.
   absl::StatusOr<absl::Span<uint8_t>> translate(uint64_t iova, size_t len,
                                                 absl::string_view what) {
     for (const Region* r : recent_) {
@@ -91,6 +93,8 @@ class Iommu final : public IovaMapper {
                                               absl::string_view what);
   absl::Status use_after_free(const Region& r, uint64_t iova, size_t len,
                               absl::string_view what);
+  absl::Status crosses_buffers(const Region& r, uint64_t iova, size_t len,
+                               absl::string_view what, uint64_t first);
   void mark_buffer(uint64_t iova, uint32_t len, bool free);
   Region* live_region(uint64_t iova);
 

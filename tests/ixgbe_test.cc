@@ -1,5 +1,6 @@
 // The ixgbe driver against the 82599 model: init, traffic, rings, drops,
 // multi-queue, stats, teardown, errors.
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -7,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mem/mempool.h"
+#include "nic/ixgbe/descriptors.h"
 #include "nic/ixgbe/ixgbe.h"
 #include "nic/ixgbe/regs.h"
 #include "nic/open.h"
@@ -379,6 +381,141 @@ TEST_F(IxgbeTest, EimsSetsEimcClearsAndZerosChangeNothing) {
   EXPECT_EQ(bar.read32(ixgbe::EIMS::offset()), 0x2u);
   bar.write32(ixgbe::EIMS::offset(), 0);
   EXPECT_EQ(bar.read32(ixgbe::EIMS::offset()), 0x2u);
+  expect_clean();
+}
+
+// 82599 datasheet §8.2.3.22 (HLREG0.JUMBOEN, MAXFRS) and §8.2.3.23 (RUC,
+// ROC): frames of 64 to 1518 bytes with their CRC (4 more with a VLAN tag) are
+// received; shorter ones count in RUC, longer ones in ROC, and neither
+// reaches the host. With JUMBOEN the limit is MAXFRS.MFS.
+TEST_F(IxgbeTest, RuntsAndOversizeFramesAreDroppedAndCountedInRucAndRoc) {
+  Nic nic = open_ok();
+  sim::TesterPort tester;
+  sim::connect(nic.model->port(), tester);
+  ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  sim::UdpFlow flow;
+  flow.dst_mac = nic.dev->mac();
+  std::vector<uint8_t> tagged = sim::udp_frame(1518, flow, 5);  // 1522 with the CRC
+  tagged[12] = 0x81, tagged[13] = 0x00;
+  tester.send(sim::udp_frame(59, flow, 1));    // 63 with the CRC
+  tester.send(sim::udp_frame(60, flow, 2));    // 64
+  tester.send(sim::udp_frame(1514, flow, 3));  // 1518
+  tester.send(sim::udp_frame(1515, flow, 4));  // 1519
+  tester.send(tagged);
+  Batch<16> in;
+  ASSERT_EQ(*nic.dev->rx_batch(0, in), 3u);
+  EXPECT_EQ(in[0].size(), 60u);
+  EXPECT_EQ(in[1].size(), 1514u);
+  EXPECT_EQ(in[2].size(), 1518u);
+  auto stats = nic.dev->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->counters["RUC"], 1u);
+  EXPECT_EQ(stats->counters["ROC"], 1u);
+  EXPECT_EQ(stats->counters["GPRC"], 3u);
+
+  // Jumbo frames up to MAXFRS.MFS = 3000, as a driver enabling them would set it.
+  const uint64_t hlreg0 = nic.model->mmio_read(0, ixgbe::HLREG0::offset(), 4);
+  nic.model->mmio_write(0, ixgbe::MAXFRS::offset(), 4, uint64_t{3000} << 16);
+  nic.model->mmio_write(0, ixgbe::HLREG0::offset(), 4, hlreg0 | ixgbe::HLREG0::JUMBOEN::kMask);
+  tester.send(sim::udp_frame(2996, flow, 6));  // 3000 with the CRC: two 2 KiB buffers
+  tester.send(sim::udp_frame(2997, flow, 7));
+  stats = nic.dev->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->counters["ROC"], 2u);
+  EXPECT_EQ(stats->counters["GPRC"], 4u);  // the 2996-byte frame was received
+  expect_clean();
+}
+
+// §7.1.6.2: the device writes the write-back's first two dwords whole: RSS
+// type and packet type (HDR_LEN, SPH, RSCCNT 0 without header split or RSC),
+// then the RSS hash with RXCSUM.PCSD, else the fragment checksum and the IP
+// identification. Nothing of the buffer address the driver posted survives.
+TEST_F(IxgbeTest, TheRxWriteBackCarriesPacketTypeRssTypeAndTheSecondDwordPcsdSelects) {
+  DeviceConfig config = small_config();
+  config.rx_queues = 4;
+  Nic nic = open_ok(config);
+  sim::TesterPort tester;
+  sim::connect(nic.model->port(), tester);
+  ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  sim::UdpFlow flow;
+  flow.dst_mac = nic.dev->mac();
+  std::vector<uint8_t> frame = sim::udp_frame(100, flow, 1);
+  frame[18] = 0x12, frame[19] = 0x34;  // IPv4 identification
+  uint32_t payload_sum = 0;            // UDP header and data, 16 bits at a time
+  for (size_t i = 34; i < 100; i += 2) payload_sum += frame[i] << 8 | frame[i + 1];
+  while (payload_sum >> 16) payload_sum = (payload_sum & 0xFFFF) + (payload_sum >> 16);
+
+  // The write-back of the frame the device just stored, read from the ring.
+  auto last_write_back = [&](uint32_t* dword0, uint32_t* dword1) {
+    for (uint32_t q = 0; q < 4; ++q) {
+      const uint64_t head = nic.model->mmio_read(0, ixgbe::RDH::offset(q), 4);
+      if (head == 0) continue;
+      const uint64_t base = nic.model->mmio_read(0, ixgbe::RDBAL::offset(q), 4) |
+                            nic.model->mmio_read(0, ixgbe::RDBAH::offset(q), 4) << 32;
+      auto d = ctx_.iommu->translate(base + (head - 1) * ixgbe::kDescriptorSize, 16, "test");
+      ASSERT_TRUE(d.ok());
+      std::memcpy(dword0, d->data(), 4);
+      std::memcpy(dword1, d->data() + 4, 4);
+      return;
+    }
+    FAIL() << "no queue received the frame";
+  };
+  uint32_t dword0 = 0, dword1 = 0;
+  tester.send(frame);
+  last_write_back(&dword0, &dword1);
+  using WB = ixgbe::RxWriteBack;
+  EXPECT_EQ(dword0, WB::PACKET_TYPE::insert(0, ixgbe::kPacketTypeIpv4 | ixgbe::kPacketTypeUdp) |
+                        WB::RSS_TYPE::insert(0, ixgbe::kRssTypeUdpIpv4));  // MRQC hashes UDP ports
+  EXPECT_EQ(dword1, payload_sum << 16 | 0x1234u);  // PCSD clear (its reset value)
+
+  Batch<8> in;
+  ASSERT_EQ(*nic.dev->rx_batch(0, in) + *nic.dev->rx_batch(1, in) + *nic.dev->rx_batch(2, in) +
+                *nic.dev->rx_batch(3, in),
+            1u);
+  const uint64_t rxcsum = nic.model->mmio_read(0, ixgbe::RXCSUM::offset(), 4);
+  nic.model->mmio_write(0, ixgbe::RXCSUM::offset(), 4, rxcsum | ixgbe::RXCSUM::PCSD::kMask);
+  frame = sim::udp_frame(100, flow, 2);
+  tester.send(frame);
+  last_write_back(&dword0, &dword1);
+  EXPECT_NE(dword1, 0u);  // the Toeplitz hash of the addresses
+  // The same frame hashes the same: the hash, not the checksum, is there now.
+  const uint32_t first_hash = dword1;
+  tester.send(frame);
+  last_write_back(&dword0, &dword1);
+  EXPECT_EQ(dword1, first_hash);
+  EXPECT_NE(dword1, payload_sum << 16);
+  expect_clean();
+}
+
+// §7.2.3.5: with TXDCTL.WTHRESH > 0 the device ignores RS and writes DD back
+// only once WTHRESH descriptors are done; with 0 it writes each RS one back
+// as it completes (the driver's setting).
+TEST_F(IxgbeTest, TxWriteBackWaitsForWthreshDescriptorsWhenItIsSet) {
+  Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
+  cable(a, b);
+  MempoolPtr pool = make_pool();
+  const uint64_t base = a.model->mmio_read(0, ixgbe::TDBAL::offset(0), 4) |
+                        a.model->mmio_read(0, ixgbe::TDBAH::offset(0), 4) << 32;
+  auto dd = [&](uint32_t i) {
+    auto d = ctx_.iommu->translate(base + i * ixgbe::kDescriptorSize, 16, "test");
+    EXPECT_TRUE(d.ok());
+    return d.ok() && LayoutRef<ixgbe::TxWriteBack>(d->data()).is_set<ixgbe::TxWriteBack::DD>();
+  };
+  Batch<8> out, in;
+  fill(*pool, out, 2, 0, b.dev->mac());
+  ASSERT_EQ(*a.dev->tx_batch(0, out), 2u);
+  EXPECT_TRUE(dd(0) && dd(1));  // WTHRESH 0: at once
+
+  const uint64_t txdctl = a.model->mmio_read(0, ixgbe::TXDCTL::offset(0), 4);
+  a.model->mmio_write(0, ixgbe::TXDCTL::offset(0), 4,
+                      ixgbe::TXDCTL::WTHRESH::insert(static_cast<uint32_t>(txdctl), 4));
+  fill(*pool, out, 3, 2, b.dev->mac());
+  ASSERT_EQ(*a.dev->tx_batch(0, out), 3u);
+  EXPECT_EQ(*b.dev->rx_batch(0, in), 5u);  // all sent
+  EXPECT_FALSE(dd(2) || dd(3) || dd(4));   // but not written back: 3 of 4
+  fill(*pool, out, 1, 5, b.dev->mac());
+  ASSERT_EQ(*a.dev->tx_batch(0, out), 1u);
+  EXPECT_TRUE(dd(2) && dd(3) && dd(4) && dd(5));  // the fourth: all at once
   expect_clean();
 }
 

@@ -257,5 +257,28 @@ TEST(MacFiltersElsewhere, IxgbeAndVirtioSayUnimplemented) {
   }
 }
 
+// The vport context outlives TEARDOWN_HCA (the model keeps it, as the PRM
+// allows): the driver puts back what it changed at close, so the next driver
+// on the function finds no stale allowed addresses or promiscuous mode.
+TEST_F(Mlx5SteeringTest, CloseLeavesTheVportAsAFreshFunctionHasIt) {
+  open(2);
+  add(kMacA, std::nullopt, 1);
+  add(kMacB, 100, 1);
+  ASSERT_TRUE(dev_->set_promiscuous(true).ok());
+  ASSERT_EQ(model_->vport().allowed_uc.size(), 3u);  // ours, A and B
+  ASSERT_TRUE(model_->vport().promisc_uc);
+  dev_.reset();
+  EXPECT_TRUE(model_->vport().allowed_uc.empty());
+  EXPECT_FALSE(model_->vport().promisc_uc || model_->vport().promisc_mc ||
+               model_->vport().promisc_all);
+  // A new driver on the same function: frames for A are not taken.
+  auto dev = mlx5::open(std::make_unique<sim::SimulatedFunction>(model_, ctx_, "sim:cx5#0"), {});
+  ASSERT_TRUE(dev.ok()) << dev.status();
+  dev_ = *std::move(dev);
+  ASSERT_TRUE(dev_->wait_for_link(absl::Seconds(1)).ok());
+  EXPECT_EQ(queue_of(kMacA, std::nullopt), kNowhere);
+  expect_clean();
+}
+
 }  // namespace
 }  // namespace safenic

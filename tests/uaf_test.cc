@@ -3,6 +3,7 @@
 // cannot free a buffer it gave away (Packet is move-only), so the bugs come
 // from drivers: a deliberately buggy one over the testdev, and the real ixgbe
 // driver and model, which must stay free of reports.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -196,6 +197,27 @@ TEST_F(BuggyDriver, WithoutTrackingTheSameBugIsNotSeen) {
 // (d) The real ixgbe driver against its model, buffer tracking on: traffic
 // over many ring wraps, with the transmitter sometimes lagging (the driver
 // must not free a TX buffer before the device has read it), reports nothing.
+// A DMA that runs from one pool buffer into the next is reported whatever the
+// state of the neighbour: here both buffers are in use (a driver that posted
+// receive descriptors 64 bytes longer than its buffers).
+TEST_F(BuggyDriver, ADmaRunningIntoTheNextBufferIsReportedEvenWhenThatBufferIsInUse) {
+  Packet a = rx_->alloc(), b = rx_->alloc();  // neighbours, both owned by the driver
+  const uint64_t room = rx_->stride() - rx_->headroom();
+  const uint64_t first = std::min(a.iova(), b.iova());
+  ASSERT_EQ(std::max(a.iova(), b.iova()) - first, rx_->stride());  // adjacent
+  ASSERT_TRUE(ctx_.iommu->translate(first, room, "test RX packet write").ok());  // to the end: fine
+  EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
+  auto over = ctx_.iommu->translate(first, room + 64, "test RX packet write");
+  EXPECT_FALSE(over.ok());
+  ASSERT_EQ(ctx_.log->size(), 1u);
+  const uint64_t index = (first - rx_->region().iova()) / rx_->stride();
+  EXPECT_THAT(ctx_.log->entries()[0],
+              AllOf(HasSubstr(absl::StrFormat("device test RX packet write DMA of %d bytes at IOVA %#x "
+                                              "runs 64 bytes past the end of buffer #%d",
+                                              room + 64, first, index)),
+                    HasSubstr("of pool 'rx' into the next buffer")));
+}
+
 TEST(IxgbeUseAfterFree, TrafficOverManyRingWrapsReportsNothing) {
   sim::SimContext ctx;
   ASSERT_TRUE(ctx.iommu->tracks_buffers());  // on by default

@@ -16,9 +16,19 @@ struct RxRead : Layout<RxRead, 16, ByteOrder::kLittle> {
   using HDR_ADDR = Field<8, uint64_t>;  // overlaps STATUS: writing 0 clears DD
 };
 // §7.1.6.2 Advanced receive descriptor, write-back format (device to driver).
+// The first two dwords overwrite PKT_ADDR: the device writes them whole.
 struct RxWriteBack : Layout<RxWriteBack, 16, ByteOrder::kLittle> {
-  using RSS_TYPE = Field<0, uint32_t, 0, 3>;
+  using DWORD0 = Field<0, uint32_t>;
+  using RSS_TYPE = Field<0, uint32_t, 0, 3>;       // kRssType*
+  using PACKET_TYPE = Field<0, uint32_t, 4, 16>;   // kPacketType* (bits of this field)
+  using RSCCNT = Field<0, uint32_t, 17, 20>;       // RSC: frames coalesced
+  using HDR_LEN = Field<0, uint32_t, 21, 30>;      // header split: header bytes
+  using SPH = Bit<0, uint32_t, 31>;                // header split: header found
+  // Second dword: with RXCSUM.PCSD, the RSS hash; without, the fragment
+  // checksum and the IPv4 identification.
   using RSS_HASH = Field<4, uint32_t>;
+  using FRAGMENT_CHECKSUM = Field<4, uint32_t, 16, 31>;
+  using IP_ID = Field<4, uint32_t, 0, 15>;
   using STATUS_ERROR = Field<8, uint32_t>;  // the whole word, read once
   using DD = Bit<8, uint32_t, 0>;           // descriptor done: written last
   using EOP = Bit<8, uint32_t, 1>;          // end of packet
@@ -45,5 +55,14 @@ struct TxWriteBack : Layout<TxWriteBack, 16, ByteOrder::kLittle> {
   using DD = Bit<12, uint32_t, 0>;
 };
 inline constexpr uint32_t kDtypData = 3;
+
+// RSS type (which fields were hashed), §7.1.6.2.
+inline constexpr uint32_t kRssTypeNone = 0, kRssTypeTcpIpv4 = 1, kRssTypeIpv4 = 2,
+                          kRssTypeUdpIpv4 = 7;
+// Packet type bits (PACKET_TYPE, i.e. from bit 4 of the dword), §7.1.6.2.
+inline constexpr uint32_t kPacketTypeIpv4 = 1 << 0, kPacketTypeIpv4Ext = 1 << 1,
+                          kPacketTypeIpv6 = 1 << 2, kPacketTypeIpv6Ext = 1 << 3,
+                          kPacketTypeTcp = 1 << 4, kPacketTypeUdp = 1 << 5,
+                          kPacketTypeSctp = 1 << 6;
 
 }  // namespace safenic::ixgbe

@@ -268,11 +268,16 @@ absl::Status IxgbeDevice::init_tx() {
     bar_.write(RegisterValue<TDBAL>(static_cast<uint32_t>(base)), q);
     bar_.write(RegisterValue<TDBAH>(static_cast<uint32_t>(base >> 32)), q);
     bar_.write(RegisterValue<TDLEN>(tx_[q].ring.bytes()), q);
-    // Descriptor prefetch/write-back thresholds as DPDK and ixy use them.
+    // Prefetch thresholds as DPDK and ixy use them. WTHRESH 0 (§7.2.3.5): the
+    // device writes DD into each descriptor with RS (every one here) as it
+    // completes. With WTHRESH n > 0 it would ignore RS and hold write-backs
+    // until n descriptors piled up, so the last few of a burst could not be
+    // reclaimed until more traffic came, and a full ring would stay short of
+    // free descriptors (the model holds them back so, as hardware may).
     bar_.write(RegisterValue<TXDCTL>()
                    .set<TXDCTL::PTHRESH, 36>()
                    .set<TXDCTL::HTHRESH, 8>()
-                   .set<TXDCTL::WTHRESH, 4>(), q);
+                   .set<TXDCTL::WTHRESH, 0>(), q);
   }
   bar_.write(RegisterValue<DMATXCTL>().set<DMATXCTL::TE>());
   return absl::OkStatus();
@@ -364,6 +369,9 @@ absl::StatusOr<DeviceStats> IxgbeDevice::stats() {
   const uint64_t gotc = bar_.read<GOTCL>().raw();
   add("GOTC", gotc | uint64_t{bar_.read<GOTCH>().raw()} << 32);
   add("CRCERRS", bar_.read<CRCERRS>().raw());
+  add("RUC", bar_.read<RUC>().raw());  // undersize frames, dropped
+  add("ROC", bar_.read<ROC>().raw());  // oversize frames, dropped
+  add("RLEC", bar_.read<RLEC>().raw());
   uint64_t missed = 0;
   for (uint32_t i = 0; i < MPC::kCount; ++i) missed += bar_.read<MPC>(i).raw();
   add("MPC", missed);

@@ -58,6 +58,12 @@ struct FCTRL : Register<FCTRL, uint32_t, A::kReadWrite, 0x05080> {
   using UPE = Field<9>;   // unicast promiscuous
   using BAM = Field<10>;  // accept broadcast
 };
+// Receive checksum control: PCSD (packet checksum disable) makes the second
+// dword of an RX write-back the RSS hash; clear, it holds the fragment
+// checksum and the IP identification (§7.1.6.2).
+struct RXCSUM : Register<RXCSUM, uint32_t, A::kReadWrite, 0x05000> {
+  using PCSD = Field<13>;
+};
 // Receive address low/high: entries 0-15 at 0x05400 + 8n, the rest at 0x0A200 + 8n.
 struct RAL : RegisterArray<RAL, uint32_t, A::kReadWrite, 128> {
   static constexpr uint32_t offset(uint32_t n) { return (n < 16 ? 0x05400 : 0x0A200) + 8 * n; }
@@ -168,8 +174,17 @@ struct TXPBSIZE : RegisterArray<TXPBSIZE, uint32_t, A::kReadWrite, 8> {
 struct HLREG0 : Register<HLREG0, uint32_t, A::kReadWrite, 0x04240> {
   using TXCRCEN = Field<0>;
   using RXCRCSTRP = Field<1>;
+  using JUMBOEN = Field<2>;  // frames up to MAXFRS.MFS; else 1518
   using TXPADEN = Field<10>;
+  using RXLNGTHERREN = Field<27>;  // count length-field mismatches in RLEC
 };
+// §8.2.3.22 MAXFRS: the largest frame received, from the destination address
+// through the CRC, when HLREG0.JUMBOEN is set (without it the limit is 1518);
+// a VLAN tag may add 4 bytes. Reset 1518.
+struct MAXFRS : Register<MAXFRS, uint32_t, A::kReadWrite, 0x04268> {
+  using MFS = Field<16, 31>;
+};
+inline constexpr uint32_t kMaxFrameStandard = 1518, kMinFrame = 64;  // with the CRC
 struct AUTOC : Register<AUTOC, uint32_t, A::kReadWrite, 0x042A0> {
   using PMA_PMD_10G = Field<7, 8>;  // 0 = XAUI
   using AN_RESTART = Field<12>;     // self-clearing
@@ -182,6 +197,13 @@ struct LINKS : Register<LINKS, uint32_t, A::kReadOnly, 0x042A4> {
 
 // §8.2.3.23 Statistics: clear on read.
 struct CRCERRS : Register<CRCERRS, uint32_t, A::kClearOnRead, 0x04000> {};
+// Length errors (HLREG0.RXLNGTHERREN): an 802.3 length field that does not
+// match the frame.
+struct RLEC : Register<RLEC, uint32_t, A::kClearOnRead, 0x04040> {};
+// Undersize (under 64 bytes with the CRC, CRC good) and oversize (over the
+// maximum frame size, CRC good) frames: dropped.
+struct RUC : Register<RUC, uint32_t, A::kClearOnRead, 0x040A4> {};
+struct ROC : Register<ROC, uint32_t, A::kClearOnRead, 0x040AC> {};
 struct GPRC : Register<GPRC, uint32_t, A::kClearOnRead, 0x04074> {};
 struct GPTC : Register<GPTC, uint32_t, A::kClearOnRead, 0x04080> {};
 struct GORCL : Register<GORCL, uint32_t, A::kClearOnRead, 0x04088> {};

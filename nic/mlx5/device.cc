@@ -342,6 +342,14 @@ absl::Status Mlx5Device::undo(const Undo& u) {
 
 void Mlx5Device::close() {
   if (hca_ == nullptr) return;
+  // The vport context outlives the HCA: TEARDOWN_HCA promises no reset of it
+  // (PRM "NIC Vport Context"). What this driver changed there goes back to
+  // what a fresh function has: no allowed addresses, no promiscuous mode.
+  using In = MODIFY_NIC_VPORT_CONTEXT::In;
+  (void)cmdq().run<MODIFY_NIC_VPORT_CONTEXT>(0, [](LayoutRef<In> in, uint8_t*) {
+    in.set<In::FIELD_SELECT>(kSelectAddressList | kSelectPromisc)
+        .set<In::ALLOWED_LIST_TYPE>(kAllowedUnicast).set<In::ALLOWED_LIST_SIZE>(0);
+  });
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (void)undo(*it);  // the HCA teardown ends what fails
   undo_.clear();
   (void)hca_->teardown();

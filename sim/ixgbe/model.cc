@@ -30,6 +30,7 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<RAL>("RAL");
   regs_.add<RAH>("RAH");
   regs_.add<MRQC>("MRQC");
+  regs_.add<RXCSUM>("RXCSUM");
   regs_.add<RETA>("RETA");
   regs_.add<RSSRK>("RSSRK");
   regs_.add<RDBAL>("RDBAL");
@@ -54,9 +55,13 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<RTTDCS>("RTTDCS");
   regs_.add<TXPBSIZE>("TXPBSIZE");
   regs_.add<HLREG0>("HLREG0");
+  regs_.add<MAXFRS>("MAXFRS", kMaxFrameStandard << MAXFRS::MFS::kLo);
   regs_.add<AUTOC>("AUTOC");
   regs_.add<LINKS>("LINKS");
   regs_.add<CRCERRS>("CRCERRS");
+  regs_.add<RLEC>("RLEC");
+  regs_.add<RUC>("RUC");
+  regs_.add<ROC>("ROC");
   regs_.add<GPRC>("GPRC");
   regs_.add<GPTC>("GPTC");
   regs_.add<GORCL>("GORCL");
@@ -85,6 +90,7 @@ size_t Ixgbe82599::bar_size(int bar) const { return bar == 0 ? kBar0Size : 0; }
 // EEPROM auto-read (MAC into RAL/RAH(0)) and DMA init complete at once.
 void Ixgbe82599::reset() {
   regs_.reset();
+  tx_unwritten_.fill(0);
   an_started_ = false;
   link_up_ = true;  // forces update_link() to write the registers
   const auto& m = config_.mac.bytes;
@@ -176,6 +182,7 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
       regs_.raw<RXDCTL>(q) &= ~RXDCTL::ENABLE::kMask;  // stays disabled
     }
   } else if (hit.is<TXDCTL>()) {
+    tx_unwritten_[q] = 0;  // a queue (re)configured starts with nothing held back
     if ((v & TXDCTL::ENABLE::kMask) && !check_ring("TX", q, tx_[q])) {
       regs_.raw<TXDCTL>(q) &= ~TXDCTL::ENABLE::kMask;
     }
@@ -234,8 +241,9 @@ bool Ixgbe82599::accept(absl::Span<const uint8_t> frame) {
 
 // §7.1.2.8 RSS: Toeplitz hash of the IPv4 addresses (and TCP/UDP ports when
 // enabled), then the redirection table picks the queue.
-uint32_t Ixgbe82599::select_queue(absl::Span<const uint8_t> f, uint32_t* hash) {
+uint32_t Ixgbe82599::select_queue(absl::Span<const uint8_t> f, uint32_t* hash, uint32_t* rss_type) {
   *hash = 0;
+  *rss_type = kRssTypeNone;
   const RegisterValue<MRQC> mrqc = regs_.get<MRQC>();
   if (mrqc.get<MRQC::MRQE>() != 1 || f.size() < 34 || f[12] != 0x08 || f[13] != 0x00) return 0;
   const size_t ihl = (f[14] & 0xF) * 4;
@@ -248,8 +256,11 @@ uint32_t Ixgbe82599::select_queue(absl::Span<const uint8_t> f, uint32_t* hash) {
   if (ports && f.size() >= 14 + ihl + 4) {
     std::memcpy(input + 8, &f[14 + ihl], 4);
     n = 12;
+    *rss_type = proto == 6 ? kRssTypeTcpIpv4 : kRssTypeUdpIpv4;
   } else if (!mrqc.is_set<MRQC::IPV4>()) {
     return 0;
+  } else {
+    *rss_type = kRssTypeIpv4;
   }
   uint8_t key[40];
   for (uint32_t i = 0; i < 10; ++i) {
@@ -279,13 +290,80 @@ void Ixgbe82599::count_tx(uint32_t q, size_t len) {
   if (q < QPTC::kCount) ++regs_.raw<QPTC>(q);
 }
 
+// §7.1.6.2: what the write-back says of a frame: its packet type (IPv4 or
+// IPv6, with options or extension headers, and TCP, UDP or SCTP when the L4
+// header is there: not in a fragment after the first), and for IPv4 the
+// identification and the fragment checksum, the 16-bit one's complement sum
+// of the IP payload (the L4 header and data).
+Ixgbe82599::Parsed Ixgbe82599::parse(absl::Span<const uint8_t> f) {
+  Parsed p;
+  size_t l3 = 14;
+  uint16_t type = f.size() >= 14 ? uint16_t(f[12] << 8 | f[13]) : 0;
+  if (type == 0x8100 && f.size() >= 18) type = uint16_t(f[16] << 8 | f[17]), l3 = 18;
+  uint8_t proto = 0;
+  bool first_fragment = true;
+  size_t l4 = 0, end = 0;
+  if (type == 0x0800 && f.size() >= l3 + 20 && (f[l3] >> 4) == 4) {
+    const size_t ihl = size_t{f[l3] & 0xFu} * 4;
+    p.packet_type = ihl > 20 ? kPacketTypeIpv4Ext : kPacketTypeIpv4;
+    proto = f[l3 + 9];
+    first_fragment = (uint16_t(f[l3 + 6] << 8 | f[l3 + 7]) & 0x1FFF) == 0;
+    p.ip_id = uint16_t(f[l3 + 4] << 8 | f[l3 + 5]);
+    l4 = l3 + ihl;
+    end = std::min(f.size(), l3 + size_t{uint16_t(f[l3 + 2] << 8 | f[l3 + 3])});
+  } else if (type == 0x86DD && f.size() >= l3 + 40) {
+    proto = f[l3 + 6];
+    const bool ext = proto == 0 || proto == 43 || proto == 44 || proto == 60;
+    p.packet_type = ext ? kPacketTypeIpv6Ext : kPacketTypeIpv6;
+    l4 = l3 + 40;
+    if (ext) proto = 0;  // the L4 header is behind the extension headers: not followed here
+  }
+  if (first_fragment && l4 != 0) {
+    if (proto == 6) p.packet_type |= kPacketTypeTcp;
+    if (proto == 17) p.packet_type |= kPacketTypeUdp;
+    if (proto == 132) p.packet_type |= kPacketTypeSctp;
+  }
+  if (end > l4 && l4 != 0) {
+    uint32_t sum = 0;
+    for (size_t i = l4; i < end; i += 2) sum += uint32_t{f[i]} << 8 | (i + 1 < end ? f[i + 1] : 0);
+    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    p.fragment_checksum = static_cast<uint16_t>(sum);
+  }
+  return p;
+}
+
+// §8.2.3.22 (HLREG0, MAXFRS) and §8.2.3.23 (RUC, ROC, RLEC): the MAC takes
+// frames of 64 bytes up to 1518 (MAXFRS.MFS with HLREG0.JUMBOEN; 4 more with a
+// VLAN tag), CRC included, and drops and counts the others. The wire carries
+// frames without their CRC: 4 bytes are added here.
+bool Ixgbe82599::size_ok(absl::Span<const uint8_t> frame) {
+  const RegisterValue<HLREG0> hlreg0 = regs_.get<HLREG0>();
+  const size_t with_crc = frame.size() + 4;
+  const bool tagged = frame.size() >= 14 && frame[12] == 0x81 && frame[13] == 0x00;
+  const size_t max = (hlreg0.is_set<HLREG0::JUMBOEN>() ? regs_.get<MAXFRS>().get<MAXFRS::MFS>()
+                                                       : kMaxFrameStandard) +
+                     (tagged ? 4 : 0);
+  if (with_crc < kMinFrame) return ++regs_.raw<RUC>(), false;
+  if (with_crc > max) return ++regs_.raw<ROC>(), false;
+  // An 802.3 frame (type/length under 0x600) whose length field says more
+  // than it carries, or (beyond the padding) less: counted, still received.
+  const size_t type = frame.size() >= 14 ? size_t{frame[12]} << 8 | frame[13] : 0;
+  const size_t payload = frame.size() - 14;
+  if (hlreg0.is_set<HLREG0::RXLNGTHERREN>() && frame.size() >= 14 && type < 0x600 &&
+      (type > payload || (payload > 46 && type != payload))) {
+    ++regs_.raw<RLEC>();
+  }
+  return true;
+}
+
 // §7.1: a frame from the wire into the queue's next free descriptors, one
 // buffer each; the write-back puts length and status, DD last.
 void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
   if (!removed_ && fault(Fault::kSurpriseRemoval)) removed_ = true;
   if (!removed_ && fault(Fault::kLinkFlap)) flap_link();
   if (removed_ || !link_up()) return void(++dropped_link_down_);
-  if (frame.size() < 14 || !regs_.get<RXCTRL>().is_set<RXCTRL::RXEN>() || !accept(frame)) {
+  if (!size_ok(frame)) return;
+  if (!regs_.get<RXCTRL>().is_set<RXCTRL::RXEN>() || !accept(frame)) {
     return void(++dropped_filtered_);
   }
   // §8.2.3.5.1 / §8.2.3.7.1: a frame with a bad CRC is counted in CRCERRS and
@@ -296,8 +374,19 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
     if (!regs_.get<FCTRL>().is_set<FCTRL::SBP>()) return;
     crc_error = true;
   }
-  uint32_t hash;
-  const uint32_t q = select_queue(frame, &hash);
+  uint32_t hash, rss_type;
+  const uint32_t q = select_queue(frame, &hash, &rss_type);
+  const Parsed parsed = parse(frame);
+  // §7.1.6.2: the first two write-back dwords, whole (they overwrite the
+  // buffer address). No header split (SRRCTL.DESCTYPE 1) and no RSC: HDR_LEN,
+  // SPH and RSCCNT are 0.
+  const uint32_t dword0 = RxWriteBack::RSS_TYPE::insert(
+      RxWriteBack::PACKET_TYPE::insert(0, parsed.packet_type), rss_type);
+  const uint32_t dword1 =
+      regs_.get<RXCSUM>().is_set<RXCSUM::PCSD>()
+          ? hash
+          : RxWriteBack::FRAGMENT_CHECKSUM::insert(RxWriteBack::IP_ID::insert(0, parsed.ip_id),
+                                                   parsed.fragment_checksum);
   Ring& r = rx_[q];
   const RegisterValue<SRRCTL> srrctl = regs_.get<SRRCTL>(q);
   const size_t buf_size = size_t{srrctl.get<SRRCTL::BSIZEPACKET>()} * 1024;
@@ -326,7 +415,7 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
     if (!buf.ok()) return void(++rx_dma_faults_);
     std::memcpy(buf->data(), frame.data() + done, chunk);
     done += chunk;
-    wb.set<RxWriteBack::RSS_TYPE>(hash != 0 ? 1 : 0).set<RxWriteBack::RSS_HASH>(hash);
+    wb.set<RxWriteBack::DWORD0>(dword0).set<RxWriteBack::RSS_HASH>(dword1);
     wb.set<RxWriteBack::LENGTH>(chunk).set<RxWriteBack::VLAN>(0);
     dma_write_barrier();  // the status word, with DD, goes last
     const bool eop = done == frame.size();
@@ -389,12 +478,32 @@ void Ixgbe82599::transmit(uint32_t q) {
       }
       frame_.clear();
     }
-    if (rs) {
+    // §7.2.3.5 descriptor write-back (TXDCTL.WTHRESH): with WTHRESH 0 the
+    // device writes DD back into each descriptor with RS as it is done. With
+    // WTHRESH > 0 it ignores RS and writes back every descriptor, but only once
+    // WTHRESH of them have piled up: a driver must not wait for the DD of the
+    // descriptor it just posted.
+    const uint32_t wthresh = TXDCTL::WTHRESH::extract(*r.ctl);
+    if (wthresh == 0 && rs) {
       dma_write_barrier();
       LayoutRef<TxWriteBack>(desc->data()).set<TxWriteBack::STATUS>(TxWriteBack::DD::kMask);
     }
     *r.head = (*r.head + 1) % r.size();
+    if (wthresh != 0 && ++tx_unwritten_[q] >= wthresh) write_back(q);
   }
+}
+
+// Writes DD into the tx_unwritten_[q] descriptors before TDH, oldest first.
+void Ixgbe82599::write_back(uint32_t q) {
+  Ring& r = tx_[q];
+  dma_write_barrier();
+  for (uint32_t k = tx_unwritten_[q]; k > 0; --k) {
+    const uint32_t i = (*r.head + r.size() - k) % r.size();
+    auto desc = ctx_.iommu->translate(r.base() + uint64_t{i} * kDescriptorSize, kDescriptorSize,
+                                      "82599 TX descriptor write-back");
+    if (desc.ok()) LayoutRef<TxWriteBack>(desc->data()).set<TxWriteBack::STATUS>(TxWriteBack::DD::kMask);
+  }
+  tx_unwritten_[q] = 0;
 }
 
 }  // namespace safenic::sim

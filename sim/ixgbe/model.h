@@ -79,9 +79,16 @@ class Ixgbe82599 final : public DeviceModel {
   bool check_ring(const char* dir, uint32_t q, const Ring& r);
   void on_tail_write(const char* dir, uint32_t q, Ring& r, bool enabled);
   void receive(absl::Span<const uint8_t> frame);
+  bool size_ok(absl::Span<const uint8_t> frame);
   bool accept(absl::Span<const uint8_t> frame);
-  uint32_t select_queue(absl::Span<const uint8_t> frame, uint32_t* hash);
+  uint32_t select_queue(absl::Span<const uint8_t> frame, uint32_t* hash, uint32_t* rss_type);
+  struct Parsed {
+    uint32_t packet_type = 0;
+    uint16_t ip_id = 0, fragment_checksum = 0;
+  };
+  static Parsed parse(absl::Span<const uint8_t> frame);
   void transmit(uint32_t q);
+  void write_back(uint32_t q);
   void count_rx(uint32_t q, size_t len);
   void count_tx(uint32_t q, size_t len);
   static void add64(uint32_t& lo, uint32_t& hi, uint64_t n);
@@ -98,6 +105,8 @@ class Ixgbe82599 final : public DeviceModel {
   RegisterFile regs_;
   MacPort port_;
   std::array<Ring, 128> rx_{}, tx_{};
+  // TX descriptors done but not yet written back (TXDCTL.WTHRESH > 0).
+  std::array<uint32_t, 128> tx_unwritten_{};
   bool an_started_ = false;
   bool link_up_ = false;  // what LINKS and STATUS show
   absl::Time link_up_at_;

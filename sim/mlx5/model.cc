@@ -273,7 +273,10 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
       torn_down_ = true;
       objects_at_teardown_ = objects_.count();  // the firmware forgets them all
       objects_ = cx::Objects{};
-      port_state_.allowed_uc.clear();
+      if (profile_.teardown_resets_vport) {
+        port_state_.allowed_uc.clear();
+        port_state_.promisc_uc = port_state_.promisc_mc = port_state_.promisc_all = false;
+      }
       update_link();
       return out;
   }

@@ -45,6 +45,11 @@ struct ConnectXProfile {
   // Ethernet caps enhanced_multi_pkt_send_wqe (ConnectX-5 on; the vport
   // requires no inline headers there, L2 on the others).
   bool enhanced_mpw = false;
+  // Whether TEARDOWN_HCA also resets the NIC vport context (allowed address
+  // list, promiscuous bits). The PRM promises no such reset: the vport belongs
+  // to the function, not to the HCA the driver tears down. Off (kept), the
+  // least kind choice: a driver must put back what it changed.
+  bool teardown_resets_vport = false;
   // 100GBASE-CR4 (bit 20) for CX4 and CX5, 25GBASE-CR (bit 27) for CX4 Lx.
   static ConnectXProfile cx4() { return {mlx5::kConnectX4, 32, 96, 16, 22, 22, 16, 20}; }
   static ConnectXProfile cx4lx() { return {mlx5::kConnectX4Lx, 24, 64, 8, 22, 22, 16, 27}; }
@@ -121,6 +126,8 @@ class ConnectXModel final : public DeviceModel {
   // what it offered until TEARDOWN_HCA.
   void request_pages(int32_t n);
   uint8_t health_syndrome() const { return health_syndrome_; }
+  // The vport context as the firmware holds it.
+  const cx::PortState& vport() const { return port_state_; }
   bool eq_stalled() const { return eq_stalled_; }
 
   size_t pages_held() const { return pages_.size(); }
