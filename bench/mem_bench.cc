@@ -1,6 +1,6 @@
 // mem/ hot paths: mempool alloc/free and packet handling, per buffer/packet.
 //
-// DPDK baseline on these machines (/work/shared/docs/dpdk-peer.md, single core,
+// DPDK baseline on these machines (docs/dpdk-peer.md, single core,
 // -O3, TSC cycles): rte_mempool get 32 + put 32 with the per-core cache:
 // 0.6 cycles/object (2.3 without cache); rte_pktmbuf_alloc_bulk(32) +
 // rte_pktmbuf_free_bulk(32): 7.7 cycles/packet.

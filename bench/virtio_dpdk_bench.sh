@@ -20,7 +20,7 @@
 #     little (both sides are pinned busy-pollers).
 # Takes about RUNS x 8 x (SECONDS + 5) s. Logs: $LOGS (/tmp/safenic-bench-logs).
 # Memory: the back-end and DPDK's front-end on 2 MiB hugepages (-m 512 each,
-#     as in shared/docs/dpdk-peer.md); safenic on 4 KiB pages by default
+#     as in docs/dpdk-peer.md); safenic on 4 KiB pages by default
 #     (--hugepages: its 256 MiB arena on hugepages). Needs root for hugepages;
 #     reserves 700 and restores the old count at the end.
 set -euo pipefail

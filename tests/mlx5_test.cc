@@ -233,9 +233,9 @@ TEST_F(RawCommandTest, MalformedEntriesGetTheirDeliveryStatus) {
   EXPECT_THAT(ctx_.log->to_string(), HasSubstr("ConnectX input mailbox read"));
 }
 
-// The shared layouts against the byte offsets written out in the digest (§4,
+// The shared layouts against the byte offsets written out in docs/connectx.md (§4,
 // §5): driver and model both use them, so neither could catch a wrong one.
-TEST(Mlx5LayoutTest, LayoutsPutFieldsAtTheDigestsOffsets) {
+TEST(Mlx5LayoutTest, LayoutsPutFieldsAtTheDocumentedOffsets) {
   std::vector<uint8_t> b(0x400, 0);
   auto at = [&](size_t off, size_t n) { return std::vector<uint8_t>(b.begin() + off, b.begin() + off + n); };
   using V = std::vector<uint8_t>;

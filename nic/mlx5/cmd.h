@@ -1,5 +1,5 @@
 // The mlx5 command interface, driver side: one small generic mechanism
-// (PRM "Command Interface"; digest §3). A command is its input bytes (the
+// (PRM "Command Interface"; docs/connectx.md §3). A command is its input bytes (the
 // 8-byte header first) and the size of its output; inputs and outputs beyond
 // the 16 inline bytes travel in chains of mailboxes. Every failure becomes a
 // Status naming the command, its delivery or output status and syndrome.
@@ -56,7 +56,7 @@ class Output {
 
 class CommandQueue {
  public:
-  // Brings the command queue up (digest §2: address high, then low; then wait
+  // Brings the command queue up (docs/connectx.md §2: address high, then low; then wait
   // until `initializing` clears).
   static absl::StatusOr<std::unique_ptr<CommandQueue>> create(PciFunction& fn, Bar& bar);
 

@@ -1,6 +1,7 @@
 // mlx5 commands: one short declaration each: opcode, input and output layout
-// (offsets from shared/docs/connectx-digest.md §4, after the PRM's command
-// reference). The generic mechanism is nic/mlx5/cmd.h.
+// (offsets after the PRM's "Command Reference"; docs/connectx.md §4; every
+// field checked against Linux's mlx5_ifc.h by tests/fidelity). The generic
+// mechanism is nic/mlx5/cmd.h.
 #pragma once
 
 #include <cstdint>
@@ -89,7 +90,7 @@ struct TEARDOWN_HCA : Command<op::kTeardownHca> {
   using Out = Plain<0x10>;
 };
 
-// --- Objects (digest §4; PRM "Command Reference"; offsets checked against
+// --- Objects (docs/connectx.md §4; PRM "Command Reference"; offsets checked against
 // rdma-core providers/mlx5/mlx5_ifc.h and DPDK mlx5_prm.h). ---
 
 template <uint16_t Alloc, uint16_t Dealloc>
@@ -107,7 +108,7 @@ using DEALLOC_TRANSPORT_DOMAIN = AllocPair<op::kAllocTransportDomain, op::kDeall
 template <uint16_t Opcode, unsigned Hi = 23>
 struct Destroy : Command<Opcode> { using In = Numbered<0x10, Hi>; using Out = Plain<0x10>; };
 
-// Digest §6: the reserved lkey for physical (IOVA) addressing.
+// PRM "Memory Keys" (docs/connectx.md §6): the reserved lkey for physical (IOVA) addressing.
 struct QUERY_SPECIAL_CONTEXTS : Command<op::kQuerySpecialContexts> {
   using In = Plain<0x10>;
   struct Out : Layout<Out, 0x20, ByteOrder::kBig> {
@@ -119,7 +120,7 @@ struct QUERY_SPECIAL_CONTEXTS : Command<op::kQuerySpecialContexts> {
 // Physical address lists (pas) follow the fixed input at 0x110, 8 bytes each.
 inline constexpr uint32_t kPas = 0x110;
 
-// EQ context at 0x10; event_bitmask bit n enables event type n (digest §4).
+// EQ context at 0x10; event_bitmask bit n enables event type n (docs/connectx.md §4).
 struct CREATE_EQ : Command<op::kCreateEq> {
   struct In : Layout<In, kPas, ByteOrder::kBig> {
     using OI = Field<0x10, uint32_t, 17, 17>;
@@ -132,7 +133,7 @@ struct CREATE_EQ : Command<op::kCreateEq> {
 };
 using DESTROY_EQ = Destroy<op::kDestroyEq, 7>;
 
-// CQ context at 0x10 (digest §4).
+// CQ context at 0x10 (docs/connectx.md §4).
 struct CREATE_CQ : Command<op::kCreateCq> {
   struct In : Layout<In, kPas, ByteOrder::kBig> {
     using CQE_SZ = Field<0x10, uint32_t, 21, 23>;  // 0: 64 bytes
@@ -147,7 +148,7 @@ struct CREATE_CQ : Command<op::kCreateCq> {
 };
 using DESTROY_CQ = Destroy<op::kDestroyCq>;
 
-// The work queue context, at 0x50 of CREATE_SQ and CREATE_RQ (digest §4).
+// The work queue context, at 0x50 of CREATE_SQ and CREATE_RQ (docs/connectx.md §4).
 template <typename Self>
 struct WqIn : Layout<Self, kPas, ByteOrder::kBig> {
   using STATE = LayoutField<Self, 0x20, uint32_t, 20, 23>;
@@ -163,7 +164,7 @@ struct WqIn : Layout<Self, kPas, ByteOrder::kBig> {
 enum WqState : uint8_t { kRst = 0, kRdy = 1, kErr = 3 };
 inline constexpr uint32_t kWqCyclic = 1;
 
-// SQ and RQ contexts at 0x20 (digest §4).
+// SQ and RQ contexts at 0x20 (docs/connectx.md §4).
 struct CREATE_SQ : Command<op::kCreateSq> {
   struct In : WqIn<In> {  // SQ context at 0x20
     using RLKEY = Field<0x20, uint32_t, 31, 31>;
@@ -197,7 +198,7 @@ using MODIFY_RQ = ModifyWq<op::kModifyRq>;
 using DESTROY_SQ = Destroy<op::kDestroySq>;
 using DESTROY_RQ = Destroy<op::kDestroyRq>;
 
-// TIS context at 0x20 (digest §4).
+// TIS context at 0x20 (docs/connectx.md §4).
 struct CREATE_TIS : Command<op::kCreateTis> {
   struct In : Layout<In, 0xC0, ByteOrder::kBig> {  // TIS context at 0x20
     using TRANSPORT_DOMAIN = Field<0x44, uint32_t, 0, 23>;
@@ -207,7 +208,7 @@ struct CREATE_TIS : Command<op::kCreateTis> {
 using DESTROY_TIS = Destroy<op::kDestroyTis>;
 
 // TIR context at 0x20: direct (one RQ) or indirect (an RQT, Toeplitz hash;
-// selected fields as digest §4 lists them).
+// selected fields as docs/connectx.md §4 lists them).
 struct CREATE_TIR : Command<op::kCreateTir> {
   struct In : Layout<In, kPas, ByteOrder::kBig> {
     using DISP_TYPE = Field<0x24, uint32_t, 28, 31>;  // 0 direct, 1 indirect
@@ -226,7 +227,7 @@ inline constexpr uint32_t kHashSrcIp = 1, kHashDstIp = 2, kHashSport = 4, kHashD
 inline constexpr uint32_t kHashToeplitz = 2;
 using DESTROY_TIR = Destroy<op::kDestroyTir>;
 
-// RQT context at 0x20; rq_num[i] (24 bits each) from 0x110 (digest §4).
+// RQT context at 0x20; rq_num[i] (24 bits each) from 0x110 (docs/connectx.md §4).
 struct CREATE_RQT : Command<op::kCreateRqt> {
   struct In : Layout<In, kPas, ByteOrder::kBig> {
     using RQT_MAX_SIZE = Field<0x34, uint32_t, 0, 15>;
@@ -237,7 +238,7 @@ struct CREATE_RQT : Command<op::kCreateRqt> {
 };
 using DESTROY_RQT = Destroy<op::kDestroyRqt>;
 
-// --- NIC RX flow steering (digest §4; Linux fs_cmd.c). ---
+// --- NIC RX flow steering (docs/connectx.md §4; Linux fs_cmd.c). ---
 inline constexpr uint32_t kTableNicRx = 0;
 inline constexpr uint32_t kActionDrop = 2, kActionForward = 4;
 inline constexpr uint32_t kDestFlowTable = 1, kDestTir = 2;
@@ -265,7 +266,7 @@ inline constexpr uint16_t kRootDisconnect = 1;
 struct DESTROY_FLOW_GROUP : Command<op::kDestroyFlowGroup> { using In = TableIn; using Out = Plain<0x10>; };
 struct DELETE_FLOW_TABLE_ENTRY : Command<op::kDeleteFlowTableEntry> { using In = TableIn; using Out = Plain<0x10>; };
 
-// fte_match_set_lyr_2_4 (PRM "Flow Table Entry Match Parameters"; digest §4
+// fte_match_set_lyr_2_4 (PRM "Flow Table Entry Match Parameters"; docs/connectx.md §4
 // gives dmac and ethertype, the rest from Linux mlx5_ifc.h): the outer headers
 // a flow group matches on; its criteria are a mask of the same shape. An
 // 802.1Q tag (TPID 0x8100) sets cvlan_tag and its VID is first_vid; an
@@ -314,7 +315,7 @@ struct FlowDestination : Layout<FlowDestination, 8, ByteOrder::kBig> {
   using ID = Field<0x00, uint32_t, 0, 23>;
 };
 
-// --- The NIC vport (digest §4, §7). ---
+// --- The NIC vport (docs/connectx.md §4, §7). ---
 // nic_vport_context at Base: QUERY output 0x10, MODIFY input 0x100.
 template <typename Self, size_t Base>
 struct VportContext : Layout<Self, Base + 0x100, ByteOrder::kBig> {
@@ -368,7 +369,7 @@ inline constexpr VportCounter kVportCounters[] = {
     {"received_eth_unicast", 0x90},    {"transmitted_eth_unicast", 0xA0},
     {"received_eth_multicast", 0xB0},  {"transmitted_eth_multicast", 0xC0}};
 
-// --- Port registers through ACCESS_REGISTER (digest §7): one layout is both
+// --- Port registers through ACCESS_REGISTER (docs/connectx.md §7): one layout is both
 // the command's input and its output; the register data starts at 0x10. ---
 template <typename Self, uint16_t Id, size_t Size>
 struct PortRegister : Layout<Self, 0x10 + Size, ByteOrder::kBig> {

@@ -1,5 +1,5 @@
 // mlx5: the ConnectX-4/4 Lx/5 driver behind the device API. open() brings
-// the HCA up (nic/mlx5/hca.cc), then makes, in the digest's order (§4): a
+// the HCA up (nic/mlx5/hca.cc), then makes, in the order of docs/connectx.md §4: a
 // UAR, an EQ (polled for port-change and error events), a PD, a transport
 // domain, the reserved lkey, the vport's MAC and MTU, a TIS, per queue a CQ
 // and an SQ or RQ in RDY (nic/mlx5/queues.cc), then NIC RX steering: the root
@@ -114,7 +114,7 @@ absl::Status Mlx5Device::open() {
   return absl::OkStatus();
 }
 
-// The EQ: 64 entries, owner bits 1 (not yet written), digest §5.
+// The EQ: 64 entries, owner bits 1 (not yet written), docs/connectx.md §5.
 absl::Status Mlx5Device::create_eq() {
   auto ring = DescriptorRing::create(fn_->dma(), kEqEntries, 64,
                                      name() + " eq", 0, false);

@@ -39,7 +39,7 @@ void Mlx5Device::cq_error(uint32_t cqn) {
   ++events_["unknown_cq_errors"];
 }
 
-// Events (digest §5): an entry is software's when its owner bit is the parity
+// Events (docs/connectx.md §5): an entry is software's when its owner bit is the parity
 // of this pass; then the consumer index goes back through the UAR.
 void Mlx5Device::poll_events() {
   const uint32_t before = eq_cc_;
@@ -80,7 +80,7 @@ void Mlx5Device::poll_events() {
   }
 }
 
-// PAOS oper_status and PTYS eth_proto_oper (digest §7), asked again after a
+// PAOS oper_status and PTYS eth_proto_oper (docs/connectx.md §7), asked again after a
 // port change event, while the link is down, a second after the last look,
 // and every time once the EQ has missed an event.
 LinkStatus Mlx5Device::link() {

@@ -1,5 +1,5 @@
 // Hca: an mlx5 device brought up to INIT_HCA and torn down again, with the
-// pages the firmware asks for (digest §4 bring-up order, as illumos mlxcx
+// pages the firmware asks for (docs/connectx.md §4 bring-up order, as illumos mlxcx
 // does it): command queue, ENABLE_HCA, ISSI, boot pages, capabilities, init
 // pages, INIT_HCA, regular pages. Teardown: TEARDOWN_HCA, every page back
 // (MANAGE_PAGES take), DISABLE_HCA.

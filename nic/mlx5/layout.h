@@ -3,7 +3,7 @@
 // Mellanox Adapters Programmer's Reference Manual (PRM), "Initialization
 // Segment" and "Command Interface" chapters, as summarized (with peers'
 // readings: Linux mlx5_ifc.h, illumos mlxcx_reg.h, Snabb connectx.lua) in
-// shared/docs/connectx-digest.md §2-§3. Everything is big-endian.
+// docs/connectx.md §2-§3. Everything is big-endian.
 #pragma once
 
 #include <cstdint>
@@ -140,7 +140,7 @@ enum class CmdStatus : uint8_t {
   kBadOutputLength = 0x51,
 };
 
-// Opcodes, PRM "Command Reference" (digest §4; the DESTROY_/DEALLOC_ ones
+// Opcodes, PRM "Command Reference" (docs/connectx.md §4; the DESTROY_/DEALLOC_ ones
 // from Linux mlx5_ifc.h, as rdma-core's providers/mlx5/mlx5_ifc.h has them).
 namespace op {
 inline constexpr uint16_t kQueryHcaCap = 0x100, kInitHca = 0x102, kTeardownHca = 0x103,
@@ -163,16 +163,16 @@ inline constexpr uint16_t kQueryHcaCap = 0x100, kInitHca = 0x102, kTeardownHca =
                           kDeleteFlowTableEntry = 0x938;
 }  // namespace op
 
-// User Access Region pages (digest §4-§5): UAR n is the 4 KiB page at BAR0 +
+// User Access Region pages (docs/connectx.md §4-§5): UAR n is the 4 KiB page at BAR0 +
 // n * 4096 (log_uar_page_sz 0). Doorbells are big-endian writes.
 inline constexpr uint32_t kUarPages = kBar0Size / kPageSize;
 // Send doorbell: the first 8 bytes of the last WQE's control segment, one
-// 64-bit write (digest §5; Linux MLX5_BF_OFFSET).
+// 64-bit write (docs/connectx.md §5; Linux MLX5_BF_OFFSET).
 struct UAR_SEND_DOORBELL
     : RegisterArray<UAR_SEND_DOORBELL, uint64_t, Access::kWriteOnly, kUarPages, B::kBig> {
   static constexpr uint32_t offset(uint32_t uar) { return uar * kPageSize + 0x800; }
 };
-// EQ consumer index without re-arming (digest §5; Linux eq_update_ci: +0x40
+// EQ consumer index without re-arming (docs/connectx.md §5; Linux eq_update_ci: +0x40
 // arms, +0x48 does not).
 struct UAR_EQ_DOORBELL
     : RegisterArray<UAR_EQ_DOORBELL, uint32_t, Access::kWriteOnly, kUarPages, B::kBig> {

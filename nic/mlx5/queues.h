@@ -1,4 +1,4 @@
-// mlx5 queues, driver side (digest §4-§6): a completion queue, and a send or
+// mlx5 queues, driver side (docs/connectx.md §4-§6): a completion queue, and a send or
 // receive work queue over it. Each lives in a DescriptorRing whose extra
 // bytes hold its doorbell record. Queues are created in RST and moved to RDY
 // by command; the fast paths post WQEs, poll CQEs by their owner bit, and

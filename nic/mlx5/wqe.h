@@ -1,7 +1,7 @@
 // mlx5 data-path structures in host memory, shared by the driver and the
 // ConnectX model: send and receive work queue entries, completion queue
 // entries, event queue entries and doorbell records. Sources: PRM "Work
-// Queues", "Completion Queues", "Event Queues", as digest §5 summarizes them
+// Queues", "Completion Queues", "Event Queues", as docs/connectx.md §5 summarizes them
 // (Linux include/linux/mlx5/qp.h and device.h give the same offsets:
 // mlx5_wqe_ctrl_seg, mlx5_wqe_eth_seg, mlx5_wqe_data_seg, mlx5_cqe64,
 // mlx5_err_cqe, mlx5_eqe). Everything is big-endian.
@@ -13,7 +13,7 @@
 
 namespace safenic::mlx5 {
 
-// Send WQE, one 64-byte basic block (digest §5): control segment at 0x00,
+// Send WQE, one 64-byte basic block (docs/connectx.md §5): control segment at 0x00,
 // Ethernet segment at 0x10 whose inline headers start at 0x1E, then data
 // segments at the next 16-byte boundary (0x30 for up to 18 inline bytes).
 struct SendWqe : Layout<SendWqe, 64, ByteOrder::kBig> {
@@ -64,7 +64,7 @@ struct DataSegment : Layout<DataSegment, 16, ByteOrder::kBig> {
   using ADDR = Field<0x08, uint64_t>;
 };
 
-// Completion queue entry, 64 bytes (digest §5).
+// Completion queue entry, 64 bytes (docs/connectx.md §5).
 struct Cqe : Layout<Cqe, 64, ByteOrder::kBig> {
   using RSS_HASH_RESULT = Field<0x0C, uint32_t>;
   using HDS_IP_EXT = Field<0x1C, uint8_t>;  // kL2Ok | kL3Ok | kL4Ok
@@ -83,7 +83,7 @@ inline constexpr uint8_t kCqeReq = 0x0, kCqeRespSend = 0x2, kCqeReqErr = 0xD,
 // bit equals its pass over the ring: 0 on the first).
 inline constexpr uint8_t kCqeInitial = 0xF1;
 inline constexpr uint8_t kL2Ok = 1, kL3Ok = 2, kL4Ok = 4;
-// Error CQE syndromes (digest §5).
+// Error CQE syndromes (docs/connectx.md §5).
 inline constexpr uint8_t kSyndromeLocalLength = 0x1, kSyndromeLocalQpOperation = 0x2,
                          kSyndromeLocalProtection = 0x4, kSyndromeWrFlushed = 0x5;
 
@@ -105,7 +105,7 @@ inline constexpr uint32_t kEventCqError = 0x04, kEventWqCatastrophic = 0x05,
 inline constexpr uint32_t kPortChangeDown = 1, kPortChangeActive = 4;
 inline constexpr uint8_t kCqSyndromeOverrun = 1;
 
-// Doorbell records in host memory (digest §5): a work queue's counters (the
+// Doorbell records in host memory (docs/connectx.md §5): a work queue's counters (the
 // RQ's at +0, the SQ's at +4; low 16 bits), a CQ's consumer index.
 struct WqDoorbell : Layout<WqDoorbell, 8, ByteOrder::kBig> {
   using RECEIVE_COUNTER = Field<0x00, uint32_t>;

@@ -49,7 +49,7 @@ class Ixgbe82599 final : public DeviceModel {
   // Frames the MAC sent (GPTC) while the link was down: lost on the wire.
   uint64_t dropped_tx_link_down() const { return dropped_tx_link_down_; }
 
-  // Fault injection (sim/faults.h, tests/faults/FAULTS.md): kLinkFlap,
+  // Fault injection (sim/faults.h; the README's "Fault injection" table): kLinkFlap,
   // kRxCrcError, kDmaFault, kSurpriseRemoval, kTxDescriptorError. Null: none.
   void set_faults(std::shared_ptr<FaultPlan> plan) { faults_ = std::move(plan); }
   // What injected faults cost, where the 82599 has no counter of its own.

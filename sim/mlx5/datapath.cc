@@ -1,4 +1,4 @@
-// The ConnectX model's data path (digest §5-§6): send WQEs when the UAR
+// The ConnectX model's data path (docs/connectx.md §5-§6): send WQEs when the UAR
 // doorbell rings, receive WQEs when a frame arrives from the wire, NIC RX
 // steering (vport filter, flow tables, TIRs, Toeplitz RSS over an RQT), CQEs
 // with the owner bit of their pass, events in subscribed EQs. A WQE with a
@@ -109,7 +109,7 @@ void ConnectXModel::post_event_data(uint32_t type, uint32_t sub_type,
 }
 
 // A CQE at the CQ's producer index, op_own last, its owner bit the parity of
-// the pass (digest §5). Without overrun-ignore, a full CQ (by the consumer
+// the pass (docs/connectx.md §5). Without overrun-ignore, a full CQ (by the consumer
 // index in the doorbell record) is an overrun: a CQ error event (PRM "Event
 // Queue Entry", CQ error, syndrome CQ_OVERRUN), no more CQEs. kCqOverrun makes
 // the CQ count as full.
@@ -290,7 +290,7 @@ void ConnectXModel::deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
   deliver_to_rq(rqs[hash & (rqs.size() - 1)], frame, hash, flags);
 }
 
-// Scatters the frame into the RQ's next WQE (digest §5: data segments with
+// Scatters the frame into the RQ's next WQE (docs/connectx.md §5: data segments with
 // the reserved lkey; a null mkey ends the list) and writes its CQE.
 void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash,
                                   uint8_t flags) {

@@ -86,7 +86,7 @@ void ConnectXModel::mmio_write(int, uint32_t off, unsigned width, uint64_t value
     case CMDQ_ADDR_L_SZ::offset():
       cmdq_ = uint64_t{cmdq_addr_h_} << 32 | (v & 0xFFFFF000u);
       if (((v >> 8) & 7) == 7) {
-        ctx_.log->report("ConnectX: nic_interface 7 (software reset) written; ENABLE_HCA would hang (digest §8)");
+        ctx_.log->report("ConnectX: nic_interface 7 (software reset) written; ENABLE_HCA would hang (docs/connectx.md §8)");
       }
       return;
     case CMD_DBELL::offset():

@@ -1,4 +1,4 @@
-// The ConnectX model's object commands (digest §4, §6): each CREATE_*
+// The ConnectX model's object commands (docs/connectx.md §4, §6): each CREATE_*
 // checks its parameters and references and makes an object in its initial
 // state; DESTROY_* refuses objects still in use (RESOURCE_BUSY), so a driver
 // must tear down in reverse order; MODIFY_SQ/RQ follow the PRM state machine

@@ -1,4 +1,4 @@
-// The ConnectX model's firmware objects (digest §4): what each CREATE_*
+// The ConnectX model's firmware objects (docs/connectx.md §4): what each CREATE_*
 // command makes, with the state the PRM gives it. Internal to sim/mlx5.
 #pragma once
 
@@ -87,7 +87,7 @@ struct Objects {
   }
 };
 
-// The vport and the physical port (digest §7).
+// The vport and the physical port (docs/connectx.md §7).
 struct PortState {
   MacAddress mac;
   uint32_t vport_mtu = 0;  // 0: not set (the port MTU applies)

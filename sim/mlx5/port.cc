@@ -1,4 +1,4 @@
-// The ConnectX model's port and vport (digest §4, §7): the NIC vport context
+// The ConnectX model's port and vport (docs/connectx.md §4, §7): the NIC vport context
 // (MAC, MTU, promiscuous bits), QUERY_VPORT_STATE and QUERY_VPORT_COUNTER,
 // the port registers PAOS, PTYS and PMTU through ACCESS_REGISTER, and the
 // link: up when the HCA is initialized, the port administratively up (PAOS)
@@ -25,7 +25,7 @@ bool ConnectXModel::link_up() const {
   return initialized_ && port_state_.admin_up && port_.connected();
 }
 
-// A port change event when the link state changes (digest §5: type 0x09).
+// A port change event when the link state changes (docs/connectx.md §5: type 0x09).
 void ConnectXModel::update_link() {
   const bool up = link_up();
   if (up == link_was_up_) return;
@@ -99,7 +99,7 @@ ConnectXModel::Result ConnectXModel::vport_command(uint16_t opcode, Io& io) {
   return {CmdStatus::kBadOp, opcode};
 }
 
-// ACCESS_REGISTER (digest §7): PAOS, PTYS and PMTU of local port 1.
+// ACCESS_REGISTER (docs/connectx.md §7): PAOS, PTYS and PMTU of local port 1.
 ConnectXModel::Result ConnectXModel::access_register(Io& io) {
   if (io.in.size() < 0x10) return {CmdStatus::kBadInputLength, 0x601};
   const uint32_t id = view<PAOS>(io.in).get<PAOS::REGISTER_ID>();

@@ -1,4 +1,4 @@
-// The ConnectX model's send path (digest §5; PRM "Send WQE"): the UAR
+// The ConnectX model's send path (docs/connectx.md §5; PRM "Send WQE"): the UAR
 // doorbell names the last WQE posted and the doorbell record's send counter
 // says how far to go; each WQE is read from the SQ's ring (ds / 4 basic
 // blocks, wrapping at the ring's end) and checked, then its frames go to the

@@ -60,7 +60,7 @@ class VirtioNetModel final : public DeviceModel {
   uint64_t rx_oversize() const { return rx_oversize_; }
   static constexpr size_t kMaxFrameWithoutOffloads = 1514;
   uint64_t kicks(uint16_t q) const { return q < vqs_.size() ? vqs_[q].kicks : 0; }
-  // Fault injection (sim/faults.h, tests/faults/FAULTS.md): kNeedsReset (at a
+  // Fault injection (sim/faults.h; the README's "Fault injection" table): kNeedsReset (at a
   // notification or an arriving frame), kRefuseFeatures (at FEATURES_OK),
   // kBadUsedId and kBadUsedLen (at each used element). Null: none.
   void set_faults(std::shared_ptr<FaultPlan> plan) { faults_ = std::move(plan); }

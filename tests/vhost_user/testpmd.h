@@ -1,7 +1,7 @@
 // DPDK's testpmd as an independent vhost-user back-end for tests: started with
 // a net_vhost port on a fresh socket, pinned to one CPU, stopped with SIGINT
 // (it then prints its "Accumulated forward statistics"). Verified invocation
-// and pitfalls: shared/docs/dpdk-peer.md.
+// and pitfalls: docs/dpdk-peer.md.
 //
 // Memory: --no-huge (plain pages; a vhost back-end needs no hugepages) with
 // --no-shconf, because --in-memory cannot be combined with --no-huge and CI
