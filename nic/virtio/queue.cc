@@ -212,6 +212,12 @@ void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
 bool PackedQueue::next_used(Packet& out, uint32_t* written) {
   for (;;) {
     LayoutRef<PackedDesc> d(ring_.descriptor(next_used_));
+    if (in_order_ && batch_rest_ != 0) {  // used under a later buffer's descriptor (§2.8.21)
+      --batch_rest_;
+      complete_oldest(out);
+      *written = batch_rest_ == 0 ? batch_last_written_ : kUsedCompletely;
+      return true;
+    }
     if ((d.get<PackedDesc::FLAGS>() & kAvailUsed) != used_flags()) return false;
     dma_read_barrier();
     const uint16_t id = d.get<PackedDesc::ID>();
@@ -219,6 +225,18 @@ bool PackedQueue::next_used(Packet& out, uint32_t* written) {
       if (ABSL_PREDICT_FALSE(room_ == size())) {
         ++bad_completions_;  // none outstanding: forged, left where it is
         return false;
+      }
+      // §2.8.21: naming a later outstanding one-descriptor buffer, it reports
+      // every buffer from its slot through that one.
+      const uint16_t at = next_used_, size = this->size();
+      const uint32_t ahead = id >= at ? id - at : id + size - at;
+      if (ahead != 0 && id < size && buffers_->chain(id) == 1 && buffers_->chain(at) == 1 &&
+          ahead < uint32_t{size} - room_) {
+        batch_rest_ = static_cast<uint16_t>(ahead);
+        batch_last_written_ = d.get<PackedDesc::LEN>();
+        complete_oldest(out);
+        *written = kUsedCompletely;
+        return true;
       }
       if (ABSL_PREDICT_TRUE(complete_oldest(out) == id)) {
         *written = d.get<PackedDesc::LEN>();
@@ -343,6 +361,38 @@ size_t PackedQueue::free_used_in_order() {
   next_used_ = pos, used_flags_ = flags, room_ = room;
   bad_completions_ += bad;
   return freed;
+}
+
+// How many buffers the device has used, from next_used_: the rest of a batch
+// being taken back, then per used descriptor its batch (§2.8.21: through the
+// buffer it names, when that is a later outstanding one; else one buffer, and
+// exchange counts the bad id).
+size_t PackedQueue::used_ready_in_order(size_t max) const {
+  const uint8_t* const desc = ring_.descriptors();
+  const uint8_t* const chains = buffers_->chains();
+  const uint16_t size = this->size();
+  uint16_t pos = next_used_, flags = used_flags();
+  uint32_t left = size - room_;  // descriptors outstanding from pos
+  size_t n = 0;
+  auto step = [&] {
+    const uint8_t chain = chains[pos] != 0 ? chains[pos] : 1;
+    left -= std::min<uint32_t>(chain, left);
+    pos = static_cast<uint16_t>(pos + chain);
+    if (pos >= size) pos -= size, flags ^= kAvailUsed;
+    ++n;
+  };
+  for (uint16_t k = 0; k < batch_rest_ && n < max; ++k) step();
+  while (n < max && left != 0 &&
+         (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) & kAvailUsed) == flags) {
+    const uint16_t id = ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::ID::kOffset);
+    const uint32_t ahead = id >= pos ? id - pos : id + size - pos;
+    if (ahead == 0 || id >= size || chains[id] != 1 || ahead >= left) {
+      step();
+      continue;
+    }
+    for (uint32_t k = 0; k <= ahead && n < max; ++k) step();
+  }
+  return n;
 }
 
 void PackedQueue::disable_interrupts() {

@@ -229,9 +229,14 @@ class PackedQueue {
     const uint16_t new_idx = next_avail_;
     return need_event(event_idx, new_idx, static_cast<uint16_t>(new_idx - added));
   }
+  // The next used buffer and the bytes the device wrote into it, or
+  // kUsedCompletely: IN_ORDER, a buffer the device reported with a later one
+  // (§2.8.21), whose device-writable bytes it all used.
   bool next_used(Packet& out, uint32_t* written);
+  static constexpr uint32_t kUsedCompletely = 0xFFFFFFFF;
   size_t free_used();
   size_t used_ready(size_t max) const {
+    if (in_order_) return used_ready_in_order(max);
     const uint8_t* const desc = ring_.descriptors();
     const uint16_t size = this->size();
     uint16_t pos = next_used_, flags = used_flags();
@@ -261,6 +266,7 @@ class PackedQueue {
   template <bool in_order, typename SegmentOf, typename OnUsed>
   void exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
   size_t free_used_in_order();
+  size_t used_ready_in_order(size_t max) const;
   // IN_ORDER: takes back the buffer at next_used_ (its packet into `out`).
   uint16_t complete_oldest(Packet& out) {
     BufferTable& b = *buffers_;
@@ -287,6 +293,11 @@ class PackedQueue {
   bool event_idx_ = false;
   bool in_order_ = false;
   bool lost_batch_end_ = false;  // IN_ORDER: a bad used id hid where its batch ended
+  // IN_ORDER receive (§2.8.21): one used descriptor may stand for a batch,
+  // naming its last buffer; the buffers from next_used_ still to take back
+  // under it, and the length written into that last one.
+  uint16_t batch_rest_ = 0;
+  uint32_t batch_last_written_ = 0;
   uint16_t next_avail_ = 0;
   // §2.8.1: both wrap counters start at 1; kept as the flags they imply.
   uint16_t avail_flags_ = kPackedAvail;  // avail wrap counter 1: AVAIL set, USED clear
@@ -430,10 +441,34 @@ void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed
   uint16_t pos = next_avail_, pending = pending_, first = first_pending_,
            first_flags = pending_flags_, wrap_flags = avail_flags();
   uint64_t bad = 0;
+  uint16_t batch_rest = batch_rest_;
+  const uint32_t outstanding = size - room_;  // constant: each buffer out is replaced
   for (size_t k = 0; k < n; ++k) {
-    LayoutRef<PackedDesc> u(desc + 16 * size_t{used_pos});
-    const uint16_t used_id = u.get<PackedDesc::ID>();
-    uint32_t written = u.get<PackedDesc::LEN>();
+    uint16_t used_id;
+    uint32_t written;
+    if (in_order && ABSL_PREDICT_FALSE(batch_rest != 0)) {
+      // Used under the batch's descriptor: its own slot was skipped.
+      --batch_rest;
+      used_id = used_pos;
+      written = batch_rest == 0 ? batch_last_written_ : segment_of(owned[used_pos]).len;
+    } else {
+      LayoutRef<PackedDesc> u(desc + 16 * size_t{used_pos});
+      used_id = u.get<PackedDesc::ID>();
+      written = u.get<PackedDesc::LEN>();
+      if constexpr (in_order) {
+        // §2.8.21: a descriptor naming a later outstanding buffer reports
+        // every buffer from its slot through that one; all but the last were
+        // used completely.
+        const uint32_t ahead = used_id >= used_pos ? used_id - used_pos : used_id + size - used_pos;
+        if (ABSL_PREDICT_FALSE(ahead != 0 && used_id < size && chains[used_id] == 1 &&
+                               ahead < outstanding - k)) {
+          batch_rest = static_cast<uint16_t>(ahead);
+          batch_last_written_ = written;
+          written = segment_of(owned[used_pos]).len;
+          used_id = used_pos;
+        }
+      }
+    }
     // IN_ORDER: the descriptor is for the buffer whose slot it took (§2.8.21).
     const uint16_t head = in_order ? used_pos : used_id;
     if (++used_pos == size) used_pos = 0, used_flags ^= kAvailUsed;
@@ -466,6 +501,7 @@ void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed
     on_used(p, written);
   }
   bad_completions_ += bad;
+  batch_rest_ = batch_rest;
   next_used_ = used_pos, used_flags_ = used_flags;
   next_avail_ = pos, avail_flags_ = wrap_flags;
   pending_ = pending, first_pending_ = first, pending_flags_ = first_flags;

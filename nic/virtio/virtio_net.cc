@@ -2,6 +2,7 @@
 // §3.1.1 (and §3.1.2 for legacy devices); the net device is §5.1.
 #include "nic/virtio/virtio_net.h"
 
+#include <type_traits>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -312,6 +313,9 @@ size_t VirtioNet<Queue>::receive_slowly(RxQueue& rq, uint16_t q, PacketBatch& ba
   uint64_t bytes = 0;
   while (n < room && vq.next_used(out[n], &written)) {
     Packet& p = out[n];
+    if constexpr (std::is_same_v<Queue, PackedQueue>) {
+      if (written == PackedQueue::kUsedCompletely) written = hdr_size_ + static_cast<uint32_t>(p.capacity());
+    }
     const bool merged = (features_ & bit(feature::kMrgRxbuf)) &&
                         LayoutRef<NetHdr>(p.data() - hdr_size_).get<NetHdr::NUM_BUFFERS>() != 1;
     if (ABSL_PREDICT_FALSE(written < hdr_size_ || merged || !p.resize(written - hdr_size_).ok())) {

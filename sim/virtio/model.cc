@@ -559,7 +559,30 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
     fail(absl::StrFormat("RX buffer %d holds %d bytes; the frame needs %d (no MRG_RXBUF)",
                          chain.id, done, total));
   }
-  push(vq, chain, done);
+  if (!packed() || !in_order() || config_.rx_in_order_batch <= 1) return push(vq, chain, done);
+  // §2.8.21: a buffer used completely may wait to be reported with the next.
+  uint32_t room = 0;
+  for (size_t i = 0; i < chain.count; ++i) room += chain.segs[i].len;
+  vq.held += 1;
+  vq.held_descriptors = static_cast<uint16_t>(vq.held_descriptors + chain.descriptors);
+  vq.held_last_id = chain.id, vq.held_last_len = done;
+  if (done < room || vq.held >= config_.rx_in_order_batch) report_held(vq);
+}
+
+// One used descriptor for the held buffers, at the first one's slot, naming
+// the last (§2.8.21).
+void VirtioNetModel::report_held(Vq& vq) {
+  if (vq.held == 0) return;
+  Chain last;
+  last.id = vq.held_last_id;
+  push(vq, last, vq.held_last_len, vq.held, vq.held_descriptors);
+  vq.held = vq.held_descriptors = 0;
+}
+
+void VirtioNetModel::progress() {
+  for (uint16_t q = 0; q < vqs_.size(); q += 2) {  // the receive queues
+    if (!is_control(q)) report_held(vqs_[q]);
+  }
 }
 
 }  // namespace safenic::sim

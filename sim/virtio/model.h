@@ -32,6 +32,12 @@ struct VirtioNetConfig {
   uint16_t max_queue_pairs = 4;
   uint16_t queue_size = 256;
   MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0x1a, 0xf4}};
+  // Packed ring with IN_ORDER (§2.8.21): a received frame that fills its
+  // buffer may be reported later, together with the next frames, by one used
+  // descriptor naming the batch's last buffer; up to this many buffers per
+  // descriptor (1: one descriptor per buffer). A frame that does not fill its
+  // buffer ends the batch; progress() ends any batch still open.
+  uint16_t rx_in_order_batch = 1;
 };
 
 uint64_t default_virtio_features(bool legacy);
@@ -44,6 +50,7 @@ class VirtioNetModel final : public DeviceModel {
   size_t bar_size(int bar) const override;
   uint64_t mmio_read(int bar, uint32_t offset, unsigned width) override;
   void mmio_write(int bar, uint32_t offset, unsigned width, uint64_t value) override;
+  void progress() override;  // reports held receive batches
   uint32_t config_read32(uint32_t offset) const override;
 
   Port& port() { return port_; }
@@ -75,6 +82,9 @@ class VirtioNetModel final : public DeviceModel {
     uint16_t next = 0, used_next = 0;                  // packed
     bool wrap = true, used_wrap = true;                // packed
     uint64_t kicks = 0;
+    // RX with rx_in_order_batch: buffers used but not yet reported.
+    uint16_t held = 0, held_descriptors = 0, held_last_id = 0;
+    uint32_t held_last_len = 0;
   };
   struct Seg {
     uint64_t addr;
@@ -124,6 +134,7 @@ class VirtioNetModel final : public DeviceModel {
   bool in_order() const { return driver_features_ & virtio::feature::bit(virtio::feature::kInOrder); }
   // Returns `buffers` buffers, `descriptors` descriptors in all, with one used
   // element naming the last (`chain`); more than one only with IN_ORDER.
+  void report_held(Vq& vq);
   void push(Vq& vq, const Chain& chain, uint32_t written, uint16_t buffers = 1,
             uint16_t descriptors = 0);
   void suppress_notifications(Vq& vq, bool wanted);
