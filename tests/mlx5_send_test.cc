@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mem/mempool.h"
@@ -303,6 +304,9 @@ TEST_F(RawSendQueueTest, MalformedEnhancedMpswWqesFailWithALocalQpOperationError
     open_sq(0);
     k.spoil(empw({60}));
     ring(k.posted);
+    if (k.why != "inline data segment") {
+      EXPECT_THAT(ctx_.log->to_string(), HasSubstr("is malformed: "));
+    }
     EXPECT_THAT(ctx_.log->to_string(), HasSubstr(k.why));
     ctx_.log->clear();
     EXPECT_EQ(cqe().get<mlx5::Cqe::OPCODE>(), mlx5::kCqeReqErr);
@@ -310,6 +314,93 @@ TEST_F(RawSendQueueTest, MalformedEnhancedMpswWqesFailWithALocalQpOperationError
     EXPECT_EQ(model_->wq_state(sqn_), mlx5::kErr);
     frames_.clear();
   }
+}
+
+// NOP WQE number `index` (with a CQE) at its block, and the doorbell for it.
+void post_nop(RawSendQueueTest& t, DescriptorRing& ring, uint32_t sqn, uint32_t index) {
+  LayoutRef<mlx5::SendWqe>(ring.descriptor(index & ring.mask()))
+      .set<mlx5::SendWqe::CTRL0>(mlx5::SendWqe::WQE_INDEX::insert(mlx5::kOpcodeNop, index & 0xFFFF))
+      .set<mlx5::SendWqe::CTRL1>(mlx5::SendWqe::SQN::insert(1, sqn))
+      .set<mlx5::SendWqe::CE>(mlx5::kCeAlways);
+}
+
+// The doorbell record says more WQEs are posted than the SQ's ring holds: the
+// limit is the ring's size.
+TEST_F(RawSendQueueTest, MoreWqesPostedThanTheRingHoldsAreReported) {
+  open_sq(0);
+  for (uint32_t i = 0; i < 64; ++i) post_nop(*this, ring_, sqn_, i);
+  LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(65);
+  const uint64_t ctrl = uint64_t{LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL0>()} << 32 |
+                        LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL1>();
+  (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("its send counter says 65 WQEs posted; its ring holds 64"));
+}
+
+// A CQ whose consumer index never moves: 64 CQEs fill it, the 65th overruns it.
+TEST_F(RawSendQueueTest, ACompletionQueueTheDriverNeverConsumesOverrunsAtItsSize) {
+  open_sq(0);
+  auto ring_at = [&](uint32_t index) {
+    LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(index + 1);
+    LayoutRef<mlx5::SendWqe> w(ring_.descriptor(index & ring_.mask()));
+    const uint64_t ctrl = uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
+    (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
+  };
+  for (uint32_t i = 0; i < 64; ++i) post_nop(*this, ring_, sqn_, i);
+  ring_at(63);
+  expect_clean();  // 64 CQEs: the CQ is full, not overrun
+  post_nop(*this, ring_, sqn_, 64);
+  ring_at(64);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("overrun: 64 CQEs written, the consumer index is 0 (size 64)"));
+}
+
+// Doorbells go to the UAR the object was made with, at a doorbell's offset.
+TEST_F(RawSendQueueTest, DoorbellsOnTheWrongUarOrOffsetAreReported) {
+  open_sq(0);
+  const uint32_t other = number<mlx5::ALLOC_UAR>(c().run<mlx5::ALLOC_UAR>());
+  post_nop(*this, ring_, sqn_, 0);
+  LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(1);
+  LayoutRef<mlx5::SendWqe> w(ring_.descriptor(0));
+  const uint64_t ctrl = uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
+  (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), other);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr(absl::StrFormat("rung on UAR %d; it was created with UAR %d", other, q_.uar)));
+  ctx_.log->clear();
+  (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_EQ_DOORBELL>().set<mlx5::UAR_EQ_DOORBELL::EQN>(q_.eqn + 1), q_.uar);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr(absl::StrFormat("EQ doorbell for EQ %d, not an EQ of UAR %d", q_.eqn + 1, q_.uar)));
+  ctx_.log->clear();
+  (*fn_->bar(0))->write32(q_.uar * mlx5::kPageSize + 0x100, 0);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("4-byte write of 0 to UAR"));
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("which is not a doorbell"));
+  ctx_.log->clear();
+  (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), other + 1);  // never allocated
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr(absl::StrFormat("write to UAR page %d, which is not allocated", other + 1)));
+}
+
+// The doorbell names the last WQE posted: the one before the record's count.
+TEST_F(RawSendQueueTest, ADoorbellNotNamingTheLastPostedWqeIsReported) {
+  open_sq(0);
+  post_nop(*this, ring_, sqn_, 0);
+  post_nop(*this, ring_, sqn_, 1);
+  LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(2);
+  LayoutRef<mlx5::SendWqe> w(ring_.descriptor(0));  // WQE 0, but 2 are posted
+  const uint64_t ctrl = uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
+  (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("doorbell names WQE 0 of ds 1, but the doorbell record's send counter is 2"));
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("(write the record, then ring with the last WQE)"));
+}
+
+// An SQ back in RST takes no doorbell.
+TEST_F(RawSendQueueTest, ASendDoorbellForAnSqInResetIsReported) {
+  open_sq(0);
+  ASSERT_TRUE(c().run<mlx5::MODIFY_SQ>(0, [&](LayoutRef<mlx5::ModifyWqIn> in, uint8_t*) {
+    in.set<mlx5::ModifyWqIn::NUMBER>(sqn_).set<mlx5::ModifyWqIn::CURRENT_STATE>(mlx5::kRdy)
+        .set<mlx5::ModifyWqIn::NEXT_STATE>(mlx5::kRst);
+  }).ok());
+  post_nop(*this, ring_, sqn_, 0);
+  LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(1);
+  LayoutRef<mlx5::SendWqe> w(ring_.descriptor(0));
+  const uint64_t ctrl = uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
+  (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr(absl::StrFormat("send doorbell for SQ %#x in RST (MODIFY_SQ to RDY first)", sqn_)));
 }
 
 TEST_F(RawSendQueueTest, AnSqThatNeedsInlineHeadersTakesNoEnhancedMpsw) {

@@ -302,7 +302,7 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
   const uint32_t size = 1u << rq.log_size, stride = 1u << rq.log_stride;
   const uint16_t available = static_cast<uint16_t>(posted - rq.counter);
   if (available > size) {
-    ctx_.log->report(absl::StrFormat("ConnectX: RQ %#x has %d WQEs posted; its ring holds %d", rqn,
+    ctx_.log->report(absl::StrFormat("ConnectX: RQ %#x: its receive counter says %d WQEs posted; its ring holds %d", rqn,
                                      available, size));
     return;
   }

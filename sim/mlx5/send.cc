@@ -192,7 +192,7 @@ uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
 void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
   const uint32_t size = 1u << sq.log_size;
   if (static_cast<uint16_t>(until - sq.counter) > size) {
-    ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x has %d WQEs posted; its ring holds %d", sqn,
+    ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x: its send counter says %d WQEs posted; its ring holds %d", sqn,
                                      static_cast<uint16_t>(until - sq.counter), size));
     return;
   }

@@ -1,0 +1,442 @@
+// Every violation the simulator reports, triggered by a test (issue #15):
+// here those no other test triggers, each at its limit where it has one (an
+// index equal to the queue size, a tail equal to the ring size, one byte past
+// an area), with the message checked. tests/report_coverage.py lists which
+// test checks which report; tests/reports_without_tests.txt the rest.
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mem/dma_region.h"
+#include "nic/bits.h"
+#include "nic/ixgbe/descriptors.h"
+#include "nic/ixgbe/ixgbe.h"
+#include "nic/ixgbe/regs.h"
+#include "nic/mlx5/layout.h"
+#include "nic/virtio/spec.h"
+#include "nic/virtio/transport.h"
+#include "sim/frames.h"
+#include "sim/ixgbe/model.h"
+#include "sim/mlx5/model.h"
+#include "sim/simulated_function.h"
+#include "sim/virtio/model.h"
+
+namespace safenic {
+namespace {
+
+using ::testing::HasSubstr;
+using virtio::feature::bit;
+namespace f = virtio::feature;
+namespace st = virtio::status;
+
+class Reports : public ::testing::Test {
+ protected:
+  // The one report the test expects (`times` over, as when a register is
+  // written in two halves), and nothing else.
+  void expect_report(const std::string& text, size_t times = 1) { expect_report({text}, times); }
+  void expect_report(std::initializer_list<std::string> texts, size_t times = 1) {
+    ASSERT_EQ(ctx_.log->size(), times) << ctx_.log->to_string();
+    for (const std::string& e : ctx_.log->entries()) {
+      for (const std::string& t : texts) EXPECT_THAT(e, HasSubstr(t));
+    }
+    ctx_.log->clear();
+  }
+  void expect_none() { EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string(); }
+  uint8_t* mem(uint64_t iova, size_t n) {
+    auto m = ctx_.iommu->translate(iova, n, "test");
+    EXPECT_TRUE(m.ok());
+    return m.ok() ? m->data() : nullptr;
+  }
+
+  sim::SimContext ctx_;
+};
+
+// ---------------------------------------------------------------------------
+// The IOMMU and the MMIO seam.
+
+TEST_F(Reports, UnmappingWhatIsNotMappedIsReported) {
+  auto region = *DmaAllocator(Backing::kAnonymous, ctx_.iommu).allocate(4096, "r");
+  ctx_.iommu->unmap(region.iova() + 4096, 4096);  // the page after it
+  expect_report({"unmap of [", "which is not a mapped region"});
+}
+
+TEST_F(Reports, APoolReportingABufferOutsideItsRegionIsReported) {
+  auto region = *DmaAllocator(Backing::kAnonymous, ctx_.iommu).allocate(4096, "r");
+  ctx_.iommu->buffer_freed(region.iova(), 2048);
+  expect_none();
+  ctx_.iommu->buffer_freed(region.iova() + 2048 + 64, 2048);  // not on a buffer boundary
+  expect_report({"a mempool reported buffer [", "which is not a buffer of a mapped pool region"});
+}
+
+TEST_F(Reports, MmioOutsideTheBarOrMisalignedIsReported) {
+  auto model = std::make_shared<sim::Ixgbe82599>(ctx_);
+  sim::SimulatedFunction fn(model, ctx_, "sim:82599#0");
+  Bar& bar = **fn.bar(0);
+  (void)bar.read32(static_cast<uint32_t>(bar.size() - 4));  // the last register: fine
+  ctx_.log->clear();  // (it is unmodelled; that report is not this test's)
+  (void)bar.read32(static_cast<uint32_t>(bar.size()));
+  expect_report("MMIO read of 4 bytes at BAR0 offset");
+  (void)bar.read32(2);
+  expect_report("is misaligned");
+}
+
+TEST_F(Reports, DmaOutsideEveryRegionIsReportedOneBytePastTheEnd) {
+  auto region = *DmaAllocator(Backing::kAnonymous, ctx_.iommu).allocate(4096, "r");
+  EXPECT_TRUE(ctx_.iommu->translate(region.iova(), 4096, "test write").ok());  // all of it: fine
+  EXPECT_FALSE(ctx_.iommu->translate(region.iova() + 1, 4096, "test write").ok());
+  expect_report({"test write of 4096 bytes at IOVA", "is outside every live DMA region"});
+  EXPECT_FALSE(ctx_.iommu->translate(region.iova() + 4096, 1, "test write").ok());
+  expect_report("is outside every live DMA region");
+}
+
+// ---------------------------------------------------------------------------
+// The 82599 model and its register file.
+
+class IxgbeReports : public Reports {
+ protected:
+  void SetUp() override {
+    model_ = std::make_shared<sim::Ixgbe82599>(ctx_);
+    DeviceConfig c;
+    c.rx_ring_size = c.tx_ring_size = 64;
+    c.buffers_per_rx_queue = 128;
+    auto dev = ixgbe::open(std::make_unique<sim::SimulatedFunction>(model_, ctx_, "sim:82599#0"), c);
+    ASSERT_TRUE(dev.ok()) << dev.status();
+    dev_ = *std::move(dev);
+    sim::connect(model_->port(), tester_);
+    ASSERT_TRUE(dev_->wait_for_link(absl::Seconds(1)).ok());
+    expect_none();
+  }
+  std::shared_ptr<sim::Ixgbe82599> model_;
+  std::unique_ptr<Device> dev_;
+  sim::TesterPort tester_;
+};
+
+TEST_F(IxgbeReports, RegistersAreReadAndWrittenWholeDwords) {
+  (void)model_->mmio_read(0, ixgbe::STATUS::offset(), 2);
+  expect_report("2-byte read at 0x8; registers are 32-bit");
+  model_->mmio_write(0, ixgbe::CTRL_EXT::offset(), 2, 0);
+  expect_report("2-byte write at 0x18; registers are 32-bit");
+}
+
+TEST_F(IxgbeReports, ReadingAWriteOnlyRegisterIsReported) {
+  (void)model_->mmio_read(0, ixgbe::EIMC::offset(), 4);
+  expect_report("read of write-only register EIMC");
+}
+
+TEST_F(IxgbeReports, ATailEqualToTheRingSizeIsReportedOneBelowIsNot) {
+  model_->mmio_write(0, ixgbe::RDT::offset(0), 4, 63);
+  expect_none();
+  model_->mmio_write(0, ixgbe::RDT::offset(0), 4, 64);
+  expect_report("RX tail 64 of queue 0 is beyond its 64-entry ring");
+}
+
+TEST_F(IxgbeReports, ReceivingWithAnotherDescriptorTypeIsReported) {
+  const uint64_t srrctl = model_->mmio_read(0, ixgbe::SRRCTL::offset(0), 4);
+  model_->mmio_write(0, ixgbe::SRRCTL::offset(0), 4,
+                     ixgbe::SRRCTL::DESCTYPE::insert(static_cast<uint32_t>(srrctl), 0));
+  sim::UdpFlow flow;
+  flow.dst_mac = dev_->mac();
+  tester_.send(sim::udp_frame(60, flow, 1));
+  expect_report("RX queue 0 receives with SRRCTL.DESCTYPE 0; this model implements advanced one-buffer (1)");
+}
+
+// DEXT clear: a legacy descriptor, which the model does not take.
+TEST_F(IxgbeReports, ATransmitDescriptorThatIsNotAnAdvancedDataDescriptorIsReported) {
+  auto buffer = *DmaAllocator(Backing::kAnonymous, ctx_.iommu).allocate(4096, "tx data");
+  const uint64_t base = model_->mmio_read(0, ixgbe::TDBAL::offset(0), 4) |
+                        model_->mmio_read(0, ixgbe::TDBAH::offset(0), 4) << 32;
+  LayoutRef<ixgbe::TxRead>(mem(base, 16))
+      .set<ixgbe::TxRead::BUFFER_ADDR>(buffer.iova())
+      .set<ixgbe::TxRead::CMD_TYPE_LEN>(60 | ixgbe::kDtypData << 20 | ixgbe::TxRead::EOP::kMask |
+                                        ixgbe::TxRead::RS::kMask);
+  model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 1);
+  expect_report("TX queue 0 descriptor 0 is not a valid advanced data descriptor (DEXT 0, DTYP 3, length 60)");
+}
+
+// A TX frame of descriptors without EOP growing past 16 KiB.
+TEST_F(IxgbeReports, ATransmitFrameOver16KiBIsReported) {
+  auto buffer = *DmaAllocator(Backing::kAnonymous, ctx_.iommu).allocate(4096, "tx data");
+  const uint64_t base = model_->mmio_read(0, ixgbe::TDBAL::offset(0), 4) |
+                        model_->mmio_read(0, ixgbe::TDBAH::offset(0), 4) << 32;
+  for (uint32_t i = 0; i < 5; ++i) {  // 4 x 4096 = 16 KiB: the fifth goes over
+    LayoutRef<ixgbe::TxRead>(mem(base + 16 * i, 16))
+        .set<ixgbe::TxRead::BUFFER_ADDR>(buffer.iova())
+        .set<ixgbe::TxRead::CMD_TYPE_LEN>(4096 | ixgbe::kDtypData << 20 | ixgbe::TxRead::IFCS::kMask |
+                                          ixgbe::TxRead::DEXT::kMask | ixgbe::TxRead::RS::kMask |
+                                          (i == 4 ? ixgbe::TxRead::EOP::kMask : 0));
+  }
+  model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 5);
+  expect_report("TX queue 0 frame over 16384 bytes");
+}
+
+// ---------------------------------------------------------------------------
+// The virtio model, modern transport, rings written by hand.
+
+class VirtioReports : public Reports {
+ protected:
+  static constexpr uint16_t kSize = 8;
+  void make(uint64_t features, bool legacy = false) {
+    sim::VirtioNetConfig mc;
+    mc.legacy = legacy;
+    model_ = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
+    sim::connect(model_->port(), tester_);
+    fn_ = std::make_unique<sim::SimulatedFunction>(model_, ctx_, "sim:virtio#0");
+    t_ = *virtio::Transport::open(*fn_);
+    rings_ = *fn_->dma().allocate(4 * 4096, "rings");
+    std::memset(rings_.data(), 0, rings_.size());
+    if (legacy) return;
+    t_->set_status(0);
+    t_->set_status(st::kAcknowledge | st::kDriver);
+    t_->set_driver_features(features);
+    t_->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+  }
+  // Queue q's areas: descriptors at +0, driver area at +1024, device area at +2048.
+  virtio::QueueAddresses areas(uint16_t q) const {
+    const uint64_t b = rings_.iova() + 4096 * q;
+    return {b, b + 1024, b + 2048};
+  }
+  void open_modern(uint64_t features, std::initializer_list<uint16_t> queues = {0, 1}) {
+    make(features);
+    for (uint16_t q : queues) ASSERT_TRUE(t_->setup_queue(q, kSize, areas(q)).ok());
+    t_->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk | st::kDriverOk);
+    expect_none();
+  }
+  // Split ring: descriptor i, and `heads` made available.
+  void split_desc(uint16_t q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next = 0) {
+    LayoutRef<virtio::SplitDesc>(mem(areas(q).desc + 16 * i, 16))
+        .set<virtio::SplitDesc::ADDR>(addr).set<virtio::SplitDesc::LEN>(len)
+        .set<virtio::SplitDesc::FLAGS>(flags).set<virtio::SplitDesc::NEXT>(next);
+  }
+  void split_avail(uint16_t q, std::initializer_list<uint16_t> heads, uint16_t idx) {
+    uint8_t* a = mem(areas(q).driver, 4 + 2 * kSize);
+    uint16_t k = 0;
+    for (uint16_t h : heads) std::memcpy(a + 4 + 2 * (k++ % kSize), &h, 2);
+    std::memcpy(a + 2, &idx, 2);
+  }
+  // Packed ring: descriptor i, available in the first pass.
+  void packed_desc(uint16_t q, uint16_t i, uint64_t addr, uint32_t len, uint16_t id, uint16_t flags) {
+    LayoutRef<virtio::PackedDesc>(mem(areas(q).desc + 16 * i, 16))
+        .set<virtio::PackedDesc::ADDR>(addr).set<virtio::PackedDesc::LEN>(len)
+        .set<virtio::PackedDesc::ID>(id).set<virtio::PackedDesc::FLAGS>(flags | virtio::kPackedAvail);
+  }
+  uint64_t data() const { return rings_.iova() + 3 * 4096; }  // frame bytes live here
+
+  std::shared_ptr<sim::VirtioNetModel> model_;
+  std::unique_ptr<sim::SimulatedFunction> fn_;
+  std::unique_ptr<virtio::Transport> t_;
+  DmaRegion rings_;
+  sim::TesterPort tester_;
+};
+
+TEST_F(VirtioReports, FeaturesNotOfferedAreReported) {
+  make(bit(f::kVersion1) | bit(f::kCsum));  // CSUM: not offered
+  expect_report("driver accepted features 0x1 that were not offered");
+}
+
+TEST_F(VirtioReports, FeaturesWrittenAfterFeaturesOkAreReported) {
+  make(bit(f::kVersion1));
+  t_->set_driver_features(bit(f::kVersion1));
+  expect_report("driver features written after FEATURES_OK", 2);  // both 32-bit halves
+}
+
+TEST_F(VirtioReports, AQueueConfiguredBeforeFeaturesOkIsReported) {
+  make(bit(f::kVersion1));
+  t_->set_status(0);
+  t_->set_status(st::kAcknowledge | st::kDriver);
+  (void)t_->setup_queue(0, kSize, areas(0));
+  // Each register written: size, the three areas, enable.
+  expect_report("queue 0 configured before FEATURES_OK", 5);
+}
+
+TEST_F(VirtioReports, MisalignedQueueAreasAreReported) {
+  make(bit(f::kVersion1));
+  virtio::QueueAddresses a = areas(0);
+  a.desc += 8;  // descriptors are 16-byte aligned (§2.7)
+  (void)t_->setup_queue(0, kSize, a);
+  expect_report("queue 0 areas misaligned");
+}
+
+TEST_F(VirtioReports, CommonConfigurationEndsWhereTheSpecSays) {
+  make(bit(f::kVersion1));
+  (void)model_->mmio_read(4, virtio::kCommonCfgSize - 8, 8);  // queue_device: the last field
+  expect_none();
+  (void)model_->mmio_read(4, virtio::kCommonCfgSize, 4);
+  expect_report("common config read at 0x38");
+  model_->mmio_write(4, virtio::kCommonCfgSize, 4, 0);
+  expect_report("common config write at 0x38");
+}
+
+TEST_F(VirtioReports, AccessesOutsideTheModernStructuresAreReported) {
+  make(bit(f::kVersion1));
+  (void)model_->mmio_read(4, 0x1004, 1);  // past the 1-byte ISR status
+  expect_report("read of 1 bytes at BAR4 offset 0x1004");
+  model_->mmio_write(4, 0x1000, 1, 0);  // ISR status is read-only
+  expect_report("write of 1 bytes at BAR4 offset 0x1000");
+}
+
+TEST_F(VirtioReports, ANotificationAtAnotherQueuesAddressIsReported) {
+  open_modern(bit(f::kVersion1));
+  model_->mmio_write(4, 0x3000, 2, 1);  // queue 0's notify address, value 1
+  expect_report("notification of queue 1 written at queue 0's address");
+}
+
+TEST_F(VirtioReports, NotifyingAQueueNotEnabledIsReported) {
+  open_modern(bit(f::kVersion1));
+  // Queue 3 exists (four pairs offered) but was never set up.
+  model_->mmio_write(4, 0x3000 + 3 * 4, 2, 3);
+  expect_report("notification for queue 3, which is not enabled");
+}
+
+TEST_F(VirtioReports, AnAvailIndexMoreThanARingAheadIsReported) {
+  open_modern(bit(f::kVersion1));
+  split_avail(1, {}, kSize + 1);
+  t_->notify(1);
+  expect_report("avail idx 9 is more than 8 ahead of 0");
+}
+
+TEST_F(VirtioReports, ADescriptorIndexEqualToTheQueueSizeIsReported) {
+  open_modern(bit(f::kVersion1));
+  split_avail(1, {kSize}, 1);
+  t_->notify(1);
+  expect_report("descriptor chain from 8: index 8 out of range or too long");
+}
+
+TEST_F(VirtioReports, IndirectDescriptorsWithoutTheFeatureAreReported) {
+  open_modern(bit(f::kVersion1));
+  split_desc(1, 0, data(), 16, virtio::kDescIndirect);
+  split_avail(1, {0}, 1);
+  t_->notify(1);
+  expect_report("indirect descriptor without VIRTIO_F_INDIRECT_DESC");
+}
+
+TEST_F(VirtioReports, InOrderChainsThatSkipADescriptorAreReported) {
+  open_modern(bit(f::kVersion1) | bit(f::kInOrder));
+  split_desc(1, 0, data(), 12, virtio::kDescNext, 2);  // IN_ORDER: 0 chains to 1
+  split_desc(1, 2, data() + 64, 60, 0);
+  split_avail(1, {0}, 1);
+  t_->notify(1);
+  expect_report("IN_ORDER: descriptor 0 chains to 2, not 1");
+}
+
+TEST_F(VirtioReports, ADeviceWritableTransmitDescriptorIsReported) {
+  open_modern(bit(f::kVersion1));
+  split_desc(1, 0, data(), 72, virtio::kDescWrite);
+  split_avail(1, {0}, 1);
+  t_->notify(1);
+  expect_report("TX queue 1 buffer 0 has a device-writable descriptor");
+}
+
+TEST_F(VirtioReports, ATransmitBufferNoLongerThanTheHeaderIsReported) {
+  open_modern(bit(f::kVersion1));
+  split_desc(1, 0, data(), 13, 0);  // header and one byte: sent
+  split_desc(1, 1, data(), 12, 0);  // the header alone
+  split_avail(1, {0, 1}, 2);
+  t_->notify(1);
+  expect_report("TX buffer 1 of 12 bytes is shorter than the 12-byte header");
+}
+
+TEST_F(VirtioReports, ADeviceReadableReceiveDescriptorIsReported) {
+  open_modern(bit(f::kVersion1));
+  split_desc(0, 0, data(), 2048, 0);
+  split_avail(0, {0}, 1);
+  sim::UdpFlow flow;
+  flow.dst_mac = sim::VirtioNetConfig{}.mac;
+  tester_.send(sim::udp_frame(60, flow, 1));
+  expect_report("RX buffer 0 has a device-readable descriptor");
+}
+
+TEST_F(VirtioReports, AReceiveBufferOneByteShortIsReported) {
+  open_modern(bit(f::kVersion1));
+  split_desc(0, 0, data(), 12 + 60, virtio::kDescWrite);  // exactly enough
+  split_desc(0, 1, data() + 128, 12 + 59, virtio::kDescWrite);
+  split_avail(0, {0, 1}, 2);
+  sim::UdpFlow flow;
+  flow.dst_mac = sim::VirtioNetConfig{}.mac;
+  tester_.send(sim::udp_frame(60, flow, 1));
+  expect_none();
+  tester_.send(sim::udp_frame(60, flow, 2));
+  expect_report("RX buffer 1 holds 71 bytes; the frame needs 72");
+}
+
+TEST_F(VirtioReports, AControlCommandWithoutItsPartsIsReported) {
+  sim::VirtioNetConfig mc;
+  model_ = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
+  fn_ = std::make_unique<sim::SimulatedFunction>(model_, ctx_, "sim:virtio#0");
+  t_ = *virtio::Transport::open(*fn_);
+  rings_ = *fn_->dma().allocate(4 * 4096, "rings");
+  std::memset(rings_.data(), 0, rings_.size());
+  t_->set_status(0);
+  t_->set_status(st::kAcknowledge | st::kDriver);
+  t_->set_driver_features(bit(f::kVersion1) | bit(f::kCtrlVq));
+  t_->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+  const uint16_t ctrl = 2;  // one pair without MQ: the control queue follows it
+  ASSERT_TRUE(t_->setup_queue(ctrl, kSize, areas(ctrl)).ok());
+  t_->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk | st::kDriverOk);
+  split_desc(ctrl, 0, data(), 2, 0);  // class and command, no ack byte
+  split_avail(ctrl, {0}, 1);
+  t_->notify(ctrl);
+  expect_report("control command without class, command and an ack byte");
+}
+
+TEST_F(VirtioReports, APackedBufferIdEqualToTheQueueSizeIsReported) {
+  open_modern(bit(f::kVersion1) | bit(f::kRingPacked));
+  packed_desc(1, 0, data(), 72, kSize, 0);
+  t_->notify(1);
+  expect_report("packed buffer id 8 out of range");
+}
+
+TEST_F(VirtioReports, APackedChainLongerThanTheModelTakesIsReported) {
+  open_modern(bit(f::kVersion1) | bit(f::kRingPacked));
+  for (uint16_t i = 0; i < kSize; ++i) packed_desc(1, i, data(), 16, 0, virtio::kDescNext);
+  t_->notify(1);
+  expect_report("packed descriptor chain too long");
+}
+
+// The legacy transport: its I/O registers.
+TEST_F(VirtioReports, LegacyRegisterMisuseIsReported) {
+  make(0, true);
+  (void)model_->mmio_read(0, 0x11, 1);  // inside Queue Notify
+  expect_report("legacy read at unknown offset 0x11");
+  model_->mmio_write(0, virtio::LEGACY_ISR::offset(), 1, 0);  // ISR status: read only
+  expect_report("legacy write at read-only or unknown offset 0x13");
+  model_->mmio_write(0, virtio::LEGACY_GUEST_FEATURES::offset(), 4, bit(f::kCsum));
+  expect_report("driver accepted features 0x1 that were not offered");
+  const uint16_t queues = static_cast<uint16_t>(2 * 4 + 1);  // four pairs and the control queue
+  model_->mmio_write(0, virtio::LEGACY_QUEUE_SEL::offset(), 2, queues - 1);
+  EXPECT_EQ(model_->mmio_read(0, virtio::LEGACY_QUEUE_NUM::offset(), 2), 256u);  // the last exists
+  model_->mmio_write(0, virtio::LEGACY_QUEUE_SEL::offset(), 2, queues);
+  model_->mmio_write(0, virtio::LEGACY_QUEUE_PFN::offset(), 4, 1);
+  expect_report("QUEUE_PFN for a queue that does not exist");
+}
+
+// ---------------------------------------------------------------------------
+// The ConnectX model's initialization segment and command doorbell.
+
+TEST_F(Reports, ConnectXInitializationSegmentMisuseIsReported) {
+  auto model = std::make_shared<sim::ConnectXModel>(ctx_);
+  (void)model->mmio_read(0, mlx5::CMDIF_REV_FW_SUB::offset(), 2);
+  expect_report("2-byte read of the initialization segment at 0x4");
+  model->mmio_write(0, mlx5::CMDQ_ADDR_L_SZ::offset(), 2, 0);
+  expect_report("2-byte write at 0x14");
+  model->mmio_write(0, mlx5::CMD_DBELL::offset(), 4, to_order<ByteOrder::kBig>(uint32_t{1}));
+  expect_report("command doorbell before the command queue address was set");
+  // bits 10:8 = 7: the software-reset state, which a driver must not write.
+  model->mmio_write(0, mlx5::CMDQ_ADDR_L_SZ::offset(), 4, to_order<ByteOrder::kBig>(uint32_t{7} << 8 | 0x1000));
+  expect_report("nic_interface 7 (software reset) written");
+}
+
+TEST_F(Reports, ConnectXDoorbellForASlotSoftwareOwnsIsReported) {
+  auto model = std::make_shared<sim::ConnectXModel>(ctx_);
+  sim::SimulatedFunction fn(model, ctx_, "sim:cx5#0");
+  auto queue = *fn.dma().allocate(4096, "command queue");
+  std::memset(queue.data(), 0, 4096);  // every entry's ownership bit 0: software's
+  model->mmio_write(0, mlx5::CMDQ_ADDR_H::offset(), 4, to_order<ByteOrder::kBig>(uint32_t(queue.iova() >> 32)));
+  model->mmio_write(0, mlx5::CMDQ_ADDR_L_SZ::offset(), 4, to_order<ByteOrder::kBig>(uint32_t(queue.iova())));
+  model->mmio_write(0, mlx5::CMD_DBELL::offset(), 4, to_order<ByteOrder::kBig>(uint32_t{1} << 3));
+  expect_report("doorbell for command slot 3 that software still owns");
+}
+
+}  // namespace
+}  // namespace safenic
