@@ -397,11 +397,14 @@ TEST_F(IxgbeTest, RuntsAndOversizeFramesAreDroppedAndCountedInRucAndRoc) {
   flow.dst_mac = nic.dev->mac();
   std::vector<uint8_t> tagged = sim::udp_frame(1518, flow, 5);  // 1522 with the CRC
   tagged[12] = 0x81, tagged[13] = 0x00;
+  std::vector<uint8_t> tagged_over = sim::udp_frame(1519, flow, 8);  // 1523
+  tagged_over[12] = 0x81, tagged_over[13] = 0x00;
   tester.send(sim::udp_frame(59, flow, 1));    // 63 with the CRC
   tester.send(sim::udp_frame(60, flow, 2));    // 64
   tester.send(sim::udp_frame(1514, flow, 3));  // 1518
   tester.send(sim::udp_frame(1515, flow, 4));  // 1519
   tester.send(tagged);
+  tester.send(tagged_over);
   Batch<16> in;
   ASSERT_EQ(*nic.dev->rx_batch(0, in), 3u);
   EXPECT_EQ(in[0].size(), 60u);
@@ -410,7 +413,7 @@ TEST_F(IxgbeTest, RuntsAndOversizeFramesAreDroppedAndCountedInRucAndRoc) {
   auto stats = nic.dev->stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->counters["RUC"], 1u);
-  EXPECT_EQ(stats->counters["ROC"], 1u);
+  EXPECT_EQ(stats->counters["ROC"], 2u);
   EXPECT_EQ(stats->counters["GPRC"], 3u);
 
   // Jumbo frames up to MAXFRS.MFS = 3000, as a driver enabling them would set it.
@@ -421,7 +424,7 @@ TEST_F(IxgbeTest, RuntsAndOversizeFramesAreDroppedAndCountedInRucAndRoc) {
   tester.send(sim::udp_frame(2997, flow, 7));
   stats = nic.dev->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->counters["ROC"], 2u);
+  EXPECT_EQ(stats->counters["ROC"], 3u);
   EXPECT_EQ(stats->counters["GPRC"], 4u);  // the 2996-byte frame was received
   expect_clean();
 }
@@ -516,6 +519,26 @@ TEST_F(IxgbeTest, TxWriteBackWaitsForWthreshDescriptorsWhenItIsSet) {
   fill(*pool, out, 1, 5, b.dev->mac());
   ASSERT_EQ(*a.dev->tx_batch(0, out), 1u);
   EXPECT_TRUE(dd(2) && dd(3) && dd(4) && dd(5));  // the fourth: all at once
+  expect_clean();
+}
+
+// §7.1.2: a broadcast frame is taken only with FCTRL.BAM (the driver sets it).
+TEST_F(IxgbeTest, BroadcastFramesNeedFctrlBam) {
+  Nic nic = open_ok();
+  sim::TesterPort tester;
+  sim::connect(nic.model->port(), tester);
+  ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  sim::UdpFlow flow;
+  flow.dst_mac = MacAddress{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+  tester.send(sim::udp_frame(60, flow, 1));
+  Batch<4> in;
+  EXPECT_EQ(*nic.dev->rx_batch(0, in), 1u);
+  in.clear();
+  const uint64_t fctrl = nic.model->mmio_read(0, ixgbe::FCTRL::offset(), 4);
+  nic.model->mmio_write(0, ixgbe::FCTRL::offset(), 4, fctrl & ~uint64_t{ixgbe::FCTRL::BAM::kMask});
+  tester.send(sim::udp_frame(60, flow, 2));
+  EXPECT_EQ(*nic.dev->rx_batch(0, in), 0u);
+  EXPECT_EQ(nic.model->dropped_filtered(), 1u);
   expect_clean();
 }
 

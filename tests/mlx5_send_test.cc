@@ -117,8 +117,9 @@ TEST(Mlx5SendTest, SmallBatchesShareACqeAndAnEmptyBatchAsksForTheRest) {
 }
 
 // A device whose 1st send CQE names the second block of a multi-block WQE
-// and whose 3rd names a WQE never posted: each is a counted error that frees
-// nothing; the next good CQE completes every WQE up to its own.
+// and whose 3rd names the block just past the last WQE posted (a WQE of 32
+// frames takes 9 blocks): each is a counted error that frees nothing; the
+// next good CQE completes every WQE up to its own.
 class MisnamingSendCqes final : public sim::DeviceWrites {
  public:
   void command(uint16_t, std::vector<uint8_t>&, mlx5::Delivery&) override {}
@@ -126,7 +127,7 @@ class MisnamingSendCqes final : public sim::DeviceWrites {
     LayoutRef<mlx5::Cqe> e(entry);
     if ((e.get<mlx5::Cqe::SOP_DROP_QPN>() >> 24) != mlx5::kOpcodeEnhancedMpsw) return;
     const int n = seen++;
-    if (n == 0 || n == 2) e.set<mlx5::Cqe::WQE_COUNTER>(e.get<mlx5::Cqe::WQE_COUNTER>() + (n == 0 ? 1 : 1000));
+    if (n == 0 || n == 2) e.set<mlx5::Cqe::WQE_COUNTER>(e.get<mlx5::Cqe::WQE_COUNTER>() + (n == 0 ? 1 : 9));
   }
   void eqe(uint32_t, uint32_t, uint64_t, uint8_t*) override {}
   int seen = 0;
@@ -152,6 +153,38 @@ TEST(Mlx5SendTest, ACqeNamingNoWqeStartIsACountedErrorAndFreesNothing) {
   EXPECT_EQ(stats->tx[0].packets, 128u);
   EXPECT_EQ(d.tester.received(), 128u);
   d.model->set_device_writes(nullptr);
+}
+
+// A device whose 2nd receive CQE names the WQE after the one it completes:
+// the frame in error is counted, never delivered as that WQE's.
+class MisnamingReceiveCqes final : public sim::DeviceWrites {
+ public:
+  void command(uint16_t, std::vector<uint8_t>&, mlx5::Delivery&) override {}
+  void cqe(uint32_t, uint32_t, uint64_t, uint8_t* entry) override {
+    LayoutRef<mlx5::Cqe> e(entry);
+    if (e.get<mlx5::Cqe::OPCODE>() != mlx5::kCqeRespSend) return;
+    if (seen++ == 1) e.set<mlx5::Cqe::WQE_COUNTER>(e.get<mlx5::Cqe::WQE_COUNTER>() + 1);
+  }
+  void eqe(uint32_t, uint32_t, uint64_t, uint8_t*) override {}
+  int seen = 0;
+};
+
+TEST(Mlx5SendTest, AReceiveCqeNamingAnotherWqeIsACountedError) {
+  Driven d(sim::ConnectXProfile::cx5());
+  MisnamingReceiveCqes lie;
+  d.model->set_device_writes(&lie);
+  sim::UdpFlow flow;
+  flow.dst_mac = d.dev->mac();
+  for (uint64_t i = 0; i < 3; ++i) d.tester.send(sim::udp_frame(60, flow, i));
+  d.model->set_device_writes(nullptr);
+  Batch<8> in;
+  const size_t got = *d.dev->rx_batch(0, in);
+  EXPECT_LT(got, 3u);
+  for (Packet& p : in) EXPECT_NE(sim::frame_seq(p.bytes()), 1u);  // never as WQE 1's frame
+  in.clear();
+  auto stats = d.dev->stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_GE(stats->rx[0].errors, 1u);
 }
 
 // CQEs that come late, as on hardware (the model completes at once): they
@@ -204,14 +237,14 @@ TEST(Mlx5SendTest, WithCompletionsLateTheBlocksInFlightNeverPassTheRing) {
 // driver never would.
 class RawSendQueueTest : public Mlx5ObjectTest {
  protected:
-  void open_sq(uint32_t min_inline) {
+  void open_sq(uint32_t min_inline, bool rlkey = true) {
     if (q_.cmdq == nullptr) q_ = context();  // one UAR, EQ, PD and TIS for every SQ
     ASSERT_TRUE(cq_.create(q_, 64, "cq").ok());
     ring_ = *DescriptorRing::create(fn_->dma(), 64, mlx5::kWqeBasicBlock, "sq",
                                     mlx5::kDoorbellRecordSize);
     auto out = c().run<mlx5::CREATE_SQ>(0, [&](LayoutRef<mlx5::CREATE_SQ::In> in, uint8_t* raw) {
       using In = mlx5::CREATE_SQ::In;
-      in.set<In::RLKEY>(1).set<In::FLUSH_IN_ERROR_EN>(1).set<In::MIN_WQE_INLINE_MODE>(min_inline)
+      in.set<In::RLKEY>(rlkey).set<In::FLUSH_IN_ERROR_EN>(1).set<In::MIN_WQE_INLINE_MODE>(min_inline)
           .set<In::STATE>(mlx5::kRst).set<In::TIS_LST_SZ>(1).set<In::TIS_NUM_0>(q_.tis)
           .set<In::CQN>(cq_.cqn).set<In::WQ_TYPE>(mlx5::kWqCyclic).set<In::PD>(q_.pd)
           .set<In::UAR_PAGE>(q_.uar).set<In::DBR_ADDR>(ring_.extra_iova())
@@ -293,6 +326,7 @@ TEST_F(RawSendQueueTest, MalformedEnhancedMpswWqesFailWithALocalQpOperationError
   const std::vector<Case> cases = {
       {"with 18 inline header bytes", [](auto w) { w.template set<mlx5::SendWqe::INLINE_HDR_SZ>(18); }, 1},
       {"ds 2: no data segment", [](auto w) { w.template set<mlx5::SendWqe::DS>(2); }, 1},
+      {"ds 0", [](auto w) { w.template set<mlx5::SendWqe::DS>(0); }, 1},
       {"takes 2 basic blocks, but only 1 are posted", [](auto w) { w.template set<mlx5::SendWqe::DS>(6); }, 1},
       {"inline data segment", [this](auto) {
          LayoutRef<mlx5::DataSegment>(ring_.descriptor(0) + mlx5::kEmpwFirstSegment)
@@ -401,6 +435,28 @@ TEST_F(RawSendQueueTest, ASendDoorbellForAnSqInResetIsReported) {
   const uint64_t ctrl = uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
   (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
   EXPECT_THAT(ctx_.log->to_string(), HasSubstr(absl::StrFormat("send doorbell for SQ %#x in RST (MODIFY_SQ to RDY first)", sqn_)));
+}
+
+// PRM "Memory Keys": the reserved lkey works only on a WQ created with
+// rlkey set; elsewhere it is a protection error.
+TEST_F(RawSendQueueTest, TheReservedLkeyOnAnSqWithoutRlkeyIsAProtectionError) {
+  open_sq(0, /*rlkey=*/false);
+  empw({60});
+  ring(1);
+  EXPECT_EQ(cqe().get<mlx5::Cqe::OPCODE>(), mlx5::kCqeReqErr);
+  EXPECT_EQ(cqe().get<mlx5::Cqe::SYNDROME>(), mlx5::kSyndromeLocalProtection);
+  frames_.clear();
+}
+
+// A CQ one size past the device's capability (log_max_cq_sz) is refused.
+TEST_F(Mlx5ObjectTest, ACqLargerThanTheCapabilityIsRefused) {
+  mlx5::QueueContext q = context();
+  auto out = c().run<mlx5::CREATE_CQ>(0, [&](LayoutRef<mlx5::CREATE_CQ::In> in, uint8_t*) {
+    in.set<mlx5::CREATE_CQ::In::LOG_CQ_SIZE>(profile_.log_max_cq_size + 1)
+        .set<mlx5::CREATE_CQ::In::UAR_PAGE>(q.uar).set<mlx5::CREATE_CQ::In::C_EQN>(q.eqn)
+        .set<mlx5::CREATE_CQ::In::DBR_ADDR>(0x1000);
+  });
+  expect_failure(out.status(), "CREATE_CQ", "BAD_PARAM (0x3)");
 }
 
 TEST_F(RawSendQueueTest, AnSqThatNeedsInlineHeadersTakesNoEnhancedMpsw) {

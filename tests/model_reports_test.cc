@@ -132,6 +132,16 @@ TEST_F(IxgbeReports, ATailEqualToTheRingSizeIsReportedOneBelowIsNot) {
   expect_report("RX tail 64 of queue 0 is beyond its 64-entry ring");
 }
 
+// §7.1.9: ring bases are 128-byte aligned; 64 is not enough.
+TEST_F(IxgbeReports, ARingBaseAlignedTo64BytesButNot128IsReported) {
+  auto ring = *DmaAllocator(Backing::kAnonymous, ctx_.iommu).allocate(4096, "ring");
+  model_->mmio_write(0, ixgbe::RDBAL::offset(1), 4, static_cast<uint32_t>(ring.iova() + 64));
+  model_->mmio_write(0, ixgbe::RDBAH::offset(1), 4, static_cast<uint32_t>(ring.iova() >> 32));
+  model_->mmio_write(0, ixgbe::RDLEN::offset(1), 4, 1024);
+  model_->mmio_write(0, ixgbe::RXDCTL::offset(1), 4, ixgbe::RXDCTL::ENABLE::kMask);
+  expect_report("RX queue 1 enabled with ring base not 128-byte aligned");
+}
+
 TEST_F(IxgbeReports, ReceivingWithAnotherDescriptorTypeIsReported) {
   const uint64_t srrctl = model_->mmio_read(0, ixgbe::SRRCTL::offset(0), 4);
   model_->mmio_write(0, ixgbe::SRRCTL::offset(0), 4,

@@ -110,8 +110,9 @@ def main():
     if markdown:
         print("| report | where | test |")
         print("|---|---|---|")
-        for key, fmt, where, hit in rows:
-            print("| %s | `%s` | %s |" % (fmt.replace("|", "\\|"), where, "`%s`" % hit if hit else "**none yet**"))
+        for key, fmt, where, hit in rows:  # files, not lines: lines move
+            print("| %s | `%s` | %s |" % (fmt.replace("|", "\\|"), where.split(":")[0],
+                                          "`%s`" % hit.split(":")[0] if hit else "**none yet**"))
     print("%d of %d reports are checked by a test" % (covered, len(rows)))
     for e in errors:
         print(e)

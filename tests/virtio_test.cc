@@ -494,6 +494,55 @@ TEST_F(VirtioTest, APackedInOrderDeviceMayReportReceiveBatchesWithOneDescriptor)
   q.release_packets();
 }
 
+// A used id equal to the ring size names no buffer (ids are 0..size-1): a
+// counted bad completion that frees nothing and takes nothing, on the transmit
+// reclaim and on the receive exchange (packed ring, any order).
+TEST_F(VirtioTest, AUsedIdEqualToTheRingSizeIsABadCompletion) {
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(true, false));
+  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+  MempoolPtr pool = *Mempool::create({.buffers = 32, .tag = "app"}, fn.dma());
+  auto used = [&](virtio::PackedQueue& q, uint16_t pos, uint16_t id, uint32_t len) {
+    auto d = ctx_.iommu->translate(q.addresses().desc + 16 * pos, 16, "test");
+    ASSERT_TRUE(d.ok());
+    LayoutRef<virtio::PackedDesc>(d->data()).set<virtio::PackedDesc::ID>(id).set<virtio::PackedDesc::LEN>(len)
+        .set<virtio::PackedDesc::FLAGS>(virtio::kPackedAvail | virtio::kPackedUsed);  // used, first pass
+  };
+  {  // transmit
+    auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, false, "tx");
+    Packet p = pool->alloc();
+    ASSERT_TRUE(p.resize(60).ok());
+    q.add(p, {{p.iova(), 60, false}});
+    q.publish();
+    used(q, 0, 8, 0);
+    EXPECT_EQ(q.free_used(), 0u);
+    EXPECT_EQ(q.bad_completions(), 1u);
+    EXPECT_EQ(pool->in_use(), 1u);  // still the device's
+    used(q, 1, 0, 0);
+    EXPECT_EQ(q.free_used(), 1u);
+    EXPECT_EQ(pool->in_use(), 0u);
+  }
+  {  // receive
+    auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, false, "rx");
+    auto segment_of = [](const Packet& p) { return virtio::Segment{p.iova(), static_cast<uint32_t>(p.capacity()), true}; };
+    Batch<8> posted;
+    ASSERT_EQ(pool->alloc_bulk(posted, 8), 8u);
+    q.add_all(posted.begin(), 8, [&](Packet& p, virtio::Segment& s) { s = segment_of(p); return true; });
+    posted.clear();
+    q.publish();
+    used(q, 0, 8, 100);
+    ASSERT_EQ(q.used_ready(8), 1u);
+    Batch<8> fresh;
+    ASSERT_EQ(pool->alloc_bulk(fresh, 1), 1u);
+    size_t delivered = 0;
+    q.exchange_used(fresh.begin(), 1, segment_of, [&](Packet& p, uint32_t) { delivered += !p.empty(); });
+    fresh.clear();
+    EXPECT_EQ(delivered, 0u);
+    EXPECT_EQ(q.bad_completions(), 1u);
+    q.release_packets();
+  }
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
 TEST_F(VirtioTest, DeviceNeedsResetTakesTheLinkDownAndSaysWhatToDo) {
   Nic nic = open_ok({});
   ASSERT_TRUE(nic.dev->link().up);

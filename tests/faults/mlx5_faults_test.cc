@@ -294,6 +294,13 @@ TEST_F(Mlx5FaultTest, TheHealthSyndromeIsReadFromItsOwnByteNotFromExtSynd) {
   EXPECT_TRUE(dev_->stats().ok());
   EXPECT_EQ(transmit(5), 5u);
   model_->set_health_ext_syndrome(0);
+  model_->set_health_syndrome(0x1);  // the smallest: a firmware internal error
+  auto stopped = dev_->stats();
+  EXPECT_EQ(stopped.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(stopped.status().message()), HasSubstr("health syndrome 0x1 (FW_INTERNAL_ERR"));
+  dev_.reset();
+  model_->set_health_syndrome(0);
+  open_ok();
   model_->set_health_syndrome(0x7);
   auto stats = dev_->stats();
   EXPECT_EQ(stats.status().code(), absl::StatusCode::kUnavailable);

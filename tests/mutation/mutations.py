@@ -5,15 +5,16 @@ the bug is). A test suite worth its name fails ("kills") each; one that survives
 needs a new test, or an argument that the mutant behaves as the original.
 """
 
-IOMMU_MEM = ["//tests:mem_test", "//tests:uaf_test", "//tests:seam_test", "//tests:device_test"]
+IOMMU_MEM = ["//tests:mem_test", "//tests:uaf_test", "//tests:seam_test", "//tests:device_test",
+             "//tests:model_reports_test"]
 IXGBE = ["//tests:ixgbe_test", "//tests:uaf_test", "//tests/faults:ixgbe_faults_test",
-         "//tests:layout_bytes_test"]
+         "//tests:layout_bytes_test", "//tests:model_reports_test"]
 VIRTIO = ["//tests:virtio_test", "//tests/faults:virtio_faults_test", "//tests/vhost_user:vhost_user_test",
-          "//tests:layout_bytes_test", "//tests/fidelity:virtio_uapi_test"]
+          "//tests:layout_bytes_test", "//tests/fidelity:virtio_uapi_test", "//tests:model_reports_test"]
 MLX5 = ["//tests:mlx5_test", "//tests:mlx5_device_test", "//tests:mlx5_send_test",
         "//tests:mlx5_steering_test", "//tests/faults:mlx5_faults_test", "//tests:layout_bytes_test",
-        "//tests/fidelity:mlx5_linux_headers_test"]
-SIM = ["//tests:ixgbe_test", "//tests:register_test", "//tests:seam_test"]
+        "//tests/fidelity:mlx5_linux_headers_test", "//tests:model_reports_test"]
+SIM = ["//tests:ixgbe_test", "//tests:register_test", "//tests:seam_test", "//tests:model_reports_test"]
 
 MUTATIONS = [
     # --- the IOMMU and mem/ ---
