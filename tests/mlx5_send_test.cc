@@ -155,6 +155,40 @@ TEST(Mlx5SendTest, ACqeNamingNoWqeStartIsACountedErrorAndFreesNothing) {
   d.model->set_device_writes(nullptr);
 }
 
+// SEND WQEs (ConnectX-4 Lx: one a frame, a CQE asked every 32): the 3rd
+// CQE names the WQE just past the last one posted: a counted error that frees
+// nothing; the 4th completes everything up to its own.
+class MisnamingSendWqeCqes final : public sim::DeviceWrites {
+ public:
+  void command(uint16_t, std::vector<uint8_t>&, mlx5::Delivery&) override {}
+  void cqe(uint32_t, uint32_t, uint64_t, uint8_t* entry) override {
+    LayoutRef<mlx5::Cqe> e(entry);
+    if ((e.get<mlx5::Cqe::SOP_DROP_QPN>() >> 24) != mlx5::kOpcodeSend) return;
+    if (seen++ == 2) e.set<mlx5::Cqe::WQE_COUNTER>(e.get<mlx5::Cqe::WQE_COUNTER>() + 1);
+  }
+  void eqe(uint32_t, uint32_t, uint64_t, uint8_t*) override {}
+  int seen = 0;
+};
+
+TEST(Mlx5SendTest, ASendCqeNamingTheWqeAfterTheLastPostedIsACountedError) {
+  Driven d(sim::ConnectXProfile::cx4lx());
+  MisnamingSendWqeCqes lie;
+  d.model->set_device_writes(&lie);
+  for (uint64_t i = 0; i < 4; ++i) {
+    Batch<64> out;
+    ASSERT_EQ(d.send(32, 32 * i, out), 32u);
+  }
+  Batch<64> none;
+  EXPECT_EQ(*d.dev->tx_batch(0, none), 0u);
+  EXPECT_EQ(d.pool->in_use(), 0u);
+  auto stats = d.dev->stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->tx[0].errors, 1u);
+  EXPECT_EQ(stats->tx[0].packets, 128u);
+  EXPECT_EQ(d.tester.received(), 128u);
+  d.model->set_device_writes(nullptr);
+}
+
 // A device whose 2nd receive CQE names the WQE after the one it completes:
 // the frame in error is counted, never delivered as that WQE's.
 class MisnamingReceiveCqes final : public sim::DeviceWrites {
@@ -326,7 +360,7 @@ TEST_F(RawSendQueueTest, MalformedEnhancedMpswWqesFailWithALocalQpOperationError
   const std::vector<Case> cases = {
       {"with 18 inline header bytes", [](auto w) { w.template set<mlx5::SendWqe::INLINE_HDR_SZ>(18); }, 1},
       {"ds 2: no data segment", [](auto w) { w.template set<mlx5::SendWqe::DS>(2); }, 1},
-      {"ds 0", [](auto w) { w.template set<mlx5::SendWqe::DS>(0); }, 1},
+      {"is malformed: ds 0", [](auto w) { w.template set<mlx5::SendWqe::DS>(0); }, 1},
       {"takes 2 basic blocks, but only 1 are posted", [](auto w) { w.template set<mlx5::SendWqe::DS>(6); }, 1},
       {"inline data segment", [this](auto) {
          LayoutRef<mlx5::DataSegment>(ring_.descriptor(0) + mlx5::kEmpwFirstSegment)
@@ -457,6 +491,8 @@ TEST_F(Mlx5ObjectTest, ACqLargerThanTheCapabilityIsRefused) {
         .set<mlx5::CREATE_CQ::In::DBR_ADDR>(0x1000);
   });
   expect_failure(out.status(), "CREATE_CQ", "BAD_PARAM (0x3)");
+  // The model's syndrome for the size check, not a later one (the page list).
+  EXPECT_THAT(std::string(out.status().message()), HasSubstr("syndrome 0x212"));
 }
 
 TEST_F(RawSendQueueTest, AnSqThatNeedsInlineHeadersTakesNoEnhancedMpsw) {

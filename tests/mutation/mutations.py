@@ -1,7 +1,7 @@
 """Source mutations for tests/mutation/run.py: plausible one-line bugs.
 
 Each is (id, file, text found exactly once, its replacement, test group, what
-the bug is). A test suite worth its name fails ("kills") each; one that survives
+the bug is). A group may start with Bazel flags (--config=asan). A test suite worth its name fails ("kills") each; one that survives
 needs a new test, or an argument that the mutant behaves as the original.
 """
 
@@ -15,6 +15,10 @@ MLX5 = ["//tests:mlx5_test", "//tests:mlx5_device_test", "//tests:mlx5_send_test
         "//tests:mlx5_steering_test", "//tests/faults:mlx5_faults_test", "//tests:layout_bytes_test",
         "//tests/fidelity:mlx5_linux_headers_test", "//tests:model_reports_test"]
 SIM = ["//tests:ixgbe_test", "//tests:register_test", "//tests:seam_test", "//tests:model_reports_test"]
+# Mutants whose wrong read lands one element past an array: the plain build
+# reads whatever lies there (often 0, as the original would act); AddressSanitizer
+# stops them, as CI's asan run would.
+VIRTIO_ASAN = ["--config=asan", "//tests:virtio_test"]
 
 MUTATIONS = [
     # --- the IOMMU and mem/ ---
@@ -99,11 +103,11 @@ MUTATIONS = [
     # --- the virtio driver ---
     ("virtio-used-id-equal-size", "nic/virtio/queue.h",
      "if (ABSL_PREDICT_FALSE(head >= size || chains[head] != 1)) {",
-     "if (ABSL_PREDICT_FALSE(head > size || chains[head] != 1)) {", VIRTIO,
+     "if (ABSL_PREDICT_FALSE(head > size || chains[head] != 1)) {", VIRTIO_ASAN,
      "a used id equal to the ring size is accepted (receive)"),
     ("virtio-tx-used-id", "nic/virtio/queue.cc",
      "const uint8_t chain = id < size ? chains[id] : 0;", "const uint8_t chain = id <= size ? chains[id] : 0;",
-     VIRTIO, "a used id equal to the ring size is accepted (transmit)"),
+     VIRTIO_ASAN, "a used id equal to the ring size is accepted (transmit)"),
     ("virtio-need-event", "nic/virtio/spec.h",
      "static_cast<uint16_t>(new_idx - event_idx - 1) < static_cast<uint16_t>(new_idx - old_idx)",
      "static_cast<uint16_t>(new_idx - event_idx - 1) <= static_cast<uint16_t>(new_idx - old_idx)", VIRTIO,

@@ -31,8 +31,9 @@ SCRATCH = os.environ.get("SAFENIC_MUTATION_DIR", "/tmp/safenic-mutation")
 
 
 def bazel(src, targets):
-    cmd = ["./bazelw", "--output_base=" + os.path.join(SCRATCH, "output_base"), "test",
-           "--test_output=errors", "--test_timeout=300", "--noshow_progress"] + targets
+    flags = [t for t in targets if t.startswith("--")]
+    cmd = ["./bazelw", "--output_base=" + os.path.join(SCRATCH, "output_base"), "test"] + flags + [
+        "--test_output=errors", "--test_timeout=300", "--noshow_progress"] + [t for t in targets if not t.startswith("--")]
     return subprocess.run(cmd, cwd=src, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
