@@ -20,12 +20,14 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "examples/common.h"
 #include "examples/echo_responder.h"
 #include "nic/open.h"
+#include "sim/kinds.h"
 #include "sim/pcap.h"
 #include "sim/tap.h"
 #include "sim/testbed.h"
@@ -192,6 +194,10 @@ int run() {
 }  // namespace safenic::examples
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "answers ARP requests and ICMP echo requests (ping) on one port; see --help for the flags.\n"
+      "A device spec is a PCI address (0000:03:00.0), vhost-user:/path/to.sock, or a simulated\n"
+      "NIC:\n" + safenic::sim::kinds_help());
   absl::ParseCommandLine(argc, argv);
   return safenic::examples::run();
 }

@@ -5,23 +5,27 @@
 //   ./bazelw run //examples:fwd -- --dev0=0000:03:00.0 --dev1=0000:03:00.1 --seconds=0
 //   ./bazelw run //examples:fwd -- --pcap=$PWD/traffic.pcap    # replay a capture
 //
-// With no device specs, two simulated 82599s each have a traffic source
-// cabled to them; what one forwards reaches the other's source. A source sends
-// generated UDP frames, or with --pcap the frames of a capture file, over and
-// over.
+// Each simulated port (sim:KIND, any kind in sim/kinds.h; with no spec,
+// sim:82599) has a traffic source cabled to it; what one forwards reaches the
+// other's source. A source sends generated UDP frames, or with --pcap the
+// frames of a capture file, over and over. Forwarding nothing while sources
+// were attached is an error.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "examples/common.h"
 #include "nic/open.h"
 #include "sim/pcap.h"
+#include "sim/kinds.h"
 #include "sim/testbed.h"
 
-ABSL_FLAG(std::string, dev0, "", "device spec of port 0 (empty: a simulated 82599)");
-ABSL_FLAG(std::string, dev1, "", "device spec of port 1 (empty: a simulated 82599)");
+ABSL_FLAG(std::string, dev0, "", "device spec of port 0 (empty: sim:82599); see the usage above");
+ABSL_FLAG(std::string, dev1, "", "device spec of port 1 (empty: sim:82599)");
 ABSL_FLAG(double, seconds, 5, "stop after this many seconds (0: only at Ctrl-C)");
 ABSL_FLAG(uint64_t, packets, 0, "stop after forwarding this many packets (0: no limit)");
 ABSL_FLAG(int, batch, 32, "packets per rx_batch/tx_batch call (1-256)");
@@ -70,50 +74,61 @@ int run() {
     std::fprintf(stderr, "fwd: --batch=%d; use 1 to 256\n", batch_size);
     return 2;
   }
-  const bool simulated = absl::GetFlag(FLAGS_dev0).empty() && absl::GetFlag(FLAGS_dev1).empty();
+  // Each port: a simulated NIC (sim:KIND; no spec: sim:82599) cabled to a
+  // traffic source of its own, or any other device (then no source).
+  std::string specs[2] = {absl::GetFlag(FLAGS_dev0), absl::GetFlag(FLAGS_dev1)};
+  const sim::KindInfo* kinds[2] = {nullptr, nullptr};
+  for (int i = 0; i < 2; ++i) {
+    if (specs[i].empty()) specs[i] = "sim:82599";
+    if (specs[i].rfind("sim:", 0) != 0) continue;
+    kinds[i] = sim::find_kind(specs[i].substr(4));
+    if (kinds[i] == nullptr) {
+      std::fprintf(stderr, "fwd: port %d: no simulated NIC '%s'; the kinds:\n%s", i, specs[i].c_str(),
+                   sim::kinds_help().c_str());
+      return 1;
+    }
+  }
+  const bool simulated[2] = {kinds[0] != nullptr, kinds[1] != nullptr};
   const std::string pcap = absl::GetFlag(FLAGS_pcap);
-  if (!pcap.empty() && !simulated) {
-    std::fprintf(stderr, "fwd: --pcap feeds simulated ports; drop --dev0/--dev1 or --pcap\n");
+  if (!pcap.empty() && !simulated[0] && !simulated[1]) {
+    std::fprintf(stderr, "fwd: --pcap feeds simulated ports; give one a sim: spec, or drop --pcap\n");
     return 2;
   }
   sim::Testbed bed;
   Source source[2];
-  if (pcap.empty()) {
-    for (Source& s : source) s.udp = std::make_unique<sim::TrafficSource>(60, sim::UdpFlow{});
-  } else {
-    auto file = sim::PcapFile::read(pcap);
-    if (!file.ok()) {
-      std::fprintf(stderr, "fwd: %s\n", std::string(file.status().message()).c_str());
+  std::optional<sim::PcapFile> file;
+  if (!pcap.empty()) {
+    auto read = sim::PcapFile::read(pcap);
+    if (!read.ok()) {
+      std::fprintf(stderr, "fwd: %s\n", std::string(read.status().message()).c_str());
       return 1;
     }
-    if (file->empty()) {
+    if (read->empty()) {
       std::fprintf(stderr, "fwd: %s holds no whole Ethernet frames to replay\n", pcap.c_str());
       return 1;
     }
-    source[0].pcap = std::make_unique<sim::PcapReplay>(*file, /*loop=*/true);
-    source[1].pcap = std::make_unique<sim::PcapReplay>(*std::move(file), /*loop=*/true);
+    file = *std::move(read);
   }
   Port port[2];
   DeviceConfig config;
   config.promiscuous = true;  // forward whatever arrives, like ixy-fwd
   for (int i = 0; i < 2; ++i) {
-    const std::string spec = i == 0 ? absl::GetFlag(FLAGS_dev0) : absl::GetFlag(FLAGS_dev1);
-    auto dev = simulated ? bed.add_82599(config) : open_device(spec, config);
+    auto dev = simulated[i] ? bed.add(kinds[i]->kind, config) : open_device(specs[i], config);
     if (!dev.ok()) {
       std::fprintf(stderr, "fwd: port %d: %s\n", i, std::string(dev.status().message()).c_str());
       return 1;
     }
     port[i].dev = *std::move(dev);
-  }
-  if (simulated) {
-    sim::connect(source[0].port(), bed.port(0));
-    sim::connect(source[1].port(), bed.port(1));
-    if (pcap.empty()) {
-      std::printf("fwd: two simulated 82599s, each cabled to a traffic source of 60-byte frames\n");
+    if (!simulated[i]) continue;
+    if (file) {
+      source[i].pcap = std::make_unique<sim::PcapReplay>(*file, /*loop=*/true);
     } else {
-      std::printf("fwd: two simulated 82599s, each cabled to a replay of %s (%zu frames, looping)\n",
-                  pcap.c_str(), source[0].pcap->file().size());
+      source[i].udp = std::make_unique<sim::TrafficSource>(60, sim::UdpFlow{});
     }
+    sim::connect(source[i].port(), bed.port(simulated[0] && i == 1 ? 1 : 0));
+    std::printf("fwd: port %d: a simulated %s, cabled to %s\n", i, kinds[i]->what,
+                file ? absl::StrFormat("a replay of %s (%zu frames, looping)", pcap, file->size()).c_str()
+                     : "a traffic source of 60-byte frames");
   }
   for (Port& p : port) {
     if (absl::Status s = p.dev->wait_for_link(absl::Seconds(10)); !s.ok()) {
@@ -131,9 +146,8 @@ int run() {
   absl::Time last = absl::Now();
   uint64_t forwarded = 0;
   for (uint64_t iteration = 0; !limit.done(forwarded); ++iteration) {
-    if (simulated) {
-      source[0].inject(batch_size);
-      source[1].inject(batch_size);
+    for (int i = 0; i < 2; ++i) {
+      if (simulated[i]) source[i].inject(batch_size);
     }
     forwarded += forward(port[0], port[1], batch);
     forwarded += forward(port[1], port[0], batch);
@@ -154,13 +168,19 @@ int run() {
                 (unsigned long long)s.rx_total().packets, (unsigned long long)s.tx_total().packets,
                 (unsigned long long)s.rx_total().drops, (unsigned long long)port[i].tx_dropped);
   }
-  if (simulated) {
+  if (simulated[0] && simulated[1]) {
     std::printf("sources: %llu of %llu frames from source 0 reached source 1; "
                 "%llu of %llu from source 1 reached source 0\n",
                 (unsigned long long)source[1].received(), (unsigned long long)source[0].sent(),
                 (unsigned long long)source[0].received(), (unsigned long long)source[1].sent());
   }
   std::printf("fwd: forwarded %llu packets\n", (unsigned long long)forwarded);
+  if (forwarded == 0 && (simulated[0] || simulated[1])) {
+    std::fprintf(stderr, "fwd: traffic sources were attached, but nothing was forwarded: the "
+                         "ports dropped every frame before a driver saw it (oversize, filtered or no "
+                         "buffer; each device's stats() counters say which)\n");
+    return 1;
+  }
   return 0;
 }
 
@@ -168,6 +188,12 @@ int run() {
 }  // namespace safenic::examples
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "forwards packets both ways between two ports and prints the rate each second.\n\n"
+      "  fwd [--dev0=SPEC] [--dev1=SPEC] [--seconds=N] [--packets=N] [--batch=N] [--pcap=FILE]\n\n"
+      "A SPEC is a PCI address (0000:03:00.0), vhost-user:/path/to.sock, or a simulated NIC,\n"
+      "which gets a traffic source of its own (mixed pairs work):\n" +
+      safenic::sim::kinds_help());
   absl::ParseCommandLine(argc, argv);
   return safenic::examples::run();
 }

@@ -13,11 +13,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "examples/common.h"
 #include "mem/mempool.h"
 #include "nic/open.h"
 #include "sim/frames.h"
 #include "sim/pcap.h"
+#include "sim/kinds.h"
 #include "sim/testbed.h"
 
 ABSL_FLAG(std::string, dev, "", "device spec (empty: a simulated 82599 cabled to a counter)");
@@ -175,6 +177,13 @@ int run() {
 }  // namespace safenic::examples
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "sends UDP frames (or a capture's) as fast as a device takes them, and prints the rate.\n\n"
+      "  pktgen [--dev=SPEC] [--seconds=N] [--packets=N] [--batch=N] [--size=N] [--pcap=FILE]\n"
+      "         [--capture=FILE]\n\n"
+      "With no --dev: a simulated 82599 cabled to a counter. A SPEC is a PCI address\n"
+      "(0000:03:00.0), vhost-user:/path/to.sock, or a simulated NIC (with a loopback plug):\n" +
+      safenic::sim::kinds_help());
   absl::ParseCommandLine(argc, argv);
   return safenic::examples::run();
 }

@@ -1,9 +1,13 @@
-// open_device("sim:MODEL"): a simulated NIC on its own, with a loopback plug
-// in its port, so what it sends comes back to it.
+// open_device("sim:KIND"): a simulated NIC on its own, with a loopback plug
+// in its port, so what it sends comes back to it. KIND is a name or an alias
+// from sim/kinds.h. Each NIC opened so gets its own name and MAC address.
+#include <atomic>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "nic/open.h"
 #include "sim/ixgbe/model.h"
+#include "sim/kinds.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
 #include "sim/virtio/model.h"
@@ -13,28 +17,54 @@ namespace {
 
 absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& spec,
                                                             const DeviceConfig&) {
+  const KindInfo* kind = find_kind(spec.target);
+  if (kind == nullptr) {
+    return absl::NotFoundError(absl::StrFormat(
+        "no simulated NIC model '%s'; available: %s (aliases such as sim:connectx-5 too; "
+        "--help lists them)", spec.target, kind_names()));
+  }
+  // The n-th NIC opened here: "sim:virtio", then "sim:virtio#2", ...; the
+  // last byte of the default MAC address counts up the same way.
+  static std::atomic<uint32_t> opened{0};
+  const uint32_t n = ++opened;
+  const std::string name = n == 1 ? spec.text : absl::StrFormat("%s#%d", spec.text, n);
+  const auto unique = [n](MacAddress mac) {
+    mac.bytes[5] = static_cast<uint8_t>(mac.bytes[5] + n - 1);
+    return mac;
+  };
   SimContext ctx;
-  if (spec.target == "82599") {
-    auto model = std::make_shared<Ixgbe82599>(ctx);
-    connect(model->port(), model->port());
-    return std::make_unique<SimulatedFunction>(model, ctx, spec.text);
+  std::shared_ptr<DeviceModel> model;
+  Port* port = nullptr;
+  switch (kind->kind) {
+    case Kind::k82599: {
+      Ixgbe82599Config mc;
+      mc.mac = unique(mc.mac);
+      auto m = std::make_shared<Ixgbe82599>(ctx, mc);
+      port = &m->port(), model = m;
+      break;
+    }
+    case Kind::kVirtio:
+    case Kind::kVirtioLegacy: {
+      VirtioNetConfig mc{.legacy = kind->kind == Kind::kVirtioLegacy};
+      mc.mac = unique(mc.mac);
+      auto m = std::make_shared<VirtioNetModel>(ctx, mc);
+      port = &m->port(), model = m;
+      break;
+    }
+    case Kind::kConnectX4:
+    case Kind::kConnectX4Lx:
+    case Kind::kConnectX5: {
+      ConnectXProfile profile = kind->kind == Kind::kConnectX4     ? ConnectXProfile::cx4()
+                                : kind->kind == Kind::kConnectX4Lx ? ConnectXProfile::cx4lx()
+                                                                   : ConnectXProfile::cx5();
+      profile.mac = unique(profile.mac);
+      auto m = std::make_shared<ConnectXModel>(ctx, profile);
+      port = &m->port(), model = m;
+      break;
+    }
   }
-  if (spec.target == "virtio" || spec.target == "virtio-legacy") {
-    auto model = std::make_shared<VirtioNetModel>(ctx, VirtioNetConfig{.legacy = spec.target != "virtio"});
-    connect(model->port(), model->port());
-    return std::make_unique<SimulatedFunction>(model, ctx, spec.text);
-  }
-  if (spec.target == "cx4" || spec.target == "cx4lx" || spec.target == "cx5") {
-    auto model = std::make_shared<ConnectXModel>(
-        ctx, spec.target == "cx4"     ? ConnectXProfile::cx4()
-             : spec.target == "cx4lx" ? ConnectXProfile::cx4lx()
-                                      : ConnectXProfile::cx5());
-    connect(model->port(), model->port());
-    return std::make_unique<SimulatedFunction>(model, ctx, spec.text);
-  }
-  return absl::NotFoundError(absl::StrFormat(
-      "no simulated NIC model '%s'; available: sim:82599, sim:virtio, sim:virtio-legacy, "
-      "sim:cx4, sim:cx4lx, sim:cx5", spec.target));
+  connect(*port, *port);
+  return std::make_unique<SimulatedFunction>(model, ctx, name);
 }
 
 const bool kRegistered =

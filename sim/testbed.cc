@@ -39,6 +39,18 @@ absl::StatusOr<std::unique_ptr<Device>> Testbed::add_connectx(const DeviceConfig
   return add(model, model->port(), "cx", config);
 }
 
+absl::StatusOr<std::unique_ptr<Device>> Testbed::add(Kind kind, const DeviceConfig& config) {
+  switch (kind) {
+    case Kind::k82599: return add_82599(config);
+    case Kind::kVirtio: return add_virtio(config);
+    case Kind::kVirtioLegacy: return add_virtio(config, VirtioNetConfig{.legacy = true});
+    case Kind::kConnectX4: return add_connectx(config, ConnectXProfile::cx4());
+    case Kind::kConnectX4Lx: return add_connectx(config, ConnectXProfile::cx4lx());
+    case Kind::kConnectX5: return add_connectx(config, ConnectXProfile::cx5());
+  }
+  return absl::InvalidArgumentError("unknown simulated NIC kind");
+}
+
 void Testbed::progress() {
   SimLock lock(ctx_);
   for (const auto& m : models_) m->progress();

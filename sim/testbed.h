@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "nic/device.h"
 #include "sim/frames.h"
+#include "sim/kinds.h"
 #include "sim/ixgbe/model.h"
 #include "sim/mlx5/model.h"
 #include "sim/model.h"
@@ -37,6 +38,8 @@ class Testbed {
   // Adds a ConnectX (MAC 02:00:00:00:c5:<n>) and opens it.
   absl::StatusOr<std::unique_ptr<Device>> add_connectx(
       const DeviceConfig& config, ConnectXProfile profile = ConnectXProfile::cx5());
+  // Adds a NIC of any kind (sim/kinds.h) and opens it.
+  absl::StatusOr<std::unique_ptr<Device>> add(Kind kind, const DeviceConfig& config);
   // The port of NIC i (in the order added).
   Port& port(size_t i) { return *ports_[i]; }
   Ixgbe82599& ixgbe(size_t i) { return *static_cast<Ixgbe82599*>(models_[i].get()); }

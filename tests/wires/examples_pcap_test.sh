@@ -56,7 +56,7 @@ check "pktgen: a missing file" "rc=$rc $out" "rc=1 pktgen: cannot read the captu
 echo "not a capture" >"$tmp/text.pcap"
 out=$("$fwd" --pcap="$tmp/text.pcap" 2>&1); rc=$?
 check "fwd: not a capture file" "rc=$rc $out" "rc=1 fwd: cannot read the capture file .*give a pcap or pcapng file"
-out=$("$fwd" --pcap="$tmp/gen.pcap" --dev0=sim:82599 2>&1); rc=$?
+out=$("$fwd" --pcap="$tmp/gen.pcap" --dev0=0000:42:00.0 --dev1=0000:43:00.0 2>&1); rc=$?
 check "fwd: --pcap is for simulated ports" "rc=$rc $out" "rc=2 fwd: --pcap feeds simulated ports"
 out=$("$pktgen" --capture="$tmp/x.pcap" --dev=sim:82599 2>&1); rc=$?
 check "pktgen: --capture is for the simulated wire" "rc=$rc $out" "rc=2 pktgen: --capture records a simulated wire"

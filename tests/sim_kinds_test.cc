@@ -1,0 +1,74 @@
+// The simulated NIC kinds (sim/kinds.h) by name and by alias through
+// open_device(), each NIC with a name and a MAC address of its own, and the
+// Testbed making any kind.
+#include <set>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nic/open.h"
+#include "sim/kinds.h"
+#include "sim/testbed.h"
+
+namespace safenic {
+namespace {
+
+using ::testing::HasSubstr;
+
+DeviceConfig small() {
+  DeviceConfig c;
+  c.rx_ring_size = c.tx_ring_size = 64;
+  c.buffers_per_rx_queue = 128;
+  return c;
+}
+
+TEST(SimKinds, EveryKindOpensByNameAndAliasEachWithItsOwnNameAndMac) {
+  std::set<std::string> names, macs;
+  size_t opened = 0;
+  for (const sim::KindInfo& k : sim::kKinds) {
+    std::vector<std::string> specs = {std::string("sim:") + k.name};
+    for (absl::string_view a : absl::StrSplit(k.aliases, ',')) specs.push_back("sim:" + std::string(a));
+    specs.push_back("sim:" + absl::AsciiStrToUpper(k.name));  // case does not matter
+    for (const std::string& spec : specs) {
+      auto dev = open_device(spec, small());
+      ASSERT_TRUE(dev.ok()) << spec << ": " << dev.status();
+      ++opened;
+      names.insert((*dev)->name());
+      macs.insert((*dev)->mac().to_string());
+      EXPECT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok()) << spec;  // the loopback plug
+    }
+  }
+  EXPECT_EQ(names.size(), opened);
+  EXPECT_EQ(macs.size(), opened);
+}
+
+TEST(SimKinds, AnUnknownKindListsTheKnownOnes) {
+  auto dev = open_device("sim:connectx-9", small());
+  EXPECT_EQ(dev.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(dev.status().message()),
+              HasSubstr("no simulated NIC model 'connectx-9'; available: sim:82599, sim:virtio, "
+                        "sim:virtio-legacy, sim:cx4, sim:cx4lx, sim:cx5"));
+  EXPECT_EQ(sim::find_kind("connectx-9"), nullptr);
+  EXPECT_THAT(sim::kinds_help(), HasSubstr("sim:connectx-5"));
+}
+
+TEST(SimKinds, TheTestbedMakesEveryKindAndTheyTalk) {
+  sim::Testbed bed;
+  std::vector<std::unique_ptr<Device>> devs;
+  for (const sim::KindInfo& k : sim::kKinds) {
+    auto dev = bed.add(k.kind, small());
+    ASSERT_TRUE(dev.ok()) << k.name << ": " << dev.status();
+    devs.push_back(*std::move(dev));
+  }
+  sim::connect(bed.port(0), bed.port(5));  // an 82599 and a ConnectX-5
+  ASSERT_TRUE(devs[0]->wait_for_link(absl::Seconds(1)).ok());
+  ASSERT_TRUE(devs[5]->wait_for_link(absl::Seconds(1)).ok());
+  EXPECT_EQ(devs[0]->driver(), "ixgbe");
+  EXPECT_EQ(devs[2]->driver(), "virtio");
+  EXPECT_EQ(devs[5]->driver(), "mlx5");
+}
+
+}  // namespace
+}  // namespace safenic
