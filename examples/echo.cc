@@ -109,7 +109,7 @@ int run() {
     if (!t.ok()) return fail(t.status());
     tap = *std::move(t);
     if (!absl::GetFlag(FLAGS_capture).empty()) {
-      auto c = sim::PcapTap::create(absl::GetFlag(FLAGS_capture));
+      auto c = sim::PcapTap::create(user_path(absl::GetFlag(FLAGS_capture)));
       if (!c.ok()) return fail(c.status());
       capture = *std::move(c);
       sim::connect(bed.port(0), capture->a());
@@ -136,6 +136,7 @@ int run() {
   std::fflush(stdout);
 
   std::signal(SIGTERM, [](int) { g_interrupted = true; });
+  if (!valid_seconds(absl::GetFlag(FLAGS_seconds), "echo")) return 2;
   RunLimit limit(absl::GetFlag(FLAGS_seconds), 0);
   const bool quiet = absl::GetFlag(FLAGS_quiet);
   Batch<64> rx, tx;

@@ -74,6 +74,7 @@ int run() {
     std::fprintf(stderr, "fwd: --batch=%d; use 1 to 256\n", batch_size);
     return 2;
   }
+  if (!valid_seconds(absl::GetFlag(FLAGS_seconds), "fwd")) return 2;
   // Each port: a simulated NIC (sim:KIND; no spec: sim:82599) cabled to a
   // traffic source of its own, or any other device (then no source).
   std::string specs[2] = {absl::GetFlag(FLAGS_dev0), absl::GetFlag(FLAGS_dev1)};
@@ -89,7 +90,7 @@ int run() {
     }
   }
   const bool simulated[2] = {kinds[0] != nullptr, kinds[1] != nullptr};
-  const std::string pcap = absl::GetFlag(FLAGS_pcap);
+  const std::string pcap = user_path(absl::GetFlag(FLAGS_pcap));
   if (!pcap.empty() && !simulated[0] && !simulated[1]) {
     std::fprintf(stderr, "fwd: --pcap feeds simulated ports; give one a sim: spec, or drop --pcap\n");
     return 2;

@@ -5,6 +5,7 @@
 //   ./bazelw run //examples:pktgen                    # a simulated 82599
 //   ./bazelw run //examples:pktgen -- --dev=0000:03:00.0 --seconds=0
 //   ./bazelw run //examples:pktgen -- --pcap=$PWD/in.pcap --capture=$PWD/out.pcap
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -36,6 +37,8 @@ ABSL_FLAG(std::string, capture, "",
 namespace safenic::examples {
 namespace {
 
+constexpr uint16_t kPktgenSrcPort = 40000, kPktgenDstPort = 19;
+
 int run() {
   const int batch_size = absl::GetFlag(FLAGS_batch);
   const int size = absl::GetFlag(FLAGS_size);
@@ -43,15 +46,16 @@ int run() {
     std::fprintf(stderr, "pktgen: use --batch 1 to 256 and --size 60 to 2048\n");
     return 2;
   }
+  if (!valid_seconds(absl::GetFlag(FLAGS_seconds), "pktgen")) return 2;
   const bool simulated = absl::GetFlag(FLAGS_dev).empty();
-  const std::string capture_path = absl::GetFlag(FLAGS_capture);
+  const std::string capture_path = user_path(absl::GetFlag(FLAGS_capture));
   if (!simulated && !capture_path.empty()) {
     std::fprintf(stderr, "pktgen: --capture records a simulated wire; drop --dev or --capture\n");
     return 2;
   }
   // With --pcap: the frames to send, checked against the buffers' size.
   std::optional<sim::PcapFile> file;
-  if (const std::string pcap = absl::GetFlag(FLAGS_pcap); !pcap.empty()) {
+  if (const std::string pcap = user_path(absl::GetFlag(FLAGS_pcap)); !pcap.empty()) {
     auto read = sim::PcapFile::read(pcap);
     if (!read.ok()) {
       std::fprintf(stderr, "pktgen: %s\n", std::string(read.status().message()).c_str());
@@ -117,6 +121,12 @@ int run() {
   }
   sim::UdpFlow flow;
   flow.src_mac = dev->mac();
+  // To UDP port 19 (chargen: a character generator's traffic), whose
+  // Wireshark dissector takes any payload. Not 5678, which decodes as
+  // MikroTik MNDP; with a port nothing claims, Wireshark's heuristic
+  // dissectors (DCERPC, Pathport) mistake some sequence numbers for theirs
+  // and mark those frames malformed.
+  flow.src_port = kPktgenSrcPort, flow.dst_port = kPktgenDstPort;
   if (!file) {
     Batch<4096> all;
     (*pool)->alloc_bulk(all, 4096);
@@ -130,10 +140,13 @@ int run() {
   RunLimit limit(absl::GetFlag(FLAGS_seconds), absl::GetFlag(FLAGS_packets));
   QueueStats before = dev->stats()->tx_total();
   absl::Time last = absl::Now();
-  uint64_t seq = 0;
-  size_t next = 0;  // the next frame of the file
-  for (uint64_t iteration = 0; !limit.done(seq); ++iteration) {
-    const size_t fresh = (*pool)->alloc_bulk(batch, batch.room());
+  const uint64_t packets = absl::GetFlag(FLAGS_packets);
+  uint64_t seq = 0;  // frames prepared; seq - batch.size() of them sent
+  size_t next = 0;   // the next frame of the file
+  for (uint64_t iteration = 0; !limit.done(seq - batch.size()); ++iteration) {
+    // With --packets, no more frames than that: the last batch is cut short.
+    const size_t want = packets == 0 ? batch.room() : std::min<uint64_t>(batch.room(), packets - seq);
+    const size_t fresh = (*pool)->alloc_bulk(batch, want);
     for (size_t i = batch.size() - fresh; i < batch.size(); ++i) {
       if (file) {
         const absl::Span<const uint8_t> f = file->frame(next);

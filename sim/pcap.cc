@@ -120,10 +120,15 @@ absl::StatusOr<PcapFile> PcapFile::read(const std::string& path, const PcapReadO
     const int rc = pcap_next_ex(p, &hdr, &bytes);
     if (rc == PCAP_ERROR_BREAK) break;  // end of file
     if (rc != 1) {
+      if (index == 0) {
+        return absl::DataLossError(absl::StrFormat(
+            "the capture file '%s' is damaged before its first whole frame: %s; capture again",
+            path, pcap_geterr(p)));
+      }
       return absl::DataLossError(absl::StrFormat(
           "the capture file '%s' is damaged after %d whole frames: %s; keep those "
           "(editcap -r '%s' OUT 1-%d) or capture again",
-          path, index, pcap_geterr(p), path, std::max<size_t>(index, 1)));
+          path, index, pcap_geterr(p), path, index));
     }
     if (hdr->caplen < hdr->len) {
       ++file.skipped_truncated_;

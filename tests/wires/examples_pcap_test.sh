@@ -23,10 +23,13 @@ delivered=$(sed -nE 's/^pktgen: the simulated wire delivered ([0-9]+)/\1/p' <<<"
 check "pktgen wrote what the wire delivered" "$out" "pktgen: wrote $delivered frames to"
 gen=$(fields "$tmp/gen.pcap")
 check "tshark reads every frame" "$(wc -l <<<"$gen")" "^${delivered}$"
-check "all 128-byte UDP frames to port 5678" "$(cut -d, -f1,2 <<<"$gen" | sort -u)" "^128,5678$"
+check "exactly --packets frames" "$delivered" "^2000$"
+check "all 128-byte UDP frames to port 19" "$(cut -d, -f1,2 <<<"$gen" | sort -u)" "^128,19$"
 # Sequence numbers 0, 1, 2 ... in the first 8 payload bytes (little-endian).
-check "frame 1 carries sequence number 0" "$(sed -n 1p <<<"$gen")" "^128,5678,0000000000000000"
-check "frame 3 carries sequence number 2" "$(sed -n 3p <<<"$gen")" "^128,5678,0200000000000000"
+check "frame 1 carries sequence number 0" "$(sed -n 1p <<<"$gen")" "^128,19,0000000000000000"
+check "frame 3 carries sequence number 2" "$(sed -n 3p <<<"$gen")" "^128,19,0200000000000000"
+# Port 19's dissector (chargen) takes any payload: nothing malformed.
+check "no malformed frame" "$(tshark -r "$tmp/gen.pcap" -Y '_ws.malformed' 2>/dev/null | wc -l)" "^0$"
 check "distinct frames" "$(cut -d, -f3 <<<"$gen" | sort -u | wc -l)" "^${delivered}$"
 
 # 2. fwd replays it into both simulated 82599s.
@@ -62,6 +65,24 @@ out=$("$pktgen" --capture="$tmp/x.pcap" --dev=sim:82599 2>&1); rc=$?
 check "pktgen: --capture is for the simulated wire" "rc=$rc $out" "rc=2 pktgen: --capture records a simulated wire"
 out=$("$pktgen" --capture=/nonexistent-dir/x.pcap 2>&1); rc=$?
 check "pktgen: an unwritable capture" "rc=$rc $out" "rc=1 pktgen: cannot create the capture file '/nonexistent-dir/x.pcap'"
+
+# A relative --capture under `bazel run` lands where the user ran it.
+pktgen_abs=$(realpath "$pktgen")
+out=$(cd / && BUILD_WORKING_DIRECTORY="$tmp" "$pktgen_abs" --packets=10 --capture=rel.pcap 2>&1); rc=$?
+check "pktgen: a relative capture path is the user's" "rc=$rc $(ls "$tmp/rel.pcap" 2>&1)" "^rc=0 $tmp/rel.pcap$"
+# --seconds=-1 is refused, not forever.
+out=$("$pktgen" --seconds=-1 2>&1); rc=$?
+check "pktgen: a negative run length" "rc=$rc $out" "rc=2 pktgen: --seconds=-1"
+out=$("$fwd" --seconds=-1 2>&1); rc=$?
+check "fwd: a negative run length" "rc=$rc $out" "rc=2 fwd: --seconds=-1"
+# SIGTERM ends pktgen as Ctrl-C does: its summary, and a capture with whole frames.
+"$pktgen" --seconds=0 --capture="$tmp/term.pcap" >"$tmp/term.out" 2>&1 &
+pid=$!
+sleep 1
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+check "pktgen: SIGTERM prints the summary" "rc=$rc $(tr '\n' ' ' <"$tmp/term.out")" "rc=0 .*pktgen: wrote [0-9]+ frames"
+check "pktgen: the capture after SIGTERM reads whole" "$(tshark -r "$tmp/term.pcap" 2>&1 >/dev/null | grep -v 'Running as user')" "^$"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -286,6 +286,21 @@ TEST(PcapFileTest, ErrorsSayWhatIsWrongAndWhatToDo) {
   auto damaged = PcapFile::read(cut);
   EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(damaged.status().message()), HasSubstr("damaged after 2 whole frames"));
+  EXPECT_THAT(std::string(damaged.status().message()), HasSubstr("OUT 1-2)"));
+  // Cut in its first frame: nothing to keep, so no editcap advice.
+  {
+    auto w = PcapWriter::create(cut);
+    ASSERT_TRUE(w.ok()) << w.status();
+    (*w)->write(known_frame(0));
+    ASSERT_TRUE((*w)->close().ok());
+  }
+  std::ifstream in1(cut, std::ios::binary);
+  std::string one((std::istreambuf_iterator<char>(in1)), std::istreambuf_iterator<char>());
+  std::ofstream(cut, std::ios::binary | std::ios::trunc) << one.substr(0, one.size() - 10);
+  auto first = PcapFile::read(cut);
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(first.status().message()),
+              AllOf(HasSubstr("damaged before its first whole frame"), Not(HasSubstr("editcap"))));
 
   PcapReadOptions small;
   small.max_bytes = 100;
