@@ -115,6 +115,19 @@ class Device {
     return transmit(queue, batch);
   }
 
+  // Returns to their pools, now, the buffers of packets the device has
+  // finished sending on `queue`, and says how many. Drivers otherwise take
+  // them back lazily, when the ring runs short of room (as DPDK's
+  // tx_free_thresh), so after tx_batch a pool's in_use() still counts them.
+  // For a leak check while the device is open: after reclaim_tx on every
+  // queue, in_use() counts only what the device has not sent yet. (mlx5 asks
+  // for the completions it was saving up; on the simulator they arrive at
+  // once, on hardware a moment later.)
+  absl::StatusOr<size_t> reclaim_tx(uint16_t queue) {
+    if (ABSL_PREDICT_FALSE(queue >= tx_queues_)) return bad_queue("tx", queue, tx_queues_);
+    return reclaim(queue);
+  }
+
   // A pool of packet buffers this device can DMA to and from: where packets
   // for tx_batch come from.
   absl::StatusOr<MempoolPtr> create_mempool(const MempoolConfig& config) {
@@ -142,6 +155,7 @@ class Device {
       : rx_queues_(rx_queues), tx_queues_(tx_queues) {}
   virtual size_t receive(uint16_t queue, PacketBatch& batch) = 0;
   virtual size_t transmit(uint16_t queue, PacketBatch& batch) = 0;
+  virtual size_t reclaim(uint16_t queue) = 0;
   // Where this device's DMA memory comes from (PciFunction::dma()).
   virtual const DmaAllocator& dma() const = 0;
   // The clock wait_for_link uses; drivers forward to PciFunction's.

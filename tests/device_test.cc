@@ -68,6 +68,7 @@ class FakeDevice final : public Device {
  protected:
   size_t receive(uint16_t, PacketBatch&) override { return ++received, 0; }
   size_t transmit(uint16_t, PacketBatch& b) override { return b.size(); }
+  size_t reclaim(uint16_t) override { return 0; }
   const DmaAllocator& dma() const override { return dma_; }
   // A clock of its own: waiting costs the test no real time.
   absl::Time now() override { return now_; }

@@ -59,6 +59,12 @@ class IxgbeDevice final : public Device {
  protected:
   size_t receive(uint16_t queue, PacketBatch& batch) override;
   size_t transmit(uint16_t queue, PacketBatch& batch) override;
+  size_t reclaim(uint16_t queue) override {
+    TxQueue& tq = tx_[queue];
+    const uint32_t before = tq.clean;
+    clean_tx(tq, tq.ring.size());  // as if the whole ring were wanted: every done descriptor
+    return tq.ring.distance(before, tq.clean);
+  }
   const DmaAllocator& dma() const override { return fn_->dma(); }
   absl::Time now() override { return fn_->now(); }
   void sleep(absl::Duration d) override { fn_->sleep(d); }

@@ -75,6 +75,7 @@ class Mlx5Device final : public Device {
   size_t transmit(uint16_t queue, PacketBatch& batch) override {
     return ABSL_PREDICT_FALSE(stopped_) ? 0 : tx_[queue].transmit(batch);
   }
+  size_t reclaim(uint16_t queue) override { return ABSL_PREDICT_FALSE(stopped_) ? 0 : tx_[queue].reclaim(); }
   const DmaAllocator& dma() const override { return fn_->dma(); }
   uint32_t max_mac_filters() const override { return kMaxFilters; }
   absl::Status install_mac_filter(const MacFilter& f, uint32_t slot) override;

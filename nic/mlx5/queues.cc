@@ -318,6 +318,20 @@ size_t SendQueue::transmit(PacketBatch& batch) {
   return c_.enhanced_mpw ? transmit_empw(batch) : transmit_send(batch);
 }
 
+size_t SendQueue::reclaim() {
+  auto held = [&] {  // frames the queue holds (not a fast path: one look at each slot)
+    const Packet* slots = ring_.slots();
+    return static_cast<size_t>(std::count_if(slots, slots + ring_.size(), [](const Packet& p) { return !p.empty(); }));
+  };
+  const size_t before = held();
+  if (unasked_ != 0) {
+    ask_completion();  // cleans too
+  } else {
+    clean();
+  }
+  return before - held();
+}
+
 // A NOP WQE with a CQE asked: completes the frames posted without one.
 void SendQueue::ask_completion() {
   if (pi_ - ci_ == ring_.size()) return;  // full: the CQEs asked for already free it

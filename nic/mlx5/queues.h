@@ -71,6 +71,9 @@ class SendQueue {
   size_t transmit(PacketBatch& batch);
   // Frees the buffers of completed WQEs.
   void clean();
+  // Asks for the completions saved up (a NOP WQE with a CQE), frees what is
+  // complete, and says how many frames that freed.
+  size_t reclaim();
   void release() { ring_.release_packets(); }
   uint32_t cqn() const { return cq_.cqn; }
   // After a CQ overrun (the CQ has stopped): the SQ and its CQ destroyed and

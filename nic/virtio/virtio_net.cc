@@ -89,6 +89,7 @@ class VirtioNet final : public VirtioNetBase {
  protected:
   size_t receive(uint16_t q, PacketBatch& batch) override;
   size_t transmit(uint16_t q, PacketBatch& batch) override;
+  size_t reclaim(uint16_t q) override { return tx_[q].vq->free_used(); }
 
  private:
   struct RxQueue {
