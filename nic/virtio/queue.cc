@@ -363,34 +363,19 @@ size_t PackedQueue::free_used_in_order() {
   return freed;
 }
 
-// How many buffers the device has used, from next_used_: the rest of a batch
-// being taken back, then per used descriptor its batch (§2.8.21: through the
-// buffer it names, when that is a later outstanding one; else one buffer, and
-// exchange counts the bad id).
-size_t PackedQueue::used_ready_in_order(size_t max) const {
+// IN_ORDER, while a batch is being taken back (§2.8.21): its buffers still
+// to take, then one for each used descriptor after it.
+size_t PackedQueue::used_ready_batched(size_t max) const {
   const uint8_t* const desc = ring_.descriptors();
-  const uint8_t* const chains = buffers_->chains();
   const uint16_t size = this->size();
-  uint16_t pos = next_used_, flags = used_flags();
-  uint32_t left = size - room_;  // descriptors outstanding from pos
-  size_t n = 0;
-  auto step = [&] {
-    const uint8_t chain = chains[pos] != 0 ? chains[pos] : 1;
-    left -= std::min<uint32_t>(chain, left);
-    pos = static_cast<uint16_t>(pos + chain);
-    if (pos >= size) pos -= size, flags ^= kAvailUsed;
+  size_t n = std::min<size_t>(batch_rest_, max);
+  uint32_t at = next_used_ + uint32_t{batch_rest_};  // one-descriptor buffers
+  uint16_t flags = used_flags();
+  if (at >= size) at -= size, flags ^= kAvailUsed;
+  uint16_t pos = static_cast<uint16_t>(at);
+  while (n < max && (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) & kAvailUsed) == flags) {
     ++n;
-  };
-  for (uint16_t k = 0; k < batch_rest_ && n < max; ++k) step();
-  while (n < max && left != 0 &&
-         (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) & kAvailUsed) == flags) {
-    const uint16_t id = ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::ID::kOffset);
-    const uint32_t ahead = id >= pos ? id - pos : id + size - pos;
-    if (ahead == 0 || id >= size || chains[id] != 1 || ahead >= left) {
-      step();
-      continue;
-    }
-    for (uint32_t k = 0; k <= ahead && n < max; ++k) step();
+    if (++pos == size) pos = 0, flags ^= kAvailUsed;
   }
   return n;
 }

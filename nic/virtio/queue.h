@@ -236,7 +236,10 @@ class PackedQueue {
   static constexpr uint32_t kUsedCompletely = 0xFFFFFFFF;
   size_t free_used();
   size_t used_ready(size_t max) const {
-    if (in_order_) return used_ready_in_order(max);
+    // IN_ORDER (§2.8.21): a used descriptor may stand for a batch of
+    // buffers. Counted as one here (so at least as many buffers are used as
+    // this says), the rest of its batch is taken back by the next calls.
+    if (ABSL_PREDICT_FALSE(batch_rest_ != 0)) return used_ready_batched(max);
     const uint8_t* const desc = ring_.descriptors();
     const uint16_t size = this->size();
     uint16_t pos = next_used_, flags = used_flags();
@@ -266,7 +269,7 @@ class PackedQueue {
   template <bool in_order, typename SegmentOf, typename OnUsed>
   void exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
   size_t free_used_in_order();
-  size_t used_ready_in_order(size_t max) const;
+  size_t used_ready_batched(size_t max) const;
   // IN_ORDER: takes back the buffer at next_used_ (its packet into `out`).
   uint16_t complete_oldest(Packet& out) {
     BufferTable& b = *buffers_;
@@ -442,32 +445,18 @@ void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed
            first_flags = pending_flags_, wrap_flags = avail_flags();
   uint64_t bad = 0;
   uint16_t batch_rest = batch_rest_;
-  const uint32_t outstanding = size - room_;  // constant: each buffer out is replaced
   for (size_t k = 0; k < n; ++k) {
     uint16_t used_id;
     uint32_t written;
     if (in_order && ABSL_PREDICT_FALSE(batch_rest != 0)) {
-      // Used under the batch's descriptor: its own slot was skipped.
-      --batch_rest;
+      // A buffer a batch's descriptor stands for (§2.8.21): its own slot was
+      // skipped; used completely unless it is the batch's last.
       used_id = used_pos;
-      written = batch_rest == 0 ? batch_last_written_ : segment_of(owned[used_pos]).len;
+      written = --batch_rest == 0 ? batch_last_written_ : segment_of(owned[used_pos]).len;
     } else {
       LayoutRef<PackedDesc> u(desc + 16 * size_t{used_pos});
       used_id = u.get<PackedDesc::ID>();
       written = u.get<PackedDesc::LEN>();
-      if constexpr (in_order) {
-        // §2.8.21: a descriptor naming a later outstanding buffer reports
-        // every buffer from its slot through that one; all but the last were
-        // used completely.
-        const uint32_t ahead = used_id >= used_pos ? used_id - used_pos : used_id + size - used_pos;
-        if (ABSL_PREDICT_FALSE(ahead != 0 && used_id < size && chains[used_id] == 1 &&
-                               ahead < outstanding - k)) {
-          batch_rest = static_cast<uint16_t>(ahead);
-          batch_last_written_ = written;
-          written = segment_of(owned[used_pos]).len;
-          used_id = used_pos;
-        }
-      }
     }
     // IN_ORDER: the descriptor is for the buffer whose slot it took (§2.8.21).
     const uint16_t head = in_order ? used_pos : used_id;
@@ -486,7 +475,21 @@ void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed
         owned[pos].swap(owned[head]);
         chains[head] = 0, chains[pos] = 1, id = pos;
       }
-      if (ABSL_PREDICT_FALSE(used_id != head)) ++bad, p.reset();  // dropped, counted here
+      if (ABSL_PREDICT_FALSE(used_id != head)) {
+        // §2.8.21: naming a later outstanding buffer, the descriptor stands
+        // for every buffer from its slot through that one, all but the last
+        // used completely. Naming anything else, it is a bad completion
+        // (the buffer in its slot is taken back, the frame dropped).
+        const uint32_t ahead = used_id > head ? used_id - head : used_id + size - head;
+        const uint32_t outstanding = size - room_;  // constant here: each buffer out is replaced
+        if (used_id < size && chains[used_id] == 1 && ahead < outstanding - k) {
+          batch_rest = static_cast<uint16_t>(ahead);
+          batch_last_written_ = written;
+          written = segment_of(p).len;
+        } else {
+          ++bad, p.reset();
+        }
+      }
     }
     const Segment s = segment_of(owned[id]);
     const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags;

@@ -116,9 +116,9 @@ MUTATIONS = [
      "if (ABSL_PREDICT_FALSE(written < hdr || merged || !p.resize(written - hdr).ok())) {",
      "if (ABSL_PREDICT_FALSE(written + 1 < hdr || merged || !p.resize(written - hdr).ok())) {", VIRTIO,
      "a used length one byte short of the header is accepted"),
-    ("virtio-batch-bound", "nic/virtio/queue.cc",
-     "if (ahead == 0 || id >= size || chains[id] != 1 || ahead >= left) {",
-     "if (ahead == 0 || id >= size || chains[id] != 1 || ahead > left) {", VIRTIO,
+    ("virtio-batch-bound", "nic/virtio/queue.h",
+     "if (used_id < size && chains[used_id] == 1 && ahead < outstanding - k) {",
+     "if (used_id < size && chains[used_id] == 1 && ahead <= outstanding - k) {", VIRTIO,
      "IN_ORDER batch may name a buffer one past the outstanding ones"),
 
     # --- the virtio model ---
