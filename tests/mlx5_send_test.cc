@@ -221,6 +221,25 @@ TEST(Mlx5SendTest, AReceiveCqeNamingAnotherWqeIsACountedError) {
   EXPECT_GE(stats->rx[0].errors, 1u);
 }
 
+// A receive queue's doorbell record counting one WQE more than its ring
+// holds (a driver bug): reported when the next frame arrives.
+TEST(Mlx5SendTest, AReceiveCounterPastTheRingIsReported) {
+  auto d = std::make_unique<Driven>(sim::ConnectXProfile::cx5());
+  const std::vector<uint64_t> records = d->model->rq_doorbell_records();
+  ASSERT_EQ(records.size(), 1u);
+  auto record = d->ctx.iommu->translate(records[0], 8, "test");
+  ASSERT_TRUE(record.ok());
+  LayoutRef<mlx5::WqDoorbell> r(record->data());
+  const uint32_t posted = r.get<mlx5::WqDoorbell::RECEIVE_COUNTER>();  // the whole ring (64)
+  r.set<mlx5::WqDoorbell::RECEIVE_COUNTER>(posted + 1);
+  sim::UdpFlow flow;
+  flow.dst_mac = d->dev->mac();
+  d->tester.send(sim::udp_frame(60, flow, 1));
+  EXPECT_THAT(d->ctx.log->to_string(), HasSubstr("its receive counter says 65 WQEs posted; its ring holds 64"));
+  d->ctx.log->clear();
+  r.set<mlx5::WqDoorbell::RECEIVE_COUNTER>(posted);
+}
+
 // CQEs that come late, as on hardware (the model completes at once): they
 // are written with the wrong owner bit, then revealed.
 class LateCqes final : public sim::DeviceWrites {

@@ -142,6 +142,15 @@ class ConnectXModel final : public DeviceModel {
   size_t objects_at_teardown() const { return objects_at_teardown_; }
   // The state of SQ or RQ `n`, if it exists.
   std::optional<uint8_t> wq_state(uint32_t n) const;
+  // The doorbell record addresses of the receive queues there are (for
+  // tests that play a driver writing a wrong record).
+  std::vector<uint64_t> rq_doorbell_records() const {
+    std::vector<uint64_t> out;
+    for (const auto& [n, wq] : objects_.wqs) {
+      if (!wq.send) out.push_back(wq.dbr);
+    }
+    return out;
+  }
   // Send WQEs taken (well formed), by opcode (mlx5::kOpcodeSend, ...).
   uint64_t send_wqes(uint32_t opcode) const {
     auto it = send_wqes_.find(opcode);
