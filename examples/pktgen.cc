@@ -37,8 +37,6 @@ ABSL_FLAG(std::string, capture, "",
 namespace safenic::examples {
 namespace {
 
-constexpr uint16_t kPktgenSrcPort = 40000, kPktgenDstPort = 19;
-
 int run() {
   const int batch_size = absl::GetFlag(FLAGS_batch);
   const int size = absl::GetFlag(FLAGS_size);
@@ -121,12 +119,7 @@ int run() {
   }
   sim::UdpFlow flow;
   flow.src_mac = dev->mac();
-  // To UDP port 19 (chargen: a character generator's traffic), whose
-  // Wireshark dissector takes any payload. Not 5678, which decodes as
-  // MikroTik MNDP; with a port nothing claims, Wireshark's heuristic
-  // dissectors (DCERPC, Pathport) mistake some sequence numbers for theirs
-  // and mark those frames malformed.
-  flow.src_port = kPktgenSrcPort, flow.dst_port = kPktgenDstPort;
+  // UdpFlow's ports: to UDP 19, which Wireshark decodes without complaint.
   if (!file) {
     Batch<4096> all;
     (*pool)->alloc_bulk(all, 4096);

@@ -16,8 +16,13 @@ struct UdpFlow {
   MacAddress dst_mac{{0x02, 0, 0, 0, 0, 0xb1}};
   uint32_t src_ip = 0x0a000001;  // 10.0.0.1
   uint32_t dst_ip = 0x0a000002;  // 10.0.0.2
-  uint16_t src_port = 1234;
-  uint16_t dst_port = 5678;
+  // To UDP port 19 (chargen: a character generator's traffic), whose
+  // Wireshark dissector takes any payload. Not 5678, which decodes as
+  // MikroTik MNDP; with a port nothing claims, Wireshark's heuristic
+  // dissectors (DCERPC, Pathport) mistake some sequence numbers for theirs
+  // and mark those frames malformed (tests/wires/examples_pcap_test.sh).
+  uint16_t src_port = 40000;
+  uint16_t dst_port = 19;
 };
 
 inline constexpr size_t kUdpHeaders = 14 + 20 + 8;
