@@ -111,7 +111,33 @@ class Member:
         self.name, self.offset, self.width, self.type_name = name, offset, width, type_name
 
 
-class IfcLayouts:
+class _Layouts:
+    """What IfcLayouts and CStructs share: layouts built on first use from
+    self.raw (name -> (kind, body)) by the subclass's _build, and paths
+    through nested members. IfcLayouts counts in bits, CStructs in bytes."""
+
+    def layout(self, name):
+        if name not in self.cache:
+            if name not in self.raw:
+                raise KeyError(self._missing(name))
+            kind, body = self.raw[name]
+            self.cache[name] = self._build(kind, body, name)
+        return self.cache[name]
+
+    def resolve(self, path):
+        """'create_cq_in.cq_context.log_cq_size' -> (offset, width) of the last member."""
+        parts = path.split(".")
+        lay = self.layout(parts[0])
+        offset, width = 0, lay["size"]
+        for p in parts[1:]:
+            if lay is None or p not in lay["members"]:
+                raise KeyError("%s: no member %r" % (path, p))
+            o, width, lay = self._step(lay["members"][p])
+            offset += o
+        return offset, width
+
+
+class IfcLayouts(_Layouts):
     """mlx5_ifc.h `_bits` layouts: bit offsets (MSB first) and widths."""
 
     def __init__(self, text, constants):
@@ -175,27 +201,12 @@ class IfcLayouts:
         members, size = self._members(kind, body, where)
         return {"members": {m.name: m for m in members}, "size": size}
 
-    def layout(self, name):
-        if name not in self.cache:
-            if name not in self.raw:
-                raise KeyError("mlx5_ifc.h has no struct mlx5_ifc_%s_bits" % name)
-            kind, body = self.raw[name]
-            self.cache[name] = self._build(kind, body, name)
-        return self.cache[name]
+    def _missing(self, name):
+        return "mlx5_ifc.h has no struct mlx5_ifc_%s_bits" % name
 
-    def resolve(self, path):
-        """'create_cq_in.cq_context.log_cq_size' -> (bit offset, width)."""
-        parts = path.split(".")
-        lay = self.layout(parts[0])
-        offset, width = 0, lay["size"]
-        for p in parts[1:]:
-            if lay is None or p not in lay["members"]:
-                raise KeyError("%s: no member %r" % (path, p))
-            m = lay["members"][p]
-            offset += m.offset
-            width = m.width
-            lay = self.layout(m.type_name) if m.type_name else None
-        return offset, width
+    def _step(self, member):
+        return (member.offset, member.width,
+                self.layout(member.type_name) if member.type_name else None)
 
 
 _C_TYPES = {"u8": 1, "__u8": 1, "u16": 2, "__be16": 2, "__u16": 2, "__le16": 2,
@@ -203,7 +214,7 @@ _C_TYPES = {"u8": 1, "__u8": 1, "u16": 2, "__be16": 2, "__u16": 2, "__le16": 2,
             "u64": 8, "__be64": 8, "__u64": 8, "__le64": 8}
 
 
-class CStructs:
+class CStructs(_Layouts):
     """Plain C structs of fixed-width types: byte offsets and sizes.
 
     Members are laid out without padding, as the hardware formats these structs
@@ -279,22 +290,8 @@ class CStructs:
         size = (size + align - 1) // align * align
         return {"members": members, "size": size, "align": align}
 
-    def layout(self, name):
-        if name not in self.cache:
-            if name not in self.raw:
-                raise KeyError("no struct %s in the C headers" % name)
-            kind, body = self.raw[name]
-            self.cache[name] = self._build(kind, body, name)
-        return self.cache[name]
+    def _missing(self, name):
+        return "no struct %s in the C headers" % name
 
-    def resolve(self, path):
-        """'mlx5_cqe64.byte_cnt' -> (byte offset, byte size)."""
-        parts = path.split(".")
-        lay = self.layout(parts[0])
-        offset, size = 0, lay["size"]
-        for p in parts[1:]:
-            if lay is None or p not in lay["members"]:
-                raise KeyError("%s: no member %r" % (path, p))
-            o, size, lay = lay["members"][p]
-            offset += o
-        return offset, size
+    def _step(self, member):
+        return member  # (byte offset, byte size, the member's own layout or None)
