@@ -49,6 +49,22 @@ class VirtioTest : public ::testing::Test {
     EXPECT_TRUE(nic.ok()) << nic.status();
     return *std::move(nic);
   }
+  // A device driven by hand through its transport, reset and at status
+  // ACKNOWLEDGE | DRIVER (§3.1.1 steps 1-3), for tests of single steps.
+  struct HandDriven {
+    std::shared_ptr<sim::VirtioNetModel> model;
+    std::unique_ptr<sim::SimulatedFunction> fn;
+    std::unique_ptr<virtio::Transport> t;  // after fn: destroyed before it
+  };
+  HandDriven acknowledged(const sim::VirtioNetConfig& mc) {
+    HandDriven d;
+    d.model = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
+    d.fn = std::make_unique<sim::SimulatedFunction>(d.model, ctx_, "sim:virtio#0");
+    d.t = *virtio::Transport::open(*d.fn);
+    d.t->set_status(0);
+    d.t->set_status(virtio::status::kAcknowledge | virtio::status::kDriver);
+    return d;
+  }
   MempoolPtr make_pool(Device& dev) {
     MempoolConfig c;
     c.buffers = 2048;
@@ -297,12 +313,9 @@ TEST_F(VirtioTest, TheModelReportsASplitDriverOffRingOrderUnderInOrder) {
   for (bool driver_in_order : {true, false}) {
     SCOPED_TRACE(absl::StrFormat("driver in order %d", driver_in_order));
     ctx_.log->clear();
-    auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(false, true));
-    sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
-    auto t = *virtio::Transport::open(fn);
+    auto [model, fn_ptr, t] = acknowledged(modern(false, true));
+    sim::SimulatedFunction& fn = *fn_ptr;
     namespace st = virtio::status;
-    t->set_status(0);
-    t->set_status(st::kAcknowledge | st::kDriver);
     t->set_driver_features(bit(f::kVersion1) | bit(f::kInOrder));
     t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
     auto q = *virtio::SplitQueue::create(fn.dma(), 64, false, false, driver_in_order, "tx");
@@ -336,14 +349,9 @@ TEST_F(VirtioTest, TheModelReportsASplitDriverOffRingOrderUnderInOrder) {
 // driver may read it back. §4.1.5.1.3 (legacy note): a transitional device
 // lets a legacy driver use its queues before DRIVER_OK.
 TEST_F(VirtioTest, LegacyDriversMayReadQueueNotifyAndUseQueuesBeforeDriverOk) {
-  sim::VirtioNetConfig mc;
-  mc.legacy = true;
-  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
-  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
-  auto t = *virtio::Transport::open(fn);
+  auto [model, fn_ptr, t] = acknowledged({.legacy = true});
+  sim::SimulatedFunction& fn = *fn_ptr;
   namespace st = virtio::status;
-  t->set_status(0);
-  t->set_status(st::kAcknowledge | st::kDriver);
   t->set_driver_features(bit(f::kAnyLayout));  // a 10-byte header, in the frame's descriptor
   auto q = *virtio::SplitQueue::create(fn.dma(), 256, true, false, false, "tx");
   ASSERT_TRUE(t->setup_queue(1, 256, q.addresses()).ok());
@@ -363,12 +371,9 @@ TEST_F(VirtioTest, LegacyDriversMayReadQueueNotifyAndUseQueuesBeforeDriverOk) {
 
 // The modern transport keeps the rule: no notification before DRIVER_OK.
 TEST_F(VirtioTest, AModernDriverNotifyingBeforeDriverOkIsReported) {
-  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, sim::VirtioNetConfig{});
-  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
-  auto t = *virtio::Transport::open(fn);
+  auto [model, fn_ptr, t] = acknowledged({});
+  sim::SimulatedFunction& fn = *fn_ptr;
   namespace st = virtio::status;
-  t->set_status(0);
-  t->set_status(st::kAcknowledge | st::kDriver);
   t->set_driver_features(bit(f::kVersion1));
   t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
   auto q = *virtio::SplitQueue::create(fn.dma(), 64, false, false, false, "tx");
@@ -385,14 +390,8 @@ TEST_F(VirtioTest, AStatusWriteClearingBitsIsReportedAndStored) {
   for (bool legacy : {false, true}) {
     SCOPED_TRACE(legacy ? "legacy" : "modern");
     ctx_.log->clear();
-    sim::VirtioNetConfig mc;
-    mc.legacy = legacy;
-    auto model = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
-    sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
-    auto t = *virtio::Transport::open(fn);
+    auto [model, fn, t] = acknowledged({.legacy = legacy});
     namespace st = virtio::status;
-    t->set_status(0);
-    t->set_status(st::kAcknowledge | st::kDriver);
     t->set_status(st::kAcknowledge);
     ASSERT_EQ(ctx_.log->size(), 1u);
     EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("clears bits of 0x3 without a reset"));
@@ -425,13 +424,10 @@ TEST_F(VirtioTest, FramesLongerThanTheNegotiatedFeaturesAllowAreDroppedAndCounte
 TEST_F(VirtioTest, APackedInOrderDeviceMayReportReceiveBatchesWithOneDescriptor) {
   sim::VirtioNetConfig mc = modern(true, true);
   mc.rx_in_order_batch = 4;
-  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
+  auto [model, fn_ptr, t] = acknowledged(mc);
   sim::connect(model->port(), tester_);
-  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
-  auto t = *virtio::Transport::open(fn);
+  sim::SimulatedFunction& fn = *fn_ptr;
   namespace st = virtio::status;
-  t->set_status(0);
-  t->set_status(st::kAcknowledge | st::kDriver);
   t->set_driver_features(bit(f::kVersion1) | bit(f::kRingPacked) | bit(f::kInOrder));
   t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
   auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, true, "rx");
