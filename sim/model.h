@@ -9,8 +9,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "nic/pci_function.h"
 #include "sim/clock.h"
@@ -78,6 +80,10 @@ class DeviceModel {
   }
   // Device work that no register access triggers (frames from a wire).
   virtual void progress() {}
+  // The frames this model dropped, by reason ("rx_filtered": not addressed
+  // to the NIC, ...), including those no device counter shows a driver: what
+  // Testbed::report() prints when frames go missing. Reasons with none are left out.
+  virtual std::map<std::string, uint64_t> dropped_frames() const { return {}; }
 };
 
 }  // namespace safenic::sim

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "nic/open.h"
 #include "sim/simulated_function.h"
@@ -10,33 +11,55 @@ namespace safenic::sim {
 
 absl::StatusOr<std::unique_ptr<Device>> Testbed::add(std::shared_ptr<DeviceModel> model,
                                                      Port& port, const char* kind,
+                                                     MacAddress mac,
                                                      const DeviceConfig& config) {
+  const std::string name = absl::StrFormat("sim:%s#%d", kind, models_.size());
   models_.push_back(model);
   ports_.push_back(&port);
-  return open_device(std::make_unique<SimulatedFunction>(
-                         model, ctx_, absl::StrFormat("sim:%s#%d", kind, models_.size() - 1)),
-                     config);
+  nics_.push_back({name, mac});
+  return open_device(std::make_unique<SimulatedFunction>(model, ctx_, name), config);
+}
+
+UdpFlow Testbed::flow_to(size_t i) const {
+  UdpFlow flow;
+  flow.dst_mac = nics_[i].mac;
+  return flow;
+}
+
+std::string Testbed::report() const {
+  std::string out;
+  SimLock lock(ctx_);
+  for (size_t i = 0; i < models_.size(); ++i) {
+    absl::StrAppendFormat(&out, "NIC %d (%s, %s):", i, nics_[i].name, nics_[i].mac.to_string());
+    const std::map<std::string, uint64_t> drops = models_[i]->dropped_frames();
+    if (drops.empty()) out += " no frame dropped";
+    for (const auto& [reason, n] : drops) absl::StrAppendFormat(&out, " %s %d", reason, n);
+    out += "\n";
+  }
+  out += ctx_.log->empty() ? "driver mistakes: none\n"
+                           : absl::StrCat("driver mistakes:\n", ctx_.log->to_string(), "\n");
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<Device>> Testbed::add_82599(const DeviceConfig& config) {
   Ixgbe82599Config mc;
   mc.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
   auto model = std::make_shared<Ixgbe82599>(ctx_, mc);
-  return add(model, model->port(), "82599", config);
+  return add(model, model->port(), "82599", mc.mac, config);
 }
 
 absl::StatusOr<std::unique_ptr<Device>> Testbed::add_virtio(const DeviceConfig& config,
                                                             VirtioNetConfig mc) {
   mc.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
   auto model = std::make_shared<VirtioNetModel>(ctx_, mc);
-  return add(model, model->port(), "virtio", config);
+  return add(model, model->port(), "virtio", mc.mac, config);
 }
 
 absl::StatusOr<std::unique_ptr<Device>> Testbed::add_connectx(const DeviceConfig& config,
                                                               ConnectXProfile profile) {
   profile.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
   auto model = std::make_shared<ConnectXModel>(ctx_, profile);
-  return add(model, model->port(), "cx", config);
+  return add(model, model->port(), "cx", profile.mac, config);
 }
 
 absl::StatusOr<std::unique_ptr<Device>> Testbed::add(Kind kind, const DeviceConfig& config) {

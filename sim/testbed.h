@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -46,16 +47,31 @@ class Testbed {
   VirtioNetModel& virtio(size_t i) { return *static_cast<VirtioNetModel*>(models_[i].get()); }
   ConnectXModel& connectx(size_t i) { return *static_cast<ConnectXModel*>(models_[i].get()); }
   const SimContext& context() const { return ctx_; }
+  // The MAC address NIC i was made with (what its driver's mac() reads).
+  MacAddress mac(size_t i) const { return nics_[i].mac; }
+  // A flow addressed to NIC i, which its address filter takes: send it from
+  // a TesterPort or TrafficSource connected to port(i).
+  UdpFlow flow_to(size_t i) const;
+  // What went wrong, for a test's failure message: each NIC's dropped frames
+  // by reason (DeviceModel::dropped_frames(), counted by the device or not)
+  // and the driver mistakes in the violation log. One line per NIC.
+  std::string report() const;
   // Every model's progress() (frames from wires, link changes, retries), under
   // the context's lock.
   void progress();
 
  private:
   absl::StatusOr<std::unique_ptr<Device>> add(std::shared_ptr<DeviceModel> model, Port& port,
-                                              const char* kind, const DeviceConfig& config);
+                                              const char* kind, MacAddress mac,
+                                              const DeviceConfig& config);
+  struct Nic {
+    std::string name;  // the spec its device was opened with: sim:<kind>#<i>
+    MacAddress mac;
+  };
   SimContext ctx_;
   std::vector<std::shared_ptr<DeviceModel>> models_;
   std::vector<Port*> ports_;
+  std::vector<Nic> nics_;
 };
 
 // A port that sends copies of one UDP frame, with rising sequence numbers, to

@@ -18,12 +18,11 @@ TEST(Reflector, SendsEveryFrameBackToItsSender) {
   safenic::sim::connect(bed.port(0), peer);
   ASSERT_TRUE((*nic)->wait_for_link(absl::Seconds(1)).ok());
 
-  safenic::sim::UdpFlow flow;
-  flow.dst_mac = (*nic)->mac();                     // else the NIC filters them out
+  const safenic::sim::UdpFlow flow = bed.flow_to(0);  // addressed to NIC 0
   for (uint64_t i = 0; i < 8; ++i) peer.send(safenic::sim::udp_frame(64, flow, i));
 
   safenic::Batch<32> batch;
-  ASSERT_EQ(*(*nic)->rx_batch(0, batch), 8u);
+  ASSERT_EQ(*(*nic)->rx_batch(0, batch), 8u) << bed.report();  // what dropped them
   for (safenic::Packet& p : batch) reflect(p);
   ASSERT_EQ(*(*nic)->tx_batch(0, batch), 8u);      // sent packets leave the batch
 

@@ -374,6 +374,10 @@ absl::StatusOr<DeviceStats> IxgbeDevice::stats() {
   add("GORC", gorc | uint64_t{bar_.read<GORCH>().raw()} << 32);
   const uint64_t gotc = bar_.read<GOTCL>().raw();
   add("GOTC", gotc | uint64_t{bar_.read<GOTCH>().raw()} << 32);
+  // Good frames before the address filter: GPRC + MPC + the frames filtered out.
+  add("RXNFGPC", bar_.read<RXNFGPC>().raw());
+  const uint64_t rxnfgbc = bar_.read<RXNFGBCL>().raw();
+  add("RXNFGBC", rxnfgbc | uint64_t{bar_.read<RXNFGBCH>().raw()} << 32);
   add("CRCERRS", bar_.read<CRCERRS>().raw());
   add("RUC", bar_.read<RUC>().raw());  // undersize frames, dropped
   add("ROC", bar_.read<ROC>().raw());  // oversize frames, dropped

@@ -205,6 +205,15 @@ struct RLEC : Register<RLEC, uint32_t, A::kClearOnRead, 0x04040> {};
 struct RUC : Register<RUC, uint32_t, A::kClearOnRead, 0x040A4> {};
 struct ROC : Register<ROC, uint32_t, A::kClearOnRead, 0x040AC> {};
 struct GPRC : Register<GPRC, uint32_t, A::kClearOnRead, 0x04074> {};
+// Good Rx Non-Filtered packets and their octets (36 bits, CRC included):
+// good frames of a legal length from the wire, counted before the address
+// filter and whether receive is enabled or not. RXNFGPC − GPRC − MPC are the
+// good frames the NIC did not take (its filters, RXCTRL.RXEN clear). The
+// 82599's description of these was not at hand; the X550 datasheet (333369,
+// §8.2.2.17.77-79) gives it for the same registers at the same offsets.
+struct RXNFGPC : Register<RXNFGPC, uint32_t, A::kClearOnRead, 0x041B0> {};
+struct RXNFGBCL : Register<RXNFGBCL, uint32_t, A::kClearOnRead, 0x041B4> {};
+struct RXNFGBCH : Register<RXNFGBCH, uint32_t, A::kClearOnRead, 0x041B8> {};
 struct GPTC : Register<GPTC, uint32_t, A::kClearOnRead, 0x04080> {};
 struct GORCL : Register<GORCL, uint32_t, A::kClearOnRead, 0x04088> {};
 struct GORCH : Register<GORCH, uint32_t, A::kClearOnRead, 0x0408C> {};

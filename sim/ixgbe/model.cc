@@ -63,6 +63,9 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<RUC>("RUC");
   regs_.add<ROC>("ROC");
   regs_.add<GPRC>("GPRC");
+  regs_.add<RXNFGPC>("RXNFGPC");
+  regs_.add<RXNFGBCL>("RXNFGBCL");
+  regs_.add<RXNFGBCH>("RXNFGBCH");
   regs_.add<GPTC>("GPTC");
   regs_.add<GORCL>("GORCL");
   regs_.add<GORCH>("GORCH");
@@ -284,6 +287,26 @@ void Ixgbe82599::count_rx(uint32_t q, size_t len) {
   if (q < QPRC::kCount) ++regs_.raw<QPRC>(q);
 }
 
+std::map<std::string, uint64_t> Ixgbe82599::dropped_frames() const {
+  std::map<std::string, uint64_t> out;
+  auto add = [&](const char* reason, uint64_t n) {
+    if (n != 0) out[reason] = n;
+  };
+  add("rx_filtered", dropped_filtered_);
+  add("rx_link_down", dropped_link_down_);
+  add("rx_dma_fault", rx_dma_faults_);
+  add("tx_link_down", dropped_tx_link_down_);
+  add("tx_dma_fault", tx_dma_faults_);
+  add("tx_descriptor_error", tx_descriptor_errors_);
+  return out;
+}
+
+// A good frame, before the address filter (RXNFGPC): taken or not.
+void Ixgbe82599::count_good_unfiltered(size_t len) {
+  ++regs_.raw<RXNFGPC>();
+  add64(regs_.raw<RXNFGBCL>(), regs_.raw<RXNFGBCH>(), len + 4);
+}
+
 void Ixgbe82599::count_tx(uint32_t q, size_t len) {
   ++regs_.raw<GPTC>();
   add64(regs_.raw<GOTCL>(), regs_.raw<GOTCH>(), len + 4);
@@ -364,6 +387,7 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
   if (removed_ || !link_up()) return void(++dropped_link_down_);
   if (!size_ok(frame)) return;
   if (!regs_.get<RXCTRL>().is_set<RXCTRL::RXEN>() || !accept(frame)) {
+    count_good_unfiltered(frame.size());
     return void(++dropped_filtered_);
   }
   // §8.2.3.5.1 / §8.2.3.7.1: a frame with a bad CRC is counted in CRCERRS and
@@ -373,6 +397,8 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
     ++regs_.raw<CRCERRS>();
     if (!regs_.get<FCTRL>().is_set<FCTRL::SBP>()) return;
     crc_error = true;
+  } else {
+    count_good_unfiltered(frame.size());
   }
   uint32_t hash, rss_type;
   const uint32_t q = select_queue(frame, &hash, &rss_type);

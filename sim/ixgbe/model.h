@@ -56,6 +56,9 @@ class Ixgbe82599 final : public DeviceModel {
   uint64_t rx_dma_faults() const { return rx_dma_faults_; }  // frames dropped
   uint64_t tx_dma_faults() const { return tx_dma_faults_; }  // frames dropped
   uint64_t tx_descriptor_errors() const { return tx_descriptor_errors_; }
+  // rx_filtered (RXNFGPC - GPRC - MPC on the device), rx_link_down,
+  // rx_dma_fault, tx_link_down, tx_dma_fault, tx_descriptor_error.
+  std::map<std::string, uint64_t> dropped_frames() const override;
 
  private:
   class MacPort final : public Port {
@@ -90,6 +93,7 @@ class Ixgbe82599 final : public DeviceModel {
   void transmit(uint32_t q);
   void write_back(uint32_t q);
   void count_rx(uint32_t q, size_t len);
+  void count_good_unfiltered(size_t len);
   void count_tx(uint32_t q, size_t len);
   static void add64(uint32_t& lo, uint32_t& hi, uint64_t n);
   bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }

@@ -168,6 +168,10 @@ class ConnectXModel final : public DeviceModel {
              rx_failed = 0, tx_failed = 0, tx_flushed = 0, no_cqe = 0;
   };
   const Drops& drops() const { return drops_; }
+  // The frames of drops() (not eq_full, eq_stalled: events), by field name,
+  // rx_ or tx_ in front where a field does not say (link_down counts both):
+  // rx_vport_filter is a frame for a MAC this vport does not have.
+  std::map<std::string, uint64_t> dropped_frames() const override;
 
  private:
   class QsfpPort final : public Port {

@@ -66,6 +66,8 @@ class VirtioNetModel final : public DeviceModel {
   // (§5.1.6.3: 1514 bytes without GUEST_TSO4/6/UFO or MTU).
   uint64_t rx_oversize() const { return rx_oversize_; }
   static constexpr size_t kMaxFrameWithoutOffloads = 1514;
+  // rx_no_buffer, rx_filtered, rx_oversize: virtio-net has no counters.
+  std::map<std::string, uint64_t> dropped_frames() const override;
   uint64_t kicks(uint16_t q) const { return q < vqs_.size() ? vqs_[q].kicks : 0; }
   // Fault injection (sim/faults.h; the README's "Fault injection" table): kNeedsReset (at a
   // notification or an arriving frame), kRefuseFeatures (at FEATURES_OK),

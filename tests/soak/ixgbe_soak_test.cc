@@ -68,6 +68,9 @@ class IxgbeSoak final : public ForwardingSoak {
               {"app received", "A dropped_link_down", "A dropped_filtered", "A CRCERRS", "A MPC",
                "A rx_dma_faults", "A driver rx errors"});
     l.balance("NIC A good frames", {"A GPRC"}, {"A driver rx packets"});
+    // Good frames before the address filter: taken, missed, filtered out or lost to a DMA fault.
+    l.balance("NIC A before the filter", {"A RXNFGPC"},
+              {"A GPRC", "A MPC", "A dropped_filtered", "A rx_dma_faults"});
     l.balance("NIC A missed (DROP_EN on every queue)", {"A MPC"}, {"A driver rx drops"});
     l.balance("NIC A CRC errors", {"A fired: RX CRC error"}, {"A CRCERRS"});
     l.balance("NIC A DMA faults", {"A fired: DMA fault"}, {"A rx_dma_faults"});
