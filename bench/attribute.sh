@@ -37,8 +37,12 @@ if [[ $kind == mlx5 ]]; then
 fi
 count() {  # batch, toggle pattern -> instructions collected
   local out; out=$(mktemp)
-  valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="$2" \
-    "$bin" "$kind" "$1" "$iterations" >/dev/null 2>&1
+  # forward_loop fails unless every frame was forwarded and reached the sink.
+  if ! valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="$2" \
+    "$bin" "$kind" "$1" "$iterations" >/dev/null 2>&1; then
+    echo "forward_loop $kind $1 $iterations failed: not every frame was forwarded" >&2
+    exit 1
+  fi
   callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
   rm -f "$out"
 }

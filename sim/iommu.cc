@@ -10,12 +10,29 @@ namespace safenic::sim {
 
 absl::StatusOr<uint64_t> Iommu::map(void* va, size_t len, absl::string_view tag) {
   if (len == 0) return absl::InvalidArgumentError("cannot map 0 bytes for DMA");
-  constexpr uint64_t kPage = 4096;
   const uint64_t iova = next_iova_;
-  next_iova_ += (len + kPage - 1) / kPage * kPage + kPage;  // + guard page
-  regions_[iova] = Region{iova, len, static_cast<uint8_t*>(va), std::string(tag), 0, {}};
+  const uint64_t pages = (len + kPage - 1) / kPage;
+  next_iova_ += (pages + 1) * kPage;  // + guard page
+  const Region& r = regions_[iova] =
+      Region{iova, len, static_cast<uint8_t*>(va), std::string(tag), 0, {}};
+  const uint64_t first = (iova - kIovaBase) / kPage;
+  pages_.resize(first + pages + 1, nullptr);  // the guard page stays null
+  std::fill(pages_.begin() + first, pages_.begin() + first + pages, &r);
   dead_.erase(iova);
   return iova;
+}
+
+uint8_t* Iommu::dma(uint64_t iova, size_t len, absl::string_view what, DmaWindow& window) {
+  uint8_t* const p = dma(iova, len, what);
+  if (p == nullptr) return nullptr;
+  const Region* r = pages_[(iova - kIovaBase) / kPage];  // (null: a 0-byte DMA at a region's end)
+  if (r != nullptr && r->buffer_len == 0) {
+    window.generation_ = generation_;
+    window.start_ = r->iova;
+    window.size_ = r->len;
+    window.va_ = r->va;
+  }
+  return p;
 }
 
 void Iommu::unmap(uint64_t iova, size_t len) {
@@ -25,9 +42,9 @@ void Iommu::unmap(uint64_t iova, size_t len) {
         "IOMMU: unmap of [%#x, +%d) which is not a mapped region", iova, len));
     return;
   }
-  for (const Region*& r : recent_) {
-    if (r == &it->second) r = nullptr;
-  }
+  const uint64_t first = (iova - kIovaBase) / kPage;
+  std::fill(pages_.begin() + first, pages_.begin() + first + (len + kPage - 1) / kPage, nullptr);
+  ++generation_;  // every DmaWindow looks again
   if (last_marked_ == &it->second) last_marked_ = nullptr;
   it->second.buffer_len = 0;  // a dead region's report is about the region
   it->second.buffer_free.clear();
@@ -40,10 +57,7 @@ absl::StatusOr<absl::Span<uint8_t>> Iommu::translate_slow(uint64_t iova, size_t 
   auto it = regions_.upper_bound(iova);
   if (it != regions_.begin()) {
     const Region& r = std::prev(it)->second;
-    if (len > 0 && r.contains(iova, len)) {
-      recent_[next_recent_++ % recent_.size()] = &r;
-      return checked(r, iova, len, what);
-    }
+    if (len > 0 && r.contains(iova, len)) return checked(r, iova, len, what);
   }
   return violation(iova, len, what);
 }
@@ -73,6 +87,7 @@ void Iommu::mark_buffer(uint64_t iova, uint32_t len, bool free) {
   if (r->buffer_len == 0) {
     r->buffer_len = len;
     r->buffer_free.assign(r->len / len, 0);
+    ++generation_;  // its DMAs are checked per buffer from now on: no window may skip that
   }
   r->buffer_free[index] = free;
 }

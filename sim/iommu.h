@@ -34,6 +34,26 @@
 
 namespace safenic::sim {
 
+class Iommu;
+
+// A model's cached view of one live IOMMU region (a ring, a doorbell page, a
+// pool without buffer tracking): DMAs that stay inside it skip the region
+// lookup. The same checks hold: the bounds are checked on every access, and
+// the IOMMU invalidates every window at once (its generation) when it unmaps
+// a region or starts tracking a pool's buffers, the two events that change
+// what a lookup would say of a mapped address.
+class DmaWindow {
+ public:
+  // Host memory behind [iova, iova + len), or null (reported) as Iommu::dma().
+  inline uint8_t* get(Iommu& iommu, uint64_t iova, size_t len, absl::string_view what);
+
+ private:
+  friend class Iommu;
+  uint64_t generation_ = ~uint64_t{0};  // matches no IOMMU generation until filled
+  uint64_t start_ = 0, size_ = 0;
+  uint8_t* va_ = nullptr;
+};
+
 class Iommu final : public IovaMapper {
  public:
   explicit Iommu(std::shared_ptr<ViolationLog> log)
@@ -55,14 +75,35 @@ class Iommu final : public IovaMapper {
   // a violation (naming `what`) and returns an error.
   absl::StatusOr<absl::Span<uint8_t>> translate(uint64_t iova, size_t len,
                                                 absl::string_view what) {
-    for (const Region* r : recent_) {
-      if (r != nullptr && r->contains(iova, len)) {
+    const uint64_t page = (iova - kIovaBase) / kPage;  // wraps to huge below the base
+    if (ABSL_PREDICT_TRUE(page < pages_.size())) {
+      const Region* r = pages_[page];
+      if (ABSL_PREDICT_TRUE(r != nullptr && r->contains(iova, len))) {
         if (ABSL_PREDICT_FALSE(r->buffer_len != 0)) return checked(*r, iova, len, what);
         return absl::Span<uint8_t>(r->va + (iova - r->iova), len);
       }
     }
     return translate_slow(iova, len, what);
   }
+  // translate() for a model's per-frame path: host memory behind
+  // [iova, iova + len), or null when translate() would fail (reported the same way).
+  uint8_t* dma(uint64_t iova, size_t len, absl::string_view what) {
+    const uint64_t page = (iova - kIovaBase) / kPage;
+    if (ABSL_PREDICT_TRUE(page < pages_.size())) {
+      // A region starts on its first page: only its end needs checking.
+      const Region* r = pages_[page];
+      if (ABSL_PREDICT_TRUE(r != nullptr && r->buffer_len == 0 && len <= r->len &&
+                            iova - r->iova <= r->len - len)) {
+        return r->va + (iova - r->iova);
+      }
+    }
+    auto span = translate(iova, len, what);
+    return span.ok() ? span->data() : nullptr;
+  }
+  // dma(), and on success `window` caches the region (unless its buffers are tracked).
+  uint8_t* dma(uint64_t iova, size_t len, absl::string_view what, DmaWindow& window);
+  // Changes whenever a region is unmapped or a pool region starts tracking buffers.
+  uint64_t generation() const { return generation_; }
   absl::Status read(uint64_t iova, absl::Span<uint8_t> out, absl::string_view what);
   absl::Status write(uint64_t iova, absl::Span<const uint8_t> in,
                      absl::string_view what);
@@ -98,18 +139,30 @@ class Iommu final : public IovaMapper {
   void mark_buffer(uint64_t iova, uint32_t len, bool free);
   Region* live_region(uint64_t iova);
 
+  static constexpr uint64_t kPage = 4096;
+  // IOVA space: starts far from typical user virtual addresses; one unmapped
+  // guard page between regions turns small overruns into violations.
+  static constexpr uint64_t kIovaBase = uint64_t{0xd0} << 32;
+
   std::shared_ptr<ViolationLog> log_;
   std::map<uint64_t, Region> regions_;  // by IOVA
-  // Most recently used regions (a device alternates between rings and
-  // buffers), checked before the map.
-  std::array<const Region*, 4> recent_{};
-  uint32_t next_recent_ = 0;
+  // The live region of each page of IOVA space handed out so far (null: a
+  // guard page or unmapped), so a DMA finds its region in one lookup. IOVAs
+  // are never reused; 8 bytes per mapped 4 KiB page.
+  std::vector<const Region*> pages_;
+  uint64_t generation_ = 0;
   bool track_buffers_ = true;
   Region* last_marked_ = nullptr;  // where mark_buffer() looks first
   std::map<uint64_t, Region> dead_;     // unmapped ranges, for better reports
-  // IOVA space: starts far from typical user virtual addresses; one unmapped
-  // guard page between regions turns small overruns into violations.
-  uint64_t next_iova_ = uint64_t{0xd0} << 32;
+  uint64_t next_iova_ = kIovaBase;
 };
+
+inline uint8_t* DmaWindow::get(Iommu& iommu, uint64_t iova, size_t len, absl::string_view what) {
+  const uint64_t off = iova - start_;  // wraps to huge below the start
+  if (ABSL_PREDICT_TRUE(generation_ == iommu.generation() && off <= size_ && len <= size_ - off)) {
+    return va_ + off;
+  }
+  return iommu.dma(iova, len, what, *this);
+}
 
 }  // namespace safenic::sim

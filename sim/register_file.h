@@ -26,9 +26,11 @@ class RegisterFile {
     explicit operator bool() const { return type != nullptr; }
   };
 
-  // `bar_size` bytes of 32-bit registers: lookups are one array index.
+  // `bar_size` bytes of 32-bit registers: a register's value is one array
+  // index away (its offset / 4), its declaration another.
   RegisterFile(std::string device, ViolationLog& log, uint32_t bar_size)
-      : device_(std::move(device)), log_(log), by_offset_(bar_size / 4, kNone) {}
+      : device_(std::move(device)), log_(log), values_(bar_size / 4, 0),
+        by_offset_(bar_size / 4, kNone) {}
 
   // Declares every instance of R with its reset value.
   template <typename R>
@@ -36,17 +38,18 @@ class RegisterFile {
     static_assert(sizeof(typename R::Word) == 4, "models keep 32-bit registers");
     for (uint32_t i = 0; i < R::kCount; ++i) {
       by_offset_[R::offset(i) / 4] = static_cast<uint32_t>(slots_.size());
-      slots_.push_back({reset, reset, R::kAccess, tag<R>(), i, name});
+      slots_.push_back({R::offset(i), reset, R::kAccess, tag<R>(), i, name});
+      values_[R::offset(i) / 4] = reset;
     }
   }
 
   // Model-side access: no bus semantics.
   template <typename R>
-  RegisterValue<R> get(uint32_t i = 0) const { return RegisterValue<R>(slot<R>(i).value); }
+  RegisterValue<R> get(uint32_t i = 0) const { return RegisterValue<R>(value<R>(i)); }
   template <typename R>
-  void set(RegisterValue<R> v, uint32_t i = 0) { slot<R>(i).value = v.raw(); }
+  void set(RegisterValue<R> v, uint32_t i = 0) { value<R>(i) = v.raw(); }
   template <typename R>
-  uint32_t& raw(uint32_t i = 0) { return slot<R>(i).value; }
+  uint32_t& raw(uint32_t i = 0) { return value<R>(i); }
   // Sets a field as the device does, whatever the driver may do with it.
   template <typename F>
   void set_field(uint64_t v, uint32_t i = 0) {
@@ -59,13 +62,13 @@ class RegisterFile {
   Hit bus_write(uint32_t off, uint32_t value);
   // Every register back to its reset value.
   void reset() {
-    for (Slot& s : slots_) s.value = s.reset;
+    for (const Slot& s : slots_) values_[s.offset / 4] = s.reset;
   }
   const std::string& device() const { return device_; }
 
  private:
   struct Slot {
-    uint32_t value;
+    uint32_t offset;
     uint32_t reset;
     Access access;
     const void* type;
@@ -78,12 +81,12 @@ class RegisterFile {
     return &unique;
   }
   template <typename R>
-  Slot& slot(uint32_t i) {
-    return slots_[by_offset_[R::offset(i) / 4]];
+  uint32_t& value(uint32_t i) {
+    return values_[R::offset(i) / 4];
   }
   template <typename R>
-  const Slot& slot(uint32_t i) const {
-    return slots_[by_offset_[R::offset(i) / 4]];
+  uint32_t value(uint32_t i) const {
+    return values_[R::offset(i) / 4];
   }
   // The slot at a bus offset, or null.
   Slot* find(uint32_t off) {
@@ -100,6 +103,7 @@ class RegisterFile {
   std::string device_;
   ViolationLog& log_;
   std::vector<Slot> slots_;
+  std::vector<uint32_t> values_;     // by offset / 4; 0 where nothing is declared
   std::vector<uint32_t> by_offset_;  // slot index by offset / 4
 };
 
@@ -116,8 +120,9 @@ inline uint32_t RegisterFile::bus_read(uint32_t off, Hit* hit) {
     log_.report(absl::StrFormat("%s: read of write-only register %s", device_, name_of(s)));
     return 0;
   }
-  const uint32_t v = s.value;
-  if (s.access == Access::kClearOnRead) s.value = 0;
+  uint32_t& value = values_[off / 4];
+  const uint32_t v = value;
+  if (s.access == Access::kClearOnRead) value = 0;
   return v;
 }
 
@@ -129,6 +134,7 @@ inline RegisterFile::Hit RegisterFile::bus_write(uint32_t off, uint32_t value) {
     return {};
   }
   Slot& s = *found;
+  uint32_t& v = values_[off / 4];
   switch (s.access) {
     case Access::kReadOnly:
     case Access::kClearOnRead:
@@ -136,13 +142,13 @@ inline RegisterFile::Hit RegisterFile::bus_write(uint32_t off, uint32_t value) {
                                   value, name_of(s)));
       return {};
     case Access::kWrite1ToClear:
-      s.value &= ~value;
+      v &= ~value;
       break;
     case Access::kWrite1ToSet:
-      s.value |= value;
+      v |= value;
       break;
     default:
-      s.value = value;
+      v = value;
   }
   return {s.type, s.index};
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "nic/ixgbe/descriptors.h"
 #include "nic/ixgbe/regs.h"
+#include "sim/checksum.h"
 #include "sim/toeplitz.h"
 
 namespace safenic::sim {
@@ -106,8 +107,11 @@ void Ixgbe82599::reset() {
   update_link();
 }
 
+// The link comes up with time (autonegotiation done); it goes down only on
+// events that call update_link() themselves (cable, reset, AN restart, flap):
+// while up, nothing needs re-evaluating.
 bool Ixgbe82599::link_up() {
-  update_link();
+  if (!link_up_) update_link();
   return link_up_;
 }
 
@@ -172,6 +176,7 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
       an_started_ = true;
       link_up_at_ = ctx_.clock->now() + config_.autoneg_time;
       regs_.raw<AUTOC>() &= ~AUTOC::AN_RESTART::kMask;
+      update_link();  // down while it negotiates
     }
   } else if (hit.is<EIMC>()) {
     regs_.raw<EIMS>() &= ~v;
@@ -318,40 +323,37 @@ void Ixgbe82599::count_tx(uint32_t q, size_t len) {
 // header is there: not in a fragment after the first), and for IPv4 the
 // identification and the fragment checksum, the 16-bit one's complement sum
 // of the IP payload (the L4 header and data).
-Ixgbe82599::Parsed Ixgbe82599::parse(absl::Span<const uint8_t> f) {
+Ixgbe82599::Parsed Ixgbe82599::parse(absl::Span<const uint8_t> frame, bool checksum) {
   Parsed p;
-  size_t l3 = 14;
-  uint16_t type = f.size() >= 14 ? uint16_t(f[12] << 8 | f[13]) : 0;
-  if (type == 0x8100 && f.size() >= 18) type = uint16_t(f[16] << 8 | f[17]), l3 = 18;
+  const uint8_t* const f = frame.data();  // every read below is inside frame.size()
+  const uint8_t* const end_of_frame = f + frame.size();
+  if (frame.size() < 14) return p;
+  const uint8_t* l3 = f + 14;
+  uint16_t type = uint16_t(f[12] << 8 | f[13]);
+  if (type == 0x8100 && frame.size() >= 18) type = uint16_t(f[16] << 8 | f[17]), l3 = f + 18;
+  const size_t l3_room = static_cast<size_t>(end_of_frame - l3);
   uint8_t proto = 0;
-  bool first_fragment = true;
-  size_t l4 = 0, end = 0;
-  if (type == 0x0800 && f.size() >= l3 + 20 && (f[l3] >> 4) == 4) {
-    const size_t ihl = size_t{f[l3] & 0xFu} * 4;
+  const uint8_t* l4 = nullptr;
+  const uint8_t* end = nullptr;
+  if (type == 0x0800 && l3_room >= 20 && (l3[0] >> 4) == 4) {
+    const size_t ihl = size_t{l3[0] & 0xFu} * 4;
     p.packet_type = ihl > 20 ? kPacketTypeIpv4Ext : kPacketTypeIpv4;
-    proto = f[l3 + 9];
-    first_fragment = (uint16_t(f[l3 + 6] << 8 | f[l3 + 7]) & 0x1FFF) == 0;
-    p.ip_id = uint16_t(f[l3 + 4] << 8 | f[l3 + 5]);
+    p.ip_id = uint16_t(l3[4] << 8 | l3[5]);
     l4 = l3 + ihl;
-    end = std::min(f.size(), l3 + size_t{uint16_t(f[l3 + 2] << 8 | f[l3 + 3])});
-  } else if (type == 0x86DD && f.size() >= l3 + 40) {
-    proto = f[l3 + 6];
+    end = l3 + std::min(l3_room, size_t{uint16_t(l3[2] << 8 | l3[3])});
+    // A fragment after the first has no L4 header.
+    if ((uint16_t(l3[6] << 8 | l3[7]) & 0x1FFF) == 0) proto = l3[9];
+  } else if (type == 0x86DD && l3_room >= 40) {
+    proto = l3[6];
     const bool ext = proto == 0 || proto == 43 || proto == 44 || proto == 60;
     p.packet_type = ext ? kPacketTypeIpv6Ext : kPacketTypeIpv6;
     l4 = l3 + 40;
     if (ext) proto = 0;  // the L4 header is behind the extension headers: not followed here
   }
-  if (first_fragment && l4 != 0) {
-    if (proto == 6) p.packet_type |= kPacketTypeTcp;
-    if (proto == 17) p.packet_type |= kPacketTypeUdp;
-    if (proto == 132) p.packet_type |= kPacketTypeSctp;
-  }
-  if (end > l4 && l4 != 0) {
-    uint32_t sum = 0;
-    for (size_t i = l4; i < end; i += 2) sum += uint32_t{f[i]} << 8 | (i + 1 < end ? f[i + 1] : 0);
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-    p.fragment_checksum = static_cast<uint16_t>(sum);
-  }
+  if (proto == 6) p.packet_type |= kPacketTypeTcp;
+  if (proto == 17) p.packet_type |= kPacketTypeUdp;
+  if (proto == 132) p.packet_type |= kPacketTypeSctp;
+  if (checksum && end > l4) p.fragment_checksum = ones_complement_sum(l4, static_cast<size_t>(end - l4));
   return p;
 }
 
@@ -400,24 +402,28 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
   } else {
     count_good_unfiltered(frame.size());
   }
-  uint32_t hash, rss_type;
-  const uint32_t q = select_queue(frame, &hash, &rss_type);
-  const Parsed parsed = parse(frame);
+  uint32_t hash = 0, rss_type = kRssTypeNone;
+  const uint32_t q = regs_.get<MRQC>().get<MRQC::MRQE>() == 1 ? select_queue(frame, &hash, &rss_type) : 0;
+  const bool pcsd = regs_.get<RXCSUM>().is_set<RXCSUM::PCSD>();
+  const Parsed parsed = parse(frame, /*checksum=*/!pcsd);
   // §7.1.6.2: the first two write-back dwords, whole (they overwrite the
   // buffer address). No header split (SRRCTL.DESCTYPE 1) and no RSC: HDR_LEN,
   // SPH and RSCCNT are 0.
   const uint32_t dword0 = RxWriteBack::RSS_TYPE::insert(
       RxWriteBack::PACKET_TYPE::insert(0, parsed.packet_type), rss_type);
   const uint32_t dword1 =
-      regs_.get<RXCSUM>().is_set<RXCSUM::PCSD>()
+      pcsd
           ? hash
           : RxWriteBack::FRAGMENT_CHECKSUM::insert(RxWriteBack::IP_ID::insert(0, parsed.ip_id),
                                                    parsed.fragment_checksum);
   Ring& r = rx_[q];
   const RegisterValue<SRRCTL> srrctl = regs_.get<SRRCTL>(q);
   const size_t buf_size = size_t{srrctl.get<SRRCTL::BSIZEPACKET>()} * 1024;
-  const size_t needed = buf_size == 0 ? 0 : (frame.size() + buf_size - 1) / buf_size;
-  const uint32_t free_desc = r.size() == 0 ? 0 : (*r.tail + r.size() - *r.head) % r.size();
+  const size_t needed = frame.size() <= buf_size ? 1
+                        : buf_size == 0          ? 0
+                                                 : (frame.size() + buf_size - 1) / buf_size;
+  const uint32_t size = r.size(), head = *r.head, tail = *r.tail;
+  const uint32_t free_desc = size == 0 ? 0 : tail >= head ? tail - head : tail + size - head;
   if (!(*r.ctl & RXDCTL::ENABLE::kMask) || needed == 0 || free_desc < needed) {
     ++regs_.raw<MPC>(0);  // §8.2.3.23: missed, no descriptor free
     if (q < QPRDC::kCount && srrctl.is_set<SRRCTL::DROP_EN>()) ++regs_.raw<QPRDC>(q);
@@ -428,18 +434,18 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
                                      "this model implements advanced one-buffer (1)",
                                      q, srrctl.get<SRRCTL::DESCTYPE>()));
   }
+  const uint64_t base = r.base();
   for (size_t done = 0; done < frame.size();) {
     const size_t chunk = std::min(buf_size, frame.size() - done);
     // A DMA the IOMMU rejects is reported there and writes nothing: the frame is lost.
-    auto desc = ctx_.iommu->translate(
-        dma_address(r.base() + uint64_t{*r.head} * kDescriptorSize), kDescriptorSize,
-        "82599 RX descriptor read");
-    if (!desc.ok()) return void(++rx_dma_faults_);
-    LayoutRef<RxWriteBack> wb(desc->data());
-    const uint64_t addr = LayoutRef<RxRead>(desc->data()).get<RxRead::PKT_ADDR>();
-    auto buf = ctx_.iommu->translate(dma_address(addr), chunk, "82599 RX packet write");
-    if (!buf.ok()) return void(++rx_dma_faults_);
-    std::memcpy(buf->data(), frame.data() + done, chunk);
+    uint8_t* const desc = rx_ring_window_.get(*ctx_.iommu, dma_address(base + uint64_t{*r.head} * kDescriptorSize),
+                                                 kDescriptorSize, "82599 RX descriptor read");
+    if (desc == nullptr) return void(++rx_dma_faults_);
+    LayoutRef<RxWriteBack> wb(desc);
+    const uint64_t addr = LayoutRef<RxRead>(desc).get<RxRead::PKT_ADDR>();
+    uint8_t* const buf = rx_buffer_window_.get(*ctx_.iommu, dma_address(addr), chunk, "82599 RX packet write");
+    if (buf == nullptr) return void(++rx_dma_faults_);
+    std::memcpy(buf, frame.data() + done, chunk);
     done += chunk;
     wb.set<RxWriteBack::DWORD0>(dword0).set<RxWriteBack::RSS_HASH>(dword1);
     wb.set<RxWriteBack::LENGTH>(chunk).set<RxWriteBack::VLAN>(0);
@@ -448,7 +454,7 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
     wb.set<RxWriteBack::STATUS_ERROR>(RxWriteBack::DD::kMask |
                                       (eop ? RxWriteBack::EOP::kMask : 0) |
                                       (eop && crc_error ? RxWriteBack::RXE::kMask : 0));
-    *r.head = (*r.head + 1) % r.size();
+    *r.head = *r.head + 1 >= size ? 0 : *r.head + 1;
   }
   if (!crc_error) count_rx(q, frame.size());
 }
@@ -458,19 +464,27 @@ void Ixgbe82599::transmit(uint32_t q) {
   if (tx_paused_) return;
   if (fault(Fault::kLinkFlap)) flap_link();
   Ring& r = tx_[q];
+  const uint64_t base = r.base();
+  const uint32_t size = r.size();
+  const bool pad = regs_.get<HLREG0>().is_set<HLREG0::TXPADEN>();
   while (*r.head != *r.tail) {
     // A faulted descriptor fetch is reported (IOMMU) and stalls the queue at
     // this descriptor; the fetch is retried at the next doorbell or progress().
-    auto desc = ctx_.iommu->translate(
-        dma_address(r.base() + uint64_t{*r.head} * kDescriptorSize), kDescriptorSize,
-        "82599 TX descriptor read");
-    if (!desc.ok()) {
+    uint8_t* const desc = tx_ring_window_.get(*ctx_.iommu, dma_address(base + uint64_t{*r.head} * kDescriptorSize),
+                                                 kDescriptorSize, "82599 TX descriptor read");
+    if (desc == nullptr) {
       tx_stalled_ = true;
       break;
     }
-    LayoutRef<TxRead> d(desc->data());
-    const uint32_t len = d.get<TxRead::DTALEN>();
-    if (!d.is_set<TxRead::DEXT>() || d.get<TxRead::DTYP>() != kDtypData || len == 0) {
+    LayoutRef<TxRead> d(desc);
+    const uint32_t cmd_type_len = d.get<TxRead::CMD_TYPE_LEN>();
+    const uint32_t len = TxRead::DTALEN::extract(cmd_type_len);
+    const bool eop = cmd_type_len & TxRead::EOP::kMask, rs = cmd_type_len & TxRead::RS::kMask;
+    // One frame in one buffer (the usual case) goes from the buffer to the
+    // wire without being gathered first.
+    absl::Span<const uint8_t> whole;
+    if (!(cmd_type_len & TxRead::DEXT::kMask) || TxRead::DTYP::extract(cmd_type_len) != kDtypData ||
+        len == 0) {
       ctx_.log->report(absl::StrFormat(
           "82599: TX queue %d descriptor %d is not a valid advanced data descriptor "
           "(DEXT %d, DTYP %d, length %d)", q, *r.head, d.is_set<TxRead::DEXT>(),
@@ -482,23 +496,25 @@ void Ixgbe82599::transmit(uint32_t q) {
     } else if (frame_.size() + len > kMaxFrame) {
       ctx_.log->report(absl::StrFormat("82599: TX queue %d frame over %d bytes", q, kMaxFrame));
       frame_.clear();
-    } else if (auto buf = ctx_.iommu->translate(dma_address(d.get<TxRead::BUFFER_ADDR>()), len,
-                                                "82599 TX packet read");
-               buf.ok()) {
-      frame_.insert(frame_.end(), buf->begin(), buf->end());
-    } else {
+    } else if (uint8_t* buf = tx_buffer_window_.get(*ctx_.iommu, dma_address(d.get<TxRead::BUFFER_ADDR>()),
+                                                    len, "82599 TX packet read");
+               buf == nullptr) {
       frame_lost_ = Lost::kDma;  // reported by the IOMMU; nothing read
+    } else if (eop && frame_.empty() && (len >= 60 || !pad)) {
+      whole = {buf, len};
+    } else {
+      frame_.insert(frame_.end(), buf, buf + len);
     }
-    const bool eop = d.is_set<TxRead::EOP>(), rs = d.is_set<TxRead::RS>();
     if (eop && frame_lost_ != Lost::kNo) {
       ++(frame_lost_ == Lost::kDma ? tx_dma_faults_ : tx_descriptor_errors_);
       frame_lost_ = Lost::kNo;
       frame_.clear();
-    } else if (eop && !frame_.empty()) {
-      if (frame_.size() < 60 && regs_.get<HLREG0>().is_set<HLREG0::TXPADEN>()) frame_.resize(60, 0);
-      count_tx(q, frame_.size());
+    } else if (eop && (!whole.empty() || !frame_.empty())) {
+      if (whole.empty() && frame_.size() < 60 && pad) frame_.resize(60, 0);
+      const absl::Span<const uint8_t> out = whole.empty() ? absl::Span<const uint8_t>(frame_) : whole;
+      count_tx(q, out.size());
       if (link_up()) {
-        port_.transmit(frame_);
+        port_.transmit(out);
       } else {
         ++dropped_tx_link_down_;
       }
@@ -512,9 +528,9 @@ void Ixgbe82599::transmit(uint32_t q) {
     const uint32_t wthresh = TXDCTL::WTHRESH::extract(*r.ctl);
     if (wthresh == 0 && rs) {
       dma_write_barrier();
-      LayoutRef<TxWriteBack>(desc->data()).set<TxWriteBack::STATUS>(TxWriteBack::DD::kMask);
+      LayoutRef<TxWriteBack>(desc).set<TxWriteBack::STATUS>(TxWriteBack::DD::kMask);
     }
-    *r.head = (*r.head + 1) % r.size();
+    *r.head = *r.head + 1 >= size ? 0 : *r.head + 1;
     if (wthresh != 0 && ++tx_unwritten_[q] >= wthresh) write_back(q);
   }
 }

@@ -89,7 +89,8 @@ class Ixgbe82599 final : public DeviceModel {
     uint32_t packet_type = 0;
     uint16_t ip_id = 0, fragment_checksum = 0;
   };
-  static Parsed parse(absl::Span<const uint8_t> frame);
+  // With `checksum`, the fragment checksum too (RXCSUM.PCSD clear).
+  static Parsed parse(absl::Span<const uint8_t> frame, bool checksum);
   void transmit(uint32_t q);
   void write_back(uint32_t q);
   void count_rx(uint32_t q, size_t len);
@@ -123,6 +124,8 @@ class Ixgbe82599 final : public DeviceModel {
   enum class Lost : uint8_t { kNo, kDma, kDescriptorError };
   Lost frame_lost_ = Lost::kNo;  // part of it was lost: drop it at EOP
   std::shared_ptr<FaultPlan> faults_;
+  // Where the last descriptor and buffer DMAs of each direction went.
+  DmaWindow rx_ring_window_, rx_buffer_window_, tx_ring_window_, tx_buffer_window_;
   uint64_t rx_dma_faults_ = 0, tx_dma_faults_ = 0, tx_descriptor_errors_ = 0;
   bool tx_stalled_ = false;  // a descriptor fetch failed: retried in progress()
 };

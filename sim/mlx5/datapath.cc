@@ -12,6 +12,7 @@
 #include "nic/mlx5/commands.h"
 #include "nic/mlx5/wqe.h"
 #include "sim/mlx5/model.h"
+#include "sim/checksum.h"
 #include "sim/toeplitz.h"
 
 namespace safenic::sim {
@@ -22,15 +23,6 @@ namespace {
 
 uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t s = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) s += be16(p + i);
-  if (n & 1) s += uint32_t{p[n - 1]} << 8;
-  return s;
-}
-bool folds_to_ones(uint32_t s) {
-  while (s >> 16) s = (s & 0xFFFF) + (s >> 16);
-  return s == 0xFFFF;
-}
 
 // The frame's outer headers as fte_match_set_lyr_2_4 (what flow groups match
 // on) and the CQE checksum flags (L3: IPv4 header checksum; L4: TCP or UDP).
@@ -53,7 +45,7 @@ uint8_t parse(absl::Span<const uint8_t> f, uint8_t* image) {
   const uint8_t proto = ip[9];
   h.set<OuterHeaders::IP_VERSION>(4).set<OuterHeaders::IP_PROTOCOL>(proto);
   h.set<OuterHeaders::SRC_IPV4>(be32(ip + 12)).set<OuterHeaders::DST_IPV4>(be32(ip + 16));
-  if (ihl < 20 || f.size() < l3 + ihl || !folds_to_ones(sum16(ip, ihl))) return flags;
+  if (ihl < 20 || f.size() < l3 + ihl || ones_complement_sum(ip, ihl) != 0xFFFF) return flags;
   flags |= kL3Ok;
   const size_t l4 = l3 + ihl;
   const bool first_fragment = (be16(ip + 6) & 0x1FFF) == 0;
@@ -68,8 +60,8 @@ uint8_t parse(absl::Span<const uint8_t> f, uint8_t* image) {
   }
   const size_t l4_len = std::min(total - ihl, f.size() - l4);
   if (proto == 17 && be16(p + 6) == 0) return flags | kL4Ok;  // no UDP checksum
-  const uint32_t pseudo = sum16(ip + 12, 8) + proto + static_cast<uint32_t>(l4_len);
-  return folds_to_ones(sum16(p, l4_len, pseudo)) ? flags | kL4Ok : flags;
+  const uint32_t pseudo = ones_complement_sum(ip + 12, 8) + proto + static_cast<uint32_t>(l4_len);
+  return ones_complement_sum(p, l4_len, pseudo) == 0xFFFF ? flags | kL4Ok : flags;
 }
 
 }  // namespace
@@ -114,9 +106,9 @@ void ConnectXModel::post_event_data(uint32_t type, uint32_t sub_type,
 // Queue Entry", CQ error, syndrome CQ_OVERRUN), no more CQEs. kCqOverrun makes
 // the CQ count as full.
 bool ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<Cqe>)> fill) {
-  auto it = objects_.cqs.find(cqn);
-  if (it == objects_.cqs.end()) return false;
-  cx::Cq& cq = it->second;
+  cx::Cq* const found = objects_.cq(cqn);
+  if (found == nullptr) return false;
+  cx::Cq& cq = *found;
   const uint32_t size = 1u << cq.log_size;
   if (cq.overrun) return false;
   auto overrun = [&] {
@@ -126,9 +118,9 @@ bool ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<
   };
   if (fault(Fault::kCqOverrun)) return overrun();
   if (!cq.oi) {
-    auto db = ctx_.iommu->translate(cq.dbr, 8, "ConnectX CQ doorbell record read");
-    if (!db.ok()) return false;
-    const uint32_t ci = LayoutRef<CqDoorbell>(db->data()).get<CqDoorbell::UPDATE_CI>();
+    uint8_t* const db = cq_dbr_window_.get(*ctx_.iommu, cq.dbr, 8, "ConnectX CQ doorbell record read");
+    if (db == nullptr) return false;
+    const uint32_t ci = LayoutRef<CqDoorbell>(db).get<CqDoorbell::UPDATE_CI>();
     if (((cq.pi - ci) & 0xFFFFFF) >= size) {
       ctx_.log->report(absl::StrFormat(
           "ConnectX: CQ %#x overrun: %d CQEs written, the consumer index is %d (size %d)", cqn,
@@ -137,14 +129,14 @@ bool ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<
     }
   }
   const uint64_t iova = cq.mem.at(uint64_t{cq.pi & (size - 1)} * 64);
-  auto mem = ctx_.iommu->translate(iova, 64, "ConnectX CQE write");
-  if (!mem.ok()) return false;
-  std::memset(mem->data(), 0, 63);
-  LayoutRef<Cqe> e(mem->data());
+  uint8_t* const mem = cq_window_.get(*ctx_.iommu, iova, 64, "ConnectX CQE write");
+  if (mem == nullptr) return false;
+  std::memset(mem, 0, 63);
+  LayoutRef<Cqe> e(mem);
   const uint8_t opcode = fill(e);
   dma_write_barrier();
   e.set<Cqe::OP_OWN>(static_cast<uint8_t>(opcode << 4 | ((cq.pi >> cq.log_size) & 1)));
-  if (writes_ != nullptr) writes_->cqe(cqn, cq.pi & (size - 1), iova, mem->data());
+  if (writes_ != nullptr) writes_->cqe(cqn, cq.pi & (size - 1), iova, mem);
   ++cq.pi;
   return true;
 }
@@ -245,13 +237,12 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
   if (!objects_.root) return void(++drops_.no_steering);
   uint32_t table = *objects_.root;
   for (int level = 0; level < 64; ++level) {
-    const cx::FlowTable& t = objects_.tables.at(table);
+    const cx::FlowTable* t = objects_.table(table);
+    if (t == nullptr) return void(++drops_.no_steering);  // (destroying a table in use is refused)
     const cx::FlowEntry* hit = nullptr;
-    for (const auto& [index, e] : t.entries) {
-      bool match = true;
-      for (int i = 0; i < 8 && match; ++i) match = (words[i] & e.mask[i]) == e.value[i];
-      if (match) {
-        hit = &e;
+    for (const cx::FlowEntry* e : t->in_order) {
+      if (e->matches(words)) {
+        hit = e;
         break;
       }
     }
@@ -271,7 +262,7 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
 
 void ConnectXModel::deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
                             const uint8_t* headers, uint8_t flags) {
-  const cx::Tir& tir = objects_.tirs.at(tirn);
+  const cx::Tir& tir = *objects_.tir(tirn);  // an entry's TIR cannot be destroyed
   if (!tir.indirect) return deliver_to_rq(tir.rqn, frame, 0, flags);
   // Toeplitz over the selected fields in the RSS order: addresses, then ports.
   LayoutRef<OuterHeaders> h(const_cast<uint8_t*>(headers));
@@ -294,11 +285,11 @@ void ConnectXModel::deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
 // the reserved lkey; a null mkey ends the list) and writes its CQE.
 void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash,
                                   uint8_t flags) {
-  cx::Wq& rq = objects_.wqs.at(rqn);
+  cx::Wq& rq = *objects_.wq(rqn);  // a TIR's or RQT's RQ cannot be destroyed
   if (rq.state != kRdy) return void(++drops_.rq_not_ready);
-  auto db = ctx_.iommu->translate(rq.dbr, 8, "ConnectX RQ doorbell record read");
-  if (!db.ok()) return;
-  const uint16_t posted = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db->data()).get<WqDoorbell::RECEIVE_COUNTER>());
+  uint8_t* const db = rq_dbr_window_.get(*ctx_.iommu, rq.dbr, 8, "ConnectX RQ doorbell record read");
+  if (db == nullptr) return;
+  const uint16_t posted = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db).get<WqDoorbell::RECEIVE_COUNTER>());
   const uint32_t size = 1u << rq.log_size, stride = 1u << rq.log_stride;
   const uint16_t available = static_cast<uint16_t>(posted - rq.counter);
   if (available > size) {
@@ -308,13 +299,13 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
   }
   if (available == 0) return void(++drops_.no_wqe);
   const uint16_t c = rq.counter;
-  auto wqe = ctx_.iommu->translate(rq.mem.at(uint64_t{c & (size - 1u)} << rq.log_stride), stride,
-                                   "ConnectX receive WQE read");
-  if (!wqe.ok()) return;
+  uint8_t* const wqe = wq_window_.get(*ctx_.iommu, rq.mem.at(uint64_t{c & (size - 1u)} << rq.log_stride), stride,
+                                       "ConnectX receive WQE read");
+  if (wqe == nullptr) return;
   uint8_t syndrome = 0;
   size_t done = 0;
   for (uint32_t off = 0; off < stride && done < frame.size(); off += 16) {
-    LayoutRef<DataSegment> seg(wqe->data() + off);
+    LayoutRef<DataSegment> seg(wqe + off);
     uint32_t lkey = seg.get<DataSegment::LKEY>();
     if (lkey == kModelNullMkey) break;  // the end of the scatter list
     if (take_fault(WqeFault::kReceiveBadLkey) || fault(Fault::kBadLkey)) lkey = ~kModelResdLkey;
@@ -327,12 +318,12 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
     const uint64_t cap = seg.get<DataSegment::BYTE_COUNT>() == 0 ? uint64_t{1} << 31
                                                                  : seg.get<DataSegment::BYTE_COUNT>();
     const size_t n = static_cast<size_t>(std::min<uint64_t>(cap, frame.size() - done));
-    auto buf = ctx_.iommu->translate(addr, n, "ConnectX receive data write");
-    if (!buf.ok()) {
+    uint8_t* const buf = data_window_.get(*ctx_.iommu, addr, n, "ConnectX receive data write");
+    if (buf == nullptr) {
       syndrome = kSyndromeLocalProtection;
       break;
     }
-    std::memcpy(buf->data(), frame.data() + done, n);
+    std::memcpy(buf, frame.data() + done, n);
     done += n;
   }
   if (syndrome == 0 && done < frame.size()) syndrome = kSyndromeLocalLength;

@@ -288,6 +288,10 @@ class ConnectXModel final : public DeviceModel {
   std::optional<mlx5::Delivery> fail_delivery_;
   uint64_t commands_ = 0;
 
+  // Where the datapath's last DMAs of each kind went (doorbell records of
+  // RQs, SQs and CQs, CQEs, receive WQEs, receive data, send WQEs, send data).
+  DmaWindow rq_dbr_window_, sq_dbr_window_, cq_dbr_window_, cq_window_, wq_window_, data_window_,
+      send_wq_window_, send_data_window_;
   cx::Objects objects_;
   cx::PortState port_state_;
   QsfpPort port_;

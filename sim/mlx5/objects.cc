@@ -170,6 +170,7 @@ ConnectXModel::Result ConnectXModel::object_command(uint16_t opcode, Io& io) {
       if (t->second.entries.erase(in.get<TableIn::FLOW_INDEX>()) == 0) {
         return {CmdStatus::kBadParam, 0x125};
       }
+      t->second.entries_changed();
       return {};
     }
     case op::kDeallocUar: case op::kDeallocPd: case op::kDeallocTransportDomain:
@@ -430,7 +431,9 @@ ConnectXModel::Result ConnectXModel::set_flow_table_entry(Io& io) {
   } else if (e.action != kActionDrop || n != 0) {
     return {CmdStatus::kBadParam, 0x28C};
   }
+  e.index_matched_words();
   t->second.entries[index] = std::move(e);
+  t->second.entries_changed();
   return {};
 }
 
@@ -438,6 +441,7 @@ ConnectXModel::Result ConnectXModel::set_flow_table_entry(Io& io) {
 // still refer to it (RESOURCE_BUSY).
 ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
   cx::Objects& o = objects_;
+  o.forget_lookups();
   const uint32_t n = view<Numbered<0x10>>(io.in).get<Numbered<0x10>::NUMBER>();
   const Result missing{CmdStatus::kBadResource, 0x300u | (opcode & 0xFF)};
   const Result busy{CmdStatus::kResourceBusy, 0x400u | (opcode & 0xFF)};

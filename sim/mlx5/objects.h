@@ -62,11 +62,32 @@ struct FlowEntry {
   uint32_t group, action;
   std::vector<std::pair<uint32_t, uint32_t>> dests;  // (type, id)
   uint64_t mask[8], value[8];  // the group's criteria and the entry's value, as words
+  // The words the criteria look at (mask not 0), so a frame is matched on those only.
+  uint8_t matched_words[8];
+  uint8_t matched_count = 0;
+  void index_matched_words() {
+    matched_count = 0;
+    for (uint8_t i = 0; i < 8; ++i) {
+      if (mask[i] != 0) matched_words[matched_count++] = i;
+    }
+  }
+  bool matches(const uint64_t* words) const {
+    for (uint8_t k = 0; k < matched_count; ++k) {
+      const uint8_t i = matched_words[k];
+      if ((words[i] & mask[i]) != value[i]) return false;
+    }
+    return true;
+  }
 };
 struct FlowTable {
   uint32_t type, level, log_size;
   std::map<uint32_t, FlowGroup> groups;
   std::map<uint32_t, FlowEntry> entries;  // by flow index: matched in order
+  std::vector<const FlowEntry*> in_order;  // the same entries, for the datapath
+  void entries_changed() {
+    in_order.clear();
+    for (const auto& [index, e] : entries) in_order.push_back(&e);
+  }
 };
 
 struct Objects {
@@ -79,12 +100,40 @@ struct Objects {
   std::map<uint32_t, std::vector<uint32_t>> rqts;
   std::map<uint32_t, FlowTable> tables;
   std::optional<uint32_t> root;  // the NIC RX root flow table
+
+  // The datapath looks the same objects up for every frame: a one-entry
+  // cache in front of each map it uses. Destroying any object empties them
+  // (forget_lookups()); creating one cannot move the others (std::map).
+  Wq* wq(uint32_t n) { return cached(wqs, wq_cache_, n); }
+  Cq* cq(uint32_t n) { return cached(cqs, cq_cache_, n); }
+  Tir* tir(uint32_t n) { return cached(tirs, tir_cache_, n); }
+  FlowTable* table(uint32_t n) { return cached(tables, table_cache_, n); }
+  void forget_lookups() { wq_cache_ = {}, cq_cache_ = {}, tir_cache_ = {}, table_cache_ = {}; }
   size_t count() const {
     size_t n = uars.size() + pds.size() + tds.size() + eqs.size() + cqs.size() + wqs.size() +
                tises.size() + tirs.size() + rqts.size() + tables.size();
     for (const auto& [id, t] : tables) n += t.groups.size() + t.entries.size();
     return n;
   }
+
+ private:
+  template <typename T>
+  struct Cache {
+    uint32_t id = 0;
+    T* object = nullptr;
+  };
+  template <typename T>
+  static T* cached(std::map<uint32_t, T>& map, Cache<T>& cache, uint32_t n) {
+    if (cache.object != nullptr && cache.id == n) return cache.object;
+    auto it = map.find(n);
+    if (it == map.end()) return nullptr;
+    cache = {n, &it->second};
+    return cache.object;
+  }
+  Cache<Wq> wq_cache_;
+  Cache<Cq> cq_cache_;
+  Cache<Tir> tir_cache_;
+  Cache<FlowTable> table_cache_;
 };
 
 // The vport and the physical port (docs/connectx.md §7).

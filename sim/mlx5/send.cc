@@ -43,9 +43,9 @@ void ConnectXModel::send_doorbell(uint32_t uar, uint64_t bus_value) {
     ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x rung on UAR %d; it was created with UAR %d",
                                      sqn, uar, sq.uar));
   }
-  auto db = ctx_.iommu->translate(sq.dbr, 8, "ConnectX SQ doorbell record read");
-  if (!db.ok()) return;
-  const uint16_t pi = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db->data()).get<WqDoorbell::SEND_COUNTER>());
+  uint8_t* const db = sq_dbr_window_.get(*ctx_.iommu, sq.dbr, 8, "ConnectX SQ doorbell record read");
+  if (db == nullptr) return;
+  const uint16_t pi = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db).get<WqDoorbell::SEND_COUNTER>());
   const uint16_t index = static_cast<uint16_t>(dw0 >> 8);
   const uint32_t ds = static_cast<uint32_t>(v) & 0x3F;
   if (static_cast<uint16_t>(index + blocks_of(ds)) != pi) {
@@ -63,17 +63,17 @@ void ConnectXModel::send_doorbell(uint32_t uar, uint64_t bus_value) {
 uint32_t ConnectXModel::read_send_wqe(const cx::Wq& sq, uint16_t c) {
   const uint32_t size = 1u << sq.log_size;
   auto block = [&](uint32_t i) {
-    return ctx_.iommu->translate(sq.mem.at(uint64_t{(c + i) & (size - 1u)} * kWqeBasicBlock),
-                                 kWqeBasicBlock, "ConnectX send WQE read");
+    return send_wq_window_.get(*ctx_.iommu, sq.mem.at(uint64_t{(c + i) & (size - 1u)} * kWqeBasicBlock),
+                               kWqeBasicBlock, "ConnectX send WQE read");
   };
-  auto first = block(0);
-  if (!first.ok()) return 0;
-  std::memcpy(wqe_, first->data(), kWqeBasicBlock);
+  const uint8_t* const first = block(0);
+  if (first == nullptr) return 0;
+  std::memcpy(wqe_, first, kWqeBasicBlock);
   const uint32_t blocks = std::min(blocks_of(LayoutRef<SendWqe>(wqe_).get<SendWqe::DS>()), size);
   for (uint32_t i = 1; i < blocks; ++i) {
-    auto next = block(i);
-    if (!next.ok()) return 0;
-    std::memcpy(wqe_ + i * kWqeBasicBlock, next->data(), kWqeBasicBlock);
+    const uint8_t* const next = block(i);
+    if (next == nullptr) return 0;
+    std::memcpy(wqe_ + i * kWqeBasicBlock, next, kWqeBasicBlock);
   }
   return blocks;
 }
@@ -127,16 +127,16 @@ uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> 
   if (take_fault(WqeFault::kSendUnmapped)) addr += uint64_t{1} << 44;
   if (!sq.rlkey || lkey != kModelResdLkey) return kSyndromeLocalProtection;
   if (tx_frame_.size() - frame_start + bytes > kMaxFrame) return kSyndromeLocalLength;
-  auto buf = ctx_.iommu->translate(addr, bytes, "ConnectX send data read");
-  if (!buf.ok()) return kSyndromeLocalProtection;
-  tx_frame_.insert(tx_frame_.end(), buf->begin(), buf->end());
+  const uint8_t* const buf = send_data_window_.get(*ctx_.iommu, addr, bytes, "ConnectX send data read");
+  if (buf == nullptr) return kSyndromeLocalProtection;
+  tx_frame_.insert(tx_frame_.end(), buf, buf + bytes);
   return 0;
 }
 
 void ConnectXModel::put_on_wire(absl::Span<const uint8_t> frame) {
-  uint8_t padded[kMinFrame] = {};
+  uint8_t padded[kMinFrame];
   if (frame.size() < kMinFrame) {  // the MAC pads it
-    std::copy(frame.begin(), frame.end(), padded);
+    std::fill(std::copy(frame.begin(), frame.end(), padded), padded + kMinFrame, 0);
     frame = absl::MakeConstSpan(padded, kMinFrame);
   }
   count(false, frame);
