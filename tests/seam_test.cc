@@ -221,5 +221,41 @@ TEST_F(IommuTest, ReadAndWriteCopyThroughTheMapping) {
   EXPECT_FALSE(iommu_->read(r.iova() + 4094, absl::MakeSpan(out), "r").ok());
 }
 
+// A DmaWindow answers as the IOMMU would: inside its region, the memory;
+// outside it, or once the region is unmapped, or once the region's pool
+// buffers are tracked, it asks the IOMMU again (which reports what is wrong).
+TEST_F(IommuTest, DmaWindowsCheckEveryAccessAndForgetUnmappedRegions) {
+  sim::DmaWindow window;
+  uint64_t old;
+  {
+    DmaRegion a = *DmaRegion::allocate(4096, Backing::kAnonymous, iommu_, "ring");
+    DmaRegion b = *DmaRegion::allocate(4096, Backing::kAnonymous, iommu_, "other");
+    old = a.iova();
+    EXPECT_EQ(window.get(*iommu_, a.iova() + 16, 16, "read"), a.data() + 16);
+    EXPECT_EQ(window.get(*iommu_, a.iova() + 4080, 16, "read"), a.data() + 4080);  // cached
+    EXPECT_EQ(window.get(*iommu_, a.iova() + 4081, 16, "overrun"), nullptr);  // by one byte
+    EXPECT_EQ(iommu_->dma(a.iova() + 4081, 16, "overrun"), nullptr);
+    EXPECT_EQ(iommu_->dma(a.iova() + 4080, 16, "read"), a.data() + 4080);
+    EXPECT_EQ(window.get(*iommu_, a.iova() - 8, 8, "underrun"), nullptr);
+    EXPECT_EQ(window.get(*iommu_, b.iova(), 8, "read"), b.data());  // another region
+    EXPECT_EQ(log_->size(), 3u);
+    EXPECT_EQ(window.get(*iommu_, a.iova(), 8, "read"), a.data());
+  }
+  EXPECT_EQ(window.get(*iommu_, old, 8, "read after unmap"), nullptr);
+  EXPECT_EQ(log_->size(), 4u);
+  EXPECT_THAT(log_->to_string(), HasSubstr("use after free"));
+}
+
+TEST_F(IommuTest, DmaWindowsDoNotSkipTheBufferChecksOfATrackedPool) {
+  DmaRegion pool = *DmaRegion::allocate(4 * 2048, Backing::kAnonymous, iommu_, "pool");
+  sim::DmaWindow window;
+  EXPECT_EQ(window.get(*iommu_, pool.iova() + 2048, 64, "rx write"), pool.data() + 2048);
+  iommu_->buffer_freed(pool.iova() + 2048, 2048);  // the pool reports buffer 1 free
+  EXPECT_EQ(window.get(*iommu_, pool.iova() + 2048, 64, "rx write"), nullptr);
+  EXPECT_THAT(log_->to_string(), HasSubstr("use after free"));
+  iommu_->buffer_allocated(pool.iova() + 2048, 2048);
+  EXPECT_EQ(window.get(*iommu_, pool.iova() + 2048, 64, "rx write"), pool.data() + 2048);
+}
+
 }  // namespace
 }  // namespace safenic
