@@ -115,10 +115,18 @@ absl::StatusOr<std::unique_ptr<Device>> open_device(absl::string_view text,
   const int kind = static_cast<int>(spec->kind);
   FunctionProvider provider = registry().providers[kind];
   if (provider == nullptr) {
+    // Either the library is not linked, or its registration (a static
+    // initializer) was: a linker drops unreferenced members of a static archive.
+    const bool sim = spec->kind == DeviceSpec::Kind::kSimulated;
     return absl::UnimplementedError(absl::StrFormat(
-        "cannot open '%s': this program links no support for %s (depend on "
-        "//:safenic to get every kind)",
-        text, kind_name(spec->kind)));
+        "cannot open '%s': no support for %s is registered in this program. Link %s "
+        "(Bazel: %s; CMake: %s; pkg-config: %s). If you do, your linker dropped its "
+        "self-registration: link a static %s whole (-Wl,--whole-archive ... "
+        "-Wl,--no-whole-archive, as the CMake target and the .pc file do; Bazel's targets "
+        "are alwayslink)",
+        text, kind_name(spec->kind), sim ? "safenic's simulator" : "safenic's drivers",
+        sim ? "//:sim" : "//:safenic", sim ? "safenic::sim" : "safenic::safenic",
+        sim ? "safenic-sim" : "safenic", sim ? "libsafenic_sim.a" : "libsafenic.a"));
   }
   auto fn = provider(*spec, config);
   if (!fn.ok()) return fn.status();
