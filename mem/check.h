@@ -2,6 +2,8 @@
 // reachable from user input or device behaviour, which get an absl::Status).
 #pragma once
 
+#include "mem/cxx20.h"  // first: a clear message when not built as C++20
+
 #include <cstdio>
 #include <cstdlib>
 

@@ -2,6 +2,8 @@
 // buffer to its pool; no API yields two owners; copying is an explicit clone().
 #pragma once
 
+#include "mem/cxx20.h"  // first: a clear message when not built as C++20
+
 #include <cstddef>
 #include <cstdint>
 #include <utility>

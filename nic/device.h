@@ -9,6 +9,8 @@
 // path allocates nothing, takes no locks and writes one doorbell per batch.
 #pragma once
 
+#include "mem/cxx20.h"  // first: a clear message when not built as C++20
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
