@@ -4,7 +4,8 @@
 #   1. the README's recipes are these consumer files, verbatim but for paths;
 #   2. the Bazel and CMake builds list the same source files;
 #   3. a Bazel workspace of its own (tests/consumer) builds and runs a
-#      program on @safenic and one on @safenic//:sim;
+#      program on @safenic and one on @safenic//:sim, and safenic's targets
+#      use the workspace's own @com_google_absl when it has one;
 #   4. CMake builds and installs safenic to a fresh prefix (its examples too),
 #      then a CMake project (find_package) and pkg-config builds link it.
 set -euo pipefail
@@ -54,6 +55,16 @@ echo "-- [3/4] a Bazel workspace that uses safenic (tests/consumer)"
   ../../bazelw build //:consumer //:production
   ./bazel-bin/consumer
   ./bazel-bin/production
+  # A workspace with an Abseil of its own (declared before safenic's call, or
+  # overridden as here) gets safenic built against that copy: one Abseil.
+  own="$work/own_absl"
+  cp -rL "$(../../bazelw info output_base 2>/dev/null)/external/com_google_absl" "$own"
+  sed -i 's/^cc_library(/cc_library(\n    tags = ["the_workspace_s_own_abseil"],/' "$own/absl/status/BUILD.bazel"
+  found=$(../../bazelw query --override_repository=com_google_absl="$own" \
+    'attr(tags, the_workspace_s_own_abseil, deps(@safenic//:safenic))' 2>/dev/null)
+  [[ $found == *"@com_google_absl//absl/status:status"* ]] ||
+    { echo "FAIL: @safenic//:safenic does not use the workspace's own @com_google_absl: $found"; exit 1; }
+  echo "@safenic//:safenic builds against the workspace's own @com_google_absl: $(tr '\n' ' ' <<<"$found")"
   ../../bazelw shutdown  # its server's memory back
 )
 
