@@ -199,7 +199,8 @@ class VirtioReports : public Reports {
     if (legacy) return;
     t_->set_status(0);
     t_->set_status(st::kAcknowledge | st::kDriver);
-    t_->set_driver_features(features);
+    // ACCESS_PLATFORM: the model's device sits behind an IOMMU and needs it (§6).
+    t_->set_driver_features(features | bit(f::kAccessPlatform));
     t_->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
   }
   // Queue q's areas: descriptors at +0, driver area at +1024, device area at +2048.
@@ -379,7 +380,7 @@ TEST_F(VirtioReports, AControlCommandWithoutItsPartsIsReported) {
   std::memset(rings_.data(), 0, rings_.size());
   t_->set_status(0);
   t_->set_status(st::kAcknowledge | st::kDriver);
-  t_->set_driver_features(bit(f::kVersion1) | bit(f::kCtrlVq));
+  t_->set_driver_features(bit(f::kVersion1) | bit(f::kCtrlVq) | bit(f::kAccessPlatform));
   t_->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
   const uint16_t ctrl = 2;  // one pair without MQ: the control queue follows it
   ASSERT_TRUE(t_->setup_queue(ctrl, kSize, areas(ctrl)).ok());

@@ -1,5 +1,7 @@
 #include "nic/pci/vfio.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <linux/vfio.h>
 
@@ -120,6 +122,7 @@ absl::StatusOr<int> VfioContainer::group_fd(int group, absl::string_view address
           address, std::strerror(errno)));
     }
     iommu_set_ = true;
+    read_iova_ranges();
   }
   return groups_.emplace(group, std::move(owned)).first->second.get();
 }
@@ -139,12 +142,67 @@ absl::StatusOr<Fd> VfioContainer::open_device(int group, absl::string_view addre
   return Fd(sys_, fd);
 }
 
+// VFIO_IOMMU_GET_INFO with its capability chain (linux/vfio.h): the IOVA
+// ranges the IOMMU translates, reserved regions (the MSI window) left out.
+void VfioContainer::read_iova_ranges() {
+  alignas(8) uint8_t buffer[4096] = {};
+  auto* info = reinterpret_cast<vfio_iommu_type1_info*>(buffer);
+  info->argsz = sizeof buffer;
+  iova_ranges_.clear();
+  if (sys_->ioctl(fd_.get(), VFIO_IOMMU_GET_INFO, info) == 0 &&
+      (info->flags & VFIO_IOMMU_INFO_CAPS) && info->argsz <= sizeof buffer) {
+    for (uint32_t off = info->cap_offset; off != 0 && off + sizeof(vfio_info_cap_header) <= sizeof buffer;) {
+      const auto* header = reinterpret_cast<const vfio_info_cap_header*>(buffer + off);
+      if (header->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
+          off + sizeof(vfio_iommu_type1_info_cap_iova_range) <= sizeof buffer) {
+        const auto* cap = reinterpret_cast<const vfio_iommu_type1_info_cap_iova_range*>(header);
+        for (uint32_t i = 0; i < cap->nr_iovas; ++i) {
+          if (off + sizeof *cap + (i + 1) * sizeof(vfio_iova_range) > sizeof buffer) break;
+          iova_ranges_.push_back({cap->iova_ranges[i].start, cap->iova_ranges[i].end});
+        }
+      }
+      off = header->next;
+    }
+  }
+  if (iova_ranges_.empty()) iova_ranges_.push_back({uint64_t{1} << 32, (uint64_t{1} << 39) - 1});
+}
+
+std::vector<VfioContainer::IovaRange> VfioContainer::iova_ranges() const {
+  absl::MutexLock lock(const_cast<absl::Mutex*>(&mu_));
+  return iova_ranges_;
+}
+
 absl::StatusOr<uint64_t> VfioContainer::map_dma(void* va, size_t len, absl::string_view tag) {
+  constexpr uint64_t kHuge = uint64_t{2} << 20, kPage = 4096;
+  absl::MutexLock lock(&mu_);
+  if (!iommu_set_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "cannot map DMA region '%s': no device is open in the VFIO container yet", tag));
+  }
+  // First fit from the next free IOVA, in the first range with room; 1 MiB
+  // and up (nothing at address 0 a bug could reach by accident).
+  const uint64_t align = len % kHuge == 0 ? kHuge : kPage;
+  uint64_t iova = 0;
+  bool found = false;
+  for (const IovaRange& r : iova_ranges_) {
+    const uint64_t from = std::max({r.start, next_iova_, uint64_t{1} << 20});
+    const uint64_t start = (from + align - 1) / align * align;
+    if (start >= from && start <= r.end && len - 1 <= r.end - start) {
+      iova = start;
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "cannot map DMA region '%s' (%d bytes): no room left in the IOMMU's IOVA ranges", tag,
+        len));
+  }
   vfio_iommu_type1_dma_map map = {};
   map.argsz = sizeof map;
   map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
   map.vaddr = reinterpret_cast<uint64_t>(va);
-  map.iova = map.vaddr;  // IOVA = VA: one address space for host and device
+  map.iova = iova;
   map.size = len;
   if (sys_->ioctl(fd_.get(), VFIO_IOMMU_MAP_DMA, &map) != 0) {
     const int err = errno;
@@ -156,10 +214,11 @@ absl::StatusOr<uint64_t> VfioContainer::map_dma(void* va, size_t len, absl::stri
           tag, len, std::strerror(err)));
     }
     return absl::UnavailableError(absl::StrFormat(
-        "VFIO_IOMMU_MAP_DMA of DMA region '%s' (%d bytes at %p) failed: %s", tag, len, va,
-        std::strerror(err)));
+        "VFIO_IOMMU_MAP_DMA of DMA region '%s' (%d bytes at %p to IOVA %#x) failed: %s", tag,
+        len, va, iova, std::strerror(err)));
   }
-  return map.iova;
+  next_iova_ = iova + len;
+  return iova;
 }
 
 void VfioContainer::unmap_dma(uint64_t iova, size_t len) {

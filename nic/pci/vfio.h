@@ -1,8 +1,11 @@
 // VFIO (Linux Documentation/driver-api/vfio.rst): the kernel hands a device's
 // IOMMU group to user space. A container holds the IOMMU context; groups join
 // it; a device fd comes from its group. DMA memory is mapped into the
-// container with IOVA = VA, so the device reaches exactly the memory mapped
-// for it, and nothing else.
+// container at IOVAs the container hands out from the ranges the IOMMU can
+// translate (VFIO_IOMMU_GET_INFO's IOVA-range capability), so the device
+// reaches exactly the memory mapped for it, and nothing else. Not IOVA = VA:
+// a user-space address is 47 bits wide, and an IOMMU may translate fewer
+// (QEMU's emulated VT-d: 39; found on a real kernel by tests/vm).
 //
 // One container per process: every device's group joins it, so memory mapped
 // for one device (a packet received on port 0) is reachable by every other
@@ -15,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -40,9 +44,19 @@ class VfioContainer {
   // sets the container's IOMMU model (type 1).
   absl::StatusOr<Fd> open_device(int group, absl::string_view address);
 
-  // VFIO_IOMMU_MAP_DMA with IOVA = VA; read and write for the device.
+  // VFIO_IOMMU_MAP_DMA at the next free IOVA (aligned to 2 MiB for regions
+  // of whole 2 MiB pages, else 4 KiB); read and write for the device.
   absl::StatusOr<uint64_t> map_dma(void* va, size_t len, absl::string_view tag);
   void unmap_dma(uint64_t iova, size_t len);
+
+  // An IOVA range [start, end] the IOMMU translates.
+  struct IovaRange {
+    uint64_t start, end;  // inclusive, as VFIO reports them
+  };
+  // What the container hands IOVAs out of: the IOMMU's ranges (or, when the
+  // kernel does not report them, [4 GiB, 512 GiB): above the x86 MSI window,
+  // within the narrowest IOMMU width in use).
+  std::vector<IovaRange> iova_ranges() const;
 
   const std::shared_ptr<Syscalls>& sys() const { return sys_; }
 
@@ -57,8 +71,14 @@ class VfioContainer {
   std::string dir_;
   Fd fd_;
   absl::Mutex mu_;
+  void read_iova_ranges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   std::map<int, Fd> groups_ ABSL_GUARDED_BY(mu_);  // live as long as the container
   bool iommu_set_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<IovaRange> iova_ranges_ ABSL_GUARDED_BY(mu_);
+  // IOVAs are handed out upwards and not reused: the ranges are hundreds of
+  // GiB, a process maps its DMA memory once.
+  uint64_t next_iova_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The IovaMapper for devices behind VFIO: DmaRegions map themselves into the

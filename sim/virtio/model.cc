@@ -26,8 +26,11 @@ uint64_t default_virtio_features(bool legacy) {
   uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
                bit(feature::kCtrlRx) | bit(feature::kMq) | bit(feature::kMrgRxbuf) |
                bit(feature::kEventIdx);
+  // ACCESS_PLATFORM: the device reaches memory through an IOMMU (sim::Iommu),
+  // as QEMU's does with iommu_platform=on (virtio 1.2 §6, Reserved Feature Bits).
   return legacy ? f | bit(feature::kAnyLayout)
-                : f | bit(feature::kVersion1) | bit(feature::kRingPacked) | bit(feature::kInOrder);
+                : f | bit(feature::kVersion1) | bit(feature::kRingPacked) | bit(feature::kInOrder) |
+                      bit(feature::kAccessPlatform);
 }
 
 VirtioNetModel::VirtioNetModel(SimContext ctx, VirtioNetConfig config)
@@ -122,6 +125,11 @@ void VirtioNetModel::write_status(uint8_t v) {
                            driver_features_ & ~config_.features));
     } else if ((driver_features_ & config_.refuse) || fault(Fault::kRefuseFeatures)) {
       status_ &= ~status::kFeaturesOk;  // refused, as a device may (§3.1.1 step 6)
+    } else if ((config_.features & bit(feature::kAccessPlatform)) &&
+               !(driver_features_ & bit(feature::kAccessPlatform))) {
+      // §6: a device behind an IOMMU MAY fail to operate further if the driver
+      // does not accept ACCESS_PLATFORM; QEMU's refuses FEATURES_OK.
+      status_ &= ~status::kFeaturesOk;
     }
   }
 }

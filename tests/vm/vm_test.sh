@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The real PCI path on a real Linux kernel with a real (emulated) IOMMU,
+# against a virtio-net device someone else implemented: QEMU's.
+#
+# Boots Debian's kernel in QEMU (TCG: this machine's /dev/kvm hangs a stock
+# kernel) with an Intel IOMMU and a virtio-net device whose frames travel as
+# UDP datagrams (-netdev dgram) to echo_peer.py on the host, which sends each
+# back with the MAC addresses swapped. In the guest (the initramfs's init):
+# nic_list; opening the device while virtio-pci has it (refused, with the
+# commands to unbind it); then bound to vfio-pci, 1000 frames out and back
+# through VFIO with hugepage DMA memory. Twice: split ring, then packed.
+#
+# Usage: vm_test.sh GUEST NIC_LIST ECHO_PEER  (Bazel passes the built files)
+set -euo pipefail
+guest_bin=$1 nic_list_bin=$2 echo_peer=$3
+
+if ! command -v qemu-system-x86_64 >/dev/null || [[ ! -x /bin/busybox ]] || ! command -v cpio >/dev/null; then
+  echo "SKIP: needs qemu-system-x86, busybox-static and cpio (./bazelw installs them)"
+  exit 0
+fi
+work=${TEST_TMPDIR:-$(mktemp -d)}
+
+# Debian's kernel, unpacked (not installed) into a cache kept between runs.
+cache=${SAFENIC_VM_CACHE:-/var/tmp/safenic-vm}
+mkdir -p "$cache"
+package=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+[[ -n $package ]] || { echo "FAIL: apt-cache knows no linux-image-amd64 (apt-get update?)"; exit 1; }
+kernel_dir="$cache/$package"
+if [[ ! -f $kernel_dir/done ]]; then
+  rm -rf "$kernel_dir" && mkdir -p "$kernel_dir"
+  (cd "$kernel_dir" && apt-get download "$package" >/dev/null 2>&1) ||
+    { echo "FAIL: cannot download $package (apt-get download; network to Debian's mirror?)"; exit 1; }
+  dpkg -x "$kernel_dir"/*.deb "$kernel_dir/root" && rm -f "$kernel_dir"/*.deb && touch "$kernel_dir/done"
+fi
+vmlinuz=$(ls "$kernel_dir"/root/boot/vmlinuz-*)
+modules=$(ls -d "$kernel_dir"/root/lib/modules/*)/kernel
+
+# The initramfs: busybox, the modules in dependency order, the programs, init.
+root="$work/root"
+rm -rf "$root" && mkdir -p "$root"/{bin,lib/modules,proc,sys,dev}
+cp /bin/busybox "$root/bin/"
+for applet in sh mount echo cat ls insmod poweroff; do ln -sf busybox "$root/bin/$applet"; done
+load_order="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci irqbypass vfio vfio_virqfd vfio_iommu_type1 vfio-pci-core vfio-pci"
+for m in $load_order; do
+  ko=$(find "$modules" -name "$m.ko" | head -1)
+  [[ -n $ko ]] || { echo "FAIL: module $m.ko is not in $package"; exit 1; }
+  cp "$ko" "$root/lib/modules/"
+done
+cp "$guest_bin" "$root/bin/guest"
+cp "$nic_list_bin" "$root/bin/nic_list"
+device=0000:00:03.0
+cat >"$root/init" <<EOF
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev
+for m in $load_order; do insmod /lib/modules/\$m.ko || echo "GUEST-RESULT insmod-\$m FAIL"; done
+echo 16 > /proc/sys/vm/nr_hugepages
+echo "GUEST: nic_list"
+/bin/nic_list
+/bin/guest kernel-bound $device
+echo vfio-pci > /sys/bus/pci/devices/$device/driver_override
+echo $device > /sys/bus/pci/devices/$device/driver/unbind
+echo $device > /sys/bus/pci/drivers_probe
+/bin/guest traffic $device 1000
+echo "GUEST: done"
+poweroff -f
+EOF
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$work/initramfs.cpio.gz")
+
+free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+failed=0
+boot() {  # ring format (split or packed)
+  local ring=$1 console="$work/console-$1.txt" peer_log="$work/peer-$1.txt"
+  local qemu_port peer_port
+  qemu_port=$(free_port) peer_port=$(free_port)
+  python3 "$echo_peer" "$peer_port" "$qemu_port" 50 >"$peer_log" 2>&1 &
+  local peer=$!
+  local start=$SECONDS
+  timeout 55 qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
+    -machine q35,kernel-irqchip=split -m 512 -smp 2 \
+    -device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
+    -device virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,ats=on,addr=0x3,packed=$([[ $ring == packed ]] && echo on || echo off) \
+    -netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$qemu_port,remote.type=inet,remote.host=127.0.0.1,remote.port=$peer_port \
+    -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
+    -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet" \
+    -nographic -no-reboot </dev/null >"$console" 2>&1 || true
+  kill "$peer" 2>/dev/null || true
+  tr -d '\r' <"$console" >"$console.clean"
+  local want=(
+    "0000:00:03.0  1af4:1041  virtio-net (modern)"
+    "kernel driver:  virtio-pci"
+    "IOMMU group:"
+    "GUEST-RESULT kernel-bound ok"
+    "GUEST-RESULT vfio-open ok $device opened by the virtio driver, MAC 52:54:00:12:34:56, $ring ring"
+    "GUEST-RESULT traffic ok sent 1000, received 1000 back intact, 0 damaged"
+    "GUEST: done"
+  )
+  local missing=0
+  for line in "${want[@]}"; do
+    grep -qF -- "$line" "$console.clean" || { echo "FAIL ($ring ring): the guest did not print: $line"; missing=1; }
+  done
+  if grep -q "GUEST-RESULT .* FAIL" "$console.clean"; then missing=1; fi
+  grep "GUEST-RESULT" "$console.clean" | sed "s/^/[$ring] /"
+  echo "[$ring] boot to power-off: $((SECONDS - start)) s"
+  if ((missing)); then
+    echo "---- guest console ($ring ring) ----"
+    cat "$console.clean"
+    echo "---- echo peer ----"
+    cat "$peer_log"
+    failed=1
+  fi
+}
+
+boot split
+boot packed
+((failed == 0)) && echo PASS
+exit "$failed"
