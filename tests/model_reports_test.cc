@@ -199,7 +199,7 @@ class VirtioReports : public Reports {
     if (legacy) return;
     t_->set_status(0);
     t_->set_status(st::kAcknowledge | st::kDriver);
-    // ACCESS_PLATFORM: the model's device sits behind an IOMMU and needs it (§6).
+    // ACCESS_PLATFORM: the model's device sits behind an IOMMU and needs it (virtio 1.2 §6.2).
     t_->set_driver_features(features | bit(f::kAccessPlatform));
     t_->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
   }

@@ -156,7 +156,7 @@ TEST_F(VirtioTest, ARefusedRingFormatFallsBackToSplit) {
   expect_clean();
 }
 
-// Virtio 1.2 §6: a device behind an IOMMU offers ACCESS_PLATFORM and may
+// Virtio 1.2 §6.1/§6.2: a device behind an IOMMU offers ACCESS_PLATFORM and may
 // refuse to work if the driver does not accept it. QEMU's virtio-net with
 // iommu_platform=on refuses FEATURES_OK (found by tests/vm on a real kernel);
 // so does the model, and the driver accepts the feature.

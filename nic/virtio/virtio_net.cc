@@ -32,7 +32,7 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
                bit(feature::kCtrlRx) | bit(feature::kMrgRxbuf) | bit(feature::kEventIdx);
   if (config.rx_queues > 1) f |= bit(feature::kMq);
   // §2.7.9/§2.8.21 IN_ORDER: TX reclaim reads one used element per batch.
-  // §6 ACCESS_PLATFORM (a driver SHOULD accept it): the addresses safenic gives
+  // §6.1 ACCESS_PLATFORM (a driver SHOULD accept it): the addresses safenic gives
   // a device are always the ones its platform translates (VFIO's IOVAs behind
   // an IOMMU, physical addresses without one); a device that offers it may
   // refuse to work without it, as QEMU's virtio-net with iommu_platform=on does.

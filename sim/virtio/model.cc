@@ -27,7 +27,7 @@ uint64_t default_virtio_features(bool legacy) {
                bit(feature::kCtrlRx) | bit(feature::kMq) | bit(feature::kMrgRxbuf) |
                bit(feature::kEventIdx);
   // ACCESS_PLATFORM: the device reaches memory through an IOMMU (sim::Iommu),
-  // as QEMU's does with iommu_platform=on (virtio 1.2 §6, Reserved Feature Bits).
+  // as QEMU's does with iommu_platform=on (virtio 1.2 §6.2, device requirements of the reserved feature bits).
   return legacy ? f | bit(feature::kAnyLayout)
                 : f | bit(feature::kVersion1) | bit(feature::kRingPacked) | bit(feature::kInOrder) |
                       bit(feature::kAccessPlatform);
@@ -127,7 +127,7 @@ void VirtioNetModel::write_status(uint8_t v) {
       status_ &= ~status::kFeaturesOk;  // refused, as a device may (§3.1.1 step 6)
     } else if ((config_.features & bit(feature::kAccessPlatform)) &&
                !(driver_features_ & bit(feature::kAccessPlatform))) {
-      // §6: a device behind an IOMMU MAY fail to operate further if the driver
+      // §6.2: a device behind an IOMMU MAY fail to operate further if the driver
       // does not accept ACCESS_PLATFORM; QEMU's refuses FEATURES_OK.
       status_ &= ~status::kFeaturesOk;
     }
