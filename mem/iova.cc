@@ -62,11 +62,17 @@ absl::StatusOr<uint64_t> PagemapMapper::map(void* va, size_t len,
     auto pa = physical_address(static_cast<uint8_t*>(va) + off);
     if (!pa.ok()) return pa.status();
     if (*pa != *first + off) {
+      // Within a 2 MiB hugepage a region is contiguous; across two it is only
+      // by chance (found on a real kernel by tests/vm).
+      constexpr size_t kHugepage = size_t{2} << 20;
       return absl::FailedPreconditionError(absl::StrFormat(
-          "DMA region '%s' (%d bytes) is not physically contiguous at offset "
-          "%d: allocate it on 2 MiB hugepages (Backing::kHugepage2M) or use "
-          "VFIO",
-          tag, len, off));
+          "DMA region '%s' (%d bytes) is not physically contiguous at offset %d. Without "
+          "an IOMMU the device needs physically contiguous memory: %s, or use VFIO",
+          tag, len, off,
+          len > kHugepage
+              ? "keep each DMA region within one 2 MiB hugepage (for a device's RX pools: "
+                "fewer DeviceConfig::buffers_per_rx_queue, e.g. 512)"
+              : "allocate it on 2 MiB hugepages (Backing::kHugepage2M)"));
     }
   }
   return *first;

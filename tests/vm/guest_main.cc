@@ -3,10 +3,12 @@
 //
 //   guest kernel-bound DEVICE   the device is still bound to virtio-pci:
 //                               opening it must fail and say how to unbind it
-//   guest traffic DEVICE N      the device is bound to vfio-pci: open it through
-//                               VFIO, send N frames to the host-side peer (which
-//                               echoes each with the MAC addresses swapped) and
-//                               receive them all back, intact
+//   guest traffic DEVICE N [small-pools]
+//                               open the device (bound to vfio-pci: VFIO; bound
+//                               to nothing: sysfs), send N frames to the
+//                               host-side peer (which echoes each with the MAC
+//                               addresses swapped) and receive them all back,
+//                               intact
 //
 // Each check prints one line "GUEST-RESULT <name> ok|FAIL <details>" that the
 // host side looks for on the console.
@@ -62,13 +64,19 @@ bool intact(const safenic::Packet& p, const safenic::MacAddress& mac, uint32_t* 
          std::memcmp(f + 12, want + 12, kFrameSize - 12) == 0;
 }
 
-int traffic(const std::string& address, uint32_t frames) {
-  auto dev = safenic::open_device(address, {.rx_queues = 1, .tx_queues = 1});
-  if (!dev.ok()) return result("vfio-open", false, std::string(dev.status().message()));
+// `small_pools`: every DMA region within one 2 MiB hugepage. The sysfs path
+// gives the device physical addresses and so needs each region physically
+// contiguous, which hugepages beyond the first seldom are (found here: see
+// the README's hardware section).
+int traffic(const std::string& address, uint32_t frames, bool small_pools) {
+  safenic::DeviceConfig config{.rx_queues = 1, .tx_queues = 1};
+  if (small_pools) config.rx_ring_size = config.tx_ring_size = 256, config.buffers_per_rx_queue = 512;
+  auto dev = safenic::open_device(address, config);
+  if (!dev.ok()) return result("open", false, std::string(dev.status().message()));
   safenic::Device& nic = **dev;
   namespace feature = safenic::virtio::feature;
   const uint64_t features = safenic::virtio::negotiated_features(nic);
-  result("vfio-open", true,
+  result("open", true,
          absl::StrFormat("%s opened by the %s driver, MAC %s, %s ring, features %#x",
                          nic.name(), nic.driver(), nic.mac().to_string(),
                          features & feature::bit(feature::kRingPacked) ? "packed" : "split",
@@ -76,7 +84,7 @@ int traffic(const std::string& address, uint32_t frames) {
   if (absl::Status s = nic.wait_for_link(absl::Seconds(10)); !s.ok()) {
     return result("link", false, std::string(s.message()));
   }
-  auto pool = nic.create_mempool({.buffers = 512});
+  auto pool = nic.create_mempool({.buffers = small_pools ? 256u : 512u});
   if (!pool.ok()) return result("mempool", false, std::string(pool.status().message()));
 
   uint32_t sent = 0, received = 0, damaged = 0;
@@ -119,7 +127,9 @@ int traffic(const std::string& address, uint32_t frames) {
 int main(int argc, char** argv) {
   const std::string what = argc > 2 ? argv[1] : "";
   if (what == "kernel-bound") return kernel_bound(argv[2]);
-  if (what == "traffic" && argc > 3) return traffic(argv[2], std::stoul(argv[3]));
-  std::fprintf(stderr, "usage: guest kernel-bound ADDRESS | traffic ADDRESS FRAMES\n");
+  if (what == "traffic" && argc > 3) {
+    return traffic(argv[2], std::stoul(argv[3]), argc > 4 && std::string(argv[4]) == "small-pools");
+  }
+  std::fprintf(stderr, "usage: guest kernel-bound ADDRESS | traffic ADDRESS FRAMES [small-pools]\n");
   return 2;
 }

@@ -8,7 +8,9 @@
 # back with the MAC addresses swapped. In the guest (the initramfs's init):
 # nic_list; opening the device while virtio-pci has it (refused, with the
 # commands to unbind it); then bound to vfio-pci, 1000 frames out and back
-# through VFIO with hugepage DMA memory. Twice: split ring, then packed.
+# through VFIO with hugepage DMA memory, split ring, then packed. A third boot
+# has no IOMMU: the device, unbound, is driven through sysfs with physical
+# addresses (/proc/self/pagemap).
 #
 # Usage: vm_test.sh GUEST NIC_LIST ECHO_PEER  (Bazel passes the built files)
 set -euo pipefail
@@ -59,10 +61,16 @@ echo 16 > /proc/sys/vm/nr_hugepages
 echo "GUEST: nic_list"
 /bin/nic_list
 /bin/guest kernel-bound $device
-echo vfio-pci > /sys/bus/pci/devices/$device/driver_override
-echo $device > /sys/bus/pci/devices/$device/driver/unbind
-echo $device > /sys/bus/pci/drivers_probe
-/bin/guest traffic $device 1000
+case "\$(cat /proc/cmdline)" in
+  *safenic.path=sysfs*)  # no IOMMU: unbound, driven through sysfs with physical addresses
+    echo $device > /sys/bus/pci/devices/$device/driver/unbind
+    /bin/guest traffic $device 1000 small-pools ;;
+  *)
+    echo vfio-pci > /sys/bus/pci/devices/$device/driver_override
+    echo $device > /sys/bus/pci/devices/$device/driver/unbind
+    echo $device > /sys/bus/pci/drivers_probe
+    /bin/guest traffic $device 1000 ;;
+esac
 echo "GUEST: done"
 poweroff -f
 EOF
@@ -72,41 +80,46 @@ chmod +x "$root/init"
 free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 failed=0
-boot() {  # ring format (split or packed)
-  local ring=$1 console="$work/console-$1.txt" peer_log="$work/peer-$1.txt"
+boot() {  # ring format (split or packed), path (vfio or sysfs)
+  local ring=$1 path=$2 name="$2-$1"
+  local console="$work/console-$name.txt" peer_log="$work/peer-$name.txt"
+  local iommu=(-device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on)
+  local nic_options=",iommu_platform=on,ats=on" cmdline="intel_iommu=on iommu=pt"
+  if [[ $path == sysfs ]]; then
+    iommu=() nic_options="" cmdline="safenic.path=sysfs"
+  fi
   local qemu_port peer_port
   qemu_port=$(free_port) peer_port=$(free_port)
   python3 "$echo_peer" "$peer_port" "$qemu_port" 50 >"$peer_log" 2>&1 &
   local peer=$!
   local start=$SECONDS
   timeout 55 qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
-    -machine q35,kernel-irqchip=split -m 512 -smp 2 \
-    -device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
-    -device virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,ats=on,addr=0x3,packed=$([[ $ring == packed ]] && echo on || echo off) \
+    -machine q35,kernel-irqchip=split -m 512 -smp 2 "${iommu[@]}" \
+    -device virtio-net-pci,netdev=n0,disable-legacy=on${nic_options},addr=0x3,packed=$([[ $ring == packed ]] && echo on || echo off) \
     -netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$qemu_port,remote.type=inet,remote.host=127.0.0.1,remote.port=$peer_port \
     -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet" \
+    -append "console=ttyS0 $cmdline panic=-1 quiet" \
     -nographic -no-reboot </dev/null >"$console" 2>&1 || true
   kill "$peer" 2>/dev/null || true
   tr -d '\r' <"$console" >"$console.clean"
   local want=(
     "0000:00:03.0  1af4:1041  virtio-net (modern)"
     "kernel driver:  virtio-pci"
-    "IOMMU group:"
     "GUEST-RESULT kernel-bound ok"
-    "GUEST-RESULT vfio-open ok $device opened by the virtio driver, MAC 52:54:00:12:34:56, $ring ring"
+    "GUEST-RESULT open ok $device opened by the virtio driver, MAC 52:54:00:12:34:56, $ring ring"
     "GUEST-RESULT traffic ok sent 1000, received 1000 back intact, 0 damaged"
     "GUEST: done"
   )
+  if [[ $path == vfio ]]; then want+=("IOMMU group:    "); else want+=("IOMMU group:    none"); fi
   local missing=0
   for line in "${want[@]}"; do
-    grep -qF -- "$line" "$console.clean" || { echo "FAIL ($ring ring): the guest did not print: $line"; missing=1; }
+    grep -qF -- "$line" "$console.clean" || { echo "FAIL ($name): the guest did not print: $line"; missing=1; }
   done
   if grep -q "GUEST-RESULT .* FAIL" "$console.clean"; then missing=1; fi
-  grep "GUEST-RESULT" "$console.clean" | sed "s/^/[$ring] /"
-  echo "[$ring] boot to power-off: $((SECONDS - start)) s"
+  grep "GUEST-RESULT" "$console.clean" | sed "s/^/[$name] /"
+  echo "[$name] boot to power-off: $((SECONDS - start)) s"
   if ((missing)); then
-    echo "---- guest console ($ring ring) ----"
+    echo "---- guest console ($name) ----"
     cat "$console.clean"
     echo "---- echo peer ----"
     cat "$peer_log"
@@ -114,7 +127,8 @@ boot() {  # ring format (split or packed)
   fi
 }
 
-boot split
-boot packed
+boot split vfio
+boot packed vfio
+boot split sysfs
 ((failed == 0)) && echo PASS
 exit "$failed"
