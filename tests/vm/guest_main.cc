@@ -1,9 +1,14 @@
 // The guest half of tests/vm/vm_test.sh: runs inside a QEMU virtual machine
 // (a real Linux kernel, a real emulated IOMMU) against QEMU's virtio-net.
 //
+//   guest expect-error NAME DEVICE TEXT [memlock]
+//                               opening fails with a message containing TEXT
+//                               (memlock: as an unprivileged user with a 64 KiB
+//                               locked-memory limit)
+//   guest hold DEVICE SECONDS   keeps the device open (its IOMMU group busy)
 //   guest kernel-bound DEVICE   the device is still bound to virtio-pci:
 //                               opening it must fail and say how to unbind it
-//   guest traffic DEVICE N [small-pools]
+//   guest traffic DEVICE N [small-pools|small-pools-unbind]
 //                               open the device (bound to vfio-pci: VFIO; bound
 //                               to nothing: sysfs), send N frames to the
 //                               host-side peer (which echoes each with the MAC
@@ -12,6 +17,10 @@
 //
 // Each check prints one line "GUEST-RESULT <name> ok|FAIL <details>" that the
 // host side looks for on the console.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -68,9 +77,13 @@ bool intact(const safenic::Packet& p, const safenic::MacAddress& mac, uint32_t* 
 // gives the device physical addresses and so needs each region physically
 // contiguous, which hugepages beyond the first seldom are (found here: see
 // the README's hardware section).
-int traffic(const std::string& address, uint32_t frames, bool small_pools) {
+// `unbind`: the device is still bound to its kernel driver; safenic unbinds
+// it (DeviceConfig::unbind_kernel_driver).
+int traffic(const std::string& address, uint32_t frames, bool small_pools, bool unbind = false) {
   safenic::DeviceConfig config{.rx_queues = 1, .tx_queues = 1};
+  small_pools |= unbind;
   if (small_pools) config.rx_ring_size = config.tx_ring_size = 256, config.buffers_per_rx_queue = 512;
+  config.unbind_kernel_driver = unbind;
   auto dev = safenic::open_device(address, config);
   if (!dev.ok()) return result("open", false, std::string(dev.status().message()));
   safenic::Device& nic = **dev;
@@ -122,14 +135,50 @@ int traffic(const std::string& address, uint32_t frames, bool small_pools) {
                                            : ""));
 }
 
+// Opening must fail with a message containing `want`. With `memlock`, as a
+// user without privileges whose locked-memory limit is 64 KiB (VFIO pins
+// what it maps against it).
+int expect_error(const std::string& name, const std::string& address, const std::string& want,
+                 bool memlock) {
+  if (memlock) {
+    const rlimit small = {64 << 10, 64 << 10};
+    if (setrlimit(RLIMIT_MEMLOCK, &small) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
+      return result(name, false, std::string("cannot drop privileges: ") + std::strerror(errno));
+    }
+  }
+  auto dev = safenic::open_device(address, {.rx_queues = 1, .tx_queues = 1});
+  const std::string message(dev.status().message());
+  const bool ok = !dev.ok() && message.find(want) != std::string::npos;
+  return result(name, ok, dev.ok() ? "opened" : message);
+}
+
+// Holds the device open (its IOMMU group busy) for `seconds`.
+int hold(const std::string& address, int seconds) {
+  auto dev = safenic::open_device(address, {.rx_queues = 1, .tx_queues = 1});
+  if (!dev.ok()) return result("hold", false, std::string(dev.status().message()));
+  std::printf("GUEST: holding %s\n", address.c_str());
+  std::fflush(stdout);
+  absl::SleepFor(absl::Seconds(seconds));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string what = argc > 2 ? argv[1] : "";
   if (what == "kernel-bound") return kernel_bound(argv[2]);
   if (what == "traffic" && argc > 3) {
-    return traffic(argv[2], std::stoul(argv[3]), argc > 4 && std::string(argv[4]) == "small-pools");
+    const std::string option = argc > 4 ? argv[4] : "";
+    return traffic(argv[2], std::stoul(argv[3]), option == "small-pools",
+                   option == "small-pools-unbind");
   }
-  std::fprintf(stderr, "usage: guest kernel-bound ADDRESS | traffic ADDRESS FRAMES [small-pools]\n");
+  if (what == "expect-error" && argc > 4) {
+    return expect_error(argv[2], argv[3], argv[4], argc > 5 && std::string(argv[5]) == "memlock");
+  }
+  if (what == "hold" && argc > 3) return hold(argv[2], std::stoi(argv[3]));
+  std::fprintf(stderr,
+               "usage: guest kernel-bound ADDRESS | traffic ADDRESS FRAMES "
+               "[small-pools|small-pools-unbind] | expect-error NAME ADDRESS TEXT [memlock] | "
+               "hold ADDRESS SECONDS\n");
   return 2;
 }

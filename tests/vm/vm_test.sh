@@ -8,9 +8,12 @@
 # back with the MAC addresses swapped. In the guest (the initramfs's init):
 # nic_list; opening the device while virtio-pci has it (refused, with the
 # commands to unbind it); then bound to vfio-pci, 1000 frames out and back
-# through VFIO with hugepage DMA memory, split ring, then packed. A third boot
-# has no IOMMU: the device, unbound, is driven through sysfs with physical
-# addresses (/proc/self/pagemap).
+# through VFIO with hugepage DMA memory, split ring, then packed; before that,
+# the error paths: no hugepages reserved, an unprivileged user's locked-memory
+# limit, the IOMMU group held by another process. A third boot has no IOMMU:
+# safenic unbinds the device from virtio-pci itself (unbind_kernel_driver),
+# drives it through sysfs with physical addresses (/proc/self/pagemap), and
+# the test gives it back to virtio-pci.
 #
 # Usage: vm_test.sh GUEST NIC_LIST ECHO_PEER  (Bazel passes the built files)
 set -euo pipefail
@@ -41,7 +44,7 @@ modules=$(ls -d "$kernel_dir"/root/lib/modules/*)/kernel
 root="$work/root"
 rm -rf "$root" && mkdir -p "$root"/{bin,lib/modules,proc,sys,dev}
 cp /bin/busybox "$root/bin/"
-for applet in sh mount echo cat ls insmod poweroff; do ln -sf busybox "$root/bin/$applet"; done
+for applet in sh mount echo cat ls insmod poweroff sleep chmod readlink basename; do ln -sf busybox "$root/bin/$applet"; done
 load_order="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci irqbypass vfio vfio_virqfd vfio_iommu_type1 vfio-pci-core vfio-pci"
 for m in $load_order; do
   ko=$(find "$modules" -name "$m.ko" | head -1)
@@ -57,18 +60,33 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev
 for m in $load_order; do insmod /lib/modules/\$m.ko || echo "GUEST-RESULT insmod-\$m FAIL"; done
-echo 16 > /proc/sys/vm/nr_hugepages
 echo "GUEST: nic_list"
 /bin/nic_list
 /bin/guest kernel-bound $device
 case "\$(cat /proc/cmdline)" in
-  *safenic.path=sysfs*)  # no IOMMU: unbound, driven through sysfs with physical addresses
-    echo $device > /sys/bus/pci/devices/$device/driver/unbind
-    /bin/guest traffic $device 1000 small-pools ;;
+  *safenic.path=sysfs*)
+    # No IOMMU: safenic takes the device from virtio-pci itself
+    # (unbind_kernel_driver) and drives it through sysfs with physical
+    # addresses; then virtio-pci gets it back.
+    echo 16 > /proc/sys/vm/nr_hugepages
+    /bin/guest traffic $device 1000 small-pools-unbind
+    echo $device > /sys/bus/pci/drivers/virtio-pci/bind
+    driver=\$(basename \$(readlink /sys/bus/pci/devices/$device/driver))
+    if [ "\$driver" = virtio-pci ]; then echo "GUEST-RESULT given-back ok bound to virtio-pci again"
+    else echo "GUEST-RESULT given-back FAIL bound to '\$driver'"; fi ;;
   *)
     echo vfio-pci > /sys/bus/pci/devices/$device/driver_override
     echo $device > /sys/bus/pci/devices/$device/driver/unbind
     echo $device > /sys/bus/pci/drivers_probe
+    # The error paths on a real kernel, each a clear Status:
+    /bin/guest expect-error no-hugepages $device "no free 2 MiB hugepages"
+    echo 16 > /proc/sys/vm/nr_hugepages
+    chmod 666 /dev/vfio/*
+    /bin/guest expect-error memlock $device "ulimit -l" memlock
+    /bin/guest hold $device 4 &
+    sleep 2
+    /bin/guest expect-error group-busy $device "busy"
+    wait
     /bin/guest traffic $device 1000 ;;
 esac
 echo "GUEST: done"
@@ -110,7 +128,12 @@ boot() {  # ring format (split or packed), path (vfio or sysfs)
     "GUEST-RESULT traffic ok sent 1000, received 1000 back intact, 0 damaged"
     "GUEST: done"
   )
-  if [[ $path == vfio ]]; then want+=("IOMMU group:    "); else want+=("IOMMU group:    none"); fi
+  if [[ $path == vfio ]]; then
+    want+=("IOMMU group:    " "GUEST-RESULT no-hugepages ok" "GUEST-RESULT memlock ok"
+           "GUEST-RESULT group-busy ok")
+  else
+    want+=("IOMMU group:    none" "GUEST-RESULT given-back ok")
+  fi
   local missing=0
   for line in "${want[@]}"; do
     grep -qF -- "$line" "$console.clean" || { echo "FAIL ($name): the guest did not print: $line"; missing=1; }
