@@ -41,7 +41,7 @@ class HostFunction : public PciFunction {
   HostFunction(const PciDeviceInfo& device, DmaAllocator dma)
       : device_(device), dma_(std::move(dma)) {}
   // Maps BAR `index`; called once per BAR.
-  virtual absl::StatusOr<std::unique_ptr<MappedBar>> map_bar(int index) = 0;
+  virtual absl::StatusOr<std::unique_ptr<Bar>> map_bar(int index) = 0;
   // Checks that the device answers and enables bus mastering.
   absl::Status start() {
     if (absl::Status s = config_.check_present(); !s.ok()) return s;
@@ -57,7 +57,7 @@ class HostFunction : public PciFunction {
   DmaAllocator dma_;
 
  private:
-  std::array<std::unique_ptr<MappedBar>, 6> bars_;
+  std::array<std::unique_ptr<Bar>, 6> bars_;
 };
 
 }  // namespace safenic::pci

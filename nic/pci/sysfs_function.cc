@@ -1,5 +1,7 @@
 #include "nic/pci/sysfs_function.h"
 
+#include "nic/pci/port_bar.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 
@@ -68,15 +70,21 @@ absl::StatusOr<std::unique_ptr<SysfsFunction>> SysfsFunction::open(
   return fn;
 }
 
-absl::StatusOr<std::unique_ptr<MappedBar>> SysfsFunction::map_bar(int index) {
+absl::StatusOr<std::unique_ptr<Bar>> SysfsFunction::map_bar(int index) {
   auto line = read_resource_line(device_.path, index);
-  if (line.ok() && (line->flags & ResourceLine::kIo) != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: BAR %d is I/O port space, which cannot be mapped through sysfs; a legacy "
-        "virtio device needs VFIO (bind it to vfio-pci)",
-        name(), index));
-  }
   const std::string path = absl::StrCat(device_.path, "/resource", index);
+  if (line.ok() && (line->flags & ResourceLine::kIo) != 0) {
+    // I/O port space cannot be mapped; Linux serves reads and writes of the
+    // resource file with port instructions (x86): a PortBar.
+    const int fd = sys_->open(path.c_str(), O_RDWR);
+    if (fd < 0) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: BAR %d is I/O port space and %s cannot be opened (%s): run as root, or "
+          "bind the device to vfio-pci",
+          name(), index, path, std::strerror(errno)));
+    }
+    return std::make_unique<PortBar>(sys_, fd, 0, line->size(), Fd(sys_, fd));
+  }
   const int fd = sys_->open(path.c_str(), O_RDWR);
   if (fd < 0) {
     const int err = errno;

@@ -31,7 +31,7 @@ class SysfsFunction final : public HostFunction {
 
  private:
   SysfsFunction(const PciDeviceInfo& device, std::shared_ptr<Syscalls> sys, Fd config);
-  absl::StatusOr<std::unique_ptr<MappedBar>> map_bar(int index) override;
+  absl::StatusOr<std::unique_ptr<Bar>> map_bar(int index) override;
 
   std::shared_ptr<Syscalls> sys_;
   Fd config_fd_;

@@ -1,5 +1,7 @@
 #include "nic/pci/vfio_function.h"
 
+#include "nic/pci/port_bar.h"
+
 #include <linux/vfio.h>
 #include <sys/mman.h>
 
@@ -54,7 +56,7 @@ absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
   return fn;
 }
 
-absl::StatusOr<std::unique_ptr<MappedBar>> VfioFunction::map_bar(int index) {
+absl::StatusOr<std::unique_ptr<Bar>> VfioFunction::map_bar(int index) {
   const auto sys = container_->sys();
   auto info = region_info(*sys, device_fd_.get(), VFIO_PCI_BAR0_REGION_INDEX + index, name());
   if (!info.ok()) return info.status();
@@ -63,10 +65,15 @@ absl::StatusOr<std::unique_ptr<MappedBar>> VfioFunction::map_bar(int index) {
         absl::StrFormat("%s: has no BAR %d (VFIO reports an empty region)", name(), index));
   }
   if ((info->flags & VFIO_REGION_INFO_FLAG_MMAP) == 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: BAR %d cannot be mapped (VFIO offers no mmap for it: I/O port space, or "
-        "a BAR smaller than a page)",
-        name(), index));
+    // I/O port space (or a BAR smaller than a page): VFIO serves it through
+    // pread and pwrite on the device fd at the region's offset.
+    const uint32_t rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+    if ((info->flags & rw) != rw) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: BAR %d can be neither mapped nor read and written through VFIO", name(), index));
+    }
+    return std::make_unique<PortBar>(sys, device_fd_.get(), static_cast<off_t>(info->offset),
+                                     info->size);
   }
   void* base = sys->mmap(info->size, PROT_READ | PROT_WRITE, MAP_SHARED, device_fd_.get(),
                          static_cast<off_t>(info->offset));

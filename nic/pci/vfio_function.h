@@ -32,7 +32,7 @@ class VfioFunction final : public HostFunction {
  private:
   VfioFunction(const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container,
                Fd device_fd);
-  absl::StatusOr<std::unique_ptr<MappedBar>> map_bar(int index) override;
+  absl::StatusOr<std::unique_ptr<Bar>> map_bar(int index) override;
 
   std::shared_ptr<VfioContainer> container_;
   Fd device_fd_;

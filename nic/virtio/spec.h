@@ -64,7 +64,11 @@ struct LEGACY_QUEUE_NOTIFY : Register<LEGACY_QUEUE_NOTIFY, uint16_t, Access::kRe
 struct LEGACY_STATUS : Register<LEGACY_STATUS, uint8_t, Access::kReadWrite, 0x12> {};
 struct LEGACY_ISR : Register<LEGACY_ISR, uint8_t, Access::kClearOnRead, 0x13> {};
 inline constexpr uint32_t kLegacyConfig = 0x14;  // device config without MSI-X
-inline constexpr uint32_t kLegacyBarSize = 0x40;
+// The smallest legacy BAR0 a driver can use: the registers above and the net
+// config's mac and status (§5.1.4; max_virtqueue_pairs and mtu follow only
+// when MQ or MTU is offered). QEMU's is 32 bytes: 20 + 8, rounded up to a
+// power of two (found on a real kernel by tests/vm; the driver required 64).
+inline constexpr uint32_t kLegacyMinBarSize = kLegacyConfig + 8;
 inline constexpr uint32_t kLegacyQueueAlign = 4096;  // §2.7 legacy: used ring alignment
 
 // §4.1.4 Virtio structure PCI capabilities: vendor-specific (0x09).

@@ -164,10 +164,10 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::open(PciFunction& fn) {
   }
   auto bar = fn.bar(0);
   if (!bar.ok()) return bar.status();
-  if ((*bar)->size() < kLegacyBarSize) {
+  if ((*bar)->size() < kLegacyMinBarSize) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: legacy virtio BAR0 is %d bytes; it needs %d", fn.name(), (*bar)->size(),
-        kLegacyBarSize));
+        "%s: legacy virtio BAR0 is %d bytes; it needs at least %d (registers, MAC, status)",
+        fn.name(), (*bar)->size(), kLegacyMinBarSize));
   }
   return std::unique_ptr<Transport>(new LegacyTransport(**bar));
 }

@@ -1,5 +1,7 @@
 #include "sim/virtio/model.h"
 
+#include <bit>
+
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -46,7 +48,14 @@ PciId VirtioNetModel::id() const {
 }
 
 size_t VirtioNetModel::bar_size(int bar) const {
-  if (config_.legacy) return bar == 0 ? kLegacyBarSize : 0;
+  // Legacy: the registers and the net config the offered features imply,
+  // rounded up to a power of two, as QEMU sizes it (32 bytes with MQ).
+  if (config_.legacy) {
+    const uint32_t config = config_.features & bit(feature::kMtu) ? 12
+                            : config_.features & bit(feature::kMq) ? 10
+                                                                   : 8;
+    return bar == 0 ? std::bit_ceil(kLegacyConfig + config) : 0;
+  }
   return bar == kModernBar ? kModernBarSize : 0;
 }
 

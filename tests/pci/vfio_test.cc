@@ -148,16 +148,29 @@ class FakeVfio : public FakeKernel {
     if (p != MAP_FAILED) std::memset(p, 0xFF, len);
     return p;
   }
+  // The device fd: configuration space at its region offset, BAR0 (I/O port
+  // space, not mapped) from offset 0.
   ssize_t pread(int fd, void* buf, size_t len, off_t offset) override {
     if (!is(fd, Kind::kDevice)) return FakeKernel::pread(fd, buf, len, offset);
+    if (static_cast<uint64_t>(offset) < bar0_size) {
+      io_bar0.resize(bar0_size);
+      std::memcpy(buf, io_bar0.data() + offset, len);
+      return static_cast<ssize_t>(len);
+    }
     std::memcpy(buf, config.data() + (offset - kConfigRegionOffset), len);
     return static_cast<ssize_t>(len);
   }
   ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset) override {
     if (!is(fd, Kind::kDevice)) return FakeKernel::pwrite(fd, buf, len, offset);
+    if (static_cast<uint64_t>(offset) < bar0_size) {
+      io_bar0.resize(bar0_size);
+      std::memcpy(io_bar0.data() + offset, buf, len);
+      return static_cast<ssize_t>(len);
+    }
     std::memcpy(config.data() + (offset - kConfigRegionOffset), buf, len);
     return static_cast<ssize_t>(len);
   }
+  std::vector<uint8_t> io_bar0 = std::vector<uint8_t>(64);
 
   size_t open_fds() const { return fds_.size(); }
 
@@ -358,7 +371,8 @@ TEST_F(Vfio, BarErrors) {
   kernel->bar0_flags = VFIO_REGION_INFO_FLAG_READ;
   auto fn = open();
   ASSERT_TRUE(fn.ok()) << fn.status();
-  EXPECT_THAT(message((*fn)->bar(0).status()), HasSubstr("BAR 0 cannot be mapped"));
+  EXPECT_THAT(message((*fn)->bar(0).status()),
+              HasSubstr("BAR 0 can be neither mapped nor read and written through VFIO"));
 
   kernel->bar0_flags |= VFIO_REGION_INFO_FLAG_MMAP;
   kernel->bar0_size = 64 * 1024;
@@ -366,6 +380,24 @@ TEST_F(Vfio, BarErrors) {
   ASSERT_TRUE(small.ok()) << small.status();
   EXPECT_THAT(message(open_device(*std::move(small)).status()),
               HasSubstr("BAR0 is 65536 bytes; an 82599 has 524288"));
+}
+
+// A BAR VFIO offers no mmap for (I/O port space: a legacy virtio device's
+// BAR0) is read and written through the device fd at the region's offset.
+TEST_F(Vfio, AnIoPortBarIsReadAndWrittenThroughTheDeviceFd) {
+  kernel->bar0_flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+  kernel->bar0_size = 32;
+  auto fn = open();
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  auto bar = (*fn)->bar(0);
+  ASSERT_TRUE(bar.ok()) << bar.status();
+  EXPECT_EQ((*bar)->size(), 32u);
+  (*bar)->write16(0x0E, 0xBEEF);
+  (*bar)->write32(0x08, 0x01020304);
+  EXPECT_EQ((*bar)->read16(0x0E), 0xBEEF);
+  EXPECT_EQ((*bar)->read8(0x08), 0x04);
+  EXPECT_EQ(kernel->io_bar0[0x0E], 0xEF);
+  EXPECT_EQ(kernel->io_bar0[0x0B], 0x01);
 }
 
 TEST_F(Vfio, MapDmaFailureNamesTheLockedMemoryLimit) {

@@ -13,7 +13,9 @@
 # limit, the IOMMU group held by another process. A third boot has no IOMMU:
 # safenic unbinds the device from virtio-pci itself (unbind_kernel_driver),
 # drives it through sysfs with physical addresses (/proc/self/pagemap), and
-# the test gives it back to virtio-pci.
+# the test gives it back to virtio-pci. A fourth does the same with a
+# transitional device offering only the legacy interface, whose BAR0 is I/O
+# port space (read and written through its sysfs resource file).
 #
 # Usage: vm_test.sh GUEST NIC_LIST ECHO_PEER  (Bazel passes the built files)
 set -euo pipefail
@@ -98,13 +100,17 @@ chmod +x "$root/init"
 free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 failed=0
-boot() {  # ring format (split or packed), path (vfio or sysfs)
+boot() {  # ring format (split or packed), path (vfio, sysfs, or legacy: sysfs, transitional device)
   local ring=$1 path=$2 name="$2-$1"
   local console="$work/console-$name.txt" peer_log="$work/peer-$name.txt"
   local iommu=(-device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on)
-  local nic_options=",iommu_platform=on,ats=on" cmdline="intel_iommu=on iommu=pt"
+  local nic_options=",disable-legacy=on,iommu_platform=on,ats=on" cmdline="intel_iommu=on iommu=pt"
   if [[ $path == sysfs ]]; then
-    iommu=() nic_options="" cmdline="safenic.path=sysfs"
+    iommu=() nic_options=",disable-legacy=on" cmdline="safenic.path=sysfs"
+  elif [[ $path == legacy ]]; then
+    # A transitional device offering only the legacy interface: BAR0 is I/O
+    # port space. No IOMMU: a legacy device cannot use one (no ACCESS_PLATFORM).
+    iommu=() nic_options=",disable-legacy=off,disable-modern=on" cmdline="safenic.path=sysfs"
   fi
   local qemu_port peer_port
   qemu_port=$(free_port) peer_port=$(free_port)
@@ -113,15 +119,17 @@ boot() {  # ring format (split or packed), path (vfio or sysfs)
   local start=$SECONDS
   timeout 55 qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
     -machine q35,kernel-irqchip=split -m 512 -smp 2 "${iommu[@]}" \
-    -device virtio-net-pci,netdev=n0,disable-legacy=on${nic_options},addr=0x3,packed=$([[ $ring == packed ]] && echo on || echo off) \
+    -device virtio-net-pci,netdev=n0${nic_options},addr=0x3,packed=$([[ $ring == packed ]] && echo on || echo off) \
     -netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$qemu_port,remote.type=inet,remote.host=127.0.0.1,remote.port=$peer_port \
     -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
     -append "console=ttyS0 $cmdline panic=-1 quiet" \
     -nographic -no-reboot </dev/null >"$console" 2>&1 || true
   kill "$peer" 2>/dev/null || true
   tr -d '\r' <"$console" >"$console.clean"
+  local model="1af4:1041  virtio-net (modern)"
+  [[ $path == legacy ]] && model="1af4:1000  virtio-net (legacy)"
   local want=(
-    "0000:00:03.0  1af4:1041  virtio-net (modern)"
+    "0000:00:03.0  $model"
     "kernel driver:  virtio-pci"
     "GUEST-RESULT kernel-bound ok"
     "GUEST-RESULT open ok $device opened by the virtio driver, MAC 52:54:00:12:34:56, $ring ring"
@@ -153,5 +161,6 @@ boot() {  # ring format (split or packed), path (vfio or sysfs)
 boot split vfio
 boot packed vfio
 boot split sysfs
+boot split legacy
 ((failed == 0)) && echo PASS
 exit "$failed"
