@@ -57,6 +57,13 @@ absl::Status Device::wait_for_link(absl::Duration timeout) {
       name(), driver(), absl::FormatDuration(timeout)));
 }
 
+absl::Status Device::removed() const {
+  return absl::UnavailableError(absl::StrFormat(
+      "%s: the system asks for the device back (hot unplug, or its driver unbound): close "
+      "it (drop the Device); it sends and receives nothing more",
+      name()));
+}
+
 absl::Status Device::bad_queue(const char* dir, uint16_t queue,
                                uint16_t count) const {
   return absl::OutOfRangeError(absl::StrFormat(

@@ -5,12 +5,14 @@
 //   size_t n = *dev->rx_batch(0, batch);              // receive up to 32
 //   dev->tx_batch(0, batch);                          // unsent ones stay
 //
-// rx_batch/tx_batch fail only for a queue index that does not exist; the fast
-// path allocates nothing, takes no locks and writes one doorbell per batch.
+// rx_batch/tx_batch fail only for a queue index that does not exist and once
+// the platform asks for the device back (a hot unplug: close the device); the
+// fast path allocates nothing, takes no locks and writes one doorbell per batch.
 #pragma once
 
 #include "mem/cxx20.h"  // first: a clear message when not built as C++20
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -108,12 +110,14 @@ class Device {
   // Appends up to batch.room() received packets; returns how many.
   absl::StatusOr<size_t> rx_batch(uint16_t queue, PacketBatch& batch) {
     if (ABSL_PREDICT_FALSE(queue >= rx_queues_)) return bad_queue("rx", queue, rx_queues_);
+    if (ABSL_PREDICT_FALSE(removal_->load(std::memory_order_relaxed))) return removed();
     return receive(queue, batch);
   }
   // Sends packets from the front of `batch` as long as the ring has room,
   // removes the sent ones and returns how many; unsent packets stay in `batch`.
   absl::StatusOr<size_t> tx_batch(uint16_t queue, PacketBatch& batch) {
     if (ABSL_PREDICT_FALSE(queue >= tx_queues_)) return bad_queue("tx", queue, tx_queues_);
+    if (ABSL_PREDICT_FALSE(removal_->load(std::memory_order_relaxed))) return removed();
     return transmit(queue, batch);
   }
 
@@ -155,6 +159,8 @@ class Device {
 
   Device(uint16_t rx_queues, uint16_t tx_queues)
       : rx_queues_(rx_queues), tx_queues_(tx_queues) {}
+  // rx_batch and tx_batch fail once `flag` is set (PciFunction::removal_requested()).
+  void watch_removal(const std::atomic<bool>& flag) { removal_ = &flag; }
   virtual size_t receive(uint16_t queue, PacketBatch& batch) = 0;
   virtual size_t transmit(uint16_t queue, PacketBatch& batch) = 0;
   virtual size_t reclaim(uint16_t queue) = 0;
@@ -166,9 +172,12 @@ class Device {
 
  private:
   absl::Status bad_queue(const char* dir, uint16_t queue, uint16_t count) const;
+  absl::Status removed() const;
   absl::Status check(const MacFilter& filter) const;
   absl::Status no_mac_filters() const;
 
+  static constexpr std::atomic<bool> kNeverRemoved{false};
+  const std::atomic<bool>* removal_ = &kNeverRemoved;
   uint16_t rx_queues_;
   uint16_t tx_queues_;
   struct Slot {

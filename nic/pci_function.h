@@ -5,6 +5,7 @@
 // else, so the same driver code runs on both.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -39,6 +40,16 @@ class PciFunction {
   // model, so a driver's datasheet delays and timeouts cost tests nothing.
   virtual absl::Time now() { return absl::Now(); }
   virtual void sleep(absl::Duration d) { absl::SleepFor(d); }
+
+  // Set once the platform asks for the device back: under VFIO, the kernel's
+  // device request (a hot unplug, the device's driver being unbound). From
+  // then on Device::rx_batch and tx_batch fail, saying to close the device,
+  // which gives it back. A driver watches it with one relaxed load per batch.
+  const std::atomic<bool>& removal_requested() const { return removal_requested_; }
+  void request_removal() { removal_requested_.store(true, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> removal_requested_{false};
 };
 
 }  // namespace safenic

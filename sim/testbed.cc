@@ -16,8 +16,9 @@ absl::StatusOr<std::unique_ptr<Device>> Testbed::add(std::shared_ptr<DeviceModel
   const std::string name = absl::StrFormat("sim:%s#%d", kind, models_.size());
   models_.push_back(model);
   ports_.push_back(&port);
-  nics_.push_back({name, mac});
-  return open_device(std::make_unique<SimulatedFunction>(model, ctx_, name), config);
+  auto fn = std::make_unique<SimulatedFunction>(model, ctx_, name);
+  nics_.push_back({name, mac, fn.get()});
+  return open_device(std::move(fn), config);
 }
 
 UdpFlow Testbed::flow_to(size_t i) const {

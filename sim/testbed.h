@@ -47,6 +47,9 @@ class Testbed {
   VirtioNetModel& virtio(size_t i) { return *static_cast<VirtioNetModel*>(models_[i].get()); }
   ConnectXModel& connectx(size_t i) { return *static_cast<ConnectXModel*>(models_[i].get()); }
   const SimContext& context() const { return ctx_; }
+  // NIC i's PCI function, which its Device owns: valid while that is open
+  // (for request_removal(), as a hot unplug would).
+  PciFunction& function(size_t i) { return *nics_[i].function; }
   // The MAC address NIC i was made with (what its driver's mac() reads).
   MacAddress mac(size_t i) const { return nics_[i].mac; }
   // A flow addressed to NIC i, which its address filter takes: send it from
@@ -67,6 +70,7 @@ class Testbed {
   struct Nic {
     std::string name;  // the spec its device was opened with: sim:<kind>#<i>
     MacAddress mac;
+    PciFunction* function = nullptr;  // owned by the device
   };
   SimContext ctx_;
   std::vector<std::shared_ptr<DeviceModel>> models_;

@@ -141,5 +141,37 @@ TEST(SimKinds, FlowsToANicArriveAndFilteredFramesAreReported) {
   }
 }
 
+// When the platform asks for a device back (a hot unplug under VFIO), every
+// driver's rx_batch and tx_batch fail saying to close it; closing returns
+// every buffer and ring.
+TEST(SimKinds, ADeviceAskedBackFailsItsBatchesClearlyAndClosesClean) {
+  for (const sim::KindInfo& k : sim::kKinds) {
+    SCOPED_TRACE(k.name);
+    sim::Testbed bed;
+    auto dev = bed.add(k.kind, small());
+    ASSERT_TRUE(dev.ok()) << dev.status();
+    sim::TesterPort peer;
+    sim::connect(bed.port(0), peer);
+    ASSERT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok());
+    MempoolPtr pool = *(*dev)->create_mempool({.buffers = 16, .tag = "app"});
+    Batch<8> batch;
+    ASSERT_EQ(*(*dev)->rx_batch(0, batch), 0u);
+    bed.function(0).request_removal();
+    auto rx = (*dev)->rx_batch(0, batch);
+    EXPECT_EQ(rx.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(std::string(rx.status().message()), HasSubstr("asks for the device back"));
+    ASSERT_TRUE(pool->alloc_bulk(batch, 2) == 2);
+    auto tx = (*dev)->tx_batch(0, batch);
+    EXPECT_EQ(tx.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(batch.size(), 2u);  // nothing taken: the packets stay the caller's
+    batch.clear();
+    dev->reset();
+    EXPECT_EQ(pool->in_use(), 0u);
+    pool.reset();
+    EXPECT_EQ(bed.context().iommu->live_regions(), 0u);
+    EXPECT_TRUE(bed.context().log->empty()) << bed.context().log->to_string();
+  }
+}
+
 }  // namespace
 }  // namespace safenic

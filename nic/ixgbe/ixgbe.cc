@@ -45,7 +45,9 @@ class IxgbeDevice final : public Device {
  public:
   IxgbeDevice(std::unique_ptr<PciFunction> fn, Bar& bar, const DeviceConfig& config)
       : Device(config.rx_queues, config.tx_queues), fn_(std::move(fn)), bar_(bar),
-        config_(config), rx_(config.rx_queues), tx_(config.tx_queues) {}
+        config_(config), rx_(config.rx_queues), tx_(config.tx_queues) {
+    watch_removal(fn_->removal_requested());
+  }
   ~IxgbeDevice() override;
 
   absl::Status init();

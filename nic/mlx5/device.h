@@ -57,7 +57,9 @@ class Mlx5Device final : public Device {
  public:
   Mlx5Device(std::unique_ptr<PciFunction> fn, const DeviceConfig& config)
       : Device(config.rx_queues, config.tx_queues), fn_(std::move(fn)), config_(config),
-        rx_(config.rx_queues), tx_(config.tx_queues) {}
+        rx_(config.rx_queues), tx_(config.tx_queues) {
+    watch_removal(fn_->removal_requested());
+  }
   ~Mlx5Device() override { close(); }
 
   absl::Status open();

@@ -3,6 +3,9 @@
 #include "nic/pci/port_bar.h"
 
 #include <linux/vfio.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <poll.h>
 #include <sys/mman.h>
 
 #include <cerrno>
@@ -53,7 +56,51 @@ absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
   fn->config_ = ConfigSpace(fn->container_->sys(), fn->device_fd_.get(),
                             static_cast<off_t>(config->offset), device.address);
   if (absl::Status s = fn->start(); !s.ok()) return s;
+  fn->watch_device_requests();
   return fn;
+}
+
+VfioFunction::~VfioFunction() {
+  if (watcher_.joinable()) {
+    const uint64_t one = 1;
+    while (::write(stop_fd_, &one, sizeof one) != sizeof one && errno == EINTR) {
+    }
+    watcher_.join();
+  }
+  if (request_fd_ >= 0) ::close(request_fd_);
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  unmap_bars();  // before device_fd_ closes
+}
+
+void VfioFunction::watch_device_requests() {
+  Syscalls& sys = *container_->sys();
+  vfio_irq_info irq = {};
+  irq.argsz = sizeof irq;
+  irq.index = VFIO_PCI_REQ_IRQ_INDEX;
+  if (sys.ioctl(device_fd_.get(), VFIO_DEVICE_GET_IRQ_INFO, &irq) != 0 || irq.count < 1) return;
+  request_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (request_fd_ < 0 || stop_fd_ < 0) return;
+  alignas(vfio_irq_set) uint8_t buffer[sizeof(vfio_irq_set) + sizeof(int32_t)] = {};
+  auto* set = reinterpret_cast<vfio_irq_set*>(buffer);
+  set->argsz = sizeof buffer;
+  set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+  set->index = VFIO_PCI_REQ_IRQ_INDEX;
+  set->start = 0;
+  set->count = 1;
+  const int32_t fd = request_fd_;
+  std::memcpy(set->data, &fd, sizeof fd);
+  if (sys.ioctl(device_fd_.get(), VFIO_DEVICE_SET_IRQS, set) != 0) return;
+  watcher_ = std::thread([this] {
+    pollfd fds[2] = {{request_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    while (::poll(fds, 2, -1) >= 0 || errno == EINTR) {
+      if (fds[1].revents & POLLIN) return;
+      if (fds[0].revents & POLLIN) {
+        request_removal();
+        return;
+      }
+    }
+  });
 }
 
 absl::StatusOr<std::unique_ptr<Bar>> VfioFunction::map_bar(int index) {

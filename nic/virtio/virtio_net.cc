@@ -50,7 +50,9 @@ class VirtioNetBase : public Device {
       : Device(config.rx_queues, config.tx_queues), fn_(std::move(fn)),
         transport_(std::move(transport)), features_(features), config_(config),
         hdr_size_(net_hdr_size(features)),
-        two_segments_(!(features & (bit(feature::kVersion1) | bit(feature::kAnyLayout)))) {}
+        two_segments_(!(features & (bit(feature::kVersion1) | bit(feature::kAnyLayout)))) {
+    watch_removal(fn_->removal_requested());
+  }
   absl::string_view driver() const override { return "virtio"; }
   std::string name() const override { return fn_->name(); }
   MacAddress mac() const override { return mac_; }

@@ -2,6 +2,7 @@
 // device ioctls (include/uapi/linux/vfio.h), so the whole sequence of
 // Documentation/driver-api/vfio.rst runs and each step can fail.
 #include <linux/vfio.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -61,6 +62,10 @@ class FakeVfio : public FakeKernel {
   std::vector<int> groups_opened;
   int set_iommu = 0;
   std::vector<std::string> devices_opened;
+  // The device request interrupt (VFIO_PCI_REQ_IRQ_INDEX): offered or not,
+  // and the eventfd the program gave for it.
+  bool device_request = false;
+  int32_t request_eventfd = -1;
   // What VFIO_IOMMU_GET_INFO reports (none: the ioctl fails, as before Linux 5.4).
   std::vector<vfio_iova_range> iova_ranges;
   std::vector<vfio_iommu_type1_dma_map> maps;
@@ -129,6 +134,18 @@ class FakeVfio : public FakeKernel {
         cap->header = {VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1, 0};
         cap->nr_iovas = static_cast<uint32_t>(iova_ranges.size());
         for (size_t i = 0; i < iova_ranges.size(); ++i) cap->iova_ranges[i] = iova_ranges[i];
+        return 0;
+      }
+      case VFIO_DEVICE_GET_IRQ_INFO: {
+        auto* irq = static_cast<vfio_irq_info*>(arg);
+        irq->count = irq->index == VFIO_PCI_REQ_IRQ_INDEX && device_request ? 1 : 0;
+        return 0;
+      }
+      case VFIO_DEVICE_SET_IRQS: {
+        auto* set = static_cast<vfio_irq_set*>(arg);
+        if (set->index == VFIO_PCI_REQ_IRQ_INDEX && set->count == 1) {
+          std::memcpy(&request_eventfd, set->data, sizeof request_eventfd);
+        }
         return 0;
       }
       case VFIO_IOMMU_MAP_DMA:
@@ -398,6 +415,29 @@ TEST_F(Vfio, AnIoPortBarIsReadAndWrittenThroughTheDeviceFd) {
   EXPECT_EQ((*bar)->read8(0x08), 0x04);
   EXPECT_EQ(kernel->io_bar0[0x0E], 0xEF);
   EXPECT_EQ(kernel->io_bar0[0x0B], 0x01);
+}
+
+// The kernel asks for the device back (a hot unplug) by signalling the
+// eventfd the function registered for VFIO's device request: the function
+// then reports removal_requested(), which makes the drivers' batches fail.
+TEST_F(Vfio, TheKernelsDeviceRequestSetsRemovalRequested) {
+  kernel->device_request = true;
+  auto fn = open();
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  ASSERT_GE(kernel->request_eventfd, 0);
+  EXPECT_FALSE((*fn)->removal_requested().load());
+  const uint64_t one = 1;
+  ASSERT_EQ(::write(kernel->request_eventfd, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  for (int i = 0; i < 1000 && !(*fn)->removal_requested().load(); ++i) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_TRUE((*fn)->removal_requested().load());
+  fn->reset();  // the watcher stopped, its fds closed
+}
+
+TEST_F(Vfio, WithoutADeviceRequestInterruptNothingIsWatched) {
+  auto fn = open();
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  EXPECT_EQ(kernel->request_eventfd, -1);
+  EXPECT_FALSE((*fn)->removal_requested().load());
 }
 
 TEST_F(Vfio, MapDmaFailureNamesTheLockedMemoryLimit) {

@@ -6,6 +6,8 @@
 //                               (memlock: as an unprivileged user with a 64 KiB
 //                               locked-memory limit)
 //   guest hold DEVICE SECONDS   keeps the device open (its IOMMU group busy)
+//   guest unplug DEVICE         traffic until the host unplugs the device: a
+//                               clear Status, every file descriptor given back
 //   guest kernel-bound DEVICE   the device is still bound to virtio-pci:
 //                               opening it must fail and say how to unbind it
 //   guest traffic DEVICE N [small-pools|small-pools-unbind]
@@ -23,6 +25,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -152,6 +155,63 @@ int expect_error(const std::string& name, const std::string& address, const std:
   return result(name, ok, dev.ok() ? "opened" : message);
 }
 
+size_t open_fds() {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) (void)e, ++n;
+  return n;
+}
+
+// Traffic until the device is taken away (the host unplugs it once this
+// prints "GUEST: traffic running"): a batch must then fail with a clear
+// Status, and closing the device must give back every file descriptor.
+int unplug(const std::string& address) {
+  const size_t fds_before = open_fds();
+  auto dev = safenic::open_device(address, {.rx_queues = 1, .tx_queues = 1});
+  if (!dev.ok()) return result("unplug", false, std::string(dev.status().message()));
+  safenic::Device& nic = **dev;
+  if (absl::Status s = nic.wait_for_link(absl::Seconds(10)); !s.ok()) {
+    return result("unplug", false, std::string(s.message()));
+  }
+  auto pool = nic.create_mempool({.buffers = 512});
+  if (!pool.ok()) return result("unplug", false, std::string(pool.status().message()));
+  uint32_t seq = 0, received = 0;
+  bool announced = false;
+  absl::Status error;
+  const absl::Time deadline = absl::Now() + absl::Seconds(40);
+  {
+    safenic::Batch<32> out, in;
+    while (error.ok() && absl::Now() < deadline) {
+      while (!out.full() && seq - received < 64) {
+        safenic::Packet p = (*pool)->alloc();
+        if (!p.resize(kFrameSize).ok()) break;
+        fill(p.data(), nic.mac(), seq++);
+        out.push(std::move(p));
+      }
+      auto tx = nic.tx_batch(0, out);
+      if (!tx.ok()) error = tx.status();
+      auto rx = error.ok() ? nic.rx_batch(0, in) : absl::StatusOr<size_t>(0);
+      if (!rx.ok()) error = rx.status();
+      received += static_cast<uint32_t>(in.size());
+      if (received >= seq) received = seq;  // (frames lost on the way do not stall the loop)
+      in.clear();
+      if (!announced && received >= 200) {
+        std::printf("GUEST: traffic running\n");
+        std::fflush(stdout);
+        announced = true;
+      }
+    }
+  }  // the batches' packets go home
+  dev->reset();
+  pool->reset();
+  const size_t fds_after = open_fds();
+  const bool ok = !error.ok() && error.message().find("asks for the device back") != std::string::npos &&
+                  fds_after == fds_before;
+  return result("unplug", ok,
+                absl::StrFormat("after %d frames: %s; file descriptors %d before, %d after closing",
+                                received, error.ok() ? "no error within 40 s" : error.ToString(),
+                                fds_before, fds_after));
+}
+
 // Holds the device open (its IOMMU group busy) for `seconds`.
 int hold(const std::string& address, int seconds) {
   auto dev = safenic::open_device(address, {.rx_queues = 1, .tx_queues = 1});
@@ -176,6 +236,7 @@ int main(int argc, char** argv) {
     return expect_error(argv[2], argv[3], argv[4], argc > 5 && std::string(argv[5]) == "memlock");
   }
   if (what == "hold" && argc > 3) return hold(argv[2], std::stoi(argv[3]));
+  if (what == "unplug") return unplug(argv[2]);
   std::fprintf(stderr,
                "usage: guest kernel-bound ADDRESS | traffic ADDRESS FRAMES "
                "[small-pools|small-pools-unbind] | expect-error NAME ADDRESS TEXT [memlock] | "

@@ -8,7 +8,10 @@
 # back with the MAC addresses swapped. In the guest (the initramfs's init):
 # nic_list; opening the device while virtio-pci has it (refused, with the
 # commands to unbind it); then bound to vfio-pci, 1000 frames out and back
-# through VFIO with hugepage DMA memory, split ring, then packed; before that,
+# through VFIO with hugepage DMA memory, split ring, then packed (that device
+# behind a PCI Express root port, so that afterwards the host can unplug it
+# during traffic: a clear Status, every fd given back, the kernel removes it);
+# before that,
 # the error paths: no hugepages reserved, an unprivileged user's locked-memory
 # limit, the IOMMU group held by another process. A third boot has no IOMMU:
 # safenic unbinds the device from virtio-pci itself (unbind_kernel_driver),
@@ -55,41 +58,52 @@ for m in $load_order; do
 done
 cp "$guest_bin" "$root/bin/guest"
 cp "$nic_list_bin" "$root/bin/nic_list"
-device=0000:00:03.0
 cat >"$root/init" <<EOF
 #!/bin/sh
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev
 for m in $load_order; do insmod /lib/modules/\$m.ko || echo "GUEST-RESULT insmod-\$m FAIL"; done
+for d in /sys/bus/pci/devices/*; do [ "\$(cat \$d/vendor)" = 0x1af4 ] && device=\$(basename \$d); done
 echo "GUEST: nic_list"
 /bin/nic_list
-/bin/guest kernel-bound $device
+/bin/guest kernel-bound \$device
 case "\$(cat /proc/cmdline)" in
   *safenic.path=sysfs*)
     # No IOMMU: safenic takes the device from virtio-pci itself
     # (unbind_kernel_driver) and drives it through sysfs with physical
     # addresses; then virtio-pci gets it back.
     echo 16 > /proc/sys/vm/nr_hugepages
-    /bin/guest traffic $device 1000 small-pools-unbind
-    echo $device > /sys/bus/pci/drivers/virtio-pci/bind
-    driver=\$(basename \$(readlink /sys/bus/pci/devices/$device/driver))
+    /bin/guest traffic \$device 1000 small-pools-unbind
+    echo \$device > /sys/bus/pci/drivers/virtio-pci/bind
+    driver=\$(basename \$(readlink /sys/bus/pci/devices/\$device/driver))
     if [ "\$driver" = virtio-pci ]; then echo "GUEST-RESULT given-back ok bound to virtio-pci again"
     else echo "GUEST-RESULT given-back FAIL bound to '\$driver'"; fi ;;
   *)
-    echo vfio-pci > /sys/bus/pci/devices/$device/driver_override
-    echo $device > /sys/bus/pci/devices/$device/driver/unbind
-    echo $device > /sys/bus/pci/drivers_probe
+    echo vfio-pci > /sys/bus/pci/devices/\$device/driver_override
+    echo \$device > /sys/bus/pci/devices/\$device/driver/unbind
+    echo \$device > /sys/bus/pci/drivers_probe
     # The error paths on a real kernel, each a clear Status:
-    /bin/guest expect-error no-hugepages $device "no free 2 MiB hugepages"
+    /bin/guest expect-error no-hugepages \$device "no free 2 MiB hugepages"
     echo 16 > /proc/sys/vm/nr_hugepages
     chmod 666 /dev/vfio/*
-    /bin/guest expect-error memlock $device "ulimit -l" memlock
-    /bin/guest hold $device 4 &
+    /bin/guest expect-error memlock \$device "ulimit -l" memlock
+    /bin/guest hold \$device 4 &
     sleep 2
-    /bin/guest expect-error group-busy $device "busy"
+    /bin/guest expect-error group-busy \$device "busy"
     wait
-    /bin/guest traffic $device 1000 ;;
+    /bin/guest traffic \$device 1000
+    case "\$(cat /proc/cmdline)" in
+      *safenic.unplug*)  # the host unplugs the device during traffic
+        /bin/guest unplug \$device
+        gone=no
+        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+          [ -e /sys/bus/pci/devices/\$device ] || { gone=yes; break; }
+          sleep 1
+        done
+        if [ \$gone = yes ]; then echo "GUEST-RESULT unplugged ok the kernel removed \$device"
+        else echo "GUEST-RESULT unplugged FAIL \$device is still there"; fi ;;
+    esac ;;
 esac
 echo "GUEST: done"
 poweroff -f
@@ -97,16 +111,26 @@ EOF
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$work/initramfs.cpio.gz")
 
+sockets=$(mktemp -d /tmp/safenic-vm.XXXXXX)
+trap 'rm -rf "$sockets"' EXIT
 free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 failed=0
-boot() {  # ring format (split or packed), path (vfio, sysfs, or legacy: sysfs, transitional device)
-  local ring=$1 path=$2 name="$2-$1"
+boot() {  # ring format (split or packed), path (vfio, sysfs, or legacy: sysfs, transitional device), [unplug]
+  local ring=$1 path=$2 name="$2-$1" unplug=${3:-}
+  # (a UNIX socket path is at most 107 bytes: Bazel's TEST_TMPDIR is longer)
+  local device=0000:00:03.0 slot=(-device) monitor=() mon="$sockets/monitor-$name"
   local console="$work/console-$name.txt" peer_log="$work/peer-$name.txt"
   local iommu=(-device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on)
   local nic_options=",disable-legacy=on,iommu_platform=on,ats=on" cmdline="intel_iommu=on iommu=pt"
   if [[ $path == sysfs ]]; then
     iommu=() nic_options=",disable-legacy=on" cmdline="safenic.path=sysfs"
+  elif [[ $path == vfio && $unplug == unplug ]]; then
+    # Hot-pluggable: behind a PCI Express root port, with a monitor to unplug it.
+    device=0000:01:00.0 cmdline+=" safenic.unplug"
+    slot=(-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1,addr=0x4 -device)
+    nic_options+=",id=nic0,bus=rp0"
+    monitor=(-monitor "unix:$mon,server=on,wait=off")
   elif [[ $path == legacy ]]; then
     # A transitional device offering only the legacy interface: BAR0 is I/O
     # port space. No IOMMU: a legacy device cannot use one (no ACCESS_PLATFORM).
@@ -117,9 +141,20 @@ boot() {  # ring format (split or packed), path (vfio, sysfs, or legacy: sysfs, 
   python3 "$echo_peer" "$peer_port" "$qemu_port" 50 >"$peer_log" 2>&1 &
   local peer=$!
   local start=$SECONDS
+  if [[ $unplug == unplug ]]; then  # device_del once the guest's traffic runs
+    (
+      for _ in $(seq 600); do
+        grep -q "GUEST: traffic running" "$console" 2>/dev/null && break
+        sleep 0.1
+      done
+      python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"device_del nic0\n"); time.sleep(1)' "$mon"
+    ) &
+  fi
   timeout 55 qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
     -machine q35,kernel-irqchip=split -m 512 -smp 2 "${iommu[@]}" \
-    -device virtio-net-pci,netdev=n0${nic_options},addr=0x3,packed=$([[ $ring == packed ]] && echo on || echo off) \
+    "${slot[@]}" virtio-net-pci,netdev=n0${nic_options}$([[ $unplug == unplug ]] || echo ,addr=0x3),packed=$([[ $ring == packed ]] && echo on || echo off) \
+    "${monitor[@]}" \
     -netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$qemu_port,remote.type=inet,remote.host=127.0.0.1,remote.port=$peer_port \
     -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
     -append "console=ttyS0 $cmdline panic=-1 quiet" \
@@ -129,7 +164,7 @@ boot() {  # ring format (split or packed), path (vfio, sysfs, or legacy: sysfs, 
   local model="1af4:1041  virtio-net (modern)"
   [[ $path == legacy ]] && model="1af4:1000  virtio-net (legacy)"
   local want=(
-    "0000:00:03.0  $model"
+    "$device  $model"
     "kernel driver:  virtio-pci"
     "GUEST-RESULT kernel-bound ok"
     "GUEST-RESULT open ok $device opened by the virtio driver, MAC 52:54:00:12:34:56, $ring ring"
@@ -139,6 +174,7 @@ boot() {  # ring format (split or packed), path (vfio, sysfs, or legacy: sysfs, 
   if [[ $path == vfio ]]; then
     want+=("IOMMU group:    " "GUEST-RESULT no-hugepages ok" "GUEST-RESULT memlock ok"
            "GUEST-RESULT group-busy ok")
+    [[ $unplug == unplug ]] && want+=("GUEST-RESULT unplug ok" "GUEST-RESULT unplugged ok")
   else
     want+=("IOMMU group:    none" "GUEST-RESULT given-back ok")
   fi
@@ -147,7 +183,7 @@ boot() {  # ring format (split or packed), path (vfio, sysfs, or legacy: sysfs, 
     grep -qF -- "$line" "$console.clean" || { echo "FAIL ($name): the guest did not print: $line"; missing=1; }
   done
   if grep -q "GUEST-RESULT .* FAIL" "$console.clean"; then missing=1; fi
-  grep "GUEST-RESULT" "$console.clean" | sed "s/^/[$name] /"
+  grep "GUEST-RESULT" "$console.clean" | sed "s/^/[$name] /" || true
   echo "[$name] boot to power-off: $((SECONDS - start)) s"
   if ((missing)); then
     echo "---- guest console ($name) ----"
@@ -159,7 +195,7 @@ boot() {  # ring format (split or packed), path (vfio, sysfs, or legacy: sysfs, 
 }
 
 boot split vfio
-boot packed vfio
+boot packed vfio unplug
 boot split sysfs
 boot split legacy
 ((failed == 0)) && echo PASS
