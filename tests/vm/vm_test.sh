@@ -166,6 +166,7 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"device_de
   local want=(
     "$device  $model"
     "kernel driver:  virtio-pci"
+    "to use it:      $device is bound to kernel driver virtio-pci"
     "GUEST-RESULT kernel-bound ok"
     "GUEST-RESULT open ok $device opened by the virtio driver, MAC 52:54:00:12:34:56, $ring ring"
     "GUEST-RESULT traffic ok sent 1000, received 1000 back intact, 0 damaged"
