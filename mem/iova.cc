@@ -70,8 +70,8 @@ absl::StatusOr<uint64_t> PagemapMapper::map(void* va, size_t len,
           "an IOMMU the device needs physically contiguous memory: %s, or use VFIO",
           tag, len, off,
           len > kHugepage
-              ? "keep each DMA region within one 2 MiB hugepage (for a device's RX pools: "
-                "fewer DeviceConfig::buffers_per_rx_queue, e.g. 512)"
+              ? "keep each DMA region within one 2 MiB hugepage (a Mempool splits itself "
+                "so)"
               : "allocate it on 2 MiB hugepages (Backing::kHugepage2M)"));
     }
   }

@@ -27,6 +27,11 @@ class IovaMapper {
   // Ends device access to a range returned by map().
   virtual void unmap(uint64_t iova, size_t len) = 0;
   virtual absl::string_view name() const = 0;
+  // The largest range map() can make contiguous for the device whatever the
+  // memory: a Mempool larger than this is split into regions of at most this
+  // size, with no buffer across two. Physical addresses (PagemapMapper): one
+  // 2 MiB hugepage, since the next one is seldom physically adjacent.
+  virtual size_t max_region_size() const { return ~size_t{0}; }
 
   // Buffer liveness, for checking mappers (sim::Iommu). When true, a Mempool
   // created on this mapper reports each buffer it frees (all of them at
@@ -51,6 +56,7 @@ class PagemapMapper final : public IovaMapper {
                                absl::string_view tag) override;
   void unmap(uint64_t, size_t) override {}
   absl::string_view name() const override { return "pagemap"; }
+  size_t max_region_size() const override { return size_t{2} << 20; }
 
   // Physical address of one byte of mapped, resident memory.
   static absl::StatusOr<uint64_t> physical_address(const void* va);

@@ -1,5 +1,7 @@
 #include "mem/mempool.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -24,10 +26,22 @@ absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
   // Buffers start on cache lines, so descriptors get 64-byte aligned IOVAs.
   pool->stride_ = (config.headroom + config.data_room + 63) / 64 * 64;
   pool->headroom_ = config.headroom;
-  auto region =
-      dma.allocate(size_t{pool->stride_} * config.buffers, config.tag);
-  if (!region.ok()) return region.status();
-  pool->region_ = *std::move(region);
+  // One region, or as many as the mapper needs to keep each contiguous for
+  // the device (PagemapMapper: one per 2 MiB hugepage), whole buffers each.
+  const size_t max_region = dma.mapper() != nullptr ? dma.mapper()->max_region_size() : ~size_t{0};
+  const size_t total = size_t{pool->stride_} * config.buffers;
+  const size_t per_region = total <= max_region ? config.buffers : max_region / pool->stride_;
+  if (per_region == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "mempool '%s': a %d-byte buffer does not fit the %d bytes its DMA mapper (%s) can keep "
+        "contiguous", config.tag, pool->stride_, max_region, dma.mapper()->name()));
+  }
+  for (size_t first = 0; first < config.buffers; first += per_region) {
+    const size_t n = std::min<size_t>(per_region, config.buffers - first);
+    auto region = dma.allocate(size_t{pool->stride_} * n, config.tag);
+    if (!region.ok()) return region.status();
+    pool->regions_.push_back(*std::move(region));
+  }
   pool->meta_ = std::make_unique<BufferMeta[]>(config.buffers);
   pool->stack_ = std::make_unique<BufferMeta*[]>(config.buffers);
   FreeList& f = pool->free_;
@@ -37,14 +51,15 @@ absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
   f.stride = pool->stride_;
   const std::shared_ptr<IovaMapper>& mapper = dma.mapper();
   if (dma.arena() == nullptr && mapper != nullptr && mapper->tracks_buffers()) {
-    pool->watcher_ = mapper.get();  // pool->region_ holds it
+    pool->watcher_ = mapper.get();  // pool->regions_ hold it
     f.flags |= FreeList::kWatched;
   }
   // Pushed in reverse, so buffer 0 is handed out first.
   for (uint32_t i = config.buffers; i-- > 0;) {
     BufferMeta& m = pool->meta_[i];
-    m.buf = pool->region_.data() + size_t{i} * pool->stride_;
-    m.iova = pool->region_.iova() + size_t{i} * pool->stride_;
+    const DmaRegion& r = pool->regions_[i / per_region];
+    m.buf = r.data() + (i % per_region) * pool->stride_;
+    m.iova = r.iova() + (i % per_region) * pool->stride_;
     m.home = &f;
     f.top[f.count++] = &m;
     if (pool->watcher_ != nullptr) pool->watcher_->buffer_freed(m.iova, f.stride);

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -81,8 +82,12 @@ class Mempool {
   uint32_t stride() const { return stride_; }
   uint32_t headroom() const { return headroom_; }
   uint32_t data_room() const { return stride_ - headroom_; }
-  const DmaRegion& region() const { return region_; }
-  const std::string& tag() const { return region_.tag(); }
+  // The DMA memory behind the buffers: one region, or several when the pool
+  // is larger than its mapper's max_region_size() (no buffer spans two).
+  const DmaRegion& region() const { return regions_.front(); }
+  size_t region_count() const { return regions_.size(); }
+  const DmaRegion& region(size_t i) const { return regions_[i]; }
+  const std::string& tag() const { return regions_.front().tag(); }
 
  private:
   friend struct MempoolReleaser;
@@ -109,12 +114,12 @@ class Mempool {
 
   FreeList free_;
   // The DMA mapper that checks buffer liveness (sim::Iommu with tracking on),
-  // or null (hardware). region_ keeps it alive.
+  // or null (hardware). regions_ keep it alive.
   IovaMapper* watcher_ = nullptr;
   uint32_t stride_ = 0;
   uint32_t headroom_ = 0;
   uint64_t alloc_failures_ = 0;
-  DmaRegion region_;
+  std::vector<DmaRegion> regions_;
   std::unique_ptr<BufferMeta[]> meta_;
   std::unique_ptr<BufferMeta*[]> stack_;
 };

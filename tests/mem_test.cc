@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iterator>
 #include <memory>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,65 @@ class CountingMapper final : public IovaMapper {
   absl::string_view name() const override { return "counting"; }
   int live = 0;
 };
+
+// Keeps at most `max` bytes contiguous per map() (as PagemapMapper does one
+// hugepage), each mapping at a distant IOVA, and records the mappings.
+class ChunkedMapper final : public IovaMapper {
+ public:
+  explicit ChunkedMapper(size_t max) : max_(max) {}
+  absl::StatusOr<uint64_t> map(void* va, size_t len, absl::string_view) override {
+    if (len > max_) return absl::FailedPreconditionError("longer than one chunk");
+    const uint64_t iova = (uint64_t{mappings.size()} + 1) << 32;
+    mappings.push_back({iova, len});
+    return iova;
+  }
+  void unmap(uint64_t, size_t) override {}
+  absl::string_view name() const override { return "chunked"; }
+  size_t max_region_size() const override { return max_; }
+  std::vector<std::pair<uint64_t, size_t>> mappings;
+
+ private:
+  size_t max_;
+};
+
+// A pool larger than its mapper keeps contiguous is split into regions of
+// whole buffers: every buffer's bytes are inside one mapping, at the IOVA
+// that mapping gives them.
+TEST(Mempool, APoolLargerThanTheMapperKeepsContiguousSpansRegionsOfWholeBuffers) {
+  auto mapper = std::make_shared<ChunkedMapper>(8192);
+  auto pool = Mempool::create({.buffers = 10, .data_room = 1920, .tag = "chunks"},
+                              DmaAllocator(Backing::kAnonymous, mapper));
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  ASSERT_EQ((*pool)->stride(), 2048u);  // 128 headroom + 1920
+  EXPECT_EQ((*pool)->region_count(), 3u);  // 4 + 4 + 2 buffers
+  ASSERT_EQ(mapper->mappings.size(), 3u);
+  Batch<16> all;
+  ASSERT_EQ((*pool)->alloc_bulk(all, 10), 10u);
+  std::set<uint64_t> iovas;
+  for (const Packet& p : all) {
+    const uint64_t start = p.iova() - (*pool)->headroom();
+    bool inside = false;
+    for (const auto& [iova, len] : mapper->mappings) {
+      inside |= start >= iova && start + (*pool)->stride() <= iova + len;
+    }
+    EXPECT_TRUE(inside) << "buffer at IOVA " << start << " is not inside one mapping";
+    iovas.insert(start);
+    // The IOVA is the one its region's mapping gives its bytes.
+    bool matches = false;
+    for (size_t r = 0; r < (*pool)->region_count(); ++r) {
+      const DmaRegion& region = (*pool)->region(r);
+      if (region.contains(p.data() - (*pool)->headroom(), (*pool)->stride())) {
+        matches = region.iova_of(p.data()) == p.iova();
+      }
+    }
+    EXPECT_TRUE(matches);
+  }
+  EXPECT_EQ(iovas.size(), 10u);
+  auto too_big = Mempool::create({.buffers = 2, .data_room = 9000, .tag = "jumbo"},
+                                 DmaAllocator(Backing::kAnonymous, mapper));
+  EXPECT_EQ(too_big.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(too_big.status().message()), HasSubstr("does not fit"));
+}
 
 DmaAllocator counting_allocator(std::shared_ptr<CountingMapper>& mapper) {
   mapper = std::make_shared<CountingMapper>();

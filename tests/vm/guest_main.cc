@@ -10,7 +10,7 @@
 //                               clear Status, every file descriptor given back
 //   guest kernel-bound DEVICE   the device is still bound to virtio-pci:
 //                               opening it must fail and say how to unbind it
-//   guest traffic DEVICE N [small-pools|small-pools-unbind]
+//   guest traffic DEVICE N [unbind]
 //                               open the device (bound to vfio-pci: VFIO; bound
 //                               to nothing: sysfs), send N frames to the
 //                               host-side peer (which echoes each with the MAC
@@ -76,16 +76,10 @@ bool intact(const safenic::Packet& p, const safenic::MacAddress& mac, uint32_t* 
          std::memcmp(f + 12, want + 12, kFrameSize - 12) == 0;
 }
 
-// `small_pools`: every DMA region within one 2 MiB hugepage. The sysfs path
-// gives the device physical addresses and so needs each region physically
-// contiguous, which hugepages beyond the first seldom are (found here: see
-// the README's hardware section).
 // `unbind`: the device is still bound to its kernel driver; safenic unbinds
 // it (DeviceConfig::unbind_kernel_driver).
-int traffic(const std::string& address, uint32_t frames, bool small_pools, bool unbind = false) {
+int traffic(const std::string& address, uint32_t frames, bool unbind) {
   safenic::DeviceConfig config{.rx_queues = 1, .tx_queues = 1};
-  small_pools |= unbind;
-  if (small_pools) config.rx_ring_size = config.tx_ring_size = 256, config.buffers_per_rx_queue = 512;
   config.unbind_kernel_driver = unbind;
   auto dev = safenic::open_device(address, config);
   if (!dev.ok()) return result("open", false, std::string(dev.status().message()));
@@ -100,7 +94,7 @@ int traffic(const std::string& address, uint32_t frames, bool small_pools, bool 
   if (absl::Status s = nic.wait_for_link(absl::Seconds(10)); !s.ok()) {
     return result("link", false, std::string(s.message()));
   }
-  auto pool = nic.create_mempool({.buffers = small_pools ? 256u : 512u});
+  auto pool = nic.create_mempool({.buffers = 512});
   if (!pool.ok()) return result("mempool", false, std::string(pool.status().message()));
 
   uint32_t sent = 0, received = 0, damaged = 0;
@@ -228,9 +222,7 @@ int main(int argc, char** argv) {
   const std::string what = argc > 2 ? argv[1] : "";
   if (what == "kernel-bound") return kernel_bound(argv[2]);
   if (what == "traffic" && argc > 3) {
-    const std::string option = argc > 4 ? argv[4] : "";
-    return traffic(argv[2], std::stoul(argv[3]), option == "small-pools",
-                   option == "small-pools-unbind");
+    return traffic(argv[2], std::stoul(argv[3]), argc > 4 && std::string(argv[4]) == "unbind");
   }
   if (what == "expect-error" && argc > 4) {
     return expect_error(argv[2], argv[3], argv[4], argc > 5 && std::string(argv[5]) == "memlock");
@@ -238,8 +230,8 @@ int main(int argc, char** argv) {
   if (what == "hold" && argc > 3) return hold(argv[2], std::stoi(argv[3]));
   if (what == "unplug") return unplug(argv[2]);
   std::fprintf(stderr,
-               "usage: guest kernel-bound ADDRESS | traffic ADDRESS FRAMES "
-               "[small-pools|small-pools-unbind] | expect-error NAME ADDRESS TEXT [memlock] | "
+               "usage: guest kernel-bound ADDRESS | traffic ADDRESS FRAMES [unbind] | "
+               "expect-error NAME ADDRESS TEXT [memlock] | "
                "hold ADDRESS SECONDS\n");
   return 2;
 }

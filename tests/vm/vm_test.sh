@@ -74,7 +74,7 @@ case "\$(cat /proc/cmdline)" in
     # (unbind_kernel_driver) and drives it through sysfs with physical
     # addresses; then virtio-pci gets it back.
     echo 16 > /proc/sys/vm/nr_hugepages
-    /bin/guest traffic \$device 1000 small-pools-unbind
+    /bin/guest traffic \$device 1000 unbind
     echo \$device > /sys/bus/pci/drivers/virtio-pci/bind
     driver=\$(basename \$(readlink /sys/bus/pci/devices/\$device/driver))
     if [ "\$driver" = virtio-pci ]; then echo "GUEST-RESULT given-back ok bound to virtio-pci again"
