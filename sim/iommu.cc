@@ -25,7 +25,7 @@ absl::StatusOr<uint64_t> Iommu::map(void* va, size_t len, absl::string_view tag)
 uint8_t* Iommu::dma(uint64_t iova, size_t len, absl::string_view what, DmaWindow& window) {
   uint8_t* const p = dma(iova, len, what);
   if (p == nullptr) return nullptr;
-  const Region* r = pages_[(iova - kIovaBase) / kPage];  // (null: a 0-byte DMA at a region's end)
+  const Region* r = region_at(iova);  // (null: a 0-byte DMA at a region's end)
   if (r != nullptr && r->buffer_len == 0) {
     window.generation_ = generation_;
     window.start_ = r->iova;

@@ -75,27 +75,21 @@ class Iommu final : public IovaMapper {
   // a violation (naming `what`) and returns an error.
   absl::StatusOr<absl::Span<uint8_t>> translate(uint64_t iova, size_t len,
                                                 absl::string_view what) {
-    const uint64_t page = (iova - kIovaBase) / kPage;  // wraps to huge below the base
-    if (ABSL_PREDICT_TRUE(page < pages_.size())) {
-      const Region* r = pages_[page];
-      if (ABSL_PREDICT_TRUE(r != nullptr && r->contains(iova, len))) {
-        if (ABSL_PREDICT_FALSE(r->buffer_len != 0)) return checked(*r, iova, len, what);
-        return absl::Span<uint8_t>(r->va + (iova - r->iova), len);
-      }
+    const Region* r = region_at(iova);
+    if (ABSL_PREDICT_TRUE(r != nullptr && r->contains(iova, len))) {
+      if (ABSL_PREDICT_FALSE(r->buffer_len != 0)) return checked(*r, iova, len, what);
+      return absl::Span<uint8_t>(r->va + (iova - r->iova), len);
     }
     return translate_slow(iova, len, what);
   }
   // translate() for a model's per-frame path: host memory behind
   // [iova, iova + len), or null when translate() would fail (reported the same way).
   uint8_t* dma(uint64_t iova, size_t len, absl::string_view what) {
-    const uint64_t page = (iova - kIovaBase) / kPage;
-    if (ABSL_PREDICT_TRUE(page < pages_.size())) {
-      // A region starts on its first page: only its end needs checking.
-      const Region* r = pages_[page];
-      if (ABSL_PREDICT_TRUE(r != nullptr && r->buffer_len == 0 && len <= r->len &&
-                            iova - r->iova <= r->len - len)) {
-        return r->va + (iova - r->iova);
-      }
+    // A region starts on its first page: only its end needs checking.
+    const Region* r = region_at(iova);
+    if (ABSL_PREDICT_TRUE(r != nullptr && r->buffer_len == 0 && len <= r->len &&
+                          iova - r->iova <= r->len - len)) {
+      return r->va + (iova - r->iova);
     }
     auto span = translate(iova, len, what);
     return span.ok() ? span->data() : nullptr;
@@ -126,6 +120,12 @@ class Iommu final : public IovaMapper {
     // Index of the first free buffer that [a, a + n) touches, or -1.
     int64_t first_free_buffer(uint64_t a, size_t n) const;
   };
+  // The live region mapped at the page of `iova`, or null (a guard page,
+  // unmapped, outside the IOVA space handed out).
+  const Region* region_at(uint64_t iova) const {
+    const uint64_t page = (iova - kIovaBase) / kPage;  // wraps to huge below the base
+    return ABSL_PREDICT_TRUE(page < pages_.size()) ? pages_[page] : nullptr;
+  }
   absl::StatusOr<absl::Span<uint8_t>> translate_slow(uint64_t iova, size_t len,
                                                      absl::string_view what);
   absl::Status violation(uint64_t iova, size_t len, absl::string_view what);

@@ -84,6 +84,12 @@ class DeviceModel {
   // to the NIC, ...), including those no device counter shows a driver: what
   // Testbed::report() prints when frames go missing. Reasons with none are left out.
   virtual std::map<std::string, uint64_t> dropped_frames() const { return {}; }
+
+ protected:
+  // For dropped_frames(): `n` frames dropped for `reason`, left out when none.
+  static void add_drops(std::map<std::string, uint64_t>& out, const char* reason, uint64_t n) {
+    if (n != 0) out[reason] = n;
+  }
 };
 
 }  // namespace safenic::sim

@@ -70,18 +70,28 @@ TEST(SimKinds, TheTestbedMakesEveryKindAndTheyTalk) {
   EXPECT_EQ(devs[5]->driver(), "mlx5");
 }
 
+// One simulated NIC of a kind on its own Testbed, cabled to a TesterPort, link up.
+struct CabledNic {
+  sim::Testbed bed;
+  sim::TesterPort peer;
+  std::unique_ptr<Device> dev;
+  absl::Status open(sim::Kind kind) {
+    auto opened = bed.add(kind, small());
+    if (!opened.ok()) return opened.status();
+    dev = *std::move(opened);
+    sim::connect(bed.port(0), peer);
+    return dev->wait_for_link(absl::Seconds(1));
+  }
+};
+
 // Device::reclaim_tx: sent buffers come home while the device stays open, on
 // every driver; what it says it freed is what came home.
 TEST(SimKinds, ReclaimTxReturnsSentBuffersOnEveryDriver) {
   for (const sim::KindInfo& k : sim::kKinds) {
     SCOPED_TRACE(k.name);
-    sim::Testbed bed;
-    auto dev = bed.add(k.kind, small());
-    ASSERT_TRUE(dev.ok()) << dev.status();
-    sim::TesterPort peer(/*keep_frames=*/false);
-    sim::connect(bed.port(0), peer);
-    ASSERT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok());
-    MempoolPtr pool = *(*dev)->create_mempool({.buffers = 64, .tag = "app"});
+    CabledNic nic;
+    ASSERT_TRUE(nic.open(k.kind).ok());
+    MempoolPtr pool = *nic.dev->create_mempool({.buffers = 64, .tag = "app"});
     Batch<16> out;
     for (int i = 0; i < 10; ++i) {
       Packet p = pool->alloc();
@@ -89,17 +99,17 @@ TEST(SimKinds, ReclaimTxReturnsSentBuffersOnEveryDriver) {
       sim::write_udp_frame(p.bytes(), {}, i);
       out.push(std::move(p));
     }
-    ASSERT_EQ(*(*dev)->tx_batch(0, out), 10u);
-    EXPECT_EQ(peer.received(), 10u);
+    ASSERT_EQ(*nic.dev->tx_batch(0, out), 10u);
+    EXPECT_EQ(nic.peer.received(), 10u);
     const size_t held = pool->in_use();
     EXPECT_EQ(held, 10u);  // every driver reclaims lazily: all ten still out
-    auto freed = (*dev)->reclaim_tx(0);
+    auto freed = nic.dev->reclaim_tx(0);
     ASSERT_TRUE(freed.ok()) << freed.status();
     EXPECT_EQ(*freed, held);
     EXPECT_EQ(pool->in_use(), 0u);
-    EXPECT_EQ(*(*dev)->reclaim_tx(0), 0u);  // nothing more
-    EXPECT_FALSE((*dev)->reclaim_tx(1).ok());  // one TX queue
-    EXPECT_TRUE(bed.context().log->empty()) << bed.context().log->to_string();
+    EXPECT_EQ(*nic.dev->reclaim_tx(0), 0u);  // nothing more
+    EXPECT_FALSE(nic.dev->reclaim_tx(1).ok());  // one TX queue
+    EXPECT_TRUE(nic.bed.context().log->empty()) << nic.bed.context().log->to_string();
   }
 }
 
@@ -109,29 +119,25 @@ TEST(SimKinds, ReclaimTxReturnsSentBuffersOnEveryDriver) {
 TEST(SimKinds, FlowsToANicArriveAndFilteredFramesAreReported) {
   for (const sim::KindInfo& k : sim::kKinds) {
     SCOPED_TRACE(k.name);
-    sim::Testbed bed;
-    auto dev = bed.add(k.kind, small());
-    ASSERT_TRUE(dev.ok()) << dev.status();
-    sim::TesterPort peer;
-    sim::connect(bed.port(0), peer);
-    ASSERT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok());
-    EXPECT_EQ(bed.flow_to(0).dst_mac, (*dev)->mac());
-    EXPECT_THAT(bed.report(), HasSubstr("NIC 0 (sim:"));
-    EXPECT_THAT(bed.report(), HasSubstr("no frame dropped"));
-    for (uint64_t i = 0; i < 5; ++i) peer.send(sim::udp_frame(60, bed.flow_to(0), i));
-    for (uint64_t i = 0; i < 3; ++i) peer.send(sim::udp_frame(60, sim::UdpFlow{}, i));
+    CabledNic nic;
+    ASSERT_TRUE(nic.open(k.kind).ok());
+    EXPECT_EQ(nic.bed.flow_to(0).dst_mac, nic.dev->mac());
+    EXPECT_THAT(nic.bed.report(), HasSubstr("NIC 0 (sim:"));
+    EXPECT_THAT(nic.bed.report(), HasSubstr("no frame dropped"));
+    for (uint64_t i = 0; i < 5; ++i) nic.peer.send(sim::udp_frame(60, nic.bed.flow_to(0), i));
+    for (uint64_t i = 0; i < 3; ++i) nic.peer.send(sim::udp_frame(60, sim::UdpFlow{}, i));
     Batch<16> in;
-    EXPECT_EQ(*(*dev)->rx_batch(0, in), 5u);
+    EXPECT_EQ(*nic.dev->rx_batch(0, in), 5u);
     for (const Packet& p : in) EXPECT_LT(sim::frame_seq(p.bytes()), 5u);
-    const std::string report = bed.report();
-    EXPECT_THAT(report, HasSubstr((*dev)->mac().to_string()));
+    const std::string report = nic.bed.report();
+    EXPECT_THAT(report, HasSubstr(nic.dev->mac().to_string()));
     EXPECT_THAT(report, HasSubstr(k.kind == sim::Kind::k82599 || k.kind == sim::Kind::kVirtio ||
                                           k.kind == sim::Kind::kVirtioLegacy
                                       ? " rx_filtered 3"
                                       : " rx_vport_filter 3"));
     EXPECT_THAT(report, HasSubstr("driver mistakes: none"));
     if (k.kind == sim::Kind::k82599) {
-      auto stats = (*dev)->stats();
+      auto stats = nic.dev->stats();
       ASSERT_TRUE(stats.ok()) << stats.status();
       EXPECT_EQ(stats->counters["RXNFGPC"], 8u);
       EXPECT_EQ(stats->counters["RXNFGBC"], 8u * 64);  // 60 bytes and the CRC
@@ -147,29 +153,25 @@ TEST(SimKinds, FlowsToANicArriveAndFilteredFramesAreReported) {
 TEST(SimKinds, ADeviceAskedBackFailsItsBatchesClearlyAndClosesClean) {
   for (const sim::KindInfo& k : sim::kKinds) {
     SCOPED_TRACE(k.name);
-    sim::Testbed bed;
-    auto dev = bed.add(k.kind, small());
-    ASSERT_TRUE(dev.ok()) << dev.status();
-    sim::TesterPort peer;
-    sim::connect(bed.port(0), peer);
-    ASSERT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok());
-    MempoolPtr pool = *(*dev)->create_mempool({.buffers = 16, .tag = "app"});
+    CabledNic nic;
+    ASSERT_TRUE(nic.open(k.kind).ok());
+    MempoolPtr pool = *nic.dev->create_mempool({.buffers = 16, .tag = "app"});
     Batch<8> batch;
-    ASSERT_EQ(*(*dev)->rx_batch(0, batch), 0u);
-    bed.function(0).request_removal();
-    auto rx = (*dev)->rx_batch(0, batch);
+    ASSERT_EQ(*nic.dev->rx_batch(0, batch), 0u);
+    nic.bed.function(0).request_removal();
+    auto rx = nic.dev->rx_batch(0, batch);
     EXPECT_EQ(rx.status().code(), absl::StatusCode::kUnavailable);
     EXPECT_THAT(std::string(rx.status().message()), HasSubstr("asks for the device back"));
     ASSERT_TRUE(pool->alloc_bulk(batch, 2) == 2);
-    auto tx = (*dev)->tx_batch(0, batch);
+    auto tx = nic.dev->tx_batch(0, batch);
     EXPECT_EQ(tx.status().code(), absl::StatusCode::kUnavailable);
     EXPECT_EQ(batch.size(), 2u);  // nothing taken: the packets stay the caller's
     batch.clear();
-    dev->reset();
+    nic.dev.reset();
     EXPECT_EQ(pool->in_use(), 0u);
     pool.reset();
-    EXPECT_EQ(bed.context().iommu->live_regions(), 0u);
-    EXPECT_TRUE(bed.context().log->empty()) << bed.context().log->to_string();
+    EXPECT_EQ(nic.bed.context().iommu->live_regions(), 0u);
+    EXPECT_TRUE(nic.bed.context().log->empty()) << nic.bed.context().log->to_string();
   }
 }
 

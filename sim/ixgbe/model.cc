@@ -294,15 +294,12 @@ void Ixgbe82599::count_rx(uint32_t q, size_t len) {
 
 std::map<std::string, uint64_t> Ixgbe82599::dropped_frames() const {
   std::map<std::string, uint64_t> out;
-  auto add = [&](const char* reason, uint64_t n) {
-    if (n != 0) out[reason] = n;
-  };
-  add("rx_filtered", dropped_filtered_);
-  add("rx_link_down", dropped_link_down_);
-  add("rx_dma_fault", rx_dma_faults_);
-  add("tx_link_down", dropped_tx_link_down_);
-  add("tx_dma_fault", tx_dma_faults_);
-  add("tx_descriptor_error", tx_descriptor_errors_);
+  add_drops(out, "rx_filtered", dropped_filtered_);
+  add_drops(out, "rx_link_down", dropped_link_down_);
+  add_drops(out, "rx_dma_fault", rx_dma_faults_);
+  add_drops(out, "tx_link_down", dropped_tx_link_down_);
+  add_drops(out, "tx_dma_fault", tx_dma_faults_);
+  add_drops(out, "tx_descriptor_error", tx_descriptor_errors_);
   return out;
 }
 

@@ -336,19 +336,16 @@ std::vector<uint8_t> ConnectXModel::manage_pages(uint16_t op_mod, const std::vec
 
 std::map<std::string, uint64_t> ConnectXModel::dropped_frames() const {
   std::map<std::string, uint64_t> out;
-  auto add = [&](const char* reason, uint64_t n) {
-    if (n != 0) out[reason] = n;
-  };
-  add("link_down", drops_.link_down);  // both ways
-  add("rx_vport_filter", drops_.vport_filter);
-  add("rx_no_steering", drops_.no_steering);
-  add("rx_rq_not_ready", drops_.rq_not_ready);
-  add("rx_no_wqe", drops_.no_wqe);
-  add("rx_oversize", drops_.oversize);
-  add("rx_fatal", drops_.fatal);
-  add("rx_failed", drops_.rx_failed);
-  add("tx_failed", drops_.tx_failed);
-  add("tx_flushed", drops_.tx_flushed);
+  add_drops(out, "link_down", drops_.link_down);  // both ways
+  add_drops(out, "rx_vport_filter", drops_.vport_filter);
+  add_drops(out, "rx_no_steering", drops_.no_steering);
+  add_drops(out, "rx_rq_not_ready", drops_.rq_not_ready);
+  add_drops(out, "rx_no_wqe", drops_.no_wqe);
+  add_drops(out, "rx_oversize", drops_.oversize);
+  add_drops(out, "rx_fatal", drops_.fatal);
+  add_drops(out, "rx_failed", drops_.rx_failed);
+  add_drops(out, "tx_failed", drops_.tx_failed);
+  add_drops(out, "tx_flushed", drops_.tx_flushed);
   return out;
 }
 

@@ -604,9 +604,9 @@ void VirtioNetModel::progress() {
 
 std::map<std::string, uint64_t> VirtioNetModel::dropped_frames() const {
   std::map<std::string, uint64_t> out;
-  if (rx_dropped_ != 0) out["rx_no_buffer"] = rx_dropped_;
-  if (rx_filtered_ != 0) out["rx_filtered"] = rx_filtered_;
-  if (rx_oversize_ != 0) out["rx_oversize"] = rx_oversize_;
+  add_drops(out, "rx_no_buffer", rx_dropped_);
+  add_drops(out, "rx_filtered", rx_filtered_);
+  add_drops(out, "rx_oversize", rx_oversize_);
   return out;
 }
 
