@@ -1,5 +1,6 @@
 #include "sim/testbed.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -81,13 +82,19 @@ void Testbed::progress() {
 }
 
 TrafficSource::TrafficSource(size_t frame_size, const UdpFlow& flow)
-    : frame_(udp_frame(frame_size, flow, 0)) {}
+    : frames_(kBurst, udp_frame(frame_size, flow, 0)) {
+  for (const std::vector<uint8_t>& f : frames_) views_.emplace_back(f);
+}
 
 void TrafficSource::inject(size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    std::memcpy(frame_.data() + kUdpHeaders, &seq_, sizeof seq_);
-    ++seq_;
-    transmit(frame_);
+  while (n > 0) {
+    const size_t burst = std::min(n, kBurst);
+    for (size_t i = 0; i < burst; ++i) {
+      std::memcpy(frames_[i].data() + kUdpHeaders, &seq_, sizeof seq_);
+      ++seq_;
+    }
+    transmit_burst(absl::MakeConstSpan(views_).first(burst));
+    n -= burst;
   }
 }
 

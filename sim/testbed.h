@@ -91,7 +91,10 @@ class TrafficSource final : public Port {
   uint64_t received_bytes() const { return received_bytes_; }
 
  private:
-  std::vector<uint8_t> frame_;
+  // inject() sends bursts of up to kBurst frames, each stamped with its sequence number.
+  static constexpr size_t kBurst = 32;
+  std::vector<std::vector<uint8_t>> frames_;
+  std::vector<absl::Span<const uint8_t>> views_;
   uint64_t seq_ = 0;
   uint64_t received_ = 0;
   uint64_t received_bytes_ = 0;

@@ -19,6 +19,11 @@ class Port {
   virtual ~Port();
   // A frame (no FCS) arrives at this port.
   virtual void receive(absl::Span<const uint8_t> frame) = 0;
+  // Frames that arrive back to back, in order: one receive() each, unless
+  // the port takes a burst faster (a model adds its counters once).
+  virtual void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames) {
+    for (const absl::Span<const uint8_t> frame : frames) receive(frame);
+  }
   // The cable was plugged in or pulled out.
   virtual void on_link_change(bool connected) {}
 
@@ -28,6 +33,13 @@ class Port {
       peer_->receive(frame);
     } else {
       ++lost_unconnected_;
+    }
+  }
+  void transmit_burst(absl::Span<const absl::Span<const uint8_t>> frames) {
+    if (peer_ != nullptr) {
+      peer_->receive_burst(frames);
+    } else {
+      lost_unconnected_ += frames.size();
     }
   }
   bool connected() const { return peer_ != nullptr; }

@@ -440,6 +440,10 @@ TEST_F(IxgbeTest, TheRxWriteBackCarriesPacketTypeRssTypeAndTheSecondDwordPcsdSel
   sim::TesterPort tester;
   sim::connect(nic.model->port(), tester);
   ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  // The driver sets PCSD (the RSS hash); cleared here to see the fragment checksum first.
+  const uint64_t rxcsum = nic.model->mmio_read(0, ixgbe::RXCSUM::offset(), 4);
+  EXPECT_TRUE(rxcsum & ixgbe::RXCSUM::PCSD::kMask);
+  nic.model->mmio_write(0, ixgbe::RXCSUM::offset(), 4, rxcsum & ~ixgbe::RXCSUM::PCSD::kMask);
   sim::UdpFlow flow;
   flow.dst_mac = nic.dev->mac();
   std::vector<uint8_t> frame = sim::udp_frame(100, flow, 1);
@@ -469,14 +473,13 @@ TEST_F(IxgbeTest, TheRxWriteBackCarriesPacketTypeRssTypeAndTheSecondDwordPcsdSel
   using WB = ixgbe::RxWriteBack;
   EXPECT_EQ(dword0, WB::PACKET_TYPE::insert(0, ixgbe::kPacketTypeIpv4 | ixgbe::kPacketTypeUdp) |
                         WB::RSS_TYPE::insert(0, ixgbe::kRssTypeUdpIpv4));  // MRQC hashes UDP ports
-  EXPECT_EQ(dword1, payload_sum << 16 | 0x1234u);  // PCSD clear (its reset value)
+  EXPECT_EQ(dword1, payload_sum << 16 | 0x1234u);  // PCSD clear
 
   Batch<8> in;
   ASSERT_EQ(*nic.dev->rx_batch(0, in) + *nic.dev->rx_batch(1, in) + *nic.dev->rx_batch(2, in) +
                 *nic.dev->rx_batch(3, in),
             1u);
-  const uint64_t rxcsum = nic.model->mmio_read(0, ixgbe::RXCSUM::offset(), 4);
-  nic.model->mmio_write(0, ixgbe::RXCSUM::offset(), 4, rxcsum | ixgbe::RXCSUM::PCSD::kMask);
+  nic.model->mmio_write(0, ixgbe::RXCSUM::offset(), 4, rxcsum);  // the driver's PCSD again
   frame = sim::udp_frame(100, flow, 2);
   tester.send(frame);
   last_write_back(&dword0, &dword1);

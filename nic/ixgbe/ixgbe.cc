@@ -228,6 +228,10 @@ absl::Status IxgbeDevice::init_rx() {
     bar_.write(RegisterValue<RDH>(0), q);
   }
   if (rx_.size() > 1) init_rss();
+  // §7.1.6.2: with RXCSUM.PCSD the write-back's second dword is the RSS hash;
+  // without it, the fragment checksum, which this driver never uses (Linux's
+  // and DPDK's 82599 drivers set PCSD too).
+  bar_.modify<RXCSUM>([](RegisterValue<RXCSUM>& v) { v.set<RXCSUM::PCSD>(); });
   bar_.modify<CTRL_EXT>([](RegisterValue<CTRL_EXT>& v) { v.set<CTRL_EXT::NS_DIS>(); });
   for (uint32_t q = 0; q < rx_.size(); ++q) {
     bar_.modify<DCA_RXCTRL>([](RegisterValue<DCA_RXCTRL>& v) {

@@ -14,8 +14,54 @@ namespace safenic::sim {
 using namespace ::safenic::ixgbe;  // the shared register and descriptor layouts
 
 namespace {
+
 constexpr size_t kMaxFrame = 16 * 1024;
+
+// §7.1.6.2: what the write-back says of a frame: its packet type (IPv4 or
+// IPv6, with options or extension headers, and TCP, UDP or SCTP when the L4
+// header is there: not in a fragment after the first), and for IPv4 the
+// identification and the fragment checksum, the 16-bit one's complement sum
+// of the IP payload (the L4 header and data).
+struct Parsed {
+  uint32_t packet_type = 0;
+  uint16_t ip_id = 0, fragment_checksum = 0;
+};
+// With `checksum`, the fragment checksum too (RXCSUM.PCSD clear).
+Parsed parse(absl::Span<const uint8_t> frame, bool checksum) {
+  Parsed p;
+  const uint8_t* const f = frame.data();  // every read below is inside frame.size()
+  const uint8_t* const end_of_frame = f + frame.size();
+  if (frame.size() < 14) return p;
+  const uint8_t* l3 = f + 14;
+  uint16_t type = uint16_t(f[12] << 8 | f[13]);
+  if (type == 0x8100 && frame.size() >= 18) type = uint16_t(f[16] << 8 | f[17]), l3 = f + 18;
+  const size_t l3_room = static_cast<size_t>(end_of_frame - l3);
+  uint8_t proto = 0;
+  const uint8_t* l4 = nullptr;
+  const uint8_t* end = nullptr;
+  if (type == 0x0800 && l3_room >= 20 && (l3[0] >> 4) == 4) {
+    const size_t ihl = size_t{l3[0] & 0xFu} * 4;
+    p.packet_type = ihl > 20 ? kPacketTypeIpv4Ext : kPacketTypeIpv4;
+    p.ip_id = uint16_t(l3[4] << 8 | l3[5]);
+    l4 = l3 + ihl;
+    end = l3 + std::min(l3_room, size_t{uint16_t(l3[2] << 8 | l3[3])});
+    // A fragment after the first has no L4 header.
+    if ((uint16_t(l3[6] << 8 | l3[7]) & 0x1FFF) == 0) proto = l3[9];
+  } else if (type == 0x86DD && l3_room >= 40) {
+    proto = l3[6];
+    const bool ext = proto == 0 || proto == 43 || proto == 44 || proto == 60;
+    p.packet_type = ext ? kPacketTypeIpv6Ext : kPacketTypeIpv6;
+    l4 = l3 + 40;
+    if (ext) proto = 0;  // the L4 header is behind the extension headers: not followed here
+  }
+  if (proto == 6) p.packet_type |= kPacketTypeTcp;
+  if (proto == 17) p.packet_type |= kPacketTypeUdp;
+  if (proto == 132) p.packet_type |= kPacketTypeSctp;
+  if (checksum && end > l4) p.fragment_checksum = ones_complement_sum(l4, static_cast<size_t>(end - l4));
+  return p;
 }
+
+}  // namespace
 
 Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
     : ctx_(std::move(ctx)), config_(config), regs_("82599", *ctx_.log, kBar0Size), port_(*this) {
@@ -104,7 +150,30 @@ void Ixgbe82599::reset() {
   regs_.set_field<EEC::PRES>(1);
   regs_.set_field<EEC::ARD>(1);
   regs_.set_field<RDRXCTL::DMAIDONE>(1);
+  refresh_rx_settings();
   update_link();
+}
+
+void Ixgbe82599::refresh_rx_settings() {
+  RxSettings& s = rx_settings_;
+  const RegisterValue<FCTRL> fctrl = regs_.get<FCTRL>();
+  const RegisterValue<HLREG0> hlreg0 = regs_.get<HLREG0>();
+  s.enabled = regs_.get<RXCTRL>().is_set<RXCTRL::RXEN>();
+  s.broadcast = fctrl.is_set<FCTRL::BAM>();
+  s.multicast = fctrl.is_set<FCTRL::MPE>();
+  s.unicast = fctrl.is_set<FCTRL::UPE>();
+  s.store_bad = fctrl.is_set<FCTRL::SBP>();
+  s.max_frame = hlreg0.is_set<HLREG0::JUMBOEN>() ? regs_.get<MAXFRS>().get<MAXFRS::MFS>()
+                                                 : kMaxFrameStandard;
+  s.length_errors = hlreg0.is_set<HLREG0::RXLNGTHERREN>();
+  s.rss = regs_.get<MRQC>().get<MRQC::MRQE>() == 1;
+  s.hash_in_write_back = regs_.get<RXCSUM>().is_set<RXCSUM::PCSD>();
+  s.address_count = 0;
+  for (uint32_t i = 0; i < RAL::kCount; ++i) {
+    const RegisterValue<RAH> rah = regs_.get<RAH>(i);
+    if (!rah.is_set<RAH::AV>()) continue;
+    s.addresses[s.address_count++] = uint64_t{rah.get<RAH::RAH_BYTES>()} << 32 | regs_.raw<RAL>(i);
+  }
 }
 
 // The link comes up with time (autonegotiation done); it goes down only on
@@ -168,6 +237,7 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
   const RegisterFile::Hit hit = regs_.bus_write(off, v);
   if (!hit) return;
   const uint32_t q = hit.index;
+  if (!hit.is<RDT>() && !hit.is<TDT>()) refresh_rx_settings();  // reset() refreshes them too
   if (hit.is<CTRL>()) {
     if (v & CTRL::RST::kMask) reset();  // RST and LRST self-clear
     regs_.raw<CTRL>() &= ~(CTRL::RST::kMask | CTRL::LRST::kMask);
@@ -230,19 +300,18 @@ void Ixgbe82599::on_tail_write(const char* dir, uint32_t q, Ring& r, bool enable
 
 // §7.1.2 filtering: broadcast needs BAM, multicast MPE, unicast a valid
 // receive address or UPE.
-bool Ixgbe82599::accept(absl::Span<const uint8_t> frame) {
-  const RegisterValue<FCTRL> fctrl = regs_.get<FCTRL>();
-  static constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  if (std::memcmp(frame.data(), kBroadcast, 6) == 0) return fctrl.is_set<FCTRL::BAM>();
-  if (frame[0] & 1) return fctrl.is_set<FCTRL::MPE>();
-  if (fctrl.is_set<FCTRL::UPE>()) return true;
-  const uint32_t lo = uint32_t{frame[0]} | frame[1] << 8 | frame[2] << 16 | uint32_t{frame[3]} << 24;
-  const uint32_t hi = frame[4] | frame[5] << 8;
-  for (uint32_t i = 0; i < RAL::kCount; ++i) {
-    const RegisterValue<RAH> rah = regs_.get<RAH>(i);
-    if (rah.is_set<RAH::AV>() && rah.get<RAH::RAH_BYTES>() == hi && regs_.raw<RAL>(i) == lo) {
-      return true;
-    }
+bool Ixgbe82599::accept(absl::Span<const uint8_t> frame) const {
+  const RxSettings& s = rx_settings_;
+  const uint8_t* const f = frame.data();
+  // The destination address in RAL/RAH's byte order (the first byte lowest).
+  const uint32_t lo = uint32_t{f[0]} | uint32_t{f[1]} << 8 | uint32_t{f[2]} << 16 | uint32_t{f[3]} << 24;
+  const uint32_t hi = uint32_t{f[4]} | uint32_t{f[5]} << 8;
+  if (lo == 0xFFFFFFFF && hi == 0xFFFF) return s.broadcast;
+  if (f[0] & 1) return s.multicast;
+  if (s.unicast) return true;
+  const uint64_t address = uint64_t{hi} << 32 | lo;
+  for (uint32_t i = 0; i < s.address_count; ++i) {
+    if (s.addresses[i] == address) return true;
   }
   return false;
 }
@@ -286,12 +355,6 @@ void Ixgbe82599::add64(uint32_t& lo, uint32_t& hi, uint64_t n) {
   hi = static_cast<uint32_t>(v >> 32);
 }
 
-void Ixgbe82599::count_rx(uint32_t q, size_t len) {
-  ++regs_.raw<GPRC>();
-  add64(regs_.raw<GORCL>(), regs_.raw<GORCH>(), len + 4);  // octets include the FCS
-  if (q < QPRC::kCount) ++regs_.raw<QPRC>(q);
-}
-
 std::map<std::string, uint64_t> Ixgbe82599::dropped_frames() const {
   std::map<std::string, uint64_t> out;
   add_drops(out, "rx_filtered", dropped_filtered_);
@@ -303,55 +366,10 @@ std::map<std::string, uint64_t> Ixgbe82599::dropped_frames() const {
   return out;
 }
 
-// A good frame, before the address filter (RXNFGPC): taken or not.
-void Ixgbe82599::count_good_unfiltered(size_t len) {
-  ++regs_.raw<RXNFGPC>();
-  add64(regs_.raw<RXNFGBCL>(), regs_.raw<RXNFGBCH>(), len + 4);
-}
-
 void Ixgbe82599::count_tx(uint32_t q, size_t len) {
   ++regs_.raw<GPTC>();
   add64(regs_.raw<GOTCL>(), regs_.raw<GOTCH>(), len + 4);
   if (q < QPTC::kCount) ++regs_.raw<QPTC>(q);
-}
-
-// §7.1.6.2: what the write-back says of a frame: its packet type (IPv4 or
-// IPv6, with options or extension headers, and TCP, UDP or SCTP when the L4
-// header is there: not in a fragment after the first), and for IPv4 the
-// identification and the fragment checksum, the 16-bit one's complement sum
-// of the IP payload (the L4 header and data).
-Ixgbe82599::Parsed Ixgbe82599::parse(absl::Span<const uint8_t> frame, bool checksum) {
-  Parsed p;
-  const uint8_t* const f = frame.data();  // every read below is inside frame.size()
-  const uint8_t* const end_of_frame = f + frame.size();
-  if (frame.size() < 14) return p;
-  const uint8_t* l3 = f + 14;
-  uint16_t type = uint16_t(f[12] << 8 | f[13]);
-  if (type == 0x8100 && frame.size() >= 18) type = uint16_t(f[16] << 8 | f[17]), l3 = f + 18;
-  const size_t l3_room = static_cast<size_t>(end_of_frame - l3);
-  uint8_t proto = 0;
-  const uint8_t* l4 = nullptr;
-  const uint8_t* end = nullptr;
-  if (type == 0x0800 && l3_room >= 20 && (l3[0] >> 4) == 4) {
-    const size_t ihl = size_t{l3[0] & 0xFu} * 4;
-    p.packet_type = ihl > 20 ? kPacketTypeIpv4Ext : kPacketTypeIpv4;
-    p.ip_id = uint16_t(l3[4] << 8 | l3[5]);
-    l4 = l3 + ihl;
-    end = l3 + std::min(l3_room, size_t{uint16_t(l3[2] << 8 | l3[3])});
-    // A fragment after the first has no L4 header.
-    if ((uint16_t(l3[6] << 8 | l3[7]) & 0x1FFF) == 0) proto = l3[9];
-  } else if (type == 0x86DD && l3_room >= 40) {
-    proto = l3[6];
-    const bool ext = proto == 0 || proto == 43 || proto == 44 || proto == 60;
-    p.packet_type = ext ? kPacketTypeIpv6Ext : kPacketTypeIpv6;
-    l4 = l3 + 40;
-    if (ext) proto = 0;  // the L4 header is behind the extension headers: not followed here
-  }
-  if (proto == 6) p.packet_type |= kPacketTypeTcp;
-  if (proto == 17) p.packet_type |= kPacketTypeUdp;
-  if (proto == 132) p.packet_type |= kPacketTypeSctp;
-  if (checksum && end > l4) p.fragment_checksum = ones_complement_sum(l4, static_cast<size_t>(end - l4));
-  return p;
 }
 
 // §8.2.3.22 (HLREG0, MAXFRS) and §8.2.3.23 (RUC, ROC, RLEC): the MAC takes
@@ -359,49 +377,68 @@ Ixgbe82599::Parsed Ixgbe82599::parse(absl::Span<const uint8_t> frame, bool check
 // VLAN tag), CRC included, and drops and counts the others. The wire carries
 // frames without their CRC: 4 bytes are added here.
 bool Ixgbe82599::size_ok(absl::Span<const uint8_t> frame) {
-  const RegisterValue<HLREG0> hlreg0 = regs_.get<HLREG0>();
   const size_t with_crc = frame.size() + 4;
-  const bool tagged = frame.size() >= 14 && frame[12] == 0x81 && frame[13] == 0x00;
-  const size_t max = (hlreg0.is_set<HLREG0::JUMBOEN>() ? regs_.get<MAXFRS>().get<MAXFRS::MFS>()
-                                                       : kMaxFrameStandard) +
-                     (tagged ? 4 : 0);
+  const uint8_t* const f = frame.data();
   if (with_crc < kMinFrame) return ++regs_.raw<RUC>(), false;
-  if (with_crc > max) return ++regs_.raw<ROC>(), false;
+  // frame.size() >= 60 from here: the type/length field is there.
+  const size_t type = size_t{f[12]} << 8 | f[13];
+  if (with_crc > rx_settings_.max_frame && (type != 0x8100 || with_crc > rx_settings_.max_frame + 4)) {
+    return ++regs_.raw<ROC>(), false;
+  }
   // An 802.3 frame (type/length under 0x600) whose length field says more
   // than it carries, or (beyond the padding) less: counted, still received.
-  const size_t type = frame.size() >= 14 ? size_t{frame[12]} << 8 | frame[13] : 0;
   const size_t payload = frame.size() - 14;
-  if (hlreg0.is_set<HLREG0::RXLNGTHERREN>() && frame.size() >= 14 && type < 0x600 &&
-      (type > payload || (payload > 46 && type != payload))) {
+  if (type < 0x600 && rx_settings_.length_errors && (type > payload || (payload > 46 && type != payload))) {
     ++regs_.raw<RLEC>();
   }
   return true;
 }
 
+void Ixgbe82599::receive(absl::Span<const uint8_t> frame) { receive_burst({&frame, 1}); }
+
+// Frames that arrive back to back: each as receive_one() takes it, the
+// statistics counters added once at the end (nothing reads them in between).
+void Ixgbe82599::receive_burst(absl::Span<const absl::Span<const uint8_t>> frames) {
+  FaultPlan* const faults = faults_.get();  // null (the usual case): no fault injection
+  RxTally tally;
+  for (const absl::Span<const uint8_t> frame : frames) receive_one(frame, faults, tally);
+  regs_.raw<RXNFGPC>() += tally.unfiltered;
+  add64(regs_.raw<RXNFGBCL>(), regs_.raw<RXNFGBCH>(), tally.unfiltered_bytes);
+  regs_.raw<GPRC>() += tally.good;
+  add64(regs_.raw<GORCL>(), regs_.raw<GORCH>(), tally.good_bytes);
+}
+
 // §7.1: a frame from the wire into the queue's next free descriptors, one
 // buffer each; the write-back puts length and status, DD last.
-void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
-  if (!removed_ && fault(Fault::kSurpriseRemoval)) removed_ = true;
-  if (!removed_ && fault(Fault::kLinkFlap)) flap_link();
+inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, FaultPlan* faults, RxTally& tally) {
+  if (faults != nullptr && !removed_) {
+    if (faults->fire(Fault::kSurpriseRemoval)) {
+      removed_ = true;
+    } else if (faults->fire(Fault::kLinkFlap)) {
+      flap_link();
+    }
+  }
   if (removed_ || !link_up()) return void(++dropped_link_down_);
   if (!size_ok(frame)) return;
-  if (!regs_.get<RXCTRL>().is_set<RXCTRL::RXEN>() || !accept(frame)) {
-    count_good_unfiltered(frame.size());
+  const RxSettings& settings = rx_settings_;
+  const uint64_t with_crc = frame.size() + 4;  // what the byte counters count
+  if (!settings.enabled || !accept(frame)) {
+    tally.unfiltered_frame(with_crc);
     return void(++dropped_filtered_);
   }
   // §8.2.3.5.1 / §8.2.3.7.1: a frame with a bad CRC is counted in CRCERRS and
   // discarded, unless FCTRL.SBP stores it (with RXE set in its write-back).
   bool crc_error = false;
-  if (fault(Fault::kRxCrcError)) {
+  if (faults != nullptr && faults->fire(Fault::kRxCrcError)) {
     ++regs_.raw<CRCERRS>();
-    if (!regs_.get<FCTRL>().is_set<FCTRL::SBP>()) return;
+    if (!settings.store_bad) return;
     crc_error = true;
   } else {
-    count_good_unfiltered(frame.size());
+    tally.unfiltered_frame(with_crc);
   }
   uint32_t hash = 0, rss_type = kRssTypeNone;
-  const uint32_t q = regs_.get<MRQC>().get<MRQC::MRQE>() == 1 ? select_queue(frame, &hash, &rss_type) : 0;
-  const bool pcsd = regs_.get<RXCSUM>().is_set<RXCSUM::PCSD>();
+  const uint32_t q = settings.rss ? select_queue(frame, &hash, &rss_type) : 0;
+  const bool pcsd = settings.hash_in_write_back;
   const Parsed parsed = parse(frame, /*checksum=*/!pcsd);
   // §7.1.6.2: the first two write-back dwords, whole (they overwrite the
   // buffer address). No header split (SRRCTL.DESCTYPE 1) and no RSC: HDR_LEN,
@@ -419,7 +456,8 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
   const size_t needed = frame.size() <= buf_size ? 1
                         : buf_size == 0          ? 0
                                                  : (frame.size() + buf_size - 1) / buf_size;
-  const uint32_t size = r.size(), head = *r.head, tail = *r.tail;
+  const uint32_t size = r.size(), tail = *r.tail;
+  uint32_t head = *r.head;
   const uint32_t free_desc = size == 0 ? 0 : tail >= head ? tail - head : tail + size - head;
   if (!(*r.ctl & RXDCTL::ENABLE::kMask) || needed == 0 || free_desc < needed) {
     ++regs_.raw<MPC>(0);  // §8.2.3.23: missed, no descriptor free
@@ -435,12 +473,12 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
   for (size_t done = 0; done < frame.size();) {
     const size_t chunk = std::min(buf_size, frame.size() - done);
     // A DMA the IOMMU rejects is reported there and writes nothing: the frame is lost.
-    uint8_t* const desc = rx_ring_window_.get(*ctx_.iommu, dma_address(base + uint64_t{*r.head} * kDescriptorSize),
+    uint8_t* const desc = rx_ring_window_.get(*ctx_.iommu, dma_address(faults, base + uint64_t{head} * kDescriptorSize),
                                                  kDescriptorSize, "82599 RX descriptor read");
     if (desc == nullptr) return void(++rx_dma_faults_);
     LayoutRef<RxWriteBack> wb(desc);
     const uint64_t addr = LayoutRef<RxRead>(desc).get<RxRead::PKT_ADDR>();
-    uint8_t* const buf = rx_buffer_window_.get(*ctx_.iommu, dma_address(addr), chunk, "82599 RX packet write");
+    uint8_t* const buf = rx_buffer_window_.get(*ctx_.iommu, dma_address(faults, addr), chunk, "82599 RX packet write");
     if (buf == nullptr) return void(++rx_dma_faults_);
     std::memcpy(buf, frame.data() + done, chunk);
     done += chunk;
@@ -451,15 +489,19 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) {
     wb.set<RxWriteBack::STATUS_ERROR>(RxWriteBack::DD::kMask |
                                       (eop ? RxWriteBack::EOP::kMask : 0) |
                                       (eop && crc_error ? RxWriteBack::RXE::kMask : 0));
-    *r.head = *r.head + 1 >= size ? 0 : *r.head + 1;
+    head = head + 1 >= size ? 0 : head + 1;
+    *r.head = head;
   }
-  if (!crc_error) count_rx(q, frame.size());
+  if (crc_error) return;
+  tally.good_frame(with_crc);
+  if (q < QPRC::kCount) ++regs_.raw<QPRC>(q);
 }
 
 // §7.2: on a TDT write, send the descriptors from TDH to TDT.
 void Ixgbe82599::transmit(uint32_t q) {
   if (tx_paused_) return;
-  if (fault(Fault::kLinkFlap)) flap_link();
+  FaultPlan* const faults = faults_.get();  // null (the usual case): no fault injection
+  if (faults != nullptr && faults->fire(Fault::kLinkFlap)) flap_link();
   Ring& r = tx_[q];
   const uint64_t base = r.base();
   const uint32_t size = r.size();
@@ -467,7 +509,7 @@ void Ixgbe82599::transmit(uint32_t q) {
   while (*r.head != *r.tail) {
     // A faulted descriptor fetch is reported (IOMMU) and stalls the queue at
     // this descriptor; the fetch is retried at the next doorbell or progress().
-    uint8_t* const desc = tx_ring_window_.get(*ctx_.iommu, dma_address(base + uint64_t{*r.head} * kDescriptorSize),
+    uint8_t* const desc = tx_ring_window_.get(*ctx_.iommu, dma_address(faults, base + uint64_t{*r.head} * kDescriptorSize),
                                                  kDescriptorSize, "82599 TX descriptor read");
     if (desc == nullptr) {
       tx_stalled_ = true;
@@ -488,12 +530,12 @@ void Ixgbe82599::transmit(uint32_t q) {
           d.get<TxRead::DTYP>(), len));
     } else if (frame_lost_ != Lost::kNo) {
       // the rest of a frame already lost
-    } else if (fault(Fault::kTxDescriptorError)) {
+    } else if (faults != nullptr && faults->fire(Fault::kTxDescriptorError)) {
       frame_lost_ = Lost::kDescriptorError;
     } else if (frame_.size() + len > kMaxFrame) {
       ctx_.log->report(absl::StrFormat("82599: TX queue %d frame over %d bytes", q, kMaxFrame));
       frame_.clear();
-    } else if (uint8_t* buf = tx_buffer_window_.get(*ctx_.iommu, dma_address(d.get<TxRead::BUFFER_ADDR>()),
+    } else if (uint8_t* buf = tx_buffer_window_.get(*ctx_.iommu, dma_address(faults, d.get<TxRead::BUFFER_ADDR>()),
                                                     len, "82599 TX packet read");
                buf == nullptr) {
       frame_lost_ = Lost::kDma;  // reported by the IOMMU; nothing read

@@ -65,6 +65,9 @@ class Ixgbe82599 final : public DeviceModel {
    public:
     explicit MacPort(Ixgbe82599& nic) : nic_(nic) {}
     void receive(absl::Span<const uint8_t> frame) override { nic_.receive(frame); }
+    void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames) override {
+      nic_.receive_burst(frames);
+    }
     void on_link_change(bool) override { nic_.update_link(); }
 
    private:
@@ -77,37 +80,56 @@ class Ixgbe82599 final : public DeviceModel {
     uint32_t size() const { return *len / 16; }
   };
 
+  // What the receive path needs of the configuration registers, worked out
+  // again after every register write but the doorbells (RDT, TDT) and at
+  // reset, instead of once per frame.
+  struct RxSettings {
+    bool enabled = false;                                        // RXCTRL.RXEN
+    bool broadcast = false, multicast = false, unicast = false;  // FCTRL.BAM, MPE, UPE
+    bool store_bad = false;                                      // FCTRL.SBP
+    size_t max_frame = 0;             // untagged, CRC included (HLREG0.JUMBOEN, MAXFRS)
+    bool length_errors = false;       // HLREG0.RXLNGTHERREN
+    bool rss = false;                 // MRQC.MRQE 1
+    bool hash_in_write_back = false;  // RXCSUM.PCSD
+    // The valid receive addresses (RAL/RAH with AV), six bytes each.
+    std::array<uint64_t, 128> addresses{};
+    uint32_t address_count = 0;
+  };
+  void refresh_rx_settings();
+
   void reset();
   void update_link();
   bool check_ring(const char* dir, uint32_t q, const Ring& r);
   void on_tail_write(const char* dir, uint32_t q, Ring& r, bool enabled);
-  void receive(absl::Span<const uint8_t> frame);
-  bool size_ok(absl::Span<const uint8_t> frame);
-  bool accept(absl::Span<const uint8_t> frame);
-  uint32_t select_queue(absl::Span<const uint8_t> frame, uint32_t* hash, uint32_t* rss_type);
-  struct Parsed {
-    uint32_t packet_type = 0;
-    uint16_t ip_id = 0, fragment_checksum = 0;
+  // Counters a burst of received frames adds once, at its end.
+  struct RxTally {
+    uint32_t unfiltered = 0, good = 0;             // RXNFGPC, GPRC
+    uint64_t unfiltered_bytes = 0, good_bytes = 0;  // RXNFGBC, GORC
+    void unfiltered_frame(uint64_t bytes) { ++unfiltered, unfiltered_bytes += bytes; }
+    void good_frame(uint64_t bytes) { ++good, good_bytes += bytes; }
   };
-  // With `checksum`, the fragment checksum too (RXCSUM.PCSD clear).
-  static Parsed parse(absl::Span<const uint8_t> frame, bool checksum);
+  void receive(absl::Span<const uint8_t> frame);
+  void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames);
+  void receive_one(absl::Span<const uint8_t> frame, FaultPlan* faults, RxTally& tally);
+  bool size_ok(absl::Span<const uint8_t> frame);
+  bool accept(absl::Span<const uint8_t> frame) const;
+  uint32_t select_queue(absl::Span<const uint8_t> frame, uint32_t* hash, uint32_t* rss_type);
   void transmit(uint32_t q);
   void write_back(uint32_t q);
-  void count_rx(uint32_t q, size_t len);
-  void count_good_unfiltered(size_t len);
   void count_tx(uint32_t q, size_t len);
   static void add64(uint32_t& lo, uint32_t& hi, uint64_t n);
   bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
   // The address a DMA goes to: corrupted (outside every IOMMU region) when a
-  // kDmaFault fires.
-  uint64_t dma_address(uint64_t iova) {
-    return fault(Fault::kDmaFault) ? iova ^ (uint64_t{1} << 50) : iova;
+  // kDmaFault of `faults` (null: none) fires. The data path loads faults_ once.
+  static uint64_t dma_address(FaultPlan* faults, uint64_t iova) {
+    return faults != nullptr && faults->fire(Fault::kDmaFault) ? iova ^ (uint64_t{1} << 50) : iova;
   }
   void flap_link();
 
   SimContext ctx_;
   Ixgbe82599Config config_;
   RegisterFile regs_;
+  RxSettings rx_settings_;
   MacPort port_;
   std::array<Ring, 128> rx_{}, tx_{};
   // TX descriptors done but not yet written back (TXDCTL.WTHRESH > 0).
