@@ -101,6 +101,52 @@ class LayoutRef {
   uint8_t* p_;
 };
 
+// An owned, zeroed L-shaped block in the program's own memory (a header image
+// the simulator matches flow rules against, say): the same typed fields as
+// LayoutRef, but plain loads and stores the compiler may combine, since no
+// device shares this memory.
+template <typename L>
+class LayoutValue {
+ public:
+  template <typename F>
+  typename F::Word get() const {
+    check<F>();
+    return F::extract(load<F>());
+  }
+  template <typename F>
+  LayoutValue& set(uint64_t v) {
+    check<F>();
+    SAFENIC_CHECK(F::fits(v), "value does not fit in the layout field");
+    store<F>(F::insert(F::kWidth == sizeof(typename F::Word) * 8 ? 0 : load<F>(),
+                       static_cast<typename F::Word>(v)));
+    return *this;
+  }
+  const uint8_t* data() const { return bytes_; }
+  // A read-write view, for code written against LayoutRef.
+  LayoutRef<L> ref() { return LayoutRef<L>(bytes_); }
+
+ private:
+  template <typename F>
+  static constexpr void check() {
+    static_assert(std::same_as<typename F::Layout, L>, "field belongs to another layout");
+    static_assert(F::kOffset + sizeof(typename F::Word) <= L::kSize,
+                  "field lies outside its layout");
+  }
+  template <typename F>
+  typename F::Word load() const {
+    typename F::Word w;
+    std::memcpy(&w, bytes_ + F::kOffset, sizeof w);
+    return from_order<L::kOrder>(w);
+  }
+  template <typename F>
+  void store(typename F::Word v) {
+    const typename F::Word w = to_order<L::kOrder>(v);
+    std::memcpy(bytes_ + F::kOffset, &w, sizeof w);
+  }
+
+  alignas(8) uint8_t bytes_[L::kSize] = {};
+};
+
 // Orders earlier DMA-memory stores before later ones (e.g. a descriptor's body
 // before its ownership bit), as seen by a device or another thread.
 inline void dma_write_barrier() { std::atomic_thread_fence(std::memory_order_release); }

@@ -272,6 +272,8 @@ struct DELETE_FLOW_TABLE_ENTRY : Command<op::kDeleteFlowTableEntry> { using In =
 // 802.1Q tag (TPID 0x8100) sets cvlan_tag and its VID is first_vid; an
 // untagged frame has both 0.
 struct OuterHeaders : Layout<OuterHeaders, 0x40, ByteOrder::kBig> {
+  using SMAC_47_16 = Field<0x00, uint32_t>;
+  using SMAC_15_0 = Field<0x04, uint32_t, 16, 31>;
   using ETHERTYPE = Field<0x04, uint32_t, 0, 15>;
   using DMAC_47_16 = Field<0x08, uint32_t>;
   using DMAC_15_0 = Field<0x0C, uint32_t, 16, 31>;

@@ -366,10 +366,10 @@ std::map<std::string, uint64_t> Ixgbe82599::dropped_frames() const {
   return out;
 }
 
-void Ixgbe82599::count_tx(uint32_t q, size_t len) {
-  ++regs_.raw<GPTC>();
-  add64(regs_.raw<GOTCL>(), regs_.raw<GOTCH>(), len + 4);
-  if (q < QPTC::kCount) ++regs_.raw<QPTC>(q);
+void Ixgbe82599::count_tx(uint32_t q, uint32_t frames, uint64_t bytes) {
+  regs_.raw<GPTC>() += frames;
+  add64(regs_.raw<GOTCL>(), regs_.raw<GOTCH>(), bytes);
+  if (q < QPTC::kCount) regs_.raw<QPTC>(q) += frames;
 }
 
 // §8.2.3.22 (HLREG0, MAXFRS) and §8.2.3.23 (RUC, ROC, RLEC): the MAC takes
@@ -506,6 +506,8 @@ void Ixgbe82599::transmit(uint32_t q) {
   const uint64_t base = r.base();
   const uint32_t size = r.size();
   const bool pad = regs_.get<HLREG0>().is_set<HLREG0::TXPADEN>();
+  uint32_t sent = 0;  // GPTC, GOTC and QPTC, added once at the end
+  uint64_t sent_bytes = 0;
   while (*r.head != *r.tail) {
     // A faulted descriptor fetch is reported (IOMMU) and stalls the queue at
     // this descriptor; the fetch is retried at the next doorbell or progress().
@@ -551,7 +553,7 @@ void Ixgbe82599::transmit(uint32_t q) {
     } else if (eop && (!whole.empty() || !frame_.empty())) {
       if (whole.empty() && frame_.size() < 60 && pad) frame_.resize(60, 0);
       const absl::Span<const uint8_t> out = whole.empty() ? absl::Span<const uint8_t>(frame_) : whole;
-      count_tx(q, out.size());
+      ++sent, sent_bytes += out.size() + 4;  // octets include the FCS
       if (link_up()) {
         port_.transmit(out);
       } else {
@@ -572,6 +574,7 @@ void Ixgbe82599::transmit(uint32_t q) {
     *r.head = *r.head + 1 >= size ? 0 : *r.head + 1;
     if (wthresh != 0 && ++tx_unwritten_[q] >= wthresh) write_back(q);
   }
+  count_tx(q, sent, sent_bytes);
 }
 
 // Writes DD into the tx_unwritten_[q] descriptors before TDH, oldest first.

@@ -116,7 +116,7 @@ class Ixgbe82599 final : public DeviceModel {
   uint32_t select_queue(absl::Span<const uint8_t> frame, uint32_t* hash, uint32_t* rss_type);
   void transmit(uint32_t q);
   void write_back(uint32_t q);
-  void count_tx(uint32_t q, size_t len);
+  void count_tx(uint32_t q, uint32_t frames, uint64_t bytes);
   static void add64(uint32_t& lo, uint32_t& hi, uint64_t n);
   bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
   // The address a DMA goes to: corrupted (outside every IOMMU region) when a

@@ -26,10 +26,9 @@ uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | p[1] << 16 | p[2
 
 // The frame's outer headers as fte_match_set_lyr_2_4 (what flow groups match
 // on) and the CQE checksum flags (L3: IPv4 header checksum; L4: TCP or UDP).
-uint8_t parse(absl::Span<const uint8_t> f, uint8_t* image) {
-  LayoutRef<OuterHeaders> h(image);
-  std::memcpy(image + 0x00, f.data() + 6, 6);  // smac_47_16, smac_15_0
-  std::memcpy(image + 0x08, f.data(), 6);      // dmac_47_16, dmac_15_0
+uint8_t parse(absl::Span<const uint8_t> f, LayoutValue<OuterHeaders>& h) {
+  h.set<OuterHeaders::SMAC_47_16>(be32(f.data() + 6)).set<OuterHeaders::SMAC_15_0>(be16(f.data() + 10));
+  h.set<OuterHeaders::DMAC_47_16>(be32(f.data())).set<OuterHeaders::DMAC_15_0>(be16(f.data() + 4));
   size_t l3 = 14;
   uint16_t type = be16(f.data() + 12);
   if (type == 0x8100 && f.size() >= 18) {
@@ -105,39 +104,46 @@ void ConnectXModel::post_event_data(uint32_t type, uint32_t sub_type,
 // index in the doorbell record) is an overrun: a CQ error event (PRM "Event
 // Queue Entry", CQ error, syndrome CQ_OVERRUN), no more CQEs. kCqOverrun makes
 // the CQ count as full.
-bool ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<Cqe>)> fill) {
-  cx::Cq* const found = objects_.cq(cqn);
-  if (found == nullptr) return false;
-  cx::Cq& cq = *found;
-  const uint32_t size = 1u << cq.log_size;
-  if (cq.overrun) return false;
-  auto overrun = [&] {
-    cq.overrun = true;
+ConnectXModel::CqeSlot ConnectXModel::claim_cqe(uint32_t cqn) {
+  cx::Cq* const cq = objects_.cq(cqn);
+  if (cq == nullptr || cq->overrun) return {};
+  const uint32_t size = 1u << cq->log_size;
+  auto overrun = [&]() -> CqeSlot {
+    cq->overrun = true;
     post_event(kEventCqError, 0, cqn, kCqSyndromeOverrun);
-    return false;
+    return {};
   };
   if (fault(Fault::kCqOverrun)) return overrun();
-  if (!cq.oi) {
-    uint8_t* const db = cq_dbr_window_.get(*ctx_.iommu, cq.dbr, 8, "ConnectX CQ doorbell record read");
-    if (db == nullptr) return false;
+  if (!cq->oi) {
+    uint8_t* const db = cq_dbr_window_.get(*ctx_.iommu, cq->dbr, 8, "ConnectX CQ doorbell record read");
+    if (db == nullptr) return {};
     const uint32_t ci = LayoutRef<CqDoorbell>(db).get<CqDoorbell::UPDATE_CI>();
-    if (((cq.pi - ci) & 0xFFFFFF) >= size) {
+    if (((cq->pi - ci) & 0xFFFFFF) >= size) {
       ctx_.log->report(absl::StrFormat(
           "ConnectX: CQ %#x overrun: %d CQEs written, the consumer index is %d (size %d)", cqn,
-          cq.pi & 0xFFFFFF, ci, size));
+          cq->pi & 0xFFFFFF, ci, size));
       return overrun();
     }
   }
-  const uint64_t iova = cq.mem.at(uint64_t{cq.pi & (size - 1)} * 64);
+  const uint64_t iova = cq->mem.at(uint64_t{cq->pi & (size - 1)} * 64);
   uint8_t* const mem = cq_window_.get(*ctx_.iommu, iova, 64, "ConnectX CQE write");
-  if (mem == nullptr) return false;
+  if (mem == nullptr) return {};
   std::memset(mem, 0, 63);
-  LayoutRef<Cqe> e(mem);
-  const uint8_t opcode = fill(e);
+  return {cq, cqn, iova, mem};
+}
+
+void ConnectXModel::post_cqe(const CqeSlot& slot, uint8_t opcode) {
+  cx::Cq& cq = *slot.cq;
   dma_write_barrier();
-  e.set<Cqe::OP_OWN>(static_cast<uint8_t>(opcode << 4 | ((cq.pi >> cq.log_size) & 1)));
-  if (writes_ != nullptr) writes_->cqe(cqn, cq.pi & (size - 1), iova, mem);
+  LayoutRef<Cqe>(slot.mem).set<Cqe::OP_OWN>(static_cast<uint8_t>(opcode << 4 | ((cq.pi >> cq.log_size) & 1)));
+  if (writes_ != nullptr) writes_->cqe(slot.cqn, cq.pi & ((1u << cq.log_size) - 1), slot.iova, slot.mem);
   ++cq.pi;
+}
+
+bool ConnectXModel::write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<Cqe>)> fill) {
+  const CqeSlot slot = claim_cqe(cqn);
+  if (!slot) return false;
+  post_cqe(slot, fill(LayoutRef<Cqe>(slot.mem)));
   return true;
 }
 
@@ -214,6 +220,10 @@ void ConnectXModel::uar_write(uint32_t off, unsigned width, uint64_t value) {
 // its allowed unicast list, broadcast, promiscuous bits), then the NIC RX flow
 // tables from the root (first matching entry in index order; no match: a
 // counted drop).
+void ConnectXModel::receive_burst(absl::Span<const absl::Span<const uint8_t>> frames) {
+  for (const absl::Span<const uint8_t> frame : frames) receive(frame);
+}
+
 void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
   if (fatal()) return void(++drops_.fatal);
   if (!link_up()) return void(++drops_.link_down);
@@ -231,8 +241,7 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
                       (multicast ? p.promisc_mc : p.promisc_uc);
   if (!accept) return void(++drops_.vport_filter);
   count(true, frame);
-  uint64_t words[8] = {};
-  uint8_t* const headers = reinterpret_cast<uint8_t*>(words);
+  LayoutValue<OuterHeaders> headers;
   const uint8_t flags = parse(frame, headers);
   if (!objects_.root) return void(++drops_.no_steering);
   uint32_t table = *objects_.root;
@@ -241,7 +250,7 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
     if (t == nullptr) return void(++drops_.no_steering);  // (destroying a table in use is refused)
     const cx::FlowEntry* hit = nullptr;
     for (const cx::FlowEntry* e : t->in_order) {
-      if (e->matches(words)) {
+      if (e->matches(headers.data())) {
         hit = e;
         break;
       }
@@ -261,11 +270,10 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
 }
 
 void ConnectXModel::deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
-                            const uint8_t* headers, uint8_t flags) {
+                            const LayoutValue<OuterHeaders>& h, uint8_t flags) {
   const cx::Tir& tir = *objects_.tir(tirn);  // an entry's TIR cannot be destroyed
   if (!tir.indirect) return deliver_to_rq(tir.rqn, frame, 0, flags);
   // Toeplitz over the selected fields in the RSS order: addresses, then ports.
-  LayoutRef<OuterHeaders> h(const_cast<uint8_t*>(headers));
   uint8_t input[12];
   size_t n = 0;
   auto put = [&](uint32_t v, int bytes) {
@@ -329,11 +337,12 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
   if (syndrome == 0 && done < frame.size()) syndrome = kSyndromeLocalLength;
   if (syndrome != 0) return fail_wq(rqn, rq, posted, syndrome);
   rq.counter = static_cast<uint16_t>(c + 1);
-  write_cqe(rq.cqn, [&](LayoutRef<Cqe> e) {
-    e.set<Cqe::RSS_HASH_RESULT>(hash).set<Cqe::HDS_IP_EXT>(flags).set<Cqe::BYTE_CNT>(frame.size());
-    e.set<Cqe::SOP_DROP_QPN>(rqn).set<Cqe::WQE_COUNTER>(c);
-    return kCqeRespSend;
-  });
+  const CqeSlot slot = claim_cqe(rq.cqn);
+  if (!slot) return;
+  LayoutRef<Cqe> e(slot.mem);
+  e.set<Cqe::RSS_HASH_RESULT>(hash).set<Cqe::HDS_IP_EXT>(flags).set<Cqe::BYTE_CNT>(frame.size());
+  e.set<Cqe::SOP_DROP_QPN>(rqn).set<Cqe::WQE_COUNTER>(c);
+  post_cqe(slot, kCqeRespSend);
 }
 
 }  // namespace safenic::sim

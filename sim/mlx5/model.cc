@@ -37,12 +37,6 @@ void ConnectXModel::fail_next_command(uint16_t opcode, CmdStatus status, uint32_
   skip_failures_ = skip;
 }
 
-// PRM "Health Buffer": a nonzero health syndrome means the firmware hit a
-// fatal error; it runs no more commands and no queue until the function is reset.
-bool ConnectXModel::fatal() {
-  if (health_syndrome_ == 0 && fault(Fault::kHealthSyndrome)) health_syndrome_ = faults_->health_syndrome;
-  return health_syndrome_ != 0;
-}
 
 // The initialization segment is big-endian: values travel byte-swapped.
 uint64_t ConnectXModel::mmio_read(int, uint32_t off, unsigned width) {

@@ -33,6 +33,10 @@
 #include "sim/model.h"
 #include "sim/wire.h"
 
+namespace safenic::mlx5 {
+struct OuterHeaders;  // nic/mlx5/commands.h
+}  // namespace safenic::mlx5
+
 namespace safenic::sim {
 
 struct ConnectXProfile {
@@ -96,7 +100,7 @@ class ConnectXModel final : public DeviceModel {
 
   // The QSFP cage: connect() it to another port.
   Port& port() { return port_; }
-  bool link_up() const;
+  bool link_up() const { return initialized_ && port_state_.admin_up && port_.connected(); }
 
   // Seeded faults (sim/faults.h): kCommandTimeout and kCommandFailure at each
   // command (of plan.command_opcode, if set), kBadLkey at each data segment,
@@ -178,6 +182,9 @@ class ConnectXModel final : public DeviceModel {
    public:
     explicit QsfpPort(ConnectXModel& m) : m_(m) {}
     void receive(absl::Span<const uint8_t> frame) override { m_.receive(frame); }
+    void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames) override {
+      m_.receive_burst(frames);
+    }
     void on_link_change(bool) override { m_.update_link(); }
 
    private:
@@ -241,16 +248,29 @@ class ConnectXModel final : public DeviceModel {
   // datapath.cc
   void uar_write(uint32_t offset, unsigned width, uint64_t value);
   void receive(absl::Span<const uint8_t> frame);
-  void deliver(uint32_t tirn, absl::Span<const uint8_t> frame, const uint8_t* headers,
-               uint8_t flags);
+  void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames);
+  void deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
+               const LayoutValue<mlx5::OuterHeaders>& headers, uint8_t flags);
   void deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash, uint8_t flags);
   // Moves a WQ to ERR with an error CQE for its next WQE, then flushes.
   // `blocks`: the failed WQE's size (a send WQE's is in wqe_).
   void fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome, uint32_t blocks = 1);
   // A WQ in ERR: flush-error CQEs for the WQEs up to `until`, if enabled.
   void flush_wq(uint32_t n, cx::Wq& wq, uint16_t until);
-  // `fill` writes the CQE's body and returns its opcode; false when the CQE
-  // could not be written (the CQ overran, or is gone).
+  // A CQE is written in two steps: claim_cqe() finds the CQ's next entry and
+  // zeroes it (null when the CQ overran or is gone), the caller fills its
+  // body, and post_cqe() writes the opcode and owner bit last and counts it.
+  struct CqeSlot {
+    cx::Cq* cq = nullptr;
+    uint32_t cqn = 0;
+    uint64_t iova = 0;
+    uint8_t* mem = nullptr;
+    explicit operator bool() const { return mem != nullptr; }
+  };
+  CqeSlot claim_cqe(uint32_t cqn);
+  void post_cqe(const CqeSlot& slot, uint8_t opcode);
+  // Both steps: `fill` writes the CQE's body and returns its opcode; false
+  // when the CQE could not be written.
   bool write_cqe(uint32_t cqn, absl::FunctionRef<uint8_t(LayoutRef<mlx5::Cqe>)> fill);
   void post_event(uint32_t type, uint32_t sub_type, uint32_t cqn = 0, uint8_t syndrome = 0);
   bool subscribed(uint32_t type) const;  // an EQ takes events of this type
@@ -264,8 +284,13 @@ class ConnectXModel final : public DeviceModel {
     return faults_ != nullptr && (faults_->command_opcode == 0 || faults_->command_opcode == opcode) &&
            faults_->fire(f);
   }
-  // kHealthSyndrome's opportunity; true when the firmware has stopped.
-  bool fatal();
+  // kHealthSyndrome's opportunity; true when the firmware has stopped. PRM
+  // "Health Buffer": a nonzero health syndrome means the firmware hit a fatal
+  // error; it runs no more commands and no queue until the function is reset.
+  bool fatal() {
+    if (health_syndrome_ == 0 && fault(Fault::kHealthSyndrome)) health_syndrome_ = faults_->health_syndrome;
+    return health_syndrome_ != 0;
+  }
 
   SimContext ctx_;
   ConnectXProfile profile_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -71,10 +72,13 @@ struct FlowEntry {
       if (mask[i] != 0) matched_words[matched_count++] = i;
     }
   }
-  bool matches(const uint64_t* words) const {
+  // `headers`: the frame's 64-byte fte_match_set_lyr_2_4 image.
+  bool matches(const uint8_t* headers) const {
     for (uint8_t k = 0; k < matched_count; ++k) {
       const uint8_t i = matched_words[k];
-      if ((words[i] & mask[i]) != value[i]) return false;
+      uint64_t word;
+      std::memcpy(&word, headers + 8 * i, 8);
+      if ((word & mask[i]) != value[i]) return false;
     }
     return true;
   }

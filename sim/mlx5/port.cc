@@ -21,10 +21,6 @@ LayoutRef<L> view(const std::vector<uint8_t>& b) {
 }
 }  // namespace
 
-bool ConnectXModel::link_up() const {
-  return initialized_ && port_state_.admin_up && port_.connected();
-}
-
 // A port change event when the link state changes (docs/connectx.md §5: type 0x09).
 void ConnectXModel::update_link() {
   const bool up = link_up();

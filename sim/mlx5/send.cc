@@ -217,10 +217,10 @@ void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
     }
     sq.counter = static_cast<uint16_t>(c + blocks);
     if (w.get<SendWqe::CE>() == kCeAlways) {
-      write_cqe(sq.cqn, [&](LayoutRef<Cqe> e) {
-        e.set<Cqe::SOP_DROP_QPN>(opcode << 24 | sqn).set<Cqe::WQE_COUNTER>(c);
-        return kCqeReq;
-      });
+      if (const CqeSlot slot = claim_cqe(sq.cqn)) {
+        LayoutRef<Cqe>(slot.mem).set<Cqe::SOP_DROP_QPN>(opcode << 24 | sqn).set<Cqe::WQE_COUNTER>(c);
+        post_cqe(slot, kCqeReq);
+      }
     }
   }
 }

@@ -453,6 +453,8 @@ void flow_steering() {
   FIELD(CREATE_FLOW_TABLE::Out::NUMBER, "ifc:create_flow_table_out.table_id");
 
   SIZE(OuterHeaders, "ifc-bytes:fte_match_set_lyr_2_4");
+  FIELD(OuterHeaders::SMAC_47_16, "ifc:fte_match_set_lyr_2_4.smac_47_16");
+  FIELD(OuterHeaders::SMAC_15_0, "ifc:fte_match_set_lyr_2_4.smac_15_0");
   FIELD(OuterHeaders::ETHERTYPE, "ifc:fte_match_set_lyr_2_4.ethertype");
   FIELD(OuterHeaders::DMAC_47_16, "ifc:fte_match_set_lyr_2_4.dmac_47_16");
   FIELD(OuterHeaders::DMAC_15_0, "ifc:fte_match_set_lyr_2_4.dmac_15_0");
