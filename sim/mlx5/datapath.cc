@@ -114,14 +114,14 @@ ConnectXModel::CqeSlot ConnectXModel::claim_cqe(uint32_t cqn) {
     return {};
   };
   if (fault(Fault::kCqOverrun)) return overrun();
-  if (!cq->oi) {
+  if (!cq->oi && ((cq->pi - cq->ci) & 0xFFFFFF) >= size) {
     uint8_t* const db = cq_dbr_window_.get(*ctx_.iommu, cq->dbr, 8, "ConnectX CQ doorbell record read");
     if (db == nullptr) return {};
-    const uint32_t ci = LayoutRef<CqDoorbell>(db).get<CqDoorbell::UPDATE_CI>();
-    if (((cq->pi - ci) & 0xFFFFFF) >= size) {
+    cq->ci = LayoutRef<CqDoorbell>(db).get<CqDoorbell::UPDATE_CI>();
+    if (((cq->pi - cq->ci) & 0xFFFFFF) >= size) {
       ctx_.log->report(absl::StrFormat(
           "ConnectX: CQ %#x overrun: %d CQEs written, the consumer index is %d (size %d)", cqn,
-          cq->pi & 0xFFFFFF, ci, size));
+          cq->pi & 0xFFFFFF, cq->ci, size));
       return overrun();
     }
   }
@@ -273,7 +273,14 @@ void ConnectXModel::deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
                             const LayoutValue<OuterHeaders>& h, uint8_t flags) {
   const cx::Tir& tir = *objects_.tir(tirn);  // an entry's TIR cannot be destroyed
   if (!tir.indirect) return deliver_to_rq(tir.rqn, frame, 0, flags);
-  // Toeplitz over the selected fields in the RSS order: addresses, then ports.
+  const uint32_t hash = rss_hash(tir, h);
+  const std::vector<uint32_t>& rqs = objects_.rqts.at(tir.rqt);
+  deliver_to_rq(rqs[hash & (rqs.size() - 1)], frame, hash, flags);
+}
+
+// Toeplitz over the TIR's selected fields in the RSS order: addresses, then
+// ports. (Out of line: a direct TIR's path stays small.)
+uint32_t ConnectXModel::rss_hash(const cx::Tir& tir, const LayoutValue<OuterHeaders>& h) {
   uint8_t input[12];
   size_t n = 0;
   auto put = [&](uint32_t v, int bytes) {
@@ -284,9 +291,23 @@ void ConnectXModel::deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
   if (tir.fields & kHashDstIp) put(h.get<OuterHeaders::DST_IPV4>(), 4);
   if (tir.fields & kHashSport) put(udp ? h.get<OuterHeaders::UDP_SPORT>() : h.get<OuterHeaders::TCP_SPORT>(), 2);
   if (tir.fields & kHashDport) put(udp ? h.get<OuterHeaders::UDP_DPORT>() : h.get<OuterHeaders::TCP_DPORT>(), 2);
-  const uint32_t hash = toeplitz_hash(tir.key, {input, n});
-  const std::vector<uint32_t>& rqs = objects_.rqts.at(tir.rqt);
-  deliver_to_rq(rqs[hash & (rqs.size() - 1)], frame, hash, flags);
+  return toeplitz_hash(tir.key, {input, n});
+}
+
+// The RQ's receive counter from its doorbell record into rq.posted; false
+// (reported) when the record cannot be read or counts more WQEs than the ring holds.
+bool ConnectXModel::read_receive_counter(uint32_t rqn, cx::Wq& rq) {
+  uint8_t* const db = rq_dbr_window_.get(*ctx_.iommu, rq.dbr, 8, "ConnectX RQ doorbell record read");
+  if (db == nullptr) return false;
+  const uint16_t posted = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db).get<WqDoorbell::RECEIVE_COUNTER>());
+  const uint16_t available = static_cast<uint16_t>(posted - rq.counter);
+  if (available > (1u << rq.log_size)) {
+    ctx_.log->report(absl::StrFormat("ConnectX: RQ %#x: its receive counter says %d WQEs posted; its ring holds %d",
+                                     rqn, available, 1u << rq.log_size));
+    return false;
+  }
+  rq.posted = posted;
+  return true;
 }
 
 // Scatters the frame into the RQ's next WQE (docs/connectx.md §5: data segments with
@@ -295,17 +316,10 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
                                   uint8_t flags) {
   cx::Wq& rq = *objects_.wq(rqn);  // a TIR's or RQT's RQ cannot be destroyed
   if (rq.state != kRdy) return void(++drops_.rq_not_ready);
-  uint8_t* const db = rq_dbr_window_.get(*ctx_.iommu, rq.dbr, 8, "ConnectX RQ doorbell record read");
-  if (db == nullptr) return;
-  const uint16_t posted = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db).get<WqDoorbell::RECEIVE_COUNTER>());
   const uint32_t size = 1u << rq.log_size, stride = 1u << rq.log_stride;
-  const uint16_t available = static_cast<uint16_t>(posted - rq.counter);
-  if (available > size) {
-    ctx_.log->report(absl::StrFormat("ConnectX: RQ %#x: its receive counter says %d WQEs posted; its ring holds %d", rqn,
-                                     available, size));
-    return;
-  }
-  if (available == 0) return void(++drops_.no_wqe);
+  // Every WQE known is used: read the doorbell record for more.
+  if (rq.posted == rq.counter && !read_receive_counter(rqn, rq)) return;
+  if (rq.posted == rq.counter) return void(++drops_.no_wqe);
   const uint16_t c = rq.counter;
   uint8_t* const wqe = wq_window_.get(*ctx_.iommu, rq.mem.at(uint64_t{c & (size - 1u)} << rq.log_stride), stride,
                                        "ConnectX receive WQE read");
@@ -335,7 +349,10 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
     done += n;
   }
   if (syndrome == 0 && done < frame.size()) syndrome = kSyndromeLocalLength;
-  if (syndrome != 0) return fail_wq(rqn, rq, posted, syndrome);
+  if (syndrome != 0) {
+    read_receive_counter(rqn, rq);  // the flush covers every WQE posted
+    return fail_wq(rqn, rq, rq.posted, syndrome);
+  }
   rq.counter = static_cast<uint16_t>(c + 1);
   const CqeSlot slot = claim_cqe(rq.cqn);
   if (!slot) return;

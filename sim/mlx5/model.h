@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/functional/function_ref.h"
 #include "nic/mac_address.h"
 #include "nic/mlx5/layout.h"
@@ -252,6 +253,9 @@ class ConnectXModel final : public DeviceModel {
   void deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
                const LayoutValue<mlx5::OuterHeaders>& headers, uint8_t flags);
   void deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash, uint8_t flags);
+  bool read_receive_counter(uint32_t rqn, cx::Wq& rq);
+  ABSL_ATTRIBUTE_NOINLINE static uint32_t rss_hash(const cx::Tir& tir,
+                                                   const LayoutValue<mlx5::OuterHeaders>& headers);
   // Moves a WQ to ERR with an error CQE for its next WQE, then flushes.
   // `blocks`: the failed WQE's size (a send WQE's is in wqe_).
   void fail_wq(uint32_t n, cx::Wq& wq, uint16_t until, uint8_t syndrome, uint32_t blocks = 1);

@@ -287,7 +287,7 @@ ConnectXModel::Result ConnectXModel::modify_wq(Io& io, bool send) {
                      (from == kRdy && (to == kRdy || to == kErr || to == kRst)) ||
                      (from == kErr && to == kRst);
   if (!legal) return {CmdStatus::kBadResState, 0x233};
-  if (to == kRst) wq.counter = 0;
+  if (to == kRst) wq.counter = wq.posted = 0;
   wq.state = static_cast<uint8_t>(to);
   return {};
 }

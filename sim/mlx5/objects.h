@@ -35,6 +35,9 @@ struct Cq {
   uint64_t dbr;
   bool oi;
   uint32_t pi = 0;  // CQEs written (24-bit counter)
+  // The consumer index as last read from the doorbell record: read again only
+  // when the CQ looks full by it (consumers only move it forward).
+  uint32_t ci = 0;
   bool overrun = false;
 };
 // An SQ or an RQ (they share one number space, as QPs do).
@@ -46,6 +49,9 @@ struct Wq {
   Pages mem;
   uint32_t log_stride, log_size;
   uint16_t counter = 0;  // WQEs consumed (the hardware counter)
+  // An RQ's receive counter as last read from its doorbell record: the model
+  // reads the record again only when it has consumed every WQE it knew of.
+  uint16_t posted = 0;
   bool rlkey, flush_in_error;
   uint32_t min_inline = 0;
 };

@@ -103,6 +103,9 @@ class VirtioNetModel final : public DeviceModel {
    public:
     explicit NetPort(VirtioNetModel& m) : m_(m) {}
     void receive(absl::Span<const uint8_t> frame) override { m_.receive(frame); }
+    void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames) override {
+      for (const absl::Span<const uint8_t> frame : frames) m_.receive(frame);
+    }
 
    private:
     VirtioNetModel& m_;
