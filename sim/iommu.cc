@@ -22,10 +22,34 @@ absl::StatusOr<uint64_t> Iommu::map(void* va, size_t len, absl::string_view tag)
   return iova;
 }
 
+absl::Status Iommu::map_at(uint64_t iova, void* va, size_t len, absl::string_view tag) {
+  if (len == 0) return absl::InvalidArgumentError("cannot map 0 bytes for DMA");
+  if (iova + len < iova) {
+    return absl::InvalidArgumentError(absl::StrFormat("DMA mapping [%#x, +%d) wraps around", iova, len));
+  }
+  if (iova < kIovaBase + kReservedIovas && iova + len > kIovaBase) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "DMA mapping [%#x, +%d) overlaps the simulator's own IOVA space [%#x, %#x)", iova, len,
+        kIovaBase, kIovaBase + kReservedIovas));
+  }
+  auto next = regions_.lower_bound(iova);
+  const bool overlaps_next = next != regions_.end() && next->first < iova + len;
+  const bool overlaps_previous = next != regions_.begin() && std::prev(next)->second.contains(iova, 1);
+  if (overlaps_next || overlaps_previous) {
+    const Region& other = overlaps_next ? next->second : std::prev(next)->second;
+    return absl::AlreadyExistsError(absl::StrFormat(
+        "DMA mapping [%#x, +%d) overlaps the mapped region [%#x, +%d) (%s)", iova, len, other.iova,
+        other.len, other.tag));
+  }
+  regions_[iova] = Region{iova, len, static_cast<uint8_t*>(va), std::string(tag), 0, {}};
+  dead_.erase(iova);
+  return absl::OkStatus();
+}
+
 uint8_t* Iommu::dma(uint64_t iova, size_t len, absl::string_view what, DmaWindow& window) {
   uint8_t* const p = dma(iova, len, what);
   if (p == nullptr) return nullptr;
-  const Region* r = region_at(iova);  // (null: a 0-byte DMA at a region's end)
+  const Region* r = in_page_table(iova) ? region_at(iova) : live_region(iova);  // (null: a 0-byte DMA at a region's end)
   if (r != nullptr && r->buffer_len == 0) {
     window.generation_ = generation_;
     window.start_ = r->iova;
@@ -42,8 +66,10 @@ void Iommu::unmap(uint64_t iova, size_t len) {
         "IOMMU: unmap of [%#x, +%d) which is not a mapped region", iova, len));
     return;
   }
-  const uint64_t first = (iova - kIovaBase) / kPage;
-  std::fill(pages_.begin() + first, pages_.begin() + first + (len + kPage - 1) / kPage, nullptr);
+  if (in_page_table(iova)) {
+    const uint64_t first = (iova - kIovaBase) / kPage;
+    std::fill(pages_.begin() + first, pages_.begin() + first + (len + kPage - 1) / kPage, nullptr);
+  }
   ++generation_;  // every DmaWindow looks again
   if (last_marked_ == &it->second) last_marked_ = nullptr;
   it->second.buffer_len = 0;  // a dead region's report is about the region

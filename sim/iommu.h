@@ -63,6 +63,15 @@ class Iommu final : public IovaMapper {
                                absl::string_view tag) override;
   void unmap(uint64_t iova, size_t len) override;
   absl::string_view name() const override { return "sim-iommu"; }
+  // A mapping at an IOVA the caller chose, as a program's VFIO_IOMMU_MAP_DMA
+  // asks (DPDK with --iova-mode=va uses virtual addresses). It may not overlap
+  // a live region nor the IOVA space map() hands out (kReservedIovas).
+  absl::Status map_at(uint64_t iova, void* va, size_t len, absl::string_view tag);
+  // [kIovaBase, kIovaBase + kReservedIovas): where map() puts regions, far
+  // from typical user virtual addresses, with one unmapped guard page between
+  // regions (small overruns become violations).
+  static constexpr uint64_t kIovaBase = uint64_t{0xd0} << 32;
+  static constexpr uint64_t kReservedIovas = uint64_t{1} << 40;
 
   // Whether mempools created from now on report buffer frees and allocations.
   void set_buffer_tracking(bool on) { track_buffers_ = on; }
@@ -126,6 +135,7 @@ class Iommu final : public IovaMapper {
     const uint64_t page = (iova - kIovaBase) / kPage;  // wraps to huge below the base
     return ABSL_PREDICT_TRUE(page < pages_.size()) ? pages_[page] : nullptr;
   }
+  bool in_page_table(uint64_t iova) const { return (iova - kIovaBase) / kPage < pages_.size(); }
   absl::StatusOr<absl::Span<uint8_t>> translate_slow(uint64_t iova, size_t len,
                                                      absl::string_view what);
   absl::Status violation(uint64_t iova, size_t len, absl::string_view what);
@@ -140,9 +150,6 @@ class Iommu final : public IovaMapper {
   Region* live_region(uint64_t iova);
 
   static constexpr uint64_t kPage = 4096;
-  // IOVA space: starts far from typical user virtual addresses; one unmapped
-  // guard page between regions turns small overruns into violations.
-  static constexpr uint64_t kIovaBase = uint64_t{0xd0} << 32;
 
   std::shared_ptr<ViolationLog> log_;
   std::map<uint64_t, Region> regions_;  // by IOVA

@@ -2,6 +2,7 @@
 // device and on a memory-backed MappedBar; the IOMMU's checks and reports.
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
@@ -255,6 +256,36 @@ TEST_F(IommuTest, DmaWindowsDoNotSkipTheBufferChecksOfATrackedPool) {
   EXPECT_THAT(log_->to_string(), HasSubstr("use after free"));
   iommu_->buffer_allocated(pool.iova() + 2048, 2048);
   EXPECT_EQ(window.get(*iommu_, pool.iova() + 2048, 64, "rx write"), pool.data() + 2048);
+}
+
+// VFIO_IOMMU_MAP_DMA picks the IOVA (DPDK's --iova-mode=va: the virtual
+// address): such a region is checked like any other, may not overlap another
+// or the IOVA space map() hands out, and is gone once unmapped.
+TEST_F(IommuTest, RegionsMappedAtAChosenIovaAreCheckedAsOthers) {
+  std::vector<uint8_t> memory(8192);
+  const uint64_t iova = reinterpret_cast<uint64_t>(memory.data()) & ~uint64_t{4095};
+  ASSERT_TRUE(iommu_->map_at(iova, memory.data(), 4096, "program's memory").ok());
+  auto t = iommu_->translate(iova + 100, 16, "t");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->data(), memory.data() + 100);
+  sim::DmaWindow window;
+  EXPECT_EQ(window.get(*iommu_, iova + 4080, 16, "read"), memory.data() + 4080);
+  EXPECT_EQ(window.get(*iommu_, iova + 4081, 16, "overrun"), nullptr);
+  EXPECT_EQ(log_->size(), 1u);
+
+  EXPECT_EQ(iommu_->map_at(iova + 4095, memory.data(), 16, "overlap").code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(iommu_->map_at(iova - 16, memory.data(), 32, "overlap").code(),
+            absl::StatusCode::kAlreadyExists);
+  DmaRegion own = *DmaRegion::allocate(4096, Backing::kAnonymous, iommu_, "own");
+  EXPECT_THAT(std::string(iommu_->map_at(own.iova() + 8192, memory.data(), 16, "x").message()),
+              HasSubstr("overlaps the simulator's own IOVA space"));
+  EXPECT_EQ(iommu_->map_at(iova + 4096, memory.data() + 4096, 4096, "next").code(), absl::StatusCode::kOk);
+
+  iommu_->unmap(iova, 4096);
+  EXPECT_EQ(window.get(*iommu_, iova + 16, 8, "read after unmap"), nullptr);
+  EXPECT_THAT(log_->to_string(), HasSubstr("use after free"));
+  EXPECT_EQ(iommu_->live_regions(), 2u);  // "next" and "own"
 }
 
 }  // namespace

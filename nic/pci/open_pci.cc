@@ -41,6 +41,7 @@ Environment read_environment(const PciOpenOptions& options) {
   Environment env;
   env.root = options.syscalls->geteuid() == 0;
   env.vfio_available = ::access((options.vfio_dir + "/vfio").c_str(), F_OK) == 0;
+  env.vfio_dma_in_hugepages = options.vfio_dma == Backing::kHugepage2M;
   auto hugepages = read_hugepages(options.meminfo);
   if (hugepages.ok()) {
     env.hugepages = *hugepages;
@@ -72,7 +73,7 @@ absl::StatusOr<std::unique_ptr<PciFunction>> open_pci_function(
   if (plan.path == OpenPlan::Path::kVfio) {
     auto container = VfioContainer::shared(options.syscalls, options.vfio_dir);
     if (!container.ok()) return container.status();
-    auto fn = VfioFunction::open(*device, *std::move(container));
+    auto fn = VfioFunction::open(*device, *std::move(container), options.vfio_dma);
     if (!fn.ok()) return fn.status();
     return std::unique_ptr<PciFunction>(*std::move(fn));
   }

@@ -23,6 +23,10 @@ struct PciOpenOptions {
   std::string meminfo = "/proc/meminfo";
   std::shared_ptr<Syscalls> syscalls = Syscalls::real();
   bool unbind_kernel_driver = false;
+  // Where a VFIO device's DMA memory lives: 2 MiB hugepages (what real
+  // devices want: fewer IOTLB misses), or 4 KiB pages (kAnonymous: no
+  // hugepages to reserve; what DPDK's --no-huge gives). The IOMMU maps either.
+  Backing vfio_dma = Backing::kHugepage2M;
 };
 
 // Root or not, VFIO loaded or not, hugepages: as `options` sees them.

@@ -111,6 +111,7 @@ OpenPlan plan_open(const SysfsTree& tree, const PciDeviceInfo& d, absl::string_v
         "unbind it, as root: DeviceConfig::unbind_kernel_driver = true",
         d.address, d.kernel_driver, interfaces, unbind_command(tree, d), vfio));
   }
+  if (plan.path == OpenPlan::Path::kVfio && !env.vfio_dma_in_hugepages) return plan;
   if (plan.blocker.ok()) plan.blocker = env.hugepages_unknown;
   if (plan.blocker.ok()) plan.blocker = check_hugepages(env.hugepages);
   return plan;

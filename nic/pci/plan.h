@@ -24,6 +24,9 @@ struct Environment {
   bool vfio_available = false;  // /dev/vfio/vfio exists
   HugepageStatus hugepages;
   absl::Status hugepages_unknown;  // why /proc/meminfo could not say, if it could not
+  // VFIO puts DMA memory in 2 MiB hugepages (PciOpenOptions::vfio_dma); if
+  // not, a VFIO open needs none. The sysfs path always does (contiguous memory).
+  bool vfio_dma_in_hugepages = true;
 };
 
 struct OpenPlan {

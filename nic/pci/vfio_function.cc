@@ -32,12 +32,12 @@ absl::StatusOr<vfio_region_info> region_info(Syscalls& sys, int fd, uint32_t ind
 }  // namespace
 
 VfioFunction::VfioFunction(const PciDeviceInfo& device,
-                           std::shared_ptr<VfioContainer> container, Fd device_fd)
-    : HostFunction(device, DmaAllocator(Backing::kHugepage2M, std::make_shared<VfioMapper>(container))),
+                           std::shared_ptr<VfioContainer> container, Fd device_fd, Backing dma)
+    : HostFunction(device, DmaAllocator(dma, std::make_shared<VfioMapper>(container))),
       container_(std::move(container)), device_fd_(std::move(device_fd)) {}
 
 absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
-    const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container) {
+    const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container, Backing dma) {
   if (device.iommu_group < 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s has no IOMMU group, so VFIO cannot take it: boot with the IOMMU on "
@@ -48,7 +48,7 @@ absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
   auto fd = container->open_device(device.iommu_group, device.address);
   if (!fd.ok()) return fd.status();
   auto fn = std::unique_ptr<VfioFunction>(
-      new VfioFunction(device, std::move(container), *std::move(fd)));
+      new VfioFunction(device, std::move(container), *std::move(fd), dma));
   Syscalls& sys = *fn->container_->sys();
   auto config = region_info(sys, fn->device_fd_.get(), VFIO_PCI_CONFIG_REGION_INDEX,
                             device.address);

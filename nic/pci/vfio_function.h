@@ -27,14 +27,16 @@ namespace safenic::pci {
 class VfioFunction final : public HostFunction {
  public:
   // Gets the device fd from its IOMMU group, checks the device is present
-  // and enables bus mastering. BARs are mapped on first use.
+  // and enables bus mastering. BARs are mapped on first use. DMA memory is
+  // allocated with `dma` (PciOpenOptions::vfio_dma).
   static absl::StatusOr<std::unique_ptr<VfioFunction>> open(
-      const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container);
+      const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container,
+      Backing dma = Backing::kHugepage2M);
   ~VfioFunction() override;
 
  private:
   VfioFunction(const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container,
-               Fd device_fd);
+               Fd device_fd, Backing dma);
   absl::StatusOr<std::unique_ptr<Bar>> map_bar(int index) override;
   // VFIO_PCI_REQ_IRQ_INDEX: an eventfd the kernel signals when it wants the
   // device back; a thread waits on it and calls request_removal(). Nothing

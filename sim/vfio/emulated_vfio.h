@@ -1,0 +1,103 @@
+// VFIO emulated in user space: the kernel's VFIO interface (the container,
+// group and device file descriptors of include/uapi/linux/vfio.h, as
+// Documentation/driver-api/vfio.rst describes them) answered by simulated PCI
+// functions. A program that drives devices through /dev/vfio (DPDK's PMDs,
+// safenic's own nic/pci) then drives safenic's models unchanged:
+//
+//   - open() of <vfio_dir>/vfio and <vfio_dir>/<group> gives a container and
+//     a group; VFIO_GROUP_GET_DEVICE_FD gives a device.
+//   - The type-1 IOMMU: VFIO_IOMMU_MAP_DMA maps the program's memory into the
+//     simulation's checked Iommu at the IOVA the program chose (map_at), so
+//     every DMA the models make is checked as in any test; VFIO_IOMMU_GET_INFO
+//     gives the IOVA ranges it accepts.
+//   - Regions: each BAR is mmap-able as trapped MMIO (sim/trap), its loads
+//     and stores reaching the model through a SimulatedBar's checks; pread and
+//     pwrite reach the BARs (I/O port BARs only so) and the configuration
+//     space.
+//   - Interrupts: VFIO_DEVICE_GET_IRQ_INFO and SET_IRQS are answered and the
+//     eventfds kept; the models raise no interrupts yet.
+//
+// The file descriptors are real (eventfds), so a program may poll or close
+// them like any other; the emulator answers only for the ones it made. Calls
+// come in from one thread at a time (the launcher's shim serializes them).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/model.h"
+#include "sim/simulated_function.h"
+#include "sim/trap/mmio_trap.h"
+
+namespace safenic::sim {
+
+struct EmulatedPciDevice {
+  std::string address;  // "0000:00:04.0"
+  int iommu_group = 0;  // <vfio_dir>/<iommu_group>
+  std::shared_ptr<DeviceModel> model;
+};
+
+class EmulatedVfio {
+ public:
+  EmulatedVfio(SimContext context, std::vector<EmulatedPciDevice> devices, std::string vfio_dir);
+  ~EmulatedVfio();
+  EmulatedVfio(const EmulatedVfio&) = delete;
+  EmulatedVfio& operator=(const EmulatedVfio&) = delete;
+
+  // The system calls, each answering as the kernel would (-1 or MAP_FAILED
+  // with errno set on failure). open() returns kNotMine for a path outside
+  // the VFIO directory, munmap() for memory it did not map: the caller then
+  // makes the real call.
+  static constexpr int kNotMine = -2;
+  int open(const char* path, int flags);
+  bool owns(int fd) const { return fds_.count(fd) != 0; }
+  int close(int fd);
+  // `arg`: a pointer to the request's structure, or the integer argument of
+  // VFIO_CHECK_EXTENSION and VFIO_SET_IOMMU.
+  int ioctl(int fd, unsigned long request, uintptr_t arg);
+  void* mmap(size_t len, int prot, int flags, int fd, off_t offset);
+  int munmap(void* addr, size_t len);
+  ssize_t pread(int fd, void* buf, size_t len, off_t offset);
+  ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset);
+
+  const SimContext& context() const { return context_; }
+  // Accesses served by trapping, over all BAR mappings so far.
+  uint64_t trapped_accesses() const;
+
+ private:
+  enum class Kind { kContainer, kGroup, kDevice };
+  struct Device;
+  struct Open {
+    Kind kind;
+    int group = -1;        // kGroup
+    int container = -1;    // kGroup: the container it was added to (-1: none)
+    Device* device = nullptr;  // kDevice
+  };
+  struct Mapping {  // a BAR mapped with mmap()
+    std::unique_ptr<ForwardToBar> forward;
+    std::unique_ptr<TrappedMmio> trap;
+  };
+
+  int new_fd(Open o);
+  int container_ioctl(Open& o, unsigned long request, uintptr_t arg);
+  int group_ioctl(Open& o, unsigned long request, uintptr_t arg);
+  int device_ioctl(Device& d, unsigned long request, uintptr_t arg);
+  ssize_t region_access(Device& d, void* buf, size_t len, off_t offset, bool write);
+  bool iommu_set() const { return iommu_type_ != 0; }
+
+  SimContext context_;
+  std::string vfio_dir_;
+  std::vector<std::unique_ptr<Device>> devices_;
+  std::map<int, Open> fds_;
+  int iommu_type_ = 0;  // VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU once set
+  std::map<uint64_t, uint64_t> dma_;  // VFIO_IOMMU_MAP_DMA mappings: iova -> size
+  std::map<uintptr_t, Mapping> mappings_;  // by address
+  uint64_t unmapped_traps_ = 0;  // traps of mappings since unmapped
+};
+
+}  // namespace safenic::sim
