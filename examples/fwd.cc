@@ -29,6 +29,8 @@ ABSL_FLAG(std::string, dev1, "", "device spec of port 1 (empty: sim:82599)");
 ABSL_FLAG(double, seconds, 5, "stop after this many seconds (0: only at Ctrl-C)");
 ABSL_FLAG(uint64_t, packets, 0, "stop after forwarding this many packets (0: no limit)");
 ABSL_FLAG(int, batch, 32, "packets per rx_batch/tx_batch call (1-256)");
+ABSL_FLAG(bool, no_huge, false,
+          "PCI devices through VFIO: DMA memory in 4 KiB pages, no hugepages needed (as DPDK's --no-huge)");
 ABSL_FLAG(std::string, pcap, "",
           "simulated ports only: the traffic sources replay this pcap file (looping) "
           "instead of generating 60-byte UDP frames");
@@ -113,6 +115,7 @@ int run() {
   Port port[2];
   DeviceConfig config;
   config.promiscuous = true;  // forward whatever arrives, like ixy-fwd
+  config.hugepages = !absl::GetFlag(FLAGS_no_huge);
   for (int i = 0; i < 2; ++i) {
     auto dev = simulated[i] ? bed.add(kinds[i]->kind, config) : open_device(specs[i], config);
     if (!dev.ok()) {

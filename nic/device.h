@@ -42,6 +42,10 @@ struct DeviceConfig {
   // virtio-pci, ...) is an error unless this is set; then safenic unbinds it,
   // and the kernel loses the interface until it is bound again.
   bool unbind_kernel_driver = false;
+  // PCI devices through VFIO: DMA memory in 2 MiB hugepages (what real
+  // devices want: fewer IOTLB misses), or, false, in 4 KiB pages, which need
+  // no reserved hugepages (DPDK's --no-huge). The sysfs path needs hugepages.
+  bool hugepages = true;
 };
 
 // What a driver accepts in a DeviceConfig; validate() says what to change.

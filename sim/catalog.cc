@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "nic/open.h"
+#include "sim/catalog.h"
 #include "sim/ixgbe/model.h"
 #include "sim/kinds.h"
 #include "sim/mlx5/model.h"
@@ -13,34 +14,25 @@
 #include "sim/virtio/model.h"
 
 namespace safenic::sim {
-namespace {
 
-absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& spec,
-                                                            const DeviceConfig&) {
-  const KindInfo* kind = find_kind(spec.target);
+absl::StatusOr<SimulatedNic> make_simulated_nic(absl::string_view kind_name, SimContext ctx, uint32_t n) {
+  const KindInfo* kind = find_kind(kind_name);
   if (kind == nullptr) {
     return absl::NotFoundError(absl::StrFormat(
         "no simulated NIC model '%s'; available: %s (aliases such as sim:connectx-5 too; "
-        "--help lists them)", spec.target, kind_names()));
+        "--help lists them)", kind_name, kind_names()));
   }
-  // The n-th NIC opened here: "sim:virtio", then "sim:virtio#2", ...; the
-  // last byte of the default MAC address counts up the same way.
-  static std::atomic<uint32_t> opened{0};
-  const uint32_t n = ++opened;
-  const std::string name = n == 1 ? spec.text : absl::StrFormat("%s#%d", spec.text, n);
   const auto unique = [n](MacAddress mac) {
     mac.bytes[5] = static_cast<uint8_t>(mac.bytes[5] + n - 1);
     return mac;
   };
-  SimContext ctx;
-  std::shared_ptr<DeviceModel> model;
-  Port* port = nullptr;
+  SimulatedNic nic;
   switch (kind->kind) {
     case Kind::k82599: {
       Ixgbe82599Config mc;
       mc.mac = unique(mc.mac);
       auto m = std::make_shared<Ixgbe82599>(ctx, mc);
-      port = &m->port(), model = m;
+      nic.port = &m->port(), nic.model = m, nic.mac = mc.mac;
       break;
     }
     case Kind::kVirtio:
@@ -48,7 +40,7 @@ absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& sp
       VirtioNetConfig mc{.legacy = kind->kind == Kind::kVirtioLegacy};
       mc.mac = unique(mc.mac);
       auto m = std::make_shared<VirtioNetModel>(ctx, mc);
-      port = &m->port(), model = m;
+      nic.port = &m->port(), nic.model = m, nic.mac = mc.mac;
       break;
     }
     case Kind::kConnectX4:
@@ -59,12 +51,27 @@ absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& sp
                                                                    : ConnectXProfile::cx5();
       profile.mac = unique(profile.mac);
       auto m = std::make_shared<ConnectXModel>(ctx, profile);
-      port = &m->port(), model = m;
+      nic.port = &m->port(), nic.model = m, nic.mac = profile.mac;
       break;
     }
   }
-  connect(*port, *port);
-  return std::make_unique<SimulatedFunction>(model, ctx, name);
+  return nic;
+}
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& spec,
+                                                            const DeviceConfig&) {
+  // The n-th NIC opened here: "sim:virtio", then "sim:virtio#2", ...; the
+  // last byte of the default MAC address counts up the same way.
+  static std::atomic<uint32_t> opened{0};
+  const uint32_t n = ++opened;
+  SimContext ctx;
+  auto nic = make_simulated_nic(spec.target, ctx, n);
+  if (!nic.ok()) return nic.status();
+  const std::string name = n == 1 ? spec.text : absl::StrFormat("%s#%d", spec.text, n);
+  connect(*nic->port, *nic->port);
+  return std::make_unique<SimulatedFunction>(nic->model, ctx, name);
 }
 
 const bool kRegistered =

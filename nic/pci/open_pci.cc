@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -19,6 +21,7 @@ absl::StatusOr<std::unique_ptr<PciFunction>> open_spec(const DeviceSpec& spec,
                                                        const DeviceConfig& config) {
   PciOpenOptions options = default_pci_options();
   options.unbind_kernel_driver = config.unbind_kernel_driver;
+  if (!config.hugepages) options.vfio_dma = Backing::kAnonymous;
   return open_pci_function(spec.target, options);
 }
 
@@ -34,7 +37,13 @@ void set_default_pci_options(const PciOpenOptions& options) {
 
 PciOpenOptions default_pci_options() {
   absl::MutexLock lock(&g_mu);
-  return g_defaults == nullptr ? PciOpenOptions() : *g_defaults;
+  if (g_defaults != nullptr) return *g_defaults;
+  PciOpenOptions options;
+  // DPDK's variable for a sysfs tree elsewhere (a container, a simulation).
+  if (const char* root = std::getenv("SYSFS_PCI_DEVICES"); root != nullptr && *root != 0) {
+    options.sysfs_root = root;
+  }
+  return options;
 }
 
 Environment read_environment(const PciOpenOptions& options) {

@@ -18,7 +18,7 @@
 namespace safenic::pci {
 
 struct PciOpenOptions {
-  std::string sysfs_root = kSysfsPciDevices;
+  std::string sysfs_root = kSysfsPciDevices;  // default_pci_options(): $SYSFS_PCI_DEVICES if set
   std::string vfio_dir = kVfioDir;
   std::string meminfo = "/proc/meminfo";
   std::shared_ptr<Syscalls> syscalls = Syscalls::real();

@@ -83,7 +83,7 @@ EmulatedVfio::~EmulatedVfio() {
 int EmulatedVfio::new_fd(Open o) {
   const int fd = eventfd(0, EFD_CLOEXEC);
   if (fd < 0) return -1;
-  fds_[fd] = o;
+  fds_.emplace(fd, std::move(o));
   return fd;
 }
 
@@ -92,7 +92,7 @@ int EmulatedVfio::open(const char* path, int flags) {
   const std::string prefix = vfio_dir_ + "/";
   if (!absl::StartsWith(p, prefix)) return kNotMine;
   const absl::string_view name = p.substr(prefix.size());
-  if (name == "vfio") return new_fd({Kind::kContainer});
+  if (name == "vfio") return new_fd(Open(Kind::kContainer));
   int group = -1;
   if (!absl::SimpleAtoi(name, &group)) return fail(ENOENT);
   for (const auto& d : devices_) {
@@ -101,19 +101,36 @@ int EmulatedVfio::open(const char* path, int flags) {
     for (const auto& [fd, o] : fds_) {
       if (o.kind == Kind::kGroup && o.group == group) return fail(EBUSY);
     }
-    return new_fd({Kind::kGroup, group});
+    return new_fd(Open(Kind::kGroup, group));
   }
   return fail(ENOENT);
+}
+
+bool EmulatedVfio::exists(const char* path) const {
+  const absl::string_view p(path);
+  const std::string prefix = vfio_dir_ + "/";
+  if (!absl::StartsWith(p, prefix)) return false;
+  const absl::string_view name = p.substr(prefix.size());
+  int group = -1;
+  if (name == "vfio") return true;
+  if (!absl::SimpleAtoi(name, &group)) return false;
+  for (const auto& d : devices_) {
+    if (d->spec.iommu_group == group) return true;
+  }
+  return false;
 }
 
 int EmulatedVfio::close(int fd) {
   auto it = fds_.find(fd);
   if (it == fds_.end()) return fail(EBADF);
   if (it->second.kind == Kind::kContainer) {
-    // Closing the container tears its IOMMU down, mappings and all.
-    for (const auto& [iova, size] : dma_) context_.iommu->unmap(iova, size);
-    dma_.clear();
-    iommu_type_ = 0;
+    // Closing the container tears its IOMMU down, mappings and all, and its
+    // groups leave it.
+    SimLock lock(context_);
+    for (const auto& [iova, size] : it->second.dma) context_.iommu->unmap(iova, size);
+    for (auto& [other, o] : fds_) {
+      if (o.kind == Kind::kGroup && o.container == fd) o.container = -1;
+    }
   }
   fds_.erase(it);
   return ::close(fd);
@@ -125,7 +142,7 @@ int EmulatedVfio::ioctl(int fd, unsigned long request, uintptr_t arg) {
   if (it == fds_.end()) return fail(EBADF);
   Open& o = it->second;
   switch (o.kind) {
-    case Kind::kContainer: return container_ioctl(o, request, arg);
+    case Kind::kContainer: return container_ioctl(fd, o, request, arg);
     case Kind::kGroup: return group_ioctl(o, request, arg);
     case Kind::kDevice: return device_ioctl(*o.device, request, arg);
   }
@@ -134,7 +151,8 @@ int EmulatedVfio::ioctl(int fd, unsigned long request, uintptr_t arg) {
 
 // Container ioctls: vfio.h "IOCTLs for VFIO file descriptor (/dev/vfio/vfio)"
 // and the type-1 IOMMU's.
-int EmulatedVfio::container_ioctl(Open& o, unsigned long request, uintptr_t arg) {
+int EmulatedVfio::container_ioctl(int fd, Open& o, unsigned long request, uintptr_t arg) {
+  const bool iommu_set = o.iommu_type != 0;
   switch (request) {
     case VFIO_GET_API_VERSION:
       return VFIO_API_VERSION;
@@ -142,15 +160,15 @@ int EmulatedVfio::container_ioctl(Open& o, unsigned long request, uintptr_t arg)
       return arg == VFIO_TYPE1_IOMMU || arg == VFIO_TYPE1v2_IOMMU ? 1 : 0;
     case VFIO_SET_IOMMU: {
       bool has_group = false;
-      for (const auto& [fd, g] : fds_) has_group |= g.kind == Kind::kGroup && g.container >= 0;
-      if (!has_group || iommu_set()) return fail(EINVAL);  // a group first, and only once
+      for (const auto& [other, g] : fds_) has_group |= g.kind == Kind::kGroup && g.container == fd;
+      if (!has_group || iommu_set) return fail(EINVAL);  // a group first, and only once
       if (arg != VFIO_TYPE1_IOMMU && arg != VFIO_TYPE1v2_IOMMU) return fail(EINVAL);
-      iommu_type_ = static_cast<int>(arg);
+      o.iommu_type = static_cast<int>(arg);
       return 0;
     }
     case VFIO_IOMMU_GET_INFO: {
       auto* info = reinterpret_cast<vfio_iommu_type1_info*>(arg);
-      if (!iommu_set()) return fail(EINVAL);
+      if (!iommu_set) return fail(EINVAL);
       if (too_small(info, offsetof(vfio_iommu_type1_info, iova_pgsizes) + sizeof info->iova_pgsizes)) {
         return fail(EINVAL);
       }
@@ -177,24 +195,24 @@ int EmulatedVfio::container_ioctl(Open& o, unsigned long request, uintptr_t arg)
     }
     case VFIO_IOMMU_MAP_DMA: {
       auto* map = reinterpret_cast<vfio_iommu_type1_dma_map*>(arg);
-      if (!iommu_set() || too_small(map, sizeof *map)) return fail(EINVAL);
+      if (!iommu_set || too_small(map, sizeof *map)) return fail(EINVAL);
       if (map->size == 0 || (map->iova | map->vaddr | map->size) % kPage != 0) return fail(EINVAL);
       const absl::Status s = context_.iommu->map_at(map->iova, reinterpret_cast<void*>(map->vaddr), map->size,
                                                     "VFIO_IOMMU_MAP_DMA");
       if (!s.ok()) return fail(s.code() == absl::StatusCode::kAlreadyExists ? EEXIST : EINVAL);
-      dma_[map->iova] = map->size;
+      o.dma[map->iova] = map->size;
       return 0;
     }
     case VFIO_IOMMU_UNMAP_DMA: {
       // Unmaps the mappings that lie wholly inside [iova, iova + size) and
       // says how many bytes that was.
       auto* unmap = reinterpret_cast<vfio_iommu_type1_dma_unmap*>(arg);
-      if (!iommu_set() || too_small(unmap, sizeof *unmap)) return fail(EINVAL);
+      if (!iommu_set || too_small(unmap, sizeof *unmap)) return fail(EINVAL);
       uint64_t unmapped = 0;
-      for (auto i = dma_.lower_bound(unmap->iova); i != dma_.end() && i->first + i->second <= unmap->iova + unmap->size;) {
+      for (auto i = o.dma.lower_bound(unmap->iova); i != o.dma.end() && i->first + i->second <= unmap->iova + unmap->size;) {
         context_.iommu->unmap(i->first, i->second);
         unmapped += i->second;
-        i = dma_.erase(i);
+        i = o.dma.erase(i);
       }
       unmap->size = unmapped;
       return 0;
@@ -229,10 +247,11 @@ int EmulatedVfio::group_ioctl(Open& o, unsigned long request, uintptr_t arg) {
     case VFIO_GROUP_GET_DEVICE_FD: {
       const char* name = reinterpret_cast<const char*>(arg);
       if (name == nullptr) return fail(EFAULT);
-      if (o.container < 0 || !iommu_set()) return fail(EINVAL);  // container and IOMMU first
+      auto container = fds_.find(o.container);
+      if (container == fds_.end() || container->second.iommu_type == 0) return fail(EINVAL);  // container and IOMMU first
       for (const auto& d : devices_) {
         if (d->spec.iommu_group == o.group && d->spec.address == name) {
-          return new_fd({Kind::kDevice, -1, -1, d.get()});
+          return new_fd(Open(Kind::kDevice, -1, d.get()));
         }
       }
       return fail(ENODEV);

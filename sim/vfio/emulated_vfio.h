@@ -55,6 +55,8 @@ class EmulatedVfio {
   // makes the real call.
   static constexpr int kNotMine = -2;
   int open(const char* path, int flags);
+  // Whether open() would give a descriptor for `path` (access() and stat()).
+  bool exists(const char* path) const;
   bool owns(int fd) const { return fds_.count(fd) != 0; }
   int close(int fd);
   // `arg`: a pointer to the request's structure, or the integer argument of
@@ -73,10 +75,15 @@ class EmulatedVfio {
   enum class Kind { kContainer, kGroup, kDevice };
   struct Device;
   struct Open {
+    explicit Open(Kind k, int g = -1, Device* d = nullptr) : kind(k), group(g), device(d) {}
     Kind kind;
     int group = -1;        // kGroup
     int container = -1;    // kGroup: the container it was added to (-1: none)
     Device* device = nullptr;  // kDevice
+    // kContainer: VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU once set, and its
+    // VFIO_IOMMU_MAP_DMA mappings (iova -> size).
+    int iommu_type = 0;
+    std::map<uint64_t, uint64_t> dma;
   };
   struct Mapping {  // a BAR mapped with mmap()
     std::unique_ptr<ForwardToBar> forward;
@@ -84,18 +91,15 @@ class EmulatedVfio {
   };
 
   int new_fd(Open o);
-  int container_ioctl(Open& o, unsigned long request, uintptr_t arg);
+  int container_ioctl(int fd, Open& o, unsigned long request, uintptr_t arg);
   int group_ioctl(Open& o, unsigned long request, uintptr_t arg);
   int device_ioctl(Device& d, unsigned long request, uintptr_t arg);
   ssize_t region_access(Device& d, void* buf, size_t len, off_t offset, bool write);
-  bool iommu_set() const { return iommu_type_ != 0; }
 
   SimContext context_;
   std::string vfio_dir_;
   std::vector<std::unique_ptr<Device>> devices_;
   std::map<int, Open> fds_;
-  int iommu_type_ = 0;  // VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU once set
-  std::map<uint64_t, uint64_t> dma_;  // VFIO_IOMMU_MAP_DMA mappings: iova -> size
   std::map<uintptr_t, Mapping> mappings_;  // by address
   uint64_t unmapped_traps_ = 0;  // traps of mappings since unmapped
 };

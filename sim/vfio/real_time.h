@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -18,9 +19,11 @@ namespace safenic::sim {
 
 class RealTimeProgress {
  public:
+  // `tick`, if set, runs after the models progressed, under the lock (a
+  // traffic source injecting frames, say).
   RealTimeProgress(SimContext context, std::vector<std::shared_ptr<DeviceModel>> models,
-                   absl::Duration period = absl::Milliseconds(1))
-      : context_(std::move(context)), models_(std::move(models)), period_(period),
+                   absl::Duration period = absl::Milliseconds(1), std::function<void()> tick = nullptr)
+      : context_(std::move(context)), models_(std::move(models)), period_(period), tick_(std::move(tick)),
         thread_([this] { run(); }) {}
   ~RealTimeProgress() {
     stop_.store(true);
@@ -39,12 +42,14 @@ class RealTimeProgress {
       context_.clock->advance(now - last);
       last = now;
       for (const auto& m : models_) m->progress();
+      if (tick_) tick_();
     }
   }
 
   SimContext context_;
   std::vector<std::shared_ptr<DeviceModel>> models_;
   absl::Duration period_;
+  std::function<void()> tick_;
   std::atomic<bool> stop_{false};
   std::thread thread_;  // last: starts once the rest is built
 };

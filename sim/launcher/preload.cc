@@ -1,0 +1,336 @@
+// libsafenic_preload.so: simulated NICs for a program that drives PCI devices
+// through VFIO itself. Loaded with LD_PRELOAD (sim/launcher/
+// run_with_simulated_nics sets it up), it answers the program's system calls
+// on the VFIO device files from an EmulatedVfio (sim/vfio) whose devices are
+// safenic's models, and passes every other call through to the C library.
+//
+// Configured from the environment (the launcher writes it):
+//   SAFENIC_SIM_NICS     ADDRESS=KIND@GROUP,...   e.g. 0000:00:04.0=82599@7
+//   SAFENIC_SIM_CABLES   I-J,...                  NICs (by position) cabled together
+//   SAFENIC_SIM_SOURCES  I,...                    NICs whose port a traffic source drives:
+//                        60-byte UDP frames to the NIC's address, 64 a millisecond
+//   SAFENIC_SIM_VFIO_DIR the VFIO directory answered for (default /dev/vfio)
+//   SAFENIC_SIM_SUMMARY  a file the library writes at exit: what the models saw
+// A NIC without a cable gets a loopback plug.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "sim/catalog.h"
+#include "sim/testbed.h"
+#include "sim/vfio/emulated_vfio.h"
+#include "sim/vfio/real_time.h"
+
+namespace {
+
+using safenic::sim::EmulatedVfio;
+
+struct Simulation {
+  safenic::sim::SimContext ctx = safenic::sim::SimContext::serialized();
+  std::vector<safenic::sim::SimulatedNic> nics;
+  std::unique_ptr<EmulatedVfio> vfio;
+  std::vector<std::unique_ptr<safenic::sim::TrafficSource>> sources;
+  std::vector<size_t> source_nics;
+  std::unique_ptr<safenic::sim::RealTimeProgress> progress;
+  std::string vfio_dir = "/dev/vfio";
+  std::string summary;
+};
+
+std::recursive_mutex g_mu;        // one call into the emulator at a time
+thread_local bool t_inside = false;  // calls made by the emulator itself go to libc
+Simulation* g_sim = nullptr;
+
+[[noreturn]] void die(const std::string& message) {
+  const std::string line = "safenic simulated NICs: " + message + "\n";
+  (void)!write(STDERR_FILENO, line.data(), line.size());
+  _exit(2);
+}
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+Simulation* build() {
+  auto* s = new Simulation;
+  if (*env("SAFENIC_SIM_VFIO_DIR") != 0) s->vfio_dir = env("SAFENIC_SIM_VFIO_DIR");
+  s->summary = env("SAFENIC_SIM_SUMMARY");
+  std::vector<safenic::sim::EmulatedPciDevice> devices;
+  uint32_t n = 0;
+  for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_NICS"), ',', absl::SkipEmpty())) {
+    const std::vector<std::string> parts = absl::StrSplit(item, absl::ByAnyChar("=@"));
+    int group = 0;
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[2], &group)) {
+      die(absl::StrFormat("SAFENIC_SIM_NICS entry '%s' is not ADDRESS=KIND@GROUP", item));
+    }
+    auto nic = safenic::sim::make_simulated_nic(parts[1], s->ctx, ++n);
+    if (!nic.ok()) die(std::string(nic.status().message()));
+    s->nics.push_back(*nic);
+    devices.push_back({parts[0], group, nic->model});
+  }
+  std::vector<bool> cabled(s->nics.size(), false);
+  for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_CABLES"), ',', absl::SkipEmpty())) {
+    const std::vector<std::string> ends = absl::StrSplit(item, '-');
+    size_t a = 0, b = 0;
+    if (ends.size() != 2 || !absl::SimpleAtoi(ends[0], &a) || !absl::SimpleAtoi(ends[1], &b) ||
+        a >= s->nics.size() || b >= s->nics.size()) {
+      die(absl::StrFormat("SAFENIC_SIM_CABLES entry '%s' is not I-J with two of the %d NICs", item,
+                          s->nics.size()));
+    }
+    safenic::sim::connect(*s->nics[a].port, *s->nics[b].port);
+    cabled[a] = cabled[b] = true;
+  }
+  for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_SOURCES"), ',', absl::SkipEmpty())) {
+    size_t i = 0;
+    if (!absl::SimpleAtoi(item, &i) || i >= s->nics.size() || cabled[i]) {
+      die(absl::StrFormat("SAFENIC_SIM_SOURCES entry '%s' is not an uncabled one of the %d NICs", item,
+                          s->nics.size()));
+    }
+    safenic::sim::UdpFlow flow;
+    flow.dst_mac = s->nics[i].mac;
+    s->sources.push_back(std::make_unique<safenic::sim::TrafficSource>(60, flow));
+    s->source_nics.push_back(i);
+    safenic::sim::connect(*s->nics[i].port, *s->sources.back());
+    cabled[i] = true;
+  }
+  std::vector<std::shared_ptr<safenic::sim::DeviceModel>> models;
+  for (size_t i = 0; i < s->nics.size(); ++i) {
+    if (!cabled[i]) safenic::sim::connect(*s->nics[i].port, *s->nics[i].port);
+    models.push_back(s->nics[i].model);
+  }
+  s->vfio = std::make_unique<EmulatedVfio>(s->ctx, std::move(devices), s->vfio_dir);
+  s->progress = std::make_unique<safenic::sim::RealTimeProgress>(
+      s->ctx, std::move(models), absl::Milliseconds(1), [s] {
+        for (const auto& source : s->sources) source->inject(64);
+      });
+  return s;
+}
+
+// The simulation, built on first use (a library constructor may run after
+// other libraries' constructors have already made system calls).
+Simulation& sim() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    t_inside = true;
+    g_sim = build();
+    t_inside = false;
+  });
+  return *g_sim;
+}
+
+// Runs `f` on the emulator when this thread is not inside it already.
+class Inside {
+ public:
+  Inside() : lock_(g_mu) { t_inside = true; }
+  ~Inside() { t_inside = false; }
+
+ private:
+  std::lock_guard<std::recursive_mutex> lock_;
+};
+
+bool vfio_path(const char* path) {
+  if (t_inside || path == nullptr) return false;
+  const std::string& dir = sim().vfio_dir;
+  return std::strncmp(path, dir.c_str(), dir.size()) == 0 && path[dir.size()] == '/';
+}
+
+bool ours(int fd) {
+  if (t_inside || fd < 0) return false;
+  Simulation& s = sim();
+  Inside in;
+  return s.vfio->owns(fd);
+}
+
+template <typename F>
+F next(const char* name) {
+  void* f = dlsym(RTLD_NEXT, name);
+  if (f == nullptr) die(absl::StrFormat("the C library has no %s", name));
+  return reinterpret_cast<F>(f);
+}
+
+mode_t mode_of(int flags, va_list ap) {
+  return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? static_cast<mode_t>(va_arg(ap, int)) : 0;
+}
+
+int open_vfio(const char* path, int flags) {
+  Simulation& s = sim();
+  Inside in;
+  return s.vfio->open(path, flags);
+}
+
+void write_summary() {
+  if (g_sim == nullptr || g_sim->summary.empty()) return;
+  t_inside = true;
+  g_sim->progress.reset();  // time stops; the models are left as they are
+  safenic::sim::SimLock lock(g_sim->ctx);
+  FILE* f = std::fopen(g_sim->summary.c_str(), "w");
+  if (f == nullptr) return;
+  std::fprintf(f, "violations %zu\n", g_sim->ctx.log->size());
+  std::fprintf(f, "trapped_accesses %llu\n",
+               static_cast<unsigned long long>(g_sim->vfio->trapped_accesses()));
+  for (size_t i = 0; i < g_sim->sources.size(); ++i) {
+    std::fprintf(f, "source %zu (NIC %zu): sent %llu, received %llu\n", i, g_sim->source_nics[i],
+                 static_cast<unsigned long long>(g_sim->sources[i]->sent()),
+                 static_cast<unsigned long long>(g_sim->sources[i]->received()));
+  }
+  std::fprintf(f, "%s", g_sim->ctx.log->to_string().c_str());
+  std::fclose(f);
+}
+
+__attribute__((destructor)) void at_exit() { write_summary(); }
+
+}  // namespace
+
+extern "C" {
+
+int open(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_of(flags, ap);
+  va_end(ap);
+  if (vfio_path(path)) return open_vfio(path, flags);
+  static auto real = next<int (*)(const char*, int, ...)>("open");
+  return real(path, flags, mode);
+}
+
+int open64(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_of(flags, ap);
+  va_end(ap);
+  if (vfio_path(path)) return open_vfio(path, flags);
+  static auto real = next<int (*)(const char*, int, ...)>("open64");
+  return real(path, flags, mode);
+}
+
+int openat(int dirfd, const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_of(flags, ap);
+  va_end(ap);
+  if (vfio_path(path)) return open_vfio(path, flags);
+  static auto real = next<int (*)(int, const char*, int, ...)>("openat");
+  return real(dirfd, path, flags, mode);
+}
+
+int openat64(int dirfd, const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_of(flags, ap);
+  va_end(ap);
+  if (vfio_path(path)) return open_vfio(path, flags);
+  static auto real = next<int (*)(int, const char*, int, ...)>("openat64");
+  return real(dirfd, path, flags, mode);
+}
+
+// _FORTIFY_SOURCE's checked open.
+int __open_2(const char* path, int flags) {
+  if (vfio_path(path)) return open_vfio(path, flags);
+  static auto real = next<int (*)(const char*, int)>("__open_2");
+  return real(path, flags);
+}
+
+int __open64_2(const char* path, int flags) {
+  if (vfio_path(path)) return open_vfio(path, flags);
+  static auto real = next<int (*)(const char*, int)>("__open64_2");
+  return real(path, flags);
+}
+
+int access(const char* path, int mode) {
+  if (vfio_path(path)) {  // the container and the groups exist; nothing else there does
+    Simulation& s = sim();
+    Inside in;
+    return s.vfio->exists(path) ? 0 : (errno = ENOENT, -1);
+  }
+  static auto real = next<int (*)(const char*, int)>("access");
+  return real(path, mode);
+}
+
+int close(int fd) {
+  if (ours(fd)) {
+    Simulation& s = sim();
+    Inside in;
+    return s.vfio->close(fd);
+  }
+  static auto real = next<int (*)(int)>("close");
+  return real(fd);
+}
+
+int ioctl(int fd, unsigned long request, ...) {
+  va_list ap;
+  va_start(ap, request);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  if (ours(fd)) {
+    Simulation& s = sim();
+    Inside in;
+    return s.vfio->ioctl(fd, request, reinterpret_cast<uintptr_t>(arg));
+  }
+  static auto real = next<int (*)(int, unsigned long, ...)>("ioctl");
+  return real(fd, request, arg);
+}
+
+void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
+  if (ours(fd)) {
+    Simulation& s = sim();
+    Inside in;
+    return s.vfio->mmap(len, prot, flags, fd, offset);
+  }
+  static auto real = next<void* (*)(void*, size_t, int, int, int, off_t)>("mmap");
+  return real(addr, len, prot, flags, fd, offset);
+}
+
+void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
+  return mmap(addr, len, prot, flags, fd, offset);
+}
+
+int munmap(void* addr, size_t len) {
+  if (!t_inside && g_sim != nullptr) {
+    Inside in;
+    const int r = g_sim->vfio->munmap(addr, len);
+    if (r != EmulatedVfio::kNotMine) return r;
+  }
+  static auto real = next<int (*)(void*, size_t)>("munmap");
+  return real(addr, len);
+}
+
+ssize_t pread(int fd, void* buf, size_t len, off_t offset) {
+  if (ours(fd)) {
+    Simulation& s = sim();
+    Inside in;
+    return s.vfio->pread(fd, buf, len, offset);
+  }
+  static auto real = next<ssize_t (*)(int, void*, size_t, off_t)>("pread");
+  return real(fd, buf, len, offset);
+}
+
+ssize_t pread64(int fd, void* buf, size_t len, off_t offset) { return pread(fd, buf, len, offset); }
+
+ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset) {
+  if (ours(fd)) {
+    Simulation& s = sim();
+    Inside in;
+    return s.vfio->pwrite(fd, buf, len, offset);
+  }
+  static auto real = next<ssize_t (*)(int, const void*, size_t, off_t)>("pwrite");
+  return real(fd, buf, len, offset);
+}
+
+ssize_t pwrite64(int fd, const void* buf, size_t len, off_t offset) { return pwrite(fd, buf, len, offset); }
+
+}  // extern "C"
