@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -194,6 +195,31 @@ void write_summary() {
 
 __attribute__((destructor)) void at_exit() { write_summary(); }
 
+// DPDK asks whether the VFIO modules are loaded: stat("/sys/module/vfio")
+// and "/sys/module/vfio_pci". Under the emulation they are.
+bool vfio_module(const char* path) {
+  return path != nullptr && !t_inside &&
+         (std::strcmp(path, "/sys/module/vfio") == 0 || std::strcmp(path, "/sys/module/vfio_pci") == 0 ||
+          std::strcmp(path, "/sys/module/vfio_iommu_type1") == 0);
+}
+
+template <typename Stat>
+int fake_stat(const char* path, Stat* st) {
+  std::memset(st, 0, sizeof *st);
+  if (vfio_module(path)) {
+    st->st_mode = S_IFDIR | 0755;
+    st->st_nlink = 2;
+    return 0;
+  }
+  Simulation& s = sim();
+  Inside in;
+  if (!s.vfio->exists(path)) return errno = ENOENT, -1;
+  st->st_mode = S_IFCHR | 0600;  // /dev/vfio/vfio and the group files are character devices
+  st->st_nlink = 1;
+  return 0;
+}
+
+
 }  // namespace
 
 extern "C" {
@@ -261,6 +287,30 @@ int access(const char* path, int mode) {
   return real(path, mode);
 }
 
+int stat(const char* path, struct stat* st) {
+  if (vfio_module(path) || vfio_path(path)) return fake_stat(path, st);
+  static auto real = next<int (*)(const char*, struct stat*)>("stat");
+  return real(path, st);
+}
+
+int stat64(const char* path, struct stat64* st) {
+  if (vfio_module(path) || vfio_path(path)) return fake_stat(path, st);
+  static auto real = next<int (*)(const char*, struct stat64*)>("stat64");
+  return real(path, st);
+}
+
+int lstat(const char* path, struct stat* st) {
+  if (vfio_module(path) || vfio_path(path)) return fake_stat(path, st);
+  static auto real = next<int (*)(const char*, struct stat*)>("lstat");
+  return real(path, st);
+}
+
+int lstat64(const char* path, struct stat64* st) {
+  if (vfio_module(path) || vfio_path(path)) return fake_stat(path, st);
+  static auto real = next<int (*)(const char*, struct stat64*)>("lstat64");
+  return real(path, st);
+}
+
 int close(int fd) {
   if (ours(fd)) {
     Simulation& s = sim();
@@ -289,7 +339,7 @@ void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   if (ours(fd)) {
     Simulation& s = sim();
     Inside in;
-    return s.vfio->mmap(len, prot, flags, fd, offset);
+    return s.vfio->mmap(addr, len, prot, flags, fd, offset);
   }
   static auto real = next<void* (*)(void*, size_t, int, int, int, off_t)>("mmap");
   return real(addr, len, prot, flags, fd, offset);
@@ -300,10 +350,9 @@ void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t offset) 
 }
 
 int munmap(void* addr, size_t len) {
-  if (!t_inside && g_sim != nullptr) {
+  if (!t_inside && g_sim != nullptr) {  // BAR mappings in the range are undone first
     Inside in;
-    const int r = g_sim->vfio->munmap(addr, len);
-    if (r != EmulatedVfio::kNotMine) return r;
+    g_sim->vfio->munmap(addr, len);
   }
   static auto real = next<int (*)(void*, size_t)>("munmap");
   return real(addr, len);

@@ -79,7 +79,8 @@ struct TrapHandler {
         message, sizeof message,
         "safenic trapped MMIO: %s at offset %#lx of %s: the instruction at %p (bytes %s) "
         "is not one this emulator decodes (mov, movzx, movsx of 1, 2, 4 or 8 bytes)\n",
-        why, static_cast<unsigned long>(address - reinterpret_cast<uintptr_t>(r.base())), r.name().c_str(),
+        why, static_cast<unsigned long>(r.device_offset_ + address - reinterpret_cast<uintptr_t>(r.base())),
+        r.name().c_str(),
         static_cast<const void*>(code), bytes);
     if (len > 0) (void)!write(STDERR_FILENO, message, static_cast<size_t>(len));
     _exit(1);
@@ -96,8 +97,9 @@ struct TrapHandler {
     if (!a) cannot_emulate(*r, address, code, "an access");
     // The page-fault error code's bit 1: the access was a write.
     if (a->store != ((regs[REG_ERR] & 2) != 0)) cannot_emulate(*r, address, code, "a read-modify-write");
-    const uint64_t offset = address - reinterpret_cast<uintptr_t>(r->base());
-    if (offset + a->width > r->size()) cannot_emulate(*r, address, code, "an access across the end");
+    const uint64_t within = address - reinterpret_cast<uintptr_t>(r->base());
+    if (within + a->width > r->size()) cannot_emulate(*r, address, code, "an access across the end");
+    const uint64_t offset = r->device_offset_ + within;
     static constexpr int kRegister[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
                                           REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
                                           REG_R12, REG_R13, REG_R14, REG_R15};
@@ -115,15 +117,17 @@ struct TrapHandler {
 };
 
 absl::StatusOr<std::unique_ptr<TrappedMmio>> TrappedMmio::create(size_t size, Device& device,
-                                                                std::string name) {
+                                                                std::string name, void* fixed_address,
+                                                                uint64_t device_offset) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t len = (std::max<size_t>(size, 1) + page - 1) / page * page;
-  void* base = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* base = mmap(fixed_address, len, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (fixed_address ? MAP_FIXED : 0), -1, 0);
   if (base == MAP_FAILED) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("trapped MMIO for %s: mmap of %d bytes failed: %s", name, len, std::strerror(errno)));
   }
-  std::unique_ptr<TrappedMmio> r(new TrappedMmio(base, len, device, std::move(name)));
+  std::unique_ptr<TrappedMmio> r(new TrappedMmio(base, len, device, std::move(name), device_offset));
   std::call_once(TrapHandler::installed, &TrapHandler::install);
   std::lock_guard<std::mutex> lock(TrapHandler::mutex);
   for (int i = 0; i < TrapHandler::kSlots; ++i) {

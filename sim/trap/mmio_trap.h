@@ -42,9 +42,13 @@ class TrappedMmio {
 
   // `size` bytes (rounded up to whole pages) whose accesses go to `device`,
   // which must outlive the region; `name` appears in error messages. No
-  // thread may touch the region while it is destroyed.
+  // thread may touch the region while it is destroyed. With `fixed_address`
+  // the region replaces whatever is mapped there (mmap's MAP_FIXED), and
+  // its first byte is the device's `device_offset` (a BAR mapped in parts).
   static absl::StatusOr<std::unique_ptr<TrappedMmio>> create(size_t size, Device& device,
-                                                            std::string name);
+                                                            std::string name,
+                                                            void* fixed_address = nullptr,
+                                                            uint64_t device_offset = 0);
   ~TrappedMmio();
   TrappedMmio(const TrappedMmio&) = delete;
   TrappedMmio& operator=(const TrappedMmio&) = delete;
@@ -57,13 +61,15 @@ class TrappedMmio {
 
  private:
   friend struct TrapHandler;
-  TrappedMmio(void* base, size_t size, Device& device, std::string name)
-      : base_(base), size_(size), device_(device), name_(std::move(name)) {}
+  TrappedMmio(void* base, size_t size, Device& device, std::string name, uint64_t device_offset)
+      : base_(base), size_(size), device_(device), name_(std::move(name)),
+        device_offset_(device_offset) {}
 
   void* base_;
   size_t size_;
   Device& device_;
   std::string name_;
+  uint64_t device_offset_;
   int slot_ = -1;
   std::atomic<uint64_t> traps_{0};
 };

@@ -132,8 +132,27 @@ int EmulatedVfio::close(int fd) {
       if (o.kind == Kind::kGroup && o.container == fd) o.container = -1;
     }
   }
+  if (it->second.kind == Kind::kGroup && it->second.container >= 0) {
+    SimLock lock(context_);
+    leave_container(it->second);
+  }
   fds_.erase(it);
   return ::close(fd);
+}
+
+// A group leaves its container. The last group out takes the container's
+// IOMMU with it, mappings and all (the kernel's __vfio_container_detach_group):
+// the next group to join sets it again.
+void EmulatedVfio::leave_container(Open& group) {
+  auto c = fds_.find(group.container);
+  group.container = -1;
+  if (c == fds_.end()) return;
+  for (const auto& [fd, o] : fds_) {
+    if (o.kind == Kind::kGroup && o.container == c->first) return;
+  }
+  for (const auto& [iova, size] : c->second.dma) context_.iommu->unmap(iova, size);
+  c->second.dma.clear();
+  c->second.iommu_type = 0;
 }
 
 int EmulatedVfio::ioctl(int fd, unsigned long request, uintptr_t arg) {
@@ -242,7 +261,7 @@ int EmulatedVfio::group_ioctl(Open& o, unsigned long request, uintptr_t arg) {
     }
     case VFIO_GROUP_UNSET_CONTAINER:
       if (o.container < 0) return fail(EINVAL);
-      o.container = -1;
+      leave_container(o);
       return 0;
     case VFIO_GROUP_GET_DEVICE_FD: {
       const char* name = reinterpret_cast<const char*>(arg);
@@ -338,21 +357,25 @@ int EmulatedVfio::device_ioctl(Device& d, unsigned long request, uintptr_t arg) 
   }
 }
 
-void* EmulatedVfio::mmap(size_t len, int prot, int flags, int fd, off_t offset) {
+void* EmulatedVfio::mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   auto it = fds_.find(fd);
   if (it == fds_.end() || it->second.kind != Kind::kDevice) return (errno = EINVAL), MAP_FAILED;
   Device& d = *it->second.device;
   const uint64_t index = static_cast<uint64_t>(offset) >> kRegionShift;
   const uint64_t within = static_cast<uint64_t>(offset) & ((uint64_t{1} << kRegionShift) - 1);
-  if (index > VFIO_PCI_BAR5_REGION_INDEX || within != 0 || d.io_bar(static_cast<int>(index))) {
-    return (errno = EINVAL), MAP_FAILED;  // a memory BAR, from its start
+  if (index > VFIO_PCI_BAR5_REGION_INDEX || within % kPage != 0 || d.io_bar(static_cast<int>(index))) {
+    return (errno = EINVAL), MAP_FAILED;  // a memory BAR, in whole pages
   }
   auto bar = d.function->bar(static_cast<int>(index));
-  if (!bar.ok() || len > ((*bar)->size() + kPage - 1) / kPage * kPage) return (errno = EINVAL), MAP_FAILED;
+  if (!bar.ok() || within + len > ((*bar)->size() + kPage - 1) / kPage * kPage) {
+    return (errno = EINVAL), MAP_FAILED;
+  }
   Mapping m;
   m.forward = std::make_unique<ForwardToBar>(**bar);
-  auto trap = TrappedMmio::create(len, *m.forward,
-                                  absl::StrFormat("%s BAR%d", d.spec.address, index));
+  // MAP_FIXED: where the program asks (DPDK reserves a BAR's span first, then
+  // maps its parts into it around the MSI-X table).
+  auto trap = TrappedMmio::create(len, *m.forward, absl::StrFormat("%s BAR%d", d.spec.address, index),
+                                  (flags & MAP_FIXED) ? addr : nullptr, within);
   if (!trap.ok()) return (errno = ENOMEM), MAP_FAILED;
   m.trap = *std::move(trap);
   void* base = m.trap->base();
@@ -361,11 +384,14 @@ void* EmulatedVfio::mmap(size_t len, int prot, int flags, int fd, off_t offset) 
 }
 
 int EmulatedVfio::munmap(void* addr, size_t len) {
-  auto it = mappings_.find(reinterpret_cast<uintptr_t>(addr));
-  if (it == mappings_.end()) return kNotMine;
-  unmapped_traps_ += it->second.trap->traps();
-  mappings_.erase(it);
-  return 0;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(addr);
+  int undone = 0;
+  for (auto it = mappings_.lower_bound(begin); it != mappings_.end() && it->first < begin + len;) {
+    unmapped_traps_ += it->second.trap->traps();
+    it = mappings_.erase(it);
+    ++undone;
+  }
+  return undone;
 }
 
 uint64_t EmulatedVfio::trapped_accesses() const {

@@ -51,8 +51,9 @@ class EmulatedVfio {
 
   // The system calls, each answering as the kernel would (-1 or MAP_FAILED
   // with errno set on failure). open() returns kNotMine for a path outside
-  // the VFIO directory, munmap() for memory it did not map: the caller then
-  // makes the real call.
+  // the VFIO directory: the caller then makes the real call. munmap() undoes
+  // the BAR mappings inside the range and returns how many (the caller then
+  // unmaps the rest of the range itself).
   static constexpr int kNotMine = -2;
   int open(const char* path, int flags);
   // Whether open() would give a descriptor for `path` (access() and stat()).
@@ -62,7 +63,7 @@ class EmulatedVfio {
   // `arg`: a pointer to the request's structure, or the integer argument of
   // VFIO_CHECK_EXTENSION and VFIO_SET_IOMMU.
   int ioctl(int fd, unsigned long request, uintptr_t arg);
-  void* mmap(size_t len, int prot, int flags, int fd, off_t offset);
+  void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset);
   int munmap(void* addr, size_t len);
   ssize_t pread(int fd, void* buf, size_t len, off_t offset);
   ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset);
@@ -91,6 +92,7 @@ class EmulatedVfio {
   };
 
   int new_fd(Open o);
+  void leave_container(Open& group);
   int container_ioctl(int fd, Open& o, unsigned long request, uintptr_t arg);
   int group_ioctl(Open& o, unsigned long request, uintptr_t arg);
   int device_ioctl(Device& d, unsigned long request, uintptr_t arg);

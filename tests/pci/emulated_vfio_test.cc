@@ -52,11 +52,10 @@ class EmulatedSyscalls final : public Syscalls {
     return vfio_.owns(fd) ? vfio_.ioctl(fd, request, arg) : Syscalls::ioctl_value(fd, request, arg);
   }
   void* mmap(size_t len, int prot, int flags, int fd, off_t offset) override {
-    return vfio_.owns(fd) ? vfio_.mmap(len, prot, flags, fd, offset) : Syscalls::mmap(len, prot, flags, fd, offset);
+    return vfio_.owns(fd) ? vfio_.mmap(nullptr, len, prot, flags, fd, offset) : Syscalls::mmap(len, prot, flags, fd, offset);
   }
   int munmap(void* addr, size_t len) override {
-    const int r = vfio_.munmap(addr, len);
-    return r == sim::EmulatedVfio::kNotMine ? Syscalls::munmap(addr, len) : r;
+    return vfio_.munmap(addr, len) > 0 ? 0 : Syscalls::munmap(addr, len);
   }
   ssize_t pread(int fd, void* buf, size_t len, off_t offset) override {
     return vfio_.owns(fd) ? vfio_.pread(fd, buf, len, offset) : Syscalls::pread(fd, buf, len, offset);
@@ -248,7 +247,33 @@ TEST_F(EmulatedVfioTest, TheUapiOrderIsEnforced) {
   EXPECT_EQ(v.ioctl(device, 0xDEAD, 0), -1);
   EXPECT_EQ(errno, ENOTTY);
 
+  // BARs mapped as DPDK maps them: the span reserved first, then the parts
+  // mapped into it with MAP_FIXED, the second from an offset into the BAR.
+  const size_t bar_size = models_[0]->bar_size(0);
+  void* span = ::mmap(nullptr, bar_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(span, MAP_FAILED);
+  uint8_t* const base = static_cast<uint8_t*>(span);
+  const off_t bar0 = static_cast<off_t>(uint64_t{VFIO_PCI_BAR0_REGION_INDEX} << 40);
+  ASSERT_EQ(v.mmap(base, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device, bar0), base);
+  ASSERT_EQ(v.mmap(base + 0x8000, 0x8000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device, bar0 + 0x8000),
+            base + 0x8000);
+  EXPECT_EQ(v.mmap(nullptr, 0x1000, PROT_READ, MAP_SHARED, device, bar0 + 0x123), MAP_FAILED);  // not a page
+  // STATUS (0x00008) through the first part, then the MAC's RAL(0) (0x05400) is
+  // outside both parts; the second part's 0x8000 is BAR offset 0x8000.
+  EXPECT_EQ(*reinterpret_cast<volatile uint32_t*>(base + 0x8), models_[0]->mmio_read(0, 0x8, 4));
+  *reinterpret_cast<volatile uint32_t*>(base + 0x8000 + (0x8880 - 0x8000)) = 0x5;  // (an unmodelled one: reported)
+  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("0x08880"));
+  EXPECT_GE(v.trapped_accesses(), 2u);
+  EXPECT_EQ(v.munmap(base, bar_size), 2);  // both parts undone
+  ::munmap(span, bar_size);
+
   EXPECT_EQ(v.close(device), 0);
+  // The last group to leave takes the container's IOMMU with it: the next
+  // group sets it again (DPDK does so after a failed probe).
+  ASSERT_EQ(v.ioctl(group, VFIO_GROUP_UNSET_CONTAINER, 0), 0);
+  EXPECT_EQ(v.ioctl(container, VFIO_IOMMU_GET_INFO, reinterpret_cast<uintptr_t>(&info)), -1);
+  ASSERT_EQ(v.ioctl(group, VFIO_GROUP_SET_CONTAINER, reinterpret_cast<uintptr_t>(&container)), 0);
+  EXPECT_EQ(v.ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
   EXPECT_EQ(v.close(group), 0);
   EXPECT_EQ(v.close(container), 0);
   EXPECT_FALSE(v.owns(container));
