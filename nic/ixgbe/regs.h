@@ -36,10 +36,72 @@ struct STATUS : Register<STATUS, uint32_t, A::kReadOnly, 0x00008> {
 struct CTRL_EXT : Register<CTRL_EXT, uint32_t, A::kReadWrite, 0x00018> {
   using NS_DIS = Field<16>;  // no-snoop disable
 };
-// §8.2.3.2.1 EEPROM/Flash control.
+// §8.2.3.2.1 EEPROM/Flash control. Besides EERD, software may drive the
+// EEPROM's SPI pins itself: EE_REQ, wait for EE_GNT, then clock (SK) bits in
+// on DI and out on DO with the chip selected (CS low).
 struct EEC : Register<EEC, uint32_t, A::kReadWrite, 0x10010> {
+  using SK = Field<0>;  // clock
+  using CS = Field<1>;  // chip select (active low)
+  using DI = Field<2>;  // data to the EEPROM
+  using DO = Field<3, 3, A::kReadOnly>;  // data from the EEPROM
+  using REQ = Field<6>;
+  using GNT = Field<7, 7, A::kReadOnly>;
   using PRES = Field<8, 8, A::kReadOnly>;
   using ARD = Field<9, 9, A::kReadOnly>;  // EEPROM auto-read done
+  using ADDR_SIZE = Field<10, 10, A::kReadOnly>;  // 1: 16-bit SPI addresses
+  using SIZE = Field<11, 14, A::kReadOnly>;  // 2^(SIZE + 6) words
+};
+// The SPI EEPROM's instructions a driver sends through EEC (standard SPI
+// serial EEPROMs): read status (bit 0: a write in progress), read data.
+inline constexpr uint8_t kSpiReadStatus = 0x05, kSpiRead = 0x03;
+// EEPROM Read Register (EERD): software writes a word address with START;
+// the device puts the word in DATA and sets DONE.
+struct EERD : Register<EERD, uint32_t, A::kReadWrite, 0x10014> {
+  using START = Field<0>;
+  using DONE = Field<1, 1, A::kReadOnly>;
+  using ADDR = Field<2, 15>;
+  using DATA = Field<16, 31, A::kReadOnly>;
+};
+// The EEPROM's checksum word: words 0x00-0x3F, and the sections the pointers
+// in words 0x03-0x0E point to, add up to 0xBABA (the datasheet's "Checksum
+// Word Calculation").
+inline constexpr uint16_t kEepromChecksumWord = 0x3F, kEepromSum = 0xBABA;
+
+// Software/firmware synchronization (the datasheet's "Software Semaphore
+// Register", "Firmware Semaphore Register", "Software-Firmware
+// Synchronization"): a driver takes SWSM.SMBI (reading it sets it; it was
+// free if the read showed 0), then SWSM.SWESMBI (it holds it if the bit reads
+// back set), then marks the resource it uses in SW_FW_SYNC, and undoes all.
+struct SWSM : Register<SWSM, uint32_t, A::kReadWrite, 0x10140> {
+  using SMBI = Field<0>;     // software semaphore: set by the read that finds it free
+  using SWESMBI = Field<1>;  // software/firmware semaphore
+};
+struct FWSM : Register<FWSM, uint32_t, A::kReadOnly, 0x10148> {};  // no firmware: 0
+struct SW_FW_SYNC : Register<SW_FW_SYNC, uint32_t, A::kReadWrite, 0x10160> {
+  using SW = Field<0, 4>;  // EEPROM, PHY 0, PHY 1, MAC CSR, flash: software's
+  using FW = Field<5, 9, A::kReadOnly>;  // the same, firmware's
+};
+// I2C Control (I2CCTL): software bit-bangs the SFP+ cage's I2C bus (the
+// module's SFF-8472 EEPROM) with the clock and data outputs and reads the
+// lines back. The lines are open-drain with pull-ups: each reads what is
+// driven unless a device on the bus pulls it low.
+struct I2CCTL : Register<I2CCTL, uint32_t, A::kReadWrite, 0x00028> {
+  using CLK_IN = Field<0, 0, A::kReadOnly>;
+  using CLK_OUT = Field<1>;
+  using DATA_IN = Field<2, 2, A::kReadOnly>;
+  using DATA_OUT = Field<3>;
+};
+// Function Active and Power State: read-only, 0 without manageability.
+struct FACTPS : Register<FACTPS, uint32_t, A::kReadOnly, 0x10150> {};
+
+// The receive security (MACsec/IPsec) block: a driver stops it (RX_DIS) and
+// waits for it to drain (SECRXSTAT.SECRX_RDY) before changing RX set-up.
+struct SECRXCTRL : Register<SECRXCTRL, uint32_t, A::kReadWrite, 0x08D00> {
+  using SECRX_DIS = Field<0>;
+  using RX_DIS = Field<1>;
+};
+struct SECRXSTAT : Register<SECRXSTAT, uint32_t, A::kReadOnly, 0x08D04> {
+  using SECRX_RDY = Field<0>;
 };
 
 // §8.2.3.5 Interrupts (safenic polls; it masks them all).

@@ -149,6 +149,17 @@ class Ixgbe82599 final : public DeviceModel {
   enum class Lost : uint8_t { kNo, kDma, kDescriptorError };
   Lost frame_lost_ = Lost::kNo;  // part of it was lost: drop it at EOP
   std::shared_ptr<FaultPlan> faults_;
+  // The EEPROM the EERD register reads: 2^(EEC.SIZE + 6) words.
+  static constexpr uint32_t kEepromSizeField = 4;
+  std::array<uint16_t, size_t{1} << (kEepromSizeField + 6)> eeprom_{};
+  // The EEPROM's SPI side, driven through EEC's pins.
+  struct Spi {
+    enum Phase : uint8_t { kInstruction, kAddress, kData, kStatus, kIgnore } phase = kInstruction;
+    uint32_t bits = 0, shift = 0, address = 0;
+    bool clock = false;
+  };
+  Spi spi_;
+  void spi_pins(uint32_t eec);  // after each EEC write
   // Where the last descriptor and buffer DMAs of each direction went.
   DmaWindow rx_ring_window_, rx_buffer_window_, tx_ring_window_, tx_buffer_window_;
   uint64_t rx_dma_faults_ = 0, tx_dma_faults_ = 0, tx_descriptor_errors_ = 0;
