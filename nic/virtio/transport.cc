@@ -73,9 +73,9 @@ class ModernTransport final : public Transport {
   absl::Status setup_queue(uint16_t q, uint16_t size, const QueueAddresses& a) override {
     common_.write(RegisterValue<QUEUE_SELECT>(q));
     common_.write(RegisterValue<QUEUE_SIZE>(size));
-    common_.write(RegisterValue<QUEUE_DESC>(a.desc));
-    common_.write(RegisterValue<QUEUE_DRIVER>(a.driver));
-    common_.write(RegisterValue<QUEUE_DEVICE>(a.device));
+    write_halves<QUEUE_DESC>(a.desc);
+    write_halves<QUEUE_DRIVER>(a.driver);
+    write_halves<QUEUE_DEVICE>(a.device);
     // §4.1.4.4: the queue's notification address, checked against the
     // notify region once; notify() then writes the BAR directly.
     const uint64_t off = uint64_t{common_.read<QUEUE_NOTIFY_OFF>().raw()} * multiplier_;
@@ -93,6 +93,15 @@ class ModernTransport final : public Transport {
   uint8_t config8(uint32_t off) override { return device_.read8(off); }
 
  private:
+  // §4.1.3.1: the driver MUST access a 64-bit field with 32-bit accesses; it
+  // writes the low half, then the high (as Linux's and DPDK's drivers do).
+  template <typename R>
+  void write_halves(uint64_t v) {
+    static_assert(sizeof(typename R::Word) == 8, "a 64-bit common configuration field");
+    common_.write32(R::offset(), static_cast<uint32_t>(v));
+    common_.write32(R::offset() + 4, static_cast<uint32_t>(v >> 32));
+  }
+
   std::unique_ptr<BarWindow> common_window_, notify_window_, device_window_;
   Bar& common_;
   Bar& notify_bar_;  // the BAR under the notify window: offsets are absolute

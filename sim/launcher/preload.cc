@@ -69,6 +69,11 @@ const char* env(const char* name) {
 
 Simulation* build() {
   auto* s = new Simulation;
+  // Violations print as they happen (the summary at exit repeats them).
+  s->ctx.log->set_echo([](const std::string& what) {
+    const std::string line = "safenic simulated NIC violation: " + what + "\n";
+    (void)!write(STDERR_FILENO, line.data(), line.size());
+  });
   if (*env("SAFENIC_SIM_VFIO_DIR") != 0) s->vfio_dir = env("SAFENIC_SIM_VFIO_DIR");
   s->summary = env("SAFENIC_SIM_SUMMARY");
   std::vector<safenic::sim::EmulatedPciDevice> devices;

@@ -10,6 +10,7 @@
 // launcher/preload.cc: VFIO answered by the models) and runs the program.
 // Afterwards it prints what the models saw and exits with the program's
 // status, or 3 if the program succeeded but a model reported a violation.
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +36,8 @@
 namespace {
 
 namespace fs = std::filesystem;
+
+volatile pid_t g_child = 0;  // the program, for the signal forwarder
 
 constexpr char kUsage[] =
     "usage: run_with_simulated_nics --nic ADDRESS=KIND [--nic ...] [--cable I,J ...] -- PROGRAM [ARGS...]\n"
@@ -200,6 +203,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "run_with_simulated_nics: cannot run %s: %s\n", argv[i], std::strerror(errno));
     _exit(127);
   }
+  // Ctrl-C and kill reach the program, which ends as it would (the library
+  // writes its summary at exit); the launcher waits for it.
+  g_child = child;
+  struct sigaction forward = {};
+  forward.sa_handler = [](int sig) { kill(g_child, sig); };
+  sigemptyset(&forward.sa_mask);
+  sigaction(SIGINT, &forward, nullptr);
+  sigaction(SIGTERM, &forward, nullptr);
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }

@@ -215,8 +215,37 @@ void VirtioNetModel::mmio_write(int bar, uint32_t off, unsigned width, uint64_t 
   ctx_.log->report(absl::StrFormat("virtio-net: write of %d bytes at BAR%d offset %#x", width, bar, off));
 }
 
+// §4.1.3.1: a driver accesses a 64-bit field (queue_desc, queue_driver,
+// queue_device) as two 32-bit halves, each on its own.
+const char* VirtioNetModel::wide_field(uint32_t off) {
+  switch (off & ~7u) {
+    case QUEUE_DESC::offset(): return "queue_desc";
+    case QUEUE_DRIVER::offset(): return "queue_driver";
+    case QUEUE_DEVICE::offset(): return "queue_device";
+  }
+  return nullptr;
+}
+
+uint64_t* VirtioNetModel::wide_field_value(Vq& vq, uint32_t off) {
+  switch (off & ~7u) {
+    case QUEUE_DESC::offset(): return &vq.desc;
+    case QUEUE_DRIVER::offset(): return &vq.driver;
+    case QUEUE_DEVICE::offset(): return &vq.device;
+  }
+  return nullptr;
+}
+
 uint64_t VirtioNetModel::common_read(uint32_t off, unsigned width) {
   const Vq* vq = queue_select_ < vqs_.size() ? &vqs_[queue_select_] : nullptr;
+  if (const char* field = wide_field(off); field != nullptr) {
+    if (width != 4) {
+      fail(absl::StrFormat("%d-byte read of %s; a driver reads a 64-bit field as two 32-bit halves", width,
+                           field));
+    }
+    if (vq == nullptr) return 0;
+    const uint64_t v = *wide_field_value(const_cast<Vq&>(*vq), off);
+    return off % 8 == 0 ? (width == 8 ? v : v & 0xFFFFFFFF) : v >> 32;
+  }
   switch (off) {
     case DEVICE_FEATURE_SELECT::offset(): return device_feature_select_;
     case DEVICE_FEATURE::offset():
@@ -231,9 +260,6 @@ uint64_t VirtioNetModel::common_read(uint32_t off, unsigned width) {
     case QUEUE_SIZE::offset(): return vq ? vq->size : 0;
     case QUEUE_ENABLE::offset(): return vq ? vq->enabled : 0;
     case QUEUE_NOTIFY_OFF::offset(): return queue_select_;
-    case QUEUE_DESC::offset(): return vq ? vq->desc : 0;
-    case QUEUE_DRIVER::offset(): return vq ? vq->driver : 0;
-    case QUEUE_DEVICE::offset(): return vq ? vq->device : 0;
     case MSIX_CONFIG::offset(): case QUEUE_MSIX_VECTOR::offset(): return 0xFFFF;  // NO_VECTOR
   }
   ctx_.log->report(absl::StrFormat("virtio-net: common config read at %#x", off));
@@ -260,6 +286,18 @@ void VirtioNetModel::common_write(uint32_t off, unsigned width, uint64_t v) {
     return fail(absl::StrFormat("queue %d configured before FEATURES_OK", queue_select_));
   }
   Vq& vq = vqs_[queue_select_];
+  if (const char* field = wide_field(off); field != nullptr) {
+    uint64_t& value = *wide_field_value(vq, off);
+    if (width == 8) {
+      fail(absl::StrFormat("8-byte write of %s; a driver writes a 64-bit field as two 32-bit halves", field));
+      value = v;
+    } else if (off % 8 == 0) {
+      value = (value & ~uint64_t{0xFFFFFFFF}) | (v & 0xFFFFFFFF);
+    } else {
+      value = (value & 0xFFFFFFFF) | (v & 0xFFFFFFFF) << 32;
+    }
+    return;
+  }
   switch (off) {
     case QUEUE_SIZE::offset():
       if (v == 0 || v > config_.queue_size || (!packed() && (v & (v - 1)))) {
@@ -268,9 +306,6 @@ void VirtioNetModel::common_write(uint32_t off, unsigned width, uint64_t v) {
       }
       vq.size = static_cast<uint16_t>(v);
       return;
-    case QUEUE_DESC::offset(): vq.desc = v; return;
-    case QUEUE_DRIVER::offset(): vq.driver = v; return;
-    case QUEUE_DEVICE::offset(): vq.device = v; return;
     case QUEUE_ENABLE::offset():
       if (v == 1) enable_queue(queue_select_);
       return;
