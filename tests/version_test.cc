@@ -1,5 +1,6 @@
 // The version in nic/version.h is consistent, and CHANGELOG.md's newest
-// entry is for it (a release bumps both).
+// versioned entry is for it (a release bumps both; an "## Unreleased"
+// section of changes since may come first).
 #include "nic/version.h"
 
 #include <fstream>
@@ -21,7 +22,8 @@ TEST(Version, TheChangelogsNewestEntryIsThisVersion) {
   std::ifstream in("CHANGELOG.md");
   ASSERT_TRUE(in) << "CHANGELOG.md not found in the test's runfiles";
   std::string line;
-  while (std::getline(in, line) && line.rfind("## ", 0) != 0) {
+  // The first versioned entry (after changes not yet released, if any).
+  while (std::getline(in, line) && (line.rfind("## ", 0) != 0 || line == "## Unreleased")) {
   }
   EXPECT_EQ(line.substr(0, 3 + std::string(kVersion).size() + 1),
             absl::StrFormat("## %s ", kVersion))
