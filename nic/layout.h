@@ -46,6 +46,13 @@ struct Layout {
   using Bit = LayoutField<Self, Offset, W, N, N>;
 };
 
+// F is a field of layout L and lies inside it (compile time).
+template <typename L, typename F>
+constexpr void check_layout_field() {
+  static_assert(std::same_as<typename F::Layout, L>, "field belongs to another layout");
+  static_assert(F::kOffset + sizeof(typename F::Word) <= L::kSize, "field lies outside its layout");
+}
+
 // A typed view of one L-shaped block of memory (not owning).
 template <typename L>
 class LayoutRef {
@@ -54,7 +61,7 @@ class LayoutRef {
 
   template <typename F>
   typename F::Word get() const {
-    check<F>();
+    check_layout_field<L, F>();
     return F::extract(load<F>());
   }
   template <typename F>
@@ -65,7 +72,7 @@ class LayoutRef {
   // A run-time value; it must fit.
   template <typename F>
   LayoutRef& set(uint64_t v) {
-    check<F>();
+    check_layout_field<L, F>();
     SAFENIC_CHECK(F::fits(v), "value does not fit in the layout field");
     store<F>(F::insert(F::kWidth == sizeof(typename F::Word) * 8 ? 0 : load<F>(),
                        static_cast<typename F::Word>(v)));
@@ -81,12 +88,6 @@ class LayoutRef {
   uint8_t* data() const { return p_; }
 
  private:
-  template <typename F>
-  static constexpr void check() {
-    static_assert(std::same_as<typename F::Layout, L>, "field belongs to another layout");
-    static_assert(F::kOffset + sizeof(typename F::Word) <= L::kSize,
-                  "field lies outside its layout");
-  }
   template <typename F>
   typename F::Word load() const {
     using W = typename F::Word;
@@ -110,28 +111,20 @@ class LayoutValue {
  public:
   template <typename F>
   typename F::Word get() const {
-    check<F>();
+    check_layout_field<L, F>();
     return F::extract(load<F>());
   }
   template <typename F>
   LayoutValue& set(uint64_t v) {
-    check<F>();
+    check_layout_field<L, F>();
     SAFENIC_CHECK(F::fits(v), "value does not fit in the layout field");
     store<F>(F::insert(F::kWidth == sizeof(typename F::Word) * 8 ? 0 : load<F>(),
                        static_cast<typename F::Word>(v)));
     return *this;
   }
   const uint8_t* data() const { return bytes_; }
-  // A read-write view, for code written against LayoutRef.
-  LayoutRef<L> ref() { return LayoutRef<L>(bytes_); }
 
  private:
-  template <typename F>
-  static constexpr void check() {
-    static_assert(std::same_as<typename F::Layout, L>, "field belongs to another layout");
-    static_assert(F::kOffset + sizeof(typename F::Word) <= L::kSize,
-                  "field lies outside its layout");
-  }
   template <typename F>
   typename F::Word load() const {
     typename F::Word w;

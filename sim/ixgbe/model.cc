@@ -138,19 +138,7 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
               &regs_.raw<TDH>(q),   &regs_.raw<TDT>(q),   &regs_.raw<TXDCTL>(q)};
   }
   frame_.reserve(kMaxFrame);
-  // The EEPROM: blank but valid (no pointed-to sections, so its checksum
-  // word makes words 0x00-0x3F add up to 0xBABA), with a firmware module
-  // (pointer in word 0x0F, outside the checksum) whose pass-through patch
-  // configuration block gives patch version 6: Linux's and DPDK's drivers
-  // refuse an SFP 82599 whose EEPROM has none ("pre-production adapter").
-  eeprom_.fill(0);
-  constexpr uint16_t kFirmwareModule = 0x100, kPassThroughPatch = 0x120;
-  eeprom_[0x0F] = kFirmwareModule;
-  eeprom_[kFirmwareModule + 0x4] = kPassThroughPatch;
-  eeprom_[kPassThroughPatch + 0x7] = 0x6;
-  uint16_t sum = 0;
-  for (uint32_t w = 0; w < kEepromChecksumWord; ++w) sum = static_cast<uint16_t>(sum + eeprom_[w]);
-  eeprom_[kEepromChecksumWord] = static_cast<uint16_t>(kEepromSum - sum);
+  fill_eeprom();
   reset();
 }
 
@@ -287,17 +275,7 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
     regs_.set_field<EEC::GNT>(RegisterValue<EEC>(v).is_set<EEC::REQ>());  // no firmware competes
     spi_pins(v);
   } else if (hit.is<EERD>()) {
-    // A read of one EEPROM word, done at once: the word, DONE, the address.
-    const RegisterValue<EERD> r = regs_.get<EERD>();
-    if (r.is_set<EERD::START>()) {
-      const uint32_t address = r.get<EERD::ADDR>();
-      const uint16_t word = address < eeprom_.size() ? eeprom_[address] : 0xFFFF;
-      if (address >= eeprom_.size()) {
-        ctx_.log->report(absl::StrFormat("82599: EERD read of EEPROM word %#x; the EEPROM has %d words",
-                                         address, eeprom_.size()));
-      }
-      regs_.raw<EERD>() = EERD::ADDR::insert(0, address) | EERD::DONE::kMask | EERD::DATA::insert(0, word);
-    }
+    eerd_read();
   } else if (hit.is<I2CCTL>()) {
     // The SFP+ cage is empty: nothing on the bus pulls a line low (a driver
     // reading the module's EEPROM gets no acknowledge).
@@ -326,61 +304,6 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
                     regs_.get<DMATXCTL>().is_set<DMATXCTL::TE>();
     on_tail_write("TX", q, tx_[q], on);
     if (on) transmit(q);
-  }
-}
-
-// The SPI EEPROM behind EEC's pins: while selected (CS low), each rising
-// clock edge takes a bit from DI (instruction, then address) or presents the
-// next bit of the answer on DO, most significant bit first. A read streams
-// bytes from the byte address on (each word low byte first).
-void Ixgbe82599::spi_pins(uint32_t eec) {
-  const RegisterValue<EEC> pins(eec);
-  const bool selected = !pins.is_set<EEC::CS>(), clock = pins.is_set<EEC::SK>();
-  if (!selected) {
-    spi_ = {};  // deselected: the next selection starts a new instruction
-    spi_.clock = clock;
-    return;
-  }
-  const bool rising = clock && !spi_.clock;
-  spi_.clock = clock;
-  if (!rising) return;
-  auto byte_at = [&](uint32_t address) -> uint8_t {
-    const uint32_t word = address / 2;
-    const uint16_t w = word < eeprom_.size() ? eeprom_[word] : 0xFFFF;
-    return static_cast<uint8_t>(address % 2 == 0 ? w : w >> 8);
-  };
-  switch (spi_.phase) {
-    case Spi::kInstruction:
-    case Spi::kAddress:
-      spi_.shift = spi_.shift << 1 | pins.is_set<EEC::DI>();
-      if (++spi_.bits < (spi_.phase == Spi::kInstruction ? 8u : 16u)) break;
-      if (spi_.phase == Spi::kAddress) {
-        spi_.address = spi_.shift & 0xFFFF;
-        spi_.phase = Spi::kData;
-      } else if (spi_.shift == kSpiRead) {
-        spi_.phase = Spi::kAddress;
-      } else if (spi_.shift == kSpiReadStatus) {
-        spi_.phase = Spi::kStatus;  // 0: no write in progress
-      } else {
-        ctx_.log->report(absl::StrFormat(
-            "82599: SPI EEPROM instruction %#04x through EEC; this model's EEPROM reads (0x03) and "
-            "reads its status (0x05)", spi_.shift));
-        spi_.phase = Spi::kIgnore;
-      }
-      spi_.bits = 0;
-      spi_.shift = 0;
-      break;
-    case Spi::kData: {  // the bit this edge presents
-      const uint8_t byte = byte_at(spi_.address + spi_.bits / 8);
-      regs_.set_field<EEC::DO>((byte >> (7 - spi_.bits % 8)) & 1);
-      ++spi_.bits;
-      break;
-    }
-    case Spi::kStatus:
-      regs_.set_field<EEC::DO>(0);
-      break;
-    case Spi::kIgnore:
-      break;
   }
 }
 

@@ -159,7 +159,11 @@ class Ixgbe82599 final : public DeviceModel {
     bool clock = false;
   };
   Spi spi_;
-  void spi_pins(uint32_t eec);  // after each EEC write
+  // nvm.cc: the EEPROM and its two read paths.
+  void fill_eeprom();
+  uint16_t eeprom_word(uint32_t address) const;  // 0xFFFF beyond the EEPROM
+  void eerd_read();              // after each EERD write
+  void spi_pins(uint32_t eec);   // after each EEC write
   // Where the last descriptor and buffer DMAs of each direction went.
   DmaWindow rx_ring_window_, rx_buffer_window_, tx_ring_window_, tx_buffer_window_;
   uint64_t rx_dma_faults_ = 0, tx_dma_faults_ = 0, tx_descriptor_errors_ = 0;
