@@ -77,6 +77,13 @@ struct RegisterArray : RegisterDef<Self, W, A, O> {
   static constexpr uint32_t kCount = Count;
 };
 
+// Count instances at Base, Base + Stride, ... (most register arrays).
+template <typename Self, HardwareWord W, Access A, uint32_t Base, uint32_t Stride, uint32_t Count,
+          ByteOrder O = ByteOrder::kLittle>
+struct StridedRegisterArray : RegisterArray<Self, W, A, Count, O> {
+  static constexpr uint32_t offset(uint32_t i) { return Base + Stride * i; }
+};
+
 template <typename F, typename R>
 concept FieldOf = std::same_as<typename F::Register, R>;
 

@@ -36,8 +36,10 @@ absl::StatusOr<SimulatedNic> make_simulated_nic(absl::string_view kind_name, Sim
       break;
     }
     case Kind::kVirtio:
+    case Kind::kVirtioSplit:
     case Kind::kVirtioLegacy: {
       VirtioNetConfig mc{.legacy = kind->kind == Kind::kVirtioLegacy};
+      if (kind->kind == Kind::kVirtioSplit) mc.features = split_ring_virtio_features();
       mc.mac = unique(mc.mac);
       auto m = std::make_shared<VirtioNetModel>(ctx, mc);
       nic.port = &m->port(), nic.model = m, nic.mac = mc.mac;

@@ -8,7 +8,7 @@
 
 namespace safenic::sim {
 
-enum class Kind { k82599, kVirtio, kVirtioLegacy, kConnectX4, kConnectX4Lx, kConnectX5 };
+enum class Kind { k82599, kVirtio, kVirtioSplit, kVirtioLegacy, kConnectX4, kConnectX4Lx, kConnectX5 };
 
 struct KindInfo {
   Kind kind;
@@ -19,6 +19,8 @@ struct KindInfo {
 inline constexpr KindInfo kKinds[] = {
     {Kind::k82599, "82599", "ixgbe,x520", "Intel 82599 10 GbE (ixgbe driver)"},
     {Kind::kVirtio, "virtio", "virtio-net,virtio-modern", "virtio-net, modern PCI transport"},
+    {Kind::kVirtioSplit, "virtio-split", "virtio-split-ring",
+     "virtio-net, modern PCI transport, split ring only (no VIRTIO_F_RING_PACKED offered)"},
     {Kind::kVirtioLegacy, "virtio-legacy", "virtio-net-legacy,virtio-transitional",
      "virtio-net, legacy (transitional) PCI transport"},
     {Kind::kConnectX4, "cx4", "connectx-4,connectx4,mlx5-cx4", "NVIDIA ConnectX-4 (mlx5 driver)"},

@@ -43,6 +43,13 @@ class RegisterFile {
     }
   }
 
+  // Declares Alias's instances as second offsets of R's: the same registers.
+  template <typename R, typename Alias>
+  void add_alias() {
+    static_assert(Alias::kCount == R::kCount, "an alias covers every instance");
+    for (uint32_t i = 0; i < R::kCount; ++i) by_offset_[Alias::offset(i) / 4] = by_offset_[R::offset(i) / 4];
+  }
+
   // Model-side access: no bus semantics.
   template <typename R>
   RegisterValue<R> get(uint32_t i = 0) const { return RegisterValue<R>(value<R>(i)); }
@@ -120,7 +127,7 @@ inline uint32_t RegisterFile::bus_read(uint32_t off, Hit* hit) {
     log_.report(absl::StrFormat("%s: read of write-only register %s", device_, name_of(s)));
     return 0;
   }
-  uint32_t& value = values_[off / 4];
+  uint32_t& value = values_[s.offset / 4];  // s.offset: off, or what off aliases
   const uint32_t v = value;
   if (s.access == Access::kClearOnRead) value = 0;
   return v;
@@ -134,7 +141,7 @@ inline RegisterFile::Hit RegisterFile::bus_write(uint32_t off, uint32_t value) {
     return {};
   }
   Slot& s = *found;
-  uint32_t& v = values_[off / 4];
+  uint32_t& v = values_[s.offset / 4];
   switch (s.access) {
     case Access::kReadOnly:
     case Access::kClearOnRead:

@@ -68,6 +68,7 @@ absl::StatusOr<std::unique_ptr<Device>> Testbed::add(Kind kind, const DeviceConf
   switch (kind) {
     case Kind::k82599: return add_82599(config);
     case Kind::kVirtio: return add_virtio(config);
+    case Kind::kVirtioSplit: return add_virtio(config, VirtioNetConfig{.features = split_ring_virtio_features()});
     case Kind::kVirtioLegacy: return add_virtio(config, VirtioNetConfig{.legacy = true});
     case Kind::kConnectX4: return add_connectx(config, ConnectXProfile::cx4());
     case Kind::kConnectX4Lx: return add_connectx(config, ConnectXProfile::cx4lx());

@@ -80,4 +80,40 @@ class TesterPort final : public Port {
   std::vector<std::vector<uint8_t>> frames_;
 };
 
+// A cable that counts what crosses it: plug end(0) and end(1) into two
+// ports (connect(nic_a.port(), cable.end(0)), ...). Frames pass in order and
+// in bursts as with a plain connect(); the counts are the wire's own, to
+// compare with what the devices and drivers on either side count. A port
+// sees its link up once plugged into an end, whatever is at the other.
+class CountingCable {
+ public:
+  CountingCable() : ends_{{*this, 0}, {*this, 1}} {}
+  CountingCable(const CountingCable&) = delete;
+  CountingCable& operator=(const CountingCable&) = delete;
+
+  Port& end(int i) { return ends_[i]; }
+  // Frames (and their bytes, no FCS) that went in at end(from) and out at the other.
+  uint64_t frames(int from) const { return ends_[from].frames; }
+  uint64_t bytes(int from) const { return ends_[from].bytes; }
+
+ private:
+  struct End final : Port {
+    End(CountingCable& cable, int index) : cable(cable), index(index) {}
+    void receive(absl::Span<const uint8_t> frame) override {
+      ++frames;
+      bytes += frame.size();
+      cable.ends_[1 - index].transmit(frame);
+    }
+    void receive_burst(absl::Span<const absl::Span<const uint8_t>> burst) override {
+      frames += burst.size();
+      for (const absl::Span<const uint8_t> frame : burst) bytes += frame.size();
+      cable.ends_[1 - index].transmit_burst(burst);
+    }
+    CountingCable& cable;
+    int index;
+    uint64_t frames = 0, bytes = 0;
+  };
+  End ends_[2];
+};
+
 }  // namespace safenic::sim

@@ -49,7 +49,7 @@ TEST(SimKinds, AnUnknownKindListsTheKnownOnes) {
   EXPECT_EQ(dev.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(dev.status().message()),
               HasSubstr("no simulated NIC model 'connectx-9'; available: sim:82599, sim:virtio, "
-                        "sim:virtio-legacy, sim:cx4, sim:cx4lx, sim:cx5"));
+                        "sim:virtio-split, sim:virtio-legacy, sim:cx4, sim:cx4lx, sim:cx5"));
   EXPECT_EQ(sim::find_kind("connectx-9"), nullptr);
   EXPECT_THAT(sim::kinds_help(), HasSubstr("sim:connectx-5"));
 }
@@ -132,7 +132,7 @@ TEST(SimKinds, FlowsToANicArriveAndFilteredFramesAreReported) {
     const std::string report = nic.bed.report();
     EXPECT_THAT(report, HasSubstr(nic.dev->mac().to_string()));
     EXPECT_THAT(report, HasSubstr(k.kind == sim::Kind::k82599 || k.kind == sim::Kind::kVirtio ||
-                                          k.kind == sim::Kind::kVirtioLegacy
+                                          k.kind == sim::Kind::kVirtioSplit || k.kind == sim::Kind::kVirtioLegacy
                                       ? " rx_filtered 3"
                                       : " rx_vport_filter 3"));
     EXPECT_THAT(report, HasSubstr("driver mistakes: none"));

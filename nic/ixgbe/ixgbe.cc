@@ -228,6 +228,14 @@ absl::Status IxgbeDevice::init_rx() {
     bar_.write(RegisterValue<RDH>(0), q);
   }
   if (rx_.size() > 1) init_rss();
+  // Queue q's drops count in QPRDC(q) only once RQSMR maps q to statistics
+  // q (its reset, 0, sends every queue to statistics 0). Up to 16 queues:
+  // one statistics set each.
+  for (uint32_t n = 0; n * 4 < rx_.size(); ++n) {
+    uint32_t mapping = 0;
+    for (uint32_t q = 4 * n; q < 4 * n + 4; ++q) mapping |= q << (8 * (q % 4));
+    bar_.write(RegisterValue<RQSMR>(mapping), n);
+  }
   // §7.1.6.2: with RXCSUM.PCSD the write-back's second dword is the RSS hash;
   // without it, the fragment checksum, which this driver never uses (Linux's
   // and DPDK's 82599 drivers set PCSD too).

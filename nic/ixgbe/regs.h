@@ -66,6 +66,8 @@ struct EERD : Register<EERD, uint32_t, A::kReadWrite, 0x10014> {
 // in words 0x03-0x0E point to, add up to 0xBABA (the datasheet's "Checksum
 // Word Calculation").
 inline constexpr uint16_t kEepromChecksumWord = 0x3F, kEepromSum = 0xBABA;
+// The word pointing to an SFP+ board's module initialization lists (sim/ixgbe/nvm.cc).
+inline constexpr uint16_t kSfpInitPointerWord = 0x2B;
 
 // Software/firmware synchronization (the datasheet's "Software Semaphore
 // Register", "Firmware Semaphore Register", "Software-Firmware
@@ -251,6 +253,33 @@ struct AUTOC : Register<AUTOC, uint32_t, A::kReadWrite, 0x042A0> {
   using PMA_PMD_10G = Field<7, 8>;  // 0 = XAUI
   using AN_RESTART = Field<12>;     // self-clearing
   using LMS = Field<13, 15>;        // link mode select; 3 = 10G serial
+  static constexpr uint32_t kLms10gSerial = 3;
+};
+// The 10G serial PMA/PMD behind LMS = 3: 0 = KR, 2 = SFI (an SFP+ board's
+// EEPROM loads 2). Bits 31:28 (link disable, PDDM) are the upper control bits.
+struct AUTOC2 : Register<AUTOC2, uint32_t, A::kReadWrite, 0x042A8> {
+  using PMA_PMD_10G_SERIAL = Field<16, 17>;
+  using LINK_DISABLE = Field<28, 29>;
+};
+// Auto Negotiation Link Partner Link Control Word 1: [19:16] the MAC's
+// auto-negotiation state machine, 0 while it has not left its first state
+// after a restart (drivers wait for it to move when they restart AN).
+struct ANLP1 : Register<ANLP1, uint32_t, A::kReadOnly, 0x042B0> {
+  using AN_STATE = Field<16, 19>;
+};
+// Core Analog Configuration: writes of (register, value) words that tune the
+// analog front end for the SFP+ module fitted (the EEPROM's SFP init lists).
+struct CORECTL : Register<CORECTL, uint32_t, A::kReadWrite, 0x014F00> {};
+// Extended SDP Control: the software-definable pins (SDP0-7 values in [7:0],
+// directions in [15:8], 1 = output; an input reads the pin). What the pins
+// do is the board's: on Intel's SFP+ boards, which Linux's and DPDK's drivers
+// assume, SDP2 is an input that reads 1 while a module is in the cage, and
+// SDP3 an output to the module's TX_DISABLE (set: laser off, no link).
+struct ESDP : Register<ESDP, uint32_t, A::kReadWrite, 0x00020> {
+  using SDP2 = Field<2>;
+  using SDP3 = Field<3>;
+  using SDP2_DIR = Field<10>;
+  using SDP3_DIR = Field<11>;
 };
 struct LINKS : Register<LINKS, uint32_t, A::kReadOnly, 0x042A4> {
   using LINK_SPEED = Field<28, 29>;  // 1 = 100 Mb/s, 2 = 1 Gb/s, 3 = 10 Gb/s
@@ -293,5 +322,142 @@ struct QPRDC : RegisterArray<QPRDC, uint32_t, A::kClearOnRead, 16> {  // drops (
 struct QPTC : RegisterArray<QPTC, uint32_t, A::kClearOnRead, 16> {
   static constexpr uint32_t offset(uint32_t n) { return 0x08680 + 4 * n; }
 };
+// The 16 per-queue statistics (QPRC, QPRDC, QBRC; QPTC, QBTC) count the
+// queues mapped to them (§8.2.3.8 and §8.2.3.9 "Queue Statistic Mapping"):
+// RQSMR(n) and TQSM(n) map queues 4n to 4n+3, one 4-bit statistics index per
+// byte. Reset 0: every queue counts in statistics 0 until software maps it.
+struct RQSMR : StridedRegisterArray<RQSMR, uint32_t, A::kReadWrite, 0x02300, 4, 32> {};
+struct TQSM : StridedRegisterArray<TQSM, uint32_t, A::kReadWrite, 0x08600, 4, 32> {};
+// The statistics index queue q maps to, from its mapping register's value.
+constexpr uint32_t queue_statistics_index(uint32_t mapping, uint32_t q) {
+  return (mapping >> (8 * (q % 4))) & 0xF;
+}
+// Bytes of the frames QPRC counts (as written to host memory: without the
+// CRC when it is stripped) and that QPTC counts; 36 bits in two registers.
+struct QBRC_L : StridedRegisterArray<QBRC_L, uint32_t, A::kClearOnRead, 0x01034, 0x40, 16> {};
+struct QBRC_H : StridedRegisterArray<QBRC_H, uint32_t, A::kClearOnRead, 0x01038, 0x40, 16> {};
+struct QBTC_L : StridedRegisterArray<QBTC_L, uint32_t, A::kClearOnRead, 0x08700, 8, 16> {};
+struct QBTC_H : StridedRegisterArray<QBTC_H, uint32_t, A::kClearOnRead, 0x08704, 8, 16> {};
+// QPTC read at the 82598's location (0x06030 + 0x40n), as Linux's and DPDK's
+// drivers read it on the 82599 too: the same counter (the X550 datasheet,
+// which keeps the 82599's register map, lists it as QPTC_ALIAS, §8.2.2.17.87).
+struct QPTC_ALIAS : StridedRegisterArray<QPTC_ALIAS, uint32_t, A::kClearOnRead, 0x06030, 0x40, 16> {};
+
+// §8.2.3.23 Statistics this model keeps at 0: what it does not do (flow
+// control frames, management, FCoE, MACsec, flow director) or does not sort
+// frames by (size, broadcast/multicast). Clear on read, as the rest.
+struct ILLERRC : Register<ILLERRC, uint32_t, A::kClearOnRead, 0x04004> {};  // illegal byte errors
+struct ERRBC : Register<ERRBC, uint32_t, A::kClearOnRead, 0x04008> {};      // error bytes
+struct MSPDC : Register<MSPDC, uint32_t, A::kClearOnRead, 0x04010> {};      // MAC short packet discards
+struct MLFC : Register<MLFC, uint32_t, A::kClearOnRead, 0x04034> {};        // MAC local faults
+struct MRFC : Register<MRFC, uint32_t, A::kClearOnRead, 0x04038> {};        // MAC remote faults
+// Received frames by size: 64, 65-127, 128-255, 256-511, 512-1023, 1024-max.
+struct PRC : StridedRegisterArray<PRC, uint32_t, A::kClearOnRead, 0x0405C, 4, 6> {};
+struct BPRC : Register<BPRC, uint32_t, A::kClearOnRead, 0x04078> {};  // broadcast received
+struct MPRC : Register<MPRC, uint32_t, A::kClearOnRead, 0x0407C> {};  // multicast received
+struct RFC : Register<RFC, uint32_t, A::kClearOnRead, 0x040A8> {};    // fragments
+struct RJC : Register<RJC, uint32_t, A::kClearOnRead, 0x040B0> {};    // jabbers
+struct MNGPRC : Register<MNGPRC, uint32_t, A::kClearOnRead, 0x040B4> {};  // to manageability
+struct MNGPDC : Register<MNGPDC, uint32_t, A::kClearOnRead, 0x040B8> {};
+struct MNGPTC : Register<MNGPTC, uint32_t, A::kClearOnRead, 0x0CF90> {};
+struct TORL : Register<TORL, uint32_t, A::kClearOnRead, 0x040C0> {};  // total octets received
+struct TORH : Register<TORH, uint32_t, A::kClearOnRead, 0x040C4> {};
+struct TPR : Register<TPR, uint32_t, A::kClearOnRead, 0x040D0> {};    // total packets received
+struct TPT : Register<TPT, uint32_t, A::kClearOnRead, 0x040D4> {};    // total packets sent
+// Sent frames by size, as PRC.
+struct PTC : StridedRegisterArray<PTC, uint32_t, A::kClearOnRead, 0x040D8, 4, 6> {};
+struct MPTC : Register<MPTC, uint32_t, A::kClearOnRead, 0x040F0> {};  // multicast sent
+struct BPTC : Register<BPTC, uint32_t, A::kClearOnRead, 0x040F4> {};  // broadcast sent
+struct XEC : Register<XEC, uint32_t, A::kClearOnRead, 0x04120> {};    // XSUM (checksum) errors
+// Flow control frames sent and received: per priority, and link (802.3x).
+struct PXONTXC : StridedRegisterArray<PXONTXC, uint32_t, A::kClearOnRead, 0x03F00, 4, 8> {};
+struct PXOFFTXC : StridedRegisterArray<PXOFFTXC, uint32_t, A::kClearOnRead, 0x03F20, 4, 8> {};
+struct PXON2OFFCNT : StridedRegisterArray<PXON2OFFCNT, uint32_t, A::kClearOnRead, 0x03240, 4, 8> {};
+struct LXONTXC : Register<LXONTXC, uint32_t, A::kClearOnRead, 0x03F60> {};
+struct LXOFFTXC : Register<LXOFFTXC, uint32_t, A::kClearOnRead, 0x03F68> {};
+struct PXONRXCNT : StridedRegisterArray<PXONRXCNT, uint32_t, A::kClearOnRead, 0x04140, 4, 8> {};
+struct PXOFFRXCNT : StridedRegisterArray<PXOFFRXCNT, uint32_t, A::kClearOnRead, 0x04160, 4, 8> {};
+struct LXONRXCNT : Register<LXONRXCNT, uint32_t, A::kClearOnRead, 0x041A4> {};
+struct LXOFFRXCNT : Register<LXOFFRXCNT, uint32_t, A::kClearOnRead, 0x041A8> {};
+struct SSVPC : Register<SSVPC, uint32_t, A::kClearOnRead, 0x08780> {};  // switch security violations
+// FCoE.
+struct FCCRC : Register<FCCRC, uint32_t, A::kClearOnRead, 0x05118> {};
+struct FCOERPDC : Register<FCOERPDC, uint32_t, A::kClearOnRead, 0x0241C> {};
+struct FCLAST : Register<FCLAST, uint32_t, A::kClearOnRead, 0x02424> {};
+struct FCOEPRC : Register<FCOEPRC, uint32_t, A::kClearOnRead, 0x02428> {};
+struct FCOEDWRC : Register<FCOEDWRC, uint32_t, A::kClearOnRead, 0x0242C> {};
+struct FCOEPTC : Register<FCOEPTC, uint32_t, A::kClearOnRead, 0x08784> {};
+struct FCOEDWTC : Register<FCOEDWTC, uint32_t, A::kClearOnRead, 0x08788> {};
+// Flow director: filters added and removed, matches and misses.
+struct FDIRUSTAT : Register<FDIRUSTAT, uint32_t, A::kClearOnRead, 0x0EE50> {};
+struct FDIRFSTAT : Register<FDIRFSTAT, uint32_t, A::kClearOnRead, 0x0EE54> {};
+struct FDIRMATCH : Register<FDIRMATCH, uint32_t, A::kClearOnRead, 0x0EE58> {};
+struct FDIRMISS : Register<FDIRMISS, uint32_t, A::kClearOnRead, 0x0EE5C> {};
+// MACsec (LinkSec) statistics: transmit 0x08A3C-0x08A4C, receive 0x08F40-0x08F80.
+struct LSECTXSTATS : StridedRegisterArray<LSECTXSTATS, uint32_t, A::kClearOnRead, 0x08A3C, 4, 5> {};
+struct LSECRXSTATS : StridedRegisterArray<LSECRXSTATS, uint32_t, A::kClearOnRead, 0x08F40, 4, 17> {};
+
+// §8.2.3.3 Flow control: the thresholds, timers and pause settings. Stored;
+// this model sends and honours no pause frames by itself (set_tx_paused()
+// stands for a received pause).
+struct FCTTV : StridedRegisterArray<FCTTV, uint32_t, A::kReadWrite, 0x03200, 4, 4> {};
+struct FCRTL : StridedRegisterArray<FCRTL, uint32_t, A::kReadWrite, 0x03220, 4, 8> {};
+struct FCRTH : StridedRegisterArray<FCRTH, uint32_t, A::kReadWrite, 0x03260, 4, 8> {};
+struct FCRTV : Register<FCRTV, uint32_t, A::kReadWrite, 0x032A0> {};
+struct FCCFG : Register<FCCFG, uint32_t, A::kReadWrite, 0x03D00> {};
+struct MFLCN : Register<MFLCN, uint32_t, A::kReadWrite, 0x04294> {};
+
+// §8.2.3.5 Interrupts this model does not raise (safenic polls): stored.
+struct GPIE : Register<GPIE, uint32_t, A::kReadWrite, 0x00898> {};
+struct IVAR : StridedRegisterArray<IVAR, uint32_t, A::kReadWrite, 0x00900, 4, 64> {};
+struct IVAR_MISC : Register<IVAR_MISC, uint32_t, A::kReadWrite, 0x00A00> {};
+struct EITR : StridedRegisterArray<EITR, uint32_t, A::kReadWrite, 0x00820, 4, 24> {};
+// The extended mask registers for the 64 queue causes: set/read, clear.
+struct EIMS_EX : StridedRegisterArray<EIMS_EX, uint32_t, A::kWrite1ToSet, 0x00AA0, 4, 2> {};
+struct EIMC_EX : StridedRegisterArray<EIMC_EX, uint32_t, A::kWriteOnly, 0x00AB0, 4, 2> {};
+
+// §8.2.3.1 LED control; §8.2.3.22 MAC registers of the 1 GbE PCS and the
+// MDIO interface (no PHY behind it here: stored), manageability control.
+struct LEDCTL : Register<LEDCTL, uint32_t, A::kReadWrite, 0x00200> {};
+struct PCS1GLCTL : Register<PCS1GLCTL, uint32_t, A::kReadWrite, 0x04208> {};
+struct PCS1GANA : Register<PCS1GANA, uint32_t, A::kReadWrite, 0x04218> {};
+struct MSCA : Register<MSCA, uint32_t, A::kReadWrite, 0x0425C> {};
+struct MSRWD : Register<MSRWD, uint32_t, A::kReadWrite, 0x04260> {};
+struct MMNGC : Register<MMNGC, uint32_t, A::kReadWrite, 0x042D0> {};
+
+// §8.2.3.7 Receive filters beside FCTRL and the receive addresses.
+struct RFCTL : Register<RFCTL, uint32_t, A::kReadWrite, 0x05008> {};
+// VLAN control: VFE enables the VLAN filter table (VFTA).
+struct VLNCTRL : Register<VLNCTRL, uint32_t, A::kReadWrite, 0x05088> {
+  using VET = Field<0, 15>;  // the VLAN ether type, 0x8100
+  using VFE = Field<30>;
+};
+// Multicast control: MFE enables the multicast table (MTA); MO picks which
+// 12 bits of the destination address index it.
+struct MCSTCTRL : Register<MCSTCTRL, uint32_t, A::kReadWrite, 0x05090> {
+  using MO = Field<0, 1>;
+  using MFE = Field<2>;
+};
+// The multicast table: 4096 bits, bit (hash % 32) of MTA(hash / 32).
+struct MTA : StridedRegisterArray<MTA, uint32_t, A::kReadWrite, 0x05200, 4, 128> {};
+// The VLAN filter table: bit (vid % 32) of VFTA(vid / 32).
+struct VFTA : StridedRegisterArray<VFTA, uint32_t, A::kReadWrite, 0x0A000, 4, 128> {};
+// Pool (VMDq) selection of each receive address, the VLAN pool filters and
+// the unicast hash table: virtualisation, which this model does not do.
+struct MPSAR_LO : StridedRegisterArray<MPSAR_LO, uint32_t, A::kReadWrite, 0x0A600, 8, 128> {};
+struct MPSAR_HI : StridedRegisterArray<MPSAR_HI, uint32_t, A::kReadWrite, 0x0A604, 8, 128> {};
+struct PFVLVF : StridedRegisterArray<PFVLVF, uint32_t, A::kReadWrite, 0x0F100, 4, 64> {};
+struct PFVLVFB : StridedRegisterArray<PFVLVFB, uint32_t, A::kReadWrite, 0x0F200, 4, 128> {};
+struct UTA : StridedRegisterArray<UTA, uint32_t, A::kReadWrite, 0x0F400, 4, 128> {};
+
+// §8.2.3.9 Transmit: per-queue DCA control (DCA, and relaxed ordering of
+// the queue's DMAs: no effect on a model that orders every DMA), the queue
+// selection for the DCB rate limiters, the TX queue mode and the PF's
+// VM-to-VM loopback switch.
+struct DCA_TXCTRL : StridedRegisterArray<DCA_TXCTRL, uint32_t, A::kReadWrite, 0x0600C, 0x40, kQueues> {};
+struct RTTDQSEL : Register<RTTDQSEL, uint32_t, A::kReadWrite, 0x04904> {};
+struct RTTBCNRC : Register<RTTBCNRC, uint32_t, A::kReadWrite, 0x04984> {};
+struct MTQC : Register<MTQC, uint32_t, A::kReadWrite, 0x08120> {};
+struct PFDTXGSWC : Register<PFDTXGSWC, uint32_t, A::kReadWrite, 0x08220> {};
 
 }  // namespace safenic::ixgbe

@@ -87,6 +87,10 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<RAH>("RAH");
   regs_.add<MRQC>("MRQC");
   regs_.add<RXCSUM>("RXCSUM");
+  regs_.add<MCSTCTRL>("MCSTCTRL");
+  regs_.add<MTA>("MTA");
+  regs_.add<VLNCTRL>("VLNCTRL", VLNCTRL::VET::insert(0, 0x8100));
+  regs_.add<VFTA>("VFTA");
   regs_.add<RETA>("RETA");
   regs_.add<RSSRK>("RSSRK");
   regs_.add<RDBAL>("RDBAL");
@@ -112,7 +116,12 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<TXPBSIZE>("TXPBSIZE");
   regs_.add<HLREG0>("HLREG0");
   regs_.add<MAXFRS>("MAXFRS", kMaxFrameStandard << MAXFRS::MFS::kLo);
-  regs_.add<AUTOC>("AUTOC");
+  // An SFP+ board's EEPROM loads AUTOC and AUTOC2 with 10G serial, SFI.
+  regs_.add<AUTOC>("AUTOC", AUTOC::LMS::insert(0, AUTOC::kLms10gSerial));
+  regs_.add<AUTOC2>("AUTOC2", AUTOC2::PMA_PMD_10G_SERIAL::insert(0, 2));
+  regs_.add<ANLP1>("ANLP1");
+  regs_.add<CORECTL>("CORECTL");
+  regs_.add<ESDP>("ESDP");
   regs_.add<LINKS>("LINKS");
   regs_.add<CRCERRS>("CRCERRS");
   regs_.add<RLEC>("RLEC");
@@ -131,6 +140,14 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<QPRC>("QPRC");
   regs_.add<QPRDC>("QPRDC");
   regs_.add<QPTC>("QPTC");
+  regs_.add_alias<QPTC, QPTC_ALIAS>();
+  regs_.add<RQSMR>("RQSMR");
+  regs_.add<TQSM>("TQSM");
+  regs_.add<QBRC_L>("QBRC_L");
+  regs_.add<QBRC_H>("QBRC_H");
+  regs_.add<QBTC_L>("QBTC_L");
+  regs_.add<QBTC_H>("QBTC_H");
+  add_stored_registers();
   for (uint32_t q = 0; q < kQueues; ++q) {
     rx_[q] = {&regs_.raw<RDBAL>(q), &regs_.raw<RDBAH>(q), &regs_.raw<RDLEN>(q),
               &regs_.raw<RDH>(q),   &regs_.raw<RDT>(q),   &regs_.raw<RXDCTL>(q)};
@@ -151,7 +168,7 @@ size_t Ixgbe82599::bar_size(int bar) const { return bar == 0 ? kBar0Size : 0; }
 void Ixgbe82599::reset() {
   regs_.reset();
   tx_unwritten_.fill(0);
-  an_started_ = false;
+  start_link_setup();
   link_up_ = true;  // forces update_link() to write the registers
   const auto& m = config_.mac.bytes;
   regs_.raw<RAL>(0) = uint32_t{m[0]} | m[1] << 8 | m[2] << 16 | uint32_t{m[3]} << 24;
@@ -163,6 +180,7 @@ void Ixgbe82599::reset() {
   regs_.set_field<EEC::SIZE>(kEepromSizeField);
   regs_.set_field<RDRXCTL::DMAIDONE>(1);
   spi_ = {};
+  module_present_pin();
   refresh_rx_settings();
   update_link();
 }
@@ -181,6 +199,12 @@ void Ixgbe82599::refresh_rx_settings() {
   s.length_errors = hlreg0.is_set<HLREG0::RXLNGTHERREN>();
   s.rss = regs_.get<MRQC>().get<MRQC::MRQE>() == 1;
   s.hash_in_write_back = regs_.get<RXCSUM>().is_set<RXCSUM::PCSD>();
+  const RegisterValue<MCSTCTRL> mcstctrl = regs_.get<MCSTCTRL>();
+  s.multicast_table = mcstctrl.is_set<MCSTCTRL::MFE>();
+  s.multicast_offset = mcstctrl.get<MCSTCTRL::MO>();
+  const RegisterValue<VLNCTRL> vlnctrl = regs_.get<VLNCTRL>();
+  s.vlan_filter = vlnctrl.is_set<VLNCTRL::VFE>();
+  s.vlan_type = static_cast<uint16_t>(vlnctrl.get<VLNCTRL::VET>());
   s.address_count = 0;
   for (uint32_t i = 0; i < RAL::kCount; ++i) {
     const RegisterValue<RAH> rah = regs_.get<RAH>(i);
@@ -198,12 +222,30 @@ bool Ixgbe82599::link_up() {
 }
 
 void Ixgbe82599::update_link() {
-  const bool up = port_.connected() && an_started_ && ctx_.clock->now() >= link_up_at_;
+  const bool up = link_setup_ && config_.sfp_module && port_.connected() &&
+                  regs_.get<AUTOC>().get<AUTOC::LMS>() == AUTOC::kLms10gSerial &&
+                  ctx_.clock->now() >= link_up_at_;
   if (up == link_up_) return;
   link_up_ = up;
   regs_.set_field<LINKS::LINK_UP>(up);
   regs_.set_field<LINKS::LINK_SPEED>(up ? 3 : 0);  // 10 Gb/s
   regs_.set_field<STATUS::LINK_UP>(up);
+}
+
+// Link set-up (the datasheet's "Link Setup": after a reset with what the
+// EEPROM loaded into AUTOC, and after each AN restart): the auto-negotiation
+// state machine leaves its first state at once, the link is up after
+// autoneg_time.
+void Ixgbe82599::start_link_setup() {
+  link_setup_ = true;
+  link_up_at_ = ctx_.clock->now() + config_.autoneg_time;
+  regs_.set_field<ANLP1::AN_STATE>(1);
+}
+
+// ESDP.SDP2 as an input (the board's module-present line) reads whether a
+// module is in the cage.
+void Ixgbe82599::module_present_pin() {
+  if (!regs_.get<ESDP>().is_set<ESDP::SDP2_DIR>()) regs_.set_field<ESDP::SDP2>(config_.sfp_module);
 }
 
 void Ixgbe82599::flap_link() {
@@ -257,16 +299,21 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
   if (!hit.is<RDT>() && !hit.is<TDT>()) refresh_rx_settings();  // reset() refreshes them too
   if (hit.is<CTRL>()) {
     if (v & CTRL::RST::kMask) reset();  // RST and LRST self-clear
+    if (v & CTRL::LRST::kMask) {  // link reset: set-up starts again
+      start_link_setup();
+      update_link();
+    }
     regs_.raw<CTRL>() &= ~(CTRL::RST::kMask | CTRL::LRST::kMask);
   } else if (hit.is<AUTOC>()) {
     if (v & AUTOC::AN_RESTART::kMask) {
-      an_started_ = true;
-      link_up_at_ = ctx_.clock->now() + config_.autoneg_time;
+      start_link_setup();
       regs_.raw<AUTOC>() &= ~AUTOC::AN_RESTART::kMask;
-      update_link();  // down while it negotiates
     }
+    update_link();  // down while it negotiates, or in a link mode this model has no link in
   } else if (hit.is<EIMC>()) {
     regs_.raw<EIMS>() &= ~v;
+  } else if (hit.is<EIMC_EX>()) {
+    regs_.raw<EIMS_EX>(q) &= ~v;
   } else if (hit.is<EEC>()) {
     regs_.set_field<EEC::PRES>(1);  // read-only bits keep their value
     regs_.set_field<EEC::ARD>(1);
@@ -277,11 +324,14 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
   } else if (hit.is<EERD>()) {
     eerd_read();
   } else if (hit.is<I2CCTL>()) {
-    // The SFP+ cage is empty: nothing on the bus pulls a line low (a driver
-    // reading the module's EEPROM gets no acknowledge).
+    // The lines are open drain: the module (if any) may pull data low; no
+    // device here stretches the clock.
     const RegisterValue<I2CCTL> out(v);
-    regs_.set_field<I2CCTL::CLK_IN>(out.is_set<I2CCTL::CLK_OUT>());
-    regs_.set_field<I2CCTL::DATA_IN>(out.is_set<I2CCTL::DATA_OUT>());
+    const bool clock = out.is_set<I2CCTL::CLK_OUT>(), data = out.is_set<I2CCTL::DATA_OUT>();
+    regs_.set_field<I2CCTL::CLK_IN>(clock);
+    regs_.set_field<I2CCTL::DATA_IN>(config_.sfp_module ? sfp_.drive(clock, data) : data);
+  } else if (hit.is<ESDP>()) {
+    module_present_pin();
   } else if (hit.is<SW_FW_SYNC>()) {
     regs_.set_field<SW_FW_SYNC::FW>(0);  // no firmware holds anything
   } else if (hit.is<RDRXCTL>()) {
@@ -329,22 +379,37 @@ void Ixgbe82599::on_tail_write(const char* dir, uint32_t q, Ring& r, bool enable
   }
 }
 
-// §7.1.2 filtering: broadcast needs BAM, multicast MPE, unicast a valid
-// receive address or UPE.
+// §7.1.2 filtering: broadcast needs BAM, multicast MPE or its bit in the
+// multicast table (with MCSTCTRL.MFE), unicast a valid receive address or
+// UPE; then, with VLNCTRL.VFE, a tagged frame needs its VLAN's bit in VFTA.
 bool Ixgbe82599::accept(absl::Span<const uint8_t> frame) const {
   const RxSettings& s = rx_settings_;
   const uint8_t* const f = frame.data();
+  if (s.vlan_filter && (uint16_t(f[12] << 8 | f[13]) == s.vlan_type)) {
+    const uint32_t vid = (uint32_t{f[14]} << 8 | f[15]) & 0xFFF;
+    if ((regs_.get<VFTA>(vid / 32).raw() >> (vid % 32) & 1) == 0) return false;
+  }
   // The destination address in RAL/RAH's byte order (the first byte lowest).
   const uint32_t lo = uint32_t{f[0]} | uint32_t{f[1]} << 8 | uint32_t{f[2]} << 16 | uint32_t{f[3]} << 24;
   const uint32_t hi = uint32_t{f[4]} | uint32_t{f[5]} << 8;
   if (lo == 0xFFFFFFFF && hi == 0xFFFF) return s.broadcast;
-  if (f[0] & 1) return s.multicast;
+  if (f[0] & 1) return s.multicast || (s.multicast_table && in_multicast_table(f));
   if (s.unicast) return true;
   const uint64_t address = uint64_t{hi} << 32 | lo;
   for (uint32_t i = 0; i < s.address_count; ++i) {
     if (s.addresses[i] == address) return true;
   }
   return false;
+}
+
+// The multicast table's index: 12 bits of the destination address's last
+// two bytes, MCSTCTRL.MO choosing which (0: bits 47:36 of the address as the
+// wire sends it, 1: 46:35, 2: 45:34, 3: 43:32).
+bool Ixgbe82599::in_multicast_table(const uint8_t* destination) const {
+  const uint32_t last_two = uint32_t{destination[4]} | uint32_t{destination[5]} << 8;
+  static constexpr unsigned kShift[4] = {4, 3, 2, 0};
+  const uint32_t index = (last_two >> kShift[rx_settings_.multicast_offset]) & 0xFFF;
+  return (regs_.get<MTA>(index / 32).raw() >> (index % 32) & 1) != 0;
 }
 
 // §7.1.2.8 RSS: Toeplitz hash of the IPv4 addresses (and TCP/UDP ports when
@@ -400,7 +465,9 @@ std::map<std::string, uint64_t> Ixgbe82599::dropped_frames() const {
 void Ixgbe82599::count_tx(uint32_t q, uint32_t frames, uint64_t bytes) {
   regs_.raw<GPTC>() += frames;
   add64(regs_.raw<GOTCL>(), regs_.raw<GOTCH>(), bytes);
-  if (q < QPTC::kCount) regs_.raw<QPTC>(q) += frames;
+  const uint32_t stat = queue_statistics_index(regs_.raw<TQSM>(q / 4), q);
+  regs_.raw<QPTC>(stat) += frames;
+  add64(regs_.raw<QBTC_L>(stat), regs_.raw<QBTC_H>(stat), bytes - uint64_t{4} * frames);  // no FCS
 }
 
 // §8.2.3.22 (HLREG0, MAXFRS) and §8.2.3.23 (RUC, ROC, RLEC): the MAC takes
@@ -433,6 +500,7 @@ void Ixgbe82599::receive_burst(absl::Span<const absl::Span<const uint8_t>> frame
   FaultPlan* const faults = faults_.get();  // null (the usual case): no fault injection
   RxTally tally;
   for (const absl::Span<const uint8_t> frame : frames) receive_one(frame, faults, tally);
+  count_rx_queue(tally);
   regs_.raw<RXNFGPC>() += tally.unfiltered;
   add64(regs_.raw<RXNFGBCL>(), regs_.raw<RXNFGBCH>(), tally.unfiltered_bytes);
   regs_.raw<GPRC>() += tally.good;
@@ -492,7 +560,7 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, FaultPlan* 
   const uint32_t free_desc = size == 0 ? 0 : tail >= head ? tail - head : tail + size - head;
   if (!(*r.ctl & RXDCTL::ENABLE::kMask) || needed == 0 || free_desc < needed) {
     ++regs_.raw<MPC>(0);  // §8.2.3.23: missed, no descriptor free
-    if (q < QPRDC::kCount && srrctl.is_set<SRRCTL::DROP_EN>()) ++regs_.raw<QPRDC>(q);
+    if (srrctl.is_set<SRRCTL::DROP_EN>()) ++regs_.raw<QPRDC>(queue_statistics_index(regs_.raw<RQSMR>(q / 4), q));
     return;
   }
   if (srrctl.get<SRRCTL::DESCTYPE>() != 1) {
@@ -525,7 +593,23 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, FaultPlan* 
   }
   if (crc_error) return;
   tally.good_frame(with_crc);
-  if (q < QPRC::kCount) ++regs_.raw<QPRC>(q);
+  if (q != tally.queue) {
+    count_rx_queue(tally);
+    tally.queue = q;
+  }
+  ++tally.queue_frames;
+  tally.queue_bytes += frame.size();  // QBRC: as written, no FCS
+}
+
+// The per-queue receive statistics of the frames a burst put in one queue,
+// in the statistics RQSMR maps the queue to.
+void Ixgbe82599::count_rx_queue(RxTally& tally) {
+  if (tally.queue_frames == 0) return;
+  const uint32_t stat = queue_statistics_index(regs_.raw<RQSMR>(tally.queue / 4), tally.queue);
+  regs_.raw<QPRC>(stat) += tally.queue_frames;
+  add64(regs_.raw<QBRC_L>(stat), regs_.raw<QBRC_H>(stat), tally.queue_bytes);
+  tally.queue_frames = 0;
+  tally.queue_bytes = 0;
 }
 
 // §7.2: on a TDT write, send the descriptors from TDH to TDT.

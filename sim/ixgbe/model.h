@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "nic/mac_address.h"
 #include "sim/faults.h"
+#include "sim/ixgbe/sfp.h"
 #include "sim/model.h"
 #include "sim/register_file.h"
 #include "sim/wire.h"
@@ -22,7 +23,10 @@ namespace safenic::sim {
 struct Ixgbe82599Config {
   MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0x82, 0x01}};  // "EEPROM" MAC
   uint16_t device_id = 0x10FB;                             // 82599ES SFP+
-  absl::Duration autoneg_time = absl::Milliseconds(1);     // AN restart to link up
+  absl::Duration autoneg_time = absl::Milliseconds(1);     // reset or AN restart to link up
+  // A module in the SFP+ cage: a passive copper cable (sim/ixgbe/sfp.h).
+  // Without one the cage is empty: nothing answers on I2C and there is no link.
+  bool sfp_module = true;
 };
 
 class Ixgbe82599 final : public DeviceModel {
@@ -92,6 +96,10 @@ class Ixgbe82599 final : public DeviceModel {
     bool length_errors = false;       // HLREG0.RXLNGTHERREN
     bool rss = false;                 // MRQC.MRQE 1
     bool hash_in_write_back = false;  // RXCSUM.PCSD
+    bool multicast_table = false;     // MCSTCTRL.MFE: the MTA passes multicast frames
+    uint32_t multicast_offset = 0;    // MCSTCTRL.MO
+    bool vlan_filter = false;         // VLNCTRL.VFE: the VFTA filters tagged frames
+    uint16_t vlan_type = 0x8100;      // VLNCTRL.VET
     // The valid receive addresses (RAL/RAH with AV), six bytes each.
     std::array<uint64_t, 128> addresses{};
     uint32_t address_count = 0;
@@ -108,12 +116,17 @@ class Ixgbe82599 final : public DeviceModel {
     uint64_t unfiltered_bytes = 0, good_bytes = 0;  // RXNFGBC, GORC
     void unfiltered_frame(uint64_t bytes) { ++unfiltered, unfiltered_bytes += bytes; }
     void good_frame(uint64_t bytes) { ++good, good_bytes += bytes; }
+    // The queue the last frames went to, and how many (QPRC, QBRC).
+    uint32_t queue = 0, queue_frames = 0;
+    uint64_t queue_bytes = 0;
   };
+  void count_rx_queue(RxTally& tally);
   void receive(absl::Span<const uint8_t> frame);
   void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames);
   void receive_one(absl::Span<const uint8_t> frame, FaultPlan* faults, RxTally& tally);
   bool size_ok(absl::Span<const uint8_t> frame);
   bool accept(absl::Span<const uint8_t> frame) const;
+  bool in_multicast_table(const uint8_t* destination) const;
   // Out of line: the one-queue path stays small.
   ABSL_ATTRIBUTE_NOINLINE uint32_t select_queue(absl::Span<const uint8_t> frame, uint32_t* hash,
                                                 uint32_t* rss_type);
@@ -127,6 +140,8 @@ class Ixgbe82599 final : public DeviceModel {
   static uint64_t dma_address(FaultPlan* faults, uint64_t iova) {
     return faults != nullptr && faults->fire(Fault::kDmaFault) ? iova ^ (uint64_t{1} << 50) : iova;
   }
+  void start_link_setup();
+  void module_present_pin();
   void flap_link();
 
   SimContext ctx_;
@@ -137,7 +152,11 @@ class Ixgbe82599 final : public DeviceModel {
   std::array<Ring, 128> rx_{}, tx_{};
   // TX descriptors done but not yet written back (TXDCTL.WTHRESH > 0).
   std::array<uint32_t, 128> tx_unwritten_{};
-  bool an_started_ = false;
+  // Link set-up runs from a reset (with the EEPROM's AUTOC) and from each AN
+  // restart; it ends with the link up at link_up_at_ if a module is fitted,
+  // something is at the other end and the link mode is 10G serial.
+  bool link_setup_ = false;
+  SfpModule sfp_;
   bool link_up_ = false;  // what LINKS and STATUS show
   absl::Time link_up_at_;
   bool tx_paused_ = false;
@@ -159,6 +178,8 @@ class Ixgbe82599 final : public DeviceModel {
     bool clock = false;
   };
   Spi spi_;
+  // stored_registers.cc: what the model keeps without acting on it.
+  void add_stored_registers();
   // nvm.cc: the EEPROM and its two read paths.
   void fill_eeprom();
   uint16_t eeprom_word(uint32_t address) const;  // 0xFFFF beyond the EEPROM

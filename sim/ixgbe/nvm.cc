@@ -2,6 +2,9 @@
 // ways software reads it (EERD, and the SPI pins in EEC), as Linux's and
 // DPDK's drivers do at init.
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/strings/str_format.h"
 #include "nic/ixgbe/regs.h"
 #include "sim/ixgbe/model.h"
@@ -15,12 +18,26 @@ using namespace ::safenic::ixgbe;
 // (pointer in word 0x0F, outside the checksum) whose pass-through patch
 // configuration block gives patch version 6: Linux's and DPDK's drivers
 // refuse an SFP 82599 whose EEPROM has none ("pre-production adapter").
+// And the SFP+ module initialization list an SFP board's image carries: word
+// 0x2B points to it; after a header word, (module type, sequence pointer)
+// pairs up to 0xFFFF; a sequence is a header word, then CORECTL values up to
+// 0xFFFF. The drivers look up the module they identified on I2C (types as
+// Linux and DPDK number them: 3 and 4 are a passive DA cable on port 0 and 1)
+// and write its sequence to CORECTL before restarting the link in SFI mode.
+// This model has no analog front end to tune: the DA cable's sequence is
+// empty.
 void Ixgbe82599::fill_eeprom() {
   eeprom_.fill(0);
   constexpr uint16_t kFirmwareModule = 0x100, kPassThroughPatch = 0x120;
   eeprom_[0x0F] = kFirmwareModule;
   eeprom_[kFirmwareModule + 0x4] = kPassThroughPatch;
   eeprom_[kPassThroughPatch + 0x7] = 0x6;
+  constexpr uint16_t kSfpInitList = 0x140, kDaCableSequence = 0x150;
+  constexpr uint16_t kDaCablePort0 = 3, kDaCablePort1 = 4, kEnd = 0xFFFF;
+  eeprom_[kSfpInitPointerWord] = kSfpInitList;
+  const uint16_t list[] = {0, kDaCablePort0, kDaCableSequence, kDaCablePort1, kDaCableSequence, kEnd};
+  std::copy(std::begin(list), std::end(list), &eeprom_[kSfpInitList]);
+  eeprom_[kDaCableSequence + 1] = kEnd;
   uint16_t sum = 0;
   for (uint32_t w = 0; w < kEepromChecksumWord; ++w) sum = static_cast<uint16_t>(sum + eeprom_[w]);
   eeprom_[kEepromChecksumWord] = static_cast<uint16_t>(kEepromSum - sum);

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "sim/catalog.h"
@@ -47,6 +48,11 @@ struct Simulation {
   std::unique_ptr<EmulatedVfio> vfio;
   std::vector<std::unique_ptr<safenic::sim::TrafficSource>> sources;
   std::vector<size_t> source_nics;
+  struct Cable {
+    size_t a, b;
+    std::unique_ptr<safenic::sim::CountingCable> wire;
+  };
+  std::vector<Cable> cables;
   std::unique_ptr<safenic::sim::RealTimeProgress> progress;
   std::string vfio_dir = "/dev/vfio";
   std::string summary;
@@ -76,6 +82,14 @@ Simulation* build() {
   });
   if (*env("SAFENIC_SIM_VFIO_DIR") != 0) s->vfio_dir = env("SAFENIC_SIM_VFIO_DIR");
   s->summary = env("SAFENIC_SIM_SUMMARY");
+  // "loaded": the launcher tells a program that never loaded the library
+  // from one that ended before the summary at exit (_exit).
+  if (!s->summary.empty()) {
+    if (FILE* f = std::fopen(s->summary.c_str(), "w"); f != nullptr) {
+      std::fputs("loaded\n", f);
+      std::fclose(f);
+    }
+  }
   std::vector<safenic::sim::EmulatedPciDevice> devices;
   uint32_t n = 0;
   for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_NICS"), ',', absl::SkipEmpty())) {
@@ -98,7 +112,10 @@ Simulation* build() {
       die(absl::StrFormat("SAFENIC_SIM_CABLES entry '%s' is not I-J with two of the %d NICs", item,
                           s->nics.size()));
     }
-    safenic::sim::connect(*s->nics[a].port, *s->nics[b].port);
+    auto wire = std::make_unique<safenic::sim::CountingCable>();
+    safenic::sim::connect(*s->nics[a].port, wire->end(0));
+    safenic::sim::connect(*s->nics[b].port, wire->end(1));
+    s->cables.push_back({a, b, std::move(wire)});
     cabled[a] = cabled[b] = true;
   }
   for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_SOURCES"), ',', absl::SkipEmpty())) {
@@ -193,6 +210,20 @@ void write_summary() {
     std::fprintf(f, "source %zu (NIC %zu): sent %llu, received %llu\n", i, g_sim->source_nics[i],
                  static_cast<unsigned long long>(g_sim->sources[i]->sent()),
                  static_cast<unsigned long long>(g_sim->sources[i]->received()));
+  }
+  for (const Simulation::Cable& c : g_sim->cables) {
+    for (int from = 0; from < 2; ++from) {
+      std::fprintf(f, "cable %zu to %zu: %llu frames, %llu bytes\n", from == 0 ? c.a : c.b,
+                   from == 0 ? c.b : c.a, static_cast<unsigned long long>(c.wire->frames(from)),
+                   static_cast<unsigned long long>(c.wire->bytes(from)));
+    }
+  }
+  for (size_t i = 0; i < g_sim->nics.size(); ++i) {
+    std::string drops;
+    for (const auto& [reason, n] : g_sim->nics[i].model->dropped_frames()) {
+      absl::StrAppend(&drops, drops.empty() ? "" : ", ", reason, " ", n);
+    }
+    std::fprintf(f, "NIC %zu dropped: %s\n", i, drops.empty() ? "none" : drops.c_str());
   }
   std::fprintf(f, "%s", g_sim->ctx.log->to_string().c_str());
   std::fclose(f);

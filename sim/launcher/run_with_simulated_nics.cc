@@ -220,13 +220,19 @@ int main(int argc, char** argv) {
   if (report.rfind("violations ", 0) == 0) {
     (void)absl::SimpleAtoi(report.substr(11, report.find('\n') - 11), &violations);
   }
-  std::fprintf(stderr, "run_with_simulated_nics: %s", report.empty() ? "the program left no summary (did it load libsafenic_preload.so? a static program cannot)\n" : report.c_str());
+  // The library writes "loaded" when it starts and the summary at exit.
+  const bool loaded = !report.empty(), summarised = report.rfind("violations ", 0) == 0;
+  std::fprintf(stderr, "run_with_simulated_nics: %s",
+               !loaded ? "the program left no summary (did it load libsafenic_preload.so? a static program cannot)\n"
+               : !summarised ? "the program ended before the library could write its summary (_exit, or a register "
+                               "access the trap handler could not emulate: see above)\n"
+                             : report.c_str());
   if (WIFSIGNALED(status)) {
     std::fprintf(stderr, "run_with_simulated_nics: %s killed by signal %d\n", argv[i], WTERMSIG(status));
     return 128 + WTERMSIG(status);
   }
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   if (code != 0) return code;
-  if (report.empty()) return 4;
-  return violations != 0 ? 3 : 0;
+  if (!loaded) return 4;
+  return violations != 0 || !summarised ? 3 : 0;
 }

@@ -414,7 +414,9 @@ ssize_t EmulatedVfio::pwrite(int fd, const void* buf, size_t len, off_t offset) 
 
 // pread/pwrite on a region: the configuration space byte by byte (the
 // command register is kept; other writes are accepted and not acted on), a
-// BAR as one access of 1, 2, 4 or 8 bytes through its SimulatedBar.
+// BAR as Linux 6.1's vfio-pci does it (vfio_pci_core_do_io_rw): any length,
+// in naturally aligned accesses of 4, 2 or 1 bytes through its SimulatedBar
+// (DPDK reads a legacy virtio device's 6-byte mac in one pread).
 ssize_t EmulatedVfio::region_access(Device& d, void* buf, size_t len, off_t offset, bool write) {
   const uint64_t index = static_cast<uint64_t>(offset) >> kRegionShift;
   const uint64_t at = static_cast<uint64_t>(offset) & ((uint64_t{1} << kRegionShift) - 1);
@@ -432,17 +434,23 @@ ssize_t EmulatedVfio::region_access(Device& d, void* buf, size_t len, off_t offs
     }
     return static_cast<ssize_t>(len);
   }
-  if (index > VFIO_PCI_BAR5_REGION_INDEX || (len != 1 && len != 2 && len != 4 && len != 8)) return fail(EINVAL);
+  if (index > VFIO_PCI_BAR5_REGION_INDEX || len == 0) return fail(EINVAL);
   auto bar = d.function->bar(static_cast<int>(index));
   if (!bar.ok()) return fail(EINVAL);
   ForwardToBar forward(**bar);  // (the SimulatedBar takes the simulation's lock)
-  uint64_t v = 0;
-  if (write) {
-    std::memcpy(&v, bytes, len);
-    forward.write(at, static_cast<unsigned>(len), v);
-  } else {
-    v = forward.read(at, static_cast<unsigned>(len));
-    std::memcpy(bytes, &v, len);
+  for (size_t done = 0; done < len;) {
+    const uint64_t off = at + done;
+    const size_t left = len - done;
+    const unsigned width = left >= 4 && off % 4 == 0 ? 4 : left >= 2 && off % 2 == 0 ? 2 : 1;
+    uint64_t v = 0;
+    if (write) {
+      std::memcpy(&v, bytes + done, width);
+      forward.write(off, width, v);
+    } else {
+      v = forward.read(off, width);
+      std::memcpy(bytes + done, &v, width);
+    }
+    done += width;
   }
   return static_cast<ssize_t>(len);
 }

@@ -35,6 +35,8 @@ uint64_t default_virtio_features(bool legacy) {
                       bit(feature::kAccessPlatform);
 }
 
+uint64_t split_ring_virtio_features() { return default_virtio_features(false) & ~bit(feature::kRingPacked); }
+
 VirtioNetModel::VirtioNetModel(SimContext ctx, VirtioNetConfig config)
     : ctx_(std::move(ctx)), config_(config), port_(*this) {
   if (config_.features == 0) config_.features = default_virtio_features(config_.legacy);
@@ -143,7 +145,16 @@ void VirtioNetModel::write_status(uint8_t v) {
   }
 }
 
-uint8_t VirtioNetModel::device_config(uint32_t off) const {
+// A read of `width` bytes of the device configuration: its bytes in
+// little-endian order (§4.1.3.1, and the legacy interface on a little-endian
+// machine, §4.1.4.8). DPDK reads a legacy device's mac as 4 + 2 bytes.
+uint64_t VirtioNetModel::device_config(uint32_t off, unsigned width) const {
+  uint64_t v = 0;
+  for (unsigned i = 0; i < width; ++i) v |= uint64_t{device_config_byte(off + i)} << (8 * i);
+  return v;
+}
+
+uint8_t VirtioNetModel::device_config_byte(uint32_t off) const {
   const uint16_t link = port_.connected() ? kNetStatusLinkUp : 0;
   if (off < 6) return config_.mac.bytes[off];
   if (off == kConfigStatus || off == kConfigStatus + 1) return static_cast<uint8_t>(link >> (8 * (off - kConfigStatus)));
@@ -166,12 +177,12 @@ uint64_t VirtioNetModel::mmio_read(int bar, uint32_t off, unsigned width) {
       case LEGACY_STATUS::offset(): return status_;
       case LEGACY_ISR::offset(): return 0;
     }
-    if (off >= kLegacyConfig) return device_config(off - kLegacyConfig);
+    if (off >= kLegacyConfig) return device_config(off - kLegacyConfig, width);
     ctx_.log->report(absl::StrFormat("virtio-net: legacy read at unknown offset %#x", off));
     return 0;
   }
   if (off < kIsrOff) return common_read(off - kCommonOff, width);
-  if (off >= kDeviceOff && off < kNotifyOff) return device_config(off - kDeviceOff);
+  if (off >= kDeviceOff && off < kNotifyOff) return device_config(off - kDeviceOff, width);
   if (off == kIsrOff) return 0;
   ctx_.log->report(absl::StrFormat("virtio-net: read of %d bytes at BAR%d offset %#x", width, bar, off));
   return 0;
@@ -202,6 +213,14 @@ void VirtioNetModel::mmio_write(int bar, uint32_t off, unsigned width, uint64_t 
         legacy_queue_notify_ = static_cast<uint16_t>(v);
         return notify(legacy_queue_notify_);
       case LEGACY_STATUS::offset(): return write_status(static_cast<uint8_t>(v));
+    }
+    // §5.1.6.5.2, "Legacy Interface: Setting MAC Address Filtering": without
+    // VIRTIO_NET_F_CTRL_MAC_ADDR (never offered here) a legacy driver sets
+    // the MAC by writing mac in the configuration space, first byte to last;
+    // the device filters on it from then on.
+    if (off >= kLegacyConfig && off + width <= kLegacyConfig + 6) {
+      for (unsigned i = 0; i < width; ++i) config_.mac.bytes[off - kLegacyConfig + i] = static_cast<uint8_t>(v >> (8 * i));
+      return;
     }
     ctx_.log->report(absl::StrFormat("virtio-net: legacy write at read-only or unknown offset %#x", off));
     return;
@@ -376,11 +395,14 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
     chain->id = head;
     uint16_t id = head;
     // §2.7.5: with IN_ORDER the driver uses descriptors in ring order, each
-    // chain's NEXT x + 1 (0 after the table's last).
+    // chain's NEXT x + 1 (0 after the table's last). A buffer out of that
+    // order is reported; then the device takes the head the available ring
+    // names, as devices that read the available ring do (QEMU's among them):
+    // DPDK's control queue starts every command at descriptor 0 (docs/fidelity.md).
     if (in_order() && head != vq.next_desc) {
-      fail(absl::StrFormat("IN_ORDER: buffer made available at descriptor %d; ring order says %d",
-                           head, vq.next_desc));
-      return false;
+      ctx_.log->report(absl::StrFormat(
+          "virtio-net: IN_ORDER: queue %d's buffer made available at descriptor %d; ring order says %d",
+          &vq - vqs_.data(), head, vq.next_desc));
     }
     for (;;) {
       if (id >= vq.size || chain->count == chain->segs.size()) {

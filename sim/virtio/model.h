@@ -41,6 +41,9 @@ struct VirtioNetConfig {
 };
 
 uint64_t default_virtio_features(bool legacy);
+// The modern device's features without VIRTIO_F_RING_PACKED: a driver gets
+// the split ring.
+uint64_t split_ring_virtio_features();
 
 class VirtioNetModel final : public DeviceModel {
  public:
@@ -118,7 +121,8 @@ class VirtioNetModel final : public DeviceModel {
   static uint64_t* wide_field_value(Vq& vq, uint32_t off);
   uint64_t common_read(uint32_t off, unsigned width);
   void common_write(uint32_t off, unsigned width, uint64_t v);
-  uint8_t device_config(uint32_t off) const;
+  uint64_t device_config(uint32_t off, unsigned width) const;
+  uint8_t device_config_byte(uint32_t off) const;
   void enable_queue(uint16_t q);
   // §5.1.2: the control queue follows the receive/transmit pairs: after
   // max_virtqueue_pairs of them with MQ negotiated, after one pair without.

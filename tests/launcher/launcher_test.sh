@@ -6,7 +6,7 @@
 # traffic sources' frames both ways, with no violation. Bad input gets a
 # clear error and a non-zero exit, and nothing is left in TMPDIR.
 set -euo pipefail
-launcher=$1 fwd=$2
+launcher=$1 fwd=$2 bad_bar_access=$3
 export TMPDIR=$TEST_TMPDIR/tmp
 mkdir -p "$TMPDIR"
 out=$TEST_TMPDIR/out
@@ -52,6 +52,13 @@ expect_exit 2 "no --nic" "$launcher" -- /bin/true
 expect_exit 127 "cannot run" "$launcher" --nic 0000:00:04.0=82599 -- /nonexistent/program
 # The program's own failure is its exit status.
 expect_exit 1 "0000:00:09.0 is not among the 1 PCI devices" "$launcher" --nic 0000:00:04.0=82599 -- "$fwd" --dev0=0000:00:09.0 --dev1=0000:00:04.0 --no_huge
+# A BAR access the trap handler cannot emulate (a 16-byte SSE load) ends the
+# program with the offset and the instruction's bytes (f3 0f 6f: movdqu).
+expect_exit 1 "at offset 0x10 of .*(bytes f3 0f 6f" "$launcher" --nic 0000:00:04.0=82599 -- \
+  "$bad_bar_access" 0000:00:04.0
+grep -q "^STATUS " "$out" || fail "the plain read before it was not emulated"
+grep -q "ended before the library could write its summary" "$out" || fail "the launcher did not say the program ended early"
+grep -q "the 16-byte load returned" "$out" && fail "the 16-byte load was not stopped"
 # A static program cannot load the library: said so, exit 4.
 if [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1; then
   expect_exit 4 "a static program cannot" "$launcher" --nic 0000:00:04.0=82599 -- /bin/busybox true

@@ -246,6 +246,14 @@ TEST_F(EmulatedVfioTest, TheUapiOrderIsEnforced) {
   EXPECT_EQ(ids, 0x10FB8086u);
   EXPECT_EQ(v.ioctl(device, 0xDEAD, 0), -1);
   EXPECT_EQ(errno, ENOTTY);
+  // A BAR read of any length, in aligned 4-, 2- and 1-byte accesses as
+  // Linux 6.1's vfio-pci makes them: 8 bytes at RAL(0) are RAL(0) and RAH(0).
+  uint32_t ral_rah[2] = {};
+  const off_t bar0_region = static_cast<off_t>(uint64_t{VFIO_PCI_BAR0_REGION_INDEX} << 40);
+  ASSERT_EQ(v.pread(device, ral_rah, 8, bar0_region + 0x5400), 8);
+  EXPECT_EQ(ral_rah[0], models_[0]->mmio_read(0, 0x5400, 4));
+  EXPECT_EQ(ral_rah[1], models_[0]->mmio_read(0, 0x5404, 4));
+  EXPECT_NE(ral_rah[1], 0u);  // AV and the MAC's last two bytes
 
   // BARs mapped as DPDK maps them: the span reserved first, then the parts
   // mapped into it with MAP_FIXED, the second from an offset into the BAR.
