@@ -80,6 +80,10 @@ class DeviceModel {
   }
   // Device work that no register access triggers (frames from a wire).
   virtual void progress() {}
+  // Whether the device would take a frame from its port now: the link up and
+  // the driver's receive path set up (a wire end that replays a file waits
+  // for it). The default: always.
+  virtual bool receiving() { return true; }
   // The frames this model dropped, by reason ("rx_filtered": not addressed
   // to the NIC, ...), including those no device counter shows a driver: what
   // Testbed::report() prints when frames go missing. Reasons with none are left out.

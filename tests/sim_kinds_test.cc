@@ -9,7 +9,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nic/open.h"
+#include "sim/catalog.h"
 #include "sim/kinds.h"
+#include "sim/simulated_function.h"
 #include "sim/testbed.h"
 
 namespace safenic {
@@ -83,6 +85,29 @@ struct CabledNic {
     return dev->wait_for_link(absl::Seconds(1));
   }
 };
+
+// DeviceModel::receiving(): a model takes frames from its port only once
+// its link is up and its driver has set up receiving; on every kind (a wire
+// replaying a file waits for it).
+TEST(SimKinds, AModelReceivesOnceItsDriverHasSetUpReceiving) {
+  for (const sim::KindInfo& k : sim::kKinds) {
+    SCOPED_TRACE(k.name);
+    sim::SimContext ctx;
+    auto nic = sim::make_simulated_nic(k.name, ctx, 1);
+    ASSERT_TRUE(nic.ok()) << nic.status();
+    sim::TesterPort peer;
+    sim::connect(*nic->port, peer);
+    ctx.clock->advance(absl::Seconds(1));
+    nic->model->progress();
+    EXPECT_FALSE(nic->model->receiving());  // no driver yet
+    auto dev = open_device(std::make_unique<sim::SimulatedFunction>(nic->model, ctx, "sim"), small());
+    ASSERT_TRUE(dev.ok()) << dev.status();
+    ASSERT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok());
+    EXPECT_TRUE(nic->model->receiving());
+    sim::disconnect(*nic->port);
+    EXPECT_FALSE(nic->model->receiving());  // no link
+  }
+}
 
 // Device::reclaim_tx: sent buffers come home while the device stays open, on
 // every driver; what it says it freed is what came home.

@@ -43,6 +43,8 @@ class Ixgbe82599 final : public DeviceModel {
   // The SFP+ cage: connect() it to another port.
   Port& port() { return port_; }
   bool link_up();
+  // The link up and RXCTRL.RXEN set (the datasheet's receive init ends with it, §4.6.7).
+  bool receiving() override { return link_up() && rx_settings_.enabled; }
   // Flow control: while paused (as by received PAUSE frames) TX descriptors
   // wait; unpausing sends them.
   void set_tx_paused(bool paused);

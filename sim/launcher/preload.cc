@@ -34,6 +34,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "sim/catalog.h"
+#include "sim/pcap.h"
 #include "sim/testbed.h"
 #include "sim/vfio/emulated_vfio.h"
 #include "sim/vfio/real_time.h"
@@ -53,6 +54,18 @@ struct Simulation {
     std::unique_ptr<safenic::sim::CountingCable> wire;
   };
   std::vector<Cable> cables;
+  struct Replay {
+    size_t nic;
+    std::string path;
+    std::unique_ptr<safenic::sim::PcapReplay> port;
+  };
+  std::vector<Replay> replays;
+  struct Capture {
+    size_t nic;
+    std::string path;
+    std::unique_ptr<safenic::sim::PcapTap> tap;
+  };
+  std::vector<Capture> captures;
   std::unique_ptr<safenic::sim::RealTimeProgress> progress;
   std::string vfio_dir = "/dev/vfio";
   std::string summary;
@@ -103,6 +116,22 @@ Simulation* build() {
     s->nics.push_back(*nic);
     devices.push_back({parts[0], group, nic->model});
   }
+  // A NIC's port, or the far side of the capture on it (--capture): what
+  // its cable, source, replay or loopback plug connects to.
+  for (size_t i = 0; i < s->nics.size(); ++i) {
+    const char* path = std::getenv(absl::StrCat("SAFENIC_SIM_CAPTURE_", i).c_str());
+    if (path == nullptr) continue;
+    auto tap = safenic::sim::PcapTap::create(path);
+    if (!tap.ok()) die(absl::StrCat("--capture ", i, "=", path, ": ", tap.status().message()));
+    safenic::sim::connect(*s->nics[i].port, (*tap)->a());
+    s->captures.push_back({i, path, *std::move(tap)});
+  }
+  auto end_of = [s](size_t i) -> safenic::sim::Port& {
+    for (Simulation::Capture& c : s->captures) {
+      if (c.nic == i) return c.tap->b();
+    }
+    return *s->nics[i].port;
+  };
   std::vector<bool> cabled(s->nics.size(), false);
   for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_CABLES"), ',', absl::SkipEmpty())) {
     const std::vector<std::string> ends = absl::StrSplit(item, '-');
@@ -113,8 +142,8 @@ Simulation* build() {
                           s->nics.size()));
     }
     auto wire = std::make_unique<safenic::sim::CountingCable>();
-    safenic::sim::connect(*s->nics[a].port, wire->end(0));
-    safenic::sim::connect(*s->nics[b].port, wire->end(1));
+    safenic::sim::connect(end_of(a), wire->end(0));
+    safenic::sim::connect(end_of(b), wire->end(1));
     s->cables.push_back({a, b, std::move(wire)});
     cabled[a] = cabled[b] = true;
   }
@@ -128,18 +157,31 @@ Simulation* build() {
     flow.dst_mac = s->nics[i].mac;
     s->sources.push_back(std::make_unique<safenic::sim::TrafficSource>(60, flow));
     s->source_nics.push_back(i);
-    safenic::sim::connect(*s->nics[i].port, *s->sources.back());
+    safenic::sim::connect(end_of(i), *s->sources.back());
+    cabled[i] = true;
+  }
+  for (size_t i = 0; i < s->nics.size(); ++i) {
+    const char* path = std::getenv(absl::StrCat("SAFENIC_SIM_PCAP_IN_", i).c_str());
+    if (path == nullptr) continue;
+    if (cabled[i]) die(absl::StrCat("--pcap-in ", i, ": NIC ", i, " already has a cable or a source"));
+    auto replay = safenic::sim::PcapReplay::open(path);
+    if (!replay.ok()) die(absl::StrCat("--pcap-in ", i, "=", path, ": ", replay.status().message()));
+    safenic::sim::connect(end_of(i), **replay);
+    s->replays.push_back({i, path, *std::move(replay)});
     cabled[i] = true;
   }
   std::vector<std::shared_ptr<safenic::sim::DeviceModel>> models;
   for (size_t i = 0; i < s->nics.size(); ++i) {
-    if (!cabled[i]) safenic::sim::connect(*s->nics[i].port, *s->nics[i].port);
+    if (!cabled[i]) safenic::sim::connect(end_of(i), end_of(i));
     models.push_back(s->nics[i].model);
   }
   s->vfio = std::make_unique<EmulatedVfio>(s->ctx, std::move(devices), s->vfio_dir);
   s->progress = std::make_unique<safenic::sim::RealTimeProgress>(
       s->ctx, std::move(models), absl::Milliseconds(1), [s] {
         for (const auto& source : s->sources) source->inject(64);
+        for (const Simulation::Replay& r : s->replays) {
+          if (s->nics[r.nic].model->receiving()) r.port->replay(64);  // from when the driver receives
+        }
       });
   return s;
 }
@@ -217,6 +259,17 @@ void write_summary() {
                    from == 0 ? c.b : c.a, static_cast<unsigned long long>(c.wire->frames(from)),
                    static_cast<unsigned long long>(c.wire->bytes(from)));
     }
+  }
+  for (const Simulation::Replay& r : g_sim->replays) {
+    std::fprintf(f, "pcap-in NIC %zu: sent %llu of the %zu frames of %s, received %llu\n", r.nic,
+                 static_cast<unsigned long long>(r.port->sent()), r.port->file().size(), r.path.c_str(),
+                 static_cast<unsigned long long>(r.port->received()));
+  }
+  for (const Simulation::Capture& c : g_sim->captures) {
+    const absl::Status closed = c.tap->close();
+    std::fprintf(f, "capture NIC %zu: %llu frames into %s%s\n", c.nic,
+                 static_cast<unsigned long long>(c.tap->frames()), c.path.c_str(),
+                 closed.ok() ? "" : absl::StrCat(" (", closed.message(), ")").c_str());
   }
   for (size_t i = 0; i < g_sim->nics.size(); ++i) {
     std::string drops;

@@ -44,6 +44,8 @@ constexpr char kUsage[] =
     "  --nic 0000:00:04.0=82599   a simulated NIC at that PCI address, bound to vfio-pci\n"
     "  --cable 0,1                a cable between the first and second --nic (else: loopback plugs)\n"
     "  --source 0                 a traffic source on the first --nic's port: 64 frames a millisecond\n"
+    "  --pcap-in 0=FILE           the first --nic's port receives FILE's frames, 64 a millisecond, once\n"
+    "  --capture 0=FILE           every frame the first --nic's port sends or receives, into FILE (pcap)\n"
     "  KIND: %s\n";
 
 int usage(const std::string& error) {
@@ -129,6 +131,7 @@ std::string read_all(const fs::path& p) {
 int main(int argc, char** argv) {
   std::vector<Nic> nics;
   std::vector<std::string> cables, sources;
+  std::vector<std::pair<size_t, std::string>> replays, captures;  // NIC index, absolute path
   int i = 1;
   for (; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -137,7 +140,8 @@ int main(int argc, char** argv) {
       break;
     }
     if (arg == "--help" || arg == "-h") return usage(""), 0;
-    if ((arg == "--nic" || arg == "--cable" || arg == "--source") && i + 1 >= argc) {
+    if ((arg == "--nic" || arg == "--cable" || arg == "--source" || arg == "--pcap-in" || arg == "--capture") &&
+        i + 1 >= argc) {
       return usage(arg + " needs a value");
     }
     if (arg == "--nic") {
@@ -158,6 +162,19 @@ int main(int argc, char** argv) {
       size_t a = 0;
       if (!absl::SimpleAtoi(argv[++i], &a)) return usage(absl::StrCat("--source ", argv[i], ": want a NIC's index"));
       sources.push_back(absl::StrCat(a));
+    } else if (arg == "--pcap-in" || arg == "--capture") {
+      const std::string value = argv[++i];
+      const size_t eq = value.find('=');
+      size_t a = 0;
+      if (eq == std::string::npos || eq + 1 == value.size() || !absl::SimpleAtoi(value.substr(0, eq), &a)) {
+        return usage(absl::StrCat(arg, " ", value, ": want I=FILE"));
+      }
+      // Absolute: the program may change its directory.
+      const std::string path = fs::absolute(value.substr(eq + 1)).string();
+      if (arg == "--pcap-in" && !fs::is_regular_file(path)) {
+        return usage(absl::StrCat(arg, " ", value, ": no file ", path));
+      }
+      (arg == "--pcap-in" ? replays : captures).emplace_back(a, path);
     } else {
       return usage("unknown option " + arg);
     }
@@ -198,6 +215,8 @@ int main(int argc, char** argv) {
     setenv("SAFENIC_SIM_NICS", absl::StrJoin(specs, ",").c_str(), 1);
     setenv("SAFENIC_SIM_CABLES", absl::StrJoin(cables, ",").c_str(), 1);
     setenv("SAFENIC_SIM_SOURCES", absl::StrJoin(sources, ",").c_str(), 1);
+    for (const auto& [nic, path] : replays) setenv(absl::StrCat("SAFENIC_SIM_PCAP_IN_", nic).c_str(), path.c_str(), 1);
+    for (const auto& [nic, path] : captures) setenv(absl::StrCat("SAFENIC_SIM_CAPTURE_", nic).c_str(), path.c_str(), 1);
     setenv("SAFENIC_SIM_SUMMARY", summary.c_str(), 1);
     execvp(argv[i], argv + i);
     std::fprintf(stderr, "run_with_simulated_nics: cannot run %s: %s\n", argv[i], std::strerror(errno));

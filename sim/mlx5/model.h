@@ -102,6 +102,8 @@ class ConnectXModel final : public DeviceModel {
   // The QSFP cage: connect() it to another port.
   Port& port() { return port_; }
   bool link_up() const { return initialized_ && port_state_.admin_up && port_.connected(); }
+  // The link up and a NIC RX root flow table set: frames have somewhere to go.
+  bool receiving() override { return link_up() && objects_.root.has_value(); }
 
   // Seeded faults (sim/faults.h): kCommandTimeout and kCommandFailure at each
   // command (of plan.command_opcode, if set), kBadLkey at each data segment,

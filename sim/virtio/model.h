@@ -53,7 +53,9 @@ class VirtioNetModel final : public DeviceModel {
   size_t bar_size(int bar) const override;
   uint64_t mmio_read(int bar, uint32_t offset, unsigned width) override;
   void mmio_write(int bar, uint32_t offset, unsigned width, uint64_t value) override;
-  void progress() override;  // reports held receive batches
+  void progress() override;
+  // The driver may use the queues and has enabled the first receive queue.
+  bool receiving() override { return usable() && !vqs_.empty() && vqs_[0].enabled && port_.connected(); }  // reports held receive batches
   uint32_t config_read32(uint32_t offset) const override;
 
   Port& port() { return port_; }

@@ -34,6 +34,42 @@ for kind in 82599:ixgbe:82:0 virtio:virtio:1a:f virtio-legacy:virtio:1a:f cx5:ml
   [[ ${traps:-0} -gt 50 ]] || fail "$model: only ${traps:-no} trapped register accesses"
 done
 
+# Wires from files: 100 frames replayed into NIC 0 (--pcap-in), NIC 1
+# captured (--capture) behind its loopback plug. fwd forwards each frame
+# NIC 0 -> NIC 1, out through the capture and the plug and back in (captured
+# twice: sent and received), then NIC 1 -> NIC 0, back to the replaying
+# port. The capture must hold those 200 frames, readable by another reader.
+python3 - "$TEST_TMPDIR/in.pcap" <<'PY'
+import struct, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    for i in range(100):
+        frame = bytes.fromhex("020000008201" "020000000099" "0800") + bytes([i]) * 46
+        f.write(struct.pack("<IIII", 1, i, len(frame), len(frame)) + frame)
+PY
+"$launcher" --nic 0000:00:04.0=82599 --nic 0000:00:05.0=82599 \
+    --pcap-in 0="$TEST_TMPDIR/in.pcap" --capture 1="$TEST_TMPDIR/out.pcap" -- \
+  "$fwd" --dev0=0000:00:04.0 --dev1=0000:00:05.0 --no_huge --seconds=1 >"$out" 2>&1 ||
+  fail "pcap: the launcher exited $?"
+grep -q "^pcap-in NIC 0: sent 100 of the 100 frames of $TEST_TMPDIR/in.pcap, received 100$" "$out" ||
+  fail "pcap: the replay did not get its 100 frames back"
+grep -q "^capture NIC 1: 200 frames into $TEST_TMPDIR/out.pcap$" "$out" || fail "pcap: the capture does not hold 200 frames"
+records=$(python3 - "$TEST_TMPDIR/out.pcap" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+assert struct.unpack("<I", data[:4])[0] in (0xA1B2C3D4, 0xA1B23C4D), "not a pcap file"
+n, at = 0, 24
+while at < len(data):
+    caplen = struct.unpack("<IIII", data[at:at + 16])[2]
+    assert data[at + 16 + 12:at + 16 + 14] == b"\x08\x00", "not the frames sent"
+    at += 16 + caplen
+    n += 1
+print(n)
+PY
+)
+[[ $records == 200 ]] || fail "pcap: the capture file holds $records frames"
+grep -q "^run_with_simulated_nics: violations 0$" "$out" || fail "pcap: violations"
+
 # Bad input: a clear message and a non-zero exit.
 expect_exit() {  # code, pattern, command...
   local code=$1 pattern=$2
@@ -49,6 +85,8 @@ expect_exit 2 "no simulated NIC 'nosuch'" "$launcher" --nic 0000:00:04.0=nosuch 
 expect_exit 2 "no program to run" "$launcher" --nic 0000:00:04.0=82599
 expect_exit 2 "want ADDRESS=KIND" "$launcher" --nic 0000:00:04.0 -- /bin/true
 expect_exit 2 "no --nic" "$launcher" -- /bin/true
+expect_exit 2 "no file" "$launcher" --nic 0000:00:04.0=82599 --pcap-in 0=/nonexistent.pcap -- /bin/true
+expect_exit 2 "want I=FILE" "$launcher" --nic 0000:00:04.0=82599 --capture 0 -- /bin/true
 expect_exit 127 "cannot run" "$launcher" --nic 0000:00:04.0=82599 -- /nonexistent/program
 # The program's own failure is its exit status.
 expect_exit 1 "0000:00:09.0 is not among the 1 PCI devices" "$launcher" --nic 0000:00:04.0=82599 -- "$fwd" --dev0=0000:00:09.0 --dev1=0000:00:04.0 --no_huge
