@@ -20,7 +20,7 @@
 # IN_ORDER ring order. Any other report fails the test, so what DPDK found
 # and was fixed stays fixed.
 set -euo pipefail
-launcher=$1
+launcher=$1 make_pcap=$2
 out=$TEST_TMPDIR/out
 export TMPDIR=$TEST_TMPDIR/tmp
 mkdir -p "$TMPDIR"
@@ -103,19 +103,13 @@ forward 82599 "net_ixgbe, full-featured" 02:00:00:00:82:01 "" "Using full-featur
 forward virtio "net_virtio, packed ring" 02:00:00:00:1a:f4 "$mac_writes" ""
 forward virtio-split "net_virtio, split ring" 02:00:00:00:1a:f4 "$mac_writes|$control_queue_order" ""
 forward virtio-legacy "net_virtio, legacy" 02:00:00:00:1a:f4 "" ""
+
 # Wires from files: 100 frames replayed into port 0 (--pcap-in) once the
 # driver receives, port 1 captured (--capture) behind its loopback plug.
 # testpmd (io mode; --no-flush-rx: it would drop what waits in the rings at
 # `start`) forwards each frame port 0 -> port 1, out and back in through the
 # plug (captured twice), port 1 -> port 0, back to the replaying port.
-python3 - "$TEST_TMPDIR/in.pcap" <<'PY'
-import struct, sys
-with open(sys.argv[1], "wb") as f:
-    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    for i in range(100):
-        frame = bytes.fromhex("020000008201" "020000000099" "0800") + bytes([i]) * 46
-        f.write(struct.pack("<IIII", 1, i, len(frame), len(frame)) + frame)
-PY
+python3 "$make_pcap" "$TEST_TMPDIR/in.pcap" 100
 : >"$out"
 {
   for ((i = 0; i < 600; ++i)); do grep -q "testpmd> " "$out" 2>/dev/null && break; sleep 0.1; done

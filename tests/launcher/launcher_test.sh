@@ -6,7 +6,7 @@
 # traffic sources' frames both ways, with no violation. Bad input gets a
 # clear error and a non-zero exit, and nothing is left in TMPDIR.
 set -euo pipefail
-launcher=$1 fwd=$2 bad_bar_access=$3
+launcher=$1 fwd=$2 bad_bar_access=$3 make_pcap=$4
 export TMPDIR=$TEST_TMPDIR/tmp
 mkdir -p "$TMPDIR"
 out=$TEST_TMPDIR/out
@@ -34,19 +34,23 @@ for kind in 82599:ixgbe:82:0 virtio:virtio:1a:f virtio-legacy:virtio:1a:f cx5:ml
   [[ ${traps:-0} -gt 50 ]] || fail "$model: only ${traps:-no} trapped register accesses"
 done
 
+# fwd --tx_first across a cable (as testpmd's `start tx_first`): 32 frames
+# from each port go round, each forwarded frame crossing the cable once; the
+# cable carried exactly what fwd sent (forwarded, and the 32 first ones).
+"$launcher" --nic 0000:00:04.0=82599 --nic 0000:00:05.0=82599 --cable 0,1 -- \
+  "$fwd" --dev0=0000:00:04.0 --dev1=0000:00:05.0 --no_huge --seconds=0.5 --tx_first=32 >"$out" 2>&1 ||
+  fail "tx_first: the launcher exited $?"
+sent0=$(sed -n 's/^port 0: received [0-9]*, sent \([0-9]*\),.*/\1/p' "$out")
+wire0=$(sed -n 's/^cable 0 to 1: \([0-9]*\) frames.*/\1/p' "$out")
+[[ ${sent0:-0} -gt 1000 && $sent0 -eq ${wire0:-0} ]] || fail "tx_first: port 0 sent ${sent0:-nothing}, the cable carried ${wire0:-nothing}"
+grep -q "^run_with_simulated_nics: violations 0$" "$out" || fail "tx_first: violations"
+
 # Wires from files: 100 frames replayed into NIC 0 (--pcap-in), NIC 1
 # captured (--capture) behind its loopback plug. fwd forwards each frame
 # NIC 0 -> NIC 1, out through the capture and the plug and back in (captured
 # twice: sent and received), then NIC 1 -> NIC 0, back to the replaying
 # port. The capture must hold those 200 frames, readable by another reader.
-python3 - "$TEST_TMPDIR/in.pcap" <<'PY'
-import struct, sys
-with open(sys.argv[1], "wb") as f:
-    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    for i in range(100):
-        frame = bytes.fromhex("020000008201" "020000000099" "0800") + bytes([i]) * 46
-        f.write(struct.pack("<IIII", 1, i, len(frame), len(frame)) + frame)
-PY
+python3 "$make_pcap" "$TEST_TMPDIR/in.pcap" 100
 "$launcher" --nic 0000:00:04.0=82599 --nic 0000:00:05.0=82599 \
     --pcap-in 0="$TEST_TMPDIR/in.pcap" --capture 1="$TEST_TMPDIR/out.pcap" -- \
   "$fwd" --dev0=0000:00:04.0 --dev1=0000:00:05.0 --no_huge --seconds=1 >"$out" 2>&1 ||
