@@ -35,6 +35,7 @@
 #include "absl/strings/str_split.h"
 #include "sim/catalog.h"
 #include "sim/pcap.h"
+#include "sim/tap.h"
 #include "sim/testbed.h"
 #include "sim/vfio/emulated_vfio.h"
 #include "sim/vfio/real_time.h"
@@ -66,6 +67,11 @@ struct Simulation {
     std::unique_ptr<safenic::sim::PcapTap> tap;
   };
   std::vector<Capture> captures;
+  struct Tap {
+    size_t nic;
+    std::unique_ptr<safenic::sim::TapPort> port;
+  };
+  std::vector<Tap> taps;
   std::unique_ptr<safenic::sim::RealTimeProgress> progress;
   std::string vfio_dir = "/dev/vfio";
   std::string summary;
@@ -161,6 +167,16 @@ Simulation* build() {
     cabled[i] = true;
   }
   for (size_t i = 0; i < s->nics.size(); ++i) {
+    const char* name = std::getenv(absl::StrCat("SAFENIC_SIM_TAP_", i).c_str());
+    if (name == nullptr) continue;
+    if (cabled[i]) die(absl::StrCat("--tap ", i, ": NIC ", i, " already has a cable or a source"));
+    auto tap = safenic::sim::TapPort::open(name);
+    if (!tap.ok()) die(absl::StrCat("--tap ", i, "=", name, ": ", tap.status().message()));
+    safenic::sim::connect(end_of(i), **tap);
+    s->taps.push_back({i, *std::move(tap)});
+    cabled[i] = true;
+  }
+  for (size_t i = 0; i < s->nics.size(); ++i) {
     const char* path = std::getenv(absl::StrCat("SAFENIC_SIM_PCAP_IN_", i).c_str());
     if (path == nullptr) continue;
     if (cabled[i]) die(absl::StrCat("--pcap-in ", i, ": NIC ", i, " already has a cable or a source"));
@@ -179,6 +195,7 @@ Simulation* build() {
   s->progress = std::make_unique<safenic::sim::RealTimeProgress>(
       s->ctx, std::move(models), absl::Milliseconds(1), [s] {
         for (const auto& source : s->sources) source->inject(64);
+        for (const Simulation::Tap& t : s->taps) t.port->poll(64);  // what the kernel sent
         for (const Simulation::Replay& r : s->replays) {
           if (s->nics[r.nic].model->receiving()) r.port->replay(64);  // from when the driver receives
         }
@@ -264,6 +281,11 @@ void write_summary() {
     std::fprintf(f, "pcap-in NIC %zu: sent %llu of the %zu frames of %s, received %llu\n", r.nic,
                  static_cast<unsigned long long>(r.port->sent()), r.port->file().size(), r.path.c_str(),
                  static_cast<unsigned long long>(r.port->received()));
+  }
+  for (const Simulation::Tap& t : g_sim->taps) {
+    std::fprintf(f, "tap NIC %zu (%s): %llu frames to the kernel, %llu from it\n", t.nic, t.port->name().c_str(),
+                 static_cast<unsigned long long>(t.port->to_kernel()),
+                 static_cast<unsigned long long>(t.port->from_kernel()));
   }
   for (const Simulation::Capture& c : g_sim->captures) {
     const absl::Status closed = c.tap->close();

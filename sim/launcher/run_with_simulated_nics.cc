@@ -46,6 +46,7 @@ constexpr char kUsage[] =
     "  --source 0                 a traffic source on the first --nic's port: 64 frames a millisecond\n"
     "  --pcap-in 0=FILE           the first --nic's port receives FILE's frames, 64 a millisecond, once\n"
     "  --capture 0=FILE           every frame the first --nic's port sends or receives, into FILE (pcap)\n"
+    "  --tap 0=NAME               the first --nic's port cabled to a TAP interface NAME (needs CAP_NET_ADMIN)\n"
     "  KIND: %s\n";
 
 int usage(const std::string& error) {
@@ -132,6 +133,7 @@ int main(int argc, char** argv) {
   std::vector<Nic> nics;
   std::vector<std::string> cables, sources;
   std::vector<std::pair<size_t, std::string>> replays, captures;  // NIC index, absolute path
+  std::vector<std::pair<size_t, std::string>> taps;               // NIC index, interface
   int i = 1;
   for (; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -140,7 +142,8 @@ int main(int argc, char** argv) {
       break;
     }
     if (arg == "--help" || arg == "-h") return usage(""), 0;
-    if ((arg == "--nic" || arg == "--cable" || arg == "--source" || arg == "--pcap-in" || arg == "--capture") &&
+    if ((arg == "--nic" || arg == "--cable" || arg == "--source" || arg == "--pcap-in" || arg == "--capture" ||
+         arg == "--tap") &&
         i + 1 >= argc) {
       return usage(arg + " needs a value");
     }
@@ -162,6 +165,13 @@ int main(int argc, char** argv) {
       size_t a = 0;
       if (!absl::SimpleAtoi(argv[++i], &a)) return usage(absl::StrCat("--source ", argv[i], ": want a NIC's index"));
       sources.push_back(absl::StrCat(a));
+    } else if (arg == "--tap") {
+      const std::vector<std::string> parts = absl::StrSplit(argv[++i], '=');
+      size_t a = 0;
+      if (parts.size() != 2 || parts[1].empty() || !absl::SimpleAtoi(parts[0], &a)) {
+        return usage(absl::StrCat("--tap ", argv[i], ": want I=NAME"));
+      }
+      taps.emplace_back(a, parts[1]);
     } else if (arg == "--pcap-in" || arg == "--capture") {
       const std::string value = argv[++i];
       const size_t eq = value.find('=');
@@ -217,6 +227,7 @@ int main(int argc, char** argv) {
     setenv("SAFENIC_SIM_SOURCES", absl::StrJoin(sources, ",").c_str(), 1);
     for (const auto& [nic, path] : replays) setenv(absl::StrCat("SAFENIC_SIM_PCAP_IN_", nic).c_str(), path.c_str(), 1);
     for (const auto& [nic, path] : captures) setenv(absl::StrCat("SAFENIC_SIM_CAPTURE_", nic).c_str(), path.c_str(), 1);
+    for (const auto& [nic, name] : taps) setenv(absl::StrCat("SAFENIC_SIM_TAP_", nic).c_str(), name.c_str(), 1);
     setenv("SAFENIC_SIM_SUMMARY", summary.c_str(), 1);
     execvp(argv[i], argv + i);
     std::fprintf(stderr, "run_with_simulated_nics: cannot run %s: %s\n", argv[i], std::strerror(errno));
