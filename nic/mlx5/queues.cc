@@ -365,6 +365,10 @@ void SendQueue::reset_counters() {
 }
 
 absl::Status SendQueue::recreate() {
+  // The CQEs the device wrote before the CQ overran are still in the ring:
+  // take them first (sent frames complete, failed and flushed ones count as
+  // errors); only the frames after them are left without a word.
+  clean();
   absl::Status s = destroy(c_, op::kDestroySq, sqn_);
   if (s.ok()) s = destroy(c_, op::kDestroyCq, cq_.cqn);
   if (s.ok()) {
