@@ -133,6 +133,25 @@ class I2cMaster {
     stop();
     return byte;
   }
+  // A sequential read (UM10204 §3.1.10): `n` bytes from `offset`, the
+  // master acknowledging each but the last.
+  std::vector<uint8_t> read_sequence(uint8_t offset, int n) {
+    start();
+    if (!send(0xA0) || !send(offset)) return stop(), std::vector<uint8_t>{};
+    start();
+    if (!send(0xA1)) return stop(), std::vector<uint8_t>{};
+    std::vector<uint8_t> bytes;
+    for (int k = 0; k < n; ++k) {
+      uint8_t byte = 0;
+      for (int i = 0; i < 8; ++i) byte = static_cast<uint8_t>(byte << 1 | pulse());
+      bytes.push_back(byte);
+      set_data(k + 1 == n);  // acknowledge (low) but after the last
+      pulse();
+      set_data(true);  // released: the device drives the next byte
+    }
+    stop();
+    return bytes;
+  }
   bool data_in() { return lines() & ixgbe::I2CCTL::DATA_IN::kMask; }
 
  private:
@@ -188,6 +207,9 @@ TEST_F(IxgbeEepromTest, TheSfpModuleIdentifiesItselfOverI2cAsAPassiveCable) {
   std::string vendor;
   for (int b = 0; b < 16; ++b) vendor += static_cast<char>(i2c.read(static_cast<uint8_t>(20 + b)).value());
   EXPECT_EQ(vendor, "SAFENIC SIM     ");
+  // The same 16 bytes in one sequential read.
+  const std::vector<uint8_t> name = i2c.read_sequence(20, 16);
+  EXPECT_EQ(std::string(name.begin(), name.end()), vendor);
   EXPECT_TRUE(i2c.data_in());  // released after the STOP
   EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
 }
