@@ -222,7 +222,7 @@ bool Ixgbe82599::link_up() {
 }
 
 void Ixgbe82599::update_link() {
-  const bool up = link_setup_ && config_.sfp_module && port_.connected() &&
+  const bool up = config_.sfp_module && port_.connected() &&
                   regs_.get<AUTOC>().get<AUTOC::LMS>() == AUTOC::kLms10gSerial &&
                   ctx_.clock->now() >= link_up_at_;
   if (up == link_up_) return;
@@ -237,7 +237,6 @@ void Ixgbe82599::update_link() {
 // state machine leaves its first state at once, the link is up after
 // autoneg_time.
 void Ixgbe82599::start_link_setup() {
-  link_setup_ = true;
   link_up_at_ = ctx_.clock->now() + config_.autoneg_time;
   regs_.set_field<ANLP1::AN_STATE>(1);
 }

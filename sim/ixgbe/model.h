@@ -155,9 +155,9 @@ class Ixgbe82599 final : public DeviceModel {
   // TX descriptors done but not yet written back (TXDCTL.WTHRESH > 0).
   std::array<uint32_t, 128> tx_unwritten_{};
   // Link set-up runs from a reset (with the EEPROM's AUTOC) and from each AN
-  // restart; it ends with the link up at link_up_at_ if a module is fitted,
-  // something is at the other end and the link mode is 10G serial.
-  bool link_setup_ = false;
+  // restart or link reset; it ends with the link up at link_up_at_ if a
+  // module is fitted, something is at the other end and the link mode is 10G
+  // serial.
   SfpModule sfp_;
   bool link_up_ = false;  // what LINKS and STATUS show
   absl::Time link_up_at_;
