@@ -51,6 +51,11 @@ class IxgbeTest : public ::testing::Test {
     EXPECT_TRUE(nic.ok()) << nic.status();
     return *std::move(nic);
   }
+  // A NIC cabled to a test endpoint, link up.
+  void cable_to(Nic& nic, sim::TesterPort& tester) {
+    sim::connect(nic.model->port(), tester);
+    ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  }
   // Two NICs joined by a cable, links up.
   void cable(Nic& a, Nic& b) {
     sim::connect(a.model->port(), b.model->port());
@@ -391,8 +396,7 @@ TEST_F(IxgbeTest, EimsSetsEimcClearsAndZerosChangeNothing) {
 TEST_F(IxgbeTest, RuntsAndOversizeFramesAreDroppedAndCountedInRucAndRoc) {
   Nic nic = open_ok();
   sim::TesterPort tester;
-  sim::connect(nic.model->port(), tester);
-  ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  cable_to(nic, tester);
   sim::UdpFlow flow;
   flow.dst_mac = nic.dev->mac();
   std::vector<uint8_t> tagged = sim::udp_frame(1518, flow, 5);  // 1522 with the CRC
@@ -438,8 +442,7 @@ TEST_F(IxgbeTest, TheRxWriteBackCarriesPacketTypeRssTypeAndTheSecondDwordPcsdSel
   config.rx_queues = 4;
   Nic nic = open_ok(config);
   sim::TesterPort tester;
-  sim::connect(nic.model->port(), tester);
-  ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  cable_to(nic, tester);
   // The driver sets PCSD (the RSS hash); cleared here to see the fragment checksum first.
   const uint64_t rxcsum = nic.model->mmio_read(0, ixgbe::RXCSUM::offset(), 4);
   EXPECT_TRUE(rxcsum & ixgbe::RXCSUM::PCSD::kMask);
@@ -529,8 +532,7 @@ TEST_F(IxgbeTest, TxWriteBackWaitsForWthreshDescriptorsWhenItIsSet) {
 TEST_F(IxgbeTest, BroadcastFramesNeedFctrlBam) {
   Nic nic = open_ok();
   sim::TesterPort tester;
-  sim::connect(nic.model->port(), tester);
-  ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  cable_to(nic, tester);
   sim::UdpFlow flow;
   flow.dst_mac = MacAddress{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
   tester.send(sim::udp_frame(60, flow, 1));
@@ -590,8 +592,7 @@ TEST_F(IxgbeTest, EachQueuesDropsAreItsOwnOnceRqsmrMapsThem) {
 TEST_F(IxgbeTest, MulticastFramesPassByTheMulticastTable) {
   Nic nic = open_ok();  // not promiscuous
   sim::TesterPort tester;
-  sim::connect(nic.model->port(), tester);
-  ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  cable_to(nic, tester);
   sim::UdpFlow flow;
   flow.dst_mac = MacAddress{{0x01, 0x00, 0x5e, 0x00, 0x12, 0x34}};
   auto received = [&](uint64_t seq) {
@@ -620,8 +621,7 @@ TEST_F(IxgbeTest, MulticastFramesPassByTheMulticastTable) {
 TEST_F(IxgbeTest, TaggedFramesPassByTheVlanFilterTableWhenItIsOn) {
   Nic nic = open_ok();
   sim::TesterPort tester;
-  sim::connect(nic.model->port(), tester);
-  ASSERT_TRUE(nic.dev->wait_for_link(absl::Seconds(1)).ok());
+  cable_to(nic, tester);
   sim::UdpFlow flow;
   flow.dst_mac = nic.dev->mac();
   auto received = [&](uint64_t seq, bool tagged) {

@@ -2,6 +2,9 @@
 // (§4.6.3) and the data path use, advanced RX/TX descriptors, RSS, statistics,
 // link state, and strict checks of what the driver does. Everything happens in
 // the caller's thread: TX on a TDT write, RX when a frame arrives on the wire.
+// model.cc: registers, link, transmit; receive.cc: the receive side; nvm.cc
+// and sfp.cc: the EEPROM and the SFP+ module; stored_registers.cc: the
+// registers kept without behaviour.
 #pragma once
 
 #include <array>
@@ -42,7 +45,13 @@ class Ixgbe82599 final : public DeviceModel {
 
   // The SFP+ cage: connect() it to another port.
   Port& port() { return port_; }
-  bool link_up();
+  // The link comes up with time (autonegotiation done); it goes down only on
+  // events that call update_link() themselves (cable, reset, AN restart, flap):
+  // while up, nothing needs re-evaluating. Inline: every received frame asks.
+  bool link_up() {
+    if (!link_up_) update_link();
+    return link_up_;
+  }
   // The link up and RXCTRL.RXEN set (the datasheet's receive init ends with it, §4.6.7).
   bool receiving() override { return link_up() && rx_settings_.enabled; }
   // Flow control: while paused (as by received PAUSE frames) TX descriptors
@@ -135,7 +144,12 @@ class Ixgbe82599 final : public DeviceModel {
   void transmit(uint32_t q);
   void write_back(uint32_t q);
   void count_tx(uint32_t q, uint32_t frames, uint64_t bytes);
-  static void add64(uint32_t& lo, uint32_t& hi, uint64_t n);
+  // A 64-bit counter kept in two 32-bit registers (GORCL/H, QBRC_L/H, ...).
+  static void add64(uint32_t& lo, uint32_t& hi, uint64_t n) {
+    const uint64_t v = (uint64_t{hi} << 32 | lo) + n;
+    lo = static_cast<uint32_t>(v);
+    hi = static_cast<uint32_t>(v >> 32);
+  }
   bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
   // The address a DMA goes to: corrupted (outside every IOMMU region) when a
   // kDmaFault of `faults` (null: none) fires. The data path loads faults_ once.
