@@ -15,6 +15,9 @@ namespace safenic::virtio {
 inline constexpr uint16_t kVendor = 0x1AF4;
 inline constexpr uint16_t kLegacyNetDevice = 0x1000;
 inline constexpr uint16_t kModernNetDevice = 0x1041;
+// §5 Device Types: the network device's virtio device id (a transitional
+// device's PCI subsystem device id, §4.1.2.3).
+inline constexpr uint16_t kVirtioNetDeviceId = 1;
 
 // §2.1 Device status field.
 namespace status {

@@ -1,11 +1,16 @@
 // libsafenic_preload.so: simulated NICs for a program that drives PCI devices
-// through VFIO itself. Loaded with LD_PRELOAD (sim/launcher/
-// run_with_simulated_nics sets it up), it answers the program's system calls
-// on the VFIO device files from an EmulatedVfio (sim/vfio) whose devices are
-// safenic's models, and passes every other call through to the C library.
+// itself, through VFIO or through sysfs and uio. Loaded with LD_PRELOAD
+// (sim/launcher/run_with_simulated_nics sets it up), it answers the program's
+// system calls on the VFIO device files from an EmulatedVfio, and those on
+// the NICs' sysfs files, /dev/uioN and /proc/self/pagemap from an EmulatedUio
+// (sim/vfio), whose devices are safenic's models; it passes every other call
+// through to the C library.
 //
 // Configured from the environment (the launcher writes it):
-//   SAFENIC_SIM_NICS     ADDRESS=KIND@GROUP,...   e.g. 0000:00:04.0=82599@7
+//   SAFENIC_SIM_NICS     ADDRESS=KIND@GROUP,...   e.g. 0000:00:04.0=82599@7: bound to
+//                        vfio-pci in IOMMU group 7; 0000:00:04.0=82599@uio0: bound to
+//                        uio_pci_generic as /dev/uio0
+//   SYSFS_PCI_DEVICES    the launcher's sysfs tree (uio: the NICs' files are there)
 //   SAFENIC_SIM_CABLES   I-J,...                  NICs (by position) cabled together
 //   SAFENIC_SIM_SOURCES  I,...                    NICs whose port a traffic source drives:
 //                        60-byte UDP frames to the NIC's address, 64 a millisecond
@@ -37,17 +42,20 @@
 #include "sim/pcap.h"
 #include "sim/tap.h"
 #include "sim/testbed.h"
+#include "sim/vfio/emulated_uio.h"
 #include "sim/vfio/emulated_vfio.h"
 #include "sim/vfio/real_time.h"
 
 namespace {
 
+using safenic::sim::EmulatedUio;
 using safenic::sim::EmulatedVfio;
 
 struct Simulation {
   safenic::sim::SimContext ctx = safenic::sim::SimContext::serialized();
   std::vector<safenic::sim::SimulatedNic> nics;
   std::unique_ptr<EmulatedVfio> vfio;
+  std::unique_ptr<EmulatedUio> uio;  // null: no NIC bound to uio_pci_generic
   std::vector<std::unique_ptr<safenic::sim::TrafficSource>> sources;
   std::vector<size_t> source_nics;
   struct Cable {
@@ -110,17 +118,31 @@ Simulation* build() {
     }
   }
   std::vector<safenic::sim::EmulatedPciDevice> devices;
+  std::vector<safenic::sim::EmulatedUioDevice> uio_devices;
   uint32_t n = 0;
   for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_NICS"), ',', absl::SkipEmpty())) {
     const std::vector<std::string> parts = absl::StrSplit(item, absl::ByAnyChar("=@"));
-    int group = 0;
-    if (parts.size() != 3 || !absl::SimpleAtoi(parts[2], &group)) {
-      die(absl::StrFormat("SAFENIC_SIM_NICS entry '%s' is not ADDRESS=KIND@GROUP", item));
+    int group = 0, uio = -1;
+    if (parts.size() != 3 || !(absl::SimpleAtoi(parts[2], &group) ||
+                               (absl::StartsWith(parts[2], "uio") && absl::SimpleAtoi(parts[2].substr(3), &uio)))) {
+      die(absl::StrFormat("SAFENIC_SIM_NICS entry '%s' is not ADDRESS=KIND@GROUP or ADDRESS=KIND@uioN", item));
     }
     auto nic = safenic::sim::make_simulated_nic(parts[1], s->ctx, ++n);
     if (!nic.ok()) die(std::string(nic.status().message()));
     s->nics.push_back(*nic);
-    devices.push_back({parts[0], group, nic->model});
+    if (uio < 0) {
+      devices.push_back({parts[0], group, nic->model});
+      continue;
+    }
+    // Its sysfs directory by the name the program builds, and where that leads.
+    if (*env("SYSFS_PCI_DEVICES") == 0) die("a NIC bound to uio_pci_generic needs SYSFS_PCI_DEVICES");
+    const std::string dir = absl::StrCat(env("SYSFS_PCI_DEVICES"), "/", parts[0]);
+    std::vector<std::string> dirs = {dir};
+    if (char* real = realpath(dir.c_str(), nullptr); real != nullptr) {
+      if (dir != real) dirs.push_back(real);
+      std::free(real);
+    }
+    uio_devices.push_back({{parts[0], 0, nic->model}, uio, std::move(dirs)});
   }
   // A NIC's port, or the far side of the capture on it (--capture): what
   // its cable, source, replay or loopback plug connects to.
@@ -192,6 +214,7 @@ Simulation* build() {
     models.push_back(s->nics[i].model);
   }
   s->vfio = std::make_unique<EmulatedVfio>(s->ctx, std::move(devices), s->vfio_dir);
+  if (!uio_devices.empty()) s->uio = std::make_unique<EmulatedUio>(s->ctx, std::move(uio_devices));
   s->progress = std::make_unique<safenic::sim::RealTimeProgress>(
       s->ctx, std::move(models), absl::Milliseconds(1), [s] {
         for (const auto& source : s->sources) source->inject(64);
@@ -231,11 +254,15 @@ bool vfio_path(const char* path) {
   return std::strncmp(path, dir.c_str(), dir.size()) == 0 && path[dir.size()] == '/';
 }
 
-bool ours(int fd) {
-  if (t_inside || fd < 0) return false;
+// Which emulator made `fd`, if one did.
+enum class Owner { kNone, kVfio, kUio };
+Owner owner(int fd) {
+  if (t_inside || fd < 0) return Owner::kNone;
   Simulation& s = sim();
   Inside in;
-  return s.vfio->owns(fd);
+  if (s.vfio->owns(fd)) return Owner::kVfio;
+  if (s.uio != nullptr && s.uio->owns(fd)) return Owner::kUio;
+  return Owner::kNone;
 }
 
 template <typename F>
@@ -249,10 +276,21 @@ mode_t mode_of(int flags, va_list ap) {
   return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? static_cast<mode_t>(va_arg(ap, int)) : 0;
 }
 
-int open_vfio(const char* path, int flags) {
+// An open the emulators answer (the descriptor, or -1 with errno), else
+// EmulatedVfio::kNotMine.
+constexpr int kNotMine = EmulatedVfio::kNotMine;
+static_assert(EmulatedUio::kNotMine == kNotMine);
+int emulated_open(const char* path, int flags) {
+  if (t_inside || path == nullptr) return kNotMine;
+  if (vfio_path(path)) {
+    Simulation& s = sim();
+    Inside in;
+    return s.vfio->open(path, flags);
+  }
   Simulation& s = sim();
+  if (s.uio == nullptr) return kNotMine;
   Inside in;
-  return s.vfio->open(path, flags);
+  return s.uio->open(path, flags);
 }
 
 void write_summary() {
@@ -264,7 +302,13 @@ void write_summary() {
   if (f == nullptr) return;
   std::fprintf(f, "violations %zu\n", g_sim->ctx.log->size());
   std::fprintf(f, "trapped_accesses %llu\n",
-               static_cast<unsigned long long>(g_sim->vfio->trapped_accesses()));
+               static_cast<unsigned long long>(g_sim->vfio->trapped_accesses() +
+                                               (g_sim->uio ? g_sim->uio->trapped_accesses() : 0)));
+  if (g_sim->uio != nullptr) {
+    std::fprintf(f, "pagemap: %llu entries read; up to %llu bytes of the program's memory open to DMA\n",
+                 static_cast<unsigned long long>(g_sim->uio->pagemap_entries_read()),
+                 static_cast<unsigned long long>(g_sim->uio->most_admitted_bytes()));
+  }
   for (size_t i = 0; i < g_sim->sources.size(); ++i) {
     std::fprintf(f, "source %zu (NIC %zu): sent %llu, received %llu\n", i, g_sim->source_nics[i],
                  static_cast<unsigned long long>(g_sim->sources[i]->sent()),
@@ -340,7 +384,7 @@ int open(const char* path, int flags, ...) {
   va_start(ap, flags);
   const mode_t mode = mode_of(flags, ap);
   va_end(ap);
-  if (vfio_path(path)) return open_vfio(path, flags);
+  if (const int fd = emulated_open(path, flags); fd != kNotMine) return fd;
   static auto real = next<int (*)(const char*, int, ...)>("open");
   return real(path, flags, mode);
 }
@@ -350,7 +394,7 @@ int open64(const char* path, int flags, ...) {
   va_start(ap, flags);
   const mode_t mode = mode_of(flags, ap);
   va_end(ap);
-  if (vfio_path(path)) return open_vfio(path, flags);
+  if (const int fd = emulated_open(path, flags); fd != kNotMine) return fd;
   static auto real = next<int (*)(const char*, int, ...)>("open64");
   return real(path, flags, mode);
 }
@@ -360,7 +404,7 @@ int openat(int dirfd, const char* path, int flags, ...) {
   va_start(ap, flags);
   const mode_t mode = mode_of(flags, ap);
   va_end(ap);
-  if (vfio_path(path)) return open_vfio(path, flags);
+  if (const int fd = emulated_open(path, flags); fd != kNotMine) return fd;
   static auto real = next<int (*)(int, const char*, int, ...)>("openat");
   return real(dirfd, path, flags, mode);
 }
@@ -370,20 +414,20 @@ int openat64(int dirfd, const char* path, int flags, ...) {
   va_start(ap, flags);
   const mode_t mode = mode_of(flags, ap);
   va_end(ap);
-  if (vfio_path(path)) return open_vfio(path, flags);
+  if (const int fd = emulated_open(path, flags); fd != kNotMine) return fd;
   static auto real = next<int (*)(int, const char*, int, ...)>("openat64");
   return real(dirfd, path, flags, mode);
 }
 
 // _FORTIFY_SOURCE's checked open.
 int __open_2(const char* path, int flags) {
-  if (vfio_path(path)) return open_vfio(path, flags);
+  if (const int fd = emulated_open(path, flags); fd != kNotMine) return fd;
   static auto real = next<int (*)(const char*, int)>("__open_2");
   return real(path, flags);
 }
 
 int __open64_2(const char* path, int flags) {
-  if (vfio_path(path)) return open_vfio(path, flags);
+  if (const int fd = emulated_open(path, flags); fd != kNotMine) return fd;
   static auto real = next<int (*)(const char*, int)>("__open64_2");
   return real(path, flags);
 }
@@ -423,10 +467,10 @@ int lstat64(const char* path, struct stat64* st) {
 }
 
 int close(int fd) {
-  if (ours(fd)) {
+  if (const Owner o = owner(fd); o != Owner::kNone) {
     Simulation& s = sim();
     Inside in;
-    return s.vfio->close(fd);
+    return o == Owner::kVfio ? s.vfio->close(fd) : s.uio->close(fd);
   }
   static auto real = next<int (*)(int)>("close");
   return real(fd);
@@ -437,7 +481,7 @@ int ioctl(int fd, unsigned long request, ...) {
   va_start(ap, request);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  if (ours(fd)) {
+  if (owner(fd) == Owner::kVfio) {
     Simulation& s = sim();
     Inside in;
     return s.vfio->ioctl(fd, request, reinterpret_cast<uintptr_t>(arg));
@@ -447,13 +491,21 @@ int ioctl(int fd, unsigned long request, ...) {
 }
 
 void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
-  if (ours(fd)) {
+  if (const Owner o = owner(fd); o != Owner::kNone) {
     Simulation& s = sim();
     Inside in;
-    return s.vfio->mmap(addr, len, prot, flags, fd, offset);
+    return o == Owner::kVfio ? s.vfio->mmap(addr, len, prot, flags, fd, offset)
+                             : s.uio->mmap(addr, len, prot, flags, fd, offset);
   }
   static auto real = next<void* (*)(void*, size_t, int, int, int, off_t)>("mmap");
-  return real(addr, len, prot, flags, fd, offset);
+  void* const p = real(addr, len, prot, flags, fd, offset);
+  // sysfs/uio: what the program maps (hugepages, memory mapped over) decides
+  // what pagemap opens to DMA.
+  if (p != MAP_FAILED && !t_inside && g_sim != nullptr && g_sim->uio != nullptr) {
+    Inside in;
+    g_sim->uio->mapped(p, len, flags, fd);
+  }
+  return p;
 }
 
 void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
@@ -464,16 +516,17 @@ int munmap(void* addr, size_t len) {
   if (!t_inside && g_sim != nullptr) {  // BAR mappings in the range are undone first
     Inside in;
     g_sim->vfio->munmap(addr, len);
+    if (g_sim->uio != nullptr) g_sim->uio->munmap(addr, len);
   }
   static auto real = next<int (*)(void*, size_t)>("munmap");
   return real(addr, len);
 }
 
 ssize_t pread(int fd, void* buf, size_t len, off_t offset) {
-  if (ours(fd)) {
+  if (const Owner o = owner(fd); o != Owner::kNone) {
     Simulation& s = sim();
     Inside in;
-    return s.vfio->pread(fd, buf, len, offset);
+    return o == Owner::kVfio ? s.vfio->pread(fd, buf, len, offset) : s.uio->pread(fd, buf, len, offset);
   }
   static auto real = next<ssize_t (*)(int, void*, size_t, off_t)>("pread");
   return real(fd, buf, len, offset);
@@ -481,16 +534,41 @@ ssize_t pread(int fd, void* buf, size_t len, off_t offset) {
 
 ssize_t pread64(int fd, void* buf, size_t len, off_t offset) { return pread(fd, buf, len, offset); }
 
+// _FORTIFY_SOURCE's checked forms (the size check is the compiler's business).
+ssize_t __pread_chk(int fd, void* buf, size_t len, off_t offset, size_t) { return pread(fd, buf, len, offset); }
+ssize_t __pread64_chk(int fd, void* buf, size_t len, off_t offset, size_t) { return pread(fd, buf, len, offset); }
+
 ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset) {
-  if (ours(fd)) {
+  if (const Owner o = owner(fd); o != Owner::kNone) {
     Simulation& s = sim();
     Inside in;
-    return s.vfio->pwrite(fd, buf, len, offset);
+    return o == Owner::kVfio ? s.vfio->pwrite(fd, buf, len, offset) : s.uio->pwrite(fd, buf, len, offset);
   }
   static auto real = next<ssize_t (*)(int, const void*, size_t, off_t)>("pwrite");
   return real(fd, buf, len, offset);
 }
 
 ssize_t pwrite64(int fd, const void* buf, size_t len, off_t offset) { return pwrite(fd, buf, len, offset); }
+
+// read(): /proc/self/pagemap and /dev/uioN (DPDK reads pagemap after lseek).
+ssize_t read(int fd, void* buf, size_t len) {
+  if (owner(fd) == Owner::kUio) {
+    Simulation& s = sim();
+    Inside in;
+    return s.uio->read(fd, buf, len);
+  }
+  static auto real = next<ssize_t (*)(int, void*, size_t)>("read");
+  return real(fd, buf, len);
+}
+
+ssize_t __read_chk(int fd, void* buf, size_t len, size_t) { return read(fd, buf, len); }
+
+// No port I/O: a program that would reach an I/O BAR with in/out
+// instructions (DPDK's uio path does, after iopl) would reach this machine's
+// real ports at the launcher's made-up addresses. Refused as for a user
+// without CAP_SYS_RAWIO; I/O BARs stay reachable through their resource files
+// (pread/pwrite) and VFIO.
+int iopl(int) { return errno = EPERM, -1; }
+int ioperm(unsigned long, unsigned long, int) { return errno = EPERM, -1; }
 
 }  // extern "C"

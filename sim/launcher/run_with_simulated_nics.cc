@@ -1,13 +1,16 @@
-// run_with_simulated_nics: runs a program that drives PCI NICs through VFIO
-// (DPDK's PMDs, safenic's own PCI path) against simulated NICs, unchanged.
+// run_with_simulated_nics: runs a program that drives PCI NICs itself (DPDK's
+// PMDs, safenic's own PCI path), through VFIO or through sysfs and uio,
+// against simulated NICs, unchanged.
 //
 //   run_with_simulated_nics --nic 0000:00:04.0=82599 --nic 0000:00:05.0=82599
 //       --cable 0,1 -- PROGRAM [ARGS...]
 //
 // It writes a sysfs tree for the NICs (each bound to vfio-pci, in an IOMMU
-// group of its own) and points the program at it with SYSFS_PCI_DEVICES (the
+// group of its own; or with --driver uio_pci_generic, bound to that as
+// /dev/uioN) and points the program at it with SYSFS_PCI_DEVICES (the
 // variable DPDK and safenic read), preloads libsafenic_preload.so (sim/
-// launcher/preload.cc: VFIO answered by the models) and runs the program.
+// launcher/preload.cc: VFIO, or the sysfs files, /dev/uioN and
+// /proc/self/pagemap, answered by the models) and runs the program.
 // Afterwards it prints what the models saw and exits with the program's
 // status, or 3 if the program succeeded but a model reported a violation.
 #include <signal.h>
@@ -47,6 +50,9 @@ constexpr char kUsage[] =
     "  --pcap-in 0=FILE           the first --nic's port receives FILE's frames, 64 a millisecond, once\n"
     "  --capture 0=FILE           every frame the first --nic's port sends or receives, into FILE (pcap)\n"
     "  --tap 0=NAME               the first --nic's port cabled to a TAP interface NAME (needs CAP_NET_ADMIN)\n"
+    "  --driver vfio-pci          the kernel driver the NICs appear bound to: vfio-pci (the default: the program\n"
+    "                             maps DMA memory with VFIO) or uio_pci_generic (it maps the BARs from sysfs and\n"
+    "                             reads physical addresses from /proc/self/pagemap, which the library answers)\n"
     "  KIND: %s\n";
 
 int usage(const std::string& error) {
@@ -57,7 +63,7 @@ int usage(const std::string& error) {
 
 struct Nic {
   std::string address, kind;
-  int group;
+  int group;  // its IOMMU group (vfio-pci) or uio number (uio_pci_generic)
 };
 
 void write_file(const fs::path& p, const std::string& data) {
@@ -66,13 +72,18 @@ void write_file(const fs::path& p, const std::string& data) {
   if (!out) throw std::runtime_error("cannot write " + p.string());
 }
 
+constexpr char kVfioPci[] = "vfio-pci", kUioPciGeneric[] = "uio_pci_generic";
+
 // The sysfs files PCI users read (Documentation/PCI/sysfs-pci.rst): ids and
-// class, the resource table, the NUMA node, the driver and IOMMU group links,
-// the configuration space.
-void write_sysfs(const fs::path& base, const std::vector<Nic>& nics) {
+// class, the resource table, the NUMA node, the driver link, the
+// configuration space; bound to vfio-pci, the IOMMU group link; bound to
+// uio_pci_generic, the uio device (uio/uioN, Documentation/driver-api/
+// uio-howto.rst) and resourceN files of the BARs' sizes (their contents, like
+// config's, are the library's to answer).
+void write_sysfs(const fs::path& base, const std::vector<Nic>& nics, const std::string& driver) {
   const fs::path devices = base / "sys/bus/pci/devices";
   fs::create_directories(devices);
-  fs::create_directories(base / "sys/bus/pci/drivers/vfio-pci");
+  fs::create_directories(base / "sys/bus/pci/drivers" / driver);
   safenic::sim::SimContext ctx;  // models made only to read their ids and BARs
   uint32_t n = 0;
   for (const Nic& nic : nics) {
@@ -92,9 +103,10 @@ void write_sysfs(const fs::path& base, const std::vector<Nic>& nics) {
     write_file(dir / "numa_node", "-1\n");
     write_file(dir / "enable", "1\n");
     // resource: "start end flags" per BAR, the ROM and bridge windows. The
-    // addresses are made up (a VFIO user maps BARs through the device fd).
+    // addresses are made up (the program reaches BARs through the device fd
+    // or the resourceN files): memory from 0xf0000000, I/O ports from 0xc000.
     std::string resource;
-    uint64_t next = 0xf0000000;
+    uint64_t next_memory = 0xf0000000 + 0x1000000 * n, next_port = 0xc000 + 0x100 * n;
     for (int i = 0; i < 13; ++i) {
       const uint64_t size = i < 6 ? m.bar_size(i) : 0;
       if (size == 0) {
@@ -103,20 +115,38 @@ void write_sysfs(const fs::path& base, const std::vector<Nic>& nics) {
       }
       const bool io = m.config_read32(0x10 + 4 * i) & 1;
       const uint64_t flags = io ? 0x40101 : 0x40200;  // IORESOURCE_IO or _MEM (+ _SIZEALIGN)
+      uint64_t& next = io ? next_port : next_memory;
       resource += absl::StrFormat("0x%016x 0x%016x 0x%016x\n", next, next + size - 1, flags);
-      next += std::max<uint64_t>(size, 0x100000);
+      next += io ? size : std::max<uint64_t>(size, 0x100000);
     }
     write_file(dir / "resource", resource);
+    if (driver == kUioPciGeneric) {
+      for (int bar = 0; bar < 6; ++bar) {
+        if (m.bar_size(bar) == 0) continue;
+        write_file(dir / absl::StrCat("resource", bar), "");
+        fs::resize_file(dir / absl::StrCat("resource", bar), m.bar_size(bar));
+      }
+    }
     std::string config(256, '\0');
     for (uint32_t off = 0; off < 256; off += 4) {
       const uint32_t v = m.config_read32(off);
       std::memcpy(config.data() + off, &v, 4);
     }
     write_file(dir / "config", config);
+    fs::create_directory_symlink(fs::path("../../../bus/pci/drivers") / driver, dir / "driver");
+    if (driver == kUioPciGeneric) {
+      // uio's class device: its number (DPDK opens /dev/uioN and
+      // /sys/class/uio/uioN/device/config) and its char device (243 is
+      // uio's usual dynamic major).
+      const fs::path uio = dir / "uio" / absl::StrCat("uio", nic.group);
+      fs::create_directories(uio);
+      write_file(uio / "name", "uio_pci_generic\n");
+      write_file(uio / "dev", absl::StrCat("243:", nic.group, "\n"));
+      continue;
+    }
     fs::create_directories(base / "sys/kernel/iommu_groups" / std::to_string(nic.group) / "devices");
     fs::create_directory_symlink(fs::path("../../../kernel/iommu_groups") / std::to_string(nic.group),
                                  dir / "iommu_group");
-    fs::create_directory_symlink("../../../bus/pci/drivers/vfio-pci", dir / "driver");
   }
 }
 
@@ -134,6 +164,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> cables, sources;
   std::vector<std::pair<size_t, std::string>> replays, captures;  // NIC index, absolute path
   std::vector<std::pair<size_t, std::string>> taps;               // NIC index, interface
+  std::string driver = kVfioPci;
   int i = 1;
   for (; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -143,7 +174,7 @@ int main(int argc, char** argv) {
     }
     if (arg == "--help" || arg == "-h") return usage(""), 0;
     if ((arg == "--nic" || arg == "--cable" || arg == "--source" || arg == "--pcap-in" || arg == "--capture" ||
-         arg == "--tap") &&
+         arg == "--tap" || arg == "--driver") &&
         i + 1 >= argc) {
       return usage(arg + " needs a value");
     }
@@ -153,7 +184,7 @@ int main(int argc, char** argv) {
       if (safenic::sim::find_kind(parts[1]) == nullptr) {
         return usage(absl::StrCat("--nic ", argv[i], ": no simulated NIC '", parts[1], "'"));
       }
-      nics.push_back({parts[0], parts[1], 100 + static_cast<int>(nics.size())});
+      nics.push_back({parts[0], parts[1], static_cast<int>(nics.size())});
     } else if (arg == "--cable") {
       const std::vector<std::string> ends = absl::StrSplit(argv[++i], ',');
       size_t a = 0, b = 0;
@@ -165,6 +196,11 @@ int main(int argc, char** argv) {
       size_t a = 0;
       if (!absl::SimpleAtoi(argv[++i], &a)) return usage(absl::StrCat("--source ", argv[i], ": want a NIC's index"));
       sources.push_back(absl::StrCat(a));
+    } else if (arg == "--driver") {
+      driver = argv[++i];
+      if (driver != kVfioPci && driver != kUioPciGeneric) {
+        return usage(absl::StrCat("--driver ", driver, ": want vfio-pci or uio_pci_generic"));
+      }
     } else if (arg == "--tap") {
       const std::vector<std::string> parts = absl::StrSplit(argv[++i], '=');
       size_t a = 0;
@@ -206,9 +242,12 @@ int main(int argc, char** argv) {
   }
   const fs::path base = tmpl;
   std::vector<std::string> specs;
-  for (const Nic& nic : nics) specs.push_back(absl::StrCat(nic.address, "=", nic.kind, "@", nic.group));
+  for (Nic& nic : nics) {
+    if (driver == kVfioPci) nic.group += 100;  // IOMMU groups 100, 101, ...; uio0, uio1, ...
+    specs.push_back(absl::StrCat(nic.address, "=", nic.kind, "@", driver == kVfioPci ? "" : "uio", nic.group));
+  }
   try {
-    write_sysfs(base, nics);
+    write_sysfs(base, nics, driver);
   } catch (const std::exception& e) {
     fs::remove_all(base, ec);
     std::fprintf(stderr, "run_with_simulated_nics: %s\n", e.what());

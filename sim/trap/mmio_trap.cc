@@ -117,12 +117,12 @@ struct TrapHandler {
 };
 
 absl::StatusOr<std::unique_ptr<TrappedMmio>> TrappedMmio::create(size_t size, Device& device,
-                                                                std::string name, void* fixed_address,
-                                                                uint64_t device_offset) {
+                                                                std::string name, void* address,
+                                                                uint64_t device_offset, bool address_is_hint) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t len = (std::max<size_t>(size, 1) + page - 1) / page * page;
-  void* base = mmap(fixed_address, len, PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (fixed_address ? MAP_FIXED : 0), -1, 0);
+  const int fixed = address != nullptr && !address_is_hint ? MAP_FIXED : 0;
+  void* base = mmap(address, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixed, -1, 0);
   if (base == MAP_FAILED) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("trapped MMIO for %s: mmap of %d bytes failed: %s", name, len, std::strerror(errno)));

@@ -42,13 +42,15 @@ class TrappedMmio {
 
   // `size` bytes (rounded up to whole pages) whose accesses go to `device`,
   // which must outlive the region; `name` appears in error messages. No
-  // thread may touch the region while it is destroyed. With `fixed_address`
-  // the region replaces whatever is mapped there (mmap's MAP_FIXED), and
-  // its first byte is the device's `device_offset` (a BAR mapped in parts).
+  // thread may touch the region while it is destroyed. With `address` the
+  // region replaces whatever is mapped there (mmap's MAP_FIXED), or with
+  // `address_is_hint` goes there if that range is free (mmap's hint); its
+  // first byte is the device's `device_offset` (a BAR mapped in parts).
   static absl::StatusOr<std::unique_ptr<TrappedMmio>> create(size_t size, Device& device,
                                                             std::string name,
-                                                            void* fixed_address = nullptr,
-                                                            uint64_t device_offset = 0);
+                                                            void* address = nullptr,
+                                                            uint64_t device_offset = 0,
+                                                            bool address_is_hint = false);
   ~TrappedMmio();
   TrappedMmio(const TrappedMmio&) = delete;
   TrappedMmio& operator=(const TrappedMmio&) = delete;

@@ -20,10 +20,6 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 constexpr int kRegionShift = 40;  // a region's offset in the device fd: index << 40
-constexpr uint32_t kConfigSize = 4096;  // PCI Express configuration space
-constexpr uint32_t kCommandOffset = 0x04;
-constexpr uint32_t kCapabilityPointer = 0x34, kStatusCapabilityList = 1u << 20;
-constexpr uint8_t kCapMsix = 0x11;  // PCI Local Bus spec 3.0, Appendix H
 
 int fail(int err) {
   errno = err;
@@ -39,44 +35,22 @@ bool too_small(const T* p, size_t minimum) {
 
 }  // namespace
 
-struct EmulatedVfio::Device {
-  EmulatedPciDevice spec;
-  std::unique_ptr<SimulatedFunction> function;
-  uint16_t command = 0;  // the command register, as the program last wrote it
+// A function, and the eventfds the program gave for its interrupts.
+struct EmulatedVfio::Device : EmulatedFunction {
+  using EmulatedFunction::EmulatedFunction;
   std::map<uint32_t, std::vector<int>> irqs;  // index -> eventfds (-1: none)
-
-  uint32_t config_dword(uint32_t offset) const {
-    uint32_t v = spec.model->config_read32(offset);
-    if (offset == kCommandOffset) v = (v & 0xFFFF0000) | command;
-    return v;
-  }
-  // The MSI-X table size from the model's capability list (0: no MSI-X).
-  uint32_t msix_vectors() const {
-    if (!(config_dword(kCommandOffset) & kStatusCapabilityList)) return 0;
-    uint32_t at = config_dword(kCapabilityPointer) & 0xFC;
-    for (int hops = 0; at != 0 && hops < 48; ++hops) {
-      const uint32_t header = config_dword(at);
-      if ((header & 0xFF) == kCapMsix) return ((header >> 16) & 0x7FF) + 1;
-      at = (header >> 8) & 0xFC;
-    }
-    return 0;
-  }
-  bool io_bar(int index) const { return config_dword(0x10 + 4 * index) & 1; }
 };
 
 EmulatedVfio::EmulatedVfio(SimContext context, std::vector<EmulatedPciDevice> devices,
                            std::string vfio_dir)
     : context_(std::move(context)), vfio_dir_(std::move(vfio_dir)) {
   for (EmulatedPciDevice& spec : devices) {
-    auto d = std::make_unique<Device>();
-    d->function = std::make_unique<SimulatedFunction>(spec.model, context_, spec.address);
-    d->spec = std::move(spec);
-    devices_.push_back(std::move(d));
+    devices_.push_back(std::make_unique<Device>(std::move(spec), context_));
   }
 }
 
 EmulatedVfio::~EmulatedVfio() {
-  mappings_.clear();
+  mappings_ = BarMappings();
   for (const auto& [fd, o] : fds_) ::close(fd);
 }
 
@@ -96,7 +70,7 @@ int EmulatedVfio::open(const char* path, int flags) {
   int group = -1;
   if (!absl::SimpleAtoi(name, &group)) return fail(ENOENT);
   for (const auto& d : devices_) {
-    if (d->spec.iommu_group != group) continue;
+    if (d->spec().iommu_group != group) continue;
     // The kernel lets one process hold a group open once.
     for (const auto& [fd, o] : fds_) {
       if (o.kind == Kind::kGroup && o.group == group) return fail(EBUSY);
@@ -115,7 +89,7 @@ bool EmulatedVfio::exists(const char* path) const {
   if (name == "vfio") return true;
   if (!absl::SimpleAtoi(name, &group)) return false;
   for (const auto& d : devices_) {
-    if (d->spec.iommu_group == group) return true;
+    if (d->spec().iommu_group == group) return true;
   }
   return false;
 }
@@ -269,7 +243,7 @@ int EmulatedVfio::group_ioctl(Open& o, unsigned long request, uintptr_t arg) {
       auto container = fds_.find(o.container);
       if (container == fds_.end() || container->second.iommu_type == 0) return fail(EINVAL);  // container and IOMMU first
       for (const auto& d : devices_) {
-        if (d->spec.iommu_group == o.group && d->spec.address == name) {
+        if (d->spec().iommu_group == o.group && d->spec().address == name) {
           return new_fd(Open(Kind::kDevice, -1, d.get()));
         }
       }
@@ -301,13 +275,13 @@ int EmulatedVfio::device_ioctl(Device& d, unsigned long request, uintptr_t arg) 
       info->cap_offset = 0;
       if (info->index <= VFIO_PCI_BAR5_REGION_INDEX) {
         const int bar = static_cast<int>(info->index);
-        info->size = d.spec.model->bar_size(bar);
+        info->size = d.bar_size(bar);
         if (info->size != 0) {
           info->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
                         (d.io_bar(bar) ? 0 : VFIO_REGION_INFO_FLAG_MMAP);
         }
       } else if (info->index == VFIO_PCI_CONFIG_REGION_INDEX) {
-        info->size = kConfigSize;
+        info->size = EmulatedFunction::kConfigSize;
         info->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
       }
       return 0;
@@ -357,48 +331,16 @@ int EmulatedVfio::device_ioctl(Device& d, unsigned long request, uintptr_t arg) 
   }
 }
 
-void* EmulatedVfio::mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
+void* EmulatedVfio::mmap(void* addr, size_t len, int /*prot*/, int flags, int fd, off_t offset) {
   auto it = fds_.find(fd);
   if (it == fds_.end() || it->second.kind != Kind::kDevice) return (errno = EINVAL), MAP_FAILED;
-  Device& d = *it->second.device;
   const uint64_t index = static_cast<uint64_t>(offset) >> kRegionShift;
   const uint64_t within = static_cast<uint64_t>(offset) & ((uint64_t{1} << kRegionShift) - 1);
-  if (index > VFIO_PCI_BAR5_REGION_INDEX || within % kPage != 0 || d.io_bar(static_cast<int>(index))) {
-    return (errno = EINVAL), MAP_FAILED;  // a memory BAR, in whole pages
-  }
-  auto bar = d.function->bar(static_cast<int>(index));
-  if (!bar.ok() || within + len > ((*bar)->size() + kPage - 1) / kPage * kPage) {
-    return (errno = EINVAL), MAP_FAILED;
-  }
-  Mapping m;
-  m.forward = std::make_unique<ForwardToBar>(**bar);
-  // MAP_FIXED: where the program asks (DPDK reserves a BAR's span first, then
-  // maps its parts into it around the MSI-X table).
-  auto trap = TrappedMmio::create(len, *m.forward, absl::StrFormat("%s BAR%d", d.spec.address, index),
-                                  (flags & MAP_FIXED) ? addr : nullptr, within);
-  if (!trap.ok()) return (errno = ENOMEM), MAP_FAILED;
-  m.trap = *std::move(trap);
-  void* base = m.trap->base();
-  mappings_[reinterpret_cast<uintptr_t>(base)] = std::move(m);
-  return base;
+  if (index > VFIO_PCI_BAR5_REGION_INDEX) return (errno = EINVAL), MAP_FAILED;
+  return mappings_.map(*it->second.device, static_cast<int>(index), addr, len, flags, within);
 }
 
-int EmulatedVfio::munmap(void* addr, size_t len) {
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(addr);
-  int undone = 0;
-  for (auto it = mappings_.lower_bound(begin); it != mappings_.end() && it->first < begin + len;) {
-    unmapped_traps_ += it->second.trap->traps();
-    it = mappings_.erase(it);
-    ++undone;
-  }
-  return undone;
-}
-
-uint64_t EmulatedVfio::trapped_accesses() const {
-  uint64_t n = unmapped_traps_;
-  for (const auto& [base, m] : mappings_) n += m.trap->traps();
-  return n;
-}
+int EmulatedVfio::munmap(void* addr, size_t len) { return mappings_.unmap(addr, len); }
 
 ssize_t EmulatedVfio::pread(int fd, void* buf, size_t len, off_t offset) {
   auto it = fds_.find(fd);
@@ -412,47 +354,13 @@ ssize_t EmulatedVfio::pwrite(int fd, const void* buf, size_t len, off_t offset) 
   return region_access(*it->second.device, const_cast<void*>(buf), len, offset, true);
 }
 
-// pread/pwrite on a region: the configuration space byte by byte (the
-// command register is kept; other writes are accepted and not acted on), a
-// BAR as Linux 6.1's vfio-pci does it (vfio_pci_core_do_io_rw): any length,
-// in naturally aligned accesses of 4, 2 or 1 bytes through its SimulatedBar
-// (DPDK reads a legacy virtio device's 6-byte mac in one pread).
+// pread/pwrite on a region: the configuration space or a BAR.
 ssize_t EmulatedVfio::region_access(Device& d, void* buf, size_t len, off_t offset, bool write) {
   const uint64_t index = static_cast<uint64_t>(offset) >> kRegionShift;
   const uint64_t at = static_cast<uint64_t>(offset) & ((uint64_t{1} << kRegionShift) - 1);
-  uint8_t* const bytes = static_cast<uint8_t*>(buf);
-  if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
-    if (at >= kConfigSize || len > kConfigSize - at) return fail(EINVAL);
-    for (size_t i = 0; i < len; ++i) {
-      const uint32_t o = static_cast<uint32_t>(at + i);
-      if (write) {
-        if (o == kCommandOffset) d.command = static_cast<uint16_t>((d.command & 0xFF00) | bytes[i]);
-        if (o == kCommandOffset + 1) d.command = static_cast<uint16_t>((d.command & 0x00FF) | bytes[i] << 8);
-      } else {
-        bytes[i] = static_cast<uint8_t>(d.config_dword(o & ~3u) >> (8 * (o & 3)));
-      }
-    }
-    return static_cast<ssize_t>(len);
-  }
-  if (index > VFIO_PCI_BAR5_REGION_INDEX || len == 0) return fail(EINVAL);
-  auto bar = d.function->bar(static_cast<int>(index));
-  if (!bar.ok()) return fail(EINVAL);
-  ForwardToBar forward(**bar);  // (the SimulatedBar takes the simulation's lock)
-  for (size_t done = 0; done < len;) {
-    const uint64_t off = at + done;
-    const size_t left = len - done;
-    const unsigned width = left >= 4 && off % 4 == 0 ? 4 : left >= 2 && off % 2 == 0 ? 2 : 1;
-    uint64_t v = 0;
-    if (write) {
-      std::memcpy(&v, bytes + done, width);
-      forward.write(off, width, v);
-    } else {
-      v = forward.read(off, width);
-      std::memcpy(bytes + done, &v, width);
-    }
-    done += width;
-  }
-  return static_cast<ssize_t>(len);
+  if (index == VFIO_PCI_CONFIG_REGION_INDEX) return d.config_access(buf, len, at, write);
+  if (index > VFIO_PCI_BAR5_REGION_INDEX) return fail(EINVAL);
+  return d.bar_access(static_cast<int>(index), buf, len, at, write);
 }
 
 }  // namespace safenic::sim

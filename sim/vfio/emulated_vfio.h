@@ -31,16 +31,9 @@
 #include <vector>
 
 #include "sim/model.h"
-#include "sim/simulated_function.h"
-#include "sim/trap/mmio_trap.h"
+#include "sim/vfio/emulated_function.h"
 
 namespace safenic::sim {
-
-struct EmulatedPciDevice {
-  std::string address;  // "0000:00:04.0"
-  int iommu_group = 0;  // <vfio_dir>/<iommu_group>
-  std::shared_ptr<DeviceModel> model;
-};
 
 class EmulatedVfio {
  public:
@@ -70,7 +63,7 @@ class EmulatedVfio {
 
   const SimContext& context() const { return context_; }
   // Accesses served by trapping, over all BAR mappings so far.
-  uint64_t trapped_accesses() const;
+  uint64_t trapped_accesses() const { return mappings_.trapped_accesses(); }
 
  private:
   enum class Kind { kContainer, kGroup, kDevice };
@@ -86,10 +79,6 @@ class EmulatedVfio {
     int iommu_type = 0;
     std::map<uint64_t, uint64_t> dma;
   };
-  struct Mapping {  // a BAR mapped with mmap()
-    std::unique_ptr<ForwardToBar> forward;
-    std::unique_ptr<TrappedMmio> trap;
-  };
 
   int new_fd(Open o);
   void leave_container(Open& group);
@@ -102,8 +91,7 @@ class EmulatedVfio {
   std::string vfio_dir_;
   std::vector<std::unique_ptr<Device>> devices_;
   std::map<int, Open> fds_;
-  std::map<uintptr_t, Mapping> mappings_;  // by address
-  uint64_t unmapped_traps_ = 0;  // traps of mappings since unmapped
+  BarMappings mappings_;
 };
 
 }  // namespace safenic::sim

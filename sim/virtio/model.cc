@@ -74,7 +74,21 @@ uint32_t VirtioNetModel::config_read32(uint32_t off) const {
     }
   };
   if (off == 0x00) return uint32_t{id().vendor} | uint32_t{id().device} << 16;
-  if (config_.legacy) return 0;
+  // Class code: network controller, Ethernet (PCI Code and ID Assignment
+  // spec, 02h/00h). Revision: a transitional device's is 0 (§4.1.2.3,
+  // "Legacy Interfaces: A Note on PCI Device Discovery"); a modern one's 1
+  // or higher (§4.1.2.1).
+  if (off == 0x08) return 0x020000u << 8 | (config_.legacy ? 0 : 1);
+  if (config_.legacy) {
+    // The legacy registers in BAR0, which is I/O space (§4.1.4.8, "Legacy
+    // Interfaces: A Note on PCI Device Layout"; bit 0 of a BAR says I/O,
+    // PCI Local Bus spec 3.0, 6.2.5.1); the subsystem device id is the
+    // virtio device id, 1 for network (§4.1.2.3), which is how a legacy
+    // driver tells the device type.
+    if (off == 0x10) return 0x1;
+    if (off == 0x2C) return uint32_t{kVendor} | uint32_t{kVirtioNetDeviceId} << 16;
+    return 0;
+  }
   if (off == 0x04) return 1u << 20;  // status: capability list
   if (off == 0x34) return 0x40;
   const uint32_t w = (off % 16) / 4;

@@ -18,6 +18,7 @@
 
 #include "gtest/gtest.h"
 #include "nic/virtio/spec.h"
+#include "sim/virtio/model.h"
 #include "tests/fidelity/linux_virtio_ring.h"
 
 namespace safenic::virtio {
@@ -37,6 +38,7 @@ constexpr bool reg_at(size_t offset, size_t bytes) {
 // §4.1.2 PCI device discovery.
 static_assert(kModernNetDevice == 0x1040 + VIRTIO_ID_NET);
 static_assert(kLegacyNetDevice == 0x1000 + VIRTIO_ID_NET - 1);  // transitional ids start at 0x1000
+static_assert(kVirtioNetDeviceId == VIRTIO_ID_NET);
 
 // §2.1 Device status.
 static_assert(status::kAcknowledge == VIRTIO_CONFIG_S_ACKNOWLEDGE);
@@ -142,6 +144,29 @@ static_assert(kCtrlErr == VIRTIO_NET_ERR);
 template <typename F>
 bool field_at(uint32_t offset, uint32_t bytes) {
   return at<F>(offset, bytes);
+}
+
+// The model's configuration space as Linux's virtio_pci driver probes it
+// (drivers/virtio/virtio_pci_legacy_dev.c, vp_legacy_probe: a transitional
+// device's revision is VIRTIO_PCI_ABI_VERSION, its device type the subsystem
+// device id, its registers an I/O BAR 0; virtio_pci_modern_dev.c for the
+// modern one's revision), read with <linux/pci_regs.h>'s offsets. DPDK's uio
+// path found the legacy model saying memory (it then mapped the BAR).
+TEST(VirtioUapi, TheModelsConfigSpaceIsWhatLinuxsVirtioPciProbes) {
+  auto byte = [](const sim::VirtioNetModel& m, uint32_t off) { return (m.config_read32(off & ~3u) >> (8 * (off & 3))) & 0xFF; };
+  auto word = [](const sim::VirtioNetModel& m, uint32_t off) { return (m.config_read32(off & ~3u) >> (8 * (off & 3))) & 0xFFFF; };
+  sim::VirtioNetConfig legacy_config;
+  legacy_config.legacy = true;
+  const sim::VirtioNetModel legacy(sim::SimContext{}, legacy_config);
+  EXPECT_EQ(byte(legacy, PCI_REVISION_ID), VIRTIO_PCI_ABI_VERSION);
+  EXPECT_EQ(word(legacy, PCI_SUBSYSTEM_ID), VIRTIO_ID_NET);
+  EXPECT_EQ(legacy.config_read32(PCI_BASE_ADDRESS_0) & PCI_BASE_ADDRESS_SPACE, PCI_BASE_ADDRESS_SPACE_IO);
+  constexpr uint32_t kEthernet = 0x0200;  // class 02h, subclass 00h (PCI Code and ID Assignment spec; not in the UAPI)
+  EXPECT_EQ(word(legacy, PCI_CLASS_DEVICE), kEthernet);
+  const sim::VirtioNetModel modern(sim::SimContext{}, sim::VirtioNetConfig{});
+  EXPECT_GE(byte(modern, PCI_REVISION_ID), 1u);
+  EXPECT_EQ(word(modern, PCI_CLASS_DEVICE), kEthernet);
+  EXPECT_EQ(modern.config_read32(PCI_BASE_ADDRESS_0) & PCI_BASE_ADDRESS_SPACE, 0u) << "its BARs are memory";
 }
 
 TEST(VirtioUapi, RingLayoutsAndFlagsAreLinuxs) {

@@ -19,6 +19,8 @@ SIM = ["//tests:ixgbe_test", "//tests:register_test", "//tests:seam_test", "//te
 # reads whatever lies there (often 0, as the original would act); AddressSanitizer
 # stops them, as CI's asan run would.
 VIRTIO_ASAN = ["--config=asan", "//tests:virtio_test"]
+# The emulated sysfs/uio way (sim/vfio/emulated_uio.cc).
+UIO = ["//tests/pci:emulated_uio_test"]
 
 MUTATIONS = [
     # --- the IOMMU and mem/ ---
@@ -204,6 +206,17 @@ MUTATIONS = [
     ("cx-model-cq-size", "sim/mlx5/objects.cc",
      "if (cq.log_size > profile_.log_max_cq_size) return", "if (cq.log_size > profile_.log_max_cq_size + 1) return",
      MLX5, "a CQ larger than the capability is created"),
+
+    # --- the emulated sysfs/uio way ---
+    ("uio-pages-adjacent", "sim/vfio/emulated_uio.cc",
+     "next_physical_ = physical + size + kPage;", "next_physical_ = physical + size;", UIO,
+     "pagemap gives pages physical addresses next to each other (a driver assuming contiguity passes)"),
+    ("uio-any-page-present", "sim/vfio/emulated_uio.cc",
+     "!= 0 || (resident & 1) == 0) return 0;", "!= 0) return 0;", UIO,
+     "pagemap says a page that is not in memory is present (and opens it to DMA)"),
+    ("uio-unmap-keeps-dma", "sim/vfio/emulated_uio.cc",
+     "  bars_.unmap(addr, len);\n  withdraw(begin, end);\n", "  bars_.unmap(addr, len);\n", UIO,
+     "memory the program unmapped stays open to the device's DMA"),
 
     # --- shared layout headers (driver and model move together) ---
     ("layout-82599-eop", "nic/ixgbe/descriptors.h",
