@@ -22,6 +22,20 @@ using namespace ::safenic::mlx5;  // the shared layouts
 namespace {
 
 uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+// Whether the 6-byte MAC addresses at a and b are equal (in two loads each:
+// cheaper per frame than a call to memcmp).
+bool same_mac(const uint8_t* a, const uint8_t* b) {
+  uint32_t a4, b4;
+  uint16_t a2, b2;
+  std::memcpy(&a4, a, 4);
+  std::memcpy(&b4, b, 4);
+  std::memcpy(&a2, a + 4, 2);
+  std::memcpy(&b2, b + 4, 2);
+  return ((a4 ^ b4) | static_cast<uint32_t>(a2 ^ b2)) == 0;
+}
 uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 
 // The frame's outer headers as fte_match_set_lyr_2_4 (what flow groups match
@@ -104,32 +118,26 @@ void ConnectXModel::post_event_data(uint32_t type, uint32_t sub_type,
 // index in the doorbell record) is an overrun: a CQ error event (PRM "Event
 // Queue Entry", CQ error, syndrome CQ_OVERRUN), no more CQEs. kCqOverrun makes
 // the CQ count as full.
-ConnectXModel::CqeSlot ConnectXModel::claim_cqe(uint32_t cqn) {
-  cx::Cq* const cq = objects_.cq(cqn);
-  if (cq == nullptr || cq->overrun) return {};
-  const uint32_t size = 1u << cq->log_size;
-  auto overrun = [&]() -> CqeSlot {
-    cq->overrun = true;
+bool ConnectXModel::cq_has_room(uint32_t cqn, cx::Cq& cq) {
+  const uint32_t size = 1u << cq.log_size;
+  auto overrun = [&] {
+    cq.overrun = true;
     post_event(kEventCqError, 0, cqn, kCqSyndromeOverrun);
-    return {};
+    return false;
   };
   if (fault(Fault::kCqOverrun)) return overrun();
-  if (!cq->oi && ((cq->pi - cq->ci) & 0xFFFFFF) >= size) {
-    uint8_t* const db = cq_dbr_window_.get(*ctx_.iommu, cq->dbr, 8, "ConnectX CQ doorbell record read");
-    if (db == nullptr) return {};
-    cq->ci = LayoutRef<CqDoorbell>(db).get<CqDoorbell::UPDATE_CI>();
-    if (((cq->pi - cq->ci) & 0xFFFFFF) >= size) {
+  if (!cq.oi && ((cq.pi - cq.ci) & 0xFFFFFF) >= size) {
+    uint8_t* const db = cq_dbr_window_.get(*ctx_.iommu, cq.dbr, 8, "ConnectX CQ doorbell record read");
+    if (db == nullptr) return false;
+    cq.ci = LayoutRef<CqDoorbell>(db).get<CqDoorbell::UPDATE_CI>();
+    if (((cq.pi - cq.ci) & 0xFFFFFF) >= size) {
       ctx_.log->report(absl::StrFormat(
           "ConnectX: CQ %#x overrun: %d CQEs written, the consumer index is %d (size %d)", cqn,
-          cq->pi & 0xFFFFFF, cq->ci, size));
+          cq.pi & 0xFFFFFF, cq.ci, size));
       return overrun();
     }
   }
-  const uint64_t iova = cq->mem.at(uint64_t{cq->pi & (size - 1)} * 64);
-  uint8_t* const mem = cq_window_.get(*ctx_.iommu, iova, 64, "ConnectX CQE write");
-  if (mem == nullptr) return {};
-  std::memset(mem, 0, 63);
-  return {cq, cqn, iova, mem};
+  return true;
 }
 
 void ConnectXModel::post_cqe(const CqeSlot& slot, uint8_t opcode) {
@@ -185,14 +193,6 @@ void ConnectXModel::flush_wq(uint32_t n, cx::Wq& wq, uint16_t until) {
   }
 }
 
-void ConnectXModel::count(bool rx, absl::Span<const uint8_t> f) {
-  static constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  const size_t group = std::memcmp(f.data(), kBroadcast, 6) == 0 ? 2 : (f[0] & 1) ? 6 : 4;
-  const uint32_t off = kVportCounters[group + (rx ? 0 : 1)].offset / 8;
-  ++vport_counters_[off];
-  vport_counters_[off + 1] += f.size();
-}
-
 void ConnectXModel::uar_write(uint32_t off, unsigned width, uint64_t value) {
   const uint32_t uar = off / kPageSize, reg = off % kPageSize;
   if (!initialized_ || objects_.uars.count(uar) == 0) {
@@ -233,11 +233,10 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
     ++vport_counters_[kVportCounters[0].offset / 8];   // received_errors
     return void(++drops_.oversize);
   }
-  static constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   const bool multicast = frame[0] & 1;
-  const auto listed = [&](const MacAddress& m) { return std::memcmp(frame.data(), m.bytes.data(), 6) == 0; };
+  const auto listed = [&](const MacAddress& m) { return same_mac(frame.data(), m.bytes.data()); };
   const bool accept = listed(p.mac) || std::any_of(p.allowed_uc.begin(), p.allowed_uc.end(), listed) ||
-                      std::memcmp(frame.data(), kBroadcast, 6) == 0 || p.promisc_all ||
+                      same_mac(frame.data(), kBroadcast) || p.promisc_all ||
                       (multicast ? p.promisc_mc : p.promisc_uc);
   if (!accept) return void(++drops_.vport_filter);
   count(true, frame);

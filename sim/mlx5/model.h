@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "absl/base/attributes.h"
 #include "absl/functional/function_ref.h"
 #include "nic/mac_address.h"
+#include "nic/mlx5/commands.h"
 #include "nic/mlx5/layout.h"
 #include "nic/mlx5/wqe.h"
 #include "sim/faults.h"
@@ -245,16 +247,19 @@ class ConnectXModel final : public DeviceModel {
   // The frames the send WQE in wqe_ carries (NOP none, SEND one, ENHANCED_MPSW
   // one per data segment).
   uint32_t wqe_frames() const;
-  uint8_t read_frame_data(const cx::Wq& sq, LayoutRef<mlx5::DataSegment> seg, size_t frame_start);
+  uint8_t read_frame_data(const cx::Wq& sq, LayoutRef<mlx5::DataSegment> seg, size_t frame_so_far,
+                          absl::Span<const uint8_t>& data);
   void put_on_wire(absl::Span<const uint8_t> frame);
+  void put_on_wire_padded(absl::Span<const uint8_t> frame);  // shorter than the MAC sends
 
   // datapath.cc
   void uar_write(uint32_t offset, unsigned width, uint64_t value);
   void receive(absl::Span<const uint8_t> frame);
   void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames);
-  void deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline void deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
                const LayoutValue<mlx5::OuterHeaders>& headers, uint8_t flags);
-  void deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash, uint8_t flags);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline void deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash,
+                                                       uint8_t flags);
   bool read_receive_counter(uint32_t rqn, cx::Wq& rq);
   ABSL_ATTRIBUTE_NOINLINE static uint32_t rss_hash(const cx::Tir& tir,
                                                    const LayoutValue<mlx5::OuterHeaders>& headers);
@@ -273,7 +278,23 @@ class ConnectXModel final : public DeviceModel {
     uint8_t* mem = nullptr;
     explicit operator bool() const { return mem != nullptr; }
   };
-  CqeSlot claim_cqe(uint32_t cqn);
+  // (Inline, with the rare cases out of line: a CQE a frame each way.)
+  CqeSlot claim_cqe(uint32_t cqn) {
+    cx::Cq* const cq = objects_.cq(cqn);
+    if (cq == nullptr || cq->overrun) return {};
+    if (ABSL_PREDICT_FALSE(faults_ != nullptr || (!cq->oi && ((cq->pi - cq->ci) & 0xFFFFFF) >= (1u << cq->log_size))) &&
+        !cq_has_room(cqn, *cq)) {
+      return {};
+    }
+    const uint64_t iova = cq->mem.at(uint64_t{cq->pi & ((1u << cq->log_size) - 1)} * 64);
+    uint8_t* const mem = cq_window_.get(*ctx_.iommu, iova, 64, "ConnectX CQE write");
+    if (mem == nullptr) return {};
+    std::memset(mem, 0, 63);
+    return {cq, cqn, iova, mem};
+  }
+  // A CQ that looks full, or a fault plan: whether the CQ has room by its
+  // doorbell record; if not, an overrun (reported; a CQ error event).
+  bool cq_has_room(uint32_t cqn, cx::Cq& cq);
   void post_cqe(const CqeSlot& slot, uint8_t opcode);
   // Both steps: `fill` writes the CQE's body and returns its opcode; false
   // when the CQE could not be written.
@@ -283,7 +304,18 @@ class ConnectXModel final : public DeviceModel {
   // The EQE's data (bytes 0x20-0x3B) filled by `data`.
   void post_event_data(uint32_t type, uint32_t sub_type, absl::FunctionRef<void(LayoutRef<mlx5::Eqe>)> data);
   void update_link();
-  void count(bool rx, absl::Span<const uint8_t> frame);
+  // A frame in the vport counters (received or sent; unicast, broadcast or
+  // multicast: groups 4, 2 and 6). Inline: a frame each way.
+  void count(bool rx, absl::Span<const uint8_t> f) {
+    uint32_t first4;
+    uint16_t last2;
+    std::memcpy(&first4, f.data(), 4);
+    std::memcpy(&last2, f.data() + 4, 2);
+    const size_t group = (f[0] & 1) == 0 ? 4 : (first4 == 0xFFFFFFFF && last2 == 0xFFFF) ? 2 : 6;
+    const uint32_t off = mlx5::kVportCounters[group + (rx ? 0 : 1)].offset / 8;
+    ++vport_counters_[off];
+    vport_counters_[off + 1] += f.size();
+  }
   bool take_fault(WqeFault f) { return wqe_fault_ == f ? (wqe_fault_ = WqeFault::kNone, true) : false; }
   bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
   bool command_fault(Fault f, uint16_t opcode) {
@@ -337,8 +369,11 @@ class ConnectXModel final : public DeviceModel {
   uint64_t vport_counters_[kVportCounterWords] = {};  // by output offset / 8
   std::map<uint16_t, uint32_t> by_opcode_;
   std::map<uint32_t, uint64_t> send_wqes_;
-  std::vector<uint8_t> tx_frame_;      // the frames of the send WQE being read, back to back
-  std::vector<size_t> frame_ends_;     // where each ends in tx_frame_
+  std::vector<uint8_t> tx_frame_;  // a SEND WQE's frame: its inline headers, then its data
+  // The frames of the send WQE being read: tx_frame_, or (ENHANCED_MPSW) the
+  // data segments' bytes where they lie in host memory (the driver cannot
+  // change them while the doorbell write is being served).
+  std::vector<absl::Span<const uint8_t>> tx_frames_;
   uint8_t wqe_[mlx5::kMaxWqeBlocks * mlx5::kWqeBasicBlock];  // the send WQE being read
 };
 

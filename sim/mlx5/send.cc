@@ -113,11 +113,11 @@ std::string ConnectXModel::check_send_wqe(uint32_t sqn, const cx::Wq& sq, uint16
                                                                         "where the capability says so");
 }
 
-// One data segment's bytes appended to tx_frame_ (the reserved lkey, a live
-// mapping, the frame from `frame_start` no longer than the MAC sends); a
-// syndrome when it fails.
-uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> seg,
-                                       size_t frame_start) {
+// One data segment's bytes, where they lie in host memory (the reserved
+// lkey, a live mapping, the frame no longer than the MAC sends with the
+// `frame_so_far` bytes before them); a syndrome when it fails.
+uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> seg, size_t frame_so_far,
+                                       absl::Span<const uint8_t>& data) {
   const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) || fault(Fault::kBadLkey)
                             ? ~kModelResdLkey
                             : seg.get<DataSegment::LKEY>();
@@ -126,19 +126,21 @@ uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> 
   uint64_t addr = seg.get<DataSegment::ADDR>();
   if (take_fault(WqeFault::kSendUnmapped)) addr += uint64_t{1} << 44;
   if (!sq.rlkey || lkey != kModelResdLkey) return kSyndromeLocalProtection;
-  if (tx_frame_.size() - frame_start + bytes > kMaxFrame) return kSyndromeLocalLength;
+  if (frame_so_far + bytes > kMaxFrame) return kSyndromeLocalLength;
   const uint8_t* const buf = send_data_window_.get(*ctx_.iommu, addr, bytes, "ConnectX send data read");
   if (buf == nullptr) return kSyndromeLocalProtection;
-  tx_frame_.insert(tx_frame_.end(), buf, buf + bytes);
+  data = {buf, static_cast<size_t>(bytes)};
   return 0;
 }
 
+void ConnectXModel::put_on_wire_padded(absl::Span<const uint8_t> frame) {
+  uint8_t padded[kMinFrame];  // the MAC pads it
+  std::fill(std::copy(frame.begin(), frame.end(), padded), padded + kMinFrame, 0);
+  put_on_wire(absl::MakeConstSpan(padded, kMinFrame));
+}
+
 void ConnectXModel::put_on_wire(absl::Span<const uint8_t> frame) {
-  uint8_t padded[kMinFrame];
-  if (frame.size() < kMinFrame) {  // the MAC pads it
-    std::fill(std::copy(frame.begin(), frame.end(), padded), padded + kMinFrame, 0);
-    frame = absl::MakeConstSpan(padded, kMinFrame);
-  }
+  if (frame.size() < kMinFrame) return put_on_wire_padded(frame);
   count(false, frame);
   if (link_up()) {
     port_.transmit(frame);
@@ -161,31 +163,30 @@ uint32_t ConnectXModel::wqe_frames() const {
 // nothing (the PRM does not say which frames of a failed ENHANCED_MPSW WQE
 // leave; the driver counts them all as errors).
 uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
-  frame_ends_.clear();
+  tx_frames_.clear();
+  absl::Span<const uint8_t> data;
   if (opcode == kOpcodeSend) {
     const uint32_t inline_size = LayoutRef<SendWqe>(wqe_).get<SendWqe::INLINE_HDR_SZ>();
     tx_frame_.assign(wqe_ + SendWqe::kInlineStart, wqe_ + SendWqe::kInlineStart + inline_size);
     for (uint32_t off = (SendWqe::kInlineStart + inline_size + 15) / 16 * 16; off < 16 * ds; off += 16) {
-      if (uint8_t s = read_frame_data(sq, LayoutRef<DataSegment>(wqe_ + off), 0); s != 0) return s;
+      if (uint8_t s = read_frame_data(sq, LayoutRef<DataSegment>(wqe_ + off), tx_frame_.size(), data); s != 0) {
+        return s;
+      }
+      tx_frame_.insert(tx_frame_.end(), data.begin(), data.end());
     }
-    frame_ends_.push_back(tx_frame_.size());
+    tx_frames_.push_back(tx_frame_);
   } else {  // ENHANCED_MPSW: a frame per data segment
-    tx_frame_.clear();
     for (uint32_t off = kEmpwFirstSegment; off < 16 * ds; off += 16) {
       LayoutRef<DataSegment> seg(wqe_ + off);
       if (seg.get<DataSegment::BYTE_COUNT>() & kDataInline) {
         ctx_.log->report("ConnectX: ENHANCED_MPSW inline data segment (the model implements pointers only)");
         return kSyndromeLocalQpOperation;
       }
-      if (uint8_t s = read_frame_data(sq, seg, tx_frame_.size()); s != 0) return s;
-      frame_ends_.push_back(tx_frame_.size());
+      if (uint8_t s = read_frame_data(sq, seg, 0, data); s != 0) return s;
+      tx_frames_.push_back(data);
     }
   }
-  size_t from = 0;
-  for (size_t end : frame_ends_) {
-    put_on_wire(absl::MakeConstSpan(tx_frame_.data() + from, end - from));
-    from = end;
-  }
+  for (const absl::Span<const uint8_t> frame : tx_frames_) put_on_wire(frame);
   return 0;
 }
 

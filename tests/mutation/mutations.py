@@ -201,7 +201,7 @@ MUTATIONS = [
      'if (ds < 1) return "ds 0";', 'if (ds > 63) return "ds 0";', MLX5,
      "a WQE with ds 0 is accepted"),
     ("cx-model-cq-overrun", "sim/mlx5/datapath.cc",
-     "    if (((cq->pi - cq->ci) & 0xFFFFFF) >= size) {", "    if (((cq->pi - cq->ci) & 0xFFFFFF) > size) {", MLX5,
+     "    if (((cq.pi - cq.ci) & 0xFFFFFF) >= size) {", "    if (((cq.pi - cq.ci) & 0xFFFFFF) > size) {", MLX5,
      "a CQ overruns one CQE late"),
     ("cx-model-cq-size", "sim/mlx5/objects.cc",
      "if (cq.log_size > profile_.log_max_cq_size) return", "if (cq.log_size > profile_.log_max_cq_size + 1) return",
