@@ -106,18 +106,6 @@ class Hostile final : public sim::DeviceWrites {
   bool eq_known_ = false;
 };
 
-void check_received(PacketBatch& batch, size_t from) {
-  for (size_t k = from; k < batch.size(); ++k) {
-    const Packet& p = batch[k];
-    FUZZ_CHECK(!p.empty());
-    FUZZ_CHECK(p.size() <= p.capacity());
-    FUZZ_CHECK(p.size() <= 2048);  // one RX buffer
-    uint8_t sum = 0;
-    for (uint8_t b : p.bytes()) sum = static_cast<uint8_t>(sum + b);
-    fuzz::sink = sum;  // every byte handed over is read
-  }
-}
-
 int run(const uint8_t* data, size_t size) {
   fuzz::Input in(data, size);
   const uint8_t flags = in.u8();
@@ -165,12 +153,7 @@ int run(const uint8_t* data, size_t size) {
         }
         case 1: {
           const uint16_t q = in.u8() % d.rx_queues();
-          Batch<64> got;
-          PacketBatch& target = in.u8() & 1 ? static_cast<PacketBatch&>(kept) : got;
-          const size_t before = target.size();
-          const size_t n = *d.rx_batch(q, target);
-          FUZZ_CHECK(target.size() == before + n);
-          check_received(target, before);
+          fuzz::receive_fuzzed(in, d, q, kept);
           break;
         }
         case 2:
@@ -212,9 +195,7 @@ int run(const uint8_t* data, size_t size) {
     }
     kept.clear();
   }  // the device closes: rings, RX pools and firmware pages go
-  FUZZ_CHECK(app->in_use() == 0);
-  app.reset();
-  FUZZ_CHECK(ctx.iommu->live_regions() == 0);
+  fuzz::check_nothing_left(app, ctx);
   return 0;
 }
 
