@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "mem/mempool.h"
+#include "mem/status.h"
 #include "nic/open.h"
 
 absl::Status hello() {
@@ -13,12 +14,12 @@ absl::Status hello() {
   auto dev = safenic::open_device("sim:82599", {.rx_queues = 1, .tx_queues = 1});
   if (!dev.ok()) return dev.status();  // says what went wrong and what to do
   safenic::Device& nic = **dev;
-  if (absl::Status s = nic.wait_for_link(absl::Seconds(10)); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(nic.wait_for_link(absl::Seconds(10)));
 
   auto pool = nic.create_mempool({.buffers = 1024});  // memory the device can DMA
   if (!pool.ok()) return pool.status();
   safenic::Packet frame = (*pool)->alloc();
-  if (absl::Status s = frame.resize(60); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(frame.resize(60));
   std::memset(frame.data(), 0xff, 6);                          // to: broadcast
   std::memcpy(frame.data() + 6, nic.mac().bytes.data(), 6);    // from: us
   std::memcpy(frame.data() + 12, "\x88\xb5hello", 7);          // a local ethertype

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <utility>
 
-#include "mem/check.h"
 #include "mem/packet.h"
+#include "mem/status.h"
 
 namespace safenic {
 

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "mem/arena.h"
+#include "mem/status.h"
 
 namespace safenic {
 namespace {
@@ -81,9 +82,8 @@ absl::StatusOr<DmaRegion> DmaRegion::allocate(size_t size, Backing backing,
         "mlock of %d bytes of DMA memory: %s; raise `ulimit -l` or run as root",
         size, std::strerror(errno)));
   }
-  auto iova = mapper->map(p, size, tag);
-  if (!iova.ok()) return iova.status();
-  r.iova_ = *iova;
+  SAFENIC_ASSIGN_OR_RETURN(auto iova, mapper->map(p, size, tag));
+  r.iova_ = iova;
   r.mapper_ = std::move(mapper);
   return r;
 }

@@ -9,6 +9,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic {
 
@@ -59,9 +60,8 @@ absl::StatusOr<uint64_t> PagemapMapper::map(void* va, size_t len,
   // physically contiguous, which 4 KiB pages almost never are.
   for (size_t off = page - reinterpret_cast<uintptr_t>(va) % page; off < len;
        off += page) {
-    auto pa = physical_address(static_cast<uint8_t*>(va) + off);
-    if (!pa.ok()) return pa.status();
-    if (*pa != *first + off) {
+    SAFENIC_ASSIGN_OR_RETURN(auto pa, physical_address(static_cast<uint8_t*>(va) + off));
+    if (pa != *first + off) {
       // Within a 2 MiB hugepage a region is contiguous; across two it is only
       // by chance (found on a real kernel by tests/vm).
       constexpr size_t kHugepage = size_t{2} << 20;

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "mem/check.h"
+#include "mem/status.h"
 #include "nic/register.h"
 
 namespace safenic {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "mem/status.h"
 
 namespace safenic {
 
@@ -111,7 +112,7 @@ absl::Status Device::no_mac_filters() const {
 absl::StatusOr<FilterId> Device::add_mac_filter(const MacFilter& filter) {
   const uint32_t max = max_mac_filters();
   if (max == 0) return no_mac_filters();
-  if (absl::Status s = check(filter); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(check(filter));
   std::vector<bool> used(max);
   for (const auto& [id, s] : filters_) used[s.slot] = true;
   uint32_t slot = 0;
@@ -121,7 +122,7 @@ absl::StatusOr<FilterId> Device::add_mac_filter(const MacFilter& filter) {
         "%s: all %d MAC filters are in use; remove one (remove_mac_filter) or use promiscuous "
         "mode", name(), max));
   }
-  if (absl::Status s = install_mac_filter(filter, slot); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(install_mac_filter(filter, slot));
   const FilterId id{next_filter_id_++};
   filters_[id.value] = {filter, slot};
   return id;

@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "mem/check.h"
+#include "mem/status.h"
 #include "nic/bits.h"
 
 namespace safenic {

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "mem/status.h"
 
 namespace safenic {
 namespace {
@@ -110,25 +111,24 @@ absl::StatusOr<std::unique_ptr<Device>> open_device(std::unique_ptr<PciFunction>
 
 absl::StatusOr<std::unique_ptr<Device>> open_device(absl::string_view text,
                                                     const DeviceConfig& config) {
-  auto spec = parse_device_spec(text);
-  if (!spec.ok()) return spec.status();
-  const int kind = static_cast<int>(spec->kind);
+  SAFENIC_ASSIGN_OR_RETURN(auto spec, parse_device_spec(text));
+  const int kind = static_cast<int>(spec.kind);
   FunctionProvider provider = registry().providers[kind];
   if (provider == nullptr) {
     // Either the library is not linked, or its registration (a static
     // initializer) was: a linker drops unreferenced members of a static archive.
-    const bool sim = spec->kind == DeviceSpec::Kind::kSimulated;
+    const bool sim = spec.kind == DeviceSpec::Kind::kSimulated;
     return absl::UnimplementedError(absl::StrFormat(
         "cannot open '%s': no support for %s is registered in this program. Link %s "
         "(Bazel: %s; CMake: %s; pkg-config: %s). If you do, your linker dropped its "
         "self-registration: link a static %s whole (-Wl,--whole-archive ... "
         "-Wl,--no-whole-archive, as the CMake target and the .pc file do; Bazel's targets "
         "are alwayslink)",
-        text, kind_name(spec->kind), sim ? "safenic's simulator" : "safenic's drivers",
+        text, kind_name(spec.kind), sim ? "safenic's simulator" : "safenic's drivers",
         sim ? "//:sim" : "//:safenic", sim ? "safenic::sim" : "safenic::safenic",
         sim ? "safenic-sim" : "safenic", sim ? "libsafenic_sim.a" : "libsafenic.a"));
   }
-  auto fn = provider(*spec, config);
+  auto fn = provider(spec, config);
   if (!fn.ok()) return fn.status();
   return open_device(*std::move(fn), config);
 }

@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "mem/check.h"
+#include "mem/status.h"
 #include "nic/bits.h"
 
 namespace safenic {

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/open.h"
 #include "sim/catalog.h"
 #include "sim/ixgbe/model.h"
@@ -69,11 +70,10 @@ absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& sp
   static std::atomic<uint32_t> opened{0};
   const uint32_t n = ++opened;
   SimContext ctx;
-  auto nic = make_simulated_nic(spec.target, ctx, n);
-  if (!nic.ok()) return nic.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto nic, make_simulated_nic(spec.target, ctx, n));
   const std::string name = n == 1 ? spec.text : absl::StrFormat("%s#%d", spec.text, n);
-  connect(*nic->port, *nic->port);
-  return std::make_unique<SimulatedFunction>(nic->model, ctx, name);
+  connect(*nic.port, *nic.port);
+  return std::make_unique<SimulatedFunction>(nic.model, ctx, name);
 }
 
 const bool kRegistered =

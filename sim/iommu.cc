@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic::sim {
 
@@ -172,17 +173,15 @@ absl::Status Iommu::use_after_free(const Region& r, uint64_t iova, size_t len,
 
 absl::Status Iommu::read(uint64_t iova, absl::Span<uint8_t> out,
                          absl::string_view what) {
-  auto src = translate(iova, out.size(), what);
-  if (!src.ok()) return src.status();
-  std::memcpy(out.data(), src->data(), out.size());
+  SAFENIC_ASSIGN_OR_RETURN(auto src, translate(iova, out.size(), what));
+  std::memcpy(out.data(), src.data(), out.size());
   return absl::OkStatus();
 }
 
 absl::Status Iommu::write(uint64_t iova, absl::Span<const uint8_t> in,
                           absl::string_view what) {
-  auto dst = translate(iova, in.size(), what);
-  if (!dst.ok()) return dst.status();
-  std::memcpy(dst->data(), in.data(), in.size());
+  SAFENIC_ASSIGN_OR_RETURN(auto dst, translate(iova, in.size(), what));
+  std::memcpy(dst.data(), in.data(), in.size());
   return absl::OkStatus();
 }
 

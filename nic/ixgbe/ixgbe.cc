@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/ixgbe/descriptors.h"
 #include "nic/ixgbe/regs.h"
 #include "nic/open.h"
@@ -113,19 +114,18 @@ bool supports(PciId id) {
 
 absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
-  if (absl::Status s = validate(config, kLimits); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(validate(config, kLimits));
   if (!supports(fn->id())) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: %04x:%04x is not an 82599", fn->name(), fn->id().vendor, fn->id().device));
   }
-  auto bar = fn->bar(0);
-  if (!bar.ok()) return bar.status();
-  if ((*bar)->size() < kBar0Size) {
+  SAFENIC_ASSIGN_OR_RETURN(auto bar, fn->bar(0));
+  if (bar->size() < kBar0Size) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: BAR0 is %d bytes; an 82599 has %d", fn->name(), (*bar)->size(), kBar0Size));
+        "%s: BAR0 is %d bytes; an 82599 has %d", fn->name(), bar->size(), kBar0Size));
   }
-  auto dev = std::make_unique<IxgbeDevice>(std::move(fn), **bar, config);
-  if (absl::Status s = dev->init(); !s.ok()) return s;
+  auto dev = std::make_unique<IxgbeDevice>(std::move(fn), *bar, config);
+  SAFENIC_RETURN_IF_ERROR(dev->init());
   return dev;
 }
 
@@ -175,7 +175,7 @@ void IxgbeDevice::init_link() {
 }
 
 absl::Status IxgbeDevice::init() {
-  if (absl::Status s = reset(); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(reset());
   const uint32_t ral = bar_.read<RAL>(0).raw();
   const uint32_t rah = bar_.read<RAH>(0).get<RAH::RAH_BYTES>();
   for (int i = 0; i < 4; ++i) mac_.bytes[i] = static_cast<uint8_t>(ral >> (8 * i));
@@ -184,13 +184,13 @@ absl::Status IxgbeDevice::init() {
   init_link();
   (void)stats();  // statistics are clear-on-read: start from zero (§4.6.3 step 7)
   counters_.clear();
-  if (absl::Status s = init_rx(); !s.ok()) return s;
-  if (absl::Status s = init_tx(); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(init_rx());
+  SAFENIC_RETURN_IF_ERROR(init_tx());
   for (uint32_t q = 0; q < rx_.size(); ++q) {
-    if (absl::Status s = start_rx_queue(q); !s.ok()) return s;
+    SAFENIC_RETURN_IF_ERROR(start_rx_queue(q));
   }
   for (uint32_t q = 0; q < tx_.size(); ++q) {
-    if (absl::Status s = start_tx_queue(q); !s.ok()) return s;
+    SAFENIC_RETURN_IF_ERROR(start_tx_queue(q));
   }
   started_ = true;
   return set_promiscuous(config_.promiscuous);

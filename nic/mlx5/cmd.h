@@ -19,17 +19,10 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "mem/dma_region.h"
+#include "mem/status.h"
 #include "nic/bar.h"
 #include "nic/mlx5/layout.h"
 #include "nic/pci_function.h"
-
-// lhs = the value of a StatusOr `expr`, or return its status.
-#define SAFENIC_ASSIGN(lhs, expr)  \
-  do {                              \
-    auto v = (expr);                \
-    if (!v.ok()) return v.status(); \
-    lhs = *std::move(v);            \
-  } while (0)
 
 namespace safenic::mlx5 {
 

@@ -32,6 +32,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/mlx5/commands.h"
 #include "nic/mlx5/device.h"
 #include "nic/mlx5/hca.h"
@@ -57,18 +58,17 @@ absl::Status Mlx5Device::open() {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: rings of %d entries; this device's queues hold at most 2^%d", name(), largest, log_max));
   }
-  SAFENIC_ASSIGN(uar_, make<ALLOC_UAR>(op::kDeallocUar, none));
+  SAFENIC_ASSIGN_OR_RETURN(uar_, make<ALLOC_UAR>(op::kDeallocUar, none));
   if (uar_ >= kUarPages) {  // its doorbells would be outside BAR0
     return absl::DataLossError(absl::StrFormat(
         "%s: ALLOC_UAR returned UAR page %d; BAR0 has %d pages. Reset the device", name(), uar_,
         kUarPages));
   }
-  if (absl::Status s = create_eq(); !s.ok()) return s;
-  SAFENIC_ASSIGN(pd_, make<ALLOC_PD>(op::kDeallocPd, none));
-  SAFENIC_ASSIGN(td_, make<ALLOC_TRANSPORT_DOMAIN>(op::kDeallocTransportDomain, none));
-  auto special = cmdq().run<QUERY_SPECIAL_CONTEXTS>();
-  if (!special.ok()) return special.status();
-  lkey_ = special->get<QUERY_SPECIAL_CONTEXTS::Out::RESD_LKEY>();
+  SAFENIC_RETURN_IF_ERROR(create_eq());
+  SAFENIC_ASSIGN_OR_RETURN(pd_, make<ALLOC_PD>(op::kDeallocPd, none));
+  SAFENIC_ASSIGN_OR_RETURN(td_, make<ALLOC_TRANSPORT_DOMAIN>(op::kDeallocTransportDomain, none));
+  SAFENIC_ASSIGN_OR_RETURN(auto special, cmdq().run<QUERY_SPECIAL_CONTEXTS>());
+  lkey_ = special.get<QUERY_SPECIAL_CONTEXTS::Out::RESD_LKEY>();
   auto vport = cmdq().run<QUERY_NIC_VPORT_CONTEXT>();
   if (!vport.ok()) return vport.status();
   using V = QUERY_NIC_VPORT_CONTEXT::Out;
@@ -79,17 +79,16 @@ absl::Status Mlx5Device::open() {
                 : caps.wqe_inline_mode == kInlineModeNone ? 0
                                                           : vport->get<V::MIN_WQE_INLINE_MODE>();
   // The port and vport MTU: a 1500-byte payload, as far as the port allows.
-  auto pmtu = port_register<PMTU>(kRegisterRead, [](LayoutRef<PMTU>) {});
-  if (!pmtu.ok()) return pmtu.status();
-  const uint32_t hw_mtu = std::min<uint32_t>(kMtu + kHwMtuOverhead, pmtu->get<PMTU::MAX_MTU>());
+  SAFENIC_ASSIGN_OR_RETURN(auto pmtu, port_register<PMTU>(kRegisterRead, [](LayoutRef<PMTU>) {}));
+  const uint32_t hw_mtu = std::min<uint32_t>(kMtu + kHwMtuOverhead, pmtu.get<PMTU::MAX_MTU>());
   auto set_mtu = port_register<PMTU>(kRegisterWrite, [&](LayoutRef<PMTU> r) { r.set<PMTU::ADMIN_MTU>(hw_mtu); });
   if (!set_mtu.ok()) return set_mtu.status();
-  if (absl::Status s = set_vport(kSelectMtu, hw_mtu, false); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(set_vport(kSelectMtu, hw_mtu, false));
   auto clear = cmdq().run<QUERY_VPORT_COUNTER>(0, [](LayoutRef<QUERY_VPORT_COUNTER::In> in, uint8_t*) {
     in.set<QUERY_VPORT_COUNTER::In::CLEAR>(1);  // counters from zero at open
   });
   if (!clear.ok()) return clear.status();
-  SAFENIC_ASSIGN(tis_, make<CREATE_TIS>(op::kDestroyTis, [&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
+  SAFENIC_ASSIGN_OR_RETURN(tis_, make<CREATE_TIS>(op::kDestroyTis, [&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
     in.set<CREATE_TIS::In::TRANSPORT_DOMAIN>(td_);
   }));
   const QueueContext qc{&cmdq(), fn_.get(), bar_, &undo_,      uar_,        eqn_,
@@ -103,8 +102,8 @@ absl::Status Mlx5Device::open() {
                                    absl::StrFormat("%s rx%d", name(), q));
     if (!s.ok()) return s;
   }
-  if (absl::Status s = create_steering(); !s.ok()) return s;
-  if (absl::Status s = set_promiscuous(config_.promiscuous); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(create_steering());
+  SAFENIC_RETURN_IF_ERROR(set_promiscuous(config_.promiscuous));
   // The port up (PAOS admin status, as Linux and Snabb do); down at close.
   auto up = port_register<PAOS>(kRegisterWrite, [](LayoutRef<PAOS> r) {
     r.set<PAOS::ADMIN_STATUS>(kPortUp).set<PAOS::ASE>(1);
@@ -122,7 +121,7 @@ absl::Status Mlx5Device::create_eq() {
   eq_ = *std::move(ring);
   for (uint32_t i = 0; i < kEqEntries; ++i) LayoutRef<Eqe>(eq_.descriptor(i)).set<Eqe::OWNER>(1);
   using In = CREATE_EQ::In;
-  SAFENIC_ASSIGN(eqn_, make<CREATE_EQ>(op::kDestroyEq, [&](LayoutRef<In> in, uint8_t* raw) {
+  SAFENIC_ASSIGN_OR_RETURN(eqn_, make<CREATE_EQ>(op::kDestroyEq, [&](LayoutRef<In> in, uint8_t* raw) {
     in.set<In::LOG_EQ_SIZE>(eq_.log2_size()).set<In::UAR_PAGE>(uar_).set<In::LOG_PAGE_SIZE>(0)
         .set<In::EVENT_BITMASK>(kEvents);
     put_pas(raw, eq_);
@@ -190,13 +189,13 @@ absl::Status Mlx5Device::create_steering() {
   };
   auto dmac = [](const MacAddress& m) { return [m](LayoutRef<OuterHeaders> h) { set_dmac(h, m); }; };
   uint32_t any = 0, group = 0;
-  SAFENIC_ASSIGN(any, create_tir(false, rx_[0].rqn(), 0, 0));
+  SAFENIC_ASSIGN_OR_RETURN(any, create_tir(false, rx_[0].rqn(), 0, 0));
   dest_ = {kDestTir, any};
   queue_tir_.assign(rx_.size(), 0);
   queue_tir_[0] = any;
   if (rx_.size() > 1) {  // RSS: a second table by traffic type
     uint32_t rqt = 0, tcp = 0, udp = 0, ip = 0, rss = 0;
-    SAFENIC_ASSIGN(rqt, make<CREATE_RQT>(op::kDestroyRqt, [&](LayoutRef<CREATE_RQT::In> in, uint8_t* raw) {
+    SAFENIC_ASSIGN_OR_RETURN(rqt, make<CREATE_RQT>(op::kDestroyRqt, [&](LayoutRef<CREATE_RQT::In> in, uint8_t* raw) {
       in.set<CREATE_RQT::In::RQT_MAX_SIZE>(kRqtSize).set<CREATE_RQT::In::RQT_ACTUAL_SIZE>(kRqtSize);
       for (uint32_t i = 0; i < kRqtSize; ++i) {
         LayoutRef<Plain<4>>(raw + CREATE_RQT::kRqNum + 4 * i)
@@ -204,28 +203,28 @@ absl::Status Mlx5Device::create_steering() {
       }
     }, 4 * kRqtSize));
     const uint32_t all = kHashSrcIp | kHashDstIp | kHashSport | kHashDport;
-    SAFENIC_ASSIGN(tcp, create_tir(true, rqt, 0, all));
-    SAFENIC_ASSIGN(udp, create_tir(true, rqt, 1, all));
-    SAFENIC_ASSIGN(ip, create_tir(true, rqt, 0, kHashSrcIp | kHashDstIp));
-    SAFENIC_ASSIGN(rss, create_table(1, 2));
-    SAFENIC_ASSIGN(group, create_group(rss, 0, 1, ipv4(0xFF)));
-    if (absl::Status s = set_entry(rss, group, 0, {kDestTir, tcp}, ipv4(6)); !s.ok()) return s;
-    if (absl::Status s = set_entry(rss, group, 1, {kDestTir, udp}, ipv4(17)); !s.ok()) return s;
-    SAFENIC_ASSIGN(group, create_group(rss, 2, 2, ipv4(0)));
-    if (absl::Status s = set_entry(rss, group, 2, {kDestTir, ip}, ipv4(0)); !s.ok()) return s;
-    SAFENIC_ASSIGN(group, create_group(rss, 3, 3, no_headers));
-    if (absl::Status s = set_entry(rss, group, 3, {kDestTir, any}, no_headers); !s.ok()) return s;
+    SAFENIC_ASSIGN_OR_RETURN(tcp, create_tir(true, rqt, 0, all));
+    SAFENIC_ASSIGN_OR_RETURN(udp, create_tir(true, rqt, 1, all));
+    SAFENIC_ASSIGN_OR_RETURN(ip, create_tir(true, rqt, 0, kHashSrcIp | kHashDstIp));
+    SAFENIC_ASSIGN_OR_RETURN(rss, create_table(1, 2));
+    SAFENIC_ASSIGN_OR_RETURN(group, create_group(rss, 0, 1, ipv4(0xFF)));
+    SAFENIC_RETURN_IF_ERROR(set_entry(rss, group, 0, {kDestTir, tcp}, ipv4(6)));
+    SAFENIC_RETURN_IF_ERROR(set_entry(rss, group, 1, {kDestTir, udp}, ipv4(17)));
+    SAFENIC_ASSIGN_OR_RETURN(group, create_group(rss, 2, 2, ipv4(0)));
+    SAFENIC_RETURN_IF_ERROR(set_entry(rss, group, 2, {kDestTir, ip}, ipv4(0)));
+    SAFENIC_ASSIGN_OR_RETURN(group, create_group(rss, 3, 3, no_headers));
+    SAFENIC_RETURN_IF_ERROR(set_entry(rss, group, 3, {kDestTir, any}, no_headers));
     dest_ = {kDestFlowTable, rss};
   }
-  SAFENIC_ASSIGN(root_, create_table(0, kLogRootSize));
-  SAFENIC_ASSIGN(filter_group_, create_group(root_, 0, kMaxFilters - 1, [](LayoutRef<OuterHeaders> h) {
+  SAFENIC_ASSIGN_OR_RETURN(root_, create_table(0, kLogRootSize));
+  SAFENIC_ASSIGN_OR_RETURN(filter_group_, create_group(root_, 0, kMaxFilters - 1, [](LayoutRef<OuterHeaders> h) {
     set_dmac(h, kBroadcast);
     h.set<OuterHeaders::CVLAN_TAG>(1).set<OuterHeaders::FIRST_VID>(0xFFF);
   }));
-  SAFENIC_ASSIGN(group, create_group(root_, kMaxFilters, kMaxFilters + 1, dmac(kBroadcast)));
-  if (absl::Status s = set_entry(root_, group, kMaxFilters, dest_, dmac(mac_)); !s.ok()) return s;
-  if (absl::Status s = set_entry(root_, group, kMaxFilters + 1, dest_, dmac(kBroadcast)); !s.ok()) return s;
-  SAFENIC_ASSIGN(wildcard_group_, create_group(root_, kPromiscIndex, kPromiscIndex, no_headers));
+  SAFENIC_ASSIGN_OR_RETURN(group, create_group(root_, kMaxFilters, kMaxFilters + 1, dmac(kBroadcast)));
+  SAFENIC_RETURN_IF_ERROR(set_entry(root_, group, kMaxFilters, dest_, dmac(mac_)));
+  SAFENIC_RETURN_IF_ERROR(set_entry(root_, group, kMaxFilters + 1, dest_, dmac(kBroadcast)));
+  SAFENIC_ASSIGN_OR_RETURN(wildcard_group_, create_group(root_, kPromiscIndex, kPromiscIndex, no_headers));
   auto root = cmdq().run<SET_FLOW_TABLE_ROOT>(0, [&](LayoutRef<TableIn> in, uint8_t*) {
     in.set<TableIn::TABLE_TYPE>(kTableNicRx).set<TableIn::TABLE_ID>(root_);
   });
@@ -237,13 +236,13 @@ absl::Status Mlx5Device::create_steering() {
 // Promiscuous: the vport takes every frame, and the root table's wildcard
 // entry forwards what no MAC entry matched.
 absl::Status Mlx5Device::set_promiscuous(bool on) {
-  if (absl::Status s = set_vport(kSelectPromisc, 0, on); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(set_vport(kSelectPromisc, 0, on));
   if (on && !promisc_entry_) {
     if (absl::Status s = set_entry(root_, wildcard_group_, kPromiscIndex, dest_, no_headers); !s.ok()) {
       return s;
     }
   } else if (!on && promisc_entry_) {
-    if (absl::Status s = delete_root_entry(kPromiscIndex); !s.ok()) return s;
+    SAFENIC_RETURN_IF_ERROR(delete_root_entry(kPromiscIndex));
   }
   promisc_entry_ = on;
   config_.promiscuous = on;
@@ -252,7 +251,7 @@ absl::Status Mlx5Device::set_promiscuous(bool on) {
 
 absl::Status Mlx5Device::delete_root_entry(uint32_t index) {
   const Undo entry{op::kDeleteFlowTableEntry, index, root_};
-  if (absl::Status s = undo(entry); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(undo(entry));
   std::erase_if(undo_, [&](const Undo& u) {
     return u.opcode == entry.opcode && u.number == entry.number && u.table == entry.table;
   });
@@ -289,7 +288,7 @@ absl::Status Mlx5Device::set_allowed_list(const MacAddress* adding) {
 }
 
 absl::Status Mlx5Device::install_mac_filter(const MacFilter& f, uint32_t slot) {
-  if (absl::Status s = set_allowed_list(&f.mac); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(set_allowed_list(&f.mac));
   uint32_t& tir = queue_tir_[f.rx_queue];
   absl::Status s = absl::OkStatus();
   if (tir == 0) {
@@ -308,7 +307,7 @@ absl::Status Mlx5Device::install_mac_filter(const MacFilter& f, uint32_t slot) {
 }
 
 absl::Status Mlx5Device::uninstall_mac_filter(uint32_t slot) {
-  if (absl::Status s = delete_root_entry(slot); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(delete_root_entry(slot));
   return set_allowed_list(nullptr);
 }
 
@@ -367,13 +366,13 @@ bool supports(PciId id) {
 
 absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
-  if (absl::Status s = validate(config, detail::kLimits); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(validate(config, detail::kLimits));
   if (!supports(fn->id())) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: %04x:%04x is not a ConnectX-4, 4 Lx or 5", fn->name(), fn->id().vendor, fn->id().device));
   }
   auto dev = std::make_unique<detail::Mlx5Device>(std::move(fn), config);
-  if (absl::Status s = dev->open(); !s.ok()) return s;  // closing undoes what was made
+  SAFENIC_RETURN_IF_ERROR(dev->open());  // closing undoes what was made
   return dev;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "mem/status.h"
 #include "nic/device.h"
 #include "nic/mlx5/commands.h"
 #include "nic/mlx5/hca.h"
@@ -139,9 +140,8 @@ class Mlx5Device final : public Device {
 template <typename Cmd, typename Fill>
 absl::StatusOr<uint32_t> Mlx5Device::make(uint16_t undo_opcode, Fill fill, size_t extra_in,
                                           uint32_t table) {
-  auto out = cmdq().run<Cmd>(0, fill, extra_in);
-  if (!out.ok()) return out.status();
-  const uint32_t n = out->template get<typename Cmd::Out::NUMBER>();
+  SAFENIC_ASSIGN_OR_RETURN(auto out, cmdq().run<Cmd>(0, fill, extra_in));
+  const uint32_t n = out.template get<typename Cmd::Out::NUMBER>();
   undo_.push_back({undo_opcode, n, table});
   return n;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/mlx5/device.h"
 
 namespace safenic::mlx5::detail {
@@ -112,7 +113,7 @@ LinkStatus Mlx5Device::link() {
 }
 
 absl::StatusOr<DeviceStats> Mlx5Device::stats() {
-  if (absl::Status s = check_health(); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(check_health());
   poll_events();
   if (!page_error_.ok()) return std::exchange(page_error_, absl::OkStatus());  // said once
   for (const ReceiveQueue& q : rx_) {
@@ -121,12 +122,11 @@ absl::StatusOr<DeviceStats> Mlx5Device::stats() {
   for (const SendQueue& q : tx_) {
     if (!q.broken().ok()) return q.broken();
   }
-  auto out = cmdq().run<QUERY_VPORT_COUNTER>();
-  if (!out.ok()) return out.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto out, cmdq().run<QUERY_VPORT_COUNTER>());
   DeviceStats s;
   auto be64 = [&](uint32_t off) {
     uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | out->bytes()[off + i];
+    for (int i = 0; i < 8; ++i) v = v << 8 | out.bytes()[off + i];
     return v;
   };
   for (const VportCounter& c : kVportCounters) {

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/mlx5/commands.h"
 
 namespace safenic::mlx5 {
@@ -16,18 +17,17 @@ constexpr int32_t kMaxFirmwarePages = 65536;
 
 absl::StatusOr<std::unique_ptr<Hca>> Hca::open(PciFunction& fn,
                                                std::function<void(const std::string&)> trace) {
-  auto bar = fn.bar(0);
-  if (!bar.ok()) return bar.status();
-  if ((*bar)->size() < kBar0Size) {
+  SAFENIC_ASSIGN_OR_RETURN(auto bar, fn.bar(0));
+  if (bar->size() < kBar0Size) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: BAR0 is %d bytes; a ConnectX has %d", fn.name(), (*bar)->size(), kBar0Size));
+        "%s: BAR0 is %d bytes; a ConnectX has %d", fn.name(), bar->size(), kBar0Size));
   }
   std::unique_ptr<Hca> hca(new Hca(fn));
-  auto cmdq = CommandQueue::create(fn, **bar);
+  auto cmdq = CommandQueue::create(fn, *bar);
   if (!cmdq.ok()) return cmdq.status();
   hca->cmdq_ = *std::move(cmdq);
   if (trace) hca->cmdq_->set_trace(std::move(trace));
-  if (absl::Status s = hca->bring_up(); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(hca->bring_up());
   return hca;
 }
 
@@ -44,7 +44,7 @@ absl::Status Hca::bring_up() {
       if (!set.ok()) return set.status();
     }
   }
-  if (absl::Status s = give_pages(kPagesBoot); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(give_pages(kPagesBoot));
   auto cap = c.run<QUERY_HCA_CAP>(kCapGeneral << 1 | 1);  // general capabilities, current
   if (!cap.ok()) return cap.status();
   caps_.log_max_cq_size = cap->get<QUERY_HCA_CAP::Out::LOG_MAX_CQ_SZ>();
@@ -61,7 +61,7 @@ absl::Status Hca::bring_up() {
   if (!eth.ok()) return eth.status();
   caps_.enhanced_mpw = eth->get<QUERY_HCA_CAP::Out::ETH_ENHANCED_MULTI_PKT_SEND_WQE>() == 1;
   caps_.wqe_inline_mode = eth->get<QUERY_HCA_CAP::Out::ETH_WQE_INLINE_MODE>();
-  if (absl::Status s = give_pages(kPagesInit); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(give_pages(kPagesInit));
   if (auto r = c.run<INIT_HCA>(); !r.ok()) return r.status();
   initialized_ = true;
   return give_pages(kPagesRegular);
@@ -69,9 +69,8 @@ absl::Status Hca::bring_up() {
 
 // QUERY_PAGES for `stage`, then MANAGE_PAGES give, in commands of at most 512.
 absl::Status Hca::give_pages(uint16_t stage) {
-  auto q = cmdq_->run<QUERY_PAGES>(stage);
-  if (!q.ok()) return q.status();
-  const int32_t wanted = static_cast<int32_t>(q->get<QUERY_PAGES::Out::NUM_PAGES>());
+  SAFENIC_ASSIGN_OR_RETURN(auto q, cmdq_->run<QUERY_PAGES>(stage));
+  const int32_t wanted = static_cast<int32_t>(q.get<QUERY_PAGES::Out::NUM_PAGES>());
   if (wanted > kMaxFirmwarePages) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "%s: QUERY_PAGES: the firmware asks for %d pages at stage %d; safenic gives at most %d "
@@ -107,9 +106,8 @@ absl::Status Hca::take_pages(size_t most) {
     LayoutRef<MANAGE_PAGES::In>(in.data())
         .set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
     LayoutRef<CmdIn>(in.data()).set<CmdIn::OPCODE>(op::kManagePages).set<CmdIn::OP_MOD>(kManageTake);
-    auto out = cmdq_->execute(in, MANAGE_PAGES::kPas + 8 * size_t{n});
-    if (!out.ok()) return out.status();
-    const uint32_t got = LayoutRef<MANAGE_PAGES::Out>(out->data()).get<MANAGE_PAGES::Out::OUTPUT_NUM_ENTRIES>();
+    SAFENIC_ASSIGN_OR_RETURN(auto out, cmdq_->execute(in, MANAGE_PAGES::kPas + 8 * size_t{n}));
+    const uint32_t got = LayoutRef<MANAGE_PAGES::Out>(out.data()).get<MANAGE_PAGES::Out::OUTPUT_NUM_ENTRIES>();
     if (got == 0 || got > n) {
       return absl::DataLossError(absl::StrFormat(
           "%s: MANAGE_PAGES returned %d pages of %d still held; their memory stays reserved",
@@ -117,7 +115,7 @@ absl::Status Hca::take_pages(size_t most) {
     }
     for (uint32_t i = 0; i < got; ++i) {
       uint64_t pa = 0;
-      for (int b = 0; b < 8; ++b) pa = pa << 8 | (*out)[MANAGE_PAGES::kPas + 8 * i + b];
+      for (int b = 0; b < 8; ++b) pa = pa << 8 | (out)[MANAGE_PAGES::kPas + 8 * i + b];
       bool known = false;
       for (PageBlock& block : blocks_) {
         const uint64_t base = block.memory.iova();

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/mlx5/commands.h"
 #include "nic/mlx5/wqe.h"
 
@@ -69,14 +70,14 @@ absl::Status destroy(const QueueContext& c, uint16_t opcode, uint32_t number) {
   std::vector<uint8_t> in(Numbered<0x10>::kSize, 0);
   LayoutRef<CmdIn>(in.data()).set<CmdIn::OPCODE>(opcode);
   LayoutRef<Numbered<0x10>>(in.data()).set<Numbered<0x10>::NUMBER>(number);
-  if (absl::Status s = c.cmdq->execute(in, 0x10).status(); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(c.cmdq->execute(in, 0x10).status());
   std::erase_if(*c.undo, [&](const Undo& u) { return u.opcode == opcode && u.number == number; });
   return absl::OkStatus();
 }
 
 absl::Status CompletionQueue::create(const QueueContext& c, uint32_t entries,
                                      const std::string& tag) {
-  SAFENIC_ASSIGN(ring, DescriptorRing::create(c.fn->dma(), entries, kCqe, tag, kDoorbellRecordSize, false));
+  SAFENIC_ASSIGN_OR_RETURN(ring, DescriptorRing::create(c.fn->dma(), entries, kCqe, tag, kDoorbellRecordSize, false));
   log2_size = ring.log2_size();
   dbr = ring.extra();
   for (uint32_t i = 0; i < entries; ++i) {  // invalid, owner 1: not yet written
@@ -101,8 +102,8 @@ void CompletionQueue::update_ci() const {
 absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const std::string& tag) {
   c_ = c;
   tag_ = tag;
-  if (absl::Status s = cq_.create(c, entries, tag + " cq"); !s.ok()) return s;
-  SAFENIC_ASSIGN(ring_, DescriptorRing::create(c.fn->dma(), entries, kWqeBasicBlock, tag, kDoorbellRecordSize));
+  SAFENIC_RETURN_IF_ERROR(cq_.create(c, entries, tag + " cq"));
+  SAFENIC_ASSIGN_OR_RETURN(ring_, DescriptorRing::create(c.fn->dma(), entries, kWqeBasicBlock, tag, kDoorbellRecordSize));
   dbr_ = ring_.extra();
   auto out = c.cmdq->run<CREATE_SQ>(0, [&](LayoutRef<CREATE_SQ::In> in, uint8_t* raw) {
     using In = CREATE_SQ::In;
@@ -400,8 +401,8 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
   auto pool = Mempool::create(pc, c.fn->dma());
   if (!pool.ok()) return pool.status();
   pool_ = *std::move(pool);
-  if (absl::Status s = cq_.create(c, entries, tag + " cq"); !s.ok()) return s;
-  SAFENIC_ASSIGN(ring_, DescriptorRing::create(c.fn->dma(), entries, kRecvWqe, tag, kDoorbellRecordSize));
+  SAFENIC_RETURN_IF_ERROR(cq_.create(c, entries, tag + " cq"));
+  SAFENIC_ASSIGN_OR_RETURN(ring_, DescriptorRing::create(c.fn->dma(), entries, kRecvWqe, tag, kDoorbellRecordSize));
   dbr_ = ring_.extra();
   for (uint32_t i = 0; i < entries; ++i) {  // one data segment per WQE, every WQE posted
     ring_.slot(i) = pool_->alloc();
@@ -418,7 +419,7 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
   if (!out.ok()) return out.status();
   rqn_ = out->get<CREATE_RQ::Out::NUMBER>();
   c.undo->push_back({op::kDestroyRq, rqn_});
-  if (absl::Status s = modify<MODIFY_RQ>(*c.cmdq, rqn_, kRst, kRdy); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(modify<MODIFY_RQ>(*c.cmdq, rqn_, kRst, kRdy));
   post_all();
   return absl::OkStatus();
 }

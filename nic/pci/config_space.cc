@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic::pci {
 
@@ -17,7 +18,7 @@ absl::Status ConfigSpace::check_offset(uint32_t offset, uint32_t width) const {
 }
 
 absl::StatusOr<uint32_t> ConfigSpace::read32(uint32_t offset) const {
-  if (absl::Status s = check_offset(offset, 4); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(check_offset(offset, 4));
   uint32_t v = 0;  // config space is little-endian, like the hosts we run on
   errno = 0;
   if (sys_->pread(fd_, &v, 4, base_ + offset) != 4) {
@@ -29,7 +30,7 @@ absl::StatusOr<uint32_t> ConfigSpace::read32(uint32_t offset) const {
 }
 
 absl::StatusOr<uint16_t> ConfigSpace::read16(uint32_t offset) const {
-  if (absl::Status s = check_offset(offset, 2); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(check_offset(offset, 2));
   uint16_t v = 0;
   errno = 0;
   if (sys_->pread(fd_, &v, 2, base_ + offset) != 2) {
@@ -41,7 +42,7 @@ absl::StatusOr<uint16_t> ConfigSpace::read16(uint32_t offset) const {
 }
 
 absl::Status ConfigSpace::write16(uint32_t offset, uint16_t value) const {
-  if (absl::Status s = check_offset(offset, 2); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(check_offset(offset, 2));
   if (sys_->pwrite(fd_, &value, 2, base_ + offset) != 2) {
     return absl::PermissionDeniedError(absl::StrFormat(
         "%s: cannot write config space at 0x%x: %s; writing it needs root (sysfs) "
@@ -52,17 +53,15 @@ absl::Status ConfigSpace::write16(uint32_t offset, uint16_t value) const {
 }
 
 absl::Status ConfigSpace::enable_bus_master() const {
-  auto command = read16(kCommandOffset);
-  if (!command.ok()) return command.status();
-  const uint16_t want = *command | kCommandMemorySpace | kCommandBusMaster;
-  if (want == *command) return absl::OkStatus();
+  SAFENIC_ASSIGN_OR_RETURN(auto command, read16(kCommandOffset));
+  const uint16_t want = command | kCommandMemorySpace | kCommandBusMaster;
+  if (want == command) return absl::OkStatus();
   return write16(kCommandOffset, want);
 }
 
 absl::Status ConfigSpace::check_present() const {
-  auto vendor = read16(kVendorIdOffset);
-  if (!vendor.ok()) return vendor.status();
-  if (*vendor == 0xFFFF) {
+  SAFENIC_ASSIGN_OR_RETURN(auto vendor, read16(kVendorIdOffset));
+  if (vendor == 0xFFFF) {
     return absl::UnavailableError(absl::StrFormat(
         "%s: config space reads all ones: the device is gone or powered off (a "
         "surprise removal or a hung device); check `lspci -s %s` and dmesg",

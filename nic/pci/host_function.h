@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/mapped_bar.h"
 #include "nic/pci/config_space.h"
 #include "nic/pci/sysfs.h"
@@ -44,7 +45,7 @@ class HostFunction : public PciFunction {
   virtual absl::StatusOr<std::unique_ptr<Bar>> map_bar(int index) = 0;
   // Checks that the device answers and enables bus mastering.
   absl::Status start() {
-    if (absl::Status s = config_.check_present(); !s.ok()) return s;
+    SAFENIC_RETURN_IF_ERROR(config_.check_present());
     return config_.enable_bus_master();
   }
   // Unmaps the BARs (derived classes do it before closing their fds).

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "mem/status.h"
 #include "nic/open.h"
 #include "nic/pci/sysfs_function.h"
 #include "nic/pci/vfio_function.h"
@@ -63,30 +64,28 @@ Environment read_environment(const PciOpenOptions& options) {
 absl::StatusOr<std::unique_ptr<PciFunction>> open_pci_function(
     absl::string_view address, const PciOpenOptions& options) {
   (void)kRegistered;
-  auto spec = parse_device_spec(address);
-  if (!spec.ok()) return spec.status();
-  if (spec->kind != DeviceSpec::Kind::kPci) {
+  SAFENIC_ASSIGN_OR_RETURN(auto spec, parse_device_spec(address));
+  if (spec.kind != DeviceSpec::Kind::kPci) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "'%s' is not a PCI address like 0000:03:00.0", address));
   }
   const SysfsTree tree(options.sysfs_root);
-  auto device = tree.find(spec->target);
-  if (!device.ok()) return device.status();
-  const OpenPlan plan = plan_open(tree, *device, driver_for(device->id),
+  SAFENIC_ASSIGN_OR_RETURN(auto device, tree.find(spec.target));
+  const OpenPlan plan = plan_open(tree, device, driver_for(device.id),
                                   read_environment(options), options.unbind_kernel_driver);
   if (!plan.blocker.ok()) return plan.blocker;
   if (plan.unbind_first) {
-    if (absl::Status s = tree.unbind_kernel_driver(*device, *options.syscalls); !s.ok()) return s;
-    device->kernel_driver.clear();
+    SAFENIC_RETURN_IF_ERROR(tree.unbind_kernel_driver(device, *options.syscalls));
+    device.kernel_driver.clear();
   }
   if (plan.path == OpenPlan::Path::kVfio) {
     auto container = VfioContainer::shared(options.syscalls, options.vfio_dir);
     if (!container.ok()) return container.status();
-    auto fn = VfioFunction::open(*device, *std::move(container), options.vfio_dma);
+    auto fn = VfioFunction::open(device, *std::move(container), options.vfio_dma);
     if (!fn.ok()) return fn.status();
     return std::unique_ptr<PciFunction>(*std::move(fn));
   }
-  auto fn = SysfsFunction::open(*device, options.syscalls);
+  auto fn = SysfsFunction::open(device, options.syscalls);
   if (!fn.ok()) return fn.status();
   return std::unique_ptr<PciFunction>(*std::move(fn));
 }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "mem/status.h"
 
 namespace safenic::pci {
 namespace {
@@ -39,14 +40,13 @@ std::vector<std::string> list_dir(const std::string& dir) {
 
 // sysfs prints ids as "0x8086\n" (drivers/pci/pci-sysfs.c).
 absl::StatusOr<uint32_t> read_hex(const std::string& path) {
-  auto text = read_attribute(path);
-  if (!text.ok()) return text.status();
-  absl::string_view v = *text;
+  SAFENIC_ASSIGN_OR_RETURN(auto text, read_attribute(path));
+  absl::string_view v = text;
   absl::ConsumePrefix(&v, "0x");
   uint32_t value = 0;
   if (!absl::SimpleHexAtoi(v, &value)) {
     return absl::DataLossError(
-        absl::StrFormat("%s holds '%s', not a hexadecimal number", path, *text));
+        absl::StrFormat("%s holds '%s', not a hexadecimal number", path, text));
   }
   return value;
 }
@@ -113,14 +113,11 @@ absl::StatusOr<PciDeviceInfo> SysfsTree::read_device(const std::string& address)
   PciDeviceInfo d;
   d.address = address;
   d.path = absl::StrCat(root_, "/", address);
-  auto vendor = read_hex(d.path + "/vendor");
-  if (!vendor.ok()) return vendor.status();
-  auto device = read_hex(d.path + "/device");
-  if (!device.ok()) return device.status();
-  auto cls = read_hex(d.path + "/class");
-  if (!cls.ok()) return cls.status();
-  d.id = {static_cast<uint16_t>(*vendor), static_cast<uint16_t>(*device)};
-  d.class_code = *cls;
+  SAFENIC_ASSIGN_OR_RETURN(auto vendor, read_hex(d.path + "/vendor"));
+  SAFENIC_ASSIGN_OR_RETURN(auto device, read_hex(d.path + "/device"));
+  SAFENIC_ASSIGN_OR_RETURN(auto cls, read_hex(d.path + "/class"));
+  d.id = {static_cast<uint16_t>(vendor), static_cast<uint16_t>(device)};
+  d.class_code = cls;
   d.kernel_driver = link_basename(d.path + "/driver");
   const std::string group = link_basename(d.path + "/iommu_group");
   if (!group.empty() && !absl::SimpleAtoi(group, &d.iommu_group)) d.iommu_group = -1;
@@ -156,10 +153,9 @@ absl::StatusOr<std::vector<PciDeviceInfo>> SysfsTree::list() const {
 absl::StatusOr<PciDeviceInfo> SysfsTree::find(absl::string_view address) const {
   const std::string dir = absl::StrCat(root_, "/", address);
   if (::access(dir.c_str(), F_OK) == 0) return read_device(std::string(address));
-  auto all = list();
-  if (!all.ok()) return all.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto all, list());
   std::vector<std::string> nics;
-  for (const PciDeviceInfo& d : *all) {
+  for (const PciDeviceInfo& d : all) {
     if (!d.is_network()) continue;
     nics.push_back(absl::StrFormat(
         "%s (%04x:%04x, %s)", d.address, d.id.vendor, d.id.device,
@@ -168,7 +164,7 @@ absl::StatusOr<PciDeviceInfo> SysfsTree::find(absl::string_view address) const {
   return absl::NotFoundError(absl::StrFormat(
       "%s is not among the %d PCI devices under %s; network devices there: %s. "
       "Check the address with `lspci -D` or run nic_list",
-      address, all->size(), root_, nics.empty() ? "none" : absl::StrJoin(nics, ", ")));
+      address, all.size(), root_, nics.empty() ? "none" : absl::StrJoin(nics, ", ")));
 }
 
 absl::Status SysfsTree::unbind_kernel_driver(const PciDeviceInfo& device,

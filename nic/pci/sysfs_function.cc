@@ -1,5 +1,6 @@
 #include "nic/pci/sysfs_function.h"
 
+#include "mem/status.h"
 #include "nic/pci/port_bar.h"
 
 #include <fcntl.h>
@@ -27,9 +28,8 @@ bool parse_hex64(absl::string_view s, uint64_t* out) {
 
 absl::StatusOr<ResourceLine> read_resource_line(const std::string& device_path, int index) {
   const std::string path = device_path + "/resource";
-  auto text = read_attribute(path);
-  if (!text.ok()) return text.status();
-  std::vector<absl::string_view> lines = absl::StrSplit(*text, '\n');
+  SAFENIC_ASSIGN_OR_RETURN(auto text, read_attribute(path));
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
   ResourceLine r;
   if (index < static_cast<int>(lines.size())) {
     std::vector<absl::string_view> f = absl::StrSplit(lines[index], ' ', absl::SkipEmpty());
@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<SysfsFunction>> SysfsFunction::open(
         device.address, path, std::strerror(err), device.address));
   }
   auto fn = std::unique_ptr<SysfsFunction>(new SysfsFunction(device, sys, Fd(sys, fd)));
-  if (absl::Status s = fn->start(); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(fn->start());
   return fn;
 }
 

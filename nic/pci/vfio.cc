@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic::pci {
 namespace {
@@ -129,10 +130,9 @@ absl::StatusOr<int> VfioContainer::group_fd(int group, absl::string_view address
 
 absl::StatusOr<Fd> VfioContainer::open_device(int group, absl::string_view address) {
   absl::MutexLock lock(&mu_);
-  auto gfd = group_fd(group, address);
-  if (!gfd.ok()) return gfd.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto gfd, group_fd(group, address));
   const std::string name(address);
-  const int fd = sys_->ioctl(*gfd, VFIO_GROUP_GET_DEVICE_FD, const_cast<char*>(name.c_str()));
+  const int fd = sys_->ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, const_cast<char*>(name.c_str()));
   if (fd < 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: VFIO_GROUP_GET_DEVICE_FD failed (%s): is the device in IOMMU group %d and "

@@ -1,5 +1,6 @@
 #include "nic/pci/vfio_function.h"
 
+#include "mem/status.h"
 #include "nic/pci/port_bar.h"
 
 #include <linux/vfio.h>
@@ -55,7 +56,7 @@ absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
   if (!config.ok()) return config.status();
   fn->config_ = ConfigSpace(fn->container_->sys(), fn->device_fd_.get(),
                             static_cast<off_t>(config->offset), device.address);
-  if (absl::Status s = fn->start(); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(fn->start());
   fn->watch_device_requests();
   return fn;
 }
@@ -105,31 +106,30 @@ void VfioFunction::watch_device_requests() {
 
 absl::StatusOr<std::unique_ptr<Bar>> VfioFunction::map_bar(int index) {
   const auto sys = container_->sys();
-  auto info = region_info(*sys, device_fd_.get(), VFIO_PCI_BAR0_REGION_INDEX + index, name());
-  if (!info.ok()) return info.status();
-  if (info->size == 0) {
+  SAFENIC_ASSIGN_OR_RETURN(auto info, region_info(*sys, device_fd_.get(), VFIO_PCI_BAR0_REGION_INDEX + index, name()));
+  if (info.size == 0) {
     return absl::NotFoundError(
         absl::StrFormat("%s: has no BAR %d (VFIO reports an empty region)", name(), index));
   }
-  if ((info->flags & VFIO_REGION_INFO_FLAG_MMAP) == 0) {
+  if ((info.flags & VFIO_REGION_INFO_FLAG_MMAP) == 0) {
     // I/O port space (or a BAR smaller than a page): VFIO serves it through
     // pread and pwrite on the device fd at the region's offset.
     const uint32_t rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-    if ((info->flags & rw) != rw) {
+    if ((info.flags & rw) != rw) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "%s: BAR %d can be neither mapped nor read and written through VFIO", name(), index));
     }
-    return std::make_unique<PortBar>(sys, device_fd_.get(), static_cast<off_t>(info->offset),
-                                     info->size);
+    return std::make_unique<PortBar>(sys, device_fd_.get(), static_cast<off_t>(info.offset),
+                                     info.size);
   }
-  void* base = sys->mmap(info->size, PROT_READ | PROT_WRITE, MAP_SHARED, device_fd_.get(),
-                         static_cast<off_t>(info->offset));
+  void* base = sys->mmap(info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device_fd_.get(),
+                         static_cast<off_t>(info.offset));
   if (base == MAP_FAILED) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: mmap of BAR %d (%d bytes) through VFIO failed: %s", name(), index,
-        info->size, std::strerror(errno)));
+        info.size, std::strerror(errno)));
   }
-  const size_t len = info->size;
+  const size_t len = info.size;
   return std::make_unique<MappedBar>(base, len, [sys, base, len] { sys->munmap(base, len); });
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/layout.h"
 #include "nic/virtio/spec.h"
 
@@ -120,7 +121,7 @@ absl::Status ControlQueue::serve_split(const Handler& handler) {
       i = d.get<SplitDesc::NEXT>();
     }
     uint32_t used_len = 0;
-    if (absl::Status s = answer(buffer, handler, &used_len); !s.ok()) return s;
+    SAFENIC_RETURN_IF_ERROR(answer(buffer, handler, &used_len));
     // §2.7.8: the used element, then the index that publishes it.
     uint8_t* elem = device_ + 4 + 8 * (used_idx_ % size_);
     store32(elem, head);
@@ -169,7 +170,7 @@ absl::Status ControlQueue::serve_packed(const Handler& handler) {
       if (!(flags & kDescNext)) break;
     }
     uint32_t used_len = 0;
-    if (absl::Status s = answer(buffer, handler, &used_len); !s.ok()) return s;
+    SAFENIC_RETURN_IF_ERROR(answer(buffer, handler, &used_len));
     // §2.8.7: one used descriptor at the buffer's first position, flags last.
     LayoutRef<PackedDesc> used(desc_ + 16 * size_t{head});
     used.set<PackedDesc::ID>(id).set<PackedDesc::LEN>(used_len);

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "mem/arena.h"
+#include "mem/status.h"
 #include "nic/bar.h"
 #include "nic/open.h"
 #include "nic/vhost_user/frontend.h"
@@ -30,12 +31,11 @@ MacAddress mac_from(const std::string& name) {
 
 absl::Status VhostUserFunction::connect() {
   // vhost-user.rst "Session start": SET_OWNER, then the features.
-  if (absl::Status s = channel_.send(Message::header_only(Request::kSetOwner)); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(channel_.send(Message::header_only(Request::kSetOwner)));
   auto features = call(Message::header_only(Request::kGetFeatures));
   if (!features.ok()) return features.status();
-  auto f = features->as_u64();
-  if (!f.ok()) return f.status();
-  backend_features_ = *f;
+  SAFENIC_ASSIGN_OR_RETURN(auto f, features->as_u64());
+  backend_features_ = f;
   if (!(backend_features_ & bit(feature::kVersion1))) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: the vhost-user back-end does not offer VIRTIO_F_VERSION_1 (features %#x); "
@@ -43,11 +43,9 @@ absl::Status VhostUserFunction::connect() {
         name_, backend_features_));
   }
   if (protocol_features()) {
-    auto pf = call(Message::header_only(Request::kGetProtocolFeatures));
-    if (!pf.ok()) return pf.status();
-    auto offered = pf->as_u64();
-    if (!offered.ok()) return offered.status();
-    protocol_features_ = *offered & kWantedProtocol;
+    SAFENIC_ASSIGN_OR_RETURN(auto pf, call(Message::header_only(Request::kGetProtocolFeatures)));
+    SAFENIC_ASSIGN_OR_RETURN(auto offered, pf.as_u64());
+    protocol_features_ = offered & kWantedProtocol;
     if (absl::Status s = channel_.send(
             Message::u64(Request::kSetProtocolFeatures, protocol_features_));
         !s.ok()) {
@@ -56,11 +54,9 @@ absl::Status VhostUserFunction::connect() {
     reply_ack_ = protocol_features_ & (uint64_t{1} << protocol_feature::kReplyAck);
     if (protocol_features_ & (uint64_t{1} << protocol_feature::kMq)) {
       // vhost-user.rst "Multiple queue support": how many queues the back-end has.
-      auto num = call(Message::header_only(Request::kGetQueueNum));
-      if (!num.ok()) return num.status();
-      auto n = num->as_u64();
-      if (!n.ok()) return n.status();
-      max_pairs_ = static_cast<uint16_t>(std::clamp<uint64_t>(*n, 1, kMaxQueuePairs));
+      SAFENIC_ASSIGN_OR_RETURN(auto num, call(Message::header_only(Request::kGetQueueNum)));
+      SAFENIC_ASSIGN_OR_RETURN(auto n, num.as_u64());
+      max_pairs_ = static_cast<uint16_t>(std::clamp<uint64_t>(n, 1, kMaxQueuePairs));
     }
   }
   reset_registers();  // the queue count is known now

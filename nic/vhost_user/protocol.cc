@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic::vhost_user {
 namespace {
@@ -314,12 +315,12 @@ absl::StatusOr<Message> Channel::receive(absl::Duration timeout, std::vector<int
     return absl::OkStatus();
   };
   uint8_t header[kHeaderSize];
-  if (absl::Status s = read_all(header, sizeof header, true); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(read_all(header, sizeof header, true));
   auto m = Message::decode_header(header);
   if (!m.ok()) return m.status();
   uint8_t payload[Message::kMaxPayload];
-  if (absl::Status s = read_all(payload, m->size(), false); !s.ok()) return s;
-  if (absl::Status s = m->set_payload({payload, m->size()}); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(read_all(payload, m->size(), false));
+  SAFENIC_RETURN_IF_ERROR(m->set_payload({payload, m->size()}));
   return m;
 }
 

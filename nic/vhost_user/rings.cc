@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/vhost_user/frontend.h"
 
 namespace safenic::vhost_user::internal {
@@ -145,15 +146,14 @@ absl::Status VhostUserFunction::set_active_pairs(uint16_t n) {
 
 absl::Status VhostUserFunction::request(Message m, absl::Span<const int> fds) {
   if (reply_ack_) m.set_flags(m.flags() | kFlagNeedReply);
-  if (absl::Status s = channel_.send(m, fds); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(channel_.send(m, fds));
   if (!reply_ack_) return absl::OkStatus();
-  auto ack = channel_.receive(options_.reply_timeout);
-  if (!ack.ok()) return ack.status();
-  auto code = ack->as_u64();
-  if (ack->request() != m.request() || !(ack->flags() & kFlagReply) || !code.ok()) {
+  SAFENIC_ASSIGN_OR_RETURN(auto ack, channel_.receive(options_.reply_timeout));
+  auto code = ack.as_u64();
+  if (ack.request() != m.request() || !(ack.flags() & kFlagReply) || !code.ok()) {
     return absl::DataLossError(absl::StrFormat(
         "vhost-user %s: the back-end answered with %s (flags %#x)", request_name(m.request()),
-        request_name(ack->request()), ack->flags()));
+        request_name(ack.request()), ack.flags()));
   }
   if (*code != 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
@@ -164,7 +164,7 @@ absl::Status VhostUserFunction::request(Message m, absl::Span<const int> fds) {
 }
 
 absl::StatusOr<Message> VhostUserFunction::call(const Message& m) {
-  if (absl::Status s = channel_.send(m); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(channel_.send(m));
   auto reply = channel_.receive(options_.reply_timeout);
   if (!reply.ok()) return reply.status();
   if (reply->request() != m.request() || !(reply->flags() & kFlagReply)) {

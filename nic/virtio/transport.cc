@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 #include "nic/bar.h"
 #include "nic/virtio/spec.h"
 
@@ -147,14 +148,13 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::open(PciFunction& fn) {
   }
   if (caps[cap::kCommonCfg].found && caps[cap::kNotifyCfg].found && caps[cap::kDeviceCfg].found) {
     auto window = [&](const Capability& c) -> absl::StatusOr<std::unique_ptr<BarWindow>> {
-      auto bar = fn.bar(c.bar);
-      if (!bar.ok()) return bar.status();
-      if (uint64_t{c.offset} + c.length > (*bar)->size()) {
+      SAFENIC_ASSIGN_OR_RETURN(auto bar, fn.bar(c.bar));
+      if (uint64_t{c.offset} + c.length > bar->size()) {
         return absl::FailedPreconditionError(absl::StrFormat(
             "%s: virtio capability [%#x, +%#x) lies outside BAR%d", fn.name(), c.offset,
             c.length, c.bar));
       }
-      return std::make_unique<BarWindow>(**bar, c.offset, c.length);
+      return std::make_unique<BarWindow>(*bar, c.offset, c.length);
     };
     auto common = window(caps[cap::kCommonCfg]);
     if (!common.ok()) return common.status();
@@ -171,14 +171,13 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::open(PciFunction& fn) {
         "%s: modern virtio device without its common, notify and device capabilities",
         fn.name()));
   }
-  auto bar = fn.bar(0);
-  if (!bar.ok()) return bar.status();
-  if ((*bar)->size() < kLegacyMinBarSize) {
+  SAFENIC_ASSIGN_OR_RETURN(auto bar, fn.bar(0));
+  if (bar->size() < kLegacyMinBarSize) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: legacy virtio BAR0 is %d bytes; it needs at least %d (registers, MAC, status)",
-        fn.name(), (*bar)->size(), kLegacyMinBarSize));
+        fn.name(), bar->size(), kLegacyMinBarSize));
   }
-  return std::unique_ptr<Transport>(new LegacyTransport(**bar));
+  return std::unique_ptr<Transport>(new LegacyTransport(*bar));
 }
 
 }  // namespace safenic::virtio

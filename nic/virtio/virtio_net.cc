@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "mem/batch.h"
+#include "mem/status.h"
 #include "nic/open.h"
 #include "nic/virtio/queue.h"
 #include "nic/virtio/spec.h"
@@ -168,7 +169,7 @@ absl::StatusOr<Queue> VirtioNet<Queue>::make_queue(uint16_t index, absl::string_
   }();
   if (!vq.ok()) return vq.status();
   vq->disable_interrupts();
-  if (absl::Status s = transport_->setup_queue(index, size, vq->addresses()); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(transport_->setup_queue(index, size, vq->addresses()));
   return vq;
 }
 
@@ -495,7 +496,7 @@ absl::StatusOr<std::unique_ptr<Device>> finish(std::unique_ptr<PciFunction> fn,
                                                std::unique_ptr<Transport> t, uint64_t features,
                                                const DeviceConfig& config) {
   auto dev = std::make_unique<VirtioNet<Queue>>(std::move(fn), std::move(t), features, config);
-  if (absl::Status s = dev->init(); !s.ok()) return s;
+  SAFENIC_RETURN_IF_ERROR(dev->init());
   return dev;
 }
 
