@@ -7,15 +7,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic {
 
 absl::StatusOr<std::shared_ptr<DmaArena>> DmaArena::create(size_t size, Backing backing,
                                                            std::shared_ptr<IovaMapper> mapper,
                                                            absl::string_view tag) {
-  auto region = DmaRegion::allocate(size, backing, std::move(mapper), tag);
-  if (!region.ok()) return region.status();
-  return std::shared_ptr<DmaArena>(new DmaArena(*std::move(region)));
+  SAFENIC_ASSIGN_OR_RETURN(auto region, DmaRegion::allocate(size, backing, std::move(mapper), tag));
+  return std::shared_ptr<DmaArena>(new DmaArena(std::move(region)));
 }
 
 DmaArena::DmaArena(DmaRegion region) : region_(std::move(region)) {

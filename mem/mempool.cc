@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic {
 
@@ -38,9 +39,8 @@ absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
   }
   for (size_t first = 0; first < config.buffers; first += per_region) {
     const size_t n = std::min<size_t>(per_region, config.buffers - first);
-    auto region = dma.allocate(size_t{pool->stride_} * n, config.tag);
-    if (!region.ok()) return region.status();
-    pool->regions_.push_back(*std::move(region));
+    SAFENIC_ASSIGN_OR_RETURN(auto region, dma.allocate(size_t{pool->stride_} * n, config.tag));
+    pool->regions_.push_back(std::move(region));
   }
   pool->meta_ = std::make_unique<BufferMeta[]>(config.buffers);
   pool->stack_ = std::make_unique<BufferMeta*[]>(config.buffers);

@@ -128,9 +128,8 @@ absl::StatusOr<std::unique_ptr<Device>> open_device(absl::string_view text,
         sim ? "//:sim" : "//:safenic", sim ? "safenic::sim" : "safenic::safenic",
         sim ? "safenic-sim" : "safenic", sim ? "libsafenic_sim.a" : "libsafenic.a"));
   }
-  auto fn = provider(spec, config);
-  if (!fn.ok()) return fn.status();
-  return open_device(*std::move(fn), config);
+  SAFENIC_ASSIGN_OR_RETURN(auto fn, provider(spec, config));
+  return open_device(std::move(fn), config);
 }
 
 }  // namespace safenic

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "mem/dma_region.h"
 #include "mem/packet.h"
+#include "mem/status.h"
 
 namespace safenic {
 
@@ -32,9 +33,8 @@ class DescriptorRing {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: ring of %d entries; use a power of two", tag, entries));
     }
-    auto mem = dma.allocate(size_t{entries} * descriptor_size + extra_bytes, tag);
-    if (!mem.ok()) return mem.status();
-    return DescriptorRing(*std::move(mem), entries, descriptor_size, packet_slots);
+    SAFENIC_ASSIGN_OR_RETURN(auto mem, dma.allocate(size_t{entries} * descriptor_size + extra_bytes, tag));
+    return DescriptorRing(std::move(mem), entries, descriptor_size, packet_slots);
   }
 
   DescriptorRing() = default;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic::sim {
 
@@ -87,9 +88,8 @@ absl::Status PcapWriter::close() {
 
 absl::StatusOr<std::unique_ptr<PcapTap>> PcapTap::create(const std::string& path,
                                                          TimeSource clock) {
-  auto writer = PcapWriter::create(path, std::move(clock));
-  if (!writer.ok()) return writer.status();
-  return std::unique_ptr<PcapTap>(new PcapTap(*std::move(writer)));
+  SAFENIC_ASSIGN_OR_RETURN(auto writer, PcapWriter::create(path, std::move(clock)));
+  return std::unique_ptr<PcapTap>(new PcapTap(std::move(writer)));
 }
 
 absl::StatusOr<PcapFile> PcapFile::read(const std::string& path, const PcapReadOptions& options) {
@@ -150,9 +150,8 @@ absl::StatusOr<PcapFile> PcapFile::read(const std::string& path, const PcapReadO
 
 absl::StatusOr<std::unique_ptr<PcapReplay>> PcapReplay::open(const std::string& path,
                                                              const Options& options) {
-  auto file = PcapFile::read(path, options.read);
-  if (!file.ok()) return file.status();
-  return std::make_unique<PcapReplay>(*std::move(file), options.loop);
+  SAFENIC_ASSIGN_OR_RETURN(auto file, PcapFile::read(path, options.read));
+  return std::make_unique<PcapReplay>(std::move(file), options.loop);
 }
 
 size_t PcapReplay::replay(size_t n) {

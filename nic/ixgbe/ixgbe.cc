@@ -214,12 +214,11 @@ absl::Status IxgbeDevice::init_rx() {
     pc.buffers = config_.buffers_per_rx_queue;
     pc.data_room = kRxBufferSize;
     pc.tag = absl::StrFormat("%s rx%d buffers", name(), q);
-    auto pool = Mempool::create(pc, fn_->dma());
-    if (!pool.ok()) return pool.status();
+    SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, fn_->dma()));
     auto ring = DescriptorRing::create(fn_->dma(), config_.rx_ring_size, kDescriptorSize,
                                        absl::StrFormat("%s rx%d ring", name(), q));
     if (!ring.ok()) return ring.status();
-    rx_[q].pool = *std::move(pool);
+    rx_[q].pool = std::move(pool);
     rx_[q].ring = *std::move(ring);
     const uint64_t base = rx_[q].ring.iova();
     bar_.write(RegisterValue<RDBAL>(static_cast<uint32_t>(base)), q);

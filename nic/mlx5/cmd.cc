@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic::mlx5 {
 namespace {
@@ -134,8 +135,7 @@ absl::StatusOr<std::unique_ptr<CommandQueue>> CommandQueue::create(PciFunction& 
   }
   auto queue = fn.dma().allocate(kPageSize, fn.name() + " command queue");  // 4 KiB aligned
   if (!queue.ok()) return queue.status();
-  auto mailboxes = fn.dma().allocate(kMailboxes * kMailboxAlign, fn.name() + " mailboxes");
-  if (!mailboxes.ok()) return mailboxes.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto mailboxes, fn.dma().allocate(kMailboxes * kMailboxAlign, fn.name() + " mailboxes"));
   const uint64_t iova = queue->iova();
   bar.write(RegisterValue<CMDQ_ADDR_H>(static_cast<uint32_t>(iova >> 32)));
   bar.write(RegisterValue<CMDQ_ADDR_L_SZ>().set<CMDQ_ADDR_L_SZ::CMDQ_ADDR_L>((iova >> 12) & 0xFFFFF));
@@ -149,7 +149,7 @@ absl::StatusOr<std::unique_ptr<CommandQueue>> CommandQueue::create(PciFunction& 
     fn.sleep(absl::Milliseconds(1));
   }
   return std::unique_ptr<CommandQueue>(
-      new CommandQueue(fn, bar, *std::move(queue), *std::move(mailboxes)));
+      new CommandQueue(fn, bar, *std::move(queue), std::move(mailboxes)));
 }
 
 // Links `count` mailboxes from `first` into a chain; returns the first's IOVA.

@@ -71,9 +71,8 @@ class CommandQueue {
     std::vector<uint8_t> in(Cmd::In::kSize + extra_in, 0);
     LayoutRef<CmdIn>(in.data()).template set<CmdIn::OPCODE>(Cmd::kOpcode).template set<CmdIn::OP_MOD>(op_mod);
     fill(LayoutRef<typename Cmd::In>(in.data()), in.data());
-    auto out = execute(in, Cmd::Out::kSize);
-    if (!out.ok()) return out.status();
-    return Output<typename Cmd::Out>(*std::move(out));
+    SAFENIC_ASSIGN_OR_RETURN(auto out, execute(in, Cmd::Out::kSize));
+    return Output<typename Cmd::Out>(std::move(out));
   }
   template <typename Cmd>
   absl::StatusOr<Output<typename Cmd::Out>> run(uint16_t op_mod = 0) {

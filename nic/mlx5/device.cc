@@ -47,9 +47,8 @@ constexpr DeviceLimits kLimits = {"mlx5", kMaxQueues, kMaxQueues, 64, 8192};
 
 absl::Status Mlx5Device::open() {
   auto none = [](auto, uint8_t*) {};
-  auto hca = Hca::open(*fn_);
-  if (!hca.ok()) return hca.status();
-  hca_ = *std::move(hca);
+  SAFENIC_ASSIGN_OR_RETURN(auto hca, Hca::open(*fn_));
+  hca_ = std::move(hca);
   bar_ = *fn_->bar(0);
   const Capabilities& caps = hca_->caps();
   const uint32_t largest = std::max(config_.rx_ring_size, config_.tx_ring_size);

@@ -23,9 +23,8 @@ absl::StatusOr<std::unique_ptr<Hca>> Hca::open(PciFunction& fn,
         "%s: BAR0 is %d bytes; a ConnectX has %d", fn.name(), bar->size(), kBar0Size));
   }
   std::unique_ptr<Hca> hca(new Hca(fn));
-  auto cmdq = CommandQueue::create(fn, *bar);
-  if (!cmdq.ok()) return cmdq.status();
-  hca->cmdq_ = *std::move(cmdq);
+  SAFENIC_ASSIGN_OR_RETURN(auto cmdq, CommandQueue::create(fn, *bar));
+  hca->cmdq_ = std::move(cmdq);
   if (trace) hca->cmdq_->set_trace(std::move(trace));
   SAFENIC_RETURN_IF_ERROR(hca->bring_up());
   return hca;
@@ -79,9 +78,8 @@ absl::Status Hca::give_pages(uint16_t stage) {
   }
   for (int32_t left = wanted; left > 0;) {  // counts <= 0 ask for nothing (Snabb)
     const uint32_t n = std::min<uint32_t>(left, MANAGE_PAGES::kMaxPages);
-    auto memory = fn_.dma().allocate(size_t{n} * kPageSize, fn_.name() + " firmware pages");
-    if (!memory.ok()) return memory.status();
-    const uint64_t base = memory->iova();
+    SAFENIC_ASSIGN_OR_RETURN(auto memory, fn_.dma().allocate(size_t{n} * kPageSize, fn_.name() + " firmware pages"));
+    const uint64_t base = memory.iova();
     auto r = cmdq_->run<MANAGE_PAGES>(kManageGive, [&](LayoutRef<MANAGE_PAGES::In> in, uint8_t* raw) {
       in.set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
       for (uint32_t i = 0; i < n; ++i) {
@@ -90,7 +88,7 @@ absl::Status Hca::give_pages(uint16_t stage) {
       }
     }, 8 * size_t{n});
     if (!r.ok()) return r.status();
-    blocks_.push_back({*std::move(memory), std::vector<bool>(n, true), n});
+    blocks_.push_back({std::move(memory), std::vector<bool>(n, true), n});
     pages_out_ += n;
     left -= n;
   }

@@ -398,9 +398,8 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
   MempoolConfig pc;
   pc.buffers = buffers;
   pc.tag = tag + " buffers";
-  auto pool = Mempool::create(pc, c.fn->dma());
-  if (!pool.ok()) return pool.status();
-  pool_ = *std::move(pool);
+  SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, c.fn->dma()));
+  pool_ = std::move(pool);
   SAFENIC_RETURN_IF_ERROR(cq_.create(c, entries, tag + " cq"));
   SAFENIC_ASSIGN_OR_RETURN(ring_, DescriptorRing::create(c.fn->dma(), entries, kRecvWqe, tag, kDoorbellRecordSize));
   dbr_ = ring_.extra();

@@ -27,9 +27,8 @@ class HostFunction : public PciFunction {
           absl::StrFormat("%s: there is no BAR %d; BARs are 0 to 5", name(), index));
     }
     if (bars_[index] == nullptr) {
-      auto bar = map_bar(index);
-      if (!bar.ok()) return bar.status();
-      bars_[index] = *std::move(bar);
+      SAFENIC_ASSIGN_OR_RETURN(auto bar, map_bar(index));
+      bars_[index] = std::move(bar);
     }
     return bars_[index].get();
   }

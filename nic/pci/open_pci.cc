@@ -79,15 +79,12 @@ absl::StatusOr<std::unique_ptr<PciFunction>> open_pci_function(
     device.kernel_driver.clear();
   }
   if (plan.path == OpenPlan::Path::kVfio) {
-    auto container = VfioContainer::shared(options.syscalls, options.vfio_dir);
-    if (!container.ok()) return container.status();
-    auto fn = VfioFunction::open(device, *std::move(container), options.vfio_dma);
-    if (!fn.ok()) return fn.status();
-    return std::unique_ptr<PciFunction>(*std::move(fn));
+    SAFENIC_ASSIGN_OR_RETURN(auto container, VfioContainer::shared(options.syscalls, options.vfio_dir));
+    SAFENIC_ASSIGN_OR_RETURN(auto fn, VfioFunction::open(device, std::move(container), options.vfio_dma));
+    return std::unique_ptr<PciFunction>(std::move(fn));
   }
-  auto fn = SysfsFunction::open(device, options.syscalls);
-  if (!fn.ok()) return fn.status();
-  return std::unique_ptr<PciFunction>(*std::move(fn));
+  SAFENIC_ASSIGN_OR_RETURN(auto fn, SysfsFunction::open(device, options.syscalls));
+  return std::unique_ptr<PciFunction>(std::move(fn));
 }
 
 }  // namespace safenic::pci

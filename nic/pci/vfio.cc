@@ -62,9 +62,8 @@ absl::StatusOr<std::shared_ptr<VfioContainer>> VfioContainer::shared(
   absl::MutexLock lock(&mu);
   std::weak_ptr<VfioContainer>& slot = (*containers)[{sys.get(), vfio_dir}];
   if (std::shared_ptr<VfioContainer> live = slot.lock()) return live;
-  auto fd = open_container(sys, vfio_dir);
-  if (!fd.ok()) return fd.status();
-  auto container = std::make_shared<VfioContainer>(sys, vfio_dir, *std::move(fd));
+  SAFENIC_ASSIGN_OR_RETURN(auto fd, open_container(sys, vfio_dir));
+  auto container = std::make_shared<VfioContainer>(sys, vfio_dir, std::move(fd));
   slot = container;
   return container;
 }

@@ -46,10 +46,9 @@ absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
         "use the sysfs path as root",
         device.address));
   }
-  auto fd = container->open_device(device.iommu_group, device.address);
-  if (!fd.ok()) return fd.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto fd, container->open_device(device.iommu_group, device.address));
   auto fn = std::unique_ptr<VfioFunction>(
-      new VfioFunction(device, std::move(container), *std::move(fd), dma));
+      new VfioFunction(device, std::move(container), std::move(fd), dma));
   Syscalls& sys = *fn->container_->sys();
   auto config = region_info(sys, fn->device_fd_.get(), VFIO_PCI_CONFIG_REGION_INDEX,
                             device.address);

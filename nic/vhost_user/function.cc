@@ -319,9 +319,8 @@ const bool kRegistered = register_function_provider(DeviceSpec::Kind::kVhostUser
 
 absl::StatusOr<std::unique_ptr<PciFunction>> open_function(const std::string& socket_path,
                                                            const Options& options) {
-  auto channel = Channel::connect(socket_path);
-  if (!channel.ok()) return channel.status();
-  return make(*std::move(channel), "vhost-user:" + socket_path, options);
+  SAFENIC_ASSIGN_OR_RETURN(auto channel, Channel::connect(socket_path));
+  return make(std::move(channel), "vhost-user:" + socket_path, options);
 }
 
 absl::StatusOr<std::unique_ptr<PciFunction>> open_function_on_socket(int fd, std::string name,

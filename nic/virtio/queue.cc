@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "mem/status.h"
 
 namespace safenic::virtio {
 using ring_access::load16;
@@ -168,9 +169,8 @@ absl::StatusOr<PackedQueue> PackedQueue::create(const DmaAllocator& dma, uint16_
                                                 bool event_idx, bool in_order,
                                                 absl::string_view tag) {
   // §2.8: the ring, then the driver and device event suppression structures.
-  auto ring = DescriptorRing::create(dma, size, 16, tag, 8);
-  if (!ring.ok()) return ring.status();
-  return PackedQueue(*std::move(ring), event_idx, in_order);
+  SAFENIC_ASSIGN_OR_RETURN(auto ring, DescriptorRing::create(dma, size, 16, tag, 8));
+  return PackedQueue(std::move(ring), event_idx, in_order);
 }
 
 PackedQueue::PackedQueue(DescriptorRing ring, bool event_idx, bool in_order)

@@ -156,15 +156,12 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::open(PciFunction& fn) {
       }
       return std::make_unique<BarWindow>(*bar, c.offset, c.length);
     };
-    auto common = window(caps[cap::kCommonCfg]);
-    if (!common.ok()) return common.status();
-    auto notify = window(caps[cap::kNotifyCfg]);
-    if (!notify.ok()) return notify.status();
-    auto device = window(caps[cap::kDeviceCfg]);
-    if (!device.ok()) return device.status();
+    SAFENIC_ASSIGN_OR_RETURN(auto common, window(caps[cap::kCommonCfg]));
+    SAFENIC_ASSIGN_OR_RETURN(auto notify, window(caps[cap::kNotifyCfg]));
+    SAFENIC_ASSIGN_OR_RETURN(auto device, window(caps[cap::kDeviceCfg]));
     return std::unique_ptr<Transport>(new ModernTransport(
-        *std::move(common), *std::move(notify), caps[cap::kNotifyCfg].multiplier,
-        *std::move(device)));
+        std::move(common), std::move(notify), caps[cap::kNotifyCfg].multiplier,
+        std::move(device)));
   }
   if (fn.id().device != kLegacyNetDevice) {
     return absl::FailedPreconditionError(absl::StrFormat(

@@ -192,25 +192,21 @@ absl::Status VirtioNet<Queue>::init() {
   rx_.resize(pairs);
   tx_.resize(pairs);
   for (uint16_t i = 0; i < pairs; ++i) {
-    auto rxq = make_queue(2 * i, "rx");
-    if (!rxq.ok()) return rxq.status();
-    rx_[i].vq.emplace(*std::move(rxq));
-    auto txq = make_queue(2 * i + 1, "tx");
-    if (!txq.ok()) return txq.status();
-    tx_[i].vq.emplace(*std::move(txq));
+    SAFENIC_ASSIGN_OR_RETURN(auto rxq, make_queue(2 * i, "rx"));
+    rx_[i].vq.emplace(std::move(rxq));
+    SAFENIC_ASSIGN_OR_RETURN(auto txq, make_queue(2 * i + 1, "tx"));
+    tx_[i].vq.emplace(std::move(txq));
     MempoolConfig pc;
     pc.buffers = std::max<uint32_t>(config_.buffers_per_rx_queue, 2u * rx_[i].vq->size());
     pc.data_room = kRxBufferSize;
     pc.tag = absl::StrFormat("%s rx%d buffers", name(), i);
-    auto pool = Mempool::create(pc, fn_->dma());
-    if (!pool.ok()) return pool.status();
-    rx_[i].pool = *std::move(pool);
+    SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, fn_->dma()));
+    rx_[i].pool = std::move(pool);
   }
   if (features_ & bit(feature::kCtrlVq)) {
     ctrl_index_ = static_cast<uint16_t>(2 * max_pairs);
-    auto cq = make_queue(ctrl_index_, "control");
-    if (!cq.ok()) return cq.status();
-    ctrl_.emplace(*std::move(cq));
+    SAFENIC_ASSIGN_OR_RETURN(auto cq, make_queue(ctrl_index_, "control"));
+    ctrl_.emplace(std::move(cq));
     auto pool = Mempool::create({.buffers = 8, .data_room = 64, .headroom = 0,
                                  .tag = name() + " control"}, fn_->dma());
     if (!pool.ok()) return pool.status();
@@ -513,25 +509,24 @@ absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
         "virtio: %d RX and %d TX queues; virtio-net has queue pairs, use equal counts",
         config.rx_queues, config.tx_queues));
   }
-  auto t = Transport::open(*fn);
-  if (!t.ok()) return t.status();
-  const bool modern = (*t)->modern();
+  SAFENIC_ASSIGN_OR_RETURN(auto t, Transport::open(*fn));
+  const bool modern = t->modern();
   // A device may refuse FEATURES_OK for a combination it cannot do: then try
   // once more without the optional ring format (§3.1.1 step 6).
-  auto features = negotiate(*fn, **t, wanted_features(config, modern, true));
+  auto features = negotiate(*fn, *t, wanted_features(config, modern, true));
   if (!features.ok() && modern) {
-    features = negotiate(*fn, **t, wanted_features(config, modern, false) &
+    features = negotiate(*fn, *t, wanted_features(config, modern, false) &
                                        ~bit(feature::kEventIdx) & ~bit(feature::kMrgRxbuf) &
                                        ~bit(feature::kInOrder));
   }
   if (!features.ok()) {
-    (*t)->set_status((*t)->status() | status::kFailed);
+    t->set_status(t->status() | status::kFailed);
     return features.status();
   }
   if (*features & bit(feature::kRingPacked)) {
-    return finish<PackedQueue>(std::move(fn), *std::move(t), *features, config);
+    return finish<PackedQueue>(std::move(fn), std::move(t), *features, config);
   }
-  return finish<SplitQueue>(std::move(fn), *std::move(t), *features, config);
+  return finish<SplitQueue>(std::move(fn), std::move(t), *features, config);
 }
 
 uint64_t negotiated_features(const Device& dev) {
