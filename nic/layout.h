@@ -102,6 +102,32 @@ class LayoutRef {
   uint8_t* p_;
 };
 
+// LayoutRef's read-only form: a typed view of a block the holder only reads
+// (a command's output, a CQE the device wrote, a request received). Any
+// LayoutRef converts to one.
+template <typename L>
+class LayoutView {
+ public:
+  explicit LayoutView(const void* p) : p_(static_cast<const uint8_t*>(p)) {}
+  LayoutView(LayoutRef<L> r) : p_(r.data()) {}  // NOLINT: a writable view reads too
+
+  template <typename F>
+  typename F::Word get() const {
+    check_layout_field<L, F>();
+    using W = typename F::Word;
+    return F::extract(from_order<L::kOrder>(*reinterpret_cast<const volatile W*>(p_ + F::kOffset)));
+  }
+  template <typename F>
+  bool is_set() const {
+    static_assert(F::kWidth == 1, "is_set() is for one-bit fields; use get()");
+    return get<F>() != 0;
+  }
+  const uint8_t* data() const { return p_; }
+
+ private:
+  const uint8_t* p_;
+};
+
 // An owned, zeroed L-shaped block in the program's own memory (a header image
 // the simulator matches flow rules against, say): the same typed fields as
 // LayoutRef, but plain loads and stores the compiler may combine, since no

@@ -165,7 +165,7 @@ uint64_t CommandQueue::chain(uint32_t first, uint32_t count, uint8_t token) {
 
 absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint8_t> in,
                                                            size_t out_size) {
-  const uint16_t opcode = LayoutRef<CmdIn>(const_cast<uint8_t*>(in.data())).get<CmdIn::OPCODE>();
+  const uint16_t opcode = LayoutView<CmdIn>(in.data()).get<CmdIn::OPCODE>();
   const std::string name = command_name(opcode);
   const auto blocks = [](size_t n) {
     return static_cast<uint32_t>(n <= kCmdInline ? 0 : (n - kCmdInline + kMailboxData - 1) / kMailboxData);

@@ -39,7 +39,7 @@ class Output {
   explicit Output(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
   template <typename F>
   typename F::Word get() const {
-    return LayoutRef<Out>(const_cast<uint8_t*>(bytes_.data())).template get<F>();
+    return LayoutView<Out>(bytes_.data()).template get<F>();
   }
   absl::Span<const uint8_t> bytes() const { return bytes_; }
 

@@ -136,7 +136,7 @@ void SendQueue::clean() {
   const uint32_t mask = ring_.mask(), before = cq_.cc;
   uint32_t cc = before, ci = ci_, fci = fci_;
   for (;; ++cc) {
-    const LayoutRef<Cqe> e(cqes + size_t{cc & mask} * kCqe);  // the CQ is as large as the SQ
+    const LayoutView<Cqe> e(cqes + size_t{cc & mask} * kCqe);  // the CQ is as large as the SQ
     if (!cq_.owned(cc)) break;
     dma_read_barrier();
     const uint32_t start = ci + ((e.get<Cqe::WQE_COUNTER>() - ci) & 0xFFFF);
@@ -436,7 +436,7 @@ namespace {
 inline uint32_t count_owned(const uint8_t* e, uint32_t limit, uint32_t owner) {
   const uint8_t* q = e;
   const uint8_t* const stop = e + size_t{limit} * kCqe;
-  while (q != stop && ((LayoutRef<Cqe>(const_cast<uint8_t*>(q)).get<Cqe::OP_OWN>() ^ owner) & 1) == 0) {
+  while (q != stop && ((LayoutView<Cqe>(q).get<Cqe::OP_OWN>() ^ owner) & 1) == 0) {
     q += kCqe;
   }
   return static_cast<uint32_t>((q - e) / kCqe);
@@ -454,7 +454,7 @@ inline ReceiveQueue::Totals ReceiveQueue::take_run(Packet* p, uint32_t k, const 
   uint8_t* d = ring_.descriptors() + size_t{i} * kRecvWqe;
   uint32_t expect = wqe << 16 | kCqeRespSend << 4;  // a receive CQE for this WQE
   for (Packet* const stop = p + k; p != stop; ++p, ++slot, e += kCqe, d += kRecvWqe) {
-    const LayoutRef<Cqe> cqe(const_cast<uint8_t*>(e));
+    const LayoutView<Cqe> cqe(e);
     const uint32_t tail = cqe.get<Cqe::TAIL>(), len = cqe.get<Cqe::BYTE_CNT>();
     LayoutRef<DataSegment>(d).set<DataSegment::ADDR>(p->iova());
     slot->swap(*p);  // the fresh buffer takes the WQE, the frame goes up
@@ -519,7 +519,7 @@ ReceiveQueue::Totals ReceiveQueue::take_wrapping(Packet* p, uint32_t n, uint32_t
 
 // A CQE with nothing to deliver: an error or flush (the RQ is in ERR, the
 // WQEs after this one flushed), or one that does not match its WQE or buffer.
-uint32_t ReceiveQueue::reject(LayoutRef<Cqe> e, Packet& frame) {
+uint32_t ReceiveQueue::reject(LayoutView<Cqe> e, Packet& frame) {
   if (e.get<Cqe::OPCODE>() == kCqeRespErr) {
     failed_ = true;
     stats.errors += e.get<Cqe::SYNDROME>() != kSyndromeWrFlushed;

@@ -55,7 +55,7 @@ class CompletionQueue {
   // parity of the pass); peek(): the one at the consumer counter.
   bool owned(uint32_t at) const {
     const uint8_t* e = ring.descriptors() + size_t{at & ring.mask()} * 64;
-    return ((LayoutRef<Cqe>(const_cast<uint8_t*>(e)).get<Cqe::OP_OWN>() ^ (at >> log2_size)) & 1) == 0;
+    return ((LayoutView<Cqe>(e).get<Cqe::OP_OWN>() ^ (at >> log2_size)) & 1) == 0;
   }
   bool peek() const { return owned(cc); }
   uint32_t cqn = 0;
@@ -146,7 +146,7 @@ class ReceiveQueue {
   ABSL_ATTRIBUTE_NOINLINE Totals take_wrapping(Packet* p, uint32_t n, uint32_t c, uint32_t wqe);
   void recover();
   void post_all();
-  ABSL_ATTRIBUTE_NOINLINE uint32_t reject(LayoutRef<Cqe> e, Packet& frame);
+  ABSL_ATTRIBUTE_NOINLINE uint32_t reject(LayoutView<Cqe> e, Packet& frame);
   QueueContext c_{};
   std::string tag_;
   absl::Status broken_;

@@ -18,10 +18,6 @@ using namespace ::safenic::mlx5;  // the shared layouts
 
 namespace {
 
-template <typename L>
-LayoutRef<L> view(const std::vector<uint8_t>& b) {
-  return LayoutRef<L>(const_cast<uint8_t*>(b.data()));
-}
 uint32_t be32(const std::vector<uint8_t>& b, size_t off) {
   return uint32_t{b[off]} << 24 | b[off + 1] << 16 | b[off + 2] << 8 | b[off + 3];
 }
@@ -141,7 +137,7 @@ ConnectXModel::Result ConnectXModel::object_command(uint16_t opcode, Io& io) {
     case op::kModifySq: return modify_wq<MODIFY_SQ>(io, true);
     case op::kModifyRq: return modify_wq<MODIFY_RQ>(io, false);
     case op::kCreateTis: {
-      auto in = view<CREATE_TIS::In>(io.in);
+      auto in = LayoutView<CREATE_TIS::In>(io.in.data());
       const uint32_t td = in.get<CREATE_TIS::In::TRANSPORT_DOMAIN>();
       if (o.tds.count(td) == 0) return {CmdStatus::kBadResource, 0x111};
       const uint32_t tisn = new_id(0x1000);
@@ -154,7 +150,7 @@ ConnectXModel::Result ConnectXModel::object_command(uint16_t opcode, Io& io) {
     case op::kCreateFlowGroup: return create_flow_group(io);
     case op::kSetFlowTableEntry: return set_flow_table_entry(io);
     case op::kSetFlowTableRoot: {
-      auto in = view<TableIn>(io.in);
+      auto in = LayoutView<TableIn>(io.in.data());
       if (in.get<TableIn::TABLE_TYPE>() != kTableNicRx) return {CmdStatus::kBadParam, 0x121};
       if (io.op_mod == kRootDisconnect) return o.root.reset(), Result{};
       const uint32_t id = in.get<TableIn::TABLE_ID>();
@@ -164,7 +160,7 @@ ConnectXModel::Result ConnectXModel::object_command(uint16_t opcode, Io& io) {
       return {};
     }
     case op::kDeleteFlowTableEntry: {
-      auto in = view<TableIn>(io.in);
+      auto in = LayoutView<TableIn>(io.in.data());
       auto t = o.tables.find(in.get<TableIn::TABLE_ID>());
       if (t == o.tables.end()) return {CmdStatus::kBadResource, 0x124};
       if (t->second.entries.erase(in.get<TableIn::FLOW_INDEX>()) == 0) {
@@ -188,7 +184,7 @@ ConnectXModel::Result ConnectXModel::object_command(uint16_t opcode, Io& io) {
 
 ConnectXModel::Result ConnectXModel::create_eq(Io& io) {
   using In = CREATE_EQ::In;
-  auto in = view<In>(io.in);
+  auto in = LayoutView<In>(io.in.data());
   cx::Eq eq;
   eq.log_size = in.get<In::LOG_EQ_SIZE>();
   eq.uar = in.get<In::UAR_PAGE>();
@@ -208,7 +204,7 @@ ConnectXModel::Result ConnectXModel::create_eq(Io& io) {
 
 ConnectXModel::Result ConnectXModel::create_cq(Io& io) {
   using In = CREATE_CQ::In;
-  auto in = view<In>(io.in);
+  auto in = LayoutView<In>(io.in.data());
   cx::Cq cq;
   cq.log_size = in.get<In::LOG_CQ_SIZE>();
   cq.uar = in.get<In::UAR_PAGE>();
@@ -232,7 +228,7 @@ ConnectXModel::Result ConnectXModel::create_cq(Io& io) {
 template <typename Cmd>
 ConnectXModel::Result ConnectXModel::create_wq(Io& io, bool send) {
   using In = typename Cmd::In;
-  auto in = view<In>(io.in);
+  auto in = LayoutView<In>(io.in.data());
   cx::Wq wq;
   wq.send = send;
   wq.state = static_cast<uint8_t>(in.template get<typename In::STATE>());
@@ -276,7 +272,7 @@ ConnectXModel::Result ConnectXModel::create_wq(Io& io, bool send) {
 template <typename Cmd>
 ConnectXModel::Result ConnectXModel::modify_wq(Io& io, bool send) {
   using In = typename Cmd::In;
-  auto in = view<In>(io.in);
+  auto in = LayoutView<In>(io.in.data());
   auto it = objects_.wqs.find(in.template get<typename In::NUMBER>());
   if (it == objects_.wqs.end() || it->second.send != send) return {CmdStatus::kBadResource, 0x231};
   cx::Wq& wq = it->second;
@@ -294,7 +290,7 @@ ConnectXModel::Result ConnectXModel::modify_wq(Io& io, bool send) {
 
 ConnectXModel::Result ConnectXModel::create_tir(Io& io) {
   using In = CREATE_TIR::In;
-  auto in = view<In>(io.in);
+  auto in = LayoutView<In>(io.in.data());
   cx::Tir tir;
   tir.indirect = in.get<In::DISP_TYPE>() == 1;
   tir.td = in.get<In::TRANSPORT_DOMAIN>();
@@ -323,7 +319,7 @@ ConnectXModel::Result ConnectXModel::create_tir(Io& io) {
 
 ConnectXModel::Result ConnectXModel::create_rqt(Io& io) {
   using In = CREATE_RQT::In;
-  auto in = view<In>(io.in);
+  auto in = LayoutView<In>(io.in.data());
   const uint32_t max = in.get<In::RQT_MAX_SIZE>(), actual = in.get<In::RQT_ACTUAL_SIZE>();
   if (!pow2(actual) || actual > max) return {CmdStatus::kBadParam, 0x251};
   if (io.in.size() < CREATE_RQT::kRqNum + 4 * size_t{actual}) return {CmdStatus::kBadInputLength, 0x252};
@@ -342,7 +338,7 @@ ConnectXModel::Result ConnectXModel::create_rqt(Io& io) {
 
 ConnectXModel::Result ConnectXModel::create_flow_table(Io& io) {
   using In = CREATE_FLOW_TABLE::In;
-  auto in = view<In>(io.in);
+  auto in = LayoutView<In>(io.in.data());
   cx::FlowTable t;
   t.type = in.get<In::TABLE_TYPE>();
   t.level = in.get<In::LEVEL>();
@@ -357,7 +353,7 @@ ConnectXModel::Result ConnectXModel::create_flow_table(Io& io) {
 
 ConnectXModel::Result ConnectXModel::create_flow_group(Io& io) {
   using In = CREATE_FLOW_GROUP::In;
-  auto in = view<In>(io.in);
+  auto in = LayoutView<In>(io.in.data());
   auto t = objects_.tables.find(in.get<In::TABLE_ID>());
   if (t == objects_.tables.end() || in.get<In::TABLE_TYPE>() != t->second.type) {
     return {CmdStatus::kBadResource, 0x271};
@@ -387,7 +383,7 @@ ConnectXModel::Result ConnectXModel::create_flow_group(Io& io) {
 
 ConnectXModel::Result ConnectXModel::set_flow_table_entry(Io& io) {
   using In = SET_FLOW_TABLE_ENTRY::In;
-  auto in = view<In>(io.in);
+  auto in = LayoutView<In>(io.in.data());
   auto t = objects_.tables.find(in.get<In::TABLE_ID>());
   if (t == objects_.tables.end()) return {CmdStatus::kBadResource, 0x281};
   if (io.op_mod != 0) return {CmdStatus::kBadParam, 0x282};  // new entries only
@@ -414,8 +410,7 @@ ConnectXModel::Result ConnectXModel::set_flow_table_entry(Io& io) {
       return {CmdStatus::kBadParam, 0x287};
     }
     for (uint32_t i = 0; i < n; ++i) {
-      LayoutRef<FlowDestination> d(const_cast<uint8_t*>(io.in.data()) +
-                                   SET_FLOW_TABLE_ENTRY::kDestinations + 8 * i);
+      LayoutView<FlowDestination> d(io.in.data() + SET_FLOW_TABLE_ENTRY::kDestinations + 8 * i);
       const uint32_t type = d.get<FlowDestination::TYPE>(), id = d.get<FlowDestination::ID>();
       if (type == kDestTir) {
         if (objects_.tirs.count(id) == 0) return {CmdStatus::kBadResource, 0x288};
@@ -442,7 +437,7 @@ ConnectXModel::Result ConnectXModel::set_flow_table_entry(Io& io) {
 ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
   cx::Objects& o = objects_;
   o.forget_lookups();
-  const uint32_t n = view<Numbered<0x10>>(io.in).get<Numbered<0x10>::NUMBER>();
+  const uint32_t n = LayoutView<Numbered<0x10>>(io.in.data()).get<Numbered<0x10>::NUMBER>();
   const Result missing{CmdStatus::kBadResource, 0x300u | (opcode & 0xFF)};
   const Result busy{CmdStatus::kResourceBusy, 0x400u | (opcode & 0xFF)};
   auto any_wq = [&](auto pred) {
@@ -530,7 +525,7 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       return {};
     }
     case op::kDestroyFlowTable: {
-      const uint32_t id = view<TableIn>(io.in).get<TableIn::TABLE_ID>();
+      const uint32_t id = LayoutView<TableIn>(io.in.data()).get<TableIn::TABLE_ID>();
       auto t = o.tables.find(id);
       if (t == o.tables.end()) return missing;
       if (o.root == id || !t->second.groups.empty() || any_entry_to(kDestFlowTable, id)) return busy;
@@ -538,7 +533,7 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       return {};
     }
     case op::kDestroyFlowGroup: {
-      auto in = view<TableIn>(io.in);
+      auto in = LayoutView<TableIn>(io.in.data());
       auto t = o.tables.find(in.get<TableIn::TABLE_ID>());
       if (t == o.tables.end()) return missing;
       const uint32_t gid = in.get<TableIn::GROUP_ID>();

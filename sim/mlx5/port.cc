@@ -15,10 +15,6 @@ namespace safenic::sim {
 using namespace ::safenic::mlx5;  // the shared layouts
 
 namespace {
-template <typename L>
-LayoutRef<L> view(const std::vector<uint8_t>& b) {
-  return LayoutRef<L>(const_cast<uint8_t*>(b.data()));
-}
 }  // namespace
 
 // A port change event when the link state changes (docs/connectx.md §5: type 0x09).
@@ -47,7 +43,7 @@ ConnectXModel::Result ConnectXModel::vport_command(uint16_t opcode, Io& io) {
     }
     case op::kModifyNicVportContext: {
       using In = MODIFY_NIC_VPORT_CONTEXT::In;
-      auto in = view<In>(io.in);
+      auto in = LayoutView<In>(io.in.data());
       const uint32_t select = in.get<In::FIELD_SELECT>();
       if (select & ~(kSelectMtu | kSelectPromisc | kSelectPermanentAddress | kSelectAddressList)) {
         return {CmdStatus::kBadParam, 0x501};  // fields the model does not implement
@@ -86,7 +82,7 @@ ConnectXModel::Result ConnectXModel::vport_command(uint16_t opcode, Io& io) {
       for (size_t w = 2; w < kVportCounterWords; ++w) {
         for (int i = 0; i < 8; ++i) io.out[8 * w + i] = static_cast<uint8_t>(vport_counters_[w] >> (56 - 8 * i));
       }
-      if (view<QUERY_VPORT_COUNTER::In>(io.in).get<QUERY_VPORT_COUNTER::In::CLEAR>()) {
+      if (LayoutView<QUERY_VPORT_COUNTER::In>(io.in.data()).get<QUERY_VPORT_COUNTER::In::CLEAR>()) {
         std::fill(std::begin(vport_counters_), std::end(vport_counters_), 0);
       }
       return {};
@@ -98,19 +94,19 @@ ConnectXModel::Result ConnectXModel::vport_command(uint16_t opcode, Io& io) {
 // ACCESS_REGISTER (docs/connectx.md §7): PAOS, PTYS and PMTU of local port 1.
 ConnectXModel::Result ConnectXModel::access_register(Io& io) {
   if (io.in.size() < 0x10) return {CmdStatus::kBadInputLength, 0x601};
-  const uint32_t id = view<PAOS>(io.in).get<PAOS::REGISTER_ID>();
+  const uint32_t id = LayoutView<PAOS>(io.in.data()).get<PAOS::REGISTER_ID>();
   const size_t size = id == PAOS::kId ? PAOS::kSize : id == PTYS::kId ? PTYS::kSize
                     : id == PMTU::kId ? PMTU::kSize : 0;
   if (size == 0) return {CmdStatus::kBadParam, 0x602};  // a register the model lacks
   if (io.in.size() < size) return {CmdStatus::kBadInputLength, 0x603};
   if (io.out.size() < size) return {CmdStatus::kBadOutputLength, 0x604};
   if (io.op_mod != kRegisterRead && io.op_mod != kRegisterWrite) return {CmdStatus::kBadParam, 0x605};
-  if (view<PAOS>(io.in).get<PAOS::LOCAL_PORT>() != 1) return {CmdStatus::kBadParam, 0x606};
+  if (LayoutView<PAOS>(io.in.data()).get<PAOS::LOCAL_PORT>() != 1) return {CmdStatus::kBadParam, 0x606};
   const bool read = io.op_mod == kRegisterRead;
   cx::PortState& p = port_state_;
   std::memcpy(io.out.data() + 0x10, io.in.data() + 0x10, size - 0x10);
   if (id == PAOS::kId) {
-    auto in = view<PAOS>(io.in);
+    auto in = LayoutView<PAOS>(io.in.data());
     if (!read && in.get<PAOS::ASE>()) {
       const uint32_t admin = in.get<PAOS::ADMIN_STATUS>();
       if (admin != kPortUp && admin != kPortDown) return {CmdStatus::kBadParam, 0x607};
@@ -121,7 +117,7 @@ ConnectXModel::Result ConnectXModel::access_register(Io& io) {
         .set<PAOS::ADMIN_STATUS>(p.admin_up ? kPortUp : kPortDown)
         .set<PAOS::OPER_STATUS>(link_up() ? kPortUp : kPortDown);
   } else if (id == PTYS::kId) {
-    if ((view<PTYS>(io.in).get<PTYS::PROTO_MASK>() & kProtoEthernet) == 0) {
+    if ((LayoutView<PTYS>(io.in.data()).get<PTYS::PROTO_MASK>() & kProtoEthernet) == 0) {
       return {CmdStatus::kBadParam, 0x608};  // the port is Ethernet
     }
     const uint32_t speed = 1u << profile_.ptys_speed_bit;
@@ -130,7 +126,7 @@ ConnectXModel::Result ConnectXModel::access_register(Io& io) {
         .set<PTYS::ETH_PROTO_ADMIN>(speed)
         .set<PTYS::ETH_PROTO_OPER>(link_up() ? speed : 0);
   } else {
-    auto in = view<PMTU>(io.in);
+    auto in = LayoutView<PMTU>(io.in.data());
     if (!read) {
       if (in.get<PMTU::ADMIN_MTU>() > p.max_mtu) return {CmdStatus::kBadParam, 0x609};
       p.admin_mtu = in.get<PMTU::ADMIN_MTU>();

@@ -80,7 +80,7 @@ uint32_t ConnectXModel::read_send_wqe(const cx::Wq& sq, uint16_t c) {
 
 std::string ConnectXModel::check_send_wqe(uint32_t sqn, const cx::Wq& sq, uint16_t c,
                                           uint32_t blocks, uint16_t posted) const {
-  LayoutRef<SendWqe> w(const_cast<uint8_t*>(wqe_));
+  LayoutView<SendWqe> w(wqe_);
   const uint32_t opcode = w.get<SendWqe::OPCODE>(), ds = w.get<SendWqe::DS>();
   const uint32_t inline_size = w.get<SendWqe::INLINE_HDR_SZ>();
   if (w.get<SendWqe::WQE_INDEX>() != c || w.get<SendWqe::SQN>() != sqn) {
@@ -150,7 +150,7 @@ void ConnectXModel::put_on_wire(absl::Span<const uint8_t> frame) {
 }
 
 uint32_t ConnectXModel::wqe_frames() const {
-  LayoutRef<SendWqe> w(const_cast<uint8_t*>(wqe_));
+  LayoutView<SendWqe> w(wqe_);
   const uint32_t ds = w.get<SendWqe::DS>(), first = kEmpwFirstSegment / 16;
   switch (w.get<SendWqe::OPCODE>()) {
     case kOpcodeSend: return 1;

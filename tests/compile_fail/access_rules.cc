@@ -42,6 +42,9 @@ void allowed(Bar& bar, void* mem, Packet& p) {
   LayoutRef<Desc> d(mem);
   d.set<Desc::LEN, 0xFFFF>();
   (void)d.is_set<Desc::DD>();
+  const void* written_by_the_device = mem;
+  (void)LayoutView<Desc>(written_by_the_device).get<Desc::LEN>();
+  (void)LayoutView<Desc>(d).is_set<Desc::DD>();  // a writable view reads too
   Packet q = std::move(p);
   (void)q;
 }
@@ -89,6 +92,13 @@ void forbidden(Bar& bar, void* mem, Packet& p) {
 #elif defined(CASE_LAYOUT_FIELD_OUTSIDE_LAYOUT)
   // CASE LAYOUT_FIELD_OUTSIDE_LAYOUT: field lies outside its layout
   (void)LayoutRef<Desc>(mem).get<Desc::Field<16, uint32_t>>();
+#elif defined(CASE_LAYOUT_VIEW_SET)
+  // CASE LAYOUT_VIEW_SET: has no member named 'set'
+  const void* written_by_the_device = mem;
+  LayoutView<Desc>(written_by_the_device).set<Desc::LEN>(1);
+#elif defined(CASE_LAYOUT_VIEW_FIELD_OF_ANOTHER_LAYOUT)
+  // CASE LAYOUT_VIEW_FIELD_OF_ANOTHER_LAYOUT: field belongs to another layout
+  (void)LayoutView<Desc>(mem).get<OtherDesc::ADDR>();
 #elif defined(CASE_PACKET_COPY)
   // CASE PACKET_COPY: use of deleted function
   Packet copy = p;
