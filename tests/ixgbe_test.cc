@@ -15,6 +15,7 @@
 #include "sim/frames.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
+#include "tests/ixgbe_fixture.h"
 
 namespace safenic {
 namespace {
@@ -23,28 +24,12 @@ using ::testing::HasSubstr;
 
 class IxgbeTest : public ::testing::Test {
  protected:
-  struct Nic {
-    std::shared_ptr<sim::Ixgbe82599> model;
-    std::unique_ptr<Device> dev;
-  };
+  using Nic = IxgbeNic;
 
-  static DeviceConfig small_config() {
-    DeviceConfig c;
-    c.rx_ring_size = 64;
-    c.tx_ring_size = 64;
-    c.buffers_per_rx_queue = 256;
-    return c;
-  }
+  static DeviceConfig small_config() { return small_ixgbe_config(); }
 
   absl::StatusOr<Nic> open(const DeviceConfig& config, uint8_t id = 1) {
-    sim::Ixgbe82599Config mc;
-    mc.mac.bytes[5] = id;
-    auto model = std::make_shared<sim::Ixgbe82599>(ctx_, mc);
-    auto dev = ixgbe::open(std::make_unique<sim::SimulatedFunction>(
-                               model, ctx_, absl::StrFormat("sim:82599#%d", id)),
-                           config);
-    if (!dev.ok()) return dev.status();
-    return Nic{model, *std::move(dev)};
+    return open_ixgbe(ctx_, config, id);
   }
   Nic open_ok(const DeviceConfig& config = small_config(), uint8_t id = 1) {
     auto nic = open(config, id);

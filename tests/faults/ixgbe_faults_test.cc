@@ -14,6 +14,7 @@
 #include "sim/frames.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
+#include "tests/ixgbe_fixture.h"
 
 namespace safenic {
 namespace {
@@ -29,13 +30,9 @@ class IxgbeFaultTest : public ::testing::Test {
     std::unique_ptr<Device> dev;
   };
 
-  static DeviceConfig config() {
-    DeviceConfig c;
-    c.rx_ring_size = 64;
-    c.tx_ring_size = 64;
-    c.buffers_per_rx_queue = 256;
-    return c;
-  }
+  static DeviceConfig config() { return small_ixgbe_config(); }
+  // A NIC with a fault plan of its own (seeded with its id), armed before the
+  // driver opens it.
   Nic open_nic(uint8_t id, std::shared_ptr<sim::Ixgbe82599> model = nullptr) {
     if (model == nullptr) {
       sim::Ixgbe82599Config mc;
@@ -44,11 +41,9 @@ class IxgbeFaultTest : public ::testing::Test {
     }
     auto plan = std::make_shared<sim::FaultPlan>(id);
     model->set_faults(plan);
-    auto dev = ixgbe::open(std::make_unique<sim::SimulatedFunction>(
-                               model, ctx_, absl::StrFormat("sim:82599#%d", id)),
-                           config());
-    EXPECT_TRUE(dev.ok()) << dev.status();
-    return {model, plan, dev.ok() ? *std::move(dev) : nullptr};
+    auto nic = open_ixgbe(ctx_, config(), id, model);
+    EXPECT_TRUE(nic.ok()) << nic.status();
+    return {model, plan, nic.ok() ? std::move(nic->dev) : nullptr};
   }
   void SetUp() override {
     a_ = open_nic(1);
