@@ -146,12 +146,10 @@ struct MRQC : Register<MRQC, uint32_t, A::kReadWrite, 0x05818> {
   using UDP_IPV4 = Field<22>;
 };
 // RSS redirection table: 32 registers of four 8-bit entries (queue in [3:0]).
-struct RETA : RegisterArray<RETA, uint32_t, A::kReadWrite, 32> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x05C00 + 4 * n; }
+struct RETA : StridedRegisterArray<RETA, uint32_t, A::kReadWrite, 0x05C00, 4, 32> {
 };
 // RSS random key: 40 bytes in 10 registers, byte 4n in [7:0] of RSSRK(n).
-struct RSSRK : RegisterArray<RSSRK, uint32_t, A::kReadWrite, 10> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x05C80 + 4 * n; }
+struct RSSRK : StridedRegisterArray<RSSRK, uint32_t, A::kReadWrite, 0x05C80, 4, 10> {
 };
 
 // §8.2.3.8 Receive DMA.
@@ -192,29 +190,22 @@ struct RXCTRL : Register<RXCTRL, uint32_t, A::kReadWrite, 0x03000> {
   using RXEN = Field<0>;
 };
 // Packet buffer sizes, KiB in [19:10].
-struct RXPBSIZE : RegisterArray<RXPBSIZE, uint32_t, A::kReadWrite, 8> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x03C00 + 4 * n; }
+struct RXPBSIZE : StridedRegisterArray<RXPBSIZE, uint32_t, A::kReadWrite, 0x03C00, 4, 8> {
   using SIZE_KB = Field<10, 19>;
 };
 
 // §8.2.3.9 Transmit DMA.
-struct TDBAL : RegisterArray<TDBAL, uint32_t, A::kReadWrite, kQueues> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x06000 + 0x40 * n; }
+struct TDBAL : StridedRegisterArray<TDBAL, uint32_t, A::kReadWrite, 0x06000, 0x40, kQueues> {
 };
-struct TDBAH : RegisterArray<TDBAH, uint32_t, A::kReadWrite, kQueues> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x06004 + 0x40 * n; }
+struct TDBAH : StridedRegisterArray<TDBAH, uint32_t, A::kReadWrite, 0x06004, 0x40, kQueues> {
 };
-struct TDLEN : RegisterArray<TDLEN, uint32_t, A::kReadWrite, kQueues> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x06008 + 0x40 * n; }
+struct TDLEN : StridedRegisterArray<TDLEN, uint32_t, A::kReadWrite, 0x06008, 0x40, kQueues> {
 };
-struct TDH : RegisterArray<TDH, uint32_t, A::kReadWrite, kQueues> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x06010 + 0x40 * n; }
+struct TDH : StridedRegisterArray<TDH, uint32_t, A::kReadWrite, 0x06010, 0x40, kQueues> {
 };
-struct TDT : RegisterArray<TDT, uint32_t, A::kReadWrite, kQueues> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x06018 + 0x40 * n; }
+struct TDT : StridedRegisterArray<TDT, uint32_t, A::kReadWrite, 0x06018, 0x40, kQueues> {
 };
-struct TXDCTL : RegisterArray<TXDCTL, uint32_t, A::kReadWrite, kQueues> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x06028 + 0x40 * n; }
+struct TXDCTL : StridedRegisterArray<TXDCTL, uint32_t, A::kReadWrite, 0x06028, 0x40, kQueues> {
   using PTHRESH = Field<0, 6>;
   using HTHRESH = Field<8, 14>;
   using WTHRESH = Field<16, 22>;
@@ -229,8 +220,7 @@ struct DTXMXSZRQ : Register<DTXMXSZRQ, uint32_t, A::kReadWrite, 0x08100> {
 struct RTTDCS : Register<RTTDCS, uint32_t, A::kReadWrite, 0x04900> {
   using ARBDIS = Field<6>;  // DCB arbiter disable
 };
-struct TXPBSIZE : RegisterArray<TXPBSIZE, uint32_t, A::kReadWrite, 8> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x0CC00 + 4 * n; }
+struct TXPBSIZE : StridedRegisterArray<TXPBSIZE, uint32_t, A::kReadWrite, 0x0CC00, 4, 8> {
   using SIZE_KB = Field<10, 19>;
 };
 
@@ -310,17 +300,13 @@ struct GORCL : Register<GORCL, uint32_t, A::kClearOnRead, 0x04088> {};
 struct GORCH : Register<GORCH, uint32_t, A::kClearOnRead, 0x0408C> {};
 struct GOTCL : Register<GOTCL, uint32_t, A::kClearOnRead, 0x04090> {};
 struct GOTCH : Register<GOTCH, uint32_t, A::kClearOnRead, 0x04094> {};
-struct MPC : RegisterArray<MPC, uint32_t, A::kClearOnRead, 8> {  // missed packets
-  static constexpr uint32_t offset(uint32_t n) { return 0x03FA0 + 4 * n; }
+struct MPC : StridedRegisterArray<MPC, uint32_t, A::kClearOnRead, 0x03FA0, 4, 8> {  // missed packets
 };
-struct QPRC : RegisterArray<QPRC, uint32_t, A::kClearOnRead, 16> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x01030 + 0x40 * n; }
+struct QPRC : StridedRegisterArray<QPRC, uint32_t, A::kClearOnRead, 0x01030, 0x40, 16> {
 };
-struct QPRDC : RegisterArray<QPRDC, uint32_t, A::kClearOnRead, 16> {  // drops (DROP_EN)
-  static constexpr uint32_t offset(uint32_t n) { return 0x01430 + 0x40 * n; }
+struct QPRDC : StridedRegisterArray<QPRDC, uint32_t, A::kClearOnRead, 0x01430, 0x40, 16> {  // drops (DROP_EN)
 };
-struct QPTC : RegisterArray<QPTC, uint32_t, A::kClearOnRead, 16> {
-  static constexpr uint32_t offset(uint32_t n) { return 0x08680 + 4 * n; }
+struct QPTC : StridedRegisterArray<QPTC, uint32_t, A::kClearOnRead, 0x08680, 4, 16> {
 };
 // The 16 per-queue statistics (QPRC, QPRDC, QBRC; QPTC, QBTC) count the
 // queues mapped to them (§8.2.3.8 and §8.2.3.9 "Queue Statistic Mapping"):
