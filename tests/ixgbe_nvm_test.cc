@@ -257,19 +257,19 @@ TEST_F(IxgbeEepromTest, TheLinkComesUpFromResetInTheEepromsLinkMode) {
   using ixgbe::LINKS;
   sim::TesterPort partner;
   sim::connect(model_.port(), partner);
-  EXPECT_EQ(AUTOC::LMS::extract(read(AUTOC::offset())), AUTOC::kLms10gSerial);
-  EXPECT_EQ(ixgbe::AUTOC2::PMA_PMD_10G_SERIAL::extract(read(ixgbe::AUTOC2::offset())), 2u);  // SFI
+  EXPECT_EQ(AUTOC::LMS::extract(read(AUTOC::offset())), AUTOC::LMS::k10gSerial);
+  EXPECT_EQ(ixgbe::AUTOC2::PMA_PMD_10G_SERIAL::extract(read(ixgbe::AUTOC2::offset())), ixgbe::AUTOC2::PMA_PMD_10G_SERIAL::kSfi);
   EXPECT_NE(ixgbe::ANLP1::AN_STATE::extract(read(ixgbe::ANLP1::offset())), 0u);
   ctx_.clock->advance(absl::Milliseconds(1));
   model_.progress();
   EXPECT_TRUE(read(LINKS::offset()) & LINKS::LINK_UP::kMask);
   EXPECT_EQ(LINKS::LINK_SPEED::extract(read(LINKS::offset())), 3u);
   // 1 Gb/s without autonegotiation (LMS 0): no link here.
-  write(AUTOC::offset(), AUTOC::LMS::insert(read(AUTOC::offset()), 0) | AUTOC::AN_RESTART::kMask);
+  write(AUTOC::offset(), AUTOC::LMS::insert(read(AUTOC::offset()), AUTOC::LMS::k1gNoAutoneg) | AUTOC::AN_RESTART::kMask);
   ctx_.clock->advance(absl::Milliseconds(10));
   model_.progress();
   EXPECT_FALSE(read(LINKS::offset()) & LINKS::LINK_UP::kMask);
-  write(AUTOC::offset(), AUTOC::LMS::insert(read(AUTOC::offset()), AUTOC::kLms10gSerial) | AUTOC::AN_RESTART::kMask);
+  write(AUTOC::offset(), AUTOC::LMS::insert(read(AUTOC::offset()), AUTOC::LMS::k10gSerial) | AUTOC::AN_RESTART::kMask);
   EXPECT_FALSE(read(LINKS::offset()) & LINKS::LINK_UP::kMask);  // negotiating
   ctx_.clock->advance(absl::Milliseconds(1));
   model_.progress();

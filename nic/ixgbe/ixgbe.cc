@@ -169,7 +169,7 @@ absl::Status IxgbeDevice::reset() {
 // up later (wait_for_link).
 void IxgbeDevice::init_link() {
   bar_.modify<AUTOC>([](RegisterValue<AUTOC>& v) {
-    v.set<AUTOC::LMS, 3>().set<AUTOC::PMA_PMD_10G, 0>();
+    v.set<AUTOC::LMS, AUTOC::LMS::k10gSerial>().set<AUTOC::PMA_PMD_10G, AUTOC::PMA_PMD_10G::kXaui>();
   });
   bar_.modify<AUTOC>([](RegisterValue<AUTOC>& v) { v.set<AUTOC::AN_RESTART>(); });
 }
@@ -207,7 +207,7 @@ absl::Status IxgbeDevice::init_rx() {
   bar_.modify<FCTRL>([](RegisterValue<FCTRL>& v) { v.set<FCTRL::BAM>(); });
   for (uint32_t q = 0; q < rx_.size(); ++q) {
     bar_.write(RegisterValue<SRRCTL>()
-                   .set<SRRCTL::DESCTYPE, 1>()  // advanced, one buffer
+                   .set<SRRCTL::DESCTYPE, SRRCTL::DESCTYPE::kAdvancedOneBuffer>()
                    .set<SRRCTL::DROP_EN>()      // a full queue drops, counted in QPRDC
                    .set<SRRCTL::BSIZEPACKET>(kRxBufferSize / 1024), q);
     MempoolConfig pc;
@@ -263,7 +263,7 @@ void IxgbeDevice::init_rss() {
     bar_.write(RegisterValue<RETA>(v), i);
   }
   bar_.write(RegisterValue<MRQC>()
-                 .set<MRQC::MRQE, 1>()
+                 .set<MRQC::MRQE, MRQC::MRQE::kRss>()
                  .set<MRQC::IPV4>()
                  .set<MRQC::TCP_IPV4>()
                  .set<MRQC::UDP_IPV4>());

@@ -137,10 +137,12 @@ struct RAH : RegisterArray<RAH, uint32_t, A::kReadWrite, 128> {
   using RAH_BYTES = Field<0, 15>;  // MAC bytes 4 and 5
   using AV = Field<31>;            // address valid
 };
-// §8.2.3.7.12 Multiple receive queues command: MRQE [3:0] (1 = RSS), hash
-// field enables [31:16].
+// §8.2.3.7.12 Multiple receive queues command: MRQE [3:0], hash field
+// enables [31:16].
 struct MRQC : Register<MRQC, uint32_t, A::kReadWrite, 0x05818> {
-  using MRQE = Field<0, 3>;
+  struct MRQE : Field<0, 3> {  // multiple receive queues enable
+    enum Value : uint32_t { kNone = 0, kRss = 1 };
+  };
   using TCP_IPV4 = Field<16>;
   using IPV4 = Field<17>;
   using UDP_IPV4 = Field<22>;
@@ -175,7 +177,9 @@ struct RXDCTL : RegisterArray<RXDCTL, uint32_t, A::kReadWrite, kQueues> {
 struct SRRCTL : RegisterArray<SRRCTL, uint32_t, A::kReadWrite, kQueues> {
   static constexpr uint32_t offset(uint32_t n) { return rx_queue_reg16(0x02100, 0x14, n); }
   using BSIZEPACKET = Field<0, 4>;  // receive buffer size, 1 KiB units
-  using DESCTYPE = Field<25, 27>;   // 1 = advanced, one buffer
+  struct DESCTYPE : Field<25, 27> {  // receive descriptor type
+    enum Value : uint32_t { kLegacy = 0, kAdvancedOneBuffer = 1 };
+  };
   using DROP_EN = Field<28>;        // drop when no descriptor is free
 };
 struct DCA_RXCTRL : RegisterArray<DCA_RXCTRL, uint32_t, A::kReadWrite, kQueues> {
@@ -240,15 +244,20 @@ struct MAXFRS : Register<MAXFRS, uint32_t, A::kReadWrite, 0x04268> {
 };
 inline constexpr uint32_t kMaxFrameStandard = 1518, kMinFrame = 64;  // with the CRC
 struct AUTOC : Register<AUTOC, uint32_t, A::kReadWrite, 0x042A0> {
-  using PMA_PMD_10G = Field<7, 8>;  // 0 = XAUI
-  using AN_RESTART = Field<12>;     // self-clearing
-  using LMS = Field<13, 15>;        // link mode select; 3 = 10G serial
-  static constexpr uint32_t kLms10gSerial = 3;
+  struct PMA_PMD_10G : Field<7, 8> {  // the 10 Gb/s parallel PMA/PMD
+    enum Value : uint32_t { kXaui = 0 };
+  };
+  using AN_RESTART = Field<12>;  // self-clearing
+  struct LMS : Field<13, 15> {   // link mode select
+    enum Value : uint32_t { k1gNoAutoneg = 0, k10gSerial = 3 };
+  };
 };
 // The 10G serial PMA/PMD behind LMS = 3: 0 = KR, 2 = SFI (an SFP+ board's
 // EEPROM loads 2). Bits 31:28 (link disable, PDDM) are the upper control bits.
 struct AUTOC2 : Register<AUTOC2, uint32_t, A::kReadWrite, 0x042A8> {
-  using PMA_PMD_10G_SERIAL = Field<16, 17>;
+  struct PMA_PMD_10G_SERIAL : Field<16, 17> {
+    enum Value : uint32_t { kKr = 0, kSfi = 2 };
+  };
   using LINK_DISABLE = Field<28, 29>;
 };
 // Auto Negotiation Link Partner Link Control Word 1: [19:16] the MAC's

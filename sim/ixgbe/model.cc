@@ -71,8 +71,8 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<HLREG0>("HLREG0");
   regs_.add<MAXFRS>("MAXFRS", kMaxFrameStandard << MAXFRS::MFS::kLo);
   // An SFP+ board's EEPROM loads AUTOC and AUTOC2 with 10G serial, SFI.
-  regs_.add<AUTOC>("AUTOC", AUTOC::LMS::insert(0, AUTOC::kLms10gSerial));
-  regs_.add<AUTOC2>("AUTOC2", AUTOC2::PMA_PMD_10G_SERIAL::insert(0, 2));
+  regs_.add<AUTOC>("AUTOC", AUTOC::LMS::insert(0, AUTOC::LMS::k10gSerial));
+  regs_.add<AUTOC2>("AUTOC2", AUTOC2::PMA_PMD_10G_SERIAL::insert(0, AUTOC2::PMA_PMD_10G_SERIAL::kSfi));
   regs_.add<ANLP1>("ANLP1");
   regs_.add<CORECTL>("CORECTL");
   regs_.add<ESDP>("ESDP");
@@ -151,7 +151,7 @@ void Ixgbe82599::refresh_rx_settings() {
   s.max_frame = hlreg0.is_set<HLREG0::JUMBOEN>() ? regs_.get<MAXFRS>().get<MAXFRS::MFS>()
                                                  : kMaxFrameStandard;
   s.length_errors = hlreg0.is_set<HLREG0::RXLNGTHERREN>();
-  s.rss = regs_.get<MRQC>().get<MRQC::MRQE>() == 1;
+  s.rss = regs_.get<MRQC>().get<MRQC::MRQE>() == MRQC::MRQE::kRss;
   s.hash_in_write_back = regs_.get<RXCSUM>().is_set<RXCSUM::PCSD>();
   const RegisterValue<MCSTCTRL> mcstctrl = regs_.get<MCSTCTRL>();
   s.multicast_table = mcstctrl.is_set<MCSTCTRL::MFE>();
@@ -169,7 +169,7 @@ void Ixgbe82599::refresh_rx_settings() {
 
 void Ixgbe82599::update_link() {
   const bool up = config_.sfp_module && port_.connected() &&
-                  regs_.get<AUTOC>().get<AUTOC::LMS>() == AUTOC::kLms10gSerial &&
+                  regs_.get<AUTOC>().get<AUTOC::LMS>() == AUTOC::LMS::k10gSerial &&
                   ctx_.clock->now() >= link_up_at_;
   if (up == link_up_) return;
   link_up_ = up;

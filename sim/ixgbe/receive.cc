@@ -103,7 +103,7 @@ uint32_t Ixgbe82599::select_queue(absl::Span<const uint8_t> f, uint32_t* hash, u
   *hash = 0;
   *rss_type = kRssTypeNone;
   const RegisterValue<MRQC> mrqc = regs_.get<MRQC>();
-  if (mrqc.get<MRQC::MRQE>() != 1 || f.size() < 34 || f[12] != 0x08 || f[13] != 0x00) return 0;
+  if (mrqc.get<MRQC::MRQE>() != MRQC::MRQE::kRss || f.size() < 34 || f[12] != 0x08 || f[13] != 0x00) return 0;
   const size_t ihl = (f[14] & 0xF) * 4;
   const uint8_t proto = f[23];
   uint8_t input[12];
@@ -223,7 +223,7 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, FaultPlan* 
     if (srrctl.is_set<SRRCTL::DROP_EN>()) ++regs_.raw<QPRDC>(queue_statistics_index(regs_.raw<RQSMR>(q / 4), q));
     return;
   }
-  if (srrctl.get<SRRCTL::DESCTYPE>() != 1) {
+  if (srrctl.get<SRRCTL::DESCTYPE>() != SRRCTL::DESCTYPE::kAdvancedOneBuffer) {
     ctx_.log->report(absl::StrFormat("82599: RX queue %d receives with SRRCTL.DESCTYPE %d; "
                                      "this model implements advanced one-buffer (1)",
                                      q, srrctl.get<SRRCTL::DESCTYPE>()));
