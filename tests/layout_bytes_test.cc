@@ -65,7 +65,7 @@ TEST(LayoutBytes, Ixgbe82599RxWriteBack) {
   EXPECT_TRUE(d.is_set<D::RXE>());
   EXPECT_EQ(d.get<D::RSS_HASH>(), 0xCAFEBEEFu);  // the same dword, read as the hash
   const Bytes<16> dd_only{0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0};
-  LayoutRef<D> e(const_cast<uint8_t*>(dd_only.data()));
+  LayoutView<D> e(dd_only.data());
   EXPECT_TRUE(e.is_set<D::DD>());
   EXPECT_FALSE(e.is_set<D::EOP>());
 }
@@ -80,7 +80,7 @@ TEST(LayoutBytes, Ixgbe82599Tx) {
   LayoutRef<D>(b.data())
       .set<D::BUFFER_ADDR>(0x0000000123456780)
       .set<D::DTALEN>(1514)
-      .set<D::DTYP>(ixgbe::kDtypData)
+      .set<D::DTYP>(D::DTYP::kData)
       .set<D::EOP>(1)
       .set<D::IFCS>(1)
       .set<D::RS>(1)
@@ -89,9 +89,9 @@ TEST(LayoutBytes, Ixgbe82599Tx) {
   // dword 2 = 0x2B << 24 | 3 << 20 | 1514 = 0x2B3005EA; dword 3 = 1514 << 14 = 0x017A8000
   EXPECT_EQ(b, (Bytes<16>{0x80, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00,
                           0xEA, 0x05, 0x30, 0x2B, 0x00, 0x80, 0x7A, 0x01}));
-  EXPECT_EQ(ixgbe::kDtypData, 0x3u);
+  EXPECT_EQ(D::DTYP::kData, 0x3u);
   const Bytes<16> done{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0, 0};
-  EXPECT_TRUE(LayoutRef<ixgbe::TxWriteBack>(const_cast<uint8_t*>(done.data()))
+  EXPECT_TRUE(LayoutView<ixgbe::TxWriteBack>(done.data())
                   .is_set<ixgbe::TxWriteBack::DD>());
 }
 

@@ -159,7 +159,7 @@ TEST_F(IxgbeReports, ATransmitDescriptorThatIsNotAnAdvancedDataDescriptorIsRepor
                         model_->mmio_read(0, ixgbe::TDBAH::offset(0), 4) << 32;
   LayoutRef<ixgbe::TxRead>(mem(base, 16))
       .set<ixgbe::TxRead::BUFFER_ADDR>(buffer.iova())
-      .set<ixgbe::TxRead::CMD_TYPE_LEN>(60 | ixgbe::kDtypData << 20 | ixgbe::TxRead::EOP::kMask |
+      .set<ixgbe::TxRead::CMD_TYPE_LEN>(60 | ixgbe::TxRead::DTYP::insert(0, ixgbe::TxRead::DTYP::kData) | ixgbe::TxRead::EOP::kMask |
                                         ixgbe::TxRead::RS::kMask);
   model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 1);
   expect_report("TX queue 0 descriptor 0 is not a valid advanced data descriptor (DEXT 0, DTYP 3, length 60)");
@@ -173,7 +173,7 @@ TEST_F(IxgbeReports, ATransmitFrameOver16KiBIsReported) {
   for (uint32_t i = 0; i < 5; ++i) {  // 4 x 4096 = 16 KiB: the fifth goes over
     LayoutRef<ixgbe::TxRead>(mem(base + 16 * i, 16))
         .set<ixgbe::TxRead::BUFFER_ADDR>(buffer.iova())
-        .set<ixgbe::TxRead::CMD_TYPE_LEN>(4096 | ixgbe::kDtypData << 20 | ixgbe::TxRead::IFCS::kMask |
+        .set<ixgbe::TxRead::CMD_TYPE_LEN>(4096 | ixgbe::TxRead::DTYP::insert(0, ixgbe::TxRead::DTYP::kData) | ixgbe::TxRead::IFCS::kMask |
                                           ixgbe::TxRead::DEXT::kMask | ixgbe::TxRead::RS::kMask |
                                           (i == 4 ? ixgbe::TxRead::EOP::kMask : 0));
   }

@@ -41,7 +41,9 @@ struct TxRead : Layout<TxRead, 16, ByteOrder::kLittle> {
   using BUFFER_ADDR = Field<0, uint64_t>;
   using CMD_TYPE_LEN = Field<8, uint32_t>;
   using DTALEN = Field<8, uint32_t, 0, 15>;
-  using DTYP = Field<8, uint32_t, 20, 23>;  // 3 = data descriptor
+  struct DTYP : Field<8, uint32_t, 20, 23> {  // descriptor type
+    enum Value : uint32_t { kContext = 2, kData = 3 };
+  };
   using EOP = Bit<8, uint32_t, 24>;
   using IFCS = Bit<8, uint32_t, 25>;        // insert FCS
   using RS = Bit<8, uint32_t, 27>;          // report status (write DD)
@@ -54,7 +56,6 @@ struct TxWriteBack : Layout<TxWriteBack, 16, ByteOrder::kLittle> {
   using STATUS = Field<12, uint32_t>;
   using DD = Bit<12, uint32_t, 0>;
 };
-inline constexpr uint32_t kDtypData = 3;
 
 // RSS type (which fields were hashed), §7.1.6.2.
 inline constexpr uint32_t kRssTypeNone = 0, kRssTypeTcpIpv4 = 1, kRssTypeIpv4 = 2,

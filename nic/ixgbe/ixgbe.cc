@@ -517,7 +517,7 @@ size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
     }
     LayoutRef<TxRead>(descriptors + size_t{tail} * kDescriptorSize)
         .set<TxRead::BUFFER_ADDR>(p.iova())
-        .set<TxRead::CMD_TYPE_LEN>(len | kDtypData << 20 | TxRead::EOP::kMask |
+        .set<TxRead::CMD_TYPE_LEN>(len | TxRead::DTYP::insert(0, TxRead::DTYP::kData) | TxRead::EOP::kMask |
                                    TxRead::IFCS::kMask | TxRead::RS::kMask |
                                    TxRead::DEXT::kMask)
         .set<TxRead::OLINFO_STATUS>(TxRead::PAYLEN::insert(0, len));

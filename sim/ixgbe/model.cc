@@ -370,7 +370,7 @@ void Ixgbe82599::transmit(uint32_t q) {
     // One frame in one buffer (the usual case) goes from the buffer to the
     // wire without being gathered first.
     absl::Span<const uint8_t> whole;
-    if (!(cmd_type_len & TxRead::DEXT::kMask) || TxRead::DTYP::extract(cmd_type_len) != kDtypData ||
+    if (!(cmd_type_len & TxRead::DEXT::kMask) || TxRead::DTYP::extract(cmd_type_len) != TxRead::DTYP::kData ||
         len == 0) {
       ctx_.log->report(absl::StrFormat(
           "82599: TX queue %d descriptor %d is not a valid advanced data descriptor "
