@@ -74,7 +74,7 @@ int EmulatedUio::open(const char* path, int flags) {
   const absl::string_view p(path);
   for (const auto& d : devices_) {
     if (p == absl::StrCat("/dev/uio", d->uio_number)) {
-      const int fd = eventfd(0, (flags & O_CLOEXEC) ? EFD_CLOEXEC : 0);
+      const int fd = eventfd(0, ((flags & O_CLOEXEC) ? EFD_CLOEXEC : 0) | ((flags & O_NONBLOCK) ? EFD_NONBLOCK : 0));
       if (fd < 0) return -1;
       fds_[fd] = {Kind::kUio};
       return fd;

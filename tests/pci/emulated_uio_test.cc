@@ -239,6 +239,12 @@ TEST_F(EmulatedUioTest, TheUioDeviceOpensAndReadsInWholeInterruptCounts) {
   uint64_t v = 0;
   EXPECT_EQ(uio_->read(fd, &v, 8), -1);  // uio-howto.rst: a read is one 32-bit count
   EXPECT_EQ(errno, EINVAL);
+  // Opened non-blocking, a read with no interrupt pending says so.
+  const int nonblocking = open("/dev/uio3", O_RDWR | O_NONBLOCK);
+  ASSERT_GE(nonblocking, 0);
+  uint32_t count = 0;
+  EXPECT_EQ(uio_->read(nonblocking, &count, 4), -1);
+  EXPECT_EQ(errno, EAGAIN);
   EXPECT_EQ(uio_->open("/dev/uio4", O_RDWR), EmulatedUio::kNotMine);
 }
 
