@@ -146,8 +146,10 @@ Simulation* build() {
   }
   // A NIC's port, or the far side of the capture on it (--capture): what
   // its cable, source, replay or loopback plug connects to.
+  // A per-NIC setting (SAFENIC_SIM_<WHAT>_<i>), or null.
+  auto setting = [](const char* what, size_t i) { return std::getenv(absl::StrCat("SAFENIC_SIM_", what, "_", i).c_str()); };
   for (size_t i = 0; i < s->nics.size(); ++i) {
-    const char* path = std::getenv(absl::StrCat("SAFENIC_SIM_CAPTURE_", i).c_str());
+    const char* path = setting("CAPTURE", i);
     if (path == nullptr) continue;
     auto tap = safenic::sim::PcapTap::create(path);
     if (!tap.ok()) die(absl::StrCat("--capture ", i, "=", path, ": ", tap.status().message()));
@@ -161,6 +163,13 @@ Simulation* build() {
     return *s->nics[i].port;
   };
   std::vector<bool> cabled(s->nics.size(), false);
+  // NIC i's port (or its capture's far end) for one wire: --tap and --pcap-in
+  // need it free.
+  auto free_end = [&](size_t i, const char* option) -> safenic::sim::Port& {
+    if (cabled[i]) die(absl::StrCat(option, " ", i, ": NIC ", i, " already has a cable or a source"));
+    cabled[i] = true;
+    return end_of(i);
+  };
   for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_CABLES"), ',', absl::SkipEmpty())) {
     const std::vector<std::string> ends = absl::StrSplit(item, '-');
     size_t a = 0, b = 0;
@@ -189,24 +198,22 @@ Simulation* build() {
     cabled[i] = true;
   }
   for (size_t i = 0; i < s->nics.size(); ++i) {
-    const char* name = std::getenv(absl::StrCat("SAFENIC_SIM_TAP_", i).c_str());
+    const char* name = setting("TAP", i);
     if (name == nullptr) continue;
-    if (cabled[i]) die(absl::StrCat("--tap ", i, ": NIC ", i, " already has a cable or a source"));
+    safenic::sim::Port& end = free_end(i, "--tap");
     auto tap = safenic::sim::TapPort::open(name);
     if (!tap.ok()) die(absl::StrCat("--tap ", i, "=", name, ": ", tap.status().message()));
-    safenic::sim::connect(end_of(i), **tap);
+    safenic::sim::connect(end, **tap);
     s->taps.push_back({i, *std::move(tap)});
-    cabled[i] = true;
   }
   for (size_t i = 0; i < s->nics.size(); ++i) {
-    const char* path = std::getenv(absl::StrCat("SAFENIC_SIM_PCAP_IN_", i).c_str());
+    const char* path = setting("PCAP_IN", i);
     if (path == nullptr) continue;
-    if (cabled[i]) die(absl::StrCat("--pcap-in ", i, ": NIC ", i, " already has a cable or a source"));
+    safenic::sim::Port& end = free_end(i, "--pcap-in");
     auto replay = safenic::sim::PcapReplay::open(path);
     if (!replay.ok()) die(absl::StrCat("--pcap-in ", i, "=", path, ": ", replay.status().message()));
-    safenic::sim::connect(end_of(i), **replay);
+    safenic::sim::connect(end, **replay);
     s->replays.push_back({i, path, *std::move(replay)});
-    cabled[i] = true;
   }
   std::vector<std::shared_ptr<safenic::sim::DeviceModel>> models;
   for (size_t i = 0; i < s->nics.size(); ++i) {
@@ -282,15 +289,11 @@ constexpr int kNotMine = EmulatedVfio::kNotMine;
 static_assert(EmulatedUio::kNotMine == kNotMine);
 int emulated_open(const char* path, int flags) {
   if (t_inside || path == nullptr) return kNotMine;
-  if (vfio_path(path)) {
-    Simulation& s = sim();
-    Inside in;
-    return s.vfio->open(path, flags);
-  }
   Simulation& s = sim();
-  if (s.uio == nullptr) return kNotMine;
+  const bool vfio = vfio_path(path);
+  if (!vfio && s.uio == nullptr) return kNotMine;
   Inside in;
-  return s.uio->open(path, flags);
+  return vfio ? s.vfio->open(path, flags) : s.uio->open(path, flags);
 }
 
 void write_summary() {
@@ -349,6 +352,14 @@ void write_summary() {
 }
 
 __attribute__((destructor)) void at_exit() { write_summary(); }
+
+// The program is about to unmap [addr, addr + len), or map over it: the
+// emulators undo their BAR mappings there and forget its pages.
+void unmapping(void* addr, size_t len) {
+  Inside in;
+  g_sim->vfio->munmap(addr, len);
+  if (g_sim->uio != nullptr) g_sim->uio->munmap(addr, len);
+}
 
 // DPDK asks whether the VFIO modules are loaded: stat("/sys/module/vfio")
 // and "/sys/module/vfio_pci". Under the emulation they are.
@@ -498,9 +509,12 @@ void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
                              : s.uio->mmap(addr, len, prot, flags, fd, offset);
   }
   static auto real = next<void* (*)(void*, size_t, int, int, int, off_t)>("mmap");
+  // A mapping over a range replaces what was there: BAR mappings in it are
+  // undone first (as munmap does), and its pages leave the simulated IOMMU.
+  if ((flags & MAP_FIXED) && !t_inside && g_sim != nullptr) unmapping(addr, len);
   void* const p = real(addr, len, prot, flags, fd, offset);
-  // sysfs/uio: what the program maps (hugepages, memory mapped over) decides
-  // what pagemap opens to DMA.
+  // sysfs/uio: what the program maps (hugepages) decides what pagemap opens
+  // to DMA.
   if (p != MAP_FAILED && !t_inside && g_sim != nullptr && g_sim->uio != nullptr) {
     Inside in;
     g_sim->uio->mapped(p, len, flags, fd);
@@ -513,11 +527,7 @@ void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t offset) 
 }
 
 int munmap(void* addr, size_t len) {
-  if (!t_inside && g_sim != nullptr) {  // BAR mappings in the range are undone first
-    Inside in;
-    g_sim->vfio->munmap(addr, len);
-    if (g_sim->uio != nullptr) g_sim->uio->munmap(addr, len);
-  }
+  if (!t_inside && g_sim != nullptr) unmapping(addr, len);
   static auto real = next<int (*)(void*, size_t)>("munmap");
   return real(addr, len);
 }

@@ -221,7 +221,8 @@ uint64_t EmulatedUio::physical_address(uintptr_t va) {
   return physical + (va - begin);
 }
 
-void EmulatedUio::withdraw(uintptr_t begin, uintptr_t end) {
+void EmulatedUio::forget(uintptr_t begin, uintptr_t end) {
+  forget_huge(begin, end);
   auto it = admitted_.upper_bound(begin);
   if (it != admitted_.begin() && std::prev(it)->second.end > begin) --it;
   if (it == admitted_.end() || it->first >= end) return;
@@ -249,9 +250,15 @@ uint64_t EmulatedUio::page_size_at(uintptr_t va) const {
   return va < it->second.end ? it->second.page_size : kPage;
 }
 
+void EmulatedUio::munmap(void* addr, size_t len) {
+  bars_.unmap(addr, len);
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(addr);
+  forget(begin, begin + len);
+}
+
 void EmulatedUio::mapped(void* addr, size_t len, int flags, int fd) {
   const uintptr_t begin = reinterpret_cast<uintptr_t>(addr), end = begin + len;
-  munmap(addr, len);  // whatever was there is gone
+  forget(begin, end);  // whatever was there is gone
   uint64_t page = 0;
   if (flags & MAP_HUGETLB) {
     const int shift = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
@@ -266,10 +273,7 @@ void EmulatedUio::mapped(void* addr, size_t len, int flags, int fd) {
   if (page != 0) huge_[begin] = {end, page};
 }
 
-void EmulatedUio::munmap(void* addr, size_t len) {
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(addr), end = begin + len;
-  bars_.unmap(addr, len);
-  withdraw(begin, end);
+void EmulatedUio::forget_huge(uintptr_t begin, uintptr_t end) {
   auto it = huge_.upper_bound(begin);
   if (it != huge_.begin() && std::prev(it)->second.end > begin) --it;
   std::vector<std::pair<uintptr_t, HugeMapping>> remains;

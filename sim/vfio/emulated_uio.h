@@ -71,13 +71,14 @@ class EmulatedUio {
   ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset);
   ssize_t read(int fd, void* buf, size_t len);
 
-  // What the program maps and unmaps elsewhere (the caller reports each
-  // successful mmap and each munmap): hugepage mappings are remembered for
-  // their page size, and memory unmapped or mapped over leaves the IOMMU.
-  // munmap() also undoes the BAR mappings starting in the range (the caller
-  // then unmaps the rest itself).
-  void mapped(void* addr, size_t len, int flags, int fd);
+  // What the program maps and unmaps elsewhere. munmap(), before the
+  // program's munmap or MAP_FIXED mmap: the BAR mappings starting in the
+  // range are undone (the caller then makes the real call), and the range's
+  // pages leave the IOMMU. mapped(), after each successful mmap: a hugepage
+  // mapping is remembered for its page size, and whatever the range held
+  // before is forgotten.
   void munmap(void* addr, size_t len);
+  void mapped(void* addr, size_t len, int flags, int fd);
 
   // Accesses served by trapping, over all BAR mappings so far.
   uint64_t trapped_accesses() const { return bars_.trapped_accesses(); }
@@ -107,8 +108,10 @@ class EmulatedUio {
   // The physical address of the resident page at `va`, admitted to the IOMMU
   // with its whole page on first use; 0 when it cannot be.
   uint64_t physical_address(uintptr_t va);
-  // Takes [begin, end) out of the IOMMU (what remains of a page stays in).
-  void withdraw(uintptr_t begin, uintptr_t end);
+  // Takes [begin, end) out of the IOMMU (what remains of a page stays in)
+  // and out of the hugepage mappings.
+  void forget(uintptr_t begin, uintptr_t end);
+  void forget_huge(uintptr_t begin, uintptr_t end);
   // The page size of the mapping holding `va` (a hugepage's, or 4 KiB).
   uint64_t page_size_at(uintptr_t va) const;
 

@@ -215,7 +215,7 @@ MUTATIONS = [
      "!= 0 || (resident & 1) == 0) return 0;", "!= 0) return 0;", UIO,
      "pagemap says a page that is not in memory is present (and opens it to DMA)"),
     ("uio-unmap-keeps-dma", "sim/vfio/emulated_uio.cc",
-     "  bars_.unmap(addr, len);\n  withdraw(begin, end);\n", "  bars_.unmap(addr, len);\n", UIO,
+     "  forget(begin, begin + len);\n", "", UIO,
      "memory the program unmapped stays open to the device's DMA"),
 
     # --- shared layout headers (driver and model move together) ---
