@@ -429,7 +429,7 @@ TEST_F(Mlx5DeviceTest, EveryCommandErrorDuringOpenIsNamedAndLeaksNothing) {
   ASSERT_GT(sent.size(), 25u);
   size_t cases = 0;
   for (const auto& [opcode, count] : sent) {
-    if (opcode == mlx5::op::kQueryIssi) continue;  // failing it means ISSI 0: open succeeds
+    if (opcode == mlx5::QUERY_ISSI::kOpcode) continue;  // failing it means ISSI 0: open succeeds
     for (uint32_t k = 0; k < count; ++k) {
       const std::string name = mlx5::command_name(opcode);
       auto m = model();
@@ -497,7 +497,7 @@ TEST_F(Mlx5DeviceTest, PageRequestsWhileRunningAreAnsweredAndTheirFailuresSaid) 
   EXPECT_EQ(stats->counters["page_requests"], 2u);
   // A give that the firmware refuses: said once by stats(), counted, and the
   // device goes on.
-  a.model->fail_next_command(mlx5::op::kManagePages, mlx5::CmdStatus::kBadParam, 0x77);
+  a.model->fail_next_command(mlx5::MANAGE_PAGES::kOpcode, mlx5::CmdStatus::kBadParam, 0x77);
   a.model->request_pages(8);
   auto failed = a.dev->stats();
   ASSERT_FALSE(failed.ok());

@@ -352,7 +352,7 @@ TEST_F(RawSendQueueTest, AnEnhancedMpswWqeSendsAFramePerSegmentAndCompletesOnce)
   sim::TesterPort tester(true);
   sim::connect(model_->port(), tester);
   using Paos = mlx5::PAOS;  // the port up, as a driver does it
-  ASSERT_TRUE(c().run<mlx5::ACCESS_REGISTER<Paos>>(mlx5::kRegisterWrite, [](LayoutRef<Paos> r, uint8_t*) {
+  ASSERT_TRUE(c().run<mlx5::RegisterAccess<Paos>>(mlx5::kRegisterWrite, [](LayoutRef<Paos> r, uint8_t*) {
     r.set<Paos::REGISTER_ID>(Paos::kId).set<Paos::LOCAL_PORT>(1);
     r.set<Paos::ADMIN_STATUS>(mlx5::kPortUp).set<Paos::ASE>(1);
   }).ok());

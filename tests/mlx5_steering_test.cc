@@ -212,7 +212,7 @@ TEST_F(Mlx5SteeringTest, FullTablesAreResourceExhausted) {
 
 TEST_F(Mlx5SteeringTest, AFailingCommandLeavesNoFilterAndNoAllowedAddress) {
   open(2);
-  model_->fail_next_command(mlx5::op::kSetFlowTableEntry, mlx5::CmdStatus::kNoResources, 0x77);
+  model_->fail_next_command(mlx5::SET_FLOW_TABLE_ENTRY::kOpcode, mlx5::CmdStatus::kNoResources, 0x77);
   auto id = dev_->add_mac_filter({kMacA, std::nullopt, 1});
   ASSERT_FALSE(id.ok());
   EXPECT_THAT(std::string(id.status().message()), HasSubstr("SET_FLOW_TABLE_ENTRY failed"));

@@ -70,8 +70,8 @@ TEST_F(Mlx5Test, TheTraceShowsEveryCommandEncodedPerThePrm) {
 // Every command of the bring-up, failing, gives a Status that names it with
 // its status and syndrome, and leaves nothing behind.
 TEST_F(Mlx5Test, EveryFailedCommandIsNamedWithStatusAndSyndrome) {
-  for (uint16_t opcode : {mlx5::op::kEnableHca, mlx5::op::kSetIssi, mlx5::op::kQueryPages,
-                          mlx5::op::kManagePages, mlx5::op::kQueryHcaCap, mlx5::op::kInitHca}) {
+  for (uint16_t opcode : {mlx5::ENABLE_HCA::kOpcode, mlx5::SET_ISSI::kOpcode, mlx5::QUERY_PAGES::kOpcode,
+                          mlx5::MANAGE_PAGES::kOpcode, mlx5::QUERY_HCA_CAP::kOpcode, mlx5::INIT_HCA::kOpcode}) {
     make();
     model_->fail_next_command(opcode, CmdStatus::kBadParam, 0x5AFE);
     auto hca = mlx5::Hca::open(*fn_);
@@ -87,7 +87,7 @@ TEST_F(Mlx5Test, EveryFailedCommandIsNamedWithStatusAndSyndrome) {
 
 TEST_F(Mlx5Test, FirmwareWithoutIssiCommandsIsFine) {
   make();
-  model_->fail_next_command(mlx5::op::kQueryIssi, CmdStatus::kBadOp, 0);
+  model_->fail_next_command(mlx5::QUERY_ISSI::kOpcode, CmdStatus::kBadOp, 0);
   auto hca = mlx5::Hca::open(*fn_);
   EXPECT_TRUE(hca.ok()) << hca.status();
 }
@@ -137,7 +137,7 @@ class LyingOutputs final : public sim::DeviceWrites {
 
 TEST_F(Mlx5Test, AHugePageRequestIsRefusedNotAllocated) {
   make();
-  LyingOutputs lie(mlx5::op::kQueryPages, [](std::vector<uint8_t>& out) {
+  LyingOutputs lie(mlx5::QUERY_PAGES::kOpcode, [](std::vector<uint8_t>& out) {
     out[0x0C] = 0x7F, out[0x0D] = out[0x0E] = out[0x0F] = 0xFF;  // 2^31 - 1 pages
   });
   model_->set_device_writes(&lie);
@@ -151,7 +151,7 @@ TEST_F(Mlx5Test, APageReturnedTwiceKeepsThePageNotReturnedAllocated) {
   make();
   auto hca = mlx5::Hca::open(*fn_);
   ASSERT_TRUE(hca.ok());
-  LyingOutputs lie(mlx5::op::kManagePages, [](std::vector<uint8_t>& out) {
+  LyingOutputs lie(mlx5::MANAGE_PAGES::kOpcode, [](std::vector<uint8_t>& out) {
     std::copy_n(out.begin() + mlx5::MANAGE_PAGES::kPas, 8, out.begin() + mlx5::MANAGE_PAGES::kPas + 8);
   });
   model_->set_device_writes(&lie);
@@ -317,6 +317,57 @@ TEST_F(Mlx5ObjectTest, ObjectCommandsBeforeInitHcaAreRefused) {
   expect_failure((*cmdq)->run<mlx5::ALLOC_PD>().status(), "ALLOC_PD", "BAD_SYS_STATE (0x4)");
 }
 
+// The model's dispatch comes from the command list: every command in it is
+// found, and its fixed input and output sizes are checked before anything
+// else (nothing changes). Names come from the same list.
+TEST_F(Mlx5ObjectTest, EveryListedCommandIsNamedAndSizeCheckedByTheModel) {
+  const size_t objects = model_->live_objects();
+  int commands = 0;
+  mlx5::for_each_command(mlx5::Commands{}, [&](auto cmd) {
+    using Cmd = decltype(cmd);
+    const std::string name(Cmd::kName);
+    EXPECT_EQ(mlx5::command_name(Cmd::kOpcode), name);
+    std::vector<uint8_t> in(Cmd::In::kSize - 4, 0);
+    LayoutRef<mlx5::CmdIn>(in.data()).set<mlx5::CmdIn::OPCODE>(Cmd::kOpcode);
+    expect_failure(c().execute(in, Cmd::Out::kSize).status(), name, "BAD_INPUT_LEN (0x50)");
+    in.resize(Cmd::In::kSize, 0);
+    expect_failure(c().execute(in, Cmd::Out::kSize - 4).status(), name, "BAD_OUTPUT_LEN (0x51)");
+    ++commands;
+    return false;
+  });
+  EXPECT_EQ(commands, 44);
+  EXPECT_EQ(model_->live_objects(), objects);
+  EXPECT_EQ(mlx5::command_name(0x109), "opcode 0x109");  // SET_HCA_CAP: not one safenic sends
+  std::vector<uint8_t> unknown(0x10, 0);
+  LayoutRef<mlx5::CmdIn>(unknown.data()).set<mlx5::CmdIn::OPCODE>(0x109);
+  expect_failure(c().execute(unknown, 0x10).status(), "opcode 0x109", "BAD_OP (0x2)");
+  expect_clean();
+}
+
+// What close() undoes is derived from the creating command (UndoneBy):
+// run_undo() takes a record it made, and refuses an opcode that undoes nothing.
+TEST_F(Mlx5ObjectTest, RunUndoTakesWhatTheCreatingCommandMade) {
+  const size_t objects = model_->live_objects();
+  const uint32_t td = number<mlx5::ALLOC_TRANSPORT_DOMAIN>(c().run<mlx5::ALLOC_TRANSPORT_DOMAIN>());
+  const uint32_t tis = number<mlx5::CREATE_TIS>(c().run<mlx5::CREATE_TIS>(0, [&](LayoutRef<mlx5::CREATE_TIS::In> in, uint8_t*) {
+    in.set<mlx5::CREATE_TIS::In::TRANSPORT_DOMAIN>(td);
+  }));
+  EXPECT_EQ(model_->live_objects(), objects + 2);
+  const mlx5::Undo undo_tis = mlx5::undo_of<mlx5::CREATE_TIS>(tis);
+  const mlx5::Undo undo_td = mlx5::undo_of<mlx5::ALLOC_TRANSPORT_DOMAIN>(td);
+  EXPECT_EQ(undo_tis.opcode, mlx5::DESTROY_TIS::kOpcode);
+  EXPECT_EQ(undo_td.opcode, mlx5::DEALLOC_TRANSPORT_DOMAIN::kOpcode);
+  expect_failure(mlx5::run_undo(c(), undo_td), "DEALLOC_TRANSPORT_DOMAIN", "RESOURCE_BUSY (0x6)");
+  ASSERT_TRUE(mlx5::run_undo(c(), undo_tis).ok());
+  ASSERT_TRUE(mlx5::run_undo(c(), undo_td).ok());
+  EXPECT_EQ(model_->live_objects(), objects);
+  expect_failure(mlx5::run_undo(c(), undo_tis), "DESTROY_TIS", "BAD_RESOURCE (0x5)");  // gone already
+  const absl::Status s = mlx5::run_undo(c(), {mlx5::CREATE_TIS::kOpcode, 1});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("CREATE_TIS does not undo anything"));
+  expect_clean();
+}
+
 TEST_F(Mlx5ObjectTest, ASendQueueOnAnUnknownCqIsABadResource) {
   mlx5::QueueContext q = context();
   auto sq = c().run<mlx5::CREATE_SQ>(0, [&](LayoutRef<mlx5::CREATE_SQ::In> in, uint8_t*) {
@@ -331,7 +382,7 @@ TEST_F(Mlx5ObjectTest, ASendQueueOnAnUnknownCqIsABadResource) {
   auto tir = c().run<mlx5::CREATE_TIR>();  // direct, to RQ 0 in domain 0: neither exists
   expect_failure(tir.status(), "CREATE_TIR", "BAD_RESOURCE (0x5)");
   std::vector<uint8_t> short_input(0x20, 0);  // CREATE_SQ is 0x110 bytes and more
-  LayoutRef<mlx5::CmdIn>(short_input.data()).set<mlx5::CmdIn::OPCODE>(mlx5::op::kCreateSq);
+  LayoutRef<mlx5::CmdIn>(short_input.data()).set<mlx5::CmdIn::OPCODE>(mlx5::CREATE_SQ::kOpcode);
   expect_failure(c().execute(short_input, 0x10).status(), "CREATE_SQ", "BAD_INPUT_LEN (0x50)");
   expect_clean();
 }
@@ -354,17 +405,12 @@ TEST_F(Mlx5ObjectTest, QueuesFollowTheStateMachineAndBusyObjectsStay) {
   expect_failure(modify(mlx5::kErr, mlx5::kRdy), "MODIFY_SQ", "BAD_RES_STATE (0x9)");  // via RST
   ASSERT_TRUE(modify(mlx5::kErr, mlx5::kRst).ok());
   ASSERT_TRUE(modify(mlx5::kRst, mlx5::kRdy).ok());
-  auto destroy = [&](uint16_t opcode, uint32_t n) {
-    std::vector<uint8_t> in(0x10, 0);
-    LayoutRef<mlx5::CmdIn>(in.data()).set<mlx5::CmdIn::OPCODE>(opcode);
-    LayoutRef<mlx5::Numbered<0x10>>(in.data()).set<mlx5::Numbered<0x10>::NUMBER>(n);
-    return c().execute(in, 0x10).status();
-  };
-  expect_failure(destroy(mlx5::op::kDestroyCq, cqn), "DESTROY_CQ", "RESOURCE_BUSY (0x6)");
-  expect_failure(destroy(mlx5::op::kDeallocUar, q.uar), "DEALLOC_UAR", "RESOURCE_BUSY (0x6)");
-  ASSERT_TRUE(destroy(mlx5::op::kDestroySq, sqn).ok());
-  ASSERT_TRUE(destroy(mlx5::op::kDestroyCq, cqn).ok());
-  expect_failure(destroy(mlx5::op::kDestroySq, sqn), "DESTROY_SQ", "BAD_RESOURCE (0x5)");
+  auto destroy = [&](uint16_t opcode, uint32_t n) { return mlx5::run_undo(c(), {opcode, n}); };
+  expect_failure(destroy(mlx5::DESTROY_CQ::kOpcode, cqn), "DESTROY_CQ", "RESOURCE_BUSY (0x6)");
+  expect_failure(destroy(mlx5::DEALLOC_UAR::kOpcode, q.uar), "DEALLOC_UAR", "RESOURCE_BUSY (0x6)");
+  ASSERT_TRUE(destroy(mlx5::DESTROY_SQ::kOpcode, sqn).ok());
+  ASSERT_TRUE(destroy(mlx5::DESTROY_CQ::kOpcode, cqn).ok());
+  expect_failure(destroy(mlx5::DESTROY_SQ::kOpcode, sqn), "DESTROY_SQ", "BAD_RESOURCE (0x5)");
   expect_clean();
 }
 
@@ -452,13 +498,13 @@ TEST_F(Mlx5ObjectTest, FlowTablesCheckGroupsEntriesAndLevels) {
 }
 
 TEST_F(Mlx5ObjectTest, PortRegistersAndTheVport) {
-  auto paos = c().run<mlx5::ACCESS_REGISTER<mlx5::PAOS>>(mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
+  auto paos = c().run<mlx5::RegisterAccess<mlx5::PAOS>>(mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
     r.set<mlx5::PAOS::REGISTER_ID>(mlx5::PAOS::kId).set<mlx5::PAOS::LOCAL_PORT>(1);
   });
   ASSERT_TRUE(paos.ok()) << paos.status();
   EXPECT_EQ(paos->get<mlx5::PAOS::ADMIN_STATUS>(), mlx5::kPortDown);  // until a driver brings it up
   EXPECT_EQ(paos->get<mlx5::PAOS::OPER_STATUS>(), mlx5::kPortDown);
-  auto port2 = c().run<mlx5::ACCESS_REGISTER<mlx5::PAOS>>(mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
+  auto port2 = c().run<mlx5::RegisterAccess<mlx5::PAOS>>(mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
     r.set<mlx5::PAOS::REGISTER_ID>(mlx5::PAOS::kId).set<mlx5::PAOS::LOCAL_PORT>(2);
   });
   expect_failure(port2.status(), "ACCESS_REGISTER", "BAD_PARAM (0x3)");  // one port

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "mem/status.h"
+#include "nic/mlx5/commands.h"
 
 namespace safenic::mlx5 {
 namespace {
@@ -46,38 +47,13 @@ void hexdump(std::string* s, absl::Span<const uint8_t> b) {
 }  // namespace
 
 std::string command_name(uint16_t opcode) {
-  static constexpr struct {
-    uint16_t opcode;
-    const char* name;
-  } kNames[] = {
-      {op::kQueryHcaCap, "QUERY_HCA_CAP"}, {op::kInitHca, "INIT_HCA"},
-      {op::kTeardownHca, "TEARDOWN_HCA"}, {op::kEnableHca, "ENABLE_HCA"},
-      {op::kDisableHca, "DISABLE_HCA"}, {op::kQueryPages, "QUERY_PAGES"},
-      {op::kManagePages, "MANAGE_PAGES"}, {op::kSetHcaCap, "SET_HCA_CAP"},
-      {op::kQueryIssi, "QUERY_ISSI"}, {op::kSetIssi, "SET_ISSI"},
-      {op::kQuerySpecialContexts, "QUERY_SPECIAL_CONTEXTS"}, {op::kCreateEq, "CREATE_EQ"},
-      {op::kDestroyEq, "DESTROY_EQ"}, {op::kCreateCq, "CREATE_CQ"}, {op::kDestroyCq, "DESTROY_CQ"},
-      {op::kQueryVportState, "QUERY_VPORT_STATE"},
-      {op::kQueryNicVportContext, "QUERY_NIC_VPORT_CONTEXT"},
-      {op::kModifyNicVportContext, "MODIFY_NIC_VPORT_CONTEXT"},
-      {op::kQueryVportCounter, "QUERY_VPORT_COUNTER"}, {op::kAllocPd, "ALLOC_PD"},
-      {op::kDeallocPd, "DEALLOC_PD"}, {op::kAllocUar, "ALLOC_UAR"},
-      {op::kDeallocUar, "DEALLOC_UAR"}, {op::kAccessRegister, "ACCESS_REGISTER"},
-      {op::kAllocTransportDomain, "ALLOC_TRANSPORT_DOMAIN"},
-      {op::kDeallocTransportDomain, "DEALLOC_TRANSPORT_DOMAIN"}, {op::kCreateTir, "CREATE_TIR"},
-      {op::kDestroyTir, "DESTROY_TIR"}, {op::kCreateSq, "CREATE_SQ"}, {op::kModifySq, "MODIFY_SQ"},
-      {op::kDestroySq, "DESTROY_SQ"}, {op::kCreateRq, "CREATE_RQ"}, {op::kModifyRq, "MODIFY_RQ"},
-      {op::kDestroyRq, "DESTROY_RQ"}, {op::kCreateTis, "CREATE_TIS"},
-      {op::kDestroyTis, "DESTROY_TIS"}, {op::kCreateRqt, "CREATE_RQT"},
-      {op::kDestroyRqt, "DESTROY_RQT"}, {op::kSetFlowTableRoot, "SET_FLOW_TABLE_ROOT"},
-      {op::kCreateFlowTable, "CREATE_FLOW_TABLE"}, {op::kDestroyFlowTable, "DESTROY_FLOW_TABLE"},
-      {op::kCreateFlowGroup, "CREATE_FLOW_GROUP"}, {op::kDestroyFlowGroup, "DESTROY_FLOW_GROUP"},
-      {op::kSetFlowTableEntry, "SET_FLOW_TABLE_ENTRY"},
-      {op::kDeleteFlowTableEntry, "DELETE_FLOW_TABLE_ENTRY"}};
-  for (const auto& n : kNames) {
-    if (n.opcode == opcode) return n.name;
-  }
-  return absl::StrFormat("opcode %#x", opcode);
+  std::string name = absl::StrFormat("opcode %#x", opcode);
+  for_each_command(Commands{}, [&](auto cmd) {
+    if (decltype(cmd)::kOpcode != opcode) return false;
+    name = decltype(cmd)::kName;
+    return true;
+  });
+  return name;
 }
 
 std::string status_name(uint8_t status) {
@@ -246,6 +222,24 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
         header.get<CmdOut::SYNDROME>()));
   }
   return out;
+}
+
+absl::Status run_undo(CommandQueue& cmdq, const Undo& u) {
+  absl::Status status = absl::InvalidArgumentError(
+      absl::StrFormat("%s does not undo anything (no command in nic/mlx5/commands.h says it does)",
+                      command_name(u.opcode)));
+  for_each_command(Commands{}, [&](auto cmd) {
+    using Cmd = decltype(cmd);
+    if constexpr (requires(LayoutRef<typename Cmd::In> in) { Cmd::undo_input(in, u); }) {
+      if (Cmd::kOpcode != u.opcode) return false;
+      status = cmdq.run<Cmd>(Cmd::kUndoOpMod, [&](LayoutRef<typename Cmd::In> in, uint8_t*) {
+                     Cmd::undo_input(in, u);
+                   }).status();
+      return true;
+    }
+    return false;
+  });
+  return status;
 }
 
 }  // namespace safenic::mlx5

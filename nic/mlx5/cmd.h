@@ -21,6 +21,7 @@
 #include "mem/dma_region.h"
 #include "mem/status.h"
 #include "nic/bar.h"
+#include "nic/mlx5/commands.h"
 #include "nic/mlx5/layout.h"
 #include "nic/pci_function.h"
 
@@ -98,5 +99,16 @@ class CommandQueue {
   std::string timed_out_;  // the command the device never completed, if any
   std::function<void(const std::string&)> trace_;
 };
+
+// Undoes what a creating command made: runs the command `u.opcode` names
+// (Cmd::UndoneBy of the creating command) on the object. The commands that
+// undo, and how each takes the object, are in nic/mlx5/commands.h.
+absl::Status run_undo(CommandQueue& cmdq, const Undo& u);
+
+// The record that undoes object `number` (in `table`) made by Cmd.
+template <typename Cmd>
+Undo undo_of(uint32_t number, uint32_t table = 0) {
+  return {Cmd::UndoneBy::kOpcode, number, table};
+}
 
 }  // namespace safenic::mlx5

@@ -1,19 +1,47 @@
-// mlx5 commands: one short declaration each: opcode, input and output layout
-// (offsets after the PRM's "Command Reference"; docs/connectx.md §4; every
-// field checked against Linux's mlx5_ifc.h by tests/fidelity). The generic
-// mechanism is nic/mlx5/cmd.h.
+// mlx5 commands: one short declaration each, carrying everything known about
+// the command: its opcode and name (PRM "Command Reference"; the DESTROY_ and
+// DEALLOC_ opcodes as Linux's mlx5_ifc.h has them), its input and output
+// layout (offsets after the PRM; docs/connectx.md §4; every field checked
+// against Linux's mlx5_ifc.h by tests/fidelity), and for a command that makes
+// an object, the command that undoes it (UndoneBy). `Commands` at the end
+// lists them all once: the names in error messages (command_name()), the
+// driver's clean-up at close (run_undo(), nic/mlx5/cmd.h) and the model's
+// size checks and dispatch (sim/mlx5/model.cc) are derived from it. The
+// generic mechanism is nic/mlx5/cmd.h.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <string_view>
+#include <type_traits>
 
 #include "nic/mlx5/layout.h"
 
 namespace safenic::mlx5 {
 
-template <uint16_t Opcode>
+// A command's name as the PRM spells it, as a template argument.
+template <size_t N>
+struct CommandName {
+  constexpr CommandName(const char (&name)[N]) { std::copy_n(name, N, text); }
+  char text[N];
+};
+
+template <uint16_t Opcode, CommandName Name>
 struct Command {
   static constexpr uint16_t kOpcode = Opcode;
+  static constexpr std::string_view kName = Name.text;
+  static constexpr uint16_t kUndoOpMod = 0;  // the op_mod it is run with as an undo
 };
+
+// What close() undoes: an object `number` made by a creating command, undone
+// by the command with `opcode`; flow entries and groups name their `table`.
+struct Undo {
+  uint16_t opcode;
+  uint32_t number;
+  uint32_t table = 0;
+};
+
 // A layout of N bytes with no fields beyond the command header.
 template <size_t N>
 struct Plain : Layout<Plain<N>, N, ByteOrder::kBig> {};
@@ -23,33 +51,41 @@ template <size_t N, unsigned Hi = 23>
 struct Numbered : Layout<Numbered<N, Hi>, N, ByteOrder::kBig> {
   using NUMBER = LayoutField<Numbered, 0x08, uint32_t, 0, Hi>;
 };
+// A DESTROY_* or DEALLOC_* command: the object number in, nothing out.
+struct DestroysNumbered {};  // what the model's destroy() recognizes them by
+template <uint16_t Opcode, CommandName Name, unsigned Hi = 23>
+struct Destroy : Command<Opcode, Name>, DestroysNumbered {
+  using In = Numbered<0x10, Hi>;
+  using Out = Plain<0x10>;
+  static void undo_input(LayoutRef<In> in, const Undo& u) { in.template set<typename In::NUMBER>(u.number); }
+};
 
-struct ENABLE_HCA : Command<op::kEnableHca> {
+struct ENABLE_HCA : Command<0x104, "ENABLE_HCA"> {
   struct In : Layout<In, 0x10, ByteOrder::kBig> { using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>; };
   using Out = Plain<0x0C>;
 };
-struct DISABLE_HCA : Command<op::kDisableHca> {
+struct DISABLE_HCA : Command<0x105, "DISABLE_HCA"> {
   using In = ENABLE_HCA::In;
   using Out = Plain<0x0C>;
 };
-struct QUERY_ISSI : Command<op::kQueryIssi> {
+struct QUERY_ISSI : Command<0x10A, "QUERY_ISSI"> {
   using In = Plain<0x10>;
   struct Out : Layout<Out, 0x70, ByteOrder::kBig> {
     using CURRENT_ISSI = Field<0x08, uint32_t, 0, 15>;
     using SUPPORTED_ISSI_DW0 = Field<0x6C, uint32_t>;  // bit n: ISSI n
   };
 };
-struct SET_ISSI : Command<op::kSetIssi> {
+struct SET_ISSI : Command<0x10B, "SET_ISSI"> {
   struct In : Layout<In, 0x10, ByteOrder::kBig> { using CURRENT_ISSI = Field<0x08, uint32_t, 0, 15>; };
   using Out = Plain<0x10>;
 };
-struct QUERY_PAGES : Command<op::kQueryPages> {  // op_mod: kPagesBoot, kPagesInit, kPagesRegular
+struct QUERY_PAGES : Command<0x107, "QUERY_PAGES"> {  // op_mod: kPagesBoot, kPagesInit, kPagesRegular
   struct In : Layout<In, 0x10, ByteOrder::kBig> { using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>; };
   struct Out : Layout<Out, 0x10, ByteOrder::kBig> { using NUM_PAGES = Field<0x0C, uint32_t>; };  // signed
 };
 // op_mod: kManageGive (pas follow the input), kManageTake (pas come back after
 // the output; run with extra output room via execute()).
-struct MANAGE_PAGES : Command<op::kManagePages> {
+struct MANAGE_PAGES : Command<0x108, "MANAGE_PAGES"> {
   struct In : Layout<In, 0x10, ByteOrder::kBig> {
     using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>;
     using INPUT_NUM_ENTRIES = Field<0x0C, uint32_t>;
@@ -59,7 +95,7 @@ struct MANAGE_PAGES : Command<op::kManagePages> {
   static constexpr uint32_t kMaxPages = 512;  // per command, as illumos does
 };
 // op_mod: (capability type << 1) | (0 maximum, 1 current); type 0 general.
-struct QUERY_HCA_CAP : Command<op::kQueryHcaCap> {
+struct QUERY_HCA_CAP : Command<0x100, "QUERY_HCA_CAP"> {
   using In = Plain<0x10>;
   struct Out : Layout<Out, 0x1010, ByteOrder::kBig> {
     // General device capabilities, at 0x10 + the capability offset.
@@ -81,11 +117,11 @@ struct QUERY_HCA_CAP : Command<op::kQueryHcaCap> {
 inline constexpr uint16_t kCapGeneral = 0, kCapEthernet = 1;
 inline constexpr uint32_t kInlineModeL2 = 0, kInlineModeVportContext = 1, kInlineModeNone = 2;
 // The input grew from 0x10 to 0x20 bytes (sw_owner_id at 0x10, zero here).
-struct INIT_HCA : Command<op::kInitHca> {
+struct INIT_HCA : Command<0x102, "INIT_HCA"> {
   using In = Plain<0x20>;
   using Out = Plain<0x10>;
 };
-struct TEARDOWN_HCA : Command<op::kTeardownHca> {
+struct TEARDOWN_HCA : Command<0x103, "TEARDOWN_HCA"> {
   struct In : Layout<In, 0x10, ByteOrder::kBig> { using PROFILE = Field<0x08, uint32_t, 0, 15>; };
   using Out = Plain<0x10>;
 };
@@ -93,23 +129,22 @@ struct TEARDOWN_HCA : Command<op::kTeardownHca> {
 // --- Objects (docs/connectx.md §4; PRM "Command Reference"; offsets checked against
 // rdma-core providers/mlx5/mlx5_ifc.h and DPDK mlx5_prm.h). ---
 
-template <uint16_t Alloc, uint16_t Dealloc>
-struct AllocPair {
-  struct ALLOC : Command<Alloc> { using In = Plain<0x10>; using Out = Numbered<0x10>; };
-  struct DEALLOC : Command<Dealloc> { using In = Numbered<0x10>; using Out = Plain<0x10>; };
+// ALLOC_*: nothing in, the object number out.
+template <uint16_t Opcode, CommandName Name, typename Dealloc>
+struct Alloc : Command<Opcode, Name> {
+  using In = Plain<0x10>;
+  using Out = Numbered<0x10>;
+  using UndoneBy = Dealloc;
 };
-using ALLOC_UAR = AllocPair<op::kAllocUar, op::kDeallocUar>::ALLOC;
-using DEALLOC_UAR = AllocPair<op::kAllocUar, op::kDeallocUar>::DEALLOC;
-using ALLOC_PD = AllocPair<op::kAllocPd, op::kDeallocPd>::ALLOC;
-using DEALLOC_PD = AllocPair<op::kAllocPd, op::kDeallocPd>::DEALLOC;
-using ALLOC_TRANSPORT_DOMAIN = AllocPair<op::kAllocTransportDomain, op::kDeallocTransportDomain>::ALLOC;
-using DEALLOC_TRANSPORT_DOMAIN = AllocPair<op::kAllocTransportDomain, op::kDeallocTransportDomain>::DEALLOC;
-// A DESTROY_* command: the object number in, nothing out.
-template <uint16_t Opcode, unsigned Hi = 23>
-struct Destroy : Command<Opcode> { using In = Numbered<0x10, Hi>; using Out = Plain<0x10>; };
+using DEALLOC_UAR = Destroy<0x803, "DEALLOC_UAR">;
+using ALLOC_UAR = Alloc<0x802, "ALLOC_UAR", DEALLOC_UAR>;
+using DEALLOC_PD = Destroy<0x801, "DEALLOC_PD">;
+using ALLOC_PD = Alloc<0x800, "ALLOC_PD", DEALLOC_PD>;
+using DEALLOC_TRANSPORT_DOMAIN = Destroy<0x817, "DEALLOC_TRANSPORT_DOMAIN">;
+using ALLOC_TRANSPORT_DOMAIN = Alloc<0x816, "ALLOC_TRANSPORT_DOMAIN", DEALLOC_TRANSPORT_DOMAIN>;
 
 // PRM "Memory Keys" (docs/connectx.md §6): the reserved lkey for physical (IOVA) addressing.
-struct QUERY_SPECIAL_CONTEXTS : Command<op::kQuerySpecialContexts> {
+struct QUERY_SPECIAL_CONTEXTS : Command<0x203, "QUERY_SPECIAL_CONTEXTS"> {
   using In = Plain<0x10>;
   struct Out : Layout<Out, 0x20, ByteOrder::kBig> {
     using RESD_LKEY = Field<0x0C, uint32_t>;
@@ -121,7 +156,8 @@ struct QUERY_SPECIAL_CONTEXTS : Command<op::kQuerySpecialContexts> {
 inline constexpr uint32_t kPas = 0x110;
 
 // EQ context at 0x10; event_bitmask bit n enables event type n (docs/connectx.md §4).
-struct CREATE_EQ : Command<op::kCreateEq> {
+using DESTROY_EQ = Destroy<0x302, "DESTROY_EQ", 7>;
+struct CREATE_EQ : Command<0x301, "CREATE_EQ"> {
   struct In : Layout<In, kPas, ByteOrder::kBig> {
     using OI = Field<0x10, uint32_t, 17, 17>;
     using LOG_EQ_SIZE = Field<0x1C, uint32_t, 24, 28>;
@@ -130,11 +166,12 @@ struct CREATE_EQ : Command<op::kCreateEq> {
     using EVENT_BITMASK = Field<0x58, uint64_t>;  // event types 0-63 of the 256-bit mask
   };
   using Out = Numbered<0x10, 7>;
+  using UndoneBy = DESTROY_EQ;
 };
-using DESTROY_EQ = Destroy<op::kDestroyEq, 7>;
 
 // CQ context at 0x10 (docs/connectx.md §4).
-struct CREATE_CQ : Command<op::kCreateCq> {
+using DESTROY_CQ = Destroy<0x401, "DESTROY_CQ">;
+struct CREATE_CQ : Command<0x400, "CREATE_CQ"> {
   struct In : Layout<In, kPas, ByteOrder::kBig> {
     using CQE_SZ = Field<0x10, uint32_t, 21, 23>;  // 0: 64 bytes
     using OI = Field<0x10, uint32_t, 17, 17>;      // overrun ignore
@@ -145,8 +182,8 @@ struct CREATE_CQ : Command<op::kCreateCq> {
     using DBR_ADDR = Field<0x48, uint64_t>;
   };
   using Out = Numbered<0x10>;
+  using UndoneBy = DESTROY_CQ;
 };
-using DESTROY_CQ = Destroy<op::kDestroyCq>;
 
 // The work queue context, at 0x50 of CREATE_SQ and CREATE_RQ (docs/connectx.md §4).
 template <typename Self>
@@ -165,7 +202,9 @@ enum WqState : uint8_t { kRst = 0, kRdy = 1, kErr = 3 };
 inline constexpr uint32_t kWqCyclic = 1;
 
 // SQ and RQ contexts at 0x20 (docs/connectx.md §4).
-struct CREATE_SQ : Command<op::kCreateSq> {
+using DESTROY_SQ = Destroy<0x906, "DESTROY_SQ">;
+using DESTROY_RQ = Destroy<0x90A, "DESTROY_RQ">;
+struct CREATE_SQ : Command<0x904, "CREATE_SQ"> {
   struct In : WqIn<In> {  // SQ context at 0x20
     using RLKEY = Field<0x20, uint32_t, 31, 31>;
     using FLUSH_IN_ERROR_EN = Field<0x20, uint32_t, 28, 28>;
@@ -174,8 +213,9 @@ struct CREATE_SQ : Command<op::kCreateSq> {
     using TIS_NUM_0 = Field<0x4C, uint32_t, 0, 23>;
   };
   using Out = Numbered<0x10>;
+  using UndoneBy = DESTROY_SQ;
 };
-struct CREATE_RQ : Command<op::kCreateRq> {
+struct CREATE_RQ : Command<0x908, "CREATE_RQ"> {
   struct In : WqIn<In> {  // RQ context at 0x20
     using RLKEY = Field<0x20, uint32_t, 31, 31>;
     using VSD = Field<0x20, uint32_t, 28, 28>;  // VLAN strip disable
@@ -183,6 +223,7 @@ struct CREATE_RQ : Command<op::kCreateRq> {
     using FLUSH_IN_ERROR_EN = Field<0x20, uint32_t, 18, 18>;
   };
   using Out = Numbered<0x10>;
+  using UndoneBy = DESTROY_RQ;
 };
 // MODIFY_SQ / MODIFY_RQ: current state and number at 0x08, the new state in
 // the context at 0x20.
@@ -191,25 +232,28 @@ struct ModifyWqIn : Layout<ModifyWqIn, kPas, ByteOrder::kBig> {
   using NUMBER = Field<0x08, uint32_t, 0, 23>;
   using NEXT_STATE = Field<0x20, uint32_t, 20, 23>;
 };
-template <uint16_t Opcode>
-struct ModifyWq : Command<Opcode> { using In = ModifyWqIn; using Out = Plain<0x10>; };
-using MODIFY_SQ = ModifyWq<op::kModifySq>;
-using MODIFY_RQ = ModifyWq<op::kModifyRq>;
-using DESTROY_SQ = Destroy<op::kDestroySq>;
-using DESTROY_RQ = Destroy<op::kDestroyRq>;
+template <uint16_t Opcode, CommandName Name>
+struct ModifyWq : Command<Opcode, Name> {
+  using In = ModifyWqIn;
+  using Out = Plain<0x10>;
+};
+using MODIFY_SQ = ModifyWq<0x905, "MODIFY_SQ">;
+using MODIFY_RQ = ModifyWq<0x909, "MODIFY_RQ">;
 
 // TIS context at 0x20 (docs/connectx.md §4).
-struct CREATE_TIS : Command<op::kCreateTis> {
+using DESTROY_TIS = Destroy<0x914, "DESTROY_TIS">;
+struct CREATE_TIS : Command<0x912, "CREATE_TIS"> {
   struct In : Layout<In, 0xC0, ByteOrder::kBig> {  // TIS context at 0x20
     using TRANSPORT_DOMAIN = Field<0x44, uint32_t, 0, 23>;
   };
   using Out = Numbered<0x10>;
+  using UndoneBy = DESTROY_TIS;
 };
-using DESTROY_TIS = Destroy<op::kDestroyTis>;
 
 // TIR context at 0x20: direct (one RQ) or indirect (an RQT, Toeplitz hash;
 // selected fields as docs/connectx.md §4 lists them).
-struct CREATE_TIR : Command<op::kCreateTir> {
+using DESTROY_TIR = Destroy<0x902, "DESTROY_TIR">;
+struct CREATE_TIR : Command<0x900, "CREATE_TIR"> {
   struct In : Layout<In, kPas, ByteOrder::kBig> {
     using DISP_TYPE = Field<0x24, uint32_t, 28, 31>;  // 0 direct, 1 indirect
     using INLINE_RQN = Field<0x3C, uint32_t, 0, 23>;
@@ -222,21 +266,22 @@ struct CREATE_TIR : Command<op::kCreateTir> {
   };
   static constexpr uint32_t kToeplitzKey = 0x48, kKeySize = 40;
   using Out = Numbered<0x10>;
+  using UndoneBy = DESTROY_TIR;
 };
 inline constexpr uint32_t kHashSrcIp = 1, kHashDstIp = 2, kHashSport = 4, kHashDport = 8;
 inline constexpr uint32_t kHashToeplitz = 2;
-using DESTROY_TIR = Destroy<op::kDestroyTir>;
 
 // RQT context at 0x20; rq_num[i] (24 bits each) from 0x110 (docs/connectx.md §4).
-struct CREATE_RQT : Command<op::kCreateRqt> {
+using DESTROY_RQT = Destroy<0x918, "DESTROY_RQT">;
+struct CREATE_RQT : Command<0x916, "CREATE_RQT"> {
   struct In : Layout<In, kPas, ByteOrder::kBig> {
     using RQT_MAX_SIZE = Field<0x34, uint32_t, 0, 15>;
     using RQT_ACTUAL_SIZE = Field<0x38, uint32_t, 0, 15>;
   };
   static constexpr uint32_t kRqNum = 0x110;
   using Out = Numbered<0x10>;
+  using UndoneBy = DESTROY_RQT;
 };
-using DESTROY_RQT = Destroy<op::kDestroyRqt>;
 
 // --- NIC RX flow steering (docs/connectx.md §4; Linux fs_cmd.c). ---
 inline constexpr uint32_t kTableNicRx = 0;
@@ -252,19 +297,45 @@ struct TableIn : Layout<TableIn, 0x40, ByteOrder::kBig> {
   using GROUP_ID = Field<0x18, uint32_t>;    // DESTROY_FLOW_GROUP
   using FLOW_INDEX = Field<0x20, uint32_t>;  // DELETE_FLOW_TABLE_ENTRY
 };
-struct CREATE_FLOW_TABLE : Command<op::kCreateFlowTable> {
+struct DESTROY_FLOW_TABLE : Command<0x931, "DESTROY_FLOW_TABLE"> {
+  using In = TableIn;
+  using Out = Plain<0x10>;
+  static void undo_input(LayoutRef<In> in, const Undo& u) {
+    in.set<In::TABLE_TYPE>(kTableNicRx).set<In::TABLE_ID>(u.number);
+  }
+};
+struct CREATE_FLOW_TABLE : Command<0x930, "CREATE_FLOW_TABLE"> {
   struct In : Layout<In, 0x40, ByteOrder::kBig> {
     using TABLE_TYPE = Field<0x10, uint32_t, 24, 31>;
     using LEVEL = Field<0x18, uint32_t, 16, 23>;
     using LOG_SIZE = Field<0x18, uint32_t, 0, 7>;
   };
   using Out = Numbered<0x10>;
+  using UndoneBy = DESTROY_FLOW_TABLE;
 };
-struct DESTROY_FLOW_TABLE : Command<op::kDestroyFlowTable> { using In = TableIn; using Out = Plain<0x10>; };
-struct SET_FLOW_TABLE_ROOT : Command<op::kSetFlowTableRoot> { using In = TableIn; using Out = Plain<0x10>; };
+// Makes a table the NIC RX root; undone by disconnecting the root (op_mod 1).
 inline constexpr uint16_t kRootDisconnect = 1;
-struct DESTROY_FLOW_GROUP : Command<op::kDestroyFlowGroup> { using In = TableIn; using Out = Plain<0x10>; };
-struct DELETE_FLOW_TABLE_ENTRY : Command<op::kDeleteFlowTableEntry> { using In = TableIn; using Out = Plain<0x10>; };
+struct SET_FLOW_TABLE_ROOT : Command<0x92F, "SET_FLOW_TABLE_ROOT"> {
+  using In = TableIn;
+  using Out = Plain<0x10>;
+  using UndoneBy = SET_FLOW_TABLE_ROOT;
+  static constexpr uint16_t kUndoOpMod = kRootDisconnect;
+  static void undo_input(LayoutRef<In> in, const Undo&) { in.set<In::TABLE_TYPE>(kTableNicRx); }
+};
+struct DESTROY_FLOW_GROUP : Command<0x934, "DESTROY_FLOW_GROUP"> {
+  using In = TableIn;
+  using Out = Plain<0x10>;
+  static void undo_input(LayoutRef<In> in, const Undo& u) {
+    in.set<In::TABLE_TYPE>(kTableNicRx).set<In::TABLE_ID>(u.table).set<In::GROUP_ID>(u.number);
+  }
+};
+struct DELETE_FLOW_TABLE_ENTRY : Command<0x938, "DELETE_FLOW_TABLE_ENTRY"> {
+  using In = TableIn;
+  using Out = Plain<0x10>;
+  static void undo_input(LayoutRef<In> in, const Undo& u) {
+    in.set<In::TABLE_TYPE>(kTableNicRx).set<In::TABLE_ID>(u.table).set<In::FLOW_INDEX>(u.number);
+  }
+};
 
 // fte_match_set_lyr_2_4 (PRM "Flow Table Entry Match Parameters"; docs/connectx.md §4
 // gives dmac and ethertype, the rest from Linux mlx5_ifc.h): the outer headers
@@ -288,7 +359,7 @@ struct OuterHeaders : Layout<OuterHeaders, 0x40, ByteOrder::kBig> {
   using SRC_IPV4 = Field<0x2C, uint32_t>;
   using DST_IPV4 = Field<0x3C, uint32_t>;
 };
-struct CREATE_FLOW_GROUP : Command<op::kCreateFlowGroup> {
+struct CREATE_FLOW_GROUP : Command<0x933, "CREATE_FLOW_GROUP"> {
   struct In : Layout<In, 0x400, ByteOrder::kBig> {
     using TABLE_TYPE = Field<0x10, uint32_t, 24, 31>;
     using TABLE_ID = Field<0x14, uint32_t, 0, 23>;
@@ -298,9 +369,10 @@ struct CREATE_FLOW_GROUP : Command<op::kCreateFlowGroup> {
   };
   static constexpr uint32_t kMatchCriteria = 0x40;  // OuterHeaders first
   using Out = Numbered<0x10>;
+  using UndoneBy = DESTROY_FLOW_GROUP;  // with the table in Undo::table
 };
 // Flow context at 0x40: match value at 0x80, destinations at 0x340.
-struct SET_FLOW_TABLE_ENTRY : Command<op::kSetFlowTableEntry> {
+struct SET_FLOW_TABLE_ENTRY : Command<0x936, "SET_FLOW_TABLE_ENTRY"> {
   struct In : Layout<In, 0x340, ByteOrder::kBig> {
     using TABLE_TYPE = Field<0x10, uint32_t, 24, 31>;
     using TABLE_ID = Field<0x14, uint32_t, 0, 23>;
@@ -311,6 +383,7 @@ struct SET_FLOW_TABLE_ENTRY : Command<op::kSetFlowTableEntry> {
   };
   static constexpr uint32_t kMatchValue = 0x80, kDestinations = 0x340;
   using Out = Plain<0x10>;
+  using UndoneBy = DELETE_FLOW_TABLE_ENTRY;  // with the table in Undo::table
 };
 struct FlowDestination : Layout<FlowDestination, 8, ByteOrder::kBig> {
   using TYPE = Field<0x00, uint32_t, 24, 31>;
@@ -333,11 +406,11 @@ struct VportContext : Layout<Self, Base + 0x100, ByteOrder::kBig> {
   using MAC_47_32 = LayoutField<Self, Base + 0xF4, uint32_t, 0, 15>;
   using MAC_31_0 = LayoutField<Self, Base + 0xF8, uint32_t, 0, 31>;
 };
-struct QUERY_NIC_VPORT_CONTEXT : Command<op::kQueryNicVportContext> {
+struct QUERY_NIC_VPORT_CONTEXT : Command<0x754, "QUERY_NIC_VPORT_CONTEXT"> {
   using In = Plain<0x10>;
   struct Out : VportContext<Out, 0x10> {};
 };
-struct MODIFY_NIC_VPORT_CONTEXT : Command<op::kModifyNicVportContext> {
+struct MODIFY_NIC_VPORT_CONTEXT : Command<0x755, "MODIFY_NIC_VPORT_CONTEXT"> {
   struct In : VportContext<In, 0x100> { using FIELD_SELECT = Field<0x0C, uint32_t>; };
   using Out = Plain<0x10>;
 };
@@ -349,7 +422,7 @@ struct UcAddress : Layout<UcAddress, 8, ByteOrder::kBig> {
   using MAC_47_32 = Field<0x00, uint32_t, 0, 15>;
   using MAC_31_0 = Field<0x04, uint32_t>;
 };
-struct QUERY_VPORT_STATE : Command<op::kQueryVportState> {
+struct QUERY_VPORT_STATE : Command<0x750, "QUERY_VPORT_STATE"> {
   using In = Plain<0x10>;
   struct Out : Layout<Out, 0x10, ByteOrder::kBig> {
     using ADMIN_STATE = Field<0x0C, uint32_t, 4, 7>;
@@ -357,7 +430,7 @@ struct QUERY_VPORT_STATE : Command<op::kQueryVportState> {
   };
 };
 // Counters: 64-bit packets then octets per group, at these output offsets.
-struct QUERY_VPORT_COUNTER : Command<op::kQueryVportCounter> {
+struct QUERY_VPORT_COUNTER : Command<0x770, "QUERY_VPORT_COUNTER"> {
   struct In : Layout<In, 0x20, ByteOrder::kBig> { using CLEAR = Field<0x18, uint32_t, 31, 31>; };
   using Out = Plain<0x210>;
 };
@@ -395,8 +468,17 @@ struct PMTU : PortRegister<PMTU, 0x5003, 0x10> {
   using ADMIN_MTU = Field<0x18, uint32_t, 16, 31>;
   using OPER_MTU = Field<0x1C, uint32_t, 16, 31>;
 };
+// The command reads or writes any register; RegisterAccess<Reg> is it with
+// that register's layout.
+struct ACCESS_REGISTER : Command<0x805, "ACCESS_REGISTER"> {
+  using In = Plain<0x10>;  // the header; the register's data follows
+  using Out = Plain<0x10>;
+};
 template <typename Reg>
-struct ACCESS_REGISTER : Command<op::kAccessRegister> { using In = Reg; using Out = Reg; };
+struct RegisterAccess : ACCESS_REGISTER {
+  using In = Reg;
+  using Out = Reg;
+};
 inline constexpr uint16_t kRegisterWrite = 0, kRegisterRead = 1;
 inline constexpr uint32_t kPortUp = 1, kPortDown = 2, kProtoEthernet = 4;
 // PTYS eth_proto_oper bits (PRM "PTYS - Port Type and Speed Register",
@@ -436,5 +518,55 @@ inline constexpr PtysSpeed kPtysSpeeds[] = {
 // The hardware MTU counts the Ethernet header, a VLAN tag and the FCS
 // (Linux MLX5E_SW2HW_MTU).
 inline constexpr uint32_t kHwMtuOverhead = 14 + 4 + 4;
+
+// Every command above, once (the order does not matter).
+template <typename... Cmds>
+struct CommandList {};
+using Commands = CommandList<
+    ENABLE_HCA, DISABLE_HCA, QUERY_ISSI, SET_ISSI, QUERY_PAGES, MANAGE_PAGES, QUERY_HCA_CAP,
+    INIT_HCA, TEARDOWN_HCA, ALLOC_UAR, DEALLOC_UAR, ALLOC_PD, DEALLOC_PD, ALLOC_TRANSPORT_DOMAIN,
+    DEALLOC_TRANSPORT_DOMAIN, QUERY_SPECIAL_CONTEXTS, CREATE_EQ, DESTROY_EQ, CREATE_CQ, DESTROY_CQ,
+    CREATE_SQ, MODIFY_SQ, DESTROY_SQ, CREATE_RQ, MODIFY_RQ, DESTROY_RQ, CREATE_TIS, DESTROY_TIS,
+    CREATE_TIR, DESTROY_TIR, CREATE_RQT, DESTROY_RQT, CREATE_FLOW_TABLE, DESTROY_FLOW_TABLE,
+    SET_FLOW_TABLE_ROOT, CREATE_FLOW_GROUP, DESTROY_FLOW_GROUP, SET_FLOW_TABLE_ENTRY,
+    DELETE_FLOW_TABLE_ENTRY, QUERY_NIC_VPORT_CONTEXT, MODIFY_NIC_VPORT_CONTEXT, QUERY_VPORT_STATE,
+    QUERY_VPORT_COUNTER, ACCESS_REGISTER>;
+
+// Calls f(Cmd{}) for each command of the list, until f returns true; returns
+// whether one did.
+template <typename... Cmds, typename F>
+constexpr bool for_each_command(CommandList<Cmds...>, F&& f) {
+  return (f(Cmds{}) || ...);
+}
+
+namespace detail {
+template <typename... Cmds>
+constexpr bool opcodes_unique(CommandList<Cmds...>) {
+  constexpr uint16_t ops[] = {Cmds::kOpcode...};
+  for (size_t i = 0; i < sizeof...(Cmds); ++i) {
+    for (size_t j = i + 1; j < sizeof...(Cmds); ++j) {
+      if (ops[i] == ops[j]) return false;
+    }
+  }
+  return true;
+}
+// A creating command's UndoneBy is in the list and knows how to take the object.
+template <typename Cmd, typename... Cmds>
+constexpr bool undone_by_a_listed_command(CommandList<Cmds...>) {
+  if constexpr (requires { typename Cmd::UndoneBy; }) {
+    using U = typename Cmd::UndoneBy;
+    return (std::is_same_v<U, Cmds> || ...) &&
+           requires(LayoutRef<typename U::In> in, const Undo& u) { U::undo_input(in, u); };
+  }
+  return true;
+}
+template <typename... Cmds>
+constexpr bool every_undo_listed(CommandList<Cmds...> list) {
+  return (undone_by_a_listed_command<Cmds>(list) && ...);
+}
+}  // namespace detail
+static_assert(detail::opcodes_unique(Commands{}), "two commands share an opcode");
+static_assert(detail::every_undo_listed(Commands{}),
+              "a command's UndoneBy is not in Commands or has no undo_input");
 
 }  // namespace safenic::mlx5

@@ -57,15 +57,15 @@ absl::Status Mlx5Device::open() {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: rings of %d entries; this device's queues hold at most 2^%d", name(), largest, log_max));
   }
-  SAFENIC_ASSIGN_OR_RETURN(uar_, make<ALLOC_UAR>(op::kDeallocUar, none));
+  SAFENIC_ASSIGN_OR_RETURN(uar_, make<ALLOC_UAR>(none));
   if (uar_ >= kUarPages) {  // its doorbells would be outside BAR0
     return absl::DataLossError(absl::StrFormat(
         "%s: ALLOC_UAR returned UAR page %d; BAR0 has %d pages. Reset the device", name(), uar_,
         kUarPages));
   }
   SAFENIC_RETURN_IF_ERROR(create_eq());
-  SAFENIC_ASSIGN_OR_RETURN(pd_, make<ALLOC_PD>(op::kDeallocPd, none));
-  SAFENIC_ASSIGN_OR_RETURN(td_, make<ALLOC_TRANSPORT_DOMAIN>(op::kDeallocTransportDomain, none));
+  SAFENIC_ASSIGN_OR_RETURN(pd_, make<ALLOC_PD>(none));
+  SAFENIC_ASSIGN_OR_RETURN(td_, make<ALLOC_TRANSPORT_DOMAIN>(none));
   SAFENIC_ASSIGN_OR_RETURN(auto special, cmdq().run<QUERY_SPECIAL_CONTEXTS>());
   lkey_ = special.get<QUERY_SPECIAL_CONTEXTS::Out::RESD_LKEY>();
   auto vport = cmdq().run<QUERY_NIC_VPORT_CONTEXT>();
@@ -87,7 +87,7 @@ absl::Status Mlx5Device::open() {
     in.set<QUERY_VPORT_COUNTER::In::CLEAR>(1);  // counters from zero at open
   });
   if (!clear.ok()) return clear.status();
-  SAFENIC_ASSIGN_OR_RETURN(tis_, make<CREATE_TIS>(op::kDestroyTis, [&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
+  SAFENIC_ASSIGN_OR_RETURN(tis_, make<CREATE_TIS>([&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
     in.set<CREATE_TIS::In::TRANSPORT_DOMAIN>(td_);
   }));
   const QueueContext qc{&cmdq(), fn_.get(), bar_, &undo_,      uar_,        eqn_,
@@ -108,7 +108,7 @@ absl::Status Mlx5Device::open() {
     r.set<PAOS::ADMIN_STATUS>(kPortUp).set<PAOS::ASE>(1);
   });
   if (!up.ok()) return up.status();
-  undo_.push_back({op::kAccessRegister, 0});
+  port_up_ = true;
   return absl::OkStatus();
 }
 
@@ -120,7 +120,7 @@ absl::Status Mlx5Device::create_eq() {
   eq_ = *std::move(ring);
   for (uint32_t i = 0; i < kEqEntries; ++i) LayoutRef<Eqe>(eq_.descriptor(i)).set<Eqe::OWNER>(1);
   using In = CREATE_EQ::In;
-  SAFENIC_ASSIGN_OR_RETURN(eqn_, make<CREATE_EQ>(op::kDestroyEq, [&](LayoutRef<In> in, uint8_t* raw) {
+  SAFENIC_ASSIGN_OR_RETURN(eqn_, make<CREATE_EQ>([&](LayoutRef<In> in, uint8_t* raw) {
     in.set<In::LOG_EQ_SIZE>(eq_.log2_size()).set<In::UAR_PAGE>(uar_).set<In::LOG_PAGE_SIZE>(0)
         .set<In::EVENT_BITMASK>(kEvents);
     put_pas(raw, eq_);
@@ -139,7 +139,7 @@ absl::Status Mlx5Device::set_vport(uint32_t select, uint32_t mtu, bool promisc) 
 absl::StatusOr<uint32_t> Mlx5Device::create_tir(bool indirect, uint32_t target, uint32_t l4,
                                                 uint32_t fields) {
   using In = CREATE_TIR::In;
-  return make<CREATE_TIR>(op::kDestroyTir, [&](LayoutRef<In> in, uint8_t* raw) {
+  return make<CREATE_TIR>([&](LayoutRef<In> in, uint8_t* raw) {
     in.set<In::TRANSPORT_DOMAIN>(td_).set<In::DISP_TYPE>(indirect);
     if (!indirect) return void(in.set<In::INLINE_RQN>(target));
     in.set<In::INDIRECT_TABLE>(target).set<In::RX_HASH_FN>(kHashToeplitz)
@@ -150,7 +150,7 @@ absl::StatusOr<uint32_t> Mlx5Device::create_tir(bool indirect, uint32_t target, 
 
 absl::StatusOr<uint32_t> Mlx5Device::create_table(uint32_t level, uint32_t log_size) {
   using In = CREATE_FLOW_TABLE::In;
-  return make<CREATE_FLOW_TABLE>(op::kDestroyFlowTable, [&](LayoutRef<In> in, uint8_t*) {
+  return make<CREATE_FLOW_TABLE>([&](LayoutRef<In> in, uint8_t*) {
     in.set<In::TABLE_TYPE>(kTableNicRx).set<In::LEVEL>(level).set<In::LOG_SIZE>(log_size);
   });
 }
@@ -158,7 +158,7 @@ absl::StatusOr<uint32_t> Mlx5Device::create_table(uint32_t level, uint32_t log_s
 absl::StatusOr<uint32_t> Mlx5Device::create_group(uint32_t table, uint32_t start, uint32_t end,
                                                   Headers criteria) {
   using In = CREATE_FLOW_GROUP::In;
-  return make<CREATE_FLOW_GROUP>(op::kDestroyFlowGroup, [&](LayoutRef<In> in, uint8_t* raw) {
+  return make<CREATE_FLOW_GROUP>([&](LayoutRef<In> in, uint8_t* raw) {
     in.set<In::TABLE_TYPE>(kTableNicRx).set<In::TABLE_ID>(table).set<In::START_FLOW_INDEX>(start)
         .set<In::END_FLOW_INDEX>(end).set<In::MATCH_CRITERIA_ENABLE>(kMatchOuterHeaders);
     criteria(LayoutRef<OuterHeaders>(raw + CREATE_FLOW_GROUP::kMatchCriteria));
@@ -176,7 +176,7 @@ absl::Status Mlx5Device::set_entry(uint32_t table, uint32_t group, uint32_t inde
         .set<FlowDestination::TYPE>(dest.type).set<FlowDestination::ID>(dest.id);
   }, FlowDestination::kSize);
   if (!r.ok()) return r.status();
-  undo_.push_back({op::kDeleteFlowTableEntry, index, table});
+  undo_.push_back(undo_of<SET_FLOW_TABLE_ENTRY>(index, table));
   return absl::OkStatus();
 }
 
@@ -194,7 +194,7 @@ absl::Status Mlx5Device::create_steering() {
   queue_tir_[0] = any;
   if (rx_.size() > 1) {  // RSS: a second table by traffic type
     uint32_t rqt = 0, tcp = 0, udp = 0, ip = 0, rss = 0;
-    SAFENIC_ASSIGN_OR_RETURN(rqt, make<CREATE_RQT>(op::kDestroyRqt, [&](LayoutRef<CREATE_RQT::In> in, uint8_t* raw) {
+    SAFENIC_ASSIGN_OR_RETURN(rqt, make<CREATE_RQT>([&](LayoutRef<CREATE_RQT::In> in, uint8_t* raw) {
       in.set<CREATE_RQT::In::RQT_MAX_SIZE>(kRqtSize).set<CREATE_RQT::In::RQT_ACTUAL_SIZE>(kRqtSize);
       for (uint32_t i = 0; i < kRqtSize; ++i) {
         LayoutRef<Plain<4>>(raw + CREATE_RQT::kRqNum + 4 * i)
@@ -228,7 +228,7 @@ absl::Status Mlx5Device::create_steering() {
     in.set<TableIn::TABLE_TYPE>(kTableNicRx).set<TableIn::TABLE_ID>(root_);
   });
   if (!root.ok()) return root.status();
-  undo_.push_back({op::kSetFlowTableRoot, root_});
+  undo_.push_back(undo_of<SET_FLOW_TABLE_ROOT>(root_));
   return absl::OkStatus();
 }
 
@@ -249,8 +249,8 @@ absl::Status Mlx5Device::set_promiscuous(bool on) {
 }
 
 absl::Status Mlx5Device::delete_root_entry(uint32_t index) {
-  const Undo entry{op::kDeleteFlowTableEntry, index, root_};
-  SAFENIC_RETURN_IF_ERROR(undo(entry));
+  const Undo entry = undo_of<SET_FLOW_TABLE_ENTRY>(index, root_);
+  SAFENIC_RETURN_IF_ERROR(run_undo(cmdq(), entry));
   std::erase_if(undo_, [&](const Undo& u) {
     return u.opcode == entry.opcode && u.number == entry.number && u.table == entry.table;
   });
@@ -310,34 +310,6 @@ absl::Status Mlx5Device::uninstall_mac_filter(uint32_t slot) {
   return set_allowed_list(nullptr);
 }
 
-absl::Status Mlx5Device::undo(const Undo& u) {
-  auto table = [&](uint32_t id) {
-    return [&u, id](LayoutRef<TableIn> in, uint8_t*) {
-      in.set<TableIn::TABLE_TYPE>(kTableNicRx).set<TableIn::TABLE_ID>(id)
-          .set<TableIn::FLOW_INDEX>(u.number).set<TableIn::GROUP_ID>(u.number);
-    };
-  };
-  switch (u.opcode) {
-    case op::kDeleteFlowTableEntry: return cmdq().run<DELETE_FLOW_TABLE_ENTRY>(0, table(u.table)).status();
-    case op::kDestroyFlowGroup: return cmdq().run<DESTROY_FLOW_GROUP>(0, table(u.table)).status();
-    case op::kDestroyFlowTable: return cmdq().run<DESTROY_FLOW_TABLE>(0, table(u.number)).status();
-    case op::kSetFlowTableRoot: return cmdq().run<SET_FLOW_TABLE_ROOT>(kRootDisconnect, table(0)).status();
-    case op::kAccessRegister:
-      return port_register<PAOS>(kRegisterWrite, [](LayoutRef<PAOS> r) {
-               r.set<PAOS::ADMIN_STATUS>(kPortDown).set<PAOS::ASE>(1);
-             }).status();
-    case op::kDestroyEq:
-      return cmdq().run<DESTROY_EQ>(0, [&](LayoutRef<DESTROY_EQ::In> in, uint8_t*) {
-               in.set<DESTROY_EQ::In::NUMBER>(u.number);
-             }).status();
-  }
-  // DESTROY_* / DEALLOC_* of one numbered object.
-  std::vector<uint8_t> in(Numbered<0x10>::kSize, 0);
-  LayoutRef<CmdIn>(in.data()).set<CmdIn::OPCODE>(u.opcode);
-  LayoutRef<Numbered<0x10>>(in.data()).set<Numbered<0x10>::NUMBER>(u.number);
-  return cmdq().execute(in, 0x10).status();
-}
-
 void Mlx5Device::close() {
   if (hca_ == nullptr) return;
   // The vport context outlives the HCA: TEARDOWN_HCA promises no reset of it
@@ -348,7 +320,14 @@ void Mlx5Device::close() {
     in.set<In::FIELD_SELECT>(kSelectAddressList | kSelectPromisc)
         .set<In::ALLOWED_LIST_TYPE>(kAllowedUnicast).set<In::ALLOWED_LIST_SIZE>(0);
   });
-  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (void)undo(*it);  // the HCA teardown ends what fails
+  if (port_up_) {  // the port down again (the last thing open() did)
+    (void)port_register<PAOS>(kRegisterWrite, [](LayoutRef<PAOS> r) {
+      r.set<PAOS::ADMIN_STATUS>(kPortDown).set<PAOS::ASE>(1);
+    });
+    port_up_ = false;
+  }
+  // The HCA teardown ends what fails.
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (void)run_undo(cmdq(), *it);
   undo_.clear();
   (void)hca_->teardown();
   for (ReceiveQueue& q : rx_) q.release();

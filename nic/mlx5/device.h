@@ -88,10 +88,9 @@ class Mlx5Device final : public Device {
 
  private:
   CommandQueue& cmdq() { return hca_->cmdq(); }
-  // Runs a CREATE_*/ALLOC_* command; the object is undone at close.
+  // Runs a CREATE_*/ALLOC_* command; the object is undone (Cmd::UndoneBy) at close.
   template <typename Cmd, typename Fill>
-  absl::StatusOr<uint32_t> make(uint16_t undo_opcode, Fill fill, size_t extra_in = 0,
-                                uint32_t table = 0);
+  absl::StatusOr<uint32_t> make(Fill fill, size_t extra_in = 0, uint32_t table = 0);
   template <typename Reg>
   absl::StatusOr<Output<Reg>> port_register(uint16_t op_mod,
                                             absl::FunctionRef<void(LayoutRef<Reg>)> fill);
@@ -104,7 +103,6 @@ class Mlx5Device final : public Device {
   absl::Status create_steering();
   absl::Status delete_root_entry(uint32_t index);
   absl::Status set_allowed_list(const MacAddress* adding);
-  absl::Status undo(const Undo& u);
   absl::Status check_health();
   void poll_events();
   void cq_error(uint32_t cqn);
@@ -114,7 +112,8 @@ class Mlx5Device final : public Device {
   DeviceConfig config_;
   std::unique_ptr<Hca> hca_;
   Bar* bar_ = nullptr;
-  std::vector<Undo> undo_;
+  std::vector<Undo> undo_;  // what close() undoes, in reverse
+  bool port_up_ = false;    // PAOS set the port up: close() sets it down
   // ENHANCED_MPSW when the device has it and the vport needs no inline headers.
   bool enhanced_mpw() const { return hca_->caps().enhanced_mpw && min_inline_ == 0; }
   uint32_t uar_ = 0, eqn_ = 0, pd_ = 0, td_ = 0, tis_ = 0, lkey_ = 0, min_inline_ = 0;
@@ -138,18 +137,17 @@ class Mlx5Device final : public Device {
 };
 
 template <typename Cmd, typename Fill>
-absl::StatusOr<uint32_t> Mlx5Device::make(uint16_t undo_opcode, Fill fill, size_t extra_in,
-                                          uint32_t table) {
+absl::StatusOr<uint32_t> Mlx5Device::make(Fill fill, size_t extra_in, uint32_t table) {
   SAFENIC_ASSIGN_OR_RETURN(auto out, cmdq().run<Cmd>(0, fill, extra_in));
   const uint32_t n = out.template get<typename Cmd::Out::NUMBER>();
-  undo_.push_back({undo_opcode, n, table});
+  undo_.push_back(undo_of<Cmd>(n, table));
   return n;
 }
 
 template <typename Reg>
 absl::StatusOr<Output<Reg>> Mlx5Device::port_register(uint16_t op_mod,
                                                       absl::FunctionRef<void(LayoutRef<Reg>)> fill) {
-  return cmdq().run<ACCESS_REGISTER<Reg>>(op_mod, [&](LayoutRef<Reg> r, uint8_t*) {
+  return cmdq().run<RegisterAccess<Reg>>(op_mod, [&](LayoutRef<Reg> r, uint8_t*) {
     r.template set<typename Reg::REGISTER_ID>(Reg::kId).template set<typename Reg::LOCAL_PORT>(1);
     fill(r);
   });

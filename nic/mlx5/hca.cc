@@ -103,7 +103,7 @@ absl::Status Hca::take_pages(size_t most) {
     std::vector<uint8_t> in(MANAGE_PAGES::In::kSize, 0);
     LayoutRef<MANAGE_PAGES::In>(in.data())
         .set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
-    LayoutRef<CmdIn>(in.data()).set<CmdIn::OPCODE>(op::kManagePages).set<CmdIn::OP_MOD>(kManageTake);
+    LayoutRef<CmdIn>(in.data()).set<CmdIn::OPCODE>(MANAGE_PAGES::kOpcode).set<CmdIn::OP_MOD>(kManageTake);
     SAFENIC_ASSIGN_OR_RETURN(auto out, cmdq_->execute(in, MANAGE_PAGES::kPas + 8 * size_t{n}));
     const uint32_t got = LayoutRef<MANAGE_PAGES::Out>(out.data()).get<MANAGE_PAGES::Out::OUTPUT_NUM_ENTRIES>();
     if (got == 0 || got > n) {

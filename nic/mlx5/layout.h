@@ -140,28 +140,7 @@ enum class CmdStatus : uint8_t {
   kBadOutputLength = 0x51,
 };
 
-// Opcodes, PRM "Command Reference" (docs/connectx.md §4; the DESTROY_/DEALLOC_ ones
-// from Linux mlx5_ifc.h, as rdma-core's providers/mlx5/mlx5_ifc.h has them).
-namespace op {
-inline constexpr uint16_t kQueryHcaCap = 0x100, kInitHca = 0x102, kTeardownHca = 0x103,
-                          kEnableHca = 0x104, kDisableHca = 0x105, kQueryPages = 0x107,
-                          kManagePages = 0x108, kSetHcaCap = 0x109, kQueryIssi = 0x10A,
-                          kSetIssi = 0x10B, kQuerySpecialContexts = 0x203, kCreateEq = 0x301,
-                          kDestroyEq = 0x302, kCreateCq = 0x400, kDestroyCq = 0x401,
-                          kQueryVportState = 0x750, kQueryNicVportContext = 0x754,
-                          kModifyNicVportContext = 0x755, kQueryVportCounter = 0x770,
-                          kAllocPd = 0x800, kDeallocPd = 0x801, kAllocUar = 0x802,
-                          kDeallocUar = 0x803, kAccessRegister = 0x805,
-                          kAllocTransportDomain = 0x816, kDeallocTransportDomain = 0x817,
-                          kCreateTir = 0x900, kDestroyTir = 0x902, kCreateSq = 0x904,
-                          kModifySq = 0x905, kDestroySq = 0x906, kCreateRq = 0x908,
-                          kModifyRq = 0x909, kDestroyRq = 0x90A, kCreateTis = 0x912,
-                          kDestroyTis = 0x914, kCreateRqt = 0x916, kDestroyRqt = 0x918,
-                          kSetFlowTableRoot = 0x92F, kCreateFlowTable = 0x930,
-                          kDestroyFlowTable = 0x931, kCreateFlowGroup = 0x933,
-                          kDestroyFlowGroup = 0x934, kSetFlowTableEntry = 0x936,
-                          kDeleteFlowTableEntry = 0x938;
-}  // namespace op
+// The commands, each with its opcode: nic/mlx5/commands.h.
 
 // User Access Region pages (docs/connectx.md §4-§5): UAR n is the 4 KiB page at BAR0 +
 // n * 4096 (log_uar_page_sz 0). Doorbells are big-endian writes.

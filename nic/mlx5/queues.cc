@@ -66,12 +66,9 @@ void put_pas(uint8_t* command, const DescriptorRing& ring) {
   }
 }
 
-absl::Status destroy(const QueueContext& c, uint16_t opcode, uint32_t number) {
-  std::vector<uint8_t> in(Numbered<0x10>::kSize, 0);
-  LayoutRef<CmdIn>(in.data()).set<CmdIn::OPCODE>(opcode);
-  LayoutRef<Numbered<0x10>>(in.data()).set<Numbered<0x10>::NUMBER>(number);
-  SAFENIC_RETURN_IF_ERROR(c.cmdq->execute(in, 0x10).status());
-  std::erase_if(*c.undo, [&](const Undo& u) { return u.opcode == opcode && u.number == number; });
+absl::Status undo_now(const QueueContext& c, const Undo& undo) {
+  SAFENIC_RETURN_IF_ERROR(run_undo(*c.cmdq, undo));
+  std::erase_if(*c.undo, [&](const Undo& u) { return u.opcode == undo.opcode && u.number == undo.number; });
   return absl::OkStatus();
 }
 
@@ -91,7 +88,7 @@ absl::Status CompletionQueue::create(const QueueContext& c, uint32_t entries,
   }, pas_bytes(ring));
   if (!out.ok()) return out.status();
   cqn = out->get<CREATE_CQ::Out::NUMBER>();
-  c.undo->push_back({op::kDestroyCq, cqn});
+  c.undo->push_back(undo_of<CREATE_CQ>(cqn));
   return absl::OkStatus();
 }
 
@@ -113,7 +110,7 @@ absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const st
   }, pas_bytes(ring_));
   if (!out.ok()) return out.status();
   sqn_ = out->get<CREATE_SQ::Out::NUMBER>();
-  c.undo->push_back({op::kDestroySq, sqn_});
+  c.undo->push_back(undo_of<CREATE_SQ>(sqn_));
   ask_every_ = std::min(kCompletionEvery, entries / 2);
   if (c.enhanced_mpw) {
     records_.assign(entries, WqeRecord{});
@@ -370,8 +367,8 @@ absl::Status SendQueue::recreate() {
   // take them first (sent frames complete, failed and flushed ones count as
   // errors); only the frames after them are left without a word.
   clean();
-  absl::Status s = destroy(c_, op::kDestroySq, sqn_);
-  if (s.ok()) s = destroy(c_, op::kDestroyCq, cq_.cqn);
+  absl::Status s = undo_now(c_, undo_of<CREATE_SQ>(sqn_));
+  if (s.ok()) s = undo_now(c_, undo_of<CREATE_CQ>(cq_.cqn));
   if (s.ok()) {
     unconfirmed += fpi_ - fci_;  // no CQE will say whether they went out
     ring_.release_packets();     // the device reads them no more
@@ -417,7 +414,7 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
   }, pas_bytes(ring_));
   if (!out.ok()) return out.status();
   rqn_ = out->get<CREATE_RQ::Out::NUMBER>();
-  c.undo->push_back({op::kDestroyRq, rqn_});
+  c.undo->push_back(undo_of<CREATE_RQ>(rqn_));
   SAFENIC_RETURN_IF_ERROR(modify<MODIFY_RQ>(*c.cmdq, rqn_, kRst, kRdy));
   post_all();
   return absl::OkStatus();

@@ -23,14 +23,6 @@
 
 namespace safenic::mlx5 {
 
-// An object to destroy at close: DESTROY_*/DEALLOC_* of `number` (flow
-// entries and groups name their `table` too). Undone in reverse order.
-struct Undo {
-  uint16_t opcode;
-  uint32_t number;
-  uint32_t table = 0;
-};
-
 // What the queues of one device share.
 struct QueueContext {
   CommandQueue* cmdq;
@@ -44,8 +36,8 @@ struct QueueContext {
 // Writes the page list (pas) of `ring`'s descriptors: one 4 KiB page each.
 void put_pas(uint8_t* command, const DescriptorRing& ring);
 
-// DESTROY_* of one numbered object, which leaves the undo list.
-absl::Status destroy(const QueueContext& c, uint16_t opcode, uint32_t number);
+// Undoes an object now (run_undo) and takes it off the undo list.
+absl::Status undo_now(const QueueContext& c, const Undo& undo);
 
 class CompletionQueue {
  public:

@@ -1,6 +1,8 @@
 #include "sim/mlx5/model.h"
 
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "absl/strings/str_format.h"
 #include "nic/mlx5/commands.h"
@@ -13,14 +15,6 @@ namespace {
 constexpr uint16_t kFwMajor = 16, kFwMinor = 35, kFwSubminor = 1012;
 constexpr uint32_t kLogCmdqSize = 5, kLogCmdqStride = 6;  // 32 entries of 64 bytes
 
-void put_be(std::vector<uint8_t>& b, size_t off, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
-}
-uint64_t get_be(const std::vector<uint8_t>& b, size_t off, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = v << 8 | (off + i < b.size() ? b[off + i] : 0);
-  return v;
-}
 }  // namespace
 
 ConnectXModel::ConnectXModel(SimContext ctx, ConnectXProfile profile)
@@ -195,14 +189,49 @@ Delivery ConnectXModel::scatter(uint8_t* entry, const std::vector<uint8_t>& out)
   return Delivery::kOk;
 }
 
+// The commands that work before INIT_HCA (PRM "Initialization"): those that
+// bring the HCA up and down. Any other is BAD_SYS_STATE until then.
+template <typename Cmd>
+constexpr bool kBeforeInit =
+    std::is_same_v<Cmd, ENABLE_HCA> || std::is_same_v<Cmd, DISABLE_HCA> ||
+    std::is_same_v<Cmd, QUERY_ISSI> || std::is_same_v<Cmd, SET_ISSI> ||
+    std::is_same_v<Cmd, QUERY_PAGES> || std::is_same_v<Cmd, MANAGE_PAGES> ||
+    std::is_same_v<Cmd, QUERY_HCA_CAP> || std::is_same_v<Cmd, INIT_HCA> ||
+    std::is_same_v<Cmd, TEARDOWN_HCA>;
+
+// Dispatch, derived from the command list (nic/mlx5/commands.h): a command's
+// fixed input and output sizes first (shorter buffers are BAD_INPUT_LEN /
+// BAD_OUTPUT_LEN before anything else is looked at), then the HCA's state,
+// then the model's execute() for that command. An opcode not in the list is
+// BAD_OP.
+ConnectXModel::Result ConnectXModel::dispatch(uint16_t opcode, Io& io) {
+  Result r{CmdStatus::kBadOp, opcode};
+  for_each_command(Commands{}, [&](auto cmd) {
+    using Cmd = decltype(cmd);
+    if (Cmd::kOpcode != opcode) return false;
+    if (io.in.size() < Cmd::In::kSize) {
+      r = {CmdStatus::kBadInputLength, 0x50};
+    } else if (io.out.size() < Cmd::Out::kSize) {
+      r = {CmdStatus::kBadOutputLength, 0x51};
+    } else if (!enabled_ && !std::is_same_v<Cmd, ENABLE_HCA>) {
+      r = {CmdStatus::kBadSysState, 0x1};
+    } else if (!initialized_ && !kBeforeInit<Cmd>) {
+      r = {CmdStatus::kBadSysState, 0xA};  // INIT_HCA first
+    } else {
+      r = execute(cmd, io);
+    }
+    return true;
+  });
+  return r;
+}
+
 std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t out_size) {
-  std::vector<uint8_t> out(out_size, 0);
-  const uint16_t opcode = static_cast<uint16_t>(get_be(in, 0, 2));
-  const uint16_t op_mod = static_cast<uint16_t>(get_be(in, 6, 2));
+  std::vector<uint8_t> out(out_size, 0);  // the caller checked: both hold a header
+  const uint16_t opcode = static_cast<uint16_t>(LayoutView<CmdIn>(in.data()).get<CmdIn::OPCODE>());
+  const uint16_t op_mod = static_cast<uint16_t>(LayoutView<CmdIn>(in.data()).get<CmdIn::OP_MOD>());
   ++by_opcode_[opcode];
   auto fail = [&](CmdStatus s, uint32_t syndrome) {
-    put_be(out, 0, static_cast<uint8_t>(s), 1);
-    put_be(out, 4, syndrome, 4);
+    LayoutRef<CmdOut>(out.data()).set<CmdOut::STATUS>(static_cast<uint8_t>(s)).set<CmdOut::SYNDROME>(syndrome);
     return out;
   };
   if (fail_next_ && (fail_next_->opcode == 0 || fail_next_->opcode == opcode) &&
@@ -214,93 +243,101 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
   if (command_fault(Fault::kCommandFailure, opcode)) {
     return fail(static_cast<CmdStatus>(faults_->command_status), faults_->command_syndrome);
   }
-  if (!enabled_ && opcode != op::kEnableHca) return fail(CmdStatus::kBadSysState, 0x1);
-  switch (opcode) {
-    case op::kEnableHca:
-      enabled_ = true;
-      return out;
-    case op::kDisableHca:
-      if (initialized_) return fail(CmdStatus::kBadSysState, 0x2);  // TEARDOWN_HCA first
-      enabled_ = false;
-      return out;
-    case op::kQueryIssi:
-      if (out_size < QUERY_ISSI::Out::kSize) return fail(CmdStatus::kBadOutputLength, 0x3);
-      put_be(out, 0x08, issi_, 4);
-      put_be(out, 0x6C, 0x3, 4);  // ISSI 0 and 1
-      return out;
-    case op::kSetIssi: {
-      const uint32_t issi = static_cast<uint32_t>(get_be(in, 0x08, 4) & 0xFFFF);
-      if (issi > 1) return fail(CmdStatus::kBadParam, 0x4);
-      issi_ = static_cast<uint16_t>(issi);
-      return out;
-    }
-    case op::kQueryPages:
-      if (op_mod < kPagesBoot || op_mod > kPagesRegular) return fail(CmdStatus::kBadParam, 0x5);
-      put_be(out, 0x0C, static_cast<uint32_t>(owed_[op_mod]), 4);
-      return out;
-    case op::kManagePages:
-      return manage_pages(op_mod, in, out_size);
-    case op::kQueryHcaCap:
-      if (out_size < QUERY_HCA_CAP::Out::kSize) return fail(CmdStatus::kBadOutputLength, 0x6);
-      if ((op_mod >> 1) == kCapEthernet) {  // the vport context says the inline mode
-        put_be(out, 0x10, kInlineModeVportContext << 12 | uint32_t{profile_.enhanced_mpw} << 5, 4);
-        return out;
-      }
-      if ((op_mod >> 1) != kCapGeneral) return fail(CmdStatus::kBadParam, 0x14);
-      put_be(out, 0x10 + 0x18, profile_.log_max_cq_size << 16, 4);
-      put_be(out, 0x10 + 0x1C, profile_.log_max_eq_size << 24, 4);
-      put_be(out, 0x10 + 0x34, 1u << 8, 4);  // Ethernet
-      put_be(out, 0x10 + 0x78, profile_.log_max_wq_size, 4);
-      put_be(out, 0x10 + 0x7C, profile_.log_max_uc_list, 4);
-      return out;
-    case op::kInitHca:
-      if (initialized_) return fail(CmdStatus::kBadSysState, 0x7);
-      if (owed_[kPagesBoot] > 0 || owed_[kPagesInit] > 0) {
-        return fail(CmdStatus::kBadSysState, 0x8);  // the firmware lacks its pages
-      }
-      initialized_ = true;
-      update_link();
-      return out;
-    case op::kTeardownHca:
-      if (!initialized_) return fail(CmdStatus::kBadSysState, 0x9);
-      initialized_ = false;
-      torn_down_ = true;
-      objects_at_teardown_ = objects_.count();  // the firmware forgets them all
-      objects_ = cx::Objects{};
-      if (profile_.teardown_resets_vport) {
-        port_state_.allowed_uc.clear();
-        port_state_.promisc_uc = port_state_.promisc_mc = port_state_.promisc_all = false;
-      }
-      update_link();
-      return out;
-  }
-  if (!initialized_) return fail(CmdStatus::kBadSysState, 0xA);  // INIT_HCA first
   Io io{in, out, op_mod};
-  const Result r = object_command(opcode, io);
+  const Result r = dispatch(opcode, io);
   if (r.status != CmdStatus::kOk) return fail(r.status, r.syndrome);
   return out;
+}
+
+// --- The HCA's life (PRM "Initialization"; docs/connectx.md §2). ---
+
+ConnectXModel::Result ConnectXModel::execute(ENABLE_HCA, Io&) {
+  enabled_ = true;
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(DISABLE_HCA, Io&) {
+  if (initialized_) return {CmdStatus::kBadSysState, 0x2};  // TEARDOWN_HCA first
+  enabled_ = false;
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(QUERY_ISSI, Io& io) {
+  LayoutRef<QUERY_ISSI::Out>(io.out.data())
+      .set<QUERY_ISSI::Out::CURRENT_ISSI>(issi_)
+      .set<QUERY_ISSI::Out::SUPPORTED_ISSI_DW0>(0x3);  // ISSI 0 and 1
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(SET_ISSI, Io& io) {
+  const uint32_t issi = LayoutView<SET_ISSI::In>(io.in.data()).get<SET_ISSI::In::CURRENT_ISSI>();
+  if (issi > 1) return {CmdStatus::kBadParam, 0x4};
+  issi_ = static_cast<uint16_t>(issi);
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(QUERY_PAGES, Io& io) {
+  if (io.op_mod < kPagesBoot || io.op_mod > kPagesRegular) return {CmdStatus::kBadParam, 0x5};
+  LayoutRef<QUERY_PAGES::Out>(io.out.data())
+      .set<QUERY_PAGES::Out::NUM_PAGES>(static_cast<uint32_t>(owed_[io.op_mod]));
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(QUERY_HCA_CAP, Io& io) {
+  using Out = QUERY_HCA_CAP::Out;
+  auto out = LayoutRef<Out>(io.out.data());
+  if ((io.op_mod >> 1) == kCapEthernet) {  // the vport context says the inline mode
+    out.set<Out::ETH_WQE_INLINE_MODE>(kInlineModeVportContext)
+        .set<Out::ETH_ENHANCED_MULTI_PKT_SEND_WQE>(profile_.enhanced_mpw);
+    return {};
+  }
+  if ((io.op_mod >> 1) != kCapGeneral) return {CmdStatus::kBadParam, 0x14};
+  out.set<Out::LOG_MAX_CQ_SZ>(profile_.log_max_cq_size)
+      .set<Out::LOG_MAX_EQ_SZ>(profile_.log_max_eq_size)
+      .set<Out::PORT_TYPE>(1)  // Ethernet
+      .set<Out::LOG_MAX_WQ_SZ>(profile_.log_max_wq_size)
+      .set<Out::LOG_MAX_CURRENT_UC_LIST>(profile_.log_max_uc_list);
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(INIT_HCA, Io&) {
+  if (initialized_) return {CmdStatus::kBadSysState, 0x7};
+  if (owed_[kPagesBoot] > 0 || owed_[kPagesInit] > 0) {
+    return {CmdStatus::kBadSysState, 0x8};  // the firmware lacks its pages
+  }
+  initialized_ = true;
+  update_link();
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(TEARDOWN_HCA, Io&) {
+  if (!initialized_) return {CmdStatus::kBadSysState, 0x9};
+  initialized_ = false;
+  torn_down_ = true;
+  objects_at_teardown_ = objects_.count();  // the firmware forgets them all
+  objects_ = cx::Objects{};
+  if (profile_.teardown_resets_vport) {
+    port_state_.allowed_uc.clear();
+    port_state_.promisc_uc = port_state_.promisc_mc = port_state_.promisc_all = false;
+  }
+  update_link();
+  return {};
 }
 
 // MANAGE_PAGES give: every page must be 4 KiB aligned, reachable, and new;
 // take: returns pages once the HCA is torn down (or never initialized), and
 // while running those a page request offered back.
-std::vector<uint8_t> ConnectXModel::manage_pages(uint16_t op_mod, const std::vector<uint8_t>& in,
-                                                 size_t out_size) {
-  std::vector<uint8_t> out(out_size, 0);
-  auto fail = [&](CmdStatus s, uint32_t syndrome) {
-    put_be(out, 0, static_cast<uint8_t>(s), 1);
-    put_be(out, 4, syndrome, 4);
-    return out;
-  };
-  const uint32_t n = static_cast<uint32_t>(get_be(in, 0x0C, 4));
-  if (op_mod == kManageGive) {
-    if (in.size() < MANAGE_PAGES::kPas + 8 * size_t{n}) return fail(CmdStatus::kBadInputLength, 0x10);
+ConnectXModel::Result ConnectXModel::execute(MANAGE_PAGES, Io& io) {
+  const uint32_t n = LayoutView<MANAGE_PAGES::In>(io.in.data()).get<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>();
+  auto page = [](const uint8_t* at) { return LayoutView<Plain<8>>(at).get<Plain<8>::Field<0, uint64_t>>(); };
+  if (io.op_mod == kManageGive) {
+    if (io.in.size() < MANAGE_PAGES::kPas + 8 * size_t{n}) return {CmdStatus::kBadInputLength, 0x10};
     std::vector<uint64_t> given;
     for (uint32_t i = 0; i < n; ++i) {
-      const uint64_t pa = get_be(in, MANAGE_PAGES::kPas + 8 * i, 8);
+      const uint64_t pa = page(io.in.data() + MANAGE_PAGES::kPas + 8 * i);
       if (pa % kPageSize != 0 || pages_.count(pa) != 0 ||
           !ctx_.iommu->translate(pa, kPageSize, "ConnectX firmware page").ok()) {
-        return fail(CmdStatus::kBadParam, 0x11);
+        return {CmdStatus::kBadParam, 0x11};
       }
       given.push_back(pa);
     }
@@ -310,22 +347,23 @@ std::vector<uint8_t> ConnectXModel::manage_pages(uint16_t op_mod, const std::vec
       const int32_t settle = std::min(owed_[stage], left);
       if (settle > 0) owed_[stage] -= settle, left -= settle;
     }
-    return out;
+    return {};
   }
-  if (op_mod == kManageTake) {
+  if (io.op_mod == kManageTake) {
     // Pages in use: only those offered back by a page request, until teardown.
-    if (initialized_ && n > returnable_) return fail(CmdStatus::kBadSysState, 0x12);
-    const uint32_t room = out_size < MANAGE_PAGES::kPas ? 0 : static_cast<uint32_t>((out_size - MANAGE_PAGES::kPas) / 8);
+    if (initialized_ && n > returnable_) return {CmdStatus::kBadSysState, 0x12};
+    const size_t room = (io.out.size() - MANAGE_PAGES::kPas) / 8;  // the output holds kPas
     uint32_t k = 0;
-    for (auto it = pages_.begin(); it != pages_.end() && k < std::min(n, room);) {
-      put_be(out, MANAGE_PAGES::kPas + 8 * k++, *it, 8);
+    for (auto it = pages_.begin(); it != pages_.end() && k < std::min<size_t>(n, room);) {
+      LayoutRef<Plain<8>>(io.out.data() + MANAGE_PAGES::kPas + 8 * k++)
+          .set<Plain<8>::Field<0, uint64_t>>(*it);
       it = pages_.erase(it);
     }
-    put_be(out, 0x08, k, 4);
+    LayoutRef<MANAGE_PAGES::Out>(io.out.data()).set<MANAGE_PAGES::Out::OUTPUT_NUM_ENTRIES>(k);
     if (initialized_) returnable_ -= k;
-    return out;
+    return {};
   }
-  return fail(CmdStatus::kBadParam, 0x13);
+  return {CmdStatus::kBadParam, 0x13};
 }
 
 std::map<std::string, uint64_t> ConnectXModel::dropped_frames() const {

@@ -23,6 +23,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/base/attributes.h"
@@ -212,24 +213,58 @@ class ConnectXModel final : public DeviceModel {
   mlx5::Delivery scatter(uint8_t* entry, const std::vector<uint8_t>& out);
   // The command's output (header first); status in the header.
   std::vector<uint8_t> run(const std::vector<uint8_t>& in, size_t out_size);
-  std::vector<uint8_t> manage_pages(uint16_t op_mod, const std::vector<uint8_t>& in, size_t out_size);
+  // Finds the command in mlx5::Commands, checks its sizes and the HCA's
+  // state, and runs its execute().
+  Result dispatch(uint16_t opcode, Io& io);
 
-  // objects.cc: the object commands.
-  Result object_command(uint16_t opcode, Io& io);
-  Result create_eq(Io& io);
-  Result create_cq(Io& io);
+  // What each command does: one execute() per command of mlx5::Commands (a
+  // command without one does not compile). model.cc: the HCA's life.
+  Result execute(mlx5::ENABLE_HCA, Io& io);
+  Result execute(mlx5::DISABLE_HCA, Io& io);
+  Result execute(mlx5::QUERY_ISSI, Io& io);
+  Result execute(mlx5::SET_ISSI, Io& io);
+  Result execute(mlx5::QUERY_PAGES, Io& io);
+  Result execute(mlx5::MANAGE_PAGES, Io& io);
+  Result execute(mlx5::QUERY_HCA_CAP, Io& io);
+  Result execute(mlx5::INIT_HCA, Io& io);
+  Result execute(mlx5::TEARDOWN_HCA, Io& io);
+  // objects.cc: the objects.
+  Result execute(mlx5::ALLOC_UAR, Io& io);
+  Result execute(mlx5::ALLOC_PD, Io& io);
+  Result execute(mlx5::ALLOC_TRANSPORT_DOMAIN, Io& io);
+  Result execute(mlx5::QUERY_SPECIAL_CONTEXTS, Io& io);
+  Result execute(mlx5::CREATE_EQ, Io& io);
+  Result execute(mlx5::CREATE_CQ, Io& io);
+  Result execute(mlx5::CREATE_SQ, Io& io);
+  Result execute(mlx5::CREATE_RQ, Io& io);
+  Result execute(mlx5::MODIFY_SQ, Io& io);
+  Result execute(mlx5::MODIFY_RQ, Io& io);
+  Result execute(mlx5::CREATE_TIS, Io& io);
+  Result execute(mlx5::CREATE_TIR, Io& io);
+  Result execute(mlx5::CREATE_RQT, Io& io);
+  Result execute(mlx5::CREATE_FLOW_TABLE, Io& io);
+  Result execute(mlx5::CREATE_FLOW_GROUP, Io& io);
+  Result execute(mlx5::SET_FLOW_TABLE_ENTRY, Io& io);
+  Result execute(mlx5::SET_FLOW_TABLE_ROOT, Io& io);
+  Result execute(mlx5::DELETE_FLOW_TABLE_ENTRY, Io& io);
+  Result execute(mlx5::DESTROY_FLOW_TABLE, Io& io) { return destroy(mlx5::DESTROY_FLOW_TABLE::kOpcode, io); }
+  Result execute(mlx5::DESTROY_FLOW_GROUP, Io& io) { return destroy(mlx5::DESTROY_FLOW_GROUP::kOpcode, io); }
+  template <typename Cmd>
+    requires std::is_base_of_v<mlx5::DestroysNumbered, Cmd>
+  Result execute(Cmd, Io& io) { return destroy(Cmd::kOpcode, io); }
+  // port.cc: the vport and the port.
+  Result execute(mlx5::QUERY_NIC_VPORT_CONTEXT, Io& io);
+  Result execute(mlx5::MODIFY_NIC_VPORT_CONTEXT, Io& io);
+  Result execute(mlx5::QUERY_VPORT_STATE, Io& io);
+  Result execute(mlx5::QUERY_VPORT_COUNTER, Io& io);
+  Result execute(mlx5::ACCESS_REGISTER, Io& io);
+
   template <typename Cmd>
   Result create_wq(Io& io, bool send);
   template <typename Cmd>
   Result modify_wq(Io& io, bool send);
-  Result create_tir(Io& io);
-  Result create_rqt(Io& io);
-  Result create_flow_table(Io& io);
-  Result create_flow_group(Io& io);
-  Result set_flow_table_entry(Io& io);
+  // DESTROY_* / DEALLOC_*: the object must exist and nothing may use it.
   Result destroy(uint16_t opcode, Io& io);
-  Result access_register(Io& io);
-  Result vport_command(uint16_t opcode, Io& io);
   uint32_t new_id(uint32_t base) { return base + next_id_++; }
 
   // send.cc

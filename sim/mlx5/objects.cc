@@ -50,30 +50,6 @@ bool zero(const std::vector<uint8_t>& in, size_t from, size_t to) {
   return std::all_of(in.begin() + from, in.begin() + to, [](uint8_t b) { return b == 0; });
 }
 
-// Fixed input and output sizes: shorter buffers are BAD_INPUT_LEN /
-// BAD_OUTPUT_LEN before anything else is looked at.
-struct Sizes {
-  uint16_t opcode;
-  size_t in, out;
-};
-template <typename C>
-constexpr Sizes sizes() {
-  return {C::kOpcode, C::In::kSize, C::Out::kSize};
-}
-constexpr Sizes kSizes[] = {
-    sizes<ALLOC_UAR>(), sizes<DEALLOC_UAR>(), sizes<ALLOC_PD>(), sizes<DEALLOC_PD>(),
-    sizes<ALLOC_TRANSPORT_DOMAIN>(), sizes<DEALLOC_TRANSPORT_DOMAIN>(),
-    sizes<QUERY_SPECIAL_CONTEXTS>(), sizes<CREATE_EQ>(), sizes<DESTROY_EQ>(),
-    sizes<CREATE_CQ>(), sizes<DESTROY_CQ>(), sizes<CREATE_SQ>(), sizes<MODIFY_SQ>(),
-    sizes<DESTROY_SQ>(), sizes<CREATE_RQ>(), sizes<MODIFY_RQ>(), sizes<DESTROY_RQ>(),
-    sizes<CREATE_TIS>(), sizes<DESTROY_TIS>(), sizes<CREATE_TIR>(), sizes<DESTROY_TIR>(),
-    sizes<CREATE_RQT>(), sizes<DESTROY_RQT>(), sizes<CREATE_FLOW_TABLE>(),
-    sizes<DESTROY_FLOW_TABLE>(), sizes<SET_FLOW_TABLE_ROOT>(), sizes<CREATE_FLOW_GROUP>(),
-    sizes<DESTROY_FLOW_GROUP>(), sizes<SET_FLOW_TABLE_ENTRY>(),
-    sizes<DELETE_FLOW_TABLE_ENTRY>(), sizes<QUERY_NIC_VPORT_CONTEXT>(),
-    sizes<MODIFY_NIC_VPORT_CONTEXT>(), sizes<QUERY_VPORT_STATE>(),
-    sizes<QUERY_VPORT_COUNTER>()};
-
 // Reads a queue's page list: `bytes` of queue in pages of 4 KiB << log_page,
 // each page-aligned, from kPas. Returns false when the list is short or bad.
 bool read_pages(const std::vector<uint8_t>& in, uint32_t log_page, uint64_t bytes, cx::Pages* p) {
@@ -96,93 +72,81 @@ std::optional<uint8_t> ConnectXModel::wq_state(uint32_t n) const {
   return it->second.state;
 }
 
-ConnectXModel::Result ConnectXModel::object_command(uint16_t opcode, Io& io) {
-  for (const Sizes& s : kSizes) {
-    if (s.opcode != opcode) continue;
-    if (io.in.size() < s.in) return {CmdStatus::kBadInputLength, 0x50};
-    if (io.out.size() < s.out) return {CmdStatus::kBadOutputLength, 0x51};
-  }
-  cx::Objects& o = objects_;
-  auto number_out = [&](uint32_t n) {
-    LayoutRef<Numbered<0x10>>(io.out.data()).set<Numbered<0x10>::NUMBER>(n);
-    return Result{};
-  };
-  switch (opcode) {
-    case op::kAllocUar: {
-      uint32_t u = kFirstUar;
-      while (o.uars.count(u) != 0) ++u;
-      if (u >= kUarPages) return {CmdStatus::kNoResources, 0x101};
-      o.uars.insert(u);
-      return number_out(u);
-    }
-    case op::kAllocPd: {
-      const uint32_t pd = new_id(0);
-      o.pds.insert(pd);
-      return number_out(pd);
-    }
-    case op::kAllocTransportDomain: {
-      const uint32_t td = new_id(0);
-      o.tds.insert(td);
-      return number_out(td);
-    }
-    case op::kQuerySpecialContexts:
-      LayoutRef<QUERY_SPECIAL_CONTEXTS::Out>(io.out.data())
-          .set<QUERY_SPECIAL_CONTEXTS::Out::RESD_LKEY>(kModelResdLkey)
-          .set<QUERY_SPECIAL_CONTEXTS::Out::NULL_MKEY>(kModelNullMkey);
-      return {};
-    case op::kCreateEq: return create_eq(io);
-    case op::kCreateCq: return create_cq(io);
-    case op::kCreateSq: return create_wq<CREATE_SQ>(io, true);
-    case op::kCreateRq: return create_wq<CREATE_RQ>(io, false);
-    case op::kModifySq: return modify_wq<MODIFY_SQ>(io, true);
-    case op::kModifyRq: return modify_wq<MODIFY_RQ>(io, false);
-    case op::kCreateTis: {
-      auto in = LayoutView<CREATE_TIS::In>(io.in.data());
-      const uint32_t td = in.get<CREATE_TIS::In::TRANSPORT_DOMAIN>();
-      if (o.tds.count(td) == 0) return {CmdStatus::kBadResource, 0x111};
-      const uint32_t tisn = new_id(0x1000);
-      o.tises[tisn] = td;
-      return number_out(tisn);
-    }
-    case op::kCreateTir: return create_tir(io);
-    case op::kCreateRqt: return create_rqt(io);
-    case op::kCreateFlowTable: return create_flow_table(io);
-    case op::kCreateFlowGroup: return create_flow_group(io);
-    case op::kSetFlowTableEntry: return set_flow_table_entry(io);
-    case op::kSetFlowTableRoot: {
-      auto in = LayoutView<TableIn>(io.in.data());
-      if (in.get<TableIn::TABLE_TYPE>() != kTableNicRx) return {CmdStatus::kBadParam, 0x121};
-      if (io.op_mod == kRootDisconnect) return o.root.reset(), Result{};
-      const uint32_t id = in.get<TableIn::TABLE_ID>();
-      if (io.op_mod != 0) return {CmdStatus::kBadParam, 0x122};
-      if (o.tables.count(id) == 0) return {CmdStatus::kBadResource, 0x123};
-      o.root = id;
-      return {};
-    }
-    case op::kDeleteFlowTableEntry: {
-      auto in = LayoutView<TableIn>(io.in.data());
-      auto t = o.tables.find(in.get<TableIn::TABLE_ID>());
-      if (t == o.tables.end()) return {CmdStatus::kBadResource, 0x124};
-      if (t->second.entries.erase(in.get<TableIn::FLOW_INDEX>()) == 0) {
-        return {CmdStatus::kBadParam, 0x125};
-      }
-      t->second.entries_changed();
-      return {};
-    }
-    case op::kDeallocUar: case op::kDeallocPd: case op::kDeallocTransportDomain:
-    case op::kDestroyEq: case op::kDestroyCq: case op::kDestroySq: case op::kDestroyRq:
-    case op::kDestroyTis: case op::kDestroyTir: case op::kDestroyRqt:
-    case op::kDestroyFlowTable: case op::kDestroyFlowGroup:
-      return destroy(opcode, io);
-    case op::kQueryNicVportContext: case op::kModifyNicVportContext:
-    case op::kQueryVportState: case op::kQueryVportCounter:
-      return vport_command(opcode, io);
-    case op::kAccessRegister: return access_register(io);
-  }
-  return {CmdStatus::kBadOp, opcode};
+namespace {
+// ALLOC_* and CREATE_* outputs: the new object's number.
+void number_out(std::vector<uint8_t>& out, uint32_t n) {
+  LayoutRef<Numbered<0x10>>(out.data()).set<Numbered<0x10>::NUMBER>(n);
+}
+}  // namespace
+
+ConnectXModel::Result ConnectXModel::execute(ALLOC_UAR, Io& io) {
+  uint32_t u = kFirstUar;
+  while (objects_.uars.count(u) != 0) ++u;
+  if (u >= kUarPages) return {CmdStatus::kNoResources, 0x101};
+  objects_.uars.insert(u);
+  number_out(io.out, u);
+  return {};
 }
 
-ConnectXModel::Result ConnectXModel::create_eq(Io& io) {
+ConnectXModel::Result ConnectXModel::execute(ALLOC_PD, Io& io) {
+  const uint32_t pd = new_id(0);
+  objects_.pds.insert(pd);
+  number_out(io.out, pd);
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(ALLOC_TRANSPORT_DOMAIN, Io& io) {
+  const uint32_t td = new_id(0);
+  objects_.tds.insert(td);
+  number_out(io.out, td);
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(QUERY_SPECIAL_CONTEXTS, Io& io) {
+  LayoutRef<QUERY_SPECIAL_CONTEXTS::Out>(io.out.data())
+      .set<QUERY_SPECIAL_CONTEXTS::Out::RESD_LKEY>(kModelResdLkey)
+      .set<QUERY_SPECIAL_CONTEXTS::Out::NULL_MKEY>(kModelNullMkey);
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(CREATE_SQ, Io& io) { return create_wq<CREATE_SQ>(io, true); }
+ConnectXModel::Result ConnectXModel::execute(CREATE_RQ, Io& io) { return create_wq<CREATE_RQ>(io, false); }
+ConnectXModel::Result ConnectXModel::execute(MODIFY_SQ, Io& io) { return modify_wq<MODIFY_SQ>(io, true); }
+ConnectXModel::Result ConnectXModel::execute(MODIFY_RQ, Io& io) { return modify_wq<MODIFY_RQ>(io, false); }
+
+ConnectXModel::Result ConnectXModel::execute(CREATE_TIS, Io& io) {
+  auto in = LayoutView<CREATE_TIS::In>(io.in.data());
+  const uint32_t td = in.get<CREATE_TIS::In::TRANSPORT_DOMAIN>();
+  if (objects_.tds.count(td) == 0) return {CmdStatus::kBadResource, 0x111};
+  const uint32_t tisn = new_id(0x1000);
+  objects_.tises[tisn] = td;
+  number_out(io.out, tisn);
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(SET_FLOW_TABLE_ROOT, Io& io) {
+  auto in = LayoutView<TableIn>(io.in.data());
+  if (in.get<TableIn::TABLE_TYPE>() != kTableNicRx) return {CmdStatus::kBadParam, 0x121};
+  if (io.op_mod == kRootDisconnect) return objects_.root.reset(), Result{};
+  const uint32_t id = in.get<TableIn::TABLE_ID>();
+  if (io.op_mod != 0) return {CmdStatus::kBadParam, 0x122};
+  if (objects_.tables.count(id) == 0) return {CmdStatus::kBadResource, 0x123};
+  objects_.root = id;
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(DELETE_FLOW_TABLE_ENTRY, Io& io) {
+  auto in = LayoutView<TableIn>(io.in.data());
+  auto t = objects_.tables.find(in.get<TableIn::TABLE_ID>());
+  if (t == objects_.tables.end()) return {CmdStatus::kBadResource, 0x124};
+  if (t->second.entries.erase(in.get<TableIn::FLOW_INDEX>()) == 0) {
+    return {CmdStatus::kBadParam, 0x125};
+  }
+  t->second.entries_changed();
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(CREATE_EQ, Io& io) {
   using In = CREATE_EQ::In;
   auto in = LayoutView<In>(io.in.data());
   cx::Eq eq;
@@ -202,7 +166,7 @@ ConnectXModel::Result ConnectXModel::create_eq(Io& io) {
   return {};
 }
 
-ConnectXModel::Result ConnectXModel::create_cq(Io& io) {
+ConnectXModel::Result ConnectXModel::execute(CREATE_CQ, Io& io) {
   using In = CREATE_CQ::In;
   auto in = LayoutView<In>(io.in.data());
   cx::Cq cq;
@@ -288,7 +252,7 @@ ConnectXModel::Result ConnectXModel::modify_wq(Io& io, bool send) {
   return {};
 }
 
-ConnectXModel::Result ConnectXModel::create_tir(Io& io) {
+ConnectXModel::Result ConnectXModel::execute(CREATE_TIR, Io& io) {
   using In = CREATE_TIR::In;
   auto in = LayoutView<In>(io.in.data());
   cx::Tir tir;
@@ -317,7 +281,7 @@ ConnectXModel::Result ConnectXModel::create_tir(Io& io) {
   return {};
 }
 
-ConnectXModel::Result ConnectXModel::create_rqt(Io& io) {
+ConnectXModel::Result ConnectXModel::execute(CREATE_RQT, Io& io) {
   using In = CREATE_RQT::In;
   auto in = LayoutView<In>(io.in.data());
   const uint32_t max = in.get<In::RQT_MAX_SIZE>(), actual = in.get<In::RQT_ACTUAL_SIZE>();
@@ -336,7 +300,7 @@ ConnectXModel::Result ConnectXModel::create_rqt(Io& io) {
   return {};
 }
 
-ConnectXModel::Result ConnectXModel::create_flow_table(Io& io) {
+ConnectXModel::Result ConnectXModel::execute(CREATE_FLOW_TABLE, Io& io) {
   using In = CREATE_FLOW_TABLE::In;
   auto in = LayoutView<In>(io.in.data());
   cx::FlowTable t;
@@ -351,7 +315,7 @@ ConnectXModel::Result ConnectXModel::create_flow_table(Io& io) {
   return {};
 }
 
-ConnectXModel::Result ConnectXModel::create_flow_group(Io& io) {
+ConnectXModel::Result ConnectXModel::execute(CREATE_FLOW_GROUP, Io& io) {
   using In = CREATE_FLOW_GROUP::In;
   auto in = LayoutView<In>(io.in.data());
   auto t = objects_.tables.find(in.get<In::TABLE_ID>());
@@ -381,7 +345,7 @@ ConnectXModel::Result ConnectXModel::create_flow_group(Io& io) {
   return {};
 }
 
-ConnectXModel::Result ConnectXModel::set_flow_table_entry(Io& io) {
+ConnectXModel::Result ConnectXModel::execute(SET_FLOW_TABLE_ENTRY, Io& io) {
   using In = SET_FLOW_TABLE_ENTRY::In;
   auto in = LayoutView<In>(io.in.data());
   auto t = objects_.tables.find(in.get<In::TABLE_ID>());
@@ -457,7 +421,7 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
     return false;
   };
   switch (opcode) {
-    case op::kDeallocUar: {
+    case DEALLOC_UAR::kOpcode: {
       if (o.uars.count(n) == 0) return missing;
       bool used = any_wq([&](const cx::Wq& w) { return w.send && w.uar == n; });
       for (const auto& [id, eq] : o.eqs) used |= eq.uar == n;
@@ -466,12 +430,12 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       o.uars.erase(n);
       return {};
     }
-    case op::kDeallocPd:
+    case DEALLOC_PD::kOpcode:
       if (o.pds.count(n) == 0) return missing;
       if (any_wq([&](const cx::Wq& w) { return w.pd == n; })) return busy;
       o.pds.erase(n);
       return {};
-    case op::kDeallocTransportDomain: {
+    case DEALLOC_TRANSPORT_DOMAIN::kOpcode: {
       if (o.tds.count(n) == 0) return missing;
       bool used = false;
       for (const auto& [id, td] : o.tises) used |= td == n;
@@ -480,7 +444,7 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       o.tds.erase(n);
       return {};
     }
-    case op::kDestroyEq: {
+    case DESTROY_EQ::kOpcode: {
       const uint32_t eqn = n & 0xFF;
       if (o.eqs.count(eqn) == 0) return missing;
       for (const auto& [id, cq] : o.cqs) {
@@ -489,14 +453,14 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       o.eqs.erase(eqn);
       return {};
     }
-    case op::kDestroyCq:
+    case DESTROY_CQ::kOpcode:
       if (o.cqs.count(n) == 0) return missing;
       if (any_wq([&](const cx::Wq& w) { return w.cqn == n; })) return busy;
       o.cqs.erase(n);
       return {};
-    case op::kDestroySq: case op::kDestroyRq: {
+    case DESTROY_SQ::kOpcode: case DESTROY_RQ::kOpcode: {
       auto it = o.wqs.find(n);
-      if (it == o.wqs.end() || it->second.send != (opcode == op::kDestroySq)) return missing;
+      if (it == o.wqs.end() || it->second.send != (opcode == DESTROY_SQ::kOpcode)) return missing;
       bool used = false;
       for (const auto& [id, tir] : o.tirs) used |= !tir.indirect && tir.rqn == n;
       for (const auto& [id, rqs] : o.rqts) {
@@ -506,17 +470,17 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       o.wqs.erase(it);
       return {};
     }
-    case op::kDestroyTis:
+    case DESTROY_TIS::kOpcode:
       if (o.tises.count(n) == 0) return missing;
       if (any_wq([&](const cx::Wq& w) { return w.send && w.tis == n; })) return busy;
       o.tises.erase(n);
       return {};
-    case op::kDestroyTir:
+    case DESTROY_TIR::kOpcode:
       if (o.tirs.count(n) == 0) return missing;
       if (any_entry_to(kDestTir, n)) return busy;
       o.tirs.erase(n);
       return {};
-    case op::kDestroyRqt: {
+    case DESTROY_RQT::kOpcode: {
       if (o.rqts.count(n) == 0) return missing;
       for (const auto& [id, tir] : o.tirs) {
         if (tir.indirect && tir.rqt == n) return busy;
@@ -524,7 +488,7 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       o.rqts.erase(n);
       return {};
     }
-    case op::kDestroyFlowTable: {
+    case DESTROY_FLOW_TABLE::kOpcode: {
       const uint32_t id = LayoutView<TableIn>(io.in.data()).get<TableIn::TABLE_ID>();
       auto t = o.tables.find(id);
       if (t == o.tables.end()) return missing;
@@ -532,7 +496,7 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       o.tables.erase(t);
       return {};
     }
-    case op::kDestroyFlowGroup: {
+    case DESTROY_FLOW_GROUP::kOpcode: {
       auto in = LayoutView<TableIn>(io.in.data());
       auto t = o.tables.find(in.get<TableIn::TABLE_ID>());
       if (t == o.tables.end()) return missing;

@@ -25,75 +25,74 @@ void ConnectXModel::update_link() {
   post_event(kEventPortChange, up ? kPortChangeActive : kPortChangeDown);
 }
 
-ConnectXModel::Result ConnectXModel::vport_command(uint16_t opcode, Io& io) {
-  cx::PortState& p = port_state_;
+ConnectXModel::Result ConnectXModel::execute(QUERY_NIC_VPORT_CONTEXT, Io& io) {
+  const cx::PortState& p = port_state_;
   const auto& m = p.mac.bytes;
-  switch (opcode) {
-    case op::kQueryNicVportContext: {
-      using Out = QUERY_NIC_VPORT_CONTEXT::Out;
-      LayoutRef<Out>(io.out.data())
-          .set<Out::MIN_WQE_INLINE_MODE>(profile_.device_id == kConnectX5 ? 0 : 1)
-          .set<Out::MTU>(p.vport_mtu)
-          .set<Out::PROMISC_UC>(p.promisc_uc)
-          .set<Out::PROMISC_MC>(p.promisc_mc)
-          .set<Out::PROMISC_ALL>(p.promisc_all)
-          .set<Out::MAC_47_32>(uint32_t{m[0]} << 8 | m[1])
-          .set<Out::MAC_31_0>(uint32_t{m[2]} << 24 | m[3] << 16 | m[4] << 8 | m[5]);
-      return {};
-    }
-    case op::kModifyNicVportContext: {
-      using In = MODIFY_NIC_VPORT_CONTEXT::In;
-      auto in = LayoutView<In>(io.in.data());
-      const uint32_t select = in.get<In::FIELD_SELECT>();
-      if (select & ~(kSelectMtu | kSelectPromisc | kSelectPermanentAddress | kSelectAddressList)) {
-        return {CmdStatus::kBadParam, 0x501};  // fields the model does not implement
-      }
-      if (select & kSelectMtu) {
-        if (in.get<In::MTU>() > p.max_mtu) return {CmdStatus::kBadParam, 0x502};
-        p.vport_mtu = in.get<In::MTU>();
-      }
-      if (select & kSelectPromisc) {
-        p.promisc_uc = in.get<In::PROMISC_UC>(), p.promisc_mc = in.get<In::PROMISC_MC>();
-        p.promisc_all = in.get<In::PROMISC_ALL>();
-      }
-      if (select & kSelectAddressList) {  // unicast lists only, up to the capability
-        const uint32_t n = in.get<In::ALLOWED_LIST_SIZE>();
-        if (in.get<In::ALLOWED_LIST_TYPE>() != kAllowedUnicast) return {CmdStatus::kBadParam, 0x503};
-        if (n > (1u << profile_.log_max_uc_list)) return {CmdStatus::kBadParam, 0x504};
-        if (io.in.size() < kAllowedList + 8 * size_t{n}) return {CmdStatus::kBadInputLength, 0x505};
-        p.allowed_uc.assign(n, MacAddress{});
-        for (uint32_t i = 0; i < n; ++i) {
-          std::memcpy(p.allowed_uc[i].bytes.data(), io.in.data() + kAllowedList + 8 * i + 2, 6);
-          if (p.allowed_uc[i].is_multicast()) return {CmdStatus::kBadParam, 0x506};
-        }
-      }
-      if (select & kSelectPermanentAddress) {
-        const uint64_t mac = uint64_t{in.get<In::MAC_47_32>()} << 32 | in.get<In::MAC_31_0>();
-        for (int i = 0; i < 6; ++i) p.mac.bytes[i] = static_cast<uint8_t>(mac >> (40 - 8 * i));
-      }
-      return {};
-    }
-    case op::kQueryVportState:
-      LayoutRef<QUERY_VPORT_STATE::Out>(io.out.data())
-          .set<QUERY_VPORT_STATE::Out::ADMIN_STATE>(2)  // follows the port
-          .set<QUERY_VPORT_STATE::Out::STATE>(link_up() ? 1 : 0);
-      return {};
-    case op::kQueryVportCounter: {
-      for (size_t w = 2; w < kVportCounterWords; ++w) {
-        for (int i = 0; i < 8; ++i) io.out[8 * w + i] = static_cast<uint8_t>(vport_counters_[w] >> (56 - 8 * i));
-      }
-      if (LayoutView<QUERY_VPORT_COUNTER::In>(io.in.data()).get<QUERY_VPORT_COUNTER::In::CLEAR>()) {
-        std::fill(std::begin(vport_counters_), std::end(vport_counters_), 0);
-      }
-      return {};
+  using Out = QUERY_NIC_VPORT_CONTEXT::Out;
+  LayoutRef<Out>(io.out.data())
+      .set<Out::MIN_WQE_INLINE_MODE>(profile_.device_id == kConnectX5 ? 0 : 1)
+      .set<Out::MTU>(p.vport_mtu)
+      .set<Out::PROMISC_UC>(p.promisc_uc)
+      .set<Out::PROMISC_MC>(p.promisc_mc)
+      .set<Out::PROMISC_ALL>(p.promisc_all)
+      .set<Out::MAC_47_32>(uint32_t{m[0]} << 8 | m[1])
+      .set<Out::MAC_31_0>(uint32_t{m[2]} << 24 | m[3] << 16 | m[4] << 8 | m[5]);
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(MODIFY_NIC_VPORT_CONTEXT, Io& io) {
+  cx::PortState& p = port_state_;
+  using In = MODIFY_NIC_VPORT_CONTEXT::In;
+  auto in = LayoutView<In>(io.in.data());
+  const uint32_t select = in.get<In::FIELD_SELECT>();
+  if (select & ~(kSelectMtu | kSelectPromisc | kSelectPermanentAddress | kSelectAddressList)) {
+    return {CmdStatus::kBadParam, 0x501};  // fields the model does not implement
+  }
+  if (select & kSelectMtu) {
+    if (in.get<In::MTU>() > p.max_mtu) return {CmdStatus::kBadParam, 0x502};
+    p.vport_mtu = in.get<In::MTU>();
+  }
+  if (select & kSelectPromisc) {
+    p.promisc_uc = in.get<In::PROMISC_UC>(), p.promisc_mc = in.get<In::PROMISC_MC>();
+    p.promisc_all = in.get<In::PROMISC_ALL>();
+  }
+  if (select & kSelectAddressList) {  // unicast lists only, up to the capability
+    const uint32_t n = in.get<In::ALLOWED_LIST_SIZE>();
+    if (in.get<In::ALLOWED_LIST_TYPE>() != kAllowedUnicast) return {CmdStatus::kBadParam, 0x503};
+    if (n > (1u << profile_.log_max_uc_list)) return {CmdStatus::kBadParam, 0x504};
+    if (io.in.size() < kAllowedList + 8 * size_t{n}) return {CmdStatus::kBadInputLength, 0x505};
+    p.allowed_uc.assign(n, MacAddress{});
+    for (uint32_t i = 0; i < n; ++i) {
+      std::memcpy(p.allowed_uc[i].bytes.data(), io.in.data() + kAllowedList + 8 * i + 2, 6);
+      if (p.allowed_uc[i].is_multicast()) return {CmdStatus::kBadParam, 0x506};
     }
   }
-  return {CmdStatus::kBadOp, opcode};
+  if (select & kSelectPermanentAddress) {
+    const uint64_t mac = uint64_t{in.get<In::MAC_47_32>()} << 32 | in.get<In::MAC_31_0>();
+    for (int i = 0; i < 6; ++i) p.mac.bytes[i] = static_cast<uint8_t>(mac >> (40 - 8 * i));
+  }
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(QUERY_VPORT_STATE, Io& io) {
+  LayoutRef<QUERY_VPORT_STATE::Out>(io.out.data())
+      .set<QUERY_VPORT_STATE::Out::ADMIN_STATE>(2)  // follows the port
+      .set<QUERY_VPORT_STATE::Out::STATE>(link_up() ? 1 : 0);
+  return {};
+}
+
+ConnectXModel::Result ConnectXModel::execute(QUERY_VPORT_COUNTER, Io& io) {
+  for (size_t w = 2; w < kVportCounterWords; ++w) {
+    for (int i = 0; i < 8; ++i) io.out[8 * w + i] = static_cast<uint8_t>(vport_counters_[w] >> (56 - 8 * i));
+  }
+  if (LayoutView<QUERY_VPORT_COUNTER::In>(io.in.data()).get<QUERY_VPORT_COUNTER::In::CLEAR>()) {
+    std::fill(std::begin(vport_counters_), std::end(vport_counters_), 0);
+  }
+  return {};
 }
 
 // ACCESS_REGISTER (docs/connectx.md §7): PAOS, PTYS and PMTU of local port 1.
-ConnectXModel::Result ConnectXModel::access_register(Io& io) {
-  if (io.in.size() < 0x10) return {CmdStatus::kBadInputLength, 0x601};
+ConnectXModel::Result ConnectXModel::execute(ACCESS_REGISTER, Io& io) {
   const uint32_t id = LayoutView<PAOS>(io.in.data()).get<PAOS::REGISTER_ID>();
   const size_t size = id == PAOS::kId ? PAOS::kSize : id == PTYS::kId ? PTYS::kSize
                     : id == PMTU::kId ? PMTU::kSize : 0;

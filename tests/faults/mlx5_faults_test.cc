@@ -108,7 +108,7 @@ class Mlx5FaultTest : public ::testing::Test {
 
 TEST_F(Mlx5FaultTest, ACommandTimeoutIsDeadlineExceededNamingItAndLaterCommandsAreRefused) {
   open_ok();
-  plan_->command_opcode = mlx5::op::kQueryVportCounter;
+  plan_->command_opcode = mlx5::QUERY_VPORT_COUNTER::kOpcode;
   plan_->once(Fault::kCommandTimeout);
   const absl::Time before = ctx_.clock->now();
   auto stats = dev_->stats();
@@ -136,7 +136,7 @@ TEST_F(Mlx5FaultTest, ACommandTimeoutIsDeadlineExceededNamingItAndLaterCommandsA
 }
 
 TEST_F(Mlx5FaultTest, ACommandTimeoutDuringOpenNamesTheCommandAndLeavesNothing) {
-  plan_->command_opcode = mlx5::op::kCreateSq;
+  plan_->command_opcode = mlx5::CREATE_SQ::kOpcode;
   plan_->once(Fault::kCommandTimeout);
   auto dev = open();
   EXPECT_EQ(dev.status().code(), absl::StatusCode::kDeadlineExceeded);
@@ -146,7 +146,7 @@ TEST_F(Mlx5FaultTest, ACommandTimeoutDuringOpenNamesTheCommandAndLeavesNothing) 
 
 TEST_F(Mlx5FaultTest, AFailedCommandIsNamedWithStatusAndSyndromeAndTheNextOneWorks) {
   open_ok();
-  plan_->command_opcode = mlx5::op::kQueryVportCounter;
+  plan_->command_opcode = mlx5::QUERY_VPORT_COUNTER::kOpcode;
   plan_->command_status = 0x4;
   plan_->command_syndrome = 0x1234;
   plan_->once(Fault::kCommandFailure);
@@ -183,7 +183,7 @@ TEST_F(Mlx5FaultTest, AFailedModifyDuringRecoveryLeavesTheQueueBrokenAndSaysSo) 
   open_ok();
   plan_->once(Fault::kBadLkey);
   EXPECT_EQ(transmit(4), 4u);  // the first WQE fails, three flushed: the SQ is in ERR
-  plan_->command_opcode = mlx5::op::kModifySq;
+  plan_->command_opcode = mlx5::MODIFY_SQ::kOpcode;
   plan_->random(Fault::kCommandFailure, 1);  // ERR -> RST, then RDY -> RST, both refused
   EXPECT_EQ(transmit(4), 0u);
   EXPECT_THAT(stats_error(), AllOf(HasSubstr("tx0: cannot be brought back"),

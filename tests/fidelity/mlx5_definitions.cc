@@ -166,52 +166,17 @@ void command_interface() {
   // they are not in include/linux (mlx5_allowed.txt).
 }
 
+// Every command's opcode, from the one list (nic/mlx5/commands.h), against
+// Linux's MLX5_CMD_OP_<its name>.
 void opcodes() {
-  VALUE(op::kQueryHcaCap, "k:MLX5_CMD_OP_QUERY_HCA_CAP");
-  VALUE(op::kInitHca, "k:MLX5_CMD_OP_INIT_HCA");
-  VALUE(op::kTeardownHca, "k:MLX5_CMD_OP_TEARDOWN_HCA");
-  VALUE(op::kEnableHca, "k:MLX5_CMD_OP_ENABLE_HCA");
-  VALUE(op::kDisableHca, "k:MLX5_CMD_OP_DISABLE_HCA");
-  VALUE(op::kQueryPages, "k:MLX5_CMD_OP_QUERY_PAGES");
-  VALUE(op::kManagePages, "k:MLX5_CMD_OP_MANAGE_PAGES");
-  VALUE(op::kSetHcaCap, "k:MLX5_CMD_OP_SET_HCA_CAP");
-  VALUE(op::kQueryIssi, "k:MLX5_CMD_OP_QUERY_ISSI");
-  VALUE(op::kSetIssi, "k:MLX5_CMD_OP_SET_ISSI");
-  VALUE(op::kQuerySpecialContexts, "k:MLX5_CMD_OP_QUERY_SPECIAL_CONTEXTS");
-  VALUE(op::kCreateEq, "k:MLX5_CMD_OP_CREATE_EQ");
-  VALUE(op::kDestroyEq, "k:MLX5_CMD_OP_DESTROY_EQ");
-  VALUE(op::kCreateCq, "k:MLX5_CMD_OP_CREATE_CQ");
-  VALUE(op::kDestroyCq, "k:MLX5_CMD_OP_DESTROY_CQ");
-  VALUE(op::kQueryVportState, "k:MLX5_CMD_OP_QUERY_VPORT_STATE");
-  VALUE(op::kQueryNicVportContext, "k:MLX5_CMD_OP_QUERY_NIC_VPORT_CONTEXT");
-  VALUE(op::kModifyNicVportContext, "k:MLX5_CMD_OP_MODIFY_NIC_VPORT_CONTEXT");
-  VALUE(op::kQueryVportCounter, "k:MLX5_CMD_OP_QUERY_VPORT_COUNTER");
-  VALUE(op::kAllocPd, "k:MLX5_CMD_OP_ALLOC_PD");
-  VALUE(op::kDeallocPd, "k:MLX5_CMD_OP_DEALLOC_PD");
-  VALUE(op::kAllocUar, "k:MLX5_CMD_OP_ALLOC_UAR");
-  VALUE(op::kDeallocUar, "k:MLX5_CMD_OP_DEALLOC_UAR");
-  VALUE(op::kAccessRegister, "k:MLX5_CMD_OP_ACCESS_REG");
-  VALUE(op::kAllocTransportDomain, "k:MLX5_CMD_OP_ALLOC_TRANSPORT_DOMAIN");
-  VALUE(op::kDeallocTransportDomain, "k:MLX5_CMD_OP_DEALLOC_TRANSPORT_DOMAIN");
-  VALUE(op::kCreateTir, "k:MLX5_CMD_OP_CREATE_TIR");
-  VALUE(op::kDestroyTir, "k:MLX5_CMD_OP_DESTROY_TIR");
-  VALUE(op::kCreateSq, "k:MLX5_CMD_OP_CREATE_SQ");
-  VALUE(op::kModifySq, "k:MLX5_CMD_OP_MODIFY_SQ");
-  VALUE(op::kDestroySq, "k:MLX5_CMD_OP_DESTROY_SQ");
-  VALUE(op::kCreateRq, "k:MLX5_CMD_OP_CREATE_RQ");
-  VALUE(op::kModifyRq, "k:MLX5_CMD_OP_MODIFY_RQ");
-  VALUE(op::kDestroyRq, "k:MLX5_CMD_OP_DESTROY_RQ");
-  VALUE(op::kCreateTis, "k:MLX5_CMD_OP_CREATE_TIS");
-  VALUE(op::kDestroyTis, "k:MLX5_CMD_OP_DESTROY_TIS");
-  VALUE(op::kCreateRqt, "k:MLX5_CMD_OP_CREATE_RQT");
-  VALUE(op::kDestroyRqt, "k:MLX5_CMD_OP_DESTROY_RQT");
-  VALUE(op::kSetFlowTableRoot, "k:MLX5_CMD_OP_SET_FLOW_TABLE_ROOT");
-  VALUE(op::kCreateFlowTable, "k:MLX5_CMD_OP_CREATE_FLOW_TABLE");
-  VALUE(op::kDestroyFlowTable, "k:MLX5_CMD_OP_DESTROY_FLOW_TABLE");
-  VALUE(op::kCreateFlowGroup, "k:MLX5_CMD_OP_CREATE_FLOW_GROUP");
-  VALUE(op::kDestroyFlowGroup, "k:MLX5_CMD_OP_DESTROY_FLOW_GROUP");
-  VALUE(op::kSetFlowTableEntry, "k:MLX5_CMD_OP_SET_FLOW_TABLE_ENTRY");
-  VALUE(op::kDeleteFlowTableEntry, "k:MLX5_CMD_OP_DELETE_FLOW_TABLE_ENTRY");
+  for_each_command(Commands{}, [](auto cmd) {
+    using Cmd = decltype(cmd);
+    const std::string name(Cmd::kName);
+    // The one name Linux shortens.
+    const std::string linux_name = name == "ACCESS_REGISTER" ? "ACCESS_REG" : name;
+    value((name + "::kOpcode").c_str(), Cmd::kOpcode, ("k:MLX5_CMD_OP_" + linux_name).c_str());
+    return false;
+  });
   VALUE(kPagesBoot, "k:MLX5_QUERY_PAGES_IN_OP_MOD_BOOT_PAGES");
   VALUE(kPagesInit, "k:MLX5_QUERY_PAGES_IN_OP_MOD_INIT_PAGES");
   VALUE(kPagesRegular, "k:MLX5_QUERY_PAGES_IN_OP_MOD_REGULAR_PAGES");

@@ -192,7 +192,14 @@ MUTATIONS = [
      "in.set<In::FIELD_SELECT>(kSelectAddressList)", MLX5,
      "close leaves promiscuous mode on"),
 
+    ("mlx5-undo-group", "nic/mlx5/commands.h",
+     "set<In::TABLE_ID>(u.table).set<In::GROUP_ID>(u.number);", "set<In::TABLE_ID>(u.number).set<In::GROUP_ID>(u.number);", MLX5,
+     "undoing a flow group names the group as its table"),
+
     # --- the ConnectX model ---
+    ("cx-model-input-size", "sim/mlx5/model.cc",
+     "if (io.in.size() < Cmd::In::kSize) {", "if (io.in.size() + 4 < Cmd::In::kSize) {", MLX5,
+     "the dispatch takes a command input 4 bytes short of its layout"),
     ("cx-model-rlkey", "sim/mlx5/send.cc",
      "if (!sq.rlkey || lkey != kModelResdLkey) return kSyndromeLocalProtection;",
      "if (lkey != kModelResdLkey) return kSyndromeLocalProtection;", MLX5,

@@ -61,7 +61,7 @@ class Mlx5Soak final : public ForwardingSoak {
     faults_b_->random(Fault::kBadLkey, 2'000)
         .random(Fault::kCqOverrun, 4'000)
         .random(Fault::kCommandFailure, 8);
-    for (auto* p : {faults_a_.get(), faults_b_.get()}) p->command_opcode = mlx5::op::kQueryVportCounter;
+    for (auto* p : {faults_a_.get(), faults_b_.get()}) p->command_opcode = mlx5::QUERY_VPORT_COUNTER::kOpcode;
     model(0).set_faults(faults_a_);
     model(1).set_faults(faults_b_);
   }
