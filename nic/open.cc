@@ -31,8 +31,8 @@ const char* kind_name(DeviceSpec::Kind k) {
 }
 
 constexpr char kSpecHelp[] =
-    "expected sim:MODEL (e.g. sim:82599, sim:virtio, sim:cx5), a PCI address "
-    "like 0000:03:00.0, or vhost-user:/path/to.sock";
+    "expected sim:KIND (a simulated NIC; the tools' --help lists the kinds), a PCI "
+    "address like 0000:03:00.0, or vhost-user:/path/to.sock";
 
 }  // namespace
 
@@ -87,9 +87,25 @@ bool register_function_provider(DeviceSpec::Kind kind, FunctionProvider provider
   return true;
 }
 
+bool takes(absl::Span<const SupportedDevice> devices, PciId id) {
+  for (const SupportedDevice& d : devices) {
+    if (d.id == id) return true;
+  }
+  return false;
+}
+
 absl::string_view driver_for(PciId id) {
   for (const DriverRegistration& d : registry().drivers) {
-    if (d.supports(id)) return d.name;
+    if (takes(d.devices, id)) return d.name;
+  }
+  return "";
+}
+
+absl::string_view device_model(PciId id) {
+  for (const DriverRegistration& d : registry().drivers) {
+    for (const SupportedDevice& s : d.devices) {
+      if (s.id == id) return s.model;
+    }
   }
   return "";
 }
@@ -97,16 +113,14 @@ absl::string_view driver_for(PciId id) {
 absl::StatusOr<std::unique_ptr<Device>> open_device(std::unique_ptr<PciFunction> fn,
                                                     const DeviceConfig& config) {
   const PciId id = fn->id();
-  std::vector<absl::string_view> names;
+  std::vector<std::string> linked;
   for (const DriverRegistration& d : registry().drivers) {
-    if (d.supports(id)) return d.open(std::move(fn), config);
-    names.push_back(d.name);
+    if (takes(d.devices, id)) return d.open(std::move(fn), config);
+    linked.push_back(absl::StrFormat("%s (%s)", d.name, d.family));
   }
   return absl::NotFoundError(absl::StrFormat(
-      "%s: no safenic driver supports PCI device %04x:%04x (drivers linked: "
-      "%s); supported are Intel 82599, virtio-net and ConnectX-4/4 Lx/5",
-      fn->name(), id.vendor, id.device,
-      names.empty() ? "none" : absl::StrJoin(names, ", ")));
+      "%s: no safenic driver supports PCI device %04x:%04x; drivers linked: %s",
+      fn->name(), id.vendor, id.device, linked.empty() ? "none" : absl::StrJoin(linked, ", ")));
 }
 
 absl::StatusOr<std::unique_ptr<Device>> open_device(absl::string_view text,

@@ -10,9 +10,9 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "nic/device.h"
 #include "nic/pci_function.h"
 
@@ -26,9 +26,21 @@ struct DeviceSpec {
 };
 absl::StatusOr<DeviceSpec> parse_device_spec(absl::string_view text);
 
+// A PCI device a driver takes, with its name for people (nic_list, errors).
+struct SupportedDevice {
+  PciId id;
+  absl::string_view model;  // "Intel 82599ES 10 GbE (SFI/SFP+)"
+};
+// Whether `id` is one of `devices`.
+bool takes(absl::Span<const SupportedDevice> devices, PciId id);
+
+// A driver, as it registers itself: its name, the family it drives (for
+// "supported are ..."), the devices it takes (its own table, the only one), and
+// how it opens one.
 struct DriverRegistration {
-  absl::string_view name;
-  bool (*supports)(PciId id);
+  absl::string_view name;    // "ixgbe"
+  absl::string_view family;  // "Intel 82599"
+  absl::Span<const SupportedDevice> devices;
   absl::StatusOr<std::unique_ptr<Device>> (*open)(std::unique_ptr<PciFunction> fn,
                                                   const DeviceConfig& config);
 };
@@ -43,6 +55,9 @@ bool register_function_provider(DeviceSpec::Kind kind, FunctionProvider provider
 
 // The name of the linked driver that supports `id`, or "" (nic_list).
 absl::string_view driver_for(PciId id);
+// What a linked driver calls the device `id` ("Intel 82599ES 10 GbE
+// (SFI/SFP+)"), or "".
+absl::string_view device_model(PciId id);
 
 // The driver that supports fn->id() opens it.
 absl::StatusOr<std::unique_ptr<Device>> open_device(std::unique_ptr<PciFunction> fn,

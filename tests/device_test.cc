@@ -37,7 +37,7 @@ TEST(DeviceSpec, RejectsWhatIsNotASpecAndSaysWhatIs) {
                           "03:00.8", "0000:03:00.0x", "zz:00.0", "12345:03:00.0"}) {
     auto s = parse_device_spec(bad);
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_THAT(std::string(s.status().message()), HasSubstr("sim:82599")) << bad;
+    EXPECT_THAT(std::string(s.status().message()), HasSubstr("expected sim:KIND")) << bad;
   }
 }
 
@@ -134,8 +134,8 @@ absl::StatusOr<std::unique_ptr<Device>> open_fake(std::unique_ptr<PciFunction>,
                                                   const DeviceConfig&) {
   return std::unique_ptr<Device>(new FakeDevice());
 }
-const bool kRegistered = register_driver(
-    {"fake-dmacopy", [](PciId id) { return id == PciId{0x1234, 0xD0A1}; }, open_fake});
+constexpr SupportedDevice kFakeDevices[] = {{{0x1234, 0xD0A1}, "a DMA copy engine"}};
+const bool kRegistered = register_driver({"fake-dmacopy", "made-up devices", kFakeDevices, open_fake});
 
 TEST(OpenDevice, PicksTheDriverByPciIdAndNamesUnsupportedDevices) {
   ASSERT_TRUE(kRegistered);
@@ -157,6 +157,10 @@ TEST(OpenDevice, PicksTheDriverByPciIdAndNamesUnsupportedDevices) {
   EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(none.status().message()),
               HasSubstr("no safenic driver supports PCI device abcd:0001"));
+  // The error lists each linked driver with the family it drives.
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("fake-dmacopy (made-up devices)"));
+  EXPECT_EQ(device_model({0x1234, 0xD0A1}), "a DMA copy engine");  // names come from drivers
+  EXPECT_EQ(driver_for({0x1234, 0xD0A1}), "fake-dmacopy");
 }
 
 }  // namespace

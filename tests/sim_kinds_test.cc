@@ -46,6 +46,20 @@ TEST(SimKinds, EveryKindOpensByNameAndAliasEachWithItsOwnNameAndMac) {
   EXPECT_EQ(macs.size(), opened);
 }
 
+// Every driver (all linked here) names its devices from its own table, and
+// open_device's error for an unknown device lists them with their families.
+TEST(SimKinds, EveryLinkedDriverNamesItsDevices) {
+  EXPECT_EQ(device_model({0x8086, 0x10FB}), "Intel 82599ES 10 GbE (SFI/SFP+)");
+  EXPECT_EQ(device_model({0x1AF4, 0x1000}), "virtio-net (legacy)");
+  EXPECT_EQ(device_model({0x1AF4, 0x1041}), "virtio-net (modern)");
+  EXPECT_EQ(device_model({0x15B3, 0x1013}), "NVIDIA ConnectX-4");
+  EXPECT_EQ(device_model({0x15B3, 0x1015}), "NVIDIA ConnectX-4 Lx");
+  EXPECT_EQ(device_model({0x15B3, 0x1017}), "NVIDIA ConnectX-5");
+  EXPECT_EQ(device_model({0x15B3, 0x1019}), "NVIDIA ConnectX-5 Ex");
+  EXPECT_EQ(driver_for({0x15B3, 0x1019}), "mlx5");
+  EXPECT_EQ(driver_for({0x1AF4, 0x1000}), "virtio");
+}
+
 TEST(SimKinds, AnUnknownKindListsTheKnownOnes) {
   auto dev = open_device("sim:connectx-9", small());
   EXPECT_EQ(dev.status().code(), absl::StatusCode::kNotFound);

@@ -102,15 +102,22 @@ constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues, 64, 4096}
 
 }  // namespace
 
-bool supports(PciId id) {
-  static constexpr uint16_t kDevices[] = {0x10F7, 0x10F8, 0x10F9, 0x10FB, 0x10FC,
-                                          0x1514, 0x1517, 0x151C, 0x154D, 0x1557};
-  if (id.vendor != 0x8086) return false;
-  for (uint16_t d : kDevices) {
-    if (id.device == d) return true;
-  }
-  return false;
-}
+// The 82599 family's device ids and names, as the PCI ID repository (pci.ids)
+// lists them; Linux's ixgbe takes the same ids for its 82599 MAC type.
+constexpr SupportedDevice kDevices[] = {
+    {{0x8086, 0x10F7}, "Intel 82599 10 GbE (KX4)"},
+    {{0x8086, 0x10F8}, "Intel 82599 10 GbE (backplane)"},
+    {{0x8086, 0x10F9}, "Intel 82599 10 GbE (CX4)"},
+    {{0x8086, 0x10FB}, "Intel 82599ES 10 GbE (SFI/SFP+)"},
+    {{0x8086, 0x10FC}, "Intel 82599 10 GbE (XAUI)"},
+    {{0x8086, 0x1514}, "Intel 82599 10 GbE (KX4 mezzanine)"},
+    {{0x8086, 0x1517}, "Intel 82599 10 GbE (KR)"},
+    {{0x8086, 0x151C}, "Intel 82599 10 GbE (10GBASE-T)"},
+    {{0x8086, 0x154D}, "Intel 82599 10 GbE (SFP+, X520)"},
+    {{0x8086, 0x1557}, "Intel 82599EN 10 GbE (SFP+)"},
+};
+
+bool supports(PciId id) { return takes(kDevices, id); }
 
 absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
@@ -537,7 +544,7 @@ size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
 }
 
 namespace {
-const bool kRegistered = register_driver({"ixgbe", supports, open});
+const bool kRegistered = register_driver({"ixgbe", "Intel 82599", kDevices, open});
 }  // namespace
 
 }  // namespace safenic::ixgbe

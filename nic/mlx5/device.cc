@@ -337,10 +337,15 @@ void Mlx5Device::close() {
 
 }  // namespace detail
 
-bool supports(PciId id) {
-  return id.vendor == kVendor && (id.device == kConnectX4 || id.device == kConnectX4Lx ||
-                                  id.device == kConnectX5 || id.device == kConnectX5Ex);
-}
+// The physical functions this driver takes (nic/mlx5/layout.h: the ids).
+constexpr SupportedDevice kDevices[] = {
+    {{kVendor, kConnectX4}, "NVIDIA ConnectX-4"},
+    {{kVendor, kConnectX4Lx}, "NVIDIA ConnectX-4 Lx"},
+    {{kVendor, kConnectX5}, "NVIDIA ConnectX-5"},
+    {{kVendor, kConnectX5Ex}, "NVIDIA ConnectX-5 Ex"},
+};
+
+bool supports(PciId id) { return takes(kDevices, id); }
 
 absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
@@ -355,7 +360,7 @@ absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
 }
 
 namespace {
-const bool kRegistered = register_driver({"mlx5", supports, open});
+const bool kRegistered = register_driver({"mlx5", "NVIDIA ConnectX-4/4 Lx/5", kDevices, open});
 }  // namespace
 
 }  // namespace safenic::mlx5

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "nic/pci/known_nics.h"
+#include "nic/open.h"
 
 namespace safenic::pci {
 namespace {
@@ -35,7 +35,7 @@ std::string bind_vfio_commands(const SysfsTree& tree, const PciDeviceInfo& d) {
 }
 
 std::string describe_model(const PciDeviceInfo& d) {
-  absl::string_view model = nic_model(d.id);
+  absl::string_view model = device_model(d.id);
   return std::string(model.empty() ? class_name(d.class_code) : model);
 }
 
@@ -51,7 +51,7 @@ OpenPlan plan_open(const SysfsTree& tree, const PciDeviceInfo& d, absl::string_v
     return plan;
   }
   if (driver.empty()) {
-    absl::string_view model = nic_model(d.id);
+    absl::string_view model = device_model(d.id);
     plan.blocker = absl::NotFoundError(
         model.empty()
             ? absl::StrFormat("%s: %04x:%04x is a %s, not a NIC that a safenic driver in "

@@ -498,9 +498,14 @@ absl::StatusOr<std::unique_ptr<Device>> finish(std::unique_ptr<PciFunction> fn,
 
 }  // namespace
 
-bool supports(PciId id) {
-  return id.vendor == kVendor && (id.device == kLegacyNetDevice || id.device == kModernNetDevice);
-}
+// virtio 1.2 §4.1.2.1: the transitional network device and the modern one
+// (0x1040 + device type 1).
+constexpr SupportedDevice kDevices[] = {
+    {{kVendor, kLegacyNetDevice}, "virtio-net (legacy)"},
+    {{kVendor, kModernNetDevice}, "virtio-net (modern)"},
+};
+
+bool supports(PciId id) { return takes(kDevices, id); }
 
 absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
@@ -535,7 +540,7 @@ uint64_t negotiated_features(const Device& dev) {
 }
 
 namespace {
-const bool kRegistered = register_driver({"virtio", supports, open});
+const bool kRegistered = register_driver({"virtio", "virtio-net", kDevices, open});
 }  // namespace
 
 }  // namespace safenic::virtio
