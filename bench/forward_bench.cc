@@ -12,7 +12,9 @@
 #include "benchmark/benchmark.h"
 #include "mem/batch.h"
 #include "nic/device.h"
+#include "sim/mlx5/model.h"
 #include "sim/testbed.h"
+#include "sim/virtio/model.h"
 
 namespace safenic {
 namespace {
@@ -45,10 +47,10 @@ void BM_Forward(benchmark::State& state) {
   DeviceConfig config;
   config.promiscuous = true;
   auto add = [&] {
-    return kKind == Kind::kVirtio ? bed.add_virtio(config)
-           : kKind == Kind::kMlx5 ? bed.add_connectx(config)
-           : kKind == Kind::kMlx5Cx4Lx ? bed.add_connectx(config, sim::ConnectXProfile::cx4lx())
-                                  : bed.add_82599(config);
+    return kKind == Kind::kVirtio ? bed.add("virtio", config)
+           : kKind == Kind::kMlx5 ? bed.add("cx5", config)
+           : kKind == Kind::kMlx5Cx4Lx ? bed.add<sim::ConnectXModel>(sim::ConnectXProfile::cx4lx(), config)
+                                  : bed.add("82599", config);
   };
   auto in = must(add());
   auto out = must(add());

@@ -12,7 +12,9 @@
 #include "mem/batch.h"
 #include "nic/device.h"
 #include "nic/virtio/spec.h"
+#include "sim/mlx5/model.h"
 #include "sim/testbed.h"
+#include "sim/virtio/model.h"
 
 namespace safenic {
 
@@ -41,11 +43,11 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
   }
   split.features = packed.features & ~bit(virtio::feature::kRingPacked);
   auto add = [&] {
-    return kind == "virtio"         ? bed.add_virtio(config, packed)
-           : kind == "virtio-split" ? bed.add_virtio(config, split)
-           : kind == "mlx5" ? bed.add_connectx(config)
-           : kind == "mlx5-cx4lx" ? bed.add_connectx(config, sim::ConnectXProfile::cx4lx())
-                            : bed.add_82599(config);
+    return kind == "virtio"         ? bed.add<sim::VirtioNetModel>(packed, config)
+           : kind == "virtio-split" ? bed.add<sim::VirtioNetModel>(split, config)
+           : kind == "mlx5" ? bed.add("cx5", config)
+           : kind == "mlx5-cx4lx" ? bed.add<sim::ConnectXModel>(sim::ConnectXProfile::cx4lx(), config)
+                            : bed.add("82599", config);
   };
   auto in = add();
   auto out = add();

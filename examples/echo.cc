@@ -27,7 +27,7 @@
 #include "examples/common.h"
 #include "examples/echo_responder.h"
 #include "nic/open.h"
-#include "sim/kinds.h"
+#include "sim/catalog.h"
 #include "sim/pcap.h"
 #include "sim/tap.h"
 #include "sim/testbed.h"
@@ -101,7 +101,7 @@ int run() {
   config.rx_ring_size = 256;
   config.tx_ring_size = 256;
   config.buffers_per_rx_queue = 1024;
-  auto opened = simulated ? bed.add_82599(config) : open_device(absl::GetFlag(FLAGS_dev), config);
+  auto opened = simulated ? bed.add("82599", config) : open_device(absl::GetFlag(FLAGS_dev), config);
   if (!opened.ok()) return fail(opened.status());
   std::unique_ptr<Device> dev = *std::move(opened);
   if (simulated) {

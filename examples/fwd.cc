@@ -5,7 +5,7 @@
 //   ./bazelw run //examples:fwd -- --dev0=0000:03:00.0 --dev1=0000:03:00.1 --seconds=0
 //   ./bazelw run //examples:fwd -- --pcap=$PWD/traffic.pcap    # replay a capture
 //
-// Each simulated port (sim:KIND, any kind in sim/kinds.h; with no spec,
+// Each simulated port (sim:KIND, any registered kind, sim/catalog.h; with no spec,
 // sim:82599) has a traffic source cabled to it; what one forwards reaches the
 // other's source. A source sends generated UDP frames, or with --pcap the
 // frames of a capture file, over and over. Forwarding nothing while sources
@@ -22,7 +22,7 @@
 #include "examples/common.h"
 #include "nic/open.h"
 #include "sim/pcap.h"
-#include "sim/kinds.h"
+#include "sim/catalog.h"
 #include "sim/testbed.h"
 
 ABSL_FLAG(std::string, dev0, "", "device spec of port 0 (empty: sim:82599); see the usage above");
@@ -85,7 +85,7 @@ int run() {
   // Each port: a simulated NIC (sim:KIND; no spec: sim:82599) cabled to a
   // traffic source of its own, or any other device (then no source).
   std::string specs[2] = {absl::GetFlag(FLAGS_dev0), absl::GetFlag(FLAGS_dev1)};
-  const sim::KindInfo* kinds[2] = {nullptr, nullptr};
+  const sim::SimulatedKind* kinds[2] = {nullptr, nullptr};
   for (int i = 0; i < 2; ++i) {
     if (specs[i].empty()) specs[i] = "sim:82599";
     if (specs[i].rfind("sim:", 0) != 0) continue;
@@ -122,7 +122,7 @@ int run() {
   config.promiscuous = true;  // forward whatever arrives, like ixy-fwd
   config.hugepages = !absl::GetFlag(FLAGS_no_huge);
   for (int i = 0; i < 2; ++i) {
-    auto dev = simulated[i] ? bed.add(kinds[i]->kind, config) : open_device(specs[i], config);
+    auto dev = simulated[i] ? bed.add(kinds[i]->name, config) : open_device(specs[i], config);
     if (!dev.ok()) {
       std::fprintf(stderr, "fwd: port %d: %s\n", i, std::string(dev.status().message()).c_str());
       return 1;
@@ -135,7 +135,7 @@ int run() {
       source[i].udp = std::make_unique<sim::TrafficSource>(60, sim::UdpFlow{});
     }
     sim::connect(source[i].port(), bed.port(simulated[0] && i == 1 ? 1 : 0));
-    std::printf("fwd: port %d: a simulated %s, cabled to %s\n", i, kinds[i]->what,
+    std::printf("fwd: port %d: a simulated %s, cabled to %s\n", i, std::string(kinds[i]->what).c_str(),
                 file ? absl::StrFormat("a replay of %s (%zu frames, looping)", pcap, file->size()).c_str()
                      : "a traffic source of 60-byte frames");
   }

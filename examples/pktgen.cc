@@ -20,7 +20,7 @@
 #include "nic/open.h"
 #include "sim/frames.h"
 #include "sim/pcap.h"
-#include "sim/kinds.h"
+#include "sim/catalog.h"
 #include "sim/testbed.h"
 
 ABSL_FLAG(std::string, dev, "", "device spec (empty: a simulated 82599 cabled to a counter)");
@@ -85,7 +85,7 @@ int run() {
     }
     capture = *std::move(tap);
   }
-  auto opened = simulated ? bed.add_82599({}) : open_device(absl::GetFlag(FLAGS_dev));
+  auto opened = simulated ? bed.add("82599", {}) : open_device(absl::GetFlag(FLAGS_dev));
   if (!opened.ok()) {
     std::fprintf(stderr, "pktgen: %s\n", std::string(opened.status().message()).c_str());
     return 1;

@@ -43,38 +43,17 @@ std::string Testbed::report() const {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<Device>> Testbed::add_82599(const DeviceConfig& config) {
-  Ixgbe82599Config mc;
-  mc.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
-  auto model = std::make_shared<Ixgbe82599>(ctx_, mc);
-  return add(model, model->port(), "82599", mc.mac, config);
-}
-
-absl::StatusOr<std::unique_ptr<Device>> Testbed::add_virtio(const DeviceConfig& config,
-                                                            VirtioNetConfig mc) {
-  mc.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
-  auto model = std::make_shared<VirtioNetModel>(ctx_, mc);
-  return add(model, model->port(), "virtio", mc.mac, config);
-}
-
-absl::StatusOr<std::unique_ptr<Device>> Testbed::add_connectx(const DeviceConfig& config,
-                                                              ConnectXProfile profile) {
-  profile.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
-  auto model = std::make_shared<ConnectXModel>(ctx_, profile);
-  return add(model, model->port(), "cx", profile.mac, config);
-}
-
-absl::StatusOr<std::unique_ptr<Device>> Testbed::add(Kind kind, const DeviceConfig& config) {
-  switch (kind) {
-    case Kind::k82599: return add_82599(config);
-    case Kind::kVirtio: return add_virtio(config);
-    case Kind::kVirtioSplit: return add_virtio(config, VirtioNetConfig{.features = split_ring_virtio_features()});
-    case Kind::kVirtioLegacy: return add_virtio(config, VirtioNetConfig{.legacy = true});
-    case Kind::kConnectX4: return add_connectx(config, ConnectXProfile::cx4());
-    case Kind::kConnectX4Lx: return add_connectx(config, ConnectXProfile::cx4lx());
-    case Kind::kConnectX5: return add_connectx(config, ConnectXProfile::cx5());
+absl::StatusOr<std::unique_ptr<Device>> Testbed::add(absl::string_view kind_name,
+                                                     const DeviceConfig& config) {
+  const SimulatedKind* kind = find_kind(kind_name);
+  if (kind == nullptr) {
+    return absl::NotFoundError(absl::StrFormat("no simulated NIC model '%s'; available: %s",
+                                               kind_name, kind_names()));
   }
-  return absl::InvalidArgumentError("unknown simulated NIC kind");
+  MacAddress mac = kind->mac;
+  mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
+  SimulatedNic nic = kind->make(ctx_, mac);
+  return add(nic.model, *nic.port, std::string(kind->name).c_str(), nic.mac, config);
 }
 
 void Testbed::progress() {

@@ -4,24 +4,25 @@
 // a driver).
 //
 //   sim::Testbed bed;
-//   auto nic = bed.add_82599(config);          // a Device on an 82599 model
+//   auto nic = bed.add("82599", config);       // a Device on an 82599 model
 //   sim::TrafficSource source(64, flow);       // a port that injects frames
 //   sim::connect(source, bed.port(0));
 //   source.inject(32);                         // 32 frames arrive at NIC 0
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "nic/device.h"
+#include "sim/catalog.h"
 #include "sim/frames.h"
-#include "sim/kinds.h"
-#include "sim/ixgbe/model.h"
-#include "sim/mlx5/model.h"
 #include "sim/model.h"
-#include "sim/virtio/model.h"
 #include "sim/wire.h"
 
 namespace safenic::sim {
@@ -31,21 +32,35 @@ class Testbed {
   // SimContext::serialized() lets several threads drive the NICs (one per queue).
   explicit Testbed(SimContext ctx = {}) : ctx_(std::move(ctx)) {}
 
-  // Adds an 82599 (MAC 02:00:00:00:82:<n>, n counting every NIC from 1) and opens it.
-  absl::StatusOr<std::unique_ptr<Device>> add_82599(const DeviceConfig& config);
-  // Adds a virtio-net device (MAC 02:00:00:00:1a:<n>) and opens it.
-  absl::StatusOr<std::unique_ptr<Device>> add_virtio(const DeviceConfig& config,
-                                                     VirtioNetConfig model = {});
-  // Adds a ConnectX (MAC 02:00:00:00:c5:<n>) and opens it.
-  absl::StatusOr<std::unique_ptr<Device>> add_connectx(
-      const DeviceConfig& config, ConnectXProfile profile = ConnectXProfile::cx5());
-  // Adds a NIC of any kind (sim/kinds.h) and opens it.
-  absl::StatusOr<std::unique_ptr<Device>> add(Kind kind, const DeviceConfig& config);
+  // Adds a NIC of a registered kind (sim/catalog.h: "82599", "virtio",
+  // "cx5", an alias, ...) and opens it. Its MAC address is its kind's with
+  // the last byte n, counting every NIC of the bed from 1 (02:00:00:00:82:01).
+  absl::StatusOr<std::unique_ptr<Device>> add(absl::string_view kind, const DeviceConfig& config);
+  // Adds a model made with `model_config` (its address's last byte set to n,
+  // as above) and opens it: any model constructed from (SimContext, Config)
+  // with a port() and a kShortName, e.g.
+  //   bed.add<sim::VirtioNetModel>(sim::VirtioNetConfig{.legacy = true}, config);
+  template <typename Model, typename Config>
+  absl::StatusOr<std::unique_ptr<Device>> add(Config model_config, const DeviceConfig& config) {
+    model_config.mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);
+    auto model = std::make_shared<Model>(ctx_, model_config);
+    return add(model, model->port(), Model::kShortName, model_config.mac, config);
+  }
   // The port of NIC i (in the order added).
   Port& port(size_t i) { return *ports_[i]; }
-  Ixgbe82599& ixgbe(size_t i) { return *static_cast<Ixgbe82599*>(models_[i].get()); }
-  VirtioNetModel& virtio(size_t i) { return *static_cast<VirtioNetModel*>(models_[i].get()); }
-  ConnectXModel& connectx(size_t i) { return *static_cast<ConnectXModel*>(models_[i].get()); }
+  // NIC i's model as a Model (sim::Ixgbe82599, ...), for fault injection and
+  // inspection. Checked: a NIC of another model stops the program, saying so.
+  template <typename Model>
+  Model& model(size_t i) const {
+    auto* m = i < models_.size() ? dynamic_cast<Model*>(models_[i].get()) : nullptr;
+    if (m == nullptr) {
+      std::fprintf(stderr, "Testbed::model<%s>(%zu): %s\n", typeid(Model).name(), i,
+                   i < models_.size() ? ("NIC " + std::to_string(i) + " is " + nics_[i].name + ", another model").c_str()
+                                      : "no such NIC");
+      std::abort();
+    }
+    return *m;
+  }
   const SimContext& context() const { return ctx_; }
   // NIC i's PCI function, which its Device owns: valid while that is open
   // (for request_removal(), as a hot unplug would).

@@ -32,7 +32,7 @@ check "fwd virtio-cx5 exits 0" "rc=$rc" "rc=0"
 check "fwd virtio-cx5 forwards" "$out" "fwd: forwarded [0-9]{4,} packets"
 check "fwd virtio-cx5 sources balance" "$out" "sources: ([0-9]+) of \1 frames from source 0 reached source 1"
 check "fwd virtio port" "$out" "fwd: sim:virtio#0 \(virtio\) MAC 02:00:00:00:1a:01"
-check "fwd cx5 port" "$out" "fwd: sim:cx#1 \(mlx5\) MAC 02:00:00:00:c5:02"
+check "fwd cx5 port" "$out" "fwd: sim:cx5#1 \(mlx5\) MAC 02:00:00:00:c5:02"
 out=$("$fwd" --dev0=sim:connectx-4-lx --dev1=sim:virtio-legacy --seconds=0.5 2>&1); rc=$?
 check_all "fwd takes aliases and legacy virtio" "rc=$rc $out" "rc=0 .*fwd: forwarded [0-9]{4,} packets"
 out=$("$fwd" --dev0=sim:82599 --dev1=sim:82599 --seconds=0.5 2>&1); rc=$?

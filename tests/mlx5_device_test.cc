@@ -205,7 +205,7 @@ TEST_F(Mlx5DeviceTest, ShortFramesArePaddedOnTheWire) {
 TEST_F(Mlx5DeviceTest, ConnectXAnd82599InteroperateAtTheWire) {
   Nic cx = open_ok(small_config(), 1);
   sim::Testbed bed;  // an 82599 with its own simulation context
-  auto intel = bed.add_82599(small_config());
+  auto intel = bed.add("82599", small_config());
   ASSERT_TRUE(intel.ok()) << intel.status();
   cable(cx.model->port(), bed.port(0), *cx.dev, **intel);
   MempoolPtr pool = make_pool();
@@ -530,8 +530,8 @@ TEST_F(Mlx5DeviceTest, ClosingWithPacketsInFlightReturnsEveryBuffer) {
 
 TEST_F(Mlx5DeviceTest, TheTestbedAddsConnectXNics) {
   sim::Testbed bed;
-  auto a = bed.add_connectx(small_config());
-  auto b = bed.add_connectx(small_config(), sim::ConnectXProfile::cx4lx());
+  auto a = bed.add("cx5", small_config());
+  auto b = bed.add<sim::ConnectXModel>(sim::ConnectXProfile::cx4lx(), small_config());
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ((*a)->mac().to_string(), "02:00:00:00:c5:01");
   EXPECT_EQ((*b)->mac().to_string(), "02:00:00:00:c5:02");

@@ -246,8 +246,8 @@ TEST(MacFiltersElsewhere, IxgbeAndVirtioSayUnimplemented) {
   sim::Testbed bed;
   DeviceConfig c;
   c.rx_queues = 2;
-  auto intel = bed.add_82599(c);
-  auto virtio = bed.add_virtio({});
+  auto intel = bed.add("82599", c);
+  auto virtio = bed.add("virtio", {});
   ASSERT_TRUE(intel.ok() && virtio.ok());
   for (Device* dev : {intel->get(), virtio->get()}) {
     auto id = dev->add_mac_filter({kMacA, 5, 0});

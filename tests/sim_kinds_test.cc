@@ -1,16 +1,21 @@
-// The simulated NIC kinds (sim/kinds.h) by name and by alias through
+// The simulated NIC kinds (sim/catalog.h) by name and by alias through
 // open_device(), each NIC with a name and a MAC address of its own, and the
 // Testbed making any kind.
 #include <set>
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nic/open.h"
 #include "sim/catalog.h"
-#include "sim/kinds.h"
+#include "sim/ixgbe/model.h"
+#include "sim/mlx5/model.h"
+#include "sim/catalog.h"
+#include "sim/ixgbe/model.h"
+#include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
 #include "sim/testbed.h"
 
@@ -29,10 +34,11 @@ DeviceConfig small() {
 TEST(SimKinds, EveryKindOpensByNameAndAliasEachWithItsOwnNameAndMac) {
   std::set<std::string> names, macs;
   size_t opened = 0;
-  for (const sim::KindInfo& k : sim::kKinds) {
-    std::vector<std::string> specs = {std::string("sim:") + k.name};
+  for (const sim::SimulatedKind* kind : sim::simulated_kinds()) {
+    const sim::SimulatedKind& k = *kind;
+    std::vector<std::string> specs = {"sim:" + std::string(k.name)};
     for (absl::string_view a : absl::StrSplit(k.aliases, ',')) specs.push_back("sim:" + std::string(a));
-    specs.push_back("sim:" + absl::AsciiStrToUpper(k.name));  // case does not matter
+    specs.push_back("sim:" + absl::AsciiStrToUpper(std::string(k.name)));  // case does not matter
     for (const std::string& spec : specs) {
       auto dev = open_device(spec, small());
       ASSERT_TRUE(dev.ok()) << spec << ": " << dev.status();
@@ -64,26 +70,54 @@ TEST(SimKinds, AnUnknownKindListsTheKnownOnes) {
   auto dev = open_device("sim:connectx-9", small());
   EXPECT_EQ(dev.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(dev.status().message()),
-              HasSubstr("no simulated NIC model 'connectx-9'; available: sim:82599, sim:virtio, "
-                        "sim:virtio-split, sim:virtio-legacy, sim:cx4, sim:cx4lx, sim:cx5"));
+              HasSubstr("no simulated NIC model 'connectx-9'; available: sim:82599, sim:cx4, "
+                        "sim:cx4lx, sim:cx5, sim:virtio, sim:virtio-legacy, sim:virtio-split"));
   EXPECT_EQ(sim::find_kind("connectx-9"), nullptr);
   EXPECT_THAT(sim::kinds_help(), HasSubstr("sim:connectx-5"));
+  sim::Testbed bed;
+  auto added = bed.add("connectx-9", small());
+  EXPECT_EQ(added.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(added.status().message()), HasSubstr("available: sim:82599"));
+}
+
+// Kinds register themselves from their models' folders; a name or an alias
+// another kind has is refused, and the registry stays as it was.
+TEST(SimKinds, AKindWhoseNameIsTakenIsRefused) {
+  const size_t kinds = sim::simulated_kinds().size();
+  auto make = [](sim::SimContext, MacAddress) { return sim::SimulatedNic{}; };
+  EXPECT_FALSE(sim::register_simulated_kind({"ConnectX-5", "", "a clash by alias, case ignored", {}, make}));
+  EXPECT_FALSE(sim::register_simulated_kind({"new-nic", "x,82599", "a clash by an alias", {}, make}));
+  EXPECT_EQ(sim::simulated_kinds().size(), kinds);
+  EXPECT_EQ(sim::find_kind("new-nic"), nullptr);
+  EXPECT_EQ(sim::find_kind("connectx-5")->name, "cx5");
+}
+
+// Testbed::model<M>(i) is checked: the wrong model (or no NIC) stops the
+// program and says which NIC is what.
+TEST(SimKindsDeathTest, TheTestbedsModelAccessorIsChecked) {
+  sim::Testbed bed;
+  ASSERT_TRUE(bed.add("82599", small()).ok());
+  EXPECT_EQ(bed.model<sim::Ixgbe82599>(0).id().device, 0x10FB);
+  EXPECT_DEATH(bed.model<sim::ConnectXModel>(0), "NIC 0 is sim:82599#0, another model");
+  EXPECT_DEATH(bed.model<sim::Ixgbe82599>(1), "no such NIC");
 }
 
 TEST(SimKinds, TheTestbedMakesEveryKindAndTheyTalk) {
   sim::Testbed bed;
   std::vector<std::unique_ptr<Device>> devs;
-  for (const sim::KindInfo& k : sim::kKinds) {
-    auto dev = bed.add(k.kind, small());
+  for (const sim::SimulatedKind* kind : sim::simulated_kinds()) {
+    const sim::SimulatedKind& k = *kind;
+    auto dev = bed.add(k.name, small());
     ASSERT_TRUE(dev.ok()) << k.name << ": " << dev.status();
     devs.push_back(*std::move(dev));
   }
-  sim::connect(bed.port(0), bed.port(5));  // an 82599 and a ConnectX-5
+  // By name: 82599, cx4, cx4lx, cx5, virtio, virtio-legacy, virtio-split.
+  sim::connect(bed.port(0), bed.port(3));  // an 82599 and a ConnectX-5
   ASSERT_TRUE(devs[0]->wait_for_link(absl::Seconds(1)).ok());
-  ASSERT_TRUE(devs[5]->wait_for_link(absl::Seconds(1)).ok());
+  ASSERT_TRUE(devs[3]->wait_for_link(absl::Seconds(1)).ok());
   EXPECT_EQ(devs[0]->driver(), "ixgbe");
-  EXPECT_EQ(devs[2]->driver(), "virtio");
-  EXPECT_EQ(devs[5]->driver(), "mlx5");
+  EXPECT_EQ(devs[3]->driver(), "mlx5");
+  EXPECT_EQ(devs[4]->driver(), "virtio");
 }
 
 // One simulated NIC of a kind on its own Testbed, cabled to a TesterPort, link up.
@@ -91,7 +125,7 @@ struct CabledNic {
   sim::Testbed bed;
   sim::TesterPort peer;
   std::unique_ptr<Device> dev;
-  absl::Status open(sim::Kind kind) {
+  absl::Status open(absl::string_view kind) {
     auto opened = bed.add(kind, small());
     if (!opened.ok()) return opened.status();
     dev = *std::move(opened);
@@ -104,8 +138,9 @@ struct CabledNic {
 // its link is up and its driver has set up receiving; on every kind (a wire
 // replaying a file waits for it).
 TEST(SimKinds, AModelReceivesOnceItsDriverHasSetUpReceiving) {
-  for (const sim::KindInfo& k : sim::kKinds) {
-    SCOPED_TRACE(k.name);
+  for (const sim::SimulatedKind* kind : sim::simulated_kinds()) {
+    const sim::SimulatedKind& k = *kind;
+    SCOPED_TRACE(std::string(k.name));
     sim::SimContext ctx;
     auto nic = sim::make_simulated_nic(k.name, ctx, 1);
     ASSERT_TRUE(nic.ok()) << nic.status();
@@ -126,10 +161,11 @@ TEST(SimKinds, AModelReceivesOnceItsDriverHasSetUpReceiving) {
 // Device::reclaim_tx: sent buffers come home while the device stays open, on
 // every driver; what it says it freed is what came home.
 TEST(SimKinds, ReclaimTxReturnsSentBuffersOnEveryDriver) {
-  for (const sim::KindInfo& k : sim::kKinds) {
-    SCOPED_TRACE(k.name);
+  for (const sim::SimulatedKind* kind : sim::simulated_kinds()) {
+    const sim::SimulatedKind& k = *kind;
+    SCOPED_TRACE(std::string(k.name));
     CabledNic nic;
-    ASSERT_TRUE(nic.open(k.kind).ok());
+    ASSERT_TRUE(nic.open(k.name).ok());
     MempoolPtr pool = *nic.dev->create_mempool({.buffers = 64, .tag = "app"});
     Batch<16> out;
     for (int i = 0; i < 10; ++i) {
@@ -156,10 +192,11 @@ TEST(SimKinds, ReclaimTxReturnsSentBuffersOnEveryDriver) {
 // every kind; frames for another address do not, and the report says why
 // (and on the 82599 so does RXNFGPC, counting good frames before the filter).
 TEST(SimKinds, FlowsToANicArriveAndFilteredFramesAreReported) {
-  for (const sim::KindInfo& k : sim::kKinds) {
-    SCOPED_TRACE(k.name);
+  for (const sim::SimulatedKind* kind : sim::simulated_kinds()) {
+    const sim::SimulatedKind& k = *kind;
+    SCOPED_TRACE(std::string(k.name));
     CabledNic nic;
-    ASSERT_TRUE(nic.open(k.kind).ok());
+    ASSERT_TRUE(nic.open(k.name).ok());
     EXPECT_EQ(nic.bed.flow_to(0).dst_mac, nic.dev->mac());
     EXPECT_THAT(nic.bed.report(), HasSubstr("NIC 0 (sim:"));
     EXPECT_THAT(nic.bed.report(), HasSubstr("no frame dropped"));
@@ -170,12 +207,11 @@ TEST(SimKinds, FlowsToANicArriveAndFilteredFramesAreReported) {
     for (const Packet& p : in) EXPECT_LT(sim::frame_seq(p.bytes()), 5u);
     const std::string report = nic.bed.report();
     EXPECT_THAT(report, HasSubstr(nic.dev->mac().to_string()));
-    EXPECT_THAT(report, HasSubstr(k.kind == sim::Kind::k82599 || k.kind == sim::Kind::kVirtio ||
-                                          k.kind == sim::Kind::kVirtioSplit || k.kind == sim::Kind::kVirtioLegacy
+    EXPECT_THAT(report, HasSubstr(k.name == "82599" || absl::StartsWith(k.name, "virtio")
                                       ? " rx_filtered 3"
                                       : " rx_vport_filter 3"));
     EXPECT_THAT(report, HasSubstr("driver mistakes: none"));
-    if (k.kind == sim::Kind::k82599) {
+    if (k.name == "82599") {
       auto stats = nic.dev->stats();
       ASSERT_TRUE(stats.ok()) << stats.status();
       EXPECT_EQ(stats->counters["RXNFGPC"], 8u);
@@ -190,10 +226,11 @@ TEST(SimKinds, FlowsToANicArriveAndFilteredFramesAreReported) {
 // driver's rx_batch and tx_batch fail saying to close it; closing returns
 // every buffer and ring.
 TEST(SimKinds, ADeviceAskedBackFailsItsBatchesClearlyAndClosesClean) {
-  for (const sim::KindInfo& k : sim::kKinds) {
-    SCOPED_TRACE(k.name);
+  for (const sim::SimulatedKind* kind : sim::simulated_kinds()) {
+    const sim::SimulatedKind& k = *kind;
+    SCOPED_TRACE(std::string(k.name));
     CabledNic nic;
-    ASSERT_TRUE(nic.open(k.kind).ok());
+    ASSERT_TRUE(nic.open(k.name).ok());
     MempoolPtr pool = *nic.dev->create_mempool({.buffers = 16, .tag = "app"});
     Batch<8> batch;
     ASSERT_EQ(*nic.dev->rx_batch(0, batch), 0u);

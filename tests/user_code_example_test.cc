@@ -12,7 +12,7 @@ void reflect(safenic::Packet& p) { std::swap_ranges(p.data(), p.data() + 6, p.da
 
 TEST(Reflector, SendsEveryFrameBackToItsSender) {
   safenic::sim::Testbed bed;                        // simulated NICs, one context
-  auto nic = bed.add_82599({.rx_queues = 1, .tx_queues = 1});
+  auto nic = bed.add("82599", {.rx_queues = 1, .tx_queues = 1});
   ASSERT_TRUE(nic.ok()) << nic.status();
   safenic::sim::TesterPort peer;                    // the other end of the cable
   safenic::sim::connect(bed.port(0), peer);

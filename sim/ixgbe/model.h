@@ -34,6 +34,7 @@ struct Ixgbe82599Config {
 
 class Ixgbe82599 final : public DeviceModel {
  public:
+  static constexpr const char* kShortName = "82599";  // NIC names: sim:82599#0
   Ixgbe82599(SimContext ctx, Ixgbe82599Config config = {});
   ~Ixgbe82599() override;
 

@@ -255,9 +255,25 @@ class Inside {
   std::lock_guard<std::recursive_mutex> lock_;
 };
 
+// The simulation once the kinds SAFENIC_SIM_NICS names are registered, else
+// nullptr (nothing is emulated yet). Kinds register from this library's
+// static initializers (sim/catalog.h), and another library's constructor may
+// make system calls before those have run.
+Simulation* ready_sim() {
+  if (g_sim == nullptr) {
+    for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_NICS"), ',', absl::SkipEmpty())) {
+      const std::vector<std::string> parts = absl::StrSplit(item, absl::ByAnyChar("=@"));
+      if (parts.size() == 3 && safenic::sim::find_kind(parts[1]) == nullptr) return nullptr;
+    }
+  }
+  return &sim();
+}
+
 bool vfio_path(const char* path) {
   if (t_inside || path == nullptr) return false;
-  const std::string& dir = sim().vfio_dir;
+  Simulation* s = ready_sim();
+  if (s == nullptr) return false;
+  const std::string& dir = s->vfio_dir;
   return std::strncmp(path, dir.c_str(), dir.size()) == 0 && path[dir.size()] == '/';
 }
 
@@ -265,6 +281,7 @@ bool vfio_path(const char* path) {
 enum class Owner { kNone, kVfio, kUio };
 Owner owner(int fd) {
   if (t_inside || fd < 0) return Owner::kNone;
+  if (ready_sim() == nullptr) return Owner::kNone;  // no descriptor is the emulators' yet
   Simulation& s = sim();
   Inside in;
   if (s.vfio->owns(fd)) return Owner::kVfio;
@@ -288,7 +305,7 @@ mode_t mode_of(int flags, va_list ap) {
 constexpr int kNotMine = EmulatedVfio::kNotMine;
 static_assert(EmulatedUio::kNotMine == kNotMine);
 int emulated_open(const char* path, int flags) {
-  if (t_inside || path == nullptr) return kNotMine;
+  if (t_inside || path == nullptr || ready_sim() == nullptr) return kNotMine;
   Simulation& s = sim();
   const bool vfio = vfio_path(path);
   if (!vfio && s.uio == nullptr) return kNotMine;

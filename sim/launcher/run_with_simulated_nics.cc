@@ -34,7 +34,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "sim/catalog.h"
-#include "sim/kinds.h"
+#include "sim/catalog.h"
 
 namespace {
 

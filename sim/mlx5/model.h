@@ -93,6 +93,7 @@ inline constexpr uint32_t kFirstUar = 8;
 
 class ConnectXModel final : public DeviceModel {
  public:
+  static constexpr const char* kShortName = "cx";  // NIC names: sim:cx#0
   ConnectXModel(SimContext ctx, ConnectXProfile profile = ConnectXProfile::cx5());
 
   PciId id() const override { return {mlx5::kVendor, profile_.device_id}; }

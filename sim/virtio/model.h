@@ -47,6 +47,7 @@ uint64_t split_ring_virtio_features();
 
 class VirtioNetModel final : public DeviceModel {
  public:
+  static constexpr const char* kShortName = "virtio";  // NIC names: sim:virtio#0
   VirtioNetModel(SimContext ctx, VirtioNetConfig config = {});
 
   PciId id() const override;

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "sim/faults.h"
+#include "sim/ixgbe/model.h"
 #include "tests/soak/forwarding_soak.h"
 
 namespace safenic::soak {
@@ -25,7 +26,7 @@ class IxgbeSoak final : public ForwardingSoak {
 
  private:
   absl::StatusOr<std::unique_ptr<Device>> add_nic(const DeviceConfig& config) override {
-    return bed_.add_82599(config);
+    return bed_.add("82599", config);
   }
 
   // Rates per opportunity: NIC A's per arriving frame (DMA: per descriptor
@@ -39,16 +40,16 @@ class IxgbeSoak final : public ForwardingSoak {
         .random(Fault::kDmaFault, 3'000)
         .random(Fault::kTxDescriptorError, 2'000);
     for (auto* p : {faults_a_.get(), faults_b_.get()}) p->link_down_time = absl::Milliseconds(1);
-    bed_.ixgbe(0).set_faults(faults_a_);
-    bed_.ixgbe(1).set_faults(faults_b_);
+    bed_.model<sim::Ixgbe82599>(0).set_faults(faults_a_);
+    bed_.model<sim::Ixgbe82599>(1).set_faults(faults_b_);
   }
   void stop_faults() override {
-    bed_.ixgbe(0).set_faults(nullptr);
-    bed_.ixgbe(1).set_faults(nullptr);
+    bed_.model<sim::Ixgbe82599>(0).set_faults(nullptr);
+    bed_.model<sim::Ixgbe82599>(1).set_faults(nullptr);
   }
 
   void account(Ledger& l) override {
-    const sim::Ixgbe82599 &a = bed_.ixgbe(0), &b = bed_.ixgbe(1);
+    const sim::Ixgbe82599 &a = bed_.model<sim::Ixgbe82599>(0), &b = bed_.model<sim::Ixgbe82599>(1);
     l.add("A dropped_link_down", a.dropped_link_down());
     l.add("A dropped_filtered", a.dropped_filtered());
     l.add("A rx_dma_faults", a.rx_dma_faults());

@@ -45,10 +45,11 @@ class Mlx5Soak final : public ForwardingSoak {
  private:
   absl::StatusOr<std::unique_ptr<Device>> add_nic(const DeviceConfig& config) override {
     const bool adding_b = added_++ == 1;
-    return bed_.add_connectx(config, adding_b == cx5_sends_ ? sim::ConnectXProfile::cx5()
-                                                            : sim::ConnectXProfile::cx4lx());
+    return bed_.add<sim::ConnectXModel>(adding_b == cx5_sends_ ? sim::ConnectXProfile::cx5()
+                                                               : sim::ConnectXProfile::cx4lx(),
+                                        config);
   }
-  sim::ConnectXModel& model(int nic) { return bed_.connectx(nic); }
+  sim::ConnectXModel& model(int nic) { return bed_.model<sim::ConnectXModel>(nic); }
   sim::Port& cable_end(int nic) { return nic == 0 ? source_ : sink_; }
 
   // Rates per opportunity: a data segment (bad lkey), a CQE (overrun), an

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "sim/faults.h"
+#include "sim/virtio/model.h"
 #include "tests/soak/forwarding_soak.h"
 
 namespace safenic::soak {
@@ -26,7 +27,7 @@ class VirtioSoak final : public ForwardingSoak {
 
  private:
   absl::StatusOr<std::unique_ptr<Device>> add_nic(const DeviceConfig& config) override {
-    return bed_.add_virtio(config);
+    return bed_.add("virtio", config);
   }
 
   // Rates per used element; a bad id costs its queue a buffer, so at most 16.
@@ -34,16 +35,16 @@ class VirtioSoak final : public ForwardingSoak {
     for (auto* p : {faults_a_.get(), faults_b_.get()}) {
       p->random(Fault::kBadUsedId, 20'000, 0, 16).random(Fault::kBadUsedLen, 2'000);
     }
-    bed_.virtio(0).set_faults(faults_a_);
-    bed_.virtio(1).set_faults(faults_b_);
+    bed_.model<sim::VirtioNetModel>(0).set_faults(faults_a_);
+    bed_.model<sim::VirtioNetModel>(1).set_faults(faults_b_);
   }
   void stop_faults() override {
-    bed_.virtio(0).set_faults(nullptr);
-    bed_.virtio(1).set_faults(nullptr);
+    bed_.model<sim::VirtioNetModel>(0).set_faults(nullptr);
+    bed_.model<sim::VirtioNetModel>(1).set_faults(nullptr);
   }
 
   void account(Ledger& l) override {
-    const sim::VirtioNetModel& a = bed_.virtio(0);
+    const sim::VirtioNetModel& a = bed_.model<sim::VirtioNetModel>(0);
     l.add("A rx_dropped (no buffer)", a.rx_dropped());
     l.add("A rx_filtered", a.rx_filtered());
     for (Fault f : {Fault::kBadUsedId, Fault::kBadUsedLen}) {

@@ -74,9 +74,9 @@ class QueueThreadsTest : public ::testing::TestWithParam<Nic> {
     c.rx_ring_size = c.tx_ring_size = 256;
     c.buffers_per_rx_queue = 1024;
     absl::StatusOr<std::unique_ptr<Device>> dev =
-        GetParam() == Nic::k82599  ? bed_.add_82599(c)
-        : GetParam() == Nic::kVirtio ? bed_.add_virtio(c)
-                                     : bed_.add_connectx(c);
+        GetParam() == Nic::k82599  ? bed_.add("82599", c)
+        : GetParam() == Nic::kVirtio ? bed_.add("virtio", c)
+                                     : bed_.add("cx5", c);
     ASSERT_TRUE(dev.ok()) << dev.status();
     dev_ = *std::move(dev);
     sim::connect(bed_.port(0), bed_.port(0));  // a loopback plug

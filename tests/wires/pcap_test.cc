@@ -146,7 +146,7 @@ TEST_F(PcapTest, ReplayIntoASimulatedNicDeliversTheSameFrames) {
   Testbed bed;
   DeviceConfig config;
   config.promiscuous = true;  // the frames go to 02:00:00:00:00:b1, not to the NIC's MAC
-  auto dev = bed.add_82599(config);
+  auto dev = bed.add("82599", config);
   ASSERT_TRUE(dev.ok()) << dev.status();
   connect(**replay, bed.port(0));
   ASSERT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok());
