@@ -3,52 +3,31 @@
 // frame arriving, a doorbell, a DMA, a completion); the plan answers from its
 // rules and its own PRNG, so one seed gives one run, every time.
 //
-//   auto plan = std::make_shared<sim::FaultPlan>(/*seed=*/42);
-//   plan->once(sim::Fault::kRxCrcError);            // the next frame only
-//   plan->random(sim::Fault::kLinkFlap, 1000);       // 1 in 1000 opportunities
+// Each model declares its own faults, next to it: an enum class ending in
+// kCount, fault_name() for it, and its plan (a FaultPlan<its enum>, with the
+// settings only its faults have): sim/ixgbe/faults.h, sim/virtio/faults.h,
+// sim/mlx5/faults.h.
+//
+//   auto plan = std::make_shared<sim::IxgbeFaultPlan>(/*seed=*/42);
+//   plan->once(sim::IxgbeFault::kRxCrcError);          // the next frame only
+//   plan->random(sim::IxgbeFault::kLinkFlap, 1000);     // 1 in 1000 opportunities
 //   model->set_faults(plan);
 //
-// Which model offers which fault, and what the driver does about it, is in
-// the README's fault table (tests/faults/). A plan belongs to one thread (as the models do).
+// What the driver does about each fault is in the README's fault table
+// (tests/faults/). A plan belongs to one thread (as the models do).
 #pragma once
 
 #include <array>
 #include <cstddef>
-#include <iterator>
 #include <cstdint>
 #include <limits>
 
-#include "absl/time/time.h"
-
 namespace safenic::sim {
 
-enum class Fault : uint8_t {
-  // 82599
-  kLinkFlap,           // the link drops for link_down_time, then renegotiates
-  kRxCrcError,         // a received frame fails its CRC: CRCERRS (+ RXE if FCTRL.SBP)
-  kDmaFault,           // a DMA address is corrupted: the IOMMU rejects it, nothing is written
-  kSurpriseRemoval,    // the device leaves the bus: registers read all ones
-  kTxDescriptorError,  // the device rejects a TX descriptor: frame dropped, DD still written
-  // virtio-net
-  kNeedsReset,         // DEVICE_NEEDS_RESET (§2.1.2)
-  kRefuseFeatures,     // FEATURES_OK refused (§3.1.1 step 6)
-  kBadUsedId,          // a used element names a buffer id the driver did not make available
-  kBadUsedLen,         // a used element's length is impossible (beyond the buffer, or 0)
-  // ConnectX (sim/mlx5; opportunities: a command, a data segment, a CQE, an EQE;
-  // PRM sections as named in the Mellanox Adapters Programmer's Reference Manual)
-  kCommandTimeout,     // the firmware keeps the entry (PRM "Command Queue Entry" owner bit), now and after
-  kCommandFailure,     // output status plan.command_status, syndrome plan.command_syndrome ("Return Status Summary")
-  kBadLkey,            // a wrong lkey: error CQE, local protection ("Completion Queue Entry"), queue to ERR
-  kCqOverrun,          // the CQ counts as full: CQ error event, syndrome CQ_OVERRUN ("Event Queue Entry"); the CQ stops
-  kEqStall,            // the EQs take no more events ("Event Queues"), now and after
-  kHealthSyndrome,     // the health buffer shows plan.health_syndrome ("Health Buffer"); the device stops
-  kCount,
-};
-
-const char* fault_name(Fault f);
-
+template <typename FaultEnum>
 class FaultPlan {
  public:
+  using Fault = FaultEnum;
   explicit FaultPlan(uint64_t seed = 1) : state_(seed) {}
 
   // Fires at each opportunity with probability 1/one_in (1: always, 0: never),
@@ -88,17 +67,6 @@ class FaultPlan {
     return z ^ (z >> 31);
   }
 
-  // How long a flapped link stays down (simulated time) before it renegotiates.
-  absl::Duration link_down_time = absl::Milliseconds(5);
-  // ConnectX: which commands are opportunities for kCommandTimeout and
-  // kCommandFailure (0: every command), how a failed one fails (PRM "Return
-  // Status Summary"; 3 is BAD_PARAM), and the health syndrome (PRM "Health
-  // Buffer"; 0x1 is a firmware internal error).
-  uint16_t command_opcode = 0;
-  uint8_t command_status = 0x3;
-  uint32_t command_syndrome = 0x5AFE;
-  uint8_t health_syndrome = 0x1;
-
  private:
   struct Rule {
     uint32_t one_in = 0;
@@ -116,15 +84,5 @@ class FaultPlan {
   std::array<Rule, static_cast<size_t>(Fault::kCount)> rules_{};
   std::array<Count, static_cast<size_t>(Fault::kCount)> counts_{};
 };
-
-inline const char* fault_name(Fault f) {
-  static constexpr const char* kNames[] = {
-      "link flap",   "RX CRC error",     "DMA fault",     "surprise removal",
-      "TX descriptor error", "DEVICE_NEEDS_RESET", "refused features", "bad used id",
-      "bad used length", "command timeout", "command failure", "bad lkey", "CQ overrun",
-      "EQ stall", "health syndrome"};
-  static_assert(std::size(kNames) == static_cast<size_t>(Fault::kCount));
-  return kNames[static_cast<size_t>(f)];
-}
 
 }  // namespace safenic::sim

@@ -290,7 +290,7 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
     if ((v & TXDCTL::ENABLE::kMask) && !check_ring("TX", q, tx_[q])) {
       regs_.raw<TXDCTL>(q) &= ~TXDCTL::ENABLE::kMask;
     }
-  } else if ((hit.is<RDT>() || hit.is<TDT>()) && fault(Fault::kSurpriseRemoval)) {
+  } else if ((hit.is<RDT>() || hit.is<TDT>()) && fault(IxgbeFault::kSurpriseRemoval)) {
     removed_ = true;  // gone before the doorbell took effect
   } else if (hit.is<RDT>()) {
     on_tail_write("RX", q, rx_[q], *rx_[q].ctl & RXDCTL::ENABLE::kMask);
@@ -346,8 +346,8 @@ void Ixgbe82599::count_tx(uint32_t q, uint32_t frames, uint64_t bytes) {
 // §7.2: on a TDT write, send the descriptors from TDH to TDT.
 void Ixgbe82599::transmit(uint32_t q) {
   if (tx_paused_) return;
-  FaultPlan* const faults = faults_.get();  // null (the usual case): no fault injection
-  if (faults != nullptr && faults->fire(Fault::kLinkFlap)) flap_link();
+  IxgbeFaultPlan* const faults = faults_.get();  // null (the usual case): no fault injection
+  if (faults != nullptr && faults->fire(IxgbeFault::kLinkFlap)) flap_link();
   Ring& r = tx_[q];
   const uint64_t base = r.base();
   const uint32_t size = r.size();
@@ -378,7 +378,7 @@ void Ixgbe82599::transmit(uint32_t q) {
           d.get<TxRead::DTYP>(), len));
     } else if (frame_lost_ != Lost::kNo) {
       // the rest of a frame already lost
-    } else if (faults != nullptr && faults->fire(Fault::kTxDescriptorError)) {
+    } else if (faults != nullptr && faults->fire(IxgbeFault::kTxDescriptorError)) {
       frame_lost_ = Lost::kDescriptorError;
     } else if (frame_.size() + len > kMaxFrame) {
       ctx_.log->report(absl::StrFormat("82599: TX queue %d frame over %d bytes", q, kMaxFrame));

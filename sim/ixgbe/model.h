@@ -15,7 +15,7 @@
 #include "absl/base/attributes.h"
 #include "absl/time/time.h"
 #include "nic/mac_address.h"
-#include "sim/faults.h"
+#include "sim/ixgbe/faults.h"
 #include "sim/ixgbe/sfp.h"
 #include "sim/model.h"
 #include "sim/register_file.h"
@@ -68,7 +68,7 @@ class Ixgbe82599 final : public DeviceModel {
 
   // Fault injection (sim/faults.h; the README's "Fault injection" table): kLinkFlap,
   // kRxCrcError, kDmaFault, kSurpriseRemoval, kTxDescriptorError. Null: none.
-  void set_faults(std::shared_ptr<FaultPlan> plan) { faults_ = std::move(plan); }
+  void set_faults(std::shared_ptr<IxgbeFaultPlan> plan) { faults_ = std::move(plan); }
   // What injected faults cost, where the 82599 has no counter of its own.
   uint64_t rx_dma_faults() const { return rx_dma_faults_; }  // frames dropped
   uint64_t tx_dma_faults() const { return tx_dma_faults_; }  // frames dropped
@@ -135,7 +135,7 @@ class Ixgbe82599 final : public DeviceModel {
   void count_rx_queue(RxTally& tally);
   void receive(absl::Span<const uint8_t> frame);
   void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames);
-  void receive_one(absl::Span<const uint8_t> frame, FaultPlan* faults, RxTally& tally);
+  void receive_one(absl::Span<const uint8_t> frame, IxgbeFaultPlan* faults, RxTally& tally);
   bool size_ok(absl::Span<const uint8_t> frame);
   bool accept(absl::Span<const uint8_t> frame) const;
   bool in_multicast_table(const uint8_t* destination) const;
@@ -151,11 +151,11 @@ class Ixgbe82599 final : public DeviceModel {
     lo = static_cast<uint32_t>(v);
     hi = static_cast<uint32_t>(v >> 32);
   }
-  bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
+  bool fault(IxgbeFault f) { return faults_ != nullptr && faults_->fire(f); }
   // The address a DMA goes to: corrupted (outside every IOMMU region) when a
   // kDmaFault of `faults` (null: none) fires. The data path loads faults_ once.
-  static uint64_t dma_address(FaultPlan* faults, uint64_t iova) {
-    return faults != nullptr && faults->fire(Fault::kDmaFault) ? iova ^ (uint64_t{1} << 50) : iova;
+  static uint64_t dma_address(IxgbeFaultPlan* faults, uint64_t iova) {
+    return faults != nullptr && faults->fire(IxgbeFault::kDmaFault) ? iova ^ (uint64_t{1} << 50) : iova;
   }
   void start_link_setup();
   void module_present_pin();
@@ -184,7 +184,7 @@ class Ixgbe82599 final : public DeviceModel {
   std::vector<uint8_t> frame_;  // TX frame being gathered (reserved once)
   enum class Lost : uint8_t { kNo, kDma, kDescriptorError };
   Lost frame_lost_ = Lost::kNo;  // part of it was lost: drop it at EOP
-  std::shared_ptr<FaultPlan> faults_;
+  std::shared_ptr<IxgbeFaultPlan> faults_;
   // The EEPROM the EERD register reads: 2^(EEC.SIZE + 6) words.
   static constexpr uint32_t kEepromSizeField = 4;
   std::array<uint16_t, size_t{1} << (kEepromSizeField + 6)> eeprom_{};

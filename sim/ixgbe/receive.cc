@@ -157,7 +157,7 @@ void Ixgbe82599::receive(absl::Span<const uint8_t> frame) { receive_burst({&fram
 // Frames that arrive back to back: each as receive_one() takes it, the
 // statistics counters added once at the end (nothing reads them in between).
 void Ixgbe82599::receive_burst(absl::Span<const absl::Span<const uint8_t>> frames) {
-  FaultPlan* const faults = faults_.get();  // null (the usual case): no fault injection
+  IxgbeFaultPlan* const faults = faults_.get();  // null (the usual case): no fault injection
   RxTally tally;
   for (const absl::Span<const uint8_t> frame : frames) receive_one(frame, faults, tally);
   count_rx_queue(tally);
@@ -169,11 +169,11 @@ void Ixgbe82599::receive_burst(absl::Span<const absl::Span<const uint8_t>> frame
 
 // §7.1: a frame from the wire into the queue's next free descriptors, one
 // buffer each; the write-back puts length and status, DD last.
-inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, FaultPlan* faults, RxTally& tally) {
+inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultPlan* faults, RxTally& tally) {
   if (faults != nullptr && !removed_) {
-    if (faults->fire(Fault::kSurpriseRemoval)) {
+    if (faults->fire(IxgbeFault::kSurpriseRemoval)) {
       removed_ = true;
-    } else if (faults->fire(Fault::kLinkFlap)) {
+    } else if (faults->fire(IxgbeFault::kLinkFlap)) {
       flap_link();
     }
   }
@@ -188,7 +188,7 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, FaultPlan* 
   // §8.2.3.5.1 / §8.2.3.7.1: a frame with a bad CRC is counted in CRCERRS and
   // discarded, unless FCTRL.SBP stores it (with RXE set in its write-back).
   bool crc_error = false;
-  if (faults != nullptr && faults->fire(Fault::kRxCrcError)) {
+  if (faults != nullptr && faults->fire(IxgbeFault::kRxCrcError)) {
     ++regs_.raw<CRCERRS>();
     if (!settings.store_bad) return;
     crc_error = true;

@@ -90,7 +90,7 @@ void ConnectXModel::post_event(uint32_t type, uint32_t sub_type, uint32_t cqn, u
 
 void ConnectXModel::post_event_data(uint32_t type, uint32_t sub_type,
                                     absl::FunctionRef<void(LayoutRef<Eqe>)> data) {
-  if (fault(Fault::kEqStall)) eq_stalled_ = true;
+  if (fault(ConnectXFault::kEqStall)) eq_stalled_ = true;
   if (eq_stalled_) return void(++drops_.eq_stalled);
   for (auto& [eqn, eq] : objects_.eqs) {
     if (((eq.events >> type) & 1) == 0) continue;
@@ -125,7 +125,7 @@ bool ConnectXModel::cq_has_room(uint32_t cqn, cx::Cq& cq) {
     post_event(kEventCqError, 0, cqn, kCqSyndromeOverrun);
     return false;
   };
-  if (fault(Fault::kCqOverrun)) return overrun();
+  if (fault(ConnectXFault::kCqOverrun)) return overrun();
   if (!cq.oi && ((cq.pi - cq.ci) & 0xFFFFFF) >= size) {
     uint8_t* const db = cq_dbr_window_.get(*ctx_.iommu, cq.dbr, 8, "ConnectX CQ doorbell record read");
     if (db == nullptr) return false;
@@ -329,7 +329,7 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
     LayoutRef<DataSegment> seg(wqe + off);
     uint32_t lkey = seg.get<DataSegment::LKEY>();
     if (lkey == kModelNullMkey) break;  // the end of the scatter list
-    if (take_fault(WqeFault::kReceiveBadLkey) || fault(Fault::kBadLkey)) lkey = ~kModelResdLkey;
+    if (take_fault(WqeFault::kReceiveBadLkey) || fault(ConnectXFault::kBadLkey)) lkey = ~kModelResdLkey;
     uint64_t addr = seg.get<DataSegment::ADDR>();
     if (take_fault(WqeFault::kReceiveUnmapped)) addr += uint64_t{1} << 44;
     if (!rq.rlkey || lkey != kModelResdLkey) {

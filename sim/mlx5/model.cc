@@ -108,7 +108,7 @@ void ConnectXModel::execute(uint32_t slot) {
     return;
   }
   const uint16_t opcode = static_cast<uint16_t>(entry[kCmdInlineIn] << 8 | entry[kCmdInlineIn + 1]);
-  if (command_fault(Fault::kCommandTimeout, opcode)) return void(stop_completing_ = true);
+  if (command_fault(ConnectXFault::kCommandTimeout, opcode)) return void(stop_completing_ = true);
   ++commands_;
   dma_read_barrier();
   Delivery d = Delivery::kOk;
@@ -240,7 +240,7 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
     fail_next_.reset();
     return fail(f.status, f.syndrome);
   }
-  if (command_fault(Fault::kCommandFailure, opcode)) {
+  if (command_fault(ConnectXFault::kCommandFailure, opcode)) {
     return fail(static_cast<CmdStatus>(faults_->command_status), faults_->command_syndrome);
   }
   Io io{in, out, op_mod};

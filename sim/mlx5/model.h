@@ -32,7 +32,7 @@
 #include "nic/mlx5/commands.h"
 #include "nic/mlx5/layout.h"
 #include "nic/mlx5/wqe.h"
-#include "sim/faults.h"
+#include "sim/mlx5/faults.h"
 #include "sim/mlx5/objects.h"
 #include "sim/model.h"
 #include "sim/wire.h"
@@ -113,7 +113,7 @@ class ConnectXModel final : public DeviceModel {
   // command (of plan.command_opcode, if set), kBadLkey at each data segment,
   // kCqOverrun at each CQE, kEqStall at each EQE, kHealthSyndrome at each
   // command, send doorbell and arriving frame.
-  void set_faults(std::shared_ptr<FaultPlan> plan) { faults_ = std::move(plan); }
+  void set_faults(std::shared_ptr<ConnectXFaultPlan> plan) { faults_ = std::move(plan); }
   void set_device_writes(DeviceWrites* hook) { writes_ = hook; }
 
   // Single faults: the next command (of `opcode`, or any when 0; after letting
@@ -353,8 +353,8 @@ class ConnectXModel final : public DeviceModel {
     vport_counters_[off + 1] += f.size();
   }
   bool take_fault(WqeFault f) { return wqe_fault_ == f ? (wqe_fault_ = WqeFault::kNone, true) : false; }
-  bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
-  bool command_fault(Fault f, uint16_t opcode) {
+  bool fault(ConnectXFault f) { return faults_ != nullptr && faults_->fire(f); }
+  bool command_fault(ConnectXFault f, uint16_t opcode) {
     return faults_ != nullptr && (faults_->command_opcode == 0 || faults_->command_opcode == opcode) &&
            faults_->fire(f);
   }
@@ -362,7 +362,7 @@ class ConnectXModel final : public DeviceModel {
   // "Health Buffer": a nonzero health syndrome means the firmware hit a fatal
   // error; it runs no more commands and no queue until the function is reset.
   bool fatal() {
-    if (health_syndrome_ == 0 && fault(Fault::kHealthSyndrome)) health_syndrome_ = faults_->health_syndrome;
+    if (health_syndrome_ == 0 && fault(ConnectXFault::kHealthSyndrome)) health_syndrome_ = faults_->health_syndrome;
     return health_syndrome_ != 0;
   }
 
@@ -399,7 +399,7 @@ class ConnectXModel final : public DeviceModel {
   size_t objects_at_teardown_ = 0;
   bool link_was_up_ = false;
   WqeFault wqe_fault_ = WqeFault::kNone;
-  std::shared_ptr<FaultPlan> faults_;
+  std::shared_ptr<ConnectXFaultPlan> faults_;
   DeviceWrites* writes_ = nullptr;
   Drops drops_;
   uint64_t vport_counters_[kVportCounterWords] = {};  // by output offset / 8

@@ -118,7 +118,7 @@ std::string ConnectXModel::check_send_wqe(uint32_t sqn, const cx::Wq& sq, uint16
 // `frame_so_far` bytes before them); a syndrome when it fails.
 uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> seg, size_t frame_so_far,
                                        absl::Span<const uint8_t>& data) {
-  const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) || fault(Fault::kBadLkey)
+  const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) || fault(ConnectXFault::kBadLkey)
                             ? ~kModelResdLkey
                             : seg.get<DataSegment::LKEY>();
   const uint64_t bytes = seg.get<DataSegment::BYTE_COUNT>() == 0 ? uint64_t{1} << 31

@@ -167,8 +167,8 @@ void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written, uint16_t
   // Injected faults: an id that was never made available (out of range), a
   // length no buffer can hold (or none at all).
   uint32_t id = chain.id;
-  if (fault(Fault::kBadUsedId)) id = vq.size + faults_->next() % 1024;
-  if (fault(Fault::kBadUsedLen)) {
+  if (fault(VirtioFault::kBadUsedId)) id = vq.size + faults_->next() % 1024;
+  if (fault(VirtioFault::kBadUsedLen)) {
     written = faults_->next() % 2 ? 0 : 64 * 1024 + static_cast<uint32_t>(faults_->next() % 4096);
   }
   if (!packed()) {
@@ -198,7 +198,7 @@ void VirtioNetModel::notify(uint16_t q) {
   // §4.1.5.1.3 (legacy interface): a transitional device lets a legacy
   // driver use its queues before DRIVER_OK; a modern driver may not (§3.1.1).
   if (!usable()) return fail(absl::StrFormat("queue %d notified before DRIVER_OK", q));
-  if (fault(Fault::kNeedsReset)) status_ |= status::kDeviceNeedsReset;  // an internal error
+  if (fault(VirtioFault::kNeedsReset)) status_ |= status::kDeviceNeedsReset;  // an internal error
   ++vqs_[q].kicks;
   if (is_control(q)) return control();
   if (q % 2 == 1) transmit(q);
@@ -276,7 +276,7 @@ void VirtioNetModel::control() {
 // §5.1.6.3/4: a frame from the wire into the next buffer of the receive queue
 // its flow hashes to, behind a net header.
 void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
-  if ((status_ & status::kDriverOk) && fault(Fault::kNeedsReset)) {
+  if ((status_ & status::kDriverOk) && fault(VirtioFault::kNeedsReset)) {
     status_ |= status::kDeviceNeedsReset;
   }
   if (!usable() || (status_ & status::kDeviceNeedsReset) || frame.size() < 14) {

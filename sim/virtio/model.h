@@ -17,7 +17,7 @@
 #include "absl/types/span.h"
 #include "nic/mac_address.h"
 #include "nic/virtio/spec.h"
-#include "sim/faults.h"
+#include "sim/virtio/faults.h"
 #include "sim/model.h"
 #include "sim/wire.h"
 
@@ -78,7 +78,7 @@ class VirtioNetModel final : public DeviceModel {
   // Fault injection (sim/faults.h; the README's "Fault injection" table): kNeedsReset (at a
   // notification or an arriving frame), kRefuseFeatures (at FEATURES_OK),
   // kBadUsedId and kBadUsedLen (at each used element). Null: none.
-  void set_faults(std::shared_ptr<FaultPlan> plan) { faults_ = std::move(plan); }
+  void set_faults(std::shared_ptr<VirtioFaultPlan> plan) { faults_ = std::move(plan); }
 
  private:
   struct Vq {
@@ -156,7 +156,7 @@ class VirtioNetModel final : public DeviceModel {
   void control();
   void receive(absl::Span<const uint8_t> frame);
   uint32_t hdr_size() const { return virtio::net_hdr_size(driver_features_); }
-  bool fault(Fault f) { return faults_ != nullptr && faults_->fire(f); }
+  bool fault(VirtioFault f) { return faults_ != nullptr && faults_->fire(f); }
 
   SimContext ctx_;
   VirtioNetConfig config_;
@@ -174,7 +174,7 @@ class VirtioNetModel final : public DeviceModel {
   uint64_t rx_oversize_ = 0;
   uint16_t legacy_queue_notify_ = 0;  // the legacy Queue Notify register, read-write
   std::vector<uint8_t> buffer_;
-  std::shared_ptr<FaultPlan> faults_;
+  std::shared_ptr<VirtioFaultPlan> faults_;
 };
 
 }  // namespace safenic::sim

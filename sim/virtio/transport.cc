@@ -126,7 +126,7 @@ void VirtioNetModel::write_status(uint8_t v) {
       status_ &= ~status::kFeaturesOk;
       fail(absl::StrFormat("driver accepted features %#x that were not offered",
                            driver_features_ & ~config_.features));
-    } else if ((driver_features_ & config_.refuse) || fault(Fault::kRefuseFeatures)) {
+    } else if ((driver_features_ & config_.refuse) || fault(VirtioFault::kRefuseFeatures)) {
       status_ &= ~status::kFeaturesOk;  // refused, as a device may (§3.1.1 step 6)
     } else if ((config_.features & bit(feature::kAccessPlatform)) &&
                !(driver_features_ & bit(feature::kAccessPlatform))) {

@@ -10,7 +10,7 @@
 #include "mem/mempool.h"
 #include "nic/ixgbe/ixgbe.h"
 #include "nic/ixgbe/regs.h"
-#include "sim/faults.h"
+#include "sim/ixgbe/faults.h"
 #include "sim/frames.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
@@ -20,13 +20,13 @@ namespace safenic {
 namespace {
 
 using ::testing::HasSubstr;
-using sim::Fault;
+using Fault = sim::IxgbeFault;
 
 class IxgbeFaultTest : public ::testing::Test {
  protected:
   struct Nic {
     std::shared_ptr<sim::Ixgbe82599> model;
-    std::shared_ptr<sim::FaultPlan> plan;
+    std::shared_ptr<sim::IxgbeFaultPlan> plan;
     std::unique_ptr<Device> dev;
   };
 
@@ -39,7 +39,7 @@ class IxgbeFaultTest : public ::testing::Test {
       mc.mac.bytes[5] = id;
       model = std::make_shared<sim::Ixgbe82599>(ctx_, mc);
     }
-    auto plan = std::make_shared<sim::FaultPlan>(id);
+    auto plan = std::make_shared<sim::IxgbeFaultPlan>(id);
     model->set_faults(plan);
     auto nic = open_ixgbe(ctx_, config(), id, model);
     EXPECT_TRUE(nic.ok()) << nic.status();
@@ -241,7 +241,7 @@ TEST_F(IxgbeFaultTest, SurpriseRemovalWhileFramesArriveDropsThem) {
 
 TEST_F(IxgbeFaultTest, ThePlanIsDeterministicForASeed) {
   auto run = [](uint64_t seed) {
-    sim::FaultPlan plan(seed);
+    sim::IxgbeFaultPlan plan(seed);
     plan.random(Fault::kRxCrcError, 7);
     std::string fired;
     for (int i = 0; i < 200; ++i) fired += plan.fire(Fault::kRxCrcError) ? '1' : '0';

@@ -13,7 +13,7 @@
 #include "mem/mempool.h"
 #include "nic/mlx5/layout.h"
 #include "nic/mlx5/mlx5.h"
-#include "sim/faults.h"
+#include "sim/mlx5/faults.h"
 #include "sim/frames.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
@@ -23,7 +23,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-using sim::Fault;
+using Fault = sim::ConnectXFault;
 
 class Mlx5FaultTest : public ::testing::Test {
  protected:
@@ -82,7 +82,7 @@ class Mlx5FaultTest : public ::testing::Test {
 
   sim::SimContext ctx_;
   sim::TesterPort tester_{/*keep_frames=*/false};
-  std::shared_ptr<sim::FaultPlan> plan_ = std::make_shared<sim::FaultPlan>(7);
+  std::shared_ptr<sim::ConnectXFaultPlan> plan_ = std::make_shared<sim::ConnectXFaultPlan>(7);
   // 200 frames sent with a bad lkey at one data segment in `one_in`.
   void bad_lkey_sends(uint32_t one_in) {
     open_ok();
@@ -160,7 +160,7 @@ TEST_F(Mlx5FaultTest, AFailedCommandIsNamedWithStatusAndSyndromeAndTheNextOneWor
 TEST_F(Mlx5FaultTest, RandomCommandFailuresDuringOpenAreNamedAndLeakNothing) {
   size_t failed = 0;
   for (uint64_t seed = 1; seed <= 12; ++seed) {
-    plan_ = std::make_shared<sim::FaultPlan>(seed);
+    plan_ = std::make_shared<sim::ConnectXFaultPlan>(seed);
     plan_->random(Fault::kCommandFailure, 40, 0, 1);
     auto dev = open();
     if (plan_->fired(Fault::kCommandFailure) == 0) {

@@ -11,7 +11,7 @@
 #include "mem/mempool.h"
 #include "nic/virtio/spec.h"
 #include "nic/virtio/virtio_net.h"
-#include "sim/faults.h"
+#include "sim/virtio/faults.h"
 #include "sim/frames.h"
 #include "sim/simulated_function.h"
 #include "sim/virtio/model.h"
@@ -20,7 +20,7 @@ namespace safenic {
 namespace {
 
 using ::testing::HasSubstr;
-using sim::Fault;
+using Fault = sim::VirtioFault;
 using virtio::feature::bit;
 namespace f = virtio::feature;
 
@@ -96,7 +96,7 @@ class VirtioFaultTest : public ::testing::TestWithParam<std::tuple<bool, bool>> 
 
   sim::SimContext ctx_;
   sim::TesterPort tester_{/*keep_frames=*/false};
-  std::shared_ptr<sim::FaultPlan> plan_ = std::make_shared<sim::FaultPlan>(7);
+  std::shared_ptr<sim::VirtioFaultPlan> plan_ = std::make_shared<sim::VirtioFaultPlan>(7);
   MempoolPtr pool_;
   Nic nic_;
 };

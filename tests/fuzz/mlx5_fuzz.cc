@@ -33,7 +33,7 @@
 
 #include "mem/mempool.h"
 #include "nic/mlx5/mlx5.h"
-#include "sim/faults.h"
+#include "sim/mlx5/faults.h"
 #include "sim/frames.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
@@ -112,12 +112,12 @@ int run(const uint8_t* data, size_t size) {
   std::vector<Hostile::Tamper> tamper(std::min<size_t>(in.u8(), kMaxTamperings));
   for (Hostile::Tamper& t : tamper) t = {in.u16(), in.u8(), in.u8(), in.u32()};
   Hostile hostile(std::move(tamper));
-  auto plan = std::make_shared<sim::FaultPlan>(flags);
-  if (flags & 2) plan->random(sim::Fault::kBadLkey, 16);
-  if (flags & 4) plan->random(sim::Fault::kCqOverrun, 64);
-  if (flags & 8) plan->random(sim::Fault::kEqStall, 8, 0, 1);
-  if (flags & 16) plan->random(sim::Fault::kHealthSyndrome, 512, 0, 1);
-  if (flags & 32) plan->random(sim::Fault::kCommandTimeout, 128, 0, 1);
+  auto plan = std::make_shared<sim::ConnectXFaultPlan>(flags);
+  if (flags & 2) plan->random(sim::ConnectXFault::kBadLkey, 16);
+  if (flags & 4) plan->random(sim::ConnectXFault::kCqOverrun, 64);
+  if (flags & 8) plan->random(sim::ConnectXFault::kEqStall, 8, 0, 1);
+  if (flags & 16) plan->random(sim::ConnectXFault::kHealthSyndrome, 512, 0, 1);
+  if (flags & 32) plan->random(sim::ConnectXFault::kCommandTimeout, 128, 0, 1);
 
   sim::SimContext ctx;
   sim::TesterPort wire(/*keep_frames=*/false);

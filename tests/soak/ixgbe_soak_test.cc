@@ -11,14 +11,14 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "sim/faults.h"
+#include "sim/ixgbe/faults.h"
 #include "sim/ixgbe/model.h"
 #include "tests/soak/forwarding_soak.h"
 
 namespace safenic::soak {
 namespace {
 
-using sim::Fault;
+using Fault = sim::IxgbeFault;
 
 class IxgbeSoak final : public ForwardingSoak {
  public:
@@ -83,8 +83,8 @@ class IxgbeSoak final : public ForwardingSoak {
     l.balance("IOMMU", {"IOMMU fault reports"}, {"A fired: DMA fault", "B fired: DMA fault"});
   }
 
-  std::shared_ptr<sim::FaultPlan> faults_a_ = std::make_shared<sim::FaultPlan>(seed_ ^ 0xA);
-  std::shared_ptr<sim::FaultPlan> faults_b_ = std::make_shared<sim::FaultPlan>(seed_ ^ 0xB);
+  std::shared_ptr<sim::IxgbeFaultPlan> faults_a_ = std::make_shared<sim::IxgbeFaultPlan>(seed_ ^ 0xA);
+  std::shared_ptr<sim::IxgbeFaultPlan> faults_b_ = std::make_shared<sim::IxgbeFaultPlan>(seed_ ^ 0xB);
 };
 
 TEST(IxgbeSoak, EveryFrameIsAccountedForAndNothingLeaks) {

@@ -23,14 +23,14 @@
 #include "gtest/gtest.h"
 #include "nic/mlx5/layout.h"
 #include "nic/mlx5/wqe.h"
-#include "sim/faults.h"
+#include "sim/mlx5/faults.h"
 #include "sim/mlx5/model.h"
 #include "tests/soak/forwarding_soak.h"
 
 namespace safenic::soak {
 namespace {
 
-using sim::Fault;
+using Fault = sim::ConnectXFault;
 
 constexpr uint64_t kUnplugged = 500;     // iterations a pulled cable stays out (1 ms)
 constexpr uint64_t kUnplugOneIn = 4096;  // per iteration and cable
@@ -210,8 +210,8 @@ class Mlx5Soak final : public ForwardingSoak {
   uint64_t replug_at_[2] = {}, unplugged_[2] = {};
   uint64_t stats_failed_[2] = {}, stats_other_[2] = {};
   std::string first_other_[2];
-  std::shared_ptr<sim::FaultPlan> faults_a_ = std::make_shared<sim::FaultPlan>(seed_ ^ 0xA);
-  std::shared_ptr<sim::FaultPlan> faults_b_ = std::make_shared<sim::FaultPlan>(seed_ ^ 0xB);
+  std::shared_ptr<sim::ConnectXFaultPlan> faults_a_ = std::make_shared<sim::ConnectXFaultPlan>(seed_ ^ 0xA);
+  std::shared_ptr<sim::ConnectXFaultPlan> faults_b_ = std::make_shared<sim::ConnectXFaultPlan>(seed_ ^ 0xB);
 };
 
 void soak(absl::string_view name, bool cx5_sends) {

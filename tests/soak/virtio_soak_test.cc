@@ -12,14 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "sim/faults.h"
+#include "sim/virtio/faults.h"
 #include "sim/virtio/model.h"
 #include "tests/soak/forwarding_soak.h"
 
 namespace safenic::soak {
 namespace {
 
-using sim::Fault;
+using Fault = sim::VirtioFault;
 
 class VirtioSoak final : public ForwardingSoak {
  public:
@@ -61,8 +61,8 @@ class VirtioSoak final : public ForwardingSoak {
     l.balance("NIC B bad ids", {"B fired: bad used id"}, {"B bad_completions"});
   }
 
-  std::shared_ptr<sim::FaultPlan> faults_a_ = std::make_shared<sim::FaultPlan>(seed_ ^ 0xA);
-  std::shared_ptr<sim::FaultPlan> faults_b_ = std::make_shared<sim::FaultPlan>(seed_ ^ 0xB);
+  std::shared_ptr<sim::VirtioFaultPlan> faults_a_ = std::make_shared<sim::VirtioFaultPlan>(seed_ ^ 0xA);
+  std::shared_ptr<sim::VirtioFaultPlan> faults_b_ = std::make_shared<sim::VirtioFaultPlan>(seed_ ^ 0xB);
 };
 
 TEST(VirtioSoak, EveryFrameIsAccountedForAndNothingLeaks) {
