@@ -13,6 +13,7 @@
 #include "mem/mempool.h"
 #include "nic/mlx5/layout.h"
 #include "nic/mlx5/mlx5.h"
+#include "tests/faults/traffic.h"
 #include "sim/mlx5/faults.h"
 #include "sim/frames.h"
 #include "sim/mlx5/model.h"
@@ -58,26 +59,9 @@ class Mlx5FaultTest : public ::testing::Test {
     EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
   }
   // Frames from the wire; returns how many the driver delivered.
-  size_t receive(size_t n, uint64_t seq = 0) {
-    sim::UdpFlow flow;
-    flow.dst_mac = dev_->mac();
-    for (size_t i = 0; i < n; ++i) tester_.send(sim::udp_frame(100, flow, seq + i));
-    Batch<64> in;
-    const size_t got = *dev_->rx_batch(0, in);
-    for (Packet& p : in) EXPECT_EQ(p.size(), 100u);
-    return got;
-  }
+  size_t receive(size_t n, uint64_t seq = 0) { return faults::receive(tester_, *dev_, n, seq); }
   // Frames to the wire; returns how many the driver took.
-  size_t transmit(size_t n, uint64_t seq = 0) {
-    Batch<64> out;
-    for (size_t i = 0; i < n; ++i) {
-      Packet p = pool_->alloc();
-      EXPECT_TRUE(p.resize(80).ok());
-      sim::write_udp_frame(p.bytes(), {}, seq + i);
-      out.push(std::move(p));
-    }
-    return *dev_->tx_batch(0, out);
-  }
+  size_t transmit(size_t n, uint64_t seq = 0) { return faults::transmit(*pool_, *dev_, n, seq); }
   std::string stats_error() { return std::string(dev_->stats().status().message()); }
 
   sim::SimContext ctx_;

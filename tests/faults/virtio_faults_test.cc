@@ -11,6 +11,7 @@
 #include "mem/mempool.h"
 #include "nic/virtio/spec.h"
 #include "nic/virtio/virtio_net.h"
+#include "tests/faults/traffic.h"
 #include "sim/virtio/faults.h"
 #include "sim/frames.h"
 #include "sim/simulated_function.h"
@@ -70,29 +71,9 @@ class VirtioFaultTest : public ::testing::TestWithParam<std::tuple<bool, bool>> 
     nic_ = *std::move(nic);
   }
   // Frames from the wire into the device; returns how many the driver delivered.
-  size_t receive(size_t n, uint64_t seq = 0) {
-    sim::UdpFlow flow;
-    flow.dst_mac = nic_.dev->mac();
-    for (size_t i = 0; i < n; ++i) tester_.send(sim::udp_frame(100, flow, seq + i));
-    Batch<64> in;
-    const size_t got = *nic_.dev->rx_batch(0, in);
-    for (Packet& p : in) {
-      EXPECT_LE(p.size(), p.capacity());
-      EXPECT_EQ(p.size(), 100u);
-    }
-    return got;
-  }
+  size_t receive(size_t n, uint64_t seq = 0) { return faults::receive(tester_, *nic_.dev, n, seq); }
   // Frames from the driver to the wire; returns how many the driver took.
-  size_t transmit(size_t n, uint64_t seq = 0) {
-    Batch<64> out;
-    for (size_t i = 0; i < n; ++i) {
-      Packet p = pool_->alloc();
-      EXPECT_TRUE(p.resize(80).ok());
-      sim::write_udp_frame(p.bytes(), {}, seq + i);
-      out.push(std::move(p));
-    }
-    return *nic_.dev->tx_batch(0, out);
-  }
+  size_t transmit(size_t n, uint64_t seq = 0) { return faults::transmit(*pool_, *nic_.dev, n, seq); }
 
   sim::SimContext ctx_;
   sim::TesterPort tester_{/*keep_frames=*/false};
