@@ -20,8 +20,7 @@ inline double tsc_ghz() {
     while (Clock::now() - t0 < std::chrono::milliseconds(20)) {
     }
     const uint64_t c1 = rdtsc();
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        Clock::now() - t0);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0);
     return static_cast<double>(c1 - c0) / static_cast<double>(ns.count());
   }();
   return ghz;

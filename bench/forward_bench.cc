@@ -49,8 +49,9 @@ void BM_Forward(benchmark::State& state) {
   auto add = [&] {
     return kKind == Kind::kVirtio ? bed.add("virtio", config)
            : kKind == Kind::kMlx5 ? bed.add("cx5", config)
-           : kKind == Kind::kMlx5Cx4Lx ? bed.add<sim::ConnectXModel>(sim::ConnectXProfile::cx4lx(), config)
-                                  : bed.add("82599", config);
+           : kKind == Kind::kMlx5Cx4Lx
+               ? bed.add<sim::ConnectXModel>(sim::ConnectXProfile::cx4lx(), config)
+               : bed.add("82599", config);
   };
   auto in = must(add());
   auto out = must(add());

@@ -45,9 +45,10 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
   auto add = [&] {
     return kind == "virtio"         ? bed.add<sim::VirtioNetModel>(packed, config)
            : kind == "virtio-split" ? bed.add<sim::VirtioNetModel>(split, config)
-           : kind == "mlx5" ? bed.add("cx5", config)
-           : kind == "mlx5-cx4lx" ? bed.add<sim::ConnectXModel>(sim::ConnectXProfile::cx4lx(), config)
-                            : bed.add("82599", config);
+           : kind == "mlx5"         ? bed.add("cx5", config)
+           : kind == "mlx5-cx4lx"
+               ? bed.add<sim::ConnectXModel>(sim::ConnectXProfile::cx4lx(), config)
+               : bed.add("82599", config);
   };
   auto in = add();
   auto out = add();
@@ -74,8 +75,10 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: forward_loop ixgbe|virtio|virtio-split|mlx5|mlx5-cx4lx BATCH ITERATIONS\n");
+    std::fprintf(
+        stderr, "usage: forward_loop ixgbe|virtio|virtio-split|mlx5|mlx5-cx4lx BATCH ITERATIONS\n");
     return 2;
   }
-  return safenic::run(argv[1], std::strtoul(argv[2], nullptr, 10), std::strtoul(argv[3], nullptr, 10));
+  return safenic::run(argv[1], std::strtoul(argv[2], nullptr, 10),
+                      std::strtoul(argv[3], nullptr, 10));
 }

@@ -27,9 +27,9 @@ namespace {
 constexpr size_t kBurst = 32;
 
 MempoolPtr make_pool() {
-  auto pool = Mempool::create(
-      MempoolConfig{.tag = "bench"},
-      DmaAllocator(Backing::kAnonymous, std::make_shared<IdentityMapper>()));
+  auto pool =
+      Mempool::create(MempoolConfig{.tag = "bench"},
+                      DmaAllocator(Backing::kAnonymous, std::make_shared<IdentityMapper>()));
   if (!pool.ok()) {
     std::fprintf(stderr, "mempool: %s\n", pool.status().ToString().c_str());
     std::abort();
@@ -45,8 +45,7 @@ void run(benchmark::State& state, size_t items_per_iter, Body body) {
   const uint64_t c0 = bench::rdtsc();
   for (auto _ : state) body();
   const uint64_t c1 = bench::rdtsc();
-  const std::chrono::duration<double, std::nano> ns =
-      std::chrono::steady_clock::now() - t0;
+  const std::chrono::duration<double, std::nano> ns = std::chrono::steady_clock::now() - t0;
   const double items = static_cast<double>(state.iterations()) * items_per_iter;
   state.SetItemsProcessed(static_cast<int64_t>(items));
   state.counters["ns/op"] = ns.count() / items;

@@ -52,7 +52,8 @@ int run(const Args& a) {
   if (!dev.ok()) return fail(dev.status().ToString());
   Device& nic = **dev;
   if (absl::Status s = nic.wait_for_link(absl::Seconds(5)); !s.ok()) return fail(s.ToString());
-  const bool packed = virtio::negotiated_features(nic) & virtio::feature::bit(virtio::feature::kRingPacked);
+  const bool packed =
+      virtio::negotiated_features(nic) & virtio::feature::bit(virtio::feature::kRingPacked);
   auto pool = nic.create_mempool({.buffers = 8192, .tag = "tx"});
   if (!pool.ok()) return fail(pool.status().ToString());
   // Every buffer gets its frame once (UDP-sized 64 bytes, broadcast);
@@ -87,9 +88,9 @@ int run(const Args& a) {
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   batch.clear();
-  std::printf("safenic %s %s: %llu packets in %.2f s = %.2f Mpps (own count)\n",
-              a.tx ? "tx" : "rx", packed ? "packed" : "split",
-              static_cast<unsigned long long>(packets), seconds, packets / seconds / 1e6);
+  std::printf("safenic %s %s: %llu packets in %.2f s = %.2f Mpps (own count)\n", a.tx ? "tx" : "rx",
+              packed ? "packed" : "split", static_cast<unsigned long long>(packets), seconds,
+              packets / seconds / 1e6);
   return 0;
 }
 
@@ -112,7 +113,8 @@ int main(int argc, char** argv) {
     } else if (const char* v = value("--seconds=")) {
       if (!absl::SimpleAtoi(v, &a.seconds)) return safenic::fail("bad --seconds");
     } else if (const char* v = value("--burst=")) {
-      if (!absl::SimpleAtoi(v, &a.burst) || a.burst < 1 || a.burst > 64) return safenic::fail("--burst: 1-64");
+      if (!absl::SimpleAtoi(v, &a.burst) || a.burst < 1 || a.burst > 64)
+        return safenic::fail("--burst: 1-64");
     } else if (const char* v = value("--size=")) {
       if (!absl::SimpleAtoi(v, &a.size) || a.size < 60) return safenic::fail("--size: at least 60");
     } else if (arg == "--hugepages") {

@@ -70,7 +70,7 @@ std::string format(const Counts& c) {
 }
 
 Counts operator-(const Counts& a, const Counts& b) {
-  return {a.received - b.received, a.arp - b.arp, a.icmp - b.icmp, a.udp - b.udp,
+  return {a.received - b.received, a.arp - b.arp, a.icmp - b.icmp,      a.udp - b.udp,
           a.ignored - b.ignored,   a.bad - b.bad, a.tx_full - b.tx_full};
 }
 
@@ -81,7 +81,8 @@ int fail(const absl::Status& s) {
 
 int run() {
   auto ip = parse_ipv4(absl::GetFlag(FLAGS_ip));
-  if (!ip.ok()) return std::fprintf(stderr, "echo: %s\n", std::string(ip.status().message()).c_str()), 2;
+  if (!ip.ok())
+    return std::fprintf(stderr, "echo: %s\n", std::string(ip.status().message()).c_str()), 2;
   const int udp_port = absl::GetFlag(FLAGS_udp_port);
   if (udp_port < 1 || udp_port > 65535) {
     std::fprintf(stderr, "echo: --udp_port=%d; use 1 to 65535\n", udp_port);
@@ -101,7 +102,8 @@ int run() {
   config.rx_ring_size = 256;
   config.tx_ring_size = 256;
   config.buffers_per_rx_queue = 1024;
-  auto opened = simulated ? bed.add("82599", config) : open_device(absl::GetFlag(FLAGS_dev), config);
+  auto opened =
+      simulated ? bed.add("82599", config) : open_device(absl::GetFlag(FLAGS_dev), config);
   if (!opened.ok()) return fail(opened.status());
   std::unique_ptr<Device> dev = *std::move(opened);
   if (simulated) {
@@ -125,13 +127,13 @@ int run() {
               dev->name().c_str(), std::string(dev->driver()).c_str(),
               dev->mac().to_string().c_str(), absl::GetFlag(FLAGS_ip).c_str(), udp_port);
   if (tap) {
-    std::printf("echo: cabled to TAP %s%s; give the kernel's side an address, e.g.\n"
-                "  ip addr add %d.%d.%d.1/24 dev %s && ip link set %s up\n",
-                tap->name().c_str(),
-                capture ? absl::StrFormat(" through a capture to %s", capture->writer().path()).c_str()
-                        : "",
-                *ip >> 24, (*ip >> 16) & 255, (*ip >> 8) & 255, tap->name().c_str(),
-                tap->name().c_str());
+    std::printf(
+        "echo: cabled to TAP %s%s; give the kernel's side an address, e.g.\n"
+        "  ip addr add %d.%d.%d.1/24 dev %s && ip link set %s up\n",
+        tap->name().c_str(),
+        capture ? absl::StrFormat(" through a capture to %s", capture->writer().path()).c_str()
+                : "",
+        *ip >> 24, (*ip >> 16) & 255, (*ip >> 8) & 255, tap->name().c_str(), tap->name().c_str());
   }
   std::fflush(stdout);
 
@@ -198,7 +200,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "answers ARP requests and ICMP echo requests (ping) on one port; see --help for the flags.\n"
       "A device spec is a PCI address (0000:03:00.0), vhost-user:/path/to.sock, or a simulated\n"
-      "NIC:\n" + safenic::sim::kinds_help());
+      "NIC:\n" +
+      safenic::sim::kinds_help());
   absl::ParseCommandLine(argc, argv);
   return safenic::examples::run();
 }

@@ -54,7 +54,8 @@ inline Verdict answer_arp(const EchoConfig& cfg, absl::Span<uint8_t> f, size_t* 
   if (f.size() < kEth + 28) return Verdict::kBad;
   uint8_t* a = f.data() + kEth;
   if (get16(a) != 1 || get16(a + 2) != 0x0800 || a[4] != 6 || a[5] != 4) return Verdict::kBad;
-  if (get16(a + 6) != 1 || get32(a + 24) != cfg.ip) return Verdict::kIgnored;  // not a request for us
+  if (get16(a + 6) != 1 || get32(a + 24) != cfg.ip)
+    return Verdict::kIgnored;  // not a request for us
   uint8_t* sha = a + 8;
   uint8_t* spa = a + 14;
   uint8_t* tha = a + 18;
@@ -93,7 +94,7 @@ inline Verdict answer_ipv4(const EchoConfig& cfg, absl::Span<uint8_t> f, size_t*
     if (l4_size < 8) return Verdict::kBad;
     const size_t udp_len = get16(l4 + 4);
     if (udp_len < 8 || udp_len > l4_size) return Verdict::kBad;
-    if (get16(l4 + 6) != 0) {  // 0: sent without a checksum
+    if (get16(l4 + 6) != 0) {               // 0: sent without a checksum
       uint32_t pseudo = sum16(ip + 12, 8);  // source and destination address
       pseudo += 17 + udp_len;
       if (checksum(l4, udp_len, pseudo) != 0) return Verdict::kBad;
@@ -123,12 +124,9 @@ inline Verdict answer(const EchoConfig& cfg, absl::Span<uint8_t> frame, size_t* 
   using namespace echo_internal;
   if (frame.size() < kEth) return Verdict::kBad;
   switch (get16(frame.data() + 12)) {
-    case 0x0806:
-      return answer_arp(cfg, frame, reply_size);
-    case 0x0800:
-      return answer_ipv4(cfg, frame, reply_size);
-    default:
-      return Verdict::kIgnored;
+    case 0x0806: return answer_arp(cfg, frame, reply_size);
+    case 0x0800: return answer_ipv4(cfg, frame, reply_size);
+    default: return Verdict::kIgnored;
   }
 }
 

@@ -21,8 +21,8 @@
 #include "absl/flags/usage.h"
 #include "examples/common.h"
 #include "nic/open.h"
-#include "sim/pcap.h"
 #include "sim/catalog.h"
+#include "sim/pcap.h"
 #include "sim/testbed.h"
 
 ABSL_FLAG(std::string, dev0, "", "device spec of port 0 (empty: sim:82599); see the usage above");
@@ -34,7 +34,8 @@ ABSL_FLAG(int, tx_first, 0,
           "first send this many 60-byte frames out of each port (0-256), as testpmd's `start "
           "tx_first`: with a cable between the two ports they then go round and round");
 ABSL_FLAG(bool, no_huge, false,
-          "PCI devices through VFIO: DMA memory in 4 KiB pages, no hugepages needed (as DPDK's --no-huge)");
+          "PCI devices through VFIO: DMA memory in 4 KiB pages, no hugepages needed (as DPDK's "
+          "--no-huge)");
 ABSL_FLAG(std::string, pcap, "",
           "simulated ports only: the traffic sources replay this pcap file (looping) "
           "instead of generating 60-byte UDP frames");
@@ -91,15 +92,16 @@ int run() {
     if (specs[i].rfind("sim:", 0) != 0) continue;
     kinds[i] = sim::find_kind(specs[i].substr(4));
     if (kinds[i] == nullptr) {
-      std::fprintf(stderr, "fwd: port %d: no simulated NIC '%s'; the kinds:\n%s", i, specs[i].c_str(),
-                   sim::kinds_help().c_str());
+      std::fprintf(stderr, "fwd: port %d: no simulated NIC '%s'; the kinds:\n%s", i,
+                   specs[i].c_str(), sim::kinds_help().c_str());
       return 1;
     }
   }
   const bool simulated[2] = {kinds[0] != nullptr, kinds[1] != nullptr};
   const std::string pcap = user_path(absl::GetFlag(FLAGS_pcap));
   if (!pcap.empty() && !simulated[0] && !simulated[1]) {
-    std::fprintf(stderr, "fwd: --pcap feeds simulated ports; give one a sim: spec, or drop --pcap\n");
+    std::fprintf(stderr,
+                 "fwd: --pcap feeds simulated ports; give one a sim: spec, or drop --pcap\n");
     return 2;
   }
   sim::Testbed bed;
@@ -135,9 +137,10 @@ int run() {
       source[i].udp = std::make_unique<sim::TrafficSource>(60, sim::UdpFlow{});
     }
     sim::connect(source[i].port(), bed.port(simulated[0] && i == 1 ? 1 : 0));
-    std::printf("fwd: port %d: a simulated %s, cabled to %s\n", i, std::string(kinds[i]->what).c_str(),
-                file ? absl::StrFormat("a replay of %s (%zu frames, looping)", pcap, file->size()).c_str()
-                     : "a traffic source of 60-byte frames");
+    std::printf(
+        "fwd: port %d: a simulated %s, cabled to %s\n", i, std::string(kinds[i]->what).c_str(),
+        file ? absl::StrFormat("a replay of %s (%zu frames, looping)", pcap, file->size()).c_str()
+             : "a traffic source of 60-byte frames");
   }
   for (Port& p : port) {
     if (absl::Status s = p.dev->wait_for_link(absl::Seconds(10)); !s.ok()) {
@@ -156,7 +159,8 @@ int run() {
   }
   std::vector<MempoolPtr> tx_first_pools;  // kept while their frames go round
   for (int i = 0; i < 2 && tx_first > 0; ++i) {
-    auto pool = port[i].dev->create_mempool({.buffers = static_cast<uint32_t>(tx_first), .tag = "fwd tx_first"});
+    auto pool = port[i].dev->create_mempool(
+        {.buffers = static_cast<uint32_t>(tx_first), .tag = "fwd tx_first"});
     if (!pool.ok()) {
       std::fprintf(stderr, "fwd: --tx_first: %s\n", std::string(pool.status().message()).c_str());
       return 1;
@@ -207,16 +211,18 @@ int run() {
                 (unsigned long long)s.rx_total().drops, (unsigned long long)port[i].tx_dropped);
   }
   if (simulated[0] && simulated[1]) {
-    std::printf("sources: %llu of %llu frames from source 0 reached source 1; "
-                "%llu of %llu from source 1 reached source 0\n",
-                (unsigned long long)source[1].received(), (unsigned long long)source[0].sent(),
-                (unsigned long long)source[0].received(), (unsigned long long)source[1].sent());
+    std::printf(
+        "sources: %llu of %llu frames from source 0 reached source 1; "
+        "%llu of %llu from source 1 reached source 0\n",
+        (unsigned long long)source[1].received(), (unsigned long long)source[0].sent(),
+        (unsigned long long)source[0].received(), (unsigned long long)source[1].sent());
   }
   std::printf("fwd: forwarded %llu packets\n", (unsigned long long)forwarded);
   if (forwarded == 0 && (simulated[0] || simulated[1])) {
-    std::fprintf(stderr, "fwd: traffic sources were attached, but nothing was forwarded: the "
-                         "ports dropped every frame before a driver saw it (oversize, filtered or no "
-                         "buffer; each device's stats() counters say which)\n");
+    std::fprintf(stderr,
+                 "fwd: traffic sources were attached, but nothing was forwarded: the "
+                 "ports dropped every frame before a driver saw it (oversize, filtered or no "
+                 "buffer; each device's stats() counters say which)\n");
     return 1;
   }
   return 0;

@@ -20,9 +20,9 @@ absl::Status hello() {
   if (!pool.ok()) return pool.status();
   safenic::Packet frame = (*pool)->alloc();
   SAFENIC_RETURN_IF_ERROR(frame.resize(60));
-  std::memset(frame.data(), 0xff, 6);                          // to: broadcast
-  std::memcpy(frame.data() + 6, nic.mac().bytes.data(), 6);    // from: us
-  std::memcpy(frame.data() + 12, "\x88\xb5hello", 7);          // a local ethertype
+  std::memset(frame.data(), 0xff, 6);                        // to: broadcast
+  std::memcpy(frame.data() + 6, nic.mac().bytes.data(), 6);  // from: us
+  std::memcpy(frame.data() + 12, "\x88\xb5hello", 7);        // a local ethertype
 
   safenic::Batch<32> batch;  // fixed capacity, on the stack
   batch.push(std::move(frame));

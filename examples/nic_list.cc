@@ -45,16 +45,14 @@ std::string wrap(const std::string& text, size_t indent, size_t width = 100) {
 }
 
 // "  label:          text", wrapped under itself; `indent` spaces before the label.
-std::string format_status(const std::string& label, const std::string& text,
-                          size_t indent = 2) {
-  return absl::StrFormat("%s%-16s%s\n", std::string(indent, ' '), label,
-                         wrap(text, indent + 16));
+std::string format_status(const std::string& label, const std::string& text, size_t indent = 2) {
+  return absl::StrFormat("%s%-16s%s\n", std::string(indent, ' '), label, wrap(text, indent + 16));
 }
 
 void print_device(const SysfsTree& tree, const PciDeviceInfo& d, const Environment& env) {
   const std::string driver(driver_for(d.id));
-  std::printf("%s  %04x:%04x  %s (class 0x%06x)\n", d.address.c_str(), d.id.vendor,
-              d.id.device, describe_model(d).c_str(), d.class_code);
+  std::printf("%s  %04x:%04x  %s (class 0x%06x)\n", d.address.c_str(), d.id.vendor, d.id.device,
+              describe_model(d).c_str(), d.class_code);
   std::string out;
   out += format_status("safenic driver:", driver.empty() ? "none" : driver);
   std::string kernel = d.kernel_driver.empty() ? "none" : d.kernel_driver;
@@ -62,9 +60,9 @@ void print_device(const SysfsTree& tree, const PciDeviceInfo& d, const Environme
     absl::StrAppend(&kernel, " (interface ", absl::StrJoin(d.interfaces, ", "), ")");
   }
   out += format_status("kernel driver:", kernel);
-  out += format_status("IOMMU group:", d.iommu_group < 0
-                                           ? std::string("none (VFIO is not possible)")
-                                           : absl::StrFormat("%d", d.iommu_group));
+  out +=
+      format_status("IOMMU group:", d.iommu_group < 0 ? std::string("none (VFIO is not possible)")
+                                                      : absl::StrFormat("%d", d.iommu_group));
   const OpenPlan plan = plan_open(tree, d, driver, env, /*unbind_kernel_driver=*/false);
   std::string todo;
   if (plan.blocker.ok()) {
@@ -103,13 +101,11 @@ int run() {
         "no PCI network devices here: safenic has no NIC to drive on this machine. The "
         "simulated NICs need none: open_device(\"sim:82599\")\n");
   }
-  std::string hugepages = env.hugepages_unknown.ok()
-                              ? describe(env.hugepages)
-                              : std::string(env.hugepages_unknown.message());
-  const std::string vfio = env.vfio_available
-                               ? options.vfio_dir + "/vfio is present"
-                               : "not loaded (" + options.vfio_dir +
-                                     "/vfio is missing): sudo modprobe vfio-pci";
+  std::string hugepages = env.hugepages_unknown.ok() ? describe(env.hugepages)
+                                                     : std::string(env.hugepages_unknown.message());
+  const std::string vfio = env.vfio_available ? options.vfio_dir + "/vfio is present"
+                                              : "not loaded (" + options.vfio_dir +
+                                                    "/vfio is missing): sudo modprobe vfio-pci";
   std::string summary = format_status("hugepages:", hugepages, 0);
   summary += format_status("VFIO:", vfio, 0);
   summary += format_status("running as:", env.root ? "root" : "not root (sysfs needs root)", 0);

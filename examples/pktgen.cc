@@ -18,9 +18,9 @@
 #include "examples/common.h"
 #include "mem/mempool.h"
 #include "nic/open.h"
+#include "sim/catalog.h"
 #include "sim/frames.h"
 #include "sim/pcap.h"
-#include "sim/catalog.h"
 #include "sim/testbed.h"
 
 ABSL_FLAG(std::string, dev, "", "device spec (empty: a simulated 82599 cabled to a counter)");
@@ -104,7 +104,8 @@ int run() {
   std::printf("pktgen: %s (%s) MAC %s, sending %s\n", dev->name().c_str(),
               std::string(dev->driver()).c_str(), dev->mac().to_string().c_str(),
               file ? absl::StrFormat("the %d frames of %s, looping", file->size(),
-                                     absl::GetFlag(FLAGS_pcap)).c_str()
+                                     absl::GetFlag(FLAGS_pcap))
+                         .c_str()
                    : absl::StrFormat("%d-byte frames", size).c_str());
 
   // A pool the device can reach. Every buffer gets the whole frame once, like
@@ -138,7 +139,8 @@ int run() {
   size_t next = 0;   // the next frame of the file
   for (uint64_t iteration = 0; !limit.done(seq - batch.size()); ++iteration) {
     // With --packets, no more frames than that: the last batch is cut short.
-    const size_t want = packets == 0 ? batch.room() : std::min<uint64_t>(batch.room(), packets - seq);
+    const size_t want =
+        packets == 0 ? batch.room() : std::min<uint64_t>(batch.room(), packets - seq);
     const size_t fresh = (*pool)->alloc_bulk(batch, want);
     for (size_t i = batch.size() - fresh; i < batch.size(); ++i) {
       if (file) {

@@ -25,9 +25,9 @@ DmaArena::DmaArena(DmaRegion region) : region_(std::move(region)) {
 absl::StatusOr<DmaRegion> DmaArena::allocate(size_t size, absl::string_view tag) {
   if (size == 0) return absl::InvalidArgumentError("DMA region of 0 bytes");
   if (size > region_.size()) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "DMA arena '%s' is %d bytes; '%s' wants %d: create a larger arena",
-        region_.tag(), region_.size(), tag, size));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("DMA arena '%s' is %d bytes; '%s' wants %d: create a larger arena",
+                        region_.tag(), region_.size(), tag, size));
   }
   size = (size + kSliceAlignment - 1) / kSliceAlignment * kSliceAlignment;
   size_t offset = 0;

@@ -58,7 +58,8 @@ class PacketBatch {
   void erase_front_emptied(size_t n) {
     SAFENIC_CHECK(n <= size_, "erase_front past the end of the batch");
 #ifndef NDEBUG
-    for (size_t i = 0; i < n; ++i) SAFENIC_CHECK(slots_[i].empty(), "erase_front_emptied of a full slot");
+    for (size_t i = 0; i < n; ++i)
+      SAFENIC_CHECK(slots_[i].empty(), "erase_front_emptied of a full slot");
 #endif
     for (size_t i = n; i < size_; ++i) slots_[i - n] = std::move(slots_[i]);
     size_ -= static_cast<uint32_t>(n);
@@ -82,8 +83,7 @@ class PacketBatch {
   }
 
  protected:
-  PacketBatch(Packet* slots, uint32_t capacity)
-      : slots_(slots), capacity_(capacity) {}
+  PacketBatch(Packet* slots, uint32_t capacity) : slots_(slots), capacity_(capacity) {}
   ~PacketBatch() = default;
 
  private:
@@ -100,7 +100,9 @@ class Batch final : public PacketBatch {
   Batch() : PacketBatch(storage_, N) {}
   // Room for only `capacity` (1 to N) packets, e.g. a batch size chosen at run time.
   explicit Batch(size_t capacity)
-      : PacketBatch(storage_, static_cast<uint32_t>(capacity < 1 ? 1 : capacity > N ? N : capacity)) {}
+      : PacketBatch(storage_, static_cast<uint32_t>(capacity < 1   ? 1
+                                                    : capacity > N ? N
+                                                                   : capacity)) {}
 
  private:
   Packet storage_[N];

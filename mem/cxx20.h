@@ -4,5 +4,6 @@
 #pragma once
 
 #if !defined(__cplusplus) || __cplusplus < 202002L
-#error "safenic needs C++20. Bazel: add 'build --cxxopt=-std=c++20 --host_cxxopt=-std=c++20' to your .bazelrc (safenic's own targets set it for themselves). CMake: link safenic::safenic, which requires cxx_std_20. pkg-config or by hand: compile with -std=c++20."
+#error \
+    "safenic needs C++20. Bazel: add 'build --cxxopt=-std=c++20 --host_cxxopt=-std=c++20' to your .bazelrc (safenic's own targets set it for themselves). CMake: link safenic::safenic, which requires cxx_std_20. pkg-config or by hand: compile with -std=c++20."
 #endif

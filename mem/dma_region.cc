@@ -33,11 +33,11 @@ long free_hugepages() {
 
 absl::Status hugepage_error(size_t size, const char* what, int err) {
   const size_t pages = size / kHugepageSize;
-  return absl::ResourceExhaustedError(absl::StrFormat(
-      "cannot get %d 2 MiB hugepage(s) for DMA memory (%s: %s; %ld free). "
-      "Reserve some as root, e.g. `echo %d | sudo tee "
-      "/proc/sys/vm/nr_hugepages`, and check /proc/meminfo",
-      pages, what, std::strerror(err), free_hugepages(), pages + 512));
+  return absl::ResourceExhaustedError(
+      absl::StrFormat("cannot get %d 2 MiB hugepage(s) for DMA memory (%s: %s; %ld free). "
+                      "Reserve some as root, e.g. `echo %d | sudo tee "
+                      "/proc/sys/vm/nr_hugepages`, and check /proc/meminfo",
+                      pages, what, std::strerror(err), free_hugepages(), pages + 512));
 }
 
 }  // namespace
@@ -58,29 +58,27 @@ absl::StatusOr<DmaRegion> DmaRegion::allocate(size_t size, Backing backing,
   r.fd_ = memfd_create("safenic-dma", flags);
   if (r.fd_ < 0) {
     if (huge) return hugepage_error(size, "memfd_create(MFD_HUGETLB)", errno);
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("memfd_create: %s", std::strerror(errno)));
+    return absl::ResourceExhaustedError(absl::StrFormat("memfd_create: %s", std::strerror(errno)));
   }
   if (ftruncate(r.fd_, static_cast<off_t>(size)) != 0) {
     if (huge) return hugepage_error(size, "ftruncate", errno);
     return absl::ResourceExhaustedError(
         absl::StrFormat("ftruncate(%d): %s", size, std::strerror(errno)));
   }
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                 MAP_SHARED | MAP_POPULATE, r.fd_, 0);
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r.fd_, 0);
   if (p == MAP_FAILED) {
     if (huge) return hugepage_error(size, "mmap", errno);
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "mmap of %d bytes of DMA memory: %s", size, std::strerror(errno)));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("mmap of %d bytes of DMA memory: %s", size, std::strerror(errno)));
   }
   r.data_ = static_cast<uint8_t*>(p);
   r.size_ = size;
   // Hardware DMA needs pinned memory; hugetlb pages are never swapped, and
   // locking them makes the pinning explicit (and pagemap entries present).
   if (huge && mlock(p, size) != 0) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "mlock of %d bytes of DMA memory: %s; raise `ulimit -l` or run as root",
-        size, std::strerror(errno)));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("mlock of %d bytes of DMA memory: %s; raise `ulimit -l` or run as root",
+                        size, std::strerror(errno)));
   }
   SAFENIC_ASSIGN_OR_RETURN(auto iova, mapper->map(p, size, tag));
   r.iova_ = iova;

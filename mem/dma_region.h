@@ -62,9 +62,7 @@ class DmaRegion {
     return b >= data_ && len <= size_ && b - data_ <= static_cast<ptrdiff_t>(size_ - len);
   }
   // IOVA of a byte inside the region.
-  uint64_t iova_of(const void* p) const {
-    return iova_ + (static_cast<const uint8_t*>(p) - data_);
-  }
+  uint64_t iova_of(const void* p) const { return iova_ + (static_cast<const uint8_t*>(p) - data_); }
 
  private:
   friend class DmaArena;

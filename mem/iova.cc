@@ -13,8 +13,7 @@
 
 namespace safenic {
 
-absl::StatusOr<uint64_t> IdentityMapper::map(void* va, size_t,
-                                             absl::string_view) {
+absl::StatusOr<uint64_t> IdentityMapper::map(void* va, size_t, absl::string_view) {
   return reinterpret_cast<uint64_t>(va);
 }
 
@@ -25,23 +24,22 @@ absl::StatusOr<uint64_t> PagemapMapper::physical_address(const void* va) {
   const long page = sysconf(_SC_PAGESIZE);
   int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "cannot open /proc/self/pagemap (%s): physical addresses need root "
-        "(CAP_SYS_ADMIN); run as root or use VFIO",
-        std::strerror(errno)));
+    return absl::PermissionDeniedError(
+        absl::StrFormat("cannot open /proc/self/pagemap (%s): physical addresses need root "
+                        "(CAP_SYS_ADMIN); run as root or use VFIO",
+                        std::strerror(errno)));
   }
   absl::Cleanup closer = [fd] { close(fd); };
   const uint64_t vpn = reinterpret_cast<uintptr_t>(va) / page;
   uint64_t entry = 0;
-  if (pread(fd, &entry, sizeof entry, vpn * sizeof entry) !=
-      static_cast<ssize_t>(sizeof entry)) {
-    return absl::InternalError(absl::StrFormat(
-        "reading /proc/self/pagemap at %p failed: %s", va, std::strerror(errno)));
+  if (pread(fd, &entry, sizeof entry, vpn * sizeof entry) != static_cast<ssize_t>(sizeof entry)) {
+    return absl::InternalError(
+        absl::StrFormat("reading /proc/self/pagemap at %p failed: %s", va, std::strerror(errno)));
   }
   const uint64_t pfn = entry & ((uint64_t{1} << 55) - 1);
   if ((entry >> 63) == 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "page at %p is not resident; DMA memory must be locked (mlock) first", va));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("page at %p is not resident; DMA memory must be locked (mlock) first", va));
   }
   if (pfn == 0) {
     return absl::PermissionDeniedError(
@@ -51,15 +49,13 @@ absl::StatusOr<uint64_t> PagemapMapper::physical_address(const void* va) {
   return pfn * page + reinterpret_cast<uintptr_t>(va) % page;
 }
 
-absl::StatusOr<uint64_t> PagemapMapper::map(void* va, size_t len,
-                                            absl::string_view tag) {
+absl::StatusOr<uint64_t> PagemapMapper::map(void* va, size_t len, absl::string_view tag) {
   const long page = sysconf(_SC_PAGESIZE);
   auto first = physical_address(va);
   if (!first.ok()) return first.status();
   // Without an IOMMU the device sees physical memory: the range must be
   // physically contiguous, which 4 KiB pages almost never are.
-  for (size_t off = page - reinterpret_cast<uintptr_t>(va) % page; off < len;
-       off += page) {
+  for (size_t off = page - reinterpret_cast<uintptr_t>(va) % page; off < len; off += page) {
     SAFENIC_ASSIGN_OR_RETURN(auto pa, physical_address(static_cast<uint8_t*>(va) + off));
     if (pa != *first + off) {
       // Within a 2 MiB hugepage a region is contiguous; across two it is only

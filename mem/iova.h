@@ -22,8 +22,7 @@ class IovaMapper {
   virtual ~IovaMapper() = default;
   // Makes [va, va + len) reachable by the device and returns the IOVA of `va`;
   // the range is contiguous in IOVA space. `tag` names the range in reports.
-  virtual absl::StatusOr<uint64_t> map(void* va, size_t len,
-                                       absl::string_view tag) = 0;
+  virtual absl::StatusOr<uint64_t> map(void* va, size_t len, absl::string_view tag) = 0;
   // Ends device access to a range returned by map().
   virtual void unmap(uint64_t iova, size_t len) = 0;
   virtual absl::string_view name() const = 0;
@@ -44,16 +43,14 @@ class IovaMapper {
 
 class IdentityMapper final : public IovaMapper {
  public:
-  absl::StatusOr<uint64_t> map(void* va, size_t len,
-                               absl::string_view tag) override;
+  absl::StatusOr<uint64_t> map(void* va, size_t len, absl::string_view tag) override;
   void unmap(uint64_t, size_t) override {}
   absl::string_view name() const override { return "identity"; }
 };
 
 class PagemapMapper final : public IovaMapper {
  public:
-  absl::StatusOr<uint64_t> map(void* va, size_t len,
-                               absl::string_view tag) override;
+  absl::StatusOr<uint64_t> map(void* va, size_t len, absl::string_view tag) override;
   void unmap(uint64_t, size_t) override {}
   absl::string_view name() const override { return "pagemap"; }
   size_t max_region_size() const override { return size_t{2} << 20; }

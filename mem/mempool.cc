@@ -10,18 +10,17 @@
 
 namespace safenic {
 
-absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
-                                           const DmaAllocator& dma) {
+absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config, const DmaAllocator& dma) {
   if (config.buffers == 0) {
     return absl::InvalidArgumentError("a mempool needs at least one buffer");
   }
   if (config.data_room < 64 || config.data_room > (1u << 20)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mempool data_room %d is out of range [64, 1 MiB]", config.data_room));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("mempool data_room %d is out of range [64, 1 MiB]", config.data_room));
   }
   if (config.headroom > 4096) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mempool headroom %d is over 4096 bytes", config.headroom));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("mempool headroom %d is over 4096 bytes", config.headroom));
   }
   MempoolPtr pool(new Mempool());
   // Buffers start on cache lines, so descriptors get 64-byte aligned IOVAs.
@@ -35,7 +34,8 @@ absl::StatusOr<MempoolPtr> Mempool::create(const MempoolConfig& config,
   if (per_region == 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "mempool '%s': a %d-byte buffer does not fit the %d bytes its DMA mapper (%s) can keep "
-        "contiguous", config.tag, pool->stride_, max_region, dma.mapper()->name()));
+        "contiguous",
+        config.tag, pool->stride_, max_region, dma.mapper()->name()));
   }
   for (size_t first = 0; first < config.buffers; first += per_region) {
     const size_t n = std::min<size_t>(per_region, config.buffers - first);
@@ -89,20 +89,20 @@ void MempoolReleaser::operator()(Mempool* pool) const {
 }
 
 absl::Status Packet::too_long(size_t len) const {
-  return absl::OutOfRangeError(absl::StrFormat(
-      "packet length %d exceeds the buffer's capacity of %d bytes (pool '%s')",
-      len, capacity(), pool().tag()));
+  return absl::OutOfRangeError(
+      absl::StrFormat("packet length %d exceeds the buffer's capacity of %d bytes (pool '%s')", len,
+                      capacity(), pool().tag()));
 }
 
 absl::Status Packet::no_headroom(size_t n) const {
-  return absl::OutOfRangeError(absl::StrFormat(
-      "cannot prepend %d bytes: only %d bytes of headroom", n, m_->data_off));
+  return absl::OutOfRangeError(
+      absl::StrFormat("cannot prepend %d bytes: only %d bytes of headroom", n, m_->data_off));
 }
 
 absl::Status Packet::trim_front(size_t n) {
   if (n > m_->len) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "cannot trim %d bytes from a %d-byte packet", n, m_->len));
+    return absl::OutOfRangeError(
+        absl::StrFormat("cannot trim %d bytes from a %d-byte packet", n, m_->len));
   }
   m_->data_off += static_cast<uint32_t>(n);
   m_->len -= static_cast<uint32_t>(n);
@@ -113,17 +113,17 @@ absl::StatusOr<Packet> Packet::clone() const { return clone(pool()); }
 
 absl::StatusOr<Packet> Packet::clone(Mempool& pool) const {
   if (m_->data_off + size_t{m_->len} > pool.stride()) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "a %d-byte packet with %d bytes of headroom does not fit pool '%s' "
-        "(%d-byte buffers)",
-        m_->len, m_->data_off, pool.tag(), pool.stride()));
+    return absl::OutOfRangeError(
+        absl::StrFormat("a %d-byte packet with %d bytes of headroom does not fit pool '%s' "
+                        "(%d-byte buffers)",
+                        m_->len, m_->data_off, pool.tag(), pool.stride()));
   }
   Packet copy = pool.alloc();
   if (copy.empty()) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "pool '%s' has no free buffer for a clone (%d of %d in use): free "
-        "packets or create a larger pool",
-        pool.tag(), pool.in_use(), pool.capacity()));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("pool '%s' has no free buffer for a clone (%d of %d in use): free "
+                        "packets or create a larger pool",
+                        pool.tag(), pool.in_use(), pool.capacity()));
   }
   copy.m_->data_off = m_->data_off;
   copy.m_->len = m_->len;

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "mem/batch.h"
@@ -38,8 +38,7 @@ using MempoolPtr = std::unique_ptr<Mempool, MempoolReleaser>;
 
 class Mempool {
  public:
-  static absl::StatusOr<MempoolPtr> create(const MempoolConfig& config,
-                                           const DmaAllocator& dma);
+  static absl::StatusOr<MempoolPtr> create(const MempoolConfig& config, const DmaAllocator& dma);
 
   Mempool(const Mempool&) = delete;
   Mempool& operator=(const Mempool&) = delete;

@@ -20,21 +20,20 @@
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 
-#define SAFENIC_CHECK(cond, msg)                                              \
-  do {                                                                        \
-    if (ABSL_PREDICT_FALSE(!(cond))) {                                        \
-      std::fprintf(stderr, "%s:%d: safenic internal check failed: %s (%s)\n", \
-                   __FILE__, __LINE__, #cond, msg);                           \
-      std::abort();                                                           \
-    }                                                                         \
+#define SAFENIC_CHECK(cond, msg)                                                                  \
+  do {                                                                                            \
+    if (ABSL_PREDICT_FALSE(!(cond))) {                                                            \
+      std::fprintf(stderr, "%s:%d: safenic internal check failed: %s (%s)\n", __FILE__, __LINE__, \
+                   #cond, msg);                                                                   \
+      std::abort();                                                                               \
+    }                                                                                             \
   } while (0)
 
-#define SAFENIC_RETURN_IF_ERROR(expr)                                  \
-  do {                                                                 \
-    if (::absl::Status safenic_status_ = (expr);                       \
-        ABSL_PREDICT_FALSE(!safenic_status_.ok())) {                   \
-      return safenic_status_;                                          \
-    }                                                                  \
+#define SAFENIC_RETURN_IF_ERROR(expr)                                                         \
+  do {                                                                                        \
+    if (::absl::Status safenic_status_ = (expr); ABSL_PREDICT_FALSE(!safenic_status_.ok())) { \
+      return safenic_status_;                                                                 \
+    }                                                                                         \
   } while (0)
 
 // (Not a do-while: a declaration in `lhs` stays in scope after it.)

@@ -58,10 +58,14 @@ class Bar {
  private:
   template <typename W>
   W raw_read(uint32_t off) {
-    if constexpr (sizeof(W) == 1) return read8(off);
-    else if constexpr (sizeof(W) == 2) return read16(off);
-    else if constexpr (sizeof(W) == 4) return read32(off);
-    else return read64(off);
+    if constexpr (sizeof(W) == 1)
+      return read8(off);
+    else if constexpr (sizeof(W) == 2)
+      return read16(off);
+    else if constexpr (sizeof(W) == 4)
+      return read32(off);
+    else
+      return read64(off);
   }
   void raw_write(uint32_t off, uint8_t v) { write8(off, v); }
   void raw_write(uint32_t off, uint16_t v) { write16(off, v); }

@@ -14,7 +14,7 @@ enum class ByteOrder { kLittle, kBig };
 
 template <typename W>
 concept HardwareWord = std::same_as<W, uint8_t> || std::same_as<W, uint16_t> ||
-                       std::same_as<W, uint32_t> || std::same_as<W, uint64_t>;
+    std::same_as<W, uint32_t> || std::same_as<W, uint64_t>;
 
 // Bits [Lo, Hi] of a W-sized word.
 template <HardwareWord W, unsigned Lo, unsigned Hi>
@@ -24,15 +24,12 @@ struct BitRange {
   using Word = W;
   static constexpr unsigned kLo = Lo;
   static constexpr unsigned kWidth = Hi - Lo + 1;
-  static constexpr W kMax =
-      kWidth == sizeof(W) * CHAR_BIT ? W(~W{0}) : W((W{1} << kWidth) - 1);
+  static constexpr W kMax = kWidth == sizeof(W) * CHAR_BIT ? W(~W{0}) : W((W{1} << kWidth) - 1);
   static constexpr W kMask = W(kMax << Lo);
 
   static constexpr bool fits(uint64_t v) { return v <= kMax; }
   static constexpr W extract(W word) { return W((word >> Lo) & kMax); }
-  static constexpr W insert(W word, W v) {
-    return W((word & ~kMask) | ((v << Lo) & kMask));
-  }
+  static constexpr W insert(W word, W v) { return W((word & ~kMask) | ((v << Lo) & kMask)); }
 };
 
 template <ByteOrder O, HardwareWord W>

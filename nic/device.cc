@@ -22,18 +22,18 @@ QueueStats DeviceStats::tx_total() const {
 
 absl::Status validate(const DeviceConfig& c, const DeviceLimits& l) {
   if (c.rx_queues < 1 || c.rx_queues > l.max_rx_queues) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: %d RX queues requested; use 1 to %d", l.driver, c.rx_queues, l.max_rx_queues));
+    return absl::InvalidArgumentError(absl::StrFormat("%s: %d RX queues requested; use 1 to %d",
+                                                      l.driver, c.rx_queues, l.max_rx_queues));
   }
   if (c.tx_queues < 1 || c.tx_queues > l.max_tx_queues) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: %d TX queues requested; use 1 to %d", l.driver, c.tx_queues, l.max_tx_queues));
+    return absl::InvalidArgumentError(absl::StrFormat("%s: %d TX queues requested; use 1 to %d",
+                                                      l.driver, c.tx_queues, l.max_tx_queues));
   }
   for (uint32_t size : {c.rx_ring_size, c.tx_ring_size}) {
     if (size < l.min_ring || size > l.max_ring || (size & (size - 1)) != 0) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: ring size %d; use a power of two from %d to %d", l.driver, size, l.min_ring,
-          l.max_ring));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: ring size %d; use a power of two from %d to %d", l.driver, size,
+                          l.min_ring, l.max_ring));
     }
   }
   if (c.buffers_per_rx_queue <= c.rx_ring_size) {
@@ -52,10 +52,10 @@ absl::Status Device::wait_for_link(absl::Duration timeout) {
     if (now() >= deadline) break;
     sleep(absl::Milliseconds(1));
   }
-  return absl::DeadlineExceededError(absl::StrFormat(
-      "%s (%s): link is still down after %s; check the cable or the simulated "
-      "wire, the link partner, and the port's speed settings",
-      name(), driver(), absl::FormatDuration(timeout)));
+  return absl::DeadlineExceededError(
+      absl::StrFormat("%s (%s): link is still down after %s; check the cable or the simulated "
+                      "wire, the link partner, and the port's speed settings",
+                      name(), driver(), absl::FormatDuration(timeout)));
 }
 
 absl::Status Device::removed() const {
@@ -65,12 +65,11 @@ absl::Status Device::removed() const {
       name()));
 }
 
-absl::Status Device::bad_queue(const char* dir, uint16_t queue,
-                               uint16_t count) const {
-  return absl::OutOfRangeError(absl::StrFormat(
-      "%s: %s queue %d does not exist; the device was opened with %d %s "
-      "queue(s) (DeviceConfig::%s_queues)",
-      name(), dir, queue, count, dir, dir));
+absl::Status Device::bad_queue(const char* dir, uint16_t queue, uint16_t count) const {
+  return absl::OutOfRangeError(
+      absl::StrFormat("%s: %s queue %d does not exist; the device was opened with %d %s "
+                      "queue(s) (DeviceConfig::%s_queues)",
+                      name(), dir, queue, count, dir, dir));
 }
 
 static std::string describe(const MacFilter& f) {
@@ -82,7 +81,8 @@ absl::Status Device::check(const MacFilter& f) const {
   if (f.rx_queue >= rx_queues_) {
     return absl::OutOfRangeError(absl::StrFormat(
         "%s: MAC filter for RX queue %d, which does not exist; the device has %d RX queue(s) "
-        "(DeviceConfig::rx_queues)", name(), f.rx_queue, rx_queues_));
+        "(DeviceConfig::rx_queues)",
+        name(), f.rx_queue, rx_queues_));
   }
   if (f.vlan && *f.vlan > 4095) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -91,13 +91,15 @@ absl::Status Device::check(const MacFilter& f) const {
   if (f.mac.is_multicast() || f.mac == MacAddress{}) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: %s is not a unicast address; MAC filters take unicast addresses (for multicast "
-        "and broadcast use promiscuous mode)", name(), f.mac.to_string()));
+        "and broadcast use promiscuous mode)",
+        name(), f.mac.to_string()));
   }
   for (const auto& [id, s] : filters_) {
     if (s.filter.mac == f.mac && s.filter.vlan == f.vlan) {
       return absl::AlreadyExistsError(absl::StrFormat(
           "%s: a MAC filter for %s exists already (id %d, RX queue %d); remove it first to "
-          "move it", name(), describe(f), id, s.filter.rx_queue));
+          "move it",
+          name(), describe(f), id, s.filter.rx_queue));
     }
   }
   return absl::OkStatus();
@@ -106,7 +108,8 @@ absl::Status Device::check(const MacFilter& f) const {
 absl::Status Device::no_mac_filters() const {
   return absl::UnimplementedError(absl::StrFormat(
       "%s (%s): no MAC/VLAN filters on this driver (mlx5 has them); use promiscuous mode "
-      "(set_promiscuous) and sort frames by address in software", name(), driver()));
+      "(set_promiscuous) and sort frames by address in software",
+      name(), driver()));
 }
 
 absl::StatusOr<FilterId> Device::add_mac_filter(const MacFilter& filter) {
@@ -120,7 +123,8 @@ absl::StatusOr<FilterId> Device::add_mac_filter(const MacFilter& filter) {
   if (slot == max) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "%s: all %d MAC filters are in use; remove one (remove_mac_filter) or use promiscuous "
-        "mode", name(), max));
+        "mode",
+        name(), max));
   }
   SAFENIC_RETURN_IF_ERROR(install_mac_filter(filter, slot));
   const FilterId id{next_filter_id_++};
@@ -133,8 +137,8 @@ absl::Status Device::remove_mac_filter(FilterId id) {
   auto it = filters_.find(id.value);
   if (it == filters_.end()) {
     return absl::NotFoundError(absl::StrFormat(
-        "%s: no MAC filter with id %d (removed already, or never added to this device)",
-        name(), id.value));
+        "%s: no MAC filter with id %d (removed already, or never added to this device)", name(),
+        id.value));
   }
   const Slot s = it->second;
   filters_.erase(it);  // mac_filters() no longer lists it
@@ -154,20 +158,19 @@ absl::StatusOr<MacAddress> MacAddress::parse(absl::string_view text) {
   unsigned b[6];
   char tail;
   const std::string s(text);
-  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
-                  &b[3], &b[4], &b[5], &tail) != 6 ||
+  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+                  &tail) != 6 ||
       s.size() != 17) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "'%s' is not a MAC address; write six hex bytes like 02:00:00:00:00:01",
-        text));
+        "'%s' is not a MAC address; write six hex bytes like 02:00:00:00:00:01", text));
   }
   for (int i = 0; i < 6; ++i) mac.bytes[i] = static_cast<uint8_t>(b[i]);
   return mac;
 }
 
 std::string MacAddress::to_string() const {
-  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1],
-                         bytes[2], bytes[3], bytes[4], bytes[5]);
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2], bytes[3],
+                         bytes[4], bytes[5]);
 }
 
 }  // namespace safenic

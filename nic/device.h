@@ -18,8 +18,8 @@
 #include <map>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -101,7 +101,7 @@ class Device {
   Device& operator=(const Device&) = delete;
 
   virtual absl::string_view driver() const = 0;  // "ixgbe", "virtio", "mlx5"
-  virtual std::string name() const = 0;         // the device spec it was opened with
+  virtual std::string name() const = 0;          // the device spec it was opened with
   virtual MacAddress mac() const = 0;
   virtual LinkStatus link() = 0;
   // Polls link() until it is up; DeadlineExceeded (saying what to check) when
@@ -161,8 +161,7 @@ class Device {
   virtual absl::Status uninstall_mac_filter(uint32_t) { return absl::OkStatus(); }
   std::vector<MacFilter> mac_filters() const;
 
-  Device(uint16_t rx_queues, uint16_t tx_queues)
-      : rx_queues_(rx_queues), tx_queues_(tx_queues) {}
+  Device(uint16_t rx_queues, uint16_t tx_queues) : rx_queues_(rx_queues), tx_queues_(tx_queues) {}
   // rx_batch and tx_batch fail once `flag` is set (PciFunction::removal_requested()).
   void watch_removal(const std::atomic<bool>& flag) { removal_ = &flag; }
   virtual size_t receive(uint16_t queue, PacketBatch& batch) = 0;

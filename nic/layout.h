@@ -38,8 +38,7 @@ struct Layout {
   static constexpr size_t kSize = Size;
   static constexpr ByteOrder kOrder = O;
   // Bits [Lo, Hi] of the W-sized word at byte Offset (default: the whole word).
-  template <size_t Offset, HardwareWord W, unsigned Lo = 0,
-            unsigned Hi = sizeof(W) * 8 - 1>
+  template <size_t Offset, HardwareWord W, unsigned Lo = 0, unsigned Hi = sizeof(W) * 8 - 1>
   using Field = LayoutField<Self, Offset, W, Lo, Hi>;
   // Bit N of the W-sized word at byte Offset.
   template <size_t Offset, HardwareWord W, unsigned N>

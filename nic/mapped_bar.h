@@ -18,8 +18,7 @@ class MappedBar final : public Bar {
  public:
   // `base` must stay mapped until `on_close` runs (from the destructor).
   MappedBar(void* base, size_t size, absl::AnyInvocable<void()> on_close = nullptr)
-      : base_(static_cast<volatile uint8_t*>(base)), size_(size),
-        on_close_(std::move(on_close)) {}
+      : base_(static_cast<volatile uint8_t*>(base)), size_(size), on_close_(std::move(on_close)) {}
   MappedBar(const MappedBar&) = delete;
   MappedBar& operator=(const MappedBar&) = delete;
   ~MappedBar() override {

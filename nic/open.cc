@@ -52,8 +52,8 @@ absl::StatusOr<DeviceSpec> parse_device_spec(absl::string_view text) {
     spec.kind = DeviceSpec::Kind::kVhostUser;
     spec.target = std::string(text.substr(11));
     if (spec.target.empty()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "device spec '%s' names no socket path; %s", text, kSpecHelp));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("device spec '%s' names no socket path; %s", text, kSpecHelp));
     }
     return spec;
   }
@@ -61,8 +61,8 @@ absl::StatusOr<DeviceSpec> parse_device_spec(absl::string_view text) {
   unsigned domain = 0, bus, dev, fn;
   int used = 0;
   const std::string s(text);
-  bool ok = std::sscanf(s.c_str(), "%4x:%2x:%2x.%1x%n", &domain, &bus, &dev, &fn,
-                        &used) == 4 && used == static_cast<int>(s.size());
+  bool ok = std::sscanf(s.c_str(), "%4x:%2x:%2x.%1x%n", &domain, &bus, &dev, &fn, &used) == 4 &&
+            used == static_cast<int>(s.size());
   if (!ok) {
     domain = 0;
     ok = std::sscanf(s.c_str(), "%2x:%2x.%1x%n", &bus, &dev, &fn, &used) == 3 &&
@@ -119,8 +119,8 @@ absl::StatusOr<std::unique_ptr<Device>> open_device(std::unique_ptr<PciFunction>
     linked.push_back(absl::StrFormat("%s (%s)", d.name, d.family));
   }
   return absl::NotFoundError(absl::StrFormat(
-      "%s: no safenic driver supports PCI device %04x:%04x; drivers linked: %s",
-      fn->name(), id.vendor, id.device, linked.empty() ? "none" : absl::StrJoin(linked, ", ")));
+      "%s: no safenic driver supports PCI device %04x:%04x; drivers linked: %s", fn->name(),
+      id.vendor, id.device, linked.empty() ? "none" : absl::StrJoin(linked, ", ")));
 }
 
 absl::StatusOr<std::unique_ptr<Device>> open_device(absl::string_view text,

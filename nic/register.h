@@ -40,8 +40,8 @@ enum class Access : uint8_t {
 };
 constexpr bool is_readable(Access a) { return a != Access::kWriteOnly; }
 constexpr bool is_writable(Access a) {
-  return a == Access::kWriteOnly || a == Access::kReadWrite ||
-         a == Access::kWrite1ToClear || a == Access::kWrite1ToSet;
+  return a == Access::kWriteOnly || a == Access::kReadWrite || a == Access::kWrite1ToClear ||
+         a == Access::kWrite1ToSet;
 }
 
 template <typename R, HardwareWord W, unsigned Lo, unsigned Hi, Access A>
@@ -71,8 +71,7 @@ struct Register : RegisterDef<Self, W, A, O> {
 
 // Count instances of a register, e.g. one per queue. Self declares
 // `static constexpr uint32_t offset(uint32_t i)`.
-template <typename Self, HardwareWord W, Access A, uint32_t Count,
-          ByteOrder O = ByteOrder::kLittle>
+template <typename Self, HardwareWord W, Access A, uint32_t Count, ByteOrder O = ByteOrder::kLittle>
 struct RegisterArray : RegisterDef<Self, W, A, O> {
   static constexpr uint32_t kCount = Count;
 };

@@ -30,10 +30,11 @@ class DescriptorRing {
                                                uint32_t descriptor_size, absl::string_view tag,
                                                size_t extra_bytes = 0, bool packet_slots = true) {
     if (entries < 2 || (entries & (entries - 1)) != 0) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: ring of %d entries; use a power of two", tag, entries));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: ring of %d entries; use a power of two", tag, entries));
     }
-    SAFENIC_ASSIGN_OR_RETURN(auto mem, dma.allocate(size_t{entries} * descriptor_size + extra_bytes, tag));
+    SAFENIC_ASSIGN_OR_RETURN(auto mem,
+                             dma.allocate(size_t{entries} * descriptor_size + extra_bytes, tag));
     return DescriptorRing(std::move(mem), entries, descriptor_size, packet_slots);
   }
 
@@ -74,7 +75,8 @@ class DescriptorRing {
   DescriptorRing(DmaRegion mem, uint32_t entries, uint32_t descriptor_size, bool packet_slots)
       : mem_(std::move(mem)),
         slots_(packet_slots ? std::make_unique<Packet[]>(entries) : nullptr),
-        mask_(entries - 1), descriptor_size_(descriptor_size) {}
+        mask_(entries - 1),
+        descriptor_size_(descriptor_size) {}
 
   DmaRegion mem_;
   std::unique_ptr<Packet[]> slots_;

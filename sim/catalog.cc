@@ -39,7 +39,8 @@ std::vector<std::string> names_of(const SimulatedKind& k) {
 bool register_simulated_kind(const SimulatedKind& kind) {
   for (const std::string& name : names_of(kind)) {
     if (const SimulatedKind* taken = find_kind(name); taken != nullptr) {
-      std::fprintf(stderr, "safenic: simulated NIC kind '%s' not registered: sim:%s is sim:%s's already\n",
+      std::fprintf(stderr,
+                   "safenic: simulated NIC kind '%s' not registered: sim:%s is sim:%s's already\n",
                    std::string(kind.name).c_str(), name.c_str(), std::string(taken->name).c_str());
       return false;
     }
@@ -51,7 +52,8 @@ bool register_simulated_kind(const SimulatedKind& kind) {
 std::vector<const SimulatedKind*> simulated_kinds() {
   std::vector<const SimulatedKind*> out;
   for (const SimulatedKind& k : registry()) out.push_back(&k);
-  std::sort(out.begin(), out.end(), [](const SimulatedKind* a, const SimulatedKind* b) { return a->name < b->name; });
+  std::sort(out.begin(), out.end(),
+            [](const SimulatedKind* a, const SimulatedKind* b) { return a->name < b->name; });
   return out;
 }
 
@@ -69,9 +71,11 @@ std::string kinds_help() {
   std::string out;
   for (const SimulatedKind* k : simulated_kinds()) {
     std::vector<std::string> aliases;
-    for (absl::string_view a : absl::StrSplit(k->aliases, ',', absl::SkipEmpty())) aliases.push_back(absl::StrCat("sim:", a));
-    absl::StrAppendFormat(&out, "  sim:%-15s %s%s\n", k->name, k->what,
-                          aliases.empty() ? "" : absl::StrCat(" (also ", absl::StrJoin(aliases, ", "), ")"));
+    for (absl::string_view a : absl::StrSplit(k->aliases, ',', absl::SkipEmpty()))
+      aliases.push_back(absl::StrCat("sim:", a));
+    absl::StrAppendFormat(
+        &out, "  sim:%-15s %s%s\n", k->name, k->what,
+        aliases.empty() ? "" : absl::StrCat(" (also ", absl::StrJoin(aliases, ", "), ")"));
   }
   return out;
 }
@@ -82,12 +86,14 @@ std::string kind_names() {
   return names.empty() ? "none (no simulated NIC model is linked)" : absl::StrJoin(names, ", ");
 }
 
-absl::StatusOr<SimulatedNic> make_simulated_nic(absl::string_view kind_name, SimContext ctx, uint32_t n) {
+absl::StatusOr<SimulatedNic> make_simulated_nic(absl::string_view kind_name, SimContext ctx,
+                                                uint32_t n) {
   const SimulatedKind* kind = find_kind(kind_name);
   if (kind == nullptr) {
     return absl::NotFoundError(absl::StrFormat(
         "no simulated NIC model '%s'; available: %s (aliases such as sim:connectx-5 too; "
-        "--help lists them)", kind_name, kind_names()));
+        "--help lists them)",
+        kind_name, kind_names()));
   }
   MacAddress mac = kind->mac;
   mac.bytes[5] = static_cast<uint8_t>(mac.bytes[5] + n - 1);
@@ -109,8 +115,7 @@ absl::StatusOr<std::unique_ptr<PciFunction>> open_simulated(const DeviceSpec& sp
   return std::make_unique<SimulatedFunction>(nic.model, ctx, name);
 }
 
-const bool kRegistered =
-    register_function_provider(DeviceSpec::Kind::kSimulated, open_simulated);
+const bool kRegistered = register_function_provider(DeviceSpec::Kind::kSimulated, open_simulated);
 
 }  // namespace
 }  // namespace safenic::sim

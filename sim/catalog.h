@@ -49,6 +49,7 @@ std::string kind_names();
 
 // A model of `kind_name` (a name or alias) in `ctx`; the n-th made (from 1)
 // gets the n-th address of its kind. An unknown name lists the known ones.
-absl::StatusOr<SimulatedNic> make_simulated_nic(absl::string_view kind_name, SimContext ctx, uint32_t n);
+absl::StatusOr<SimulatedNic> make_simulated_nic(absl::string_view kind_name, SimContext ctx,
+                                                uint32_t n);
 
 }  // namespace safenic::sim

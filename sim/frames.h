@@ -27,8 +27,8 @@ struct UdpFlow {
 
 inline constexpr size_t kUdpHeaders = 14 + 20 + 8;
 
-// Writes a frame of `size` bytes (>= 50; shorter spans are left alone) into `out`: headers for `flow`, the
-// sequence number in the first 8 payload bytes, then a pattern derived from it.
+// Writes a frame of `size` bytes (>= 50; shorter spans are left alone) into `out`: headers for
+// `flow`, the sequence number in the first 8 payload bytes, then a pattern derived from it.
 inline void write_udp_frame(absl::Span<uint8_t> out, const UdpFlow& flow, uint64_t seq) {
   if (out.size() < kUdpHeaders + 8) return;
   uint8_t* f = out.data();
@@ -38,11 +38,26 @@ inline void write_udp_frame(absl::Span<uint8_t> out, const UdpFlow& flow, uint64
   f[12] = 0x08, f[13] = 0x00;  // IPv4
   uint8_t* ip = f + 14;
   const uint16_t ip_len = static_cast<uint16_t>(size - 14);
-  const uint8_t hdr[20] = {0x45, 0, uint8_t(ip_len >> 8), uint8_t(ip_len), 0, 0, 0x40, 0, 64, 17,
-                           0, 0, uint8_t(flow.src_ip >> 24), uint8_t(flow.src_ip >> 16),
-                           uint8_t(flow.src_ip >> 8), uint8_t(flow.src_ip),
-                           uint8_t(flow.dst_ip >> 24), uint8_t(flow.dst_ip >> 16),
-                           uint8_t(flow.dst_ip >> 8), uint8_t(flow.dst_ip)};
+  const uint8_t hdr[20] = {0x45,
+                           0,
+                           uint8_t(ip_len >> 8),
+                           uint8_t(ip_len),
+                           0,
+                           0,
+                           0x40,
+                           0,
+                           64,
+                           17,
+                           0,
+                           0,
+                           uint8_t(flow.src_ip >> 24),
+                           uint8_t(flow.src_ip >> 16),
+                           uint8_t(flow.src_ip >> 8),
+                           uint8_t(flow.src_ip),
+                           uint8_t(flow.dst_ip >> 24),
+                           uint8_t(flow.dst_ip >> 16),
+                           uint8_t(flow.dst_ip >> 8),
+                           uint8_t(flow.dst_ip)};
   std::memcpy(ip, hdr, 20);
   uint32_t sum = 0;
   for (int i = 0; i < 20; i += 2) sum += ip[i] << 8 | ip[i + 1];
@@ -50,9 +65,17 @@ inline void write_udp_frame(absl::Span<uint8_t> out, const UdpFlow& flow, uint64
   ip[10] = static_cast<uint8_t>(~sum >> 8), ip[11] = static_cast<uint8_t>(~sum);
   uint8_t* udp = ip + 20;
   const uint16_t udp_len = static_cast<uint16_t>(size - 34);
-  const uint8_t uh[8] = {uint8_t(flow.src_port >> 8), uint8_t(flow.src_port),
-                         uint8_t(flow.dst_port >> 8), uint8_t(flow.dst_port),
-                         uint8_t(udp_len >> 8), uint8_t(udp_len), 0, 0};  // no checksum
+  // Source port, destination port, length; no checksum.
+  const uint8_t uh[8] = {
+      uint8_t(flow.src_port >> 8),
+      uint8_t(flow.src_port),
+      uint8_t(flow.dst_port >> 8),
+      uint8_t(flow.dst_port),
+      uint8_t(udp_len >> 8),
+      uint8_t(udp_len),
+      0,
+      0,
+  };
   std::memcpy(udp, uh, 8);
   uint8_t* payload = udp + 8;
   std::memcpy(payload, &seq, 8);

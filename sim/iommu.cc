@@ -26,21 +26,23 @@ absl::StatusOr<uint64_t> Iommu::map(void* va, size_t len, absl::string_view tag)
 absl::Status Iommu::map_at(uint64_t iova, void* va, size_t len, absl::string_view tag) {
   if (len == 0) return absl::InvalidArgumentError("cannot map 0 bytes for DMA");
   if (iova + len < iova) {
-    return absl::InvalidArgumentError(absl::StrFormat("DMA mapping [%#x, +%d) wraps around", iova, len));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("DMA mapping [%#x, +%d) wraps around", iova, len));
   }
   if (iova < kIovaBase + kReservedIovas && iova + len > kIovaBase) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "DMA mapping [%#x, +%d) overlaps the simulator's own IOVA space [%#x, %#x)", iova, len,
-        kIovaBase, kIovaBase + kReservedIovas));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("DMA mapping [%#x, +%d) overlaps the simulator's own IOVA space [%#x, %#x)",
+                        iova, len, kIovaBase, kIovaBase + kReservedIovas));
   }
   auto next = regions_.lower_bound(iova);
   const bool overlaps_next = next != regions_.end() && next->first < iova + len;
-  const bool overlaps_previous = next != regions_.begin() && std::prev(next)->second.contains(iova, 1);
+  const bool overlaps_previous =
+      next != regions_.begin() && std::prev(next)->second.contains(iova, 1);
   if (overlaps_next || overlaps_previous) {
     const Region& other = overlaps_next ? next->second : std::prev(next)->second;
-    return absl::AlreadyExistsError(absl::StrFormat(
-        "DMA mapping [%#x, +%d) overlaps the mapped region [%#x, +%d) (%s)", iova, len, other.iova,
-        other.len, other.tag));
+    return absl::AlreadyExistsError(
+        absl::StrFormat("DMA mapping [%#x, +%d) overlaps the mapped region [%#x, +%d) (%s)", iova,
+                        len, other.iova, other.len, other.tag));
   }
   regions_[iova] = Region{iova, len, static_cast<uint8_t*>(va), std::string(tag), 0, {}};
   dead_.erase(iova);
@@ -50,7 +52,9 @@ absl::Status Iommu::map_at(uint64_t iova, void* va, size_t len, absl::string_vie
 uint8_t* Iommu::dma(uint64_t iova, size_t len, absl::string_view what, DmaWindow& window) {
   uint8_t* const p = dma(iova, len, what);
   if (p == nullptr) return nullptr;
-  const Region* r = in_page_table(iova) ? region_at(iova) : live_region(iova);  // (null: a 0-byte DMA at a region's end)
+  const Region* r = in_page_table(iova)
+                        ? region_at(iova)
+                        : live_region(iova);  // (null: a 0-byte DMA at a region's end)
   if (r != nullptr && r->buffer_len == 0) {
     window.generation_ = generation_;
     window.start_ = r->iova;
@@ -63,8 +67,8 @@ uint8_t* Iommu::dma(uint64_t iova, size_t len, absl::string_view what, DmaWindow
 void Iommu::unmap(uint64_t iova, size_t len) {
   auto it = regions_.find(iova);
   if (it == regions_.end() || it->second.len != len) {
-    log_->report(absl::StrFormat(
-        "IOMMU: unmap of [%#x, +%d) which is not a mapped region", iova, len));
+    log_->report(
+        absl::StrFormat("IOMMU: unmap of [%#x, +%d) which is not a mapped region", iova, len));
     return;
   }
   if (in_page_table(iova)) {
@@ -104,10 +108,10 @@ void Iommu::mark_buffer(uint64_t iova, uint32_t len, bool free) {
   const uint64_t index = r != nullptr && len != 0 ? (iova - r->iova) / len : 0;
   if (r == nullptr || !r->contains(iova, len) || len == 0 ||
       (r->buffer_len != 0 && r->buffer_len != len) || iova != r->iova + index * len) {
-    log_->report(absl::StrFormat(
-        "IOMMU: a mempool reported buffer [%#x, +%d) %s, which is not a buffer "
-        "of a mapped pool region",
-        iova, len, free ? "freed" : "allocated"));
+    log_->report(
+        absl::StrFormat("IOMMU: a mempool reported buffer [%#x, +%d) %s, which is not a buffer "
+                        "of a mapped pool region",
+                        iova, len, free ? "freed" : "allocated"));
     return;
   }
   last_marked_ = r;
@@ -121,16 +125,15 @@ void Iommu::mark_buffer(uint64_t iova, uint32_t len, bool free) {
 
 int64_t Iommu::Region::first_free_buffer(uint64_t a, size_t n) const {
   if (n == 0) return -1;
-  const uint64_t last = std::min<uint64_t>((a + n - 1 - iova) / buffer_len,
-                                           buffer_free.size() - 1);
+  const uint64_t last = std::min<uint64_t>((a + n - 1 - iova) / buffer_len, buffer_free.size() - 1);
   for (uint64_t i = (a - iova) / buffer_len; i <= last; ++i) {
     if (buffer_free[i]) return static_cast<int64_t>(i);
   }
   return -1;
 }
 
-absl::StatusOr<absl::Span<uint8_t>> Iommu::checked(const Region& r, uint64_t iova,
-                                                    size_t len, absl::string_view what) {
+absl::StatusOr<absl::Span<uint8_t>> Iommu::checked(const Region& r, uint64_t iova, size_t len,
+                                                   absl::string_view what) {
   if (r.buffer_len != 0 && r.first_free_buffer(iova, len) >= 0) {
     return use_after_free(r, iova, len, what);
   }
@@ -171,15 +174,13 @@ absl::Status Iommu::use_after_free(const Region& r, uint64_t iova, size_t len,
   return absl::FailedPreconditionError(msg);
 }
 
-absl::Status Iommu::read(uint64_t iova, absl::Span<uint8_t> out,
-                         absl::string_view what) {
+absl::Status Iommu::read(uint64_t iova, absl::Span<uint8_t> out, absl::string_view what) {
   SAFENIC_ASSIGN_OR_RETURN(auto src, translate(iova, out.size(), what));
   std::memcpy(out.data(), src.data(), out.size());
   return absl::OkStatus();
 }
 
-absl::Status Iommu::write(uint64_t iova, absl::Span<const uint8_t> in,
-                          absl::string_view what) {
+absl::Status Iommu::write(uint64_t iova, absl::Span<const uint8_t> in, absl::string_view what) {
   SAFENIC_ASSIGN_OR_RETURN(auto dst, translate(iova, in.size(), what));
   std::memcpy(dst.data(), in.data(), in.size());
   return absl::OkStatus();
@@ -191,8 +192,10 @@ absl::Status Iommu::violation(uint64_t iova, size_t len, absl::string_view what)
   auto dead = dead_.upper_bound(iova);
   if (dead != dead_.begin() && std::prev(dead)->second.contains(iova, 1)) {
     const Region& r = std::prev(dead)->second;
-    where = absl::StrFormat("it hits region '%s' [%#x, %#x) after it was unmapped "
-                            "(use after free)", r.tag, r.iova, r.iova + r.len);
+    where = absl::StrFormat(
+        "it hits region '%s' [%#x, %#x) after it was unmapped "
+        "(use after free)",
+        r.tag, r.iova, r.iova + r.len);
   } else {
     // The nearest live region on either side.
     const Region* best = nullptr;
@@ -209,8 +212,8 @@ absl::Status Iommu::violation(uint64_t iova, size_t len, absl::string_view what)
       if (d <= distance) best = &r, distance = d;
     }
     if (best != nullptr) {
-      where = absl::StrFormat("nearest region '%s' is [%#x, %#x)", best->tag,
-                              best->iova, best->iova + best->len);
+      where = absl::StrFormat("nearest region '%s' is [%#x, %#x)", best->tag, best->iova,
+                              best->iova + best->len);
       if (best->contains(iova, 1)) {
         where += absl::StrFormat(": the access runs %d bytes past its end",
                                  iova + len - (best->iova + best->len));

@@ -17,9 +17,9 @@
 // model runs in the caller's thread).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,11 +56,9 @@ class DmaWindow {
 
 class Iommu final : public IovaMapper {
  public:
-  explicit Iommu(std::shared_ptr<ViolationLog> log)
-      : log_(std::move(log)) {}
+  explicit Iommu(std::shared_ptr<ViolationLog> log) : log_(std::move(log)) {}
 
-  absl::StatusOr<uint64_t> map(void* va, size_t len,
-                               absl::string_view tag) override;
+  absl::StatusOr<uint64_t> map(void* va, size_t len, absl::string_view tag) override;
   void unmap(uint64_t iova, size_t len) override;
   absl::string_view name() const override { return "sim-iommu"; }
   // A mapping at an IOVA the caller chose, as a program's VFIO_IOMMU_MAP_DMA
@@ -82,8 +80,7 @@ class Iommu final : public IovaMapper {
   // Host memory behind [iova, iova + len) if it lies in one live region,
   // touches no free pool buffer and stays within one pool buffer; else reports
   // a violation (naming `what`) and returns an error.
-  absl::StatusOr<absl::Span<uint8_t>> translate(uint64_t iova, size_t len,
-                                                absl::string_view what) {
+  absl::StatusOr<absl::Span<uint8_t>> translate(uint64_t iova, size_t len, absl::string_view what) {
     const Region* r = region_at(iova);
     if (ABSL_PREDICT_TRUE(r != nullptr && r->contains(iova, len))) {
       if (ABSL_PREDICT_FALSE(r->buffer_len != 0)) return checked(*r, iova, len, what);
@@ -108,8 +105,7 @@ class Iommu final : public IovaMapper {
   // Changes whenever a region is unmapped or a pool region starts tracking buffers.
   uint64_t generation() const { return generation_; }
   absl::Status read(uint64_t iova, absl::Span<uint8_t> out, absl::string_view what);
-  absl::Status write(uint64_t iova, absl::Span<const uint8_t> in,
-                     absl::string_view what);
+  absl::Status write(uint64_t iova, absl::Span<const uint8_t> in, absl::string_view what);
 
   size_t live_regions() const { return regions_.size(); }
   ViolationLog& violations() { return *log_; }
@@ -142,10 +138,9 @@ class Iommu final : public IovaMapper {
   // translate() inside a pool region: the span, or a use-after-free report.
   absl::StatusOr<absl::Span<uint8_t>> checked(const Region& r, uint64_t iova, size_t len,
                                               absl::string_view what);
-  absl::Status use_after_free(const Region& r, uint64_t iova, size_t len,
-                              absl::string_view what);
-  absl::Status crosses_buffers(const Region& r, uint64_t iova, size_t len,
-                               absl::string_view what, uint64_t first);
+  absl::Status use_after_free(const Region& r, uint64_t iova, size_t len, absl::string_view what);
+  absl::Status crosses_buffers(const Region& r, uint64_t iova, size_t len, absl::string_view what,
+                               uint64_t first);
   void mark_buffer(uint64_t iova, uint32_t len, bool free);
   Region* live_region(uint64_t iova);
 
@@ -159,8 +154,8 @@ class Iommu final : public IovaMapper {
   std::vector<const Region*> pages_;
   uint64_t generation_ = 0;
   bool track_buffers_ = true;
-  Region* last_marked_ = nullptr;  // where mark_buffer() looks first
-  std::map<uint64_t, Region> dead_;     // unmapped ranges, for better reports
+  Region* last_marked_ = nullptr;    // where mark_buffer() looks first
+  std::map<uint64_t, Region> dead_;  // unmapped ranges, for better reports
   uint64_t next_iova_ = kIovaBase;
 };
 

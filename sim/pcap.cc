@@ -38,16 +38,16 @@ absl::StatusOr<std::unique_ptr<PcapWriter>> PcapWriter::create(const std::string
                                                                TimeSource clock) {
   if (!clock) return absl::InvalidArgumentError("PcapWriter: the time source is empty");
   auto h = std::make_unique<Handles>();
-  h->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, kSnapLength,
-                                                 PCAP_TSTAMP_PRECISION_NANO);
+  h->dead =
+      pcap_open_dead_with_tstamp_precision(DLT_EN10MB, kSnapLength, PCAP_TSTAMP_PRECISION_NANO);
   if (h->dead == nullptr) return absl::ResourceExhaustedError("libpcap: pcap_open_dead failed");
   errno = 0;
   h->dumper = pcap_dump_open(h->dead, path.c_str());
   if (h->dumper == nullptr) {
     const int err = errno;
     return absl::FailedPreconditionError(absl::StrFormat(
-        "cannot create the capture file '%s': %s; give a path in a writable directory",
-        path, err != 0 ? std::strerror(err) : pcap_geterr(h->dead)));
+        "cannot create the capture file '%s': %s; give a path in a writable directory", path,
+        err != 0 ? std::strerror(err) : pcap_geterr(h->dead)));
   }
   return std::unique_ptr<PcapWriter>(new PcapWriter(path, std::move(clock), std::move(h)));
 }
@@ -94,8 +94,8 @@ absl::StatusOr<std::unique_ptr<PcapTap>> PcapTap::create(const std::string& path
 
 absl::StatusOr<PcapFile> PcapFile::read(const std::string& path, const PcapReadOptions& options) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
-                                                      errbuf);
+  pcap_t* p =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (p == nullptr) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "cannot read the capture file '%s': %s; give a pcap or pcapng file (tcpdump -w, "
@@ -125,10 +125,10 @@ absl::StatusOr<PcapFile> PcapFile::read(const std::string& path, const PcapReadO
             "the capture file '%s' is damaged before its first whole frame: %s; capture again",
             path, pcap_geterr(p)));
       }
-      return absl::DataLossError(absl::StrFormat(
-          "the capture file '%s' is damaged after %d whole frames: %s; keep those "
-          "(editcap -r '%s' OUT 1-%d) or capture again",
-          path, index, pcap_geterr(p), path, index));
+      return absl::DataLossError(
+          absl::StrFormat("the capture file '%s' is damaged after %d whole frames: %s; keep those "
+                          "(editcap -r '%s' OUT 1-%d) or capture again",
+                          path, index, pcap_geterr(p), path, index));
     }
     if (hdr->caplen < hdr->len) {
       ++file.skipped_truncated_;

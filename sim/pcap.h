@@ -54,7 +54,7 @@ class PcapWriter {
   static constexpr int kSnapLength = 65535;
 
   static absl::StatusOr<std::unique_ptr<PcapWriter>> create(const std::string& path,
-                                                             TimeSource clock = real_time());
+                                                            TimeSource clock = real_time());
   ~PcapWriter();  // closes (errors then go unreported: call close() to see them)
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
@@ -91,7 +91,7 @@ class PcapWriter {
 class PcapTap {
  public:
   static absl::StatusOr<std::unique_ptr<PcapTap>> create(const std::string& path,
-                                                          TimeSource clock = real_time());
+                                                         TimeSource clock = real_time());
   PcapTap(const PcapTap&) = delete;
   PcapTap& operator=(const PcapTap&) = delete;
 
@@ -132,7 +132,8 @@ class PcapFile {
  public:
   // Reads pcap (and pcapng) files with Ethernet link type; timestamps at
   // nanosecond precision whatever the file's own precision.
-  static absl::StatusOr<PcapFile> read(const std::string& path, const PcapReadOptions& options = {});
+  static absl::StatusOr<PcapFile> read(const std::string& path,
+                                       const PcapReadOptions& options = {});
 
   size_t size() const { return records_.size(); }
   bool empty() const { return records_.empty(); }

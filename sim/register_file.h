@@ -22,14 +22,18 @@ class RegisterFile {
     const void* type = nullptr;
     uint32_t index = 0;
     template <typename R>
-    bool is() const { return type == tag<R>(); }
+    bool is() const {
+      return type == tag<R>();
+    }
     explicit operator bool() const { return type != nullptr; }
   };
 
   // `bar_size` bytes of 32-bit registers: a register's value is one array
   // index away (its offset / 4), its declaration another.
   RegisterFile(std::string device, ViolationLog& log, uint32_t bar_size)
-      : device_(std::move(device)), log_(log), values_(bar_size / 4, 0),
+      : device_(std::move(device)),
+        log_(log),
+        values_(bar_size / 4, 0),
         by_offset_(bar_size / 4, kNone) {}
 
   // Declares every instance of R with its reset value.
@@ -47,16 +51,23 @@ class RegisterFile {
   template <typename R, typename Alias>
   void add_alias() {
     static_assert(Alias::kCount == R::kCount, "an alias covers every instance");
-    for (uint32_t i = 0; i < R::kCount; ++i) by_offset_[Alias::offset(i) / 4] = by_offset_[R::offset(i) / 4];
+    for (uint32_t i = 0; i < R::kCount; ++i)
+      by_offset_[Alias::offset(i) / 4] = by_offset_[R::offset(i) / 4];
   }
 
   // Model-side access: no bus semantics.
   template <typename R>
-  RegisterValue<R> get(uint32_t i = 0) const { return RegisterValue<R>(value<R>(i)); }
+  RegisterValue<R> get(uint32_t i = 0) const {
+    return RegisterValue<R>(value<R>(i));
+  }
   template <typename R>
-  void set(RegisterValue<R> v, uint32_t i = 0) { value<R>(i) = v.raw(); }
+  void set(RegisterValue<R> v, uint32_t i = 0) {
+    value<R>(i) = v.raw();
+  }
   template <typename R>
-  uint32_t& raw(uint32_t i = 0) { return value<R>(i); }
+  uint32_t& raw(uint32_t i = 0) {
+    return value<R>(i);
+  }
   // Sets a field as the device does, whatever the driver may do with it.
   template <typename F>
   void set_field(uint64_t v, uint32_t i = 0) {
@@ -103,9 +114,7 @@ class RegisterFile {
     return &slots_[by_offset_[off / 4]];
   }
   static constexpr uint32_t kNone = ~uint32_t{0};
-  std::string name_of(const Slot& s) const {
-    return absl::StrFormat("%s(%d)", s.name, s.index);
-  }
+  std::string name_of(const Slot& s) const { return absl::StrFormat("%s(%d)", s.name, s.index); }
 
   std::string device_;
   ViolationLog& log_;
@@ -136,8 +145,8 @@ inline uint32_t RegisterFile::bus_read(uint32_t off, Hit* hit) {
 inline RegisterFile::Hit RegisterFile::bus_write(uint32_t off, uint32_t value) {
   Slot* found = find(off);
   if (found == nullptr) {
-    log_.report(absl::StrFormat("%s: write of %#x to unmodelled register %#07x", device_,
-                                value, off));
+    log_.report(
+        absl::StrFormat("%s: write of %#x to unmodelled register %#07x", device_, value, off));
     return {};
   }
   Slot& s = *found;
@@ -145,17 +154,12 @@ inline RegisterFile::Hit RegisterFile::bus_write(uint32_t off, uint32_t value) {
   switch (s.access) {
     case Access::kReadOnly:
     case Access::kClearOnRead:
-      log_.report(absl::StrFormat("%s: write of %#x to read-only register %s", device_,
-                                  value, name_of(s)));
+      log_.report(
+          absl::StrFormat("%s: write of %#x to read-only register %s", device_, value, name_of(s)));
       return {};
-    case Access::kWrite1ToClear:
-      v &= ~value;
-      break;
-    case Access::kWrite1ToSet:
-      v |= value;
-      break;
-    default:
-      v = value;
+    case Access::kWrite1ToClear: v &= ~value; break;
+    case Access::kWrite1ToSet: v |= value; break;
+    default: v = value;
   }
   return {s.type, s.index};
 }

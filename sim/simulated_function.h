@@ -53,8 +53,7 @@ class SimulatedBar final : public Bar {
 
 class SimulatedFunction final : public PciFunction {
  public:
-  SimulatedFunction(std::shared_ptr<DeviceModel> model, SimContext context,
-                    std::string name);
+  SimulatedFunction(std::shared_ptr<DeviceModel> model, SimContext context, std::string name);
 
   std::string name() const override { return name_; }
   PciId id() const override { return model_->id(); }

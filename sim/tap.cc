@@ -17,7 +17,7 @@
 namespace safenic::sim {
 namespace {
 
-constexpr size_t kMinFrame = 60;         // Ethernet minimum without FCS
+constexpr size_t kMinFrame = 60;             // Ethernet minimum without FCS
 constexpr size_t kBufferSize = 65536 + 256;  // more than any frame a TAP hands out (MTU <= 65535)
 
 absl::Status permission_error(const std::string& what, int err) {
@@ -31,9 +31,9 @@ absl::Status permission_error(const std::string& what, int err) {
 
 absl::StatusOr<std::unique_ptr<TapPort>> TapPort::open(const std::string& name) {
   if (name.size() >= IFNAMSIZ) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "TAP name '%s' is %d characters; Linux interface names have at most %d", name,
-        name.size(), IFNAMSIZ - 1));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("TAP name '%s' is %d characters; Linux interface names have at most %d",
+                        name, name.size(), IFNAMSIZ - 1));
   }
   const int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
@@ -121,7 +121,8 @@ size_t TapPort::poll(size_t max_frames) {
 
 bool TapPort::wait(absl::Duration timeout) {
   pollfd p{fd_, POLLIN, 0};
-  const int ms = static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 0, 60'000));
+  const int ms =
+      static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 0, 60'000));
   return ::poll(&p, 1, ms) > 0 && (p.revents & POLLIN) != 0;
 }
 

@@ -10,9 +10,8 @@
 
 namespace safenic::sim {
 
-absl::StatusOr<std::unique_ptr<Device>> Testbed::add(std::shared_ptr<DeviceModel> model,
-                                                     Port& port, const char* kind,
-                                                     MacAddress mac,
+absl::StatusOr<std::unique_ptr<Device>> Testbed::add(std::shared_ptr<DeviceModel> model, Port& port,
+                                                     const char* kind, MacAddress mac,
                                                      const DeviceConfig& config) {
   const std::string name = absl::StrFormat("sim:%s#%d", kind, models_.size());
   models_.push_back(model);
@@ -47,8 +46,8 @@ absl::StatusOr<std::unique_ptr<Device>> Testbed::add(absl::string_view kind_name
                                                      const DeviceConfig& config) {
   const SimulatedKind* kind = find_kind(kind_name);
   if (kind == nullptr) {
-    return absl::NotFoundError(absl::StrFormat("no simulated NIC model '%s'; available: %s",
-                                               kind_name, kind_names()));
+    return absl::NotFoundError(
+        absl::StrFormat("no simulated NIC model '%s'; available: %s", kind_name, kind_names()));
   }
   MacAddress mac = kind->mac;
   mac.bytes[5] = static_cast<uint8_t>(models_.size() + 1);

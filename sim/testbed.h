@@ -54,9 +54,11 @@ class Testbed {
   Model& model(size_t i) const {
     auto* m = i < models_.size() ? dynamic_cast<Model*>(models_[i].get()) : nullptr;
     if (m == nullptr) {
-      std::fprintf(stderr, "Testbed::model<%s>(%zu): %s\n", typeid(Model).name(), i,
-                   i < models_.size() ? ("NIC " + std::to_string(i) + " is " + nics_[i].name + ", another model").c_str()
-                                      : "no such NIC");
+      std::fprintf(
+          stderr, "Testbed::model<%s>(%zu): %s\n", typeid(Model).name(), i,
+          i < models_.size()
+              ? ("NIC " + std::to_string(i) + " is " + nics_[i].name + ", another model").c_str()
+              : "no such NIC");
       std::abort();
     }
     return *m;

@@ -33,8 +33,8 @@ TEST(DeviceSpec, ParsesEveryKind) {
 }
 
 TEST(DeviceSpec, RejectsWhatIsNotASpecAndSaysWhatIs) {
-  for (const char* bad : {"", "sim:", "vhost-user:", "eth0", "0000:03:20.0",
-                          "03:00.8", "0000:03:00.0x", "zz:00.0", "12345:03:00.0"}) {
+  for (const char* bad : {"", "sim:", "vhost-user:", "eth0", "0000:03:20.0", "03:00.8",
+                          "0000:03:00.0x", "zz:00.0", "12345:03:00.0"}) {
     auto s = parse_device_spec(bad);
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(std::string(s.status().message()), HasSubstr("expected sim:KIND")) << bad;
@@ -123,8 +123,8 @@ TEST(MacAddress, ParsesAndPrints) {
   ASSERT_TRUE(mac.ok());
   EXPECT_EQ(mac->to_string(), "02:ab:00:00:10:ff");
   EXPECT_FALSE(mac->is_multicast());
-  for (const char* bad : {"", "02:ab:00:00:10", "02:ab:00:00:10:ff:00", "02-ab-00-00-10-ff",
-                          "02:ab:00:00:10:fg"}) {
+  for (const char* bad :
+       {"", "02:ab:00:00:10", "02:ab:00:00:10:ff:00", "02-ab-00-00-10-ff", "02:ab:00:00:10:fg"}) {
     EXPECT_FALSE(MacAddress::parse(bad).ok()) << bad;
   }
 }
@@ -135,13 +135,14 @@ absl::StatusOr<std::unique_ptr<Device>> open_fake(std::unique_ptr<PciFunction>,
   return std::unique_ptr<Device>(new FakeDevice());
 }
 constexpr SupportedDevice kFakeDevices[] = {{{0x1234, 0xD0A1}, "a DMA copy engine"}};
-const bool kRegistered = register_driver({"fake-dmacopy", "made-up devices", kFakeDevices, open_fake});
+const bool kRegistered =
+    register_driver({"fake-dmacopy", "made-up devices", kFakeDevices, open_fake});
 
 TEST(OpenDevice, PicksTheDriverByPciIdAndNamesUnsupportedDevices) {
   ASSERT_TRUE(kRegistered);
   sim::SimContext ctx;
-  auto fn = std::make_unique<sim::SimulatedFunction>(
-      std::make_shared<testdev::DmaCopyModel>(ctx), ctx, "sim:dmacopy#0");
+  auto fn = std::make_unique<sim::SimulatedFunction>(std::make_shared<testdev::DmaCopyModel>(ctx),
+                                                     ctx, "sim:dmacopy#0");
   auto dev = open_device(std::move(fn));
   ASSERT_TRUE(dev.ok()) << dev.status();
   EXPECT_EQ((*dev)->driver(), "fake");

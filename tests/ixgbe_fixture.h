@@ -35,16 +35,18 @@ inline DeviceConfig small_ixgbe_config() {
 
 // The ixgbe driver on `model`, or on a new model whose MAC ends in `id`;
 // the function is named sim:82599#<id>.
-inline absl::StatusOr<IxgbeNic> open_ixgbe(sim::SimContext& ctx, const DeviceConfig& config, uint8_t id,
+inline absl::StatusOr<IxgbeNic> open_ixgbe(sim::SimContext& ctx, const DeviceConfig& config,
+                                           uint8_t id,
                                            std::shared_ptr<sim::Ixgbe82599> model = nullptr) {
   if (model == nullptr) {
     sim::Ixgbe82599Config mc;
     mc.mac.bytes[5] = id;
     model = std::make_shared<sim::Ixgbe82599>(ctx, mc);
   }
-  SAFENIC_ASSIGN_OR_RETURN(
-      auto dev, ixgbe::open(std::make_unique<sim::SimulatedFunction>(model, ctx, absl::StrFormat("sim:82599#%d", id)),
-                            config));
+  SAFENIC_ASSIGN_OR_RETURN(auto dev,
+                           ixgbe::open(std::make_unique<sim::SimulatedFunction>(
+                                           model, ctx, absl::StrFormat("sim:82599#%d", id)),
+                                       config));
   return IxgbeNic{std::move(model), std::move(dev)};
 }
 

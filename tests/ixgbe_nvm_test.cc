@@ -56,7 +56,8 @@ class IxgbeEepromTest : public ::testing::Test {
 
 TEST_F(IxgbeEepromTest, EerdAndSpiReadTheSameValidEeprom) {
   uint16_t sum = 0;
-  for (uint32_t w = 0; w <= ixgbe::kEepromChecksumWord; ++w) sum = static_cast<uint16_t>(sum + eerd(w));
+  for (uint32_t w = 0; w <= ixgbe::kEepromChecksumWord; ++w)
+    sum = static_cast<uint16_t>(sum + eerd(w));
   EXPECT_EQ(sum, ixgbe::kEepromSum);
   const uint16_t module = eerd(0x0F);
   ASSERT_NE(module, 0);
@@ -74,13 +75,14 @@ TEST_F(IxgbeEepromTest, EerdAndSpiReadTheSameValidEeprom) {
   EXPECT_TRUE(read(ixgbe::EEC::offset()) & ixgbe::EEC::GNT::kMask);
   eec &= ~ixgbe::EEC::CS::kMask;  // select
   write(ixgbe::EEC::offset(), eec);
-  EXPECT_EQ(spi(eec, ixgbe::kSpiReadStatus, 8, 8), 0u);  // ready
+  EXPECT_EQ(spi(eec, ixgbe::kSpiReadStatus, 8, 8), 0u);      // ready
   write(ixgbe::EEC::offset(), eec | ixgbe::EEC::CS::kMask);  // standby
   write(ixgbe::EEC::offset(), eec);
   spi(eec, ixgbe::kSpiRead, 8, 0);
   const uint32_t bytes = spi(eec, 2 * module + 2 * 0x4, 16, 32);  // words module+4 and module+5
   const uint32_t next = eerd(module + 0x5);
-  EXPECT_EQ(bytes, (patch & 0xFFu) << 24 | uint32_t(patch) >> 8 << 16 | (next & 0xFF) << 8 | next >> 8);
+  EXPECT_EQ(bytes,
+            (patch & 0xFFu) << 24 | uint32_t(patch) >> 8 << 16 | (next & 0xFF) << 8 | next >> 8);
   write(ixgbe::EEC::offset(), (eec | ixgbe::EEC::CS::kMask) & ~ixgbe::EEC::REQ::kMask);
   EXPECT_FALSE(read(ixgbe::EEC::offset()) & ixgbe::EEC::GNT::kMask);
   EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
@@ -88,11 +90,13 @@ TEST_F(IxgbeEepromTest, EerdAndSpiReadTheSameValidEeprom) {
   // What this EEPROM does not do is said so.
   write(ixgbe::EEC::offset(), eec);  // select again
   spi(eec, 0x06, 8, 0);              // WREN
-  EXPECT_THAT(ctx_.log->to_string(),
-              HasSubstr("SPI EEPROM instruction 0x06 through EEC; this model's EEPROM reads (0x03) and "
-                        "reads its status (0x05)"));
+  EXPECT_THAT(
+      ctx_.log->to_string(),
+      HasSubstr("SPI EEPROM instruction 0x06 through EEC; this model's EEPROM reads (0x03) and "
+                "reads its status (0x05)"));
   eerd(5000);
-  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("EERD read of EEPROM word 0x1388; the EEPROM has 1024 words"));
+  EXPECT_THAT(ctx_.log->to_string(),
+              HasSubstr("EERD read of EEPROM word 0x1388; the EEPROM has 1024 words"));
 }
 
 // The software semaphore: the read that finds SMBI clear owns it (and sets
@@ -155,10 +159,13 @@ class I2cMaster {
   bool data_in() { return lines() & ixgbe::I2CCTL::DATA_IN::kMask; }
 
  private:
-  uint32_t lines() { return static_cast<uint32_t>(model_.mmio_read(0, ixgbe::I2CCTL::offset(), 4)); }
+  uint32_t lines() {
+    return static_cast<uint32_t>(model_.mmio_read(0, ixgbe::I2CCTL::offset(), 4));
+  }
   void write() {
     model_.mmio_write(0, ixgbe::I2CCTL::offset(), 4,
-                      (clock_ ? ixgbe::I2CCTL::CLK_OUT::kMask : 0) | (data_ ? ixgbe::I2CCTL::DATA_OUT::kMask : 0));
+                      (clock_ ? ixgbe::I2CCTL::CLK_OUT::kMask : 0) |
+                          (data_ ? ixgbe::I2CCTL::DATA_OUT::kMask : 0));
   }
   void set_clock(bool v) { clock_ = v, write(); }
   void set_data(bool v) { data_ = v, write(); }
@@ -202,10 +209,12 @@ TEST_F(IxgbeEepromTest, TheSfpModuleIdentifiesItselfOverI2cAsAPassiveCable) {
   EXPECT_EQ(i2c.read(sim::SfpModule::kCableTechnology), 0x04);
   EXPECT_EQ(i2c.read(sim::SfpModule::kCompliance10G), 0x00);
   uint8_t sum = 0;
-  for (int b = 0; b < 63; ++b) sum = static_cast<uint8_t>(sum + i2c.read(static_cast<uint8_t>(b)).value());
+  for (int b = 0; b < 63; ++b)
+    sum = static_cast<uint8_t>(sum + i2c.read(static_cast<uint8_t>(b)).value());
   EXPECT_EQ(i2c.read(sim::SfpModule::kCcBase), sum);
   std::string vendor;
-  for (int b = 0; b < 16; ++b) vendor += static_cast<char>(i2c.read(static_cast<uint8_t>(20 + b)).value());
+  for (int b = 0; b < 16; ++b)
+    vendor += static_cast<char>(i2c.read(static_cast<uint8_t>(20 + b)).value());
   EXPECT_EQ(vendor, "SAFENIC SIM     ");
   // The same 16 bytes in one sequential read.
   const std::vector<uint8_t> name = i2c.read_sequence(20, 16);
@@ -238,7 +247,8 @@ TEST_F(IxgbeEepromTest, TheEepromHasAnSfpInitSequenceForADaCable) {
   ASSERT_NE(list, 0);
   ASSERT_NE(list, 0xFFFF);
   std::vector<uint16_t> types;
-  for (uint16_t w = static_cast<uint16_t>(list + 1); eerd(w) != 0xFFFF; w = static_cast<uint16_t>(w + 2)) {
+  for (uint16_t w = static_cast<uint16_t>(list + 1); eerd(w) != 0xFFFF;
+       w = static_cast<uint16_t>(w + 2)) {
     types.push_back(eerd(w));
     const uint16_t sequence = eerd(w + 1);
     ASSERT_NE(sequence, 0);
@@ -246,7 +256,6 @@ TEST_F(IxgbeEepromTest, TheEepromHasAnSfpInitSequenceForADaCable) {
   }
   EXPECT_EQ(types, (std::vector<uint16_t>{3, 4}));
 }
-
 
 // Link set-up runs from reset with the EEPROM's AUTOC (10G serial, SFI), as
 // on the NIC: with a module and something at the other end the link is up
@@ -258,18 +267,21 @@ TEST_F(IxgbeEepromTest, TheLinkComesUpFromResetInTheEepromsLinkMode) {
   sim::TesterPort partner;
   sim::connect(model_.port(), partner);
   EXPECT_EQ(AUTOC::LMS::extract(read(AUTOC::offset())), AUTOC::LMS::k10gSerial);
-  EXPECT_EQ(ixgbe::AUTOC2::PMA_PMD_10G_SERIAL::extract(read(ixgbe::AUTOC2::offset())), ixgbe::AUTOC2::PMA_PMD_10G_SERIAL::kSfi);
+  EXPECT_EQ(ixgbe::AUTOC2::PMA_PMD_10G_SERIAL::extract(read(ixgbe::AUTOC2::offset())),
+            ixgbe::AUTOC2::PMA_PMD_10G_SERIAL::kSfi);
   EXPECT_NE(ixgbe::ANLP1::AN_STATE::extract(read(ixgbe::ANLP1::offset())), 0u);
   ctx_.clock->advance(absl::Milliseconds(1));
   model_.progress();
   EXPECT_TRUE(read(LINKS::offset()) & LINKS::LINK_UP::kMask);
   EXPECT_EQ(LINKS::LINK_SPEED::extract(read(LINKS::offset())), 3u);
   // 1 Gb/s without autonegotiation (LMS 0): no link here.
-  write(AUTOC::offset(), AUTOC::LMS::insert(read(AUTOC::offset()), AUTOC::LMS::k1gNoAutoneg) | AUTOC::AN_RESTART::kMask);
+  write(AUTOC::offset(), AUTOC::LMS::insert(read(AUTOC::offset()), AUTOC::LMS::k1gNoAutoneg) |
+                             AUTOC::AN_RESTART::kMask);
   ctx_.clock->advance(absl::Milliseconds(10));
   model_.progress();
   EXPECT_FALSE(read(LINKS::offset()) & LINKS::LINK_UP::kMask);
-  write(AUTOC::offset(), AUTOC::LMS::insert(read(AUTOC::offset()), AUTOC::LMS::k10gSerial) | AUTOC::AN_RESTART::kMask);
+  write(AUTOC::offset(), AUTOC::LMS::insert(read(AUTOC::offset()), AUTOC::LMS::k10gSerial) |
+                             AUTOC::AN_RESTART::kMask);
   EXPECT_FALSE(read(LINKS::offset()) & LINKS::LINK_UP::kMask);  // negotiating
   ctx_.clock->advance(absl::Milliseconds(1));
   model_.progress();

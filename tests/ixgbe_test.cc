@@ -77,7 +77,7 @@ TEST_F(IxgbeTest, InitFollowsTheDatasheetWithoutViolations) {
   Nic nic = open_ok();
   EXPECT_EQ(nic.dev->driver(), "ixgbe");
   EXPECT_EQ(nic.dev->mac().to_string(), "02:00:00:00:82:01");  // from the "EEPROM"
-  EXPECT_FALSE(nic.dev->link().up);  // no cable
+  EXPECT_FALSE(nic.dev->link().up);                            // no cable
   expect_clean();
 }
 
@@ -198,7 +198,7 @@ TEST_F(IxgbeTest, AnEmptyRxPoolLeavesFramesInTheRingUntilBuffersReturn) {
   fill(*pool, out, 10, 8, b.dev->mac());
   ASSERT_EQ(*a.dev->tx_batch(0, out), 10u);
   EXPECT_EQ(*b.dev->rx_batch(0, in), 0u);  // no buffer to swap in: frames wait
-  held.clear();                             // buffers come home
+  held.clear();                            // buffers come home
   EXPECT_EQ(*b.dev->rx_batch(0, in), 8u);
   in.clear();
   EXPECT_EQ(*b.dev->rx_batch(0, in), 2u);
@@ -347,10 +347,10 @@ TEST_F(IxgbeTest, TheModelReportsWhatADriverMustNotDo) {
   bar.write(RegisterValue<ixgbe::RDLEN>(100), 0);  // not a multiple of 128
   bar.write(RegisterValue<ixgbe::RXDCTL>().set<ixgbe::RXDCTL::ENABLE>(), 0);
   EXPECT_FALSE(bar.read<ixgbe::RXDCTL>(0).is_set<ixgbe::RXDCTL::ENABLE>());
-  bar.write(RegisterValue<ixgbe::TDT>(5), 3);      // tail on a disabled queue
-  bar.write32(0x7FFF0, 1);                         // nothing there
+  bar.write(RegisterValue<ixgbe::TDT>(5), 3);  // tail on a disabled queue
+  bar.write32(0x7FFF0, 1);                     // nothing there
   (void)bar.read<ixgbe::GPRC>();
-  bar.write32(ixgbe::LINKS::offset(), 0);          // read-only
+  bar.write32(ixgbe::LINKS::offset(), 0);  // read-only
   ASSERT_EQ(ctx_.log->size(), 4u) << ctx_.log->to_string();
   EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("RX queue 0 enabled with ring length not a"));
   EXPECT_THAT(ctx_.log->entries()[1], HasSubstr("TX tail 5 written to disabled queue 3"));
@@ -461,7 +461,7 @@ TEST_F(IxgbeTest, TheRxWriteBackCarriesPacketTypeRssTypeAndTheSecondDwordPcsdSel
   using WB = ixgbe::RxWriteBack;
   EXPECT_EQ(dword0, WB::PACKET_TYPE::insert(0, ixgbe::kPacketTypeIpv4 | ixgbe::kPacketTypeUdp) |
                         WB::RSS_TYPE::insert(0, ixgbe::kRssTypeUdpIpv4));  // MRQC hashes UDP ports
-  EXPECT_EQ(dword1, payload_sum << 16 | 0x1234u);  // PCSD clear
+  EXPECT_EQ(dword1, payload_sum << 16 | 0x1234u);                          // PCSD clear
 
   Batch<8> in;
   ASSERT_EQ(*nic.dev->rx_batch(0, in) + *nic.dev->rx_batch(1, in) + *nic.dev->rx_batch(2, in) +
@@ -532,7 +532,6 @@ TEST_F(IxgbeTest, BroadcastFramesNeedFctrlBam) {
   expect_clean();
 }
 
-
 // §8.2.3.8: the per-queue statistics count the queues RQSMR maps to them
 // (reset: all to statistics 0). The driver maps queue q to statistics q, so
 // each queue's drops are its own; with the mapping back at its reset value
@@ -562,7 +561,7 @@ TEST_F(IxgbeTest, EachQueuesDropsAreItsOwnOnceRqsmrMapsThem) {
   EXPECT_EQ(drops, stats->counters["MPC"]);
   EXPECT_GE(queues_dropping, 2u);
   for (uint32_t n = 0; n < 4; ++n) b.model->mmio_write(0, ixgbe::RQSMR::offset(n), 4, 0);
-  send(0);  // the same flows: the rings are still full, all 384 dropped
+  send(0);                      // the same flows: the rings are still full, all 384 dropped
   auto after = b.dev->stats();  // the driver's statistics add up over calls
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->counters["MPC"] - stats->counters["MPC"], 384u);
@@ -619,9 +618,10 @@ TEST_F(IxgbeTest, TaggedFramesPassByTheVlanFilterTableWhenItIsOn) {
     Batch<4> in;
     return *nic.dev->rx_batch(0, in);
   };
-  const uint32_t vlnctrl = static_cast<uint32_t>(nic.model->mmio_read(0, ixgbe::VLNCTRL::offset(), 4));
+  const uint32_t vlnctrl =
+      static_cast<uint32_t>(nic.model->mmio_read(0, ixgbe::VLNCTRL::offset(), 4));
   EXPECT_EQ(ixgbe::VLNCTRL::VET::extract(vlnctrl), 0x8100u);  // reset
-  EXPECT_EQ(received(1, true), 1u);  // VFE clear
+  EXPECT_EQ(received(1, true), 1u);                           // VFE clear
   nic.model->mmio_write(0, ixgbe::VLNCTRL::offset(), 4, vlnctrl | ixgbe::VLNCTRL::VFE::kMask);
   EXPECT_EQ(received(2, true), 0u);
   EXPECT_EQ(received(3, false), 1u);
@@ -650,7 +650,7 @@ TEST_F(IxgbeTest, TransmitStatisticsFollowTqsmAndQptcReadsAtBothOffsets) {
   ASSERT_EQ(*a.dev->tx_batch(0, out), 3u);
   EXPECT_EQ(read(ixgbe::QBTC_L::offset(0)), 300u);
   EXPECT_EQ(read(ixgbe::QPTC_ALIAS::offset(0)), 3u);
-  EXPECT_EQ(read(ixgbe::QPTC::offset(0)), 0u);  // cleared by the read above
+  EXPECT_EQ(read(ixgbe::QPTC::offset(0)), 0u);           // cleared by the read above
   a.model->mmio_write(0, ixgbe::TQSM::offset(0), 4, 5);  // queue 0 to statistics 5
   fill(*pool, out, 2, 3, b.dev->mac());
   ASSERT_EQ(*a.dev->tx_batch(0, out), 2u);

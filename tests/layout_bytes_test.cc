@@ -31,8 +31,8 @@ TEST(LayoutBytes, Ixgbe82599RxRead) {
   using D = ixgbe::RxRead;
   Bytes<16> b{};
   LayoutRef<D>(b.data()).set<D::PKT_ADDR>(0x1122334455667788).set<D::HDR_ADDR>(0x99AABBCCDDEEFF01);
-  EXPECT_EQ(b, (Bytes<16>{0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
-                          0x01, 0xFF, 0xEE, 0xDD, 0xCC, 0xBB, 0xAA, 0x99}));
+  EXPECT_EQ(b, (Bytes<16>{0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x01, 0xFF, 0xEE, 0xDD,
+                          0xCC, 0xBB, 0xAA, 0x99}));
 }
 
 // §7.1.6.2 advanced receive descriptor, write-back format:
@@ -47,9 +47,9 @@ TEST(LayoutBytes, Ixgbe82599RxWriteBack) {
   Bytes<16> b{};
   LayoutRef<D>(b.data())
       .set<D::RSS_TYPE>(0x7)
-      .set<D::PACKET_TYPE>(0x1021)   // bits 16:4
-      .set<D::RSCCNT>(0x3)           // bits 20:17
-      .set<D::HDR_LEN>(0x155)        // bits 30:21
+      .set<D::PACKET_TYPE>(0x1021)  // bits 16:4
+      .set<D::RSCCNT>(0x3)          // bits 20:17
+      .set<D::HDR_LEN>(0x155)       // bits 30:21
       .set<D::SPH>(1)
       .set<D::IP_ID>(0xBEEF)
       .set<D::FRAGMENT_CHECKSUM>(0xCAFE)
@@ -57,8 +57,8 @@ TEST(LayoutBytes, Ixgbe82599RxWriteBack) {
       .set<D::LENGTH>(0x05EA)
       .set<D::VLAN>(0x0064);
   // dword 0 = 1 << 31 | 0x155 << 21 | 0x3 << 17 | 0x1021 << 4 | 0x7 = 0xAAA70217
-  EXPECT_EQ(b, (Bytes<16>{0x17, 0x02, 0xA7, 0xAA, 0xEF, 0xBE, 0xFE, 0xCA,
-                          0x03, 0x00, 0x00, 0x20, 0xEA, 0x05, 0x64, 0x00}));
+  EXPECT_EQ(b, (Bytes<16>{0x17, 0x02, 0xA7, 0xAA, 0xEF, 0xBE, 0xFE, 0xCA, 0x03, 0x00, 0x00, 0x20,
+                          0xEA, 0x05, 0x64, 0x00}));
   LayoutRef<D> d(b.data());
   EXPECT_TRUE(d.is_set<D::DD>());
   EXPECT_TRUE(d.is_set<D::EOP>());
@@ -87,12 +87,11 @@ TEST(LayoutBytes, Ixgbe82599Tx) {
       .set<D::DEXT>(1)
       .set<D::PAYLEN>(1514);
   // dword 2 = 0x2B << 24 | 3 << 20 | 1514 = 0x2B3005EA; dword 3 = 1514 << 14 = 0x017A8000
-  EXPECT_EQ(b, (Bytes<16>{0x80, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00,
-                          0xEA, 0x05, 0x30, 0x2B, 0x00, 0x80, 0x7A, 0x01}));
+  EXPECT_EQ(b, (Bytes<16>{0x80, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00, 0xEA, 0x05, 0x30, 0x2B,
+                          0x00, 0x80, 0x7A, 0x01}));
   EXPECT_EQ(D::DTYP::kData, 0x3u);
   const Bytes<16> done{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0, 0};
-  EXPECT_TRUE(LayoutView<ixgbe::TxWriteBack>(done.data())
-                  .is_set<ixgbe::TxWriteBack::DD>());
+  EXPECT_TRUE(LayoutView<ixgbe::TxWriteBack>(done.data()).is_set<ixgbe::TxWriteBack::DD>());
 }
 
 // ---------------------------------------------------------------------------
@@ -102,10 +101,13 @@ TEST(LayoutBytes, Ixgbe82599Tx) {
 TEST(LayoutBytes, VirtioSplitDescriptor) {
   using D = virtio::SplitDesc;
   Bytes<16> b{};
-  LayoutRef<D>(b.data()).set<D::ADDR>(0x0102030405060708).set<D::LEN>(0x0A0B0C0D)
-      .set<D::FLAGS>(virtio::kDescNext | virtio::kDescWrite).set<D::NEXT>(0x1234);
-  EXPECT_EQ(b, (Bytes<16>{0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
-                          0x0D, 0x0C, 0x0B, 0x0A, 0x03, 0x00, 0x34, 0x12}));
+  LayoutRef<D>(b.data())
+      .set<D::ADDR>(0x0102030405060708)
+      .set<D::LEN>(0x0A0B0C0D)
+      .set<D::FLAGS>(virtio::kDescNext | virtio::kDescWrite)
+      .set<D::NEXT>(0x1234);
+  EXPECT_EQ(b, (Bytes<16>{0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x0D, 0x0C, 0x0B, 0x0A,
+                          0x03, 0x00, 0x34, 0x12}));
   EXPECT_EQ(virtio::kDescIndirect, 4u);
   // §2.7.6 avail ring: flags, idx, ring[n], used_event; §2.7.8 used ring:
   // flags, idx, ring[n] of {id le32, len le32}, avail_event.
@@ -119,10 +121,13 @@ TEST(LayoutBytes, VirtioSplitDescriptor) {
 TEST(LayoutBytes, VirtioPackedDescriptorAndEvent) {
   using D = virtio::PackedDesc;
   Bytes<16> b{};
-  LayoutRef<D>(b.data()).set<D::ADDR>(0x1122334455667788).set<D::LEN>(0x600).set<D::ID>(0x7F)
+  LayoutRef<D>(b.data())
+      .set<D::ADDR>(0x1122334455667788)
+      .set<D::LEN>(0x600)
+      .set<D::ID>(0x7F)
       .set<D::FLAGS>(virtio::kPackedAvail | virtio::kDescWrite);
-  EXPECT_EQ(b, (Bytes<16>{0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
-                          0x00, 0x06, 0x00, 0x00, 0x7F, 0x00, 0x82, 0x00}));
+  EXPECT_EQ(b, (Bytes<16>{0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00, 0x06, 0x00, 0x00,
+                          0x7F, 0x00, 0x82, 0x00}));
   EXPECT_EQ(virtio::kPackedUsed, 0x8000u);
   using E = virtio::PackedEvent;
   Bytes<4> e{};
@@ -137,8 +142,13 @@ TEST(LayoutBytes, VirtioPackedDescriptorAndEvent) {
 TEST(LayoutBytes, VirtioNetHeader) {
   using H = virtio::NetHdr;
   Bytes<12> b{};
-  LayoutRef<H>(b.data()).set<H::FLAGS>(1).set<H::GSO_TYPE>(3).set<H::HDR_LEN>(0x36)
-      .set<H::GSO_SIZE>(0x5A8).set<H::CSUM_START>(0x22).set<H::CSUM_OFFSET>(0x10)
+  LayoutRef<H>(b.data())
+      .set<H::FLAGS>(1)
+      .set<H::GSO_TYPE>(3)
+      .set<H::HDR_LEN>(0x36)
+      .set<H::GSO_SIZE>(0x5A8)
+      .set<H::CSUM_START>(0x22)
+      .set<H::CSUM_OFFSET>(0x10)
       .set<H::NUM_BUFFERS>(2);
   EXPECT_EQ(b, (Bytes<12>{0x01, 0x03, 0x36, 0x00, 0xA8, 0x05, 0x22, 0x00, 0x10, 0x00, 0x02, 0x00}));
 }
@@ -154,8 +164,10 @@ TEST(LayoutBytes, ConnectXSendWqe) {
   using W = mlx5::SendWqe;
   Bytes<64> b{};
   LayoutRef<W>(b.data())
-      .set<W::WQE_INDEX>(0xBEEF).set<W::OPCODE>(0x0A)
-      .set<W::SQN>(0x123456).set<W::DS>(0x3F)
+      .set<W::WQE_INDEX>(0xBEEF)
+      .set<W::OPCODE>(0x0A)
+      .set<W::SQN>(0x123456)
+      .set<W::DS>(0x3F)
       .set<W::CE>(2)
       .set<W::INLINE_HDR_SZ>(0x0112);
   Bytes<64> want{};
@@ -173,9 +185,10 @@ TEST(LayoutBytes, ConnectXSendWqe) {
 TEST(LayoutBytes, ConnectXDataSegment) {
   using S = mlx5::DataSegment;
   Bytes<16> b{};
-  LayoutRef<S>(b.data()).set<S::BYTE_COUNT>(0x5EA).set<S::LKEY>(0x800).set<S::ADDR>(0x0102030405060708);
-  EXPECT_EQ(b, (Bytes<16>{0x00, 0x00, 0x05, 0xEA, 0x00, 0x00, 0x08, 0x00,
-                          0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08}));
+  LayoutRef<S>(b.data()).set<S::BYTE_COUNT>(0x5EA).set<S::LKEY>(0x800).set<S::ADDR>(
+      0x0102030405060708);
+  EXPECT_EQ(b, (Bytes<16>{0x00, 0x00, 0x05, 0xEA, 0x00, 0x00, 0x08, 0x00, 0x01, 0x02, 0x03, 0x04,
+                          0x05, 0x06, 0x07, 0x08}));
 }
 
 // "Completion Queue Entry" (64 bytes): RSS hash 0x0C, L2/L3/L4 ok bits at
@@ -186,9 +199,14 @@ TEST(LayoutBytes, ConnectXCqe) {
   using C = mlx5::Cqe;
   Bytes<64> b{};
   LayoutRef<C>(b.data())
-      .set<C::RSS_HASH_RESULT>(0xA1B2C3D4).set<C::HDS_IP_EXT>(0x07).set<C::BYTE_CNT>(0x40)
-      .set<C::SYNDROME>(0x05).set<C::SOP_DROP_QPN>(0x0A001234)
-      .set<C::WQE_COUNTER>(0xFFFE).set<C::OPCODE>(0xD).set<C::OWNER>(1);
+      .set<C::RSS_HASH_RESULT>(0xA1B2C3D4)
+      .set<C::HDS_IP_EXT>(0x07)
+      .set<C::BYTE_CNT>(0x40)
+      .set<C::SYNDROME>(0x05)
+      .set<C::SOP_DROP_QPN>(0x0A001234)
+      .set<C::WQE_COUNTER>(0xFFFE)
+      .set<C::OPCODE>(0xD)
+      .set<C::OWNER>(1);
   Bytes<64> want{};
   want[0x0C] = 0xA1, want[0x0D] = 0xB2, want[0x0E] = 0xC3, want[0x0F] = 0xD4;
   want[0x1C] = 0x07;
@@ -207,8 +225,13 @@ TEST(LayoutBytes, ConnectXCqe) {
 TEST(LayoutBytes, ConnectXEqe) {
   using E = mlx5::Eqe;
   Bytes<64> b{};
-  LayoutRef<E>(b.data()).set<E::TYPE>(0x0B).set<E::SUB_TYPE>(0x04).set<E::PAGE_FUNCTION>(0x0001)
-      .set<E::NUM_PAGES>(0xFFFFFFF0).set<E::PORT>(1).set<E::OWNER>(1);
+  LayoutRef<E>(b.data())
+      .set<E::TYPE>(0x0B)
+      .set<E::SUB_TYPE>(0x04)
+      .set<E::PAGE_FUNCTION>(0x0001)
+      .set<E::NUM_PAGES>(0xFFFFFFF0)
+      .set<E::PORT>(1)
+      .set<E::OWNER>(1);
   Bytes<64> want{};
   want[0x01] = 0x0B, want[0x03] = 0x04;
   want[0x22] = 0x00, want[0x23] = 0x01;
@@ -230,7 +253,8 @@ TEST(LayoutBytes, ConnectXEqe) {
 TEST(LayoutBytes, ConnectXDoorbellRecords) {
   Bytes<8> w{};
   LayoutRef<mlx5::WqDoorbell>(w.data())
-      .set<mlx5::WqDoorbell::RECEIVE_COUNTER>(0x0102).set<mlx5::WqDoorbell::SEND_COUNTER>(0x0304);
+      .set<mlx5::WqDoorbell::RECEIVE_COUNTER>(0x0102)
+      .set<mlx5::WqDoorbell::SEND_COUNTER>(0x0304);
   EXPECT_EQ(w, (Bytes<8>{0, 0, 0x01, 0x02, 0, 0, 0x03, 0x04}));
   Bytes<8> c{};
   LayoutRef<mlx5::CqDoorbell>(c.data()).set<mlx5::CqDoorbell::UPDATE_CI>(0xABCDEF);

@@ -62,7 +62,7 @@ TEST(Mempool, APoolLargerThanTheMapperKeepsContiguousSpansRegionsOfWholeBuffers)
   auto pool = Mempool::create({.buffers = 10, .data_room = 1920, .tag = "chunks"},
                               DmaAllocator(Backing::kAnonymous, mapper));
   ASSERT_TRUE(pool.ok()) << pool.status();
-  ASSERT_EQ((*pool)->stride(), 2048u);  // 128 headroom + 1920
+  ASSERT_EQ((*pool)->stride(), 2048u);     // 128 headroom + 1920
   EXPECT_EQ((*pool)->region_count(), 3u);  // 4 + 4 + 2 buffers
   ASSERT_EQ(mapper->mappings.size(), 3u);
   Batch<16> all;
@@ -130,8 +130,7 @@ TEST(DmaRegion, MoveTransfersOwnershipAndDestructionUnmaps) {
 }
 
 TEST(DmaRegion, RejectsZeroBytes) {
-  auto r = DmaRegion::allocate(0, Backing::kAnonymous,
-                               std::make_shared<IdentityMapper>(), "zero");
+  auto r = DmaRegion::allocate(0, Backing::kAnonymous, std::make_shared<IdentityMapper>(), "zero");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -152,8 +151,8 @@ TEST(DmaRegion, HugepageRegionsAreAlignedAndSized) {
     GTEST_SKIP() << "fewer than 2 free 2 MiB hugepages; reserve some with "
                     "`echo 8 > /proc/sys/vm/nr_hugepages`";
   }
-  auto r = DmaRegion::allocate(3 << 20, Backing::kHugepage2M,
-                               std::make_shared<IdentityMapper>(), "huge");
+  auto r = DmaRegion::allocate(3 << 20, Backing::kHugepage2M, std::make_shared<IdentityMapper>(),
+                               "huge");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->size(), 4u << 20);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(r->data()) % kHugepageSize, 0u);
@@ -171,8 +170,7 @@ TEST(DmaRegion, TooFewHugepagesIsAnErrorThatSaysHowToReserveThem) {
 }
 
 TEST(PagemapMapper, TranslatesALockedPageOrSaysWhy) {
-  auto r = DmaRegion::allocate(4096, Backing::kAnonymous,
-                               std::make_shared<IdentityMapper>(), "pm");
+  auto r = DmaRegion::allocate(4096, Backing::kAnonymous, std::make_shared<IdentityMapper>(), "pm");
   ASSERT_TRUE(r.ok());
   r->data()[0] = 1;  // resident
   auto pa = PagemapMapper::physical_address(r->data() + 123);
@@ -219,8 +217,8 @@ TEST(DmaArena, SlicesAreZeroedAlignedAndShareTheArenasMemfd) {
 }
 
 TEST(DmaArena, FreedRangesAreReusedZeroedAndMerged) {
-  auto arena = *DmaArena::create(64 << 10, Backing::kAnonymous,
-                                 std::make_shared<IdentityMapper>(), "arena");
+  auto arena =
+      *DmaArena::create(64 << 10, Backing::kAnonymous, std::make_shared<IdentityMapper>(), "arena");
   DmaAllocator dma(arena);
   std::vector<DmaRegion> slices;
   for (int i = 0; i < 16; ++i) {
@@ -234,8 +232,7 @@ TEST(DmaArena, FreedRangesAreReusedZeroedAndMerged) {
   // must merge back into one, or the full-size allocation below fails.
   for (int i = 0; i < 16; i += 2) slices[i] = DmaRegion();
   EXPECT_EQ(arena->slices_in_use(), 8u);
-  EXPECT_EQ(dma.allocate(8192, "two pages").status().code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(dma.allocate(8192, "two pages").status().code(), absl::StatusCode::kResourceExhausted);
   auto one = dma.allocate(4096, "reused");
   ASSERT_TRUE(one.ok());
   for (size_t i = 0; i < one->size(); ++i) ASSERT_EQ(one->data()[i], 0) << i;
@@ -248,8 +245,8 @@ TEST(DmaArena, FreedRangesAreReusedZeroedAndMerged) {
 }
 
 TEST(DmaArena, ExhaustionSaysWhatIsFreeAndWhatToDo) {
-  auto arena = *DmaArena::create(16 << 10, Backing::kAnonymous,
-                                 std::make_shared<IdentityMapper>(), "small arena");
+  auto arena = *DmaArena::create(16 << 10, Backing::kAnonymous, std::make_shared<IdentityMapper>(),
+                                 "small arena");
   DmaAllocator dma(arena);
   DmaRegion keep = *dma.allocate(12 << 10, "rings");
   auto r = dma.allocate(8 << 10, "pool");
@@ -259,8 +256,7 @@ TEST(DmaArena, ExhaustionSaysWhatIsFreeAndWhatToDo) {
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("'pool'"));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("larger arena"));
   EXPECT_EQ(dma.allocate(0, "none").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(dma.allocate(1 << 30, "huge").status().code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(dma.allocate(1 << 30, "huge").status().code(), absl::StatusCode::kResourceExhausted);
 }
 
 TEST(DmaArena, SlicesKeepTheArenaAliveAndItUnmapsOnceAfterTheLast) {
@@ -398,12 +394,10 @@ TEST_F(MempoolTest, CloneCopiesIntoANewBufferOrFailsClearly) {
 TEST_F(MempoolTest, RejectsBadConfigs) {
   MempoolConfig c;
   c.buffers = 0;
-  EXPECT_EQ(Mempool::create(c, dma_).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Mempool::create(c, dma_).status().code(), absl::StatusCode::kInvalidArgument);
   c.buffers = 1;
   c.data_room = 1;
-  EXPECT_EQ(Mempool::create(c, dma_).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Mempool::create(c, dma_).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(MempoolTest, ReleasingThePoolWithPacketsOutIsSafe) {

@@ -94,8 +94,8 @@ class Mlx5DeviceTest : public ::testing::Test {
 };
 
 TEST_F(Mlx5DeviceTest, OpensOnEveryProfileAndClosesReturningEverything) {
-  for (auto profile : {sim::ConnectXProfile::cx4(), sim::ConnectXProfile::cx4lx(),
-                       sim::ConnectXProfile::cx5()}) {
+  for (auto profile :
+       {sim::ConnectXProfile::cx4(), sim::ConnectXProfile::cx4lx(), sim::ConnectXProfile::cx5()}) {
     for (uint16_t queues : {1, 4}) {
       Nic nic = open_ok(small_config(queues), 7, profile);
       ASSERT_NE(nic.dev, nullptr);
@@ -138,7 +138,8 @@ TEST_F(Mlx5DeviceTest, OpenDeviceFindsTheSimulatedConnectX) {
 TEST_F(Mlx5DeviceTest, EveryPtysLinkModeReportsItsSpeed) {
   const struct {
     uint32_t bit, mbps;
-  } kModes[] = {{0, 1000}, {5, 20000}, {8, 56000}, {23, 100000}, {24, 100}, {25, 1000}, {26, 10000}};
+  } kModes[] = {{0, 1000}, {5, 20000}, {8, 56000}, {23, 100000},
+                {24, 100}, {25, 1000}, {26, 10000}};
   for (const auto& mode : kModes) {
     sim::ConnectXProfile profile = sim::ConnectXProfile::cx5();
     profile.ptys_speed_bit = mode.bit;
@@ -319,8 +320,8 @@ TEST_F(Mlx5DeviceTest, TheMacFilterPassesOurAddressAndBroadcastUnlessPromiscuous
   sim::TesterPort peer;
   sim::connect(peer, b.model->port());
   ASSERT_TRUE(b.dev->wait_for_link(absl::Seconds(1)).ok());
-  const MacAddress other{{0x02, 0, 0, 0, 0x99, 0x99}}, broadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
-      multicast{{0x01, 0, 0x5e, 0, 0, 1}};
+  const MacAddress other{{0x02, 0, 0, 0, 0x99, 0x99}},
+      broadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, multicast{{0x01, 0, 0x5e, 0, 0, 1}};
   auto received = [&](const MacAddress& dst) {
     peer.send(frame(dst, 7));
     Batch<4> in;
@@ -342,11 +343,18 @@ TEST_F(Mlx5DeviceTest, TheMacFilterPassesOurAddressAndBroadcastUnlessPromiscuous
 }
 
 TEST_F(Mlx5DeviceTest, PromiscuousFromTheConfigAndWithRss) {
-  Nic b = open_ok([] { auto c = small_config(2); c.promiscuous = true; return c; }(), 2);
+  Nic b = open_ok(
+      [] {
+        auto c = small_config(2);
+        c.promiscuous = true;
+        return c;
+      }(),
+      2);
   sim::TesterPort peer;
   sim::connect(peer, b.model->port());
   ASSERT_TRUE(b.dev->wait_for_link(absl::Seconds(1)).ok());
-  for (int i = 0; i < 16; ++i) peer.send(frame(MacAddress{{0x02, 0, 0, 0, 0x99, 0x99}}, i, 60, 2000 + i));
+  for (int i = 0; i < 16; ++i)
+    peer.send(frame(MacAddress{{0x02, 0, 0, 0, 0x99, 0x99}}, i, 60, 2000 + i));
   Batch<32> in;
   EXPECT_EQ(*b.dev->rx_batch(0, in) + *b.dev->rx_batch(1, in), 16u);
   b.dev.reset();
@@ -452,10 +460,26 @@ TEST_F(Mlx5DeviceTest, EveryCommandErrorDuringOpenIsNamedAndLeaksNothing) {
 }
 
 TEST_F(Mlx5DeviceTest, BadConfigurationsAreClearErrors) {
-  for (DeviceConfig c : {[] { DeviceConfig c; c.rx_queues = 0; return c; }(),
-                         [] { DeviceConfig c; c.tx_queues = 65; return c; }(),
-                         [] { DeviceConfig c; c.rx_ring_size = 100; return c; }(),
-                         [] { DeviceConfig c; c.buffers_per_rx_queue = 512; return c; }()}) {
+  for (DeviceConfig c : {[] {
+                           DeviceConfig c;
+                           c.rx_queues = 0;
+                           return c;
+                         }(),
+                         [] {
+                           DeviceConfig c;
+                           c.tx_queues = 65;
+                           return c;
+                         }(),
+                         [] {
+                           DeviceConfig c;
+                           c.rx_ring_size = 100;
+                           return c;
+                         }(),
+                         [] {
+                           DeviceConfig c;
+                           c.buffers_per_rx_queue = 512;
+                           return c;
+                         }()}) {
     auto dev = open(model(), c);
     EXPECT_EQ(dev.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(dev.status().message()), HasSubstr("mlx5:"));

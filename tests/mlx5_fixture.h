@@ -49,23 +49,31 @@ class Mlx5ObjectTest : public Mlx5Test {
   }
   // UAR, EQ, PD, TD and TIS, as a driver makes them before its queues.
   mlx5::QueueContext context() {
-    mlx5::QueueContext q{&c(), fn_.get(), *fn_->bar(0), &undo_, 0, 0, 0, 0, sim::kModelResdLkey, 1, false};
+    mlx5::QueueContext q{&c(), fn_.get(), *fn_->bar(0),        &undo_, 0,    0,
+                         0,    0,         sim::kModelResdLkey, 1,      false};
     q.uar = number<mlx5::ALLOC_UAR>(c().run<mlx5::ALLOC_UAR>());
     eq_ = *DescriptorRing::create(fn_->dma(), 64, 64, "eq", 0, false);
-    q.eqn = number<mlx5::CREATE_EQ>(c().run<mlx5::CREATE_EQ>(0, [&](LayoutRef<mlx5::CREATE_EQ::In> in, uint8_t* raw) {
-      in.set<mlx5::CREATE_EQ::In::LOG_EQ_SIZE>(6).set<mlx5::CREATE_EQ::In::UAR_PAGE>(q.uar);
-      mlx5::put_pas(raw, eq_);
-    }, 8));
+    q.eqn = number<mlx5::CREATE_EQ>(c().run<mlx5::CREATE_EQ>(
+        0,
+        [&](LayoutRef<mlx5::CREATE_EQ::In> in, uint8_t* raw) {
+          in.set<mlx5::CREATE_EQ::In::LOG_EQ_SIZE>(6).set<mlx5::CREATE_EQ::In::UAR_PAGE>(q.uar);
+          mlx5::put_pas(raw, eq_);
+        },
+        8));
     q.pd = number<mlx5::ALLOC_PD>(c().run<mlx5::ALLOC_PD>());
-    const uint32_t td = number<mlx5::ALLOC_TRANSPORT_DOMAIN>(c().run<mlx5::ALLOC_TRANSPORT_DOMAIN>());
-    q.tis = number<mlx5::CREATE_TIS>(c().run<mlx5::CREATE_TIS>(0, [&](LayoutRef<mlx5::CREATE_TIS::In> in, uint8_t*) {
-      in.set<mlx5::CREATE_TIS::In::TRANSPORT_DOMAIN>(td);
-    }));
+    const uint32_t td =
+        number<mlx5::ALLOC_TRANSPORT_DOMAIN>(c().run<mlx5::ALLOC_TRANSPORT_DOMAIN>());
+    q.tis = number<mlx5::CREATE_TIS>(
+        c().run<mlx5::CREATE_TIS>(0, [&](LayoutRef<mlx5::CREATE_TIS::In> in, uint8_t*) {
+          in.set<mlx5::CREATE_TIS::In::TRANSPORT_DOMAIN>(td);
+        }));
     return q;
   }
-  static void expect_failure(const absl::Status& s, const std::string& command, const std::string& status) {
-    EXPECT_THAT(std::string(s.message()), ::testing::AllOf(::testing::HasSubstr(command + " failed: status " + status),
-                                                ::testing::HasSubstr("syndrome 0x")));
+  static void expect_failure(const absl::Status& s, const std::string& command,
+                             const std::string& status) {
+    EXPECT_THAT(std::string(s.message()),
+                ::testing::AllOf(::testing::HasSubstr(command + " failed: status " + status),
+                                 ::testing::HasSubstr("syndrome 0x")));
   }
   sim::ConnectXProfile profile_ = sim::ConnectXProfile::cx5();  // a subclass may change it
   std::unique_ptr<mlx5::Hca> hca_;

@@ -32,7 +32,8 @@ struct Driven {
     EXPECT_TRUE(d.ok()) << d.status();
     if (d.ok()) dev = *std::move(d);
     EXPECT_TRUE(dev != nullptr && dev->wait_for_link(absl::Seconds(1)).ok());
-    pool = *Mempool::create({.buffers = 256, .tag = "app"}, DmaAllocator(Backing::kAnonymous, ctx.iommu));
+    pool = *Mempool::create({.buffers = 256, .tag = "app"},
+                            DmaAllocator(Backing::kAnonymous, ctx.iommu));
   }
   ~Driven() {
     dev.reset();
@@ -127,7 +128,8 @@ class MisnamingSendCqes final : public sim::DeviceWrites {
     LayoutRef<mlx5::Cqe> e(entry);
     if ((e.get<mlx5::Cqe::SOP_DROP_QPN>() >> 24) != mlx5::kOpcodeEnhancedMpsw) return;
     const int n = seen++;
-    if (n == 0 || n == 2) e.set<mlx5::Cqe::WQE_COUNTER>(e.get<mlx5::Cqe::WQE_COUNTER>() + (n == 0 ? 1 : 9));
+    if (n == 0 || n == 2)
+      e.set<mlx5::Cqe::WQE_COUNTER>(e.get<mlx5::Cqe::WQE_COUNTER>() + (n == 0 ? 1 : 9));
   }
   void eqe(uint32_t, uint32_t, uint64_t, uint8_t*) override {}
   int seen = 0;
@@ -235,7 +237,8 @@ TEST(Mlx5SendTest, AReceiveCounterPastTheRingIsReported) {
   sim::UdpFlow flow;
   flow.dst_mac = d->dev->mac();
   d->tester.send(sim::udp_frame(60, flow, 1));
-  EXPECT_THAT(d->ctx.log->to_string(), HasSubstr("its receive counter says 65 WQEs posted; its ring holds 64"));
+  EXPECT_THAT(d->ctx.log->to_string(),
+              HasSubstr("its receive counter says 65 WQEs posted; its ring holds 64"));
   d->ctx.log->clear();
   r.set<mlx5::WqDoorbell::RECEIVE_COUNTER>(posted);
 }
@@ -295,21 +298,35 @@ class RawSendQueueTest : public Mlx5ObjectTest {
     ASSERT_TRUE(cq_.create(q_, 64, "cq").ok());
     ring_ = *DescriptorRing::create(fn_->dma(), 64, mlx5::kWqeBasicBlock, "sq",
                                     mlx5::kDoorbellRecordSize);
-    auto out = c().run<mlx5::CREATE_SQ>(0, [&](LayoutRef<mlx5::CREATE_SQ::In> in, uint8_t* raw) {
-      using In = mlx5::CREATE_SQ::In;
-      in.set<In::RLKEY>(rlkey).set<In::FLUSH_IN_ERROR_EN>(1).set<In::MIN_WQE_INLINE_MODE>(min_inline)
-          .set<In::STATE>(mlx5::kRst).set<In::TIS_LST_SZ>(1).set<In::TIS_NUM_0>(q_.tis)
-          .set<In::CQN>(cq_.cqn).set<In::WQ_TYPE>(mlx5::kWqCyclic).set<In::PD>(q_.pd)
-          .set<In::UAR_PAGE>(q_.uar).set<In::DBR_ADDR>(ring_.extra_iova())
-          .set<In::LOG_WQ_STRIDE>(6).set<In::LOG_WQ_SZ>(ring_.log2_size());
-      mlx5::put_pas(raw, ring_);
-    }, 8);
+    auto out = c().run<mlx5::CREATE_SQ>(
+        0,
+        [&](LayoutRef<mlx5::CREATE_SQ::In> in, uint8_t* raw) {
+          using In = mlx5::CREATE_SQ::In;
+          in.set<In::RLKEY>(rlkey)
+              .set<In::FLUSH_IN_ERROR_EN>(1)
+              .set<In::MIN_WQE_INLINE_MODE>(min_inline)
+              .set<In::STATE>(mlx5::kRst)
+              .set<In::TIS_LST_SZ>(1)
+              .set<In::TIS_NUM_0>(q_.tis)
+              .set<In::CQN>(cq_.cqn)
+              .set<In::WQ_TYPE>(mlx5::kWqCyclic)
+              .set<In::PD>(q_.pd)
+              .set<In::UAR_PAGE>(q_.uar)
+              .set<In::DBR_ADDR>(ring_.extra_iova())
+              .set<In::LOG_WQ_STRIDE>(6)
+              .set<In::LOG_WQ_SZ>(ring_.log2_size());
+          mlx5::put_pas(raw, ring_);
+        },
+        8);
     ASSERT_TRUE(out.ok()) << out.status();
     sqn_ = out->get<mlx5::CREATE_SQ::Out::NUMBER>();
-    ASSERT_TRUE(c().run<mlx5::MODIFY_SQ>(0, [&](LayoutRef<mlx5::ModifyWqIn> in, uint8_t*) {
-      in.set<mlx5::ModifyWqIn::NUMBER>(sqn_).set<mlx5::ModifyWqIn::CURRENT_STATE>(mlx5::kRst)
-          .set<mlx5::ModifyWqIn::NEXT_STATE>(mlx5::kRdy);
-    }).ok());
+    ASSERT_TRUE(c().run<mlx5::MODIFY_SQ>(0,
+                                         [&](LayoutRef<mlx5::ModifyWqIn> in, uint8_t*) {
+                                           in.set<mlx5::ModifyWqIn::NUMBER>(sqn_)
+                                               .set<mlx5::ModifyWqIn::CURRENT_STATE>(mlx5::kRst)
+                                               .set<mlx5::ModifyWqIn::NEXT_STATE>(mlx5::kRdy);
+                                         })
+                    .ok());
     if (pool_ == nullptr) pool_ = *Mempool::create({.buffers = 8, .tag = "frames"}, fn_->dma());
   }
   // An ENHANCED_MPSW WQE at block 0 with one data segment per frame of `sizes`.
@@ -322,18 +339,22 @@ class RawSendQueueTest : public Mlx5ObjectTest {
       EXPECT_TRUE(frames_.back().resize(sizes[i]).ok());
       sim::write_udp_frame(frames_.back().bytes(), {}, i);
       LayoutRef<mlx5::DataSegment>(w + mlx5::kEmpwFirstSegment + 16 * i)
-          .set<mlx5::DataSegment::BYTE_COUNT>(sizes[i]).set<mlx5::DataSegment::LKEY>(q_.lkey)
+          .set<mlx5::DataSegment::BYTE_COUNT>(sizes[i])
+          .set<mlx5::DataSegment::LKEY>(q_.lkey)
           .set<mlx5::DataSegment::ADDR>(frames_.back().iova());
     }
     return LayoutRef<mlx5::SendWqe>(w)
         .set<mlx5::SendWqe::OPCODE>(mlx5::kOpcodeEnhancedMpsw)
-        .set<mlx5::SendWqe::SQN>(sqn_).set<mlx5::SendWqe::DS>(ds).set<mlx5::SendWqe::CE>(mlx5::kCeAlways);
+        .set<mlx5::SendWqe::SQN>(sqn_)
+        .set<mlx5::SendWqe::DS>(ds)
+        .set<mlx5::SendWqe::CE>(mlx5::kCeAlways);
   }
   // Posts blocks [0, posted) and rings with the WQE at block 0.
   void ring(uint32_t posted) {
     LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(posted);
-    const uint64_t ctrl = uint64_t{LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL0>()} << 32 |
-                          LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL1>();
+    const uint64_t ctrl =
+        uint64_t{LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL0>()} << 32 |
+        LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL1>();
     (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
   }
   LayoutRef<mlx5::Cqe> cqe() { return LayoutRef<mlx5::Cqe>(cq_.ring.descriptor(0)); }
@@ -352,10 +373,13 @@ TEST_F(RawSendQueueTest, AnEnhancedMpswWqeSendsAFramePerSegmentAndCompletesOnce)
   sim::TesterPort tester(true);
   sim::connect(model_->port(), tester);
   using Paos = mlx5::PAOS;  // the port up, as a driver does it
-  ASSERT_TRUE(c().run<mlx5::RegisterAccess<Paos>>(mlx5::kRegisterWrite, [](LayoutRef<Paos> r, uint8_t*) {
-    r.set<Paos::REGISTER_ID>(Paos::kId).set<Paos::LOCAL_PORT>(1);
-    r.set<Paos::ADMIN_STATUS>(mlx5::kPortUp).set<Paos::ASE>(1);
-  }).ok());
+  ASSERT_TRUE(c().run<mlx5::RegisterAccess<Paos>>(
+                     mlx5::kRegisterWrite,
+                     [](LayoutRef<Paos> r, uint8_t*) {
+                       r.set<Paos::REGISTER_ID>(Paos::kId).set<Paos::LOCAL_PORT>(1);
+                       r.set<Paos::ADMIN_STATUS>(mlx5::kPortUp).set<Paos::ASE>(1);
+                     })
+                  .ok());
   ASSERT_TRUE(model_->link_up());
   empw({100, 60, 1500, 42});  // ds 6: two blocks
   ring(2);
@@ -367,7 +391,8 @@ TEST_F(RawSendQueueTest, AnEnhancedMpswWqeSendsAFramePerSegmentAndCompletesOnce)
   EXPECT_EQ(cqe().get<mlx5::Cqe::OPCODE>(), mlx5::kCqeReq);
   EXPECT_EQ(cqe().get<mlx5::Cqe::WQE_COUNTER>(), 0u);
   EXPECT_EQ(cqe().get<mlx5::Cqe::SOP_DROP_QPN>() >> 24, mlx5::kOpcodeEnhancedMpsw);
-  EXPECT_EQ(LayoutRef<mlx5::Cqe>(cq_.ring.descriptor(1)).get<mlx5::Cqe::OWNER>(), 1u) << "one CQE only";
+  EXPECT_EQ(LayoutRef<mlx5::Cqe>(cq_.ring.descriptor(1)).get<mlx5::Cqe::OWNER>(), 1u)
+      << "one CQE only";
 }
 
 TEST_F(RawSendQueueTest, MalformedEnhancedMpswWqesFailWithALocalQpOperationError) {
@@ -377,14 +402,18 @@ TEST_F(RawSendQueueTest, MalformedEnhancedMpswWqesFailWithALocalQpOperationError
     uint32_t posted;
   };
   const std::vector<Case> cases = {
-      {"with 18 inline header bytes", [](auto w) { w.template set<mlx5::SendWqe::INLINE_HDR_SZ>(18); }, 1},
+      {"with 18 inline header bytes",
+       [](auto w) { w.template set<mlx5::SendWqe::INLINE_HDR_SZ>(18); }, 1},
       {"ds 2: no data segment", [](auto w) { w.template set<mlx5::SendWqe::DS>(2); }, 1},
       {"is malformed: ds 0", [](auto w) { w.template set<mlx5::SendWqe::DS>(0); }, 1},
-      {"takes 2 basic blocks, but only 1 are posted", [](auto w) { w.template set<mlx5::SendWqe::DS>(6); }, 1},
-      {"inline data segment", [this](auto) {
+      {"takes 2 basic blocks, but only 1 are posted",
+       [](auto w) { w.template set<mlx5::SendWqe::DS>(6); }, 1},
+      {"inline data segment",
+       [this](auto) {
          LayoutRef<mlx5::DataSegment>(ring_.descriptor(0) + mlx5::kEmpwFirstSegment)
              .set<mlx5::DataSegment::BYTE_COUNT>(mlx5::kDataInline | 60);
-       }, 1},
+       },
+       1},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.why);
@@ -417,10 +446,12 @@ TEST_F(RawSendQueueTest, MoreWqesPostedThanTheRingHoldsAreReported) {
   open_sq(0);
   for (uint32_t i = 0; i < 64; ++i) post_nop(*this, ring_, sqn_, i);
   LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(65);
-  const uint64_t ctrl = uint64_t{LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL0>()} << 32 |
-                        LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL1>();
+  const uint64_t ctrl =
+      uint64_t{LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL0>()} << 32 |
+      LayoutRef<mlx5::SendWqe>(ring_.descriptor(0)).get<mlx5::SendWqe::CTRL1>();
   (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
-  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("its send counter says 65 WQEs posted; its ring holds 64"));
+  EXPECT_THAT(ctx_.log->to_string(),
+              HasSubstr("its send counter says 65 WQEs posted; its ring holds 64"));
 }
 
 // A CQ whose consumer index never moves: 64 CQEs fill it, the 65th overruns it.
@@ -429,7 +460,8 @@ TEST_F(RawSendQueueTest, ACompletionQueueTheDriverNeverConsumesOverrunsAtItsSize
   auto ring_at = [&](uint32_t index) {
     LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(index + 1);
     LayoutRef<mlx5::SendWqe> w(ring_.descriptor(index & ring_.mask()));
-    const uint64_t ctrl = uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
+    const uint64_t ctrl =
+        uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
     (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
   };
   for (uint32_t i = 0; i < 64; ++i) post_nop(*this, ring_, sqn_, i);
@@ -437,7 +469,8 @@ TEST_F(RawSendQueueTest, ACompletionQueueTheDriverNeverConsumesOverrunsAtItsSize
   expect_clean();  // 64 CQEs: the CQ is full, not overrun
   post_nop(*this, ring_, sqn_, 64);
   ring_at(64);
-  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("overrun: 64 CQEs written, the consumer index is 0 (size 64)"));
+  EXPECT_THAT(ctx_.log->to_string(),
+              HasSubstr("overrun: 64 CQEs written, the consumer index is 0 (size 64)"));
 }
 
 // Doorbells go to the UAR the object was made with, at a doorbell's offset.
@@ -447,19 +480,29 @@ TEST_F(RawSendQueueTest, DoorbellsOnTheWrongUarOrOffsetAreReported) {
   post_nop(*this, ring_, sqn_, 0);
   LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(1);
   LayoutRef<mlx5::SendWqe> w(ring_.descriptor(0));
-  const uint64_t ctrl = uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
+  const uint64_t ctrl =
+      uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
   (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), other);
-  EXPECT_THAT(ctx_.log->to_string(), HasSubstr(absl::StrFormat("rung on UAR %d; it was created with UAR %d", other, q_.uar)));
+  EXPECT_THAT(
+      ctx_.log->to_string(),
+      HasSubstr(absl::StrFormat("rung on UAR %d; it was created with UAR %d", other, q_.uar)));
   ctx_.log->clear();
-  (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_EQ_DOORBELL>().set<mlx5::UAR_EQ_DOORBELL::EQN>(q_.eqn + 1), q_.uar);
-  EXPECT_THAT(ctx_.log->to_string(), HasSubstr(absl::StrFormat("EQ doorbell for EQ %d, not an EQ of UAR %d", q_.eqn + 1, q_.uar)));
+  (*fn_->bar(0))
+      ->write(RegisterValue<mlx5::UAR_EQ_DOORBELL>().set<mlx5::UAR_EQ_DOORBELL::EQN>(q_.eqn + 1),
+              q_.uar);
+  EXPECT_THAT(
+      ctx_.log->to_string(),
+      HasSubstr(absl::StrFormat("EQ doorbell for EQ %d, not an EQ of UAR %d", q_.eqn + 1, q_.uar)));
   ctx_.log->clear();
   (*fn_->bar(0))->write32(q_.uar * mlx5::kPageSize + 0x100, 0);
   EXPECT_THAT(ctx_.log->to_string(), HasSubstr("4-byte write of 0 to UAR"));
   EXPECT_THAT(ctx_.log->to_string(), HasSubstr("which is not a doorbell"));
   ctx_.log->clear();
-  (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), other + 1);  // never allocated
-  EXPECT_THAT(ctx_.log->to_string(), HasSubstr(absl::StrFormat("write to UAR page %d, which is not allocated", other + 1)));
+  (*fn_->bar(0))
+      ->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), other + 1);  // never allocated
+  EXPECT_THAT(
+      ctx_.log->to_string(),
+      HasSubstr(absl::StrFormat("write to UAR page %d, which is not allocated", other + 1)));
 }
 
 // The doorbell names the last WQE posted: the one before the record's count.
@@ -469,25 +512,34 @@ TEST_F(RawSendQueueTest, ADoorbellNotNamingTheLastPostedWqeIsReported) {
   post_nop(*this, ring_, sqn_, 1);
   LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(2);
   LayoutRef<mlx5::SendWqe> w(ring_.descriptor(0));  // WQE 0, but 2 are posted
-  const uint64_t ctrl = uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
+  const uint64_t ctrl =
+      uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
   (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
-  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("doorbell names WQE 0 of ds 1, but the doorbell record's send counter is 2"));
+  EXPECT_THAT(
+      ctx_.log->to_string(),
+      HasSubstr("doorbell names WQE 0 of ds 1, but the doorbell record's send counter is 2"));
   EXPECT_THAT(ctx_.log->to_string(), HasSubstr("(write the record, then ring with the last WQE)"));
 }
 
 // An SQ back in RST takes no doorbell.
 TEST_F(RawSendQueueTest, ASendDoorbellForAnSqInResetIsReported) {
   open_sq(0);
-  ASSERT_TRUE(c().run<mlx5::MODIFY_SQ>(0, [&](LayoutRef<mlx5::ModifyWqIn> in, uint8_t*) {
-    in.set<mlx5::ModifyWqIn::NUMBER>(sqn_).set<mlx5::ModifyWqIn::CURRENT_STATE>(mlx5::kRdy)
-        .set<mlx5::ModifyWqIn::NEXT_STATE>(mlx5::kRst);
-  }).ok());
+  ASSERT_TRUE(c().run<mlx5::MODIFY_SQ>(0,
+                                       [&](LayoutRef<mlx5::ModifyWqIn> in, uint8_t*) {
+                                         in.set<mlx5::ModifyWqIn::NUMBER>(sqn_)
+                                             .set<mlx5::ModifyWqIn::CURRENT_STATE>(mlx5::kRdy)
+                                             .set<mlx5::ModifyWqIn::NEXT_STATE>(mlx5::kRst);
+                                       })
+                  .ok());
   post_nop(*this, ring_, sqn_, 0);
   LayoutRef<mlx5::WqDoorbell>(ring_.extra()).set<mlx5::WqDoorbell::SEND_COUNTER>(1);
   LayoutRef<mlx5::SendWqe> w(ring_.descriptor(0));
-  const uint64_t ctrl = uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
+  const uint64_t ctrl =
+      uint64_t{w.get<mlx5::SendWqe::CTRL0>()} << 32 | w.get<mlx5::SendWqe::CTRL1>();
   (*fn_->bar(0))->write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(ctrl), q_.uar);
-  EXPECT_THAT(ctx_.log->to_string(), HasSubstr(absl::StrFormat("send doorbell for SQ %#x in RST (MODIFY_SQ to RDY first)", sqn_)));
+  EXPECT_THAT(
+      ctx_.log->to_string(),
+      HasSubstr(absl::StrFormat("send doorbell for SQ %#x in RST (MODIFY_SQ to RDY first)", sqn_)));
 }
 
 // PRM "Memory Keys": the reserved lkey works only on a WQ created with
@@ -506,7 +558,8 @@ TEST_F(Mlx5ObjectTest, ACqLargerThanTheCapabilityIsRefused) {
   mlx5::QueueContext q = context();
   auto out = c().run<mlx5::CREATE_CQ>(0, [&](LayoutRef<mlx5::CREATE_CQ::In> in, uint8_t*) {
     in.set<mlx5::CREATE_CQ::In::LOG_CQ_SIZE>(profile_.log_max_cq_size + 1)
-        .set<mlx5::CREATE_CQ::In::UAR_PAGE>(q.uar).set<mlx5::CREATE_CQ::In::C_EQN>(q.eqn)
+        .set<mlx5::CREATE_CQ::In::UAR_PAGE>(q.uar)
+        .set<mlx5::CREATE_CQ::In::C_EQN>(q.eqn)
         .set<mlx5::CREATE_CQ::In::DBR_ADDR>(0x1000);
   });
   expect_failure(out.status(), "CREATE_CQ", "BAD_PARAM (0x3)");
@@ -545,7 +598,8 @@ TEST_F(Mlx5ObjectTest, EthernetCapabilitiesSayWhatTheProfileHas) {
   EXPECT_TRUE(hca_->caps().enhanced_mpw);
   EXPECT_EQ(hca_->caps().wqe_inline_mode, mlx5::kInlineModeVportContext);
   uint8_t raw[0x20] = {};
-  LayoutRef<mlx5::QUERY_HCA_CAP::Out>(raw).set<mlx5::QUERY_HCA_CAP::Out::ETH_ENHANCED_MULTI_PKT_SEND_WQE>(1);
+  LayoutRef<mlx5::QUERY_HCA_CAP::Out>(raw)
+      .set<mlx5::QUERY_HCA_CAP::Out::ETH_ENHANCED_MULTI_PKT_SEND_WQE>(1);
   EXPECT_EQ(raw[0x10 + 0x1A / 8], 0x80 >> (0x1A % 8));
   std::memset(raw, 0, sizeof raw);
   LayoutRef<mlx5::QUERY_HCA_CAP::Out>(raw).set<mlx5::QUERY_HCA_CAP::Out::ETH_WQE_INLINE_MODE>(3);

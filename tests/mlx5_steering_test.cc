@@ -46,7 +46,8 @@ class Mlx5SteeringTest : public ::testing::Test {
     return id.ok() ? *id : FilterId{};
   }
   // A UDP frame to `dst`, with an 802.1Q tag (TPID 0x8100) when `vlan` is set.
-  static std::vector<uint8_t> frame(const MacAddress& dst, std::optional<uint16_t> vlan, uint64_t seq) {
+  static std::vector<uint8_t> frame(const MacAddress& dst, std::optional<uint16_t> vlan,
+                                    uint64_t seq) {
     sim::UdpFlow flow;
     flow.dst_mac = dst;
     std::vector<uint8_t> f = sim::udp_frame(60, flow, seq);
@@ -171,13 +172,15 @@ TEST_F(Mlx5SteeringTest, BadFiltersGetClearStatusesAndChangeNothing) {
     EXPECT_EQ(id.status().code(), code) << id.status();
     EXPECT_THAT(std::string(id.status().message()), HasSubstr(says));
   };
-  expect({kMacB, std::nullopt, 2}, absl::StatusCode::kOutOfRange, "RX queue 2, which does not exist");
+  expect({kMacB, std::nullopt, 2}, absl::StatusCode::kOutOfRange,
+         "RX queue 2, which does not exist");
   expect({kMacB, 4096, 0}, absl::StatusCode::kInvalidArgument, "VLAN ids are 0 to 4095");
-  expect({MacAddress{{0x01, 0, 0x5e, 0, 0, 1}}, std::nullopt, 0}, absl::StatusCode::kInvalidArgument,
+  expect({MacAddress{{0x01, 0, 0x5e, 0, 0, 1}}, std::nullopt, 0},
+         absl::StatusCode::kInvalidArgument, "not a unicast address");
+  expect({MacAddress{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, 3, 0},
+         absl::StatusCode::kInvalidArgument, "use promiscuous mode");
+  expect({MacAddress{}, std::nullopt, 0}, absl::StatusCode::kInvalidArgument,
          "not a unicast address");
-  expect({MacAddress{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, 3, 0}, absl::StatusCode::kInvalidArgument,
-         "use promiscuous mode");
-  expect({MacAddress{}, std::nullopt, 0}, absl::StatusCode::kInvalidArgument, "not a unicast address");
   expect({kMacA, 1, 0}, absl::StatusCode::kAlreadyExists, "exists already (id 1, RX queue 1)");
   EXPECT_EQ(model_->live_objects(), objects);
   EXPECT_EQ(dev_->remove_mac_filter(FilterId{99}).code(), absl::StatusCode::kNotFound);
@@ -193,10 +196,12 @@ TEST_F(Mlx5SteeringTest, FullTablesAreResourceExhausted) {
   p.log_max_uc_list = 2;  // the vport takes our address and 3 more
   open(2, p);
   std::vector<FilterId> ids;
-  for (uint8_t i = 1; i <= 3; ++i) ids.push_back(add(MacAddress{{0x02, 0, 0, 0, 0x10, i}}, std::nullopt, 1));
+  for (uint8_t i = 1; i <= 3; ++i)
+    ids.push_back(add(MacAddress{{0x02, 0, 0, 0, 0x10, i}}, std::nullopt, 1));
   auto fourth = dev_->add_mac_filter({kMacC, std::nullopt, 1});
   EXPECT_EQ(fourth.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(std::string(fourth.status().message()), HasSubstr("allowed list holds 4 unicast addresses"));
+  EXPECT_THAT(std::string(fourth.status().message()),
+              HasSubstr("allowed list holds 4 unicast addresses"));
   EXPECT_EQ(queue_of(kMacC, std::nullopt), kNowhere);
   // The same addresses on VLANs need no more room in the list: 64 flow entries.
   for (uint16_t vlan = 1; ids.size() < 64; ++vlan) ids.push_back(add(dev_->mac(), vlan, 1));
@@ -212,7 +217,8 @@ TEST_F(Mlx5SteeringTest, FullTablesAreResourceExhausted) {
 
 TEST_F(Mlx5SteeringTest, AFailingCommandLeavesNoFilterAndNoAllowedAddress) {
   open(2);
-  model_->fail_next_command(mlx5::SET_FLOW_TABLE_ENTRY::kOpcode, mlx5::CmdStatus::kNoResources, 0x77);
+  model_->fail_next_command(mlx5::SET_FLOW_TABLE_ENTRY::kOpcode, mlx5::CmdStatus::kNoResources,
+                            0x77);
   auto id = dev_->add_mac_filter({kMacA, std::nullopt, 1});
   ASSERT_FALSE(id.ok());
   EXPECT_THAT(std::string(id.status().message()), HasSubstr("SET_FLOW_TABLE_ENTRY failed"));

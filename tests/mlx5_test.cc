@@ -1,9 +1,9 @@
 // The mlx5 command interface and bring-up against the ConnectX model:
 // page accounting, every command error, delivery errors, timeouts, the
 // command trace.
+#include <bit>
 #include <functional>
 #include <memory>
-#include <bit>
 #include <string>
 #include <vector>
 
@@ -21,15 +21,14 @@
 namespace safenic {
 namespace {
 
-using ::testing::AllOf;
-using ::testing::HasSubstr;
 using mlx5::CmdStatus;
 using mlx5::Delivery;
-
+using ::testing::AllOf;
+using ::testing::HasSubstr;
 
 TEST_F(Mlx5Test, BringUpGivesThePagesAskedForAndTeardownGetsThemBack) {
-  for (auto profile : {sim::ConnectXProfile::cx4(), sim::ConnectXProfile::cx4lx(),
-                       sim::ConnectXProfile::cx5()}) {
+  for (auto profile :
+       {sim::ConnectXProfile::cx4(), sim::ConnectXProfile::cx4lx(), sim::ConnectXProfile::cx5()}) {
     make(profile);
     auto hca = mlx5::Hca::open(*fn_);
     ASSERT_TRUE(hca.ok()) << hca.status();
@@ -70,8 +69,9 @@ TEST_F(Mlx5Test, TheTraceShowsEveryCommandEncodedPerThePrm) {
 // Every command of the bring-up, failing, gives a Status that names it with
 // its status and syndrome, and leaves nothing behind.
 TEST_F(Mlx5Test, EveryFailedCommandIsNamedWithStatusAndSyndrome) {
-  for (uint16_t opcode : {mlx5::ENABLE_HCA::kOpcode, mlx5::SET_ISSI::kOpcode, mlx5::QUERY_PAGES::kOpcode,
-                          mlx5::MANAGE_PAGES::kOpcode, mlx5::QUERY_HCA_CAP::kOpcode, mlx5::INIT_HCA::kOpcode}) {
+  for (uint16_t opcode :
+       {mlx5::ENABLE_HCA::kOpcode, mlx5::SET_ISSI::kOpcode, mlx5::QUERY_PAGES::kOpcode,
+        mlx5::MANAGE_PAGES::kOpcode, mlx5::QUERY_HCA_CAP::kOpcode, mlx5::INIT_HCA::kOpcode}) {
     make();
     model_->fail_next_command(opcode, CmdStatus::kBadParam, 0x5AFE);
     auto hca = mlx5::Hca::open(*fn_);
@@ -111,11 +111,13 @@ TEST_F(Mlx5Test, DeliveryErrorsAndTimeoutsAreClear) {
   model_->fail_next_delivery(Delivery::kBadBlockNumber);
   auto r = c.run<mlx5::QUERY_HCA_CAP>(1);
   EXPECT_THAT(std::string(r.status().message()),
-              HasSubstr("QUERY_HCA_CAP: the device could not take the command: delivery status 0x3 (bad block number)"));
+              HasSubstr("QUERY_HCA_CAP: the device could not take the command: delivery status 0x3 "
+                        "(bad block number)"));
   model_->stop_completing(true);
   r = c.run<mlx5::QUERY_HCA_CAP>(1);  // simulated time: the 5 s pass at once
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_THAT(std::string(r.status().message()), HasSubstr("QUERY_HCA_CAP: no completion within 5s"));
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("QUERY_HCA_CAP: no completion within 5s"));
   model_->stop_completing(false);
 }
 
@@ -152,7 +154,8 @@ TEST_F(Mlx5Test, APageReturnedTwiceKeepsThePageNotReturnedAllocated) {
   auto hca = mlx5::Hca::open(*fn_);
   ASSERT_TRUE(hca.ok());
   LyingOutputs lie(mlx5::MANAGE_PAGES::kOpcode, [](std::vector<uint8_t>& out) {
-    std::copy_n(out.begin() + mlx5::MANAGE_PAGES::kPas, 8, out.begin() + mlx5::MANAGE_PAGES::kPas + 8);
+    std::copy_n(out.begin() + mlx5::MANAGE_PAGES::kPas, 8,
+                out.begin() + mlx5::MANAGE_PAGES::kPas + 8);
   });
   model_->set_device_writes(&lie);
   const absl::Status s = (*hca)->teardown();
@@ -237,7 +240,9 @@ TEST_F(RawCommandTest, MalformedEntriesGetTheirDeliveryStatus) {
 // §5): driver and model both use them, so neither could catch a wrong one.
 TEST(Mlx5LayoutTest, LayoutsPutFieldsAtTheDocumentedOffsets) {
   std::vector<uint8_t> b(0x400, 0);
-  auto at = [&](size_t off, size_t n) { return std::vector<uint8_t>(b.begin() + off, b.begin() + off + n); };
+  auto at = [&](size_t off, size_t n) {
+    return std::vector<uint8_t>(b.begin() + off, b.begin() + off + n);
+  };
   using V = std::vector<uint8_t>;
   LayoutRef<mlx5::CREATE_SQ::In>(b.data())
       .set<mlx5::CREATE_SQ::In::CQN>(0x123456)
@@ -245,38 +250,46 @@ TEST(Mlx5LayoutTest, LayoutsPutFieldsAtTheDocumentedOffsets) {
       .set<mlx5::CREATE_SQ::In::TIS_NUM_0>(0xABCDEF)
       .set<mlx5::CREATE_SQ::In::LOG_WQ_SZ>(9)
       .set<mlx5::CREATE_SQ::In::STATE>(mlx5::kRdy);
-  EXPECT_EQ(at(0x28, 4), (V{0x00, 0x12, 0x34, 0x56}));  // sqc + 0x08: cqn
+  EXPECT_EQ(at(0x28, 4), (V{0x00, 0x12, 0x34, 0x56}));                          // sqc + 0x08: cqn
   EXPECT_EQ(at(0x60, 8), (V{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}));  // dbr at 0x60
   EXPECT_EQ(at(0x4C, 4), (V{0x00, 0xAB, 0xCD, 0xEF}));  // sqc + 0x2C: tis_num_0
   EXPECT_EQ(at(0x70, 4), (V{0x00, 0x00, 0x00, 0x09}));  // wq + 0x20: log_wq_sz[4:0]
   EXPECT_EQ(at(0x20, 4), (V{0x00, 0x10, 0x00, 0x00}));  // state[23:20]
   std::fill(b.begin(), b.end(), 0);
   LayoutRef<mlx5::CREATE_CQ::In>(b.data())
-      .set<mlx5::CREATE_CQ::In::LOG_CQ_SIZE>(10).set<mlx5::CREATE_CQ::In::UAR_PAGE>(8)
+      .set<mlx5::CREATE_CQ::In::LOG_CQ_SIZE>(10)
+      .set<mlx5::CREATE_CQ::In::UAR_PAGE>(8)
       .set<mlx5::CREATE_CQ::In::DBR_ADDR>(0x1000);
-  EXPECT_EQ(at(0x1C, 4), (V{0x0A, 0x00, 0x00, 0x08}));  // cqc + 0x0C
+  EXPECT_EQ(at(0x1C, 4), (V{0x0A, 0x00, 0x00, 0x08}));        // cqc + 0x0C
   EXPECT_EQ(at(0x48, 8), (V{0, 0, 0, 0, 0, 0, 0x10, 0x00}));  // dbr_addr at 0x48
   std::fill(b.begin(), b.end(), 0);
   LayoutRef<mlx5::SET_FLOW_TABLE_ENTRY::In>(b.data())
       .set<mlx5::SET_FLOW_TABLE_ENTRY::In::GROUP_ID>(7)
       .set<mlx5::SET_FLOW_TABLE_ENTRY::In::ACTION>(mlx5::kActionForward);
   LayoutRef<mlx5::OuterHeaders>(b.data() + mlx5::SET_FLOW_TABLE_ENTRY::kMatchValue)
-      .set<mlx5::OuterHeaders::DMAC_47_16>(0x0200000C).set<mlx5::OuterHeaders::DMAC_15_0>(0x5A01)
+      .set<mlx5::OuterHeaders::DMAC_47_16>(0x0200000C)
+      .set<mlx5::OuterHeaders::DMAC_15_0>(0x5A01)
       .set<mlx5::OuterHeaders::ETHERTYPE>(0x0800);
-  EXPECT_EQ(at(0x44, 4), (V{0, 0, 0, 7}));           // flow context + 0x04: group_id
-  EXPECT_EQ(at(0x4C, 4), (V{0, 0, 0, 4}));           // + 0x0C: action
-  EXPECT_EQ(at(0x84, 4), (V{0, 0, 0x08, 0x00}));     // match + 0x04: ethertype
+  EXPECT_EQ(at(0x44, 4), (V{0, 0, 0, 7}));                    // flow context + 0x04: group_id
+  EXPECT_EQ(at(0x4C, 4), (V{0, 0, 0, 4}));                    // + 0x0C: action
+  EXPECT_EQ(at(0x84, 4), (V{0, 0, 0x08, 0x00}));              // match + 0x04: ethertype
   EXPECT_EQ(at(0x88, 6), (V{0x02, 0, 0, 0x0C, 0x5A, 0x01}));  // match + 0x08: dmac
   std::fill(b.begin(), b.end(), 0);
   LayoutRef<mlx5::SendWqe>(b.data())
-      .set<mlx5::SendWqe::WQE_INDEX>(0x1234).set<mlx5::SendWqe::OPCODE>(mlx5::kOpcodeSend)
-      .set<mlx5::SendWqe::SQN>(0x800).set<mlx5::SendWqe::DS>(4).set<mlx5::SendWqe::CE>(mlx5::kCeAlways)
+      .set<mlx5::SendWqe::WQE_INDEX>(0x1234)
+      .set<mlx5::SendWqe::OPCODE>(mlx5::kOpcodeSend)
+      .set<mlx5::SendWqe::SQN>(0x800)
+      .set<mlx5::SendWqe::DS>(4)
+      .set<mlx5::SendWqe::CE>(mlx5::kCeAlways)
       .set<mlx5::SendWqe::INLINE_HDR_SZ>(18);
-  EXPECT_EQ(at(0x00, 12), (V{0x00, 0x12, 0x34, 0x0A, 0x00, 0x08, 0x00, 0x04, 0, 0, 0, 0x08}));  // Snabb's
+  EXPECT_EQ(at(0x00, 12),
+            (V{0x00, 0x12, 0x34, 0x0A, 0x00, 0x08, 0x00, 0x04, 0, 0, 0, 0x08}));  // Snabb's
   EXPECT_EQ(at(0x1C, 2), (V{0x00, 0x12}));  // Ethernet segment + 0x0C: inline_hdr_sz
   std::fill(b.begin(), b.end(), 0);
   LayoutRef<mlx5::Cqe>(b.data())
-      .set<mlx5::Cqe::BYTE_CNT>(60).set<mlx5::Cqe::WQE_COUNTER>(0x0102).set<mlx5::Cqe::OPCODE>(mlx5::kCqeRespSend)
+      .set<mlx5::Cqe::BYTE_CNT>(60)
+      .set<mlx5::Cqe::WQE_COUNTER>(0x0102)
+      .set<mlx5::Cqe::OPCODE>(mlx5::kCqeRespSend)
       .set<mlx5::Cqe::OWNER>(1);
   EXPECT_EQ(at(0x2C, 4), (V{0, 0, 0, 60}));
   EXPECT_EQ(at(0x3C, 4), (V{0x01, 0x02, 0x00, 0x21}));  // wqe_counter, signature, op_own
@@ -284,18 +297,22 @@ TEST(Mlx5LayoutTest, LayoutsPutFieldsAtTheDocumentedOffsets) {
   EXPECT_EQ(mlx5::UAR_EQ_DOORBELL::offset(8), 8u * 4096 + 0x48);
 }
 
-
 // PRM "Command Interface": with an EQ subscribed to command completion, each
 // completed command also posts an EQE naming its entry; without, none.
 TEST_F(Mlx5ObjectTest, CommandCompletionEventsWhenAnEqAsksForThem) {
   const uint32_t uar = number<mlx5::ALLOC_UAR>(c().run<mlx5::ALLOC_UAR>());
   eq_ = *DescriptorRing::create(fn_->dma(), 64, 64, "eq", 0, false);
-  for (uint32_t i = 0; i < 64; ++i) LayoutRef<mlx5::Eqe>(eq_.descriptor(i)).set<mlx5::Eqe::OWNER>(1);
-  number<mlx5::CREATE_EQ>(c().run<mlx5::CREATE_EQ>(0, [&](LayoutRef<mlx5::CREATE_EQ::In> in, uint8_t* raw) {
-    in.set<mlx5::CREATE_EQ::In::LOG_EQ_SIZE>(6).set<mlx5::CREATE_EQ::In::UAR_PAGE>(uar)
-        .set<mlx5::CREATE_EQ::In::EVENT_BITMASK>(uint64_t{1} << mlx5::kEventCommand);
-    mlx5::put_pas(raw, eq_);
-  }, 8));
+  for (uint32_t i = 0; i < 64; ++i)
+    LayoutRef<mlx5::Eqe>(eq_.descriptor(i)).set<mlx5::Eqe::OWNER>(1);
+  number<mlx5::CREATE_EQ>(c().run<mlx5::CREATE_EQ>(
+      0,
+      [&](LayoutRef<mlx5::CREATE_EQ::In> in, uint8_t* raw) {
+        in.set<mlx5::CREATE_EQ::In::LOG_EQ_SIZE>(6)
+            .set<mlx5::CREATE_EQ::In::UAR_PAGE>(uar)
+            .set<mlx5::CREATE_EQ::In::EVENT_BITMASK>(uint64_t{1} << mlx5::kEventCommand);
+        mlx5::put_pas(raw, eq_);
+      },
+      8));
   // CREATE_EQ's own completion is the first event; ALLOC_PD's the second.
   ASSERT_TRUE(c().run<mlx5::ALLOC_PD>().ok());
   for (uint32_t i : {0u, 1u}) {
@@ -304,7 +321,8 @@ TEST_F(Mlx5ObjectTest, CommandCompletionEventsWhenAnEqAsksForThem) {
     EXPECT_EQ(e.get<mlx5::Eqe::TYPE>(), mlx5::kEventCommand);
     EXPECT_EQ(std::popcount(e.get<mlx5::Eqe::CMD_VECTOR>()), 1);  // the one entry used
   }
-  EXPECT_EQ(LayoutRef<mlx5::Eqe>(eq_.descriptor(2)).get<mlx5::Eqe::OWNER>(), 1u);  // one per command
+  EXPECT_EQ(LayoutRef<mlx5::Eqe>(eq_.descriptor(2)).get<mlx5::Eqe::OWNER>(),
+            1u);  // one per command
   // A page request reaches only EQs subscribed to it: this one is not.
   model_->request_pages(4);
   EXPECT_EQ(LayoutRef<mlx5::Eqe>(eq_.descriptor(2)).get<mlx5::Eqe::OWNER>(), 1u);
@@ -349,9 +367,10 @@ TEST_F(Mlx5ObjectTest, EveryListedCommandIsNamedAndSizeCheckedByTheModel) {
 TEST_F(Mlx5ObjectTest, RunUndoTakesWhatTheCreatingCommandMade) {
   const size_t objects = model_->live_objects();
   const uint32_t td = number<mlx5::ALLOC_TRANSPORT_DOMAIN>(c().run<mlx5::ALLOC_TRANSPORT_DOMAIN>());
-  const uint32_t tis = number<mlx5::CREATE_TIS>(c().run<mlx5::CREATE_TIS>(0, [&](LayoutRef<mlx5::CREATE_TIS::In> in, uint8_t*) {
-    in.set<mlx5::CREATE_TIS::In::TRANSPORT_DOMAIN>(td);
-  }));
+  const uint32_t tis = number<mlx5::CREATE_TIS>(
+      c().run<mlx5::CREATE_TIS>(0, [&](LayoutRef<mlx5::CREATE_TIS::In> in, uint8_t*) {
+        in.set<mlx5::CREATE_TIS::In::TRANSPORT_DOMAIN>(td);
+      }));
   EXPECT_EQ(model_->live_objects(), objects + 2);
   const mlx5::Undo undo_tis = mlx5::undo_of<mlx5::CREATE_TIS>(tis);
   const mlx5::Undo undo_td = mlx5::undo_of<mlx5::ALLOC_TRANSPORT_DOMAIN>(td);
@@ -361,7 +380,8 @@ TEST_F(Mlx5ObjectTest, RunUndoTakesWhatTheCreatingCommandMade) {
   ASSERT_TRUE(mlx5::run_undo(c(), undo_tis).ok());
   ASSERT_TRUE(mlx5::run_undo(c(), undo_td).ok());
   EXPECT_EQ(model_->live_objects(), objects);
-  expect_failure(mlx5::run_undo(c(), undo_tis), "DESTROY_TIS", "BAD_RESOURCE (0x5)");  // gone already
+  expect_failure(mlx5::run_undo(c(), undo_tis), "DESTROY_TIS",
+                 "BAD_RESOURCE (0x5)");  // gone already
   const absl::Status s = mlx5::run_undo(c(), {mlx5::CREATE_TIS::kOpcode, 1});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()), HasSubstr("CREATE_TIS does not undo anything"));
@@ -371,7 +391,8 @@ TEST_F(Mlx5ObjectTest, RunUndoTakesWhatTheCreatingCommandMade) {
 TEST_F(Mlx5ObjectTest, ASendQueueOnAnUnknownCqIsABadResource) {
   mlx5::QueueContext q = context();
   auto sq = c().run<mlx5::CREATE_SQ>(0, [&](LayoutRef<mlx5::CREATE_SQ::In> in, uint8_t*) {
-    in.set<mlx5::CREATE_SQ::In::WQ_TYPE>(mlx5::kWqCyclic).set<mlx5::CREATE_SQ::In::CQN>(0x999)
+    in.set<mlx5::CREATE_SQ::In::WQ_TYPE>(mlx5::kWqCyclic)
+        .set<mlx5::CREATE_SQ::In::CQN>(0x999)
         .set<mlx5::CREATE_SQ::In::PD>(q.pd);
   });
   expect_failure(sq.status(), "CREATE_SQ", "BAD_RESOURCE (0x5)");
@@ -395,10 +416,14 @@ TEST_F(Mlx5ObjectTest, QueuesFollowTheStateMachineAndBusyObjectsStay) {
   const uint32_t cqn = undo_[0].number, sqn = undo_[1].number;
   EXPECT_EQ(model_->wq_state(sqn), mlx5::kRdy);
   auto modify = [&](mlx5::WqState from, mlx5::WqState to) {
-    return c().run<mlx5::MODIFY_SQ>(0, [&](LayoutRef<mlx5::ModifyWqIn> in, uint8_t*) {
-      in.set<mlx5::ModifyWqIn::NUMBER>(sqn).set<mlx5::ModifyWqIn::CURRENT_STATE>(from)
-          .set<mlx5::ModifyWqIn::NEXT_STATE>(to);
-    }).status();
+    return c()
+        .run<mlx5::MODIFY_SQ>(0,
+                              [&](LayoutRef<mlx5::ModifyWqIn> in, uint8_t*) {
+                                in.set<mlx5::ModifyWqIn::NUMBER>(sqn)
+                                    .set<mlx5::ModifyWqIn::CURRENT_STATE>(from)
+                                    .set<mlx5::ModifyWqIn::NEXT_STATE>(to);
+                              })
+        .status();
   };
   expect_failure(modify(mlx5::kRst, mlx5::kRdy), "MODIFY_SQ", "BAD_RES_STATE (0x9)");  // it is RDY
   ASSERT_TRUE(modify(mlx5::kRdy, mlx5::kErr).ok());
@@ -421,10 +446,15 @@ TEST_F(Mlx5ObjectTest, DoorbellsThatDisagreeWithTheRecordOrTheUarAreReported) {
   const uint32_t sqn = undo_[1].number;
   Bar& bar = **fn_->bar(0);
   // WQE 5 rung while the doorbell record still says nothing was posted.
-  bar.write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(uint64_t{5u << 8 | mlx5::kOpcodeSend} << 32 | sqn << 8 | 4), q.uar);
-  EXPECT_THAT(ctx_.log->to_string(), HasSubstr("doorbell names WQE 5 of ds 4, but the doorbell record's send counter is 0"));
+  bar.write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(uint64_t{5u << 8 | mlx5::kOpcodeSend} << 32 |
+                                                   sqn << 8 | 4),
+            q.uar);
+  EXPECT_THAT(
+      ctx_.log->to_string(),
+      HasSubstr("doorbell names WQE 5 of ds 4, but the doorbell record's send counter is 0"));
   ctx_.log->clear();
-  bar.write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(uint64_t{sqn} << 8), q.uar + 1);  // never allocated
+  bar.write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(uint64_t{sqn} << 8),
+            q.uar + 1);  // never allocated
   EXPECT_THAT(ctx_.log->to_string(), HasSubstr("UAR page 9, which is not allocated"));
   ctx_.log->clear();
   bar.write(RegisterValue<mlx5::UAR_SEND_DOORBELL>(uint64_t{0x77} << 8), q.uar);
@@ -436,15 +466,17 @@ TEST_F(Mlx5ObjectTest, FlowTablesCheckGroupsEntriesAndLevels) {
   using mlx5::CREATE_FLOW_GROUP;
   using mlx5::SET_FLOW_TABLE_ENTRY;
   auto table = [&](uint32_t level) {
-    return number<mlx5::CREATE_FLOW_TABLE>(c().run<mlx5::CREATE_FLOW_TABLE>(0, [&](auto in, uint8_t*) {
-      in.template set<mlx5::CREATE_FLOW_TABLE::In::LEVEL>(level)
-          .template set<mlx5::CREATE_FLOW_TABLE::In::LOG_SIZE>(2);
-    }));
+    return number<mlx5::CREATE_FLOW_TABLE>(
+        c().run<mlx5::CREATE_FLOW_TABLE>(0, [&](auto in, uint8_t*) {
+          in.template set<mlx5::CREATE_FLOW_TABLE::In::LEVEL>(level)
+              .template set<mlx5::CREATE_FLOW_TABLE::In::LOG_SIZE>(2);
+        }));
   };
   const uint32_t root = table(1), low = table(0);
   auto group = [&](uint32_t start, uint32_t end) {
     return c().run<CREATE_FLOW_GROUP>(0, [&](LayoutRef<CREATE_FLOW_GROUP::In> in, uint8_t* raw) {
-      in.set<CREATE_FLOW_GROUP::In::TABLE_ID>(root).set<CREATE_FLOW_GROUP::In::START_FLOW_INDEX>(start)
+      in.set<CREATE_FLOW_GROUP::In::TABLE_ID>(root)
+          .set<CREATE_FLOW_GROUP::In::START_FLOW_INDEX>(start)
           .set<CREATE_FLOW_GROUP::In::END_FLOW_INDEX>(end)
           .set<CREATE_FLOW_GROUP::In::MATCH_CRITERIA_ENABLE>(mlx5::kMatchOuterHeaders);
       LayoutRef<mlx5::OuterHeaders>(raw + CREATE_FLOW_GROUP::kMatchCriteria)
@@ -455,23 +487,33 @@ TEST_F(Mlx5ObjectTest, FlowTablesCheckGroupsEntriesAndLevels) {
   expect_failure(group(1, 2).status(), "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");  // overlaps
   expect_failure(group(2, 9).status(), "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");  // past the table
   auto entry = [&](uint32_t index, uint32_t dest_type, uint32_t dest, auto value) {
-    return c().run<SET_FLOW_TABLE_ENTRY>(0, [&](LayoutRef<SET_FLOW_TABLE_ENTRY::In> in, uint8_t* raw) {
-      in.set<SET_FLOW_TABLE_ENTRY::In::TABLE_ID>(root).set<SET_FLOW_TABLE_ENTRY::In::FLOW_INDEX>(index)
-          .set<SET_FLOW_TABLE_ENTRY::In::GROUP_ID>(g)
-          .set<SET_FLOW_TABLE_ENTRY::In::ACTION>(mlx5::kActionForward)
-          .set<SET_FLOW_TABLE_ENTRY::In::DESTINATION_LIST_SIZE>(1);
-      value(LayoutRef<mlx5::OuterHeaders>(raw + SET_FLOW_TABLE_ENTRY::kMatchValue));
-      LayoutRef<mlx5::FlowDestination>(raw + SET_FLOW_TABLE_ENTRY::kDestinations)
-          .set<mlx5::FlowDestination::TYPE>(dest_type).set<mlx5::FlowDestination::ID>(dest);
-    }, 8).status();
+    return c()
+        .run<SET_FLOW_TABLE_ENTRY>(
+            0,
+            [&](LayoutRef<SET_FLOW_TABLE_ENTRY::In> in, uint8_t* raw) {
+              in.set<SET_FLOW_TABLE_ENTRY::In::TABLE_ID>(root)
+                  .set<SET_FLOW_TABLE_ENTRY::In::FLOW_INDEX>(index)
+                  .set<SET_FLOW_TABLE_ENTRY::In::GROUP_ID>(g)
+                  .set<SET_FLOW_TABLE_ENTRY::In::ACTION>(mlx5::kActionForward)
+                  .set<SET_FLOW_TABLE_ENTRY::In::DESTINATION_LIST_SIZE>(1);
+              value(LayoutRef<mlx5::OuterHeaders>(raw + SET_FLOW_TABLE_ENTRY::kMatchValue));
+              LayoutRef<mlx5::FlowDestination>(raw + SET_FLOW_TABLE_ENTRY::kDestinations)
+                  .set<mlx5::FlowDestination::TYPE>(dest_type)
+                  .set<mlx5::FlowDestination::ID>(dest);
+            },
+            8)
+        .status();
   };
   auto ipv4 = [](LayoutRef<mlx5::OuterHeaders> h) { h.set<mlx5::OuterHeaders::ETHERTYPE>(0x0800); };
   auto udp = [](LayoutRef<mlx5::OuterHeaders> h) { h.set<mlx5::OuterHeaders::IP_PROTOCOL>(17); };
   // A lower level is not a destination; a value beyond the group's criteria
   // is refused; so is a TIR that does not exist.
-  expect_failure(entry(0, mlx5::kDestFlowTable, low, ipv4), "SET_FLOW_TABLE_ENTRY", "BAD_PARAM (0x3)");
-  expect_failure(entry(0, mlx5::kDestFlowTable, root, udp), "SET_FLOW_TABLE_ENTRY", "BAD_PARAM (0x3)");
-  expect_failure(entry(0, mlx5::kDestTir, 0x42, ipv4), "SET_FLOW_TABLE_ENTRY", "BAD_RESOURCE (0x5)");
+  expect_failure(entry(0, mlx5::kDestFlowTable, low, ipv4), "SET_FLOW_TABLE_ENTRY",
+                 "BAD_PARAM (0x3)");
+  expect_failure(entry(0, mlx5::kDestFlowTable, root, udp), "SET_FLOW_TABLE_ENTRY",
+                 "BAD_PARAM (0x3)");
+  expect_failure(entry(0, mlx5::kDestTir, 0x42, ipv4), "SET_FLOW_TABLE_ENTRY",
+                 "BAD_RESOURCE (0x5)");
   const uint32_t high = table(2);
   expect_failure(entry(2, mlx5::kDestFlowTable, high, ipv4), "SET_FLOW_TABLE_ENTRY",
                  "BAD_PARAM (0x3)");  // index 2 is outside the group (0-1)
@@ -479,14 +521,21 @@ TEST_F(Mlx5ObjectTest, FlowTablesCheckGroupsEntriesAndLevels) {
   // Criteria the group does not enable, or on bits the model does not parse
   // (first_prio), are refused rather than silently never matching.
   auto criteria = [&](uint32_t start, uint32_t enable, auto fill) {
-    return c().run<CREATE_FLOW_GROUP>(0, [&](LayoutRef<CREATE_FLOW_GROUP::In> in, uint8_t* raw) {
-      in.set<CREATE_FLOW_GROUP::In::TABLE_ID>(root).set<CREATE_FLOW_GROUP::In::START_FLOW_INDEX>(start)
-          .set<CREATE_FLOW_GROUP::In::END_FLOW_INDEX>(start).set<CREATE_FLOW_GROUP::In::MATCH_CRITERIA_ENABLE>(enable);
-      fill(raw + CREATE_FLOW_GROUP::kMatchCriteria);
-    }).status();
+    return c()
+        .run<CREATE_FLOW_GROUP>(0,
+                                [&](LayoutRef<CREATE_FLOW_GROUP::In> in, uint8_t* raw) {
+                                  in.set<CREATE_FLOW_GROUP::In::TABLE_ID>(root)
+                                      .set<CREATE_FLOW_GROUP::In::START_FLOW_INDEX>(start)
+                                      .set<CREATE_FLOW_GROUP::In::END_FLOW_INDEX>(start)
+                                      .set<CREATE_FLOW_GROUP::In::MATCH_CRITERIA_ENABLE>(enable);
+                                  fill(raw + CREATE_FLOW_GROUP::kMatchCriteria);
+                                })
+        .status();
   };
   auto vlan = [](uint8_t* m) {
-    LayoutRef<mlx5::OuterHeaders>(m).set<mlx5::OuterHeaders::CVLAN_TAG>(1).set<mlx5::OuterHeaders::FIRST_VID>(0xFFF);
+    LayoutRef<mlx5::OuterHeaders>(m)
+        .set<mlx5::OuterHeaders::CVLAN_TAG>(1)
+        .set<mlx5::OuterHeaders::FIRST_VID>(0xFFF);
   };
   expect_failure(criteria(2, 0, vlan), "CREATE_FLOW_GROUP", "BAD_PARAM (0x3)");
   expect_failure(criteria(2, mlx5::kMatchOuterHeaders, [](uint8_t* m) { m[0x0C + 2] = 0xE0; }),
@@ -498,15 +547,17 @@ TEST_F(Mlx5ObjectTest, FlowTablesCheckGroupsEntriesAndLevels) {
 }
 
 TEST_F(Mlx5ObjectTest, PortRegistersAndTheVport) {
-  auto paos = c().run<mlx5::RegisterAccess<mlx5::PAOS>>(mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
-    r.set<mlx5::PAOS::REGISTER_ID>(mlx5::PAOS::kId).set<mlx5::PAOS::LOCAL_PORT>(1);
-  });
+  auto paos = c().run<mlx5::RegisterAccess<mlx5::PAOS>>(
+      mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
+        r.set<mlx5::PAOS::REGISTER_ID>(mlx5::PAOS::kId).set<mlx5::PAOS::LOCAL_PORT>(1);
+      });
   ASSERT_TRUE(paos.ok()) << paos.status();
   EXPECT_EQ(paos->get<mlx5::PAOS::ADMIN_STATUS>(), mlx5::kPortDown);  // until a driver brings it up
   EXPECT_EQ(paos->get<mlx5::PAOS::OPER_STATUS>(), mlx5::kPortDown);
-  auto port2 = c().run<mlx5::RegisterAccess<mlx5::PAOS>>(mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
-    r.set<mlx5::PAOS::REGISTER_ID>(mlx5::PAOS::kId).set<mlx5::PAOS::LOCAL_PORT>(2);
-  });
+  auto port2 = c().run<mlx5::RegisterAccess<mlx5::PAOS>>(
+      mlx5::kRegisterRead, [](LayoutRef<mlx5::PAOS> r, uint8_t*) {
+        r.set<mlx5::PAOS::REGISTER_ID>(mlx5::PAOS::kId).set<mlx5::PAOS::LOCAL_PORT>(2);
+      });
   expect_failure(port2.status(), "ACCESS_REGISTER", "BAD_PARAM (0x3)");  // one port
   auto vport = c().run<mlx5::QUERY_NIC_VPORT_CONTEXT>();
   ASSERT_TRUE(vport.ok());
@@ -516,16 +567,25 @@ TEST_F(Mlx5ObjectTest, PortRegistersAndTheVport) {
   EXPECT_EQ(hca_->caps().log_max_uc_list, sim::ConnectXProfile::cx5().log_max_uc_list);
   auto allow = [&](uint32_t type, uint32_t n, uint8_t first_byte) {
     using In = mlx5::MODIFY_NIC_VPORT_CONTEXT::In;
-    return c().run<mlx5::MODIFY_NIC_VPORT_CONTEXT>(0, [&](LayoutRef<In> in, uint8_t* raw) {
-      in.set<In::FIELD_SELECT>(mlx5::kSelectAddressList).set<In::ALLOWED_LIST_TYPE>(type)
-          .set<In::ALLOWED_LIST_SIZE>(n);
-      for (uint32_t i = 0; i < n; ++i) raw[mlx5::kAllowedList + 8 * i + 2] = first_byte;
-    }, 8 * size_t{n}).status();
+    return c()
+        .run<mlx5::MODIFY_NIC_VPORT_CONTEXT>(
+            0,
+            [&](LayoutRef<In> in, uint8_t* raw) {
+              in.set<In::FIELD_SELECT>(mlx5::kSelectAddressList)
+                  .set<In::ALLOWED_LIST_TYPE>(type)
+                  .set<In::ALLOWED_LIST_SIZE>(n);
+              for (uint32_t i = 0; i < n; ++i) raw[mlx5::kAllowedList + 8 * i + 2] = first_byte;
+            },
+            8 * size_t{n})
+        .status();
   };
   EXPECT_TRUE(allow(mlx5::kAllowedUnicast, 128, 0x02).ok());
-  expect_failure(allow(mlx5::kAllowedUnicast, 129, 0x02), "MODIFY_NIC_VPORT_CONTEXT", "BAD_PARAM (0x3)");
-  expect_failure(allow(1, 1, 0x01), "MODIFY_NIC_VPORT_CONTEXT", "BAD_PARAM (0x3)");  // multicast list
-  expect_failure(allow(mlx5::kAllowedUnicast, 1, 0x01), "MODIFY_NIC_VPORT_CONTEXT", "BAD_PARAM (0x3)");
+  expect_failure(allow(mlx5::kAllowedUnicast, 129, 0x02), "MODIFY_NIC_VPORT_CONTEXT",
+                 "BAD_PARAM (0x3)");
+  expect_failure(allow(1, 1, 0x01), "MODIFY_NIC_VPORT_CONTEXT",
+                 "BAD_PARAM (0x3)");  // multicast list
+  expect_failure(allow(mlx5::kAllowedUnicast, 1, 0x01), "MODIFY_NIC_VPORT_CONTEXT",
+                 "BAD_PARAM (0x3)");
   auto state = c().run<mlx5::QUERY_VPORT_STATE>();
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->get<mlx5::QUERY_VPORT_STATE::Out::STATE>(), 0u);  // down

@@ -101,7 +101,8 @@ class IxgbeReports : public Reports {
     DeviceConfig c;
     c.rx_ring_size = c.tx_ring_size = 64;
     c.buffers_per_rx_queue = 128;
-    auto dev = ixgbe::open(std::make_unique<sim::SimulatedFunction>(model_, ctx_, "sim:82599#0"), c);
+    auto dev =
+        ixgbe::open(std::make_unique<sim::SimulatedFunction>(model_, ctx_, "sim:82599#0"), c);
     ASSERT_TRUE(dev.ok()) << dev.status();
     dev_ = *std::move(dev);
     sim::connect(model_->port(), tester_);
@@ -149,7 +150,8 @@ TEST_F(IxgbeReports, ReceivingWithAnotherDescriptorTypeIsReported) {
   sim::UdpFlow flow;
   flow.dst_mac = dev_->mac();
   tester_.send(sim::udp_frame(60, flow, 1));
-  expect_report("RX queue 0 receives with SRRCTL.DESCTYPE 0; this model implements advanced one-buffer (1)");
+  expect_report(
+      "RX queue 0 receives with SRRCTL.DESCTYPE 0; this model implements advanced one-buffer (1)");
 }
 
 // DEXT clear: a legacy descriptor, which the model does not take.
@@ -159,10 +161,13 @@ TEST_F(IxgbeReports, ATransmitDescriptorThatIsNotAnAdvancedDataDescriptorIsRepor
                         model_->mmio_read(0, ixgbe::TDBAH::offset(0), 4) << 32;
   LayoutRef<ixgbe::TxRead>(mem(base, 16))
       .set<ixgbe::TxRead::BUFFER_ADDR>(buffer.iova())
-      .set<ixgbe::TxRead::CMD_TYPE_LEN>(60 | ixgbe::TxRead::DTYP::insert(0, ixgbe::TxRead::DTYP::kData) | ixgbe::TxRead::EOP::kMask |
-                                        ixgbe::TxRead::RS::kMask);
+      .set<ixgbe::TxRead::CMD_TYPE_LEN>(60 |
+                                        ixgbe::TxRead::DTYP::insert(0, ixgbe::TxRead::DTYP::kData) |
+                                        ixgbe::TxRead::EOP::kMask | ixgbe::TxRead::RS::kMask);
   model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 1);
-  expect_report("TX queue 0 descriptor 0 is not a valid advanced data descriptor (DEXT 0, DTYP 3, length 60)");
+  expect_report(
+      "TX queue 0 descriptor 0 is not a valid advanced data descriptor (DEXT 0, DTYP 3, length "
+      "60)");
 }
 
 // A TX frame of descriptors without EOP growing past 16 KiB.
@@ -173,9 +178,10 @@ TEST_F(IxgbeReports, ATransmitFrameOver16KiBIsReported) {
   for (uint32_t i = 0; i < 5; ++i) {  // 4 x 4096 = 16 KiB: the fifth goes over
     LayoutRef<ixgbe::TxRead>(mem(base + 16 * i, 16))
         .set<ixgbe::TxRead::BUFFER_ADDR>(buffer.iova())
-        .set<ixgbe::TxRead::CMD_TYPE_LEN>(4096 | ixgbe::TxRead::DTYP::insert(0, ixgbe::TxRead::DTYP::kData) | ixgbe::TxRead::IFCS::kMask |
-                                          ixgbe::TxRead::DEXT::kMask | ixgbe::TxRead::RS::kMask |
-                                          (i == 4 ? ixgbe::TxRead::EOP::kMask : 0));
+        .set<ixgbe::TxRead::CMD_TYPE_LEN>(
+            4096 | ixgbe::TxRead::DTYP::insert(0, ixgbe::TxRead::DTYP::kData) |
+            ixgbe::TxRead::IFCS::kMask | ixgbe::TxRead::DEXT::kMask | ixgbe::TxRead::RS::kMask |
+            (i == 4 ? ixgbe::TxRead::EOP::kMask : 0));
   }
   model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 5);
   expect_report("TX queue 0 frame over 16384 bytes");
@@ -215,10 +221,13 @@ class VirtioReports : public Reports {
     expect_none();
   }
   // Split ring: descriptor i, and `heads` made available.
-  void split_desc(uint16_t q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next = 0) {
+  void split_desc(uint16_t q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
+                  uint16_t next = 0) {
     LayoutRef<virtio::SplitDesc>(mem(areas(q).desc + 16 * i, 16))
-        .set<virtio::SplitDesc::ADDR>(addr).set<virtio::SplitDesc::LEN>(len)
-        .set<virtio::SplitDesc::FLAGS>(flags).set<virtio::SplitDesc::NEXT>(next);
+        .set<virtio::SplitDesc::ADDR>(addr)
+        .set<virtio::SplitDesc::LEN>(len)
+        .set<virtio::SplitDesc::FLAGS>(flags)
+        .set<virtio::SplitDesc::NEXT>(next);
   }
   void split_avail(uint16_t q, std::initializer_list<uint16_t> heads, uint16_t idx) {
     uint8_t* a = mem(areas(q).driver, 4 + 2 * kSize);
@@ -227,10 +236,13 @@ class VirtioReports : public Reports {
     std::memcpy(a + 2, &idx, 2);
   }
   // Packed ring: descriptor i, available in the first pass.
-  void packed_desc(uint16_t q, uint16_t i, uint64_t addr, uint32_t len, uint16_t id, uint16_t flags) {
+  void packed_desc(uint16_t q, uint16_t i, uint64_t addr, uint32_t len, uint16_t id,
+                   uint16_t flags) {
     LayoutRef<virtio::PackedDesc>(mem(areas(q).desc + 16 * i, 16))
-        .set<virtio::PackedDesc::ADDR>(addr).set<virtio::PackedDesc::LEN>(len)
-        .set<virtio::PackedDesc::ID>(id).set<virtio::PackedDesc::FLAGS>(flags | virtio::kPackedAvail);
+        .set<virtio::PackedDesc::ADDR>(addr)
+        .set<virtio::PackedDesc::LEN>(len)
+        .set<virtio::PackedDesc::ID>(id)
+        .set<virtio::PackedDesc::FLAGS>(flags | virtio::kPackedAvail);
   }
   uint64_t data() const { return rings_.iova() + 3 * 4096; }  // frame bytes live here
 
@@ -446,7 +458,8 @@ TEST_F(Reports, ConnectXInitializationSegmentMisuseIsReported) {
   model->mmio_write(0, mlx5::CMD_DBELL::offset(), 4, to_order<ByteOrder::kBig>(uint32_t{1}));
   expect_report("command doorbell before the command queue address was set");
   // bits 10:8 = 7: the software-reset state, which a driver must not write.
-  model->mmio_write(0, mlx5::CMDQ_ADDR_L_SZ::offset(), 4, to_order<ByteOrder::kBig>(uint32_t{7} << 8 | 0x1000));
+  model->mmio_write(0, mlx5::CMDQ_ADDR_L_SZ::offset(), 4,
+                    to_order<ByteOrder::kBig>(uint32_t{7} << 8 | 0x1000));
   expect_report("nic_interface 7 (software reset) written");
 }
 
@@ -455,8 +468,10 @@ TEST_F(Reports, ConnectXDoorbellForASlotSoftwareOwnsIsReported) {
   sim::SimulatedFunction fn(model, ctx_, "sim:cx5#0");
   auto queue = *fn.dma().allocate(4096, "command queue");
   std::memset(queue.data(), 0, 4096);  // every entry's ownership bit 0: software's
-  model->mmio_write(0, mlx5::CMDQ_ADDR_H::offset(), 4, to_order<ByteOrder::kBig>(uint32_t(queue.iova() >> 32)));
-  model->mmio_write(0, mlx5::CMDQ_ADDR_L_SZ::offset(), 4, to_order<ByteOrder::kBig>(uint32_t(queue.iova())));
+  model->mmio_write(0, mlx5::CMDQ_ADDR_H::offset(), 4,
+                    to_order<ByteOrder::kBig>(uint32_t(queue.iova() >> 32)));
+  model->mmio_write(0, mlx5::CMDQ_ADDR_L_SZ::offset(), 4,
+                    to_order<ByteOrder::kBig>(uint32_t(queue.iova())));
   model->mmio_write(0, mlx5::CMD_DBELL::offset(), 4, to_order<ByteOrder::kBig>(uint32_t{1} << 3));
   expect_report("doorbell for command slot 3 that software still owns");
 }
@@ -489,11 +504,14 @@ TEST(VirtioCommonConfigTest, SixtyFourBitFieldsAreAccessedInThirtyTwoBitHalves) 
   EXPECT_TRUE(ctx.log->empty()) << ctx.log->to_string();
 
   w(QUEUE_DRIVER::offset(), 8, 0x1122334455667788);
-  EXPECT_THAT(ctx.log->to_string(),
-              HasSubstr("8-byte write of queue_driver; a driver writes a 64-bit field as two 32-bit halves"));
+  EXPECT_THAT(
+      ctx.log->to_string(),
+      HasSubstr(
+          "8-byte write of queue_driver; a driver writes a 64-bit field as two 32-bit halves"));
   (void)r(QUEUE_DRIVER::offset(), 8);
-  EXPECT_THAT(ctx.log->to_string(),
-              HasSubstr("8-byte read of queue_driver; a driver reads a 64-bit field as two 32-bit halves"));
+  EXPECT_THAT(
+      ctx.log->to_string(),
+      HasSubstr("8-byte read of queue_driver; a driver reads a 64-bit field as two 32-bit halves"));
 }
 
 }  // namespace

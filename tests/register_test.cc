@@ -51,8 +51,7 @@ struct SRRCTL : RegisterArray<SRRCTL, uint32_t, Access::kReadWrite, 16> {
 };
 // ConnectX PRM, initialization segment 0x014 (big-endian): cmdq_phy_addr_lo
 // [31:12], log_cmdq_size [7:4] and log_cmdq_stride [3:0] read-only.
-struct CMDQ_ADDR_LO : Register<CMDQ_ADDR_LO, uint32_t, Access::kReadWrite, 0x014,
-                               ByteOrder::kBig> {
+struct CMDQ_ADDR_LO : Register<CMDQ_ADDR_LO, uint32_t, Access::kReadWrite, 0x014, ByteOrder::kBig> {
   using ADDR = Field<12, 31>;
   using LOG_CMDQ_SIZE = Field<4, 7, Access::kReadOnly>;
   using LOG_CMDQ_STRIDE = Field<0, 3, Access::kReadOnly>;

@@ -17,16 +17,15 @@
 namespace safenic {
 namespace {
 
-using ::testing::AllOf;
-using ::testing::HasSubstr;
 using testdev::DmaCopyDriver;
 using testdev::DmaCopyModel;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
 
 class SimulatedSeam : public ::testing::Test {
  protected:
   SimulatedSeam()
-      : model_(std::make_shared<DmaCopyModel>(ctx_)),
-        fn_(model_, ctx_, "sim:dmacopy#0") {}
+      : model_(std::make_shared<DmaCopyModel>(ctx_)), fn_(model_, ctx_, "sim:dmacopy#0") {}
 
   MempoolPtr pool(const DmaAllocator& dma, const char* tag) {
     MempoolConfig c;
@@ -83,10 +82,9 @@ TEST_F(SimulatedSeam, MemoryTheDeviceCannotReachIsAFaultNotACopy) {
   EXPECT_EQ((*drv)->bar().read<testdev::ERRORS>().raw(), 1u);
   EXPECT_EQ((*drv)->bar().read<testdev::ERRORS>().raw(), 0u);  // clear on read
   ASSERT_EQ(ctx_.log->size(), 1u);
-  EXPECT_THAT(ctx_.log->entries()[0],
-              AllOf(HasSubstr("copy destination write of 64 bytes"),
-                    HasSubstr(absl::StrFormat("%#x", dst.iova())),
-                    HasSubstr("outside every live DMA region")));
+  EXPECT_THAT(ctx_.log->entries()[0], AllOf(HasSubstr("copy destination write of 64 bytes"),
+                                            HasSubstr(absl::StrFormat("%#x", dst.iova())),
+                                            HasSubstr("outside every live DMA region")));
 }
 
 TEST_F(SimulatedSeam, BadMmioIsReportedAndReadsAllOnes) {
@@ -183,10 +181,10 @@ TEST_F(IommuTest, TranslatesInsideRegionsOnly) {
 
   auto overrun = iommu_->translate(a.iova() + 4000, 100, "rx write");
   EXPECT_EQ(overrun.status().code(), absl::StatusCode::kOutOfRange);
-  EXPECT_THAT(std::string(overrun.status().message()),
-              AllOf(HasSubstr("rx write of 100 bytes"),
-                    HasSubstr(absl::StrFormat("%#x", a.iova() + 4000)),
-                    HasSubstr("nearest region 'a'"), HasSubstr("4 bytes past its end")));
+  EXPECT_THAT(
+      std::string(overrun.status().message()),
+      AllOf(HasSubstr("rx write of 100 bytes"), HasSubstr(absl::StrFormat("%#x", a.iova() + 4000)),
+            HasSubstr("nearest region 'a'"), HasSubstr("4 bytes past its end")));
   auto gap = iommu_->translate(a.iova() + 4096 + 16, 4, "tx read");
   EXPECT_FALSE(gap.ok());
   EXPECT_THAT(std::string(gap.status().message()), HasSubstr("nearest region"));
@@ -207,8 +205,7 @@ TEST_F(IommuTest, DmaIntoAFreedRegionIsReportedAsUseAfterFree) {
   uint8_t byte = 0;
   auto s = iommu_->write(old + 8, {&byte, 1}, "descriptor write-back");
   EXPECT_FALSE(s.ok());
-  EXPECT_THAT(std::string(s.message()),
-              AllOf(HasSubstr("'rx ring'"), HasSubstr("use after free")));
+  EXPECT_THAT(std::string(s.message()), AllOf(HasSubstr("'rx ring'"), HasSubstr("use after free")));
 }
 
 TEST_F(IommuTest, ReadAndWriteCopyThroughTheMapping) {
@@ -234,7 +231,7 @@ TEST_F(IommuTest, DmaWindowsCheckEveryAccessAndForgetUnmappedRegions) {
     old = a.iova();
     EXPECT_EQ(window.get(*iommu_, a.iova() + 16, 16, "read"), a.data() + 16);
     EXPECT_EQ(window.get(*iommu_, a.iova() + 4080, 16, "read"), a.data() + 4080);  // cached
-    EXPECT_EQ(window.get(*iommu_, a.iova() + 4081, 16, "overrun"), nullptr);  // by one byte
+    EXPECT_EQ(window.get(*iommu_, a.iova() + 4081, 16, "overrun"), nullptr);       // by one byte
     EXPECT_EQ(iommu_->dma(a.iova() + 4081, 16, "overrun"), nullptr);
     EXPECT_EQ(iommu_->dma(a.iova() + 4080, 16, "read"), a.data() + 4080);
     EXPECT_EQ(window.get(*iommu_, a.iova() - 8, 8, "underrun"), nullptr);
@@ -280,7 +277,8 @@ TEST_F(IommuTest, RegionsMappedAtAChosenIovaAreCheckedAsOthers) {
   DmaRegion own = *DmaRegion::allocate(4096, Backing::kAnonymous, iommu_, "own");
   EXPECT_THAT(std::string(iommu_->map_at(own.iova() + 8192, memory.data(), 16, "x").message()),
               HasSubstr("overlaps the simulator's own IOVA space"));
-  EXPECT_EQ(iommu_->map_at(iova + 4096, memory.data() + 4096, 4096, "next").code(), absl::StatusCode::kOk);
+  EXPECT_EQ(iommu_->map_at(iova + 4096, memory.data() + 4096, 4096, "next").code(),
+            absl::StatusCode::kOk);
 
   iommu_->unmap(iova, 4096);
   EXPECT_EQ(window.get(*iommu_, iova + 16, 8, "read after unmap"), nullptr);

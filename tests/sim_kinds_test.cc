@@ -13,9 +13,6 @@
 #include "sim/catalog.h"
 #include "sim/ixgbe/model.h"
 #include "sim/mlx5/model.h"
-#include "sim/catalog.h"
-#include "sim/ixgbe/model.h"
-#include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
 #include "sim/testbed.h"
 
@@ -37,7 +34,8 @@ TEST(SimKinds, EveryKindOpensByNameAndAliasEachWithItsOwnNameAndMac) {
   for (const sim::SimulatedKind* kind : sim::simulated_kinds()) {
     const sim::SimulatedKind& k = *kind;
     std::vector<std::string> specs = {"sim:" + std::string(k.name)};
-    for (absl::string_view a : absl::StrSplit(k.aliases, ',')) specs.push_back("sim:" + std::string(a));
+    for (absl::string_view a : absl::StrSplit(k.aliases, ','))
+      specs.push_back("sim:" + std::string(a));
     specs.push_back("sim:" + absl::AsciiStrToUpper(std::string(k.name)));  // case does not matter
     for (const std::string& spec : specs) {
       auto dev = open_device(spec, small());
@@ -85,8 +83,10 @@ TEST(SimKinds, AnUnknownKindListsTheKnownOnes) {
 TEST(SimKinds, AKindWhoseNameIsTakenIsRefused) {
   const size_t kinds = sim::simulated_kinds().size();
   auto make = [](sim::SimContext, MacAddress) { return sim::SimulatedNic{}; };
-  EXPECT_FALSE(sim::register_simulated_kind({"ConnectX-5", "", "a clash by alias, case ignored", {}, make}));
-  EXPECT_FALSE(sim::register_simulated_kind({"new-nic", "x,82599", "a clash by an alias", {}, make}));
+  EXPECT_FALSE(
+      sim::register_simulated_kind({"ConnectX-5", "", "a clash by alias, case ignored", {}, make}));
+  EXPECT_FALSE(
+      sim::register_simulated_kind({"new-nic", "x,82599", "a clash by an alias", {}, make}));
   EXPECT_EQ(sim::simulated_kinds().size(), kinds);
   EXPECT_EQ(sim::find_kind("new-nic"), nullptr);
   EXPECT_EQ(sim::find_kind("connectx-5")->name, "cx5");
@@ -149,7 +149,8 @@ TEST(SimKinds, AModelReceivesOnceItsDriverHasSetUpReceiving) {
     ctx.clock->advance(absl::Seconds(1));
     nic->model->progress();
     EXPECT_FALSE(nic->model->receiving());  // no driver yet
-    auto dev = open_device(std::make_unique<sim::SimulatedFunction>(nic->model, ctx, "sim"), small());
+    auto dev =
+        open_device(std::make_unique<sim::SimulatedFunction>(nic->model, ctx, "sim"), small());
     ASSERT_TRUE(dev.ok()) << dev.status();
     ASSERT_TRUE((*dev)->wait_for_link(absl::Seconds(1)).ok());
     EXPECT_TRUE(nic->model->receiving());
@@ -182,7 +183,7 @@ TEST(SimKinds, ReclaimTxReturnsSentBuffersOnEveryDriver) {
     ASSERT_TRUE(freed.ok()) << freed.status();
     EXPECT_EQ(*freed, held);
     EXPECT_EQ(pool->in_use(), 0u);
-    EXPECT_EQ(*nic.dev->reclaim_tx(0), 0u);  // nothing more
+    EXPECT_EQ(*nic.dev->reclaim_tx(0), 0u);     // nothing more
     EXPECT_FALSE(nic.dev->reclaim_tx(1).ok());  // one TX queue
     EXPECT_TRUE(nic.bed.context().log->empty()) << nic.bed.context().log->to_string();
   }

@@ -22,10 +22,10 @@
 namespace safenic {
 namespace {
 
-using ::testing::AllOf;
-using ::testing::HasSubstr;
 using testdev::DmaCopyDriver;
 using testdev::DmaCopyModel;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
 
 // The expected report for device DMA `what` of `len` bytes at `iova`.
 ::testing::Matcher<std::string> use_after_free(const Mempool& pool, uint64_t iova, size_t len,
@@ -204,18 +204,19 @@ TEST_F(BuggyDriver, ADmaRunningIntoTheNextBufferIsReportedEvenWhenThatBufferIsIn
   Packet a = rx_->alloc(), b = rx_->alloc();  // neighbours, both owned by the driver
   const uint64_t room = rx_->stride() - rx_->headroom();
   const uint64_t first = std::min(a.iova(), b.iova());
-  ASSERT_EQ(std::max(a.iova(), b.iova()) - first, rx_->stride());  // adjacent
+  ASSERT_EQ(std::max(a.iova(), b.iova()) - first, rx_->stride());                // adjacent
   ASSERT_TRUE(ctx_.iommu->translate(first, room, "test RX packet write").ok());  // to the end: fine
   EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
   auto over = ctx_.iommu->translate(first, room + 64, "test RX packet write");
   EXPECT_FALSE(over.ok());
   ASSERT_EQ(ctx_.log->size(), 1u);
   const uint64_t index = (first - rx_->region().iova()) / rx_->stride();
-  EXPECT_THAT(ctx_.log->entries()[0],
-              AllOf(HasSubstr(absl::StrFormat("device test RX packet write DMA of %d bytes at IOVA %#x "
-                                              "runs 64 bytes past the end of buffer #%d",
-                                              room + 64, first, index)),
-                    HasSubstr("of pool 'rx' into the next buffer")));
+  EXPECT_THAT(
+      ctx_.log->entries()[0],
+      AllOf(HasSubstr(absl::StrFormat("device test RX packet write DMA of %d bytes at IOVA %#x "
+                                      "runs 64 bytes past the end of buffer #%d",
+                                      room + 64, first, index)),
+            HasSubstr("of pool 'rx' into the next buffer")));
 }
 
 TEST(IxgbeUseAfterFree, TrafficOverManyRingWrapsReportsNothing) {
@@ -261,7 +262,7 @@ TEST(IxgbeUseAfterFree, TrafficOverManyRingWrapsReportsNothing) {
     models[0]->set_tx_paused(lag);
     send(32);
     if (lag) {
-      send(31);  // fills the ring: the driver cleans while the device lags
+      send(31);                         // fills the ring: the driver cleans while the device lags
       models[0]->set_tx_paused(false);  // the device catches up
     }
     ASSERT_TRUE(ctx.log->empty()) << "round " << round << ":\n" << ctx.log->to_string();

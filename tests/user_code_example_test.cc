@@ -11,10 +11,10 @@
 void reflect(safenic::Packet& p) { std::swap_ranges(p.data(), p.data() + 6, p.data() + 6); }
 
 TEST(Reflector, SendsEveryFrameBackToItsSender) {
-  safenic::sim::Testbed bed;                        // simulated NICs, one context
+  safenic::sim::Testbed bed;  // simulated NICs, one context
   auto nic = bed.add("82599", {.rx_queues = 1, .tx_queues = 1});
   ASSERT_TRUE(nic.ok()) << nic.status();
-  safenic::sim::TesterPort peer;                    // the other end of the cable
+  safenic::sim::TesterPort peer;  // the other end of the cable
   safenic::sim::connect(bed.port(0), peer);
   ASSERT_TRUE((*nic)->wait_for_link(absl::Seconds(1)).ok());
 
@@ -24,14 +24,15 @@ TEST(Reflector, SendsEveryFrameBackToItsSender) {
   safenic::Batch<32> batch;
   ASSERT_EQ(*(*nic)->rx_batch(0, batch), 8u) << bed.report();  // what dropped them
   for (safenic::Packet& p : batch) reflect(p);
-  ASSERT_EQ(*(*nic)->tx_batch(0, batch), 8u);      // sent packets leave the batch
+  ASSERT_EQ(*(*nic)->tx_batch(0, batch), 8u);  // sent packets leave the batch
 
   ASSERT_EQ(peer.frames().size(), 8u);
   for (uint64_t i = 0; i < 8; ++i) {
-    EXPECT_TRUE(std::equal(peer.frames()[i].begin(), peer.frames()[i].begin() + 6, flow.src_mac.bytes.begin()));
+    EXPECT_TRUE(std::equal(peer.frames()[i].begin(), peer.frames()[i].begin() + 6,
+                           flow.src_mac.bytes.begin()));
     EXPECT_EQ(safenic::sim::frame_seq(peer.frames()[i]), i);
   }
   EXPECT_TRUE(bed.context().log->empty()) << bed.context().log->to_string();  // no driver mistake
-  nic->reset();                                     // close: every ring and buffer home
+  nic->reset();  // close: every ring and buffer home
   EXPECT_EQ(bed.context().iommu->live_regions(), 0u);
 }

@@ -40,7 +40,8 @@ class VirtioTest : public ::testing::Test {
   absl::StatusOr<Nic> open(sim::VirtioNetConfig mc, const DeviceConfig& c = config()) {
     auto model = std::make_shared<sim::VirtioNetModel>(ctx_, mc);
     sim::connect(model->port(), tester_);
-    auto dev = virtio::open(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:virtio#0"), c);
+    auto dev =
+        virtio::open(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:virtio#0"), c);
     if (!dev.ok()) return dev.status();
     return Nic{model, *std::move(dev)};
   }
@@ -108,9 +109,9 @@ class VirtioTest : public ::testing::Test {
 };
 
 // legacy/modern x split/packed x MRG_RXBUF x MQ (legacy devices have no packed ring).
-class NegotiationMatrix
-    : public VirtioTest,
-      public ::testing::WithParamInterface<std::tuple<bool, bool, bool, bool>> {};
+class NegotiationMatrix : public VirtioTest,
+                          public ::testing::WithParamInterface<std::tuple<bool, bool, bool, bool>> {
+};
 
 TEST_P(NegotiationMatrix, NegotiatesAndMovesTraffic) {
   const auto [legacy, packed, mrg, mq] = GetParam();
@@ -144,8 +145,8 @@ TEST_P(NegotiationMatrix, NegotiatesAndMovesTraffic) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCombinations, NegotiationMatrix,
-                         ::testing::Combine(::testing::Bool(), ::testing::Bool(),
-                                            ::testing::Bool(), ::testing::Bool()));
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Bool(),
+                                            ::testing::Bool()));
 
 TEST_F(VirtioTest, ARefusedRingFormatFallsBackToSplit) {
   sim::VirtioNetConfig mc;
@@ -164,12 +165,14 @@ TEST_F(VirtioTest, ADeviceBehindAnIommuNeedsAccessPlatformAndTheDriverAcceptsIt)
   auto [model, fn, t] = acknowledged({});
   ASSERT_TRUE(t->device_features() & bit(f::kAccessPlatform));
   t->set_driver_features(bit(f::kVersion1));
-  t->set_status(virtio::status::kAcknowledge | virtio::status::kDriver | virtio::status::kFeaturesOk);
+  t->set_status(virtio::status::kAcknowledge | virtio::status::kDriver |
+                virtio::status::kFeaturesOk);
   EXPECT_FALSE(t->status() & virtio::status::kFeaturesOk);
   t->set_status(0);
   t->set_status(virtio::status::kAcknowledge | virtio::status::kDriver);
   t->set_driver_features(bit(f::kVersion1) | bit(f::kAccessPlatform));
-  t->set_status(virtio::status::kAcknowledge | virtio::status::kDriver | virtio::status::kFeaturesOk);
+  t->set_status(virtio::status::kAcknowledge | virtio::status::kDriver |
+                virtio::status::kFeaturesOk);
   EXPECT_TRUE(t->status() & virtio::status::kFeaturesOk);
 
   Nic nic = open_ok({});
@@ -230,10 +233,12 @@ sim::VirtioNetConfig modern(bool packed, bool in_order) {
 }
 
 TEST_F(VirtioTest, RingsWrapManyTimes) {
-  for (auto [packed, in_order] : {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+  for (auto [packed, in_order] :
+       {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
     SCOPED_TRACE(absl::StrFormat("packed %d, IN_ORDER %d", packed, in_order));
     Nic nic = open_ok(modern(packed, in_order), config(1, 64));
-    EXPECT_EQ(static_cast<bool>(virtio::negotiated_features(*nic.dev) & bit(f::kInOrder)), in_order);
+    EXPECT_EQ(static_cast<bool>(virtio::negotiated_features(*nic.dev) & bit(f::kInOrder)),
+              in_order);
     MempoolPtr pool = make_pool(*nic.dev);
     for (int round = 0; round < 100; ++round) {  // 64-entry rings: > 70 wraps each way
       expect_rx(nic, 45, 45 * round);
@@ -254,8 +259,8 @@ TEST_F(VirtioTest, ABatchThatFillsTheWholeRingIsKicked) {
       if (!event_idx) mc.features &= ~bit(f::kEventIdx);
       Nic nic = open_ok(mc, config(1, 64));
       MempoolPtr pool = make_pool(*nic.dev);
-      SCOPED_TRACE(absl::StrFormat("packed %d, EVENT_IDX %d, IN_ORDER %d", packed, event_idx,
-                                   in_order));
+      SCOPED_TRACE(
+          absl::StrFormat("packed %d, EVENT_IDX %d, IN_ORDER %d", packed, event_idx, in_order));
       uint64_t seq = 0;
       for (size_t count : {64, 10, 64, 64, 1, 64}) {
         expect_tx(nic, *pool, count, seq);
@@ -274,7 +279,8 @@ TEST_F(VirtioTest, FramesForOtherMacsNeedPromiscuousMode) {
   Batch<8> in;
   EXPECT_EQ(*nic.dev->rx_batch(0, in), 0u);
   const absl::Status promisc = nic.dev->set_promiscuous(true);
-  ASSERT_TRUE(promisc.ok()) << promisc << " kicks " << nic.model->kicks(8) << " " << ctx_.log->to_string();
+  ASSERT_TRUE(promisc.ok()) << promisc << " kicks " << nic.model->kicks(8) << " "
+                            << ctx_.log->to_string();
   EXPECT_TRUE(nic.model->promiscuous());
   tester_.send(sim::udp_frame(60, flow, 2));
   EXPECT_EQ(*nic.dev->rx_batch(0, in), 1u);
@@ -314,7 +320,8 @@ TEST_F(VirtioTest, MultiqueueSpreadsFlowsOverPairs) {
 }
 
 TEST_F(VirtioTest, KicksAreOnePerTxBatchAndNoneForRx) {
-  for (auto [packed, in_order] : {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+  for (auto [packed, in_order] :
+       {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
     SCOPED_TRACE(absl::StrFormat("packed %d, IN_ORDER %d", packed, in_order));
     Nic nic = open_ok(modern(packed, in_order));
     MempoolPtr pool = make_pool(*nic.dev);
@@ -334,7 +341,8 @@ TEST_F(VirtioTest, TheModelFlagsABrokenStatusSequence) {
   sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
   Bar& bar = **fn.bar(4);
   bar.write8(virtio::DEVICE_STATUS::offset(), virtio::status::kAcknowledge);
-  bar.write8(virtio::DEVICE_STATUS::offset(), virtio::status::kAcknowledge | virtio::status::kDriverOk);
+  bar.write8(virtio::DEVICE_STATUS::offset(),
+             virtio::status::kAcknowledge | virtio::status::kDriverOk);
   EXPECT_TRUE(model->status() & virtio::status::kDeviceNeedsReset);
   ASSERT_EQ(ctx_.log->size(), 1u);
   EXPECT_THAT(ctx_.log->entries()[0], HasSubstr("DRIVER_OK set before"));
@@ -374,8 +382,10 @@ TEST_F(VirtioTest, TheModelReportsASplitDriverOffRingOrderUnderInOrder) {
       EXPECT_EQ(q.free_used(), 1u);
     } else {
       ASSERT_EQ(ctx_.log->size(), 1u);
-      EXPECT_THAT(ctx_.log->entries()[0],
-                  HasSubstr("IN_ORDER: queue 1's buffer made available at descriptor 1; ring order says 2"));
+      EXPECT_THAT(
+          ctx_.log->entries()[0],
+          HasSubstr(
+              "IN_ORDER: queue 1's buffer made available at descriptor 1; ring order says 2"));
       // Reported, then served as the available ring says (as QEMU's device does).
       EXPECT_FALSE(model->status() & st::kDeviceNeedsReset);
       EXPECT_EQ(q.free_used(), 1u);
@@ -480,7 +490,10 @@ TEST_F(VirtioTest, APackedInOrderDeviceMayReportReceiveBatchesWithOneDescriptor)
   };
   Batch<8> posted;
   ASSERT_EQ(pool->alloc_bulk(posted, 8), 8u);
-  q.add_all(posted.begin(), 8, [&](Packet& p, virtio::Segment& s) { s = segment_of(p); return true; });
+  q.add_all(posted.begin(), 8, [&](Packet& p, virtio::Segment& s) {
+    s = segment_of(p);
+    return true;
+  });
   posted.clear();
   q.publish();
   sim::UdpFlow flow;
@@ -544,8 +557,11 @@ TEST_F(VirtioTest, AUsedIdEqualToTheRingSizeIsABadCompletion) {
   auto used = [&](virtio::PackedQueue& q, uint16_t pos, uint16_t id, uint32_t len) {
     auto d = ctx_.iommu->translate(q.addresses().desc + 16 * pos, 16, "test");
     ASSERT_TRUE(d.ok());
-    LayoutRef<virtio::PackedDesc>(d->data()).set<virtio::PackedDesc::ID>(id).set<virtio::PackedDesc::LEN>(len)
-        .set<virtio::PackedDesc::FLAGS>(virtio::kPackedAvail | virtio::kPackedUsed);  // used, first pass
+    LayoutRef<virtio::PackedDesc>(d->data())
+        .set<virtio::PackedDesc::ID>(id)
+        .set<virtio::PackedDesc::LEN>(len)
+        .set<virtio::PackedDesc::FLAGS>(virtio::kPackedAvail |
+                                        virtio::kPackedUsed);  // used, first pass
   };
   {  // transmit
     auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, false, "tx");
@@ -563,10 +579,15 @@ TEST_F(VirtioTest, AUsedIdEqualToTheRingSizeIsABadCompletion) {
   }
   {  // receive
     auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, false, "rx");
-    auto segment_of = [](const Packet& p) { return virtio::Segment{p.iova(), static_cast<uint32_t>(p.capacity()), true}; };
+    auto segment_of = [](const Packet& p) {
+      return virtio::Segment{p.iova(), static_cast<uint32_t>(p.capacity()), true};
+    };
     Batch<8> posted;
     ASSERT_EQ(pool->alloc_bulk(posted, 8), 8u);
-    q.add_all(posted.begin(), 8, [&](Packet& p, virtio::Segment& s) { s = segment_of(p); return true; });
+    q.add_all(posted.begin(), 8, [&](Packet& p, virtio::Segment& s) {
+      s = segment_of(p);
+      return true;
+    });
     posted.clear();
     q.publish();
     used(q, 0, 8, 100);
@@ -574,7 +595,8 @@ TEST_F(VirtioTest, AUsedIdEqualToTheRingSizeIsABadCompletion) {
     Batch<8> fresh;
     ASSERT_EQ(pool->alloc_bulk(fresh, 1), 1u);
     size_t delivered = 0;
-    q.exchange_used(fresh.begin(), 1, segment_of, [&](Packet& p, uint32_t) { delivered += !p.empty(); });
+    q.exchange_used(fresh.begin(), 1, segment_of,
+                    [&](Packet& p, uint32_t) { delivered += !p.empty(); });
     fresh.clear();
     EXPECT_EQ(delivered, 0u);
     EXPECT_EQ(q.bad_completions(), 1u);
@@ -591,16 +613,23 @@ TEST_F(VirtioTest, AnInOrderBatchCannotNameABufferAlreadyTakenBack) {
   sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
   MempoolPtr pool = *Mempool::create({.buffers = 32, .tag = "app"}, fn.dma());
   auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, true, "rx");
-  auto segment_of = [](const Packet& p) { return virtio::Segment{p.iova(), static_cast<uint32_t>(p.capacity()), true}; };
+  auto segment_of = [](const Packet& p) {
+    return virtio::Segment{p.iova(), static_cast<uint32_t>(p.capacity()), true};
+  };
   Batch<8> posted;
   ASSERT_EQ(pool->alloc_bulk(posted, 8), 8u);
-  q.add_all(posted.begin(), 8, [&](Packet& p, virtio::Segment& s) { s = segment_of(p); return true; });
+  q.add_all(posted.begin(), 8, [&](Packet& p, virtio::Segment& s) {
+    s = segment_of(p);
+    return true;
+  });
   posted.clear();
   q.publish();
   auto used = [&](uint16_t pos, uint16_t id) {
     auto d = ctx_.iommu->translate(q.addresses().desc + 16 * pos, 16, "test");
     ASSERT_TRUE(d.ok());
-    LayoutRef<virtio::PackedDesc>(d->data()).set<virtio::PackedDesc::ID>(id).set<virtio::PackedDesc::LEN>(100)
+    LayoutRef<virtio::PackedDesc>(d->data())
+        .set<virtio::PackedDesc::ID>(id)
+        .set<virtio::PackedDesc::LEN>(100)
         .set<virtio::PackedDesc::FLAGS>(virtio::kPackedAvail | virtio::kPackedUsed);
   };
   used(0, 0);  // buffer 0: fine
@@ -609,7 +638,8 @@ TEST_F(VirtioTest, AnInOrderBatchCannotNameABufferAlreadyTakenBack) {
   Batch<8> fresh;
   ASSERT_EQ(pool->alloc_bulk(fresh, 2), 2u);
   size_t delivered = 0;
-  q.exchange_used(fresh.begin(), 2, segment_of, [&](Packet& p, uint32_t) { delivered += !p.empty(); });
+  q.exchange_used(fresh.begin(), 2, segment_of,
+                  [&](Packet& p, uint32_t) { delivered += !p.empty(); });
   fresh.clear();
   EXPECT_EQ(delivered, 1u);
   EXPECT_EQ(q.bad_completions(), 1u);
@@ -635,12 +665,11 @@ TEST_F(VirtioTest, DeviceNeedsResetTakesTheLinkDownAndSaysWhatToDo) {
 
 TEST_F(VirtioTest, OpenDevicePicksVirtio) {
   auto model = std::make_shared<sim::VirtioNetModel>(ctx_, sim::VirtioNetConfig{});
-  auto dev = open_device(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:virtio#0"),
-                         config());
+  auto dev =
+      open_device(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:virtio#0"), config());
   ASSERT_TRUE(dev.ok()) << dev.status();
   EXPECT_EQ((*dev)->driver(), "virtio");
 }
-
 
 // §4.1.3.1 and §4.1.4.8: the device configuration read in wider accesses
 // gives its bytes in little-endian order, in both transports (DPDK reads a

@@ -19,11 +19,11 @@ struct RxRead : Layout<RxRead, 16, ByteOrder::kLittle> {
 // The first two dwords overwrite PKT_ADDR: the device writes them whole.
 struct RxWriteBack : Layout<RxWriteBack, 16, ByteOrder::kLittle> {
   using DWORD0 = Field<0, uint32_t>;
-  using RSS_TYPE = Field<0, uint32_t, 0, 3>;       // kRssType*
-  using PACKET_TYPE = Field<0, uint32_t, 4, 16>;   // kPacketType* (bits of this field)
-  using RSCCNT = Field<0, uint32_t, 17, 20>;       // RSC: frames coalesced
-  using HDR_LEN = Field<0, uint32_t, 21, 30>;      // header split: header bytes
-  using SPH = Bit<0, uint32_t, 31>;                // header split: header found
+  using RSS_TYPE = Field<0, uint32_t, 0, 3>;      // kRssType*
+  using PACKET_TYPE = Field<0, uint32_t, 4, 16>;  // kPacketType* (bits of this field)
+  using RSCCNT = Field<0, uint32_t, 17, 20>;      // RSC: frames coalesced
+  using HDR_LEN = Field<0, uint32_t, 21, 30>;     // header split: header bytes
+  using SPH = Bit<0, uint32_t, 31>;               // header split: header found
   // Second dword: with RXCSUM.PCSD, the RSS hash; without, the fragment
   // checksum and the IPv4 identification.
   using RSS_HASH = Field<4, uint32_t>;
@@ -45,9 +45,9 @@ struct TxRead : Layout<TxRead, 16, ByteOrder::kLittle> {
     enum Value : uint32_t { kContext = 2, kData = 3 };
   };
   using EOP = Bit<8, uint32_t, 24>;
-  using IFCS = Bit<8, uint32_t, 25>;        // insert FCS
-  using RS = Bit<8, uint32_t, 27>;          // report status (write DD)
-  using DEXT = Bit<8, uint32_t, 29>;        // advanced format
+  using IFCS = Bit<8, uint32_t, 25>;          // insert FCS
+  using RS = Bit<8, uint32_t, 27>;            // report status (write DD)
+  using DEXT = Bit<8, uint32_t, 29>;          // advanced format
   using OLINFO_STATUS = Field<12, uint32_t>;  // the whole word, written once
   using PAYLEN = Field<12, uint32_t, 14, 31>;
 };

@@ -22,16 +22,16 @@ constexpr uint32_t kMaxRxQueues = 16;  // RSS redirection entries are 4 bits
 constexpr uint32_t kMaxTxQueues = 64;
 constexpr uint32_t kRxBufferSize = 2048;
 // The RSS key of Microsoft's RSS specification (its verification suite's).
-constexpr uint8_t kRssKey[40] = {
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
-    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
-    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+constexpr uint8_t kRssKey[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+                                 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+                                 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+                                 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
 
 struct RxQueue {
   MempoolPtr pool;  // declared first: outlives the packets in `ring`
   DescriptorRing ring;
-  uint32_t next = 0;         // next descriptor to look at
-  bool discarding = false;   // dropping the rest of a frame that did not fit
+  uint32_t next = 0;        // next descriptor to look at
+  bool discarding = false;  // dropping the rest of a frame that did not fit
   QueueStats stats;
 };
 
@@ -45,8 +45,12 @@ struct TxQueue {
 class IxgbeDevice final : public Device {
  public:
   IxgbeDevice(std::unique_ptr<PciFunction> fn, Bar& bar, const DeviceConfig& config)
-      : Device(config.rx_queues, config.tx_queues), fn_(std::move(fn)), bar_(bar),
-        config_(config), rx_(config.rx_queues), tx_(config.tx_queues) {
+      : Device(config.rx_queues, config.tx_queues),
+        fn_(std::move(fn)),
+        bar_(bar),
+        config_(config),
+        rx_(config.rx_queues),
+        tx_(config.tx_queues) {
     watch_removal(fn_->removal_requested());
   }
   ~IxgbeDevice() override;
@@ -123,13 +127,13 @@ absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
   SAFENIC_RETURN_IF_ERROR(validate(config, kLimits));
   if (!supports(fn->id())) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: %04x:%04x is not an 82599", fn->name(), fn->id().vendor, fn->id().device));
+    return absl::InvalidArgumentError(absl::StrFormat("%s: %04x:%04x is not an 82599", fn->name(),
+                                                      fn->id().vendor, fn->id().device));
   }
   SAFENIC_ASSIGN_OR_RETURN(auto bar, fn->bar(0));
   if (bar->size() < kBar0Size) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: BAR0 is %d bytes; an 82599 has %d", fn->name(), bar->size(), kBar0Size));
+    return absl::FailedPreconditionError(absl::StrFormat("%s: BAR0 is %d bytes; an 82599 has %d",
+                                                         fn->name(), bar->size(), kBar0Size));
   }
   auto dev = std::make_unique<IxgbeDevice>(std::move(fn), *bar, config);
   SAFENIC_RETURN_IF_ERROR(dev->init());
@@ -141,9 +145,9 @@ absl::Status IxgbeDevice::wait_until(Done done, absl::Duration timeout, absl::st
   const absl::Time deadline = fn_->now() + timeout;
   while (!done()) {
     if (fn_->now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "%s: %s did not happen within %s; the device may be hung or absent",
-          name(), what, absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrFormat("%s: %s did not happen within %s; the device may be hung or absent",
+                          name(), what, absl::FormatDuration(timeout)));
     }
     fn_->sleep(absl::Milliseconds(1));
   }
@@ -176,7 +180,8 @@ absl::Status IxgbeDevice::reset() {
 // up later (wait_for_link).
 void IxgbeDevice::init_link() {
   bar_.modify<AUTOC>([](RegisterValue<AUTOC>& v) {
-    v.set<AUTOC::LMS, AUTOC::LMS::k10gSerial>().set<AUTOC::PMA_PMD_10G, AUTOC::PMA_PMD_10G::kXaui>();
+    v.set<AUTOC::LMS, AUTOC::LMS::k10gSerial>()
+        .set<AUTOC::PMA_PMD_10G, AUTOC::PMA_PMD_10G::kXaui>();
   });
   bar_.modify<AUTOC>([](RegisterValue<AUTOC>& v) { v.set<AUTOC::AN_RESTART>(); });
 }
@@ -215,8 +220,9 @@ absl::Status IxgbeDevice::init_rx() {
   for (uint32_t q = 0; q < rx_.size(); ++q) {
     bar_.write(RegisterValue<SRRCTL>()
                    .set<SRRCTL::DESCTYPE, SRRCTL::DESCTYPE::kAdvancedOneBuffer>()
-                   .set<SRRCTL::DROP_EN>()      // a full queue drops, counted in QPRDC
-                   .set<SRRCTL::BSIZEPACKET>(kRxBufferSize / 1024), q);
+                   .set<SRRCTL::DROP_EN>()  // a full queue drops, counted in QPRDC
+                   .set<SRRCTL::BSIZEPACKET>(kRxBufferSize / 1024),
+               q);
     MempoolConfig pc;
     pc.buffers = config_.buffers_per_rx_queue;
     pc.data_room = kRxBufferSize;
@@ -248,9 +254,8 @@ absl::Status IxgbeDevice::init_rx() {
   bar_.modify<RXCSUM>([](RegisterValue<RXCSUM>& v) { v.set<RXCSUM::PCSD>(); });
   bar_.modify<CTRL_EXT>([](RegisterValue<CTRL_EXT>& v) { v.set<CTRL_EXT::NS_DIS>(); });
   for (uint32_t q = 0; q < rx_.size(); ++q) {
-    bar_.modify<DCA_RXCTRL>([](RegisterValue<DCA_RXCTRL>& v) {
-      v.clear<DCA_RXCTRL::RESERVED_12>();
-    }, q);
+    bar_.modify<DCA_RXCTRL>(
+        [](RegisterValue<DCA_RXCTRL>& v) { v.clear<DCA_RXCTRL::RESERVED_12>(); }, q);
   }
   bar_.modify<RXCTRL>([](RegisterValue<RXCTRL>& v) { v.set<RXCTRL::RXEN>(); });
   return absl::OkStatus();
@@ -278,9 +283,8 @@ void IxgbeDevice::init_rss() {
 
 // §4.6.8 transmit initialization.
 absl::Status IxgbeDevice::init_tx() {
-  bar_.modify<HLREG0>([](RegisterValue<HLREG0>& v) {
-    v.set<HLREG0::TXCRCEN>().set<HLREG0::TXPADEN>();
-  });
+  bar_.modify<HLREG0>(
+      [](RegisterValue<HLREG0>& v) { v.set<HLREG0::TXCRCEN>().set<HLREG0::TXPADEN>(); });
   bar_.write(RegisterValue<TXPBSIZE>().set<TXPBSIZE::SIZE_KB, 40>(), 0);
   for (uint32_t i = 1; i < TXPBSIZE::kCount; ++i) bar_.write(RegisterValue<TXPBSIZE>(), i);
   bar_.write(RegisterValue<DTXMXSZRQ>().set<DTXMXSZRQ::MAX_BYTES_NUM_REQ, 0xFFF>());
@@ -303,7 +307,8 @@ absl::Status IxgbeDevice::init_tx() {
     bar_.write(RegisterValue<TXDCTL>()
                    .set<TXDCTL::PTHRESH, 36>()
                    .set<TXDCTL::HTHRESH, 8>()
-                   .set<TXDCTL::WTHRESH, 0>(), q);
+                   .set<TXDCTL::WTHRESH, 0>(),
+               q);
   }
   bar_.write(RegisterValue<DMATXCTL>().set<DMATXCTL::TE>());
   return absl::OkStatus();
@@ -336,8 +341,8 @@ absl::Status IxgbeDevice::start_tx_queue(uint32_t q) {
   bar_.write(RegisterValue<TDH>(0), q);
   bar_.write(RegisterValue<TDT>(0), q);
   bar_.modify<TXDCTL>([](RegisterValue<TXDCTL>& v) { v.set<TXDCTL::ENABLE>(); }, q);
-  return wait_until([&] { return bar_.read<TXDCTL>(q).is_set<TXDCTL::ENABLE>(); },
-                    absl::Seconds(1), absl::StrFormat("TX queue %d enable", q));
+  return wait_until([&] { return bar_.read<TXDCTL>(q).is_set<TXDCTL::ENABLE>(); }, absl::Seconds(1),
+                    absl::StrFormat("TX queue %d enable", q));
 }
 
 // Stops the queues before the rings and buffers they point at are freed.
@@ -385,7 +390,8 @@ absl::StatusOr<DeviceStats> IxgbeDevice::stats() {
   if (bar_.read<STATUS>().raw() == 0xFFFFFFFF) {
     return absl::UnavailableError(absl::StrFormat(
         "%s: registers read all ones; the device was removed or lost power (check lspci); "
-        "close it, then reopen it once it is back", name()));
+        "close it, then reopen it once it is back",
+        name()));
   }
   auto add = [&](const char* name, uint64_t v) { counters_[name] += v; };
   add("GPRC", bar_.read<GPRC>().raw());
@@ -438,7 +444,7 @@ size_t IxgbeDevice::receive(uint16_t q, PacketBatch& batch) {
     ++ready;
   }
   if (ready == 0) return 0;
-  dma_read_barrier();  // the rest of each write-back after its DD
+  dma_read_barrier();                                  // the rest of each write-back after its DD
   const size_t n = rq.pool->alloc_bulk(batch, ready);  // frames beyond n wait for buffers
   Packet* const out = batch.end() - n;
   uint32_t i = rq.next;
@@ -495,8 +501,8 @@ void IxgbeDevice::clean_tx(TxQueue& tq, size_t wanted) {
     }
     tq.clean = ring.next(last);
   }
-  while (ring.size() - 1 - ring.distance(tq.clean, tq.tail) < wanted &&
-         tq.clean != tq.tail && done(tq.clean)) {
+  while (ring.size() - 1 - ring.distance(tq.clean, tq.tail) < wanted && tq.clean != tq.tail &&
+         done(tq.clean)) {
     ring.slot(tq.clean).reset();
     tq.clean = ring.next(tq.clean);
   }
@@ -524,8 +530,8 @@ size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
     }
     LayoutRef<TxRead>(descriptors + size_t{tail} * kDescriptorSize)
         .set<TxRead::BUFFER_ADDR>(p.iova())
-        .set<TxRead::CMD_TYPE_LEN>(len | TxRead::DTYP::insert(0, TxRead::DTYP::kData) | TxRead::EOP::kMask |
-                                   TxRead::IFCS::kMask | TxRead::RS::kMask |
+        .set<TxRead::CMD_TYPE_LEN>(len | TxRead::DTYP::insert(0, TxRead::DTYP::kData) |
+                                   TxRead::EOP::kMask | TxRead::IFCS::kMask | TxRead::RS::kMask |
                                    TxRead::DEXT::kMask)
         .set<TxRead::OLINFO_STATUS>(TxRead::PAYLEN::insert(0, len));
     slots[tail].swap(p);  // the slot was cleaned: p is left empty

@@ -40,16 +40,16 @@ struct CTRL_EXT : Register<CTRL_EXT, uint32_t, A::kReadWrite, 0x00018> {
 // EEPROM's SPI pins itself: EE_REQ, wait for EE_GNT, then clock (SK) bits in
 // on DI and out on DO with the chip selected (CS low).
 struct EEC : Register<EEC, uint32_t, A::kReadWrite, 0x10010> {
-  using SK = Field<0>;  // clock
-  using CS = Field<1>;  // chip select (active low)
-  using DI = Field<2>;  // data to the EEPROM
+  using SK = Field<0>;                   // clock
+  using CS = Field<1>;                   // chip select (active low)
+  using DI = Field<2>;                   // data to the EEPROM
   using DO = Field<3, 3, A::kReadOnly>;  // data from the EEPROM
   using REQ = Field<6>;
   using GNT = Field<7, 7, A::kReadOnly>;
   using PRES = Field<8, 8, A::kReadOnly>;
-  using ARD = Field<9, 9, A::kReadOnly>;  // EEPROM auto-read done
+  using ARD = Field<9, 9, A::kReadOnly>;          // EEPROM auto-read done
   using ADDR_SIZE = Field<10, 10, A::kReadOnly>;  // 1: 16-bit SPI addresses
-  using SIZE = Field<11, 14, A::kReadOnly>;  // 2^(SIZE + 6) words
+  using SIZE = Field<11, 14, A::kReadOnly>;       // 2^(SIZE + 6) words
 };
 // The SPI EEPROM's instructions a driver sends through EEC (standard SPI
 // serial EEPROMs): read status (bit 0: a write in progress), read data.
@@ -80,7 +80,7 @@ struct SWSM : Register<SWSM, uint32_t, A::kReadWrite, 0x10140> {
 };
 struct FWSM : Register<FWSM, uint32_t, A::kReadOnly, 0x10148> {};  // no firmware: 0
 struct SW_FW_SYNC : Register<SW_FW_SYNC, uint32_t, A::kReadWrite, 0x10160> {
-  using SW = Field<0, 4>;  // EEPROM, PHY 0, PHY 1, MAC CSR, flash: software's
+  using SW = Field<0, 4>;                // EEPROM, PHY 0, PHY 1, MAC CSR, flash: software's
   using FW = Field<5, 9, A::kReadOnly>;  // the same, firmware's
 };
 // I2C Control (I2CCTL): software bit-bangs the SFP+ cage's I2C bus (the
@@ -148,11 +148,9 @@ struct MRQC : Register<MRQC, uint32_t, A::kReadWrite, 0x05818> {
   using UDP_IPV4 = Field<22>;
 };
 // RSS redirection table: 32 registers of four 8-bit entries (queue in [3:0]).
-struct RETA : StridedRegisterArray<RETA, uint32_t, A::kReadWrite, 0x05C00, 4, 32> {
-};
+struct RETA : StridedRegisterArray<RETA, uint32_t, A::kReadWrite, 0x05C00, 4, 32> {};
 // RSS random key: 40 bytes in 10 registers, byte 4n in [7:0] of RSSRK(n).
-struct RSSRK : StridedRegisterArray<RSSRK, uint32_t, A::kReadWrite, 0x05C80, 4, 10> {
-};
+struct RSSRK : StridedRegisterArray<RSSRK, uint32_t, A::kReadWrite, 0x05C80, 4, 10> {};
 
 // §8.2.3.8 Receive DMA.
 struct RDBAL : RegisterArray<RDBAL, uint32_t, A::kReadWrite, kQueues> {
@@ -176,11 +174,11 @@ struct RXDCTL : RegisterArray<RXDCTL, uint32_t, A::kReadWrite, kQueues> {
 };
 struct SRRCTL : RegisterArray<SRRCTL, uint32_t, A::kReadWrite, kQueues> {
   static constexpr uint32_t offset(uint32_t n) { return rx_queue_reg16(0x02100, 0x14, n); }
-  using BSIZEPACKET = Field<0, 4>;  // receive buffer size, 1 KiB units
+  using BSIZEPACKET = Field<0, 4>;   // receive buffer size, 1 KiB units
   struct DESCTYPE : Field<25, 27> {  // receive descriptor type
     enum Value : uint32_t { kLegacy = 0, kAdvancedOneBuffer = 1 };
   };
-  using DROP_EN = Field<28>;        // drop when no descriptor is free
+  using DROP_EN = Field<28>;  // drop when no descriptor is free
 };
 struct DCA_RXCTRL : RegisterArray<DCA_RXCTRL, uint32_t, A::kReadWrite, kQueues> {
   static constexpr uint32_t offset(uint32_t n) { return rx_queue_reg16(0x02200, 0x0C, n); }
@@ -199,16 +197,11 @@ struct RXPBSIZE : StridedRegisterArray<RXPBSIZE, uint32_t, A::kReadWrite, 0x03C0
 };
 
 // §8.2.3.9 Transmit DMA.
-struct TDBAL : StridedRegisterArray<TDBAL, uint32_t, A::kReadWrite, 0x06000, 0x40, kQueues> {
-};
-struct TDBAH : StridedRegisterArray<TDBAH, uint32_t, A::kReadWrite, 0x06004, 0x40, kQueues> {
-};
-struct TDLEN : StridedRegisterArray<TDLEN, uint32_t, A::kReadWrite, 0x06008, 0x40, kQueues> {
-};
-struct TDH : StridedRegisterArray<TDH, uint32_t, A::kReadWrite, 0x06010, 0x40, kQueues> {
-};
-struct TDT : StridedRegisterArray<TDT, uint32_t, A::kReadWrite, 0x06018, 0x40, kQueues> {
-};
+struct TDBAL : StridedRegisterArray<TDBAL, uint32_t, A::kReadWrite, 0x06000, 0x40, kQueues> {};
+struct TDBAH : StridedRegisterArray<TDBAH, uint32_t, A::kReadWrite, 0x06004, 0x40, kQueues> {};
+struct TDLEN : StridedRegisterArray<TDLEN, uint32_t, A::kReadWrite, 0x06008, 0x40, kQueues> {};
+struct TDH : StridedRegisterArray<TDH, uint32_t, A::kReadWrite, 0x06010, 0x40, kQueues> {};
+struct TDT : StridedRegisterArray<TDT, uint32_t, A::kReadWrite, 0x06018, 0x40, kQueues> {};
 struct TXDCTL : StridedRegisterArray<TXDCTL, uint32_t, A::kReadWrite, 0x06028, 0x40, kQueues> {
   using PTHRESH = Field<0, 6>;
   using HTHRESH = Field<8, 14>;
@@ -309,14 +302,13 @@ struct GORCL : Register<GORCL, uint32_t, A::kClearOnRead, 0x04088> {};
 struct GORCH : Register<GORCH, uint32_t, A::kClearOnRead, 0x0408C> {};
 struct GOTCL : Register<GOTCL, uint32_t, A::kClearOnRead, 0x04090> {};
 struct GOTCH : Register<GOTCH, uint32_t, A::kClearOnRead, 0x04094> {};
-struct MPC : StridedRegisterArray<MPC, uint32_t, A::kClearOnRead, 0x03FA0, 4, 8> {  // missed packets
+// missed packets
+struct MPC : StridedRegisterArray<MPC, uint32_t, A::kClearOnRead, 0x03FA0, 4, 8> {};
+struct QPRC : StridedRegisterArray<QPRC, uint32_t, A::kClearOnRead, 0x01030, 0x40, 16> {};
+struct QPRDC : StridedRegisterArray<QPRDC, uint32_t, A::kClearOnRead, 0x01430, 0x40,
+                                    16> {  // drops (DROP_EN)
 };
-struct QPRC : StridedRegisterArray<QPRC, uint32_t, A::kClearOnRead, 0x01030, 0x40, 16> {
-};
-struct QPRDC : StridedRegisterArray<QPRDC, uint32_t, A::kClearOnRead, 0x01430, 0x40, 16> {  // drops (DROP_EN)
-};
-struct QPTC : StridedRegisterArray<QPTC, uint32_t, A::kClearOnRead, 0x08680, 4, 16> {
-};
+struct QPTC : StridedRegisterArray<QPTC, uint32_t, A::kClearOnRead, 0x08680, 4, 16> {};
 // The 16 per-queue statistics (QPRC, QPRDC, QBRC; QPTC, QBTC) count the
 // queues mapped to them (§8.2.3.8 and §8.2.3.9 "Queue Statistic Mapping"):
 // RQSMR(n) and TQSM(n) map queues 4n to 4n+3, one 4-bit statistics index per
@@ -336,29 +328,30 @@ struct QBTC_H : StridedRegisterArray<QBTC_H, uint32_t, A::kClearOnRead, 0x08704,
 // QPTC read at the 82598's location (0x06030 + 0x40n), as Linux's and DPDK's
 // drivers read it on the 82599 too: the same counter (the X550 datasheet,
 // which keeps the 82599's register map, lists it as QPTC_ALIAS, §8.2.2.17.87).
-struct QPTC_ALIAS : StridedRegisterArray<QPTC_ALIAS, uint32_t, A::kClearOnRead, 0x06030, 0x40, 16> {};
+struct QPTC_ALIAS : StridedRegisterArray<QPTC_ALIAS, uint32_t, A::kClearOnRead, 0x06030, 0x40, 16> {
+};
 
 // §8.2.3.23 Statistics this model keeps at 0: what it does not do (flow
 // control frames, management, FCoE, MACsec, flow director) or does not sort
 // frames by (size, broadcast/multicast). Clear on read, as the rest.
 struct ILLERRC : Register<ILLERRC, uint32_t, A::kClearOnRead, 0x04004> {};  // illegal byte errors
 struct ERRBC : Register<ERRBC, uint32_t, A::kClearOnRead, 0x04008> {};      // error bytes
-struct MSPDC : Register<MSPDC, uint32_t, A::kClearOnRead, 0x04010> {};      // MAC short packet discards
-struct MLFC : Register<MLFC, uint32_t, A::kClearOnRead, 0x04034> {};        // MAC local faults
-struct MRFC : Register<MRFC, uint32_t, A::kClearOnRead, 0x04038> {};        // MAC remote faults
+struct MSPDC : Register<MSPDC, uint32_t, A::kClearOnRead, 0x04010> {};  // MAC short packet discards
+struct MLFC : Register<MLFC, uint32_t, A::kClearOnRead, 0x04034> {};    // MAC local faults
+struct MRFC : Register<MRFC, uint32_t, A::kClearOnRead, 0x04038> {};    // MAC remote faults
 // Received frames by size: 64, 65-127, 128-255, 256-511, 512-1023, 1024-max.
 struct PRC : StridedRegisterArray<PRC, uint32_t, A::kClearOnRead, 0x0405C, 4, 6> {};
-struct BPRC : Register<BPRC, uint32_t, A::kClearOnRead, 0x04078> {};  // broadcast received
-struct MPRC : Register<MPRC, uint32_t, A::kClearOnRead, 0x0407C> {};  // multicast received
-struct RFC : Register<RFC, uint32_t, A::kClearOnRead, 0x040A8> {};    // fragments
-struct RJC : Register<RJC, uint32_t, A::kClearOnRead, 0x040B0> {};    // jabbers
+struct BPRC : Register<BPRC, uint32_t, A::kClearOnRead, 0x04078> {};      // broadcast received
+struct MPRC : Register<MPRC, uint32_t, A::kClearOnRead, 0x0407C> {};      // multicast received
+struct RFC : Register<RFC, uint32_t, A::kClearOnRead, 0x040A8> {};        // fragments
+struct RJC : Register<RJC, uint32_t, A::kClearOnRead, 0x040B0> {};        // jabbers
 struct MNGPRC : Register<MNGPRC, uint32_t, A::kClearOnRead, 0x040B4> {};  // to manageability
 struct MNGPDC : Register<MNGPDC, uint32_t, A::kClearOnRead, 0x040B8> {};
 struct MNGPTC : Register<MNGPTC, uint32_t, A::kClearOnRead, 0x0CF90> {};
 struct TORL : Register<TORL, uint32_t, A::kClearOnRead, 0x040C0> {};  // total octets received
 struct TORH : Register<TORH, uint32_t, A::kClearOnRead, 0x040C4> {};
-struct TPR : Register<TPR, uint32_t, A::kClearOnRead, 0x040D0> {};    // total packets received
-struct TPT : Register<TPT, uint32_t, A::kClearOnRead, 0x040D4> {};    // total packets sent
+struct TPR : Register<TPR, uint32_t, A::kClearOnRead, 0x040D0> {};  // total packets received
+struct TPT : Register<TPT, uint32_t, A::kClearOnRead, 0x040D4> {};  // total packets sent
 // Sent frames by size, as PRC.
 struct PTC : StridedRegisterArray<PTC, uint32_t, A::kClearOnRead, 0x040D8, 4, 6> {};
 struct MPTC : Register<MPTC, uint32_t, A::kClearOnRead, 0x040F0> {};  // multicast sent
@@ -374,7 +367,8 @@ struct PXONRXCNT : StridedRegisterArray<PXONRXCNT, uint32_t, A::kClearOnRead, 0x
 struct PXOFFRXCNT : StridedRegisterArray<PXOFFRXCNT, uint32_t, A::kClearOnRead, 0x04160, 4, 8> {};
 struct LXONRXCNT : Register<LXONRXCNT, uint32_t, A::kClearOnRead, 0x041A4> {};
 struct LXOFFRXCNT : Register<LXOFFRXCNT, uint32_t, A::kClearOnRead, 0x041A8> {};
-struct SSVPC : Register<SSVPC, uint32_t, A::kClearOnRead, 0x08780> {};  // switch security violations
+// switch security violations
+struct SSVPC : Register<SSVPC, uint32_t, A::kClearOnRead, 0x08780> {};
 // FCoE.
 struct FCCRC : Register<FCCRC, uint32_t, A::kClearOnRead, 0x05118> {};
 struct FCOERPDC : Register<FCOERPDC, uint32_t, A::kClearOnRead, 0x0241C> {};
@@ -390,7 +384,8 @@ struct FDIRMATCH : Register<FDIRMATCH, uint32_t, A::kClearOnRead, 0x0EE58> {};
 struct FDIRMISS : Register<FDIRMISS, uint32_t, A::kClearOnRead, 0x0EE5C> {};
 // MACsec (LinkSec) statistics: transmit 0x08A3C-0x08A4C, receive 0x08F40-0x08F80.
 struct LSECTXSTATS : StridedRegisterArray<LSECTXSTATS, uint32_t, A::kClearOnRead, 0x08A3C, 4, 5> {};
-struct LSECRXSTATS : StridedRegisterArray<LSECRXSTATS, uint32_t, A::kClearOnRead, 0x08F40, 4, 17> {};
+struct LSECRXSTATS : StridedRegisterArray<LSECRXSTATS, uint32_t, A::kClearOnRead, 0x08F40, 4, 17> {
+};
 
 // §8.2.3.3 Flow control: the thresholds, timers and pause settings. Stored;
 // this model sends and honours no pause frames by itself (set_tx_paused()
@@ -449,7 +444,8 @@ struct UTA : StridedRegisterArray<UTA, uint32_t, A::kReadWrite, 0x0F400, 4, 128>
 // the queue's DMAs: no effect on a model that orders every DMA), the queue
 // selection for the DCB rate limiters, the TX queue mode and the PF's
 // VM-to-VM loopback switch.
-struct DCA_TXCTRL : StridedRegisterArray<DCA_TXCTRL, uint32_t, A::kReadWrite, 0x0600C, 0x40, kQueues> {};
+struct DCA_TXCTRL
+    : StridedRegisterArray<DCA_TXCTRL, uint32_t, A::kReadWrite, 0x0600C, 0x40, kQueues> {};
 struct RTTDQSEL : Register<RTTDQSEL, uint32_t, A::kReadWrite, 0x04904> {};
 struct RTTBCNRC : Register<RTTBCNRC, uint32_t, A::kReadWrite, 0x04984> {};
 struct MTQC : Register<MTQC, uint32_t, A::kReadWrite, 0x08120> {};

@@ -111,16 +111,19 @@ absl::StatusOr<std::unique_ptr<CommandQueue>> CommandQueue::create(PciFunction& 
   }
   auto queue = fn.dma().allocate(kPageSize, fn.name() + " command queue");  // 4 KiB aligned
   if (!queue.ok()) return queue.status();
-  SAFENIC_ASSIGN_OR_RETURN(auto mailboxes, fn.dma().allocate(kMailboxes * kMailboxAlign, fn.name() + " mailboxes"));
+  SAFENIC_ASSIGN_OR_RETURN(auto mailboxes,
+                           fn.dma().allocate(kMailboxes * kMailboxAlign, fn.name() + " mailboxes"));
   const uint64_t iova = queue->iova();
   bar.write(RegisterValue<CMDQ_ADDR_H>(static_cast<uint32_t>(iova >> 32)));
-  bar.write(RegisterValue<CMDQ_ADDR_L_SZ>().set<CMDQ_ADDR_L_SZ::CMDQ_ADDR_L>((iova >> 12) & 0xFFFFF));
+  bar.write(
+      RegisterValue<CMDQ_ADDR_L_SZ>().set<CMDQ_ADDR_L_SZ::CMDQ_ADDR_L>((iova >> 12) & 0xFFFFF));
   const absl::Time deadline = fn.now() + absl::Seconds(10);
   while (bar.read<INITIALIZING>().is_set<INITIALIZING::BUSY>()) {
     if (fn.now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrFormat(
           "%s: firmware still initializing after 10 s (INITIALIZING set); check the health "
-          "buffer and firmware version", fn.name()));
+          "buffer and firmware version",
+          fn.name()));
     }
     fn.sleep(absl::Milliseconds(1));
   }
@@ -144,12 +147,13 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
   const uint16_t opcode = LayoutView<CmdIn>(in.data()).get<CmdIn::OPCODE>();
   const std::string name = command_name(opcode);
   const auto blocks = [](size_t n) {
-    return static_cast<uint32_t>(n <= kCmdInline ? 0 : (n - kCmdInline + kMailboxData - 1) / kMailboxData);
+    return static_cast<uint32_t>(
+        n <= kCmdInline ? 0 : (n - kCmdInline + kMailboxData - 1) / kMailboxData);
   };
   if (in.size() < 8 || out_size < 8 || blocks(in.size()) > kHalf || blocks(out_size) > kHalf) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: %d input and %d output bytes; commands carry 8 to %d", name, in.size(), out_size,
-        kCmdInline + kHalf * kMailboxData));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: %d input and %d output bytes; commands carry 8 to %d", name, in.size(),
+                        out_size, kCmdInline + kHalf * kMailboxData));
   }
   uint8_t* entry = queue_.data();  // slot 0: one command at a time
   LayoutRef<CmdEntry> e(entry);
@@ -157,7 +161,8 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
     if (e.is_set<CmdEntry::OWNER>()) {
       return absl::UnavailableError(absl::StrFormat(
           "%s: not sent: %s got no completion and the device still owns the command entry; "
-          "close and reopen the device", name, timed_out_));
+          "close and reopen the device",
+          name, timed_out_));
     }
     timed_out_.clear();  // completed late: the entry is ours again
   }
@@ -170,7 +175,8 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
   std::memset(mailboxes_.data(), 0, mailboxes_.size());
   for (size_t off = kCmdInline; off < in.size(); off += kMailboxData) {
     const size_t n = std::min<size_t>(kMailboxData, in.size() - off);
-    std::memcpy(mailbox(static_cast<uint32_t>((off - kCmdInline) / kMailboxData)), in.data() + off, n);
+    std::memcpy(mailbox(static_cast<uint32_t>((off - kCmdInline) / kMailboxData)), in.data() + off,
+                n);
   }
   std::memset(entry, 0, CmdEntry::kSize);
   std::memcpy(entry + kCmdInlineIn, in.data(), std::min<size_t>(in.size(), kCmdInline));
@@ -191,7 +197,8 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
       const uint32_t health = bar_.read<HEALTH_SYNDROME>().get<HEALTH_SYNDROME::SYNDROME>();
       return absl::DeadlineExceededError(absl::StrFormat(
           "%s: no completion within %s (the device still owns the command entry)%s; close and "
-          "reopen the device", name, absl::FormatDuration(kCommandTimeout),
+          "reopen the device",
+          name, absl::FormatDuration(kCommandTimeout),
           health == 0 ? std::string()
                       : absl::StrFormat(": health syndrome %#x (%s)", health,
                                         health_syndrome_name(static_cast<uint8_t>(health)))));
@@ -200,15 +207,16 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
   }
   dma_read_barrier();
   if (const uint8_t d = e.get<CmdEntry::STATUS>(); d != 0) {
-    return absl::InternalError(absl::StrFormat(
-        "%s: the device could not take the command: delivery status %#x (%s)", name, d,
-        delivery_name(d)));
+    return absl::InternalError(
+        absl::StrFormat("%s: the device could not take the command: delivery status %#x (%s)", name,
+                        d, delivery_name(d)));
   }
   std::vector<uint8_t> out(out_size, 0);
   std::memcpy(out.data(), entry + kCmdInlineOut, std::min<size_t>(out_size, kCmdInline));
   for (size_t off = kCmdInline; off < out_size; off += kMailboxData) {
     const size_t n = std::min<size_t>(kMailboxData, out_size - off);
-    std::memcpy(out.data() + off, mailbox(kHalf + static_cast<uint32_t>((off - kCmdInline) / kMailboxData)), n);
+    std::memcpy(out.data() + off,
+                mailbox(kHalf + static_cast<uint32_t>((off - kCmdInline) / kMailboxData)), n);
   }
   if (trace_) {
     std::string s = absl::StrFormat("mlx5 command %s output (%d bytes):\n", name, out.size());
@@ -217,9 +225,9 @@ absl::StatusOr<std::vector<uint8_t>> CommandQueue::execute(absl::Span<const uint
   }
   LayoutRef<CmdOut> header(out.data());
   if (const uint8_t status = header.get<CmdOut::STATUS>(); status != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s failed: status %s (%#x), syndrome %#x", name, status_name(status), status,
-        header.get<CmdOut::SYNDROME>()));
+    return absl::FailedPreconditionError(absl::StrFormat("%s failed: status %s (%#x), syndrome %#x",
+                                                         name, status_name(status), status,
+                                                         header.get<CmdOut::SYNDROME>()));
   }
   return out;
 }
@@ -232,9 +240,9 @@ absl::Status run_undo(CommandQueue& cmdq, const Undo& u) {
     using Cmd = decltype(cmd);
     if constexpr (requires(LayoutRef<typename Cmd::In> in) { Cmd::undo_input(in, u); }) {
       if (Cmd::kOpcode != u.opcode) return false;
-      status = cmdq.run<Cmd>(Cmd::kUndoOpMod, [&](LayoutRef<typename Cmd::In> in, uint8_t*) {
-                     Cmd::undo_input(in, u);
-                   }).status();
+      status = cmdq.run<Cmd>(Cmd::kUndoOpMod, [&](LayoutRef<typename Cmd::In> in,
+                                                  uint8_t*) { Cmd::undo_input(in, u); })
+                   .status();
       return true;
     }
     return false;

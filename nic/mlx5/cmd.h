@@ -70,7 +70,9 @@ class CommandQueue {
   template <typename Cmd, typename Fill>
   absl::StatusOr<Output<typename Cmd::Out>> run(uint16_t op_mod, Fill fill, size_t extra_in = 0) {
     std::vector<uint8_t> in(Cmd::In::kSize + extra_in, 0);
-    LayoutRef<CmdIn>(in.data()).template set<CmdIn::OPCODE>(Cmd::kOpcode).template set<CmdIn::OP_MOD>(op_mod);
+    LayoutRef<CmdIn>(in.data())
+        .template set<CmdIn::OPCODE>(Cmd::kOpcode)
+        .template set<CmdIn::OP_MOD>(op_mod);
     fill(LayoutRef<typename Cmd::In>(in.data()), in.data());
     SAFENIC_ASSIGN_OR_RETURN(auto out, execute(in, Cmd::Out::kSize));
     return Output<typename Cmd::Out>(std::move(out));
@@ -87,7 +89,9 @@ class CommandQueue {
       : fn_(fn), bar_(bar), queue_(std::move(queue)), mailboxes_(std::move(mailboxes)) {}
   // Mailbox i of the pool: inputs use the first half, outputs the second.
   uint8_t* mailbox(uint32_t i) const { return mailboxes_.data() + size_t{i} * kMailboxAlign; }
-  uint64_t mailbox_iova(uint32_t i) const { return mailboxes_.iova() + uint64_t{i} * kMailboxAlign; }
+  uint64_t mailbox_iova(uint32_t i) const {
+    return mailboxes_.iova() + uint64_t{i} * kMailboxAlign;
+  }
   uint64_t chain(uint32_t first, uint32_t count, uint8_t token);
 
   PciFunction& fn_;

@@ -57,11 +57,15 @@ template <uint16_t Opcode, CommandName Name, unsigned Hi = 23>
 struct Destroy : Command<Opcode, Name>, DestroysNumbered {
   using In = Numbered<0x10, Hi>;
   using Out = Plain<0x10>;
-  static void undo_input(LayoutRef<In> in, const Undo& u) { in.template set<typename In::NUMBER>(u.number); }
+  static void undo_input(LayoutRef<In> in, const Undo& u) {
+    in.template set<typename In::NUMBER>(u.number);
+  }
 };
 
 struct ENABLE_HCA : Command<0x104, "ENABLE_HCA"> {
-  struct In : Layout<In, 0x10, ByteOrder::kBig> { using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>; };
+  struct In : Layout<In, 0x10, ByteOrder::kBig> {
+    using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>;
+  };
   using Out = Plain<0x0C>;
 };
 struct DISABLE_HCA : Command<0x105, "DISABLE_HCA"> {
@@ -76,12 +80,19 @@ struct QUERY_ISSI : Command<0x10A, "QUERY_ISSI"> {
   };
 };
 struct SET_ISSI : Command<0x10B, "SET_ISSI"> {
-  struct In : Layout<In, 0x10, ByteOrder::kBig> { using CURRENT_ISSI = Field<0x08, uint32_t, 0, 15>; };
+  struct In : Layout<In, 0x10, ByteOrder::kBig> {
+    using CURRENT_ISSI = Field<0x08, uint32_t, 0, 15>;
+  };
   using Out = Plain<0x10>;
 };
-struct QUERY_PAGES : Command<0x107, "QUERY_PAGES"> {  // op_mod: kPagesBoot, kPagesInit, kPagesRegular
-  struct In : Layout<In, 0x10, ByteOrder::kBig> { using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>; };
-  struct Out : Layout<Out, 0x10, ByteOrder::kBig> { using NUM_PAGES = Field<0x0C, uint32_t>; };  // signed
+// op_mod: kPagesBoot, kPagesInit, kPagesRegular
+struct QUERY_PAGES : Command<0x107, "QUERY_PAGES"> {
+  struct In : Layout<In, 0x10, ByteOrder::kBig> {
+    using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>;
+  };
+  struct Out : Layout<Out, 0x10, ByteOrder::kBig> {
+    using NUM_PAGES = Field<0x0C, uint32_t>;  // signed
+  };
 };
 // op_mod: kManageGive (pas follow the input), kManageTake (pas come back after
 // the output; run with extra output room via execute()).
@@ -90,7 +101,9 @@ struct MANAGE_PAGES : Command<0x108, "MANAGE_PAGES"> {
     using FUNCTION_ID = Field<0x08, uint32_t, 0, 15>;
     using INPUT_NUM_ENTRIES = Field<0x0C, uint32_t>;
   };
-  struct Out : Layout<Out, 0x10, ByteOrder::kBig> { using OUTPUT_NUM_ENTRIES = Field<0x08, uint32_t>; };
+  struct Out : Layout<Out, 0x10, ByteOrder::kBig> {
+    using OUTPUT_NUM_ENTRIES = Field<0x08, uint32_t>;
+  };
   static constexpr uint32_t kPas = 0x10;      // BE64 page addresses, in input and output
   static constexpr uint32_t kMaxPages = 512;  // per command, as illumos does
 };
@@ -122,7 +135,9 @@ struct INIT_HCA : Command<0x102, "INIT_HCA"> {
   using Out = Plain<0x10>;
 };
 struct TEARDOWN_HCA : Command<0x103, "TEARDOWN_HCA"> {
-  struct In : Layout<In, 0x10, ByteOrder::kBig> { using PROFILE = Field<0x08, uint32_t, 0, 15>; };
+  struct In : Layout<In, 0x10, ByteOrder::kBig> {
+    using PROFILE = Field<0x08, uint32_t, 0, 15>;
+  };
   using Out = Plain<0x10>;
 };
 
@@ -163,7 +178,7 @@ struct CREATE_EQ : Command<0x301, "CREATE_EQ"> {
     using LOG_EQ_SIZE = Field<0x1C, uint32_t, 24, 28>;
     using UAR_PAGE = Field<0x1C, uint32_t, 0, 23>;
     using LOG_PAGE_SIZE = Field<0x28, uint32_t, 24, 28>;  // 4 KiB << n
-    using EVENT_BITMASK = Field<0x58, uint64_t>;  // event types 0-63 of the 256-bit mask
+    using EVENT_BITMASK = Field<0x58, uint64_t>;          // event types 0-63 of the 256-bit mask
   };
   using Out = Numbered<0x10, 7>;
   using UndoneBy = DESTROY_EQ;
@@ -260,8 +275,8 @@ struct CREATE_TIR : Command<0x900, "CREATE_TIR"> {
     using INDIRECT_TABLE = Field<0x40, uint32_t, 0, 23>;
     using RX_HASH_FN = Field<0x44, uint32_t, 28, 31>;  // 2: Toeplitz
     using TRANSPORT_DOMAIN = Field<0x44, uint32_t, 0, 23>;
-    using L3_PROT_TYPE = Field<0x70, uint32_t, 31, 31>;     // 0: IPv4
-    using L4_PROT_TYPE = Field<0x70, uint32_t, 30, 30>;     // 0 TCP, 1 UDP
+    using L3_PROT_TYPE = Field<0x70, uint32_t, 31, 31>;    // 0: IPv4
+    using L4_PROT_TYPE = Field<0x70, uint32_t, 30, 30>;    // 0 TCP, 1 UDP
     using SELECTED_FIELDS = Field<0x70, uint32_t, 0, 29>;  // kHash*
   };
   static constexpr uint32_t kToeplitzKey = 0x48, kKeySize = 40;
@@ -411,7 +426,9 @@ struct QUERY_NIC_VPORT_CONTEXT : Command<0x754, "QUERY_NIC_VPORT_CONTEXT"> {
   struct Out : VportContext<Out, 0x10> {};
 };
 struct MODIFY_NIC_VPORT_CONTEXT : Command<0x755, "MODIFY_NIC_VPORT_CONTEXT"> {
-  struct In : VportContext<In, 0x100> { using FIELD_SELECT = Field<0x0C, uint32_t>; };
+  struct In : VportContext<In, 0x100> {
+    using FIELD_SELECT = Field<0x0C, uint32_t>;
+  };
   using Out = Plain<0x10>;
 };
 inline constexpr uint32_t kSelectAddressList = 1u << 2, kSelectPermanentAddress = 1u << 3,
@@ -431,7 +448,9 @@ struct QUERY_VPORT_STATE : Command<0x750, "QUERY_VPORT_STATE"> {
 };
 // Counters: 64-bit packets then octets per group, at these output offsets.
 struct QUERY_VPORT_COUNTER : Command<0x770, "QUERY_VPORT_COUNTER"> {
-  struct In : Layout<In, 0x20, ByteOrder::kBig> { using CLEAR = Field<0x18, uint32_t, 31, 31>; };
+  struct In : Layout<In, 0x20, ByteOrder::kBig> {
+    using CLEAR = Field<0x18, uint32_t, 31, 31>;
+  };
   using Out = Plain<0x210>;
 };
 struct VportCounter {
@@ -439,10 +458,10 @@ struct VportCounter {
   uint32_t offset;
 };
 inline constexpr VportCounter kVportCounters[] = {
-    {"received_errors", 0x10},         {"transmit_errors", 0x20},
-    {"received_eth_broadcast", 0x70},  {"transmitted_eth_broadcast", 0x80},
-    {"received_eth_unicast", 0x90},    {"transmitted_eth_unicast", 0xA0},
-    {"received_eth_multicast", 0xB0},  {"transmitted_eth_multicast", 0xC0}};
+    {"received_errors", 0x10},        {"transmit_errors", 0x20},
+    {"received_eth_broadcast", 0x70}, {"transmitted_eth_broadcast", 0x80},
+    {"received_eth_unicast", 0x90},   {"transmitted_eth_unicast", 0xA0},
+    {"received_eth_multicast", 0xB0}, {"transmitted_eth_multicast", 0xC0}};
 
 // --- Port registers through ACCESS_REGISTER (docs/connectx.md §7): one layout is both
 // the command's input and its output; the register data starts at 0x10. ---
@@ -514,7 +533,8 @@ inline constexpr PtysSpeed kPtysSpeeds[] = {
     {28, 25000},   // 25GBASE-KR
     {29, 25000},   // 25GBASE-SR
     {30, 50000},   // 50GBASE-CR2
-    {31, 50000}};  // 50GBASE-KR2
+    {31, 50000},   // 50GBASE-KR2
+};
 // The hardware MTU counts the Ethernet header, a VLAN tag and the FCS
 // (Linux MLX5E_SW2HW_MTU).
 inline constexpr uint32_t kHwMtuOverhead = 14 + 4 + 4;
@@ -522,15 +542,16 @@ inline constexpr uint32_t kHwMtuOverhead = 14 + 4 + 4;
 // Every command above, once (the order does not matter).
 template <typename... Cmds>
 struct CommandList {};
-using Commands = CommandList<
-    ENABLE_HCA, DISABLE_HCA, QUERY_ISSI, SET_ISSI, QUERY_PAGES, MANAGE_PAGES, QUERY_HCA_CAP,
-    INIT_HCA, TEARDOWN_HCA, ALLOC_UAR, DEALLOC_UAR, ALLOC_PD, DEALLOC_PD, ALLOC_TRANSPORT_DOMAIN,
-    DEALLOC_TRANSPORT_DOMAIN, QUERY_SPECIAL_CONTEXTS, CREATE_EQ, DESTROY_EQ, CREATE_CQ, DESTROY_CQ,
-    CREATE_SQ, MODIFY_SQ, DESTROY_SQ, CREATE_RQ, MODIFY_RQ, DESTROY_RQ, CREATE_TIS, DESTROY_TIS,
-    CREATE_TIR, DESTROY_TIR, CREATE_RQT, DESTROY_RQT, CREATE_FLOW_TABLE, DESTROY_FLOW_TABLE,
-    SET_FLOW_TABLE_ROOT, CREATE_FLOW_GROUP, DESTROY_FLOW_GROUP, SET_FLOW_TABLE_ENTRY,
-    DELETE_FLOW_TABLE_ENTRY, QUERY_NIC_VPORT_CONTEXT, MODIFY_NIC_VPORT_CONTEXT, QUERY_VPORT_STATE,
-    QUERY_VPORT_COUNTER, ACCESS_REGISTER>;
+using Commands =
+    CommandList<ENABLE_HCA, DISABLE_HCA, QUERY_ISSI, SET_ISSI, QUERY_PAGES, MANAGE_PAGES,
+                QUERY_HCA_CAP, INIT_HCA, TEARDOWN_HCA, ALLOC_UAR, DEALLOC_UAR, ALLOC_PD, DEALLOC_PD,
+                ALLOC_TRANSPORT_DOMAIN, DEALLOC_TRANSPORT_DOMAIN, QUERY_SPECIAL_CONTEXTS, CREATE_EQ,
+                DESTROY_EQ, CREATE_CQ, DESTROY_CQ, CREATE_SQ, MODIFY_SQ, DESTROY_SQ, CREATE_RQ,
+                MODIFY_RQ, DESTROY_RQ, CREATE_TIS, DESTROY_TIS, CREATE_TIR, DESTROY_TIR, CREATE_RQT,
+                DESTROY_RQT, CREATE_FLOW_TABLE, DESTROY_FLOW_TABLE, SET_FLOW_TABLE_ROOT,
+                CREATE_FLOW_GROUP, DESTROY_FLOW_GROUP, SET_FLOW_TABLE_ENTRY,
+                DELETE_FLOW_TABLE_ENTRY, QUERY_NIC_VPORT_CONTEXT, MODIFY_NIC_VPORT_CONTEXT,
+                QUERY_VPORT_STATE, QUERY_VPORT_COUNTER, ACCESS_REGISTER>;
 
 // Calls f(Cmd{}) for each command of the list, until f returns true; returns
 // whether one did.
@@ -556,7 +577,9 @@ constexpr bool undone_by_a_listed_command(CommandList<Cmds...>) {
   if constexpr (requires { typename Cmd::UndoneBy; }) {
     using U = typename Cmd::UndoneBy;
     return (std::is_same_v<U, Cmds> || ...) &&
-           requires(LayoutRef<typename U::In> in, const Undo& u) { U::undo_input(in, u); };
+           requires(LayoutRef<typename U::In> in, const Undo& u) {
+      U::undo_input(in, u);
+    };
   }
   return true;
 }

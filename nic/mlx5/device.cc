@@ -54,14 +54,15 @@ absl::Status Mlx5Device::open() {
   const uint32_t largest = std::max(config_.rx_ring_size, config_.tx_ring_size);
   const uint32_t log_max = std::min({caps.log_max_wq_size, caps.log_max_cq_size, kMaxLogQueue});
   if (largest > (1u << log_max)) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: rings of %d entries; this device's queues hold at most 2^%d", name(), largest, log_max));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: rings of %d entries; this device's queues hold at most 2^%d", name(),
+                        largest, log_max));
   }
   SAFENIC_ASSIGN_OR_RETURN(uar_, make<ALLOC_UAR>(none));
   if (uar_ >= kUarPages) {  // its doorbells would be outside BAR0
-    return absl::DataLossError(absl::StrFormat(
-        "%s: ALLOC_UAR returned UAR page %d; BAR0 has %d pages. Reset the device", name(), uar_,
-        kUarPages));
+    return absl::DataLossError(
+        absl::StrFormat("%s: ALLOC_UAR returned UAR page %d; BAR0 has %d pages. Reset the device",
+                        name(), uar_, kUarPages));
   }
   SAFENIC_RETURN_IF_ERROR(create_eq());
   SAFENIC_ASSIGN_OR_RETURN(pd_, make<ALLOC_PD>(none));
@@ -80,17 +81,19 @@ absl::Status Mlx5Device::open() {
   // The port and vport MTU: a 1500-byte payload, as far as the port allows.
   SAFENIC_ASSIGN_OR_RETURN(auto pmtu, port_register<PMTU>(kRegisterRead, [](LayoutRef<PMTU>) {}));
   const uint32_t hw_mtu = std::min<uint32_t>(kMtu + kHwMtuOverhead, pmtu.get<PMTU::MAX_MTU>());
-  auto set_mtu = port_register<PMTU>(kRegisterWrite, [&](LayoutRef<PMTU> r) { r.set<PMTU::ADMIN_MTU>(hw_mtu); });
+  auto set_mtu = port_register<PMTU>(kRegisterWrite,
+                                     [&](LayoutRef<PMTU> r) { r.set<PMTU::ADMIN_MTU>(hw_mtu); });
   if (!set_mtu.ok()) return set_mtu.status();
   SAFENIC_RETURN_IF_ERROR(set_vport(kSelectMtu, hw_mtu, false));
-  auto clear = cmdq().run<QUERY_VPORT_COUNTER>(0, [](LayoutRef<QUERY_VPORT_COUNTER::In> in, uint8_t*) {
-    in.set<QUERY_VPORT_COUNTER::In::CLEAR>(1);  // counters from zero at open
-  });
+  auto clear =
+      cmdq().run<QUERY_VPORT_COUNTER>(0, [](LayoutRef<QUERY_VPORT_COUNTER::In> in, uint8_t*) {
+        in.set<QUERY_VPORT_COUNTER::In::CLEAR>(1);  // counters from zero at open
+      });
   if (!clear.ok()) return clear.status();
   SAFENIC_ASSIGN_OR_RETURN(tis_, make<CREATE_TIS>([&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
-    in.set<CREATE_TIS::In::TRANSPORT_DOMAIN>(td_);
-  }));
-  const QueueContext qc{&cmdq(), fn_.get(), bar_, &undo_,      uar_,        eqn_,
+                             in.set<CREATE_TIS::In::TRANSPORT_DOMAIN>(td_);
+                           }));
+  const QueueContext qc{&cmdq(), fn_.get(), bar_,  &undo_,      uar_,          eqn_,
                         pd_,     tis_,      lkey_, min_inline_, enhanced_mpw()};
   for (uint32_t q = 0; q < tx_.size(); ++q) {
     absl::Status s = tx_[q].create(qc, config_.tx_ring_size, absl::StrFormat("%s tx%d", name(), q));
@@ -114,26 +117,35 @@ absl::Status Mlx5Device::open() {
 
 // The EQ: 64 entries, owner bits 1 (not yet written), docs/connectx.md §5.
 absl::Status Mlx5Device::create_eq() {
-  auto ring = DescriptorRing::create(fn_->dma(), kEqEntries, 64,
-                                     name() + " eq", 0, false);
+  auto ring = DescriptorRing::create(fn_->dma(), kEqEntries, 64, name() + " eq", 0, false);
   if (!ring.ok()) return ring.status();
   eq_ = *std::move(ring);
   for (uint32_t i = 0; i < kEqEntries; ++i) LayoutRef<Eqe>(eq_.descriptor(i)).set<Eqe::OWNER>(1);
   using In = CREATE_EQ::In;
-  SAFENIC_ASSIGN_OR_RETURN(eqn_, make<CREATE_EQ>([&](LayoutRef<In> in, uint8_t* raw) {
-    in.set<In::LOG_EQ_SIZE>(eq_.log2_size()).set<In::UAR_PAGE>(uar_).set<In::LOG_PAGE_SIZE>(0)
-        .set<In::EVENT_BITMASK>(kEvents);
-    put_pas(raw, eq_);
-  }, 8 * size_t{(eq_.bytes() + kPageSize - 1) / kPageSize}));
+  SAFENIC_ASSIGN_OR_RETURN(eqn_, make<CREATE_EQ>(
+                                     [&](LayoutRef<In> in, uint8_t* raw) {
+                                       in.set<In::LOG_EQ_SIZE>(eq_.log2_size())
+                                           .set<In::UAR_PAGE>(uar_)
+                                           .set<In::LOG_PAGE_SIZE>(0)
+                                           .set<In::EVENT_BITMASK>(kEvents);
+                                       put_pas(raw, eq_);
+                                     },
+                                     8 * size_t{(eq_.bytes() + kPageSize - 1) / kPageSize}));
   return absl::OkStatus();
 }
 
 absl::Status Mlx5Device::set_vport(uint32_t select, uint32_t mtu, bool promisc) {
   using In = MODIFY_NIC_VPORT_CONTEXT::In;
-  return cmdq().run<MODIFY_NIC_VPORT_CONTEXT>(0, [&](LayoutRef<In> in, uint8_t*) {
-    in.set<In::FIELD_SELECT>(select).set<In::MTU>(mtu).set<In::PROMISC_UC>(promisc)
-        .set<In::PROMISC_MC>(promisc).set<In::PROMISC_ALL>(promisc);
-  }).status();
+  return cmdq()
+      .run<MODIFY_NIC_VPORT_CONTEXT>(0,
+                                     [&](LayoutRef<In> in, uint8_t*) {
+                                       in.set<In::FIELD_SELECT>(select)
+                                           .set<In::MTU>(mtu)
+                                           .set<In::PROMISC_UC>(promisc)
+                                           .set<In::PROMISC_MC>(promisc)
+                                           .set<In::PROMISC_ALL>(promisc);
+                                     })
+      .status();
 }
 
 absl::StatusOr<uint32_t> Mlx5Device::create_tir(bool indirect, uint32_t target, uint32_t l4,
@@ -142,8 +154,11 @@ absl::StatusOr<uint32_t> Mlx5Device::create_tir(bool indirect, uint32_t target, 
   return make<CREATE_TIR>([&](LayoutRef<In> in, uint8_t* raw) {
     in.set<In::TRANSPORT_DOMAIN>(td_).set<In::DISP_TYPE>(indirect);
     if (!indirect) return void(in.set<In::INLINE_RQN>(target));
-    in.set<In::INDIRECT_TABLE>(target).set<In::RX_HASH_FN>(kHashToeplitz)
-        .set<In::L3_PROT_TYPE>(0).set<In::L4_PROT_TYPE>(l4).set<In::SELECTED_FIELDS>(fields);
+    in.set<In::INDIRECT_TABLE>(target)
+        .set<In::RX_HASH_FN>(kHashToeplitz)
+        .set<In::L3_PROT_TYPE>(0)
+        .set<In::L4_PROT_TYPE>(l4)
+        .set<In::SELECTED_FIELDS>(fields);
     std::memcpy(raw + CREATE_TIR::kToeplitzKey, kRssKey, sizeof kRssKey);
   });
 }
@@ -158,23 +173,36 @@ absl::StatusOr<uint32_t> Mlx5Device::create_table(uint32_t level, uint32_t log_s
 absl::StatusOr<uint32_t> Mlx5Device::create_group(uint32_t table, uint32_t start, uint32_t end,
                                                   Headers criteria) {
   using In = CREATE_FLOW_GROUP::In;
-  return make<CREATE_FLOW_GROUP>([&](LayoutRef<In> in, uint8_t* raw) {
-    in.set<In::TABLE_TYPE>(kTableNicRx).set<In::TABLE_ID>(table).set<In::START_FLOW_INDEX>(start)
-        .set<In::END_FLOW_INDEX>(end).set<In::MATCH_CRITERIA_ENABLE>(kMatchOuterHeaders);
-    criteria(LayoutRef<OuterHeaders>(raw + CREATE_FLOW_GROUP::kMatchCriteria));
-  }, 0, table);
+  return make<CREATE_FLOW_GROUP>(
+      [&](LayoutRef<In> in, uint8_t* raw) {
+        in.set<In::TABLE_TYPE>(kTableNicRx)
+            .set<In::TABLE_ID>(table)
+            .set<In::START_FLOW_INDEX>(start)
+            .set<In::END_FLOW_INDEX>(end)
+            .set<In::MATCH_CRITERIA_ENABLE>(kMatchOuterHeaders);
+        criteria(LayoutRef<OuterHeaders>(raw + CREATE_FLOW_GROUP::kMatchCriteria));
+      },
+      0, table);
 }
 
 absl::Status Mlx5Device::set_entry(uint32_t table, uint32_t group, uint32_t index, Dest dest,
                                    Headers value) {
   using In = SET_FLOW_TABLE_ENTRY::In;
-  auto r = cmdq().run<SET_FLOW_TABLE_ENTRY>(0, [&](LayoutRef<In> in, uint8_t* raw) {
-    in.set<In::TABLE_TYPE>(kTableNicRx).set<In::TABLE_ID>(table).set<In::FLOW_INDEX>(index)
-        .set<In::GROUP_ID>(group).set<In::ACTION>(kActionForward).set<In::DESTINATION_LIST_SIZE>(1);
-    value(LayoutRef<OuterHeaders>(raw + SET_FLOW_TABLE_ENTRY::kMatchValue));
-    LayoutRef<FlowDestination>(raw + SET_FLOW_TABLE_ENTRY::kDestinations)
-        .set<FlowDestination::TYPE>(dest.type).set<FlowDestination::ID>(dest.id);
-  }, FlowDestination::kSize);
+  auto r = cmdq().run<SET_FLOW_TABLE_ENTRY>(
+      0,
+      [&](LayoutRef<In> in, uint8_t* raw) {
+        in.set<In::TABLE_TYPE>(kTableNicRx)
+            .set<In::TABLE_ID>(table)
+            .set<In::FLOW_INDEX>(index)
+            .set<In::GROUP_ID>(group)
+            .set<In::ACTION>(kActionForward)
+            .set<In::DESTINATION_LIST_SIZE>(1);
+        value(LayoutRef<OuterHeaders>(raw + SET_FLOW_TABLE_ENTRY::kMatchValue));
+        LayoutRef<FlowDestination>(raw + SET_FLOW_TABLE_ENTRY::kDestinations)
+            .set<FlowDestination::TYPE>(dest.type)
+            .set<FlowDestination::ID>(dest.id);
+      },
+      FlowDestination::kSize);
   if (!r.ok()) return r.status();
   undo_.push_back(undo_of<SET_FLOW_TABLE_ENTRY>(index, table));
   return absl::OkStatus();
@@ -186,7 +214,9 @@ absl::Status Mlx5Device::create_steering() {
       h.set<OuterHeaders::ETHERTYPE>(0x0800).set<OuterHeaders::IP_PROTOCOL>(proto);
     };
   };
-  auto dmac = [](const MacAddress& m) { return [m](LayoutRef<OuterHeaders> h) { set_dmac(h, m); }; };
+  auto dmac = [](const MacAddress& m) {
+    return [m](LayoutRef<OuterHeaders> h) { set_dmac(h, m); };
+  };
   uint32_t any = 0, group = 0;
   SAFENIC_ASSIGN_OR_RETURN(any, create_tir(false, rx_[0].rqn(), 0, 0));
   dest_ = {kDestTir, any};
@@ -194,13 +224,18 @@ absl::Status Mlx5Device::create_steering() {
   queue_tir_[0] = any;
   if (rx_.size() > 1) {  // RSS: a second table by traffic type
     uint32_t rqt = 0, tcp = 0, udp = 0, ip = 0, rss = 0;
-    SAFENIC_ASSIGN_OR_RETURN(rqt, make<CREATE_RQT>([&](LayoutRef<CREATE_RQT::In> in, uint8_t* raw) {
-      in.set<CREATE_RQT::In::RQT_MAX_SIZE>(kRqtSize).set<CREATE_RQT::In::RQT_ACTUAL_SIZE>(kRqtSize);
-      for (uint32_t i = 0; i < kRqtSize; ++i) {
-        LayoutRef<Plain<4>>(raw + CREATE_RQT::kRqNum + 4 * i)
-            .set<Plain<4>::Field<0, uint32_t>>(rx_[i % rx_.size()].rqn());
-      }
-    }, 4 * kRqtSize));
+    SAFENIC_ASSIGN_OR_RETURN(
+        rqt,
+        make<CREATE_RQT>(
+            [&](LayoutRef<CREATE_RQT::In> in, uint8_t* raw) {
+              in.set<CREATE_RQT::In::RQT_MAX_SIZE>(kRqtSize).set<CREATE_RQT::In::RQT_ACTUAL_SIZE>(
+                  kRqtSize);
+              for (uint32_t i = 0; i < kRqtSize; ++i) {
+                LayoutRef<Plain<4>>(raw + CREATE_RQT::kRqNum + 4 * i)
+                    .set<Plain<4>::Field<0, uint32_t>>(rx_[i % rx_.size()].rqn());
+              }
+            },
+            4 * kRqtSize));
     const uint32_t all = kHashSrcIp | kHashDstIp | kHashSport | kHashDport;
     SAFENIC_ASSIGN_OR_RETURN(tcp, create_tir(true, rqt, 0, all));
     SAFENIC_ASSIGN_OR_RETURN(udp, create_tir(true, rqt, 1, all));
@@ -216,14 +251,17 @@ absl::Status Mlx5Device::create_steering() {
     dest_ = {kDestFlowTable, rss};
   }
   SAFENIC_ASSIGN_OR_RETURN(root_, create_table(0, kLogRootSize));
-  SAFENIC_ASSIGN_OR_RETURN(filter_group_, create_group(root_, 0, kMaxFilters - 1, [](LayoutRef<OuterHeaders> h) {
-    set_dmac(h, kBroadcast);
-    h.set<OuterHeaders::CVLAN_TAG>(1).set<OuterHeaders::FIRST_VID>(0xFFF);
-  }));
-  SAFENIC_ASSIGN_OR_RETURN(group, create_group(root_, kMaxFilters, kMaxFilters + 1, dmac(kBroadcast)));
+  SAFENIC_ASSIGN_OR_RETURN(filter_group_,
+                           create_group(root_, 0, kMaxFilters - 1, [](LayoutRef<OuterHeaders> h) {
+                             set_dmac(h, kBroadcast);
+                             h.set<OuterHeaders::CVLAN_TAG>(1).set<OuterHeaders::FIRST_VID>(0xFFF);
+                           }));
+  SAFENIC_ASSIGN_OR_RETURN(group,
+                           create_group(root_, kMaxFilters, kMaxFilters + 1, dmac(kBroadcast)));
   SAFENIC_RETURN_IF_ERROR(set_entry(root_, group, kMaxFilters, dest_, dmac(mac_)));
   SAFENIC_RETURN_IF_ERROR(set_entry(root_, group, kMaxFilters + 1, dest_, dmac(kBroadcast)));
-  SAFENIC_ASSIGN_OR_RETURN(wildcard_group_, create_group(root_, kPromiscIndex, kPromiscIndex, no_headers));
+  SAFENIC_ASSIGN_OR_RETURN(wildcard_group_,
+                           create_group(root_, kPromiscIndex, kPromiscIndex, no_headers));
   auto root = cmdq().run<SET_FLOW_TABLE_ROOT>(0, [&](LayoutRef<TableIn> in, uint8_t*) {
     in.set<TableIn::TABLE_TYPE>(kTableNicRx).set<TableIn::TABLE_ID>(root_);
   });
@@ -237,7 +275,8 @@ absl::Status Mlx5Device::create_steering() {
 absl::Status Mlx5Device::set_promiscuous(bool on) {
   SAFENIC_RETURN_IF_ERROR(set_vport(kSelectPromisc, 0, on));
   if (on && !promisc_entry_) {
-    if (absl::Status s = set_entry(root_, wildcard_group_, kPromiscIndex, dest_, no_headers); !s.ok()) {
+    if (absl::Status s = set_entry(root_, wildcard_group_, kPromiscIndex, dest_, no_headers);
+        !s.ok()) {
       return s;
     }
   } else if (!on && promisc_entry_) {
@@ -274,16 +313,22 @@ absl::Status Mlx5Device::set_allowed_list(const MacAddress* adding) {
         name(), room, room - 1));
   }
   using In = MODIFY_NIC_VPORT_CONTEXT::In;
-  return cmdq().run<MODIFY_NIC_VPORT_CONTEXT>(0, [&](LayoutRef<In> in, uint8_t* raw) {
-    in.set<In::FIELD_SELECT>(kSelectAddressList).set<In::ALLOWED_LIST_TYPE>(kAllowedUnicast)
-        .set<In::ALLOWED_LIST_SIZE>(list.size());
-    for (size_t i = 0; i < list.size(); ++i) {
-      const auto& b = list[i].bytes;
-      LayoutRef<UcAddress>(raw + kAllowedList + 8 * i)
-          .set<UcAddress::MAC_47_32>(b[0] << 8 | b[1])
-          .set<UcAddress::MAC_31_0>(uint32_t{b[2]} << 24 | b[3] << 16 | b[4] << 8 | b[5]);
-    }
-  }, 8 * list.size()).status();
+  return cmdq()
+      .run<MODIFY_NIC_VPORT_CONTEXT>(
+          0,
+          [&](LayoutRef<In> in, uint8_t* raw) {
+            in.set<In::FIELD_SELECT>(kSelectAddressList)
+                .set<In::ALLOWED_LIST_TYPE>(kAllowedUnicast)
+                .set<In::ALLOWED_LIST_SIZE>(list.size());
+            for (size_t i = 0; i < list.size(); ++i) {
+              const auto& b = list[i].bytes;
+              LayoutRef<UcAddress>(raw + kAllowedList + 8 * i)
+                  .set<UcAddress::MAC_47_32>(b[0] << 8 | b[1])
+                  .set<UcAddress::MAC_31_0>(uint32_t{b[2]} << 24 | b[3] << 16 | b[4] << 8 | b[5]);
+            }
+          },
+          8 * list.size())
+      .status();
 }
 
 absl::Status Mlx5Device::install_mac_filter(const MacFilter& f, uint32_t slot) {
@@ -318,7 +363,8 @@ void Mlx5Device::close() {
   using In = MODIFY_NIC_VPORT_CONTEXT::In;
   (void)cmdq().run<MODIFY_NIC_VPORT_CONTEXT>(0, [](LayoutRef<In> in, uint8_t*) {
     in.set<In::FIELD_SELECT>(kSelectAddressList | kSelectPromisc)
-        .set<In::ALLOWED_LIST_TYPE>(kAllowedUnicast).set<In::ALLOWED_LIST_SIZE>(0);
+        .set<In::ALLOWED_LIST_TYPE>(kAllowedUnicast)
+        .set<In::ALLOWED_LIST_SIZE>(0);
   });
   if (port_up_) {  // the port down again (the last thing open() did)
     (void)port_register<PAOS>(kRegisterWrite, [](LayoutRef<PAOS> r) {
@@ -351,8 +397,9 @@ absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
                                              const DeviceConfig& config) {
   SAFENIC_RETURN_IF_ERROR(validate(config, detail::kLimits));
   if (!supports(fn->id())) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: %04x:%04x is not a ConnectX-4, 4 Lx or 5", fn->name(), fn->id().vendor, fn->id().device));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: %04x:%04x is not a ConnectX-4, 4 Lx or 5", fn->name(), fn->id().vendor,
+                        fn->id().device));
   }
   auto dev = std::make_unique<detail::Mlx5Device>(std::move(fn), config);
   SAFENIC_RETURN_IF_ERROR(dev->open());  // closing undoes what was made

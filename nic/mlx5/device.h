@@ -28,12 +28,12 @@ constexpr uint32_t kEqEntries = 64;
 constexpr uint32_t kMtu = 1500;
 constexpr uint32_t kRqtSize = 128;  // RSS buckets, dealt round-robin to the RQs
 constexpr absl::Duration kLinkRecheck = absl::Seconds(1);  // events or not, look again
-constexpr uint32_t kMaxLogQueue = 24;  // CQ and WQ counters are 24 bits wide
+constexpr uint32_t kMaxLogQueue = 24;                      // CQ and WQ counters are 24 bits wide
 // The Toeplitz key of Microsoft's RSS specification, as ixgbe uses it.
-constexpr uint8_t kRssKey[40] = {
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
-    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
-    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+constexpr uint8_t kRssKey[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+                                 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+                                 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+                                 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
 constexpr uint64_t kEvents = uint64_t{1} << kEventCqError | uint64_t{1} << kEventWqCatastrophic |
                              uint64_t{1} << kEventInternalError | uint64_t{1} << kEventPortChange |
                              uint64_t{1} << kEventPageRequest;
@@ -57,8 +57,11 @@ inline void set_dmac(LayoutRef<OuterHeaders> h, const MacAddress& m) {
 class Mlx5Device final : public Device {
  public:
   Mlx5Device(std::unique_ptr<PciFunction> fn, const DeviceConfig& config)
-      : Device(config.rx_queues, config.tx_queues), fn_(std::move(fn)), config_(config),
-        rx_(config.rx_queues), tx_(config.tx_queues) {
+      : Device(config.rx_queues, config.tx_queues),
+        fn_(std::move(fn)),
+        config_(config),
+        rx_(config.rx_queues),
+        tx_(config.tx_queues) {
     watch_removal(fn_->removal_requested());
   }
   ~Mlx5Device() override { close(); }
@@ -78,7 +81,9 @@ class Mlx5Device final : public Device {
   size_t transmit(uint16_t queue, PacketBatch& batch) override {
     return ABSL_PREDICT_FALSE(stopped_) ? 0 : tx_[queue].transmit(batch);
   }
-  size_t reclaim(uint16_t queue) override { return ABSL_PREDICT_FALSE(stopped_) ? 0 : tx_[queue].reclaim(); }
+  size_t reclaim(uint16_t queue) override {
+    return ABSL_PREDICT_FALSE(stopped_) ? 0 : tx_[queue].reclaim();
+  }
   const DmaAllocator& dma() const override { return fn_->dma(); }
   uint32_t max_mac_filters() const override { return kMaxFilters; }
   absl::Status install_mac_filter(const MacFilter& f, uint32_t slot) override;
@@ -98,7 +103,8 @@ class Mlx5Device final : public Device {
   absl::Status set_vport(uint32_t select, uint32_t mtu, bool promisc);
   absl::StatusOr<uint32_t> create_tir(bool indirect, uint32_t target, uint32_t l4, uint32_t fields);
   absl::StatusOr<uint32_t> create_table(uint32_t level, uint32_t log_size);
-  absl::StatusOr<uint32_t> create_group(uint32_t table, uint32_t start, uint32_t end, Headers criteria);
+  absl::StatusOr<uint32_t> create_group(uint32_t table, uint32_t start, uint32_t end,
+                                        Headers criteria);
   absl::Status set_entry(uint32_t table, uint32_t group, uint32_t index, Dest dest, Headers value);
   absl::Status create_steering();
   absl::Status delete_root_entry(uint32_t index);
@@ -128,7 +134,7 @@ class Mlx5Device final : public Device {
   absl::Status why_stopped_;
   uint32_t root_ = 0, wildcard_group_ = 0, filter_group_ = 0;
   std::vector<uint32_t> queue_tir_;  // a direct TIR per RX queue, made for its first filter
-  Dest dest_{};  // where the root table's entries forward to
+  Dest dest_{};                      // where the root table's entries forward to
   bool promisc_entry_ = false;
   std::map<std::string, uint64_t> events_;
   absl::Status page_error_;  // a page request that failed, for the next stats()
@@ -145,8 +151,8 @@ absl::StatusOr<uint32_t> Mlx5Device::make(Fill fill, size_t extra_in, uint32_t t
 }
 
 template <typename Reg>
-absl::StatusOr<Output<Reg>> Mlx5Device::port_register(uint16_t op_mod,
-                                                      absl::FunctionRef<void(LayoutRef<Reg>)> fill) {
+absl::StatusOr<Output<Reg>> Mlx5Device::port_register(
+    uint16_t op_mod, absl::FunctionRef<void(LayoutRef<Reg>)> fill) {
   return cmdq().run<RegisterAccess<Reg>>(op_mod, [&](LayoutRef<Reg> r, uint8_t*) {
     r.template set<typename Reg::REGISTER_ID>(Reg::kId).template set<typename Reg::LOCAL_PORT>(1);
     fill(r);

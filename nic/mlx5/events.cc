@@ -23,7 +23,8 @@ absl::Status Mlx5Device::check_health() {
   ++events_["health_syndromes"];
   why_stopped_ = absl::UnavailableError(absl::StrFormat(
       "%s: firmware health syndrome %#x (%s): the device has stopped (no traffic); close and "
-      "reopen it", name(), syndrome, health_syndrome_name(static_cast<uint8_t>(syndrome))));
+      "reopen it",
+      name(), syndrome, health_syndrome_name(static_cast<uint8_t>(syndrome))));
   return why_stopped_;
 }
 
@@ -69,7 +70,8 @@ void Mlx5Device::poll_events() {
   if (eq_cc_ != before) {
     bar_->write(RegisterValue<UAR_EQ_DOORBELL>()
                     .set<UAR_EQ_DOORBELL::EQN>(eqn_)
-                    .set<UAR_EQ_DOORBELL::CONSUMER_INDEX>(eq_cc_ & 0xFFFFFF), uar_);
+                    .set<UAR_EQ_DOORBELL::CONSUMER_INDEX>(eq_cc_ & 0xFFFFFF),
+                uar_);
   }
   for (uint32_t cqn : failed_cqs) cq_error(cqn);
   if (pages != 0) {
@@ -88,11 +90,11 @@ LinkStatus Mlx5Device::link() {
   if (hca_ == nullptr || !check_health().ok()) return {};
   poll_events();
   const absl::Time now = fn_->now();
-  if (link_known_ && link_.up && !events_stalled_ && now - link_checked_ < kLinkRecheck) return link_;
+  if (link_known_ && link_.up && !events_stalled_ && now - link_checked_ < kLinkRecheck)
+    return link_;
   auto paos = port_register<PAOS>(kRegisterRead, [](LayoutRef<PAOS>) {});
-  auto ptys = port_register<PTYS>(kRegisterRead, [](LayoutRef<PTYS> r) {
-    r.set<PTYS::PROTO_MASK>(kProtoEthernet);
-  });
+  auto ptys = port_register<PTYS>(
+      kRegisterRead, [](LayoutRef<PTYS> r) { r.set<PTYS::PROTO_MASK>(kProtoEthernet); });
   if (!paos.ok() || !ptys.ok()) return {};
   LinkStatus fresh;
   if (paos->get<PAOS::OPER_STATUS>() == kPortUp) {

@@ -19,8 +19,8 @@ absl::StatusOr<std::unique_ptr<Hca>> Hca::open(PciFunction& fn,
                                                std::function<void(const std::string&)> trace) {
   SAFENIC_ASSIGN_OR_RETURN(auto bar, fn.bar(0));
   if (bar->size() < kBar0Size) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: BAR0 is %d bytes; a ConnectX has %d", fn.name(), bar->size(), kBar0Size));
+    return absl::FailedPreconditionError(absl::StrFormat("%s: BAR0 is %d bytes; a ConnectX has %d",
+                                                         fn.name(), bar->size(), kBar0Size));
   }
   std::unique_ptr<Hca> hca(new Hca(fn));
   SAFENIC_ASSIGN_OR_RETURN(auto cmdq, CommandQueue::create(fn, *bar));
@@ -37,9 +37,8 @@ absl::Status Hca::bring_up() {
   // ISSI 1 when the firmware has it (QUERY_ISSI may be BAD_OP: then ISSI 0).
   if (auto issi = c.run<QUERY_ISSI>(); issi.ok()) {
     if (issi->get<QUERY_ISSI::Out::SUPPORTED_ISSI_DW0>() & 2) {
-      auto set = c.run<SET_ISSI>(0, [](LayoutRef<SET_ISSI::In> in, uint8_t*) {
-        in.set<SET_ISSI::In::CURRENT_ISSI>(1);
-      });
+      auto set = c.run<SET_ISSI>(
+          0, [](LayoutRef<SET_ISSI::In> in, uint8_t*) { in.set<SET_ISSI::In::CURRENT_ISSI>(1); });
       if (!set.ok()) return set.status();
     }
   }
@@ -78,15 +77,19 @@ absl::Status Hca::give_pages(uint16_t stage) {
   }
   for (int32_t left = wanted; left > 0;) {  // counts <= 0 ask for nothing (Snabb)
     const uint32_t n = std::min<uint32_t>(left, MANAGE_PAGES::kMaxPages);
-    SAFENIC_ASSIGN_OR_RETURN(auto memory, fn_.dma().allocate(size_t{n} * kPageSize, fn_.name() + " firmware pages"));
+    SAFENIC_ASSIGN_OR_RETURN(
+        auto memory, fn_.dma().allocate(size_t{n} * kPageSize, fn_.name() + " firmware pages"));
     const uint64_t base = memory.iova();
-    auto r = cmdq_->run<MANAGE_PAGES>(kManageGive, [&](LayoutRef<MANAGE_PAGES::In> in, uint8_t* raw) {
-      in.set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
-      for (uint32_t i = 0; i < n; ++i) {
-        LayoutRef<Plain<8>> pa(raw + MANAGE_PAGES::kPas + 8 * i);
-        pa.set<Plain<8>::Field<0, uint64_t>>(base + uint64_t{i} * kPageSize);
-      }
-    }, 8 * size_t{n});
+    auto r = cmdq_->run<MANAGE_PAGES>(
+        kManageGive,
+        [&](LayoutRef<MANAGE_PAGES::In> in, uint8_t* raw) {
+          in.set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
+          for (uint32_t i = 0; i < n; ++i) {
+            LayoutRef<Plain<8>> pa(raw + MANAGE_PAGES::kPas + 8 * i);
+            pa.set<Plain<8>::Field<0, uint64_t>>(base + uint64_t{i} * kPageSize);
+          }
+        },
+        8 * size_t{n});
     if (!r.ok()) return r.status();
     blocks_.push_back({std::move(memory), std::vector<bool>(n, true), n});
     pages_out_ += n;
@@ -99,13 +102,16 @@ absl::Status Hca::give_pages(uint16_t stage) {
 // is matched to the block it came from.
 absl::Status Hca::take_pages(size_t most) {
   while (pages_out_ > 0 && most > 0) {
-    const uint32_t n = static_cast<uint32_t>(std::min<size_t>({pages_out_, MANAGE_PAGES::kMaxPages, most}));
+    const uint32_t n =
+        static_cast<uint32_t>(std::min<size_t>({pages_out_, MANAGE_PAGES::kMaxPages, most}));
     std::vector<uint8_t> in(MANAGE_PAGES::In::kSize, 0);
-    LayoutRef<MANAGE_PAGES::In>(in.data())
-        .set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
-    LayoutRef<CmdIn>(in.data()).set<CmdIn::OPCODE>(MANAGE_PAGES::kOpcode).set<CmdIn::OP_MOD>(kManageTake);
+    LayoutRef<MANAGE_PAGES::In>(in.data()).set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
+    LayoutRef<CmdIn>(in.data())
+        .set<CmdIn::OPCODE>(MANAGE_PAGES::kOpcode)
+        .set<CmdIn::OP_MOD>(kManageTake);
     SAFENIC_ASSIGN_OR_RETURN(auto out, cmdq_->execute(in, MANAGE_PAGES::kPas + 8 * size_t{n}));
-    const uint32_t got = LayoutRef<MANAGE_PAGES::Out>(out.data()).get<MANAGE_PAGES::Out::OUTPUT_NUM_ENTRIES>();
+    const uint32_t got =
+        LayoutRef<MANAGE_PAGES::Out>(out.data()).get<MANAGE_PAGES::Out::OUTPUT_NUM_ENTRIES>();
     if (got == 0 || got > n) {
       return absl::DataLossError(absl::StrFormat(
           "%s: MANAGE_PAGES returned %d pages of %d still held; their memory stays reserved",
@@ -153,9 +159,12 @@ absl::Status Hca::teardown() {
     if (first.ok() && !s.ok()) first = s;
   };
   if (initialized_) {
-    keep(cmdq_->run<TEARDOWN_HCA>(0, [](LayoutRef<TEARDOWN_HCA::In> in, uint8_t*) {
-                 in.set<TEARDOWN_HCA::In::PROFILE>(0);  // graceful
-               }).status());
+    keep(cmdq_
+             ->run<TEARDOWN_HCA>(0,
+                                 [](LayoutRef<TEARDOWN_HCA::In> in, uint8_t*) {
+                                   in.set<TEARDOWN_HCA::In::PROFILE>(0);  // graceful
+                                 })
+             .status());
     initialized_ = false;
   }
   if (enabled_) {

@@ -65,8 +65,10 @@ enum class HealthSyndrome : uint8_t {
   kFfserErr = 0xF,
   kHighTempErr = 0x10,
 };
-struct INTERNAL_TIMER_H : Register<INTERNAL_TIMER_H, uint32_t, Access::kReadOnly, 0x1000, B::kBig> {};
-struct INTERNAL_TIMER_L : Register<INTERNAL_TIMER_L, uint32_t, Access::kReadOnly, 0x1004, B::kBig> {};
+struct INTERNAL_TIMER_H : Register<INTERNAL_TIMER_H, uint32_t, Access::kReadOnly, 0x1000, B::kBig> {
+};
+struct INTERNAL_TIMER_L : Register<INTERNAL_TIMER_L, uint32_t, Access::kReadOnly, 0x1004, B::kBig> {
+};
 
 // PRM "Command Queue Entry": 64 bytes.
 struct CmdEntry : Layout<CmdEntry, 64, B::kBig> {
@@ -78,8 +80,8 @@ struct CmdEntry : Layout<CmdEntry, 64, B::kBig> {
   using OUTPUT_LENGTH = Field<0x38, uint32_t>;
   using TOKEN = Field<0x3C, uint8_t>;
   using SIGNATURE = Field<0x3D, uint8_t>;
-  using OWNER = Bit<0x3F, uint8_t, 0>;             // 1: owned by hardware
-  using STATUS = Field<0x3F, uint8_t, 1, 7>;       // delivery status
+  using OWNER = Bit<0x3F, uint8_t, 0>;        // 1: owned by hardware
+  using STATUS = Field<0x3F, uint8_t, 1, 7>;  // delivery status
 };
 inline constexpr uint8_t kCmdTypePcie = 7;
 inline constexpr uint32_t kCmdInlineIn = 0x10, kCmdInlineOut = 0x20, kCmdInline = 16;

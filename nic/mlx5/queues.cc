@@ -18,20 +18,27 @@ constexpr uint32_t kCompletionEvery = 32;  // frames per CQE asked for, at most
 // MODIFY_SQ / MODIFY_RQ from one state to the next.
 template <typename Cmd>
 absl::Status modify(CommandQueue& cmdq, uint32_t n, WqState from, WqState to) {
-  return cmdq.run<Cmd>(0, [&](LayoutRef<ModifyWqIn> in, uint8_t*) {
-               in.set<ModifyWqIn::NUMBER>(n).set<ModifyWqIn::CURRENT_STATE>(from)
-                   .set<ModifyWqIn::NEXT_STATE>(to);
-             }).status();
+  return cmdq
+      .run<Cmd>(0,
+                [&](LayoutRef<ModifyWqIn> in, uint8_t*) {
+                  in.set<ModifyWqIn::NUMBER>(n)
+                      .set<ModifyWqIn::CURRENT_STATE>(from)
+                      .set<ModifyWqIn::NEXT_STATE>(to);
+                })
+      .status();
 }
 
 // The work queue context both CREATE_SQ and CREATE_RQ carry.
 template <typename In>
 void set_wq(LayoutRef<In> in, uint8_t* raw, const QueueContext& c, uint32_t cqn,
             const DescriptorRing& ring, uint32_t log_stride) {
-  in.template set<typename In::CQN>(cqn).template set<typename In::WQ_TYPE>(kWqCyclic)
-      .template set<typename In::PD>(c.pd).template set<typename In::UAR_PAGE>(c.uar)
+  in.template set<typename In::CQN>(cqn)
+      .template set<typename In::WQ_TYPE>(kWqCyclic)
+      .template set<typename In::PD>(c.pd)
+      .template set<typename In::UAR_PAGE>(c.uar)
       .template set<typename In::DBR_ADDR>(ring.extra_iova())
-      .template set<typename In::LOG_WQ_STRIDE>(log_stride).template set<typename In::LOG_WQ_PG_SZ>(0)
+      .template set<typename In::LOG_WQ_STRIDE>(log_stride)
+      .template set<typename In::LOG_WQ_PG_SZ>(0)
       .template set<typename In::LOG_WQ_SZ>(ring.log2_size());
   put_pas(raw, ring);
 }
@@ -49,8 +56,10 @@ absl::Status reset_to_ready(CommandQueue& cmdq, uint32_t n, AtReset at_reset) {
 }
 
 absl::Status cannot_recover(const std::string& tag, const absl::Status& s) {
-  return absl::Status(s.code(), absl::StrFormat("%s: cannot be brought back after a failed WQE (%s); "
-                                                "close and reopen the device", tag, s.message()));
+  return absl::Status(s.code(),
+                      absl::StrFormat("%s: cannot be brought back after a failed WQE (%s); "
+                                      "close and reopen the device",
+                                      tag, s.message()));
 }
 
 size_t pas_bytes(const DescriptorRing& ring) {
@@ -68,24 +77,32 @@ void put_pas(uint8_t* command, const DescriptorRing& ring) {
 
 absl::Status undo_now(const QueueContext& c, const Undo& undo) {
   SAFENIC_RETURN_IF_ERROR(run_undo(*c.cmdq, undo));
-  std::erase_if(*c.undo, [&](const Undo& u) { return u.opcode == undo.opcode && u.number == undo.number; });
+  std::erase_if(*c.undo,
+                [&](const Undo& u) { return u.opcode == undo.opcode && u.number == undo.number; });
   return absl::OkStatus();
 }
 
 absl::Status CompletionQueue::create(const QueueContext& c, uint32_t entries,
                                      const std::string& tag) {
-  SAFENIC_ASSIGN_OR_RETURN(ring, DescriptorRing::create(c.fn->dma(), entries, kCqe, tag, kDoorbellRecordSize, false));
+  SAFENIC_ASSIGN_OR_RETURN(
+      ring, DescriptorRing::create(c.fn->dma(), entries, kCqe, tag, kDoorbellRecordSize, false));
   log2_size = ring.log2_size();
   dbr = ring.extra();
   for (uint32_t i = 0; i < entries; ++i) {  // invalid, owner 1: not yet written
     LayoutRef<Cqe>(ring.descriptor(i)).set<Cqe::OP_OWN>(kCqeInitial);
   }
-  auto out = c.cmdq->run<CREATE_CQ>(0, [&](LayoutRef<CREATE_CQ::In> in, uint8_t* raw) {
-    using In = CREATE_CQ::In;
-    in.set<In::LOG_CQ_SIZE>(ring.log2_size()).set<In::UAR_PAGE>(c.uar).set<In::C_EQN>(c.eqn)
-        .set<In::LOG_PAGE_SIZE>(0).set<In::DBR_ADDR>(ring.extra_iova());
-    put_pas(raw, ring);
-  }, pas_bytes(ring));
+  auto out = c.cmdq->run<CREATE_CQ>(
+      0,
+      [&](LayoutRef<CREATE_CQ::In> in, uint8_t* raw) {
+        using In = CREATE_CQ::In;
+        in.set<In::LOG_CQ_SIZE>(ring.log2_size())
+            .set<In::UAR_PAGE>(c.uar)
+            .set<In::C_EQN>(c.eqn)
+            .set<In::LOG_PAGE_SIZE>(0)
+            .set<In::DBR_ADDR>(ring.extra_iova());
+        put_pas(raw, ring);
+      },
+      pas_bytes(ring));
   if (!out.ok()) return out.status();
   cqn = out->get<CREATE_CQ::Out::NUMBER>();
   c.undo->push_back(undo_of<CREATE_CQ>(cqn));
@@ -100,14 +117,22 @@ absl::Status SendQueue::create(const QueueContext& c, uint32_t entries, const st
   c_ = c;
   tag_ = tag;
   SAFENIC_RETURN_IF_ERROR(cq_.create(c, entries, tag + " cq"));
-  SAFENIC_ASSIGN_OR_RETURN(ring_, DescriptorRing::create(c.fn->dma(), entries, kWqeBasicBlock, tag, kDoorbellRecordSize));
+  SAFENIC_ASSIGN_OR_RETURN(ring_, DescriptorRing::create(c.fn->dma(), entries, kWqeBasicBlock, tag,
+                                                         kDoorbellRecordSize));
   dbr_ = ring_.extra();
-  auto out = c.cmdq->run<CREATE_SQ>(0, [&](LayoutRef<CREATE_SQ::In> in, uint8_t* raw) {
-    using In = CREATE_SQ::In;
-    in.set<In::RLKEY>(1).set<In::FLUSH_IN_ERROR_EN>(1).set<In::MIN_WQE_INLINE_MODE>(c.min_inline)
-        .set<In::STATE>(kRst).set<In::TIS_LST_SZ>(1).set<In::TIS_NUM_0>(c.tis);
-    set_wq(in, raw, c, cq_.cqn, ring_, 6);  // 64-byte basic blocks
-  }, pas_bytes(ring_));
+  auto out = c.cmdq->run<CREATE_SQ>(
+      0,
+      [&](LayoutRef<CREATE_SQ::In> in, uint8_t* raw) {
+        using In = CREATE_SQ::In;
+        in.set<In::RLKEY>(1)
+            .set<In::FLUSH_IN_ERROR_EN>(1)
+            .set<In::MIN_WQE_INLINE_MODE>(c.min_inline)
+            .set<In::STATE>(kRst)
+            .set<In::TIS_LST_SZ>(1)
+            .set<In::TIS_NUM_0>(c.tis);
+        set_wq(in, raw, c, cq_.cqn, ring_, 6);  // 64-byte basic blocks
+      },
+      pas_bytes(ring_));
   if (!out.ok()) return out.status();
   sqn_ = out->get<CREATE_SQ::Out::NUMBER>();
   c.undo->push_back(undo_of<CREATE_SQ>(sqn_));
@@ -252,7 +277,8 @@ inline size_t SendQueue::transmit_empw(PacketBatch& batch) {
   const uint32_t mask = ring_.mask(), size = mask + 1;
   // Free frame slots and free blocks (a WQE of k frames takes at most k
   // blocks; a NOP takes a block and no frame).
-  const size_t n = std::min<size_t>(batch.size(), std::min(size - (fpi_ - fci_), size - (pi_ - ci_)));
+  const size_t n =
+      std::min<size_t>(batch.size(), std::min(size - (fpi_ - fci_), size - (pi_ - ci_)));
   Packet* p = batch.begin();
   Packet* const end = p + n;
   const uint32_t start = fpi_, lkey = c_.lkey, ctrl1_sqn = SendWqe::SQN::insert(0, sqn_);
@@ -289,7 +315,8 @@ inline size_t SendQueue::transmit_empw(PacketBatch& batch) {
     const uint32_t ds = 2 + frames, wqe_blocks = (ds + 3) / 4;
     ctrl0 = SendWqe::WQE_INDEX::insert(kOpcodeEnhancedMpsw, pi & 0xFFFF);
     ctrl1 = ctrl1_sqn | ds;
-    LayoutRef<SendWqe>(w).set<SendWqe::CTRL0>(ctrl0).set<SendWqe::CTRL1>(ctrl1).set<SendWqe::CTRL2>(0);
+    LayoutRef<SendWqe>(w).set<SendWqe::CTRL0>(ctrl0).set<SendWqe::CTRL1>(ctrl1).set<SendWqe::CTRL2>(
+        0);
     std::memset(w + 0x0C, 0, 4 + 16);  // immediate; the Ethernet segment: no offloads, no inline
     records_[at] = {pi, wqe_blocks, fpi, frames};
     last = w;
@@ -319,7 +346,8 @@ size_t SendQueue::transmit(PacketBatch& batch) {
 size_t SendQueue::reclaim() {
   auto held = [&] {  // frames the queue holds (not a fast path: one look at each slot)
     const Packet* slots = ring_.slots();
-    return static_cast<size_t>(std::count_if(slots, slots + ring_.size(), [](const Packet& p) { return !p.empty(); }));
+    return static_cast<size_t>(
+        std::count_if(slots, slots + ring_.size(), [](const Packet& p) { return !p.empty(); }));
   };
   const size_t before = held();
   if (unasked_ != 0) {
@@ -337,8 +365,10 @@ void SendQueue::ask_completion() {
   const uint32_t ctrl0 = SendWqe::WQE_INDEX::insert(kOpcodeNop, pi_ & 0xFFFF);
   const uint32_t ctrl1 = SendWqe::SQN::insert(1, sqn_);
   LayoutRef<SendWqe>(ring_.descriptor(at)).set<SendWqe::CTRL0>(ctrl0).set<SendWqe::CTRL1>(ctrl1);
-  if (c_.enhanced_mpw) records_[at] = {pi_, 1, fpi_, 0};
-  else ++fpi_;  // a slot a block under SEND: this one stays empty
+  if (c_.enhanced_mpw)
+    records_[at] = {pi_, 1, fpi_, 0};
+  else
+    ++fpi_;  // a slot a block under SEND: this one stays empty
   unasked_ = 0;
   ring(ring_.descriptor(at), ctrl0, ctrl1, pi_ + 1, true);
   clean();  // (on the model it has completed already)
@@ -381,7 +411,8 @@ absl::Status SendQueue::recreate() {
   if (!s.ok()) {
     failed_ = true;  // takes nothing more
     broken_ = absl::Status(s.code(), absl::StrFormat("%s: cannot be remade after a CQ error (%s); "
-                                                     "close and reopen the device", tag_, s.message()));
+                                                     "close and reopen the device",
+                                                     tag_, s.message()));
     return broken_;
   }
   ++recoveries;
@@ -398,7 +429,8 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
   SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, c.fn->dma()));
   pool_ = std::move(pool);
   SAFENIC_RETURN_IF_ERROR(cq_.create(c, entries, tag + " cq"));
-  SAFENIC_ASSIGN_OR_RETURN(ring_, DescriptorRing::create(c.fn->dma(), entries, kRecvWqe, tag, kDoorbellRecordSize));
+  SAFENIC_ASSIGN_OR_RETURN(
+      ring_, DescriptorRing::create(c.fn->dma(), entries, kRecvWqe, tag, kDoorbellRecordSize));
   dbr_ = ring_.extra();
   for (uint32_t i = 0; i < entries; ++i) {  // one data segment per WQE, every WQE posted
     ring_.slot(i) = pool_->alloc();
@@ -407,11 +439,14 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
         .set<DataSegment::LKEY>(c.lkey)
         .set<DataSegment::ADDR>(ring_.slot(i).iova());
   }
-  auto out = c.cmdq->run<CREATE_RQ>(0, [&](LayoutRef<CREATE_RQ::In> in, uint8_t* raw) {
-    using In = CREATE_RQ::In;
-    in.set<In::RLKEY>(1).set<In::VSD>(1).set<In::FLUSH_IN_ERROR_EN>(1).set<In::STATE>(kRst);
-    set_wq(in, raw, c, cq_.cqn, ring_, kLogRecvWqe);
-  }, pas_bytes(ring_));
+  auto out = c.cmdq->run<CREATE_RQ>(
+      0,
+      [&](LayoutRef<CREATE_RQ::In> in, uint8_t* raw) {
+        using In = CREATE_RQ::In;
+        in.set<In::RLKEY>(1).set<In::VSD>(1).set<In::FLUSH_IN_ERROR_EN>(1).set<In::STATE>(kRst);
+        set_wq(in, raw, c, cq_.cqn, ring_, kLogRecvWqe);
+      },
+      pas_bytes(ring_));
   if (!out.ok()) return out.status();
   rqn_ = out->get<CREATE_RQ::Out::NUMBER>();
   c.undo->push_back(undo_of<CREATE_RQ>(rqn_));
@@ -546,7 +581,8 @@ void ReceiveQueue::recover() {
 void ReceiveQueue::cq_overrun() {
   broken_ = absl::FailedPreconditionError(absl::StrFormat(
       "%s: its CQ %#x overran (CQ error event, syndrome CQ_OVERRUN) and reports nothing more; an "
-      "RQ cannot be remade under the TIRs that name it: close and reopen the device", tag_, cq_.cqn));
+      "RQ cannot be remade under the TIRs that name it: close and reopen the device",
+      tag_, cq_.cqn));
 }
 
 }  // namespace safenic::mlx5

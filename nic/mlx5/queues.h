@@ -112,7 +112,7 @@ class SendQueue {
   std::vector<WqeRecord> records_;
   uint32_t unasked_ = 0;    // frames posted since the last CQE asked for
   uint32_t ask_every_ = 1;  // moderation: ask once this many went without
-  bool failed_ = false;  // a WQE failed: recover before posting again
+  bool failed_ = false;     // a WQE failed: recover before posting again
 };
 
 class ReceiveQueue {
@@ -134,7 +134,8 @@ class ReceiveQueue {
     uint64_t bytes = 0;
     uint32_t dropped = 0;
   };
-  ABSL_ATTRIBUTE_ALWAYS_INLINE Totals take_run(Packet* p, uint32_t k, const uint8_t* e, uint32_t wqe);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE Totals take_run(Packet* p, uint32_t k, const uint8_t* e,
+                                               uint32_t wqe);
   ABSL_ATTRIBUTE_NOINLINE Totals take_wrapping(Packet* p, uint32_t n, uint32_t c, uint32_t wqe);
   void recover();
   void post_all();

@@ -25,7 +25,8 @@ struct SendWqe : Layout<SendWqe, 64, ByteOrder::kBig> {
   using SQN = Field<0x04, uint32_t, 8, 31>;
   using CTRL2 = Field<0x08, uint32_t>;
   using CE = Field<0x08, uint32_t, 2, 3>;  // 2: a CQE for this WQE
-  using ETH3 = Field<0x1C, uint32_t>;  // Ethernet segment +0x0C: inline_hdr_sz[31:16], 2 header bytes
+  using ETH3 =
+      Field<0x1C, uint32_t>;  // Ethernet segment +0x0C: inline_hdr_sz[31:16], 2 header bytes
   using INLINE_HDR_SZ = Field<0x1C, uint32_t, 16, 31>;
   static constexpr uint32_t kInlineStart = 0x1E;
 };
@@ -77,8 +78,8 @@ struct Cqe : Layout<Cqe, 64, ByteOrder::kBig> {
   using OPCODE = Field<0x3F, uint8_t, 4, 7>;
   using OWNER = Field<0x3F, uint8_t, 0, 0>;
 };
-inline constexpr uint8_t kCqeReq = 0x0, kCqeRespSend = 0x2, kCqeReqErr = 0xD,
-                         kCqeRespErr = 0xE, kCqeInvalid = 0xF;
+inline constexpr uint8_t kCqeReq = 0x0, kCqeRespSend = 0x2, kCqeReqErr = 0xD, kCqeRespErr = 0xE,
+                         kCqeInvalid = 0xF;
 // Initial op_own: invalid opcode, owner 1 (software owns entries whose owner
 // bit equals its pass over the ring: 0 on the first).
 inline constexpr uint8_t kCqeInitial = 0xF1;
@@ -91,17 +92,17 @@ inline constexpr uint8_t kSyndromeLocalLength = 0x1, kSyndromeLocalQpOperation =
 struct Eqe : Layout<Eqe, 64, ByteOrder::kBig> {
   using TYPE = Field<0x00, uint32_t, 16, 23>;
   using SUB_TYPE = Field<0x00, uint32_t, 0, 7>;
-  using CQN = Field<0x20, uint32_t, 0, 23>;         // CQ error: data + 0
-  using CQ_SYNDROME = Field<0x2B, uint8_t>;          // CQ error: data + 0x0B
-  using PORT = Field<0x28, uint32_t, 28, 31>;       // port change: data + 8
-  using CMD_VECTOR = Field<0x20, uint32_t>;         // command completion: data + 0, a bit per entry
-  using PAGE_FUNCTION = Field<0x22, uint16_t>;      // page request: data + 2, function_id
-  using NUM_PAGES = Field<0x24, uint32_t>;          // page request: data + 4, signed (< 0: give back)
+  using CQN = Field<0x20, uint32_t, 0, 23>;     // CQ error: data + 0
+  using CQ_SYNDROME = Field<0x2B, uint8_t>;     // CQ error: data + 0x0B
+  using PORT = Field<0x28, uint32_t, 28, 31>;   // port change: data + 8
+  using CMD_VECTOR = Field<0x20, uint32_t>;     // command completion: data + 0, a bit per entry
+  using PAGE_FUNCTION = Field<0x22, uint16_t>;  // page request: data + 2, function_id
+  using NUM_PAGES = Field<0x24, uint32_t>;      // page request: data + 4, signed (< 0: give back)
   using OWNER = Field<0x3F, uint8_t, 0, 0>;
 };
 inline constexpr uint32_t kEventCqError = 0x04, kEventWqCatastrophic = 0x05,
-                          kEventInternalError = 0x08, kEventPortChange = 0x09,
-                          kEventCommand = 0x0A, kEventPageRequest = 0x0B;
+                          kEventInternalError = 0x08, kEventPortChange = 0x09, kEventCommand = 0x0A,
+                          kEventPageRequest = 0x0B;
 inline constexpr uint32_t kPortChangeDown = 1, kPortChangeActive = 4;
 inline constexpr uint8_t kCqSyndromeOverrun = 1;
 

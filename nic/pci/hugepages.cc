@@ -10,8 +10,8 @@ absl::StatusOr<HugepageStatus> read_hugepages(absl::string_view meminfo) {
   const std::string path(meminfo);
   FILE* f = std::fopen(path.c_str(), "re");
   if (f == nullptr) {
-    return absl::NotFoundError(absl::StrFormat(
-        "cannot read %s: is /proc mounted? (mount -t proc proc /proc)", path));
+    return absl::NotFoundError(
+        absl::StrFormat("cannot read %s: is /proc mounted? (mount -t proc proc /proc)", path));
   }
   HugepageStatus s;
   bool found = false;
@@ -23,10 +23,10 @@ absl::StatusOr<HugepageStatus> read_hugepages(absl::string_view meminfo) {
   }
   std::fclose(f);
   if (!found) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s has no HugePages_Total line: this kernel has no hugetlbfs "
-        "(CONFIG_HUGETLBFS); safenic needs 2 MiB hugepages for DMA on real devices",
-        path));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s has no HugePages_Total line: this kernel has no hugetlbfs "
+                        "(CONFIG_HUGETLBFS); safenic needs 2 MiB hugepages for DMA on real devices",
+                        path));
   }
   return s;
 }
@@ -52,8 +52,7 @@ std::string describe(const HugepageStatus& s) {
     return absl::StrFormat("all %d 2 MiB hugepages are in use; reserve more: %s", s.total,
                            reserve_hugepages_command(s.total + 512));
   }
-  return absl::StrFormat("%d of %d 2 MiB hugepages free (%d MiB)", s.free, s.total,
-                         s.free * 2);
+  return absl::StrFormat("%d of %d 2 MiB hugepages free (%d MiB)", s.free, s.total, s.free * 2);
 }
 
 absl::Status check_hugepages(const HugepageStatus& s) {

@@ -61,26 +61,28 @@ Environment read_environment(const PciOpenOptions& options) {
   return env;
 }
 
-absl::StatusOr<std::unique_ptr<PciFunction>> open_pci_function(
-    absl::string_view address, const PciOpenOptions& options) {
+absl::StatusOr<std::unique_ptr<PciFunction>> open_pci_function(absl::string_view address,
+                                                               const PciOpenOptions& options) {
   (void)kRegistered;
   SAFENIC_ASSIGN_OR_RETURN(auto spec, parse_device_spec(address));
   if (spec.kind != DeviceSpec::Kind::kPci) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "'%s' is not a PCI address like 0000:03:00.0", address));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("'%s' is not a PCI address like 0000:03:00.0", address));
   }
   const SysfsTree tree(options.sysfs_root);
   SAFENIC_ASSIGN_OR_RETURN(auto device, tree.find(spec.target));
-  const OpenPlan plan = plan_open(tree, device, driver_for(device.id),
-                                  read_environment(options), options.unbind_kernel_driver);
+  const OpenPlan plan = plan_open(tree, device, driver_for(device.id), read_environment(options),
+                                  options.unbind_kernel_driver);
   if (!plan.blocker.ok()) return plan.blocker;
   if (plan.unbind_first) {
     SAFENIC_RETURN_IF_ERROR(tree.unbind_kernel_driver(device, *options.syscalls));
     device.kernel_driver.clear();
   }
   if (plan.path == OpenPlan::Path::kVfio) {
-    SAFENIC_ASSIGN_OR_RETURN(auto container, VfioContainer::shared(options.syscalls, options.vfio_dir));
-    SAFENIC_ASSIGN_OR_RETURN(auto fn, VfioFunction::open(device, std::move(container), options.vfio_dma));
+    SAFENIC_ASSIGN_OR_RETURN(auto container,
+                             VfioContainer::shared(options.syscalls, options.vfio_dir));
+    SAFENIC_ASSIGN_OR_RETURN(auto fn,
+                             VfioFunction::open(device, std::move(container), options.vfio_dma));
     return std::unique_ptr<PciFunction>(std::move(fn));
   }
   SAFENIC_ASSIGN_OR_RETURN(auto fn, SysfsFunction::open(device, options.syscalls));

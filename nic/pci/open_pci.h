@@ -33,8 +33,8 @@ struct PciOpenOptions {
 Environment read_environment(const PciOpenOptions& options);
 
 // `address` as in a device spec: "0000:03:00.0" or "03:00.0".
-absl::StatusOr<std::unique_ptr<PciFunction>> open_pci_function(
-    absl::string_view address, const PciOpenOptions& options = {});
+absl::StatusOr<std::unique_ptr<PciFunction>> open_pci_function(absl::string_view address,
+                                                               const PciOpenOptions& options = {});
 
 // What open_device() uses for PCI specs (unbind_kernel_driver then comes from
 // the DeviceConfig). Tests point it at a fixture tree.

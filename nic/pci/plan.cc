@@ -44,10 +44,10 @@ OpenPlan plan_open(const SysfsTree& tree, const PciDeviceInfo& d, absl::string_v
   OpenPlan plan;
   plan.driver = std::string(driver);
   if (d.id.vendor == 0xFFFF) {
-    plan.blocker = absl::UnavailableError(absl::StrFormat(
-        "%s: its vendor id reads 0xffff: the device is gone or powered off; check "
-        "`lspci -s %s` and dmesg",
-        d.address, d.address));
+    plan.blocker = absl::UnavailableError(
+        absl::StrFormat("%s: its vendor id reads 0xffff: the device is gone or powered off; check "
+                        "`lspci -s %s` and dmesg",
+                        d.address, d.address));
     return plan;
   }
   if (driver.empty()) {
@@ -63,9 +63,9 @@ OpenPlan plan_open(const SysfsTree& tree, const PciDeviceInfo& d, absl::string_v
     return plan;
   }
   const std::string interfaces =
-      d.interfaces.empty() ? ""
-                           : absl::StrFormat(" as network interface %s",
-                                             absl::StrJoin(d.interfaces, ", "));
+      d.interfaces.empty()
+          ? ""
+          : absl::StrFormat(" as network interface %s", absl::StrJoin(d.interfaces, ", "));
   if (is_vfio_driver(d.kernel_driver)) {
     plan.path = OpenPlan::Path::kVfio;
     if (d.iommu_group < 0) {
@@ -98,12 +98,12 @@ OpenPlan plan_open(const SysfsTree& tree, const PciDeviceInfo& d, absl::string_v
           d.address, d.kernel_driver));
     }
   } else {
-    const std::string vfio =
-        d.iommu_group >= 0
-            ? absl::StrFormat("; or bind it to vfio-pci (VFIO: the IOMMU confines the "
-                              "device, no root needed): %s",
-                              bind_vfio_commands(tree, d))
-            : std::string(" (it has no IOMMU group, so VFIO is not possible)");
+    const std::string vfio = d.iommu_group >= 0
+                                 ? absl::StrFormat(
+                                       "; or bind it to vfio-pci (VFIO: the IOMMU confines the "
+                                       "device, no root needed): %s",
+                                       bind_vfio_commands(tree, d))
+                                 : std::string(" (it has no IOMMU group, so VFIO is not possible)");
     plan.blocker = absl::FailedPreconditionError(absl::StrFormat(
         "%s is bound to kernel driver %s%s, which would fight safenic for it; the kernel "
         "loses the device when it is unbound (if it carries this machine's own network, "

@@ -40,9 +40,8 @@ struct OpenPlan {
 
 // `driver` is the name of the linked safenic driver supporting the device
 // ("" if none).
-OpenPlan plan_open(const SysfsTree& tree, const PciDeviceInfo& device,
-                   absl::string_view driver, const Environment& env,
-                   bool unbind_kernel_driver);
+OpenPlan plan_open(const SysfsTree& tree, const PciDeviceInfo& device, absl::string_view driver,
+                   const Environment& env, bool unbind_kernel_driver);
 
 // Shell commands, as root through sudo (Documentation/ABI/testing/sysfs-bus-pci).
 std::string unbind_command(const SysfsTree& tree, const PciDeviceInfo& device);

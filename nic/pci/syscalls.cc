@@ -11,9 +11,7 @@ namespace safenic::pci {
 uid_t Syscalls::geteuid() { return ::geteuid(); }
 int Syscalls::open(const char* path, int flags) { return ::open(path, flags | O_CLOEXEC); }
 int Syscalls::close(int fd) { return ::close(fd); }
-int Syscalls::ioctl(int fd, unsigned long request, void* arg) {
-  return ::ioctl(fd, request, arg);
-}
+int Syscalls::ioctl(int fd, unsigned long request, void* arg) { return ::ioctl(fd, request, arg); }
 int Syscalls::ioctl_value(int fd, unsigned long request, unsigned long arg) {
   return ::ioctl(fd, request, arg);
 }

@@ -72,23 +72,19 @@ absl::string_view class_name(uint32_t class_code) {
 }
 
 bool is_vfio_driver(absl::string_view d) { return d == "vfio-pci"; }
-bool is_uio_driver(absl::string_view d) {
-  return d == "uio_pci_generic" || d == "igb_uio";
-}
+bool is_uio_driver(absl::string_view d) { return d == "uio_pci_generic" || d == "igb_uio"; }
 
 absl::StatusOr<std::string> read_attribute(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
-    return absl::NotFoundError(
-        absl::StrFormat("cannot read %s: %s", path, std::strerror(err)));
+    return absl::NotFoundError(absl::StrFormat("cannot read %s: %s", path, std::strerror(err)));
   }
   absl::Cleanup closer = [fd] { ::close(fd); };
   char buf[4096];
   const ssize_t n = ::read(fd, buf, sizeof buf);
   if (n < 0) {
-    return absl::DataLossError(
-        absl::StrFormat("cannot read %s: %s", path, std::strerror(errno)));
+    return absl::DataLossError(absl::StrFormat("cannot read %s: %s", path, std::strerror(errno)));
   }
   return std::string(absl::StripAsciiWhitespace(absl::string_view(buf, n)));
 }
@@ -136,11 +132,10 @@ absl::StatusOr<PciDeviceInfo> SysfsTree::read_device(const std::string& address)
 
 absl::StatusOr<std::vector<PciDeviceInfo>> SysfsTree::list() const {
   if (::access(root_.c_str(), R_OK | X_OK) != 0) {
-    return absl::NotFoundError(absl::StrFormat(
-        "cannot list PCI devices: cannot read %s (%s): is sysfs mounted? (mount -t "
-        "sysfs sysfs /sys)",
-        root_,
-        std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrFormat("cannot list PCI devices: cannot read %s (%s): is sysfs mounted? (mount -t "
+                        "sysfs sysfs /sys)",
+                        root_, std::strerror(errno)));
   }
   std::vector<PciDeviceInfo> devices;
   for (const std::string& address : list_dir(root_)) {
@@ -167,31 +162,29 @@ absl::StatusOr<PciDeviceInfo> SysfsTree::find(absl::string_view address) const {
       address, all.size(), root_, nics.empty() ? "none" : absl::StrJoin(nics, ", ")));
 }
 
-absl::Status SysfsTree::unbind_kernel_driver(const PciDeviceInfo& device,
-                                             Syscalls& sys) const {
+absl::Status SysfsTree::unbind_kernel_driver(const PciDeviceInfo& device, Syscalls& sys) const {
   if (device.kernel_driver.empty()) return absl::OkStatus();
   const std::string unbind = device.path + "/driver/unbind";
   const int fd = sys.open(unbind.c_str(), O_WRONLY);
   if (fd < 0) {
     const int err = errno;
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "%s: cannot open %s to unbind kernel driver %s (%s); unbinding needs root",
-        device.address, unbind, device.kernel_driver, std::strerror(err)));
+    return absl::PermissionDeniedError(
+        absl::StrFormat("%s: cannot open %s to unbind kernel driver %s (%s); unbinding needs root",
+                        device.address, unbind, device.kernel_driver, std::strerror(err)));
   }
   const ssize_t n = sys.pwrite(fd, device.address.data(), device.address.size(), 0);
   const int err = errno;
   sys.close(fd);
   if (n != static_cast<ssize_t>(device.address.size())) {
-    return absl::InternalError(absl::StrFormat("%s: writing to %s failed: %s",
-                                               device.address, unbind,
-                                               std::strerror(err)));
+    return absl::InternalError(absl::StrFormat("%s: writing to %s failed: %s", device.address,
+                                               unbind, std::strerror(err)));
   }
   const std::string still = link_basename(device.path + "/driver");
   if (!still.empty()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: still bound to kernel driver %s after writing to %s; see dmesg, and "
-        "check %s/driver_override",
-        device.address, still, unbind, device.path));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: still bound to kernel driver %s after writing to %s; see dmesg, and "
+                        "check %s/driver_override",
+                        device.address, still, unbind, device.path));
   }
   return absl::OkStatus();
 }

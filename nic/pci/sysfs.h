@@ -29,9 +29,9 @@ struct PciDeviceInfo {
   std::string address;  // "0000:03:00.0"
   std::string path;     // its sysfs directory
   PciId id;
-  uint32_t class_code = 0;    // base class, subclass, programming interface
-  std::string kernel_driver;  // "" when no driver is bound
-  int iommu_group = -1;       // -1: no IOMMU (or it is off)
+  uint32_t class_code = 0;              // base class, subclass, programming interface
+  std::string kernel_driver;            // "" when no driver is bound
+  int iommu_group = -1;                 // -1: no IOMMU (or it is off)
   std::vector<std::string> interfaces;  // kernel network interfaces, e.g. "eth0"
 
   uint8_t base_class() const { return static_cast<uint8_t>(class_code >> 16); }

@@ -25,8 +25,8 @@ class SysfsFunction final : public HostFunction {
  public:
   // Opens the device's config file, checks it is present and enables bus
   // mastering. BARs are mapped on first use.
-  static absl::StatusOr<std::unique_ptr<SysfsFunction>> open(
-      const PciDeviceInfo& device, std::shared_ptr<Syscalls> sys);
+  static absl::StatusOr<std::unique_ptr<SysfsFunction>> open(const PciDeviceInfo& device,
+                                                             std::shared_ptr<Syscalls> sys);
   ~SysfsFunction() override { unmap_bars(); }
 
  private:

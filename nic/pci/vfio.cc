@@ -16,8 +16,7 @@
 namespace safenic::pci {
 namespace {
 
-absl::StatusOr<Fd> open_container(const std::shared_ptr<Syscalls>& sys,
-                                  const std::string& dir) {
+absl::StatusOr<Fd> open_container(const std::shared_ptr<Syscalls>& sys, const std::string& dir) {
   const std::string path = dir + "/vfio";
   const int fd = sys->open(path.c_str(), O_RDWR);
   if (fd < 0) {
@@ -44,18 +43,18 @@ absl::StatusOr<Fd> open_container(const std::shared_ptr<Syscalls>& sys,
         path, version, VFIO_API_VERSION));
   }
   if (sys->ioctl_value(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) <= 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s offers no type-1 IOMMU: load it with `sudo modprobe vfio_iommu_type1`, "
-        "and check the IOMMU is on (dmesg | grep -i -e DMAR -e IOMMU)",
-        path));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s offers no type-1 IOMMU: load it with `sudo modprobe vfio_iommu_type1`, "
+                        "and check the IOMMU is on (dmesg | grep -i -e DMAR -e IOMMU)",
+                        path));
   }
   return container;
 }
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<VfioContainer>> VfioContainer::shared(
-    std::shared_ptr<Syscalls> sys, const std::string& vfio_dir) {
+absl::StatusOr<std::shared_ptr<VfioContainer>> VfioContainer::shared(std::shared_ptr<Syscalls> sys,
+                                                                     const std::string& vfio_dir) {
   static absl::Mutex mu(absl::kConstInit);
   static auto* containers =
       new std::map<std::pair<Syscalls*, std::string>, std::weak_ptr<VfioContainer>>();
@@ -76,10 +75,10 @@ absl::StatusOr<int> VfioContainer::group_fd(int group, absl::string_view address
     const int err = errno;
     switch (err) {
       case ENOENT:
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "%s: no %s: is the device bound to vfio-pci? (readlink "
-            "/sys/bus/pci/devices/%s/driver)",
-            address, path, address));
+        return absl::FailedPreconditionError(
+            absl::StrFormat("%s: no %s: is the device bound to vfio-pci? (readlink "
+                            "/sys/bus/pci/devices/%s/driver)",
+                            address, path, address));
       case EBUSY:
         return absl::UnavailableError(absl::StrFormat(
             "%s: %s is busy: another process (a VM, another safenic program) has the "
@@ -87,20 +86,20 @@ absl::StatusOr<int> VfioContainer::group_fd(int group, absl::string_view address
             address, path));
       case EACCES:
       case EPERM:
-        return absl::PermissionDeniedError(absl::StrFormat(
-            "%s: cannot open %s (%s): run as root or `sudo chown $USER %s`", address,
-            path, std::strerror(err), path));
+        return absl::PermissionDeniedError(
+            absl::StrFormat("%s: cannot open %s (%s): run as root or `sudo chown $USER %s`",
+                            address, path, std::strerror(err), path));
       default:
-        return absl::UnavailableError(absl::StrFormat("%s: cannot open %s: %s", address,
-                                                      path, std::strerror(err)));
+        return absl::UnavailableError(
+            absl::StrFormat("%s: cannot open %s: %s", address, path, std::strerror(err)));
     }
   }
   Fd owned(sys_, fd);
   vfio_group_status status = {};
   status.argsz = sizeof status;
   if (sys_->ioctl(fd, VFIO_GROUP_GET_STATUS, &status) != 0) {
-    return absl::UnavailableError(absl::StrFormat(
-        "%s: VFIO_GROUP_GET_STATUS on %s failed: %s", address, path, std::strerror(errno)));
+    return absl::UnavailableError(absl::StrFormat("%s: VFIO_GROUP_GET_STATUS on %s failed: %s",
+                                                  address, path, std::strerror(errno)));
   }
   if ((status.flags & VFIO_GROUP_FLAGS_VIABLE) == 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
@@ -110,9 +109,9 @@ absl::StatusOr<int> VfioContainer::group_fd(int group, absl::string_view address
   }
   int container_fd = fd_.get();
   if (sys_->ioctl(fd, VFIO_GROUP_SET_CONTAINER, &container_fd) != 0) {
-    return absl::UnavailableError(absl::StrFormat(
-        "%s: adding IOMMU group %d to the VFIO container failed: %s", address, group,
-        std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrFormat("%s: adding IOMMU group %d to the VFIO container failed: %s", address,
+                        group, std::strerror(errno)));
   }
   if (!iommu_set_) {
     if (sys_->ioctl_value(fd_.get(), VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU) != 0) {
@@ -150,7 +149,8 @@ void VfioContainer::read_iova_ranges() {
   iova_ranges_.clear();
   if (sys_->ioctl(fd_.get(), VFIO_IOMMU_GET_INFO, info) == 0 &&
       (info->flags & VFIO_IOMMU_INFO_CAPS) && info->argsz <= sizeof buffer) {
-    for (uint32_t off = info->cap_offset; off != 0 && off + sizeof(vfio_info_cap_header) <= sizeof buffer;) {
+    for (uint32_t off = info->cap_offset;
+         off != 0 && off + sizeof(vfio_info_cap_header) <= sizeof buffer;) {
       const auto* header = reinterpret_cast<const vfio_info_cap_header*>(buffer + off);
       if (header->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
           off + sizeof(vfio_iommu_type1_info_cap_iova_range) <= sizeof buffer) {
@@ -213,8 +213,8 @@ absl::StatusOr<uint64_t> VfioContainer::map_dma(void* va, size_t len, absl::stri
           tag, len, std::strerror(err)));
     }
     return absl::UnavailableError(absl::StrFormat(
-        "VFIO_IOMMU_MAP_DMA of DMA region '%s' (%d bytes at %p to IOVA %#x) failed: %s", tag,
-        len, va, iova, std::strerror(err)));
+        "VFIO_IOMMU_MAP_DMA of DMA region '%s' (%d bytes at %p to IOVA %#x) failed: %s", tag, len,
+        va, iova, std::strerror(err)));
   }
   next_iova_ = iova + len;
   return iova;

@@ -4,10 +4,10 @@
 #include "nic/pci/port_bar.h"
 
 #include <linux/vfio.h>
-#include <unistd.h>
-#include <sys/eventfd.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -23,19 +23,20 @@ absl::StatusOr<vfio_region_info> region_info(Syscalls& sys, int fd, uint32_t ind
   info.argsz = sizeof info;
   info.index = index;
   if (sys.ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &info) != 0) {
-    return absl::UnavailableError(absl::StrFormat(
-        "%s: VFIO_DEVICE_GET_REGION_INFO for region %d failed: %s", device, index,
-        std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrFormat("%s: VFIO_DEVICE_GET_REGION_INFO for region %d failed: %s", device, index,
+                        std::strerror(errno)));
   }
   return info;
 }
 
 }  // namespace
 
-VfioFunction::VfioFunction(const PciDeviceInfo& device,
-                           std::shared_ptr<VfioContainer> container, Fd device_fd, Backing dma)
+VfioFunction::VfioFunction(const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container,
+                           Fd device_fd, Backing dma)
     : HostFunction(device, DmaAllocator(dma, std::make_shared<VfioMapper>(container))),
-      container_(std::move(container)), device_fd_(std::move(device_fd)) {}
+      container_(std::move(container)),
+      device_fd_(std::move(device_fd)) {}
 
 absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
     const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container, Backing dma) {
@@ -50,8 +51,8 @@ absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
   auto fn = std::unique_ptr<VfioFunction>(
       new VfioFunction(device, std::move(container), std::move(fd), dma));
   Syscalls& sys = *fn->container_->sys();
-  auto config = region_info(sys, fn->device_fd_.get(), VFIO_PCI_CONFIG_REGION_INDEX,
-                            device.address);
+  auto config =
+      region_info(sys, fn->device_fd_.get(), VFIO_PCI_CONFIG_REGION_INDEX, device.address);
   if (!config.ok()) return config.status();
   fn->config_ = ConfigSpace(fn->container_->sys(), fn->device_fd_.get(),
                             static_cast<off_t>(config->offset), device.address);
@@ -105,7 +106,8 @@ void VfioFunction::watch_device_requests() {
 
 absl::StatusOr<std::unique_ptr<Bar>> VfioFunction::map_bar(int index) {
   const auto sys = container_->sys();
-  SAFENIC_ASSIGN_OR_RETURN(auto info, region_info(*sys, device_fd_.get(), VFIO_PCI_BAR0_REGION_INDEX + index, name()));
+  SAFENIC_ASSIGN_OR_RETURN(
+      auto info, region_info(*sys, device_fd_.get(), VFIO_PCI_BAR0_REGION_INDEX + index, name()));
   if (info.size == 0) {
     return absl::NotFoundError(
         absl::StrFormat("%s: has no BAR %d (VFIO reports an empty region)", name(), index));
@@ -124,9 +126,9 @@ absl::StatusOr<std::unique_ptr<Bar>> VfioFunction::map_bar(int index) {
   void* base = sys->mmap(info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device_fd_.get(),
                          static_cast<off_t>(info.offset));
   if (base == MAP_FAILED) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: mmap of BAR %d (%d bytes) through VFIO failed: %s", name(), index,
-        info.size, std::strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: mmap of BAR %d (%d bytes) through VFIO failed: %s", name(), index,
+                        info.size, std::strerror(errno)));
   }
   const size_t len = info.size;
   return std::make_unique<MappedBar>(base, len, [sys, base, len] { sys->munmap(base, len); });

@@ -35,8 +35,8 @@ class VfioFunction final : public HostFunction {
   ~VfioFunction() override;
 
  private:
-  VfioFunction(const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container,
-               Fd device_fd, Backing dma);
+  VfioFunction(const PciDeviceInfo& device, std::shared_ptr<VfioContainer> container, Fd device_fd,
+               Backing dma);
   absl::StatusOr<std::unique_ptr<Bar>> map_bar(int index) override;
   // VFIO_PCI_REQ_IRQ_INDEX: an eventfd the kernel signals when it wants the
   // device back; a thread waits on it and calls request_removal(). Nothing

@@ -84,7 +84,8 @@ absl::Status ControlQueue::answer(const Buffer& buffer, const Handler& handler,
   if (have < 2 || ack == nullptr) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "control queue: a command of %d readable bytes %s an ack byte (§5.1.6.5 needs class, "
-        "command and a writable ack)", have, ack ? "with" : "without"));
+        "command and a writable ack)",
+        have, ack ? "with" : "without"));
   }
   *ack = handler(command[0], command[1], {command.data() + 2, have - 2});
   *used_len = 1;
@@ -100,9 +101,9 @@ absl::Status ControlQueue::serve_split(const Handler& handler) {
     // §2.7.5: a chain through NEXT, at most the ring's size long.
     for (uint16_t i = head;;) {
       if (i >= size_ || buffer.count == kMaxSegments) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "control queue: descriptor chain from %d is broken or longer than %d", head,
-            kMaxSegments));
+        return absl::FailedPreconditionError(
+            absl::StrFormat("control queue: descriptor chain from %d is broken or longer than %d",
+                            head, kMaxSegments));
       }
       LayoutRef<SplitDesc> d(desc_ + 16 * size_t{i});
       const uint16_t flags = d.get<SplitDesc::FLAGS>();
@@ -113,8 +114,8 @@ absl::Status ControlQueue::serve_split(const Handler& handler) {
       const uint32_t len = d.get<SplitDesc::LEN>();
       uint8_t* data = translate_(d.get<SplitDesc::ADDR>(), len);
       if (data == nullptr) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "control queue: descriptor %d points outside the shared memory", i));
+        return absl::FailedPreconditionError(
+            absl::StrFormat("control queue: descriptor %d points outside the shared memory", i));
       }
       buffer.segments[buffer.count++] = {data, len, (flags & kDescWrite) != 0};
       if (!(flags & kDescNext)) break;
@@ -161,8 +162,8 @@ absl::Status ControlQueue::serve_packed(const Handler& handler) {
       const uint32_t len = d.get<PackedDesc::LEN>();
       uint8_t* data = translate_(d.get<PackedDesc::ADDR>(), len);
       if (data == nullptr) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "control queue: descriptor %d points outside the shared memory", pos));
+        return absl::FailedPreconditionError(
+            absl::StrFormat("control queue: descriptor %d points outside the shared memory", pos));
       }
       buffer.segments[buffer.count++] = {data, len, (flags & kDescWrite) != 0};
       id = d.get<PackedDesc::ID>();  // §2.8.13: the buffer id, on every descriptor

@@ -35,8 +35,13 @@ class ControlQueue {
  private:
   ControlQueue(Translate translate, uint16_t size, bool packed, bool event_idx, uint8_t* desc,
                uint8_t* driver, uint8_t* device)
-      : translate_(std::move(translate)), size_(size), packed_(packed), event_idx_(event_idx),
-        desc_(desc), driver_(driver), device_(device) {}
+      : translate_(std::move(translate)),
+        size_(size),
+        packed_(packed),
+        event_idx_(event_idx),
+        desc_(desc),
+        driver_(driver),
+        device_(device) {}
   struct Buffer;
   // Reads the chain starting at descriptor `head` (split) or ring position
   // `head` (packed) and answers it; `used_len` is what the device wrote.
@@ -51,9 +56,9 @@ class ControlQueue {
   uint8_t* desc_;
   uint8_t* driver_;
   uint8_t* device_;
-  uint16_t last_avail_ = 0;        // split: next avail index; packed: next position
-  uint16_t used_idx_ = 0;          // split: the used index
-  bool wrap_ = true;               // packed: the device's wrap counter (§2.8.1)
+  uint16_t last_avail_ = 0;  // split: next avail index; packed: next position
+  uint16_t used_idx_ = 0;    // split: the used index
+  bool wrap_ = true;         // packed: the device's wrap counter (§2.8.1)
 };
 
 }  // namespace safenic::vhost_user

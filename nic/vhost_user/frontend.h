@@ -3,12 +3,12 @@
 // status) and rings.cc (rings to the back-end, the control queue, messages).
 #pragma once
 
+#include <unistd.h>
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unistd.h>
 
 #include "absl/status/statusor.h"
 #include "mem/arena.h"
@@ -29,8 +29,8 @@ using feature::bit;
 // BAR holding the four structures, as QEMU lays them out.
 constexpr int kBarIndex = 4;
 constexpr uint32_t kBarSize = 0x4000;
-constexpr uint32_t kCommonOff = 0x0000, kIsrOff = 0x1000, kDeviceOff = 0x2000,
-                   kNotifyOff = 0x3000, kNotifyMultiplier = 4;
+constexpr uint32_t kCommonOff = 0x0000, kIsrOff = 0x1000, kDeviceOff = 0x2000, kNotifyOff = 0x3000,
+                   kNotifyMultiplier = 4;
 // §5.1.2: receiveq 2(N-1), transmitq 2(N-1)+1 for pair N, then the control
 // queue (which the front-end serves itself). Pairs: as many as the back-end
 // has (GET_QUEUE_NUM), up to kMaxQueuePairs.
@@ -42,11 +42,11 @@ constexpr uint16_t kControlQueueSize = 64;
 // Features the back-end implements on its own, passed through to the driver.
 // MTU would need a config field vhost-user back-ends do not provide;
 // IOMMU_PLATFORM would need IOTLB messages.
-constexpr uint64_t kForwarded =
-    bit(feature::kCsum) | bit(feature::kGuestCsum) | 0x7FC0 /* GSO bits 6-14 */ |
-    bit(feature::kMrgRxbuf) | bit(feature::kAnyLayout) | bit(feature::kIndirectDesc) |
-    bit(feature::kEventIdx) | bit(feature::kVersion1) | bit(feature::kRingPacked) |
-    bit(feature::kInOrder);
+constexpr uint64_t kForwarded = bit(feature::kCsum) | bit(feature::kGuestCsum) |
+                                0x7FC0 /* GSO bits 6-14 */ | bit(feature::kMrgRxbuf) |
+                                bit(feature::kAnyLayout) | bit(feature::kIndirectDesc) |
+                                bit(feature::kEventIdx) | bit(feature::kVersion1) |
+                                bit(feature::kRingPacked) | bit(feature::kInOrder);
 // Served by the front-end itself: MAC and STATUS from its synthesized device
 // configuration, and the control queue with receive-mode commands, as a VMM
 // does (the back-end filters nothing). MQ is added when the back-end has more
@@ -58,7 +58,6 @@ constexpr uint64_t kSynthesized =
 constexpr uint64_t kWantedProtocol =
     uint64_t{1} << protocol_feature::kReplyAck | uint64_t{1} << protocol_feature::kMq;
 
-
 // A locally administered MAC derived from the socket's name.
 MacAddress mac_from(const std::string& name);
 
@@ -66,8 +65,12 @@ class VhostUserFunction final : public PciFunction {
  public:
   VhostUserFunction(Channel channel, std::string name, const Options& options,
                     std::shared_ptr<DmaArena> arena)
-      : channel_(std::move(channel)), name_(std::move(name)), options_(options),
-        arena_(arena), dma_(std::move(arena)), bar_(*this),
+      : channel_(std::move(channel)),
+        name_(std::move(name)),
+        options_(options),
+        arena_(arena),
+        dma_(std::move(arena)),
+        bar_(*this),
         mac_(options.mac ? *options.mac : mac_from(name_)) {
     reset_registers();
   }
@@ -81,8 +84,8 @@ class VhostUserFunction final : public PciFunction {
   PciId id() const override { return {kVendor, kModernNetDevice}; }
   absl::StatusOr<Bar*> bar(int index) override {
     if (index != kBarIndex) {
-      return absl::NotFoundError(absl::StrFormat("%s has no BAR%d (only BAR%d)", name_, index,
-                                                 kBarIndex));
+      return absl::NotFoundError(
+          absl::StrFormat("%s has no BAR%d (only BAR%d)", name_, index, kBarIndex));
     }
     return &bar_;
   }
@@ -189,9 +192,9 @@ class VhostUserFunction final : public PciFunction {
   uint64_t driver_features_ = 0;
   uint16_t queue_select_ = 0;
   std::array<Vring, kMaxQueues> vrings_;
-  uint16_t max_pairs_ = 1;       // the back-end's queue pairs (GET_QUEUE_NUM), capped
-  uint16_t active_pairs_ = 1;    // §5.1.6.5.5: the first pair until VQ_PAIRS_SET
-  uint16_t control_index_ = 2;   // §5.1.2: 2 * max pairs with MQ, else 2
+  uint16_t max_pairs_ = 1;      // the back-end's queue pairs (GET_QUEUE_NUM), capped
+  uint16_t active_pairs_ = 1;   // §5.1.6.5.5: the first pair until VQ_PAIRS_SET
+  uint16_t control_index_ = 2;  // §5.1.2: 2 * max pairs with MQ, else 2
   std::optional<ControlQueue> control_;
 };
 

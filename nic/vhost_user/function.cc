@@ -25,8 +25,8 @@ MacAddress mac_from(const std::string& name) {
   uint32_t h = 2166136261u;  // FNV-1a
   for (unsigned char c : name) h = (h ^ c) * 16777619u;
   // Locally administered (bit 1), unicast (bit 0 clear).
-  return MacAddress{{0x02, 0x5a, 0xfe, static_cast<uint8_t>(h >> 16),
-                     static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h)}};
+  return MacAddress{{0x02, 0x5a, 0xfe, static_cast<uint8_t>(h >> 16), static_cast<uint8_t>(h >> 8),
+                     static_cast<uint8_t>(h)}};
 }
 
 absl::Status VhostUserFunction::connect() {
@@ -46,8 +46,8 @@ absl::Status VhostUserFunction::connect() {
     SAFENIC_ASSIGN_OR_RETURN(auto pf, call(Message::header_only(Request::kGetProtocolFeatures)));
     SAFENIC_ASSIGN_OR_RETURN(auto offered, pf.as_u64());
     protocol_features_ = offered & kWantedProtocol;
-    if (absl::Status s = channel_.send(
-            Message::u64(Request::kSetProtocolFeatures, protocol_features_));
+    if (absl::Status s =
+            channel_.send(Message::u64(Request::kSetProtocolFeatures, protocol_features_));
         !s.ok()) {
       return s;
     }
@@ -78,15 +78,19 @@ absl::StatusOr<uint32_t> VhostUserFunction::config_read32(uint32_t off) {
   };
   switch (off) {
     case 0x00: return uint32_t{kVendor} | uint32_t{kModernNetDevice} << 16;
-    case 0x04: return 1u << 20 | 0x2;             // status: capability list; command: memory
-    case 0x08: return 0x02000000 | 0x01;          // class: Ethernet controller; revision 1
+    case 0x04: return 1u << 20 | 0x2;     // status: capability list; command: memory
+    case 0x08: return 0x02000000 | 0x01;  // class: Ethernet controller; revision 1
     case 0x2C: return uint32_t{kVendor} | 0x1100u << 16;  // subsystem
-    case 0x34: return 0x40;                       // capabilities pointer
+    case 0x34: return 0x40;                               // capabilities pointer
   }
-  if (off >= 0x40 && off < 0x50) return cap(0x50, 16, cap::kCommonCfg, kCommonOff, kCommonCfgSize, (off - 0x40) / 4);
-  if (off >= 0x50 && off < 0x64) return cap(0x64, 20, cap::kNotifyCfg, kNotifyOff, queues() * kNotifyMultiplier, (off - 0x50) / 4);
+  if (off >= 0x40 && off < 0x50)
+    return cap(0x50, 16, cap::kCommonCfg, kCommonOff, kCommonCfgSize, (off - 0x40) / 4);
+  if (off >= 0x50 && off < 0x64)
+    return cap(0x64, 20, cap::kNotifyCfg, kNotifyOff, queues() * kNotifyMultiplier,
+               (off - 0x50) / 4);
   if (off >= 0x64 && off < 0x74) return cap(0x74, 16, cap::kIsrCfg, kIsrOff, 4, (off - 0x64) / 4);
-  if (off >= 0x74 && off < 0x84) return cap(0, 16, cap::kDeviceCfg, kDeviceOff, 0x10, (off - 0x74) / 4);
+  if (off >= 0x74 && off < 0x84)
+    return cap(0, 16, cap::kDeviceCfg, kDeviceOff, 0x10, (off - 0x74) / 4);
   if (off >= 0x1000 || off % 4 != 0) {
     return absl::OutOfRangeError(absl::StrFormat("%s: config space read at %#x", name_, off));
   }
@@ -97,7 +101,8 @@ uint64_t VhostUserFunction::read(uint32_t off, unsigned width) {
   if (off < kIsrOff) return common_read(off - kCommonOff, width);
   if (off >= kDeviceOff && off < kNotifyOff) {
     uint64_t v = 0;
-    for (unsigned i = 0; i < width; ++i) v |= uint64_t{device_config(off - kDeviceOff + i)} << (8 * i);
+    for (unsigned i = 0; i < width; ++i)
+      v |= uint64_t{device_config(off - kDeviceOff + i)} << (8 * i);
     return v;
   }
   return 0;  // ISR (safenic polls) and the notify area read as 0
@@ -136,7 +141,8 @@ uint64_t VhostUserFunction::common_read(uint32_t off, unsigned width) {
       return driver_feature_select_ < 2
                  ? static_cast<uint32_t>(driver_features_ >> (32 * driver_feature_select_))
                  : 0;
-    case MSIX_CONFIG::offset(): case QUEUE_MSIX_VECTOR::offset(): return 0xFFFF;  // NO_VECTOR
+    case MSIX_CONFIG::offset():
+    case QUEUE_MSIX_VECTOR::offset(): return 0xFFFF;  // NO_VECTOR
     case NUM_QUEUES::offset(): return queues();
     case DEVICE_STATUS::offset(): return status_;
     case CONFIG_GENERATION::offset(): return 0;
@@ -144,9 +150,12 @@ uint64_t VhostUserFunction::common_read(uint32_t off, unsigned width) {
     case QUEUE_SIZE::offset(): return vr ? vr->size : 0;
     case QUEUE_ENABLE::offset(): return vr ? vr->enabled : 0;
     case QUEUE_NOTIFY_OFF::offset(): return queue_select_;
-    case QUEUE_DESC::offset(): case QUEUE_DESC::offset() + 4: return vr ? half(QUEUE_DESC::offset(), vr->desc) : 0;
-    case QUEUE_DRIVER::offset(): case QUEUE_DRIVER::offset() + 4: return vr ? half(QUEUE_DRIVER::offset(), vr->driver) : 0;
-    case QUEUE_DEVICE::offset(): case QUEUE_DEVICE::offset() + 4: return vr ? half(QUEUE_DEVICE::offset(), vr->device) : 0;
+    case QUEUE_DESC::offset():
+    case QUEUE_DESC::offset() + 4: return vr ? half(QUEUE_DESC::offset(), vr->desc) : 0;
+    case QUEUE_DRIVER::offset():
+    case QUEUE_DRIVER::offset() + 4: return vr ? half(QUEUE_DRIVER::offset(), vr->driver) : 0;
+    case QUEUE_DEVICE::offset():
+    case QUEUE_DEVICE::offset() + 4: return vr ? half(QUEUE_DEVICE::offset(), vr->device) : 0;
   }
   return 0;
 }
@@ -174,16 +183,20 @@ void VhostUserFunction::common_write(uint32_t off, unsigned width, uint64_t v) {
       return;
     case DEVICE_STATUS::offset(): return write_status(static_cast<uint8_t>(v));
     case QUEUE_SELECT::offset(): queue_select_ = static_cast<uint16_t>(v); return;
-    case MSIX_CONFIG::offset(): case QUEUE_MSIX_VECTOR::offset(): return;
+    case MSIX_CONFIG::offset():
+    case QUEUE_MSIX_VECTOR::offset(): return;
   }
   if (queue_select_ >= queues()) return;
   Vring& vr = vrings_[queue_select_];
   if (vr.started) return;  // §4.1.4.3: fixed while the queue is enabled
   switch (off) {
     case QUEUE_SIZE::offset(): vr.size = static_cast<uint16_t>(v); return;
-    case QUEUE_DESC::offset(): case QUEUE_DESC::offset() + 4: return set(vr.desc, QUEUE_DESC::offset());
-    case QUEUE_DRIVER::offset(): case QUEUE_DRIVER::offset() + 4: return set(vr.driver, QUEUE_DRIVER::offset());
-    case QUEUE_DEVICE::offset(): case QUEUE_DEVICE::offset() + 4: return set(vr.device, QUEUE_DEVICE::offset());
+    case QUEUE_DESC::offset():
+    case QUEUE_DESC::offset() + 4: return set(vr.desc, QUEUE_DESC::offset());
+    case QUEUE_DRIVER::offset():
+    case QUEUE_DRIVER::offset() + 4: return set(vr.driver, QUEUE_DRIVER::offset());
+    case QUEUE_DEVICE::offset():
+    case QUEUE_DEVICE::offset() + 4: return set(vr.device, QUEUE_DEVICE::offset());
     case QUEUE_ENABLE::offset():
       if (v != 1) return;
       vr.enabled = true;
@@ -279,7 +292,6 @@ uint64_t VhostUserFunction::user_address(uint64_t iova, uint64_t len) const {
   return reinterpret_cast<uint64_t>(mem.data()) + (iova - mem.iova());
 }
 
-
 }  // namespace internal
 namespace {
 
@@ -288,21 +300,18 @@ using internal::VhostUserFunction;
 // The arena's one mapping: IOVA = guest physical address in the mem table.
 class GuestPhysicalMapper final : public IovaMapper {
  public:
-  absl::StatusOr<uint64_t> map(void*, size_t, absl::string_view) override {
-    return kGuestPhysBase;
-  }
+  absl::StatusOr<uint64_t> map(void*, size_t, absl::string_view) override { return kGuestPhysBase; }
   void unmap(uint64_t, size_t) override {}
   absl::string_view name() const override { return "vhost-user guest physical"; }
 };
-
 
 absl::StatusOr<std::unique_ptr<PciFunction>> make(Channel channel, std::string name,
                                                   const Options& options) {
   auto arena = DmaArena::create(options.arena_bytes, options.backing,
                                 std::make_shared<GuestPhysicalMapper>(), name + " memory");
   if (!arena.ok()) return arena.status();
-  auto fn = std::make_unique<VhostUserFunction>(std::move(channel), name, options,
-                                                *std::move(arena));
+  auto fn =
+      std::make_unique<VhostUserFunction>(std::move(channel), name, options, *std::move(arena));
   if (absl::Status s = fn->connect(); !s.ok()) {
     return absl::Status(s.code(), absl::StrFormat("%s: %s", name, s.message()));
   }

@@ -115,29 +115,29 @@ absl::StatusOr<uint64_t> Message::as_u64() const {
 
 absl::StatusOr<std::pair<uint32_t, uint32_t>> Message::as_vring_state() const {
   if (size_ != 8) {
-    return absl::DataLossError(absl::StrFormat(
-        "vhost-user %s: payload of %d bytes, expected a vring state (8)",
-        request_name(request_), size_));
+    return absl::DataLossError(
+        absl::StrFormat("vhost-user %s: payload of %d bytes, expected a vring state (8)",
+                        request_name(request_), size_));
   }
   return std::make_pair(get32(payload_), get32(payload_ + 4));
 }
 
 absl::StatusOr<VringAddr> Message::as_vring_addr() const {
   if (size_ != kVringAddrSize) {
-    return absl::DataLossError(absl::StrFormat(
-        "vhost-user %s: payload of %d bytes, expected a vring address (%d)",
-        request_name(request_), size_, kVringAddrSize));
+    return absl::DataLossError(
+        absl::StrFormat("vhost-user %s: payload of %d bytes, expected a vring address (%d)",
+                        request_name(request_), size_, kVringAddrSize));
   }
-  return VringAddr{get32(payload_), get32(payload_ + 4), get64(payload_ + 8),
+  return VringAddr{get32(payload_),      get32(payload_ + 4),  get64(payload_ + 8),
                    get64(payload_ + 16), get64(payload_ + 24), get64(payload_ + 32)};
 }
 
 absl::StatusOr<std::vector<MemoryRegion>> Message::as_memory_table() const {
   const uint32_t n = size_ >= 8 ? get32(payload_) : 0;
   if (size_ < 8 || n > kMaxMemoryRegions || size_ != 8 + n * kRegionSize) {
-    return absl::DataLossError(absl::StrFormat(
-        "vhost-user %s: payload of %d bytes does not hold a memory table",
-        request_name(request_), size_));
+    return absl::DataLossError(
+        absl::StrFormat("vhost-user %s: payload of %d bytes does not hold a memory table",
+                        request_name(request_), size_));
   }
   std::vector<MemoryRegion> regions(n);
   for (uint32_t i = 0; i < n; ++i) {
@@ -165,14 +165,14 @@ absl::StatusOr<Message> Message::decode_header(absl::Span<const uint8_t> h) {
   m.flags_ = get32(h.data() + 4);
   m.size_ = get32(h.data() + 8);
   if ((m.flags_ & 0x3) != kVersion) {
-    return absl::DataLossError(absl::StrFormat(
-        "vhost-user %s: protocol version %d; safenic speaks version 1",
-        request_name(m.request_), m.flags_ & 0x3));
+    return absl::DataLossError(
+        absl::StrFormat("vhost-user %s: protocol version %d; safenic speaks version 1",
+                        request_name(m.request_), m.flags_ & 0x3));
   }
   if (m.size_ > kMaxPayload) {
-    return absl::DataLossError(absl::StrFormat(
-        "vhost-user %s: payload of %d bytes; the largest safenic understands is %d",
-        request_name(m.request_), m.size_, kMaxPayload));
+    return absl::DataLossError(
+        absl::StrFormat("vhost-user %s: payload of %d bytes; the largest safenic understands is %d",
+                        request_name(m.request_), m.size_, kMaxPayload));
   }
   return m;
 }
@@ -192,9 +192,9 @@ absl::StatusOr<Channel> Channel::connect(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof addr.sun_path) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "vhost-user socket path '%s' is empty or longer than %d bytes", path,
-        sizeof addr.sun_path - 1));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("vhost-user socket path '%s' is empty or longer than %d bytes", path,
+                        sizeof addr.sun_path - 1));
   }
   std::memcpy(addr.sun_path, path.data(), path.size());
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -255,9 +255,9 @@ absl::Status Channel::send(const Message& m, absl::Span<const int> fds) {
     const ssize_t n = sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return absl::UnavailableError(absl::StrFormat(
-          "vhost-user %s: sending to the back-end failed: %s", request_name(m.request()),
-          std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrFormat("vhost-user %s: sending to the back-end failed: %s",
+                          request_name(m.request()), std::strerror(errno)));
     }
     sent += static_cast<size_t>(n);
   }
@@ -291,9 +291,9 @@ absl::StatusOr<Message> Channel::receive(absl::Duration timeout, std::vector<int
       const ssize_t n = recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        return absl::UnavailableError(absl::StrFormat(
-            "the vhost-user back-end closed the connection%s",
-            n < 0 ? std::string(": ") + std::strerror(errno) : std::string()));
+        return absl::UnavailableError(
+            absl::StrFormat("the vhost-user back-end closed the connection%s",
+                            n < 0 ? std::string(": ") + std::strerror(errno) : std::string()));
       }
       if (msg.msg_controllen != 0) {
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {

@@ -73,8 +73,8 @@ inline constexpr size_t kMaxMemoryRegions = 8;
 struct MemoryRegion {
   uint64_t guest_phys_addr = 0;  // the addresses descriptors carry
   uint64_t memory_size = 0;
-  uint64_t userspace_addr = 0;   // the front-end's virtual address (vring addresses)
-  uint64_t mmap_offset = 0;      // where the region starts in its fd
+  uint64_t userspace_addr = 0;  // the front-end's virtual address (vring addresses)
+  uint64_t mmap_offset = 0;     // where the region starts in its fd
 };
 
 // struct vhost_vring_addr: ring addresses are front-end virtual addresses.

@@ -27,8 +27,8 @@ bool VhostUserFunction::start(uint16_t q) {
   const uint64_t device = user_address(vr.device, packed ? 4 : split_used_bytes(n) + 2);
   if (n == 0 || n > kMaxQueueSize || (!packed && (n & (n - 1))) || !desc || !driver || !device) {
     fail(absl::FailedPreconditionError(absl::StrFormat(
-        "queue %d: size %d or ring areas (%#x, %#x, %#x) outside the shared memory [%#x, +%#x)",
-        q, n, vr.desc, vr.driver, vr.device, arena_->region().iova(), arena_->region().size())));
+        "queue %d: size %d or ring areas (%#x, %#x, %#x) outside the shared memory [%#x, +%#x)", q,
+        n, vr.desc, vr.driver, vr.device, arena_->region().iova(), arena_->region().size())));
     return false;
   }
   if (vr.kick < 0) vr.kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -136,8 +136,7 @@ absl::Status VhostUserFunction::set_active_pairs(uint16_t n) {
   for (uint16_t q = 0; q < 2 * max_pairs_; ++q) {
     const bool was = q < 2 * before, now = active(q);
     if (!vrings_[q].started || was == now) continue;
-    if (absl::Status s = request(Message::vring_state(Request::kSetVringEnable, q, now));
-        !s.ok()) {
+    if (absl::Status s = request(Message::vring_state(Request::kSetVringEnable, q, now)); !s.ok()) {
       return s;
     }
   }
@@ -151,14 +150,14 @@ absl::Status VhostUserFunction::request(Message m, absl::Span<const int> fds) {
   SAFENIC_ASSIGN_OR_RETURN(auto ack, channel_.receive(options_.reply_timeout));
   auto code = ack.as_u64();
   if (ack.request() != m.request() || !(ack.flags() & kFlagReply) || !code.ok()) {
-    return absl::DataLossError(absl::StrFormat(
-        "vhost-user %s: the back-end answered with %s (flags %#x)", request_name(m.request()),
-        request_name(ack.request()), ack.flags()));
+    return absl::DataLossError(
+        absl::StrFormat("vhost-user %s: the back-end answered with %s (flags %#x)",
+                        request_name(m.request()), request_name(ack.request()), ack.flags()));
   }
   if (*code != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "the vhost-user back-end rejected %s (reply %d); its log says why",
-        request_name(m.request()), *code));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("the vhost-user back-end rejected %s (reply %d); its log says why",
+                        request_name(m.request()), *code));
   }
   return absl::OkStatus();
 }
@@ -168,9 +167,9 @@ absl::StatusOr<Message> VhostUserFunction::call(const Message& m) {
   auto reply = channel_.receive(options_.reply_timeout);
   if (!reply.ok()) return reply.status();
   if (reply->request() != m.request() || !(reply->flags() & kFlagReply)) {
-    return absl::DataLossError(absl::StrFormat(
-        "vhost-user %s: the back-end answered with %s (flags %#x)", request_name(m.request()),
-        request_name(reply->request()), reply->flags()));
+    return absl::DataLossError(
+        absl::StrFormat("vhost-user %s: the back-end answered with %s (flags %#x)",
+                        request_name(m.request()), request_name(reply->request()), reply->flags()));
   }
   return reply;
 }
@@ -186,6 +185,5 @@ absl::Status VhostUserFunction::sync() {
 void VhostUserFunction::fail(const absl::Status& s) {
   std::fprintf(stderr, "safenic: %s: %s\n", name_.c_str(), std::string(s.message()).c_str());
 }
-
 
 }  // namespace safenic::vhost_user::internal

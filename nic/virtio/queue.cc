@@ -12,8 +12,10 @@ using ring_access::load32;
 using ring_access::store16;
 
 BufferTable::BufferTable(uint16_t size)
-    : free_(std::make_unique<uint16_t[]>(size)), packets_(std::make_unique<Packet[]>(size)),
-      chain_(std::make_unique<uint8_t[]>(size)), link_(std::make_unique<uint16_t[]>(size)),
+    : free_(std::make_unique<uint16_t[]>(size)),
+      packets_(std::make_unique<Packet[]>(size)),
+      chain_(std::make_unique<uint8_t[]>(size)),
+      link_(std::make_unique<uint16_t[]>(size)),
       size_(size) {
   for (uint16_t id = size; id-- > 0;) give(id);
 }
@@ -25,24 +27,28 @@ void BufferTable::release_packets() {
 // ---- split ---------------------------------------------------------------
 
 absl::StatusOr<SplitQueue> SplitQueue::create(const DmaAllocator& dma, uint16_t size,
-                                              bool legacy_layout, bool event_idx,
-                                              bool in_order, absl::string_view tag) {
+                                              bool legacy_layout, bool event_idx, bool in_order,
+                                              absl::string_view tag) {
   // §2.7: descriptor table, avail ring, then the used ring (4-byte aligned;
   // legacy: on the next 4096-byte boundary).
   const uint32_t avail_off = static_cast<uint32_t>(split_desc_bytes(size));
   const uint32_t align = legacy_layout ? kLegacyQueueAlign : 4;
   const uint32_t used_off =
       static_cast<uint32_t>((avail_off + split_avail_bytes(size) + align - 1) / align * align);
-  auto ring = DescriptorRing::create(dma, size, 16, tag,
-                                     used_off - avail_off + split_used_bytes(size));
+  auto ring =
+      DescriptorRing::create(dma, size, 16, tag, used_off - avail_off + split_used_bytes(size));
   if (!ring.ok()) return ring.status();
   return SplitQueue(*std::move(ring), avail_off, used_off, event_idx, in_order);
 }
 
 SplitQueue::SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_off, bool event_idx,
                        bool in_order)
-    : ring_(std::move(ring)), buffers_(std::make_unique<BufferTable>(ring_.size())),
-      avail_off_(avail_off), used_off_(used_off), event_idx_(event_idx), in_order_(in_order),
+    : ring_(std::move(ring)),
+      buffers_(std::make_unique<BufferTable>(ring_.size())),
+      avail_off_(avail_off),
+      used_off_(used_off),
+      event_idx_(event_idx),
+      in_order_(in_order),
       room_(static_cast<uint16_t>(ring_.size())) {}
 
 QueueAddresses SplitQueue::addresses() const {
@@ -174,8 +180,11 @@ absl::StatusOr<PackedQueue> PackedQueue::create(const DmaAllocator& dma, uint16_
 }
 
 PackedQueue::PackedQueue(DescriptorRing ring, bool event_idx, bool in_order)
-    : ring_(std::move(ring)), buffers_(std::make_unique<BufferTable>(ring_.size())),
-      event_idx_(event_idx), in_order_(in_order), room_(static_cast<uint16_t>(ring_.size())) {}
+    : ring_(std::move(ring)),
+      buffers_(std::make_unique<BufferTable>(ring_.size())),
+      event_idx_(event_idx),
+      in_order_(in_order),
+      room_(static_cast<uint16_t>(ring_.size())) {}
 
 QueueAddresses PackedQueue::addresses() const {
   const uint64_t events = ring_.iova() + ring_.bytes();
@@ -188,12 +197,15 @@ QueueAddresses PackedQueue::addresses() const {
 void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   BufferTable& b = *buffers_;
   uint16_t id = next_avail_;  // IN_ORDER: the id is the position (§2.8.21)
-  if (in_order_) b.take_count(1); else id = b.take();
+  if (in_order_)
+    b.take_count(1);
+  else
+    id = b.take();
   size_t k = 0;
   for (const Segment& s : segments) {
     const bool last = ++k == segments.size();
-    const uint16_t flags = (s.device_writes ? kDescWrite : 0) | (last ? 0 : kDescNext) |
-                           avail_flags_;
+    const uint16_t flags =
+        (s.device_writes ? kDescWrite : 0) | (last ? 0 : kDescNext) | avail_flags_;
     LayoutRef<PackedDesc> d(ring_.descriptor(next_avail_));
     d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
     if (pending_++ == 0) {
@@ -342,7 +354,8 @@ size_t PackedQueue::free_used_in_order() {
       if (ABSL_PREDICT_TRUE(!lost_batch_end_)) break;
       // At most one lap: with the ring full, the chains lead back to pos.
       uint16_t at = pos, used = flags, walked = 0;
-      do step(at, used); while (chains[at] != 0 && !is_used(at, used) && ++walked < size);
+      do step(at, used);
+      while (chains[at] != 0 && !is_used(at, used) && ++walked < size);
       if (chains[at] == 0 || walked >= size || at == pos) break;  // no later batch yet
       free_to(at, false);
       lost_batch_end_ = false;
@@ -373,7 +386,8 @@ size_t PackedQueue::used_ready_batched(size_t max) const {
   uint16_t flags = used_flags();
   if (at >= size) at -= size, flags ^= kAvailUsed;
   uint16_t pos = static_cast<uint16_t>(at);
-  while (n < max && (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) & kAvailUsed) == flags) {
+  while (n < max && (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) &
+                     kAvailUsed) == flags) {
     ++n;
     if (++pos == size) pos = 0, flags ^= kAvailUsed;
   }

@@ -93,8 +93,8 @@ class SplitQueue {
  public:
   // `legacy_layout`: the used ring 4096-aligned, as legacy devices require.
   static absl::StatusOr<SplitQueue> create(const DmaAllocator& dma, uint16_t size,
-                                           bool legacy_layout, bool event_idx,
-                                           bool in_order, absl::string_view tag);
+                                           bool legacy_layout, bool event_idx, bool in_order,
+                                           absl::string_view tag);
   QueueAddresses addresses() const;
   uint16_t size() const { return static_cast<uint16_t>(ring_.size()); }
   // Descriptors free for new buffers.
@@ -119,7 +119,8 @@ class SplitQueue {
     ring_access::full_barrier();  // the index before reading the device's wish
     // With EVENT_IDX the device says from which avail index on it wants a
     // notification; without, the used ring's NO_NOTIFY flag.
-    if (event_idx_) return need_event(ring_access::load16(used() + 4 + 8 * size()), new_idx, old_idx);
+    if (event_idx_)
+      return need_event(ring_access::load16(used() + 4 + 8 * size()), new_idx, old_idx);
     return !(ring_access::load16(used()) & kUsedNoNotify);
   }
   // The next used buffer: swaps its packet into `out` (empty) and gives the
@@ -196,9 +197,8 @@ class SplitQueue {
 
 class PackedQueue {
  public:
-  static absl::StatusOr<PackedQueue> create(const DmaAllocator& dma, uint16_t size,
-                                            bool event_idx, bool in_order,
-                                            absl::string_view tag);
+  static absl::StatusOr<PackedQueue> create(const DmaAllocator& dma, uint16_t size, bool event_idx,
+                                            bool in_order, absl::string_view tag);
   QueueAddresses addresses() const;
   uint16_t size() const { return static_cast<uint16_t>(ring_.size()); }
   uint16_t room() const { return room_; }
@@ -244,8 +244,8 @@ class PackedQueue {
     const uint16_t size = this->size();
     uint16_t pos = next_used_, flags = used_flags();
     size_t n = 0;
-    while (n < max &&
-           (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) & kAvailUsed) == flags) {
+    while (n < max && (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) &
+                       kAvailUsed) == flags) {
       ++n;
       if (++pos == size) pos = 0, flags ^= kAvailUsed;
     }
@@ -305,10 +305,10 @@ class PackedQueue {
   // §2.8.1: both wrap counters start at 1; kept as the flags they imply.
   uint16_t avail_flags_ = kPackedAvail;  // avail wrap counter 1: AVAIL set, USED clear
   uint16_t next_used_ = 0;
-  uint16_t used_flags_ = kAvailUsed;     // used wrap counter 1: both set
-  uint16_t first_pending_ = 0;   // first descriptor added since publish()
-  uint16_t pending_flags_ = 0;   // its flags, written last to publish the batch
-  uint16_t pending_ = 0;         // descriptors added since publish()
+  uint16_t used_flags_ = kAvailUsed;  // used wrap counter 1: both set
+  uint16_t first_pending_ = 0;        // first descriptor added since publish()
+  uint16_t pending_flags_ = 0;        // its flags, written last to publish the batch
+  uint16_t pending_ = 0;              // descriptors added since publish()
   uint16_t room_ = 0;
   uint64_t bad_completions_ = 0;
 };
@@ -373,7 +373,7 @@ void SplitQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed 
       continue;
     }
     uint16_t id = static_cast<uint16_t>(head);
-    owned[id].swap(p);  // the frame comes out, the fresh buffer takes its place
+    owned[id].swap(p);         // the frame comes out, the fresh buffer takes its place
     if constexpr (in_order) {  // the fresh buffer goes to the next descriptor in ring order
       oldest = (oldest + 1) & mask;
       ++completed;
@@ -469,8 +469,9 @@ void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed
       continue;
     }
     uint16_t id = head;
-    owned[id].swap(p);  // the frame comes out, the fresh buffer takes its place
-    if constexpr (in_order) {  // the fresh buffer's id is its new position (with a full ring, the same)
+    owned[id].swap(p);         // the frame comes out, the fresh buffer takes its place
+    if constexpr (in_order) {  // the fresh buffer's id is its new position (with a full ring, the
+                               // same)
       if (ABSL_PREDICT_FALSE(pos != head)) {
         owned[pos].swap(owned[head]);
         chains[head] = 0, chains[pos] = 1, id = pos;

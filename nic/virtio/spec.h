@@ -52,14 +52,15 @@ constexpr uint64_t bit(int f) { return uint64_t{1} << f; }
 
 // §5.1.4 Device configuration layout (both transports; legacy puts it at
 // offset 20 of the I/O BAR).
-inline constexpr uint32_t kConfigMac = 0;           // 6 bytes
-inline constexpr uint32_t kConfigStatus = 6;        // le16, VIRTIO_NET_S_LINK_UP = 1
-inline constexpr uint32_t kConfigMaxPairs = 8;      // le16
+inline constexpr uint32_t kConfigMac = 0;       // 6 bytes
+inline constexpr uint32_t kConfigStatus = 6;    // le16, VIRTIO_NET_S_LINK_UP = 1
+inline constexpr uint32_t kConfigMaxPairs = 8;  // le16
 inline constexpr uint16_t kNetStatusLinkUp = 1;
 
 // §4.1.4.8 Legacy interface: the I/O BAR0 registers.
 struct LEGACY_HOST_FEATURES : Register<LEGACY_HOST_FEATURES, uint32_t, Access::kReadOnly, 0x00> {};
-struct LEGACY_GUEST_FEATURES : Register<LEGACY_GUEST_FEATURES, uint32_t, Access::kReadWrite, 0x04> {};
+struct LEGACY_GUEST_FEATURES : Register<LEGACY_GUEST_FEATURES, uint32_t, Access::kReadWrite, 0x04> {
+};
 struct LEGACY_QUEUE_PFN : Register<LEGACY_QUEUE_PFN, uint32_t, Access::kReadWrite, 0x08> {};
 struct LEGACY_QUEUE_NUM : Register<LEGACY_QUEUE_NUM, uint16_t, Access::kReadOnly, 0x0C> {};
 struct LEGACY_QUEUE_SEL : Register<LEGACY_QUEUE_SEL, uint16_t, Access::kReadWrite, 0x0E> {};
@@ -87,9 +88,11 @@ inline constexpr uint8_t kDeviceCfg = 4;
 }  // namespace cap
 
 // §4.1.4.3 Common configuration structure (offsets in its region).
-struct DEVICE_FEATURE_SELECT : Register<DEVICE_FEATURE_SELECT, uint32_t, Access::kReadWrite, 0x00> {};
+struct DEVICE_FEATURE_SELECT : Register<DEVICE_FEATURE_SELECT, uint32_t, Access::kReadWrite, 0x00> {
+};
 struct DEVICE_FEATURE : Register<DEVICE_FEATURE, uint32_t, Access::kReadOnly, 0x04> {};
-struct DRIVER_FEATURE_SELECT : Register<DRIVER_FEATURE_SELECT, uint32_t, Access::kReadWrite, 0x08> {};
+struct DRIVER_FEATURE_SELECT : Register<DRIVER_FEATURE_SELECT, uint32_t, Access::kReadWrite, 0x08> {
+};
 struct DRIVER_FEATURE : Register<DRIVER_FEATURE, uint32_t, Access::kReadWrite, 0x0C> {};
 struct MSIX_CONFIG : Register<MSIX_CONFIG, uint16_t, Access::kReadWrite, 0x10> {};
 struct NUM_QUEUES : Register<NUM_QUEUES, uint16_t, Access::kReadOnly, 0x12> {};
@@ -161,7 +164,8 @@ struct NetHdr : Layout<NetHdr, 12, ByteOrder::kLittle> {
 };
 // The header's size: 12 bytes with VERSION_1 or MRG_RXBUF, else 10.
 constexpr uint32_t net_hdr_size(uint64_t features) {
-  return (features & (feature::bit(feature::kVersion1) | feature::bit(feature::kMrgRxbuf))) ? 12 : 10;
+  return (features & (feature::bit(feature::kVersion1) | feature::bit(feature::kMrgRxbuf))) ? 12
+                                                                                            : 10;
 }
 
 // §5.1.6.5 control virtqueue: {class u8, command u8, data..., ack u8}.

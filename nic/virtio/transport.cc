@@ -28,8 +28,9 @@ class LegacyTransport final : public Transport {
   absl::Status setup_queue(uint16_t q, uint16_t size, const QueueAddresses& a) override {
     const uint16_t max = queue_max(q);
     if (size != max || a.desc % kLegacyQueueAlign != 0) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "legacy virtio queue %d: size %d (device: %d) or unaligned ring %#x", q, size, max, a.desc));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("legacy virtio queue %d: size %d (device: %d) or unaligned ring %#x", q,
+                          size, max, a.desc));
     }
     bar_.write(RegisterValue<LEGACY_QUEUE_PFN>(static_cast<uint32_t>(a.desc / kLegacyQueueAlign)));
     return absl::OkStatus();
@@ -45,10 +46,13 @@ class ModernTransport final : public Transport {
  public:
   ModernTransport(std::unique_ptr<BarWindow> common, std::unique_ptr<BarWindow> notify,
                   uint32_t multiplier, std::unique_ptr<BarWindow> device)
-      : common_window_(std::move(common)), notify_window_(std::move(notify)),
-        device_window_(std::move(device)), common_(*common_window_),
+      : common_window_(std::move(common)),
+        notify_window_(std::move(notify)),
+        device_window_(std::move(device)),
+        common_(*common_window_),
         notify_bar_(notify_window_->underlying()),
-        multiplier_(multiplier), device_(*device_window_) {}
+        multiplier_(multiplier),
+        device_(*device_window_) {}
   bool modern() const override { return true; }
   uint8_t status() override { return common_.read<DEVICE_STATUS>().raw(); }
   void set_status(uint8_t s) override { common_.write(RegisterValue<DEVICE_STATUS>(s)); }
@@ -83,7 +87,8 @@ class ModernTransport final : public Transport {
     if (off + 2 > notify_window_->size()) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "virtqueue %d: notification offset %#x lies outside the device's %#x-byte notify "
-          "region; the device's capabilities are inconsistent", q, off, notify_window_->size()));
+          "region; the device's capabilities are inconsistent",
+          q, off, notify_window_->size()));
     }
     if (q >= notify_offs_.size()) notify_offs_.resize(q + 1);
     notify_offs_[q] = notify_window_->base() + static_cast<uint32_t>(off);
@@ -150,9 +155,9 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::open(PciFunction& fn) {
     auto window = [&](const Capability& c) -> absl::StatusOr<std::unique_ptr<BarWindow>> {
       SAFENIC_ASSIGN_OR_RETURN(auto bar, fn.bar(c.bar));
       if (uint64_t{c.offset} + c.length > bar->size()) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "%s: virtio capability [%#x, +%#x) lies outside BAR%d", fn.name(), c.offset,
-            c.length, c.bar));
+        return absl::FailedPreconditionError(
+            absl::StrFormat("%s: virtio capability [%#x, +%#x) lies outside BAR%d", fn.name(),
+                            c.offset, c.length, c.bar));
       }
       return std::make_unique<BarWindow>(*bar, c.offset, c.length);
     };
@@ -160,13 +165,11 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::open(PciFunction& fn) {
     SAFENIC_ASSIGN_OR_RETURN(auto notify, window(caps[cap::kNotifyCfg]));
     SAFENIC_ASSIGN_OR_RETURN(auto device, window(caps[cap::kDeviceCfg]));
     return std::unique_ptr<Transport>(new ModernTransport(
-        std::move(common), std::move(notify), caps[cap::kNotifyCfg].multiplier,
-        std::move(device)));
+        std::move(common), std::move(notify), caps[cap::kNotifyCfg].multiplier, std::move(device)));
   }
   if (fn.id().device != kLegacyNetDevice) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: modern virtio device without its common, notify and device capabilities",
-        fn.name()));
+        "%s: modern virtio device without its common, notify and device capabilities", fn.name()));
   }
   SAFENIC_ASSIGN_OR_RETURN(auto bar, fn.bar(0));
   if (bar->size() < kLegacyMinBarSize) {

@@ -2,9 +2,9 @@
 // §3.1.1 (and §3.1.2 for legacy devices); the net device is §5.1.
 #include "nic/virtio/virtio_net.h"
 
-#include <type_traits>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -37,8 +37,9 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
   // a device are always the ones its platform translates (VFIO's IOVAs behind
   // an IOMMU, physical addresses without one); a device that offers it may
   // refuse to work without it, as QEMU's virtio-net with iommu_platform=on does.
-  if (modern) f |= bit(feature::kVersion1) | (allow_packed ? bit(feature::kRingPacked) : 0) |
-                   bit(feature::kInOrder) | bit(feature::kAccessPlatform);
+  if (modern)
+    f |= bit(feature::kVersion1) | (allow_packed ? bit(feature::kRingPacked) : 0) |
+         bit(feature::kInOrder) | bit(feature::kAccessPlatform);
   if (!modern) f |= bit(feature::kAnyLayout);
   return f;
 }
@@ -48,8 +49,11 @@ class VirtioNetBase : public Device {
  public:
   VirtioNetBase(std::unique_ptr<PciFunction> fn, std::unique_ptr<Transport> transport,
                 uint64_t features, const DeviceConfig& config)
-      : Device(config.rx_queues, config.tx_queues), fn_(std::move(fn)),
-        transport_(std::move(transport)), features_(features), config_(config),
+      : Device(config.rx_queues, config.tx_queues),
+        fn_(std::move(fn)),
+        transport_(std::move(transport)),
+        features_(features),
+        config_(config),
         hdr_size_(net_hdr_size(features)),
         two_segments_(!(features & (bit(feature::kVersion1) | bit(feature::kAnyLayout)))) {
     watch_removal(fn_->removal_requested());
@@ -67,7 +71,9 @@ class VirtioNetBase : public Device {
   }
   // §2.1.2: the device met an error it cannot recover from by itself; it
   // uses no queue until the driver resets it (close and open the device).
-  bool needs_reset() { return transport_->status() & (status::kDeviceNeedsReset | status::kFailed); }
+  bool needs_reset() {
+    return transport_->status() & (status::kDeviceNeedsReset | status::kFailed);
+  }
   uint64_t features() const { return features_; }
 
  protected:
@@ -124,7 +130,10 @@ class VirtioNet final : public VirtioNetBase {
       return false;
     }
     // Constant sizes, so no memset call.
-    if (hdr == 12) std::memset(p.data(), 0, 12); else std::memset(p.data(), 0, 10);
+    if (hdr == 12)
+      std::memset(p.data(), 0, 12);
+    else
+      std::memset(p.data(), 0, 10);
     return true;
   }
   void kick(Queue& vq, uint16_t index) {
@@ -143,8 +152,8 @@ template <typename Queue>
 absl::StatusOr<Queue> VirtioNet<Queue>::make_queue(uint16_t index, absl::string_view what) {
   const uint16_t max = transport_->queue_max(index);
   if (max == 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: the device has no virtqueue %d (%s)", name(), index, what));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: the device has no virtqueue %d (%s)", name(), index, what));
   }
   // Modern devices take any size up to their maximum; legacy ones only theirs.
   uint16_t size = max;
@@ -161,8 +170,7 @@ absl::StatusOr<Queue> VirtioNet<Queue>::make_queue(uint16_t index, absl::string_
   const bool in_order = features_ & bit(feature::kInOrder);
   absl::StatusOr<Queue> vq = [&] {
     if constexpr (std::is_same_v<Queue, SplitQueue>) {
-      return SplitQueue::create(fn_->dma(), size, !transport_->modern(), event_idx, in_order,
-                                tag);
+      return SplitQueue::create(fn_->dma(), size, !transport_->modern(), event_idx, in_order, tag);
     } else {
       return PackedQueue::create(fn_->dma(), size, event_idx, in_order, tag);
     }
@@ -185,9 +193,9 @@ absl::Status VirtioNet<Queue>::init() {
   uint16_t max_pairs = 1;
   if (features_ & bit(feature::kMq)) max_pairs = transport_->config16(kConfigMaxPairs);
   if (pairs > max_pairs) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: %d queue pairs requested; the device offers %d%s", name(), pairs, max_pairs,
-        features_ & bit(feature::kMq) ? "" : " (no VIRTIO_NET_F_MQ)"));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: %d queue pairs requested; the device offers %d%s", name(), pairs,
+                        max_pairs, features_ & bit(feature::kMq) ? "" : " (no VIRTIO_NET_F_MQ)"));
   }
   rx_.resize(pairs);
   tx_.resize(pairs);
@@ -207,8 +215,8 @@ absl::Status VirtioNet<Queue>::init() {
     ctrl_index_ = static_cast<uint16_t>(2 * max_pairs);
     SAFENIC_ASSIGN_OR_RETURN(auto cq, make_queue(ctrl_index_, "control"));
     ctrl_.emplace(std::move(cq));
-    auto pool = Mempool::create({.buffers = 8, .data_room = 64, .headroom = 0,
-                                 .tag = name() + " control"}, fn_->dma());
+    auto pool = Mempool::create(
+        {.buffers = 8, .data_room = 64, .headroom = 0, .tag = name() + " control"}, fn_->dma());
     if (!pool.ok()) return pool.status();
     ctrl_pool_ = *std::move(pool);
   }
@@ -251,7 +259,8 @@ void VirtioNet<Queue>::post_rx(RxQueue& rq) {
       Packet p = rq.pool->alloc();
       if (p.empty()) return;  // more once buffers come back
       const uint64_t iova = p.iova();
-      vq.add(p, {{iova - hdr_size_, hdr_size_, true}, {iova, static_cast<uint32_t>(p.capacity()), true}});
+      vq.add(p, {{iova - hdr_size_, hdr_size_, true},
+                 {iova, static_cast<uint32_t>(p.capacity()), true}});
     }
     return;
   }
@@ -318,7 +327,8 @@ size_t VirtioNet<Queue>::receive_slowly(RxQueue& rq, uint16_t q, PacketBatch& ba
   while (n < room && vq.next_used(out[n], &written)) {
     Packet& p = out[n];
     if constexpr (std::is_same_v<Queue, PackedQueue>) {
-      if (written == PackedQueue::kUsedCompletely) written = hdr_size_ + static_cast<uint32_t>(p.capacity());
+      if (written == PackedQueue::kUsedCompletely)
+        written = hdr_size_ + static_cast<uint32_t>(p.capacity());
     }
     const bool merged = (features_ & bit(feature::kMrgRxbuf)) &&
                         LayoutRef<NetHdr>(p.data() - hdr_size_).get<NetHdr::NUM_BUFFERS>() != 1;
@@ -389,8 +399,8 @@ template <typename Queue>
 absl::Status VirtioNet<Queue>::control(uint8_t cls, uint8_t cmd,
                                        std::initializer_list<uint8_t> data) {
   if (!ctrl_) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s: the device has no control queue (VIRTIO_NET_F_CTRL_VQ)", name()));
+    return absl::UnimplementedError(
+        absl::StrFormat("%s: the device has no control queue (VIRTIO_NET_F_CTRL_VQ)", name()));
   }
   Packet p = ctrl_pool_->alloc();
   const uint32_t len = static_cast<uint32_t>(2 + data.size());
@@ -416,9 +426,9 @@ absl::Status VirtioNet<Queue>::control(uint8_t cls, uint8_t cmd,
     fn_->sleep(absl::Milliseconds(1));
   }
   if (*ack != kCtrlOk) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: the device refused control command class %d command %d (ack %d)", name(), cls,
-        cmd, *ack));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: the device refused control command class %d command %d (ack %d)",
+                        name(), cls, cmd, *ack));
   }
   return absl::OkStatus();
 }
@@ -429,7 +439,8 @@ absl::Status VirtioNet<Queue>::set_promiscuous(bool on) {
     if (!on) return absl::OkStatus();
     return absl::UnimplementedError(absl::StrFormat(
         "%s: the device offers no receive-mode control (VIRTIO_NET_F_CTRL_RX); it decides "
-        "what it delivers", name()));
+        "what it delivers",
+        name()));
   }
   return control(kCtrlRx, kCtrlRxPromisc, {static_cast<uint8_t>(on)});
 }
@@ -439,7 +450,8 @@ absl::StatusOr<DeviceStats> VirtioNet<Queue>::stats() {
   if (needs_reset()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: the device set DEVICE_NEEDS_RESET and stopped; close and reopen it (the counters "
-        "so far are lost with it)", name()));
+        "so far are lost with it)",
+        name()));
   }
   DeviceStats s;
   uint64_t bad = 0;
@@ -480,9 +492,9 @@ absl::StatusOr<uint64_t> negotiate(PciFunction& fn, Transport& t, uint64_t wante
   if (!t.modern()) return accepted;  // legacy devices have no FEATURES_OK step
   t.set_status(status::kAcknowledge | status::kDriver | status::kFeaturesOk);
   if (!(t.status() & status::kFeaturesOk)) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: the device refused FEATURES_OK for features %#x (offered %#x)", fn.name(),
-        accepted, offered));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: the device refused FEATURES_OK for features %#x (offered %#x)",
+                        fn.name(), accepted, offered));
   }
   return accepted;
 }
@@ -520,9 +532,9 @@ absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
   // once more without the optional ring format (§3.1.1 step 6).
   auto features = negotiate(*fn, *t, wanted_features(config, modern, true));
   if (!features.ok() && modern) {
-    features = negotiate(*fn, *t, wanted_features(config, modern, false) &
-                                       ~bit(feature::kEventIdx) & ~bit(feature::kMrgRxbuf) &
-                                       ~bit(feature::kInOrder));
+    features = negotiate(*fn, *t,
+                         wanted_features(config, modern, false) & ~bit(feature::kEventIdx) &
+                             ~bit(feature::kMrgRxbuf) & ~bit(feature::kInOrder));
   }
   if (!features.ok()) {
     t->set_status(t->status() | status::kFailed);

@@ -29,7 +29,8 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<FWSM>("FWSM");
   regs_.add<SW_FW_SYNC>("SW_FW_SYNC");
   regs_.add<FACTPS>("FACTPS");
-  regs_.add<I2CCTL>("I2CCTL", I2CCTL::CLK_IN::kMask | I2CCTL::CLK_OUT::kMask | I2CCTL::DATA_IN::kMask |
+  regs_.add<I2CCTL>("I2CCTL", I2CCTL::CLK_IN::kMask | I2CCTL::CLK_OUT::kMask |
+                                  I2CCTL::DATA_IN::kMask |
                                   I2CCTL::DATA_OUT::kMask);  // bus idle: both lines high
   regs_.add<SECRXCTRL>("SECRXCTRL");
   regs_.add<SECRXSTAT>("SECRXSTAT", SECRXSTAT::SECRX_RDY::kMask);  // nothing in flight
@@ -53,7 +54,7 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<RDH>("RDH");
   regs_.add<RDT>("RDT");
   regs_.add<RXDCTL>("RXDCTL");
-  regs_.add<SRRCTL>("SRRCTL", 0x402);        // 2 KiB buffers, legacy descriptors
+  regs_.add<SRRCTL>("SRRCTL", 0x402);  // 2 KiB buffers, legacy descriptors
   regs_.add<DCA_RXCTRL>("DCA_RXCTRL", 1u << 12);
   regs_.add<RDRXCTL>("RDRXCTL");
   regs_.add<RXCTRL>("RXCTRL");
@@ -72,7 +73,8 @@ Ixgbe82599::Ixgbe82599(SimContext ctx, Ixgbe82599Config config)
   regs_.add<MAXFRS>("MAXFRS", kMaxFrameStandard << MAXFRS::MFS::kLo);
   // An SFP+ board's EEPROM loads AUTOC and AUTOC2 with 10G serial, SFI.
   regs_.add<AUTOC>("AUTOC", AUTOC::LMS::insert(0, AUTOC::LMS::k10gSerial));
-  regs_.add<AUTOC2>("AUTOC2", AUTOC2::PMA_PMD_10G_SERIAL::insert(0, AUTOC2::PMA_PMD_10G_SERIAL::kSfi));
+  regs_.add<AUTOC2>("AUTOC2",
+                    AUTOC2::PMA_PMD_10G_SERIAL::insert(0, AUTOC2::PMA_PMD_10G_SERIAL::kSfi));
   regs_.add<ANLP1>("ANLP1");
   regs_.add<CORECTL>("CORECTL");
   regs_.add<ESDP>("ESDP");
@@ -148,8 +150,8 @@ void Ixgbe82599::refresh_rx_settings() {
   s.multicast = fctrl.is_set<FCTRL::MPE>();
   s.unicast = fctrl.is_set<FCTRL::UPE>();
   s.store_bad = fctrl.is_set<FCTRL::SBP>();
-  s.max_frame = hlreg0.is_set<HLREG0::JUMBOEN>() ? regs_.get<MAXFRS>().get<MAXFRS::MFS>()
-                                                 : kMaxFrameStandard;
+  s.max_frame =
+      hlreg0.is_set<HLREG0::JUMBOEN>() ? regs_.get<MAXFRS>().get<MAXFRS::MFS>() : kMaxFrameStandard;
   s.length_errors = hlreg0.is_set<HLREG0::RXLNGTHERREN>();
   s.rss = regs_.get<MRQC>().get<MRQC::MRQE>() == MRQC::MRQE::kRss;
   s.hash_in_write_back = regs_.get<RXCSUM>().is_set<RXCSUM::PCSD>();
@@ -219,7 +221,8 @@ void Ixgbe82599::set_tx_paused(bool paused) {
 uint64_t Ixgbe82599::mmio_read(int, uint32_t off, unsigned width) {
   if (removed_) return ~uint64_t{0} >> (64 - 8 * width);
   if (width != 4) {
-    ctx_.log->report(absl::StrFormat("82599: %d-byte read at %#x; registers are 32-bit", width, off));
+    ctx_.log->report(
+        absl::StrFormat("82599: %d-byte read at %#x; registers are 32-bit", width, off));
     return 0;
   }
   update_link();
@@ -234,7 +237,8 @@ uint64_t Ixgbe82599::mmio_read(int, uint32_t off, unsigned width) {
 void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
   if (removed_) return;
   if (width != 4) {
-    ctx_.log->report(absl::StrFormat("82599: %d-byte write at %#x; registers are 32-bit", width, off));
+    ctx_.log->report(
+        absl::StrFormat("82599: %d-byte write at %#x; registers are 32-bit", width, off));
     return;
   }
   const uint32_t v = static_cast<uint32_t>(value);
@@ -244,7 +248,7 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
   if (!hit.is<RDT>() && !hit.is<TDT>()) refresh_rx_settings();  // reset() refreshes them too
   if (hit.is<CTRL>()) {
     if (v & CTRL::RST::kMask) reset();  // RST and LRST self-clear
-    if (v & CTRL::LRST::kMask) {  // link reset: set-up starts again
+    if (v & CTRL::LRST::kMask) {        // link reset: set-up starts again
       start_link_setup();
       update_link();
     }
@@ -295,8 +299,8 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
   } else if (hit.is<RDT>()) {
     on_tail_write("RX", q, rx_[q], *rx_[q].ctl & RXDCTL::ENABLE::kMask);
   } else if (hit.is<TDT>()) {
-    const bool on = (*tx_[q].ctl & TXDCTL::ENABLE::kMask) &&
-                    regs_.get<DMATXCTL>().is_set<DMATXCTL::TE>();
+    const bool on =
+        (*tx_[q].ctl & TXDCTL::ENABLE::kMask) && regs_.get<DMATXCTL>().is_set<DMATXCTL::TE>();
     on_tail_write("TX", q, tx_[q], on);
     if (on) transmit(q);
   }
@@ -305,8 +309,8 @@ void Ixgbe82599::mmio_write(int, uint32_t off, unsigned width, uint64_t value) {
 // §7.1.9 / §7.2.3.3: ring base 128-byte aligned, length a non-zero multiple of 128.
 bool Ixgbe82599::check_ring(const char* dir, uint32_t q, const Ring& r) {
   const char* bad = *r.len == 0 || *r.len % 128 != 0 ? "length not a non-zero multiple of 128"
-                    : r.base() % 128 != 0           ? "base not 128-byte aligned"
-                                                    : nullptr;
+                    : r.base() % 128 != 0            ? "base not 128-byte aligned"
+                                                     : nullptr;
   if (bad == nullptr) return true;
   ctx_.log->report(absl::StrFormat("82599: %s queue %d enabled with ring %s (base %#x, length %d)",
                                    dir, q, bad, r.base(), *r.len));
@@ -315,8 +319,8 @@ bool Ixgbe82599::check_ring(const char* dir, uint32_t q, const Ring& r) {
 
 void Ixgbe82599::on_tail_write(const char* dir, uint32_t q, Ring& r, bool enabled) {
   if (!enabled && *r.tail != *r.head) {
-    ctx_.log->report(absl::StrFormat("82599: %s tail %d written to disabled queue %d",
-                                     dir, *r.tail, q));
+    ctx_.log->report(
+        absl::StrFormat("82599: %s tail %d written to disabled queue %d", dir, *r.tail, q));
   } else if (r.size() != 0 && *r.tail >= r.size()) {
     ctx_.log->report(absl::StrFormat("82599: %s tail %d of queue %d is beyond its %d-entry ring",
                                      dir, *r.tail, q, r.size()));
@@ -357,8 +361,9 @@ void Ixgbe82599::transmit(uint32_t q) {
   while (*r.head != *r.tail) {
     // A faulted descriptor fetch is reported (IOMMU) and stalls the queue at
     // this descriptor; the fetch is retried at the next doorbell or progress().
-    uint8_t* const desc = tx_ring_window_.get(*ctx_.iommu, dma_address(faults, base + uint64_t{*r.head} * kDescriptorSize),
-                                                 kDescriptorSize, "82599 TX descriptor read");
+    uint8_t* const desc = tx_ring_window_.get(
+        *ctx_.iommu, dma_address(faults, base + uint64_t{*r.head} * kDescriptorSize),
+        kDescriptorSize, "82599 TX descriptor read");
     if (desc == nullptr) {
       tx_stalled_ = true;
       break;
@@ -370,12 +375,12 @@ void Ixgbe82599::transmit(uint32_t q) {
     // One frame in one buffer (the usual case) goes from the buffer to the
     // wire without being gathered first.
     absl::Span<const uint8_t> whole;
-    if (!(cmd_type_len & TxRead::DEXT::kMask) || TxRead::DTYP::extract(cmd_type_len) != TxRead::DTYP::kData ||
-        len == 0) {
+    if (!(cmd_type_len & TxRead::DEXT::kMask) ||
+        TxRead::DTYP::extract(cmd_type_len) != TxRead::DTYP::kData || len == 0) {
       ctx_.log->report(absl::StrFormat(
           "82599: TX queue %d descriptor %d is not a valid advanced data descriptor "
-          "(DEXT %d, DTYP %d, length %d)", q, *r.head, d.is_set<TxRead::DEXT>(),
-          d.get<TxRead::DTYP>(), len));
+          "(DEXT %d, DTYP %d, length %d)",
+          q, *r.head, d.is_set<TxRead::DEXT>(), d.get<TxRead::DTYP>(), len));
     } else if (frame_lost_ != Lost::kNo) {
       // the rest of a frame already lost
     } else if (faults != nullptr && faults->fire(IxgbeFault::kTxDescriptorError)) {
@@ -383,8 +388,9 @@ void Ixgbe82599::transmit(uint32_t q) {
     } else if (frame_.size() + len > kMaxFrame) {
       ctx_.log->report(absl::StrFormat("82599: TX queue %d frame over %d bytes", q, kMaxFrame));
       frame_.clear();
-    } else if (uint8_t* buf = tx_buffer_window_.get(*ctx_.iommu, dma_address(faults, d.get<TxRead::BUFFER_ADDR>()),
-                                                    len, "82599 TX packet read");
+    } else if (uint8_t* buf = tx_buffer_window_.get(
+                   *ctx_.iommu, dma_address(faults, d.get<TxRead::BUFFER_ADDR>()), len,
+                   "82599 TX packet read");
                buf == nullptr) {
       frame_lost_ = Lost::kDma;  // reported by the IOMMU; nothing read
     } else if (eop && frame_.empty() && (len >= 60 || !pad)) {
@@ -398,7 +404,8 @@ void Ixgbe82599::transmit(uint32_t q) {
       frame_.clear();
     } else if (eop && (!whole.empty() || !frame_.empty())) {
       if (whole.empty() && frame_.size() < 60 && pad) frame_.resize(60, 0);
-      const absl::Span<const uint8_t> out = whole.empty() ? absl::Span<const uint8_t>(frame_) : whole;
+      const absl::Span<const uint8_t> out =
+          whole.empty() ? absl::Span<const uint8_t>(frame_) : whole;
       ++sent, sent_bytes += out.size() + 4;  // octets include the FCS
       if (link_up()) {
         port_.transmit(out);
@@ -431,7 +438,8 @@ void Ixgbe82599::write_back(uint32_t q) {
     const uint32_t i = (*r.head + r.size() - k) % r.size();
     auto desc = ctx_.iommu->translate(r.base() + uint64_t{i} * kDescriptorSize, kDescriptorSize,
                                       "82599 TX descriptor write-back");
-    if (desc.ok()) LayoutRef<TxWriteBack>(desc->data()).set<TxWriteBack::STATUS>(TxWriteBack::DD::kMask);
+    if (desc.ok())
+      LayoutRef<TxWriteBack>(desc->data()).set<TxWriteBack::STATUS>(TxWriteBack::DD::kMask);
   }
   tx_unwritten_[q] = 0;
 }

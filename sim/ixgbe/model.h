@@ -25,8 +25,8 @@ namespace safenic::sim {
 
 struct Ixgbe82599Config {
   MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0x82, 0x01}};  // "EEPROM" MAC
-  uint16_t device_id = 0x10FB;                             // 82599ES SFP+
-  absl::Duration autoneg_time = absl::Milliseconds(1);     // reset or AN restart to link up
+  uint16_t device_id = 0x10FB;                           // 82599ES SFP+
+  absl::Duration autoneg_time = absl::Milliseconds(1);   // reset or AN restart to link up
   // A module in the SFP+ cage: a passive copper cable (sim/ixgbe/sfp.h).
   // Without one the cage is empty: nothing answers on I2C and there is no link.
   bool sfp_module = true;
@@ -124,7 +124,7 @@ class Ixgbe82599 final : public DeviceModel {
   void on_tail_write(const char* dir, uint32_t q, Ring& r, bool enabled);
   // Counters a burst of received frames adds once, at its end.
   struct RxTally {
-    uint32_t unfiltered = 0, good = 0;             // RXNFGPC, GPRC
+    uint32_t unfiltered = 0, good = 0;              // RXNFGPC, GPRC
     uint64_t unfiltered_bytes = 0, good_bytes = 0;  // RXNFGBC, GORC
     void unfiltered_frame(uint64_t bytes) { ++unfiltered, unfiltered_bytes += bytes; }
     void good_frame(uint64_t bytes) { ++good, good_bytes += bytes; }
@@ -155,7 +155,8 @@ class Ixgbe82599 final : public DeviceModel {
   // The address a DMA goes to: corrupted (outside every IOMMU region) when a
   // kDmaFault of `faults` (null: none) fires. The data path loads faults_ once.
   static uint64_t dma_address(IxgbeFaultPlan* faults, uint64_t iova) {
-    return faults != nullptr && faults->fire(IxgbeFault::kDmaFault) ? iova ^ (uint64_t{1} << 50) : iova;
+    return faults != nullptr && faults->fire(IxgbeFault::kDmaFault) ? iova ^ (uint64_t{1} << 50)
+                                                                    : iova;
   }
   void start_link_setup();
   void module_present_pin();
@@ -200,8 +201,8 @@ class Ixgbe82599 final : public DeviceModel {
   // nvm.cc: the EEPROM and its two read paths.
   void fill_eeprom();
   uint16_t eeprom_word(uint32_t address) const;  // 0xFFFF beyond the EEPROM
-  void eerd_read();              // after each EERD write
-  void spi_pins(uint32_t eec);   // after each EEC write
+  void eerd_read();                              // after each EERD write
+  void spi_pins(uint32_t eec);                   // after each EEC write
   // Where the last descriptor and buffer DMAs of each direction went.
   DmaWindow rx_ring_window_, rx_buffer_window_, tx_ring_window_, tx_buffer_window_;
   uint64_t rx_dma_faults_ = 0, tx_dma_faults_ = 0, tx_descriptor_errors_ = 0;

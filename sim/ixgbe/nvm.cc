@@ -35,7 +35,8 @@ void Ixgbe82599::fill_eeprom() {
   constexpr uint16_t kSfpInitList = 0x140, kDaCableSequence = 0x150;
   constexpr uint16_t kDaCablePort0 = 3, kDaCablePort1 = 4, kEnd = 0xFFFF;
   eeprom_[kSfpInitPointerWord] = kSfpInitList;
-  const uint16_t list[] = {0, kDaCablePort0, kDaCableSequence, kDaCablePort1, kDaCableSequence, kEnd};
+  const uint16_t list[] = {0,   kDaCablePort0, kDaCableSequence, kDaCablePort1, kDaCableSequence,
+                           kEnd};
   std::copy(std::begin(list), std::end(list), &eeprom_[kSfpInitList]);
   eeprom_[kDaCableSequence + 1] = kEnd;
   uint16_t sum = 0;
@@ -56,8 +57,8 @@ void Ixgbe82599::eerd_read() {
     ctx_.log->report(absl::StrFormat("82599: EERD read of EEPROM word %#x; the EEPROM has %d words",
                                      address, eeprom_.size()));
   }
-  regs_.raw<EERD>() =
-      EERD::ADDR::insert(0, address) | EERD::DONE::kMask | EERD::DATA::insert(0, eeprom_word(address));
+  regs_.raw<EERD>() = EERD::ADDR::insert(0, address) | EERD::DONE::kMask |
+                      EERD::DATA::insert(0, eeprom_word(address));
 }
 
 // The SPI EEPROM behind EEC's pins: while selected (CS low), each rising
@@ -90,7 +91,8 @@ void Ixgbe82599::spi_pins(uint32_t eec) {
       } else {
         ctx_.log->report(absl::StrFormat(
             "82599: SPI EEPROM instruction %#04x through EEC; this model's EEPROM reads (0x03) and "
-            "reads its status (0x05)", spi_.shift));
+            "reads its status (0x05)",
+            spi_.shift));
         spi_.phase = Spi::kIgnore;
       }
       spi_.bits = 0;
@@ -104,11 +106,8 @@ void Ixgbe82599::spi_pins(uint32_t eec) {
       ++spi_.bits;
       break;
     }
-    case Spi::kStatus:
-      regs_.set_field<EEC::DO>(0);
-      break;
-    case Spi::kIgnore:
-      break;
+    case Spi::kStatus: regs_.set_field<EEC::DO>(0); break;
+    case Spi::kIgnore: break;
   }
 }
 

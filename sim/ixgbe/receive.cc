@@ -58,7 +58,8 @@ Parsed parse(absl::Span<const uint8_t> frame, bool checksum) {
   if (proto == 6) p.packet_type |= kPacketTypeTcp;
   if (proto == 17) p.packet_type |= kPacketTypeUdp;
   if (proto == 132) p.packet_type |= kPacketTypeSctp;
-  if (checksum && end > l4) p.fragment_checksum = ones_complement_sum(l4, static_cast<size_t>(end - l4));
+  if (checksum && end > l4)
+    p.fragment_checksum = ones_complement_sum(l4, static_cast<size_t>(end - l4));
   return p;
 }
 
@@ -75,7 +76,8 @@ inline bool Ixgbe82599::accept(absl::Span<const uint8_t> frame) const {
     if ((regs_.get<VFTA>(vid / 32).raw() >> (vid % 32) & 1) == 0) return false;
   }
   // The destination address in RAL/RAH's byte order (the first byte lowest).
-  const uint32_t lo = uint32_t{f[0]} | uint32_t{f[1]} << 8 | uint32_t{f[2]} << 16 | uint32_t{f[3]} << 24;
+  const uint32_t lo =
+      uint32_t{f[0]} | uint32_t{f[1]} << 8 | uint32_t{f[2]} << 16 | uint32_t{f[3]} << 24;
   const uint32_t hi = uint32_t{f[4]} | uint32_t{f[5]} << 8;
   if (lo == 0xFFFFFFFF && hi == 0xFFFF) return s.broadcast;
   if (f[0] & 1) return s.multicast || (s.multicast_table && in_multicast_table(f));
@@ -103,7 +105,8 @@ uint32_t Ixgbe82599::select_queue(absl::Span<const uint8_t> f, uint32_t* hash, u
   *hash = 0;
   *rss_type = kRssTypeNone;
   const RegisterValue<MRQC> mrqc = regs_.get<MRQC>();
-  if (mrqc.get<MRQC::MRQE>() != MRQC::MRQE::kRss || f.size() < 34 || f[12] != 0x08 || f[13] != 0x00) return 0;
+  if (mrqc.get<MRQC::MRQE>() != MRQC::MRQE::kRss || f.size() < 34 || f[12] != 0x08 || f[13] != 0x00)
+    return 0;
   const size_t ihl = (f[14] & 0xF) * 4;
   const uint8_t proto = f[23];
   uint8_t input[12];
@@ -140,13 +143,15 @@ inline bool Ixgbe82599::size_ok(absl::Span<const uint8_t> frame) {
   if (with_crc < kMinFrame) return ++regs_.raw<RUC>(), false;
   // frame.size() >= 60 from here: the type/length field is there.
   const size_t type = size_t{f[12]} << 8 | f[13];
-  if (with_crc > rx_settings_.max_frame && (type != 0x8100 || with_crc > rx_settings_.max_frame + 4)) {
+  if (with_crc > rx_settings_.max_frame &&
+      (type != 0x8100 || with_crc > rx_settings_.max_frame + 4)) {
     return ++regs_.raw<ROC>(), false;
   }
   // An 802.3 frame (type/length under 0x600) whose length field says more
   // than it carries, or (beyond the padding) less: counted, still received.
   const size_t payload = frame.size() - 14;
-  if (type < 0x600 && rx_settings_.length_errors && (type > payload || (payload > 46 && type != payload))) {
+  if (type < 0x600 && rx_settings_.length_errors &&
+      (type > payload || (payload > 46 && type != payload))) {
     ++regs_.raw<RLEC>();
   }
   return true;
@@ -169,7 +174,8 @@ void Ixgbe82599::receive_burst(absl::Span<const absl::Span<const uint8_t>> frame
 
 // §7.1: a frame from the wire into the queue's next free descriptors, one
 // buffer each; the write-back puts length and status, DD last.
-inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultPlan* faults, RxTally& tally) {
+inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultPlan* faults,
+                                    RxTally& tally) {
   if (faults != nullptr && !removed_) {
     if (faults->fire(IxgbeFault::kSurpriseRemoval)) {
       removed_ = true;
@@ -205,10 +211,9 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultP
   const uint32_t dword0 = RxWriteBack::RSS_TYPE::insert(
       RxWriteBack::PACKET_TYPE::insert(0, parsed.packet_type), rss_type);
   const uint32_t dword1 =
-      pcsd
-          ? hash
-          : RxWriteBack::FRAGMENT_CHECKSUM::insert(RxWriteBack::IP_ID::insert(0, parsed.ip_id),
-                                                   parsed.fragment_checksum);
+      pcsd ? hash
+           : RxWriteBack::FRAGMENT_CHECKSUM::insert(RxWriteBack::IP_ID::insert(0, parsed.ip_id),
+                                                    parsed.fragment_checksum);
   Ring& r = rx_[q];
   const RegisterValue<SRRCTL> srrctl = regs_.get<SRRCTL>(q);
   const size_t buf_size = size_t{srrctl.get<SRRCTL::BSIZEPACKET>()} * 1024;
@@ -220,24 +225,28 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultP
   const uint32_t free_desc = size == 0 ? 0 : tail >= head ? tail - head : tail + size - head;
   if (!(*r.ctl & RXDCTL::ENABLE::kMask) || needed == 0 || free_desc < needed) {
     ++regs_.raw<MPC>(0);  // §8.2.3.23: missed, no descriptor free
-    if (srrctl.is_set<SRRCTL::DROP_EN>()) ++regs_.raw<QPRDC>(queue_statistics_index(regs_.raw<RQSMR>(q / 4), q));
+    if (srrctl.is_set<SRRCTL::DROP_EN>())
+      ++regs_.raw<QPRDC>(queue_statistics_index(regs_.raw<RQSMR>(q / 4), q));
     return;
   }
   if (srrctl.get<SRRCTL::DESCTYPE>() != SRRCTL::DESCTYPE::kAdvancedOneBuffer) {
-    ctx_.log->report(absl::StrFormat("82599: RX queue %d receives with SRRCTL.DESCTYPE %d; "
-                                     "this model implements advanced one-buffer (1)",
-                                     q, srrctl.get<SRRCTL::DESCTYPE>()));
+    ctx_.log->report(
+        absl::StrFormat("82599: RX queue %d receives with SRRCTL.DESCTYPE %d; "
+                        "this model implements advanced one-buffer (1)",
+                        q, srrctl.get<SRRCTL::DESCTYPE>()));
   }
   const uint64_t base = r.base();
   for (size_t done = 0; done < frame.size();) {
     const size_t chunk = std::min(buf_size, frame.size() - done);
     // A DMA the IOMMU rejects is reported there and writes nothing: the frame is lost.
-    uint8_t* const desc = rx_ring_window_.get(*ctx_.iommu, dma_address(faults, base + uint64_t{head} * kDescriptorSize),
-                                                 kDescriptorSize, "82599 RX descriptor read");
+    uint8_t* const desc = rx_ring_window_.get(
+        *ctx_.iommu, dma_address(faults, base + uint64_t{head} * kDescriptorSize), kDescriptorSize,
+        "82599 RX descriptor read");
     if (desc == nullptr) return void(++rx_dma_faults_);
     LayoutRef<RxWriteBack> wb(desc);
     const uint64_t addr = LayoutRef<RxRead>(desc).get<RxRead::PKT_ADDR>();
-    uint8_t* const buf = rx_buffer_window_.get(*ctx_.iommu, dma_address(faults, addr), chunk, "82599 RX packet write");
+    uint8_t* const buf = rx_buffer_window_.get(*ctx_.iommu, dma_address(faults, addr), chunk,
+                                               "82599 RX packet write");
     if (buf == nullptr) return void(++rx_dma_faults_);
     std::memcpy(buf, frame.data() + done, chunk);
     done += chunk;
@@ -245,8 +254,7 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultP
     wb.set<RxWriteBack::LENGTH>(chunk).set<RxWriteBack::VLAN>(0);
     dma_write_barrier();  // the status word, with DD, goes last
     const bool eop = done == frame.size();
-    wb.set<RxWriteBack::STATUS_ERROR>(RxWriteBack::DD::kMask |
-                                      (eop ? RxWriteBack::EOP::kMask : 0) |
+    wb.set<RxWriteBack::STATUS_ERROR>(RxWriteBack::DD::kMask | (eop ? RxWriteBack::EOP::kMask : 0) |
                                       (eop && crc_error ? RxWriteBack::RXE::kMask : 0));
     head = head + 1 >= size ? 0 : head + 1;
     *r.head = head;

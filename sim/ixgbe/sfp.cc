@@ -76,8 +76,7 @@ void SfpModule::on_rising_edge(bool data) {
 
 void SfpModule::on_falling_edge() {
   switch (phase_) {
-    case Phase::kIdle:
-      break;
+    case Phase::kIdle: break;
     case Phase::kReceive:
       if (bits_ < 8) break;
       if (!addressed_) {

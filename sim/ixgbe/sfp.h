@@ -26,22 +26,22 @@ class SfpModule {
   // 0xA1 (read) with the direction bit.
   static constexpr uint8_t kAddress = 0x50;
   // SFF-8472 Table 4-1 (Serial ID: data fields, address A0h).
-  static constexpr uint8_t kIdentifier = 0;      // 0x03: SFP or SFP+
-  static constexpr uint8_t kConnector = 2;       // 0x21: copper pigtail
-  static constexpr uint8_t kCompliance10G = 3;   // 10G Ethernet compliance codes
-  static constexpr uint8_t kCompliance1G = 6;    // Ethernet compliance codes
-  static constexpr uint8_t kCableTechnology = 8; // bit 2: passive cable, bit 3: active
-  static constexpr uint8_t kBitRate = 12;        // nominal, in units of 100 MBd
-  static constexpr uint8_t kLengthCopper = 18;   // metres
-  static constexpr uint8_t kVendorName = 20;     // 16 ASCII bytes, space padded
-  static constexpr uint8_t kVendorOui = 37;      // 3 bytes
-  static constexpr uint8_t kPartNumber = 40;     // 16 ASCII bytes
+  static constexpr uint8_t kIdentifier = 0;        // 0x03: SFP or SFP+
+  static constexpr uint8_t kConnector = 2;         // 0x21: copper pigtail
+  static constexpr uint8_t kCompliance10G = 3;     // 10G Ethernet compliance codes
+  static constexpr uint8_t kCompliance1G = 6;      // Ethernet compliance codes
+  static constexpr uint8_t kCableTechnology = 8;   // bit 2: passive cable, bit 3: active
+  static constexpr uint8_t kBitRate = 12;          // nominal, in units of 100 MBd
+  static constexpr uint8_t kLengthCopper = 18;     // metres
+  static constexpr uint8_t kVendorName = 20;       // 16 ASCII bytes, space padded
+  static constexpr uint8_t kVendorOui = 37;        // 3 bytes
+  static constexpr uint8_t kPartNumber = 40;       // 16 ASCII bytes
   static constexpr uint8_t kCableCompliance = 60;  // passive: bit 0, SFF-8431 appendix E
-  static constexpr uint8_t kCcBase = 63;         // low byte of the sum of bytes 0-62
-  static constexpr uint8_t kSerialNumber = 68;   // 16 ASCII bytes
-  static constexpr uint8_t kDateCode = 84;       // 8 ASCII bytes, YYMMDD + lot
+  static constexpr uint8_t kCcBase = 63;           // low byte of the sum of bytes 0-62
+  static constexpr uint8_t kSerialNumber = 68;     // 16 ASCII bytes
+  static constexpr uint8_t kDateCode = 84;         // 8 ASCII bytes, YYMMDD + lot
   static constexpr uint8_t kSff8472Compliance = 94;
-  static constexpr uint8_t kCcExt = 95;          // low byte of the sum of bytes 64-94
+  static constexpr uint8_t kCcExt = 95;  // low byte of the sum of bytes 64-94
   static constexpr uint8_t kIdentifierSfp = 0x03, kPassiveCable = 0x04;
 
  private:

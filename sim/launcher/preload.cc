@@ -85,7 +85,7 @@ struct Simulation {
   std::string summary;
 };
 
-std::recursive_mutex g_mu;        // one call into the emulator at a time
+std::recursive_mutex g_mu;           // one call into the emulator at a time
 thread_local bool t_inside = false;  // calls made by the emulator itself go to libc
 Simulation* g_sim = nullptr;
 
@@ -123,9 +123,11 @@ Simulation* build() {
   for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_NICS"), ',', absl::SkipEmpty())) {
     const std::vector<std::string> parts = absl::StrSplit(item, absl::ByAnyChar("=@"));
     int group = 0, uio = -1;
-    if (parts.size() != 3 || !(absl::SimpleAtoi(parts[2], &group) ||
-                               (absl::StartsWith(parts[2], "uio") && absl::SimpleAtoi(parts[2].substr(3), &uio)))) {
-      die(absl::StrFormat("SAFENIC_SIM_NICS entry '%s' is not ADDRESS=KIND@GROUP or ADDRESS=KIND@uioN", item));
+    if (parts.size() != 3 ||
+        !(absl::SimpleAtoi(parts[2], &group) ||
+          (absl::StartsWith(parts[2], "uio") && absl::SimpleAtoi(parts[2].substr(3), &uio)))) {
+      die(absl::StrFormat(
+          "SAFENIC_SIM_NICS entry '%s' is not ADDRESS=KIND@GROUP or ADDRESS=KIND@uioN", item));
     }
     auto nic = safenic::sim::make_simulated_nic(parts[1], s->ctx, ++n);
     if (!nic.ok()) die(std::string(nic.status().message()));
@@ -135,7 +137,8 @@ Simulation* build() {
       continue;
     }
     // Its sysfs directory by the name the program builds, and where that leads.
-    if (*env("SYSFS_PCI_DEVICES") == 0) die("a NIC bound to uio_pci_generic needs SYSFS_PCI_DEVICES");
+    if (*env("SYSFS_PCI_DEVICES") == 0)
+      die("a NIC bound to uio_pci_generic needs SYSFS_PCI_DEVICES");
     const std::string dir = absl::StrCat(env("SYSFS_PCI_DEVICES"), "/", parts[0]);
     std::vector<std::string> dirs = {dir};
     if (char* real = realpath(dir.c_str(), nullptr); real != nullptr) {
@@ -147,7 +150,9 @@ Simulation* build() {
   // A NIC's port, or the far side of the capture on it (--capture): what
   // its cable, source, replay or loopback plug connects to.
   // A per-NIC setting (SAFENIC_SIM_<WHAT>_<i>), or null.
-  auto setting = [](const char* what, size_t i) { return std::getenv(absl::StrCat("SAFENIC_SIM_", what, "_", i).c_str()); };
+  auto setting = [](const char* what, size_t i) {
+    return std::getenv(absl::StrCat("SAFENIC_SIM_", what, "_", i).c_str());
+  };
   for (size_t i = 0; i < s->nics.size(); ++i) {
     const char* path = setting("CAPTURE", i);
     if (path == nullptr) continue;
@@ -166,7 +171,8 @@ Simulation* build() {
   // NIC i's port (or its capture's far end) for one wire: --tap and --pcap-in
   // need it free.
   auto free_end = [&](size_t i, const char* option) -> safenic::sim::Port& {
-    if (cabled[i]) die(absl::StrCat(option, " ", i, ": NIC ", i, " already has a cable or a source"));
+    if (cabled[i])
+      die(absl::StrCat(option, " ", i, ": NIC ", i, " already has a cable or a source"));
     cabled[i] = true;
     return end_of(i);
   };
@@ -184,11 +190,12 @@ Simulation* build() {
     s->cables.push_back({a, b, std::move(wire)});
     cabled[a] = cabled[b] = true;
   }
-  for (absl::string_view item : absl::StrSplit(env("SAFENIC_SIM_SOURCES"), ',', absl::SkipEmpty())) {
+  for (absl::string_view item :
+       absl::StrSplit(env("SAFENIC_SIM_SOURCES"), ',', absl::SkipEmpty())) {
     size_t i = 0;
     if (!absl::SimpleAtoi(item, &i) || i >= s->nics.size() || cabled[i]) {
-      die(absl::StrFormat("SAFENIC_SIM_SOURCES entry '%s' is not an uncabled one of the %d NICs", item,
-                          s->nics.size()));
+      die(absl::StrFormat("SAFENIC_SIM_SOURCES entry '%s' is not an uncabled one of the %d NICs",
+                          item, s->nics.size()));
     }
     safenic::sim::UdpFlow flow;
     flow.dst_mac = s->nics[i].mac;
@@ -211,7 +218,8 @@ Simulation* build() {
     if (path == nullptr) continue;
     safenic::sim::Port& end = free_end(i, "--pcap-in");
     auto replay = safenic::sim::PcapReplay::open(path);
-    if (!replay.ok()) die(absl::StrCat("--pcap-in ", i, "=", path, ": ", replay.status().message()));
+    if (!replay.ok())
+      die(absl::StrCat("--pcap-in ", i, "=", path, ": ", replay.status().message()));
     safenic::sim::connect(end, **replay);
     s->replays.push_back({i, path, *std::move(replay)});
   }
@@ -227,7 +235,8 @@ Simulation* build() {
         for (const auto& source : s->sources) source->inject(64);
         for (const Simulation::Tap& t : s->taps) t.port->poll(64);  // what the kernel sent
         for (const Simulation::Replay& r : s->replays) {
-          if (s->nics[r.nic].model->receiving()) r.port->replay(64);  // from when the driver receives
+          if (s->nics[r.nic].model->receiving())
+            r.port->replay(64);  // from when the driver receives
         }
       });
   return s;
@@ -297,7 +306,9 @@ F next(const char* name) {
 }
 
 mode_t mode_of(int flags, va_list ap) {
-  return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? static_cast<mode_t>(va_arg(ap, int)) : 0;
+  return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE
+             ? static_cast<mode_t>(va_arg(ap, int))
+             : 0;
 }
 
 // An open the emulators answer (the descriptor, or -1 with errno), else
@@ -325,9 +336,10 @@ void write_summary() {
                static_cast<unsigned long long>(g_sim->vfio->trapped_accesses() +
                                                (g_sim->uio ? g_sim->uio->trapped_accesses() : 0)));
   if (g_sim->uio != nullptr) {
-    std::fprintf(f, "pagemap: %llu entries read; up to %llu bytes of the program's memory open to DMA\n",
-                 static_cast<unsigned long long>(g_sim->uio->pagemap_entries_read()),
-                 static_cast<unsigned long long>(g_sim->uio->most_admitted_bytes()));
+    std::fprintf(
+        f, "pagemap: %llu entries read; up to %llu bytes of the program's memory open to DMA\n",
+        static_cast<unsigned long long>(g_sim->uio->pagemap_entries_read()),
+        static_cast<unsigned long long>(g_sim->uio->most_admitted_bytes()));
   }
   for (size_t i = 0; i < g_sim->sources.size(); ++i) {
     std::fprintf(f, "source %zu (NIC %zu): sent %llu, received %llu\n", i, g_sim->source_nics[i],
@@ -343,12 +355,12 @@ void write_summary() {
   }
   for (const Simulation::Replay& r : g_sim->replays) {
     std::fprintf(f, "pcap-in NIC %zu: sent %llu of the %zu frames of %s, received %llu\n", r.nic,
-                 static_cast<unsigned long long>(r.port->sent()), r.port->file().size(), r.path.c_str(),
-                 static_cast<unsigned long long>(r.port->received()));
+                 static_cast<unsigned long long>(r.port->sent()), r.port->file().size(),
+                 r.path.c_str(), static_cast<unsigned long long>(r.port->received()));
   }
   for (const Simulation::Tap& t : g_sim->taps) {
-    std::fprintf(f, "tap NIC %zu (%s): %llu frames to the kernel, %llu from it\n", t.nic, t.port->name().c_str(),
-                 static_cast<unsigned long long>(t.port->to_kernel()),
+    std::fprintf(f, "tap NIC %zu (%s): %llu frames to the kernel, %llu from it\n", t.nic,
+                 t.port->name().c_str(), static_cast<unsigned long long>(t.port->to_kernel()),
                  static_cast<unsigned long long>(t.port->from_kernel()));
   }
   for (const Simulation::Capture& c : g_sim->captures) {
@@ -382,7 +394,8 @@ void unmapping(void* addr, size_t len) {
 // and "/sys/module/vfio_pci". Under the emulation they are.
 bool vfio_module(const char* path) {
   return path != nullptr && !t_inside &&
-         (std::strcmp(path, "/sys/module/vfio") == 0 || std::strcmp(path, "/sys/module/vfio_pci") == 0 ||
+         (std::strcmp(path, "/sys/module/vfio") == 0 ||
+          std::strcmp(path, "/sys/module/vfio_pci") == 0 ||
           std::strcmp(path, "/sys/module/vfio_iommu_type1") == 0);
 }
 
@@ -401,7 +414,6 @@ int fake_stat(const char* path, Stat* st) {
   st->st_nlink = 1;
   return 0;
 }
-
 
 }  // namespace
 
@@ -553,7 +565,8 @@ ssize_t pread(int fd, void* buf, size_t len, off_t offset) {
   if (const Owner o = owner(fd); o != Owner::kNone) {
     Simulation& s = sim();
     Inside in;
-    return o == Owner::kVfio ? s.vfio->pread(fd, buf, len, offset) : s.uio->pread(fd, buf, len, offset);
+    return o == Owner::kVfio ? s.vfio->pread(fd, buf, len, offset)
+                             : s.uio->pread(fd, buf, len, offset);
   }
   static auto real = next<ssize_t (*)(int, void*, size_t, off_t)>("pread");
   return real(fd, buf, len, offset);
@@ -562,20 +575,27 @@ ssize_t pread(int fd, void* buf, size_t len, off_t offset) {
 ssize_t pread64(int fd, void* buf, size_t len, off_t offset) { return pread(fd, buf, len, offset); }
 
 // _FORTIFY_SOURCE's checked forms (the size check is the compiler's business).
-ssize_t __pread_chk(int fd, void* buf, size_t len, off_t offset, size_t) { return pread(fd, buf, len, offset); }
-ssize_t __pread64_chk(int fd, void* buf, size_t len, off_t offset, size_t) { return pread(fd, buf, len, offset); }
+ssize_t __pread_chk(int fd, void* buf, size_t len, off_t offset, size_t) {
+  return pread(fd, buf, len, offset);
+}
+ssize_t __pread64_chk(int fd, void* buf, size_t len, off_t offset, size_t) {
+  return pread(fd, buf, len, offset);
+}
 
 ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset) {
   if (const Owner o = owner(fd); o != Owner::kNone) {
     Simulation& s = sim();
     Inside in;
-    return o == Owner::kVfio ? s.vfio->pwrite(fd, buf, len, offset) : s.uio->pwrite(fd, buf, len, offset);
+    return o == Owner::kVfio ? s.vfio->pwrite(fd, buf, len, offset)
+                             : s.uio->pwrite(fd, buf, len, offset);
   }
   static auto real = next<ssize_t (*)(int, const void*, size_t, off_t)>("pwrite");
   return real(fd, buf, len, offset);
 }
 
-ssize_t pwrite64(int fd, const void* buf, size_t len, off_t offset) { return pwrite(fd, buf, len, offset); }
+ssize_t pwrite64(int fd, const void* buf, size_t len, off_t offset) {
+  return pwrite(fd, buf, len, offset);
+}
 
 // read(): /proc/self/pagemap and /dev/uioN (DPDK reads pagemap after lseek).
 ssize_t read(int fd, void* buf, size_t len) {

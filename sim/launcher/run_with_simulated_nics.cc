@@ -34,7 +34,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "sim/catalog.h"
-#include "sim/catalog.h"
 
 namespace {
 
@@ -43,16 +42,25 @@ namespace fs = std::filesystem;
 volatile pid_t g_child = 0;  // the program, for the signal forwarder
 
 constexpr char kUsage[] =
-    "usage: run_with_simulated_nics --nic ADDRESS=KIND [--nic ...] [--cable I,J ...] -- PROGRAM [ARGS...]\n"
+    "usage: run_with_simulated_nics --nic ADDRESS=KIND [--nic ...] [--cable I,J ...] -- PROGRAM "
+    "[ARGS...]\n"
     "  --nic 0000:00:04.0=82599   a simulated NIC at that PCI address, bound to vfio-pci\n"
-    "  --cable 0,1                a cable between the first and second --nic (else: loopback plugs)\n"
-    "  --source 0                 a traffic source on the first --nic's port: 64 frames a millisecond\n"
-    "  --pcap-in 0=FILE           the first --nic's port receives FILE's frames, 64 a millisecond, once\n"
-    "  --capture 0=FILE           every frame the first --nic's port sends or receives, into FILE (pcap)\n"
-    "  --tap 0=NAME               the first --nic's port cabled to a TAP interface NAME (needs CAP_NET_ADMIN)\n"
-    "  --driver vfio-pci          the kernel driver the NICs appear bound to: vfio-pci (the default: the program\n"
-    "                             maps DMA memory with VFIO) or uio_pci_generic (it maps the BARs from sysfs and\n"
-    "                             reads physical addresses from /proc/self/pagemap, which the library answers)\n"
+    "  --cable 0,1                a cable between the first and second --nic (else: loopback "
+    "plugs)\n"
+    "  --source 0                 a traffic source on the first --nic's port: 64 frames a "
+    "millisecond\n"
+    "  --pcap-in 0=FILE           the first --nic's port receives FILE's frames, 64 a millisecond, "
+    "once\n"
+    "  --capture 0=FILE           every frame the first --nic's port sends or receives, into FILE "
+    "(pcap)\n"
+    "  --tap 0=NAME               the first --nic's port cabled to a TAP interface NAME (needs "
+    "CAP_NET_ADMIN)\n"
+    "  --driver vfio-pci          the kernel driver the NICs appear bound to: vfio-pci (the "
+    "default: the program\n"
+    "                             maps DMA memory with VFIO) or uio_pci_generic (it maps the BARs "
+    "from sysfs and\n"
+    "                             reads physical addresses from /proc/self/pagemap, which the "
+    "library answers)\n"
     "  KIND: %s\n";
 
 int usage(const std::string& error) {
@@ -92,7 +100,8 @@ void write_sysfs(const fs::path& base, const std::vector<Nic>& nics, const std::
     const safenic::sim::DeviceModel& m = *made->model;
     const fs::path dir = base / "sys/devices/pci0000:00" / nic.address;
     fs::create_directories(dir);
-    fs::create_directory_symlink(fs::path("../../../devices/pci0000:00") / nic.address, devices / nic.address);
+    fs::create_directory_symlink(fs::path("../../../devices/pci0000:00") / nic.address,
+                                 devices / nic.address);
     const uint32_t class_code = m.config_read32(0x08) >> 8;
     write_file(dir / "vendor", absl::StrFormat("0x%04x\n", m.id().vendor));
     write_file(dir / "device", absl::StrFormat("0x%04x\n", m.id().device));
@@ -144,9 +153,10 @@ void write_sysfs(const fs::path& base, const std::vector<Nic>& nics, const std::
       write_file(uio / "dev", absl::StrCat("243:", nic.group, "\n"));
       continue;
     }
-    fs::create_directories(base / "sys/kernel/iommu_groups" / std::to_string(nic.group) / "devices");
-    fs::create_directory_symlink(fs::path("../../../kernel/iommu_groups") / std::to_string(nic.group),
-                                 dir / "iommu_group");
+    fs::create_directories(base / "sys/kernel/iommu_groups" / std::to_string(nic.group) /
+                           "devices");
+    fs::create_directory_symlink(
+        fs::path("../../../kernel/iommu_groups") / std::to_string(nic.group), dir / "iommu_group");
   }
 }
 
@@ -173,8 +183,8 @@ int main(int argc, char** argv) {
       break;
     }
     if (arg == "--help" || arg == "-h") return usage(""), 0;
-    if ((arg == "--nic" || arg == "--cable" || arg == "--source" || arg == "--pcap-in" || arg == "--capture" ||
-         arg == "--tap" || arg == "--driver") &&
+    if ((arg == "--nic" || arg == "--cable" || arg == "--source" || arg == "--pcap-in" ||
+         arg == "--capture" || arg == "--tap" || arg == "--driver") &&
         i + 1 >= argc) {
       return usage(arg + " needs a value");
     }
@@ -194,7 +204,8 @@ int main(int argc, char** argv) {
       cables.push_back(absl::StrCat(a, "-", b));
     } else if (arg == "--source") {
       size_t a = 0;
-      if (!absl::SimpleAtoi(argv[++i], &a)) return usage(absl::StrCat("--source ", argv[i], ": want a NIC's index"));
+      if (!absl::SimpleAtoi(argv[++i], &a))
+        return usage(absl::StrCat("--source ", argv[i], ": want a NIC's index"));
       sources.push_back(absl::StrCat(a));
     } else if (arg == "--driver") {
       driver = argv[++i];
@@ -212,7 +223,8 @@ int main(int argc, char** argv) {
       const std::string value = argv[++i];
       const size_t eq = value.find('=');
       size_t a = 0;
-      if (eq == std::string::npos || eq + 1 == value.size() || !absl::SimpleAtoi(value.substr(0, eq), &a)) {
+      if (eq == std::string::npos || eq + 1 == value.size() ||
+          !absl::SimpleAtoi(value.substr(0, eq), &a)) {
         return usage(absl::StrCat(arg, " ", value, ": want I=FILE"));
       }
       // Absolute: the program may change its directory.
@@ -232,7 +244,8 @@ int main(int argc, char** argv) {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   const fs::path preload = self.parent_path() / "libsafenic_preload.so";
-  if (ec || !fs::exists(preload)) return usage("cannot find libsafenic_preload.so next to " + self.string());
+  if (ec || !fs::exists(preload))
+    return usage("cannot find libsafenic_preload.so next to " + self.string());
 
   const char* tmp = std::getenv("TMPDIR");
   std::string tmpl = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/safenic-nics.XXXXXX");
@@ -244,7 +257,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> specs;
   for (Nic& nic : nics) {
     if (driver == kVfioPci) nic.group += 100;  // IOMMU groups 100, 101, ...; uio0, uio1, ...
-    specs.push_back(absl::StrCat(nic.address, "=", nic.kind, "@", driver == kVfioPci ? "" : "uio", nic.group));
+    specs.push_back(
+        absl::StrCat(nic.address, "=", nic.kind, "@", driver == kVfioPci ? "" : "uio", nic.group));
   }
   try {
     write_sysfs(base, nics, driver);
@@ -258,18 +272,23 @@ int main(int argc, char** argv) {
   const pid_t child = fork();
   if (child == 0) {
     const char* old = std::getenv("LD_PRELOAD");
-    const std::string preloads = old != nullptr && *old ? absl::StrCat(preload.string(), ":", old) : preload.string();
+    const std::string preloads =
+        old != nullptr && *old ? absl::StrCat(preload.string(), ":", old) : preload.string();
     setenv("LD_PRELOAD", preloads.c_str(), 1);
     setenv("SYSFS_PCI_DEVICES", (base / "sys/bus/pci/devices").c_str(), 1);
     setenv("SAFENIC_SIM_NICS", absl::StrJoin(specs, ",").c_str(), 1);
     setenv("SAFENIC_SIM_CABLES", absl::StrJoin(cables, ",").c_str(), 1);
     setenv("SAFENIC_SIM_SOURCES", absl::StrJoin(sources, ",").c_str(), 1);
-    for (const auto& [nic, path] : replays) setenv(absl::StrCat("SAFENIC_SIM_PCAP_IN_", nic).c_str(), path.c_str(), 1);
-    for (const auto& [nic, path] : captures) setenv(absl::StrCat("SAFENIC_SIM_CAPTURE_", nic).c_str(), path.c_str(), 1);
-    for (const auto& [nic, name] : taps) setenv(absl::StrCat("SAFENIC_SIM_TAP_", nic).c_str(), name.c_str(), 1);
+    for (const auto& [nic, path] : replays)
+      setenv(absl::StrCat("SAFENIC_SIM_PCAP_IN_", nic).c_str(), path.c_str(), 1);
+    for (const auto& [nic, path] : captures)
+      setenv(absl::StrCat("SAFENIC_SIM_CAPTURE_", nic).c_str(), path.c_str(), 1);
+    for (const auto& [nic, name] : taps)
+      setenv(absl::StrCat("SAFENIC_SIM_TAP_", nic).c_str(), name.c_str(), 1);
     setenv("SAFENIC_SIM_SUMMARY", summary.c_str(), 1);
     execvp(argv[i], argv + i);
-    std::fprintf(stderr, "run_with_simulated_nics: cannot run %s: %s\n", argv[i], std::strerror(errno));
+    std::fprintf(stderr, "run_with_simulated_nics: cannot run %s: %s\n", argv[i],
+                 std::strerror(errno));
     _exit(127);
   }
   // Ctrl-C and kill reach the program, which ends as it would (the library
@@ -291,13 +310,17 @@ int main(int argc, char** argv) {
   }
   // The library writes "loaded" when it starts and the summary at exit.
   const bool loaded = !report.empty(), summarised = report.rfind("violations ", 0) == 0;
-  std::fprintf(stderr, "run_with_simulated_nics: %s",
-               !loaded ? "the program left no summary (did it load libsafenic_preload.so? a static program cannot)\n"
-               : !summarised ? "the program ended before the library could write its summary (_exit, or a register "
-                               "access the trap handler could not emulate: see above)\n"
-                             : report.c_str());
+  std::fprintf(
+      stderr, "run_with_simulated_nics: %s",
+      !loaded ? "the program left no summary (did it load libsafenic_preload.so? a static program "
+                "cannot)\n"
+      : !summarised
+          ? "the program ended before the library could write its summary (_exit, or a register "
+            "access the trap handler could not emulate: see above)\n"
+          : report.c_str());
   if (WIFSIGNALED(status)) {
-    std::fprintf(stderr, "run_with_simulated_nics: %s killed by signal %d\n", argv[i], WTERMSIG(status));
+    std::fprintf(stderr, "run_with_simulated_nics: %s killed by signal %d\n", argv[i],
+                 WTERMSIG(status));
     return 128 + WTERMSIG(status);
   }
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;

@@ -11,8 +11,8 @@
 #include "absl/strings/str_format.h"
 #include "nic/mlx5/commands.h"
 #include "nic/mlx5/wqe.h"
-#include "sim/mlx5/model.h"
 #include "sim/checksum.h"
+#include "sim/mlx5/model.h"
 #include "sim/toeplitz.h"
 
 namespace safenic::sim {
@@ -41,7 +41,8 @@ uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | p[1] << 16 | p[2
 // The frame's outer headers as fte_match_set_lyr_2_4 (what flow groups match
 // on) and the CQE checksum flags (L3: IPv4 header checksum; L4: TCP or UDP).
 uint8_t parse(absl::Span<const uint8_t> f, LayoutValue<OuterHeaders>& h) {
-  h.set<OuterHeaders::SMAC_47_16>(be32(f.data() + 6)).set<OuterHeaders::SMAC_15_0>(be16(f.data() + 10));
+  h.set<OuterHeaders::SMAC_47_16>(be32(f.data() + 6))
+      .set<OuterHeaders::SMAC_15_0>(be16(f.data() + 10));
   h.set<OuterHeaders::DMAC_47_16>(be32(f.data())).set<OuterHeaders::DMAC_15_0>(be16(f.data() + 4));
   size_t l3 = 14;
   uint16_t type = be16(f.data() + 12);
@@ -127,7 +128,8 @@ bool ConnectXModel::cq_has_room(uint32_t cqn, cx::Cq& cq) {
   };
   if (fault(ConnectXFault::kCqOverrun)) return overrun();
   if (!cq.oi && ((cq.pi - cq.ci) & 0xFFFFFF) >= size) {
-    uint8_t* const db = cq_dbr_window_.get(*ctx_.iommu, cq.dbr, 8, "ConnectX CQ doorbell record read");
+    uint8_t* const db =
+        cq_dbr_window_.get(*ctx_.iommu, cq.dbr, 8, "ConnectX CQ doorbell record read");
     if (db == nullptr) return false;
     cq.ci = LayoutRef<CqDoorbell>(db).get<CqDoorbell::UPDATE_CI>();
     if (((cq.pi - cq.ci) & 0xFFFFFF) >= size) {
@@ -143,8 +145,10 @@ bool ConnectXModel::cq_has_room(uint32_t cqn, cx::Cq& cq) {
 void ConnectXModel::post_cqe(const CqeSlot& slot, uint8_t opcode) {
   cx::Cq& cq = *slot.cq;
   dma_write_barrier();
-  LayoutRef<Cqe>(slot.mem).set<Cqe::OP_OWN>(static_cast<uint8_t>(opcode << 4 | ((cq.pi >> cq.log_size) & 1)));
-  if (writes_ != nullptr) writes_->cqe(slot.cqn, cq.pi & ((1u << cq.log_size) - 1), slot.iova, slot.mem);
+  LayoutRef<Cqe>(slot.mem).set<Cqe::OP_OWN>(
+      static_cast<uint8_t>(opcode << 4 | ((cq.pi >> cq.log_size) & 1)));
+  if (writes_ != nullptr)
+    writes_->cqe(slot.cqn, cq.pi & ((1u << cq.log_size) - 1), slot.iova, slot.mem);
   ++cq.pi;
 }
 
@@ -182,10 +186,12 @@ void ConnectXModel::flush_wq(uint32_t n, cx::Wq& wq, uint16_t until) {
     const uint32_t read = wq.send ? read_send_wqe(wq, c) : 0, blocks = std::max(1u, read);
     const uint32_t frames = read != 0 ? wqe_frames() : 0;  // a receive WQE holds none yet
     drops_.tx_flushed += frames;
-    wq.counter = static_cast<uint16_t>(
-        std::min<uint32_t>(blocks, static_cast<uint16_t>(until - c)) + c);
+    wq.counter =
+        static_cast<uint16_t>(std::min<uint32_t>(blocks, static_cast<uint16_t>(until - c)) + c);
     if (!write_cqe(wq.cqn, [&](LayoutRef<Cqe> e) {
-          e.set<Cqe::SYNDROME>(kSyndromeWrFlushed).set<Cqe::SOP_DROP_QPN>(n).set<Cqe::WQE_COUNTER>(c);
+          e.set<Cqe::SYNDROME>(kSyndromeWrFlushed)
+              .set<Cqe::SOP_DROP_QPN>(n)
+              .set<Cqe::WQE_COUNTER>(c);
           return wq.send ? kCqeReqErr : kCqeRespErr;
         })) {
       drops_.no_cqe += frames;
@@ -196,7 +202,8 @@ void ConnectXModel::flush_wq(uint32_t n, cx::Wq& wq, uint16_t until) {
 void ConnectXModel::uar_write(uint32_t off, unsigned width, uint64_t value) {
   const uint32_t uar = off / kPageSize, reg = off % kPageSize;
   if (!initialized_ || objects_.uars.count(uar) == 0) {
-    ctx_.log->report(absl::StrFormat("ConnectX: write to UAR page %d, which is not allocated", uar));
+    ctx_.log->report(
+        absl::StrFormat("ConnectX: write to UAR page %d, which is not allocated", uar));
     return;
   }
   if ((reg == 0x800 || reg == 0x900) && width == 8) return send_doorbell(uar, value);
@@ -204,7 +211,8 @@ void ConnectXModel::uar_write(uint32_t off, unsigned width, uint64_t value) {
     const uint32_t v = from_order<ByteOrder::kBig>(static_cast<uint32_t>(value));
     auto eq = objects_.eqs.find(v >> 24);
     if (eq == objects_.eqs.end() || eq->second.uar != uar) {
-      ctx_.log->report(absl::StrFormat("ConnectX: EQ doorbell for EQ %d, not an EQ of UAR %d", v >> 24, uar));
+      ctx_.log->report(
+          absl::StrFormat("ConnectX: EQ doorbell for EQ %d, not an EQ of UAR %d", v >> 24, uar));
       return;
     }
     eq->second.ci = v & 0xFFFFFF;
@@ -230,12 +238,13 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
   const cx::PortState& p = port_state_;
   const uint32_t mtu = p.vport_mtu != 0 ? std::min(p.vport_mtu, p.admin_mtu) : p.admin_mtu;
   if (frame.size() < 14 || frame.size() + 4 > mtu) {  // the hardware MTU counts the FCS
-    ++vport_counters_[kVportCounters[0].offset / 8];   // received_errors
+    ++vport_counters_[kVportCounters[0].offset / 8];  // received_errors
     return void(++drops_.oversize);
   }
   const bool multicast = frame[0] & 1;
   const auto listed = [&](const MacAddress& m) { return same_mac(frame.data(), m.bytes.data()); };
-  const bool accept = listed(p.mac) || std::any_of(p.allowed_uc.begin(), p.allowed_uc.end(), listed) ||
+  const bool accept = listed(p.mac) ||
+                      std::any_of(p.allowed_uc.begin(), p.allowed_uc.end(), listed) ||
                       same_mac(frame.data(), kBroadcast) || p.promisc_all ||
                       (multicast ? p.promisc_mc : p.promisc_uc);
   if (!accept) return void(++drops_.vport_filter);
@@ -288,21 +297,26 @@ uint32_t ConnectXModel::rss_hash(const cx::Tir& tir, const LayoutValue<OuterHead
   const bool udp = tir.l4 == 1;
   if (tir.fields & kHashSrcIp) put(h.get<OuterHeaders::SRC_IPV4>(), 4);
   if (tir.fields & kHashDstIp) put(h.get<OuterHeaders::DST_IPV4>(), 4);
-  if (tir.fields & kHashSport) put(udp ? h.get<OuterHeaders::UDP_SPORT>() : h.get<OuterHeaders::TCP_SPORT>(), 2);
-  if (tir.fields & kHashDport) put(udp ? h.get<OuterHeaders::UDP_DPORT>() : h.get<OuterHeaders::TCP_DPORT>(), 2);
+  if (tir.fields & kHashSport)
+    put(udp ? h.get<OuterHeaders::UDP_SPORT>() : h.get<OuterHeaders::TCP_SPORT>(), 2);
+  if (tir.fields & kHashDport)
+    put(udp ? h.get<OuterHeaders::UDP_DPORT>() : h.get<OuterHeaders::TCP_DPORT>(), 2);
   return toeplitz_hash(tir.key, {input, n});
 }
 
 // The RQ's receive counter from its doorbell record into rq.posted; false
 // (reported) when the record cannot be read or counts more WQEs than the ring holds.
 bool ConnectXModel::read_receive_counter(uint32_t rqn, cx::Wq& rq) {
-  uint8_t* const db = rq_dbr_window_.get(*ctx_.iommu, rq.dbr, 8, "ConnectX RQ doorbell record read");
+  uint8_t* const db =
+      rq_dbr_window_.get(*ctx_.iommu, rq.dbr, 8, "ConnectX RQ doorbell record read");
   if (db == nullptr) return false;
-  const uint16_t posted = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db).get<WqDoorbell::RECEIVE_COUNTER>());
+  const uint16_t posted =
+      static_cast<uint16_t>(LayoutRef<WqDoorbell>(db).get<WqDoorbell::RECEIVE_COUNTER>());
   const uint16_t available = static_cast<uint16_t>(posted - rq.counter);
   if (available > (1u << rq.log_size)) {
-    ctx_.log->report(absl::StrFormat("ConnectX: RQ %#x: its receive counter says %d WQEs posted; its ring holds %d",
-                                     rqn, available, 1u << rq.log_size));
+    ctx_.log->report(absl::StrFormat(
+        "ConnectX: RQ %#x: its receive counter says %d WQEs posted; its ring holds %d", rqn,
+        available, 1u << rq.log_size));
     return false;
   }
   rq.posted = posted;
@@ -320,8 +334,9 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
   if (rq.posted == rq.counter && !read_receive_counter(rqn, rq)) return;
   if (rq.posted == rq.counter) return void(++drops_.no_wqe);
   const uint16_t c = rq.counter;
-  uint8_t* const wqe = wq_window_.get(*ctx_.iommu, rq.mem.at(uint64_t{c & (size - 1u)} << rq.log_stride), stride,
-                                       "ConnectX receive WQE read");
+  uint8_t* const wqe =
+      wq_window_.get(*ctx_.iommu, rq.mem.at(uint64_t{c & (size - 1u)} << rq.log_stride), stride,
+                     "ConnectX receive WQE read");
   if (wqe == nullptr) return;
   uint8_t syndrome = 0;
   size_t done = 0;
@@ -329,15 +344,17 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
     LayoutRef<DataSegment> seg(wqe + off);
     uint32_t lkey = seg.get<DataSegment::LKEY>();
     if (lkey == kModelNullMkey) break;  // the end of the scatter list
-    if (take_fault(WqeFault::kReceiveBadLkey) || fault(ConnectXFault::kBadLkey)) lkey = ~kModelResdLkey;
+    if (take_fault(WqeFault::kReceiveBadLkey) || fault(ConnectXFault::kBadLkey))
+      lkey = ~kModelResdLkey;
     uint64_t addr = seg.get<DataSegment::ADDR>();
     if (take_fault(WqeFault::kReceiveUnmapped)) addr += uint64_t{1} << 44;
     if (!rq.rlkey || lkey != kModelResdLkey) {
       syndrome = kSyndromeLocalProtection;
       break;
     }
-    const uint64_t cap = seg.get<DataSegment::BYTE_COUNT>() == 0 ? uint64_t{1} << 31
-                                                                 : seg.get<DataSegment::BYTE_COUNT>();
+    const uint64_t cap = seg.get<DataSegment::BYTE_COUNT>() == 0
+                             ? uint64_t{1} << 31
+                             : seg.get<DataSegment::BYTE_COUNT>();
     const size_t n = static_cast<size_t>(std::min<uint64_t>(cap, frame.size() - done));
     uint8_t* const buf = data_window_.get(*ctx_.iommu, addr, n, "ConnectX receive data write");
     if (buf == nullptr) {

@@ -12,18 +12,21 @@
 namespace safenic::sim {
 
 enum class ConnectXFault : uint8_t {
-  kCommandTimeout,  // the firmware keeps the entry (PRM "Command Queue Entry" owner bit), now and after
-  kCommandFailure,  // output status command_status, syndrome command_syndrome ("Return Status Summary")
-  kBadLkey,         // a wrong lkey: error CQE, local protection ("Completion Queue Entry"), queue to ERR
-  kCqOverrun,       // the CQ counts as full: CQ error event, syndrome CQ_OVERRUN ("Event Queue Entry"); the CQ stops
-  kEqStall,         // the EQs take no more events ("Event Queues"), now and after
+  kCommandTimeout,  // the firmware keeps the entry (PRM "Command Queue Entry" owner bit), now and
+                    // after
+  kCommandFailure,  // output status command_status, syndrome command_syndrome ("Return Status
+                    // Summary")
+  kBadLkey,    // a wrong lkey: error CQE, local protection ("Completion Queue Entry"), queue to ERR
+  kCqOverrun,  // the CQ counts as full: CQ error event, syndrome CQ_OVERRUN ("Event Queue Entry");
+               // the CQ stops
+  kEqStall,    // the EQs take no more events ("Event Queues"), now and after
   kHealthSyndrome,  // the health buffer shows health_syndrome ("Health Buffer"); the device stops
   kCount,
 };
 
 inline const char* fault_name(ConnectXFault f) {
   static constexpr const char* kNames[] = {"command timeout", "command failure", "bad lkey",
-                                           "CQ overrun", "EQ stall", "health syndrome"};
+                                           "CQ overrun",      "EQ stall",        "health syndrome"};
   static_assert(std::size(kNames) == static_cast<size_t>(ConnectXFault::kCount));
   return kNames[static_cast<size_t>(f)];
 }

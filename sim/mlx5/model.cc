@@ -31,12 +31,12 @@ void ConnectXModel::fail_next_command(uint16_t opcode, CmdStatus status, uint32_
   skip_failures_ = skip;
 }
 
-
 // The initialization segment is big-endian: values travel byte-swapped.
 uint64_t ConnectXModel::mmio_read(int, uint32_t off, unsigned width) {
   uint32_t v = 0;
   if (width != 4) {
-    ctx_.log->report(absl::StrFormat("ConnectX: %d-byte read of the initialization segment at %#x", width, off));
+    ctx_.log->report(
+        absl::StrFormat("ConnectX: %d-byte read of the initialization segment at %#x", width, off));
     return 0;
   }
   switch (off) {
@@ -55,9 +55,10 @@ uint64_t ConnectXModel::mmio_read(int, uint32_t off, unsigned width) {
     case INTERNAL_TIMER_H::offset():
       v = static_cast<uint32_t>(absl::ToUnixNanos(ctx_.clock->now()) >> 32);
       break;
-    case INTERNAL_TIMER_L::offset(): v = static_cast<uint32_t>(absl::ToUnixNanos(ctx_.clock->now())); break;
-    default:
-      ctx_.log->report(absl::StrFormat("ConnectX: read of unmodelled offset %#x", off));
+    case INTERNAL_TIMER_L::offset():
+      v = static_cast<uint32_t>(absl::ToUnixNanos(ctx_.clock->now()));
+      break;
+    default: ctx_.log->report(absl::StrFormat("ConnectX: read of unmodelled offset %#x", off));
   }
   return to_order<ByteOrder::kBig>(v);
 }
@@ -74,7 +75,9 @@ void ConnectXModel::mmio_write(int, uint32_t off, unsigned width, uint64_t value
     case CMDQ_ADDR_L_SZ::offset():
       cmdq_ = uint64_t{cmdq_addr_h_} << 32 | (v & 0xFFFFF000u);
       if (((v >> 8) & 7) == 7) {
-        ctx_.log->report("ConnectX: nic_interface 7 (software reset) written; ENABLE_HCA would hang (docs/connectx.md §8)");
+        ctx_.log->report(
+            "ConnectX: nic_interface 7 (software reset) written; ENABLE_HCA would hang "
+            "(docs/connectx.md §8)");
       }
       return;
     case CMD_DBELL::offset():
@@ -84,7 +87,8 @@ void ConnectXModel::mmio_write(int, uint32_t off, unsigned width, uint64_t value
       }
       return doorbell(v);
   }
-  ctx_.log->report(absl::StrFormat("ConnectX: write of %#x to read-only or unmodelled offset %#x", v, off));
+  ctx_.log->report(
+      absl::StrFormat("ConnectX: write of %#x to read-only or unmodelled offset %#x", v, off));
 }
 
 void ConnectXModel::doorbell(uint32_t slots) {
@@ -99,12 +103,14 @@ void ConnectXModel::doorbell(uint32_t slots) {
 // the entry back: the owner bit stays 1.
 void ConnectXModel::execute(uint32_t slot) {
   if (stop_completing_ || fatal()) return;
-  auto mem = ctx_.iommu->translate(cmdq_ + slot * CmdEntry::kSize, CmdEntry::kSize, "ConnectX command entry read");
+  auto mem = ctx_.iommu->translate(cmdq_ + slot * CmdEntry::kSize, CmdEntry::kSize,
+                                   "ConnectX command entry read");
   if (!mem.ok()) return;
   uint8_t* entry = mem->data();
   LayoutRef<CmdEntry> e(entry);
   if (!e.is_set<CmdEntry::OWNER>()) {
-    ctx_.log->report(absl::StrFormat("ConnectX: doorbell for command slot %d that software still owns", slot));
+    ctx_.log->report(
+        absl::StrFormat("ConnectX: doorbell for command slot %d that software still owns", slot));
     return;
   }
   const uint16_t opcode = static_cast<uint16_t>(entry[kCmdInlineIn] << 8 | entry[kCmdInlineIn + 1]);
@@ -134,7 +140,8 @@ void ConnectXModel::execute(uint32_t slot) {
   // PRM "Command Interface": an EQ subscribed to command completion gets an
   // EQE whose vector names the entry.
   if (subscribed(kEventCommand)) {
-    post_event_data(kEventCommand, 0, [&](LayoutRef<Eqe> ev) { ev.set<Eqe::CMD_VECTOR>(1u << slot); });
+    post_event_data(kEventCommand, 0,
+                    [&](LayoutRef<Eqe> ev) { ev.set<Eqe::CMD_VECTOR>(1u << slot); });
   }
 }
 
@@ -231,7 +238,9 @@ std::vector<uint8_t> ConnectXModel::run(const std::vector<uint8_t>& in, size_t o
   const uint16_t op_mod = static_cast<uint16_t>(LayoutView<CmdIn>(in.data()).get<CmdIn::OP_MOD>());
   ++by_opcode_[opcode];
   auto fail = [&](CmdStatus s, uint32_t syndrome) {
-    LayoutRef<CmdOut>(out.data()).set<CmdOut::STATUS>(static_cast<uint8_t>(s)).set<CmdOut::SYNDROME>(syndrome);
+    LayoutRef<CmdOut>(out.data())
+        .set<CmdOut::STATUS>(static_cast<uint8_t>(s))
+        .set<CmdOut::SYNDROME>(syndrome);
     return out;
   };
   if (fail_next_ && (fail_next_->opcode == 0 || fail_next_->opcode == opcode) &&
@@ -328,10 +337,14 @@ ConnectXModel::Result ConnectXModel::execute(TEARDOWN_HCA, Io&) {
 // take: returns pages once the HCA is torn down (or never initialized), and
 // while running those a page request offered back.
 ConnectXModel::Result ConnectXModel::execute(MANAGE_PAGES, Io& io) {
-  const uint32_t n = LayoutView<MANAGE_PAGES::In>(io.in.data()).get<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>();
-  auto page = [](const uint8_t* at) { return LayoutView<Plain<8>>(at).get<Plain<8>::Field<0, uint64_t>>(); };
+  const uint32_t n =
+      LayoutView<MANAGE_PAGES::In>(io.in.data()).get<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>();
+  auto page = [](const uint8_t* at) {
+    return LayoutView<Plain<8>>(at).get<Plain<8>::Field<0, uint64_t>>();
+  };
   if (io.op_mod == kManageGive) {
-    if (io.in.size() < MANAGE_PAGES::kPas + 8 * size_t{n}) return {CmdStatus::kBadInputLength, 0x10};
+    if (io.in.size() < MANAGE_PAGES::kPas + 8 * size_t{n})
+      return {CmdStatus::kBadInputLength, 0x10};
     std::vector<uint64_t> given;
     for (uint32_t i = 0; i < n; ++i) {
       const uint64_t pa = page(io.in.data() + MANAGE_PAGES::kPas + 8 * i);

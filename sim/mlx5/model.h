@@ -47,7 +47,7 @@ struct ConnectXProfile {
   uint16_t device_id;
   int32_t boot_pages, init_pages, regular_pages;
   uint32_t log_max_cq_size, log_max_eq_size, log_max_wq_size;
-  uint32_t ptys_speed_bit;  // PTYS eth_proto_oper when the link is up
+  uint32_t ptys_speed_bit;                               // PTYS eth_proto_oper when the link is up
   MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0xc5, 0x01}};  // the vport's permanent address
   uint32_t log_max_uc_list = 7;  // the vport's allowed unicast list: 2^n addresses
   // Ethernet caps enhanced_multi_pkt_send_wqe (ConnectX-5 on; the vport
@@ -174,9 +174,9 @@ class ConnectXModel final : public DeviceModel {
   // rx_failed, tx_failed and tx_flushed whose CQE was not written (the CQ had
   // overrun), so no driver can count them.
   struct Drops {
-    uint64_t link_down = 0, vport_filter = 0, no_steering = 0, rq_not_ready = 0,
-             no_wqe = 0, oversize = 0, eq_full = 0, eq_stalled = 0, fatal = 0,
-             rx_failed = 0, tx_failed = 0, tx_flushed = 0, no_cqe = 0;
+    uint64_t link_down = 0, vport_filter = 0, no_steering = 0, rq_not_ready = 0, no_wqe = 0,
+             oversize = 0, eq_full = 0, eq_stalled = 0, fatal = 0, rx_failed = 0, tx_failed = 0,
+             tx_flushed = 0, no_cqe = 0;
   };
   const Drops& drops() const { return drops_; }
   // The frames of drops() (not eq_full, eq_stalled: events), by field name,
@@ -248,11 +248,16 @@ class ConnectXModel final : public DeviceModel {
   Result execute(mlx5::SET_FLOW_TABLE_ENTRY, Io& io);
   Result execute(mlx5::SET_FLOW_TABLE_ROOT, Io& io);
   Result execute(mlx5::DELETE_FLOW_TABLE_ENTRY, Io& io);
-  Result execute(mlx5::DESTROY_FLOW_TABLE, Io& io) { return destroy(mlx5::DESTROY_FLOW_TABLE::kOpcode, io); }
-  Result execute(mlx5::DESTROY_FLOW_GROUP, Io& io) { return destroy(mlx5::DESTROY_FLOW_GROUP::kOpcode, io); }
+  Result execute(mlx5::DESTROY_FLOW_TABLE, Io& io) {
+    return destroy(mlx5::DESTROY_FLOW_TABLE::kOpcode, io);
+  }
+  Result execute(mlx5::DESTROY_FLOW_GROUP, Io& io) {
+    return destroy(mlx5::DESTROY_FLOW_GROUP::kOpcode, io);
+  }
   template <typename Cmd>
-    requires std::is_base_of_v<mlx5::DestroysNumbered, Cmd>
-  Result execute(Cmd, Io& io) { return destroy(Cmd::kOpcode, io); }
+  requires std::is_base_of_v<mlx5::DestroysNumbered, Cmd> Result execute(Cmd, Io& io) {
+    return destroy(Cmd::kOpcode, io);
+  }
   // port.cc: the vport and the port.
   Result execute(mlx5::QUERY_NIC_VPORT_CONTEXT, Io& io);
   Result execute(mlx5::MODIFY_NIC_VPORT_CONTEXT, Io& io);
@@ -293,9 +298,11 @@ class ConnectXModel final : public DeviceModel {
   void receive(absl::Span<const uint8_t> frame);
   void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames);
   ABSL_ATTRIBUTE_ALWAYS_INLINE inline void deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
-               const LayoutValue<mlx5::OuterHeaders>& headers, uint8_t flags);
-  ABSL_ATTRIBUTE_ALWAYS_INLINE inline void deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash,
-                                                       uint8_t flags);
+                                                   const LayoutValue<mlx5::OuterHeaders>& headers,
+                                                   uint8_t flags);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline void deliver_to_rq(uint32_t rqn,
+                                                         absl::Span<const uint8_t> frame,
+                                                         uint32_t hash, uint8_t flags);
   bool read_receive_counter(uint32_t rqn, cx::Wq& rq);
   ABSL_ATTRIBUTE_NOINLINE static uint32_t rss_hash(const cx::Tir& tir,
                                                    const LayoutValue<mlx5::OuterHeaders>& headers);
@@ -318,7 +325,8 @@ class ConnectXModel final : public DeviceModel {
   CqeSlot claim_cqe(uint32_t cqn) {
     cx::Cq* const cq = objects_.cq(cqn);
     if (cq == nullptr || cq->overrun) return {};
-    if (ABSL_PREDICT_FALSE(faults_ != nullptr || (!cq->oi && ((cq->pi - cq->ci) & 0xFFFFFF) >= (1u << cq->log_size))) &&
+    if (ABSL_PREDICT_FALSE(faults_ != nullptr ||
+                           (!cq->oi && ((cq->pi - cq->ci) & 0xFFFFFF) >= (1u << cq->log_size))) &&
         !cq_has_room(cqn, *cq)) {
       return {};
     }
@@ -338,7 +346,8 @@ class ConnectXModel final : public DeviceModel {
   void post_event(uint32_t type, uint32_t sub_type, uint32_t cqn = 0, uint8_t syndrome = 0);
   bool subscribed(uint32_t type) const;  // an EQ takes events of this type
   // The EQE's data (bytes 0x20-0x3B) filled by `data`.
-  void post_event_data(uint32_t type, uint32_t sub_type, absl::FunctionRef<void(LayoutRef<mlx5::Eqe>)> data);
+  void post_event_data(uint32_t type, uint32_t sub_type,
+                       absl::FunctionRef<void(LayoutRef<mlx5::Eqe>)> data);
   void update_link();
   // A frame in the vport counters (received or sent; unicast, broadcast or
   // multicast: groups 4, 2 and 6). Inline: a frame each way.
@@ -352,17 +361,20 @@ class ConnectXModel final : public DeviceModel {
     ++vport_counters_[off];
     vport_counters_[off + 1] += f.size();
   }
-  bool take_fault(WqeFault f) { return wqe_fault_ == f ? (wqe_fault_ = WqeFault::kNone, true) : false; }
+  bool take_fault(WqeFault f) {
+    return wqe_fault_ == f ? (wqe_fault_ = WqeFault::kNone, true) : false;
+  }
   bool fault(ConnectXFault f) { return faults_ != nullptr && faults_->fire(f); }
   bool command_fault(ConnectXFault f, uint16_t opcode) {
-    return faults_ != nullptr && (faults_->command_opcode == 0 || faults_->command_opcode == opcode) &&
-           faults_->fire(f);
+    return faults_ != nullptr &&
+           (faults_->command_opcode == 0 || faults_->command_opcode == opcode) && faults_->fire(f);
   }
   // kHealthSyndrome's opportunity; true when the firmware has stopped. PRM
   // "Health Buffer": a nonzero health syndrome means the firmware hit a fatal
   // error; it runs no more commands and no queue until the function is reset.
   bool fatal() {
-    if (health_syndrome_ == 0 && fault(ConnectXFault::kHealthSyndrome)) health_syndrome_ = faults_->health_syndrome;
+    if (health_syndrome_ == 0 && fault(ConnectXFault::kHealthSyndrome))
+      health_syndrome_ = faults_->health_syndrome;
     return health_syndrome_ != 0;
   }
 
@@ -372,7 +384,7 @@ class ConnectXModel final : public DeviceModel {
   uint32_t cmdq_addr_h_ = 0;
   bool enabled_ = false, initialized_ = false, torn_down_ = false;
   uint16_t issi_ = 0;
-  int32_t owed_[4] = {};  // pages still asked for per stage (index = op_mod)
+  int32_t owed_[4] = {};     // pages still asked for per stage (index = op_mod)
   uint32_t returnable_ = 0;  // pages offered back by a page request while running
   std::set<uint64_t> pages_;
   bool stop_completing_ = false, stay_initializing_ = false, eq_stalled_ = false;

@@ -37,10 +37,20 @@ const std::array<uint8_t, OuterHeaders::kSize>& parsed_bits() {
     std::array<uint8_t, OuterHeaders::kSize> b{};
     std::memset(b.data(), 0xFF, 6);  // smac
     using H = OuterHeaders;
-    LayoutRef<H>(b.data()).set<H::ETHERTYPE>(0xFFFF).set<H::DMAC_47_16>(~0u).set<H::DMAC_15_0>(0xFFFF)
-        .set<H::FIRST_VID>(0xFFF).set<H::IP_PROTOCOL>(0xFF).set<H::CVLAN_TAG>(1).set<H::IP_VERSION>(0xF)
-        .set<H::TCP_SPORT>(0xFFFF).set<H::TCP_DPORT>(0xFFFF).set<H::UDP_SPORT>(0xFFFF)
-        .set<H::UDP_DPORT>(0xFFFF).set<H::SRC_IPV4>(~0u).set<H::DST_IPV4>(~0u);
+    LayoutRef<H>(b.data())
+        .set<H::ETHERTYPE>(0xFFFF)
+        .set<H::DMAC_47_16>(~0u)
+        .set<H::DMAC_15_0>(0xFFFF)
+        .set<H::FIRST_VID>(0xFFF)
+        .set<H::IP_PROTOCOL>(0xFF)
+        .set<H::CVLAN_TAG>(1)
+        .set<H::IP_VERSION>(0xF)
+        .set<H::TCP_SPORT>(0xFFFF)
+        .set<H::TCP_DPORT>(0xFFFF)
+        .set<H::UDP_SPORT>(0xFFFF)
+        .set<H::UDP_DPORT>(0xFFFF)
+        .set<H::SRC_IPV4>(~0u)
+        .set<H::DST_IPV4>(~0u);
     return b;
   }();
   return bits;
@@ -109,10 +119,18 @@ ConnectXModel::Result ConnectXModel::execute(QUERY_SPECIAL_CONTEXTS, Io& io) {
   return {};
 }
 
-ConnectXModel::Result ConnectXModel::execute(CREATE_SQ, Io& io) { return create_wq<CREATE_SQ>(io, true); }
-ConnectXModel::Result ConnectXModel::execute(CREATE_RQ, Io& io) { return create_wq<CREATE_RQ>(io, false); }
-ConnectXModel::Result ConnectXModel::execute(MODIFY_SQ, Io& io) { return modify_wq<MODIFY_SQ>(io, true); }
-ConnectXModel::Result ConnectXModel::execute(MODIFY_RQ, Io& io) { return modify_wq<MODIFY_RQ>(io, false); }
+ConnectXModel::Result ConnectXModel::execute(CREATE_SQ, Io& io) {
+  return create_wq<CREATE_SQ>(io, true);
+}
+ConnectXModel::Result ConnectXModel::execute(CREATE_RQ, Io& io) {
+  return create_wq<CREATE_RQ>(io, false);
+}
+ConnectXModel::Result ConnectXModel::execute(MODIFY_SQ, Io& io) {
+  return modify_wq<MODIFY_SQ>(io, true);
+}
+ConnectXModel::Result ConnectXModel::execute(MODIFY_RQ, Io& io) {
+  return modify_wq<MODIFY_RQ>(io, false);
+}
 
 ConnectXModel::Result ConnectXModel::execute(CREATE_TIS, Io& io) {
   auto in = LayoutView<CREATE_TIS::In>(io.in.data());
@@ -153,7 +171,8 @@ ConnectXModel::Result ConnectXModel::execute(CREATE_EQ, Io& io) {
   eq.log_size = in.get<In::LOG_EQ_SIZE>();
   eq.uar = in.get<In::UAR_PAGE>();
   eq.events = in.get<In::EVENT_BITMASK>();
-  if (eq.log_size < 1 || eq.log_size > profile_.log_max_eq_size) return {CmdStatus::kBadParam, 0x201};
+  if (eq.log_size < 1 || eq.log_size > profile_.log_max_eq_size)
+    return {CmdStatus::kBadParam, 0x201};
   if (objects_.uars.count(eq.uar) == 0) return {CmdStatus::kBadResource, 0x202};
   if (!read_pages(io.in, in.get<In::LOG_PAGE_SIZE>(), uint64_t{64} << eq.log_size, &eq.mem)) {
     return {CmdStatus::kBadParam, 0x203};
@@ -286,7 +305,8 @@ ConnectXModel::Result ConnectXModel::execute(CREATE_RQT, Io& io) {
   auto in = LayoutView<In>(io.in.data());
   const uint32_t max = in.get<In::RQT_MAX_SIZE>(), actual = in.get<In::RQT_ACTUAL_SIZE>();
   if (!pow2(actual) || actual > max) return {CmdStatus::kBadParam, 0x251};
-  if (io.in.size() < CREATE_RQT::kRqNum + 4 * size_t{actual}) return {CmdStatus::kBadInputLength, 0x252};
+  if (io.in.size() < CREATE_RQT::kRqNum + 4 * size_t{actual})
+    return {CmdStatus::kBadInputLength, 0x252};
   std::vector<uint32_t> rqs;
   for (uint32_t i = 0; i < actual; ++i) {
     const uint32_t rqn = be32(io.in, CREATE_RQT::kRqNum + 4 * i) & 0xFFFFFF;
@@ -458,7 +478,8 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       if (any_wq([&](const cx::Wq& w) { return w.cqn == n; })) return busy;
       o.cqs.erase(n);
       return {};
-    case DESTROY_SQ::kOpcode: case DESTROY_RQ::kOpcode: {
+    case DESTROY_SQ::kOpcode:
+    case DESTROY_RQ::kOpcode: {
       auto it = o.wqs.find(n);
       if (it == o.wqs.end() || it->second.send != (opcode == DESTROY_SQ::kOpcode)) return missing;
       bool used = false;
@@ -492,7 +513,8 @@ ConnectXModel::Result ConnectXModel::destroy(uint16_t opcode, Io& io) {
       const uint32_t id = LayoutView<TableIn>(io.in.data()).get<TableIn::TABLE_ID>();
       auto t = o.tables.find(id);
       if (t == o.tables.end()) return missing;
-      if (o.root == id || !t->second.groups.empty() || any_entry_to(kDestFlowTable, id)) return busy;
+      if (o.root == id || !t->second.groups.empty() || any_entry_to(kDestFlowTable, id))
+        return busy;
       o.tables.erase(t);
       return {};
     }

@@ -92,7 +92,7 @@ struct FlowEntry {
 struct FlowTable {
   uint32_t type, level, log_size;
   std::map<uint32_t, FlowGroup> groups;
-  std::map<uint32_t, FlowEntry> entries;  // by flow index: matched in order
+  std::map<uint32_t, FlowEntry> entries;   // by flow index: matched in order
   std::vector<const FlowEntry*> in_order;  // the same entries, for the datapath
   void entries_changed() {
     in_order.clear();
@@ -152,7 +152,7 @@ struct PortState {
   uint32_t vport_mtu = 0;  // 0: not set (the port MTU applies)
   bool promisc_uc = false, promisc_mc = false, promisc_all = false;
   std::vector<MacAddress> allowed_uc;  // unicast addresses the vport takes besides `mac`
-  bool admin_up = false;  // PAOS admin_status; a closing driver leaves it down
+  bool admin_up = false;               // PAOS admin_status; a closing driver leaves it down
   uint32_t max_mtu = 9216, admin_mtu = 1522;
 };
 

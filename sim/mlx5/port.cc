@@ -14,9 +14,6 @@ namespace safenic::sim {
 
 using namespace ::safenic::mlx5;  // the shared layouts
 
-namespace {
-}  // namespace
-
 // A port change event when the link state changes (docs/connectx.md §5: type 0x09).
 void ConnectXModel::update_link() {
   const bool up = link_up();
@@ -83,7 +80,8 @@ ConnectXModel::Result ConnectXModel::execute(QUERY_VPORT_STATE, Io& io) {
 
 ConnectXModel::Result ConnectXModel::execute(QUERY_VPORT_COUNTER, Io& io) {
   for (size_t w = 2; w < kVportCounterWords; ++w) {
-    for (int i = 0; i < 8; ++i) io.out[8 * w + i] = static_cast<uint8_t>(vport_counters_[w] >> (56 - 8 * i));
+    for (int i = 0; i < 8; ++i)
+      io.out[8 * w + i] = static_cast<uint8_t>(vport_counters_[w] >> (56 - 8 * i));
   }
   if (LayoutView<QUERY_VPORT_COUNTER::In>(io.in.data()).get<QUERY_VPORT_COUNTER::In::CLEAR>()) {
     std::fill(std::begin(vport_counters_), std::end(vport_counters_), 0);
@@ -94,13 +92,17 @@ ConnectXModel::Result ConnectXModel::execute(QUERY_VPORT_COUNTER, Io& io) {
 // ACCESS_REGISTER (docs/connectx.md §7): PAOS, PTYS and PMTU of local port 1.
 ConnectXModel::Result ConnectXModel::execute(ACCESS_REGISTER, Io& io) {
   const uint32_t id = LayoutView<PAOS>(io.in.data()).get<PAOS::REGISTER_ID>();
-  const size_t size = id == PAOS::kId ? PAOS::kSize : id == PTYS::kId ? PTYS::kSize
-                    : id == PMTU::kId ? PMTU::kSize : 0;
+  const size_t size = id == PAOS::kId   ? PAOS::kSize
+                      : id == PTYS::kId ? PTYS::kSize
+                      : id == PMTU::kId ? PMTU::kSize
+                                        : 0;
   if (size == 0) return {CmdStatus::kBadParam, 0x602};  // a register the model lacks
   if (io.in.size() < size) return {CmdStatus::kBadInputLength, 0x603};
   if (io.out.size() < size) return {CmdStatus::kBadOutputLength, 0x604};
-  if (io.op_mod != kRegisterRead && io.op_mod != kRegisterWrite) return {CmdStatus::kBadParam, 0x605};
-  if (LayoutView<PAOS>(io.in.data()).get<PAOS::LOCAL_PORT>() != 1) return {CmdStatus::kBadParam, 0x606};
+  if (io.op_mod != kRegisterRead && io.op_mod != kRegisterWrite)
+    return {CmdStatus::kBadParam, 0x605};
+  if (LayoutView<PAOS>(io.in.data()).get<PAOS::LOCAL_PORT>() != 1)
+    return {CmdStatus::kBadParam, 0x606};
   const bool read = io.op_mod == kRegisterRead;
   cx::PortState& p = port_state_;
   std::memcpy(io.out.data() + 0x10, io.in.data() + 0x10, size - 0x10);

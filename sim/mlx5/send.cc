@@ -35,7 +35,8 @@ void ConnectXModel::send_doorbell(uint32_t uar, uint64_t bus_value) {
   const uint32_t dw0 = static_cast<uint32_t>(v >> 32), sqn = static_cast<uint32_t>(v) >> 8;
   auto it = objects_.wqs.find(sqn);
   if (it == objects_.wqs.end() || !it->second.send) {
-    ctx_.log->report(absl::StrFormat("ConnectX: send doorbell for SQ %#x, which does not exist", sqn));
+    ctx_.log->report(
+        absl::StrFormat("ConnectX: send doorbell for SQ %#x, which does not exist", sqn));
     return;
   }
   cx::Wq& sq = it->second;
@@ -43,18 +44,22 @@ void ConnectXModel::send_doorbell(uint32_t uar, uint64_t bus_value) {
     ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x rung on UAR %d; it was created with UAR %d",
                                      sqn, uar, sq.uar));
   }
-  uint8_t* const db = sq_dbr_window_.get(*ctx_.iommu, sq.dbr, 8, "ConnectX SQ doorbell record read");
+  uint8_t* const db =
+      sq_dbr_window_.get(*ctx_.iommu, sq.dbr, 8, "ConnectX SQ doorbell record read");
   if (db == nullptr) return;
-  const uint16_t pi = static_cast<uint16_t>(LayoutRef<WqDoorbell>(db).get<WqDoorbell::SEND_COUNTER>());
+  const uint16_t pi =
+      static_cast<uint16_t>(LayoutRef<WqDoorbell>(db).get<WqDoorbell::SEND_COUNTER>());
   const uint16_t index = static_cast<uint16_t>(dw0 >> 8);
   const uint32_t ds = static_cast<uint32_t>(v) & 0x3F;
   if (static_cast<uint16_t>(index + blocks_of(ds)) != pi) {
     ctx_.log->report(absl::StrFormat(
         "ConnectX: SQ %#x doorbell names WQE %d of ds %d, but the doorbell record's send counter "
-        "is %d (write the record, then ring with the last WQE)", sqn, index, ds, pi));
+        "is %d (write the record, then ring with the last WQE)",
+        sqn, index, ds, pi));
   }
   if (sq.state == kRst) {
-    ctx_.log->report(absl::StrFormat("ConnectX: send doorbell for SQ %#x in RST (MODIFY_SQ to RDY first)", sqn));
+    ctx_.log->report(
+        absl::StrFormat("ConnectX: send doorbell for SQ %#x in RST (MODIFY_SQ to RDY first)", sqn));
     return;
   }
   transmit(sqn, sq, pi);
@@ -63,7 +68,8 @@ void ConnectXModel::send_doorbell(uint32_t uar, uint64_t bus_value) {
 uint32_t ConnectXModel::read_send_wqe(const cx::Wq& sq, uint16_t c) {
   const uint32_t size = 1u << sq.log_size;
   auto block = [&](uint32_t i) {
-    return send_wq_window_.get(*ctx_.iommu, sq.mem.at(uint64_t{(c + i) & (size - 1u)} * kWqeBasicBlock),
+    return send_wq_window_.get(*ctx_.iommu,
+                               sq.mem.at(uint64_t{(c + i) & (size - 1u)} * kWqeBasicBlock),
                                kWqeBasicBlock, "ConnectX send WQE read");
   };
   const uint8_t* const first = block(0);
@@ -84,11 +90,13 @@ std::string ConnectXModel::check_send_wqe(uint32_t sqn, const cx::Wq& sq, uint16
   const uint32_t opcode = w.get<SendWqe::OPCODE>(), ds = w.get<SendWqe::DS>();
   const uint32_t inline_size = w.get<SendWqe::INLINE_HDR_SZ>();
   if (w.get<SendWqe::WQE_INDEX>() != c || w.get<SendWqe::SQN>() != sqn) {
-    return absl::StrFormat("index %d and sqn %#x", w.get<SendWqe::WQE_INDEX>(), w.get<SendWqe::SQN>());
+    return absl::StrFormat("index %d and sqn %#x", w.get<SendWqe::WQE_INDEX>(),
+                           w.get<SendWqe::SQN>());
   }
   if (ds < 1) return "ds 0";
   if (blocks > posted) {
-    return absl::StrFormat("ds %d takes %d basic blocks, but only %d are posted", ds, blocks, posted);
+    return absl::StrFormat("ds %d takes %d basic blocks, but only %d are posted", ds, blocks,
+                           posted);
   }
   if (opcode == kOpcodeNop) return "";
   if (opcode == kOpcodeSend) {
@@ -101,33 +109,39 @@ std::string ConnectXModel::check_send_wqe(uint32_t sqn, const cx::Wq& sq, uint16
   }
   if (opcode == kOpcodeEnhancedMpsw && profile_.enhanced_mpw) {
     if (ds < 3) return absl::StrFormat("ENHANCED_MPSW with ds %d: no data segment", ds);
-    if (inline_size != 0) return absl::StrFormat("ENHANCED_MPSW with %d inline header bytes", inline_size);
+    if (inline_size != 0)
+      return absl::StrFormat("ENHANCED_MPSW with %d inline header bytes", inline_size);
     if (sq.min_inline != 0) {
-      return absl::StrFormat("ENHANCED_MPSW on an SQ of min_wqe_inline_mode %d (the model takes no "
-                             "inline data segments)", sq.min_inline);
+      return absl::StrFormat(
+          "ENHANCED_MPSW on an SQ of min_wqe_inline_mode %d (the model takes no "
+          "inline data segments)",
+          sq.min_inline);
     }
     return "";
   }
   return absl::StrFormat("opcode %#x (the model implements SEND, NOP%s)", opcode,
-                         profile_.enhanced_mpw ? " and ENHANCED_MPSW" : "; ENHANCED_MPSW only "
-                                                                        "where the capability says so");
+                         profile_.enhanced_mpw ? " and ENHANCED_MPSW"
+                                               : "; ENHANCED_MPSW only "
+                                                 "where the capability says so");
 }
 
 // One data segment's bytes, where they lie in host memory (the reserved
 // lkey, a live mapping, the frame no longer than the MAC sends with the
 // `frame_so_far` bytes before them); a syndrome when it fails.
-uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> seg, size_t frame_so_far,
-                                       absl::Span<const uint8_t>& data) {
+uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> seg,
+                                       size_t frame_so_far, absl::Span<const uint8_t>& data) {
   const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) || fault(ConnectXFault::kBadLkey)
                             ? ~kModelResdLkey
                             : seg.get<DataSegment::LKEY>();
-  const uint64_t bytes = seg.get<DataSegment::BYTE_COUNT>() == 0 ? uint64_t{1} << 31
-                                                                 : seg.get<DataSegment::BYTE_COUNT>();
+  const uint64_t bytes = seg.get<DataSegment::BYTE_COUNT>() == 0
+                             ? uint64_t{1} << 31
+                             : seg.get<DataSegment::BYTE_COUNT>();
   uint64_t addr = seg.get<DataSegment::ADDR>();
   if (take_fault(WqeFault::kSendUnmapped)) addr += uint64_t{1} << 44;
   if (!sq.rlkey || lkey != kModelResdLkey) return kSyndromeLocalProtection;
   if (frame_so_far + bytes > kMaxFrame) return kSyndromeLocalLength;
-  const uint8_t* const buf = send_data_window_.get(*ctx_.iommu, addr, bytes, "ConnectX send data read");
+  const uint8_t* const buf =
+      send_data_window_.get(*ctx_.iommu, addr, bytes, "ConnectX send data read");
   if (buf == nullptr) return kSyndromeLocalProtection;
   data = {buf, static_cast<size_t>(bytes)};
   return 0;
@@ -168,8 +182,11 @@ uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
   if (opcode == kOpcodeSend) {
     const uint32_t inline_size = LayoutRef<SendWqe>(wqe_).get<SendWqe::INLINE_HDR_SZ>();
     tx_frame_.assign(wqe_ + SendWqe::kInlineStart, wqe_ + SendWqe::kInlineStart + inline_size);
-    for (uint32_t off = (SendWqe::kInlineStart + inline_size + 15) / 16 * 16; off < 16 * ds; off += 16) {
-      if (uint8_t s = read_frame_data(sq, LayoutRef<DataSegment>(wqe_ + off), tx_frame_.size(), data); s != 0) {
+    for (uint32_t off = (SendWqe::kInlineStart + inline_size + 15) / 16 * 16; off < 16 * ds;
+         off += 16) {
+      if (uint8_t s =
+              read_frame_data(sq, LayoutRef<DataSegment>(wqe_ + off), tx_frame_.size(), data);
+          s != 0) {
         return s;
       }
       tx_frame_.insert(tx_frame_.end(), data.begin(), data.end());
@@ -179,7 +196,8 @@ uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
     for (uint32_t off = kEmpwFirstSegment; off < 16 * ds; off += 16) {
       LayoutRef<DataSegment> seg(wqe_ + off);
       if (seg.get<DataSegment::BYTE_COUNT>() & kDataInline) {
-        ctx_.log->report("ConnectX: ENHANCED_MPSW inline data segment (the model implements pointers only)");
+        ctx_.log->report(
+            "ConnectX: ENHANCED_MPSW inline data segment (the model implements pointers only)");
         return kSyndromeLocalQpOperation;
       }
       if (uint8_t s = read_frame_data(sq, seg, 0, data); s != 0) return s;
@@ -193,8 +211,9 @@ uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
 void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
   const uint32_t size = 1u << sq.log_size;
   if (static_cast<uint16_t>(until - sq.counter) > size) {
-    ctx_.log->report(absl::StrFormat("ConnectX: SQ %#x: its send counter says %d WQEs posted; its ring holds %d", sqn,
-                                     static_cast<uint16_t>(until - sq.counter), size));
+    ctx_.log->report(
+        absl::StrFormat("ConnectX: SQ %#x: its send counter says %d WQEs posted; its ring holds %d",
+                        sqn, static_cast<uint16_t>(until - sq.counter), size));
     return;
   }
   if (sq.state == kErr) return flush_wq(sqn, sq, until);
@@ -219,7 +238,9 @@ void ConnectXModel::transmit(uint32_t sqn, cx::Wq& sq, uint16_t until) {
     sq.counter = static_cast<uint16_t>(c + blocks);
     if (w.get<SendWqe::CE>() == kCeAlways) {
       if (const CqeSlot slot = claim_cqe(sq.cqn)) {
-        LayoutRef<Cqe>(slot.mem).set<Cqe::SOP_DROP_QPN>(opcode << 24 | sqn).set<Cqe::WQE_COUNTER>(c);
+        LayoutRef<Cqe>(slot.mem)
+            .set<Cqe::SOP_DROP_QPN>(opcode << 24 | sqn)
+            .set<Cqe::WQE_COUNTER>(c);
         post_cqe(slot, kCqeReq);
       }
     }

@@ -67,21 +67,23 @@ struct TrapHandler {
     signal(SIGSEGV, SIG_DFL);  // the access faults again, now fatally
   }
 
-  [[noreturn]] static void cannot_emulate(const TrappedMmio& r, uintptr_t address, const uint8_t* code,
-                                          const char* why) {
+  [[noreturn]] static void cannot_emulate(const TrappedMmio& r, uintptr_t address,
+                                          const uint8_t* code, const char* why) {
     char bytes[64] = {};
     size_t n = 0;
     for (int i = 0; i < 15 && n + 4 < sizeof bytes; ++i) {
-      n += static_cast<size_t>(std::snprintf(bytes + n, sizeof bytes - n, "%s%02x", i ? " " : "", code[i]));
+      n += static_cast<size_t>(
+          std::snprintf(bytes + n, sizeof bytes - n, "%s%02x", i ? " " : "", code[i]));
     }
     char message[512];
     const int len = std::snprintf(
         message, sizeof message,
         "safenic trapped MMIO: %s at offset %#lx of %s: the instruction at %p (bytes %s) "
         "is not one this emulator decodes (mov, movzx, movsx of 1, 2, 4 or 8 bytes)\n",
-        why, static_cast<unsigned long>(r.device_offset_ + address - reinterpret_cast<uintptr_t>(r.base())),
-        r.name().c_str(),
-        static_cast<const void*>(code), bytes);
+        why,
+        static_cast<unsigned long>(r.device_offset_ + address -
+                                   reinterpret_cast<uintptr_t>(r.base())),
+        r.name().c_str(), static_cast<const void*>(code), bytes);
     if (len > 0) (void)!write(STDERR_FILENO, message, static_cast<size_t>(len));
     _exit(1);
   }
@@ -96,9 +98,11 @@ struct TrapHandler {
     const std::optional<X86Access> a = decode_x86_access(code, 15);
     if (!a) cannot_emulate(*r, address, code, "an access");
     // The page-fault error code's bit 1: the access was a write.
-    if (a->store != ((regs[REG_ERR] & 2) != 0)) cannot_emulate(*r, address, code, "a read-modify-write");
+    if (a->store != ((regs[REG_ERR] & 2) != 0))
+      cannot_emulate(*r, address, code, "a read-modify-write");
     const uint64_t within = address - reinterpret_cast<uintptr_t>(r->base());
-    if (within + a->width > r->size()) cannot_emulate(*r, address, code, "an access across the end");
+    if (within + a->width > r->size())
+      cannot_emulate(*r, address, code, "an access across the end");
     const uint64_t offset = r->device_offset_ + within;
     static constexpr int kRegister[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
                                           REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
@@ -117,17 +121,20 @@ struct TrapHandler {
 };
 
 absl::StatusOr<std::unique_ptr<TrappedMmio>> TrappedMmio::create(size_t size, Device& device,
-                                                                std::string name, void* address,
-                                                                uint64_t device_offset, bool address_is_hint) {
+                                                                 std::string name, void* address,
+                                                                 uint64_t device_offset,
+                                                                 bool address_is_hint) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t len = (std::max<size_t>(size, 1) + page - 1) / page * page;
   const int fixed = address != nullptr && !address_is_hint ? MAP_FIXED : 0;
-  void* base = mmap(address, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixed, -1, 0);
+  void* base =
+      mmap(address, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixed, -1, 0);
   if (base == MAP_FAILED) {
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("trapped MMIO for %s: mmap of %d bytes failed: %s", name, len, std::strerror(errno)));
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "trapped MMIO for %s: mmap of %d bytes failed: %s", name, len, std::strerror(errno)));
   }
-  std::unique_ptr<TrappedMmio> r(new TrappedMmio(base, len, device, std::move(name), device_offset));
+  std::unique_ptr<TrappedMmio> r(
+      new TrappedMmio(base, len, device, std::move(name), device_offset));
   std::call_once(TrapHandler::installed, &TrapHandler::install);
   std::lock_guard<std::mutex> lock(TrapHandler::mutex);
   for (int i = 0; i < TrapHandler::kSlots; ++i) {
@@ -139,8 +146,9 @@ absl::StatusOr<std::unique_ptr<TrappedMmio>> TrappedMmio::create(size_t size, De
     r->slot_ = i;
     return r;
   }
-  return absl::ResourceExhaustedError(absl::StrFormat(
-      "trapped MMIO for %s: all %d regions are in use; destroy one first", r->name(), TrapHandler::kSlots));
+  return absl::ResourceExhaustedError(
+      absl::StrFormat("trapped MMIO for %s: all %d regions are in use; destroy one first",
+                      r->name(), TrapHandler::kSlots));
 }
 
 TrappedMmio::~TrappedMmio() {

@@ -47,10 +47,10 @@ class TrappedMmio {
   // `address_is_hint` goes there if that range is free (mmap's hint); its
   // first byte is the device's `device_offset` (a BAR mapped in parts).
   static absl::StatusOr<std::unique_ptr<TrappedMmio>> create(size_t size, Device& device,
-                                                            std::string name,
-                                                            void* address = nullptr,
-                                                            uint64_t device_offset = 0,
-                                                            bool address_is_hint = false);
+                                                             std::string name,
+                                                             void* address = nullptr,
+                                                             uint64_t device_offset = 0,
+                                                             bool address_is_hint = false);
   ~TrappedMmio();
   TrappedMmio(const TrappedMmio&) = delete;
   TrappedMmio& operator=(const TrappedMmio&) = delete;
@@ -64,7 +64,10 @@ class TrappedMmio {
  private:
   friend struct TrapHandler;
   TrappedMmio(void* base, size_t size, Device& device, std::string name, uint64_t device_offset)
-      : base_(base), size_(size), device_(device), name_(std::move(name)),
+      : base_(base),
+        size_(size),
+        device_(device),
+        name_(std::move(name)),
         device_offset_(device_offset) {}
 
   void* base_;

@@ -74,8 +74,7 @@ std::optional<X86Access> decode_x86_access(const uint8_t* code, size_t available
         a.store = true, a.width = word, a.has_immediate = true;
         immediate_bytes = operand16 ? 2 : 4;
         break;
-      default:
-        return std::nullopt;
+      default: return std::nullopt;
     }
   }
   uint8_t modrm = 0;  // SDM 2.1.5
@@ -111,12 +110,9 @@ uint64_t x86_load_result(const X86Access& a, uint64_t old_register, uint64_t loa
   uint64_t v = low_bytes(loaded, a.width);
   if (a.sign_extend) v = sign_extend(v, a.width);
   switch (a.dest_width) {
-    case 8:
-      return v;
-    case 4:
-      return v & 0xFFFFFFFF;  // a 32-bit destination clears bits 63:32
-    case 2:
-      return (old_register & ~uint64_t{0xFFFF}) | (v & 0xFFFF);
+    case 8: return v;
+    case 4: return v & 0xFFFFFFFF;  // a 32-bit destination clears bits 63:32
+    case 2: return (old_register & ~uint64_t{0xFFFF}) | (v & 0xFFFF);
     default:
       if (a.high_byte) return (old_register & ~uint64_t{0xFF00}) | (v & 0xFF) << 8;
       return (old_register & ~uint64_t{0xFF}) | (v & 0xFF);

@@ -14,9 +14,9 @@
 namespace safenic::sim {
 
 struct X86Access {
-  unsigned length = 0;   // bytes of the whole instruction
-  unsigned width = 0;    // bytes of memory read or written: 1, 2, 4 or 8
-  bool store = false;    // memory is written (else read)
+  unsigned length = 0;  // bytes of the whole instruction
+  unsigned width = 0;   // bytes of memory read or written: 1, 2, 4 or 8
+  bool store = false;   // memory is written (else read)
   // Stores: an immediate, or register `reg`. Loads: the destination register.
   bool has_immediate = false;
   uint64_t immediate = 0;  // already truncated to `width`

@@ -52,7 +52,8 @@ ssize_t EmulatedFunction::config_access(void* buf, size_t len, uint64_t at, bool
     const uint32_t o = static_cast<uint32_t>(at + i);
     if (write) {
       if (o == kCommandOffset) command_ = static_cast<uint16_t>((command_ & 0xFF00) | bytes[i]);
-      if (o == kCommandOffset + 1) command_ = static_cast<uint16_t>((command_ & 0x00FF) | bytes[i] << 8);
+      if (o == kCommandOffset + 1)
+        command_ = static_cast<uint16_t>((command_ & 0x00FF) | bytes[i] << 8);
     } else {
       bytes[i] = static_cast<uint8_t>(config_dword(o & ~3u) >> (8 * (o & 3)));
     }
@@ -83,7 +84,8 @@ ssize_t EmulatedFunction::bar_access(int index, void* buf, size_t len, uint64_t 
   return static_cast<ssize_t>(len);
 }
 
-void* BarMappings::map(EmulatedFunction& f, int index, void* addr, size_t len, int flags, uint64_t within) {
+void* BarMappings::map(EmulatedFunction& f, int index, void* addr, size_t len, int flags,
+                       uint64_t within) {
   if (index < 0 || index > 5 || within % kPage != 0 || f.io_bar(index)) {
     return (errno = EINVAL), MAP_FAILED;  // a memory BAR, in whole pages
   }
@@ -97,7 +99,8 @@ void* BarMappings::map(EmulatedFunction& f, int index, void* addr, size_t len, i
   // first, then maps its parts into it around the MSI-X table). Without it
   // the address is a hint, which DPDK's uio path needs honoured (it maps
   // each BAR just after the last and fails if it lands elsewhere).
-  auto trap = TrappedMmio::create(len, *m.forward, absl::StrFormat("%s BAR%d", f.address(), index), addr, within,
+  auto trap = TrappedMmio::create(len, *m.forward, absl::StrFormat("%s BAR%d", f.address(), index),
+                                  addr, within,
                                   /*address_is_hint=*/(flags & MAP_FIXED) == 0);
   if (!trap.ok()) return (errno = ENOMEM), MAP_FAILED;
   m.trap = *std::move(trap);

@@ -29,7 +29,8 @@ constexpr uint64_t kPage = 4096;
 // bits 0-54 the page frame number.
 constexpr uint64_t kPagemapEntry = 8;
 constexpr uint64_t kPagePresent = uint64_t{1} << 63;
-constexpr char kAdmittedTag[] = "program memory whose physical address it read from /proc/self/pagemap";
+constexpr char kAdmittedTag[] =
+    "program memory whose physical address it read from /proc/self/pagemap";
 
 int fail(int err) {
   errno = err;
@@ -57,8 +58,8 @@ uint64_t default_hugepage_size() {
 EmulatedUio::EmulatedUio(SimContext context, std::vector<EmulatedUioDevice> devices)
     : context_(std::move(context)) {
   for (EmulatedUioDevice& spec : devices) {
-    auto d = std::unique_ptr<Device>(
-        new Device{EmulatedFunction(std::move(spec.pci), context_), spec.uio_number, std::move(spec.directories)});
+    auto d = std::unique_ptr<Device>(new Device{EmulatedFunction(std::move(spec.pci), context_),
+                                                spec.uio_number, std::move(spec.directories)});
     // DPDK opens the configuration space by its uio class path.
     d->directories.push_back(absl::StrCat("/sys/class/uio/uio", d->uio_number, "/device"));
     devices_.push_back(std::move(d));
@@ -74,7 +75,8 @@ int EmulatedUio::open(const char* path, int flags) {
   const absl::string_view p(path);
   for (const auto& d : devices_) {
     if (p == absl::StrCat("/dev/uio", d->uio_number)) {
-      const int fd = eventfd(0, ((flags & O_CLOEXEC) ? EFD_CLOEXEC : 0) | ((flags & O_NONBLOCK) ? EFD_NONBLOCK : 0));
+      const int fd = eventfd(
+          0, ((flags & O_CLOEXEC) ? EFD_CLOEXEC : 0) | ((flags & O_NONBLOCK) ? EFD_NONBLOCK : 0));
       if (fd < 0) return -1;
       fds_[fd] = {Kind::kUio};
       return fd;
@@ -116,7 +118,8 @@ int EmulatedUio::close(int fd) {
 void* EmulatedUio::mmap(void* addr, size_t len, int /*prot*/, int flags, int fd, off_t offset) {
   auto it = fds_.find(fd);
   if (it == fds_.end() || it->second.kind != Kind::kResource) return (errno = EINVAL), MAP_FAILED;
-  return bars_.map(*it->second.function, it->second.bar, addr, len, flags, static_cast<uint64_t>(offset));
+  return bars_.map(*it->second.function, it->second.bar, addr, len, flags,
+                   static_cast<uint64_t>(offset));
 }
 
 ssize_t EmulatedUio::pread(int fd, void* buf, size_t len, off_t offset) {
@@ -127,13 +130,12 @@ ssize_t EmulatedUio::pread(int fd, void* buf, size_t len, off_t offset) {
   switch (o.kind) {
     case Kind::kConfig:
       return o.function->config_access(buf, len, static_cast<uint64_t>(offset), false);
-    case Kind::kResource:  // Linux reads an I/O BAR's file with port instructions; a memory BAR's has no read
+    case Kind::kResource:  // Linux reads an I/O BAR's file with port instructions; a memory BAR's
+                           // has no read
       if (!o.function->io_bar(o.bar)) return fail(EINVAL);
       return o.function->bar_access(o.bar, buf, len, static_cast<uint64_t>(offset), false);
-    case Kind::kPagemap:
-      return pagemap(buf, len, static_cast<uint64_t>(offset));
-    case Kind::kUio:
-      return fail(ESPIPE);
+    case Kind::kPagemap: return pagemap(buf, len, static_cast<uint64_t>(offset));
+    case Kind::kUio: return fail(ESPIPE);
   }
   return fail(EINVAL);
 }
@@ -152,8 +154,7 @@ ssize_t EmulatedUio::pwrite(int fd, const void* buf, size_t len, off_t offset) {
       return o.function->bar_access(o.bar, data, len, static_cast<uint64_t>(offset), true);
     case Kind::kPagemap:
       return fail(EBADF);  // opened for reading only (the kernel's file has no write)
-    case Kind::kUio:
-      return fail(ESPIPE);
+    case Kind::kUio: return fail(ESPIPE);
   }
   return fail(EINVAL);
 }
@@ -207,12 +208,14 @@ uint64_t EmulatedUio::physical_address(uintptr_t va) {
   // A physical page of the same size, aligned to it, with a gap before it.
   const uint64_t physical = (next_physical_ + size - 1) / size * size;
   SimLock lock(context_);
-  const absl::Status s = context_.iommu->map_at(physical, reinterpret_cast<void*>(begin), size, kAdmittedTag);
+  const absl::Status s =
+      context_.iommu->map_at(physical, reinterpret_cast<void*>(begin), size, kAdmittedTag);
   if (!s.ok()) {
-    context_.log->report(absl::StrFormat(
-        "/proc/self/pagemap: the program's page at 0x%x (%d bytes) cannot be admitted to the simulated "
-        "IOMMU at physical address 0x%x (%s); it reads as not present",
-        begin, size, physical, s.message()));
+    context_.log->report(
+        absl::StrFormat("/proc/self/pagemap: the program's page at 0x%x (%d bytes) cannot be "
+                        "admitted to the simulated "
+                        "IOMMU at physical address 0x%x (%s); it reads as not present",
+                        begin, size, physical, s.message()));
     return 0;
   }
   next_physical_ = physical + size + kPage;
@@ -237,7 +240,8 @@ void EmulatedUio::forget(uintptr_t begin, uintptr_t end) {
     it = admitted_.erase(it);
   }
   for (const auto& [b, a] : remains) {
-    if (context_.iommu->map_at(a.physical, reinterpret_cast<void*>(b), a.end - b, kAdmittedTag).ok()) {
+    if (context_.iommu->map_at(a.physical, reinterpret_cast<void*>(b), a.end - b, kAdmittedTag)
+            .ok()) {
       admitted_[b] = a;
     }
   }
@@ -267,7 +271,8 @@ void EmulatedUio::mapped(void* addr, size_t len, int flags, int fd) {
   } else if (fd >= 0) {
     struct statfs fs;
     if (fstatfs(fd, &fs) == 0 && static_cast<uint64_t>(fs.f_type) == HUGETLBFS_MAGIC) {
-      page = static_cast<uint64_t>(fs.f_bsize);  // a hugetlbfs file, or a memfd made with MFD_HUGETLB
+      page =
+          static_cast<uint64_t>(fs.f_bsize);  // a hugetlbfs file, or a memfd made with MFD_HUGETLB
     }
   }
   if (page != 0) huge_[begin] = {end, page};

@@ -147,10 +147,8 @@ int EmulatedVfio::ioctl(int fd, unsigned long request, uintptr_t arg) {
 int EmulatedVfio::container_ioctl(int fd, Open& o, unsigned long request, uintptr_t arg) {
   const bool iommu_set = o.iommu_type != 0;
   switch (request) {
-    case VFIO_GET_API_VERSION:
-      return VFIO_API_VERSION;
-    case VFIO_CHECK_EXTENSION:
-      return arg == VFIO_TYPE1_IOMMU || arg == VFIO_TYPE1v2_IOMMU ? 1 : 0;
+    case VFIO_GET_API_VERSION: return VFIO_API_VERSION;
+    case VFIO_CHECK_EXTENSION: return arg == VFIO_TYPE1_IOMMU || arg == VFIO_TYPE1v2_IOMMU ? 1 : 0;
     case VFIO_SET_IOMMU: {
       bool has_group = false;
       for (const auto& [other, g] : fds_) has_group |= g.kind == Kind::kGroup && g.container == fd;
@@ -162,7 +160,8 @@ int EmulatedVfio::container_ioctl(int fd, Open& o, unsigned long request, uintpt
     case VFIO_IOMMU_GET_INFO: {
       auto* info = reinterpret_cast<vfio_iommu_type1_info*>(arg);
       if (!iommu_set) return fail(EINVAL);
-      if (too_small(info, offsetof(vfio_iommu_type1_info, iova_pgsizes) + sizeof info->iova_pgsizes)) {
+      if (too_small(info,
+                    offsetof(vfio_iommu_type1_info, iova_pgsizes) + sizeof info->iova_pgsizes)) {
         return fail(EINVAL);
       }
       // The IOVAs map_at() accepts: all but the simulator's own space.
@@ -190,8 +189,8 @@ int EmulatedVfio::container_ioctl(int fd, Open& o, unsigned long request, uintpt
       auto* map = reinterpret_cast<vfio_iommu_type1_dma_map*>(arg);
       if (!iommu_set || too_small(map, sizeof *map)) return fail(EINVAL);
       if (map->size == 0 || (map->iova | map->vaddr | map->size) % kPage != 0) return fail(EINVAL);
-      const absl::Status s = context_.iommu->map_at(map->iova, reinterpret_cast<void*>(map->vaddr), map->size,
-                                                    "VFIO_IOMMU_MAP_DMA");
+      const absl::Status s = context_.iommu->map_at(map->iova, reinterpret_cast<void*>(map->vaddr),
+                                                    map->size, "VFIO_IOMMU_MAP_DMA");
       if (!s.ok()) return fail(s.code() == absl::StatusCode::kAlreadyExists ? EEXIST : EINVAL);
       o.dma[map->iova] = map->size;
       return 0;
@@ -202,7 +201,8 @@ int EmulatedVfio::container_ioctl(int fd, Open& o, unsigned long request, uintpt
       auto* unmap = reinterpret_cast<vfio_iommu_type1_dma_unmap*>(arg);
       if (!iommu_set || too_small(unmap, sizeof *unmap)) return fail(EINVAL);
       uint64_t unmapped = 0;
-      for (auto i = o.dma.lower_bound(unmap->iova); i != o.dma.end() && i->first + i->second <= unmap->iova + unmap->size;) {
+      for (auto i = o.dma.lower_bound(unmap->iova);
+           i != o.dma.end() && i->first + i->second <= unmap->iova + unmap->size;) {
         context_.iommu->unmap(i->first, i->second);
         unmapped += i->second;
         i = o.dma.erase(i);
@@ -210,8 +210,7 @@ int EmulatedVfio::container_ioctl(int fd, Open& o, unsigned long request, uintpt
       unmap->size = unmapped;
       return 0;
     }
-    default:
-      return fail(ENOTTY);
+    default: return fail(ENOTTY);
   }
 }
 
@@ -221,7 +220,8 @@ int EmulatedVfio::group_ioctl(Open& o, unsigned long request, uintptr_t arg) {
     case VFIO_GROUP_GET_STATUS: {
       auto* status = reinterpret_cast<vfio_group_status*>(arg);
       if (too_small(status, sizeof *status)) return fail(EINVAL);
-      status->flags = VFIO_GROUP_FLAGS_VIABLE | (o.container >= 0 ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
+      status->flags =
+          VFIO_GROUP_FLAGS_VIABLE | (o.container >= 0 ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
       return 0;
     }
     case VFIO_GROUP_SET_CONTAINER: {
@@ -241,7 +241,8 @@ int EmulatedVfio::group_ioctl(Open& o, unsigned long request, uintptr_t arg) {
       const char* name = reinterpret_cast<const char*>(arg);
       if (name == nullptr) return fail(EFAULT);
       auto container = fds_.find(o.container);
-      if (container == fds_.end() || container->second.iommu_type == 0) return fail(EINVAL);  // container and IOMMU first
+      if (container == fds_.end() || container->second.iommu_type == 0)
+        return fail(EINVAL);  // container and IOMMU first
       for (const auto& d : devices_) {
         if (d->spec().iommu_group == o.group && d->spec().address == name) {
           return new_fd(Open(Kind::kDevice, -1, d.get()));
@@ -249,8 +250,7 @@ int EmulatedVfio::group_ioctl(Open& o, unsigned long request, uintptr_t arg) {
       }
       return fail(ENODEV);
     }
-    default:
-      return fail(ENOTTY);
+    default: return fail(ENOTTY);
   }
 }
 
@@ -259,7 +259,8 @@ int EmulatedVfio::device_ioctl(Device& d, unsigned long request, uintptr_t arg) 
   switch (request) {
     case VFIO_DEVICE_GET_INFO: {
       auto* info = reinterpret_cast<vfio_device_info*>(arg);
-      if (too_small(info, offsetof(vfio_device_info, num_irqs) + sizeof info->num_irqs)) return fail(EINVAL);
+      if (too_small(info, offsetof(vfio_device_info, num_irqs) + sizeof info->num_irqs))
+        return fail(EINVAL);
       info->flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
       info->num_regions = VFIO_PCI_NUM_REGIONS;
       info->num_irqs = VFIO_PCI_NUM_IRQS;
@@ -267,7 +268,8 @@ int EmulatedVfio::device_ioctl(Device& d, unsigned long request, uintptr_t arg) 
     }
     case VFIO_DEVICE_GET_REGION_INFO: {
       auto* info = reinterpret_cast<vfio_region_info*>(arg);
-      if (too_small(info, offsetof(vfio_region_info, offset) + sizeof info->offset)) return fail(EINVAL);
+      if (too_small(info, offsetof(vfio_region_info, offset) + sizeof info->offset))
+        return fail(EINVAL);
       if (info->index >= VFIO_PCI_NUM_REGIONS) return fail(EINVAL);
       info->offset = uint64_t{info->index} << kRegionShift;
       info->flags = 0;
@@ -300,9 +302,7 @@ int EmulatedVfio::device_ioctl(Device& d, unsigned long request, uintptr_t arg) 
           info->flags |= VFIO_IRQ_INFO_NORESIZE;
           break;
         case VFIO_PCI_ERR_IRQ_INDEX:
-        case VFIO_PCI_REQ_IRQ_INDEX:
-          info->count = 1;
-          break;
+        case VFIO_PCI_REQ_IRQ_INDEX: info->count = 1; break;
         default:  // MSI: the models offer MSI-X
           info->count = 0;
       }
@@ -318,16 +318,15 @@ int EmulatedVfio::device_ioctl(Device& d, unsigned long request, uintptr_t arg) 
         const auto* data = reinterpret_cast<const int32_t*>(set->data);
         if (fds.size() < set->start + set->count) fds.resize(set->start + set->count, -1);
         for (uint32_t i = 0; i < set->count; ++i) fds[set->start + i] = data[i];
-      } else if ((set->flags & VFIO_IRQ_SET_DATA_TYPE_MASK) == VFIO_IRQ_SET_DATA_NONE && set->count == 0 &&
-                 (set->flags & VFIO_IRQ_SET_ACTION_TRIGGER)) {
+      } else if ((set->flags & VFIO_IRQ_SET_DATA_TYPE_MASK) == VFIO_IRQ_SET_DATA_NONE &&
+                 set->count == 0 && (set->flags & VFIO_IRQ_SET_ACTION_TRIGGER)) {
         fds.clear();  // all of the index's interrupts off
       }
       return 0;  // masking and unmasking change nothing: the models raise none yet
     }
     case VFIO_DEVICE_RESET:
       return 0;  // no function-level reset modelled: the drivers reset through registers
-    default:
-      return fail(ENOTTY);
+    default: return fail(ENOTTY);
   }
 }
 

@@ -71,8 +71,8 @@ class EmulatedVfio {
   struct Open {
     explicit Open(Kind k, int g = -1, Device* d = nullptr) : kind(k), group(g), device(d) {}
     Kind kind;
-    int group = -1;        // kGroup
-    int container = -1;    // kGroup: the container it was added to (-1: none)
+    int group = -1;            // kGroup
+    int container = -1;        // kGroup: the container it was added to (-1: none)
     Device* device = nullptr;  // kDevice
     // kContainer: VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU once set, and its
     // VFIO_IOMMU_MAP_DMA mappings (iova -> size).

@@ -22,8 +22,12 @@ class RealTimeProgress {
   // `tick`, if set, runs after the models progressed, under the lock (a
   // traffic source injecting frames, say).
   RealTimeProgress(SimContext context, std::vector<std::shared_ptr<DeviceModel>> models,
-                   absl::Duration period = absl::Milliseconds(1), std::function<void()> tick = nullptr)
-      : context_(std::move(context)), models_(std::move(models)), period_(period), tick_(std::move(tick)),
+                   absl::Duration period = absl::Milliseconds(1),
+                   std::function<void()> tick = nullptr)
+      : context_(std::move(context)),
+        models_(std::move(models)),
+        period_(period),
+        tick_(std::move(tick)),
         thread_([this] { run(); }) {}
   ~RealTimeProgress() {
     stop_.store(true);

@@ -18,8 +18,8 @@ enum class VirtioFault : uint8_t {
 };
 
 inline const char* fault_name(VirtioFault f) {
-  static constexpr const char* kNames[] = {"DEVICE_NEEDS_RESET", "refused features",
-                                           "bad used id", "bad used length"};
+  static constexpr const char* kNames[] = {"DEVICE_NEEDS_RESET", "refused features", "bad used id",
+                                           "bad used length"};
   static_assert(std::size(kNames) == static_cast<size_t>(VirtioFault::kCount));
   return kNames[static_cast<size_t>(f)];
 }

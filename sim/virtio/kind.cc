@@ -27,7 +27,8 @@ const bool kRegistered =
                              "VIRTIO_F_RING_PACKED offered)",
                              kMac, make<split>}) &&
     register_simulated_kind({"virtio-legacy", "virtio-net-legacy,virtio-transitional",
-                             "virtio-net, legacy (transitional) PCI transport", kMac, make<legacy>});
+                             "virtio-net, legacy (transitional) PCI transport", kMac,
+                             make<legacy>});
 
 }  // namespace
 }  // namespace safenic::sim

@@ -13,10 +13,10 @@ using namespace ::safenic::virtio;  // the shared interface definition
 using feature::bit;
 
 namespace {
-constexpr uint8_t kFlowKey[40] = {
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
-    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
-    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+constexpr uint8_t kFlowKey[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+                                  0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+                                  0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+                                  0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
 }  // namespace
 
 uint64_t default_virtio_features(bool legacy) {
@@ -24,13 +24,16 @@ uint64_t default_virtio_features(bool legacy) {
                bit(feature::kCtrlRx) | bit(feature::kMq) | bit(feature::kMrgRxbuf) |
                bit(feature::kEventIdx);
   // ACCESS_PLATFORM: the device reaches memory through an IOMMU (sim::Iommu),
-  // as QEMU's does with iommu_platform=on (virtio 1.2 §6.2, device requirements of the reserved feature bits).
+  // as QEMU's does with iommu_platform=on (virtio 1.2 §6.2, device requirements of the reserved
+  // feature bits).
   return legacy ? f | bit(feature::kAnyLayout)
                 : f | bit(feature::kVersion1) | bit(feature::kRingPacked) | bit(feature::kInOrder) |
                       bit(feature::kAccessPlatform);
 }
 
-uint64_t split_ring_virtio_features() { return default_virtio_features(false) & ~bit(feature::kRingPacked); }
+uint64_t split_ring_virtio_features() {
+  return default_virtio_features(false) & ~bit(feature::kRingPacked);
+}
 
 VirtioNetModel::VirtioNetModel(SimContext ctx, VirtioNetConfig config)
     : ctx_(std::move(ctx)), config_(config), port_(*this) {
@@ -49,7 +52,8 @@ void VirtioNetModel::suppress_notifications(Vq& vq, bool wanted) {
     if (!wanted) {
       e.set<PackedEvent::FLAGS>(kEventDisable);
     } else if (event_idx) {
-      e.set<PackedEvent::DESC>(vq.next | (vq.wrap ? 0x8000 : 0)).set<PackedEvent::FLAGS>(kEventDesc);
+      e.set<PackedEvent::DESC>(vq.next | (vq.wrap ? 0x8000 : 0))
+          .set<PackedEvent::FLAGS>(kEventDesc);
     } else {
       e.set<PackedEvent::FLAGS>(kEventEnable);
     }
@@ -72,13 +76,15 @@ void VirtioNetModel::suppress_notifications(Vq& vq, bool wanted) {
 bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
   chain->count = 0;
   if (!packed()) {
-    auto avail = ctx_.iommu->translate(vq.driver, split_avail_bytes(vq.size), "virtio avail ring read");
+    auto avail =
+        ctx_.iommu->translate(vq.driver, split_avail_bytes(vq.size), "virtio avail ring read");
     if (!avail.ok()) return false;
     uint16_t idx;
     std::memcpy(&idx, avail->data() + 2, 2);
     if (idx == vq.last_avail) return false;
     if (static_cast<uint16_t>(idx - vq.last_avail) > vq.size) {
-      fail(absl::StrFormat("avail idx %d is more than %d ahead of %d", idx, vq.size, vq.last_avail));
+      fail(
+          absl::StrFormat("avail idx %d is more than %d ahead of %d", idx, vq.size, vq.last_avail));
       return false;
     }
     dma_read_barrier();
@@ -93,13 +99,15 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
     // names, as devices that read the available ring do (QEMU's among them):
     // DPDK's control queue starts every command at descriptor 0 (docs/fidelity.md).
     if (in_order() && head != vq.next_desc) {
-      ctx_.log->report(absl::StrFormat(
-          "virtio-net: IN_ORDER: queue %d's buffer made available at descriptor %d; ring order says %d",
-          &vq - vqs_.data(), head, vq.next_desc));
+      ctx_.log->report(
+          absl::StrFormat("virtio-net: IN_ORDER: queue %d's buffer made available at descriptor "
+                          "%d; ring order says %d",
+                          &vq - vqs_.data(), head, vq.next_desc));
     }
     for (;;) {
       if (id >= vq.size || chain->count == chain->segs.size()) {
-        fail(absl::StrFormat("descriptor chain from %d: index %d out of range or too long", head, id));
+        fail(absl::StrFormat("descriptor chain from %d: index %d out of range or too long", head,
+                             id));
         return false;
       }
       auto d = ctx_.iommu->translate(vq.desc + 16 * id, 16, "virtio descriptor read");
@@ -133,7 +141,8 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
     const bool wrap = vq.wrap ^ (pos < vq.next);  // past the ring's end the counter flipped
     if (static_cast<bool>(flags & kPackedAvail) != wrap ||
         static_cast<bool>(flags & kPackedUsed) == wrap) {
-      if (chain->count != 0) fail("packed descriptor chain ends in a descriptor that is not available");
+      if (chain->count != 0)
+        fail("packed descriptor chain ends in a descriptor that is not available");
       return false;
     }
     dma_read_barrier();
@@ -172,7 +181,8 @@ void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written, uint16_t
     written = faults_->next() % 2 ? 0 : 64 * 1024 + static_cast<uint32_t>(faults_->next() % 4096);
   }
   if (!packed()) {
-    auto used = ctx_.iommu->translate(vq.device, split_used_bytes(vq.size), "virtio used ring write");
+    auto used =
+        ctx_.iommu->translate(vq.device, split_used_bytes(vq.size), "virtio used ring write");
     if (!used.ok()) return;
     const uint32_t elem[2] = {id, written};
     vq.used_idx = static_cast<uint16_t>(vq.used_idx + buffers);
@@ -215,13 +225,17 @@ void VirtioNetModel::transmit(uint16_t q) {
     for (size_t i = 0; i < chain.count && ok; ++i) {
       const Seg& s = chain.segs[i];
       if (s.write) {
-        fail(absl::StrFormat("TX queue %d buffer %d has a device-writable descriptor", q, chain.id));
+        fail(
+            absl::StrFormat("TX queue %d buffer %d has a device-writable descriptor", q, chain.id));
         return;
       }
       if (buffer_.size() + s.len > 16 * 1024) ok = false;
       auto mem = ok ? ctx_.iommu->translate(s.addr, s.len, "virtio TX packet read")
                     : absl::StatusOr<absl::Span<uint8_t>>(absl::OutOfRangeError("too long"));
-      if (!mem.ok()) ok = false; else buffer_.insert(buffer_.end(), mem->begin(), mem->end());
+      if (!mem.ok())
+        ok = false;
+      else
+        buffer_.insert(buffer_.end(), mem->begin(), mem->end());
     }
     if (ok && buffer_.size() > hdr_size()) {
       port_.transmit(absl::MakeConstSpan(buffer_).subspan(hdr_size()));
@@ -249,7 +263,10 @@ void VirtioNetModel::control() {
     const Seg* ack = nullptr;
     for (size_t i = 0; i < chain.count; ++i) {
       const Seg& s = chain.segs[i];
-      if (s.write) { ack = &s; continue; }
+      if (s.write) {
+        ack = &s;
+        continue;
+      }
       auto mem = ctx_.iommu->translate(s.addr, s.len, "virtio control read");
       if (mem.ok()) buffer_.insert(buffer_.end(), mem->begin(), mem->end());
     }
@@ -260,8 +277,8 @@ void VirtioNetModel::control() {
     }
     uint8_t result = kCtrlErr;
     const uint8_t cls = buffer_[0], cmd = buffer_[1];
-    if (cls == kCtrlRx && (cmd == kCtrlRxPromisc || cmd == kCtrlRxAllmulti) && buffer_.size() == 3 &&
-        (config_.features & bit(feature::kCtrlRx))) {
+    if (cls == kCtrlRx && (cmd == kCtrlRxPromisc || cmd == kCtrlRxAllmulti) &&
+        buffer_.size() == 3 && (config_.features & bit(feature::kCtrlRx))) {
       if (cmd == kCtrlRxPromisc) promiscuous_ = buffer_[2] != 0;
       result = kCtrlOk;
     } else if (cls == kCtrlMq && cmd == kCtrlMqVqPairsSet && buffer_.size() == 4) {
@@ -323,8 +340,8 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
     done += n;
   }
   if (done < total) {
-    fail(absl::StrFormat("RX buffer %d holds %d bytes; the frame needs %d (no MRG_RXBUF)",
-                         chain.id, done, total));
+    fail(absl::StrFormat("RX buffer %d holds %d bytes; the frame needs %d (no MRG_RXBUF)", chain.id,
+                         done, total));
   }
   if (!packed() || !in_order() || config_.rx_in_order_batch <= 1) return push(vq, chain, done);
   // §2.8.21: a buffer used completely may wait to be reported with the next.

@@ -17,8 +17,8 @@
 #include "absl/types/span.h"
 #include "nic/mac_address.h"
 #include "nic/virtio/spec.h"
-#include "sim/virtio/faults.h"
 #include "sim/model.h"
+#include "sim/virtio/faults.h"
 #include "sim/wire.h"
 
 namespace safenic::sim {
@@ -55,8 +55,11 @@ class VirtioNetModel final : public DeviceModel {
   uint64_t mmio_read(int bar, uint32_t offset, unsigned width) override;
   void mmio_write(int bar, uint32_t offset, unsigned width, uint64_t value) override;
   void progress() override;
-  // The driver may use the queues and has enabled the first receive queue.
-  bool receiving() override { return usable() && !vqs_.empty() && vqs_[0].enabled && port_.connected(); }  // reports held receive batches
+  // The driver may use the queues and has enabled the first receive queue
+  // (progress() reports held receive batches).
+  bool receiving() override {
+    return usable() && !vqs_.empty() && vqs_[0].enabled && port_.connected();
+  }
   uint32_t config_read32(uint32_t offset) const override;
 
   Port& port() { return port_; }
@@ -66,7 +69,7 @@ class VirtioNetModel final : public DeviceModel {
   uint64_t accepted_features() const { return driver_features_; }
   bool promiscuous() const { return promiscuous_; }
   uint16_t active_pairs() const { return active_pairs_; }
-  uint64_t rx_dropped() const { return rx_dropped_; }  // no buffer posted
+  uint64_t rx_dropped() const { return rx_dropped_; }    // no buffer posted
   uint64_t rx_filtered() const { return rx_filtered_; }  // unicast for another address
   // Frames longer than the negotiated features let the device deliver
   // (§5.1.6.3: 1514 bytes without GUEST_TSO4/6/UFO or MTU).
@@ -85,10 +88,10 @@ class VirtioNetModel final : public DeviceModel {
     uint16_t size = 0;
     uint64_t desc = 0, driver = 0, device = 0;
     bool enabled = false;
-    uint16_t last_avail = 0, used_idx = 0;             // split
-    uint16_t next_desc = 0;                            // split IN_ORDER: the expected head
-    uint16_t next = 0, used_next = 0;                  // packed
-    bool wrap = true, used_wrap = true;                // packed
+    uint16_t last_avail = 0, used_idx = 0;  // split
+    uint16_t next_desc = 0;                 // split IN_ORDER: the expected head
+    uint16_t next = 0, used_next = 0;       // packed
+    bool wrap = true, used_wrap = true;     // packed
     uint64_t kicks = 0;
     // RX with rx_in_order_batch: buffers used but not yet reported.
     uint16_t held = 0, held_descriptors = 0, held_last_id = 0;
@@ -119,7 +122,7 @@ class VirtioNetModel final : public DeviceModel {
 
   void reset();
   void write_status(uint8_t v);
-  void fail(const std::string& what);  // violation + DEVICE_NEEDS_RESET
+  void fail(const std::string& what);           // violation + DEVICE_NEEDS_RESET
   static const char* wide_field(uint32_t off);  // a 64-bit queue field's name, or null
   static uint64_t* wide_field_value(Vq& vq, uint32_t off);
   uint64_t common_read(uint32_t off, unsigned width);
@@ -134,18 +137,24 @@ class VirtioNetModel final : public DeviceModel {
     return static_cast<uint16_t>(2 * (mq ? config_.max_queue_pairs : 1));
   }
   bool is_control(uint16_t q) const {
-    return (driver_features_ & virtio::feature::bit(virtio::feature::kCtrlVq)) && q == control_index();
+    return (driver_features_ & virtio::feature::bit(virtio::feature::kCtrlVq)) &&
+           q == control_index();
   }
   void notify(uint16_t q);
   // Whether the driver may use the queues: after DRIVER_OK; on the legacy
   // interface once it set DRIVER (legacy drivers may use queues before
   // DRIVER_OK, §4.1.5.1.3's legacy note).
   bool usable() const {
-    return (status_ & virtio::status::kDriverOk) || (config_.legacy && (status_ & virtio::status::kDriver));
+    return (status_ & virtio::status::kDriverOk) ||
+           (config_.legacy && (status_ & virtio::status::kDriver));
   }
-  bool packed() const { return driver_features_ & virtio::feature::bit(virtio::feature::kRingPacked); }
+  bool packed() const {
+    return driver_features_ & virtio::feature::bit(virtio::feature::kRingPacked);
+  }
   bool pop(Vq& vq, Chain* chain);
-  bool in_order() const { return driver_features_ & virtio::feature::bit(virtio::feature::kInOrder); }
+  bool in_order() const {
+    return driver_features_ & virtio::feature::bit(virtio::feature::kInOrder);
+  }
   // Returns `buffers` buffers, `descriptors` descriptors in all, with one used
   // element naming the last (`chain`); more than one only with IN_ORDER.
   void report_held(Vq& vq);

@@ -19,8 +19,8 @@ namespace {
 // Modern layout: one memory BAR (BAR4) holding the four structures.
 constexpr int kModernBar = 4;
 constexpr uint32_t kModernBarSize = 0x4000;
-constexpr uint32_t kCommonOff = 0x0000, kIsrOff = 0x1000, kDeviceOff = 0x2000,
-                   kNotifyOff = 0x3000, kNotifyMultiplier = 4;
+constexpr uint32_t kCommonOff = 0x0000, kIsrOff = 0x1000, kDeviceOff = 0x2000, kNotifyOff = 0x3000,
+                   kNotifyMultiplier = 4;
 }  // namespace
 
 PciId VirtioNetModel::id() const {
@@ -31,7 +31,7 @@ size_t VirtioNetModel::bar_size(int bar) const {
   // Legacy: the registers and the net config the offered features imply,
   // rounded up to a power of two, as QEMU sizes it (32 bytes with MQ).
   if (config_.legacy) {
-    const uint32_t config = config_.features & bit(feature::kMtu) ? 12
+    const uint32_t config = config_.features & bit(feature::kMtu)  ? 12
                             : config_.features & bit(feature::kMq) ? 10
                                                                    : 8;
     return bar == 0 ? std::bit_ceil(kLegacyConfig + config) : 0;
@@ -70,10 +70,13 @@ uint32_t VirtioNetModel::config_read32(uint32_t off) const {
   if (off == 0x04) return 1u << 20;  // status: capability list
   if (off == 0x34) return 0x40;
   const uint32_t w = (off % 16) / 4;
-  if (off >= 0x40 && off < 0x50) return cap(0x50, 16, cap::kCommonCfg, kCommonOff, kCommonCfgSize, w);
-  if (off >= 0x50 && off < 0x64) return cap(0x64, 20, cap::kNotifyCfg, kNotifyOff, 0x1000, (off - 0x50) / 4);
+  if (off >= 0x40 && off < 0x50)
+    return cap(0x50, 16, cap::kCommonCfg, kCommonOff, kCommonCfgSize, w);
+  if (off >= 0x50 && off < 0x64)
+    return cap(0x64, 20, cap::kNotifyCfg, kNotifyOff, 0x1000, (off - 0x50) / 4);
   if (off >= 0x64 && off < 0x74) return cap(0x74, 16, cap::kIsrCfg, kIsrOff, 4, (off - 0x64) / 4);
-  if (off >= 0x74 && off < 0x84) return cap(0, 16, cap::kDeviceCfg, kDeviceOff, 0x10, (off - 0x74) / 4);
+  if (off >= 0x74 && off < 0x84)
+    return cap(0, 16, cap::kDeviceCfg, kDeviceOff, 0x10, (off - 0x74) / 4);
   return 0;
 }
 
@@ -101,7 +104,8 @@ void VirtioNetModel::write_status(uint8_t v) {
     // §2.1.2: the driver MUST NOT clear a status bit. Reported; then the
     // device stores the value, as common devices do (QEMU's among them):
     // DEVICE_NEEDS_RESET here would hang a legacy driver, which cannot see it.
-    ctx_.log->report(absl::StrFormat("virtio-net: status %#x clears bits of %#x without a reset", v, status_));
+    ctx_.log->report(
+        absl::StrFormat("virtio-net: status %#x clears bits of %#x without a reset", v, status_));
     status_ = v;
     return;
   }
@@ -149,7 +153,8 @@ uint64_t VirtioNetModel::device_config(uint32_t off, unsigned width) const {
 uint8_t VirtioNetModel::device_config_byte(uint32_t off) const {
   const uint16_t link = port_.connected() ? kNetStatusLinkUp : 0;
   if (off < 6) return config_.mac.bytes[off];
-  if (off == kConfigStatus || off == kConfigStatus + 1) return static_cast<uint8_t>(link >> (8 * (off - kConfigStatus)));
+  if (off == kConfigStatus || off == kConfigStatus + 1)
+    return static_cast<uint8_t>(link >> (8 * (off - kConfigStatus)));
   if (off == kConfigMaxPairs || off == kConfigMaxPairs + 1) {
     return static_cast<uint8_t>(config_.max_queue_pairs >> (8 * (off - kConfigMaxPairs)));
   }
@@ -176,7 +181,8 @@ uint64_t VirtioNetModel::mmio_read(int bar, uint32_t off, unsigned width) {
   if (off < kIsrOff) return common_read(off - kCommonOff, width);
   if (off >= kDeviceOff && off < kNotifyOff) return device_config(off - kDeviceOff, width);
   if (off == kIsrOff) return 0;
-  ctx_.log->report(absl::StrFormat("virtio-net: read of %d bytes at BAR%d offset %#x", width, bar, off));
+  ctx_.log->report(
+      absl::StrFormat("virtio-net: read of %d bytes at BAR%d offset %#x", width, bar, off));
   return 0;
 }
 
@@ -211,19 +217,23 @@ void VirtioNetModel::mmio_write(int bar, uint32_t off, unsigned width, uint64_t 
     // the MAC by writing mac in the configuration space, first byte to last;
     // the device filters on it from then on.
     if (off >= kLegacyConfig && off + width <= kLegacyConfig + 6) {
-      for (unsigned i = 0; i < width; ++i) config_.mac.bytes[off - kLegacyConfig + i] = static_cast<uint8_t>(v >> (8 * i));
+      for (unsigned i = 0; i < width; ++i)
+        config_.mac.bytes[off - kLegacyConfig + i] = static_cast<uint8_t>(v >> (8 * i));
       return;
     }
-    ctx_.log->report(absl::StrFormat("virtio-net: legacy write at read-only or unknown offset %#x", off));
+    ctx_.log->report(
+        absl::StrFormat("virtio-net: legacy write at read-only or unknown offset %#x", off));
     return;
   }
   if (off < kIsrOff) return common_write(off - kCommonOff, width, v);
   if (off >= kNotifyOff && off < kNotifyOff + 0x1000 && width == 2) {
     const uint32_t q = (off - kNotifyOff) / kNotifyMultiplier;
-    if (q != v) fail(absl::StrFormat("notification of queue %d written at queue %d's address", v, q));
+    if (q != v)
+      fail(absl::StrFormat("notification of queue %d written at queue %d's address", v, q));
     return notify(static_cast<uint16_t>(q));
   }
-  ctx_.log->report(absl::StrFormat("virtio-net: write of %d bytes at BAR%d offset %#x", width, bar, off));
+  ctx_.log->report(
+      absl::StrFormat("virtio-net: write of %d bytes at BAR%d offset %#x", width, bar, off));
 }
 
 // §4.1.3.1: a driver accesses a 64-bit field (queue_desc, queue_driver,
@@ -250,8 +260,8 @@ uint64_t VirtioNetModel::common_read(uint32_t off, unsigned width) {
   const Vq* vq = queue_select_ < vqs_.size() ? &vqs_[queue_select_] : nullptr;
   if (const char* field = wide_field(off); field != nullptr) {
     if (width != 4) {
-      fail(absl::StrFormat("%d-byte read of %s; a driver reads a 64-bit field as two 32-bit halves", width,
-                           field));
+      fail(absl::StrFormat("%d-byte read of %s; a driver reads a 64-bit field as two 32-bit halves",
+                           width, field));
     }
     if (vq == nullptr) return 0;
     const uint64_t v = *wide_field_value(const_cast<Vq&>(*vq), off);
@@ -260,10 +270,14 @@ uint64_t VirtioNetModel::common_read(uint32_t off, unsigned width) {
   switch (off) {
     case DEVICE_FEATURE_SELECT::offset(): return device_feature_select_;
     case DEVICE_FEATURE::offset():
-      return device_feature_select_ < 2 ? static_cast<uint32_t>(config_.features >> (32 * device_feature_select_)) : 0;
+      return device_feature_select_ < 2
+                 ? static_cast<uint32_t>(config_.features >> (32 * device_feature_select_))
+                 : 0;
     case DRIVER_FEATURE_SELECT::offset(): return driver_feature_select_;
     case DRIVER_FEATURE::offset():
-      return driver_feature_select_ < 2 ? static_cast<uint32_t>(driver_features_ >> (32 * driver_feature_select_)) : 0;
+      return driver_feature_select_ < 2
+                 ? static_cast<uint32_t>(driver_features_ >> (32 * driver_feature_select_))
+                 : 0;
     case NUM_QUEUES::offset(): return vqs_.size();
     case DEVICE_STATUS::offset(): return status_;
     case CONFIG_GENERATION::offset(): return 0;
@@ -271,7 +285,8 @@ uint64_t VirtioNetModel::common_read(uint32_t off, unsigned width) {
     case QUEUE_SIZE::offset(): return vq ? vq->size : 0;
     case QUEUE_ENABLE::offset(): return vq ? vq->enabled : 0;
     case QUEUE_NOTIFY_OFF::offset(): return queue_select_;
-    case MSIX_CONFIG::offset(): case QUEUE_MSIX_VECTOR::offset(): return 0xFFFF;  // NO_VECTOR
+    case MSIX_CONFIG::offset():
+    case QUEUE_MSIX_VECTOR::offset(): return 0xFFFF;  // NO_VECTOR
   }
   ctx_.log->report(absl::StrFormat("virtio-net: common config read at %#x", off));
   return 0;
@@ -290,9 +305,11 @@ void VirtioNetModel::common_write(uint32_t off, unsigned width, uint64_t v) {
     }
     case DEVICE_STATUS::offset(): return write_status(static_cast<uint8_t>(v));
     case QUEUE_SELECT::offset(): queue_select_ = static_cast<uint16_t>(v); return;
-    case MSIX_CONFIG::offset(): case QUEUE_MSIX_VECTOR::offset(): return;
+    case MSIX_CONFIG::offset():
+    case QUEUE_MSIX_VECTOR::offset(): return;
   }
-  if (queue_select_ >= vqs_.size()) return fail(absl::StrFormat("queue %d does not exist", queue_select_));
+  if (queue_select_ >= vqs_.size())
+    return fail(absl::StrFormat("queue %d does not exist", queue_select_));
   if (!(status_ & status::kFeaturesOk)) {
     return fail(absl::StrFormat("queue %d configured before FEATURES_OK", queue_select_));
   }
@@ -300,7 +317,8 @@ void VirtioNetModel::common_write(uint32_t off, unsigned width, uint64_t v) {
   if (const char* field = wide_field(off); field != nullptr) {
     uint64_t& value = *wide_field_value(vq, off);
     if (width == 8) {
-      fail(absl::StrFormat("8-byte write of %s; a driver writes a 64-bit field as two 32-bit halves", field));
+      fail(absl::StrFormat(
+          "8-byte write of %s; a driver writes a 64-bit field as two 32-bit halves", field));
       value = v;
     } else if (off % 8 == 0) {
       value = (value & ~uint64_t{0xFFFFFFFF}) | (v & 0xFFFFFFFF);
@@ -328,8 +346,8 @@ void VirtioNetModel::enable_queue(uint16_t q) {
   Vq& vq = vqs_[q];
   // §2.7 / §2.8 alignment: descriptors 16, driver area 2 (packed 4), device area 4.
   if (vq.desc % 16 != 0 || vq.driver % (packed() ? 4 : 2) != 0 || vq.device % 4 != 0) {
-    return fail(absl::StrFormat("queue %d areas misaligned (%#x, %#x, %#x)", q, vq.desc,
-                                vq.driver, vq.device));
+    return fail(absl::StrFormat("queue %d areas misaligned (%#x, %#x, %#x)", q, vq.desc, vq.driver,
+                                vq.device));
   }
   vq.enabled = true;
   vq.last_avail = vq.used_idx = vq.next = vq.used_next = vq.next_desc = 0;
@@ -338,6 +356,5 @@ void VirtioNetModel::enable_queue(uint16_t q) {
   // buffers are looked at when a frame arrives.
   suppress_notifications(vq, is_control(q) || q % 2 == 1);
 }
-
 
 }  // namespace safenic::sim

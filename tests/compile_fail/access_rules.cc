@@ -76,7 +76,7 @@ void forbidden(Bar& bar, void* mem, Packet& p) {
   RegisterValue<RW>().set<RW::COUNT, 16>();
 #elif defined(CASE_FIELD_OUTSIDE_WORD)
   // CASE FIELD_OUTSIDE_WORD: field does not fit in its word
-  RegisterValue<RW>().set<RW::Field<32>>();
+  RegisterValue<RW>().set<RW::Field<32> >();
 #elif defined(CASE_MULTI_BIT_FIELD_AS_FLAG)
   // CASE MULTI_BIT_FIELD_AS_FLAG: set<F>() is for one-bit fields
   RegisterValue<RW>().set<RW::COUNT>();
@@ -88,10 +88,10 @@ void forbidden(Bar& bar, void* mem, Packet& p) {
   LayoutRef<Desc>(mem).set<Desc::LEN, 0x10000>();
 #elif defined(CASE_LAYOUT_FIELD_MISALIGNED)
   // CASE LAYOUT_FIELD_MISALIGNED: field word is not naturally aligned
-  (void)LayoutRef<Desc>(mem).get<Desc::Field<2, uint32_t>>();
+  (void)LayoutRef<Desc>(mem).get<Desc::Field<2, uint32_t> >();
 #elif defined(CASE_LAYOUT_FIELD_OUTSIDE_LAYOUT)
   // CASE LAYOUT_FIELD_OUTSIDE_LAYOUT: field lies outside its layout
-  (void)LayoutRef<Desc>(mem).get<Desc::Field<16, uint32_t>>();
+  (void)LayoutRef<Desc>(mem).get<Desc::Field<16, uint32_t> >();
 #elif defined(CASE_LAYOUT_VIEW_SET)
   // CASE LAYOUT_VIEW_SET: has no member named 'set'
   const void* written_by_the_device = mem;

@@ -10,8 +10,8 @@
 #include "mem/mempool.h"
 #include "nic/ixgbe/ixgbe.h"
 #include "nic/ixgbe/regs.h"
-#include "sim/ixgbe/faults.h"
 #include "sim/frames.h"
+#include "sim/ixgbe/faults.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
 #include "tests/ixgbe_fixture.h"
@@ -172,7 +172,7 @@ TEST_F(IxgbeFaultTest, TxDescriptorFetchFaultStallsTheQueueUntilTheNextDoorbell)
   a_.plan->once(Fault::kDmaFault);  // the first descriptor fetch
   ASSERT_EQ(send(a_, b_, 5), 5u);
   expect_only_dma_faults(1);
-  EXPECT_EQ(receive(b_), 0u);  // stalled at that descriptor
+  EXPECT_EQ(receive(b_), 0u);         // stalled at that descriptor
   ASSERT_EQ(send(a_, b_, 5, 5), 5u);  // the doorbell retries the fetch
   EXPECT_EQ(receive(b_), 10u);
   a_.plan->once(Fault::kDmaFault);

@@ -13,11 +13,11 @@
 #include "mem/mempool.h"
 #include "nic/mlx5/layout.h"
 #include "nic/mlx5/mlx5.h"
-#include "tests/faults/traffic.h"
-#include "sim/mlx5/faults.h"
 #include "sim/frames.h"
+#include "sim/mlx5/faults.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
+#include "tests/faults/traffic.h"
 
 namespace safenic {
 namespace {
@@ -39,7 +39,8 @@ class Mlx5FaultTest : public ::testing::Test {
     model_ = std::make_shared<sim::ConnectXModel>(ctx_, profile_);
     model_->set_faults(plan_);
     sim::connect(model_->port(), tester_);
-    return mlx5::open(std::make_unique<sim::SimulatedFunction>(model_, ctx_, "sim:cx5#0"), config());
+    return mlx5::open(std::make_unique<sim::SimulatedFunction>(model_, ctx_, "sim:cx5#0"),
+                      config());
   }
   void open_ok() {
     auto dev = open();
@@ -178,9 +179,7 @@ TEST_F(Mlx5FaultTest, AFailedModifyDuringRecoveryLeavesTheQueueBrokenAndSaysSo) 
 
 // ConnectX-5 sends ENHANCED_MPSW WQEs (a failed one loses all its frames, so
 // the fault is rarer there); ConnectX-4 Lx one SEND WQE per frame.
-TEST_F(Mlx5FaultTest, SendsWithABadLkeyAreCountedAndTheSqComesBack) {
-  bad_lkey_sends(40);
-}
+TEST_F(Mlx5FaultTest, SendsWithABadLkeyAreCountedAndTheSqComesBack) { bad_lkey_sends(40); }
 
 TEST_F(Mlx5FaultTest, SendWqesWithABadLkeyAreCountedAndTheSqComesBackOnConnectX4Lx) {
   profile_ = sim::ConnectXProfile::cx4lx();
@@ -281,7 +280,8 @@ TEST_F(Mlx5FaultTest, TheHealthSyndromeIsReadFromItsOwnByteNotFromExtSynd) {
   model_->set_health_syndrome(0x1);  // the smallest: a firmware internal error
   auto stopped = dev_->stats();
   EXPECT_EQ(stopped.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(stopped.status().message()), HasSubstr("health syndrome 0x1 (FW_INTERNAL_ERR"));
+  EXPECT_THAT(std::string(stopped.status().message()),
+              HasSubstr("health syndrome 0x1 (FW_INTERNAL_ERR"));
   dev_.reset();
   model_->set_health_syndrome(0);
   open_ok();

@@ -11,11 +11,11 @@
 #include "mem/mempool.h"
 #include "nic/virtio/spec.h"
 #include "nic/virtio/virtio_net.h"
-#include "tests/faults/traffic.h"
-#include "sim/virtio/faults.h"
 #include "sim/frames.h"
 #include "sim/simulated_function.h"
+#include "sim/virtio/faults.h"
 #include "sim/virtio/model.h"
+#include "tests/faults/traffic.h"
 
 namespace safenic {
 namespace {
@@ -73,7 +73,9 @@ class VirtioFaultTest : public ::testing::TestWithParam<std::tuple<bool, bool>> 
   // Frames from the wire into the device; returns how many the driver delivered.
   size_t receive(size_t n, uint64_t seq = 0) { return faults::receive(tester_, *nic_.dev, n, seq); }
   // Frames from the driver to the wire; returns how many the driver took.
-  size_t transmit(size_t n, uint64_t seq = 0) { return faults::transmit(*pool_, *nic_.dev, n, seq); }
+  size_t transmit(size_t n, uint64_t seq = 0) {
+    return faults::transmit(*pool_, *nic_.dev, n, seq);
+  }
 
   sim::SimContext ctx_;
   sim::TesterPort tester_{/*keep_frames=*/false};

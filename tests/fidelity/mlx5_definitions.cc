@@ -109,9 +109,10 @@ void initialization_segment() {
   VALUE(HealthSyndrome::kEqInv, "k:MLX5_INITIAL_SEG_HEALTH_SYNDROME_EQ_INV");
   VALUE(HealthSyndrome::kFfserErr, "k:MLX5_INITIAL_SEG_HEALTH_SYNDROME_FFSER_ERR");
   VALUE(HealthSyndrome::kHighTempErr, "k:MLX5_INITIAL_SEG_HEALTH_SYNDROME_HIGH_TEMP_ERR");
-  cover("health_syndrome_name",
-        [](unsigned v) { return std::string(health_syndrome_name(v)) != "unknown syndrome"; },
-        "MLX5_INITIAL_SEG_HEALTH_SYNDROME_");
+  cover(
+      "health_syndrome_name",
+      [](unsigned v) { return std::string(health_syndrome_name(v)) != "unknown syndrome"; },
+      "MLX5_INITIAL_SEG_HEALTH_SYNDROME_");
   VALUE(kVendor, "k:PCI_VENDOR_ID_MELLANOX");
   VALUE(kPageSize, "k:MLX5_ADAPTER_PAGE_SIZE");
 }
@@ -160,8 +161,9 @@ void command_interface() {
   VALUE(CmdStatus::kBadSizeOutstandingCqes, "k:MLX5_CMD_STAT_BAD_SIZE_OUTS_CQES_ERR");
   VALUE(CmdStatus::kBadInputLength, "k:MLX5_CMD_STAT_BAD_INP_LEN_ERR");
   VALUE(CmdStatus::kBadOutputLength, "k:MLX5_CMD_STAT_BAD_OUTP_LEN_ERR");
-  cover("status_name", [](unsigned v) { return status_name(v).rfind("status ", 0) != 0; },
-        "MLX5_CMD_STAT_");
+  cover(
+      "status_name", [](unsigned v) { return status_name(v).rfind("status ", 0) != 0; },
+      "MLX5_CMD_STAT_");
   // Delivery statuses: Linux's cmd.c names them (MLX5_CMD_DELIVERY_STAT_*);
   // they are not in include/linux (mlx5_allowed.txt).
 }
@@ -213,10 +215,13 @@ void hca_commands() {
   VALUE(MANAGE_PAGES::kPas, "ifc-offset:manage_pages_in.pas");
   SIZE(QUERY_HCA_CAP::In, "ifc-bytes:query_hca_cap_in");
   SIZE(QUERY_HCA_CAP::Out, "ifc-bytes:query_hca_cap_out");
-  FIELD(QUERY_HCA_CAP::Out::LOG_MAX_CQ_SZ, "ifc:query_hca_cap_out.capability.cmd_hca_cap.log_max_cq_sz");
-  FIELD(QUERY_HCA_CAP::Out::LOG_MAX_EQ_SZ, "ifc:query_hca_cap_out.capability.cmd_hca_cap.log_max_eq_sz");
+  FIELD(QUERY_HCA_CAP::Out::LOG_MAX_CQ_SZ,
+        "ifc:query_hca_cap_out.capability.cmd_hca_cap.log_max_cq_sz");
+  FIELD(QUERY_HCA_CAP::Out::LOG_MAX_EQ_SZ,
+        "ifc:query_hca_cap_out.capability.cmd_hca_cap.log_max_eq_sz");
   FIELD(QUERY_HCA_CAP::Out::PORT_TYPE, "ifc:query_hca_cap_out.capability.cmd_hca_cap.port_type");
-  FIELD(QUERY_HCA_CAP::Out::LOG_MAX_WQ_SZ, "ifc:query_hca_cap_out.capability.cmd_hca_cap.log_max_wq_sz");
+  FIELD(QUERY_HCA_CAP::Out::LOG_MAX_WQ_SZ,
+        "ifc:query_hca_cap_out.capability.cmd_hca_cap.log_max_wq_sz");
   FIELD(QUERY_HCA_CAP::Out::LOG_MAX_CURRENT_UC_LIST,
         "ifc:query_hca_cap_out.capability.cmd_hca_cap.log_max_current_uc_list");
   FIELD(QUERY_HCA_CAP::Out::ETH_WQE_INLINE_MODE,
@@ -356,8 +361,10 @@ void object_commands() {
   FIELD(CREATE_TIR::In::INDIRECT_TABLE, "ifc:create_tir_in.ctx.indirect_table");
   FIELD(CREATE_TIR::In::RX_HASH_FN, "ifc:create_tir_in.ctx.rx_hash_fn");
   FIELD(CREATE_TIR::In::TRANSPORT_DOMAIN, "ifc:create_tir_in.ctx.transport_domain");
-  FIELD(CREATE_TIR::In::L3_PROT_TYPE, "ifc:create_tir_in.ctx.rx_hash_field_selector_outer.l3_prot_type");
-  FIELD(CREATE_TIR::In::L4_PROT_TYPE, "ifc:create_tir_in.ctx.rx_hash_field_selector_outer.l4_prot_type");
+  FIELD(CREATE_TIR::In::L3_PROT_TYPE,
+        "ifc:create_tir_in.ctx.rx_hash_field_selector_outer.l3_prot_type");
+  FIELD(CREATE_TIR::In::L4_PROT_TYPE,
+        "ifc:create_tir_in.ctx.rx_hash_field_selector_outer.l4_prot_type");
   FIELD(CREATE_TIR::In::SELECTED_FIELDS,
         "ifc:create_tir_in.ctx.rx_hash_field_selector_outer.selected_fields");
   VALUE(CREATE_TIR::kToeplitzKey, "ifc-offset:create_tir_in.ctx.rx_hash_toeplitz_key");
@@ -439,8 +446,10 @@ void flow_steering() {
   FIELD(CREATE_FLOW_GROUP::In::TABLE_ID, "ifc:create_flow_group_in.table_id");
   FIELD(CREATE_FLOW_GROUP::In::START_FLOW_INDEX, "ifc:create_flow_group_in.start_flow_index");
   FIELD(CREATE_FLOW_GROUP::In::END_FLOW_INDEX, "ifc:create_flow_group_in.end_flow_index");
-  FIELD(CREATE_FLOW_GROUP::In::MATCH_CRITERIA_ENABLE, "ifc:create_flow_group_in.match_criteria_enable");
-  VALUE(CREATE_FLOW_GROUP::kMatchCriteria, "ifc-offset:create_flow_group_in.match_criteria.outer_headers");
+  FIELD(CREATE_FLOW_GROUP::In::MATCH_CRITERIA_ENABLE,
+        "ifc:create_flow_group_in.match_criteria_enable");
+  VALUE(CREATE_FLOW_GROUP::kMatchCriteria,
+        "ifc-offset:create_flow_group_in.match_criteria.outer_headers");
   SIZE(CREATE_FLOW_GROUP::Out, "ifc-bytes:create_flow_group_out");
   FIELD(CREATE_FLOW_GROUP::Out::NUMBER, "ifc:create_flow_group_out.group_id");
 
@@ -463,13 +472,19 @@ void flow_steering() {
 void vport() {
   SIZE(QUERY_NIC_VPORT_CONTEXT::In, "ifc-bytes:query_nic_vport_context_in");
   SIZE(QUERY_NIC_VPORT_CONTEXT::Out, "ifc-bytes:query_nic_vport_context_out");
-  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::MIN_WQE_INLINE_MODE, "ifc:query_nic_vport_context_out.nic_vport_context.min_wqe_inline_mode");
+  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::MIN_WQE_INLINE_MODE,
+        "ifc:query_nic_vport_context_out.nic_vport_context.min_wqe_inline_mode");
   FIELD(QUERY_NIC_VPORT_CONTEXT::Out::MTU, "ifc:query_nic_vport_context_out.nic_vport_context.mtu");
-  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::PROMISC_UC, "ifc:query_nic_vport_context_out.nic_vport_context.promisc_uc");
-  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::PROMISC_MC, "ifc:query_nic_vport_context_out.nic_vport_context.promisc_mc");
-  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::PROMISC_ALL, "ifc:query_nic_vport_context_out.nic_vport_context.promisc_all");
-  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::ALLOWED_LIST_TYPE, "ifc:query_nic_vport_context_out.nic_vport_context.allowed_list_type");
-  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::ALLOWED_LIST_SIZE, "ifc:query_nic_vport_context_out.nic_vport_context.allowed_list_size");
+  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::PROMISC_UC,
+        "ifc:query_nic_vport_context_out.nic_vport_context.promisc_uc");
+  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::PROMISC_MC,
+        "ifc:query_nic_vport_context_out.nic_vport_context.promisc_mc");
+  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::PROMISC_ALL,
+        "ifc:query_nic_vport_context_out.nic_vport_context.promisc_all");
+  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::ALLOWED_LIST_TYPE,
+        "ifc:query_nic_vport_context_out.nic_vport_context.allowed_list_type");
+  FIELD(QUERY_NIC_VPORT_CONTEXT::Out::ALLOWED_LIST_SIZE,
+        "ifc:query_nic_vport_context_out.nic_vport_context.allowed_list_size");
   FIELD(QUERY_NIC_VPORT_CONTEXT::Out::MAC_47_32,
         "ifc:query_nic_vport_context_out.nic_vport_context.permanent_address.mac_addr_47_32");
   FIELD(QUERY_NIC_VPORT_CONTEXT::Out::MAC_31_0,
@@ -477,24 +492,32 @@ void vport() {
   SIZE(MODIFY_NIC_VPORT_CONTEXT::In, "ifc-bytes:modify_nic_vport_context_in");
   SIZE(MODIFY_NIC_VPORT_CONTEXT::Out, "ifc-bytes:modify_nic_vport_context_out");
   FIELD(MODIFY_NIC_VPORT_CONTEXT::In::FIELD_SELECT, "ifc:modify_nic_vport_context_in.field_select");
-  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::MIN_WQE_INLINE_MODE, "ifc:modify_nic_vport_context_in.nic_vport_context.min_wqe_inline_mode");
+  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::MIN_WQE_INLINE_MODE,
+        "ifc:modify_nic_vport_context_in.nic_vport_context.min_wqe_inline_mode");
   FIELD(MODIFY_NIC_VPORT_CONTEXT::In::MTU, "ifc:modify_nic_vport_context_in.nic_vport_context.mtu");
-  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::PROMISC_UC, "ifc:modify_nic_vport_context_in.nic_vport_context.promisc_uc");
-  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::PROMISC_MC, "ifc:modify_nic_vport_context_in.nic_vport_context.promisc_mc");
-  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::PROMISC_ALL, "ifc:modify_nic_vport_context_in.nic_vport_context.promisc_all");
-  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::ALLOWED_LIST_TYPE, "ifc:modify_nic_vport_context_in.nic_vport_context.allowed_list_type");
-  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::ALLOWED_LIST_SIZE, "ifc:modify_nic_vport_context_in.nic_vport_context.allowed_list_size");
+  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::PROMISC_UC,
+        "ifc:modify_nic_vport_context_in.nic_vport_context.promisc_uc");
+  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::PROMISC_MC,
+        "ifc:modify_nic_vport_context_in.nic_vport_context.promisc_mc");
+  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::PROMISC_ALL,
+        "ifc:modify_nic_vport_context_in.nic_vport_context.promisc_all");
+  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::ALLOWED_LIST_TYPE,
+        "ifc:modify_nic_vport_context_in.nic_vport_context.allowed_list_type");
+  FIELD(MODIFY_NIC_VPORT_CONTEXT::In::ALLOWED_LIST_SIZE,
+        "ifc:modify_nic_vport_context_in.nic_vport_context.allowed_list_size");
   FIELD(MODIFY_NIC_VPORT_CONTEXT::In::MAC_47_32,
         "ifc:modify_nic_vport_context_in.nic_vport_context.permanent_address.mac_addr_47_32");
   FIELD(MODIFY_NIC_VPORT_CONTEXT::In::MAC_31_0,
         "ifc:modify_nic_vport_context_in.nic_vport_context.permanent_address.mac_addr_31_0");
   // field_select bits: one per field group of the context.
   VALUE(kSelectAddressList, "ifc-bit:modify_nic_vport_context_in.field_select.addresses_list");
-  VALUE(kSelectPermanentAddress, "ifc-bit:modify_nic_vport_context_in.field_select.permanent_address");
+  VALUE(kSelectPermanentAddress,
+        "ifc-bit:modify_nic_vport_context_in.field_select.permanent_address");
   VALUE(kSelectPromisc, "ifc-bit:modify_nic_vport_context_in.field_select.promisc");
   VALUE(kSelectMtu, "ifc-bit:modify_nic_vport_context_in.field_select.mtu");
   VALUE(kAllowedUnicast, "k:MLX5_NVPRT_LIST_TYPE_UC");
-  VALUE(kAllowedList, "ifc-offset:modify_nic_vport_context_in.nic_vport_context.current_uc_mac_address");
+  VALUE(kAllowedList,
+        "ifc-offset:modify_nic_vport_context_in.nic_vport_context.current_uc_mac_address");
   SIZE(UcAddress, "ifc-bytes:mac_address_layout");
   FIELD(UcAddress::MAC_47_32, "ifc:mac_address_layout.mac_addr_47_32");
   FIELD(UcAddress::MAC_31_0, "ifc:mac_address_layout.mac_addr_31_0");

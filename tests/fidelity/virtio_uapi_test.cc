@@ -94,9 +94,11 @@ static_assert(cap::kIsrCfg == VIRTIO_PCI_CAP_ISR_CFG);
 static_assert(cap::kDeviceCfg == VIRTIO_PCI_CAP_DEVICE_CFG);
 
 // §4.1.4.3 common configuration.
-static_assert(reg_at<DEVICE_FEATURE_SELECT>(offsetof(virtio_pci_common_cfg, device_feature_select), 4));
+static_assert(reg_at<DEVICE_FEATURE_SELECT>(offsetof(virtio_pci_common_cfg, device_feature_select),
+                                            4));
 static_assert(reg_at<DEVICE_FEATURE>(offsetof(virtio_pci_common_cfg, device_feature), 4));
-static_assert(reg_at<DRIVER_FEATURE_SELECT>(offsetof(virtio_pci_common_cfg, guest_feature_select), 4));
+static_assert(reg_at<DRIVER_FEATURE_SELECT>(offsetof(virtio_pci_common_cfg, guest_feature_select),
+                                            4));
 static_assert(reg_at<DRIVER_FEATURE>(offsetof(virtio_pci_common_cfg, guest_feature), 4));
 static_assert(reg_at<MSIX_CONFIG>(offsetof(virtio_pci_common_cfg, msix_config), 2));
 static_assert(reg_at<NUM_QUEUES>(offsetof(virtio_pci_common_cfg, num_queues), 2));
@@ -153,20 +155,27 @@ bool field_at(uint32_t offset, uint32_t bytes) {
 // modern one's revision), read with <linux/pci_regs.h>'s offsets. DPDK's uio
 // path found the legacy model saying memory (it then mapped the BAR).
 TEST(VirtioUapi, TheModelsConfigSpaceIsWhatLinuxsVirtioPciProbes) {
-  auto byte = [](const sim::VirtioNetModel& m, uint32_t off) { return (m.config_read32(off & ~3u) >> (8 * (off & 3))) & 0xFF; };
-  auto word = [](const sim::VirtioNetModel& m, uint32_t off) { return (m.config_read32(off & ~3u) >> (8 * (off & 3))) & 0xFFFF; };
+  auto byte = [](const sim::VirtioNetModel& m, uint32_t off) {
+    return (m.config_read32(off & ~3u) >> (8 * (off & 3))) & 0xFF;
+  };
+  auto word = [](const sim::VirtioNetModel& m, uint32_t off) {
+    return (m.config_read32(off & ~3u) >> (8 * (off & 3))) & 0xFFFF;
+  };
   sim::VirtioNetConfig legacy_config;
   legacy_config.legacy = true;
   const sim::VirtioNetModel legacy(sim::SimContext{}, legacy_config);
   EXPECT_EQ(byte(legacy, PCI_REVISION_ID), VIRTIO_PCI_ABI_VERSION);
   EXPECT_EQ(word(legacy, PCI_SUBSYSTEM_ID), VIRTIO_ID_NET);
-  EXPECT_EQ(legacy.config_read32(PCI_BASE_ADDRESS_0) & PCI_BASE_ADDRESS_SPACE, PCI_BASE_ADDRESS_SPACE_IO);
-  constexpr uint32_t kEthernet = 0x0200;  // class 02h, subclass 00h (PCI Code and ID Assignment spec; not in the UAPI)
+  EXPECT_EQ(legacy.config_read32(PCI_BASE_ADDRESS_0) & PCI_BASE_ADDRESS_SPACE,
+            PCI_BASE_ADDRESS_SPACE_IO);
+  constexpr uint32_t kEthernet =
+      0x0200;  // class 02h, subclass 00h (PCI Code and ID Assignment spec; not in the UAPI)
   EXPECT_EQ(word(legacy, PCI_CLASS_DEVICE), kEthernet);
   const sim::VirtioNetModel modern(sim::SimContext{}, sim::VirtioNetConfig{});
   EXPECT_GE(byte(modern, PCI_REVISION_ID), 1u);
   EXPECT_EQ(word(modern, PCI_CLASS_DEVICE), kEthernet);
-  EXPECT_EQ(modern.config_read32(PCI_BASE_ADDRESS_0) & PCI_BASE_ADDRESS_SPACE, 0u) << "its BARs are memory";
+  EXPECT_EQ(modern.config_read32(PCI_BASE_ADDRESS_0) & PCI_BASE_ADDRESS_SPACE, 0u)
+      << "its BARs are memory";
 }
 
 TEST(VirtioUapi, RingLayoutsAndFlagsAreLinuxs) {
@@ -207,8 +216,10 @@ TEST(VirtioUapi, SplitRingSizesAreLinuxsVringSize) {
     // Legacy layout (§2.7 legacy interfaces): descriptors, the avail ring,
     // padding to the alignment, the used ring.
     const uint64_t avail_end = split_desc_bytes(n) + split_avail_bytes(n);
-    const uint64_t used_start = (avail_end + kLegacyQueueAlign - 1) / kLegacyQueueAlign * kLegacyQueueAlign;
-    EXPECT_EQ(used_start + split_used_bytes(n), linux_vring_size(n, kLegacyQueueAlign)) << "queue size " << n;
+    const uint64_t used_start =
+        (avail_end + kLegacyQueueAlign - 1) / kLegacyQueueAlign * kLegacyQueueAlign;
+    EXPECT_EQ(used_start + split_used_bytes(n), linux_vring_size(n, kLegacyQueueAlign))
+        << "queue size " << n;
   }
 }
 

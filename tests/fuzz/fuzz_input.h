@@ -38,12 +38,12 @@ class Input {
 inline volatile uint8_t sink = 0;
 
 // A broken invariant: a crash libFuzzer (and the seed runner) reports.
-#define FUZZ_CHECK(cond)                                                  \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
+#define FUZZ_CHECK(cond)                                                            \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                       \
-    }                                                                     \
+      std::abort();                                                                 \
+    }                                                                               \
   } while (0)
 
 }  // namespace safenic::fuzz

@@ -60,21 +60,15 @@ int run(const uint8_t* data, size_t size) {
           in.bytes(&rx[i * ixgbe::kDescriptorSize], ixgbe::kDescriptorSize);
           break;
         }
-        case 1:
-          receive_fuzzed(in, **dev, 0, kept);
-          break;
+        case 1: receive_fuzzed(in, **dev, 0, kept); break;
         case 2: {
           const uint32_t i = in.u8() % kRing;
           const uint32_t status = in.u32();
           std::memcpy(&tx[i * ixgbe::kDescriptorSize + 12], &status, 4);
           break;
         }
-        case 3:
-          send_fuzzed_batch(in, *app, **dev);
-          break;
-        case 4:
-          kept.clear();
-          break;
+        case 3: send_fuzzed_batch(in, *app, **dev); break;
+        case 4: kept.clear(); break;
       }
     }
     kept.clear();

@@ -33,8 +33,8 @@
 
 #include "mem/mempool.h"
 #include "nic/mlx5/mlx5.h"
-#include "sim/mlx5/faults.h"
 #include "sim/frames.h"
+#include "sim/mlx5/faults.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
 #include "tests/fuzz/device_steps.h"
@@ -43,8 +43,8 @@
 namespace safenic {
 namespace {
 
-constexpr uint32_t kRing = 64;      // entries of every CQ (the driver's rings) and of the EQ
-constexpr uint32_t kEntry = 64;     // CQE and EQE size
+constexpr uint32_t kRing = 64;   // entries of every CQ (the driver's rings) and of the EQ
+constexpr uint32_t kEntry = 64;  // CQE and EQE size
 constexpr size_t kMaxTamperings = 16;
 
 // The device's writes as the fuzzer wants them.
@@ -156,9 +156,7 @@ int run(const uint8_t* data, size_t size) {
           fuzz::receive_fuzzed(in, d, q, kept);
           break;
         }
-        case 2:
-          fuzz::send_fuzzed_batch(in, *app, d);
-          break;
+        case 2: fuzz::send_fuzzed_batch(in, *app, d); break;
         case 3: {
           const auto& cqs = hostile.cqs();
           const uint8_t pick = in.u8();
@@ -178,12 +176,8 @@ int run(const uint8_t* data, size_t size) {
           FUZZ_CHECK(link.up || link.speed_mbps == 0);
           break;
         }
-        case 6:
-          kept.clear();
-          break;
-        case 7:
-          ctx.clock->advance(absl::Seconds(1));
-          break;
+        case 6: kept.clear(); break;
+        case 7: ctx.clock->advance(absl::Seconds(1)); break;
         case 8:
           if (in.u8() & 1) {
             sim::disconnect(model->port());

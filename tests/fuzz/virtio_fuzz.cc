@@ -65,8 +65,8 @@ int run(const uint8_t* data, size_t size) {
     for (uint16_t q = 0; q < 2; ++q) {
       bar.write(RegisterValue<virtio::QUEUE_SELECT>(q));
       const uint16_t qsize = bar.read<virtio::QUEUE_SIZE>().raw();
-      const uint64_t area = packed ? bar.read<virtio::QUEUE_DESC>().raw()
-                                   : bar.read<virtio::QUEUE_DEVICE>().raw();
+      const uint64_t area =
+          packed ? bar.read<virtio::QUEUE_DESC>().raw() : bar.read<virtio::QUEUE_DEVICE>().raw();
       const size_t bytes = packed ? 16u * qsize : virtio::split_used_bytes(qsize);
       auto mem = ctx.iommu->translate(area, bytes, "fuzz");
       FUZZ_CHECK(mem.ok());
@@ -101,21 +101,15 @@ int run(const uint8_t* data, size_t size) {
           }
           break;
         }
-        case 2:
-          receive_fuzzed(in, **dev, 0, kept);
-          break;
-        case 3:
-          send_fuzzed_batch(in, *app, **dev);
-          break;
+        case 2: receive_fuzzed(in, **dev, 0, kept); break;
+        case 3: send_fuzzed_batch(in, *app, **dev); break;
         case 4: {
           const size_t len = 14 + in.u8() * 8;
           std::vector<uint8_t> frame = sim::udp_frame(len < 60 ? 60 : len, flow, step);
           wire.send(frame);
           break;
         }
-        case 5:
-          kept.clear();
-          break;
+        case 5: kept.clear(); break;
       }
     }
     kept.clear();

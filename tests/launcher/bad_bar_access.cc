@@ -30,10 +30,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char* sysfs = std::getenv("SYSFS_PCI_DEVICES");
-  const std::string link = std::string(sysfs != nullptr ? sysfs : "/sys/bus/pci/devices") + "/" + argv[1] + "/iommu_group";
+  const std::string link = std::string(sysfs != nullptr ? sysfs : "/sys/bus/pci/devices") + "/" +
+                           argv[1] + "/iommu_group";
   char target[4096] = {};
   if (readlink(link.c_str(), target, sizeof target - 1) < 0) die("readlink iommu_group");
-  const std::string group_path = "/dev/vfio/" + std::string(target).substr(std::string(target).rfind('/') + 1);
+  const std::string group_path =
+      "/dev/vfio/" + std::string(target).substr(std::string(target).rfind('/') + 1);
   const int container = open("/dev/vfio/vfio", O_RDWR);
   if (container < 0) die("open /dev/vfio/vfio");
   const int group = open(group_path.c_str(), O_RDWR);
@@ -46,13 +48,17 @@ int main(int argc, char** argv) {
   region.argsz = sizeof region;
   region.index = VFIO_PCI_BAR0_REGION_INDEX;
   if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &region) < 0) die("VFIO_DEVICE_GET_REGION_INFO");
-  void* bar = mmap(nullptr, region.size, PROT_READ | PROT_WRITE, MAP_SHARED, device, static_cast<off_t>(region.offset));
+  void* bar = mmap(nullptr, region.size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
+                   static_cast<off_t>(region.offset));
   if (bar == MAP_FAILED) die("mmap BAR0");
   volatile uint8_t* const base = static_cast<volatile uint8_t*>(bar);
   std::printf("STATUS %#x\n", *reinterpret_cast<volatile uint32_t*>(base + 0x8));
   std::fflush(stdout);
   uint64_t sixteen[2];
-  asm volatile("movdqu (%1), %%xmm0\n\tmovdqu %%xmm0, (%0)" : : "r"(sixteen), "r"(base + 0x10) : "xmm0", "memory");
+  asm volatile("movdqu (%1), %%xmm0\n\tmovdqu %%xmm0, (%0)"
+               :
+               : "r"(sixteen), "r"(base + 0x10)
+               : "xmm0", "memory");
   std::printf("the 16-byte load returned %#lx\n", static_cast<unsigned long>(sixteen[0]));
   return 0;
 }

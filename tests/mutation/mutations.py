@@ -153,7 +153,7 @@ MUTATIONS = [
 
     # --- the virtio model ---
     ("virtio-model-tx-writable", "sim/virtio/model.cc",
-     'fail(absl::StrFormat("TX queue %d buffer %d has a device-writable descriptor", q, chain.id));\n        return;',
+     'fail(\n            absl::StrFormat("TX queue %d buffer %d has a device-writable descriptor", q, chain.id));\n        return;',
      "break;", VIRTIO, "a device-writable TX descriptor is not reported"),
     ("virtio-model-rx-readable", "sim/virtio/model.cc",
      'fail(absl::StrFormat("RX buffer %d has a device-readable descriptor", chain.id));\n      return;',

@@ -7,7 +7,6 @@
 #include "nic/ixgbe/ixgbe.h"
 #include "nic/open.h"
 #include "nic/pci/hugepages.h"
-#include "nic/open.h"
 #include "nic/pci/plan.h"
 #include "nic/pci/sysfs.h"
 #include "tests/pci/sysfs_fixture.h"
@@ -17,9 +16,9 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::ElementsAre;
+using testing::FixtureDevice;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::FixtureDevice;
 using testing::SysfsFixture;
 
 std::string message(const absl::Status& s) { return std::string(s.message()); }
@@ -27,14 +26,20 @@ std::string message(const absl::Status& s) { return std::string(s.message()); }
 // Three NICs in different states and two devices that are not NICs.
 void populate(SysfsFixture& fx) {
   fx.add({.address = "0000:03:00.0", .id = {0x8086, 0x10FB}});
-  fx.add({.address = "0000:03:00.1", .id = {0x8086, 0x10FB}, .driver = "ixgbe",
-          .iommu_group = 14, .interfaces = {"enp3s0f1"}});
-  fx.add({.address = "0000:81:00.0", .id = {0x15B3, 0x1017}, .driver = "vfio-pci",
-          .iommu_group = 40});
-  fx.add({.address = "0000:00:1f.2", .id = {0x8086, 0xA102}, .class_code = 0x010601,
-          .driver = "ahci", .bar0_size = 0});
-  fx.add({.address = "0000:00:00.0", .id = {0x8086, 0x0D57}, .class_code = 0x060000,
+  fx.add({.address = "0000:03:00.1",
+          .id = {0x8086, 0x10FB},
+          .driver = "ixgbe",
+          .iommu_group = 14,
+          .interfaces = {"enp3s0f1"}});
+  fx.add(
+      {.address = "0000:81:00.0", .id = {0x15B3, 0x1017}, .driver = "vfio-pci", .iommu_group = 40});
+  fx.add({.address = "0000:00:1f.2",
+          .id = {0x8086, 0xA102},
+          .class_code = 0x010601,
+          .driver = "ahci",
           .bar0_size = 0});
+  fx.add(
+      {.address = "0000:00:00.0", .id = {0x8086, 0x0D57}, .class_code = 0x060000, .bar0_size = 0});
 }
 
 TEST(SysfsTree, ListsDevicesWithIdsClassDriverGroupAndInterfaces) {
@@ -45,8 +50,8 @@ TEST(SysfsTree, ListsDevicesWithIdsClassDriverGroupAndInterfaces) {
   ASSERT_EQ(devices->size(), 5u);
   std::vector<std::string> addresses;
   for (const PciDeviceInfo& d : *devices) addresses.push_back(d.address);
-  EXPECT_THAT(addresses, ElementsAre("0000:00:00.0", "0000:00:1f.2", "0000:03:00.0",
-                                     "0000:03:00.1", "0000:81:00.0"));
+  EXPECT_THAT(addresses, ElementsAre("0000:00:00.0", "0000:00:1f.2", "0000:03:00.0", "0000:03:00.1",
+                                     "0000:81:00.0"));
 
   const PciDeviceInfo& bridge = (*devices)[0];
   EXPECT_FALSE(bridge.is_network());
@@ -172,8 +177,7 @@ TEST(Hugepages, AMissingMeminfoOrHugetlbfsSaysSo) {
               HasSubstr("is /proc mounted?"));
   SysfsFixture fx;
   SysfsFixture::write_file(fx.base() + "/meminfo", "MemTotal: 1000 kB\n");
-  EXPECT_THAT(message(read_hugepages(fx.base() + "/meminfo").status()),
-              HasSubstr("no hugetlbfs"));
+  EXPECT_THAT(message(read_hugepages(fx.base() + "/meminfo").status()), HasSubstr("no hugetlbfs"));
 }
 
 // The decisions and advice of plan_open, case by case.
@@ -216,14 +220,14 @@ TEST_F(Plan, ABoundDeviceIsAnErrorThatSaysHowToUnbindOrBindToVfio) {
   OpenPlan p = plan("0000:03:00.1");
   EXPECT_EQ(p.blocker.code(), absl::StatusCode::kFailedPrecondition);
   const std::string dev = fx.root() + "/0000:03:00.1";
-  EXPECT_THAT(message(p.blocker),
-              AllOf(HasSubstr("bound to kernel driver ixgbe as network interface enp3s0f1"),
-                    HasSubstr("echo 0000:03:00.1 | sudo tee " + dev + "/driver/unbind"),
-                    HasSubstr("sudo modprobe vfio-pci"),
-                    HasSubstr("echo vfio-pci | sudo tee " + dev + "/driver_override"),
-                    HasSubstr("echo 0000:03:00.1 | sudo tee " + fx.base() +
-                              "/sys/bus/pci/drivers_probe"),
-                    HasSubstr("DeviceConfig::unbind_kernel_driver = true")));
+  EXPECT_THAT(
+      message(p.blocker),
+      AllOf(HasSubstr("bound to kernel driver ixgbe as network interface enp3s0f1"),
+            HasSubstr("echo 0000:03:00.1 | sudo tee " + dev + "/driver/unbind"),
+            HasSubstr("sudo modprobe vfio-pci"),
+            HasSubstr("echo vfio-pci | sudo tee " + dev + "/driver_override"),
+            HasSubstr("echo 0000:03:00.1 | sudo tee " + fx.base() + "/sys/bus/pci/drivers_probe"),
+            HasSubstr("DeviceConfig::unbind_kernel_driver = true")));
   OpenPlan asked = plan("0000:03:00.1", /*unbind=*/true);
   EXPECT_TRUE(asked.blocker.ok()) << asked.blocker;
   EXPECT_TRUE(asked.unbind_first);
@@ -235,8 +239,8 @@ TEST_F(Plan, ABoundDeviceIsAnErrorThatSaysHowToUnbindOrBindToVfio) {
 TEST_F(Plan, ABoundDeviceWithoutIommuGroupIsNotOfferedVfio) {
   fx.add({.address = "0000:04:00.0", .driver = "ixgbe"});
   OpenPlan p = plan("0000:04:00.0");
-  EXPECT_THAT(message(p.blocker), AllOf(HasSubstr("VFIO is not possible"),
-                                        Not(HasSubstr("driver_override"))));
+  EXPECT_THAT(message(p.blocker),
+              AllOf(HasSubstr("VFIO is not possible"), Not(HasSubstr("driver_override"))));
 }
 
 TEST_F(Plan, VfioBoundDevicesGoThroughVfioAndNeedTheModuleAndAGroup) {
@@ -255,8 +259,8 @@ TEST_F(Plan, VfioBoundDevicesGoThroughVfioAndNeedTheModuleAndAGroup) {
   env.vfio_available = true;
   OpenPlan no_group = plan("0000:06:00.0");
   EXPECT_EQ(no_group.blocker.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(message(no_group.blocker), AllOf(HasSubstr("has no IOMMU group"),
-                                               HasSubstr("intel_iommu=on")));
+  EXPECT_THAT(message(no_group.blocker),
+              AllOf(HasSubstr("has no IOMMU group"), HasSubstr("intel_iommu=on")));
 }
 
 TEST_F(Plan, UnsupportedDevicesAreNamed) {

@@ -73,8 +73,10 @@ class EmulatedUioTest : public ::testing::Test {
   bool dma_reaches(uint64_t pa, const void* p, size_t len) {
     const size_t reports = ctx_.log->size();
     uint8_t* at = ctx_.iommu->dma(pa, len, "test DMA");
-    EXPECT_EQ(ctx_.log->size(), reports + (at != nullptr ? 0 : 1)) << "a DMA the IOMMU refuses is reported";
-    EXPECT_TRUE(at == nullptr || at == p) << "physical address 0x" << std::hex << pa << " leads elsewhere";
+    EXPECT_EQ(ctx_.log->size(), reports + (at != nullptr ? 0 : 1))
+        << "a DMA the IOMMU refuses is reported";
+    EXPECT_TRUE(at == nullptr || at == p)
+        << "physical address 0x" << std::hex << pa << " leads elsewhere";
     return at == p;
   }
   // Touched (resident) anonymous pages, unmapped through the emulator too.
@@ -104,12 +106,14 @@ TEST_F(EmulatedUioTest, PagemapGivesEachResidentPageAPhysicalPageOfItsOwn) {
   EXPECT_TRUE(first & kPresent);
   EXPECT_TRUE(second & kPresent);
   EXPECT_GE((first & kPfnMask) * kPage, EmulatedUio::kFirstPhysicalAddress);
-  EXPECT_NE(second & kPfnMask, (first & kPfnMask) + 1) << "4 KiB pages are not contiguous in physical memory";
+  EXPECT_NE(second & kPfnMask, (first & kPfnMask) + 1)
+      << "4 KiB pages are not contiguous in physical memory";
   EXPECT_NE(second & kPfnMask, first & kPfnMask);
   EXPECT_EQ(entry(p), first) << "a page keeps its physical address";
   // Mapped but never touched: not in memory, so not present and no frame
   // number (as Linux says of it); unmapped: the same.
-  void* untouched = mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* untouched =
+      mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(untouched, MAP_FAILED);
   EXPECT_EQ(entry(untouched), 0u);
   ::munmap(untouched, kPage);
@@ -128,11 +132,13 @@ TEST_F(EmulatedUioTest, PagemapReadsAreWholeEntriesAtTheFileOffset) {
   EXPECT_EQ(uio_->pread(fd, e, 8, 4), -1);
   EXPECT_EQ(errno, EINVAL);
   // DPDK's way: lseek to the entry, then read.
-  ASSERT_EQ(lseek(fd, reinterpret_cast<uintptr_t>(p) / kPage * 8, SEEK_SET), static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / kPage * 8));
+  ASSERT_EQ(lseek(fd, reinterpret_cast<uintptr_t>(p) / kPage * 8, SEEK_SET),
+            static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / kPage * 8));
   ASSERT_EQ(uio_->read(fd, e, 16), 16);
   EXPECT_TRUE(e[0] & kPresent);
   EXPECT_EQ(e[0], entry(p));
-  EXPECT_EQ(lseek(fd, 0, SEEK_CUR), static_cast<off_t>((reinterpret_cast<uintptr_t>(p) / kPage + 2) * 8));
+  EXPECT_EQ(lseek(fd, 0, SEEK_CUR),
+            static_cast<off_t>((reinterpret_cast<uintptr_t>(p) / kPage + 2) * 8));
   EXPECT_EQ(uio_->pwrite(fd, e, 8, 0), -1);
   unmap(p, kPage);
 }
@@ -152,7 +158,8 @@ TEST_F(EmulatedUioTest, ADeviceReachesOnlyPagesWhosePhysicalAddressWasReadAndSti
   EXPECT_FALSE(dma_reaches(pa0, p, 64));
   EXPECT_TRUE(dma_reaches(pa1, p + kPage, 64));
   // A new mapping over the second takes it out too.
-  void* over = mmap(p + kPage, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  void* over = mmap(p + kPage, kPage, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   ASSERT_EQ(over, p + kPage);
   uio_->mapped(over, kPage, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1);
   EXPECT_FALSE(dma_reaches(pa1, p + kPage, 64));
@@ -173,7 +180,8 @@ TEST_F(EmulatedUioTest, AHugepageMappingOpensWholeToOneRead) {
     uint8_t* span = static_cast<uint8_t*>(
         mmap(nullptr, 2 * kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     ASSERT_NE(span, MAP_FAILED);
-    uint8_t* aligned = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(span) + kHuge - 1) / kHuge * kHuge);
+    uint8_t* aligned =
+        reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(span) + kHuge - 1) / kHuge * kHuge);
     if (aligned > span) ::munmap(span, aligned - span);
     ::munmap(aligned + kHuge, span + kHuge - aligned);
     p = aligned;
@@ -219,12 +227,14 @@ TEST_F(EmulatedUioTest, AMemoryBarMapsFromItsResourceFileAsTrappedMmio) {
   void* p = uio_->mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ASSERT_NE(p, MAP_FAILED);
   // STATUS (0x00008), through the trap.
-  EXPECT_EQ(*reinterpret_cast<volatile uint32_t*>(static_cast<uint8_t*>(p) + 0x8), model_->mmio_read(0, 0x8, 4));
+  EXPECT_EQ(*reinterpret_cast<volatile uint32_t*>(static_cast<uint8_t*>(p) + 0x8),
+            model_->mmio_read(0, 0x8, 4));
   EXPECT_EQ(uio_->trapped_accesses(), 1u);
   uint32_t v = 0;
   EXPECT_EQ(uio_->pread(fd, &v, 4, 0), -1) << "a memory BAR's resource file has no read";
   EXPECT_EQ(errno, EINVAL);
-  EXPECT_EQ(uio_->mmap(nullptr, 2 * len, PROT_READ, MAP_SHARED, fd, 0), MAP_FAILED) << "beyond the BAR";
+  EXPECT_EQ(uio_->mmap(nullptr, 2 * len, PROT_READ, MAP_SHARED, fd, 0), MAP_FAILED)
+      << "beyond the BAR";
   unmap(p, len);
   // No BAR 5 on the 82599, so no resource5; its other files are not ours.
   EXPECT_EQ(open((dir_ / "resource5").string()), -1);

@@ -52,16 +52,19 @@ class EmulatedSyscalls final : public Syscalls {
     return vfio_.owns(fd) ? vfio_.ioctl(fd, request, arg) : Syscalls::ioctl_value(fd, request, arg);
   }
   void* mmap(size_t len, int prot, int flags, int fd, off_t offset) override {
-    return vfio_.owns(fd) ? vfio_.mmap(nullptr, len, prot, flags, fd, offset) : Syscalls::mmap(len, prot, flags, fd, offset);
+    return vfio_.owns(fd) ? vfio_.mmap(nullptr, len, prot, flags, fd, offset)
+                          : Syscalls::mmap(len, prot, flags, fd, offset);
   }
   int munmap(void* addr, size_t len) override {
     return vfio_.munmap(addr, len) > 0 ? 0 : Syscalls::munmap(addr, len);
   }
   ssize_t pread(int fd, void* buf, size_t len, off_t offset) override {
-    return vfio_.owns(fd) ? vfio_.pread(fd, buf, len, offset) : Syscalls::pread(fd, buf, len, offset);
+    return vfio_.owns(fd) ? vfio_.pread(fd, buf, len, offset)
+                          : Syscalls::pread(fd, buf, len, offset);
   }
   ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset) override {
-    return vfio_.owns(fd) ? vfio_.pwrite(fd, buf, len, offset) : Syscalls::pwrite(fd, buf, len, offset);
+    return vfio_.owns(fd) ? vfio_.pwrite(fd, buf, len, offset)
+                          : Syscalls::pwrite(fd, buf, len, offset);
   }
 
  private:
@@ -86,7 +89,7 @@ class EmulatedVfioTest : public ::testing::Test {
     }
     vfio_ = std::make_unique<sim::EmulatedVfio>(ctx_, std::move(devices), vfio_dir_);
     options_.sysfs_root = fx_.root();
-    options_.meminfo = fx_.meminfo(0, 0);  // no hugepages reserved:
+    options_.meminfo = fx_.meminfo(0, 0);     // no hugepages reserved:
     options_.vfio_dma = Backing::kAnonymous;  // 4 KiB pages, as DPDK's --no-huge
     options_.vfio_dir = vfio_dir_;
     options_.syscalls = std::make_shared<EmulatedSyscalls>(*vfio_);
@@ -184,12 +187,15 @@ TEST_F(EmulatedVfioTest, TheUapiOrderIsEnforced) {
   status.argsz = sizeof status;
   ASSERT_EQ(v.ioctl(group, VFIO_GROUP_GET_STATUS, reinterpret_cast<uintptr_t>(&status)), 0);
   EXPECT_EQ(status.flags, uint32_t{VFIO_GROUP_FLAGS_VIABLE});
-  EXPECT_EQ(v.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, reinterpret_cast<uintptr_t>("0000:00:04.0")), -1);
+  EXPECT_EQ(v.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, reinterpret_cast<uintptr_t>("0000:00:04.0")),
+            -1);
   ASSERT_EQ(v.ioctl(group, VFIO_GROUP_SET_CONTAINER, reinterpret_cast<uintptr_t>(&container)), 0);
   ASSERT_EQ(v.ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
-  EXPECT_EQ(v.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, reinterpret_cast<uintptr_t>("0000:00:05.0")), -1);
+  EXPECT_EQ(v.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, reinterpret_cast<uintptr_t>("0000:00:05.0")),
+            -1);
   EXPECT_EQ(errno, ENODEV);  // that device is in group 8
-  const int device = v.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, reinterpret_cast<uintptr_t>("0000:00:04.0"));
+  const int device =
+      v.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, reinterpret_cast<uintptr_t>("0000:00:04.0"));
   ASSERT_GE(device, 0);
 
   // Capabilities: the kernel first says how much room they need.
@@ -203,7 +209,8 @@ TEST_F(EmulatedVfioTest, TheUapiOrderIsEnforced) {
   full->argsz = info.argsz;
   ASSERT_EQ(v.ioctl(container, VFIO_IOMMU_GET_INFO, reinterpret_cast<uintptr_t>(full)), 0);
   ASSERT_EQ(full->cap_offset, sizeof info);
-  auto* ranges = reinterpret_cast<vfio_iommu_type1_info_cap_iova_range*>(buffer.data() + full->cap_offset);
+  auto* ranges =
+      reinterpret_cast<vfio_iommu_type1_info_cap_iova_range*>(buffer.data() + full->cap_offset);
   EXPECT_EQ(ranges->header.id, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
   EXPECT_EQ(ranges->nr_iovas, 2u);
 
@@ -262,14 +269,18 @@ TEST_F(EmulatedVfioTest, TheUapiOrderIsEnforced) {
   ASSERT_NE(span, MAP_FAILED);
   uint8_t* const base = static_cast<uint8_t*>(span);
   const off_t bar0 = static_cast<off_t>(uint64_t{VFIO_PCI_BAR0_REGION_INDEX} << 40);
-  ASSERT_EQ(v.mmap(base, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device, bar0), base);
-  ASSERT_EQ(v.mmap(base + 0x8000, 0x8000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device, bar0 + 0x8000),
+  ASSERT_EQ(v.mmap(base, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device, bar0),
+            base);
+  ASSERT_EQ(v.mmap(base + 0x8000, 0x8000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device,
+                   bar0 + 0x8000),
             base + 0x8000);
-  EXPECT_EQ(v.mmap(nullptr, 0x1000, PROT_READ, MAP_SHARED, device, bar0 + 0x123), MAP_FAILED);  // not a page
+  EXPECT_EQ(v.mmap(nullptr, 0x1000, PROT_READ, MAP_SHARED, device, bar0 + 0x123),
+            MAP_FAILED);  // not a page
   // STATUS (0x00008) through the first part, then the MAC's RAL(0) (0x05400) is
   // outside both parts; the second part's 0x8000 is BAR offset 0x8000.
   EXPECT_EQ(*reinterpret_cast<volatile uint32_t*>(base + 0x8), models_[0]->mmio_read(0, 0x8, 4));
-  *reinterpret_cast<volatile uint32_t*>(base + 0x8000 + (0x8880 - 0x8000)) = 0x5;  // (an unmodelled one: reported)
+  *reinterpret_cast<volatile uint32_t*>(base + 0x8000 + (0x8880 - 0x8000)) =
+      0x5;  // (an unmodelled one: reported)
   EXPECT_THAT(ctx_.log->to_string(), HasSubstr("0x08880"));
   EXPECT_GE(v.trapped_accesses(), 2u);
   EXPECT_EQ(v.munmap(base, bar_size), 2);  // both parts undone

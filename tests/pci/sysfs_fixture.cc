@@ -79,8 +79,8 @@ std::string SysfsFixture::add(const FixtureDevice& d) {
   for (int i = 0; i < 13; ++i) {
     if (i == 0 && d.bar0_size > 0) {
       const uint64_t start = d.bar0_io ? 0xe000 : 0xfe000000;
-      absl::StrAppendFormat(&resource, "0x%016x 0x%016x 0x%016x\n", start,
-                            start + d.bar0_size - 1, d.bar0_io ? 0x40101 : 0x40200);
+      absl::StrAppendFormat(&resource, "0x%016x 0x%016x 0x%016x\n", start, start + d.bar0_size - 1,
+                            d.bar0_io ? 0x40101 : 0x40200);
     } else {
       resource += "0x0000000000000000 0x0000000000000000 0x0000000000000000\n";
     }
@@ -97,11 +97,9 @@ std::string SysfsFixture::add(const FixtureDevice& d) {
     symlink_to(absl::StrCat("../../../bus/pci/drivers/", d.driver), dir + "/driver");
   }
   if (d.iommu_group >= 0) {
-    const std::string group =
-        absl::StrCat(base_, "/sys/kernel/iommu_groups/", d.iommu_group);
+    const std::string group = absl::StrCat(base_, "/sys/kernel/iommu_groups/", d.iommu_group);
     mkdirs(group + "/devices");
-    symlink_to(absl::StrCat("../../../kernel/iommu_groups/", d.iommu_group),
-               dir + "/iommu_group");
+    symlink_to(absl::StrCat("../../../kernel/iommu_groups/", d.iommu_group), dir + "/iommu_group");
   }
   for (const std::string& name : d.interfaces) mkdirs(absl::StrCat(dir, "/net/", name));
   return dir;
@@ -109,12 +107,11 @@ std::string SysfsFixture::add(const FixtureDevice& d) {
 
 std::string SysfsFixture::meminfo(long total, long free, long size_kb) {
   const std::string path = base_ + "/meminfo";
-  write_file(path, absl::StrFormat(
-                       "MemTotal:        4017000 kB\nMemFree:         2000000 kB\n"
-                       "HugePages_Total:    %d\nHugePages_Free:     %d\n"
-                       "HugePages_Rsvd:        0\nHugePages_Surp:        0\n"
-                       "Hugepagesize:       %d kB\nHugetlb:           %d kB\n",
-                       total, free, size_kb, total * size_kb));
+  write_file(path, absl::StrFormat("MemTotal:        4017000 kB\nMemFree:         2000000 kB\n"
+                                   "HugePages_Total:    %d\nHugePages_Free:     %d\n"
+                                   "HugePages_Rsvd:        0\nHugePages_Surp:        0\n"
+                                   "Hugepagesize:       %d kB\nHugetlb:           %d kB\n",
+                                   total, free, size_kb, total * size_kb));
   return path;
 }
 

@@ -8,8 +8,8 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "nic/pci/syscalls.h"
@@ -21,12 +21,12 @@ struct FixtureDevice {
   std::string address = "0000:03:00.0";
   PciId id = {0x8086, 0x10FB};  // an 82599ES
   uint32_t class_code = 0x020000;
-  std::string driver = "";   // "" = no driver bound
-  int iommu_group = -1;      // -1 = no IOMMU group
+  std::string driver = "";  // "" = no driver bound
+  int iommu_group = -1;     // -1 = no IOMMU group
   size_t bar0_size = 512 * 1024;
-  uint8_t bar0_fill = 0xFF;  // all ones: what a vanished device reads
-  bool bar0_io = false;      // BAR 0 is I/O port space
-  uint8_t config_fill = 0;   // 0xFF: config space of a vanished device
+  uint8_t bar0_fill = 0xFF;                  // all ones: what a vanished device reads
+  bool bar0_io = false;                      // BAR 0 is I/O port space
+  uint8_t config_fill = 0;                   // 0xFF: config space of a vanished device
   std::vector<std::string> interfaces = {};  // <dev>/net/<name>
 };
 

@@ -2,9 +2,9 @@
 // so the BAR is a file mapping; config space is a file. The ixgbe driver then
 // runs against it and must fail clearly. Also every error path of opening,
 // and open_device("0000:..") through the registry.
+#include <unistd.h>
 #include <fstream>
 #include <iterator>
-#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -23,9 +23,9 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::FakeKernel;
 using testing::FixtureDevice;
+using ::testing::HasSubstr;
 using testing::SysfsFixture;
 
 std::string message(const absl::Status& s) { return std::string(s.message()); }
@@ -56,7 +56,7 @@ TEST_F(SysfsPath, MapsBar0FromItsResourceFileAndEnablesBusMastering) {
   ASSERT_TRUE(fn.ok()) << fn.status();
   EXPECT_EQ((*fn)->name(), "0000:03:00.0");
   EXPECT_EQ((*fn)->id(), (PciId{0x8086, 0x10FB}));
-  EXPECT_EQ(*(*fn)->config_read32(0), 0x10FB8086u);  // device id, vendor id
+  EXPECT_EQ(*(*fn)->config_read32(0), 0x10FB8086u);     // device id, vendor id
   EXPECT_EQ(*(*fn)->config_read32(8) >> 8, 0x020000u);  // class code
   EXPECT_EQ(command_register(dir), kCommandMemorySpace | kCommandBusMaster);
   EXPECT_EQ((*fn)->config_read32(2).status().code(), absl::StatusCode::kOutOfRange);
@@ -146,10 +146,10 @@ TEST_F(SysfsPath, AMemoryBarWithoutAResourceFileSaysToUseVfio) {
   ASSERT_TRUE(fn.ok()) << fn.status();
   auto bar = (*fn)->bar(0);
   EXPECT_EQ(bar.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(message(bar.status()),
-              AllOf(HasSubstr("BAR 0 is memory (524288 bytes at 0xfe000000)"),
-                    HasSubstr("no " + fx.root() + "/0000:03:00.0/resource0"),
-                    HasSubstr("use VFIO")));
+  EXPECT_THAT(
+      message(bar.status()),
+      AllOf(HasSubstr("BAR 0 is memory (524288 bytes at 0xfe000000)"),
+            HasSubstr("no " + fx.root() + "/0000:03:00.0/resource0"), HasSubstr("use VFIO")));
 }
 
 TEST_F(SysfsPath, NotRootIsRefusedBeforeTouchingTheDevice) {
@@ -157,14 +157,15 @@ TEST_F(SysfsPath, NotRootIsRefusedBeforeTouchingTheDevice) {
   kernel->euid = 1000;
   auto fn = open_pci_function("0000:03:00.0", options);
   EXPECT_EQ(fn.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(message(fn.status()),
-              AllOf(HasSubstr("needs root"), HasSubstr("bind it to vfio-pci"),
-                    HasSubstr("driver_override")));
+  EXPECT_THAT(message(fn.status()), AllOf(HasSubstr("needs root"), HasSubstr("bind it to vfio-pci"),
+                                          HasSubstr("driver_override")));
   EXPECT_EQ(command_register(dir), 0);  // untouched
 }
 
 TEST_F(SysfsPath, ABoundDeviceIsLeftAloneUnlessUnbindingIsAsked) {
-  fx.add({.address = "0000:03:00.1", .driver = "ixgbe", .iommu_group = 14,
+  fx.add({.address = "0000:03:00.1",
+          .driver = "ixgbe",
+          .iommu_group = 14,
           .interfaces = {"enp3s0f1"}});
   auto fn = open_pci_function("0000:03:00.1", options);
   EXPECT_EQ(fn.status().code(), absl::StatusCode::kFailedPrecondition);

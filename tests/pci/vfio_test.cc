@@ -2,9 +2,9 @@
 // device ioctls (include/uapi/linux/vfio.h), so the whole sequence of
 // Documentation/driver-api/vfio.rst runs and each step can fail.
 #include <linux/vfio.h>
-#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -28,8 +28,8 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::FakeKernel;
+using ::testing::HasSubstr;
 using testing::SysfsFixture;
 
 std::string message(const absl::Status& s) { return std::string(s.message()); }
@@ -112,7 +112,7 @@ class FakeVfio : public FakeKernel {
       case VFIO_DEVICE_GET_REGION_INFO: {
         auto* info = static_cast<vfio_region_info*>(arg);
         info->offset = uint64_t{info->index} << 40;
-        info->size = info->index == VFIO_PCI_BAR0_REGION_INDEX ? bar0_size
+        info->size = info->index == VFIO_PCI_BAR0_REGION_INDEX     ? bar0_size
                      : info->index == VFIO_PCI_CONFIG_REGION_INDEX ? 4096
                                                                    : 0;
         info->flags = info->index == VFIO_PCI_BAR0_REGION_INDEX ? bar0_flags : 0;
@@ -376,9 +376,8 @@ TEST_F(Vfio, GroupErrors) {
   EXPECT_THAT(message(denied.status()), HasSubstr("sudo chown $USER " + options.vfio_dir + "/12"));
   kernel->group_errno.clear();
   kernel->viable = false;
-  EXPECT_THAT(message(open().status()),
-              AllOf(HasSubstr("IOMMU group 12 is not viable"),
-                    HasSubstr("/sys/kernel/iommu_groups/12/devices")));
+  EXPECT_THAT(message(open().status()), AllOf(HasSubstr("IOMMU group 12 is not viable"),
+                                              HasSubstr("/sys/kernel/iommu_groups/12/devices")));
   kernel->viable = true;
   kernel->device_fd_errno = ENODEV;
   EXPECT_THAT(message(open().status()), HasSubstr("VFIO_GROUP_GET_DEVICE_FD failed"));
@@ -428,7 +427,8 @@ TEST_F(Vfio, TheKernelsDeviceRequestSetsRemovalRequested) {
   EXPECT_FALSE((*fn)->removal_requested().load());
   const uint64_t one = 1;
   ASSERT_EQ(::write(kernel->request_eventfd, &one, sizeof one), static_cast<ssize_t>(sizeof one));
-  for (int i = 0; i < 1000 && !(*fn)->removal_requested().load(); ++i) absl::SleepFor(absl::Milliseconds(1));
+  for (int i = 0; i < 1000 && !(*fn)->removal_requested().load(); ++i)
+    absl::SleepFor(absl::Milliseconds(1));
   EXPECT_TRUE((*fn)->removal_requested().load());
   fn->reset();  // the watcher stopped, its fds closed
 }
@@ -457,8 +457,8 @@ TEST_F(Vfio, ADeviceWithoutIommuGroupCannotUseVfio) {
   ASSERT_TRUE(container.ok()) << container.status();
   auto fn = VfioFunction::open(device, *container);
   EXPECT_EQ(fn.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(message(fn.status()), AllOf(HasSubstr("has no IOMMU group"),
-                                          HasSubstr("amd_iommu=on")));
+  EXPECT_THAT(message(fn.status()),
+              AllOf(HasSubstr("has no IOMMU group"), HasSubstr("amd_iommu=on")));
 }
 
 }  // namespace

@@ -76,15 +76,17 @@ class IxgbeSoak final : public ForwardingSoak {
     l.balance("NIC A CRC errors", {"A fired: RX CRC error"}, {"A CRCERRS"});
     l.balance("NIC A DMA faults", {"A fired: DMA fault"}, {"A rx_dma_faults"});
     // Every frame B's driver took reached the sink or was counted.
-    l.balance("NIC B transmit", {"B driver tx packets"},
-              {"sink received", "B tx_descriptor_errors", "B tx_dma_faults",
-               "B dropped_tx_link_down"});
+    l.balance(
+        "NIC B transmit", {"B driver tx packets"},
+        {"sink received", "B tx_descriptor_errors", "B tx_dma_faults", "B dropped_tx_link_down"});
     l.balance("NIC B good frames", {"B GPTC"}, {"sink received", "B dropped_tx_link_down"});
     l.balance("IOMMU", {"IOMMU fault reports"}, {"A fired: DMA fault", "B fired: DMA fault"});
   }
 
-  std::shared_ptr<sim::IxgbeFaultPlan> faults_a_ = std::make_shared<sim::IxgbeFaultPlan>(seed_ ^ 0xA);
-  std::shared_ptr<sim::IxgbeFaultPlan> faults_b_ = std::make_shared<sim::IxgbeFaultPlan>(seed_ ^ 0xB);
+  std::shared_ptr<sim::IxgbeFaultPlan> faults_a_ =
+      std::make_shared<sim::IxgbeFaultPlan>(seed_ ^ 0xA);
+  std::shared_ptr<sim::IxgbeFaultPlan> faults_b_ =
+      std::make_shared<sim::IxgbeFaultPlan>(seed_ ^ 0xB);
 };
 
 TEST(IxgbeSoak, EveryFrameIsAccountedForAndNothingLeaks) {

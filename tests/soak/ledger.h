@@ -32,9 +32,9 @@ class Ledger {
                std::initializer_list<const char*> rhs) {
     const uint64_t l = sum(lhs), r = sum(rhs);
     if (l == r) return;
-    mismatches_.push_back(absl::StrFormat(
-        "%s does not add up: %s = %d, but %s = %d (difference %d)", what, terms(lhs), l,
-        terms(rhs), r, static_cast<int64_t>(l - r)));
+    mismatches_.push_back(
+        absl::StrFormat("%s does not add up: %s = %d, but %s = %d (difference %d)", what,
+                        terms(lhs), l, terms(rhs), r, static_cast<int64_t>(l - r)));
   }
   const std::vector<std::string>& mismatches() const { return mismatches_; }
 

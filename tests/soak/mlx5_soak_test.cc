@@ -45,9 +45,9 @@ class Mlx5Soak final : public ForwardingSoak {
  private:
   absl::StatusOr<std::unique_ptr<Device>> add_nic(const DeviceConfig& config) override {
     const bool adding_b = added_++ == 1;
-    return bed_.add<sim::ConnectXModel>(adding_b == cx5_sends_ ? sim::ConnectXProfile::cx5()
-                                                               : sim::ConnectXProfile::cx4lx(),
-                                        config);
+    return bed_.add<sim::ConnectXModel>(
+        adding_b == cx5_sends_ ? sim::ConnectXProfile::cx5() : sim::ConnectXProfile::cx4lx(),
+        config);
   }
   sim::ConnectXModel& model(int nic) { return bed_.model<sim::ConnectXModel>(nic); }
   sim::Port& cable_end(int nic) { return nic == 0 ? source_ : sink_; }
@@ -62,7 +62,8 @@ class Mlx5Soak final : public ForwardingSoak {
     faults_b_->random(Fault::kBadLkey, 2'000)
         .random(Fault::kCqOverrun, 4'000)
         .random(Fault::kCommandFailure, 8);
-    for (auto* p : {faults_a_.get(), faults_b_.get()}) p->command_opcode = mlx5::QUERY_VPORT_COUNTER::kOpcode;
+    for (auto* p : {faults_a_.get(), faults_b_.get()})
+      p->command_opcode = mlx5::QUERY_VPORT_COUNTER::kOpcode;
     model(0).set_faults(faults_a_);
     model(1).set_faults(faults_b_);
   }
@@ -146,7 +147,8 @@ class Mlx5Soak final : public ForwardingSoak {
       l.add(n + " fired: cable pulled", unplugged_[nic]);
       l.add(n + " stats() failed (QUERY_VPORT_COUNTER)", stats_failed_[nic]);
       l.add(n + " stats() failed otherwise", stats_other_[nic]);
-      if (stats_other_[nic] != 0) l.add(n + " first other stats() failure: " + first_other_[nic], 1);
+      if (stats_other_[nic] != 0)
+        l.add(n + " first other stats() failure: " + first_other_[nic], 1);
     }
     for (Fault f : {Fault::kBadLkey, Fault::kEqStall, Fault::kCommandFailure}) {
       l.add(absl::StrCat("A fired: ", sim::fault_name(f)), faults_a_->fired(f));
@@ -158,11 +160,11 @@ class Mlx5Soak final : public ForwardingSoak {
     // NIC A: every frame the source sent reached the application or was
     // counted, by the model before the vport counters, or after them by the
     // model or the driver.
-    l.balance("NIC A receive", {"source sent"},
-              {"app received", "A driver rx errors", "source lost (cable out)",
-               "A dropped link_down", "A dropped vport_filter", "A dropped oversize",
-               "A dropped fatal", "A dropped no_steering", "A dropped rq_not_ready",
-               "A dropped no_wqe"});
+    l.balance(
+        "NIC A receive", {"source sent"},
+        {"app received", "A driver rx errors", "source lost (cable out)", "A dropped link_down",
+         "A dropped vport_filter", "A dropped oversize", "A dropped fatal", "A dropped no_steering",
+         "A dropped rq_not_ready", "A dropped no_wqe"});
     l.balance("NIC A vport counters",
               {"A received_eth_unicast_packets", "A received_eth_multicast_packets",
                "A received_eth_broadcast_packets", "A received_errors_packets"},
@@ -183,9 +185,11 @@ class Mlx5Soak final : public ForwardingSoak {
     // after its CQ overran, before the driver remade the SQ. The driver
     // takes the CQEs written before the overrun at the remake, and releases
     // the frames after them as unconfirmed (tx_unconfirmed_frames).
-    l.balance("NIC B transmit", {"B driver tx packets"},
-              {"sink received", "B dropped link_down", "B dropped tx_failed", "B dropped tx_flushed"});
-    l.balance("NIC B driver TX errors", {"B driver tx errors", "B dropped tx_failed|flushed with no CQE"},
+    l.balance(
+        "NIC B transmit", {"B driver tx packets"},
+        {"sink received", "B dropped link_down", "B dropped tx_failed", "B dropped tx_flushed"});
+    l.balance("NIC B driver TX errors",
+              {"B driver tx errors", "B dropped tx_failed|flushed with no CQE"},
               {"B dropped tx_failed", "B dropped tx_flushed"});
     l.balance("NIC B vport counters",
               {"B transmitted_eth_unicast_packets", "B transmitted_eth_multicast_packets",
@@ -198,8 +202,8 @@ class Mlx5Soak final : public ForwardingSoak {
 
     l.balance("injected command failures", {"A fired: command failure", "B fired: command failure"},
               {"A stats() failed (QUERY_VPORT_COUNTER)", "B stats() failed (QUERY_VPORT_COUNTER)"});
-    l.balance("other stats() failures", {"A stats() failed otherwise", "B stats() failed otherwise"},
-              {});
+    l.balance("other stats() failures",
+              {"A stats() failed otherwise", "B stats() failed otherwise"}, {});
     l.balance("IOMMU (no DMA fault is injected)", {"IOMMU fault reports"}, {});
   }
   bool tx_errors_in_packets() const override { return true; }
@@ -210,8 +214,10 @@ class Mlx5Soak final : public ForwardingSoak {
   uint64_t replug_at_[2] = {}, unplugged_[2] = {};
   uint64_t stats_failed_[2] = {}, stats_other_[2] = {};
   std::string first_other_[2];
-  std::shared_ptr<sim::ConnectXFaultPlan> faults_a_ = std::make_shared<sim::ConnectXFaultPlan>(seed_ ^ 0xA);
-  std::shared_ptr<sim::ConnectXFaultPlan> faults_b_ = std::make_shared<sim::ConnectXFaultPlan>(seed_ ^ 0xB);
+  std::shared_ptr<sim::ConnectXFaultPlan> faults_a_ =
+      std::make_shared<sim::ConnectXFaultPlan>(seed_ ^ 0xA);
+  std::shared_ptr<sim::ConnectXFaultPlan> faults_b_ =
+      std::make_shared<sim::ConnectXFaultPlan>(seed_ ^ 0xB);
 };
 
 void soak(absl::string_view name, bool cx5_sends) {

@@ -61,12 +61,15 @@ class VirtioSoak final : public ForwardingSoak {
     l.balance("NIC B bad ids", {"B fired: bad used id"}, {"B bad_completions"});
   }
 
-  std::shared_ptr<sim::VirtioFaultPlan> faults_a_ = std::make_shared<sim::VirtioFaultPlan>(seed_ ^ 0xA);
-  std::shared_ptr<sim::VirtioFaultPlan> faults_b_ = std::make_shared<sim::VirtioFaultPlan>(seed_ ^ 0xB);
+  std::shared_ptr<sim::VirtioFaultPlan> faults_a_ =
+      std::make_shared<sim::VirtioFaultPlan>(seed_ ^ 0xA);
+  std::shared_ptr<sim::VirtioFaultPlan> faults_b_ =
+      std::make_shared<sim::VirtioFaultPlan>(seed_ ^ 0xB);
 };
 
 TEST(VirtioSoak, EveryFrameIsAccountedForAndNothingLeaks) {
-  const SoakRun run = VirtioSoak(seed_for_run()).run(flags.iterations, absl::Seconds(flags.seconds));
+  const SoakRun run =
+      VirtioSoak(seed_for_run()).run(flags.iterations, absl::Seconds(flags.seconds));
   report("virtio", run);
   expect_clean(run);
   if (expect_every_fault_fired(run)) {

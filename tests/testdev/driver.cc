@@ -21,8 +21,7 @@ absl::StatusOr<std::unique_ptr<DmaCopyDriver>> DmaCopyDriver::open(PciFunction& 
   b.write(RegisterValue<RING_BASE>(ring->iova()));
   b.write(RegisterValue<RING_SIZE>(ring_size));
   b.modify<CTRL>([](RegisterValue<CTRL>& v) { v.set<CTRL::ENABLE>(); });
-  return std::unique_ptr<DmaCopyDriver>(
-      new DmaCopyDriver(&b, *std::move(ring), ring_size));
+  return std::unique_ptr<DmaCopyDriver>(new DmaCopyDriver(&b, *std::move(ring), ring_size));
 }
 
 uint32_t DmaCopyDriver::queue(const Packet& src, Packet& dst) {

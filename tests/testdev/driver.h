@@ -13,8 +13,7 @@ namespace safenic::testdev {
 
 class DmaCopyDriver {
  public:
-  static absl::StatusOr<std::unique_ptr<DmaCopyDriver>> open(PciFunction& fn,
-                                                             uint32_t ring_size);
+  static absl::StatusOr<std::unique_ptr<DmaCopyDriver>> open(PciFunction& fn, uint32_t ring_size);
   // Queues a copy of src's bytes into dst (resized to match) and rings the
   // doorbell; returns the descriptor index.
   uint32_t copy(const Packet& src, Packet& dst) {

@@ -24,8 +24,7 @@ struct TAIL : Register<TAIL, uint32_t, Access::kWriteOnly, 0x14> {};  // doorbel
 struct HEAD : Register<HEAD, uint32_t, Access::kReadOnly, 0x18> {};
 struct ERRORS : Register<ERRORS, uint32_t, Access::kClearOnRead, 0x1C> {};
 // A big-endian register, as ConnectX has them.
-struct BE_SCRATCH : Register<BE_SCRATCH, uint32_t, Access::kReadWrite, 0x20,
-                             ByteOrder::kBig> {
+struct BE_SCRATCH : Register<BE_SCRATCH, uint32_t, Access::kReadWrite, 0x20, ByteOrder::kBig> {
   using HIGH = Field<16, 31>;
   using LOW = Field<0, 15>;
 };

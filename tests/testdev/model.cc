@@ -31,21 +31,22 @@ void DmaCopyModel::mmio_write(int, uint32_t off, unsigned width, uint64_t v) {
     case TAIL::offset(): process(static_cast<uint32_t>(v)); return;
     case BE_SCRATCH::offset(): be_scratch_ = static_cast<uint32_t>(v); return;
   }
-  ctx_.log->report(absl::StrFormat("dmacopy: write of %#x to read-only or "
-                                   "unmodelled register %#x", v, off));
+  ctx_.log->report(
+      absl::StrFormat("dmacopy: write of %#x to read-only or "
+                      "unmodelled register %#x",
+                      v, off));
 }
 
 void DmaCopyModel::process(uint32_t tail) {
   if ((ctrl_ & 1) == 0 || size_ == 0 || tail >= size_) {
-    ctx_.log->report(absl::StrFormat(
-        "dmacopy: TAIL=%d written while %s", tail,
-        (ctrl_ & 1) == 0 ? "disabled" : "beyond the ring"));
+    ctx_.log->report(absl::StrFormat("dmacopy: TAIL=%d written while %s", tail,
+                                     (ctrl_ & 1) == 0 ? "disabled" : "beyond the ring"));
     return;
   }
   sim::Iommu& dma = *ctx_.iommu;
   for (; head_ != tail; head_ = (head_ + 1) % size_) {
-    auto mem = dma.translate(base_ + uint64_t{head_} * CopyDesc::kSize,
-                             CopyDesc::kSize, "descriptor fetch");
+    auto mem = dma.translate(base_ + uint64_t{head_} * CopyDesc::kSize, CopyDesc::kSize,
+                             "descriptor fetch");
     if (!mem.ok()) {
       ++errors_;
       continue;
@@ -53,8 +54,8 @@ void DmaCopyModel::process(uint32_t tail) {
     LayoutRef<CopyDesc> d(mem->data());
     const uint32_t len = d.get<CopyDesc::LEN>();
     auto src = dma.translate(d.get<CopyDesc::SRC>(), len, "copy source read");
-    auto dst = src.ok() ? dma.translate(d.get<CopyDesc::DST>(), len, "copy destination write")
-                        : src;
+    auto dst =
+        src.ok() ? dma.translate(d.get<CopyDesc::DST>(), len, "copy destination write") : src;
     if (src.ok() && dst.ok()) {
       std::memmove(dst->data(), src->data(), len);
       ++copies_;

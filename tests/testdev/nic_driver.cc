@@ -22,7 +22,8 @@ class TestNicDevice final : public Device {
     watch_removal(fn_->removal_requested());
   }
   ~TestNicDevice() override {
-    if (bar_ != nullptr) bar_->write(RegisterValue<CTRL>().set<CTRL::RESET>());  // the device lets go first
+    if (bar_ != nullptr)
+      bar_->write(RegisterValue<CTRL>().set<CTRL::RESET>());  // the device lets go first
     rx_.release_packets();
     tx_.release_packets();
   }
@@ -33,17 +34,20 @@ class TestNicDevice final : public Device {
     const uint32_t lo = bar_->read<MAC_LO>().raw(), hi = bar_->read<MAC_HI>().get<MAC_HI::BYTES>();
     for (int i = 0; i < 4; ++i) mac_.bytes[i] = static_cast<uint8_t>(lo >> (8 * i));
     for (int i = 0; i < 2; ++i) mac_.bytes[4 + i] = static_cast<uint8_t>(hi >> (8 * i));
-    SAFENIC_ASSIGN_OR_RETURN(rx_, DescriptorRing::create(fn_->dma(), config_.rx_ring_size, Desc::kSize, name() + " rx"));
-    SAFENIC_ASSIGN_OR_RETURN(tx_, DescriptorRing::create(fn_->dma(), config_.tx_ring_size, Desc::kSize, name() + " tx"));
-    SAFENIC_ASSIGN_OR_RETURN(pool_, Mempool::create({.buffers = config_.buffers_per_rx_queue, .tag = name() + " rx pool"},
+    SAFENIC_ASSIGN_OR_RETURN(
+        rx_, DescriptorRing::create(fn_->dma(), config_.rx_ring_size, Desc::kSize, name() + " rx"));
+    SAFENIC_ASSIGN_OR_RETURN(
+        tx_, DescriptorRing::create(fn_->dma(), config_.tx_ring_size, Desc::kSize, name() + " tx"));
+    SAFENIC_ASSIGN_OR_RETURN(pool_, Mempool::create({.buffers = config_.buffers_per_rx_queue,
+                                                     .tag = name() + " rx pool"},
                                                     fn_->dma()));
     // Every RX descriptor gets a buffer; the device owns those from HEAD up
     // to TAIL, so the one at TAIL waits (TAIL == HEAD would mean none).
     for (uint32_t i = 0; i < rx_.size(); ++i) {
       if (!post(i)) {
-        return absl::ResourceExhaustedError(absl::StrFormat(
-            "%s: %d RX buffers for a ring of %d; raise buffers_per_rx_queue", name(),
-            config_.buffers_per_rx_queue, rx_.size()));
+        return absl::ResourceExhaustedError(
+            absl::StrFormat("%s: %d RX buffers for a ring of %d; raise buffers_per_rx_queue",
+                            name(), config_.buffers_per_rx_queue, rx_.size()));
       }
     }
     bar_->write(RegisterValue<RX::BASE>(rx_.iova()));
@@ -185,7 +189,8 @@ constexpr SupportedDevice kDevices[] = {{{kVendor, kDevice}, "testnic (made up, 
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn, const DeviceConfig& config) {
+absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
+                                             const DeviceConfig& config) {
   SAFENIC_RETURN_IF_ERROR(validate(config, kLimits));
   if (!takes(kDevices, fn->id())) {
     return absl::InvalidArgumentError(absl::StrFormat("%s: %04x:%04x is not a testnic", fn->name(),

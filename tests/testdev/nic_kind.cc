@@ -10,8 +10,9 @@ sim::SimulatedNic make(sim::SimContext ctx, MacAddress mac) {
   return {model, &model->port(), mac};
 }
 
-const bool kRegistered = sim::register_simulated_kind(
-    {"testnic", "made-up-nic", "a made-up one-queue NIC (tests/testdev)", TestNicConfig{}.mac, make});
+const bool kRegistered = sim::register_simulated_kind({"testnic", "made-up-nic",
+                                                       "a made-up one-queue NIC (tests/testdev)",
+                                                       TestNicConfig{}.mac, make});
 
 }  // namespace
 }  // namespace safenic::testnic

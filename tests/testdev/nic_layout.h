@@ -37,7 +37,8 @@ struct MAC_HI : Register<MAC_HI, uint32_t, Access::kReadOnly, 0x0C> {    // byte
 // One ring's registers, RX at 0x10 and TX at 0x30.
 template <typename Self, uint32_t Base>
 struct RingRegisters {
-  struct BASE : Register<BASE, uint64_t, Access::kReadWrite, Base + 0x00> {};  // IOVA, 16-byte aligned
+  // IOVA, 16-byte aligned
+  struct BASE : Register<BASE, uint64_t, Access::kReadWrite, Base + 0x00> {};
   struct SIZE : Register<SIZE, uint32_t, Access::kReadWrite, Base + 0x08> {};  // a power of two
   struct TAIL : Register<TAIL, uint32_t, Access::kReadWrite, Base + 0x0C> {};  // the driver's
   struct HEAD : Register<HEAD, uint32_t, Access::kReadOnly, Base + 0x10> {};   // the device's

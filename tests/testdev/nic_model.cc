@@ -50,7 +50,9 @@ void TestNicModel::mmio_write(int, uint32_t off, unsigned width, uint64_t v) {
   }
   // A ring's BASE and SIZE change only while the rings are stopped.
   auto stopped = [&](const char* what) {
-    if (enabled()) ctx_.log->report(absl::StrFormat("testnic: %s written while the rings run (CTRL.ENABLE)", what));
+    if (enabled())
+      ctx_.log->report(
+          absl::StrFormat("testnic: %s written while the rings run (CTRL.ENABLE)", what));
     return !enabled();
   };
   switch (off) {
@@ -62,23 +64,31 @@ void TestNicModel::mmio_write(int, uint32_t off, unsigned width, uint64_t v) {
           if (!pow2 || r->base % 16 != 0) {
             ctx_.log->report(absl::StrFormat(
                 "testnic: CTRL.ENABLE with a %s ring of %d descriptors at %#x (a power of two up "
-                "to %d, 16-byte aligned)", r == &rx_ ? "RX" : "TX", r->size, r->base, kMaxRing));
+                "to %d, 16-byte aligned)",
+                r == &rx_ ? "RX" : "TX", r->size, r->base, kMaxRing));
             return;
           }
         }
       }
       ctrl_ = static_cast<uint32_t>(v) & (CTRL::ENABLE::kMask | CTRL::PROMISC::kMask);
       return;
-    case RX::BASE::offset(): if (stopped("RX BASE")) rx_.base = v; return;
-    case RX::SIZE::offset(): if (stopped("RX SIZE")) rx_.size = static_cast<uint32_t>(v); return;
-    case TX::BASE::offset(): if (stopped("TX BASE")) tx_.base = v; return;
-    case TX::SIZE::offset(): if (stopped("TX SIZE")) tx_.size = static_cast<uint32_t>(v); return;
+    case RX::BASE::offset():
+      if (stopped("RX BASE")) rx_.base = v;
+      return;
+    case RX::SIZE::offset():
+      if (stopped("RX SIZE")) rx_.size = static_cast<uint32_t>(v);
+      return;
+    case TX::BASE::offset():
+      if (stopped("TX BASE")) tx_.base = v;
+      return;
+    case TX::SIZE::offset():
+      if (stopped("TX SIZE")) tx_.size = static_cast<uint32_t>(v);
+      return;
     case RX::TAIL::offset(): return set_tail(rx_, v, "RX");
-    case TX::TAIL::offset():
-      set_tail(tx_, v, "TX");
-      return transmit();
+    case TX::TAIL::offset(): set_tail(tx_, v, "TX"); return transmit();
   }
-  ctx_.log->report(absl::StrFormat("testnic: write of %#x to read-only or unmodelled register %#x", v, off));
+  ctx_.log->report(
+      absl::StrFormat("testnic: write of %#x to read-only or unmodelled register %#x", v, off));
 }
 
 void TestNicModel::set_tail(Ring& ring, uint64_t v, const char* name) {
@@ -95,14 +105,15 @@ void TestNicModel::set_tail(Ring& ring, uint64_t v, const char* name) {
 void TestNicModel::transmit() {
   sim::Iommu& dma = *ctx_.iommu;
   for (; tx_.head != tx_.tail; tx_.head = (tx_.head + 1) & (tx_.size - 1)) {
-    auto mem = dma.translate(tx_.base + uint64_t{tx_.head} * Desc::kSize, Desc::kSize, "testnic TX descriptor");
+    auto mem = dma.translate(tx_.base + uint64_t{tx_.head} * Desc::kSize, Desc::kSize,
+                             "testnic TX descriptor");
     if (!mem.ok()) continue;  // reported by the IOMMU
     LayoutRef<Desc> d(mem->data());
     const uint32_t len = d.get<Desc::LEN>();
     bool ok = len >= 14 && len <= kMaxFrame;
     if (!ok) {
-      ctx_.log->report(absl::StrFormat("testnic: TX descriptor %d: a frame of %d bytes (14 to %d)", tx_.head,
-                                       len, kMaxFrame));
+      ctx_.log->report(absl::StrFormat("testnic: TX descriptor %d: a frame of %d bytes (14 to %d)",
+                                       tx_.head, len, kMaxFrame));
     }
     auto frame = ok ? dma.translate(d.get<Desc::ADDR>(), len, "testnic TX frame read") : mem;
     if (ok && frame.ok()) {
@@ -128,15 +139,17 @@ void TestNicModel::receive(absl::Span<const uint8_t> frame) {
     ++rx_no_descriptor_;
     return;
   }
-  auto mem = ctx_.iommu->translate(rx_.base + uint64_t{rx_.head} * Desc::kSize, Desc::kSize, "testnic RX descriptor");
+  auto mem = ctx_.iommu->translate(rx_.base + uint64_t{rx_.head} * Desc::kSize, Desc::kSize,
+                                   "testnic RX descriptor");
   if (!mem.ok()) return;
   LayoutRef<Desc> d(mem->data());
   const uint32_t room = d.get<Desc::LEN>();
   auto buffer = ctx_.iommu->translate(d.get<Desc::ADDR>(), frame.size(), "testnic RX frame write");
   if (room < frame.size() || !buffer.ok()) {
     if (room < frame.size()) {
-      ctx_.log->report(absl::StrFormat("testnic: RX descriptor %d: a %d-byte buffer for a %d-byte frame",
-                                       rx_.head, room, frame.size()));
+      ctx_.log->report(
+          absl::StrFormat("testnic: RX descriptor %d: a %d-byte buffer for a %d-byte frame",
+                          rx_.head, room, frame.size()));
     }
     d.set<Desc::ERROR, 1>();
   } else {

@@ -66,8 +66,9 @@ TEST(TestNic, ForwardsOnATestbedAndClosesClean) {
   sim::connect(bed.port(0), in);
   sim::connect(bed.port(1), out);
   ASSERT_TRUE((*a)->wait_for_link(absl::Seconds(1)).ok());
-  for (uint64_t i = 0; i < 40; ++i) in.send(sim::udp_frame(60, bed.flow_to(0), i));  // more than the ring
-  in.send(sim::udp_frame(60, sim::UdpFlow{}, 99));  // for another address
+  for (uint64_t i = 0; i < 40; ++i)
+    in.send(sim::udp_frame(60, bed.flow_to(0), i));  // more than the ring
+  in.send(sim::udp_frame(60, sim::UdpFlow{}, 99));   // for another address
   Batch<64> batch;
   size_t forwarded = 0;
   for (int round = 0; round < 4; ++round) {

@@ -61,7 +61,7 @@ struct QueueRun {
   uint64_t received = 0;  // frames of the queue's own flow
   uint64_t foreign = 0;   // frames of another queue's flow (RSS broke the plan)
   uint64_t out_of_order = 0;
-  std::string error;      // the first failed call, if any
+  std::string error;  // the first failed call, if any
 };
 
 class QueueThreadsTest : public ::testing::TestWithParam<Nic> {
@@ -73,10 +73,10 @@ class QueueThreadsTest : public ::testing::TestWithParam<Nic> {
     c.rx_queues = c.tx_queues = kQueues;
     c.rx_ring_size = c.tx_ring_size = 256;
     c.buffers_per_rx_queue = 1024;
-    absl::StatusOr<std::unique_ptr<Device>> dev =
-        GetParam() == Nic::k82599  ? bed_.add("82599", c)
-        : GetParam() == Nic::kVirtio ? bed_.add("virtio", c)
-                                     : bed_.add("cx5", c);
+    absl::StatusOr<std::unique_ptr<Device>> dev = GetParam() == Nic::k82599 ? bed_.add("82599", c)
+                                                  : GetParam() == Nic::kVirtio
+                                                      ? bed_.add("virtio", c)
+                                                      : bed_.add("cx5", c);
     ASSERT_TRUE(dev.ok()) << dev.status();
     dev_ = *std::move(dev);
     sim::connect(bed_.port(0), bed_.port(0));  // a loopback plug
@@ -122,8 +122,8 @@ class QueueThreadsTest : public ::testing::TestWithParam<Nic> {
 // The whole life of one queue's thread: `rounds` times, send a burst of new
 // frames from its own pool, receive what came round the plug, echo it out
 // again, and receive the echoes.
-void run_queue(Device& dev, uint16_t q, Mempool& pool, const sim::UdpFlow& flow,
-               int rounds, QueueRun& run) {
+void run_queue(Device& dev, uint16_t q, Mempool& pool, const sim::UdpFlow& flow, int rounds,
+               QueueRun& run) {
   constexpr size_t kBurst = 32;
   uint64_t next_seq = 0, expected_seq = 0;
   Batch<64> batch;

@@ -65,9 +65,10 @@ TEST_F(MmioTrapTest, VolatileStoresOfEachWidthReachTheDevice) {
   *reinterpret_cast<volatile uint32_t*>(base_ + 0x1004) = 0xDEADBEEF;
   *reinterpret_cast<volatile uint64_t*>(base_ + 0x1FF8) = 0x0123456789ABCDEF;
   using A = RecordingDevice::Access;
-  EXPECT_THAT(device_.accesses, ::testing::ElementsAre(A{true, 0x11, 1, 0xA5}, A{true, 0x22, 2, 0xBEEF},
-                                                        A{true, 0x1004, 4, 0xDEADBEEF},
-                                                        A{true, 0x1FF8, 8, 0x0123456789ABCDEF}));
+  EXPECT_THAT(device_.accesses,
+              ::testing::ElementsAre(A{true, 0x11, 1, 0xA5}, A{true, 0x22, 2, 0xBEEF},
+                                     A{true, 0x1004, 4, 0xDEADBEEF},
+                                     A{true, 0x1FF8, 8, 0x0123456789ABCDEF}));
   EXPECT_EQ(trap_->traps(), 4u);
 }
 
@@ -98,8 +99,9 @@ TEST_F(MmioTrapTest, EveryDecodedFormIsEmulated) {
   asm volatile("movl %%ecx, 0x60(%0,%1,8)" : : "r"(p), "r"(index), "c"(uint64_t{7}) : "memory");
   using A = RecordingDevice::Access;
   EXPECT_THAT(device_.accesses,
-              ::testing::ElementsAre(A{true, 0x40, 4, 0xDEADBEEF}, A{true, 0x48, 8, 0xFFFFFFFFFFFFFFFE},
-                                     A{true, 0x50, 2, 0x1234}, A{true, 0x52, 1, 0x5A}, A{true, 0x53, 1, 0xC3},
+              ::testing::ElementsAre(A{true, 0x40, 4, 0xDEADBEEF},
+                                     A{true, 0x48, 8, 0xFFFFFFFFFFFFFFFE}, A{true, 0x50, 2, 0x1234},
+                                     A{true, 0x52, 1, 0x5A}, A{true, 0x53, 1, 0xC3},
                                      A{true, 0x58, 8, 0xFEEDFACECAFEF00D}, A{true, 0x80, 4, 7}));
 
   device_.next_read = 0xF0E1D2C3B4A59687;
@@ -123,9 +125,15 @@ TEST_F(MmioTrapTest, EveryDecodedFormIsEmulated) {
 
 TEST_F(MmioTrapTest, AnInstructionItCannotEmulateEndsTheProgramNamingOffsetAndBytes) {
   uint8_t* p = base_;
-  EXPECT_EXIT(asm volatile("lock addl $1, 0x124(%0)" : : "r"(p) : "memory"), ::testing::ExitedWithCode(1),
-              "offset 0x124 of test BAR.*bytes f0 83");
-  EXPECT_EXIT(asm volatile("movdqu 0x200(%0), %%xmm0" : : "r"(p) : "xmm0", "memory"),
+  EXPECT_EXIT(asm volatile("lock addl $1, 0x124(%0)"
+                           :
+                           : "r"(p)
+                           : "memory"),
+              ::testing::ExitedWithCode(1), "offset 0x124 of test BAR.*bytes f0 83");
+  EXPECT_EXIT(asm volatile("movdqu 0x200(%0), %%xmm0"
+                           :
+                           : "r"(p)
+                           : "xmm0", "memory"),
               ::testing::ExitedWithCode(1), "offset 0x200 of test BAR.*bytes f3 0f 6f");
 }
 
@@ -169,7 +177,9 @@ class TrappedFunction final : public PciFunction {
     mapped_[index] = std::make_unique<MappedBar>(traps_[index]->base(), (*inner)->size());
     return mapped_[index].get();
   }
-  absl::StatusOr<uint32_t> config_read32(uint32_t offset) override { return sim_->config_read32(offset); }
+  absl::StatusOr<uint32_t> config_read32(uint32_t offset) override {
+    return sim_->config_read32(offset);
+  }
   const DmaAllocator& dma() const override { return sim_->dma(); }
   absl::Time now() override { return sim_->now(); }
   void sleep(absl::Duration d) override { sim_->sleep(d); }

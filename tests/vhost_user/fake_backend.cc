@@ -17,20 +17,24 @@ namespace safenic::testing {
 namespace {
 
 namespace vu = vhost_user;
-using vu::Message;
-using vu::Request;
 using virtio::PackedDesc;
 using virtio::SplitDesc;
+using vu::Message;
+using vu::Request;
 
-uint16_t load16(const uint8_t* p) { return __atomic_load_n(reinterpret_cast<const uint16_t*>(p), __ATOMIC_ACQUIRE); }
-void store16(uint8_t* p, uint16_t v) { __atomic_store_n(reinterpret_cast<uint16_t*>(p), v, __ATOMIC_RELEASE); }
+uint16_t load16(const uint8_t* p) {
+  return __atomic_load_n(reinterpret_cast<const uint16_t*>(p), __ATOMIC_ACQUIRE);
+}
+void store16(uint8_t* p, uint16_t v) {
+  __atomic_store_n(reinterpret_cast<uint16_t*>(p), v, __ATOMIC_RELEASE);
+}
 
 }  // namespace
 
 // ---- one ring, the device's side -------------------------------------------
 
-FakeBackend::DeviceRing::DeviceRing(uint8_t* desc, uint8_t* driver, uint8_t* device,
-                                    uint32_t size, bool packed, uint32_t base)
+FakeBackend::DeviceRing::DeviceRing(uint8_t* desc, uint8_t* driver, uint8_t* device, uint32_t size,
+                                    bool packed, uint32_t base)
     : desc_(desc), driver_(driver), device_(device), size_(size), packed_(packed) {
   // vhost-user.rst "Packed ring": bits 0-14 the index, bit 15 the wrap
   // counter; the device's used position starts where the avail one does.
@@ -165,8 +169,8 @@ FakeBackend::Vring* FakeBackend::vring(uint64_t index, absl::string_view request
   // vhost-user.rst "Multiple queue support": without PROTOCOL_F_MQ one pair.
   const uint64_t pairs = (protocol_ & kMqProtocol) ? config_.queue_pairs : 1;
   if (index >= std::min<uint64_t>(2 * pairs, kRings)) {
-    error(absl::StrFormat("%s for ring %d; the back-end has %d queue pairs", request, index,
-                          pairs));
+    error(
+        absl::StrFormat("%s for ring %d; the back-end has %d queue pairs", request, index, pairs));
     return nullptr;
   }
   return &vrings_[index];
@@ -232,8 +236,8 @@ void FakeBackend::handle(const Message& m, std::vector<int>& fds) {
       }
       for (size_t i = 0; i < fds.size(); ++i) {
         const vu::MemoryRegion& r = (*regions)[i];
-        void* p = mmap(nullptr, r.memory_size + r.mmap_offset, PROT_READ | PROT_WRITE,
-                       MAP_SHARED, fds[i], 0);
+        void* p = mmap(nullptr, r.memory_size + r.mmap_offset, PROT_READ | PROT_WRITE, MAP_SHARED,
+                       fds[i], 0);
         if (p == MAP_FAILED) {
           error("mmap of the memory table failed");
           continue;
@@ -325,8 +329,8 @@ void FakeBackend::run() {
       {
         std::lock_guard<std::mutex> l(mu_);
         log_.push_back({m->request(), m->flags(),
-                        std::vector<uint8_t>(m->payload().begin(), m->payload().end()),
-                        fds.size(), *m});
+                        std::vector<uint8_t>(m->payload().begin(), m->payload().end()), fds.size(),
+                        *m});
       }
       handle(*m, fds);
     }

@@ -24,22 +24,20 @@
 
 namespace safenic::testing {
 
-inline constexpr uint64_t kProtocolFeatures = uint64_t{1}
-                                              << vhost_user::kFeatureProtocolFeatures;
+inline constexpr uint64_t kProtocolFeatures = uint64_t{1} << vhost_user::kFeatureProtocolFeatures;
 inline constexpr uint64_t kReplyAckProtocol = uint64_t{1}
                                               << vhost_user::protocol_feature::kReplyAck;
 inline constexpr uint64_t kMqProtocol = uint64_t{1} << vhost_user::protocol_feature::kMq;
-inline constexpr uint64_t kStatusProtocol = uint64_t{1}
-                                            << vhost_user::protocol_feature::kStatus;
+inline constexpr uint64_t kStatusProtocol = uint64_t{1} << vhost_user::protocol_feature::kStatus;
 
 // What DPDK's net_vhost offers, less packed rings (add bit(kRingPacked)).
 inline constexpr uint64_t kDpdkLikeFeatures = [] {
   using virtio::feature::bit;
   namespace f = virtio::feature;
-  return bit(f::kMrgRxbuf) | bit(f::kAnyLayout) | bit(f::kCtrlVq) | bit(f::kCtrlRx) |
-         bit(f::kMq) | bit(f::kVersion1) | (uint64_t{1} << vhost_user::kFeatureLogAll) |
-         kProtocolFeatures | bit(f::kCsum) | bit(f::kGuestCsum) | bit(f::kIndirectDesc) |
-         bit(f::kEventIdx) | bit(f::kMtu) | bit(f::kInOrder) | bit(f::kAccessPlatform);
+  return bit(f::kMrgRxbuf) | bit(f::kAnyLayout) | bit(f::kCtrlVq) | bit(f::kCtrlRx) | bit(f::kMq) |
+         bit(f::kVersion1) | (uint64_t{1} << vhost_user::kFeatureLogAll) | kProtocolFeatures |
+         bit(f::kCsum) | bit(f::kGuestCsum) | bit(f::kIndirectDesc) | bit(f::kEventIdx) |
+         bit(f::kMtu) | bit(f::kInOrder) | bit(f::kAccessPlatform);
 }();
 
 // One message as the back-end received it.
@@ -112,8 +110,8 @@ class FakeBackend {
     uint8_t* device_ = nullptr;  // split: the used ring
     uint32_t size_ = 0;
     bool packed_ = false;
-    uint16_t next_ = 0;  // split: free-running avail index; packed: ring position
-    uint16_t used_ = 0;  // split: free-running used index; packed: ring position
+    uint16_t next_ = 0;                    // split: free-running avail index; packed: ring position
+    uint16_t used_ = 0;                    // split: free-running used index; packed: ring position
     bool wrap_ = true, used_wrap_ = true;  // packed: §2.8.1 wrap counters
   };
   struct Vring {

@@ -64,12 +64,31 @@ absl::StatusOr<std::unique_ptr<Testpmd>> Testpmd::start(const TestpmdConfig& con
                             config.forward_mode, t->dir_.substr(16));
   const std::string lcores = absl::StrFormat("0@%d,1@%d", config.cpu, config.cpu);
   std::vector<std::string> args = {
-      *bin, "--lcores", lcores, "-n", "4", "--no-pci", "--no-huge", "--no-shconf", "-m", "256",
-      "--file-prefix=" + t->prefix_, "--vdev",
-      absl::StrFormat("net_vhost0,iface=%s,queues=%d", t->socket_, config.queues), "--",
-      "--forward-mode=" + config.forward_mode, "--stats-period", "1", "--nb-cores=1",
-      absl::StrFormat("--rxq=%d", config.queues), absl::StrFormat("--txq=%d", config.queues),
-      "--burst=32", "--total-num-mbufs=8192", "--txd=1024", "--rxd=1024", "--auto-start"};
+      *bin,
+      "--lcores",
+      lcores,
+      "-n",
+      "4",
+      "--no-pci",
+      "--no-huge",
+      "--no-shconf",
+      "-m",
+      "256",
+      "--file-prefix=" + t->prefix_,
+      "--vdev",
+      absl::StrFormat("net_vhost0,iface=%s,queues=%d", t->socket_, config.queues),
+      "--",
+      "--forward-mode=" + config.forward_mode,
+      "--stats-period",
+      "1",
+      "--nb-cores=1",
+      absl::StrFormat("--rxq=%d", config.queues),
+      absl::StrFormat("--txq=%d", config.queues),
+      "--burst=32",
+      "--total-num-mbufs=8192",
+      "--txd=1024",
+      "--rxd=1024",
+      "--auto-start"};
   args.insert(args.end(), config.extra_args.begin(), config.extra_args.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -94,14 +113,14 @@ absl::StatusOr<std::unique_ptr<Testpmd>> Testpmd::start(const TestpmdConfig& con
     int wstatus;
     if (waitpid(t->pid_, &wstatus, WNOHANG) == t->pid_) {
       t->pid_ = -1;
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "dpdk-testpmd exited before creating %s; the end of its log:\n%s", t->socket_,
-          tail(t->read_log(), 25)));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("dpdk-testpmd exited before creating %s; the end of its log:\n%s",
+                          t->socket_, tail(t->read_log(), 25)));
     }
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "dpdk-testpmd did not create %s within 20 s; the end of its log:\n%s", t->socket_,
-          tail(t->read_log(), 25)));
+      return absl::DeadlineExceededError(
+          absl::StrFormat("dpdk-testpmd did not create %s within 20 s; the end of its log:\n%s",
+                          t->socket_, tail(t->read_log(), 25)));
     }
     absl::SleepFor(absl::Milliseconds(50));
   }

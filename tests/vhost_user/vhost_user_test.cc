@@ -20,8 +20,8 @@ namespace safenic {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::FakeBackend;
+using ::testing::HasSubstr;
 using testing::kDpdkLikeFeatures;
 using testing::kProtocolFeatures;
 using testing::Received;
@@ -71,13 +71,13 @@ void write_frame(Packet& p, uint16_t pair, uint32_t seq) {
                                          << " of pair " << was_pair << ", expected frame " << seq;
   }
   if (p.size() != 60 + seq % 1400) {
-    return ::testing::AssertionFailure() << "frame " << seq << " of pair " << pair << " has "
-                                         << p.size() << " bytes";
+    return ::testing::AssertionFailure()
+           << "frame " << seq << " of pair " << pair << " has " << p.size() << " bytes";
   }
   for (size_t i = 6; i < p.size(); ++i) {
     if (p.data()[i] != static_cast<uint8_t>(seq + pair + i)) {
-      return ::testing::AssertionFailure() << "frame " << seq << " of pair " << pair
-                                           << " changed at byte " << i;
+      return ::testing::AssertionFailure()
+             << "frame " << seq << " of pair " << pair << " changed at byte " << i;
     }
   }
   return ::testing::AssertionSuccess();
@@ -254,7 +254,7 @@ TEST_P(VhostUserRings, FramesGoThroughTheSharedMemoryAndComeBack) {
   auto pool = nic.create_mempool({.buffers = 512, .tag = "app"});
   ASSERT_TRUE(pool.ok()) << pool.status();
   ASSERT_NE((*pool)->region().arena(), nullptr);  // the application's buffers are shared too
-  constexpr uint32_t kFrames = 3000;  // ~12 laps of the 256-entry rings
+  constexpr uint32_t kFrames = 3000;              // ~12 laps of the 256-entry rings
   EXPECT_EQ(round_trip(nic, **pool, 1, kFrames)[0], kFrames);
   EXPECT_EQ(o->backend->looped(), kFrames);
   EXPECT_GE(o->backend->kicks(1), 1u);  // the back-end needed kicks to see TX work
@@ -415,7 +415,7 @@ TEST(VhostUser, TheLinkIsDownOnceTheBackEndHangsUp) {
   EXPECT_FALSE(o->dev->link().up);
   Batch<4> in;
   EXPECT_TRUE(o->dev->rx_batch(0, in).ok());  // polling a dead back-end is harmless
-  o->dev.reset();                              // and so is closing
+  o->dev.reset();                             // and so is closing
 }
 
 TEST(VhostUser, AllDmaMemoryComesFromOneArenaThatSaysWhenItIsFull) {

@@ -48,8 +48,9 @@ int kernel_bound(const std::string& address) {
   const std::string message(dev.status().message());
   const bool ok = !dev.ok() && message.find("unbind") != std::string::npos &&
                   message.find("virtio-pci") != std::string::npos;
-  return result("kernel-bound", ok, ok ? "refused, naming virtio-pci and how to unbind it"
-                                       : "got: " + (dev.ok() ? std::string("opened") : message));
+  return result("kernel-bound", ok,
+                ok ? "refused, naming virtio-pci and how to unbind it"
+                   : "got: " + (dev.ok() ? std::string("opened") : message));
 }
 
 // Frames to the peer: to 02:00:00:00:00:01 from the NIC, a local ethertype,
@@ -87,8 +88,8 @@ int traffic(const std::string& address, uint32_t frames, bool unbind) {
   namespace feature = safenic::virtio::feature;
   const uint64_t features = safenic::virtio::negotiated_features(nic);
   result("open", true,
-         absl::StrFormat("%s opened by the %s driver, MAC %s, %s ring, features %#x",
-                         nic.name(), nic.driver(), nic.mac().to_string(),
+         absl::StrFormat("%s opened by the %s driver, MAC %s, %s ring, features %#x", nic.name(),
+                         nic.driver(), nic.mac().to_string(),
                          features & feature::bit(feature::kRingPacked) ? "packed" : "split",
                          features));
   if (absl::Status s = nic.wait_for_link(absl::Seconds(10)); !s.ok()) {
@@ -124,12 +125,11 @@ int traffic(const std::string& address, uint32_t frames, bool unbind) {
     in.clear();
   }
   auto stats = nic.stats();
-  return result("traffic", received == frames && damaged == 0,
-                absl::StrFormat("sent %d, received %d back intact, %d damaged or unexpected%s",
-                                sent, received, damaged,
-                                stats.ok() ? absl::StrFormat(", rx drops %d",
-                                                             stats->rx_total().drops)
-                                           : ""));
+  return result(
+      "traffic", received == frames && damaged == 0,
+      absl::StrFormat("sent %d, received %d back intact, %d damaged or unexpected%s", sent,
+                      received, damaged,
+                      stats.ok() ? absl::StrFormat(", rx drops %d", stats->rx_total().drops) : ""));
 }
 
 // Opening must fail with a message containing `want`. With `memlock`, as a
@@ -198,7 +198,8 @@ int unplug(const std::string& address) {
   dev->reset();
   pool->reset();
   const size_t fds_after = open_fds();
-  const bool ok = !error.ok() && error.message().find("asks for the device back") != std::string::npos &&
+  const bool ok = !error.ok() &&
+                  error.message().find("asks for the device back") != std::string::npos &&
                   fds_after == fds_before;
   return result("unplug", ok,
                 absl::StrFormat("after %d frames: %s; file descriptors %d before, %d after closing",

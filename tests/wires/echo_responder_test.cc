@@ -91,7 +91,9 @@ Frame udp(uint16_t dst_port, const std::string& payload, bool with_checksum = tr
   return f;
 }
 
-Verdict answer(Frame& f, size_t* size) { return examples::answer(kConfig, absl::MakeSpan(f), size); }
+Verdict answer(Frame& f, size_t* size) {
+  return examples::answer(kConfig, absl::MakeSpan(f), size);
+}
 
 TEST(EchoResponder, AnswersAnArpRequestForItsAddress) {
   Frame f = arp_request(kOurIp);
@@ -99,12 +101,15 @@ TEST(EchoResponder, AnswersAnArpRequestForItsAddress) {
   ASSERT_EQ(answer(f, &size), Verdict::kArpReply);
   EXPECT_EQ(size, 42u);
   EXPECT_EQ(Frame(f.begin(), f.begin() + 6), Frame(kPeerMac.bytes.begin(), kPeerMac.bytes.end()));
-  EXPECT_EQ(Frame(f.begin() + 6, f.begin() + 12), Frame(kOurMac.bytes.begin(), kOurMac.bytes.end()));
+  EXPECT_EQ(Frame(f.begin() + 6, f.begin() + 12),
+            Frame(kOurMac.bytes.begin(), kOurMac.bytes.end()));
   EXPECT_EQ(get16(f, 12), 0x0806);
   EXPECT_EQ(get16(f, 20), 2);  // reply
-  EXPECT_EQ(Frame(f.begin() + 22, f.begin() + 28), Frame(kOurMac.bytes.begin(), kOurMac.bytes.end()));
+  EXPECT_EQ(Frame(f.begin() + 22, f.begin() + 28),
+            Frame(kOurMac.bytes.begin(), kOurMac.bytes.end()));
   EXPECT_EQ(get32(f, 28), kOurIp);
-  EXPECT_EQ(Frame(f.begin() + 32, f.begin() + 38), Frame(kPeerMac.bytes.begin(), kPeerMac.bytes.end()));
+  EXPECT_EQ(Frame(f.begin() + 32, f.begin() + 38),
+            Frame(kPeerMac.bytes.begin(), kPeerMac.bytes.end()));
   EXPECT_EQ(get32(f, 38), kPeerIp);
 }
 
@@ -135,7 +140,8 @@ TEST(EchoResponder, AnswersPingWithAValidEchoReply) {
   EXPECT_EQ(f[34], 0);                             // echo reply
   EXPECT_EQ(inet_checksum(f.data() + 34, 64), 0);  // ICMP checksum valid
   EXPECT_EQ(get16(f, 38), 0xbeef);                 // identifier and sequence kept
-  EXPECT_EQ(Frame(f.begin() + 42, f.begin() + 98), Frame(request.begin() + 42, request.begin() + 98));
+  EXPECT_EQ(Frame(f.begin() + 42, f.begin() + 98),
+            Frame(request.begin() + 42, request.begin() + 98));
 }
 
 TEST(EchoResponder, SmallPingsLoseTheirPaddingInTheReply) {

@@ -111,10 +111,9 @@ TEST_F(PcapTest, TsharkReadsTheCaptureBackFrameByFrame) {
   for (int i = 0; i < kFrames; ++i) {
     const std::vector<uint8_t> f = known_frame(i);
     const int64_t ns = absl::ToUnixNanos(known_time(i));
-    const std::string expected =
-        absl::StrFormat("%d,%d,%s,%d.%09d", f.size(), 10000 + i,
-                        hex(absl::MakeConstSpan(f).subspan(kUdpHeaders)), ns / 1'000'000'000,
-                        ns % 1'000'000'000);
+    const std::string expected = absl::StrFormat("%d,%d,%s,%d.%09d", f.size(), 10000 + i,
+                                                 hex(absl::MakeConstSpan(f).subspan(kUdpHeaders)),
+                                                 ns / 1'000'000'000, ns % 1'000'000'000);
     EXPECT_EQ(lines[i], expected) << "frame " << i;
   }
   // The file's own header: nanosecond pcap, Ethernet, as capinfos sees it.

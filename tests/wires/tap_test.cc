@@ -54,9 +54,9 @@ const char* enter_namespace() {
   return reason->empty() ? nullptr : reason->c_str();
 }
 
-#define SKIP_WITHOUT_NAMESPACE()                                \
-  if (const char* why = enter_namespace(); why != nullptr) {    \
-    GTEST_SKIP() << "SKIPPED: " << why;                         \
+#define SKIP_WITHOUT_NAMESPACE()                             \
+  if (const char* why = enter_namespace(); why != nullptr) { \
+    GTEST_SKIP() << "SKIPPED: " << why;                      \
   }
 
 int ifflags(const std::string& name, int set = 0) {
@@ -67,7 +67,8 @@ int ifflags(const std::string& name, int set = 0) {
   if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
     if (set != 0) {
       ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | set);
-      if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) ADD_FAILURE() << "SIOCSIFFLAGS: " << std::strerror(errno);
+      if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+        ADD_FAILURE() << "SIOCSIFFLAGS: " << std::strerror(errno);
     }
     flags = ifr.ifr_flags;
   }
@@ -220,8 +221,8 @@ TEST(TapPortTest, FramesCrossTheKernelBothWaysAndCarrierFollowsTheCable) {
   const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 2};
   std::memcpy(reply.data() + 14, hdr, 8);
   std::memcpy(reply.data() + 22, kPeerMac.bytes.data(), 6);
-  std::memcpy(reply.data() + 28, a + 24, 4);      // 10.99.1.2 is at kPeerMac
-  std::memcpy(reply.data() + 32, a + 8, 10);      // to the asker's MAC and IP
+  std::memcpy(reply.data() + 28, a + 24, 4);  // 10.99.1.2 is at kPeerMac
+  std::memcpy(reply.data() + 32, a + 8, 10);  // to the asker's MAC and IP
   const uint64_t rx_before = kernel_rx_packets("sntap0");
   peer.send(reply);
   EXPECT_EQ(tap.to_kernel(), 1u);
