@@ -13,7 +13,7 @@
 #include "mem/batch.h"
 #include "nic/device.h"
 #include "sim/mlx5/model.h"
-#include "sim/testbed.h"
+#include "sim/harness/testbed.h"
 #include "sim/virtio/model.h"
 
 namespace safenic {

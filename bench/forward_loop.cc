@@ -13,7 +13,7 @@
 #include "nic/device.h"
 #include "nic/virtio/spec.h"
 #include "sim/mlx5/model.h"
-#include "sim/testbed.h"
+#include "sim/harness/testbed.h"
 #include "sim/virtio/model.h"
 
 namespace safenic {

@@ -19,9 +19,9 @@
 #include "mem/mempool.h"
 #include "nic/open.h"
 #include "sim/catalog.h"
-#include "sim/frames.h"
-#include "sim/pcap.h"
-#include "sim/testbed.h"
+#include "sim/harness/frames.h"
+#include "sim/wires/pcap.h"
+#include "sim/harness/testbed.h"
 
 ABSL_FLAG(std::string, dev, "", "device spec (empty: a simulated 82599 cabled to a counter)");
 ABSL_FLAG(double, seconds, 5, "stop after this many seconds (0: only at Ctrl-C)");

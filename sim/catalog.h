@@ -14,7 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "nic/mac_address.h"
 #include "sim/model.h"
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::sim {
 

@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "nic/ixgbe/regs.h"
 #include "sim/ixgbe/model.h"
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 
 namespace safenic {
 namespace {

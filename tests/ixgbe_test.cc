@@ -12,7 +12,7 @@
 #include "nic/ixgbe/ixgbe.h"
 #include "nic/ixgbe/regs.h"
 #include "nic/open.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
 #include "tests/ixgbe_fixture.h"

@@ -13,7 +13,7 @@
 #include "mem/mempool.h"
 #include "nic/mlx5/mlx5.h"
 #include "nic/mlx5/wqe.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "tests/mlx5_fixture.h"
 
 namespace safenic {

@@ -17,7 +17,7 @@
 #include "nic/mlx5/layout.h"
 #include "nic/virtio/spec.h"
 #include "nic/virtio/transport.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/ixgbe/model.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"

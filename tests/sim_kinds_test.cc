@@ -14,7 +14,7 @@
 #include "sim/ixgbe/model.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
-#include "sim/testbed.h"
+#include "sim/harness/testbed.h"
 
 namespace safenic {
 namespace {

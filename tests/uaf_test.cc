@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "mem/mempool.h"
 #include "nic/ixgbe/ixgbe.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
 #include "tests/testdev/driver.h"

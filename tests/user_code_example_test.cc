@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "gtest/gtest.h"
-#include "sim/frames.h"
-#include "sim/testbed.h"
+#include "sim/harness/frames.h"
+#include "sim/harness/testbed.h"
 
 // The code under test: sends a frame back where it came from.
 void reflect(safenic::Packet& p) { std::swap_ranges(p.data(), p.data() + 6, p.data() + 6); }

@@ -13,7 +13,7 @@
 #include "nic/virtio/spec.h"
 #include "nic/virtio/transport.h"
 #include "nic/virtio/virtio_net.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/simulated_function.h"
 #include "sim/virtio/model.h"
 

@@ -19,7 +19,7 @@
 #include "sim/ixgbe/sfp.h"
 #include "sim/model.h"
 #include "sim/register_file.h"
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::sim {
 

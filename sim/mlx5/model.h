@@ -35,7 +35,7 @@
 #include "sim/mlx5/faults.h"
 #include "sim/mlx5/objects.h"
 #include "sim/model.h"
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::mlx5 {
 struct OuterHeaders;  // nic/mlx5/commands.h

@@ -19,7 +19,7 @@
 #include "nic/virtio/spec.h"
 #include "sim/model.h"
 #include "sim/virtio/faults.h"
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::sim {
 

@@ -10,7 +10,7 @@
 #include "mem/mempool.h"
 #include "nic/ixgbe/ixgbe.h"
 #include "nic/ixgbe/regs.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/ixgbe/faults.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"

@@ -13,7 +13,7 @@
 #include "mem/mempool.h"
 #include "nic/mlx5/layout.h"
 #include "nic/mlx5/mlx5.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/mlx5/faults.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"

@@ -9,8 +9,8 @@
 #include "mem/batch.h"
 #include "mem/mempool.h"
 #include "nic/device.h"
-#include "sim/frames.h"
-#include "sim/wire.h"
+#include "sim/harness/frames.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::faults {
 

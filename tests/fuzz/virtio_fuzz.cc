@@ -22,7 +22,7 @@
 #include "mem/mempool.h"
 #include "nic/virtio/spec.h"
 #include "nic/virtio/virtio_net.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/simulated_function.h"
 #include "sim/virtio/model.h"
 #include "tests/fuzz/device_steps.h"

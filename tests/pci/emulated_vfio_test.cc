@@ -24,7 +24,7 @@
 #include "nic/open.h"
 #include "nic/pci/open_pci.h"
 #include "nic/pci/syscalls.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/ixgbe/model.h"
 #include "tests/pci/sysfs_fixture.h"
 

@@ -9,7 +9,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "mem/batch.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 
 namespace safenic::soak {
 

@@ -26,8 +26,8 @@
 #include "absl/time/time.h"
 #include "mem/mempool.h"
 #include "nic/device.h"
-#include "sim/testbed.h"
-#include "sim/wire.h"
+#include "sim/harness/testbed.h"
+#include "sim/wires/wire.h"
 #include "tests/soak/ledger.h"
 
 namespace safenic::soak {

@@ -9,7 +9,7 @@
 #include "absl/types/span.h"
 #include "nic/mac_address.h"
 #include "sim/model.h"
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 #include "tests/testdev/nic_layout.h"
 
 namespace safenic::testnic {

@@ -9,9 +9,9 @@
 #include "gtest/gtest.h"
 #include "nic/open.h"
 #include "sim/catalog.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/simulated_function.h"
-#include "sim/testbed.h"
+#include "sim/harness/testbed.h"
 #include "tests/testdev/nic_layout.h"
 #include "tests/testdev/nic_model.h"
 

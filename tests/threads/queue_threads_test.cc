@@ -33,9 +33,9 @@
 #include "mem/batch.h"
 #include "mem/mempool.h"
 #include "nic/device.h"
-#include "sim/frames.h"
-#include "sim/testbed.h"
-#include "sim/wire.h"
+#include "sim/harness/frames.h"
+#include "sim/harness/testbed.h"
+#include "sim/wires/wire.h"
 
 namespace safenic {
 namespace {

@@ -17,7 +17,7 @@
 #include "mem/mempool.h"
 #include "nic/ixgbe/ixgbe.h"
 #include "nic/mapped_bar.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
 

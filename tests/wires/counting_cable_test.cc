@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "sim/frames.h"
-#include "sim/wire.h"
+#include "sim/harness/frames.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::sim {
 namespace {

@@ -18,9 +18,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nic/open.h"
-#include "sim/frames.h"
-#include "sim/pcap.h"
-#include "sim/testbed.h"
+#include "sim/harness/frames.h"
+#include "sim/wires/pcap.h"
+#include "sim/harness/testbed.h"
 
 namespace safenic::sim {
 namespace {

@@ -4,7 +4,7 @@
 // ARP request the kernel sends, our ARP reply, then the UDP datagram the
 // kernel held back for it. Skips, saying why, where namespaces or
 // /dev/net/tun are not permitted.
-#include "sim/tap.h"
+#include "sim/wires/tap.h"
 
 #include <arpa/inet.h>
 #include <linux/capability.h>
@@ -28,7 +28,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 
 namespace safenic::sim {
 namespace {

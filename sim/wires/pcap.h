@@ -39,7 +39,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "sim/model.h"
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::sim {
 

@@ -1,4 +1,4 @@
-#include "sim/tap.h"
+#include "sim/wires/tap.h"
 
 #include <fcntl.h>
 #include <linux/if.h>

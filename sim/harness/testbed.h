@@ -21,9 +21,9 @@
 #include "absl/strings/string_view.h"
 #include "nic/device.h"
 #include "sim/catalog.h"
-#include "sim/frames.h"
+#include "sim/harness/frames.h"
 #include "sim/model.h"
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::sim {
 

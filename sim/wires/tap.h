@@ -24,7 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::sim {
 

@@ -1,4 +1,4 @@
-#include "sim/testbed.h"
+#include "sim/harness/testbed.h"
 
 #include <algorithm>
 #include <cstring>

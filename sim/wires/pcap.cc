@@ -1,4 +1,4 @@
-#include "sim/pcap.h"
+#include "sim/wires/pcap.h"
 
 #include <pcap/pcap.h>
 

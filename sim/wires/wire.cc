@@ -1,4 +1,4 @@
-#include "sim/wire.h"
+#include "sim/wires/wire.h"
 
 namespace safenic::sim {
 
