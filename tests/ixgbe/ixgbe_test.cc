@@ -15,7 +15,7 @@
 #include "sim/harness/frames.h"
 #include "sim/ixgbe/model.h"
 #include "sim/simulated_function.h"
-#include "tests/ixgbe_fixture.h"
+#include "tests/ixgbe/ixgbe_fixture.h"
 
 namespace safenic {
 namespace {

@@ -16,7 +16,7 @@
 #include "nic/mlx5/wqe.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
-#include "tests/mlx5_fixture.h"
+#include "tests/mlx5/mlx5_fixture.h"
 
 namespace safenic {
 namespace {

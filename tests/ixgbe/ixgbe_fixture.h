@@ -1,5 +1,5 @@
 // An 82599 model with the ixgbe driver on it, opened as the 82599 tests open
-// them (tests/ixgbe_test.cc, tests/faults/ixgbe_faults_test.cc): the one
+// them (tests/ixgbe/ixgbe_test.cc, tests/faults/ixgbe_faults_test.cc): the one
 // place that says how.
 #pragma once
 

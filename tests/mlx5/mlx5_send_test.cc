@@ -14,7 +14,7 @@
 #include "nic/mlx5/mlx5.h"
 #include "nic/mlx5/wqe.h"
 #include "sim/harness/frames.h"
-#include "tests/mlx5_fixture.h"
+#include "tests/mlx5/mlx5_fixture.h"
 
 namespace safenic {
 namespace {
