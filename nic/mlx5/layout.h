@@ -149,15 +149,12 @@ enum class CmdStatus : uint8_t {
 inline constexpr uint32_t kUarPages = kBar0Size / kPageSize;
 // Send doorbell: the first 8 bytes of the last WQE's control segment, one
 // 64-bit write (docs/connectx.md §5; Linux MLX5_BF_OFFSET).
-struct UAR_SEND_DOORBELL
-    : RegisterArray<UAR_SEND_DOORBELL, uint64_t, Access::kWriteOnly, kUarPages, B::kBig> {
-  static constexpr uint32_t offset(uint32_t uar) { return uar * kPageSize + 0x800; }
-};
+struct UAR_SEND_DOORBELL : StridedRegisterArray<UAR_SEND_DOORBELL, uint64_t, Access::kWriteOnly,
+                                                0x800, kPageSize, kUarPages, B::kBig> {};
 // EQ consumer index without re-arming (docs/connectx.md §5; Linux eq_update_ci: +0x40
 // arms, +0x48 does not).
-struct UAR_EQ_DOORBELL
-    : RegisterArray<UAR_EQ_DOORBELL, uint32_t, Access::kWriteOnly, kUarPages, B::kBig> {
-  static constexpr uint32_t offset(uint32_t uar) { return uar * kPageSize + 0x48; }
+struct UAR_EQ_DOORBELL : StridedRegisterArray<UAR_EQ_DOORBELL, uint32_t, Access::kWriteOnly, 0x48,
+                                              kPageSize, kUarPages, B::kBig> {
   using CONSUMER_INDEX = Field<0, 23>;
   using EQN = Field<24, 31>;
 };
