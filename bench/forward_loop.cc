@@ -12,8 +12,8 @@
 #include "mem/batch.h"
 #include "nic/device.h"
 #include "nic/virtio/spec.h"
-#include "sim/mlx5/model.h"
 #include "sim/harness/testbed.h"
+#include "sim/mlx5/model.h"
 #include "sim/virtio/model.h"
 
 namespace safenic {

@@ -28,9 +28,9 @@
 #include "examples/echo_responder.h"
 #include "nic/open.h"
 #include "sim/catalog.h"
+#include "sim/harness/testbed.h"
 #include "sim/wires/pcap.h"
 #include "sim/wires/tap.h"
-#include "sim/harness/testbed.h"
 
 ABSL_FLAG(std::string, dev, "", "device spec (empty: a simulated 82599 cabled to a TAP)");
 ABSL_FLAG(std::string, tap, "safenic0", "TAP interface for the simulated NIC's cable");

@@ -22,8 +22,8 @@
 #include "examples/common.h"
 #include "nic/open.h"
 #include "sim/catalog.h"
-#include "sim/wires/pcap.h"
 #include "sim/harness/testbed.h"
+#include "sim/wires/pcap.h"
 
 ABSL_FLAG(std::string, dev0, "", "device spec of port 0 (empty: sim:82599); see the usage above");
 ABSL_FLAG(std::string, dev1, "", "device spec of port 1 (empty: sim:82599)");

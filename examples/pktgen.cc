@@ -20,8 +20,8 @@
 #include "nic/open.h"
 #include "sim/catalog.h"
 #include "sim/harness/frames.h"
-#include "sim/wires/pcap.h"
 #include "sim/harness/testbed.h"
+#include "sim/wires/pcap.h"
 
 ABSL_FLAG(std::string, dev, "", "device spec (empty: a simulated 82599 cabled to a counter)");
 ABSL_FLAG(double, seconds, 5, "stop after this many seconds (0: only at Ctrl-C)");

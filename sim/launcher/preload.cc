@@ -39,12 +39,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "sim/catalog.h"
-#include "sim/wires/pcap.h"
-#include "sim/wires/tap.h"
 #include "sim/harness/testbed.h"
 #include "sim/vfio/emulated_uio.h"
 #include "sim/vfio/emulated_vfio.h"
 #include "sim/vfio/real_time.h"
+#include "sim/wires/pcap.h"
+#include "sim/wires/tap.h"
 
 namespace {
 

@@ -1,6 +1,7 @@
 // Wires between simulated ports. A Port is one end: frames a port transmits
 // arrive, synchronously and in order, at the port it is connected to. The same
-// ends serve NIC models, test endpoints, pcap files (sim/wires/pcap.h) and TAP interfaces (sim/wires/tap.h).
+// ends serve NIC models, test endpoints, pcap files (sim/wires/pcap.h) and TAP interfaces
+// (sim/wires/tap.h).
 //
 //   connect(nic_a.port(), nic_b.port());   // a cable
 //   connect(nic.port(), nic.port());       // a loopback plug

@@ -11,10 +11,10 @@
 #include "gtest/gtest.h"
 #include "nic/open.h"
 #include "sim/catalog.h"
+#include "sim/harness/testbed.h"
 #include "sim/ixgbe/model.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
-#include "sim/harness/testbed.h"
 
 namespace safenic {
 namespace {

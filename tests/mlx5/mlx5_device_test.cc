@@ -16,10 +16,10 @@
 #include "nic/mlx5/mlx5.h"
 #include "nic/open.h"
 #include "sim/harness/frames.h"
+#include "sim/harness/testbed.h"
 #include "sim/ixgbe/model.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
-#include "sim/harness/testbed.h"
 
 namespace safenic {
 namespace {

@@ -13,9 +13,9 @@
 #include "nic/mlx5/layout.h"
 #include "nic/mlx5/mlx5.h"
 #include "sim/harness/frames.h"
+#include "sim/harness/testbed.h"
 #include "sim/mlx5/model.h"
 #include "sim/simulated_function.h"
-#include "sim/harness/testbed.h"
 
 namespace safenic {
 namespace {

@@ -10,8 +10,8 @@
 #include "nic/open.h"
 #include "sim/catalog.h"
 #include "sim/harness/frames.h"
-#include "sim/simulated_function.h"
 #include "sim/harness/testbed.h"
+#include "sim/simulated_function.h"
 #include "tests/testdev/nic_layout.h"
 #include "tests/testdev/nic_model.h"
 

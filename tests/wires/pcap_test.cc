@@ -19,8 +19,8 @@
 #include "gtest/gtest.h"
 #include "nic/open.h"
 #include "sim/harness/frames.h"
-#include "sim/wires/pcap.h"
 #include "sim/harness/testbed.h"
+#include "sim/wires/pcap.h"
 
 namespace safenic::sim {
 namespace {
