@@ -51,13 +51,12 @@ absl::StatusOr<uint64_t> PagemapMapper::physical_address(const void* va) {
 
 absl::StatusOr<uint64_t> PagemapMapper::map(void* va, size_t len, absl::string_view tag) {
   const long page = sysconf(_SC_PAGESIZE);
-  auto first = physical_address(va);
-  if (!first.ok()) return first.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto first, physical_address(va));
   // Without an IOMMU the device sees physical memory: the range must be
   // physically contiguous, which 4 KiB pages almost never are.
   for (size_t off = page - reinterpret_cast<uintptr_t>(va) % page; off < len; off += page) {
     SAFENIC_ASSIGN_OR_RETURN(auto pa, physical_address(static_cast<uint8_t*>(va) + off));
-    if (pa != *first + off) {
+    if (pa != first + off) {
       // Within a 2 MiB hugepage a region is contiguous; across two it is only
       // by chance (found on a real kernel by tests/vm).
       constexpr size_t kHugepage = size_t{2} << 20;
@@ -71,7 +70,7 @@ absl::StatusOr<uint64_t> PagemapMapper::map(void* va, size_t len, absl::string_v
               : "allocate it on 2 MiB hugepages (Backing::kHugepage2M)"));
     }
   }
-  return *first;
+  return first;
 }
 
 }  // namespace safenic

@@ -19,6 +19,7 @@
 
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 #define SAFENIC_CHECK(cond, msg)                                                                  \
   do {                                                                                            \
@@ -29,12 +30,22 @@
     }                                                                                             \
   } while (0)
 
-#define SAFENIC_RETURN_IF_ERROR(expr)                                                         \
-  do {                                                                                        \
-    if (::absl::Status safenic_status_ = (expr); ABSL_PREDICT_FALSE(!safenic_status_.ok())) { \
-      return safenic_status_;                                                                 \
-    }                                                                                         \
+// `expr` is an absl::Status, or an absl::StatusOr whose value is not needed.
+#define SAFENIC_RETURN_IF_ERROR(expr)                                                 \
+  do {                                                                                \
+    if (::absl::Status safenic_status_ = ::safenic::status_internal::status_of(expr); \
+        ABSL_PREDICT_FALSE(!safenic_status_.ok())) {                                  \
+      return safenic_status_;                                                         \
+    }                                                                                 \
   } while (0)
+
+namespace safenic::status_internal {
+inline const ::absl::Status& status_of(const ::absl::Status& s) { return s; }
+template <typename T>
+const ::absl::Status& status_of(const ::absl::StatusOr<T>& s) {
+  return s.status();
+}
+}  // namespace safenic::status_internal
 
 // (Not a do-while: a declaration in `lhs` stays in scope after it.)
 #define SAFENIC_ASSIGN_OR_RETURN(lhs, expr) \

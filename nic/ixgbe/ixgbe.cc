@@ -228,11 +228,11 @@ absl::Status IxgbeDevice::init_rx() {
     pc.data_room = kRxBufferSize;
     pc.tag = absl::StrFormat("%s rx%d buffers", name(), q);
     SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, fn_->dma()));
-    auto ring = DescriptorRing::create(fn_->dma(), config_.rx_ring_size, kDescriptorSize,
-                                       absl::StrFormat("%s rx%d ring", name(), q));
-    if (!ring.ok()) return ring.status();
+    SAFENIC_ASSIGN_OR_RETURN(
+        auto ring, DescriptorRing::create(fn_->dma(), config_.rx_ring_size, kDescriptorSize,
+                                          absl::StrFormat("%s rx%d ring", name(), q)));
     rx_[q].pool = std::move(pool);
-    rx_[q].ring = *std::move(ring);
+    rx_[q].ring = std::move(ring);
     const uint64_t base = rx_[q].ring.iova();
     bar_.write(RegisterValue<RDBAL>(static_cast<uint32_t>(base)), q);
     bar_.write(RegisterValue<RDBAH>(static_cast<uint32_t>(base >> 32)), q);
@@ -290,10 +290,10 @@ absl::Status IxgbeDevice::init_tx() {
   bar_.write(RegisterValue<DTXMXSZRQ>().set<DTXMXSZRQ::MAX_BYTES_NUM_REQ, 0xFFF>());
   bar_.modify<RTTDCS>([](RegisterValue<RTTDCS>& v) { v.clear<RTTDCS::ARBDIS>(); });
   for (uint32_t q = 0; q < tx_.size(); ++q) {
-    auto ring = DescriptorRing::create(fn_->dma(), config_.tx_ring_size, kDescriptorSize,
-                                       absl::StrFormat("%s tx%d ring", name(), q));
-    if (!ring.ok()) return ring.status();
-    tx_[q].ring = *std::move(ring);
+    SAFENIC_ASSIGN_OR_RETURN(
+        auto ring, DescriptorRing::create(fn_->dma(), config_.tx_ring_size, kDescriptorSize,
+                                          absl::StrFormat("%s tx%d ring", name(), q)));
+    tx_[q].ring = std::move(ring);
     const uint64_t base = tx_[q].ring.iova();
     bar_.write(RegisterValue<TDBAL>(static_cast<uint32_t>(base)), q);
     bar_.write(RegisterValue<TDBAH>(static_cast<uint32_t>(base >> 32)), q);

@@ -69,27 +69,24 @@ absl::Status Mlx5Device::open() {
   SAFENIC_ASSIGN_OR_RETURN(td_, make<ALLOC_TRANSPORT_DOMAIN>(none));
   SAFENIC_ASSIGN_OR_RETURN(auto special, cmdq().run<QUERY_SPECIAL_CONTEXTS>());
   lkey_ = special.get<QUERY_SPECIAL_CONTEXTS::Out::RESD_LKEY>();
-  auto vport = cmdq().run<QUERY_NIC_VPORT_CONTEXT>();
-  if (!vport.ok()) return vport.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto vport, cmdq().run<QUERY_NIC_VPORT_CONTEXT>());
   using V = QUERY_NIC_VPORT_CONTEXT::Out;
-  const uint64_t mac = uint64_t{vport->get<V::MAC_47_32>()} << 32 | vport->get<V::MAC_31_0>();
+  const uint64_t mac = uint64_t{vport.get<V::MAC_47_32>()} << 32 | vport.get<V::MAC_31_0>();
   for (int i = 0; i < 6; ++i) mac_.bytes[i] = static_cast<uint8_t>(mac >> (40 - 8 * i));
   // Ethernet caps wqe_inline_mode: L2 always, or whatever the vport says, or none.
   min_inline_ = caps.wqe_inline_mode == kInlineModeL2     ? 1
                 : caps.wqe_inline_mode == kInlineModeNone ? 0
-                                                          : vport->get<V::MIN_WQE_INLINE_MODE>();
+                                                          : vport.get<V::MIN_WQE_INLINE_MODE>();
   // The port and vport MTU: a 1500-byte payload, as far as the port allows.
   SAFENIC_ASSIGN_OR_RETURN(auto pmtu, port_register<PMTU>(kRegisterRead, [](LayoutRef<PMTU>) {}));
   const uint32_t hw_mtu = std::min<uint32_t>(kMtu + kHwMtuOverhead, pmtu.get<PMTU::MAX_MTU>());
-  auto set_mtu = port_register<PMTU>(kRegisterWrite,
-                                     [&](LayoutRef<PMTU> r) { r.set<PMTU::ADMIN_MTU>(hw_mtu); });
-  if (!set_mtu.ok()) return set_mtu.status();
+  SAFENIC_RETURN_IF_ERROR(port_register<PMTU>(
+      kRegisterWrite, [&](LayoutRef<PMTU> r) { r.set<PMTU::ADMIN_MTU>(hw_mtu); }));
   SAFENIC_RETURN_IF_ERROR(set_vport(kSelectMtu, hw_mtu, false));
-  auto clear =
+  SAFENIC_RETURN_IF_ERROR(
       cmdq().run<QUERY_VPORT_COUNTER>(0, [](LayoutRef<QUERY_VPORT_COUNTER::In> in, uint8_t*) {
         in.set<QUERY_VPORT_COUNTER::In::CLEAR>(1);  // counters from zero at open
-      });
-  if (!clear.ok()) return clear.status();
+      }));
   SAFENIC_ASSIGN_OR_RETURN(tis_, make<CREATE_TIS>([&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
                              in.set<CREATE_TIS::In::TRANSPORT_DOMAIN>(td_);
                            }));
@@ -107,19 +104,18 @@ absl::Status Mlx5Device::open() {
   SAFENIC_RETURN_IF_ERROR(create_steering());
   SAFENIC_RETURN_IF_ERROR(set_promiscuous(config_.promiscuous));
   // The port up (PAOS admin status, as Linux and Snabb do); down at close.
-  auto up = port_register<PAOS>(kRegisterWrite, [](LayoutRef<PAOS> r) {
+  SAFENIC_RETURN_IF_ERROR(port_register<PAOS>(kRegisterWrite, [](LayoutRef<PAOS> r) {
     r.set<PAOS::ADMIN_STATUS>(kPortUp).set<PAOS::ASE>(1);
-  });
-  if (!up.ok()) return up.status();
+  }));
   port_up_ = true;
   return absl::OkStatus();
 }
 
 // The EQ: 64 entries, owner bits 1 (not yet written), docs/connectx.md §5.
 absl::Status Mlx5Device::create_eq() {
-  auto ring = DescriptorRing::create(fn_->dma(), kEqEntries, 64, name() + " eq", 0, false);
-  if (!ring.ok()) return ring.status();
-  eq_ = *std::move(ring);
+  SAFENIC_ASSIGN_OR_RETURN(
+      auto ring, DescriptorRing::create(fn_->dma(), kEqEntries, 64, name() + " eq", 0, false));
+  eq_ = std::move(ring);
   for (uint32_t i = 0; i < kEqEntries; ++i) LayoutRef<Eqe>(eq_.descriptor(i)).set<Eqe::OWNER>(1);
   using In = CREATE_EQ::In;
   SAFENIC_ASSIGN_OR_RETURN(eqn_, make<CREATE_EQ>(
@@ -262,10 +258,9 @@ absl::Status Mlx5Device::create_steering() {
   SAFENIC_RETURN_IF_ERROR(set_entry(root_, group, kMaxFilters + 1, dest_, dmac(kBroadcast)));
   SAFENIC_ASSIGN_OR_RETURN(wildcard_group_,
                            create_group(root_, kPromiscIndex, kPromiscIndex, no_headers));
-  auto root = cmdq().run<SET_FLOW_TABLE_ROOT>(0, [&](LayoutRef<TableIn> in, uint8_t*) {
+  SAFENIC_RETURN_IF_ERROR(cmdq().run<SET_FLOW_TABLE_ROOT>(0, [&](LayoutRef<TableIn> in, uint8_t*) {
     in.set<TableIn::TABLE_TYPE>(kTableNicRx).set<TableIn::TABLE_ID>(root_);
-  });
-  if (!root.ok()) return root.status();
+  }));
   undo_.push_back(undo_of<SET_FLOW_TABLE_ROOT>(root_));
   return absl::OkStatus();
 }

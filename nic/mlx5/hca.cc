@@ -37,9 +37,8 @@ absl::Status Hca::bring_up() {
   // ISSI 1 when the firmware has it (QUERY_ISSI may be BAD_OP: then ISSI 0).
   if (auto issi = c.run<QUERY_ISSI>(); issi.ok()) {
     if (issi->get<QUERY_ISSI::Out::SUPPORTED_ISSI_DW0>() & 2) {
-      auto set = c.run<SET_ISSI>(
-          0, [](LayoutRef<SET_ISSI::In> in, uint8_t*) { in.set<SET_ISSI::In::CURRENT_ISSI>(1); });
-      if (!set.ok()) return set.status();
+      SAFENIC_RETURN_IF_ERROR(c.run<SET_ISSI>(
+          0, [](LayoutRef<SET_ISSI::In> in, uint8_t*) { in.set<SET_ISSI::In::CURRENT_ISSI>(1); }));
     }
   }
   SAFENIC_RETURN_IF_ERROR(give_pages(kPagesBoot));
@@ -80,7 +79,7 @@ absl::Status Hca::give_pages(uint16_t stage) {
     SAFENIC_ASSIGN_OR_RETURN(
         auto memory, fn_.dma().allocate(size_t{n} * kPageSize, fn_.name() + " firmware pages"));
     const uint64_t base = memory.iova();
-    auto r = cmdq_->run<MANAGE_PAGES>(
+    SAFENIC_RETURN_IF_ERROR(cmdq_->run<MANAGE_PAGES>(
         kManageGive,
         [&](LayoutRef<MANAGE_PAGES::In> in, uint8_t* raw) {
           in.set<MANAGE_PAGES::In::INPUT_NUM_ENTRIES>(n);
@@ -89,8 +88,7 @@ absl::Status Hca::give_pages(uint16_t stage) {
             pa.set<Plain<8>::Field<0, uint64_t>>(base + uint64_t{i} * kPageSize);
           }
         },
-        8 * size_t{n});
-    if (!r.ok()) return r.status();
+        8 * size_t{n}));
     blocks_.push_back({std::move(memory), std::vector<bool>(n, true), n});
     pages_out_ += n;
     left -= n;

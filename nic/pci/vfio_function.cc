@@ -51,11 +51,10 @@ absl::StatusOr<std::unique_ptr<VfioFunction>> VfioFunction::open(
   auto fn = std::unique_ptr<VfioFunction>(
       new VfioFunction(device, std::move(container), std::move(fd), dma));
   Syscalls& sys = *fn->container_->sys();
-  auto config =
-      region_info(sys, fn->device_fd_.get(), VFIO_PCI_CONFIG_REGION_INDEX, device.address);
-  if (!config.ok()) return config.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto config, region_info(sys, fn->device_fd_.get(),
+                                                    VFIO_PCI_CONFIG_REGION_INDEX, device.address));
   fn->config_ = ConfigSpace(fn->container_->sys(), fn->device_fd_.get(),
-                            static_cast<off_t>(config->offset), device.address);
+                            static_cast<off_t>(config.offset), device.address);
   SAFENIC_RETURN_IF_ERROR(fn->start());
   fn->watch_device_requests();
   return fn;

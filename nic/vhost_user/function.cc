@@ -32,9 +32,8 @@ MacAddress mac_from(const std::string& name) {
 absl::Status VhostUserFunction::connect() {
   // vhost-user.rst "Session start": SET_OWNER, then the features.
   SAFENIC_RETURN_IF_ERROR(channel_.send(Message::header_only(Request::kSetOwner)));
-  auto features = call(Message::header_only(Request::kGetFeatures));
-  if (!features.ok()) return features.status();
-  SAFENIC_ASSIGN_OR_RETURN(auto f, features->as_u64());
+  SAFENIC_ASSIGN_OR_RETURN(auto features, call(Message::header_only(Request::kGetFeatures)));
+  SAFENIC_ASSIGN_OR_RETURN(auto f, features.as_u64());
   backend_features_ = f;
   if (!(backend_features_ & bit(feature::kVersion1))) {
     return absl::FailedPreconditionError(absl::StrFormat(
@@ -307,11 +306,11 @@ class GuestPhysicalMapper final : public IovaMapper {
 
 absl::StatusOr<std::unique_ptr<PciFunction>> make(Channel channel, std::string name,
                                                   const Options& options) {
-  auto arena = DmaArena::create(options.arena_bytes, options.backing,
-                                std::make_shared<GuestPhysicalMapper>(), name + " memory");
-  if (!arena.ok()) return arena.status();
+  SAFENIC_ASSIGN_OR_RETURN(
+      auto arena, DmaArena::create(options.arena_bytes, options.backing,
+                                   std::make_shared<GuestPhysicalMapper>(), name + " memory"));
   auto fn =
-      std::make_unique<VhostUserFunction>(std::move(channel), name, options, *std::move(arena));
+      std::make_unique<VhostUserFunction>(std::move(channel), name, options, std::move(arena));
   if (absl::Status s = fn->connect(); !s.ok()) {
     return absl::Status(s.code(), absl::StrFormat("%s: %s", name, s.message()));
   }

@@ -316,11 +316,10 @@ absl::StatusOr<Message> Channel::receive(absl::Duration timeout, std::vector<int
   };
   uint8_t header[kHeaderSize];
   SAFENIC_RETURN_IF_ERROR(read_all(header, sizeof header, true));
-  auto m = Message::decode_header(header);
-  if (!m.ok()) return m.status();
+  SAFENIC_ASSIGN_OR_RETURN(auto m, Message::decode_header(header));
   uint8_t payload[Message::kMaxPayload];
-  SAFENIC_RETURN_IF_ERROR(read_all(payload, m->size(), false));
-  SAFENIC_RETURN_IF_ERROR(m->set_payload({payload, m->size()}));
+  SAFENIC_RETURN_IF_ERROR(read_all(payload, m.size(), false));
+  SAFENIC_RETURN_IF_ERROR(m.set_payload({payload, m.size()}));
   return m;
 }
 

@@ -164,12 +164,11 @@ absl::Status VhostUserFunction::request(Message m, absl::Span<const int> fds) {
 
 absl::StatusOr<Message> VhostUserFunction::call(const Message& m) {
   SAFENIC_RETURN_IF_ERROR(channel_.send(m));
-  auto reply = channel_.receive(options_.reply_timeout);
-  if (!reply.ok()) return reply.status();
-  if (reply->request() != m.request() || !(reply->flags() & kFlagReply)) {
+  SAFENIC_ASSIGN_OR_RETURN(auto reply, channel_.receive(options_.reply_timeout));
+  if (reply.request() != m.request() || !(reply.flags() & kFlagReply)) {
     return absl::DataLossError(
         absl::StrFormat("vhost-user %s: the back-end answered with %s (flags %#x)",
-                        request_name(m.request()), request_name(reply->request()), reply->flags()));
+                        request_name(m.request()), request_name(reply.request()), reply.flags()));
   }
   return reply;
 }

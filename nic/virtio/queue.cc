@@ -35,10 +35,10 @@ absl::StatusOr<SplitQueue> SplitQueue::create(const DmaAllocator& dma, uint16_t 
   const uint32_t align = legacy_layout ? kLegacyQueueAlign : 4;
   const uint32_t used_off =
       static_cast<uint32_t>((avail_off + split_avail_bytes(size) + align - 1) / align * align);
-  auto ring =
-      DescriptorRing::create(dma, size, 16, tag, used_off - avail_off + split_used_bytes(size));
-  if (!ring.ok()) return ring.status();
-  return SplitQueue(*std::move(ring), avail_off, used_off, event_idx, in_order);
+  SAFENIC_ASSIGN_OR_RETURN(
+      auto ring,
+      DescriptorRing::create(dma, size, 16, tag, used_off - avail_off + split_used_bytes(size)));
+  return SplitQueue(std::move(ring), avail_off, used_off, event_idx, in_order);
 }
 
 SplitQueue::SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_off, bool event_idx,

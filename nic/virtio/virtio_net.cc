@@ -168,16 +168,15 @@ absl::StatusOr<Queue> VirtioNet<Queue>::make_queue(uint16_t index, absl::string_
   const std::string tag = absl::StrFormat("%s vq%d (%s)", name(), index, what);
   const bool event_idx = features_ & bit(feature::kEventIdx);
   const bool in_order = features_ & bit(feature::kInOrder);
-  absl::StatusOr<Queue> vq = [&] {
+  SAFENIC_ASSIGN_OR_RETURN(auto vq, [&] {
     if constexpr (std::is_same_v<Queue, SplitQueue>) {
       return SplitQueue::create(fn_->dma(), size, !transport_->modern(), event_idx, in_order, tag);
     } else {
       return PackedQueue::create(fn_->dma(), size, event_idx, in_order, tag);
     }
-  }();
-  if (!vq.ok()) return vq.status();
-  vq->disable_interrupts();
-  SAFENIC_RETURN_IF_ERROR(transport_->setup_queue(index, size, vq->addresses()));
+  }());
+  vq.disable_interrupts();
+  SAFENIC_RETURN_IF_ERROR(transport_->setup_queue(index, size, vq.addresses()));
   return vq;
 }
 
@@ -215,10 +214,11 @@ absl::Status VirtioNet<Queue>::init() {
     ctrl_index_ = static_cast<uint16_t>(2 * max_pairs);
     SAFENIC_ASSIGN_OR_RETURN(auto cq, make_queue(ctrl_index_, "control"));
     ctrl_.emplace(std::move(cq));
-    auto pool = Mempool::create(
-        {.buffers = 8, .data_room = 64, .headroom = 0, .tag = name() + " control"}, fn_->dma());
-    if (!pool.ok()) return pool.status();
-    ctrl_pool_ = *std::move(pool);
+    SAFENIC_ASSIGN_OR_RETURN(
+        auto pool,
+        Mempool::create({.buffers = 8, .data_room = 64, .headroom = 0, .tag = name() + " control"},
+                        fn_->dma()));
+    ctrl_pool_ = std::move(pool);
   }
   transport_->set_status(transport_->status() | status::kDriverOk);
   if (transport_->status() & status::kDeviceNeedsReset) {
