@@ -121,6 +121,11 @@ size_t Ixgbe82599::bar_size(int bar) const { return bar == 0 ? kBar0Size : 0; }
 
 // Global reset (§4.6.3.2): registers to defaults, queues disabled, then the
 // EEPROM auto-read (MAC into RAL/RAH(0)) and DMA init complete at once.
+bool Ixgbe82599::receiving() {
+  return link_up() && rx_settings_.enabled && (*rx_[0].ctl & RXDCTL::ENABLE::kMask) != 0 &&
+         *rx_[0].tail != *rx_[0].head;
+}
+
 void Ixgbe82599::reset() {
   regs_.reset();
   tx_unwritten_.fill(0);

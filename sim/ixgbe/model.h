@@ -53,8 +53,10 @@ class Ixgbe82599 final : public DeviceModel {
     if (!link_up_) update_link();
     return link_up_;
   }
-  // The link up and RXCTRL.RXEN set (the datasheet's receive init ends with it, §4.6.7).
-  bool receiving() override { return link_up() && rx_settings_.enabled; }
+  // The link up, RXCTRL.RXEN set (the datasheet's receive init ends with it,
+  // §4.6.7) and queue 0 enabled with descriptors given: frames for a queue
+  // not yet enabled are dropped, so a replay waits for this.
+  bool receiving() override;
   // Flow control: while paused (as by received PAUSE frames) TX descriptors
   // wait; unpausing sends them.
   void set_tx_paused(bool paused);
