@@ -1,12 +1,14 @@
 // The simulated NIC kinds (sim/catalog.h) by name and by alias through
 // open_device(), each NIC with a name and a MAC address of its own, and the
 // Testbed making any kind.
+#include <fstream>
 #include <set>
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nic/open.h"
@@ -62,6 +64,38 @@ TEST(SimKinds, EveryLinkedDriverNamesItsDevices) {
   EXPECT_EQ(device_model({0x15B3, 0x1019}), "NVIDIA ConnectX-5 Ex");
   EXPECT_EQ(driver_for({0x15B3, 0x1019}), "mlx5");
   EXPECT_EQ(driver_for({0x1AF4, 0x1000}), "virtio");
+}
+
+// The README's table of sim: specs says what the registry has: every kind
+// linked here, once, and only aliases each kind answers to.
+TEST(SimKinds, TheReadmesTableIsTheRegistry) {
+  std::ifstream in("README.md");
+  ASSERT_TRUE(in) << "README.md not found in the test's runfiles";
+  std::string line;
+  while (std::getline(in, line) && line != "| spec | the NIC | also accepted |") {
+  }
+  ASSERT_TRUE(in) << "README.md has no table of sim: specs";
+  std::getline(in, line);  // |---|---|---|
+  std::set<std::string> listed;
+  while (std::getline(in, line) && absl::StartsWith(line, "| `sim:")) {
+    const std::vector<std::string> cells = absl::StrSplit(line, " | ");
+    ASSERT_EQ(cells.size(), 3u) << line;
+    const std::string name(absl::StripSuffix(absl::StripPrefix(cells[0], "| `sim:"), "`"));
+    const sim::SimulatedKind* kind = sim::find_kind(name);
+    ASSERT_NE(kind, nullptr) << "README lists sim:" << name << ", which is not registered";
+    EXPECT_EQ(kind->name, name) << "README lists an alias as a kind's name";
+    EXPECT_TRUE(listed.insert(name).second) << "README lists sim:" << name << " twice";
+    for (absl::string_view alias : absl::StrSplit(absl::StripSuffix(cells[2], " |"), ", ")) {
+      const std::string a(absl::StripSuffix(absl::StripPrefix(alias, "`sim:"), "`"));
+      const sim::SimulatedKind* by_alias = sim::find_kind(a);
+      EXPECT_TRUE(by_alias != nullptr && by_alias->name == name)
+          << "README: sim:" << a << " is not an alias of sim:" << name;
+    }
+  }
+  std::set<std::string> registered;
+  for (const sim::SimulatedKind* k : sim::simulated_kinds())
+    registered.insert(std::string(k->name));
+  EXPECT_EQ(listed, registered);
 }
 
 TEST(SimKinds, AnUnknownKindListsTheKnownOnes) {

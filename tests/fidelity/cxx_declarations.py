@@ -38,7 +38,7 @@ class Scope:
 
 
 def _strip_templates(text):
-    """'AllocPair<op::kA, op::kB>::ALLOC' -> 'AllocPair::ALLOC'."""
+    """'RingRegisters<RX, 0x10>::BASE' -> 'RingRegisters::BASE'."""
     out, depth = [], 0
     for c in text:
         if c == "<":
