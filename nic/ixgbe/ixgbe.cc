@@ -201,6 +201,9 @@ absl::Status IxgbeDevice::init() {
   for (uint32_t q = 0; q < rx_.size(); ++q) {
     SAFENIC_RETURN_IF_ERROR(start_rx_queue(q));
   }
+  // §4.6.7: the receive path last, once every queue is enabled and has
+  // descriptors (a frame for a queue not yet enabled would be dropped).
+  bar_.modify<RXCTRL>([](RegisterValue<RXCTRL>& v) { v.set<RXCTRL::RXEN>(); });
   for (uint32_t q = 0; q < tx_.size(); ++q) {
     SAFENIC_RETURN_IF_ERROR(start_tx_queue(q));
   }
@@ -257,8 +260,7 @@ absl::Status IxgbeDevice::init_rx() {
     bar_.modify<DCA_RXCTRL>(
         [](RegisterValue<DCA_RXCTRL>& v) { v.clear<DCA_RXCTRL::RESERVED_12>(); }, q);
   }
-  bar_.modify<RXCTRL>([](RegisterValue<RXCTRL>& v) { v.set<RXCTRL::RXEN>(); });
-  return absl::OkStatus();
+  return absl::OkStatus();  // RXCTRL.RXEN once the queues run (init())
 }
 
 // §7.1.2.8: RSS over IPv4 and TCP/UDP ports; the redirection table deals the

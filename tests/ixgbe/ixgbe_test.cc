@@ -81,6 +81,49 @@ TEST_F(IxgbeTest, InitFollowsTheDatasheetWithoutViolations) {
   expect_clean();
 }
 
+// The model's register writes, in order, as the driver makes them.
+class RecordingModel final : public sim::DeviceModel {
+ public:
+  explicit RecordingModel(std::shared_ptr<sim::Ixgbe82599> inner) : inner_(std::move(inner)) {}
+  PciId id() const override { return inner_->id(); }
+  size_t bar_size(int bar) const override { return inner_->bar_size(bar); }
+  uint64_t mmio_read(int bar, uint32_t off, unsigned width) override {
+    return inner_->mmio_read(bar, off, width);
+  }
+  void mmio_write(int bar, uint32_t off, unsigned width, uint64_t v) override {
+    writes.push_back({off, v});
+    inner_->mmio_write(bar, off, width, v);
+  }
+  uint32_t config_read32(uint32_t off) const override { return inner_->config_read32(off); }
+  std::vector<std::pair<uint32_t, uint64_t>> writes;
+
+ private:
+  std::shared_ptr<sim::Ixgbe82599> inner_;
+};
+
+// §4.6.7: the receive path is enabled (RXCTRL.RXEN) last, once every queue is
+// enabled and has descriptors (RDT), as DPDK's ixgbe does too: until then a
+// frame for a queue not yet enabled would be dropped.
+TEST_F(IxgbeTest, ReceiveIsEnabledAfterEveryQueueHasDescriptors) {
+  auto model = std::make_shared<RecordingModel>(std::make_shared<sim::Ixgbe82599>(ctx_));
+  DeviceConfig c = small_config();
+  c.rx_queues = 2;
+  auto dev = ixgbe::open(std::make_unique<sim::SimulatedFunction>(model, ctx_, "sim:82599#0"), c);
+  ASSERT_TRUE(dev.ok()) << dev.status();
+  int rxen_at = -1, last_rdt_at = -1;
+  for (size_t i = 0; i < model->writes.size(); ++i) {
+    const auto& [off, v] = model->writes[i];
+    if (off == ixgbe::RXCTRL::offset() && (v & ixgbe::RXCTRL::RXEN::kMask))
+      rxen_at = static_cast<int>(i);
+    if (off == ixgbe::RDT::offset(0) || off == ixgbe::RDT::offset(1))
+      last_rdt_at = static_cast<int>(i);
+  }
+  ASSERT_GE(rxen_at, 0) << "RXCTRL.RXEN never set";
+  ASSERT_GE(last_rdt_at, 0) << "no RDT written";
+  EXPECT_GT(rxen_at, last_rdt_at) << "RXCTRL.RXEN set before the queues had descriptors";
+  expect_clean();
+}
+
 TEST_F(IxgbeTest, LinkComesUpWithACableAndGoesDownWithout) {
   Nic a = open_ok(small_config(), 1), b = open_ok(small_config(), 2);
   sim::connect(a.model->port(), b.model->port());
