@@ -33,6 +33,16 @@ struct SimulatedKind {
   SimulatedNic (*make)(SimContext ctx, MacAddress mac);
 };
 
+// What a kind's make() usually is: a Model made from `config` with its
+// address set to `mac` (any model with a (SimContext, Config) constructor and
+// a port()).
+template <typename Model, typename Config>
+SimulatedNic make_model_nic(SimContext ctx, Config config, MacAddress mac) {
+  config.mac = mac;
+  auto model = std::make_shared<Model>(std::move(ctx), config);
+  return {model, &model->port(), mac};
+}
+
 // Registers a kind; returns true, so it can initialize a namespace-scope
 // constant. A name or alias another kind has already taken is refused
 // (false, and a line on stderr): the kind is not registered.

@@ -6,8 +6,7 @@ namespace safenic::sim {
 namespace {
 
 SimulatedNic make(SimContext ctx, MacAddress mac) {
-  auto model = std::make_shared<Ixgbe82599>(std::move(ctx), Ixgbe82599Config{.mac = mac});
-  return {model, &model->port(), mac};
+  return make_model_nic<Ixgbe82599>(std::move(ctx), Ixgbe82599Config{}, mac);
 }
 
 const bool kRegistered = register_simulated_kind(

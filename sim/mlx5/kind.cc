@@ -7,10 +7,7 @@ namespace {
 
 template <ConnectXProfile (*Profile)()>
 SimulatedNic make(SimContext ctx, MacAddress mac) {
-  ConnectXProfile profile = Profile();
-  profile.mac = mac;
-  auto model = std::make_shared<ConnectXModel>(std::move(ctx), profile);
-  return {model, &model->port(), mac};
+  return make_model_nic<ConnectXModel>(std::move(ctx), Profile(), mac);
 }
 
 const MacAddress kMac = ConnectXProfile::cx5().mac;

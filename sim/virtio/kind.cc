@@ -8,10 +8,7 @@ namespace {
 
 template <VirtioNetConfig (*Config)()>
 SimulatedNic make(SimContext ctx, MacAddress mac) {
-  VirtioNetConfig config = Config();
-  config.mac = mac;
-  auto model = std::make_shared<VirtioNetModel>(std::move(ctx), config);
-  return {model, &model->port(), mac};
+  return make_model_nic<VirtioNetModel>(std::move(ctx), Config(), mac);
 }
 
 VirtioNetConfig modern() { return {}; }

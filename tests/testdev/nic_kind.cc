@@ -6,8 +6,7 @@ namespace safenic::testnic {
 namespace {
 
 sim::SimulatedNic make(sim::SimContext ctx, MacAddress mac) {
-  auto model = std::make_shared<TestNicModel>(std::move(ctx), TestNicConfig{.mac = mac});
-  return {model, &model->port(), mac};
+  return sim::make_model_nic<TestNicModel>(std::move(ctx), TestNicConfig{}, mac);
 }
 
 const bool kRegistered = sim::register_simulated_kind({"testnic", "made-up-nic",
