@@ -165,10 +165,67 @@ class LayoutValue {
   alignas(8) uint8_t bytes_[L::kSize] = {};
 };
 
+// N L-shaped blocks back to back: a descriptor table, say (not owning).
+//
+//   LayoutArray<SplitDesc> table(ring.descriptors());
+//   table[id].set<SplitDesc::ADDR>(iova);
+template <typename L>
+class LayoutArray {
+ public:
+  explicit LayoutArray(void* p) : p_(static_cast<uint8_t*>(p)) {}
+  LayoutRef<L> operator[](size_t i) const { return LayoutRef<L>(p_ + i * L::kSize); }
+  uint8_t* data() const { return p_; }
+
+ private:
+  uint8_t* p_;
+};
+
+// A ring area whose length is fixed at run time: a Header, then `entries`
+// Entry-shaped elements, then a Trailer. virtio's split rings have this shape
+// (flags and index, the ring, then an event index: §2.7.6, §2.7.8).
+template <typename Header, typename Entry, typename Trailer>
+struct RingLayout {
+  using HeaderLayout = Header;
+  using EntryLayout = Entry;
+  using TrailerLayout = Trailer;
+  static_assert(Header::kOrder == Entry::kOrder && Entry::kOrder == Trailer::kOrder);
+  static constexpr size_t entry_offset(size_t i) { return Header::kSize + i * Entry::kSize; }
+  static constexpr size_t bytes(size_t entries) { return entry_offset(entries) + Trailer::kSize; }
+};
+
+// A typed view of one ring area R of `entries` elements (not owning).
+//
+//   RingRef<AvailRing> avail(p, size);
+//   avail.entry(idx & mask).set<AvailEntry::ID>(head);
+//   avail.header().set<AvailHeader::IDX>(idx);
+template <typename R>
+class RingRef {
+ public:
+  RingRef(void* p, size_t entries) : p_(static_cast<uint8_t*>(p)), entries_(entries) {}
+  LayoutRef<typename R::HeaderLayout> header() const {
+    return LayoutRef<typename R::HeaderLayout>(p_);
+  }
+  // Element i < entries (the caller wraps the index).
+  LayoutRef<typename R::EntryLayout> entry(size_t i) const {
+    return LayoutRef<typename R::EntryLayout>(p_ + R::entry_offset(i));
+  }
+  LayoutRef<typename R::TrailerLayout> trailer() const {
+    return LayoutRef<typename R::TrailerLayout>(p_ + R::entry_offset(entries_));
+  }
+  uint8_t* data() const { return p_; }
+
+ private:
+  uint8_t* p_;
+  size_t entries_;
+};
+
 // Orders earlier DMA-memory stores before later ones (e.g. a descriptor's body
 // before its ownership bit), as seen by a device or another thread.
 inline void dma_write_barrier() { std::atomic_thread_fence(std::memory_order_release); }
 // Orders an ownership-bit load before the loads of the descriptor body.
 inline void dma_read_barrier() { std::atomic_thread_fence(std::memory_order_acquire); }
+// Orders earlier stores before later loads (e.g. publishing an index, then
+// reading whether the device wants to be told of it).
+inline void dma_full_barrier() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
 }  // namespace safenic

@@ -50,6 +50,29 @@ struct RegisterField : BitRange<W, Lo, Hi> {
   static constexpr Access kAccess = A;
 };
 
+// Count fields of Width bits, the i-th at bit Lo + i * Stride: registers that
+// pack a table (the 82599's RETA: four 8-bit entries, queue in the low 4 bits
+// of each). Indexed at run time: RegisterValue::get<F>(i), set<F>(i, v).
+template <typename R, HardwareWord W, unsigned Lo, unsigned Width, unsigned Stride, unsigned Count,
+          Access A>
+struct RegisterFieldArray {
+  static_assert(Width >= 1 && Width <= Stride, "fields of an array must not overlap");
+  static_assert(Lo + Stride * (Count - 1) + Width <= sizeof(W) * 8, "field array outside its word");
+  using Register = R;
+  using Word = W;
+  static constexpr Access kAccess = A;
+  static constexpr unsigned kCount = Count;
+  static constexpr unsigned kWidth = Width;
+  static constexpr W kMax = W((uint64_t{1} << Width) - 1);
+
+  static constexpr bool fits(uint64_t v) { return v <= kMax; }
+  static constexpr W extract(W word, unsigned i) { return W((word >> (Lo + Stride * i)) & kMax); }
+  static constexpr W insert(W word, unsigned i, W v) {
+    const unsigned shift = Lo + Stride * i;
+    return W((word & ~W(kMax << shift)) | W((v & kMax) << shift));
+  }
+};
+
 // Common base of every register declaration.
 template <typename Self, HardwareWord W, Access A, ByteOrder O>
 struct RegisterDef {
@@ -59,6 +82,8 @@ struct RegisterDef {
   // Fields take the register's access unless they say otherwise.
   template <unsigned Lo, unsigned Hi = Lo, Access FieldAccess = A>
   using Field = RegisterField<Self, W, Lo, Hi, FieldAccess>;
+  template <unsigned Lo, unsigned Width, unsigned Stride, unsigned Count, Access FieldAccess = A>
+  using FieldArray = RegisterFieldArray<Self, W, Lo, Width, Stride, Count, FieldAccess>;
 };
 
 // A register at one fixed offset in its BAR.
@@ -129,6 +154,24 @@ class RegisterValue {
   constexpr RegisterValue& set(uint64_t v) {
     SAFENIC_CHECK(F::fits(v), "value does not fit in the register field");
     return assign<F>(v);
+  }
+
+  // Element i of a field array (FieldArray): i < F::kCount, v must fit.
+  template <typename F>
+  constexpr Word get(unsigned i) const {
+    static_assert(FieldOf<F, R>, "field belongs to another register");
+    static_assert(is_readable(F::kAccess), "field is write-only: it cannot be read");
+    SAFENIC_CHECK(i < F::kCount, "index past the register's field array");
+    return F::extract(raw_, i);
+  }
+  template <typename F>
+  constexpr RegisterValue& set(unsigned i, uint64_t v) {
+    static_assert(FieldOf<F, R>, "field belongs to another register");
+    static_assert(is_writable(F::kAccess), "field is read-only: it cannot be set");
+    SAFENIC_CHECK(i < F::kCount, "index past the register's field array");
+    SAFENIC_CHECK(F::fits(v), "value does not fit in the register field");
+    raw_ = F::insert(raw_, i, static_cast<Word>(v));
+    return *this;
   }
 
  private:

@@ -246,10 +246,12 @@ absl::Status IxgbeDevice::init_rx() {
   // Queue q's drops count in QPRDC(q) only once RQSMR maps q to statistics
   // q (its reset, 0, sends every queue to statistics 0). Up to 16 queues:
   // one statistics set each.
-  for (uint32_t n = 0; n * 4 < rx_.size(); ++n) {
-    uint32_t mapping = 0;
-    for (uint32_t q = 4 * n; q < 4 * n + 4; ++q) mapping |= q << (8 * (q % 4));
-    bar_.write(RegisterValue<RQSMR>(mapping), n);
+  for (uint32_t n = 0; n * RQSMR::Q_MAP::kCount < rx_.size(); ++n) {
+    RegisterValue<RQSMR> mapping;
+    for (uint32_t i = 0; i < RQSMR::Q_MAP::kCount; ++i) {
+      mapping.set<RQSMR::Q_MAP>(i, n * RQSMR::Q_MAP::kCount + i);
+    }
+    bar_.write(mapping, n);
   }
   // §7.1.6.2: with RXCSUM.PCSD the write-back's second dword is the RSS hash;
   // without it, the fragment checksum, which this driver never uses (Linux's
@@ -266,15 +268,20 @@ absl::Status IxgbeDevice::init_rx() {
 // §7.1.2.8: RSS over IPv4 and TCP/UDP ports; the redirection table deals the
 // 128 entries round-robin to the RX queues.
 void IxgbeDevice::init_rss() {
-  for (uint32_t i = 0; i < RSSRK::kCount; ++i) {
-    uint32_t k = 0;
-    for (int b = 0; b < 4; ++b) k |= uint32_t{kRssKey[4 * i + b]} << (8 * b);
-    bar_.write(RegisterValue<RSSRK>(k), i);
+  static_assert(sizeof kRssKey == RSSRK::kKeyBytes);
+  for (uint32_t n = 0; n < RSSRK::kCount; ++n) {
+    RegisterValue<RSSRK> k;
+    for (uint32_t i = 0; i < RSSRK::K::kCount; ++i) {
+      k.set<RSSRK::K>(i, kRssKey[n * RSSRK::K::kCount + i]);
+    }
+    bar_.write(k, n);
   }
-  for (uint32_t i = 0; i < RETA::kCount; ++i) {
-    uint32_t v = 0;
-    for (uint32_t b = 0; b < 4; ++b) v |= ((4 * i + b) % rx_.size()) << (8 * b);
-    bar_.write(RegisterValue<RETA>(v), i);
+  for (uint32_t n = 0; n < RETA::kCount; ++n) {
+    RegisterValue<RETA> entries;
+    for (uint32_t i = 0; i < RETA::ENTRY::kCount; ++i) {
+      entries.set<RETA::ENTRY>(i, (n * RETA::ENTRY::kCount + i) % rx_.size());
+    }
+    bar_.write(entries, n);
   }
   bar_.write(RegisterValue<MRQC>()
                  .set<MRQC::MRQE, MRQC::MRQE::kRss>()

@@ -147,10 +147,19 @@ struct MRQC : Register<MRQC, uint32_t, A::kReadWrite, 0x05818> {
   using IPV4 = Field<17>;
   using UDP_IPV4 = Field<22>;
 };
-// RSS redirection table: 32 registers of four 8-bit entries (queue in [3:0]).
-struct RETA : StridedRegisterArray<RETA, uint32_t, A::kReadWrite, 0x05C00, 4, 32> {};
-// RSS random key: 40 bytes in 10 registers, byte 4n in [7:0] of RSSRK(n).
-struct RSSRK : StridedRegisterArray<RSSRK, uint32_t, A::kReadWrite, 0x05C80, 4, 10> {};
+// §7.1.2.8 RSS redirection table: 128 entries, four to a register, each an
+// 8-bit entry whose [3:0] is the RX queue (entry 4n + i in RETA(n), bits
+// [8i + 3 : 8i]).
+struct RETA : StridedRegisterArray<RETA, uint32_t, A::kReadWrite, 0x05C00, 4, 32> {
+  using ENTRY = FieldArray<0, 4, 8, 4>;
+  static constexpr uint32_t kEntries = kCount * ENTRY::kCount;
+};
+// RSS random key: 40 bytes in 10 registers, key byte 4n + i in bits
+// [8i + 7 : 8i] of RSSRK(n).
+struct RSSRK : StridedRegisterArray<RSSRK, uint32_t, A::kReadWrite, 0x05C80, 4, 10> {
+  using K = FieldArray<0, 8, 8, 4>;
+  static constexpr uint32_t kKeyBytes = kCount * K::kCount;
+};
 
 // §8.2.3.8 Receive DMA.
 struct RDBAL : RegisterArray<RDBAL, uint32_t, A::kReadWrite, kQueues> {
@@ -312,13 +321,14 @@ struct QPTC : StridedRegisterArray<QPTC, uint32_t, A::kClearOnRead, 0x08680, 4, 
 // The 16 per-queue statistics (QPRC, QPRDC, QBRC; QPTC, QBTC) count the
 // queues mapped to them (§8.2.3.8 and §8.2.3.9 "Queue Statistic Mapping"):
 // RQSMR(n) and TQSM(n) map queues 4n to 4n+3, one 4-bit statistics index per
-// byte. Reset 0: every queue counts in statistics 0 until software maps it.
-struct RQSMR : StridedRegisterArray<RQSMR, uint32_t, A::kReadWrite, 0x02300, 4, 32> {};
-struct TQSM : StridedRegisterArray<TQSM, uint32_t, A::kReadWrite, 0x08600, 4, 32> {};
-// The statistics index queue q maps to, from its mapping register's value.
-constexpr uint32_t queue_statistics_index(uint32_t mapping, uint32_t q) {
-  return (mapping >> (8 * (q % 4))) & 0xF;
-}
+// byte (Q_MAP). Reset 0: every queue counts in statistics 0 until software
+// maps it.
+struct RQSMR : StridedRegisterArray<RQSMR, uint32_t, A::kReadWrite, 0x02300, 4, 32> {
+  using Q_MAP = FieldArray<0, 4, 8, 4>;
+};
+struct TQSM : StridedRegisterArray<TQSM, uint32_t, A::kReadWrite, 0x08600, 4, 32> {
+  using Q_MAP = FieldArray<0, 4, 8, 4>;
+};
 // Bytes of the frames QPRC counts (as written to host memory: without the
 // CRC when it is stripped) and that QPTC counts; 36 bits in two registers.
 struct QBRC_L : StridedRegisterArray<QBRC_L, uint32_t, A::kClearOnRead, 0x01034, 0x40, 16> {};

@@ -167,7 +167,7 @@ void VfioContainer::read_iova_ranges() {
 }
 
 std::vector<VfioContainer::IovaRange> VfioContainer::iova_ranges() const {
-  absl::MutexLock lock(const_cast<absl::Mutex*>(&mu_));
+  absl::MutexLock lock(&mu_);
   return iova_ranges_;
 }
 

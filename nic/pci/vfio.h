@@ -70,7 +70,7 @@ class VfioContainer {
   std::shared_ptr<Syscalls> sys_;
   std::string dir_;
   Fd fd_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   void read_iova_ranges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::map<int, Fd> groups_ ABSL_GUARDED_BY(mu_);  // live as long as the container

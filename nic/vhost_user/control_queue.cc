@@ -16,11 +16,6 @@ namespace {
 
 using namespace ::safenic::virtio;  // the virtio interface definition
 
-// Ring words the driver also reads or writes: single volatile accesses.
-uint16_t load16(const uint8_t* p) { return *reinterpret_cast<const volatile uint16_t*>(p); }
-void store16(uint8_t* p, uint16_t v) { *reinterpret_cast<volatile uint16_t*>(p) = v; }
-void store32(uint8_t* p, uint32_t v) { *reinterpret_cast<volatile uint32_t*>(p) = v; }
-
 // A command is {class, command, data...}; only the first bytes matter for the
 // commands served here (MAC tables, which can be longer, are refused).
 constexpr size_t kMaxCommand = 64;
@@ -44,9 +39,9 @@ absl::StatusOr<ControlQueue> ControlQueue::create(Translate translate, uint16_t 
                                                   uint64_t device) {
   // §2.7 / §2.8: the areas' sizes (split: with the event index words).
   const uint64_t n = size;
-  uint8_t* d = translate(desc, 16 * n);
-  uint8_t* dr = translate(driver, packed ? 4 : split_avail_bytes(n));
-  uint8_t* dv = translate(device, packed ? 4 : split_used_bytes(n));
+  uint8_t* d = translate(desc, (packed ? PackedDesc::kSize : SplitDesc::kSize) * n);
+  uint8_t* dr = translate(driver, packed ? PackedEvent::kSize : split_avail_bytes(n));
+  uint8_t* dv = translate(device, packed ? PackedEvent::kSize : split_used_bytes(n));
   if (size == 0 || (!packed && (size & (size - 1)) != 0) || d == nullptr || dr == nullptr ||
       dv == nullptr) {
     return absl::FailedPreconditionError(absl::StrFormat(
@@ -93,10 +88,12 @@ absl::Status ControlQueue::answer(const Buffer& buffer, const Handler& handler,
 }
 
 absl::Status ControlQueue::serve_split(const Handler& handler) {
-  const uint16_t avail_idx = load16(driver_ + 2);
+  const RingRef<AvailRing> avail(driver_, size_);
+  const RingRef<UsedRing> used(device_, size_);
+  const uint16_t avail_idx = avail.header().get<AvailHeader::IDX>();
   while (last_avail_ != avail_idx) {
-    std::atomic_thread_fence(std::memory_order_acquire);  // the entries after the index
-    const uint16_t head = load16(driver_ + 4 + 2 * (last_avail_ % size_));
+    dma_read_barrier();  // the entries after the index
+    const uint16_t head = avail.entry(last_avail_ % size_).get<AvailEntry::ID>();
     Buffer buffer;
     // §2.7.5: a chain through NEXT, at most the ring's size long.
     for (uint16_t i = head;;) {
@@ -105,7 +102,7 @@ absl::Status ControlQueue::serve_split(const Handler& handler) {
             absl::StrFormat("control queue: descriptor chain from %d is broken or longer than %d",
                             head, kMaxSegments));
       }
-      LayoutRef<SplitDesc> d(desc_ + 16 * size_t{i});
+      const LayoutView<SplitDesc> d = LayoutArray<SplitDesc>(desc_)[i];
       const uint16_t flags = d.get<SplitDesc::FLAGS>();
       if (flags & kDescIndirect) {
         return absl::FailedPreconditionError(
@@ -124,28 +121,27 @@ absl::Status ControlQueue::serve_split(const Handler& handler) {
     uint32_t used_len = 0;
     SAFENIC_RETURN_IF_ERROR(answer(buffer, handler, &used_len));
     // §2.7.8: the used element, then the index that publishes it.
-    uint8_t* elem = device_ + 4 + 8 * (used_idx_ % size_);
-    store32(elem, head);
-    store32(elem + 4, used_len);
-    std::atomic_thread_fence(std::memory_order_release);
-    store16(device_ + 2, ++used_idx_);
+    used.entry(used_idx_ % size_).set<UsedElem::ID>(head).set<UsedElem::LEN>(used_len);
+    dma_write_barrier();
+    used.header().set<UsedHeader::IDX>(++used_idx_);
     ++last_avail_;
   }
   // §2.7.10: with EVENT_IDX, notify us as soon as the next command comes.
-  if (event_idx_) store16(device_ + 4 + 8 * size_t{size_}, last_avail_);
+  if (event_idx_) used.trailer().set<UsedTrailer::AVAIL_EVENT>(last_avail_);
   return absl::OkStatus();
 }
 
 absl::Status ControlQueue::serve_packed(const Handler& handler) {
+  const LayoutArray<PackedDesc> table(desc_);
   for (;;) {
     // §2.8.6: available when AVAIL equals our wrap counter and USED does not.
     const uint16_t head = last_avail_;
-    const uint16_t first_flags = load16(desc_ + 16 * size_t{head} + PackedDesc::FLAGS::kOffset);
+    const uint16_t first_flags = table[head].get<PackedDesc::FLAGS>();
     if (static_cast<bool>(first_flags & kPackedAvail) != wrap_ ||
         static_cast<bool>(first_flags & kPackedUsed) == wrap_) {
       return absl::OkStatus();
     }
-    std::atomic_thread_fence(std::memory_order_acquire);
+    dma_read_barrier();
     Buffer buffer;
     uint16_t pos = head, id = 0;
     for (;;) {
@@ -153,7 +149,7 @@ absl::Status ControlQueue::serve_packed(const Handler& handler) {
         return absl::FailedPreconditionError(absl::StrFormat(
             "control queue: descriptor chain at %d longer than %d", head, kMaxSegments));
       }
-      LayoutRef<PackedDesc> d(desc_ + 16 * size_t{pos});
+      const LayoutView<PackedDesc> d = table[pos];
       const uint16_t flags = d.get<PackedDesc::FLAGS>();
       if (flags & kDescIndirect) {
         return absl::FailedPreconditionError(
@@ -173,9 +169,9 @@ absl::Status ControlQueue::serve_packed(const Handler& handler) {
     uint32_t used_len = 0;
     SAFENIC_RETURN_IF_ERROR(answer(buffer, handler, &used_len));
     // §2.8.7: one used descriptor at the buffer's first position, flags last.
-    LayoutRef<PackedDesc> used(desc_ + 16 * size_t{head});
+    LayoutRef<PackedDesc> used = table[head];
     used.set<PackedDesc::ID>(id).set<PackedDesc::LEN>(used_len);
-    std::atomic_thread_fence(std::memory_order_release);
+    dma_write_barrier();
     used.set<PackedDesc::FLAGS>(wrap_ ? kPackedAvail | kPackedUsed : 0);
     const uint32_t next = uint32_t{head} + static_cast<uint32_t>(buffer.count);
     if (next >= size_) wrap_ = !wrap_;

@@ -22,9 +22,11 @@ bool VhostUserFunction::start(uint16_t q) {
   Vring& vr = vrings_[q];
   const bool packed = driver_features_ & bit(feature::kRingPacked);
   const uint64_t n = vr.size;
-  const uint64_t desc = user_address(vr.desc, 16 * n);
-  const uint64_t driver = user_address(vr.driver, packed ? 4 : split_avail_bytes(n) + 2);
-  const uint64_t device = user_address(vr.device, packed ? 4 : split_used_bytes(n) + 2);
+  const uint64_t desc = user_address(vr.desc, (packed ? PackedDesc::kSize : SplitDesc::kSize) * n);
+  const uint64_t driver =
+      user_address(vr.driver, packed ? PackedEvent::kSize : split_avail_bytes(n));
+  const uint64_t device =
+      user_address(vr.device, packed ? PackedEvent::kSize : split_used_bytes(n));
   if (n == 0 || n > kMaxQueueSize || (!packed && (n & (n - 1))) || !desc || !driver || !device) {
     fail(absl::FailedPreconditionError(absl::StrFormat(
         "queue %d: size %d or ring areas (%#x, %#x, %#x) outside the shared memory [%#x, +%#x)", q,

@@ -7,9 +7,6 @@
 #include "mem/status.h"
 
 namespace safenic::virtio {
-using ring_access::load16;
-using ring_access::load32;
-using ring_access::store16;
 
 BufferTable::BufferTable(uint16_t size)
     : free_(std::make_unique<uint16_t[]>(size)),
@@ -83,17 +80,17 @@ void SplitQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   }
   b.chain(head) = static_cast<uint8_t>(segments.size());
   b.packet(head).swap(p);
-  store16(avail() + 4 + 2 * (avail_idx_ & ring_.mask()), head);
+  avail().entry(avail_idx_ & ring_.mask()).set<AvailEntry::ID>(head);
   ++avail_idx_;
   room_ -= static_cast<uint16_t>(segments.size());
 }
 
 bool SplitQueue::next_used(Packet& out, uint32_t* written) {
-  while (last_used_ != load16(used() + 2)) {
+  while (last_used_ != used().header().get<UsedHeader::IDX>()) {
     dma_read_barrier();  // the element after the index
-    const uint8_t* elem = used() + 4 + 8 * (last_used_ & ring_.mask());
-    const uint32_t id = load32(elem);
-    const uint32_t len = load32(elem + 4);
+    const LayoutView<UsedElem> elem = used().entry(last_used_ & ring_.mask());
+    const uint32_t id = elem.get<UsedElem::ID>();
+    const uint32_t len = elem.get<UsedElem::LEN>();
     ++last_used_;
     if (in_order_) {  // the element is for the oldest buffer; its id must say so
       if (ABSL_PREDICT_FALSE(completed_ == avail_idx_)) {
@@ -119,10 +116,10 @@ bool SplitQueue::next_used(Packet& out, uint32_t* written) {
 }
 
 size_t SplitQueue::free_used() {
-  const uint16_t end = load16(used() + 2);
+  const RingRef<UsedRing> used_ring = used();
+  const uint16_t end = used_ring.header().get<UsedHeader::IDX>();
   if (end == last_used_) return 0;
   dma_read_barrier();  // the elements after the index
-  const uint8_t* const elems = used() + 4;
   const uint32_t mask = ring_.mask();
   BufferTable& b = *buffers_;
   size_t freed = 0;
@@ -133,7 +130,7 @@ size_t SplitQueue::free_used() {
     const uint16_t outstanding = static_cast<uint16_t>(avail_idx_ - completed_);
     if (ABSL_PREDICT_FALSE(used > outstanding)) ++bad_completions_;  // more than we made available
     const uint16_t count = std::min(used, outstanding);
-    const uint32_t last_id = load32(elems + 8 * ((end - 1) & mask));
+    const uint32_t last_id = used_ring.entry((end - 1) & mask).get<UsedElem::ID>();
     Packet* const owned = b.packets();
     uint8_t* const chains = b.chains();
     uint16_t head = oldest_desc_, last = head, descriptors = 0;
@@ -154,7 +151,7 @@ size_t SplitQueue::free_used() {
     return count;
   }
   for (uint16_t i = last_used_; i != end; ++i) {
-    const uint32_t id = load32(elems + 8 * (i & mask));
+    const uint32_t id = used_ring.entry(i & mask).get<UsedElem::ID>();
     if (ABSL_PREDICT_FALSE(id > mask || b.chain(static_cast<uint16_t>(id)) == 0)) {
       ++bad_completions_;  // not a buffer we made available: ignore it
       continue;
@@ -167,7 +164,9 @@ size_t SplitQueue::free_used() {
   return freed;
 }
 
-void SplitQueue::disable_interrupts() { store16(avail(), kAvailNoInterrupt); }
+void SplitQueue::disable_interrupts() {
+  avail().header().set<AvailHeader::FLAGS>(kAvailNoInterrupt);
+}
 
 // ---- packed --------------------------------------------------------------
 
@@ -175,7 +174,8 @@ absl::StatusOr<PackedQueue> PackedQueue::create(const DmaAllocator& dma, uint16_
                                                 bool event_idx, bool in_order,
                                                 absl::string_view tag) {
   // §2.8: the ring, then the driver and device event suppression structures.
-  SAFENIC_ASSIGN_OR_RETURN(auto ring, DescriptorRing::create(dma, size, 16, tag, 8));
+  SAFENIC_ASSIGN_OR_RETURN(
+      auto ring, DescriptorRing::create(dma, size, PackedDesc::kSize, tag, 2 * PackedEvent::kSize));
   return PackedQueue(std::move(ring), event_idx, in_order);
 }
 
@@ -187,8 +187,8 @@ PackedQueue::PackedQueue(DescriptorRing ring, bool event_idx, bool in_order)
       room_(static_cast<uint16_t>(ring_.size())) {}
 
 QueueAddresses PackedQueue::addresses() const {
-  const uint64_t events = ring_.iova() + ring_.bytes();
-  return {ring_.iova(), events, events + 4};
+  const uint64_t events = ring_.extra_iova();
+  return {ring_.iova(), events, events + PackedEvent::kSize};
 }
 
 // §2.8.6: a descriptor is available when its AVAIL bit equals the driver's
@@ -282,7 +282,7 @@ bool PackedQueue::next_used(Packet& out, uint32_t* written) {
 // the buffer's first; the next one follows its chain.
 size_t PackedQueue::free_used() {
   if (in_order_) return free_used_in_order();
-  const uint8_t* const desc = ring_.descriptors();
+  const LayoutArray<PackedDesc> table(ring_.descriptors());
   const uint16_t size = this->size();
   uint16_t* const free_ids = buffers_->free_ids();
   Packet* const owned = buffers_->packets();
@@ -292,10 +292,10 @@ size_t PackedQueue::free_used() {
   uint64_t bad = 0;
   size_t freed = 0;
   for (;;) {
-    const uint8_t* d = desc + 16 * size_t{pos};
-    if ((load16(d + PackedDesc::FLAGS::kOffset) & kAvailUsed) != flags) break;
+    const LayoutView<PackedDesc> d = table[pos];
+    if ((d.get<PackedDesc::FLAGS>() & kAvailUsed) != flags) break;
     dma_read_barrier();
-    const uint16_t id = load16(d + PackedDesc::ID::kOffset);
+    const uint16_t id = d.get<PackedDesc::ID>();
     const uint8_t chain = id < size ? chains[id] : 0;
     pos += chain == 0 ? 1 : chain;
     if (pos >= size) pos -= size, flags ^= kAvailUsed;
@@ -321,7 +321,7 @@ size_t PackedQueue::free_used() {
 // slot's buffer is freed, then the next used descriptor found further on
 // starts a batch, and (in order) every buffer before it was used too.
 size_t PackedQueue::free_used_in_order() {
-  const uint8_t* const desc = ring_.descriptors();
+  const LayoutArray<PackedDesc> table(ring_.descriptors());
   const uint16_t size = this->size();
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
@@ -329,7 +329,7 @@ size_t PackedQueue::free_used_in_order() {
   size_t freed = 0;
   uint64_t bad = 0;
   auto is_used = [&](uint16_t at, uint16_t used) {
-    return (load16(desc + 16 * size_t{at} + PackedDesc::FLAGS::kOffset) & kAvailUsed) == used;
+    return (table[at].get<PackedDesc::FLAGS>() & kAvailUsed) == used;
   };
   auto step = [&](uint16_t& at, uint16_t& used) {
     at += chains[at];
@@ -363,7 +363,7 @@ size_t PackedQueue::free_used_in_order() {
       continue;
     }
     dma_read_barrier();
-    const uint16_t id = load16(desc + 16 * size_t{pos} + PackedDesc::ID::kOffset);
+    const uint16_t id = table[pos].get<PackedDesc::ID>();
     const uint16_t ahead = static_cast<uint16_t>(id >= pos ? id - pos : id + size - pos);
     lost_batch_end_ = !(id < size && chains[id] != 0 && ahead < size - room);
     bad += lost_batch_end_;
@@ -379,23 +379,20 @@ size_t PackedQueue::free_used_in_order() {
 // IN_ORDER, while a batch is being taken back (§2.8.21): its buffers still
 // to take, then one for each used descriptor after it.
 size_t PackedQueue::used_ready_batched(size_t max) const {
-  const uint8_t* const desc = ring_.descriptors();
+  const LayoutArray<PackedDesc> table(ring_.descriptors());
   const uint16_t size = this->size();
   size_t n = std::min<size_t>(batch_rest_, max);
   uint32_t at = next_used_ + uint32_t{batch_rest_};  // one-descriptor buffers
   uint16_t flags = used_flags();
   if (at >= size) at -= size, flags ^= kAvailUsed;
   uint16_t pos = static_cast<uint16_t>(at);
-  while (n < max && (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) &
-                     kAvailUsed) == flags) {
+  while (n < max && (table[pos].get<PackedDesc::FLAGS>() & kAvailUsed) == flags) {
     ++n;
     if (++pos == size) pos = 0, flags ^= kAvailUsed;
   }
   return n;
 }
 
-void PackedQueue::disable_interrupts() {
-  LayoutRef<PackedEvent>(driver_event()).set<PackedEvent::FLAGS>(kEventDisable);
-}
+void PackedQueue::disable_interrupts() { driver_event().set<PackedEvent::FLAGS>(kEventDisable); }
 
 }  // namespace safenic::virtio

@@ -80,15 +80,6 @@ class BufferTable {
   uint16_t size_ = 0;
 };
 
-namespace ring_access {
-// Ring words the device also reads or writes: single volatile accesses.
-inline uint16_t load16(const uint8_t* p) { return *reinterpret_cast<const volatile uint16_t*>(p); }
-inline uint32_t load32(const uint8_t* p) { return *reinterpret_cast<const volatile uint32_t*>(p); }
-inline void store16(uint8_t* p, uint16_t v) { *reinterpret_cast<volatile uint16_t*>(p) = v; }
-// Orders our stores before reading the device's notification wishes.
-inline void full_barrier() { std::atomic_thread_fence(std::memory_order_seq_cst); }
-}  // namespace ring_access
-
 class SplitQueue {
  public:
   // `legacy_layout`: the used ring 4096-aligned, as legacy devices require.
@@ -114,14 +105,14 @@ class SplitQueue {
     const uint16_t old_idx = published_idx_, new_idx = avail_idx_;
     if (old_idx == new_idx) return false;
     dma_write_barrier();  // descriptors and ring entries before the index
-    ring_access::store16(avail() + 2, new_idx);
+    avail().header().set<AvailHeader::IDX>(new_idx);
     published_idx_ = new_idx;
-    ring_access::full_barrier();  // the index before reading the device's wish
+    dma_full_barrier();  // the index before reading the device's wish
     // With EVENT_IDX the device says from which avail index on it wants a
     // notification; without, the used ring's NO_NOTIFY flag.
     if (event_idx_)
-      return need_event(ring_access::load16(used() + 4 + 8 * size()), new_idx, old_idx);
-    return !(ring_access::load16(used()) & kUsedNoNotify);
+      return need_event(used().trailer().get<UsedTrailer::AVAIL_EVENT>(), new_idx, old_idx);
+    return !(used().header().get<UsedHeader::FLAGS>() & kUsedNoNotify);
   }
   // The next used buffer: swaps its packet into `out` (empty) and gives the
   // length the device wrote. False when there is none.
@@ -130,7 +121,8 @@ class SplitQueue {
   size_t free_used();
   // Used buffers ready now, at most `max` (one-descriptor buffers).
   size_t used_ready(size_t max) const {
-    const uint16_t ready = static_cast<uint16_t>(ring_access::load16(used() + 2) - last_used_);
+    const uint16_t ready =
+        static_cast<uint16_t>(used().header().get<UsedHeader::IDX>() - last_used_);
     return std::min<size_t>(ready, max);
   }
   // Takes n <= used_ready() used one-descriptor buffers (RX): the k-th one's
@@ -177,8 +169,8 @@ class SplitQueue {
     b.chain(head) = 0;
     room_ += chain;
   }
-  uint8_t* avail() const { return ring_.descriptors() + avail_off_; }
-  uint8_t* used() const { return ring_.descriptors() + used_off_; }
+  RingRef<AvailRing> avail() const { return {ring_.descriptors() + avail_off_, ring_.size()}; }
+  RingRef<UsedRing> used() const { return {ring_.descriptors() + used_off_, ring_.size()}; }
 
   DescriptorRing ring_;
   std::unique_ptr<BufferTable> buffers_;
@@ -216,8 +208,8 @@ class PackedQueue {
     dma_write_barrier();
     LayoutRef<PackedDesc>(ring_.descriptor(first_pending_)).set<PackedDesc::FLAGS>(pending_flags_);
     pending_ = 0;
-    ring_access::full_barrier();  // the flags before reading the device's wish
-    LayoutRef<PackedEvent> event(device_event());
+    dma_full_barrier();  // the flags before reading the device's wish
+    const LayoutView<PackedEvent> event = device_event();
     const uint16_t flags = event.get<PackedEvent::FLAGS>();
     if (flags == kEventDisable) return false;
     if (flags != kEventDesc || !event_idx_) return true;
@@ -240,12 +232,11 @@ class PackedQueue {
     // buffers. Counted as one here (so at least as many buffers are used as
     // this says), the rest of its batch is taken back by the next calls.
     if (ABSL_PREDICT_FALSE(batch_rest_ != 0)) return used_ready_batched(max);
-    const uint8_t* const desc = ring_.descriptors();
+    const LayoutArray<PackedDesc> table(ring_.descriptors());
     const uint16_t size = this->size();
     uint16_t pos = next_used_, flags = used_flags();
     size_t n = 0;
-    while (n < max && (ring_access::load16(desc + 16 * size_t{pos} + PackedDesc::FLAGS::kOffset) &
-                       kAvailUsed) == flags) {
+    while (n < max && (table[pos].get<PackedDesc::FLAGS>() & kAvailUsed) == flags) {
       ++n;
       if (++pos == size) pos = 0, flags ^= kAvailUsed;
     }
@@ -283,8 +274,9 @@ class PackedQueue {
     if (next_used_ >= size()) next_used_ -= size(), used_flags_ ^= kAvailUsed;
     return head;
   }
-  uint8_t* driver_event() const { return ring_.descriptors() + ring_.bytes(); }
-  uint8_t* device_event() const { return driver_event() + 4; }
+  // §2.8.14: the driver's event suppression structure, then the device's.
+  LayoutRef<PackedEvent> driver_event() const { return LayoutArray<PackedEvent>(ring_.extra())[0]; }
+  LayoutRef<PackedEvent> device_event() const { return LayoutArray<PackedEvent>(ring_.extra())[1]; }
   // §2.8.6: the flags a descriptor made available in this pass carries.
   uint16_t avail_flags() const { return avail_flags_; }
   // §2.8.7: the AVAIL and USED bits of a descriptor the device has used in
@@ -317,8 +309,8 @@ class PackedQueue {
 
 template <bool in_order, typename Prepare>
 size_t SplitQueue::add(Packet* packets, size_t n, Prepare prepare) {
-  uint8_t* const desc = ring_.descriptors();
-  uint8_t* const ring = avail() + 4;
+  const LayoutArray<SplitDesc> table(ring_.descriptors());
+  const RingRef<AvailRing> avail = this->avail();
   const uint16_t mask = static_cast<uint16_t>(ring_.mask());
   uint16_t* const free_ids = buffers_->free_ids();
   Packet* const owned = buffers_->packets();
@@ -332,13 +324,11 @@ size_t SplitQueue::add(Packet* packets, size_t n, Prepare prepare) {
     const uint16_t id = in_order ? next_desc : free_ids[free_count - 1];
     --free_count;
     if constexpr (in_order) next_desc = (next_desc + 1) & mask;
-    LayoutRef<SplitDesc>(desc + 16 * size_t{id})
-        .set<SplitDesc::ADDR>(s.iova)
-        .set<SplitDesc::LEN>(s.len)
-        .set<SplitDesc::FLAGS>(s.device_writes ? kDescWrite : 0);
+    table[id].set<SplitDesc::ADDR>(s.iova).set<SplitDesc::LEN>(s.len).set<SplitDesc::FLAGS>(
+        s.device_writes ? kDescWrite : 0);
     chains[id] = 1;
     owned[id].swap(packets[k]);
-    ring_access::store16(ring + 2 * (idx++ & mask), id);
+    avail.entry(idx++ & mask).set<AvailEntry::ID>(id);
   }
   room_ -= static_cast<uint16_t>(buffers_->free_count() - free_count);
   buffers_->set_free_count(free_count);
@@ -350,9 +340,9 @@ size_t SplitQueue::add(Packet* packets, size_t n, Prepare prepare) {
 template <bool in_order, typename SegmentOf, typename OnUsed>
 void SplitQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
   dma_read_barrier();  // the elements after the index (read by used_ready)
-  uint8_t* const desc = ring_.descriptors();
-  uint8_t* const ring = avail() + 4;
-  const uint8_t* const elems = used() + 4;
+  const LayoutArray<SplitDesc> table(ring_.descriptors());
+  const RingRef<AvailRing> avail = this->avail();
+  const RingRef<UsedRing> used = this->used();
   const uint16_t mask = static_cast<uint16_t>(ring_.mask());
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
@@ -360,9 +350,9 @@ void SplitQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed 
   uint16_t oldest = oldest_desc_, next_desc = next_desc_, completed = completed_;
   uint64_t bad = 0;
   for (size_t k = 0; k < n; ++k) {
-    const uint8_t* elem = elems + 8 * (last++ & mask);
-    const uint32_t used_id = ring_access::load32(elem);
-    uint32_t written = ring_access::load32(elem + 4);
+    const LayoutView<UsedElem> elem = used.entry(last++ & mask);
+    const uint32_t used_id = elem.get<UsedElem::ID>();
+    uint32_t written = elem.get<UsedElem::LEN>();
     Packet& p = fresh[k];
     // IN_ORDER: the element is for the oldest buffer; its id must say so.
     const uint32_t head = in_order ? oldest : used_id;
@@ -385,11 +375,9 @@ void SplitQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed 
       if (ABSL_PREDICT_FALSE(used_id != head)) ++bad, p.reset();  // dropped, counted here
     }
     const Segment s = segment_of(owned[id]);
-    LayoutRef<SplitDesc>(desc + 16 * size_t{id})
-        .set<SplitDesc::ADDR>(s.iova)
-        .set<SplitDesc::LEN>(s.len)
-        .set<SplitDesc::FLAGS>(s.device_writes ? kDescWrite : 0);
-    ring_access::store16(ring + 2 * (idx++ & mask), id);
+    table[id].set<SplitDesc::ADDR>(s.iova).set<SplitDesc::LEN>(s.len).set<SplitDesc::FLAGS>(
+        s.device_writes ? kDescWrite : 0);
+    avail.entry(idx++ & mask).set<AvailEntry::ID>(id);
     on_used(p, written);
   }
   bad_completions_ += bad;  // each frees nothing: the queue goes on one buffer short
@@ -400,7 +388,7 @@ void SplitQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed 
 
 template <bool in_order, typename Prepare>
 size_t PackedQueue::add(Packet* packets, size_t n, Prepare prepare) {
-  uint8_t* const desc = ring_.descriptors();
+  const LayoutArray<PackedDesc> table(ring_.descriptors());
   const uint16_t size = this->size();
   uint16_t* const free_ids = buffers_->free_ids();
   Packet* const owned = buffers_->packets();
@@ -415,7 +403,7 @@ size_t PackedQueue::add(Packet* packets, size_t n, Prepare prepare) {
     const uint16_t id = in_order ? pos : free_ids[free_count - 1];  // IN_ORDER: id = position
     --free_count;
     const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags;
-    LayoutRef<PackedDesc> d(desc + 16 * size_t{pos});
+    LayoutRef<PackedDesc> d = table[pos];
     d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
     if (pending++ == 0) {
       first = pos, first_flags = flags;  // written last, by publish()
@@ -436,7 +424,7 @@ size_t PackedQueue::add(Packet* packets, size_t n, Prepare prepare) {
 template <bool in_order, typename SegmentOf, typename OnUsed>
 void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
   dma_read_barrier();  // ids and lengths after the flags (read by used_ready)
-  uint8_t* const desc = ring_.descriptors();
+  const LayoutArray<PackedDesc> table(ring_.descriptors());
   const uint16_t size = this->size();
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
@@ -454,7 +442,7 @@ void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed
       used_id = used_pos;
       written = --batch_rest == 0 ? batch_last_written_ : segment_of(owned[used_pos]).len;
     } else {
-      LayoutRef<PackedDesc> u(desc + 16 * size_t{used_pos});
+      const LayoutView<PackedDesc> u = table[used_pos];
       used_id = u.get<PackedDesc::ID>();
       written = u.get<PackedDesc::LEN>();
     }
@@ -494,7 +482,7 @@ void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed
     }
     const Segment s = segment_of(owned[id]);
     const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags;
-    LayoutRef<PackedDesc> d(desc + 16 * size_t{pos});
+    LayoutRef<PackedDesc> d = table[pos];
     d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
     if (pending++ == 0) {
       first = pos, first_flags = flags;

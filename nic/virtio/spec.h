@@ -123,13 +123,43 @@ struct SplitDesc : Layout<SplitDesc, 16, ByteOrder::kLittle> {
   using NEXT = Field<14, uint16_t>;
 };
 inline constexpr uint16_t kDescNext = 1, kDescWrite = 2, kDescIndirect = 4;
-// §2.7.6 avail ring: flags le16, idx le16, ring[N] le16, used_event le16.
-// §2.7.8 used ring: flags le16, idx le16, ring[N] {id le32, len le32}, avail_event le16.
-inline constexpr uint16_t kAvailNoInterrupt = 1;
-inline constexpr uint16_t kUsedNoNotify = 1;
-constexpr uint64_t split_desc_bytes(uint32_t n) { return 16ull * n; }
-constexpr uint64_t split_avail_bytes(uint32_t n) { return 6ull + 2ull * n; }
-constexpr uint64_t split_used_bytes(uint32_t n) { return 6ull + 8ull * n; }
+
+// §2.7.6 The Virtqueue Available Ring (the driver area): flags and idx, then
+// ring[queue size] of descriptor chain heads, then used_event (read by the
+// device only with VIRTIO_F_EVENT_IDX, but always part of the area).
+struct AvailHeader : Layout<AvailHeader, 4, ByteOrder::kLittle> {
+  using FLAGS = Field<0, uint16_t>;
+  using IDX = Field<2, uint16_t>;  // where the driver puts the next entry (free-running)
+};
+struct AvailEntry : Layout<AvailEntry, 2, ByteOrder::kLittle> {
+  using ID = Field<0, uint16_t>;  // head of a descriptor chain
+};
+struct AvailTrailer : Layout<AvailTrailer, 2, ByteOrder::kLittle> {
+  using USED_EVENT = Field<0, uint16_t>;  // §2.7.10: interrupt me when used idx passes this
+};
+using AvailRing = RingLayout<AvailHeader, AvailEntry, AvailTrailer>;
+inline constexpr uint16_t kAvailNoInterrupt = 1;  // AvailHeader::FLAGS
+
+// §2.7.8 The Virtqueue Used Ring (the device area): flags and idx, then
+// ring[queue size] of used elements, then avail_event.
+struct UsedHeader : Layout<UsedHeader, 4, ByteOrder::kLittle> {
+  using FLAGS = Field<0, uint16_t>;
+  using IDX = Field<2, uint16_t>;
+};
+struct UsedElem : Layout<UsedElem, 8, ByteOrder::kLittle> {
+  using ID = Field<0, uint32_t>;   // head of the chain used (le32, though ids fit in 16 bits)
+  using LEN = Field<4, uint32_t>;  // bytes the device wrote into the buffer
+};
+struct UsedTrailer : Layout<UsedTrailer, 2, ByteOrder::kLittle> {
+  using AVAIL_EVENT = Field<0, uint16_t>;  // §2.7.10: notify me when avail idx passes this
+};
+using UsedRing = RingLayout<UsedHeader, UsedElem, UsedTrailer>;
+inline constexpr uint16_t kUsedNoNotify = 1;  // UsedHeader::FLAGS
+
+// The three areas' sizes for a split queue of n entries.
+constexpr uint64_t split_desc_bytes(uint32_t n) { return uint64_t{SplitDesc::kSize} * n; }
+constexpr uint64_t split_avail_bytes(uint32_t n) { return AvailRing::bytes(n); }
+constexpr uint64_t split_used_bytes(uint32_t n) { return UsedRing::bytes(n); }
 // §2.7.10.1 event index: notify when new_idx passed event_idx.
 constexpr bool need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx) {
   return static_cast<uint16_t>(new_idx - event_idx - 1) < static_cast<uint16_t>(new_idx - old_idx);

@@ -123,14 +123,19 @@ uint32_t Ixgbe82599::select_queue(absl::Span<const uint8_t> f, uint32_t* hash, u
   } else {
     *rss_type = kRssTypeIpv4;
   }
-  uint8_t key[40];
-  for (uint32_t i = 0; i < 10; ++i) {
-    const uint32_t k = regs_.raw<RSSRK>(i);
-    for (int b = 0; b < 4; ++b) key[4 * i + b] = static_cast<uint8_t>(k >> (8 * b));
+  uint8_t key[RSSRK::kKeyBytes];
+  for (uint32_t r = 0; r < RSSRK::kCount; ++r) {
+    const RegisterValue<RSSRK> k = regs_.get<RSSRK>(r);
+    for (uint32_t i = 0; i < RSSRK::K::kCount; ++i) {
+      key[r * RSSRK::K::kCount + i] = static_cast<uint8_t>(k.get<RSSRK::K>(i));
+    }
   }
   *hash = toeplitz_hash(key, {input, n});
-  const uint32_t entry = *hash & 127;
-  return (regs_.raw<RETA>(entry / 4) >> (8 * (entry % 4))) & 0xF;
+  // The hash's low 7 bits pick one of the table's 128 entries.
+  static_assert(RETA::kEntries == 128);
+  const uint32_t entry = *hash % RETA::kEntries;
+  constexpr uint32_t kPerRegister = RETA::ENTRY::kCount;
+  return regs_.get<RETA>(entry / kPerRegister).get<RETA::ENTRY>(entry % kPerRegister);
 }
 
 // §8.2.3.22 (HLREG0, MAXFRS) and §8.2.3.23 (RUC, ROC, RLEC): the MAC takes
@@ -225,8 +230,7 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultP
   const uint32_t free_desc = size == 0 ? 0 : tail >= head ? tail - head : tail + size - head;
   if (!(*r.ctl & RXDCTL::ENABLE::kMask) || needed == 0 || free_desc < needed) {
     ++regs_.raw<MPC>(0);  // §8.2.3.23: missed, no descriptor free
-    if (srrctl.is_set<SRRCTL::DROP_EN>())
-      ++regs_.raw<QPRDC>(queue_statistics_index(regs_.raw<RQSMR>(q / 4), q));
+    if (srrctl.is_set<SRRCTL::DROP_EN>()) ++regs_.raw<QPRDC>(statistics_of(q));
     return;
   }
   if (srrctl.get<SRRCTL::DESCTYPE>() != SRRCTL::DESCTYPE::kAdvancedOneBuffer) {
@@ -269,11 +273,16 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultP
   tally.queue_bytes += frame.size();  // QBRC: as written, no FCS
 }
 
+uint32_t Ixgbe82599::statistics_of(uint32_t q) const {
+  constexpr uint32_t kPerRegister = RQSMR::Q_MAP::kCount;
+  return regs_.get<RQSMR>(q / kPerRegister).get<RQSMR::Q_MAP>(q % kPerRegister);
+}
+
 // The per-queue receive statistics of the frames a burst put in one queue,
 // in the statistics RQSMR maps the queue to.
 void Ixgbe82599::count_rx_queue(RxTally& tally) {
   if (tally.queue_frames == 0) return;
-  const uint32_t stat = queue_statistics_index(regs_.raw<RQSMR>(tally.queue / 4), tally.queue);
+  const uint32_t stat = statistics_of(tally.queue);
   regs_.raw<QPRC>(stat) += tally.queue_frames;
   add64(regs_.raw<QBRC_L>(stat), regs_.raw<QBRC_H>(stat), tally.queue_bytes);
   tally.queue_frames = 0;

@@ -61,14 +61,13 @@ void VirtioNetModel::suppress_notifications(Vq& vq, bool wanted) {
   }
   auto used = ctx_.iommu->translate(vq.device, split_used_bytes(vq.size), "virtio used ring write");
   if (!used.ok()) return;
-  uint8_t* u = used->data();
+  const RingRef<UsedRing> u(used->data(), vq.size);
   if (event_idx) {
     // avail_event: notify me when you make entry `last_avail` available (or, for RX, never soon).
     const uint16_t event = wanted ? vq.last_avail : static_cast<uint16_t>(vq.last_avail + 0x8000);
-    std::memcpy(u + 4 + 8 * vq.size, &event, 2);
+    u.trailer().set<UsedTrailer::AVAIL_EVENT>(event);
   } else {
-    const uint16_t flags = wanted ? 0 : kUsedNoNotify;
-    std::memcpy(u, &flags, 2);
+    u.header().set<UsedHeader::FLAGS>(wanted ? 0 : kUsedNoNotify);
   }
 }
 
@@ -79,8 +78,8 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
     auto avail =
         ctx_.iommu->translate(vq.driver, split_avail_bytes(vq.size), "virtio avail ring read");
     if (!avail.ok()) return false;
-    uint16_t idx;
-    std::memcpy(&idx, avail->data() + 2, 2);
+    const RingRef<AvailRing> ring(avail->data(), vq.size);
+    const uint16_t idx = ring.header().get<AvailHeader::IDX>();
     if (idx == vq.last_avail) return false;
     if (static_cast<uint16_t>(idx - vq.last_avail) > vq.size) {
       fail(
@@ -88,8 +87,7 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
       return false;
     }
     dma_read_barrier();
-    uint16_t head;
-    std::memcpy(&head, avail->data() + 4 + 2 * (vq.last_avail % vq.size), 2);
+    const uint16_t head = ring.entry(vq.last_avail % vq.size).get<AvailEntry::ID>();
     ++vq.last_avail;
     chain->id = head;
     uint16_t id = head;
@@ -110,7 +108,8 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
                              id));
         return false;
       }
-      auto d = ctx_.iommu->translate(vq.desc + 16 * id, 16, "virtio descriptor read");
+      auto d = ctx_.iommu->translate(vq.desc + SplitDesc::kSize * id, SplitDesc::kSize,
+                                     "virtio descriptor read");
       if (!d.ok()) return false;
       LayoutRef<SplitDesc> desc(d->data());
       const uint16_t flags = desc.get<SplitDesc::FLAGS>();
@@ -134,7 +133,8 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
     return true;
   }
   for (uint16_t pos = vq.next;;) {
-    auto d = ctx_.iommu->translate(vq.desc + 16 * pos, 16, "virtio packed descriptor read");
+    auto d = ctx_.iommu->translate(vq.desc + PackedDesc::kSize * pos, PackedDesc::kSize,
+                                   "virtio packed descriptor read");
     if (!d.ok()) return false;
     LayoutRef<PackedDesc> desc(d->data());
     const uint16_t flags = desc.get<PackedDesc::FLAGS>();
@@ -184,14 +184,17 @@ void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written, uint16_t
     auto used =
         ctx_.iommu->translate(vq.device, split_used_bytes(vq.size), "virtio used ring write");
     if (!used.ok()) return;
-    const uint32_t elem[2] = {id, written};
+    const RingRef<UsedRing> ring(used->data(), vq.size);
     vq.used_idx = static_cast<uint16_t>(vq.used_idx + buffers);
-    std::memcpy(used->data() + 4 + 8 * (static_cast<uint16_t>(vq.used_idx - 1) % vq.size), elem, 8);
+    ring.entry(static_cast<uint16_t>(vq.used_idx - 1) % vq.size)
+        .set<UsedElem::ID>(id)
+        .set<UsedElem::LEN>(written);
     dma_write_barrier();
-    std::memcpy(used->data() + 2, &vq.used_idx, 2);
+    ring.header().set<UsedHeader::IDX>(vq.used_idx);
     return;
   }
-  auto d = ctx_.iommu->translate(vq.desc + 16 * vq.used_next, 16, "virtio packed used write");
+  auto d = ctx_.iommu->translate(vq.desc + PackedDesc::kSize * vq.used_next, PackedDesc::kSize,
+                                 "virtio packed used write");
   if (!d.ok()) return;
   LayoutRef<PackedDesc> desc(d->data());
   desc.set<PackedDesc::ID>(static_cast<uint16_t>(id)).set<PackedDesc::LEN>(written);

@@ -122,9 +122,9 @@ class VirtioNetModel final : public DeviceModel {
 
   void reset();
   void write_status(uint8_t v);
-  void fail(const std::string& what);           // violation + DEVICE_NEEDS_RESET
-  static const char* wide_field(uint32_t off);  // a 64-bit queue field's name, or null
-  static uint64_t* wide_field_value(Vq& vq, uint32_t off);
+  void fail(const std::string& what);                    // violation + DEVICE_NEEDS_RESET
+  static const char* wide_field(uint32_t off);           // a 64-bit queue field's name, or null
+  static uint64_t Vq::*wide_field_member(uint32_t off);  // the 64-bit queue field at off
   uint64_t common_read(uint32_t off, unsigned width);
   void common_write(uint32_t off, unsigned width, uint64_t v);
   uint64_t device_config(uint32_t off, unsigned width) const;

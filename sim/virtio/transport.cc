@@ -247,11 +247,11 @@ const char* VirtioNetModel::wide_field(uint32_t off) {
   return nullptr;
 }
 
-uint64_t* VirtioNetModel::wide_field_value(Vq& vq, uint32_t off) {
+uint64_t VirtioNetModel::Vq::*VirtioNetModel::wide_field_member(uint32_t off) {
   switch (off & ~7u) {
-    case QUEUE_DESC::offset(): return &vq.desc;
-    case QUEUE_DRIVER::offset(): return &vq.driver;
-    case QUEUE_DEVICE::offset(): return &vq.device;
+    case QUEUE_DESC::offset(): return &Vq::desc;
+    case QUEUE_DRIVER::offset(): return &Vq::driver;
+    case QUEUE_DEVICE::offset(): return &Vq::device;
   }
   return nullptr;
 }
@@ -264,7 +264,7 @@ uint64_t VirtioNetModel::common_read(uint32_t off, unsigned width) {
                            width, field));
     }
     if (vq == nullptr) return 0;
-    const uint64_t v = *wide_field_value(const_cast<Vq&>(*vq), off);
+    const uint64_t v = vq->*wide_field_member(off);
     return off % 8 == 0 ? (width == 8 ? v : v & 0xFFFFFFFF) : v >> 32;
   }
   switch (off) {
@@ -315,7 +315,7 @@ void VirtioNetModel::common_write(uint32_t off, unsigned width, uint64_t v) {
   }
   Vq& vq = vqs_[queue_select_];
   if (const char* field = wide_field(off); field != nullptr) {
-    uint64_t& value = *wide_field_value(vq, off);
+    uint64_t& value = vq.*wide_field_member(off);
     if (width == 8) {
       fail(absl::StrFormat(
           "8-byte write of %s; a driver writes a 64-bit field as two 32-bit halves", field));

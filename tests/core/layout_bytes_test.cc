@@ -6,9 +6,11 @@
 //
 // Each format is checked both ways: fields set through the layout give the
 // bytes written below, and bytes written below read back as the fields.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "gtest/gtest.h"
 #include "nic/ixgbe/descriptors.h"
@@ -113,6 +115,41 @@ TEST(LayoutBytes, VirtioSplitDescriptor) {
   // flags, idx, ring[n] of {id le32, len le32}, avail_event.
   EXPECT_EQ(virtio::split_avail_bytes(256), 2u + 2u + 2u * 256 + 2u);
   EXPECT_EQ(virtio::split_used_bytes(256), 2u + 2u + 8u * 256 + 2u);
+}
+
+// §2.7.6 avail ring and §2.7.8 used ring of 4 entries through RingRef: the
+// header, the k-th element and the event word after the last element.
+TEST(LayoutBytes, VirtioSplitRings) {
+  Bytes<virtio::AvailRing::bytes(4)> avail{};
+  const RingRef<virtio::AvailRing> a(avail.data(), 4);
+  a.header().set<virtio::AvailHeader::FLAGS>(virtio::kAvailNoInterrupt);
+  a.header().set<virtio::AvailHeader::IDX>(0x0102);
+  a.entry(3).set<virtio::AvailEntry::ID>(0x0A0B);
+  a.trailer().set<virtio::AvailTrailer::USED_EVENT>(0xCCDD);
+  EXPECT_EQ(avail, (Bytes<14>{0x01, 0x00, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0x0B, 0x0A, 0xDD, 0xCC}));
+
+  Bytes<virtio::UsedRing::bytes(4)> used{};
+  const RingRef<virtio::UsedRing> u(used.data(), 4);
+  u.header().set<virtio::UsedHeader::IDX>(0x0304);
+  u.entry(1).set<virtio::UsedElem::ID>(0x11223344).set<virtio::UsedElem::LEN>(0x55667788);
+  u.trailer().set<virtio::UsedTrailer::AVAIL_EVENT>(0xEEFF);
+  Bytes<38> want{};
+  want[2] = 0x04, want[3] = 0x03;
+  const uint8_t elem[8] = {0x44, 0x33, 0x22, 0x11, 0x88, 0x77, 0x66, 0x55};
+  std::copy(std::begin(elem), std::end(elem), want.begin() + 4 + 8);
+  want[36] = 0xFF, want[37] = 0xEE;
+  EXPECT_EQ(used, want);
+  EXPECT_EQ(LayoutView<virtio::UsedElem>(used.data() + 12).get<virtio::UsedElem::LEN>(),
+            0x55667788u);
+}
+
+// LayoutArray: element i of a table of L-shaped blocks is i * L::kSize bytes in.
+TEST(LayoutBytes, LayoutArrayStridesByTheLayoutsSize) {
+  Bytes<3 * 16> table{};
+  LayoutArray<virtio::PackedDesc>(table.data())[2].set<virtio::PackedDesc::ID>(0xABCD);
+  EXPECT_EQ(table[32 + 12], 0xCD);
+  EXPECT_EQ(table[32 + 13], 0xAB);
+  EXPECT_EQ(std::count(table.begin(), table.end(), 0), 46);
 }
 
 // §2.8.13 packed descriptor: addr le64, len le32, id le16, flags le16 (AVAIL

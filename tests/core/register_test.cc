@@ -104,6 +104,24 @@ TEST(Register, SetReplacesOnlyItsFieldAndClearClears) {
   EXPECT_EQ(v.get<SRRCTL::BSIZEPACKET>(), 0x1Fu);
 }
 
+// A register that packs a table, in the style of the 82599's RETA: four
+// 8-bit entries, each's value in its low 4 bits.
+struct TABLE : Register<TABLE, uint32_t, Access::kReadWrite, 0x05C00> {
+  using ENTRY = FieldArray<0, 4, 8, 4>;
+};
+
+TEST(Register, FieldArrayElementsSitAtTheirStride) {
+  RegisterValue<TABLE> v(0xF0F0F0F0u);
+  v.set<TABLE::ENTRY>(0, 0x1).set<TABLE::ENTRY>(2, 0xA);
+  EXPECT_EQ(v.raw(), 0xF0FAF0F1u);  // the bits between elements are left alone
+  EXPECT_EQ(v.get<TABLE::ENTRY>(2), 0xAu);
+  EXPECT_EQ(v.get<TABLE::ENTRY>(3), 0x0u);
+  v.set<TABLE::ENTRY>(3, 0xF);
+  EXPECT_EQ(v.raw(), 0xFFFAF0F1u);
+  EXPECT_DEATH(v.set<TABLE::ENTRY>(4, 1), "index past the register's field array");
+  EXPECT_DEATH(v.set<TABLE::ENTRY>(1, 0x10), "does not fit");
+}
+
 TEST(Register, ConstexprEvaluation) {
   constexpr auto v = RegisterValue<CTRL>().set<CTRL::RST>().set<CTRL::LRST>();
   static_assert(v.raw() == 0x04000008u);

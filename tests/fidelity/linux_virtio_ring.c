@@ -17,6 +17,15 @@ const struct LinuxVirtioRing kLinuxVirtioRing = {
     .avail_f_no_interrupt = VRING_AVAIL_F_NO_INTERRUPT,
     .used_f_no_notify = VRING_USED_F_NO_NOTIFY,
     .used_elem_size = sizeof(struct vring_used_elem),
+    .avail_flags = offsetof(struct vring_avail, flags),
+    .avail_idx = offsetof(struct vring_avail, idx),
+    .avail_ring = offsetof(struct vring_avail, ring),
+    .avail_entry_size = sizeof(((struct vring_avail*)0)->ring[0]),
+    .used_flags = offsetof(struct vring_used, flags),
+    .used_idx = offsetof(struct vring_used, idx),
+    .used_ring = offsetof(struct vring_used, ring),
+    .used_elem_id = offsetof(struct vring_used_elem, id),
+    .used_elem_len = offsetof(struct vring_used_elem, len),
     .packed_desc_size = sizeof(struct vring_packed_desc),
     .packed_desc_addr = offsetof(struct vring_packed_desc, addr),
     .packed_desc_len = offsetof(struct vring_packed_desc, len),
@@ -37,3 +46,17 @@ uint32_t linux_vring_size(uint32_t num, uint32_t align) { return vring_size(num,
 int linux_vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx) {
   return vring_need_event(event_idx, new_idx, old_idx);
 }
+
+// vring_init() lays a ring out at any address; a buffer of vring_size()
+// bytes lets the macros point into it without touching anything else.
+static uint32_t event_offset(uint32_t num, int used) {
+  static _Alignas(4096) unsigned char memory[1u << 20];
+  struct vring vr;
+  if (vring_size(num, 4096) > sizeof memory) return 0;
+  vring_init(&vr, num, memory, 4096);
+  return used ? (uint32_t)((unsigned char*)&vring_avail_event(&vr) - (unsigned char*)vr.used)
+              : (uint32_t)((unsigned char*)&vring_used_event(&vr) - (unsigned char*)vr.avail);
+}
+
+uint32_t linux_used_event_offset(uint32_t num) { return event_offset(num, 0); }
+uint32_t linux_avail_event_offset(uint32_t num) { return event_offset(num, 1); }

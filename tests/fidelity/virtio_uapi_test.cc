@@ -193,6 +193,16 @@ TEST(VirtioUapi, RingLayoutsAndFlagsAreLinuxs) {
   EXPECT_EQ(kAvailNoInterrupt, l.avail_f_no_interrupt);
   EXPECT_EQ(kUsedNoNotify, l.used_f_no_notify);
   EXPECT_EQ(split_used_bytes(1) - split_used_bytes(0), l.used_elem_size);
+  EXPECT_TRUE(field_at<AvailHeader::FLAGS>(l.avail_flags, 2));
+  EXPECT_TRUE(field_at<AvailHeader::IDX>(l.avail_idx, 2));
+  EXPECT_EQ(AvailRing::entry_offset(0), l.avail_ring);
+  EXPECT_EQ(AvailEntry::kSize, l.avail_entry_size);
+  EXPECT_TRUE(field_at<UsedHeader::FLAGS>(l.used_flags, 2));
+  EXPECT_TRUE(field_at<UsedHeader::IDX>(l.used_idx, 2));
+  EXPECT_EQ(UsedRing::entry_offset(0), l.used_ring);
+  EXPECT_EQ(UsedElem::kSize, l.used_elem_size);
+  EXPECT_TRUE(field_at<UsedElem::ID>(l.used_elem_id, 4));
+  EXPECT_TRUE(field_at<UsedElem::LEN>(l.used_elem_len, 4));
   EXPECT_EQ(PackedDesc::kSize, l.packed_desc_size);
   EXPECT_TRUE(field_at<PackedDesc::ADDR>(l.packed_desc_addr, 8));
   EXPECT_TRUE(field_at<PackedDesc::LEN>(l.packed_desc_len, 4));
@@ -219,6 +229,21 @@ TEST(VirtioUapi, SplitRingSizesAreLinuxsVringSize) {
     const uint64_t used_start =
         (avail_end + kLegacyQueueAlign - 1) / kLegacyQueueAlign * kLegacyQueueAlign;
     EXPECT_EQ(used_start + split_used_bytes(n), linux_vring_size(n, kLegacyQueueAlign))
+        << "queue size " << n;
+  }
+}
+
+// The event index words follow the rings (§2.7.10): where Linux's
+// vring_used_event() and vring_avail_event() find them, for every size.
+TEST(VirtioUapi, EventIndexWordsAreWhereLinuxFindsThem) {
+  EXPECT_TRUE(field_at<AvailTrailer::USED_EVENT>(0, 2));
+  EXPECT_TRUE(field_at<UsedTrailer::AVAIL_EVENT>(0, 2));
+  alignas(8) static uint8_t ring[UsedRing::bytes(16384)];
+  const auto offset = [](const uint8_t* p) { return static_cast<uint32_t>(p - ring); };
+  for (unsigned n = 1; n <= 16384; n *= 2) {
+    EXPECT_EQ(offset(RingRef<AvailRing>(ring, n).trailer().data()), linux_used_event_offset(n))
+        << "queue size " << n;
+    EXPECT_EQ(offset(RingRef<UsedRing>(ring, n).trailer().data()), linux_avail_event_offset(n))
         << "queue size " << n;
   }
 }

@@ -107,7 +107,7 @@ MUTATIONS = [
      "if ((regs_.get<VFTA>(vid / 32).raw() >> (vid % 32) & 1) == 0) (void)vid;", IXGBE,
      "the VLAN filter table is never consulted"),
     ("82599-rqsmr-drops", "sim/ixgbe/receive.cc",
-     "++regs_.raw<QPRDC>(queue_statistics_index(regs_.raw<RQSMR>(q / 4), q));",
+     "++regs_.raw<QPRDC>(statistics_of(q));",
      "++regs_.raw<QPRDC>(q % 16);", IXGBE,
      "drops count in the queue's own statistics, not where RQSMR maps it"),
     ("82599-link-needs-module", "sim/ixgbe/model.cc",

@@ -17,17 +17,16 @@ namespace safenic::testing {
 namespace {
 
 namespace vu = vhost_user;
+using virtio::AvailEntry;
+using virtio::AvailHeader;
+using virtio::AvailRing;
 using virtio::PackedDesc;
 using virtio::SplitDesc;
+using virtio::UsedElem;
+using virtio::UsedHeader;
+using virtio::UsedRing;
 using vu::Message;
 using vu::Request;
-
-uint16_t load16(const uint8_t* p) {
-  return __atomic_load_n(reinterpret_cast<const uint16_t*>(p), __ATOMIC_ACQUIRE);
-}
-void store16(uint8_t* p, uint16_t v) {
-  __atomic_store_n(reinterpret_cast<uint16_t*>(p), v, __ATOMIC_RELEASE);
-}
 
 }  // namespace
 
@@ -43,24 +42,30 @@ FakeBackend::DeviceRing::DeviceRing(uint8_t* desc, uint8_t* driver, uint8_t* dev
 }
 
 bool FakeBackend::DeviceRing::available() const {
-  if (!packed_) return next_ != load16(driver_ + 2);  // §2.7.6 avail->idx
-  // §2.8.1: available when AVAIL equals our wrap counter and USED does not.
-  const uint16_t flags = load16(desc_ + 16 * next_ + PackedDesc::FLAGS::kOffset);
-  return ((flags & virtio::kPackedAvail) != 0) == wrap_ &&
-         ((flags & virtio::kPackedUsed) != 0) != wrap_;
+  bool ready;
+  if (!packed_) {  // §2.7.6 avail->idx
+    ready = next_ != RingRef<AvailRing>(driver_, size_).header().get<AvailHeader::IDX>();
+  } else {
+    // §2.8.1: available when AVAIL equals our wrap counter and USED does not.
+    const uint16_t flags = LayoutArray<PackedDesc>(desc_)[next_].get<PackedDesc::FLAGS>();
+    ready = ((flags & virtio::kPackedAvail) != 0) == wrap_ &&
+            ((flags & virtio::kPackedUsed) != 0) != wrap_;
+  }
+  dma_read_barrier();  // what the index or flags published, after them
+  return ready;
 }
 
 bool FakeBackend::DeviceRing::take(Buffer* b) {
   if (packed_) {
-    LayoutRef<PackedDesc> d(desc_ + 16 * next_);
+    const LayoutView<PackedDesc> d = LayoutArray<PackedDesc>(desc_)[next_];
     *b = {d.get<PackedDesc::ID>(), d.get<PackedDesc::ADDR>(), d.get<PackedDesc::LEN>(),
           d.get<PackedDesc::FLAGS>()};
     if (++next_ == size_) next_ = 0, wrap_ = !wrap_;
   } else {
-    uint16_t head;
-    std::memcpy(&head, driver_ + 4 + 2 * (next_++ % size_), 2);
+    const uint16_t head =
+        RingRef<AvailRing>(driver_, size_).entry(next_++ % size_).get<AvailEntry::ID>();
     if (head >= size_) return false;
-    LayoutRef<SplitDesc> d(desc_ + 16 * head);
+    const LayoutView<SplitDesc> d = LayoutArray<SplitDesc>(desc_)[head];
     *b = {head, d.get<SplitDesc::ADDR>(), d.get<SplitDesc::LEN>(), d.get<SplitDesc::FLAGS>()};
   }
   return !(b->flags & (virtio::kDescNext | virtio::kDescIndirect));
@@ -70,19 +75,19 @@ void FakeBackend::DeviceRing::give_back(const Buffer& b, uint32_t written) {
   if (packed_) {
     // §2.8.7: id and length, then flags with AVAIL and USED both equal to
     // the used wrap counter (WRITE kept: the length counts).
-    LayoutRef<PackedDesc> d(desc_ + 16 * used_);
+    LayoutRef<PackedDesc> d = LayoutArray<PackedDesc>(desc_)[used_];
     d.set<PackedDesc::ID>(b.id).set<PackedDesc::LEN>(written);
     const uint16_t wrap = used_wrap_ ? virtio::kPackedAvail | virtio::kPackedUsed : 0;
-    store16(desc_ + 16 * used_ + PackedDesc::FLAGS::kOffset,
-            static_cast<uint16_t>(wrap | (b.flags & virtio::kDescWrite)));
+    dma_write_barrier();  // id and length before the flags
+    d.set<PackedDesc::FLAGS>(wrap | (b.flags & virtio::kDescWrite));
     if (++used_ == size_) used_ = 0, used_wrap_ = !used_wrap_;
     return;
   }
-  // §2.7.8 used ring: {id le32, len le32} at ring[idx % size], then idx.
-  const uint32_t id = b.id;
-  std::memcpy(device_ + 4 + 8 * (used_ % size_), &id, 4);
-  std::memcpy(device_ + 8 + 8 * (used_ % size_), &written, 4);
-  store16(device_ + 2, ++used_);
+  // §2.7.8 used ring: the element at ring[idx % size], then idx.
+  const RingRef<UsedRing> used(device_, size_);
+  used.entry(used_ % size_).set<UsedElem::ID>(b.id).set<UsedElem::LEN>(written);
+  dma_write_barrier();  // the element before the index
+  used.header().set<UsedHeader::IDX>(++used_);
 }
 
 uint32_t FakeBackend::DeviceRing::base() const {
@@ -180,9 +185,11 @@ FakeBackend::Vring* FakeBackend::vring(uint64_t index, absl::string_view request
 bool FakeBackend::start(Vring& v) {
   const bool packed = features_ & virtio::feature::bit(virtio::feature::kRingPacked);
   const uint64_t n = v.num;
-  uint8_t* desc = uva(v.addr.desc, 16 * n);
-  uint8_t* driver = uva(v.addr.avail, packed ? 4 : virtio::split_avail_bytes(n));
-  uint8_t* device = uva(v.addr.used, packed ? 4 : virtio::split_used_bytes(n));
+  uint8_t* desc = uva(v.addr.desc, (packed ? PackedDesc::kSize : SplitDesc::kSize) * n);
+  uint8_t* driver =
+      uva(v.addr.avail, packed ? virtio::PackedEvent::kSize : virtio::split_avail_bytes(n));
+  uint8_t* device =
+      uva(v.addr.used, packed ? virtio::PackedEvent::kSize : virtio::split_used_bytes(n));
   if (!desc || !driver || !device || n == 0 || (packed && (v.base & 0x7FFF) >= n)) {
     error(absl::StrFormat("ring %d: size %d, base %#x, or addresses unusable", v.addr.index, n,
                           v.base));
