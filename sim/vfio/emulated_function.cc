@@ -45,39 +45,38 @@ uint32_t EmulatedFunction::msix_vectors() const {
   return 0;
 }
 
-ssize_t EmulatedFunction::config_access(void* buf, size_t len, uint64_t at, bool write) {
-  if (at >= kConfigSize || len > kConfigSize - at) return fail(EINVAL);
-  uint8_t* const bytes = static_cast<uint8_t*>(buf);
-  for (size_t i = 0; i < len; ++i) {
+ssize_t EmulatedFunction::config_access(Transfer t, uint64_t at) {
+  if (at >= kConfigSize || t.len > kConfigSize - at) return fail(EINVAL);
+  for (size_t i = 0; i < t.len; ++i) {
     const uint32_t o = static_cast<uint32_t>(at + i);
-    if (write) {
-      if (o == kCommandOffset) command_ = static_cast<uint16_t>((command_ & 0xFF00) | bytes[i]);
+    if (t.write) {
+      if (o == kCommandOffset) command_ = static_cast<uint16_t>((command_ & 0xFF00) | t.from[i]);
       if (o == kCommandOffset + 1)
-        command_ = static_cast<uint16_t>((command_ & 0x00FF) | bytes[i] << 8);
+        command_ = static_cast<uint16_t>((command_ & 0x00FF) | t.from[i] << 8);
     } else {
-      bytes[i] = static_cast<uint8_t>(config_dword(o & ~3u) >> (8 * (o & 3)));
+      t.into[i] = static_cast<uint8_t>(config_dword(o & ~3u) >> (8 * (o & 3)));
     }
   }
-  return static_cast<ssize_t>(len);
+  return static_cast<ssize_t>(t.len);
 }
 
-ssize_t EmulatedFunction::bar_access(int index, void* buf, size_t len, uint64_t at, bool write) {
+ssize_t EmulatedFunction::bar_access(int index, Transfer t, uint64_t at) {
+  const size_t len = t.len;
   if (len == 0) return fail(EINVAL);
   auto bar = function_->bar(index);
   if (!bar.ok()) return fail(EINVAL);
-  uint8_t* const bytes = static_cast<uint8_t*>(buf);
   ForwardToBar forward(**bar);  // (the SimulatedBar takes the simulation's lock)
   for (size_t done = 0; done < len;) {
     const uint64_t off = at + done;
     const size_t left = len - done;
     const unsigned width = left >= 4 && off % 4 == 0 ? 4 : left >= 2 && off % 2 == 0 ? 2 : 1;
     uint64_t v = 0;
-    if (write) {
-      std::memcpy(&v, bytes + done, width);
+    if (t.write) {
+      std::memcpy(&v, t.from + done, width);
       forward.write(off, width, v);
     } else {
       v = forward.read(off, width);
-      std::memcpy(bytes + done, &v, width);
+      std::memcpy(t.into + done, &v, width);
     }
     done += width;
   }

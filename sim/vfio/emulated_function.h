@@ -25,6 +25,20 @@ struct EmulatedPciDevice {
   std::shared_ptr<DeviceModel> model;
 };
 
+// The program's side of a pread (bytes to fill) or a pwrite (bytes to take).
+struct Transfer {
+  uint8_t* into = nullptr;
+  const uint8_t* from = nullptr;
+  size_t len = 0;
+  bool write = false;
+  static Transfer read_into(void* buf, size_t len) {
+    return {static_cast<uint8_t*>(buf), nullptr, len, false};
+  }
+  static Transfer write_from(const void* buf, size_t len) {
+    return {nullptr, static_cast<const uint8_t*>(buf), len, true};
+  }
+};
+
 class EmulatedFunction {
  public:
   // PCI Express configuration space (PCI Express Base spec, 7.2.2: 4 KiB).
@@ -50,8 +64,8 @@ class EmulatedFunction {
   // acted on); a BAR as Linux 6.1's vfio-pci does it (vfio_pci_core_do_io_rw)
   // and as sysfs's resource files of I/O BARs do: any length, in naturally
   // aligned accesses of 4, 2 or 1 bytes through its SimulatedBar.
-  ssize_t config_access(void* buf, size_t len, uint64_t at, bool write);
-  ssize_t bar_access(int bar, void* buf, size_t len, uint64_t at, bool write);
+  ssize_t config_access(Transfer t, uint64_t at);
+  ssize_t bar_access(int bar, Transfer t, uint64_t at);
 
  private:
   EmulatedPciDevice spec_;

@@ -129,11 +129,13 @@ ssize_t EmulatedUio::pread(int fd, void* buf, size_t len, off_t offset) {
   if (offset < 0) return fail(EINVAL);
   switch (o.kind) {
     case Kind::kConfig:
-      return o.function->config_access(buf, len, static_cast<uint64_t>(offset), false);
+      return o.function->config_access(Transfer::read_into(buf, len),
+                                       static_cast<uint64_t>(offset));
     case Kind::kResource:  // Linux reads an I/O BAR's file with port instructions; a memory BAR's
                            // has no read
       if (!o.function->io_bar(o.bar)) return fail(EINVAL);
-      return o.function->bar_access(o.bar, buf, len, static_cast<uint64_t>(offset), false);
+      return o.function->bar_access(o.bar, Transfer::read_into(buf, len),
+                                    static_cast<uint64_t>(offset));
     case Kind::kPagemap: return pagemap(buf, len, static_cast<uint64_t>(offset));
     case Kind::kUio: return fail(ESPIPE);
   }
@@ -145,13 +147,12 @@ ssize_t EmulatedUio::pwrite(int fd, const void* buf, size_t len, off_t offset) {
   if (it == fds_.end()) return fail(EBADF);
   const Open& o = it->second;
   if (offset < 0) return fail(EINVAL);
-  void* const data = const_cast<void*>(buf);  // (only read when writing)
+  const Transfer data = Transfer::write_from(buf, len);
   switch (o.kind) {
-    case Kind::kConfig:
-      return o.function->config_access(data, len, static_cast<uint64_t>(offset), true);
+    case Kind::kConfig: return o.function->config_access(data, static_cast<uint64_t>(offset));
     case Kind::kResource:
       if (!o.function->io_bar(o.bar)) return fail(EINVAL);
-      return o.function->bar_access(o.bar, data, len, static_cast<uint64_t>(offset), true);
+      return o.function->bar_access(o.bar, data, static_cast<uint64_t>(offset));
     case Kind::kPagemap:
       return fail(EBADF);  // opened for reading only (the kernel's file has no write)
     case Kind::kUio: return fail(ESPIPE);

@@ -344,22 +344,22 @@ int EmulatedVfio::munmap(void* addr, size_t len) { return mappings_.unmap(addr, 
 ssize_t EmulatedVfio::pread(int fd, void* buf, size_t len, off_t offset) {
   auto it = fds_.find(fd);
   if (it == fds_.end() || it->second.kind != Kind::kDevice) return fail(EINVAL);
-  return region_access(*it->second.device, buf, len, offset, false);
+  return region_access(*it->second.device, Transfer::read_into(buf, len), offset);
 }
 
 ssize_t EmulatedVfio::pwrite(int fd, const void* buf, size_t len, off_t offset) {
   auto it = fds_.find(fd);
   if (it == fds_.end() || it->second.kind != Kind::kDevice) return fail(EINVAL);
-  return region_access(*it->second.device, const_cast<void*>(buf), len, offset, true);
+  return region_access(*it->second.device, Transfer::write_from(buf, len), offset);
 }
 
 // pread/pwrite on a region: the configuration space or a BAR.
-ssize_t EmulatedVfio::region_access(Device& d, void* buf, size_t len, off_t offset, bool write) {
+ssize_t EmulatedVfio::region_access(Device& d, Transfer t, off_t offset) {
   const uint64_t index = static_cast<uint64_t>(offset) >> kRegionShift;
   const uint64_t at = static_cast<uint64_t>(offset) & ((uint64_t{1} << kRegionShift) - 1);
-  if (index == VFIO_PCI_CONFIG_REGION_INDEX) return d.config_access(buf, len, at, write);
+  if (index == VFIO_PCI_CONFIG_REGION_INDEX) return d.config_access(t, at);
   if (index > VFIO_PCI_BAR5_REGION_INDEX) return fail(EINVAL);
-  return d.bar_access(static_cast<int>(index), buf, len, at, write);
+  return d.bar_access(static_cast<int>(index), t, at);
 }
 
 }  // namespace safenic::sim

@@ -85,7 +85,7 @@ class EmulatedVfio {
   int container_ioctl(int fd, Open& o, unsigned long request, uintptr_t arg);
   int group_ioctl(Open& o, unsigned long request, uintptr_t arg);
   int device_ioctl(Device& d, unsigned long request, uintptr_t arg);
-  ssize_t region_access(Device& d, void* buf, size_t len, off_t offset, bool write);
+  ssize_t region_access(Device& d, Transfer t, off_t offset);
 
   SimContext context_;
   std::string vfio_dir_;
