@@ -236,9 +236,8 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
   if (fatal()) return void(++drops_.fatal);
   if (!link_up()) return void(++drops_.link_down);
   const cx::PortState& p = port_state_;
-  const uint32_t mtu = p.vport_mtu != 0 ? std::min(p.vport_mtu, p.admin_mtu) : p.admin_mtu;
-  if (frame.size() < 14 || frame.size() + 4 > mtu) {  // the hardware MTU counts the FCS
-    ++vport_counters_[kVportCounters[0].offset / 8];  // received_errors
+  if (frame.size() < 14 || frame.size() + 4 > p.receive_mtu) {  // the MTU counts the FCS
+    ++vport_counters_[kVportCounters[0].offset / 8];            // received_errors
     return void(++drops_.oversize);
   }
   const bool multicast = frame[0] & 1;
@@ -344,17 +343,18 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
     LayoutRef<DataSegment> seg(wqe + off);
     uint32_t lkey = seg.get<DataSegment::LKEY>();
     if (lkey == kModelNullMkey) break;  // the end of the scatter list
-    if (take_fault(WqeFault::kReceiveBadLkey) || fault(ConnectXFault::kBadLkey))
-      lkey = ~kModelResdLkey;
     uint64_t addr = seg.get<DataSegment::ADDR>();
-    if (take_fault(WqeFault::kReceiveUnmapped)) addr += uint64_t{1} << 44;
+    if (ABSL_PREDICT_FALSE(injecting())) {
+      if (take_fault(WqeFault::kReceiveBadLkey) || fault(ConnectXFault::kBadLkey))
+        lkey = ~kModelResdLkey;
+      if (take_fault(WqeFault::kReceiveUnmapped)) addr += uint64_t{1} << 44;
+    }
     if (!rq.rlkey || lkey != kModelResdLkey) {
       syndrome = kSyndromeLocalProtection;
       break;
     }
-    const uint64_t cap = seg.get<DataSegment::BYTE_COUNT>() == 0
-                             ? uint64_t{1} << 31
-                             : seg.get<DataSegment::BYTE_COUNT>();
+    const uint32_t byte_count = seg.get<DataSegment::BYTE_COUNT>();
+    const uint64_t cap = byte_count == 0 ? uint64_t{1} << 31 : byte_count;
     const size_t n = static_cast<size_t>(std::min<uint64_t>(cap, frame.size() - done));
     uint8_t* const buf = data_window_.get(*ctx_.iommu, addr, n, "ConnectX receive data write");
     if (buf == nullptr) {

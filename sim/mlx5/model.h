@@ -15,6 +15,7 @@
 // own numbers (firmware's are opaque), one per check.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -164,8 +165,7 @@ class ConnectXModel final : public DeviceModel {
   }
   // Send WQEs taken (well formed), by opcode (mlx5::kOpcodeSend, ...).
   uint64_t send_wqes(uint32_t opcode) const {
-    auto it = send_wqes_.find(opcode);
-    return it == send_wqes_.end() ? 0 : it->second;
+    return opcode < send_wqes_.size() ? send_wqes_[opcode] : 0;
   }
   // Frames the model dropped, by reason (eq_full and eq_stalled count
   // events): rx_failed, a receive WQE failed on it (error CQE); tx_failed, the
@@ -288,10 +288,14 @@ class ConnectXModel final : public DeviceModel {
   // The frames the send WQE in wqe_ carries (NOP none, SEND one, ENHANCED_MPSW
   // one per data segment).
   uint32_t wqe_frames() const;
-  uint8_t read_frame_data(const cx::Wq& sq, LayoutRef<mlx5::DataSegment> seg, size_t frame_so_far,
-                          absl::Span<const uint8_t>& data);
-  void put_on_wire(absl::Span<const uint8_t> frame);
-  void put_on_wire_padded(absl::Span<const uint8_t> frame);  // shorter than the MAC sends
+  // `byte_count`: the segment's BYTE_COUNT, read once by the caller.
+  uint8_t read_frame_data(const cx::Wq& sq, LayoutRef<mlx5::DataSegment> seg, uint32_t byte_count,
+                          size_t frame_so_far, absl::Span<const uint8_t>& data);
+  // A frame to the wire (counted; dropped while the link is down). Inline:
+  // a frame each. Frames shorter than the MAC sends are padded out of line.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline void put_on_wire(absl::Span<const uint8_t> frame,
+                                                       bool link_up);
+  ABSL_ATTRIBUTE_NOINLINE void put_on_wire_padded(absl::Span<const uint8_t> frame, bool link_up);
 
   // datapath.cc
   void uar_write(uint32_t offset, unsigned width, uint64_t value);
@@ -361,6 +365,9 @@ class ConnectXModel final : public DeviceModel {
     ++vport_counters_[off];
     vport_counters_[off + 1] += f.size();
   }
+  // Whether any fault may be injected (a WQE fault pending or a plan set):
+  // one test on the data path, the particular faults behind it.
+  bool injecting() const { return wqe_fault_ != WqeFault::kNone || faults_ != nullptr; }
   bool take_fault(WqeFault f) {
     return wqe_fault_ == f ? (wqe_fault_ = WqeFault::kNone, true) : false;
   }
@@ -416,12 +423,14 @@ class ConnectXModel final : public DeviceModel {
   Drops drops_;
   uint64_t vport_counters_[kVportCounterWords] = {};  // by output offset / 8
   std::map<uint16_t, uint32_t> by_opcode_;
-  std::map<uint32_t, uint64_t> send_wqes_;
+  // Send WQEs executed, by opcode (SendWqe::OPCODE, 8 bits).
+  std::array<uint64_t, 256> send_wqes_ = {};
   std::vector<uint8_t> tx_frame_;  // a SEND WQE's frame: its inline headers, then its data
   // The frames of the send WQE being read: tx_frame_, or (ENHANCED_MPSW) the
   // data segments' bytes where they lie in host memory (the driver cannot
-  // change them while the doorbell write is being served).
-  std::vector<absl::Span<const uint8_t>> tx_frames_;
+  // change them while the doorbell write is being served). At most one per
+  // data segment, and a WQE has at most 63 (SendWqe::DS is 6 bits).
+  std::array<absl::Span<const uint8_t>, 64> tx_frames_;
   uint8_t wqe_[mlx5::kMaxWqeBlocks * mlx5::kWqeBasicBlock];  // the send WQE being read
 };
 

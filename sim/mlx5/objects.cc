@@ -63,7 +63,7 @@ bool zero(const std::vector<uint8_t>& in, size_t from, size_t to) {
 // Reads a queue's page list: `bytes` of queue in pages of 4 KiB << log_page,
 // each page-aligned, from kPas. Returns false when the list is short or bad.
 bool read_pages(const std::vector<uint8_t>& in, uint32_t log_page, uint64_t bytes, cx::Pages* p) {
-  p->log_page = 12 + log_page;
+  p->set_log_page(12 + log_page);
   const uint64_t page = uint64_t{1} << p->log_page;
   const uint64_t n = (bytes + page - 1) / page;
   if (in.size() < kPas + 8 * n) return false;

@@ -2,6 +2,7 @@
 // command makes, with the state the PRM gives it. Internal to sim/mlx5.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -18,9 +19,12 @@ namespace safenic::sim::cx {
 struct Pages {
   std::vector<uint64_t> pas;
   uint32_t log_page = 12;
-  uint64_t at(uint64_t off) const {
-    return pas[off >> log_page] + (off & ((uint64_t{1} << log_page) - 1));
+  uint64_t offset_mask = 0xFFF;  // (1 << log_page) - 1
+  void set_log_page(uint32_t log) {
+    log_page = log;
+    offset_mask = (uint64_t{1} << log) - 1;
   }
+  uint64_t at(uint64_t off) const { return pas[off >> log_page] + (off & offset_mask); }
 };
 
 struct Eq {
@@ -150,6 +154,14 @@ struct Objects {
 struct PortState {
   MacAddress mac;
   uint32_t vport_mtu = 0;  // 0: not set (the port MTU applies)
+  // The largest frame the vport takes (FCS included): the smaller of the
+  // two MTUs, kept by set_mtus() so a frame pays one comparison.
+  uint32_t receive_mtu = 1522;
+  void set_mtus(uint32_t vport, uint32_t admin) {
+    vport_mtu = vport;
+    admin_mtu = admin;
+    receive_mtu = vport != 0 ? std::min(vport, admin) : admin;
+  }
   bool promisc_uc = false, promisc_mc = false, promisc_all = false;
   std::vector<MacAddress> allowed_uc;  // unicast addresses the vport takes besides `mac`
   bool admin_up = false;               // PAOS admin_status; a closing driver leaves it down

@@ -47,7 +47,7 @@ ConnectXModel::Result ConnectXModel::execute(MODIFY_NIC_VPORT_CONTEXT, Io& io) {
   }
   if (select & kSelectMtu) {
     if (in.get<In::MTU>() > p.max_mtu) return {CmdStatus::kBadParam, 0x502};
-    p.vport_mtu = in.get<In::MTU>();
+    p.set_mtus(in.get<In::MTU>(), p.admin_mtu);
   }
   if (select & kSelectPromisc) {
     p.promisc_uc = in.get<In::PROMISC_UC>(), p.promisc_mc = in.get<In::PROMISC_MC>();
@@ -130,7 +130,7 @@ ConnectXModel::Result ConnectXModel::execute(ACCESS_REGISTER, Io& io) {
     auto in = LayoutView<PMTU>(io.in.data());
     if (!read) {
       if (in.get<PMTU::ADMIN_MTU>() > p.max_mtu) return {CmdStatus::kBadParam, 0x609};
-      p.admin_mtu = in.get<PMTU::ADMIN_MTU>();
+      p.set_mtus(p.vport_mtu, in.get<PMTU::ADMIN_MTU>());
     }
     LayoutRef<PMTU>(io.out.data())
         .set<PMTU::MAX_MTU>(p.max_mtu)

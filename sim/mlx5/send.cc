@@ -129,15 +129,16 @@ std::string ConnectXModel::check_send_wqe(uint32_t sqn, const cx::Wq& sq, uint16
 // lkey, a live mapping, the frame no longer than the MAC sends with the
 // `frame_so_far` bytes before them); a syndrome when it fails.
 uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> seg,
-                                       size_t frame_so_far, absl::Span<const uint8_t>& data) {
-  const uint32_t lkey = take_fault(WqeFault::kSendBadLkey) || fault(ConnectXFault::kBadLkey)
-                            ? ~kModelResdLkey
-                            : seg.get<DataSegment::LKEY>();
-  const uint64_t bytes = seg.get<DataSegment::BYTE_COUNT>() == 0
-                             ? uint64_t{1} << 31
-                             : seg.get<DataSegment::BYTE_COUNT>();
+                                       uint32_t byte_count, size_t frame_so_far,
+                                       absl::Span<const uint8_t>& data) {
+  uint32_t lkey = seg.get<DataSegment::LKEY>();
+  const uint64_t bytes = byte_count == 0 ? uint64_t{1} << 31 : byte_count;
   uint64_t addr = seg.get<DataSegment::ADDR>();
-  if (take_fault(WqeFault::kSendUnmapped)) addr += uint64_t{1} << 44;
+  if (ABSL_PREDICT_FALSE(injecting())) {
+    if (take_fault(WqeFault::kSendBadLkey) || fault(ConnectXFault::kBadLkey))
+      lkey = ~kModelResdLkey;
+    if (take_fault(WqeFault::kSendUnmapped)) addr += uint64_t{1} << 44;
+  }
   if (!sq.rlkey || lkey != kModelResdLkey) return kSyndromeLocalProtection;
   if (frame_so_far + bytes > kMaxFrame) return kSyndromeLocalLength;
   const uint8_t* const buf =
@@ -147,16 +148,16 @@ uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> 
   return 0;
 }
 
-void ConnectXModel::put_on_wire_padded(absl::Span<const uint8_t> frame) {
+void ConnectXModel::put_on_wire_padded(absl::Span<const uint8_t> frame, bool link_up) {
   uint8_t padded[kMinFrame];  // the MAC pads it
   std::fill(std::copy(frame.begin(), frame.end(), padded), padded + kMinFrame, 0);
-  put_on_wire(absl::MakeConstSpan(padded, kMinFrame));
+  put_on_wire(absl::MakeConstSpan(padded, kMinFrame), link_up);
 }
 
-void ConnectXModel::put_on_wire(absl::Span<const uint8_t> frame) {
-  if (frame.size() < kMinFrame) return put_on_wire_padded(frame);
+inline void ConnectXModel::put_on_wire(absl::Span<const uint8_t> frame, bool link_up) {
+  if (frame.size() < kMinFrame) return put_on_wire_padded(frame, link_up);
   count(false, frame);
-  if (link_up()) {
+  if (link_up) {
     port_.transmit(frame);
   } else {
     ++drops_.link_down;
@@ -177,34 +178,53 @@ uint32_t ConnectXModel::wqe_frames() const {
 // nothing (the PRM does not say which frames of a failed ENHANCED_MPSW WQE
 // leave; the driver counts them all as errors).
 uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
-  tx_frames_.clear();
+  static_assert(SendWqe::DS::kMax < std::tuple_size_v<decltype(tx_frames_)>);
+  size_t frames = 0;
+  bool full_size = true;  // no frame shorter than the MAC sends
   absl::Span<const uint8_t> data;
   if (opcode == kOpcodeSend) {
     const uint32_t inline_size = LayoutRef<SendWqe>(wqe_).get<SendWqe::INLINE_HDR_SZ>();
     tx_frame_.assign(wqe_ + SendWqe::kInlineStart, wqe_ + SendWqe::kInlineStart + inline_size);
     for (uint32_t off = (SendWqe::kInlineStart + inline_size + 15) / 16 * 16; off < 16 * ds;
          off += 16) {
+      LayoutRef<DataSegment> seg(wqe_ + off);
       if (uint8_t s =
-              read_frame_data(sq, LayoutRef<DataSegment>(wqe_ + off), tx_frame_.size(), data);
+              read_frame_data(sq, seg, seg.get<DataSegment::BYTE_COUNT>(), tx_frame_.size(), data);
           s != 0) {
         return s;
       }
       tx_frame_.insert(tx_frame_.end(), data.begin(), data.end());
     }
-    tx_frames_.push_back(tx_frame_);
+    full_size = tx_frame_.size() >= kMinFrame;
+    tx_frames_[frames++] = tx_frame_;
   } else {  // ENHANCED_MPSW: a frame per data segment
     for (uint32_t off = kEmpwFirstSegment; off < 16 * ds; off += 16) {
       LayoutRef<DataSegment> seg(wqe_ + off);
-      if (seg.get<DataSegment::BYTE_COUNT>() & kDataInline) {
+      const uint32_t byte_count = seg.get<DataSegment::BYTE_COUNT>();
+      if (byte_count & kDataInline) {
         ctx_.log->report(
             "ConnectX: ENHANCED_MPSW inline data segment (the model implements pointers only)");
         return kSyndromeLocalQpOperation;
       }
-      if (uint8_t s = read_frame_data(sq, seg, 0, data); s != 0) return s;
-      tx_frames_.push_back(data);
+      if (uint8_t s = read_frame_data(sq, seg, byte_count, 0, data); s != 0) return s;
+      full_size &= data.size() >= kMinFrame;
+      tx_frames_[frames++] = data;
     }
   }
-  for (const absl::Span<const uint8_t> frame : tx_frames_) put_on_wire(frame);
+  // The WQE's frames go out as one burst, unless one is shorter than the MAC
+  // sends (then one by one, padded). The link does not change while a
+  // doorbell write is being served.
+  const bool up = link_up();
+  if (ABSL_PREDICT_FALSE(!full_size)) {
+    for (size_t i = 0; i < frames; ++i) put_on_wire(tx_frames_[i], up);
+    return 0;
+  }
+  for (size_t i = 0; i < frames; ++i) count(false, tx_frames_[i]);
+  if (up) {
+    port_.transmit_burst({tx_frames_.data(), frames});
+  } else {
+    drops_.link_down += frames;
+  }
   return 0;
 }
 

@@ -67,6 +67,9 @@ class TesterPort final : public Port {
     received_bytes_ += frame.size();
     if (keep_frames_) frames_.emplace_back(frame.begin(), frame.end());
   }
+  void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames) override {
+    for (const absl::Span<const uint8_t> frame : frames) TesterPort::receive(frame);
+  }
   void send(absl::Span<const uint8_t> frame) { transmit(frame); }
 
   uint64_t received() const { return received_; }

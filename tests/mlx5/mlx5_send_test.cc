@@ -359,6 +359,20 @@ class RawSendQueueTest : public Mlx5ObjectTest {
   }
   LayoutRef<mlx5::Cqe> cqe() { return LayoutRef<mlx5::Cqe>(cq_.ring.descriptor(0)); }
   void TearDown() override { frames_.clear(); }
+  // One ENHANCED_MPSW WQE of frames of `sizes` sent while the port is down.
+  void expect_link_down_drops(const std::vector<uint32_t>& sizes) {
+    open_sq(0);
+    sim::TesterPort tester(true);
+    sim::connect(model_->port(), tester);
+    ASSERT_FALSE(model_->link_up());  // the port was never brought up
+    empw(sizes);
+    ring((2 + static_cast<uint32_t>(sizes.size()) + 3) / 4);
+    expect_clean();
+    EXPECT_EQ(tester.received(), 0u);
+    EXPECT_EQ(model_->drops().link_down, sizes.size());
+    EXPECT_EQ(model_->send_wqes(mlx5::kOpcodeEnhancedMpsw), 1u);
+    EXPECT_EQ(cqe().get<mlx5::Cqe::OPCODE>(), mlx5::kCqeReq);
+  }
 
   mlx5::QueueContext q_{};
   mlx5::CompletionQueue cq_;
@@ -393,6 +407,17 @@ TEST_F(RawSendQueueTest, AnEnhancedMpswWqeSendsAFramePerSegmentAndCompletesOnce)
   EXPECT_EQ(cqe().get<mlx5::Cqe::SOP_DROP_QPN>() >> 24, mlx5::kOpcodeEnhancedMpsw);
   EXPECT_EQ(LayoutRef<mlx5::Cqe>(cq_.ring.descriptor(1)).get<mlx5::Cqe::OWNER>(), 1u)
       << "one CQE only";
+}
+
+// A WQE's frames leave as one burst, or one by one when one is short and
+// padded: either way, with the port down none reaches the wire, each is
+// counted as a link-down drop, and the WQE completes.
+TEST_F(RawSendQueueTest, WithThePortDownEveryFrameOfAWqeIsALinkDownDrop) {
+  expect_link_down_drops({100, 60, 1500});
+}
+
+TEST_F(RawSendQueueTest, WithThePortDownAPaddedFrameIsALinkDownDropToo) {
+  expect_link_down_drops({100, 42, 1500});
 }
 
 TEST_F(RawSendQueueTest, MalformedEnhancedMpswWqesFailWithALocalQpOperationError) {
