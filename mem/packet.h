@@ -48,6 +48,8 @@ class Packet {
   absl::Span<uint8_t> bytes() const { return {data(), m_->len}; }
   // IOVA of data(): what a descriptor points at.
   uint64_t iova() const { return m_->iova + m_->data_off; }
+  // IOVA of the buffer's first byte (where the headroom starts).
+  uint64_t buffer_iova() const { return m_->iova; }
   size_t headroom() const { return m_->data_off; }
   // Bytes available after data() (the most size() can grow to).
   size_t capacity() const { return m_->home->stride - m_->data_off; }

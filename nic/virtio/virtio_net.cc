@@ -109,6 +109,11 @@ class VirtioNet final : public VirtioNetBase {
     std::optional<Queue> vq;
     MempoolPtr pool;
     QueueStats stats;
+    // A fresh buffer's segment, the same for every buffer of the pool: from
+    // the net header at the end of the headroom (this far from the buffer's
+    // IOVA) to the end of the data room.
+    uint64_t segment_offset = 0;
+    uint32_t segment_len = 0;
   };
   struct TxQueue {
     std::optional<Queue> vq;
@@ -117,9 +122,10 @@ class VirtioNet final : public VirtioNetBase {
   absl::StatusOr<Queue> make_queue(uint16_t index, absl::string_view what);
   void post_rx(RxQueue& rq);
   size_t receive_slowly(RxQueue& rq, uint16_t q, PacketBatch& batch);
-  // An RX buffer: the net header in the packet's headroom, then the frame.
-  Segment rx_segment(const Packet& p) const {
-    return {p.iova() - hdr_size_, static_cast<uint32_t>(p.capacity()) + hdr_size_, true};
+  // A fresh RX buffer (as the pool hands it out): the net header in the
+  // packet's headroom, then the frame.
+  static Segment rx_segment(const RxQueue& rq, const Packet& p) {
+    return {p.buffer_iova() + rq.segment_offset, rq.segment_len, true};
   }
   // Puts the (all-zero: no offloads) net header in front of a frame to send;
   // false (and the packet dropped) when there is nothing to send or no
@@ -208,6 +214,8 @@ absl::Status VirtioNet<Queue>::init() {
     pc.data_room = kRxBufferSize;
     pc.tag = absl::StrFormat("%s rx%d buffers", name(), i);
     SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, fn_->dma()));
+    rx_[i].segment_offset = pool->headroom() - hdr_size_;
+    rx_[i].segment_len = pool->data_room() + hdr_size_;
     rx_[i].pool = std::move(pool);
   }
   if (features_ & bit(feature::kCtrlVq)) {
@@ -267,7 +275,7 @@ void VirtioNet<Queue>::post_rx(RxQueue& rq) {
   Batch<64> fresh;
   while (vq.room() != 0 && rq.pool->alloc_bulk(fresh, vq.room()) != 0) {
     vq.add_all(fresh.begin(), fresh.size(), [&](Packet& p, Segment& s) {
-      s = rx_segment(p);
+      s = rx_segment(rq, p);
       return true;
     });
     fresh.clear();  // all taken (empty slots)
@@ -290,7 +298,7 @@ size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
   uint64_t bytes = 0;
   size_t dropped = 0, errors = 0;
   vq.exchange_used(
-      out, n, [&](const Packet& p) { return rx_segment(p); },
+      out, n, [&](const Packet& p) { return rx_segment(rq, p); },
       [&](Packet& p, uint32_t written) {
         if (ABSL_PREDICT_FALSE(p.empty())) {
           ++dropped;  // a bad element, counted by the queue
