@@ -317,8 +317,11 @@ size_t SplitQueue::add(Packet* packets, size_t n, Prepare prepare) {
   uint8_t* const chains = buffers_->chains();
   uint16_t free_count = buffers_->free_count();
   uint16_t idx = avail_idx_, next_desc = next_desc_;
+  // A buffer takes one descriptor and one id, and there are at least as many
+  // free ids as free descriptors: room alone bounds the loop.
+  n = std::min<size_t>(n, room_);
   size_t k = 0;
-  for (; k < n && free_count != 0; ++k) {
+  for (; k < n; ++k) {
     Segment s;
     if (!prepare(packets[k], s)) continue;
     const uint16_t id = in_order ? next_desc : free_ids[free_count - 1];
@@ -396,8 +399,11 @@ size_t PackedQueue::add(Packet* packets, size_t n, Prepare prepare) {
   uint16_t free_count = buffers_->free_count();
   uint16_t pos = next_avail_, pending = pending_, first = first_pending_,
            first_flags = pending_flags_, wrap_flags = avail_flags();
+  // A buffer takes one descriptor and one id, and there are at least as many
+  // free ids as free descriptors: room alone bounds the loop.
+  n = std::min<size_t>(n, room_);
   size_t k = 0;
-  for (; k < n && free_count != 0; ++k) {
+  for (; k < n; ++k) {
     Segment s;
     if (!prepare(packets[k], s)) continue;
     const uint16_t id = in_order ? pos : free_ids[free_count - 1];  // IN_ORDER: id = position
