@@ -54,6 +54,20 @@ class Bar {
     fn(v);
     write(v, index);
   }
+  // Entries [0, n) of a table packed into a register array through its
+  // FieldArray F (entry e is F's element e % F::kCount of register
+  // e / F::kCount), entry e = entry(e); a register partly covered gets 0s.
+  template <typename F, typename Entry>
+  void write_table(uint32_t n, Entry&& entry) {
+    using R = typename F::Register;
+    for (uint32_t r = 0; r * F::kCount < n; ++r) {
+      RegisterValue<R> v;
+      for (uint32_t i = 0; i < F::kCount && r * F::kCount + i < n; ++i) {
+        v.template set<F>(i, entry(r * F::kCount + i));
+      }
+      write(v, r);
+    }
+  }
 
  private:
   template <typename W>

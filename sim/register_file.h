@@ -68,6 +68,13 @@ class RegisterFile {
   uint32_t& raw(uint32_t i = 0) {
     return value<R>(i);
   }
+  // Entry n of a table packed into a register array through its FieldArray F
+  // (the 82599's RETA: entry n is F's element n % 4 of register n / 4).
+  template <typename F>
+  uint32_t table_entry(uint32_t n) const {
+    using R = typename F::Register;
+    return get<R>(n / F::kCount).template get<F>(n % F::kCount);
+  }
   // Sets a field as the device does, whatever the driver may do with it.
   template <typename F>
   void set_field(uint64_t v, uint32_t i = 0) {

@@ -246,13 +246,7 @@ absl::Status IxgbeDevice::init_rx() {
   // Queue q's drops count in QPRDC(q) only once RQSMR maps q to statistics
   // q (its reset, 0, sends every queue to statistics 0). Up to 16 queues:
   // one statistics set each.
-  for (uint32_t n = 0; n * RQSMR::Q_MAP::kCount < rx_.size(); ++n) {
-    RegisterValue<RQSMR> mapping;
-    for (uint32_t i = 0; i < RQSMR::Q_MAP::kCount; ++i) {
-      mapping.set<RQSMR::Q_MAP>(i, n * RQSMR::Q_MAP::kCount + i);
-    }
-    bar_.write(mapping, n);
-  }
+  bar_.write_table<RQSMR::Q_MAP>(static_cast<uint32_t>(rx_.size()), [](uint32_t q) { return q; });
   // §7.1.6.2: with RXCSUM.PCSD the write-back's second dword is the RSS hash;
   // without it, the fragment checksum, which this driver never uses (Linux's
   // and DPDK's 82599 drivers set PCSD too).
@@ -269,20 +263,9 @@ absl::Status IxgbeDevice::init_rx() {
 // 128 entries round-robin to the RX queues.
 void IxgbeDevice::init_rss() {
   static_assert(sizeof kRssKey == RSSRK::kKeyBytes);
-  for (uint32_t n = 0; n < RSSRK::kCount; ++n) {
-    RegisterValue<RSSRK> k;
-    for (uint32_t i = 0; i < RSSRK::K::kCount; ++i) {
-      k.set<RSSRK::K>(i, kRssKey[n * RSSRK::K::kCount + i]);
-    }
-    bar_.write(k, n);
-  }
-  for (uint32_t n = 0; n < RETA::kCount; ++n) {
-    RegisterValue<RETA> entries;
-    for (uint32_t i = 0; i < RETA::ENTRY::kCount; ++i) {
-      entries.set<RETA::ENTRY>(i, (n * RETA::ENTRY::kCount + i) % rx_.size());
-    }
-    bar_.write(entries, n);
-  }
+  bar_.write_table<RSSRK::K>(RSSRK::kKeyBytes, [](uint32_t b) { return kRssKey[b]; });
+  const uint32_t queues = static_cast<uint32_t>(rx_.size());
+  bar_.write_table<RETA::ENTRY>(RETA::kEntries, [queues](uint32_t e) { return e % queues; });
   bar_.write(RegisterValue<MRQC>()
                  .set<MRQC::MRQE, MRQC::MRQE::kRss>()
                  .set<MRQC::IPV4>()

@@ -347,8 +347,7 @@ std::map<std::string, uint64_t> Ixgbe82599::dropped_frames() const {
 void Ixgbe82599::count_tx(uint32_t q, uint32_t frames, uint64_t bytes) {
   regs_.raw<GPTC>() += frames;
   add64(regs_.raw<GOTCL>(), regs_.raw<GOTCH>(), bytes);
-  constexpr uint32_t kPerRegister = TQSM::Q_MAP::kCount;
-  const uint32_t stat = regs_.get<TQSM>(q / kPerRegister).get<TQSM::Q_MAP>(q % kPerRegister);
+  const uint32_t stat = regs_.table_entry<TQSM::Q_MAP>(q);
   regs_.raw<QPTC>(stat) += frames;
   add64(regs_.raw<QBTC_L>(stat), regs_.raw<QBTC_H>(stat), bytes - uint64_t{4} * frames);  // no FCS
 }

@@ -135,8 +135,6 @@ class Ixgbe82599 final : public DeviceModel {
     uint64_t queue_bytes = 0;
   };
   void count_rx_queue(RxTally& tally);
-  // The statistics set RQSMR maps RX queue q to (§8.2.3.8).
-  uint32_t statistics_of(uint32_t q) const;
   void receive(absl::Span<const uint8_t> frame);
   void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames);
   void receive_one(absl::Span<const uint8_t> frame, IxgbeFaultPlan* faults, RxTally& tally);

@@ -134,8 +134,7 @@ uint32_t Ixgbe82599::select_queue(absl::Span<const uint8_t> f, uint32_t* hash, u
   // The hash's low 7 bits pick one of the table's 128 entries.
   static_assert(RETA::kEntries == 128);
   const uint32_t entry = *hash % RETA::kEntries;
-  constexpr uint32_t kPerRegister = RETA::ENTRY::kCount;
-  return regs_.get<RETA>(entry / kPerRegister).get<RETA::ENTRY>(entry % kPerRegister);
+  return regs_.table_entry<RETA::ENTRY>(entry);
 }
 
 // §8.2.3.22 (HLREG0, MAXFRS) and §8.2.3.23 (RUC, ROC, RLEC): the MAC takes
@@ -230,7 +229,7 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultP
   const uint32_t free_desc = size == 0 ? 0 : tail >= head ? tail - head : tail + size - head;
   if (!(*r.ctl & RXDCTL::ENABLE::kMask) || needed == 0 || free_desc < needed) {
     ++regs_.raw<MPC>(0);  // §8.2.3.23: missed, no descriptor free
-    if (srrctl.is_set<SRRCTL::DROP_EN>()) ++regs_.raw<QPRDC>(statistics_of(q));
+    if (srrctl.is_set<SRRCTL::DROP_EN>()) ++regs_.raw<QPRDC>(regs_.table_entry<RQSMR::Q_MAP>(q));
     return;
   }
   if (srrctl.get<SRRCTL::DESCTYPE>() != SRRCTL::DESCTYPE::kAdvancedOneBuffer) {
@@ -273,16 +272,11 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultP
   tally.queue_bytes += frame.size();  // QBRC: as written, no FCS
 }
 
-uint32_t Ixgbe82599::statistics_of(uint32_t q) const {
-  constexpr uint32_t kPerRegister = RQSMR::Q_MAP::kCount;
-  return regs_.get<RQSMR>(q / kPerRegister).get<RQSMR::Q_MAP>(q % kPerRegister);
-}
-
 // The per-queue receive statistics of the frames a burst put in one queue,
 // in the statistics RQSMR maps the queue to.
 void Ixgbe82599::count_rx_queue(RxTally& tally) {
   if (tally.queue_frames == 0) return;
-  const uint32_t stat = statistics_of(tally.queue);
+  const uint32_t stat = regs_.table_entry<RQSMR::Q_MAP>(tally.queue);
   regs_.raw<QPRC>(stat) += tally.queue_frames;
   add64(regs_.raw<QBRC_L>(stat), regs_.raw<QBRC_H>(stat), tally.queue_bytes);
   tally.queue_frames = 0;

@@ -291,11 +291,8 @@ class ConnectXModel final : public DeviceModel {
   // `byte_count`: the segment's BYTE_COUNT, read once by the caller.
   uint8_t read_frame_data(const cx::Wq& sq, LayoutRef<mlx5::DataSegment> seg, uint32_t byte_count,
                           size_t frame_so_far, absl::Span<const uint8_t>& data);
-  // A frame to the wire (counted; dropped while the link is down). Inline:
-  // a frame each. Frames shorter than the MAC sends are padded out of line.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE inline void put_on_wire(absl::Span<const uint8_t> frame,
-                                                       bool link_up);
-  ABSL_ATTRIBUTE_NOINLINE void put_on_wire_padded(absl::Span<const uint8_t> frame, bool link_up);
+  // Frame i of the send WQE (shorter than the MAC sends) padded with zeros.
+  absl::Span<const uint8_t> padded(size_t i, absl::Span<const uint8_t> frame);
 
   // datapath.cc
   void uar_write(uint32_t offset, unsigned width, uint64_t value);
@@ -431,7 +428,9 @@ class ConnectXModel final : public DeviceModel {
   // change them while the doorbell write is being served). At most one per
   // data segment, and a WQE has at most 63 (SendWqe::DS is 6 bits).
   std::array<absl::Span<const uint8_t>, 64> tx_frames_;
-  uint8_t wqe_[mlx5::kMaxWqeBlocks * mlx5::kWqeBasicBlock];  // the send WQE being read
+  static constexpr size_t kMinFrame = 60;                     // the MAC pads shorter frames
+  std::array<std::array<uint8_t, kMinFrame>, 64> tx_padded_;  // padded(i)
+  uint8_t wqe_[mlx5::kMaxWqeBlocks * mlx5::kWqeBasicBlock];   // the send WQE being read
 };
 
 }  // namespace safenic::sim

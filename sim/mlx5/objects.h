@@ -19,7 +19,7 @@ namespace safenic::sim::cx {
 struct Pages {
   std::vector<uint64_t> pas;
   uint32_t log_page = 12;
-  uint64_t offset_mask = 0xFFF;  // (1 << log_page) - 1
+  uint64_t offset_mask = (uint64_t{1} << log_page) - 1;  // kept by set_log_page()
   void set_log_page(uint32_t log) {
     log_page = log;
     offset_mask = (uint64_t{1} << log) - 1;
@@ -154,18 +154,18 @@ struct Objects {
 struct PortState {
   MacAddress mac;
   uint32_t vport_mtu = 0;  // 0: not set (the port MTU applies)
+  bool promisc_uc = false, promisc_mc = false, promisc_all = false;
+  std::vector<MacAddress> allowed_uc;  // unicast addresses the vport takes besides `mac`
+  bool admin_up = false;               // PAOS admin_status; a closing driver leaves it down
+  uint32_t max_mtu = 9216, admin_mtu = 1522;
   // The largest frame the vport takes (FCS included): the smaller of the
   // two MTUs, kept by set_mtus() so a frame pays one comparison.
-  uint32_t receive_mtu = 1522;
+  uint32_t receive_mtu = admin_mtu;
   void set_mtus(uint32_t vport, uint32_t admin) {
     vport_mtu = vport;
     admin_mtu = admin;
     receive_mtu = vport != 0 ? std::min(vport, admin) : admin;
   }
-  bool promisc_uc = false, promisc_mc = false, promisc_all = false;
-  std::vector<MacAddress> allowed_uc;  // unicast addresses the vport takes besides `mac`
-  bool admin_up = false;               // PAOS admin_status; a closing driver leaves it down
-  uint32_t max_mtu = 9216, admin_mtu = 1522;
 };
 
 }  // namespace safenic::sim::cx

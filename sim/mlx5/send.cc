@@ -20,7 +20,6 @@ using namespace ::safenic::mlx5;  // the shared layouts
 namespace {
 
 constexpr size_t kMaxFrame = 16 * 1024;
-constexpr size_t kMinFrame = 60;  // the MAC pads shorter frames
 
 uint32_t blocks_of(uint32_t ds) { return std::max(1u, (ds + 3) / 4); }
 
@@ -148,20 +147,10 @@ uint8_t ConnectXModel::read_frame_data(const cx::Wq& sq, LayoutRef<DataSegment> 
   return 0;
 }
 
-void ConnectXModel::put_on_wire_padded(absl::Span<const uint8_t> frame, bool link_up) {
-  uint8_t padded[kMinFrame];  // the MAC pads it
-  std::fill(std::copy(frame.begin(), frame.end(), padded), padded + kMinFrame, 0);
-  put_on_wire(absl::MakeConstSpan(padded, kMinFrame), link_up);
-}
-
-inline void ConnectXModel::put_on_wire(absl::Span<const uint8_t> frame, bool link_up) {
-  if (frame.size() < kMinFrame) return put_on_wire_padded(frame, link_up);
-  count(false, frame);
-  if (link_up) {
-    port_.transmit(frame);
-  } else {
-    ++drops_.link_down;
-  }
+absl::Span<const uint8_t> ConnectXModel::padded(size_t i, absl::Span<const uint8_t> frame) {
+  uint8_t* const out = tx_padded_[i].data();
+  std::fill(std::copy(frame.begin(), frame.end(), out), out + kMinFrame, 0);
+  return {out, kMinFrame};
 }
 
 uint32_t ConnectXModel::wqe_frames() const {
@@ -180,7 +169,6 @@ uint32_t ConnectXModel::wqe_frames() const {
 uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
   static_assert(SendWqe::DS::kMax < std::tuple_size_v<decltype(tx_frames_)>);
   size_t frames = 0;
-  bool full_size = true;  // no frame shorter than the MAC sends
   absl::Span<const uint8_t> data;
   if (opcode == kOpcodeSend) {
     const uint32_t inline_size = LayoutRef<SendWqe>(wqe_).get<SendWqe::INLINE_HDR_SZ>();
@@ -195,7 +183,7 @@ uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
       }
       tx_frame_.insert(tx_frame_.end(), data.begin(), data.end());
     }
-    full_size = tx_frame_.size() >= kMinFrame;
+    if (tx_frame_.size() < kMinFrame) tx_frame_.resize(kMinFrame, 0);  // the MAC pads it
     tx_frames_[frames++] = tx_frame_;
   } else {  // ENHANCED_MPSW: a frame per data segment
     for (uint32_t off = kEmpwFirstSegment; off < 16 * ds; off += 16) {
@@ -207,20 +195,14 @@ uint8_t ConnectXModel::send_frames(cx::Wq& sq, uint32_t opcode, uint32_t ds) {
         return kSyndromeLocalQpOperation;
       }
       if (uint8_t s = read_frame_data(sq, seg, byte_count, 0, data); s != 0) return s;
-      full_size &= data.size() >= kMinFrame;
+      if (ABSL_PREDICT_FALSE(data.size() < kMinFrame)) data = padded(frames, data);
       tx_frames_[frames++] = data;
     }
   }
-  // The WQE's frames go out as one burst, unless one is shorter than the MAC
-  // sends (then one by one, padded). The link does not change while a
-  // doorbell write is being served.
-  const bool up = link_up();
-  if (ABSL_PREDICT_FALSE(!full_size)) {
-    for (size_t i = 0; i < frames; ++i) put_on_wire(tx_frames_[i], up);
-    return 0;
-  }
+  // The WQE's frames go out as one burst (counted; dropped while the link is
+  // down).
   for (size_t i = 0; i < frames; ++i) count(false, tx_frames_[i]);
-  if (up) {
+  if (link_up()) {
     port_.transmit_burst({tx_frames_.data(), frames});
   } else {
     drops_.link_down += frames;

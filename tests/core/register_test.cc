@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "nic/bits.h"
 #include "nic/layout.h"
+#include "nic/mapped_bar.h"
 #include "nic/register.h"
 
 namespace safenic {
@@ -120,6 +121,21 @@ TEST(Register, FieldArrayElementsSitAtTheirStride) {
   EXPECT_EQ(v.raw(), 0xFFFAF0F1u);
   EXPECT_DEATH(v.set<TABLE::ENTRY>(4, 1), "index past the register's field array");
   EXPECT_DEATH(v.set<TABLE::ENTRY>(1, 0x10), "does not fit");
+}
+
+// A table of 16 four-bit entries in four registers, packed as TABLE is.
+struct TABLES : StridedRegisterArray<TABLES, uint32_t, Access::kReadWrite, 0x10, 4, 4> {
+  using ENTRY = FieldArray<0, 4, 8, 4>;
+};
+
+TEST(Register, WriteTableFillsWholeRegistersAndZerosTheRestOfTheLast) {
+  alignas(4) uint8_t memory[0x20];
+  std::memset(memory, 0xAA, sizeof memory);
+  MappedBar bar(memory, sizeof memory);
+  bar.write_table<TABLES::ENTRY>(6, [](uint32_t e) { return e + 1; });
+  EXPECT_EQ(bar.read<TABLES>(0).raw(), 0x04030201u);
+  EXPECT_EQ(bar.read<TABLES>(1).raw(), 0x00000605u);
+  EXPECT_EQ(bar.read<TABLES>(2).raw(), 0xAAAAAAAAu) << "entries past n: not written";
 }
 
 TEST(Register, ConstexprEvaluation) {

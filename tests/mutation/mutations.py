@@ -12,6 +12,7 @@ IXGBE = ["//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/co
 VIRTIO = ["//tests/virtio:virtio_test", "//tests/faults:virtio_faults_test", "//tests/vhost_user:vhost_user_test",
           "//tests/core:layout_bytes_test", "//tests/fidelity:virtio_uapi_test", "//tests/core:model_reports_test"]
 MLX5 = ["//tests/mlx5:mlx5_test", "//tests/mlx5:mlx5_device_test", "//tests/mlx5:mlx5_send_test",
+        "//tests/mlx5:mlx5_sq_model_test",
         "//tests/mlx5:mlx5_steering_test", "//tests/faults:mlx5_faults_test", "//tests/core:layout_bytes_test",
         "//tests/fidelity:mlx5_linux_headers_test", "//tests/core:model_reports_test"]
 SIM = ["//tests/ixgbe:ixgbe_test", "//tests/core:register_test", "//tests/core:seam_test", "//tests/core:model_reports_test"]
@@ -107,7 +108,7 @@ MUTATIONS = [
      "if ((regs_.get<VFTA>(vid / 32).raw() >> (vid % 32) & 1) == 0) (void)vid;", IXGBE,
      "the VLAN filter table is never consulted"),
     ("82599-rqsmr-drops", "sim/ixgbe/receive.cc",
-     "++regs_.raw<QPRDC>(statistics_of(q));",
+     "++regs_.raw<QPRDC>(regs_.table_entry<RQSMR::Q_MAP>(q));",
      "++regs_.raw<QPRDC>(q % 16);", IXGBE,
      "drops count in the queue's own statistics, not where RQSMR maps it"),
     ("82599-link-needs-module", "sim/ixgbe/model.cc",
