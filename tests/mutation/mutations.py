@@ -7,10 +7,10 @@ needs a new test, or an argument that the mutant behaves as the original.
 
 IOMMU_MEM = ["//tests/core:mem_test", "//tests/core:uaf_test", "//tests/core:seam_test", "//tests/core:device_test",
              "//tests/core:model_reports_test"]
-IXGBE = ["//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
+IXGBE = ["//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_mac_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
          "//tests/core:layout_bytes_test", "//tests/core:model_reports_test"]
-VIRTIO = ["//tests/virtio:virtio_test", "//tests/faults:virtio_faults_test", "//tests/vhost_user:vhost_user_test",
-          "//tests/core:layout_bytes_test", "//tests/fidelity:virtio_uapi_test", "//tests/core:model_reports_test"]
+VIRTIO = ["//tests/virtio:virtio_test", "//tests/virtio:virtio_queue_test", "//tests/faults:virtio_faults_test",
+          "//tests/vhost_user:vhost_user_test", "//tests/core:layout_bytes_test", "//tests/fidelity:virtio_uapi_test", "//tests/core:model_reports_test"]
 MLX5 = ["//tests/mlx5:mlx5_test", "//tests/mlx5:mlx5_device_test", "//tests/mlx5:mlx5_send_test",
         "//tests/mlx5:mlx5_sq_model_test",
         "//tests/mlx5:mlx5_steering_test", "//tests/faults:mlx5_faults_test", "//tests/core:layout_bytes_test",
@@ -19,7 +19,7 @@ SIM = ["//tests/ixgbe:ixgbe_test", "//tests/core:register_test", "//tests/core:s
 # Mutants whose wrong read lands one element past an array: the plain build
 # reads whatever lies there (often 0, as the original would act); AddressSanitizer
 # stops them, as CI's asan run would.
-VIRTIO_ASAN = ["--config=asan", "//tests/virtio:virtio_test"]
+VIRTIO_ASAN = ["--config=asan", "//tests/virtio:virtio_test", "//tests/virtio:virtio_queue_test"]
 # The emulated sysfs/uio way (sim/vfio/emulated_uio.cc).
 UIO = ["//tests/pci:emulated_uio_test"]
 

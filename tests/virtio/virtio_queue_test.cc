@@ -1,0 +1,198 @@
+// virtio's packed queue, driver side, against device behaviour the model
+// produces only on request or that a test writes by hand: IN_ORDER receive
+// batches (§2.8.21), used ids that name no buffer, and batches naming a
+// buffer already taken back.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "mem/mempool.h"
+#include "nic/layout.h"
+#include "nic/virtio/queue.h"
+#include "nic/virtio/spec.h"
+#include "sim/harness/frames.h"
+#include "sim/simulated_function.h"
+#include "sim/virtio/model.h"
+#include "tests/virtio/virtio_fixture.h"
+
+namespace safenic {
+namespace {
+
+using virtio::feature::bit;
+namespace f = virtio::feature;
+
+class VirtioQueueTest : public VirtioTest {
+ protected:
+  // Makes 8 buffers from `pool` available in `q` (segments by segment_of)
+  // and publishes them.
+  template <typename SegmentOf>
+  void post_buffers(virtio::PackedQueue& q, Mempool& pool, SegmentOf segment_of) {
+    Batch<8> posted;
+    ASSERT_EQ(pool.alloc_bulk(posted, 8), 8u);
+    q.add_all(posted.begin(), 8, [&](Packet& p, virtio::Segment& s) {
+      s = segment_of(p);
+      return true;
+    });
+    posted.clear();
+    q.publish();
+  }
+  // Writes descriptor `pos` of `q` as the device does when it uses buffer
+  // `id` with `len` bytes (§2.8.7; AVAIL and USED set: the first pass).
+  void mark_used(virtio::PackedQueue& q, uint16_t pos, uint16_t id, uint32_t len) {
+    auto d = ctx_.iommu->translate(q.addresses().desc + virtio::PackedDesc::kSize * pos,
+                                   virtio::PackedDesc::kSize, "test");
+    ASSERT_TRUE(d.ok());
+    LayoutRef<virtio::PackedDesc>(d->data())
+        .set<virtio::PackedDesc::ID>(id)
+        .set<virtio::PackedDesc::LEN>(len)
+        .set<virtio::PackedDesc::FLAGS>(virtio::kPackedAvail | virtio::kPackedUsed);
+  }
+};
+
+// §2.8.21: with IN_ORDER a packed-ring device may report a batch of used
+// buffers with one descriptor, at the batch's first slot, naming its last
+// buffer; the others were used completely. The driver takes all of them back
+// (on the fast path and the slow one) instead of counting bad completions
+// and leaving the skipped buffers with the device.
+TEST_F(VirtioQueueTest, APackedInOrderDeviceMayReportReceiveBatchesWithOneDescriptor) {
+  sim::VirtioNetConfig mc = modern(true, true);
+  mc.rx_in_order_batch = 4;
+  auto [model, fn_ptr, t] = acknowledged(mc);
+  sim::connect(model->port(), tester_);
+  sim::SimulatedFunction& fn = *fn_ptr;
+  namespace st = virtio::status;
+  t->set_driver_features(bit(f::kVersion1) | bit(f::kRingPacked) | bit(f::kInOrder) |
+                         bit(f::kAccessPlatform));
+  t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+  auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, true, "rx");
+  ASSERT_TRUE(t->setup_queue(0, 8, q.addresses()).ok());
+  t->set_status(st::kAcknowledge | st::kDriver | st::kFeaturesOk | st::kDriverOk);
+  MempoolPtr pool = *Mempool::create({.buffers = 32, .data_room = 128, .tag = "app"}, fn.dma());
+  constexpr uint32_t kHdr = 12, kBuffer = kHdr + 128;  // a 128-byte frame fills a buffer
+  auto segment_of = [&](const Packet& p) {
+    return virtio::Segment{p.iova() - kHdr, static_cast<uint32_t>(p.capacity()) + kHdr, true};
+  };
+  post_buffers(q, *pool, segment_of);
+  sim::UdpFlow flow;
+  flow.dst_mac = mc.mac;
+  auto send = [&](size_t size, uint64_t seq) { tester_.send(sim::udp_frame(size, flow, seq)); };
+
+  // Three frames that fill their buffers, then one that does not: one
+  // descriptor for all four (the short one ends the batch).
+  send(128, 1), send(128, 2), send(128, 3), send(100, 4);
+  // As the driver does: take what used_ready() counts (a batch's descriptor
+  // counts one; the rest of its batch comes in the next calls) until dry.
+  Batch<8> got;
+  std::vector<uint32_t> written;
+  for (size_t ready; (ready = q.used_ready(8)) != 0;) {
+    Batch<8> fresh;
+    ASSERT_EQ(pool->alloc_bulk(fresh, ready), ready);
+    q.exchange_used(fresh.begin(), ready, segment_of, [&](Packet& p, uint32_t w) {
+      written.push_back(w);
+      ASSERT_FALSE(p.empty());
+      ASSERT_TRUE(p.resize(w - kHdr).ok());
+      got.push(std::move(p));
+    });
+    fresh.clear();
+  }
+  EXPECT_EQ(written, (std::vector<uint32_t>{kBuffer, kBuffer, kBuffer, kHdr + 100}));
+  for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(sim::frame_seq(got[i].bytes()), i + 1);
+  got.clear();
+  EXPECT_EQ(q.bad_completions(), 0u);
+  q.publish();
+
+  // Two full frames are held until the device reports them (progress()); the
+  // slow path takes them back one at a time.
+  send(128, 5), send(128, 6);
+  EXPECT_EQ(q.used_ready(8), 0u);
+  model->progress();
+  EXPECT_EQ(q.used_ready(8), 1u);  // one descriptor, for both
+  Packet p;
+  uint32_t w = 0;
+  ASSERT_TRUE(q.next_used(p, &w));
+  EXPECT_EQ(w, virtio::PackedQueue::kUsedCompletely);
+  ASSERT_TRUE(p.resize(128).ok());  // used completely: the whole buffer
+  EXPECT_EQ(sim::frame_seq(p.bytes()), 5u);
+  ASSERT_TRUE(q.next_used(p, &w));
+  EXPECT_EQ(w, kBuffer);
+  ASSERT_TRUE(p.resize(128).ok());
+  EXPECT_EQ(sim::frame_seq(p.bytes()), 6u);
+  EXPECT_FALSE(q.next_used(p, &w));
+  EXPECT_EQ(q.bad_completions(), 0u);
+  EXPECT_TRUE(ctx_.log->empty()) << ctx_.log->to_string();
+  p.reset();
+  q.release_packets();
+}
+
+// A used id equal to the ring size names no buffer (ids are 0..size-1): a
+// counted bad completion that frees nothing and takes nothing, on the transmit
+// reclaim and on the receive exchange (packed ring, any order).
+TEST_F(VirtioQueueTest, AUsedIdEqualToTheRingSizeIsABadCompletion) {
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(true, false));
+  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+  MempoolPtr pool = *Mempool::create({.buffers = 32, .tag = "app"}, fn.dma());
+  {  // transmit
+    auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, false, "tx");
+    Packet p = pool->alloc();
+    ASSERT_TRUE(p.resize(60).ok());
+    q.add(p, {{p.iova(), 60, false}});
+    q.publish();
+    mark_used(q, 0, 8, 0);
+    EXPECT_EQ(q.free_used(), 0u);
+    EXPECT_EQ(q.bad_completions(), 1u);
+    EXPECT_EQ(pool->in_use(), 1u);  // still the device's
+    mark_used(q, 1, 0, 0);
+    EXPECT_EQ(q.free_used(), 1u);
+    EXPECT_EQ(pool->in_use(), 0u);
+  }
+  {  // receive
+    auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, false, "rx");
+    auto segment_of = [](const Packet& p) {
+      return virtio::Segment{p.iova(), static_cast<uint32_t>(p.capacity()), true};
+    };
+    post_buffers(q, *pool, segment_of);
+    mark_used(q, 0, 8, 100);
+    ASSERT_EQ(q.used_ready(8), 1u);
+    Batch<8> fresh;
+    ASSERT_EQ(pool->alloc_bulk(fresh, 1), 1u);
+    size_t delivered = 0;
+    q.exchange_used(fresh.begin(), 1, segment_of,
+                    [&](Packet& p, uint32_t) { delivered += !p.empty(); });
+    fresh.clear();
+    EXPECT_EQ(delivered, 0u);
+    EXPECT_EQ(q.bad_completions(), 1u);
+    q.release_packets();
+  }
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
+// IN_ORDER: a used descriptor can only stand for buffers still outstanding.
+// One naming the buffer the driver has just made available again (taken back
+// earlier in the same call) is a bad completion, not a batch of every buffer.
+TEST_F(VirtioQueueTest, AnInOrderBatchCannotNameABufferAlreadyTakenBack) {
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(true, true));
+  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+  MempoolPtr pool = *Mempool::create({.buffers = 32, .tag = "app"}, fn.dma());
+  auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, true, "rx");
+  auto segment_of = [](const Packet& p) {
+    return virtio::Segment{p.iova(), static_cast<uint32_t>(p.capacity()), true};
+  };
+  post_buffers(q, *pool, segment_of);
+  mark_used(q, 0, 0, 100);  // buffer 0: fine
+  mark_used(q, 1, 0, 100);  // names buffer 0 again: by then made available anew
+  ASSERT_EQ(q.used_ready(8), 2u);
+  Batch<8> fresh;
+  ASSERT_EQ(pool->alloc_bulk(fresh, 2), 2u);
+  size_t delivered = 0;
+  q.exchange_used(fresh.begin(), 2, segment_of,
+                  [&](Packet& p, uint32_t) { delivered += !p.empty(); });
+  fresh.clear();
+  EXPECT_EQ(delivered, 1u);
+  EXPECT_EQ(q.bad_completions(), 1u);
+  EXPECT_EQ(q.used_ready(8), 0u);  // no batch to take back
+  q.release_packets();
+}
+
+}  // namespace
+}  // namespace safenic
