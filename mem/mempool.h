@@ -20,6 +20,7 @@
 #include "mem/buffer.h"
 #include "mem/dma_region.h"
 #include "mem/packet.h"
+#include "mem/status.h"
 
 namespace safenic {
 
@@ -57,17 +58,33 @@ class Mempool {
   // Appends min(n, batch.room(), available()) fresh packets; returns how many.
   size_t alloc_bulk(PacketBatch& batch, size_t n) {
     if (n > batch.room()) n = batch.room();
+    n = alloc_bulk(batch.tail(), n);
+    batch.grow(n);
+    return n;
+  }
+  // Fresh packets into out[0..k), k = min(n, available()); returns k (cf.
+  // rte_pktmbuf_alloc_bulk, which takes all or none). out[0..n) must be
+  // empty (checked in builds without NDEBUG).
+  size_t alloc_bulk(Packet* out, size_t n) {
+    return alloc_each(n, [out](size_t i) -> Packet& { return out[i]; });
+  }
+  // Fresh packets into slot(0), slot(1) .. slot(k - 1), k = min(n,
+  // available()), e.g. the free slots of a ring; returns k. Each slot(i)
+  // (a Packet&) must be empty (checked in builds without NDEBUG).
+  template <typename Slot>
+  size_t alloc_each(size_t n, Slot slot) {
     if (ABSL_PREDICT_FALSE(n > free_.count)) {
       ++alloc_failures_;
       n = free_.count;
     }
+#ifndef NDEBUG
+    for (size_t i = 0; i < n; ++i) SAFENIC_CHECK(slot(i).empty(), "alloc into a held packet");
+#endif
     free_.count -= static_cast<uint32_t>(n);
     BufferMeta* const* src = free_.top + free_.count;
     if (ABSL_PREDICT_FALSE(watcher_ != nullptr)) report_allocated(src, n);
-    Packet* out = batch.tail();
     const uint64_t frame = fresh_frame();
-    for (size_t i = 0; i < n; ++i) out[i].m_ = fresh(src[i], frame);
-    batch.grow(n);
+    for (size_t i = 0; i < n; ++i) slot(i).m_ = fresh(src[i], frame);
     return n;
   }
 

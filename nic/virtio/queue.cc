@@ -1,5 +1,6 @@
 #include "nic/virtio/queue.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "absl/status/status.h"
@@ -19,6 +20,11 @@ BufferTable::BufferTable(uint16_t size)
 
 void BufferTable::release_packets() {
   for (uint16_t id = 0; id < size_; ++id) packets_[id].reset();
+}
+
+void BufferTable::start_chains(uint16_t first, uint16_t count) {
+  std::fill_n(chain_.get(), size_, 0);
+  for (uint16_t k = 0; k < count; ++k) chain_[(first + k) % size_] = 1;
 }
 
 // ---- split ---------------------------------------------------------------
@@ -45,7 +51,7 @@ SplitQueue::SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_of
       avail_off_(avail_off),
       used_off_(used_off),
       event_idx_(event_idx),
-      in_order_(in_order),
+      mode_(in_order ? Mode::kInOrderOne : Mode::kAnyOrder),
       room_(static_cast<uint16_t>(ring_.size())) {}
 
 QueueAddresses SplitQueue::addresses() const {
@@ -56,9 +62,13 @@ QueueAddresses SplitQueue::addresses() const {
 // each NEXT x + 1 (0 after the table's last).
 void SplitQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   BufferTable& b = *buffers_;
+  if (mode_ == Mode::kInOrderOne && segments.size() > 1) {
+    b.start_chains(oldest_desc_, static_cast<uint16_t>(size() - room_));
+    mode_ = Mode::kInOrder;
+  }
   const uint16_t mask = static_cast<uint16_t>(ring_.mask());
   auto take = [&] {
-    if (!in_order_) return b.take();
+    if (mode_ == Mode::kAnyOrder) return b.take();
     b.take_count(1);
     const uint16_t id = next_desc_;
     next_desc_ = (next_desc_ + 1) & mask;
@@ -85,36 +95,6 @@ void SplitQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   room_ -= static_cast<uint16_t>(segments.size());
 }
 
-bool SplitQueue::next_used(Packet& out, uint32_t* written) {
-  while (last_used_ != used().header().get<UsedHeader::IDX>()) {
-    dma_read_barrier();  // the element after the index
-    const LayoutView<UsedElem> elem = used().entry(last_used_ & ring_.mask());
-    const uint32_t id = elem.get<UsedElem::ID>();
-    const uint32_t len = elem.get<UsedElem::LEN>();
-    ++last_used_;
-    if (in_order_) {  // the element is for the oldest buffer; its id must say so
-      if (ABSL_PREDICT_FALSE(completed_ == avail_idx_)) {
-        ++bad_completions_;  // none outstanding
-        continue;
-      }
-      if (ABSL_PREDICT_TRUE(complete_oldest(out) == id)) {
-        *written = len;
-        return true;
-      }
-      ++bad_completions_;
-      out.reset();
-      continue;
-    }
-    if (ABSL_PREDICT_TRUE(id < ring_.size() && buffers_->chain(static_cast<uint16_t>(id)) != 0)) {
-      complete(static_cast<uint16_t>(id), out);
-      *written = len;
-      return true;
-    }
-    ++bad_completions_;  // not a buffer we made available: ignore it
-  }
-  return false;
-}
-
 size_t SplitQueue::free_used() {
   const RingRef<UsedRing> used_ring = used();
   const uint16_t end = used_ring.header().get<UsedHeader::IDX>();
@@ -123,7 +103,7 @@ size_t SplitQueue::free_used() {
   const uint32_t mask = ring_.mask();
   BufferTable& b = *buffers_;
   size_t freed = 0;
-  if (in_order_) {
+  if (mode_ != Mode::kAnyOrder) {
     // §2.7.9: the device may write only the batch's last element; the used
     // index says how many buffers, the element's id names the last of them.
     const uint16_t used = static_cast<uint16_t>(end - last_used_);
@@ -134,7 +114,15 @@ size_t SplitQueue::free_used() {
     Packet* const owned = b.packets();
     uint8_t* const chains = b.chains();
     uint16_t head = oldest_desc_, last = head, descriptors = 0;
-    for (uint16_t k = 0; k < count; ++k) {  // the oldest `count` buffers, in ring order
+    if (mode_ == Mode::kInOrderOne) {  // one descriptor each: `count` slots, in two runs at most
+      const uint16_t to_end = std::min<uint16_t>(count, static_cast<uint16_t>(size() - head));
+      Packet::reset_all({owned + head, to_end});  // sent: the buffers go home
+      Packet::reset_all({owned, static_cast<size_t>(count - to_end)});
+      descriptors = count;
+      last = static_cast<uint16_t>((head + count - 1) & mask);
+      head = static_cast<uint16_t>((head + count) & mask);
+    }
+    for (uint16_t k = 0; k < count && mode_ == Mode::kInOrder; ++k) {  // following the chains
       last = head;
       const uint8_t chain = chains[head];
       owned[head].reset();  // sent: the buffer goes home
@@ -156,8 +144,13 @@ size_t SplitQueue::free_used() {
       ++bad_completions_;  // not a buffer we made available: ignore it
       continue;
     }
-    Packet sent;
-    complete(static_cast<uint16_t>(id), sent);  // and `sent` frees its buffer
+    const uint16_t head = static_cast<uint16_t>(id);
+    const uint8_t chain = b.chain(head);
+    b.packet(head).reset();  // sent: the buffer goes home
+    if (chain > 1) b.give(b.link(head));
+    b.give(head);
+    b.chain(head) = 0;
+    room_ += chain;
     ++freed;
   }
   last_used_ = end;
@@ -183,7 +176,7 @@ PackedQueue::PackedQueue(DescriptorRing ring, bool event_idx, bool in_order)
     : ring_(std::move(ring)),
       buffers_(std::make_unique<BufferTable>(ring_.size())),
       event_idx_(event_idx),
-      in_order_(in_order),
+      mode_(in_order ? Mode::kInOrderOne : Mode::kAnyOrder),
       room_(static_cast<uint16_t>(ring_.size())) {}
 
 QueueAddresses PackedQueue::addresses() const {
@@ -196,8 +189,12 @@ QueueAddresses PackedQueue::addresses() const {
 // gets its flags last (publish()), so the device sees the batch at once.
 void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   BufferTable& b = *buffers_;
+  if (mode_ == Mode::kInOrderOne && segments.size() > 1) {
+    b.start_chains(next_used_, static_cast<uint16_t>(size() - room_));
+    mode_ = Mode::kInOrder;
+  }
   uint16_t id = next_avail_;  // IN_ORDER: the id is the position (§2.8.21)
-  if (in_order_)
+  if (mode_ != Mode::kAnyOrder)
     b.take_count(1);
   else
     id = b.take();
@@ -221,67 +218,11 @@ void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   room_ -= static_cast<uint16_t>(segments.size());
 }
 
-bool PackedQueue::next_used(Packet& out, uint32_t* written) {
-  for (;;) {
-    LayoutRef<PackedDesc> d(ring_.descriptor(next_used_));
-    if (in_order_ && batch_rest_ != 0) {  // used under a later buffer's descriptor (§2.8.21)
-      --batch_rest_;
-      complete_oldest(out);
-      *written = batch_rest_ == 0 ? batch_last_written_ : kUsedCompletely;
-      return true;
-    }
-    if ((d.get<PackedDesc::FLAGS>() & kAvailUsed) != used_flags()) return false;
-    dma_read_barrier();
-    const uint16_t id = d.get<PackedDesc::ID>();
-    if (in_order_) {  // for the buffer whose slot it took; its id must say so
-      if (ABSL_PREDICT_FALSE(room_ == size())) {
-        ++bad_completions_;  // none outstanding: forged, left where it is
-        return false;
-      }
-      // §2.8.21: naming a later outstanding one-descriptor buffer, it reports
-      // every buffer from its slot through that one.
-      const uint16_t at = next_used_, size = this->size();
-      const uint32_t ahead = id >= at ? id - at : id + size - at;
-      if (ahead != 0 && id < size && buffers_->chain(id) == 1 && buffers_->chain(at) == 1 &&
-          ahead < uint32_t{size} - room_) {
-        batch_rest_ = static_cast<uint16_t>(ahead);
-        batch_last_written_ = d.get<PackedDesc::LEN>();
-        complete_oldest(out);
-        *written = kUsedCompletely;
-        return true;
-      }
-      if (ABSL_PREDICT_TRUE(complete_oldest(out) == id)) {
-        *written = d.get<PackedDesc::LEN>();
-        return true;
-      }
-      ++bad_completions_;
-      out.reset();
-      continue;
-    }
-    const uint8_t chain = id < ring_.size() ? buffers_->chain(id) : 0;
-    const uint32_t next = next_used_ + (chain == 0 ? 1u : chain);
-    if (next >= ring_.size()) {
-      next_used_ = static_cast<uint16_t>(next - ring_.size()), used_flags_ ^= kAvailUsed;
-    } else {
-      next_used_ = static_cast<uint16_t>(next);
-    }
-    if (ABSL_PREDICT_TRUE(chain != 0)) {
-      *written = d.get<PackedDesc::LEN>();
-      BufferTable& b = *buffers_;
-      out.swap(b.packet(id));
-      b.give(id);
-      b.chain(id) = 0;
-      room_ += chain;
-      return true;
-    }
-    ++bad_completions_;  // not a buffer we made available: ignore it
-  }
-}
-
 // §2.8.7: each used buffer is one descriptor written back at the position of
 // the buffer's first; the next one follows its chain.
 size_t PackedQueue::free_used() {
-  if (in_order_) return free_used_in_order();
+  if (mode_ == Mode::kInOrderOne) return free_used_in_order<Mode::kInOrderOne>();
+  if (mode_ == Mode::kInOrder) return free_used_in_order<Mode::kInOrder>();
   const LayoutArray<PackedDesc> table(ring_.descriptors());
   const uint16_t size = this->size();
   uint16_t* const free_ids = buffers_->free_ids();
@@ -320,7 +261,9 @@ size_t PackedQueue::free_used() {
 // next batch's descriptor follows it. A bad id loses the batch's end: its
 // slot's buffer is freed, then the next used descriptor found further on
 // starts a batch, and (in order) every buffer before it was used too.
+template <Mode mode>
 size_t PackedQueue::free_used_in_order() {
+  constexpr bool one = mode == Mode::kInOrderOne;
   const LayoutArray<PackedDesc> table(ring_.descriptors());
   const uint16_t size = this->size();
   Packet* const owned = buffers_->packets();
@@ -331,12 +274,29 @@ size_t PackedQueue::free_used_in_order() {
   auto is_used = [&](uint16_t at, uint16_t used) {
     return (table[at].get<PackedDesc::FLAGS>() & kAvailUsed) == used;
   };
+  // How far `at` is past pos, in slots.
+  auto ahead_of_pos = [&](uint16_t at) {
+    return static_cast<uint16_t>(at >= pos ? at - pos : at + size - pos);
+  };
+  // Whether an outstanding buffer starts at `at`.
+  auto heads = [&](uint16_t at) { return one ? ahead_of_pos(at) < size - room : chains[at] != 0; };
   auto step = [&](uint16_t& at, uint16_t& used) {
-    at += chains[at];
-    if (at >= size) at -= size, used ^= kAvailUsed;
+    at = static_cast<uint16_t>(at + (one ? 1 : chains[at]));
+    if (at >= size) at = static_cast<uint16_t>(at - size), used ^= kAvailUsed;
   };
   // Frees the buffers from `pos` through `last` (or up to it, not `inclusive`).
   auto free_to = [&](uint16_t last, bool inclusive) {
+    if constexpr (one) {  // the slots in between, in at most two runs
+      const uint16_t count = static_cast<uint16_t>(ahead_of_pos(last) + inclusive);
+      const uint16_t to_end = std::min<uint16_t>(count, static_cast<uint16_t>(size - pos));
+      Packet::reset_all({owned + pos, to_end});  // sent: the buffers go home
+      Packet::reset_all({owned, static_cast<size_t>(count - to_end)});
+      room = static_cast<uint16_t>(room + count);
+      freed += count;
+      pos = static_cast<uint16_t>(pos + count);
+      if (pos >= size) pos = static_cast<uint16_t>(pos - size), flags ^= kAvailUsed;
+      return;
+    }
     while (chains[pos] != 0) {
       const uint16_t head = pos;
       if (!inclusive && head == last) return;
@@ -355,8 +315,8 @@ size_t PackedQueue::free_used_in_order() {
       // At most one lap: with the ring full, the chains lead back to pos.
       uint16_t at = pos, used = flags, walked = 0;
       do step(at, used);
-      while (chains[at] != 0 && !is_used(at, used) && ++walked < size);
-      if (chains[at] == 0 || walked >= size || at == pos) break;  // no later batch yet
+      while (heads(at) && !is_used(at, used) && ++walked < size);
+      if (!heads(at) || walked >= size || at == pos) break;  // no later batch yet
       free_to(at, false);
       lost_batch_end_ = false;
       if (freed == before) break;  // a used slot that heads no buffer: wait
@@ -364,8 +324,7 @@ size_t PackedQueue::free_used_in_order() {
     }
     dma_read_barrier();
     const uint16_t id = table[pos].get<PackedDesc::ID>();
-    const uint16_t ahead = static_cast<uint16_t>(id >= pos ? id - pos : id + size - pos);
-    lost_batch_end_ = !(id < size && chains[id] != 0 && ahead < size - room);
+    lost_batch_end_ = !(id < size && heads(id) && ahead_of_pos(id) < size - room);
     bad += lost_batch_end_;
     free_to(lost_batch_end_ ? pos : id, true);
     if (freed == before) break;  // a used slot that heads no buffer (a device bug): wait
@@ -374,23 +333,6 @@ size_t PackedQueue::free_used_in_order() {
   next_used_ = pos, used_flags_ = flags, room_ = room;
   bad_completions_ += bad;
   return freed;
-}
-
-// IN_ORDER, while a batch is being taken back (§2.8.21): its buffers still
-// to take, then one for each used descriptor after it.
-size_t PackedQueue::used_ready_batched(size_t max) const {
-  const LayoutArray<PackedDesc> table(ring_.descriptors());
-  const uint16_t size = this->size();
-  size_t n = std::min<size_t>(batch_rest_, max);
-  uint32_t at = next_used_ + uint32_t{batch_rest_};  // one-descriptor buffers
-  uint16_t flags = used_flags();
-  if (at >= size) at -= size, flags ^= kAvailUsed;
-  uint16_t pos = static_cast<uint16_t>(at);
-  while (n < max && (table[pos].get<PackedDesc::FLAGS>() & kAvailUsed) == flags) {
-    ++n;
-    if (++pos == size) pos = 0, flags ^= kAvailUsed;
-  }
-  return n;
 }
 
 void PackedQueue::disable_interrupts() { driver_event().set<PackedEvent::FLAGS>(kEventDisable); }

@@ -5,7 +5,7 @@
 //   q.add_all(packets, n, prepare);                     // fast path: one segment each
 //   if (q.publish()) transport.notify(index);           // once per batch; rarely notifies
 //   q.free_used();                                      // TX: sent buffers home, in bulk
-//   q.exchange_used(fresh, n, segment_of, on_used);     // RX: frames out, fresh buffers in
+//   q.take_used(out, max, on_used);                     // RX: frames out, in one pass
 //   while (q.next_used(packet, &len)) ...               // any completion, one at a time
 //
 // A buffer is a chain of up to kMaxSegments descriptors owned by one Packet.
@@ -20,7 +20,7 @@
 // A used id that is not the buffer due there is counted bad; that buffer is
 // still taken back (the device wrote over its slot), so the order holds.
 //
-// The fast paths (add_all, free_used, exchange_used) loop over many buffers
+// The fast paths (add_all, free_used, take_used) loop over many buffers
 // with the queue's state in locals: descriptor stores go through byte pointers,
 // which may alias anything, so state kept in members would be reloaded after
 // every store.
@@ -31,8 +31,10 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <type_traits>
 
 #include "absl/status/statusor.h"
+#include "mem/mempool.h"
 #include "mem/packet.h"
 #include "nic/ring.h"
 #include "nic/virtio/spec.h"
@@ -46,6 +48,29 @@ struct Segment {
   bool device_writes;
 };
 inline constexpr uint32_t kMaxSegments = 2;
+// The length take_used() and next_used() give for a buffer the device used
+// completely without writing its length: IN_ORDER on a packed ring, a buffer
+// it reported with a later one (§2.8.21).
+inline constexpr uint32_t kUsedCompletely = 0xFFFFFFFF;
+
+// What a queue keeps per buffer, by how the device gives buffers back; the
+// fast paths are compiled once for each.
+enum class Mode : uint8_t {
+  kAnyOrder,    // ids from a free list; chains[] holds each buffer's descriptor count
+  kInOrder,     // IN_ORDER, some buffer had more than one descriptor: chains[] as above
+  kInOrderOne,  // IN_ORDER, every buffer one descriptor so far: the outstanding
+                // buffers are the slots from the oldest on; chains[] unused
+};
+// Calls f(std::integral_constant<Mode, m>{}): one compiled path per mode.
+template <typename F>
+decltype(auto) by_mode(Mode m, F&& f) {
+  switch (m) {
+    case Mode::kAnyOrder: return f(std::integral_constant<Mode, Mode::kAnyOrder>{});
+    case Mode::kInOrder: return f(std::integral_constant<Mode, Mode::kInOrder>{});
+    case Mode::kInOrderOne: break;
+  }
+  return f(std::integral_constant<Mode, Mode::kInOrderOne>{});
+}
 
 // Free buffer ids and what each id owns; shared by both queue types. The
 // arrays are open to the queues' fast paths, which copy the pointers to locals.
@@ -64,6 +89,17 @@ class BufferTable {
   uint16_t& link(uint16_t id) { return link_[id]; }   // split: the chain's second descriptor
   uint16_t size() const { return size_; }
   void release_packets();
+  // IN_ORDER refill: fresh packets from `pool` into the n slots from `first`
+  // on (in two runs when they wrap around); how many the pool gave.
+  size_t alloc_run(Mempool& pool, uint16_t first, uint16_t n) {
+    const uint16_t to_end = std::min<uint16_t>(n, static_cast<uint16_t>(size_ - first));
+    size_t got = pool.alloc_bulk(packets_.get() + first, to_end);
+    if (got == to_end && n > to_end) got += pool.alloc_bulk(packets_.get(), n - to_end);
+    return got;
+  }
+  // Leaving Mode::kInOrderOne: chains[] from here on, 1 for the `count`
+  // outstanding one-descriptor buffers from slot `first` on, 0 elsewhere.
+  void start_chains(uint16_t first, uint16_t count);
 
   // Raw views for the fast paths; `free_count` is written back by the caller.
   uint16_t* free_ids() const { return free_.get(); }
@@ -97,7 +133,14 @@ class SplitQueue {
   // skip the packet (it deals with it). Returns how many it looked at.
   template <typename Prepare>
   size_t add_all(Packet* packets, size_t n, Prepare prepare) {
-    return in_order_ ? add<true>(packets, n, prepare) : add<false>(packets, n, prepare);
+    return by_mode(mode_, [&](auto m) { return add<m.value>(packets, n, prepare); });
+  }
+  // Fresh one-segment buffers from `pool` into every free slot (RX refill):
+  // segment_of(const Packet&) gives each one's segment. Returns how many;
+  // fewer when the pool runs dry (the next call goes on).
+  template <typename SegmentOf>
+  size_t fill(Mempool& pool, SegmentOf segment_of) {
+    return by_mode(mode_, [&](auto m) { return fill_in<m.value>(pool, segment_of); });
   }
   // Makes the buffers added since the last call visible to the device; true
   // when the device asked to be notified of them (§2.7.10).
@@ -114,26 +157,29 @@ class SplitQueue {
       return need_event(used().trailer().get<UsedTrailer::AVAIL_EVENT>(), new_idx, old_idx);
     return !(used().header().get<UsedHeader::FLAGS>() & kUsedNoNotify);
   }
-  // The next used buffer: swaps its packet into `out` (empty) and gives the
-  // length the device wrote. False when there is none.
-  bool next_used(Packet& out, uint32_t* written);
+  // Takes used buffers in the order the device used them, until `max` are
+  // delivered or none is left: each one's packet moves into the next of
+  // out[0..max) and on_used(Packet&, uint32_t written) says whether to keep
+  // it (false: the packet is freed and its place taken by the next one). A
+  // completion naming no buffer made available is counted in
+  // bad_completions() and skipped; IN_ORDER, one that is not for the oldest
+  // buffer still takes that buffer back (the device wrote over its slot) but
+  // delivers nothing. Returns how many were kept.
+  template <typename OnUsed>
+  size_t take_used(Packet* out, size_t max, OnUsed on_used) {
+    if (mode_ == Mode::kInOrderOne) return take_in_order(out, max, on_used);
+    return mode_ == Mode::kInOrder ? take<true>(out, max, on_used) : take<false>(out, max, on_used);
+  }
+  // The next used buffer: its packet into `out` (empty) and the length the
+  // device wrote. False when there is none.
+  bool next_used(Packet& out, uint32_t* written) {
+    return take_used(&out, 1, [&](Packet&, uint32_t w) {
+             *written = w;
+             return true;
+           }) == 1;
+  }
   // Frees the packets of all used buffers (TX); returns how many.
   size_t free_used();
-  // Used buffers ready now, at most `max` (one-descriptor buffers).
-  size_t used_ready(size_t max) const {
-    const uint16_t ready =
-        static_cast<uint16_t>(used().header().get<UsedHeader::IDX>() - last_used_);
-    return std::min<size_t>(ready, max);
-  }
-  // Takes n <= used_ready() used one-descriptor buffers (RX): the k-th one's
-  // packet swaps places with fresh[k], which goes to the device under the same
-  // id as segment_of(it); then on_used(fresh[k], written). For an element
-  // with a bad id, fresh[k] is freed and on_used gets it empty.
-  template <typename SegmentOf, typename OnUsed>
-  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
-    if (in_order_) return exchange<true>(fresh, n, segment_of, on_used);
-    exchange<false>(fresh, n, segment_of, on_used);
-  }
   // Asks the device for no interrupts (safenic polls).
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
@@ -142,33 +188,52 @@ class SplitQueue {
  private:
   SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_off, bool event_idx,
              bool in_order);
-  // add_all() and exchange_used(), one loop for each mode.
-  template <bool in_order, typename Prepare>
+  // The avail side in locals while a fast path adds one-descriptor buffers
+  // (see the top of this file); finish() writes it back.
+  class Adder {
+   public:
+    explicit Adder(SplitQueue& q)
+        : q_(q),
+          table_(q.ring_.descriptors()),
+          avail_(q.avail()),
+          mask_(static_cast<uint16_t>(q.ring_.mask())),
+          idx_(q.avail_idx_),
+          next_desc_(q.next_desc_) {}
+    // IN_ORDER: the descriptor (and id) the k-th next buffer takes (§2.7.9).
+    uint16_t in_order_id(size_t k) const { return static_cast<uint16_t>((next_desc_ + k) & mask_); }
+    // Buffer `id`, one descriptor, into the next avail ring entry.
+    void put(uint16_t id, const Segment& s) {
+      table_[id].set<SplitDesc::ADDR>(s.iova).set<SplitDesc::LEN>(s.len).set<SplitDesc::FLAGS>(
+          s.device_writes ? kDescWrite : 0);
+      avail_.entry(idx_++ & mask_).set<AvailEntry::ID>(id);
+    }
+    // Writes the state back; how many buffers were put.
+    uint16_t finish(bool in_order) {
+      const uint16_t added = static_cast<uint16_t>(idx_ - q_.avail_idx_);
+      q_.avail_idx_ = idx_;
+      if (in_order) q_.next_desc_ = in_order_id(added);
+      q_.room_ = static_cast<uint16_t>(q_.room_ - added);
+      return added;
+    }
+
+   private:
+    SplitQueue& q_;
+    const LayoutArray<SplitDesc> table_;
+    const RingRef<AvailRing> avail_;
+    const uint16_t mask_;
+    uint16_t idx_;
+    const uint16_t next_desc_;
+  };
+  // add_all(), fill() and take_used(), one loop for each mode.
+  template <Mode mode, typename Prepare>
   size_t add(Packet* packets, size_t n, Prepare prepare);
-  template <bool in_order, typename SegmentOf, typename OnUsed>
-  void exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
-  // IN_ORDER: takes back the oldest buffer (its packet into `out`); its head.
-  uint16_t complete_oldest(Packet& out) {
-    BufferTable& b = *buffers_;
-    const uint16_t head = oldest_desc_;
-    const uint8_t chain = b.chain(head);
-    out.swap(b.packet(head));
-    b.chain(head) = 0;
-    b.give_count(chain);
-    room_ += chain;
-    oldest_desc_ = static_cast<uint16_t>((head + chain) & ring_.mask());
-    ++completed_;
-    return head;
-  }
-  void complete(uint16_t head, Packet& out) {
-    BufferTable& b = *buffers_;
-    const uint8_t chain = b.chain(head);
-    out.swap(b.packet(head));
-    if (chain > 1) b.give(b.link(head));
-    b.give(head);
-    b.chain(head) = 0;
-    room_ += chain;
-  }
+  template <Mode mode, typename SegmentOf>
+  size_t fill_in(Mempool& pool, SegmentOf segment_of);
+  template <bool in_order, typename OnUsed>
+  size_t take(Packet* out, size_t max, OnUsed on_used);
+  // take_used() in Mode::kInOrderOne: no chains to follow.
+  template <typename OnUsed>
+  size_t take_in_order(Packet* out, size_t max, OnUsed on_used);
   RingRef<AvailRing> avail() const { return {ring_.descriptors() + avail_off_, ring_.size()}; }
   RingRef<UsedRing> used() const { return {ring_.descriptors() + used_off_, ring_.size()}; }
 
@@ -176,7 +241,7 @@ class SplitQueue {
   std::unique_ptr<BufferTable> buffers_;
   uint32_t avail_off_ = 0, used_off_ = 0;
   bool event_idx_ = false;
-  bool in_order_ = false;
+  Mode mode_ = Mode::kAnyOrder;
   uint16_t next_desc_ = 0;      // IN_ORDER: the next buffer's first descriptor
   uint16_t oldest_desc_ = 0;    // IN_ORDER: the oldest outstanding buffer's
   uint16_t completed_ = 0;      // IN_ORDER: buffers taken back (an avail index)
@@ -197,7 +262,14 @@ class PackedQueue {
   void add(Packet& p, std::initializer_list<Segment> segments);
   template <typename Prepare>
   size_t add_all(Packet* packets, size_t n, Prepare prepare) {
-    return in_order_ ? add<true>(packets, n, prepare) : add<false>(packets, n, prepare);
+    return by_mode(mode_, [&](auto m) { return add<m.value>(packets, n, prepare); });
+  }
+  // Fresh one-segment buffers from `pool` into every free slot (RX refill):
+  // segment_of(const Packet&) gives each one's segment. Returns how many;
+  // fewer when the pool runs dry (the next call goes on).
+  template <typename SegmentOf>
+  size_t fill(Mempool& pool, SegmentOf segment_of) {
+    return by_mode(mode_, [&](auto m) { return fill_in<m.value>(pool, segment_of); });
   }
   // Makes the descriptors added since the last call visible to the device
   // (§2.8.6: the first one's flags last, so it sees the batch at once); true
@@ -221,32 +293,21 @@ class PackedQueue {
     const uint16_t new_idx = next_avail_;
     return need_event(event_idx, new_idx, static_cast<uint16_t>(new_idx - added));
   }
-  // The next used buffer and the bytes the device wrote into it, or
-  // kUsedCompletely: IN_ORDER, a buffer the device reported with a later one
-  // (§2.8.21), whose device-writable bytes it all used.
-  bool next_used(Packet& out, uint32_t* written);
-  static constexpr uint32_t kUsedCompletely = 0xFFFFFFFF;
+  // As SplitQueue::take_used. IN_ORDER (§2.8.21) a used descriptor may
+  // stand for a batch of buffers, naming its last: the others are delivered
+  // with kUsedCompletely.
+  template <typename OnUsed>
+  size_t take_used(Packet* out, size_t max, OnUsed on_used) {
+    if (mode_ == Mode::kInOrderOne) return take_in_order(out, max, on_used);
+    return mode_ == Mode::kInOrder ? take<true>(out, max, on_used) : take<false>(out, max, on_used);
+  }
+  bool next_used(Packet& out, uint32_t* written) {
+    return take_used(&out, 1, [&](Packet&, uint32_t w) {
+             *written = w;
+             return true;
+           }) == 1;
+  }
   size_t free_used();
-  size_t used_ready(size_t max) const {
-    // IN_ORDER (§2.8.21): a used descriptor may stand for a batch of
-    // buffers. Counted as one here (so at least as many buffers are used as
-    // this says), the rest of its batch is taken back by the next calls.
-    if (ABSL_PREDICT_FALSE(batch_rest_ != 0)) return used_ready_batched(max);
-    const LayoutArray<PackedDesc> table(ring_.descriptors());
-    const uint16_t size = this->size();
-    uint16_t pos = next_used_, flags = used_flags();
-    size_t n = 0;
-    while (n < max && (table[pos].get<PackedDesc::FLAGS>() & kAvailUsed) == flags) {
-      ++n;
-      if (++pos == size) pos = 0, flags ^= kAvailUsed;
-    }
-    return n;
-  }
-  template <typename SegmentOf, typename OnUsed>
-  void exchange_used(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
-    if (in_order_) return exchange<true>(fresh, n, segment_of, on_used);
-    exchange<false>(fresh, n, segment_of, on_used);
-  }
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
   void release_packets() { buffers_->release_packets(); }
@@ -254,26 +315,64 @@ class PackedQueue {
  private:
   static constexpr uint16_t kAvailUsed = kPackedAvail | kPackedUsed;
   PackedQueue(DescriptorRing ring, bool event_idx, bool in_order);
-  // add_all() and exchange_used(), one loop for each mode.
-  template <bool in_order, typename Prepare>
+  // The avail side in locals while a fast path adds one-descriptor buffers
+  // (see the top of this file); finish() writes it back.
+  class Adder {
+   public:
+    explicit Adder(PackedQueue& q)
+        : q_(q),
+          table_(q.ring_.descriptors()),
+          size_(q.size()),
+          pos_(q.next_avail_),
+          wrap_flags_(q.avail_flags_),
+          pending_(q.pending_),
+          first_(q.first_pending_),
+          first_flags_(q.pending_flags_) {}
+    uint16_t pos() const { return pos_; }
+    // Whether the next descriptor is the first since publish(), which then
+    // writes its flags, last, so the device sees the batch at once (§2.8.6).
+    bool first() const { return pending_ == 0; }
+    // Buffer `id` at the next position; put<true> for the first (see first()).
+    template <bool first>
+    void put(uint16_t id, const Segment& s) {
+      const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags_;
+      LayoutRef<PackedDesc> d = table_[pos_];
+      d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
+      if constexpr (first) {
+        first_ = pos_, first_flags_ = flags;
+      } else {
+        d.set<PackedDesc::FLAGS>(flags);
+      }
+      ++pending_;
+      if (++pos_ == size_) pos_ = 0, wrap_flags_ ^= kAvailUsed;
+    }
+    // Writes the state back; how many buffers were put.
+    uint16_t finish() {
+      const uint16_t added = static_cast<uint16_t>(pending_ - q_.pending_);
+      q_.next_avail_ = pos_, q_.avail_flags_ = wrap_flags_;
+      q_.pending_ = pending_, q_.first_pending_ = first_, q_.pending_flags_ = first_flags_;
+      q_.room_ = static_cast<uint16_t>(q_.room_ - added);
+      return added;
+    }
+
+   private:
+    PackedQueue& q_;
+    const LayoutArray<PackedDesc> table_;
+    const uint16_t size_;
+    uint16_t pos_, wrap_flags_, pending_, first_, first_flags_;
+  };
+  // add_all(), fill() and take_used(), one loop for each mode.
+  template <Mode mode, typename Prepare>
   size_t add(Packet* packets, size_t n, Prepare prepare);
-  template <bool in_order, typename SegmentOf, typename OnUsed>
-  void exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used);
+  template <Mode mode, typename SegmentOf>
+  size_t fill_in(Mempool& pool, SegmentOf segment_of);
+  template <bool in_order, typename OnUsed>
+  size_t take(Packet* out, size_t max, OnUsed on_used);
+  // take_used() in Mode::kInOrderOne: no chains to follow.
+  template <typename OnUsed>
+  size_t take_in_order(Packet* out, size_t max, OnUsed on_used);
+  template <Mode mode>
   size_t free_used_in_order();
-  size_t used_ready_batched(size_t max) const;
-  // IN_ORDER: takes back the buffer at next_used_ (its packet into `out`).
-  uint16_t complete_oldest(Packet& out) {
-    BufferTable& b = *buffers_;
-    const uint16_t head = next_used_;
-    const uint8_t chain = b.chain(head);
-    out.swap(b.packet(head));
-    b.chain(head) = 0;
-    b.give_count(1);
-    room_ += chain;
-    next_used_ = static_cast<uint16_t>(head + chain);
-    if (next_used_ >= size()) next_used_ -= size(), used_flags_ ^= kAvailUsed;
-    return head;
-  }
   // §2.8.14: the driver's event suppression structure, then the device's.
   LayoutRef<PackedEvent> driver_event() const { return LayoutArray<PackedEvent>(ring_.extra())[0]; }
   LayoutRef<PackedEvent> device_event() const { return LayoutArray<PackedEvent>(ring_.extra())[1]; }
@@ -286,7 +385,7 @@ class PackedQueue {
   DescriptorRing ring_;
   std::unique_ptr<BufferTable> buffers_;
   bool event_idx_ = false;
-  bool in_order_ = false;
+  Mode mode_ = Mode::kAnyOrder;
   bool lost_batch_end_ = false;  // IN_ORDER: a bad used id hid where its batch ended
   // IN_ORDER receive (§2.8.21): one used descriptor may stand for a batch,
   // naming its last buffer; the buffers from next_used_ still to take back
@@ -307,202 +406,388 @@ class PackedQueue {
 
 // ---- fast paths (inline) ---------------------------------------------------
 
-template <bool in_order, typename Prepare>
+template <Mode mode, typename Prepare>
 size_t SplitQueue::add(Packet* packets, size_t n, Prepare prepare) {
-  const LayoutArray<SplitDesc> table(ring_.descriptors());
-  const RingRef<AvailRing> avail = this->avail();
-  const uint16_t mask = static_cast<uint16_t>(ring_.mask());
+  Adder adder(*this);
   uint16_t* const free_ids = buffers_->free_ids();
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
   uint16_t free_count = buffers_->free_count();
-  uint16_t idx = avail_idx_, next_desc = next_desc_;
   // A buffer takes one descriptor and one id, and there are at least as many
   // free ids as free descriptors: room alone bounds the loop.
   n = std::min<size_t>(n, room_);
-  size_t k = 0;
+  size_t k = 0, added = 0;
   for (; k < n; ++k) {
     Segment s;
     if (!prepare(packets[k], s)) continue;
-    const uint16_t id = in_order ? next_desc : free_ids[free_count - 1];
-    --free_count;
-    if constexpr (in_order) next_desc = (next_desc + 1) & mask;
-    table[id].set<SplitDesc::ADDR>(s.iova).set<SplitDesc::LEN>(s.len).set<SplitDesc::FLAGS>(
-        s.device_writes ? kDescWrite : 0);
-    chains[id] = 1;
+    // IN_ORDER: the next descriptor in ring order, and only free ids' count is kept.
+    const uint16_t id =
+        mode != Mode::kAnyOrder ? adder.in_order_id(added++) : free_ids[--free_count];
+    adder.put(id, s);
+    if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
     owned[id].swap(packets[k]);
-    avail.entry(idx++ & mask).set<AvailEntry::ID>(id);
   }
-  room_ -= static_cast<uint16_t>(buffers_->free_count() - free_count);
-  buffers_->set_free_count(free_count);
-  avail_idx_ = idx;
-  if constexpr (in_order) next_desc_ = next_desc;
+  const uint16_t put = adder.finish(mode != Mode::kAnyOrder);
+  if constexpr (mode == Mode::kAnyOrder) {
+    buffers_->set_free_count(free_count);
+  } else {
+    buffers_->take_count(put);
+  }
   return k;
 }
 
-template <bool in_order, typename SegmentOf, typename OnUsed>
-void SplitQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
-  dma_read_barrier();  // the elements after the index (read by used_ready)
-  const LayoutArray<SplitDesc> table(ring_.descriptors());
-  const RingRef<AvailRing> avail = this->avail();
+template <Mode mode, typename SegmentOf>
+size_t SplitQueue::fill_in(Mempool& pool, SegmentOf segment_of) {
+  Adder adder(*this);
+  uint16_t* const free_ids = buffers_->free_ids();
+  Packet* const owned = buffers_->packets();
+  uint8_t* const chains = buffers_->chains();
+  const uint16_t free_count = buffers_->free_count();
+  // Fresh packets into the slots of the ids the next buffers take: IN_ORDER
+  // the descriptors from the next on, else the free ids from the last one back.
+  auto id_of = [&](size_t k) -> uint16_t {
+    if constexpr (mode == Mode::kAnyOrder) return free_ids[free_count - 1 - k];
+    return adder.in_order_id(k);
+  };
+  size_t n;
+  if constexpr (mode == Mode::kAnyOrder) {
+    n = pool.alloc_each(room_, [&](size_t k) -> Packet& { return owned[id_of(k)]; });
+  } else {
+    n = buffers_->alloc_run(pool, adder.in_order_id(0), room_);
+  }
+  for (size_t k = 0; k < n; ++k) {
+    const uint16_t id = id_of(k);
+    adder.put(id, segment_of(owned[id]));
+    if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
+  }
+  const uint16_t added = adder.finish(mode != Mode::kAnyOrder);
+  if constexpr (mode == Mode::kAnyOrder) {
+    buffers_->set_free_count(static_cast<uint16_t>(free_count - added));
+  } else {
+    buffers_->take_count(added);
+  }
+  return added;
+}
+
+template <bool in_order, typename OnUsed>
+size_t SplitQueue::take(Packet* out, size_t max, OnUsed on_used) {
   const RingRef<UsedRing> used = this->used();
+  const uint16_t end = used.header().get<UsedHeader::IDX>();
+  uint16_t last = last_used_;
+  if (last == end) return 0;
+  dma_read_barrier();  // the elements after the index
   const uint16_t mask = static_cast<uint16_t>(ring_.mask());
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
-  uint16_t idx = avail_idx_, last = last_used_;
-  uint16_t oldest = oldest_desc_, next_desc = next_desc_, completed = completed_;
+  uint16_t* const free_ids = buffers_->free_ids();
+  uint16_t free_count = buffers_->free_count();
+  uint16_t room = room_, oldest = oldest_desc_, completed = completed_;
+  const uint16_t size = this->size();
   uint64_t bad = 0;
-  for (size_t k = 0; k < n; ++k) {
+  size_t k = 0;
+  while (k < max && last != end) {
     const LayoutView<UsedElem> elem = used.entry(last++ & mask);
-    const uint32_t used_id = elem.get<UsedElem::ID>();
-    uint32_t written = elem.get<UsedElem::LEN>();
-    Packet& p = fresh[k];
-    // IN_ORDER: the element is for the oldest buffer; its id must say so.
-    const uint32_t head = in_order ? oldest : used_id;
-    if (ABSL_PREDICT_FALSE(head > mask || chains[head] != 1)) {
-      ++bad;  // not a one-descriptor buffer we made available: ignore it
-      p.reset();
-      on_used(p, 0);
-      continue;
-    }
-    uint16_t id = static_cast<uint16_t>(head);
-    owned[id].swap(p);         // the frame comes out, the fresh buffer takes its place
-    if constexpr (in_order) {  // the fresh buffer goes to the next descriptor in ring order
-      oldest = (oldest + 1) & mask;
-      ++completed;
-      if (ABSL_PREDICT_FALSE(next_desc != head)) {  // with a full ring, the same
-        owned[next_desc].swap(owned[head]);
-        chains[head] = 0, chains[next_desc] = 1, id = next_desc;
+    const uint32_t id = elem.get<UsedElem::ID>();
+    const uint32_t written = elem.get<UsedElem::LEN>();
+    uint16_t head;
+    bool named = true;  // the element names the buffer it takes back
+    if constexpr (in_order) {
+      // The element is for the oldest buffer; its id must say so.
+      if (ABSL_PREDICT_FALSE(room == size)) {
+        ++bad;  // none outstanding
+        continue;
       }
-      next_desc = (next_desc + 1) & mask;
-      if (ABSL_PREDICT_FALSE(used_id != head)) ++bad, p.reset();  // dropped, counted here
+      head = oldest;
+      named = id == head;
+      oldest = (oldest + chains[head]) & mask;
+      ++completed;
+      free_count = static_cast<uint16_t>(free_count + chains[head]);
+    } else {
+      if (ABSL_PREDICT_FALSE(id > mask || chains[id] == 0)) {
+        ++bad;  // not a buffer we made available: ignore it
+        continue;
+      }
+      head = static_cast<uint16_t>(id);
+      if (chains[head] > 1) free_ids[free_count++] = buffers_->link(head);
+      free_ids[free_count++] = head;
     }
-    const Segment s = segment_of(owned[id]);
-    table[id].set<SplitDesc::ADDR>(s.iova).set<SplitDesc::LEN>(s.len).set<SplitDesc::FLAGS>(
-        s.device_writes ? kDescWrite : 0);
-    avail.entry(idx++ & mask).set<AvailEntry::ID>(id);
-    on_used(p, written);
+    room = static_cast<uint16_t>(room + chains[head]);
+    chains[head] = 0;
+    Packet& p = out[k];
+    p.swap(owned[head]);
+    if (ABSL_PREDICT_TRUE(named) && on_used(p, written)) {
+      ++k;
+    } else {
+      bad += !named;
+      p.reset();
+    }
   }
-  bad_completions_ += bad;  // each frees nothing: the queue goes on one buffer short
-  avail_idx_ = idx;
-  last_used_ = last;
-  if constexpr (in_order) oldest_desc_ = oldest, next_desc_ = next_desc, completed_ = completed;
+  bad_completions_ += bad;
+  buffers_->set_free_count(free_count);
+  last_used_ = last, room_ = room;
+  if constexpr (in_order) oldest_desc_ = oldest, completed_ = completed;
+  return k;
 }
 
-template <bool in_order, typename Prepare>
+// §2.7.9 with every buffer one descriptor: the outstanding buffers are the
+// descriptors from oldest_desc_ on, and each used element is for the oldest.
+template <typename OnUsed>
+size_t SplitQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
+  const RingRef<UsedRing> used = this->used();
+  const uint16_t end = used.header().get<UsedHeader::IDX>();
+  uint16_t last = last_used_;
+  if (last == end) return 0;
+  dma_read_barrier();  // the elements after the index
+  const uint16_t mask = static_cast<uint16_t>(ring_.mask());
+  Packet* const owned = buffers_->packets();
+  const uint16_t outstanding = static_cast<uint16_t>(size() - room_);
+  const uint16_t ready = static_cast<uint16_t>(end - last);
+  // Buffers taken back may be dropped, so fewer than `max` may be kept.
+  const size_t limit = std::min<size_t>({max, ready, outstanding});
+  uint16_t oldest = oldest_desc_;
+  uint64_t bad = 0;
+  size_t k = 0;
+  for (size_t taken = 0; taken < limit; ++taken) {
+    const LayoutView<UsedElem> elem = used.entry(last++ & mask);
+    const uint32_t id = elem.get<UsedElem::ID>();
+    const uint32_t written = elem.get<UsedElem::LEN>();
+    Packet& p = out[k];
+    p.swap(owned[oldest]);
+    const bool named = id == oldest;  // the element is for the oldest buffer
+    oldest = (oldest + 1) & mask;
+    if (ABSL_PREDICT_TRUE(named) && on_used(p, written)) {
+      ++k;
+    } else {
+      bad += !named;
+      p.reset();
+    }
+  }
+  const uint16_t taken = static_cast<uint16_t>(last - last_used_);
+  if (ABSL_PREDICT_FALSE(taken == outstanding && last != end)) {
+    bad += static_cast<uint16_t>(end - last);  // more elements than buffers: these name none
+    last = end;
+  }
+  bad_completions_ += bad;
+  buffers_->give_count(taken);
+  room_ = static_cast<uint16_t>(room_ + taken);
+  completed_ = static_cast<uint16_t>(completed_ + taken);
+  oldest_desc_ = oldest, last_used_ = last;
+  return k;
+}
+
+template <Mode mode, typename Prepare>
 size_t PackedQueue::add(Packet* packets, size_t n, Prepare prepare) {
-  const LayoutArray<PackedDesc> table(ring_.descriptors());
-  const uint16_t size = this->size();
+  Adder adder(*this);
   uint16_t* const free_ids = buffers_->free_ids();
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
   uint16_t free_count = buffers_->free_count();
-  uint16_t pos = next_avail_, pending = pending_, first = first_pending_,
-           first_flags = pending_flags_, wrap_flags = avail_flags();
+  // False when prepare() refuses the packet.
+  auto add_one = [&](auto first, Packet& p) {
+    Segment s;
+    if (!prepare(p, s)) return false;
+    // IN_ORDER: the id is the position (§2.8.21), and only free ids' count is kept.
+    const uint16_t id = mode != Mode::kAnyOrder ? adder.pos() : free_ids[--free_count];
+    adder.template put<first()>(id, s);
+    if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
+    owned[id].swap(p);
+    return true;
+  };
   // A buffer takes one descriptor and one id, and there are at least as many
   // free ids as free descriptors: room alone bounds the loop.
   n = std::min<size_t>(n, room_);
   size_t k = 0;
-  for (; k < n; ++k) {
-    Segment s;
-    if (!prepare(packets[k], s)) continue;
-    const uint16_t id = in_order ? pos : free_ids[free_count - 1];  // IN_ORDER: id = position
-    --free_count;
-    const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags;
-    LayoutRef<PackedDesc> d = table[pos];
-    d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
-    if (pending++ == 0) {
-      first = pos, first_flags = flags;  // written last, by publish()
-    } else {
-      d.set<PackedDesc::FLAGS>(flags);
-    }
-    if (++pos == size) pos = 0, wrap_flags ^= kAvailUsed;
-    chains[id] = 1;
-    owned[id].swap(packets[k]);
+  if (adder.first()) {
+    while (k < n && !add_one(std::true_type{}, packets[k])) ++k;
+    k += k < n;
   }
-  room_ -= static_cast<uint16_t>(buffers_->free_count() - free_count);
-  buffers_->set_free_count(free_count);
-  next_avail_ = pos, avail_flags_ = wrap_flags;
-  pending_ = pending, first_pending_ = first, pending_flags_ = first_flags;
+  for (; k < n; ++k) add_one(std::false_type{}, packets[k]);
+  const uint16_t added = adder.finish();
+  if constexpr (mode == Mode::kAnyOrder) {
+    buffers_->set_free_count(free_count);
+  } else {
+    buffers_->take_count(added);
+  }
   return k;
 }
 
-template <bool in_order, typename SegmentOf, typename OnUsed>
-void PackedQueue::exchange(Packet* fresh, size_t n, SegmentOf segment_of, OnUsed on_used) {
-  dma_read_barrier();  // ids and lengths after the flags (read by used_ready)
+template <Mode mode, typename SegmentOf>
+size_t PackedQueue::fill_in(Mempool& pool, SegmentOf segment_of) {
+  Adder adder(*this);
+  uint16_t* const free_ids = buffers_->free_ids();
+  Packet* const owned = buffers_->packets();
+  uint8_t* const chains = buffers_->chains();
+  uint16_t free_count = buffers_->free_count();
+  // Fresh packets into the slots of the ids the next buffers take: IN_ORDER
+  // the positions from the next on (id = position), else the free ids from
+  // the last one back.
+  size_t n;
+  if constexpr (mode == Mode::kAnyOrder) {
+    n = pool.alloc_each(room_,
+                        [&](size_t k) -> Packet& { return owned[free_ids[free_count - 1 - k]]; });
+  } else {
+    n = buffers_->alloc_run(pool, adder.pos(), room_);
+  }
+  auto put = [&](auto first, size_t k) {
+    const uint16_t id = mode == Mode::kAnyOrder ? free_ids[free_count - 1 - k] : adder.pos();
+    adder.template put<first()>(id, segment_of(owned[id]));
+    if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
+  };
+  size_t k = 0;
+  if (n != 0 && adder.first()) put(std::true_type{}, k++);
+  for (; k < n; ++k) put(std::false_type{}, k);
+  const uint16_t added = adder.finish();
+  if constexpr (mode == Mode::kAnyOrder) {
+    buffers_->set_free_count(static_cast<uint16_t>(free_count - added));
+  } else {
+    buffers_->take_count(added);
+  }
+  return added;
+}
+
+template <bool in_order, typename OnUsed>
+size_t PackedQueue::take(Packet* out, size_t max, OnUsed on_used) {
   const LayoutArray<PackedDesc> table(ring_.descriptors());
   const uint16_t size = this->size();
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
-  uint16_t used_pos = next_used_, used_flags = this->used_flags();
-  uint16_t pos = next_avail_, pending = pending_, first = first_pending_,
-           first_flags = pending_flags_, wrap_flags = avail_flags();
-  uint64_t bad = 0;
+  uint16_t* const free_ids = buffers_->free_ids();
+  uint16_t free_count = buffers_->free_count();
+  uint16_t pos = next_used_, flags = used_flags(), room = room_;
   uint16_t batch_rest = batch_rest_;
-  for (size_t k = 0; k < n; ++k) {
-    uint16_t used_id;
+  uint64_t bad = 0;
+  size_t k = 0;
+  while (k < max && room != size) {
+    uint16_t head;
     uint32_t written;
+    bool named = true;  // the descriptor names the buffer it takes back
     if (in_order && ABSL_PREDICT_FALSE(batch_rest != 0)) {
       // A buffer a batch's descriptor stands for (§2.8.21): its own slot was
       // skipped; used completely unless it is the batch's last.
-      used_id = used_pos;
-      written = --batch_rest == 0 ? batch_last_written_ : segment_of(owned[used_pos]).len;
+      head = pos;
+      written = --batch_rest == 0 ? batch_last_written_ : kUsedCompletely;
     } else {
-      const LayoutView<PackedDesc> u = table[used_pos];
-      used_id = u.get<PackedDesc::ID>();
-      written = u.get<PackedDesc::LEN>();
-    }
-    // IN_ORDER: the descriptor is for the buffer whose slot it took (§2.8.21).
-    const uint16_t head = in_order ? used_pos : used_id;
-    if (++used_pos == size) used_pos = 0, used_flags ^= kAvailUsed;
-    Packet& p = fresh[k];
-    if (ABSL_PREDICT_FALSE(head >= size || chains[head] != 1)) {
-      ++bad;  // not a one-descriptor buffer we made available: ignore it
-      p.reset();
-      on_used(p, 0);
-      continue;
-    }
-    uint16_t id = head;
-    owned[id].swap(p);         // the frame comes out, the fresh buffer takes its place
-    if constexpr (in_order) {  // the fresh buffer's id is its new position (with a full ring, the
-                               // same)
-      if (ABSL_PREDICT_FALSE(pos != head)) {
-        owned[pos].swap(owned[head]);
-        chains[head] = 0, chains[pos] = 1, id = pos;
-      }
-      if (ABSL_PREDICT_FALSE(used_id != head)) {
-        // §2.8.21: naming a later outstanding buffer, the descriptor stands
-        // for every buffer from its slot through that one, all but the last
-        // used completely. Naming anything else, it is a bad completion
-        // (the buffer in its slot is taken back, the frame dropped).
-        const uint32_t ahead = used_id > head ? used_id - head : used_id + size - head;
-        const uint32_t outstanding = size - room_;  // constant here: each buffer out is replaced
-        if (used_id < size && chains[used_id] == 1 && ahead < outstanding - k) {
-          batch_rest = static_cast<uint16_t>(ahead);
-          batch_last_written_ = written;
-          written = segment_of(p).len;
-        } else {
-          ++bad, p.reset();
+      const LayoutView<PackedDesc> d = table[pos];
+      if ((d.get<PackedDesc::FLAGS>() & kAvailUsed) != flags) break;
+      dma_read_barrier();  // the id and length after the flags
+      const uint16_t id = d.get<PackedDesc::ID>();
+      written = d.get<PackedDesc::LEN>();
+      if constexpr (in_order) {
+        // For the buffer whose slot it took (§2.8.21); naming a later
+        // outstanding one-descriptor buffer, it stands for every buffer from
+        // its slot through that one, all but the last used completely.
+        // Naming anything else, it is a bad completion: the buffer in its
+        // slot is taken back, the frame dropped.
+        head = pos;
+        if (ABSL_PREDICT_FALSE(id != pos)) {
+          const uint32_t ahead = id > pos ? id - pos : id + size - pos;
+          if (id < size && chains[id] == 1 && chains[pos] == 1 && ahead < uint32_t{size} - room) {
+            batch_rest = static_cast<uint16_t>(ahead);
+            batch_last_written_ = written;
+            written = kUsedCompletely;
+          } else {
+            named = false;
+          }
         }
+      } else {
+        if (ABSL_PREDICT_FALSE(id >= size || chains[id] == 0)) {
+          ++bad;  // not a buffer we made available: ignore it
+          if (++pos == size) pos = 0, flags ^= kAvailUsed;
+          continue;
+        }
+        head = id;
       }
     }
-    const Segment s = segment_of(owned[id]);
-    const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags;
-    LayoutRef<PackedDesc> d = table[pos];
-    d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
-    if (pending++ == 0) {
-      first = pos, first_flags = flags;
+    // §2.8.7: the next used descriptor is where this buffer's chain ends.
+    const uint8_t chain = chains[head];
+    pos = static_cast<uint16_t>(pos + chain);
+    if (pos >= size) pos = static_cast<uint16_t>(pos - size), flags ^= kAvailUsed;
+    room = static_cast<uint16_t>(room + chain);
+    chains[head] = 0;
+    if constexpr (in_order) {
+      ++free_count;  // ids follow positions: only their count is kept
     } else {
-      d.set<PackedDesc::FLAGS>(flags);
+      free_ids[free_count++] = head;
     }
-    if (++pos == size) pos = 0, wrap_flags ^= kAvailUsed;
-    on_used(p, written);
+    Packet& p = out[k];
+    p.swap(owned[head]);
+    if (ABSL_PREDICT_TRUE(named) && on_used(p, written)) {
+      ++k;
+    } else {
+      bad += !named;
+      p.reset();
+    }
   }
   bad_completions_ += bad;
   batch_rest_ = batch_rest;
-  next_used_ = used_pos, used_flags_ = used_flags;
-  next_avail_ = pos, avail_flags_ = wrap_flags;
-  pending_ = pending, first_pending_ = first, pending_flags_ = first_flags;
+  buffers_->set_free_count(free_count);
+  next_used_ = pos, used_flags_ = flags, room_ = room;
+  return k;
+}
+
+// §2.8.21 with every buffer one descriptor: the outstanding buffers are the
+// slots from next_used_ on, so a used descriptor at `pos` is for the buffer in
+// that slot, or, naming a later outstanding one, for every buffer through it.
+template <typename OnUsed>
+size_t PackedQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
+  const LayoutArray<PackedDesc> table(ring_.descriptors());
+  const uint16_t size = this->size();
+  Packet* const owned = buffers_->packets();
+  uint16_t pos = next_used_, flags = used_flags();
+  uint16_t batch_rest = batch_rest_;
+  // Buffers taken back may be dropped, so fewer than `max` may be kept.
+  const size_t limit = std::min<size_t>(max, size - room_);
+  size_t taken = 0, k = 0;
+  uint64_t bad = 0;
+  auto take_at_pos = [&](uint32_t written, bool named) {
+    Packet& p = out[k];
+    p.swap(owned[pos]);
+    if (++pos == size) pos = 0, flags ^= kAvailUsed;
+    ++taken;
+    if (ABSL_PREDICT_TRUE(named) && on_used(p, written)) {
+      ++k;
+    } else {
+      bad += !named;
+      p.reset();
+    }
+  };
+  // The rest of a batch: used completely but the last.
+  auto take_batch_rest = [&] {
+    while (batch_rest != 0 && taken < limit) {
+      --batch_rest;
+      take_at_pos(batch_rest == 0 ? batch_last_written_ : kUsedCompletely, true);
+    }
+  };
+  take_batch_rest();
+  while (taken < limit) {
+    const LayoutView<PackedDesc> d = table[pos];
+    if ((d.get<PackedDesc::FLAGS>() & kAvailUsed) != flags) break;
+    dma_read_barrier();  // the id and length after the flags
+    const uint16_t id = d.get<PackedDesc::ID>();
+    const uint32_t written = d.get<PackedDesc::LEN>();
+    if (ABSL_PREDICT_TRUE(id == pos)) {
+      take_at_pos(written, true);
+      continue;
+    }
+    // Naming a later outstanding buffer, it stands for a batch; naming
+    // anything else, it is a bad completion: the buffer in its slot is taken
+    // back (the device wrote over its descriptor), the frame dropped.
+    const uint32_t ahead = id > pos ? id - pos : id + size - pos;
+    if (id < size && ahead < size - room_ - taken) {
+      batch_rest = static_cast<uint16_t>(ahead);
+      batch_last_written_ = written;
+      take_at_pos(kUsedCompletely, true);
+      take_batch_rest();
+    } else {
+      take_at_pos(written, false);
+    }
+  }
+  bad_completions_ += bad;
+  batch_rest_ = batch_rest;
+  buffers_->give_count(static_cast<uint16_t>(taken));
+  room_ = static_cast<uint16_t>(room_ + taken);
+  next_used_ = pos, used_flags_ = flags;
+  return k;
 }
 
 }  // namespace safenic::virtio

@@ -100,20 +100,27 @@ class VirtioNet final : public VirtioNetBase {
   absl::Status set_promiscuous(bool on) override;
 
  protected:
-  size_t receive(uint16_t q, PacketBatch& batch) override;
+  size_t receive(uint16_t q, PacketBatch& batch) override {
+    if (features_ & bit(feature::kMrgRxbuf)) return receive_from<true>(q, batch);
+    return receive_from<false>(q, batch);
+  }
   size_t transmit(uint16_t q, PacketBatch& batch) override;
   size_t reclaim(uint16_t q) override { return tx_[q].vq->free_used(); }
 
  private:
+  // A fresh RX buffer's segment (as the pool hands it out), the same for
+  // every buffer of the pool: from the net header at the end of the headroom
+  // (`offset` from the buffer's IOVA) to the end of the data room.
+  struct RxSegment {
+    uint64_t offset = 0;
+    uint32_t len = 0;
+    Segment operator()(const Packet& p) const { return {p.buffer_iova() + offset, len, true}; }
+  };
   struct RxQueue {
     std::optional<Queue> vq;
     MempoolPtr pool;
     QueueStats stats;
-    // A fresh buffer's segment, the same for every buffer of the pool: from
-    // the net header at the end of the headroom (this far from the buffer's
-    // IOVA) to the end of the data room.
-    uint64_t segment_offset = 0;
-    uint32_t segment_len = 0;
+    RxSegment segment;
   };
   struct TxQueue {
     std::optional<Queue> vq;
@@ -121,25 +128,27 @@ class VirtioNet final : public VirtioNetBase {
   };
   absl::StatusOr<Queue> make_queue(uint16_t index, absl::string_view what);
   void post_rx(RxQueue& rq);
-  size_t receive_slowly(RxQueue& rq, uint16_t q, PacketBatch& batch);
-  // A fresh RX buffer (as the pool hands it out): the net header in the
-  // packet's headroom, then the frame.
-  static Segment rx_segment(const RxQueue& rq, const Packet& p) {
-    return {p.buffer_iova() + rq.segment_offset, rq.segment_len, true};
-  }
-  // Puts the (all-zero: no offloads) net header in front of a frame to send;
-  // false (and the packet dropped) when there is nothing to send or no
-  // headroom for the header.
-  static bool prepare_tx(Packet& p, uint32_t hdr) {
-    if (ABSL_PREDICT_FALSE(p.size() == 0 || !p.prepend(hdr).ok())) {
+  // receive(), compiled once with the MRG_RXBUF check and once without.
+  template <bool mergeable>
+  size_t receive_from(uint16_t q, PacketBatch& batch);
+  // Writes the (all-zero: no offloads) net header into the headroom right
+  // in front of a frame to send: the buffer's segment covers both; the
+  // packet itself is not changed (the queue frees it once sent). False (and
+  // the packet dropped) when there is nothing to send or no headroom for the
+  // header.
+  static bool prepare_tx(Packet& p, uint32_t hdr, Segment& s) {
+    const size_t len = p.size();
+    if (ABSL_PREDICT_FALSE(len == 0 || p.headroom() < hdr)) {
       p.reset();
       return false;
     }
-    // Constant sizes, so no memset call.
-    if (hdr == 12)
-      std::memset(p.data(), 0, 12);
-    else
-      std::memset(p.data(), 0, 10);
+    uint8_t* const data = p.data();
+    s = {p.iova() - hdr, static_cast<uint32_t>(len + hdr), false};
+    // hdr is 10 or 12: two constant-size stores cover it exactly (after the
+    // loads above: byte stores may alias the packet, which would reload it).
+    static_assert(NetHdr::kSize == 12);
+    std::memset(data - hdr, 0, 8);
+    std::memset(data - 4, 0, 4);
     return true;
   }
   void kick(Queue& vq, uint16_t index) {
@@ -214,8 +223,7 @@ absl::Status VirtioNet<Queue>::init() {
     pc.data_room = kRxBufferSize;
     pc.tag = absl::StrFormat("%s rx%d buffers", name(), i);
     SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, fn_->dma()));
-    rx_[i].segment_offset = pool->headroom() - hdr_size_;
-    rx_[i].segment_len = pool->data_room() + hdr_size_;
+    rx_[i].segment = {pool->headroom() - hdr_size_, pool->data_room() + hdr_size_};
     rx_[i].pool = std::move(pool);
   }
   if (features_ & bit(feature::kCtrlVq)) {
@@ -272,89 +280,42 @@ void VirtioNet<Queue>::post_rx(RxQueue& rq) {
     }
     return;
   }
-  Batch<64> fresh;
-  while (vq.room() != 0 && rq.pool->alloc_bulk(fresh, vq.room()) != 0) {
-    vq.add_all(fresh.begin(), fresh.size(), [&](Packet& p, Segment& s) {
-      s = rx_segment(rq, p);
-      return true;
-    });
-    fresh.clear();  // all taken (empty slots)
-  }
+  vq.fill(*rq.pool, rq.segment);  // a copy: its fields stay in registers
 }
 
 template <typename Queue>
-size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
+template <bool mergeable>
+size_t VirtioNet<Queue>::receive_from(uint16_t q, PacketBatch& batch) {
   RxQueue& rq = rx_[q];
   Queue& vq = *rq.vq;
-  if (ABSL_PREDICT_FALSE(two_segments_ || vq.room() != 0)) return receive_slowly(rq, q, batch);
-  // Each used buffer swaps places with a fresh one from the pool, which goes
-  // to the device under the same id: the ring stays full.
-  const size_t ready = vq.used_ready(batch.room());
-  if (ready == 0) return 0;
-  const size_t n = rq.pool->alloc_bulk(batch, ready);  // frames beyond n wait for buffers
-  Packet* const out = batch.end() - n;
-  const bool mergeable = features_ & bit(feature::kMrgRxbuf);
-  const uint32_t hdr = hdr_size_;
-  uint64_t bytes = 0;
-  size_t dropped = 0, errors = 0;
-  vq.exchange_used(
-      out, n, [&](const Packet& p) { return rx_segment(rq, p); },
-      [&](Packet& p, uint32_t written) {
-        if (ABSL_PREDICT_FALSE(p.empty())) {
-          ++dropped;  // a bad element, counted by the queue
-          return;
-        }
-        const bool merged =
-            mergeable && LayoutRef<NetHdr>(p.data() - hdr).get<NetHdr::NUM_BUFFERS>() != 1;
-        if (ABSL_PREDICT_FALSE(written < hdr || merged || !p.resize(written - hdr).ok())) {
-          ++errors;  // impossible length, or a frame spread over buffers
-          ++dropped;
-          p.reset();
-          return;
-        }
-        bytes += p.size();
-      });
-  kick(vq, 2 * q);
-  if (ABSL_PREDICT_FALSE(dropped != 0)) batch.compact();
-  rq.stats.packets += n - dropped;
-  rq.stats.bytes += bytes;
-  rq.stats.errors += errors;
-  return n - dropped;
-}
-
-// Legacy two-descriptor buffers, or a ring not full (the pool ran dry, or the
-// device reported bad ids): one buffer at a time, then refill.
-template <typename Queue>
-size_t VirtioNet<Queue>::receive_slowly(RxQueue& rq, uint16_t q, PacketBatch& batch) {
-  Queue& vq = *rq.vq;
-  Packet* out = batch.tail();
-  const size_t room = batch.room();
-  size_t n = 0;
-  uint32_t written;
-  uint64_t bytes = 0;
-  while (n < room && vq.next_used(out[n], &written)) {
-    Packet& p = out[n];
-    if constexpr (std::is_same_v<Queue, PackedQueue>) {
-      if (written == PackedQueue::kUsedCompletely)
-        written = hdr_size_ + static_cast<uint32_t>(p.capacity());
+  const size_t hdr = hdr_size_;
+  uint64_t bytes = 0, errors = 0;
+  const size_t n = vq.take_used(batch.tail(), batch.room(), [&](Packet& p, uint32_t written) {
+    // §5.1.6.4: the header before the frame; a frame spread over buffers
+    // (MRG_RXBUF, num_buffers > 1) is not taken.
+    const bool merged =
+        mergeable && LayoutRef<NetHdr>(p.data() - hdr).get<NetHdr::NUM_BUFFERS>() != 1;
+    // written < hdr wraps around to a length no buffer holds.
+    if (ABSL_PREDICT_TRUE(!merged && p.try_resize(written - hdr))) {
+      bytes += p.size();
+      return true;
     }
-    const bool merged = (features_ & bit(feature::kMrgRxbuf)) &&
-                        LayoutRef<NetHdr>(p.data() - hdr_size_).get<NetHdr::NUM_BUFFERS>() != 1;
-    if (ABSL_PREDICT_FALSE(written < hdr_size_ || merged || !p.resize(written - hdr_size_).ok())) {
-      ++rq.stats.errors;  // impossible length, or a frame spread over buffers
-      p.reset();
-      continue;
+    if (!merged && written == kUsedCompletely) {  // the whole buffer (§2.8.21)
+      p.try_resize(p.capacity());
+      bytes += p.size();
+      return true;
     }
-    bytes += p.size();
-    ++n;
-  }
-  if (n != 0 || vq.room() != 0) {
+    ++errors;  // impossible length, or a frame spread over buffers
+    return false;
+  });
+  batch.grow(n);
+  if (vq.room() != 0) {
     post_rx(rq);
     kick(vq, 2 * q);
   }
-  batch.grow(n);
   rq.stats.packets += n;
   rq.stats.bytes += bytes;
+  rq.stats.errors += errors;
   return n;
 }
 
@@ -372,27 +333,26 @@ size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
     for (k = 0; k < batch.size() && vq.room() >= 2; ++k) {
       Packet& p = batch[k];
       const size_t len = p.size();
-      if (!prepare_tx(p, hdr)) {
+      Segment s;
+      if (!prepare_tx(p, hdr, s)) {
         ++errors;
         continue;
       }
-      vq.add(p, {{p.iova(), hdr, false}, {p.iova() + hdr, static_cast<uint32_t>(len), false}});
+      vq.add(p, {{s.iova, hdr, false}, {s.iova + hdr, static_cast<uint32_t>(len), false}});
       bytes += len;
     }
   } else {
     k = vq.add_all(batch.begin(), std::min<size_t>(batch.size(), vq.room()),
                    [&](Packet& p, Segment& s) {
-                     const size_t len = p.size();
-                     if (ABSL_PREDICT_FALSE(!prepare_tx(p, hdr))) {
+                     if (ABSL_PREDICT_FALSE(!prepare_tx(p, hdr, s))) {
                        ++errors;
                        return false;
                      }
-                     s = {p.iova(), static_cast<uint32_t>(len + hdr), false};
-                     bytes += len;
+                     bytes += s.len - hdr;
                      return true;
                    });
   }
-  batch.erase_front(k);
+  batch.erase_front_emptied(k);  // each went into the ring or was dropped
   const uint64_t sent = k - errors;
   if (sent != 0) kick(vq, 2 * q + 1);
   tq.stats.packets += sent;

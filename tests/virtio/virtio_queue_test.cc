@@ -81,37 +81,36 @@ TEST_F(VirtioQueueTest, APackedInOrderDeviceMayReportReceiveBatchesWithOneDescri
   // Three frames that fill their buffers, then one that does not: one
   // descriptor for all four (the short one ends the batch).
   send(128, 1), send(128, 2), send(128, 3), send(100, 4);
-  // As the driver does: take what used_ready() counts (a batch's descriptor
-  // counts one; the rest of its batch comes in the next calls) until dry.
+  // As the driver does: take used buffers in batches (of 3 here, so the
+  // batch's descriptor is taken in two calls) until dry.
   Batch<8> got;
   std::vector<uint32_t> written;
-  for (size_t ready; (ready = q.used_ready(8)) != 0;) {
-    Batch<8> fresh;
-    ASSERT_EQ(pool->alloc_bulk(fresh, ready), ready);
-    q.exchange_used(fresh.begin(), ready, segment_of, [&](Packet& p, uint32_t w) {
-      written.push_back(w);
-      ASSERT_FALSE(p.empty());
-      ASSERT_TRUE(p.resize(w - kHdr).ok());
-      got.push(std::move(p));
-    });
-    fresh.clear();
+  for (size_t n;
+       (n = q.take_used(got.tail(), std::min<size_t>(3, got.room()), [&](Packet&p, uint32_t w) {
+         written.push_back(w);
+         if (w == virtio::kUsedCompletely) w = kBuffer;
+         return p.try_resize(w - kHdr);
+       })) != 0;) {
+    got.grow(n);
   }
-  EXPECT_EQ(written, (std::vector<uint32_t>{kBuffer, kBuffer, kBuffer, kHdr + 100}));
+  EXPECT_EQ(written, (std::vector<uint32_t>{virtio::kUsedCompletely, virtio::kUsedCompletely,
+                                            virtio::kUsedCompletely, kHdr + 100}));
+  ASSERT_EQ(got.size(), 4u);
   for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(sim::frame_seq(got[i].bytes()), i + 1);
   got.clear();
   EXPECT_EQ(q.bad_completions(), 0u);
+  q.fill(*pool, segment_of);
   q.publish();
 
   // Two full frames are held until the device reports them (progress()); the
   // slow path takes them back one at a time.
   send(128, 5), send(128, 6);
-  EXPECT_EQ(q.used_ready(8), 0u);
-  model->progress();
-  EXPECT_EQ(q.used_ready(8), 1u);  // one descriptor, for both
   Packet p;
   uint32_t w = 0;
+  EXPECT_FALSE(q.next_used(p, &w));
+  model->progress();
   ASSERT_TRUE(q.next_used(p, &w));
-  EXPECT_EQ(w, virtio::PackedQueue::kUsedCompletely);
+  EXPECT_EQ(w, virtio::kUsedCompletely);
   ASSERT_TRUE(p.resize(128).ok());  // used completely: the whole buffer
   EXPECT_EQ(sim::frame_seq(p.bytes()), 5u);
   ASSERT_TRUE(q.next_used(p, &w));
@@ -127,7 +126,7 @@ TEST_F(VirtioQueueTest, APackedInOrderDeviceMayReportReceiveBatchesWithOneDescri
 
 // A used id equal to the ring size names no buffer (ids are 0..size-1): a
 // counted bad completion that frees nothing and takes nothing, on the transmit
-// reclaim and on the receive exchange (packed ring, any order).
+// reclaim and on receive (packed ring, any order).
 TEST_F(VirtioQueueTest, AUsedIdEqualToTheRingSizeIsABadCompletion) {
   auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(true, false));
   sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
@@ -153,15 +152,11 @@ TEST_F(VirtioQueueTest, AUsedIdEqualToTheRingSizeIsABadCompletion) {
     };
     post_buffers(q, *pool, segment_of);
     mark_used(q, 0, 8, 100);
-    ASSERT_EQ(q.used_ready(8), 1u);
-    Batch<8> fresh;
-    ASSERT_EQ(pool->alloc_bulk(fresh, 1), 1u);
-    size_t delivered = 0;
-    q.exchange_used(fresh.begin(), 1, segment_of,
-                    [&](Packet& p, uint32_t) { delivered += !p.empty(); });
-    fresh.clear();
+    Batch<8> got;
+    size_t delivered = q.take_used(got.tail(), got.room(), [](Packet&, uint32_t) { return true; });
     EXPECT_EQ(delivered, 0u);
     EXPECT_EQ(q.bad_completions(), 1u);
+    EXPECT_EQ(q.room(), 0u);  // every buffer still the device's
     q.release_packets();
   }
   EXPECT_EQ(pool->in_use(), 0u);
@@ -180,17 +175,22 @@ TEST_F(VirtioQueueTest, AnInOrderBatchCannotNameABufferAlreadyTakenBack) {
   };
   post_buffers(q, *pool, segment_of);
   mark_used(q, 0, 0, 100);  // buffer 0: fine
-  mark_used(q, 1, 0, 100);  // names buffer 0 again: by then made available anew
-  ASSERT_EQ(q.used_ready(8), 2u);
-  Batch<8> fresh;
-  ASSERT_EQ(pool->alloc_bulk(fresh, 2), 2u);
-  size_t delivered = 0;
-  q.exchange_used(fresh.begin(), 2, segment_of,
-                  [&](Packet& p, uint32_t) { delivered += !p.empty(); });
-  fresh.clear();
+  mark_used(q, 1, 0, 100);  // names buffer 0 again, taken back just before
+  Batch<8> got;
+  std::vector<uint32_t> written;
+  const size_t delivered = q.take_used(got.tail(), got.room(), [&](Packet&, uint32_t w) {
+    written.push_back(w);
+    return true;
+  });
+  got.grow(delivered);
   EXPECT_EQ(delivered, 1u);
+  EXPECT_EQ(written, std::vector<uint32_t>{100});
   EXPECT_EQ(q.bad_completions(), 1u);
-  EXPECT_EQ(q.used_ready(8), 0u);  // no batch to take back
+  EXPECT_EQ(q.room(), 2u);  // both buffers taken back, the second one's frame dropped
+  Packet p;
+  uint32_t w;
+  EXPECT_FALSE(q.next_used(p, &w));  // no batch to take back
+  got.clear();
   q.release_packets();
 }
 
