@@ -2,36 +2,53 @@
 # Mpps of safenic's virtio driver against DPDK's own virtio-user PMD, both as
 # vhost-user front-ends of the same back-end: DPDK's testpmd with net_vhost.
 #
-#   bench/virtio_dpdk_bench.sh [RUNS=3] [SECONDS=10] [--hugepages]
+#   bench/virtio_dpdk_bench.sh [RUNS=3] [SECONDS=10] [--small-pages]
 #   DIRS=rx RINGS=packed bench/virtio_dpdk_bench.sh    # one configuration
 #
 # TX: the front-end sends 64-byte frames, bursts of 32; the back-end counts
 #     them (--forward-mode=rxonly). RX: the back-end generates 64-byte frames
 #     (txonly) into the front-end's receive ring, the front-end takes them.
+# The same work on both front-ends: DPDK's is testpmd in txonly or rxonly
+#     mode; safenic's (bench/vhost_user_traffic) runs the same loop: TX a
+#     burst of fresh packets, Ethernet/IPv4/UDP headers copied into each,
+#     sent, the unsent ones freed; RX a burst received and freed.
 # Rings: split, and packed (DPDK: packed_vq=1; safenic uses packed when the
 #     back-end offers it, and split when told to withhold it).
 # Pinning: the back-end's two lcores on CPU 0, the front-end on CPU 1.
-# Measure: the back-end's own per-second port rate (Rx-pps for TX, Tx-pps for
+# Two measures:
+#   Mpps: the back-end's own per-second port rate (Rx-pps for TX, Tx-pps for
 #     RX: frames that made it into the front-end's ring), the same counter for
-#     both front-ends; per run the median of the full seconds, then the median
-#     over runs. Front-ends alternate A B A B ... (rates drift on shared VMs).
-#     Each run waits for an idle second first and reports the share of the CPUs
-#     that other processes took during it: on a busy machine the numbers mean
-#     little (both sides are pinned busy-pollers).
+#     both front-ends; per run the median of the full seconds. This is the
+#     rate of the slower side: when the back-end is the limit (it is on RX:
+#     the front-ends find most polls empty), it says little about the
+#     front-end.
+#   Cycles per packet: each front-end's own CPU cost, as testpmd's
+#     --record-core-cycles counts it for DPDK's (TSC cycles spent in the
+#     forwarding loop, TX every iteration, RX the iterations that received a
+#     frame, divided by the frames) and bench/vhost_user_traffic counts it
+#     for safenic's, the same way. Its ratio (DPDK's cycles / safenic's) is
+#     how many times as many frames safenic's front-end handles per second of
+#     CPU, whoever limits the rate.
+#   Per measure the median over runs. Front-ends alternate A B A B ... (rates
+#     drift on shared VMs). Each run waits for an idle second first and
+#     reports the share of the CPUs that other processes took during it: on
+#     a busy machine the numbers mean little (both sides are pinned
+#     busy-pollers).
 # Takes about RUNS x 8 x (SECONDS + 5) s. Logs: $LOGS (/tmp/safenic-bench-logs).
-# Memory: the back-end and DPDK's front-end on 2 MiB hugepages (-m 512 each,
-#     as in docs/dpdk-peer.md); safenic on 4 KiB pages by default
-#     (--hugepages: its 256 MiB arena on hugepages). Needs root for hugepages;
-#     reserves 700 and restores the old count at the end.
+# Memory: everything on 2 MiB hugepages, as DPDK needs (-m 512 each for the
+#     back-end and DPDK's front-end, as in docs/dpdk-peer.md; safenic's 256
+#     MiB arena); --small-pages puts safenic's on 4 KiB pages (its TLB misses
+#     then cost it about a third more cycles per frame). Needs root for
+#     hugepages; reserves 700 and restores the old count at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=3
 SECS=10
-HUGE=()
+HUGE=(--hugepages)
 args=()
 for a in "$@"; do
-  if [[ $a == --hugepages ]]; then HUGE=(--hugepages); else args+=("$a"); fi
+  if [[ $a == --small-pages ]]; then HUGE=(); else args+=("$a"); fi
 done
 [[ ${#args[@]} -ge 1 ]] && RUNS=${args[0]}
 [[ ${#args[@]} -ge 2 ]] && SECS=${args[1]}
@@ -73,8 +90,9 @@ wait_quiet() {
 }
 
 # One run: $1 = tx|rx, $2 = split|packed, $3 = safenic|dpdk. Prints "Mpps
-# others%": others% is the share of the two CPUs that other processes used
-# during the run (0 on a quiet machine).
+# cycles others%": cycles is the front-end's own CPU cycles per frame; others%
+# is the share of the two CPUs that other processes used during the run (0 on
+# a quiet machine).
 run_once() {
   local dir=$1 ring=$2 who=$3
   local mode=rxonly column=Rx-pps
@@ -106,7 +124,7 @@ run_once() {
       --in-memory --single-file-segments --file-prefix=safenic-bench-virtio -m 512 \
       --vdev "$devargs" -- --forward-mode=$fmode --stats-period 1 --nb-cores=1 --burst=32 \
       --txpkts=64 --total-num-mbufs=32768 --txd=1024 --rxd=1024 --auto-start \
-      </dev/null >"$WORK/frontend.log" 2>&1 || true; } 2>"$WORK/time"
+      --record-core-cycles </dev/null >"$WORK/frontend.log" 2>&1 || true; } 2>"$WORK/time"
   fi
   t1=$(date +%s.%N)
   read -r busy1 idle1 < <(cpu_ticks)
@@ -125,30 +143,37 @@ run_once() {
   local mpps
   mpps=$(grep "$column:" "$WORK/backend.log" | awk '{print $2}' | awk '$1 > 0' | sed '1d;$d' |
     median | awk '{printf "%.2f", $1 / 1e6}')
-  echo "$mpps $others"
+  local cycles
+  cycles=$(grep -o 'CPU cycles/packet=[0-9.]*' "$WORK/frontend.log" | tail -1 | cut -d= -f2)
+  echo "$mpps ${cycles:-0} $others"
 }
 
 echo "# $(date -u +%F) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs;" \
      "DPDK $(dpkg-query -W -f='${Version}' dpdk-dev 2>/dev/null); ${RUNS} runs x ${SECS} s," \
      "64 B, burst 32; safenic memory: ${HUGE[*]:-4 KiB pages}"
-printf "| %-9s | %-6s | %-14s | %-14s | %-6s |\n" direction ring "safenic Mpps" "DPDK Mpps" ratio
-printf "|%s|%s|%s|%s|%s|\n" ----------- -------- ---------------- ---------------- --------
+printf "| %-9s | %-6s | %-22s | %-22s | %-5s | %-26s | %-26s | %-5s |\n" direction ring \
+  "safenic Mpps" "DPDK Mpps" ratio "safenic cycles/frame" "DPDK cycles/frame" ratio
+printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n" ----------- -------- ------------------------ \
+  ------------------------ ------- ---------------------------- ---------------------------- -------
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN {if (y > 0) printf "%.2f", x / y; else print "-"}'; }
 for dir in ${DIRS:-tx rx}; do
   for ring in ${RINGS:-split packed}; do
-    a=() b=()
+    a=() b=() ca=() cb=()
     for ((r = 0; r < RUNS; r++)); do
       wait_quiet
-      read -r x ox < <(run_once "$dir" "$ring" safenic)
+      read -r x cx ox < <(run_once "$dir" "$ring" safenic)
       wait_quiet
-      read -r y oy < <(run_once "$dir" "$ring" dpdk)
-      a+=("$x") b+=("$y")
-      echo "  $dir $ring run $((r + 1)): safenic $x Mpps (others used ${ox}% CPU)," \
-           "DPDK $y Mpps (others ${oy}%)" >&2
+      read -r y cy oy < <(run_once "$dir" "$ring" dpdk)
+      a+=("$x") b+=("$y") ca+=("$cx") cb+=("$cy")
+      echo "  $dir $ring run $((r + 1)): safenic $x Mpps $cx cycles (others used ${ox}% CPU)," \
+           "DPDK $y Mpps $cy cycles (others ${oy}%)" >&2
     done
     ma=$(printf "%s\n" "${a[@]}" | median)
     mb=$(printf "%s\n" "${b[@]}" | median)
-    ratio=$(awk -v x="$ma" -v y="$mb" 'BEGIN {if (y > 0) printf "%.2f", x / y; else print "-"}')
-    printf "| %-9s | %-6s | %-14s | %-14s | %-6s |\n" "$dir" "$ring" \
-      "$ma (${a[*]})" "$mb (${b[*]})" "$ratio"
+    mca=$(printf "%s\n" "${ca[@]}" | median)
+    mcb=$(printf "%s\n" "${cb[@]}" | median)
+    printf "| %-9s | %-6s | %-22s | %-22s | %-5s | %-26s | %-26s | %-5s |\n" "$dir" "$ring" \
+      "$ma (${a[*]})" "$mb (${b[*]})" "$(ratio "$ma" "$mb")" \
+      "$mca (${ca[*]})" "$mcb (${cb[*]})" "$(ratio "$mcb" "$mca")"
   done
 done

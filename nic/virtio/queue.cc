@@ -52,7 +52,15 @@ SplitQueue::SplitQueue(DescriptorRing ring, uint32_t avail_off, uint32_t used_of
       used_off_(used_off),
       event_idx_(event_idx),
       mode_(in_order ? Mode::kInOrderOne : Mode::kAnyOrder),
-      room_(static_cast<uint16_t>(ring_.size())) {}
+      room_(static_cast<uint16_t>(ring_.size())) {
+  // Mode::kInOrderOne: each buffer takes the next descriptor and the next
+  // avail entry, so entry i always names descriptor i: written once here,
+  // not again for every buffer (the device reads only entries below the
+  // avail index, §2.7.6).
+  if (mode_ == Mode::kInOrderOne) {
+    for (uint16_t i = 0; i < size(); ++i) avail().entry(i).set<AvailEntry::ID>(i);
+  }
+}
 
 QueueAddresses SplitQueue::addresses() const {
   return {ring_.iova(), ring_.iova() + avail_off_, ring_.iova() + used_off_};

@@ -201,11 +201,14 @@ class SplitQueue {
           next_desc_(q.next_desc_) {}
     // IN_ORDER: the descriptor (and id) the k-th next buffer takes (§2.7.9).
     uint16_t in_order_id(size_t k) const { return static_cast<uint16_t>((next_desc_ + k) & mask_); }
-    // Buffer `id`, one descriptor, into the next avail ring entry.
+    // Buffer `id`, one descriptor, into the next avail ring entry. In
+    // Mode::kInOrderOne that entry already holds `id` (see avail_identity_).
+    template <Mode mode>
     void put(uint16_t id, const Segment& s) {
       table_[id].set<SplitDesc::ADDR>(s.iova).set<SplitDesc::LEN>(s.len).set<SplitDesc::FLAGS>(
           s.device_writes ? kDescWrite : 0);
-      avail_.entry(idx_++ & mask_).set<AvailEntry::ID>(id);
+      if constexpr (mode != Mode::kInOrderOne) avail_.entry(idx_ & mask_).set<AvailEntry::ID>(id);
+      ++idx_;
     }
     // Writes the state back; how many buffers were put.
     uint16_t finish(bool in_order) {
@@ -423,7 +426,7 @@ size_t SplitQueue::add(Packet* packets, size_t n, Prepare prepare) {
     // IN_ORDER: the next descriptor in ring order, and only free ids' count is kept.
     const uint16_t id =
         mode != Mode::kAnyOrder ? adder.in_order_id(added++) : free_ids[--free_count];
-    adder.put(id, s);
+    adder.template put<mode>(id, s);
     if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
     owned[id].swap(packets[k]);
   }
@@ -457,7 +460,7 @@ size_t SplitQueue::fill_in(Mempool& pool, SegmentOf segment_of) {
   }
   for (size_t k = 0; k < n; ++k) {
     const uint16_t id = id_of(k);
-    adder.put(id, segment_of(owned[id]));
+    adder.template put<mode>(id, segment_of(owned[id]));
     if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
   }
   const uint16_t added = adder.finish(mode != Mode::kAnyOrder);

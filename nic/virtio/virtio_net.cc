@@ -27,10 +27,14 @@ constexpr uint32_t kRxBufferSize = 2048;
 constexpr size_t kTxFreeSlack = 32;
 
 // What the driver can use; the device's offer decides. Nothing here is
-// required except VERSION_1 on a modern device (§6.1).
+// required except VERSION_1 on a modern device (§6.1). Not MRG_RXBUF: a
+// frame always fits one receive buffer (2048 bytes; §5.1.6.3.1 asks for 1526
+// without MRG_RXBUF), so receive never reads the header the device wrote
+// (num_buffers would say how many buffers a frame took) and touches no byte
+// of the frame; and the legacy header without it is 10 bytes (§5.1.6).
 uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_packed) {
   uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
-               bit(feature::kCtrlRx) | bit(feature::kMrgRxbuf) | bit(feature::kEventIdx);
+               bit(feature::kCtrlRx) | bit(feature::kEventIdx);
   if (config.rx_queues > 1) f |= bit(feature::kMq);
   // §2.7.9/§2.8.21 IN_ORDER: TX reclaim reads one used element per batch.
   // §6.1 ACCESS_PLATFORM (a driver SHOULD accept it): the addresses safenic gives
@@ -100,10 +104,7 @@ class VirtioNet final : public VirtioNetBase {
   absl::Status set_promiscuous(bool on) override;
 
  protected:
-  size_t receive(uint16_t q, PacketBatch& batch) override {
-    if (features_ & bit(feature::kMrgRxbuf)) return receive_from<true>(q, batch);
-    return receive_from<false>(q, batch);
-  }
+  size_t receive(uint16_t q, PacketBatch& batch) override;
   size_t transmit(uint16_t q, PacketBatch& batch) override;
   size_t reclaim(uint16_t q) override { return tx_[q].vq->free_used(); }
 
@@ -128,9 +129,6 @@ class VirtioNet final : public VirtioNetBase {
   };
   absl::StatusOr<Queue> make_queue(uint16_t index, absl::string_view what);
   void post_rx(RxQueue& rq);
-  // receive(), compiled once with the MRG_RXBUF check and once without.
-  template <bool mergeable>
-  size_t receive_from(uint16_t q, PacketBatch& batch);
   // Writes the (all-zero: no offloads) net header into the headroom right
   // in front of a frame to send: the buffer's segment covers both; the
   // packet itself is not changed (the queue frees it once sent). False (and
@@ -284,28 +282,24 @@ void VirtioNet<Queue>::post_rx(RxQueue& rq) {
 }
 
 template <typename Queue>
-template <bool mergeable>
-size_t VirtioNet<Queue>::receive_from(uint16_t q, PacketBatch& batch) {
+size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
   RxQueue& rq = rx_[q];
   Queue& vq = *rq.vq;
   const size_t hdr = hdr_size_;
   uint64_t bytes = 0, errors = 0;
   const size_t n = vq.take_used(batch.tail(), batch.room(), [&](Packet& p, uint32_t written) {
-    // §5.1.6.4: the header before the frame; a frame spread over buffers
-    // (MRG_RXBUF, num_buffers > 1) is not taken.
-    const bool merged =
-        mergeable && LayoutRef<NetHdr>(p.data() - hdr).get<NetHdr::NUM_BUFFERS>() != 1;
-    // written < hdr wraps around to a length no buffer holds.
-    if (ABSL_PREDICT_TRUE(!merged && p.try_resize(written - hdr))) {
+    // The header first (§5.1.6.4), then the frame; written < hdr wraps
+    // around to a length no buffer holds.
+    if (ABSL_PREDICT_TRUE(p.try_resize(written - hdr))) {
       bytes += p.size();
       return true;
     }
-    if (!merged && written == kUsedCompletely) {  // the whole buffer (§2.8.21)
+    if (written == kUsedCompletely) {  // the whole buffer (§2.8.21)
       p.try_resize(p.capacity());
       bytes += p.size();
       return true;
     }
-    ++errors;  // impossible length, or a frame spread over buffers
+    ++errors;  // an impossible length
     return false;
   });
   batch.grow(n);
@@ -502,7 +496,7 @@ absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
   if (!features.ok() && modern) {
     features = negotiate(*fn, *t,
                          wanted_features(config, modern, false) & ~bit(feature::kEventIdx) &
-                             ~bit(feature::kMrgRxbuf) & ~bit(feature::kInOrder));
+                             ~bit(feature::kInOrder));
   }
   if (!features.ok()) {
     t->set_status(t->status() | status::kFailed);
