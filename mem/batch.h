@@ -57,10 +57,8 @@ class PacketBatch {
   // no per-slot work. Debug builds check that they are empty.
   void erase_front_emptied(size_t n) {
     SAFENIC_CHECK(n <= size_, "erase_front past the end of the batch");
-#ifndef NDEBUG
     for (size_t i = 0; i < n; ++i)
-      SAFENIC_CHECK(slots_[i].empty(), "erase_front_emptied of a full slot");
-#endif
+      SAFENIC_DCHECK(slots_[i].empty(), "erase_front_emptied of a full slot");
     for (size_t i = n; i < size_; ++i) slots_[i - n] = std::move(slots_[i]);
     size_ -= static_cast<uint32_t>(n);
   }

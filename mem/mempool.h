@@ -66,25 +66,30 @@ class Mempool {
   // rte_pktmbuf_alloc_bulk, which takes all or none). out[0..n) must be
   // empty (checked in builds without NDEBUG).
   size_t alloc_bulk(Packet* out, size_t n) {
-    return alloc_each(n, [out](size_t i) -> Packet& { return out[i]; });
+    return alloc_each(
+        n, [out](size_t i) -> Packet& { return out[i]; }, [](size_t, const Packet&) {});
   }
   // Fresh packets into slot(0), slot(1) .. slot(k - 1), k = min(n,
-  // available()), e.g. the free slots of a ring; returns k. Each slot(i)
-  // (a Packet&) must be empty (checked in builds without NDEBUG).
-  template <typename Slot>
-  size_t alloc_each(size_t n, Slot slot) {
+  // available()), e.g. the free slots of a ring; after each one,
+  // filled(i, slot(i)) (e.g. to write the descriptor that points at it, while
+  // the packet is at hand). Returns k. Each slot(i) (a Packet&) must be empty
+  // (checked in builds without NDEBUG).
+  template <typename Slot, typename Filled>
+  size_t alloc_each(size_t n, Slot slot, Filled filled) {
     if (ABSL_PREDICT_FALSE(n > free_.count)) {
       ++alloc_failures_;
       n = free_.count;
     }
-#ifndef NDEBUG
-    for (size_t i = 0; i < n; ++i) SAFENIC_CHECK(slot(i).empty(), "alloc into a held packet");
-#endif
     free_.count -= static_cast<uint32_t>(n);
     BufferMeta* const* src = free_.top + free_.count;
     if (ABSL_PREDICT_FALSE(watcher_ != nullptr)) report_allocated(src, n);
     const uint64_t frame = fresh_frame();
-    for (size_t i = 0; i < n; ++i) slot(i).m_ = fresh(src[i], frame);
+    for (size_t i = 0; i < n; ++i) {
+      Packet& p = slot(i);
+      SAFENIC_DCHECK(p.empty(), "alloc into a held packet");
+      p.m_ = fresh(src[i], frame);
+      filled(i, static_cast<const Packet&>(p));
+    }
     return n;
   }
 

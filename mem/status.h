@@ -3,6 +3,9 @@
 //                                       safenic itself (never reachable from user
 //                                       input or device behaviour, which get an
 //                                       absl::Status): prints and aborts;
+//   SAFENIC_DCHECK(cond, msg)           SAFENIC_CHECK in builds without NDEBUG
+//                                       (tests, sanitizers), nothing in
+//                                       optimized ones: for fast paths;
 //   SAFENIC_RETURN_IF_ERROR(expr)       returns the absl::Status `expr` gives
 //                                       unless it is OK;
 //   SAFENIC_ASSIGN_OR_RETURN(lhs, expr) `expr` gives an absl::StatusOr: returns
@@ -29,6 +32,14 @@
       std::abort();                                                                               \
     }                                                                                             \
   } while (0)
+
+#ifdef NDEBUG
+#define SAFENIC_DCHECK(cond, msg) \
+  do {                            \
+  } while (0)
+#else
+#define SAFENIC_DCHECK(cond, msg) SAFENIC_CHECK(cond, msg)
+#endif
 
 // `expr` is an absl::Status, or an absl::StatusOr whose value is not needed.
 #define SAFENIC_RETURN_IF_ERROR(expr)                                                 \

@@ -89,14 +89,6 @@ class BufferTable {
   uint16_t& link(uint16_t id) { return link_[id]; }   // split: the chain's second descriptor
   uint16_t size() const { return size_; }
   void release_packets();
-  // IN_ORDER refill: fresh packets from `pool` into the n slots from `first`
-  // on (in two runs when they wrap around); how many the pool gave.
-  size_t alloc_run(Mempool& pool, uint16_t first, uint16_t n) {
-    const uint16_t to_end = std::min<uint16_t>(n, static_cast<uint16_t>(size_ - first));
-    size_t got = pool.alloc_bulk(packets_.get() + first, to_end);
-    if (got == to_end && n > to_end) got += pool.alloc_bulk(packets_.get(), n - to_end);
-    return got;
-  }
   // Leaving Mode::kInOrderOne: chains[] from here on, 1 for the `count`
   // outstanding one-descriptor buffers from slot `first` on, 0 elsewhere.
   void start_chains(uint16_t first, uint16_t count);
@@ -328,13 +320,12 @@ class PackedQueue {
           size_(q.size()),
           pos_(q.next_avail_),
           wrap_flags_(q.avail_flags_),
-          pending_(q.pending_),
           first_(q.first_pending_),
           first_flags_(q.pending_flags_) {}
     uint16_t pos() const { return pos_; }
     // Whether the next descriptor is the first since publish(), which then
     // writes its flags, last, so the device sees the batch at once (§2.8.6).
-    bool first() const { return pending_ == 0; }
+    bool first() const { return q_.pending_ == 0; }
     // Buffer `id` at the next position; put<true> for the first (see first()).
     template <bool first>
     void put(uint16_t id, const Segment& s) {
@@ -346,14 +337,16 @@ class PackedQueue {
       } else {
         d.set<PackedDesc::FLAGS>(flags);
       }
-      ++pending_;
       if (++pos_ == size_) pos_ = 0, wrap_flags_ ^= kAvailUsed;
     }
-    // Writes the state back; how many buffers were put.
+    // Writes the state back; how many buffers were put (at most size_: a
+    // whole lap ends where it began, with the wrap counter flipped).
     uint16_t finish() {
-      const uint16_t added = static_cast<uint16_t>(pending_ - q_.pending_);
+      const bool lapped = wrap_flags_ != q_.avail_flags_;
+      const uint16_t added = static_cast<uint16_t>(pos_ - q_.next_avail_ + (lapped ? size_ : 0));
       q_.next_avail_ = pos_, q_.avail_flags_ = wrap_flags_;
-      q_.pending_ = pending_, q_.first_pending_ = first_, q_.pending_flags_ = first_flags_;
+      q_.pending_ = static_cast<uint16_t>(q_.pending_ + added);
+      q_.first_pending_ = first_, q_.pending_flags_ = first_flags_;
       q_.room_ = static_cast<uint16_t>(q_.room_ - added);
       return added;
     }
@@ -362,7 +355,7 @@ class PackedQueue {
     PackedQueue& q_;
     const LayoutArray<PackedDesc> table_;
     const uint16_t size_;
-    uint16_t pos_, wrap_flags_, pending_, first_, first_flags_;
+    uint16_t pos_, wrap_flags_, first_, first_flags_;
   };
   // add_all(), fill() and take_used(), one loop for each mode.
   template <Mode mode, typename Prepare>
@@ -446,23 +439,20 @@ size_t SplitQueue::fill_in(Mempool& pool, SegmentOf segment_of) {
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
   const uint16_t free_count = buffers_->free_count();
-  // Fresh packets into the slots of the ids the next buffers take: IN_ORDER
-  // the descriptors from the next on, else the free ids from the last one back.
+  // The ids the next buffers take: IN_ORDER the descriptors from the next
+  // on, else the free ids from the last one back.
   auto id_of = [&](size_t k) -> uint16_t {
     if constexpr (mode == Mode::kAnyOrder) return free_ids[free_count - 1 - k];
     return adder.in_order_id(k);
   };
-  size_t n;
-  if constexpr (mode == Mode::kAnyOrder) {
-    n = pool.alloc_each(room_, [&](size_t k) -> Packet& { return owned[id_of(k)]; });
-  } else {
-    n = buffers_->alloc_run(pool, adder.in_order_id(0), room_);
-  }
-  for (size_t k = 0; k < n; ++k) {
-    const uint16_t id = id_of(k);
-    adder.template put<mode>(id, segment_of(owned[id]));
-    if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
-  }
+  // Each fresh packet straight into its id's slot, then its descriptor.
+  pool.alloc_each(
+      room_, [&](size_t k) -> Packet& { return owned[id_of(k)]; },
+      [&](size_t k, const Packet& p) {
+        const uint16_t id = id_of(k);
+        adder.template put<mode>(id, segment_of(p));
+        if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
+      });
   const uint16_t added = adder.finish(mode != Mode::kAnyOrder);
   if constexpr (mode == Mode::kAnyOrder) {
     buffers_->set_free_count(static_cast<uint16_t>(free_count - added));
@@ -549,20 +539,19 @@ size_t SplitQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
   const size_t limit = std::min<size_t>({max, ready, outstanding});
   uint16_t oldest = oldest_desc_;
   uint64_t bad = 0;
-  size_t k = 0;
-  for (size_t taken = 0; taken < limit; ++taken) {
+  Packet* kept = out;  // the next kept packet's place
+  for (size_t left = limit; left != 0; --left) {
     const LayoutView<UsedElem> elem = used.entry(last++ & mask);
     const uint32_t id = elem.get<UsedElem::ID>();
     const uint32_t written = elem.get<UsedElem::LEN>();
-    Packet& p = out[k];
-    p.swap(owned[oldest]);
+    kept->swap(owned[oldest]);
     const bool named = id == oldest;  // the element is for the oldest buffer
     oldest = (oldest + 1) & mask;
-    if (ABSL_PREDICT_TRUE(named) && on_used(p, written)) {
-      ++k;
+    if (ABSL_PREDICT_TRUE(named) && on_used(*kept, written)) {
+      ++kept;
     } else {
       bad += !named;
-      p.reset();
+      kept->reset();
     }
   }
   const uint16_t taken = static_cast<uint16_t>(last - last_used_);
@@ -575,7 +564,7 @@ size_t SplitQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
   room_ = static_cast<uint16_t>(room_ + taken);
   completed_ = static_cast<uint16_t>(completed_ + taken);
   oldest_desc_ = oldest, last_used_ = last;
-  return k;
+  return static_cast<size_t>(kept - out);
 }
 
 template <Mode mode, typename Prepare>
@@ -620,25 +609,28 @@ size_t PackedQueue::fill_in(Mempool& pool, SegmentOf segment_of) {
   uint16_t* const free_ids = buffers_->free_ids();
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
-  uint16_t free_count = buffers_->free_count();
-  // Fresh packets into the slots of the ids the next buffers take: IN_ORDER
-  // the positions from the next on (id = position), else the free ids from
-  // the last one back.
-  size_t n;
-  if constexpr (mode == Mode::kAnyOrder) {
-    n = pool.alloc_each(room_,
-                        [&](size_t k) -> Packet& { return owned[free_ids[free_count - 1 - k]]; });
-  } else {
-    n = buffers_->alloc_run(pool, adder.pos(), room_);
-  }
-  auto put = [&](auto first, size_t k) {
-    const uint16_t id = mode == Mode::kAnyOrder ? free_ids[free_count - 1 - k] : adder.pos();
-    adder.template put<first()>(id, segment_of(owned[id]));
-    if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
+  const uint16_t free_count = buffers_->free_count();
+  // The ids the next buffers take: IN_ORDER the positions from the next on
+  // (id = position), else the free ids from the last one back.
+  auto id_of = [&](size_t k) -> uint16_t {
+    if constexpr (mode == Mode::kAnyOrder) return free_ids[free_count - 1 - k];
+    return adder.pos();
   };
-  size_t k = 0;
-  if (n != 0 && adder.first()) put(std::true_type{}, k++);
-  for (; k < n; ++k) put(std::false_type{}, k);
+  // Each fresh packet straight into its id's slot, then its descriptor; the
+  // first since publish() alone, its flags left for publish() to write.
+  auto fill = [&](auto first, size_t n, size_t done) {
+    return pool.alloc_each(
+        n, [&](size_t k) -> Packet& { return owned[id_of(done + k)]; },
+        [&](size_t k, const Packet& p) {
+          const uint16_t id = id_of(done + k);
+          adder.template put<first()>(id, segment_of(p));
+          if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
+        });
+  };
+  const bool first = adder.first();
+  size_t done = 0;
+  if (first && room_ != 0) done = fill(std::true_type{}, 1, 0);
+  if (!first || done == 1) fill(std::false_type{}, room_ - done, done);
   const uint16_t added = adder.finish();
   if constexpr (mode == Mode::kAnyOrder) {
     buffers_->set_free_count(static_cast<uint16_t>(free_count - added));
@@ -739,30 +731,30 @@ size_t PackedQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
   uint16_t pos = next_used_, flags = used_flags();
   uint16_t batch_rest = batch_rest_;
   // Buffers taken back may be dropped, so fewer than `max` may be kept.
-  const size_t limit = std::min<size_t>(max, size - room_);
-  size_t taken = 0, k = 0;
+  const size_t outstanding = size - room_, limit = std::min<size_t>(max, outstanding);
+  size_t left = limit;  // counted down: fewer values live in the loop
+  Packet* kept = out;   // the next kept packet's place
   uint64_t bad = 0;
   auto take_at_pos = [&](uint32_t written, bool named) {
-    Packet& p = out[k];
-    p.swap(owned[pos]);
+    kept->swap(owned[pos]);
     if (++pos == size) pos = 0, flags ^= kAvailUsed;
-    ++taken;
-    if (ABSL_PREDICT_TRUE(named) && on_used(p, written)) {
-      ++k;
+    --left;
+    if (ABSL_PREDICT_TRUE(named) && on_used(*kept, written)) {
+      ++kept;
     } else {
       bad += !named;
-      p.reset();
+      kept->reset();
     }
   };
   // The rest of a batch: used completely but the last.
   auto take_batch_rest = [&] {
-    while (batch_rest != 0 && taken < limit) {
+    while (batch_rest != 0 && left != 0) {
       --batch_rest;
       take_at_pos(batch_rest == 0 ? batch_last_written_ : kUsedCompletely, true);
     }
   };
   take_batch_rest();
-  while (taken < limit) {
+  while (left != 0) {
     const LayoutView<PackedDesc> d = table[pos];
     if ((d.get<PackedDesc::FLAGS>() & kAvailUsed) != flags) break;
     dma_read_barrier();  // the id and length after the flags
@@ -776,7 +768,7 @@ size_t PackedQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
     // anything else, it is a bad completion: the buffer in its slot is taken
     // back (the device wrote over its descriptor), the frame dropped.
     const uint32_t ahead = id > pos ? id - pos : id + size - pos;
-    if (id < size && ahead < size - room_ - taken) {
+    if (id < size && ahead < outstanding - (limit - left)) {
       batch_rest = static_cast<uint16_t>(ahead);
       batch_last_written_ = written;
       take_at_pos(kUsedCompletely, true);
@@ -785,12 +777,13 @@ size_t PackedQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
       take_at_pos(written, false);
     }
   }
+  const uint16_t taken = static_cast<uint16_t>(limit - left);
   bad_completions_ += bad;
   batch_rest_ = batch_rest;
-  buffers_->give_count(static_cast<uint16_t>(taken));
+  buffers_->give_count(taken);
   room_ = static_cast<uint16_t>(room_ + taken);
   next_used_ = pos, used_flags_ = flags;
-  return k;
+  return static_cast<size_t>(kept - out);
 }
 
 }  // namespace safenic::virtio

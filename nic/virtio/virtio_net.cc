@@ -285,7 +285,7 @@ template <typename Queue>
 size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
   RxQueue& rq = rx_[q];
   Queue& vq = *rq.vq;
-  const size_t hdr = hdr_size_;
+  const uint32_t hdr = hdr_size_;
   uint64_t bytes = 0, errors = 0;
   const size_t n = vq.take_used(batch.tail(), batch.room(), [&](Packet& p, uint32_t written) {
     // The header first (§5.1.6.4), then the frame; written < hdr wraps

@@ -434,6 +434,44 @@ TEST_F(MempoolTest, BulkAllocFillsABatchUpToItsRoom) {
   EXPECT_EQ(pool->in_use(), 0u);
 }
 
+// The ring-refill form: fresh packets straight into scattered slots (a
+// ring's free ids, here every third slot backwards), each reported once it
+// is in place; capped by the pool; a held slot stops debug builds.
+TEST_F(MempoolTest, AllocEachFillsTheSlotsItIsGivenAndReportsEach) {
+  MempoolPtr pool = make_pool(4);
+  Packet slots[12];
+  auto slot_of = [&](size_t i) -> Packet& { return slots[11 - 3 * i]; };
+  std::vector<std::pair<size_t, uint64_t>> filled;
+  EXPECT_EQ(pool->alloc_each(3, slot_of,
+                             [&](size_t i, const Packet& p) {
+                               EXPECT_EQ(&p, &slot_of(i));
+                               filled.emplace_back(i, p.buffer_iova());
+                             }),
+            3u);
+  ASSERT_EQ(filled.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const Packet& p = slot_of(i);
+    ASSERT_FALSE(p.empty());
+    EXPECT_EQ(p.size(), 0u);
+    EXPECT_EQ(p.headroom(), 128u);
+    EXPECT_EQ(filled[i], std::make_pair(i, p.buffer_iova()));
+  }
+  EXPECT_TRUE(slots[10].empty());  // only the slots given
+  EXPECT_EQ(pool->in_use(), 3u);
+  Packet rest[4];
+  EXPECT_EQ(pool->alloc_bulk(rest, 4), 1u);  // capped by the pool
+  EXPECT_EQ(pool->alloc_failures(), 1u);
+  EXPECT_FALSE(rest[0].empty());
+  EXPECT_TRUE(rest[1].empty());
+  rest[0].reset();
+#ifndef NDEBUG
+  // A slot still holding a packet would leak it: debug builds stop there.
+  EXPECT_DEATH(pool->alloc_bulk(&slots[11], 1), "alloc into a held packet");
+#endif
+  for (Packet& p : slots) p.reset();
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
 TEST_F(MempoolTest, BatchPushPopEraseFront) {
   MempoolPtr pool = make_pool(8);
   Batch<4> b;

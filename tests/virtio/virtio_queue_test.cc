@@ -194,5 +194,94 @@ TEST_F(VirtioQueueTest, AnInOrderBatchCannotNameABufferAlreadyTakenBack) {
   q.release_packets();
 }
 
+// IN_ORDER queues keep no per-buffer chain lengths while every buffer is one
+// descriptor; the first buffer of two (as a control command is) makes them
+// keep them from then on, for the buffers already out as well. Each buffer,
+// before and after, comes back once, in order, with its length: packed ring.
+TEST_F(VirtioQueueTest, APackedInOrderQueueTakesAChainedBufferAmongSingleOnes) {
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(true, true));
+  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+  MempoolPtr pool = *Mempool::create({.buffers = 32, .tag = "app"}, fn.dma());
+  auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, true, "ctrl");
+  auto one_segment = [](Packet& p, virtio::Segment& s) {
+    s = {p.iova(), 64, true};
+    return true;
+  };
+  Batch<8> three;
+  ASSERT_EQ(pool->alloc_bulk(three, 3), 3u);
+  ASSERT_EQ(q.add_all(three.begin(), 3, one_segment), 3u);  // slots 0-2
+  three.erase_front_emptied(3);
+  Packet chained = pool->alloc();
+  q.add(chained, {{chained.iova(), 16, false}, {chained.iova() + 16, 1, true}});  // slots 3-4
+  q.publish();
+  EXPECT_EQ(q.room(), 3u);
+  for (uint16_t id : {0, 1, 2, 3}) mark_used(q, id, id, 10u + id);  // the chain's at its first slot
+  std::vector<uint32_t> written;
+  Packet p;
+  uint32_t w;
+  while (q.next_used(p, &w)) written.push_back(w), p.reset();
+  EXPECT_EQ(written, (std::vector<uint32_t>{10, 11, 12, 13}));
+  EXPECT_EQ(q.room(), 8u);
+  // After the chain: one-descriptor buffers again, at slots 5-7.
+  ASSERT_EQ(pool->alloc_bulk(three, 3), 3u);
+  ASSERT_EQ(q.add_all(three.begin(), 3, one_segment), 3u);
+  three.erase_front_emptied(3);
+  q.publish();
+  for (uint16_t id : {5, 6, 7}) mark_used(q, id, id, 20u + id);
+  written.clear();
+  while (q.next_used(p, &w)) written.push_back(w), p.reset();
+  EXPECT_EQ(written, (std::vector<uint32_t>{25, 26, 27}));
+  EXPECT_EQ(q.room(), 8u);
+  EXPECT_EQ(q.bad_completions(), 0u);
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
+// The same on a split ring: ids are descriptor positions, the chain takes
+// descriptors 3 and 4 (§2.7.9), and the used ring's elements name heads.
+TEST_F(VirtioQueueTest, ASplitInOrderQueueTakesAChainedBufferAmongSingleOnes) {
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(false, true));
+  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+  MempoolPtr pool = *Mempool::create({.buffers = 32, .tag = "app"}, fn.dma());
+  auto q = *virtio::SplitQueue::create(fn.dma(), 8, false, false, true, "ctrl");
+  auto used = ctx_.iommu->translate(q.addresses().device, virtio::split_used_bytes(8), "test");
+  ASSERT_TRUE(used.ok());
+  const RingRef<virtio::UsedRing> ring(used->data(), 8);
+  uint16_t used_idx = 0;
+  auto mark_used = [&](uint32_t id, uint32_t len) {  // as the device does (§2.7.8)
+    ring.entry(used_idx % 8).set<virtio::UsedElem::ID>(id).set<virtio::UsedElem::LEN>(len);
+    ring.header().set<virtio::UsedHeader::IDX>(++used_idx);
+  };
+  auto one_segment = [](Packet& p, virtio::Segment& s) {
+    s = {p.iova(), 64, true};
+    return true;
+  };
+  Batch<8> three;
+  ASSERT_EQ(pool->alloc_bulk(three, 3), 3u);
+  ASSERT_EQ(q.add_all(three.begin(), 3, one_segment), 3u);  // descriptors 0-2
+  three.erase_front_emptied(3);
+  Packet chained = pool->alloc();
+  q.add(chained, {{chained.iova(), 16, false}, {chained.iova() + 16, 1, true}});  // 3-4
+  q.publish();
+  EXPECT_EQ(q.room(), 3u);
+  for (uint32_t id : {0, 1, 2, 3}) mark_used(id, 10 + id);
+  std::vector<uint32_t> written;
+  Packet p;
+  uint32_t w;
+  while (q.next_used(p, &w)) written.push_back(w), p.reset();
+  EXPECT_EQ(written, (std::vector<uint32_t>{10, 11, 12, 13}));
+  EXPECT_EQ(q.room(), 8u);
+  ASSERT_EQ(pool->alloc_bulk(three, 3), 3u);
+  ASSERT_EQ(q.add_all(three.begin(), 3, one_segment), 3u);  // descriptors 5-7
+  three.erase_front_emptied(3);
+  q.publish();
+  for (uint32_t id : {5, 6, 7}) mark_used(id, 20 + id);
+  written.clear();
+  while (q.next_used(p, &w)) written.push_back(w), p.reset();
+  EXPECT_EQ(written, (std::vector<uint32_t>{25, 26, 27}));
+  EXPECT_EQ(q.room(), 8u);
+  EXPECT_EQ(q.bad_completions(), 0u);
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
 }  // namespace
 }  // namespace safenic
