@@ -29,16 +29,21 @@
 #     for safenic's, the same way. Its ratio (DPDK's cycles / safenic's) is
 #     how many times as many frames safenic's front-end handles per second of
 #     CPU, whoever limits the rate.
-#   Per measure the median over runs. Front-ends alternate A B A B ... (rates
-#     drift on shared VMs). Each run waits for an idle second first and
+#   Per measure the median over runs, and for cycles also the best run (the
+#     fewest cycles): on a VM the two vCPUs' placement on the host changes
+#     from run to run, and with it what a cache line shared between them costs
+#     to move (on 2026-12-07 each front-end's cycles per frame fell into two
+#     groups about 3x apart); both front-ends get both placements over enough
+#     runs, and their best runs compare them in the good one. Front-ends
+#     alternate A B A B ... (rates drift on shared VMs). Each run waits for an idle second first and
 #     reports the share of the CPUs that other processes took during it: on
 #     a busy machine the numbers mean little (both sides are pinned
 #     busy-pollers).
 # Takes about RUNS x 8 x (SECONDS + 5) s. Logs: $LOGS (/tmp/safenic-bench-logs).
 # Memory: everything on 2 MiB hugepages, as DPDK needs (-m 512 each for the
 #     back-end and DPDK's front-end, as in docs/dpdk-peer.md; safenic's 256
-#     MiB arena); --small-pages puts safenic's on 4 KiB pages (its TLB misses
-#     then cost it about a third more cycles per frame). Needs root for
+#     MiB arena); --small-pages puts safenic's on 4 KiB pages (in one pair of
+#     packed-ring receive runs: 105 cycles per frame against 72). Needs root for
 #     hugepages; reserves 700 and restores the old count at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -151,11 +156,11 @@ run_once() {
 echo "# $(date -u +%F) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs;" \
      "DPDK $(dpkg-query -W -f='${Version}' dpdk-dev 2>/dev/null); ${RUNS} runs x ${SECS} s," \
      "64 B, burst 32; safenic memory: ${HUGE[*]:-4 KiB pages}"
-printf "| %-9s | %-6s | %-22s | %-22s | %-5s | %-26s | %-26s | %-5s |\n" direction ring \
-  "safenic Mpps" "DPDK Mpps" ratio "safenic cycles/frame" "DPDK cycles/frame" ratio
-printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n" ----------- -------- ------------------------ \
-  ------------------------ ------- ---------------------------- ---------------------------- -------
+printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" direction ring "safenic Mpps" \
+  "DPDK Mpps" ratio "safenic cycles/frame" "DPDK cycles/frame" "ratio (median)" "ratio (best)"
+printf "|---|---|---|---|---|---|---|---|---|\n"
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN {if (y > 0) printf "%.2f", x / y; else print "-"}'; }
+best() { sort -n | awk '$1 > 0' | head -1; }
 for dir in ${DIRS:-tx rx}; do
   for ring in ${RINGS:-split packed}; do
     a=() b=() ca=() cb=()
@@ -172,8 +177,10 @@ for dir in ${DIRS:-tx rx}; do
     mb=$(printf "%s\n" "${b[@]}" | median)
     mca=$(printf "%s\n" "${ca[@]}" | median)
     mcb=$(printf "%s\n" "${cb[@]}" | median)
-    printf "| %-9s | %-6s | %-22s | %-22s | %-5s | %-26s | %-26s | %-5s |\n" "$dir" "$ring" \
+    bca=$(printf "%s\n" "${ca[@]}" | best)
+    bcb=$(printf "%s\n" "${cb[@]}" | best)
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$dir" "$ring" \
       "$ma (${a[*]})" "$mb (${b[*]})" "$(ratio "$ma" "$mb")" \
-      "$mca (${ca[*]})" "$mcb (${cb[*]})" "$(ratio "$mcb" "$mca")"
+      "$mca (${ca[*]})" "$mcb (${cb[*]})" "$(ratio "$mcb" "$mca")" "$(ratio "$bcb" "$bca")"
   done
 done

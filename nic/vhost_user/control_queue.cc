@@ -134,7 +134,7 @@ absl::Status ControlQueue::serve_split(const Handler& handler) {
 absl::Status ControlQueue::serve_packed(const Handler& handler) {
   const LayoutArray<PackedDesc> table(desc_);
   for (;;) {
-    // §2.8.6: available when AVAIL equals our wrap counter and USED does not.
+    // §2.8.1: available when AVAIL equals our wrap counter and USED does not.
     const uint16_t head = last_avail_;
     const uint16_t first_flags = table[head].get<PackedDesc::FLAGS>();
     if (static_cast<bool>(first_flags & kPackedAvail) != wrap_ ||
@@ -168,7 +168,7 @@ absl::Status ControlQueue::serve_packed(const Handler& handler) {
     }
     uint32_t used_len = 0;
     SAFENIC_RETURN_IF_ERROR(answer(buffer, handler, &used_len));
-    // §2.8.7: one used descriptor at the buffer's first position, flags last.
+    // §2.8.6: one used descriptor at the buffer's first position, flags last.
     LayoutRef<PackedDesc> used = table[head];
     used.set<PackedDesc::ID>(id).set<PackedDesc::LEN>(used_len);
     dma_write_barrier();

@@ -36,7 +36,7 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
   uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
                bit(feature::kCtrlRx) | bit(feature::kEventIdx);
   if (config.rx_queues > 1) f |= bit(feature::kMq);
-  // §2.7.9/§2.8.21 IN_ORDER: TX reclaim reads one used element per batch.
+  // §2.7.9/§2.8.8 IN_ORDER: TX reclaim reads one used element per batch.
   // §6.1 ACCESS_PLATFORM (a driver SHOULD accept it): the addresses safenic gives
   // a device are always the ones its platform translates (VFIO's IOVAs behind
   // an IOMMU, physical addresses without one); a device that offers it may
@@ -294,7 +294,7 @@ size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
       bytes += p.size();
       return true;
     }
-    if (written == kUsedCompletely) {  // the whole buffer (§2.8.21)
+    if (written == kUsedCompletely) {  // the whole buffer (§2.8.8)
       p.try_resize(p.capacity());
       bytes += p.size();
       return true;

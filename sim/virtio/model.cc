@@ -71,7 +71,7 @@ void VirtioNetModel::suppress_notifications(Vq& vq, bool wanted) {
   }
 }
 
-// The next available buffer's descriptor chain (§2.7.7 / §2.8.7).
+// The next available buffer's descriptor chain (§2.7.5 / §2.8.6).
 bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
   chain->count = 0;
   if (!packed()) {
@@ -169,7 +169,7 @@ bool VirtioNetModel::pop(Vq& vq, Chain* chain) {
 // Returns a buffer with `written` bytes written (§2.7.8 / §2.8.9); with
 // IN_ORDER, a batch of buffers under one element naming its last (§2.7.9:
 // the element at the batch's last slot, used idx forward by the batch;
-// §2.8.21: the descriptor at the batch's first slot, skipping the rest).
+// §2.8.8: the descriptor at the batch's first slot, skipping the rest).
 void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written, uint16_t buffers,
                           uint16_t descriptors) {
   if (descriptors == 0) descriptors = chain.descriptors;
@@ -347,7 +347,7 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
                          done, total));
   }
   if (!packed() || !in_order() || config_.rx_in_order_batch <= 1) return push(vq, chain, done);
-  // §2.8.21: a buffer used completely may wait to be reported with the next.
+  // §2.8.8: a buffer used completely may wait to be reported with the next.
   uint32_t room = 0;
   for (size_t i = 0; i < chain.count; ++i) room += chain.segs[i].len;
   vq.held += 1;
@@ -357,7 +357,7 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
 }
 
 // One used descriptor for the held buffers, at the first one's slot, naming
-// the last (§2.8.21).
+// the last (§2.8.8).
 void VirtioNetModel::report_held(Vq& vq) {
   if (vq.held == 0) return;
   Chain last;

@@ -5,7 +5,7 @@
 // hands over malformed descriptor chains gets a reported violation and
 // DEVICE_NEEDS_RESET (§2.1.1). With VIRTIO_F_IN_ORDER (offered by default on
 // the modern transport; leave it out of `features` to test without) it uses
-// buffers in order, writes one used element per TX batch (§2.7.9, §2.8.21),
+// buffers in order, writes one used element per TX batch (§2.7.9, §2.8.8),
 // and reports a split-ring driver that does not use descriptors in ring order
 // (§2.7.5).
 #pragma once
@@ -32,7 +32,7 @@ struct VirtioNetConfig {
   uint16_t max_queue_pairs = 4;
   uint16_t queue_size = 256;
   MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0x1a, 0xf4}};
-  // Packed ring with IN_ORDER (§2.8.21): a received frame that fills its
+  // Packed ring with IN_ORDER (§2.8.8): a received frame that fills its
   // buffer may be reported later, together with the next frames, by one used
   // descriptor naming the batch's last buffer; up to this many buffers per
   // descriptor (1: one descriptor per buffer). A frame that does not fill its

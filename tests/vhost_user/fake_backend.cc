@@ -73,7 +73,7 @@ bool FakeBackend::DeviceRing::take(Buffer* b) {
 
 void FakeBackend::DeviceRing::give_back(const Buffer& b, uint32_t written) {
   if (packed_) {
-    // §2.8.7: id and length, then flags with AVAIL and USED both equal to
+    // §2.8.1: id and length, then flags with AVAIL and USED both equal to
     // the used wrap counter (WRITE kept: the length counts).
     LayoutRef<PackedDesc> d = LayoutArray<PackedDesc>(desc_)[used_];
     d.set<PackedDesc::ID>(b.id).set<PackedDesc::LEN>(written);

@@ -17,7 +17,7 @@
 namespace safenic {
 
 // The model offers VIRTIO_F_IN_ORDER unless told not to; with it the device
-// returns each TX batch under one used element (§2.7.9, §2.8.21).
+// returns each TX batch under one used element (§2.7.9, §2.8.8).
 inline sim::VirtioNetConfig modern(bool packed, bool in_order) {
   sim::VirtioNetConfig mc;
   mc.features = sim::default_virtio_features(false);

@@ -1,6 +1,6 @@
 // virtio's packed queue, driver side, against device behaviour the model
 // produces only on request or that a test writes by hand: IN_ORDER receive
-// batches (§2.8.21), used ids that name no buffer, and batches naming a
+// batches (§2.8.8), used ids that name no buffer, and batches naming a
 // buffer already taken back.
 #include <cstdint>
 #include <memory>
@@ -38,7 +38,7 @@ class VirtioQueueTest : public VirtioTest {
     q.publish();
   }
   // Writes descriptor `pos` of `q` as the device does when it uses buffer
-  // `id` with `len` bytes (§2.8.7; AVAIL and USED set: the first pass).
+  // `id` with `len` bytes (§2.8.1; AVAIL and USED set: the first pass).
   void mark_used(virtio::PackedQueue& q, uint16_t pos, uint16_t id, uint32_t len) {
     auto d = ctx_.iommu->translate(q.addresses().desc + virtio::PackedDesc::kSize * pos,
                                    virtio::PackedDesc::kSize, "test");
@@ -50,7 +50,7 @@ class VirtioQueueTest : public VirtioTest {
   }
 };
 
-// §2.8.21: with IN_ORDER a packed-ring device may report a batch of used
+// §2.8.8: with IN_ORDER a packed-ring device may report a batch of used
 // buffers with one descriptor, at the batch's first slot, naming its last
 // buffer; the others were used completely. The driver takes all of them back
 // (on the fast path and the slow one) instead of counting bad completions
