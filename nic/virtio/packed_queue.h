@@ -14,12 +14,13 @@
 #include "nic/layout.h"
 #include "nic/ring.h"
 #include "nic/virtio/buffers.h"
+#include "nic/virtio/queue_base.h"
 #include "nic/virtio/spec.h"
 #include "nic/virtio/transport.h"
 
 namespace safenic::virtio {
 
-class PackedQueue {
+class PackedQueue : public QueueBase<PackedQueue> {
  public:
   static absl::StatusOr<PackedQueue> create(const DmaAllocator& dma, uint16_t size, bool event_idx,
                                             bool in_order, absl::string_view tag);
@@ -27,17 +28,6 @@ class PackedQueue {
   uint16_t size() const { return static_cast<uint16_t>(ring_.size()); }
   uint16_t room() const { return room_; }
   void add(Packet& p, std::initializer_list<Segment> segments);
-  template <typename Prepare>
-  size_t add_all(Packet* packets, size_t n, Prepare prepare) {
-    return by_mode(mode_, [&](auto m) { return add<m.value>(packets, n, prepare); });
-  }
-  // Fresh one-segment buffers from `pool` into every free slot (RX refill):
-  // segment_of(const Packet&) gives each one's segment. Returns how many;
-  // fewer when the pool runs dry (the next call goes on).
-  template <typename SegmentOf>
-  size_t fill(Mempool& pool, SegmentOf segment_of) {
-    return by_mode(mode_, [&](auto m) { return fill_in<m.value>(pool, segment_of); });
-  }
   // Makes the descriptors added since the last call visible to the device
   // (§2.8.21.1: the first one's flags last, so it sees the batch at once); true
   // when its event suppression structure asks for a notification (§2.8.10).
@@ -60,20 +50,7 @@ class PackedQueue {
     const uint16_t new_idx = next_avail_;
     return need_event(event_idx, new_idx, static_cast<uint16_t>(new_idx - added));
   }
-  // As SplitQueue::take_used. IN_ORDER (§2.8.8) a used descriptor may
-  // stand for a batch of buffers, naming its last: the others are delivered
-  // with kUsedCompletely.
-  template <typename OnUsed>
-  size_t take_used(Packet* out, size_t max, OnUsed on_used) {
-    if (mode_ == Mode::kInOrderOne) return take_in_order(out, max, on_used);
-    return mode_ == Mode::kInOrder ? take<true>(out, max, on_used) : take<false>(out, max, on_used);
-  }
-  bool next_used(Packet& out, uint32_t* written) {
-    return take_used(&out, 1, [&](Packet&, uint32_t w) {
-             *written = w;
-             return true;
-           }) == 1;
-  }
+  // add_all(), fill(), take_used() and next_used(): QueueBase.
   size_t free_used();
   void disable_interrupts();
   uint64_t bad_completions() const { return bad_completions_; }
@@ -129,6 +106,7 @@ class PackedQueue {
     const uint16_t size_;
     uint16_t pos_, wrap_flags_, first_, first_flags_;
   };
+  friend class QueueBase<PackedQueue>;
   // add_all(), fill() and take_used(), one loop for each mode.
   template <Mode mode, typename Prepare>
   size_t add(Packet* packets, size_t n, Prepare prepare);

@@ -34,4 +34,5 @@
 
 #include "nic/virtio/buffers.h"       // Segment, Mode, BufferTable
 #include "nic/virtio/packed_queue.h"  // PackedQueue (§2.8)
+#include "nic/virtio/queue_base.h"    // the fast paths both share
 #include "nic/virtio/split_queue.h"   // SplitQueue (§2.7)

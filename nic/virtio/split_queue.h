@@ -14,12 +14,13 @@
 #include "nic/layout.h"
 #include "nic/ring.h"
 #include "nic/virtio/buffers.h"
+#include "nic/virtio/queue_base.h"
 #include "nic/virtio/spec.h"
 #include "nic/virtio/transport.h"
 
 namespace safenic::virtio {
 
-class SplitQueue {
+class SplitQueue : public QueueBase<SplitQueue> {
  public:
   // `legacy_layout`: the used ring 4096-aligned, as legacy devices require.
   static absl::StatusOr<SplitQueue> create(const DmaAllocator& dma, uint16_t size,
@@ -31,20 +32,6 @@ class SplitQueue {
   uint16_t room() const { return room_; }
   // Makes `p`'s segments a buffer for the device; takes the packet.
   void add(Packet& p, std::initializer_list<Segment> segments);
-  // Adds packets[0..n) as one-segment buffers while there is room.
-  // `prepare(Packet&, Segment&)` fills in the segment, or returns false to
-  // skip the packet (it deals with it). Returns how many it looked at.
-  template <typename Prepare>
-  size_t add_all(Packet* packets, size_t n, Prepare prepare) {
-    return by_mode(mode_, [&](auto m) { return add<m.value>(packets, n, prepare); });
-  }
-  // Fresh one-segment buffers from `pool` into every free slot (RX refill):
-  // segment_of(const Packet&) gives each one's segment. Returns how many;
-  // fewer when the pool runs dry (the next call goes on).
-  template <typename SegmentOf>
-  size_t fill(Mempool& pool, SegmentOf segment_of) {
-    return by_mode(mode_, [&](auto m) { return fill_in<m.value>(pool, segment_of); });
-  }
   // Makes the buffers added since the last call visible to the device; true
   // when the device asked to be notified of them (§2.7.10).
   bool publish() {
@@ -60,27 +47,7 @@ class SplitQueue {
       return need_event(used().trailer().get<UsedTrailer::AVAIL_EVENT>(), new_idx, old_idx);
     return !(used().header().get<UsedHeader::FLAGS>() & kUsedNoNotify);
   }
-  // Takes used buffers in the order the device used them, until `max` are
-  // delivered or none is left: each one's packet moves into the next of
-  // out[0..max) and on_used(Packet&, uint32_t written) says whether to keep
-  // it (false: the packet is freed and its place taken by the next one). A
-  // completion naming no buffer made available is counted in
-  // bad_completions() and skipped; IN_ORDER, one that is not for the oldest
-  // buffer still takes that buffer back (the device wrote over its slot) but
-  // delivers nothing. Returns how many were kept.
-  template <typename OnUsed>
-  size_t take_used(Packet* out, size_t max, OnUsed on_used) {
-    if (mode_ == Mode::kInOrderOne) return take_in_order(out, max, on_used);
-    return mode_ == Mode::kInOrder ? take<true>(out, max, on_used) : take<false>(out, max, on_used);
-  }
-  // The next used buffer: its packet into `out` (empty) and the length the
-  // device wrote. False when there is none.
-  bool next_used(Packet& out, uint32_t* written) {
-    return take_used(&out, 1, [&](Packet&, uint32_t w) {
-             *written = w;
-             return true;
-           }) == 1;
-  }
+  // add_all(), fill(), take_used() and next_used(): QueueBase.
   // Frees the packets of all used buffers (TX); returns how many.
   size_t free_used();
   // Asks the device for no interrupts (safenic polls).
@@ -130,6 +97,7 @@ class SplitQueue {
     uint16_t idx_;
     const uint16_t next_desc_;
   };
+  friend class QueueBase<SplitQueue>;
   // add_all(), fill() and take_used(), one loop for each mode.
   template <Mode mode, typename Prepare>
   size_t add(Packet* packets, size_t n, Prepare prepare);
