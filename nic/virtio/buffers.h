@@ -69,6 +69,17 @@ class BufferTable {
   Packet* packets() const { return packets_.get(); }
   uint8_t* chains() const { return chain_.get(); }
   void set_free_count(uint16_t n) { free_count_ = n; }
+  // After a fast path put `added` buffers: a free list's count from then on
+  // (Mode::kAnyOrder: the fast path took ids from its top), or, IN_ORDER,
+  // only the number of ids taken.
+  template <Mode mode>
+  void took(uint16_t free_count_after, uint16_t added) {
+    if constexpr (mode == Mode::kAnyOrder) {
+      free_count_ = free_count_after;
+    } else {
+      free_count_ = static_cast<uint16_t>(free_count_ - added);
+    }
+  }
 
  private:
   std::unique_ptr<uint16_t[]> free_;

@@ -180,11 +180,7 @@ size_t PackedQueue::add(Packet* packets, size_t n, Prepare prepare) {
   }
   for (; k < n; ++k) add_one(std::false_type{}, packets[k]);
   const uint16_t added = adder.finish();
-  if constexpr (mode == Mode::kAnyOrder) {
-    buffers_->set_free_count(free_count);
-  } else {
-    buffers_->take_count(added);
-  }
+  buffers_->took<mode>(free_count, added);
   return k;
 }
 
@@ -217,11 +213,7 @@ size_t PackedQueue::fill_in(Mempool& pool, SegmentOf segment_of) {
   if (first && room_ != 0) done = fill(std::true_type{}, 1, 0);
   if ((!first || done == 1) && room_ > done) fill(std::false_type{}, room_ - done, done);
   const uint16_t added = adder.finish();
-  if constexpr (mode == Mode::kAnyOrder) {
-    buffers_->set_free_count(static_cast<uint16_t>(free_count - added));
-  } else {
-    buffers_->take_count(added);
-  }
+  buffers_->took<mode>(static_cast<uint16_t>(free_count - added), added);
   return added;
 }
 

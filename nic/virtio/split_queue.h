@@ -150,11 +150,7 @@ size_t SplitQueue::add(Packet* packets, size_t n, Prepare prepare) {
     owned[id].swap(packets[k]);
   }
   const uint16_t put = adder.finish(mode != Mode::kAnyOrder);
-  if constexpr (mode == Mode::kAnyOrder) {
-    buffers_->set_free_count(free_count);
-  } else {
-    buffers_->take_count(put);
-  }
+  buffers_->took<mode>(free_count, put);
   return k;
 }
 
@@ -180,11 +176,7 @@ size_t SplitQueue::fill_in(Mempool& pool, SegmentOf segment_of) {
         if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
       });
   const uint16_t added = adder.finish(mode != Mode::kAnyOrder);
-  if constexpr (mode == Mode::kAnyOrder) {
-    buffers_->set_free_count(static_cast<uint16_t>(free_count - added));
-  } else {
-    buffers_->take_count(added);
-  }
+  buffers_->took<mode>(static_cast<uint16_t>(free_count - added), added);
   return added;
 }
 

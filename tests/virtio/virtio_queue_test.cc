@@ -197,48 +197,62 @@ TEST_F(VirtioQueueTest, AnInOrderBatchCannotNameABufferAlreadyTakenBack) {
 // IN_ORDER queues keep no per-buffer chain lengths while every buffer is one
 // descriptor; the first buffer of two (as a control command is) makes them
 // keep them from then on, for the buffers already out as well. Each buffer,
-// before and after, comes back once, in order, with its length: packed ring.
-TEST_F(VirtioQueueTest, APackedInOrderQueueTakesAChainedBufferAmongSingleOnes) {
+// before and after, comes back once, in order, with its length.
+class InOrderChainTest : public VirtioQueueTest {
+ protected:
+  // Buffers 0-2 of one descriptor, buffer 3 of two (descriptors or slots 3
+  // and 4), all reported used by mark_used(id, len); then buffers 5-7 of one.
+  template <typename Queue, typename MarkUsed>
+  void take_a_chain_among_single_buffers(Queue& q, Mempool& pool, MarkUsed mark_used) {
+    auto one_segment = [](Packet& p, virtio::Segment& s) {
+      s = {p.iova(), 64, true};
+      return true;
+    };
+    auto add_three = [&] {
+      Batch<8> three;
+      ASSERT_EQ(pool.alloc_bulk(three, 3), 3u);
+      ASSERT_EQ(q.add_all(three.begin(), 3, one_segment), 3u);
+      three.erase_front_emptied(3);
+    };
+    auto take_all = [&] {
+      std::vector<uint32_t> written;
+      Packet p;
+      uint32_t w;
+      while (q.next_used(p, &w)) written.push_back(w), p.reset();
+      return written;
+    };
+    add_three();
+    Packet chained = pool.alloc();
+    q.add(chained, {{chained.iova(), 16, false}, {chained.iova() + 16, 1, true}});
+    q.publish();
+    EXPECT_EQ(q.room(), 3u);
+    for (uint16_t id : {0, 1, 2, 3}) mark_used(id, 10u + id);
+    EXPECT_EQ(take_all(), (std::vector<uint32_t>{10, 11, 12, 13}));
+    EXPECT_EQ(q.room(), 8u);
+    add_three();  // after the chain: one-descriptor buffers again
+    q.publish();
+    for (uint16_t id : {5, 6, 7}) mark_used(id, 20u + id);
+    EXPECT_EQ(take_all(), (std::vector<uint32_t>{25, 26, 27}));
+    EXPECT_EQ(q.room(), 8u);
+    EXPECT_EQ(q.bad_completions(), 0u);
+    EXPECT_EQ(pool.in_use(), 0u);
+  }
+};
+
+// Packed ring: the chain's used descriptor at its first slot (§2.8.6).
+TEST_F(InOrderChainTest, APackedQueueTakesAChainedBufferAmongSingleOnes) {
   auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(true, true));
   sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
   MempoolPtr pool = *Mempool::create({.buffers = 32, .tag = "app"}, fn.dma());
   auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, true, "ctrl");
-  auto one_segment = [](Packet& p, virtio::Segment& s) {
-    s = {p.iova(), 64, true};
-    return true;
-  };
-  Batch<8> three;
-  ASSERT_EQ(pool->alloc_bulk(three, 3), 3u);
-  ASSERT_EQ(q.add_all(three.begin(), 3, one_segment), 3u);  // slots 0-2
-  three.erase_front_emptied(3);
-  Packet chained = pool->alloc();
-  q.add(chained, {{chained.iova(), 16, false}, {chained.iova() + 16, 1, true}});  // slots 3-4
-  q.publish();
-  EXPECT_EQ(q.room(), 3u);
-  for (uint16_t id : {0, 1, 2, 3}) mark_used(q, id, id, 10u + id);  // the chain's at its first slot
-  std::vector<uint32_t> written;
-  Packet p;
-  uint32_t w;
-  while (q.next_used(p, &w)) written.push_back(w), p.reset();
-  EXPECT_EQ(written, (std::vector<uint32_t>{10, 11, 12, 13}));
-  EXPECT_EQ(q.room(), 8u);
-  // After the chain: one-descriptor buffers again, at slots 5-7.
-  ASSERT_EQ(pool->alloc_bulk(three, 3), 3u);
-  ASSERT_EQ(q.add_all(three.begin(), 3, one_segment), 3u);
-  three.erase_front_emptied(3);
-  q.publish();
-  for (uint16_t id : {5, 6, 7}) mark_used(q, id, id, 20u + id);
-  written.clear();
-  while (q.next_used(p, &w)) written.push_back(w), p.reset();
-  EXPECT_EQ(written, (std::vector<uint32_t>{25, 26, 27}));
-  EXPECT_EQ(q.room(), 8u);
-  EXPECT_EQ(q.bad_completions(), 0u);
-  EXPECT_EQ(pool->in_use(), 0u);
+  take_a_chain_among_single_buffers(q, *pool, [&](uint16_t id, uint32_t len) {
+    mark_used(q, id, id, len);  // ids are positions
+  });
 }
 
-// The same on a split ring: ids are descriptor positions, the chain takes
-// descriptors 3 and 4 (§2.7.9), and the used ring's elements name heads.
-TEST_F(VirtioQueueTest, ASplitInOrderQueueTakesAChainedBufferAmongSingleOnes) {
+// Split ring: ids are descriptor positions, the chain takes descriptors 3
+// and 4 (§2.7.9), and the used ring's elements name heads.
+TEST_F(InOrderChainTest, ASplitQueueTakesAChainedBufferAmongSingleOnes) {
   auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(false, true));
   sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
   MempoolPtr pool = *Mempool::create({.buffers = 32, .tag = "app"}, fn.dma());
@@ -247,40 +261,11 @@ TEST_F(VirtioQueueTest, ASplitInOrderQueueTakesAChainedBufferAmongSingleOnes) {
   ASSERT_TRUE(used.ok());
   const RingRef<virtio::UsedRing> ring(used->data(), 8);
   uint16_t used_idx = 0;
-  auto mark_used = [&](uint32_t id, uint32_t len) {  // as the device does (§2.7.8)
+  take_a_chain_among_single_buffers(q, *pool, [&](uint16_t id, uint32_t len) {
+    // As the device does (§2.7.8): the element, then the index.
     ring.entry(used_idx % 8).set<virtio::UsedElem::ID>(id).set<virtio::UsedElem::LEN>(len);
     ring.header().set<virtio::UsedHeader::IDX>(++used_idx);
-  };
-  auto one_segment = [](Packet& p, virtio::Segment& s) {
-    s = {p.iova(), 64, true};
-    return true;
-  };
-  Batch<8> three;
-  ASSERT_EQ(pool->alloc_bulk(three, 3), 3u);
-  ASSERT_EQ(q.add_all(three.begin(), 3, one_segment), 3u);  // descriptors 0-2
-  three.erase_front_emptied(3);
-  Packet chained = pool->alloc();
-  q.add(chained, {{chained.iova(), 16, false}, {chained.iova() + 16, 1, true}});  // 3-4
-  q.publish();
-  EXPECT_EQ(q.room(), 3u);
-  for (uint32_t id : {0, 1, 2, 3}) mark_used(id, 10 + id);
-  std::vector<uint32_t> written;
-  Packet p;
-  uint32_t w;
-  while (q.next_used(p, &w)) written.push_back(w), p.reset();
-  EXPECT_EQ(written, (std::vector<uint32_t>{10, 11, 12, 13}));
-  EXPECT_EQ(q.room(), 8u);
-  ASSERT_EQ(pool->alloc_bulk(three, 3), 3u);
-  ASSERT_EQ(q.add_all(three.begin(), 3, one_segment), 3u);  // descriptors 5-7
-  three.erase_front_emptied(3);
-  q.publish();
-  for (uint32_t id : {5, 6, 7}) mark_used(id, 20 + id);
-  written.clear();
-  while (q.next_used(p, &w)) written.push_back(w), p.reset();
-  EXPECT_EQ(written, (std::vector<uint32_t>{25, 26, 27}));
-  EXPECT_EQ(q.room(), 8u);
-  EXPECT_EQ(q.bad_completions(), 0u);
-  EXPECT_EQ(pool->in_use(), 0u);
+  });
 }
 
 }  // namespace
