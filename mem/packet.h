@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "mem/buffer.h"
+#include "mem/status.h"
 
 namespace safenic {
 
@@ -66,6 +67,14 @@ class Packet {
     if (ABSL_PREDICT_FALSE(len > capacity())) return false;
     m_->len = static_cast<uint32_t>(len);
     return true;
+  }
+  // resize() for a fast path that has bounded `len` already by what a fresh
+  // buffer of the pool holds (Mempool::data_room(), e.g. the length it gave
+  // a device to write into): the buffer's geometry is not read again.
+  // Checked in builds without NDEBUG.
+  void resize_within_data_room(size_t len) {
+    SAFENIC_DCHECK(len <= capacity(), "resize_within_data_room past the packet's capacity");
+    m_->len = static_cast<uint32_t>(len);
   }
   // Grows the frame at the front into the headroom (e.g. a virtio header).
   absl::Status prepend(size_t n) {

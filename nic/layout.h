@@ -85,6 +85,9 @@ class LayoutRef {
   }
   void zero() { std::memset(p_, 0, L::kSize); }
   uint8_t* data() const { return p_; }
+  // The element after this one, when this one is in an array (LayoutArray):
+  // a loop walking an array steps a LayoutRef instead of indexing it anew.
+  LayoutRef next() const { return LayoutRef(p_ + L::kSize); }
 
  private:
   template <typename F>

@@ -30,8 +30,9 @@ QueueAddresses PackedQueue::addresses() const {
 }
 
 // §2.8.1: a descriptor is available when its AVAIL bit equals the driver's
-// wrap counter and its USED bit does not. The first descriptor of a batch
-// gets its flags last (publish()), so the device sees the batch at once.
+// wrap counter and its USED bit does not. The chain's first descriptor gets
+// its flags last, so the device sees the whole chain at once (§2.8.17,
+// §2.8.21.1).
 void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
   BufferTable& b = *buffers_;
   if (mode_ == Mode::kInOrderOne && segments.size() > 1) {
@@ -43,6 +44,8 @@ void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
     b.take_count(1);
   else
     id = b.take();
+  LayoutRef<PackedDesc> head(ring_.descriptor(next_avail_));
+  uint16_t head_flags = 0;
   size_t k = 0;
   for (const Segment& s : segments) {
     const bool last = ++k == segments.size();
@@ -50,14 +53,16 @@ void PackedQueue::add(Packet& p, std::initializer_list<Segment> segments) {
         (s.device_writes ? kDescWrite : 0) | (last ? 0 : kDescNext) | avail_flags_;
     LayoutRef<PackedDesc> d(ring_.descriptor(next_avail_));
     d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
-    if (pending_++ == 0) {
-      first_pending_ = next_avail_;
-      pending_flags_ = flags;
+    if (k == 1) {
+      head_flags = flags;
     } else {
       d.set<PackedDesc::FLAGS>(flags);
     }
     if (++next_avail_ == ring_.size()) next_avail_ = 0, avail_flags_ ^= kAvailUsed;
   }
+  dma_write_barrier();
+  head.set<PackedDesc::FLAGS>(head_flags);
+  pending_ = static_cast<uint16_t>(pending_ + segments.size());
   b.chain(id) = static_cast<uint8_t>(segments.size());
   b.packet(id).swap(p);
   room_ -= static_cast<uint16_t>(segments.size());

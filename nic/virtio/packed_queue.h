@@ -28,14 +28,13 @@ class PackedQueue : public QueueBase<PackedQueue> {
   uint16_t size() const { return static_cast<uint16_t>(ring_.size()); }
   uint16_t room() const { return room_; }
   void add(Packet& p, std::initializer_list<Segment> segments);
-  // Makes the descriptors added since the last call visible to the device
-  // (§2.8.21.1: the first one's flags last, so it sees the batch at once); true
-  // when its event suppression structure asks for a notification (§2.8.10).
+  // Ends a round of adding: true when the device's event suppression
+  // structure asks to be told of the buffers added since the last call
+  // (§2.8.10). Each buffer was made available as it was added (its first
+  // descriptor's flags written last, §2.8.21.1).
   bool publish() {
     const uint16_t added = pending_;
     if (added == 0) return false;
-    dma_write_barrier();
-    LayoutRef<PackedDesc>(ring_.descriptor(first_pending_)).set<PackedDesc::FLAGS>(pending_flags_);
     pending_ = 0;
     dma_full_barrier();  // the flags before reading the device's wish
     const LayoutView<PackedEvent> event = device_event();
@@ -68,25 +67,21 @@ class PackedQueue : public QueueBase<PackedQueue> {
           table_(q.ring_.descriptors()),
           size_(q.size()),
           pos_(q.next_avail_),
-          wrap_flags_(q.avail_flags_),
-          first_(q.first_pending_),
-          first_flags_(q.pending_flags_) {}
+          at_(table_[pos_]),
+          wrap_flags_(q.avail_flags_) {}
     uint16_t pos() const { return pos_; }
-    // Whether the next descriptor is the first since publish(), which then
-    // writes its flags, last, so the device sees the batch at once (§2.8.21.1).
-    bool first() const { return q_.pending_ == 0; }
-    // Buffer `id` at the next position; put<true> for the first (see first()).
-    template <bool first>
+    // Buffer `id` at the next position, available to the device at once: its
+    // flags after the rest, behind a write barrier (§2.8.21.1).
     void put(uint16_t id, const Segment& s) {
       const uint16_t flags = (s.device_writes ? kDescWrite : 0) | wrap_flags_;
-      LayoutRef<PackedDesc> d = table_[pos_];
-      d.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
-      if constexpr (first) {
-        first_ = pos_, first_flags_ = flags;
+      at_.set<PackedDesc::ADDR>(s.iova).set<PackedDesc::LEN>(s.len).set<PackedDesc::ID>(id);
+      dma_write_barrier();
+      at_.set<PackedDesc::FLAGS>(flags);
+      if (++pos_ == size_) {
+        pos_ = 0, at_ = table_[0], wrap_flags_ ^= kAvailUsed;
       } else {
-        d.set<PackedDesc::FLAGS>(flags);
+        at_ = at_.next();
       }
-      if (++pos_ == size_) pos_ = 0, wrap_flags_ ^= kAvailUsed;
     }
     // Writes the state back; how many buffers were put (at most size_: a
     // whole lap ends where it began, with the wrap counter flipped).
@@ -95,7 +90,6 @@ class PackedQueue : public QueueBase<PackedQueue> {
       const uint16_t added = static_cast<uint16_t>(pos_ - q_.next_avail_ + (lapped ? size_ : 0));
       q_.next_avail_ = pos_, q_.avail_flags_ = wrap_flags_;
       q_.pending_ = static_cast<uint16_t>(q_.pending_ + added);
-      q_.first_pending_ = first_, q_.pending_flags_ = first_flags_;
       q_.room_ = static_cast<uint16_t>(q_.room_ - added);
       return added;
     }
@@ -104,7 +98,9 @@ class PackedQueue : public QueueBase<PackedQueue> {
     PackedQueue& q_;
     const LayoutArray<PackedDesc> table_;
     const uint16_t size_;
-    uint16_t pos_, wrap_flags_, first_, first_flags_;
+    uint16_t pos_;
+    LayoutRef<PackedDesc> at_;  // table_[pos_], stepped along with it
+    uint16_t wrap_flags_;
   };
   friend class QueueBase<PackedQueue>;
   // add_all(), fill() and take_used(), one loop for each mode.
@@ -143,8 +139,6 @@ class PackedQueue : public QueueBase<PackedQueue> {
   uint16_t avail_flags_ = kPackedAvail;  // avail wrap counter 1: AVAIL set, USED clear
   uint16_t next_used_ = 0;
   uint16_t used_flags_ = kAvailUsed;  // used wrap counter 1: both set
-  uint16_t first_pending_ = 0;        // first descriptor added since publish()
-  uint16_t pending_flags_ = 0;        // its flags, written last to publish the batch
   uint16_t pending_ = 0;              // descriptors added since publish()
   uint16_t room_ = 0;
   uint64_t bad_completions_ = 0;
@@ -159,29 +153,22 @@ size_t PackedQueue::add(Packet* packets, size_t n, Prepare prepare) {
   Packet* const owned = buffers_->packets();
   uint8_t* const chains = buffers_->chains();
   uint16_t free_count = buffers_->free_count();
-  // False when prepare() refuses the packet.
-  auto add_one = [&](auto first, Packet& p) {
-    Segment s;
-    if (!prepare(p, s)) return false;
-    // IN_ORDER: the id is the position (§2.8.8), and only free ids' count is kept.
-    const uint16_t id = mode != Mode::kAnyOrder ? adder.pos() : free_ids[--free_count];
-    adder.template put<first()>(id, s);
-    if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
-    owned[id].swap(p);
-    return true;
-  };
   // A buffer takes one descriptor and one id, and there are at least as many
   // free ids as free descriptors: room alone bounds the loop.
   n = std::min<size_t>(n, room_);
-  size_t k = 0;
-  if (adder.first()) {
-    while (k < n && !add_one(std::true_type{}, packets[k])) ++k;
-    k += k < n;
+  for (size_t k = 0; k < n; ++k) {
+    Packet& p = packets[k];
+    Segment s;
+    if (!prepare(p, s)) continue;
+    // IN_ORDER: the id is the position (§2.8.8), and only free ids' count is kept.
+    const uint16_t id = mode != Mode::kAnyOrder ? adder.pos() : free_ids[--free_count];
+    adder.put(id, s);
+    if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
+    owned[id].swap(p);
   }
-  for (; k < n; ++k) add_one(std::false_type{}, packets[k]);
   const uint16_t added = adder.finish();
   buffers_->took<mode>(free_count, added);
-  return k;
+  return n;
 }
 
 template <Mode mode, typename SegmentOf>
@@ -197,21 +184,14 @@ size_t PackedQueue::fill_in(Mempool& pool, SegmentOf segment_of) {
     if constexpr (mode == Mode::kAnyOrder) return free_ids[free_count - 1 - k];
     return adder.pos();
   };
-  // Each fresh packet straight into its id's slot, then its descriptor; the
-  // first since publish() alone, its flags left for publish() to write.
-  auto fill = [&](auto first, size_t n, size_t done) {
-    return pool.alloc_each(
-        n, [&](size_t k) -> Packet& { return owned[id_of(done + k)]; },
-        [&](size_t k, const Packet& p) {
-          const uint16_t id = id_of(done + k);
-          adder.template put<first()>(id, segment_of(p));
-          if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
-        });
-  };
-  const bool first = adder.first();
-  size_t done = 0;
-  if (first && room_ != 0) done = fill(std::true_type{}, 1, 0);
-  if ((!first || done == 1) && room_ > done) fill(std::false_type{}, room_ - done, done);
+  // Each fresh packet straight into its id's slot, then its descriptor.
+  pool.alloc_each(
+      room_, [&](size_t k) -> Packet& { return owned[id_of(k)]; },
+      [&](size_t k, const Packet& p) {
+        const uint16_t id = id_of(k);
+        adder.put(id, segment_of(p));
+        if constexpr (mode != Mode::kInOrderOne) chains[id] = 1;
+      });
   const uint16_t added = adder.finish();
   buffers_->took<mode>(static_cast<uint16_t>(free_count - added), added);
   return added;
@@ -306,6 +286,9 @@ size_t PackedQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
   const uint16_t size = this->size();
   Packet* const owned = buffers_->packets();
   uint16_t pos = next_used_, flags = used_flags();
+  // table[pos] and owned[pos], stepped along with pos.
+  LayoutRef<PackedDesc> at = table[pos];
+  Packet* slot = owned + pos;
   uint16_t batch_rest = batch_rest_;
   // Buffers taken back may be dropped, so fewer than `max` may be kept.
   const size_t outstanding = size - room_, limit = std::min<size_t>(max, outstanding);
@@ -313,8 +296,13 @@ size_t PackedQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
   Packet* kept = out;   // the next kept packet's place
   uint64_t bad = 0;
   auto take_at_pos = [&](uint32_t written, bool named) {
-    kept->swap(owned[pos]);
-    if (++pos == size) pos = 0, flags ^= kAvailUsed;
+    kept->swap(*slot);
+    if (++pos == size) {
+      pos = 0, flags ^= kAvailUsed;
+      at = table[0], slot = owned;
+    } else {
+      at = at.next(), ++slot;
+    }
     --left;
     if (ABSL_PREDICT_TRUE(named) && on_used(*kept, written)) {
       ++kept;
@@ -332,7 +320,7 @@ size_t PackedQueue::take_in_order(Packet* out, size_t max, OnUsed on_used) {
   };
   take_batch_rest();
   while (left != 0) {
-    const LayoutView<PackedDesc> d = table[pos];
+    const LayoutView<PackedDesc> d = at;
     if ((d.get<PackedDesc::FLAGS>() & kAvailUsed) != flags) break;
     dma_read_barrier();  // the id and length after the flags
     const uint16_t id = d.get<PackedDesc::ID>();

@@ -285,13 +285,17 @@ template <typename Queue>
 size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
   RxQueue& rq = rx_[q];
   Queue& vq = *rq.vq;
-  const uint32_t hdr = hdr_size_;
+  // The pool's data room: the segment each buffer offered, less the header.
+  const uint32_t hdr = hdr_size_, max_frame = rq.segment.len - hdr;
   uint64_t bytes = 0, errors = 0;
   const size_t n = vq.take_used(batch.tail(), batch.room(), [&](Packet& p, uint32_t written) {
-    // The header first (§5.1.6.4), then the frame; written < hdr wraps
-    // around to a length no buffer holds.
-    if (ABSL_PREDICT_TRUE(p.try_resize(written - hdr))) {
-      bytes += p.size();
+    // The header first (§5.1.6.4), then the frame: the length used is what
+    // the device wrote into the buffer (§2.7.8), so at most the data room we
+    // offered; written < hdr wraps around to a length no buffer holds.
+    const uint32_t frame = written - hdr;
+    if (ABSL_PREDICT_TRUE(frame <= max_frame)) {
+      p.resize_within_data_room(frame);
+      bytes += frame;
       return true;
     }
     if (written == kUsedCompletely) {  // the whole buffer (§2.8.8)

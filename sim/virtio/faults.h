@@ -13,7 +13,7 @@ enum class VirtioFault : uint8_t {
   kNeedsReset,      // DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2)
   kRefuseFeatures,  // FEATURES_OK refused (§3.1.1 step 6)
   kBadUsedId,       // a used element names a buffer id the driver did not make available
-  kBadUsedLen,      // a used element's length is impossible (beyond the buffer, or 0)
+  kBadUsedLen,      // a used element's length is impossible (0, one past the buffer, or beyond any)
   kCount,
 };
 

@@ -174,11 +174,19 @@ void VirtioNetModel::push(Vq& vq, const Chain& chain, uint32_t written, uint16_t
                           uint16_t descriptors) {
   if (descriptors == 0) descriptors = chain.descriptors;
   // Injected faults: an id that was never made available (out of range), a
-  // length no buffer can hold (or none at all).
+  // length this buffer cannot hold (one byte more than its device-writable
+  // bytes, or beyond any buffer), or none at all.
   uint32_t id = chain.id;
   if (fault(VirtioFault::kBadUsedId)) id = vq.size + faults_->next() % 1024;
   if (fault(VirtioFault::kBadUsedLen)) {
-    written = faults_->next() % 2 ? 0 : 64 * 1024 + static_cast<uint32_t>(faults_->next() % 4096);
+    uint32_t writable = 0;
+    for (size_t i = 0; i < chain.count; ++i)
+      writable += chain.segs[i].write ? chain.segs[i].len : 0;
+    switch (faults_->fired(VirtioFault::kBadUsedLen) % 3) {  // each in turn, this one first
+      case 0: written = 0; break;
+      case 1: written = writable + 1; break;
+      default: written = 64 * 1024 + static_cast<uint32_t>(faults_->next() % 4096);
+    }
   }
   if (!packed()) {
     auto used =

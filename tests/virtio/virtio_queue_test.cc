@@ -268,5 +268,43 @@ TEST_F(InOrderChainTest, ASplitQueueTakesAChainedBufferAmongSingleOnes) {
   });
 }
 
+// §2.8.21.1: a buffer is available once its first descriptor's flags are
+// written, which the packed queue does as it adds each buffer (a chain's
+// first last, after the rest); publish() only decides whether to notify. The
+// flags carry AVAIL = the driver's wrap counter (1 in the first pass) and
+// USED its inverse (§2.8.1).
+TEST_F(VirtioQueueTest, PackedBuffersAreAvailableAsSoonAsTheyAreAdded) {
+  auto model = std::make_shared<sim::VirtioNetModel>(ctx_, modern(true, false));
+  sim::SimulatedFunction fn(model, ctx_, "sim:virtio#0");
+  MempoolPtr pool = *Mempool::create({.buffers = 32, .tag = "app"}, fn.dma());
+  auto q = *virtio::PackedQueue::create(fn.dma(), 8, false, false, "tx");
+  auto flags_at = [&](uint16_t pos) -> uint16_t {
+    auto d = ctx_.iommu->translate(q.addresses().desc + virtio::PackedDesc::kSize * pos,
+                                   virtio::PackedDesc::kSize, "test");
+    EXPECT_TRUE(d.ok());
+    return d.ok() ? LayoutView<virtio::PackedDesc>(d->data()).get<virtio::PackedDesc::FLAGS>() : 0;
+  };
+  // A chain of two (descriptors 0 and 1), then six one-descriptor buffers
+  // (2..7) from the fast path, none published.
+  Packet chained = pool->alloc();
+  q.add(chained, {{chained.iova(), 12, false}, {chained.iova() + 12, 48, true}});
+  EXPECT_EQ(flags_at(0), virtio::kPackedAvail | virtio::kDescNext);
+  EXPECT_EQ(flags_at(1), virtio::kPackedAvail | virtio::kDescWrite);
+  EXPECT_EQ(flags_at(2), 0) << "a descriptor never made available";
+  Batch<6> batch;
+  ASSERT_EQ(pool->alloc_bulk(batch, 6), 6u);
+  EXPECT_EQ(q.add_all(batch.begin(), 6,
+                      [](Packet& p, virtio::Segment& s) {
+                        s = {p.iova(), 60, false};
+                        return true;
+                      }),
+            6u);
+  for (uint16_t pos = 2; pos < 8; ++pos) EXPECT_EQ(flags_at(pos), virtio::kPackedAvail) << pos;
+  EXPECT_EQ(q.room(), 0);
+  EXPECT_TRUE(q.publish()) << "no event suppression: every round notifies";
+  EXPECT_FALSE(q.publish()) << "nothing added since";
+  q.release_packets();
+}
+
 }  // namespace
 }  // namespace safenic
