@@ -5,6 +5,8 @@
 // VIRTIO_F_RING_PACKED; a "-no-in-order" suffix withholds VIRTIO_F_IN_ORDER).
 // The same set-up and loop as forward_bench, without the simulator's
 // buffer-liveness checks (SAFENIC_BUFFER_TRACKING=1 turns them on).
+// RX_CHECKSUM=on enables Offload::kRxChecksum on the receiving NIC (the
+// frames are UDP over IPv4 without a UDP checksum).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -33,6 +35,11 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
   bed.context().iommu->set_buffer_tracking(tracking != nullptr && std::string(tracking) == "1");
   DeviceConfig config;
   config.promiscuous = true;
+  const char* rx_checksum = std::getenv("RX_CHECKSUM");
+  DeviceConfig in_config = config;
+  if (rx_checksum != nullptr && std::string(rx_checksum) == "on") {
+    in_config.offloads = {Offload::kRxChecksum};
+  }
   using virtio::feature::bit;
   sim::VirtioNetConfig packed, split;
   packed.features = sim::default_virtio_features(false);
@@ -42,7 +49,7 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
     packed.features &= ~bit(virtio::feature::kInOrder);
   }
   split.features = packed.features & ~bit(virtio::feature::kRingPacked);
-  auto add = [&] {
+  auto add = [&](const DeviceConfig& config) {
     return kind == "virtio"         ? bed.add<sim::VirtioNetModel>(packed, config)
            : kind == "virtio-split" ? bed.add<sim::VirtioNetModel>(split, config)
            : kind == "mlx5"         ? bed.add("cx5", config)
@@ -50,8 +57,8 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
                ? bed.add<sim::ConnectXModel>(sim::ConnectXProfile::cx4lx(), config)
                : bed.add("82599", config);
   };
-  auto in = add();
-  auto out = add();
+  auto in = add(in_config);
+  auto out = add(config);
   if (!in.ok() || !out.ok()) return 1;
   sim::TrafficSource source(60, {});
   sim::TesterPort sink(false);

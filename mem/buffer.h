@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "absl/base/optimization.h"
+#include "mem/offloads.h"
 
 namespace safenic {
 
@@ -14,14 +15,17 @@ class Mempool;
 struct FreeList;
 
 struct BufferMeta {
-  uint8_t* buf;       // first byte of the buffer (headroom starts here)
-  uint64_t iova;      // IOVA of `buf`
-  FreeList* home;     // the pool's free list it returns to
-  uint32_t data_off;  // offset of the first data byte from `buf`
-  uint32_t len;       // bytes of data
+  uint8_t* buf;             // first byte of the buffer (headroom starts here)
+  uint64_t iova;            // IOVA of `buf`
+  FreeList* home;           // the pool's free list it returns to
+  uint32_t data_off;        // offset of the first data byte from `buf`
+  uint32_t len;             // bytes of data
+  PacketOffloads offloads;  // its flags zero in a fresh packet
 };
-// Mempool::fresh() sets data_off and len with one 8-byte store.
+// Mempool::fresh() sets data_off and len, and clears the offload flags (the
+// first 8 bytes of `offloads`), with one 16-byte store.
 static_assert(offsetof(BufferMeta, len) == offsetof(BufferMeta, data_off) + 4);
+static_assert(offsetof(BufferMeta, offloads) == offsetof(BufferMeta, len) + 4);
 
 // LIFO stack of free buffers: O(1) get/put, no locks (one pool per thread).
 struct FreeList {

@@ -127,6 +127,7 @@ absl::StatusOr<Packet> Packet::clone(Mempool& pool) const {
   }
   copy.m_->data_off = m_->data_off;
   copy.m_->len = m_->len;
+  copy.m_->offloads = m_->offloads;
   std::memcpy(copy.data(), data(), m_->len);
   return copy;
 }

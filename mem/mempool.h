@@ -118,7 +118,8 @@ class Mempool {
   ~Mempool() = default;
 
   // A fresh packet's data_off (the headroom) and len (0), as the 8 bytes that
-  // hold them in a BufferMeta: fresh() resets both with one store.
+  // hold them in a BufferMeta: fresh() resets both, and the offload flags
+  // after them, with one store.
   uint64_t fresh_frame() const {
     const uint32_t fields[2] = {headroom_, 0};
     uint64_t frame;
@@ -127,7 +128,8 @@ class Mempool {
   }
   static BufferMeta* fresh(BufferMeta* m, uint64_t frame) {
     unsigned char* bytes = reinterpret_cast<unsigned char*>(m);
-    std::memcpy(bytes + offsetof(BufferMeta, data_off), &frame, sizeof frame);
+    const uint64_t fresh[2] = {frame, 0};  // data_off, len; the offload flags
+    std::memcpy(bytes + offsetof(BufferMeta, data_off), fresh, sizeof fresh);
     return m;
   }
   // Tells watcher_ that these buffers left the pool.

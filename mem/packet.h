@@ -55,6 +55,8 @@ class Packet {
   // Bytes available after data() (the most size() can grow to).
   size_t capacity() const { return m_->home->stride - m_->data_off; }
   Mempool& pool() const { return *m_->home->owner; }
+  // Offload metadata (mem/offloads.h): what the device found on receive.
+  PacketOffloads& offloads() const { return m_->offloads; }
 
   // Sets the frame length; fails (and changes nothing) past capacity().
   absl::Status resize(size_t len) {
@@ -87,7 +89,7 @@ class Packet {
   absl::Status trim_front(size_t n);
 
   // A new Packet from `pool` (default: this packet's pool) with the same
-  // headroom, length and bytes.
+  // headroom, length, bytes and offload metadata.
   absl::StatusOr<Packet> clone() const;
   absl::StatusOr<Packet> clone(Mempool& pool) const;
 

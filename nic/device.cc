@@ -1,8 +1,12 @@
 #include "nic/device.h"
 
 #include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "mem/status.h"
 
@@ -36,11 +40,38 @@ absl::Status validate(const DeviceConfig& c, const DeviceLimits& l) {
                           l.min_ring, l.max_ring));
     }
   }
+  SAFENIC_RETURN_IF_ERROR(validate_offloads(c, l.capabilities, l.driver));
   if (c.buffers_per_rx_queue <= c.rx_ring_size) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: %d buffers per RX queue leave none to receive into beside a %d-entry ring; use "
         "more than the ring size (twice it for forwarding)",
         l.driver, c.buffers_per_rx_queue, c.rx_ring_size));
+  }
+  return absl::OkStatus();
+}
+
+std::string OffloadSet::to_string() const {
+  static constexpr std::pair<Offload, const char*> kNames[] = {
+      {Offload::kRxChecksum, "rx-checksum"},
+  };
+  std::vector<std::string> names;
+  for (const auto& [offload, name] : kNames) {
+    if (has(offload)) names.push_back(name);
+  }
+  return names.empty() ? "none" : absl::StrJoin(names, ", ");
+}
+
+absl::Status validate_offloads(const DeviceConfig& c, const DeviceCapabilities& caps,
+                               absl::string_view driver) {
+  if (c.mtu < 68 || c.mtu > caps.max_mtu) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: MTU %d; use 68 to %d", driver, c.mtu, caps.max_mtu));
+  }
+  if (const OffloadSet missing = c.offloads.without(caps.offloads); !missing.empty()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s cannot offload %s (it can: %s; see Device::capabilities()); leave it out of "
+        "DeviceConfig::offloads and do it in software",
+        driver, missing.to_string(), caps.offloads.to_string()));
   }
   return absl::OkStatus();
 }

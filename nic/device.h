@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,9 +28,44 @@
 #include "absl/time/time.h"
 #include "mem/batch.h"
 #include "mem/mempool.h"
+#include "mem/offloads.h"
 #include "nic/mac_address.h"
 
 namespace safenic {
+
+// What a device can do for packets besides moving them (issue #22): asked for
+// in DeviceConfig::offloads, listed by Device::capabilities(). Per packet,
+// the results are in Packet::offloads() (mem/offloads.h).
+enum class Offload : uint32_t {
+  // Receive: verdicts on the IPv4 header checksum and the TCP/UDP checksum
+  // (RxFlag: kRxIpChecksumGood/Bad, kRxL4ChecksumGood/Bad).
+  kRxChecksum = 1 << 0,
+};
+// A set of Offloads.
+class OffloadSet {
+ public:
+  constexpr OffloadSet() = default;
+  constexpr OffloadSet(std::initializer_list<Offload> offloads) {
+    for (Offload o : offloads) bits_ |= static_cast<uint32_t>(o);
+  }
+  constexpr bool has(Offload o) const { return (bits_ & static_cast<uint32_t>(o)) != 0; }
+  constexpr bool empty() const { return bits_ == 0; }
+  // The offloads in this set and not in `other`.
+  constexpr OffloadSet without(OffloadSet other) const { return OffloadSet(bits_ & ~other.bits_); }
+  // "rx-checksum, ..." ("none" when empty), for messages.
+  std::string to_string() const;
+  friend constexpr bool operator==(OffloadSet, OffloadSet) = default;
+
+ private:
+  constexpr explicit OffloadSet(uint32_t bits) : bits_(bits) {}
+  uint32_t bits_ = 0;
+};
+
+// What a driver and its device can do, for DeviceConfig to ask within.
+struct DeviceCapabilities {
+  OffloadSet offloads = {};
+  uint32_t max_mtu = 1500;  // the largest DeviceConfig::mtu
+};
 
 struct DeviceConfig {
   uint16_t rx_queues = 1;
@@ -46,6 +82,11 @@ struct DeviceConfig {
   // devices want: fewer IOTLB misses), or, false, in 4 KiB pages, which need
   // no reserved hugepages (DPDK's --no-huge). The sysfs path needs hugepages.
   bool hugepages = true;
+  // The largest IP packet a frame carries (the Ethernet payload), from 68 to
+  // capabilities().max_mtu.
+  uint32_t mtu = 1500;
+  // Offloads to enable; each must be in capabilities().offloads.
+  OffloadSet offloads = {};
 };
 
 // What a driver accepts in a DeviceConfig; validate() says what to change.
@@ -53,8 +94,13 @@ struct DeviceLimits {
   const char* driver;
   uint16_t max_rx_queues, max_tx_queues;
   uint32_t min_ring, max_ring;  // ring sizes are powers of two in [min, max]
+  DeviceCapabilities capabilities = {};
 };
 absl::Status validate(const DeviceConfig& config, const DeviceLimits& limits);
+// The part of validate() drivers whose capabilities depend on the device
+// (virtio's offered features) call on their own: the MTU and the offloads.
+absl::Status validate_offloads(const DeviceConfig& config, const DeviceCapabilities& capabilities,
+                               absl::string_view driver);
 
 struct LinkStatus {
   bool up = false;
@@ -110,6 +156,8 @@ class Device {
 
   uint16_t rx_queues() const { return rx_queues_; }
   uint16_t tx_queues() const { return tx_queues_; }
+  // What this driver can do with this device (DeviceConfig::offloads, mtu).
+  virtual DeviceCapabilities capabilities() const = 0;
 
   // Appends up to batch.room() received packets; returns how many.
   absl::StatusOr<size_t> rx_batch(uint16_t queue, PacketBatch& batch) {

@@ -32,7 +32,15 @@ struct RxWriteBack : Layout<RxWriteBack, 16, ByteOrder::kLittle> {
   using STATUS_ERROR = Field<8, uint32_t>;  // the whole word, read once
   using DD = Bit<8, uint32_t, 0>;           // descriptor done: written last
   using EOP = Bit<8, uint32_t, 1>;          // end of packet
-  using RXE = Bit<8, uint32_t, 29>;         // frame had an RX error (CRC, size)
+  // Receive checksum offload (§7.1.6.2): which checksums the device computed
+  // (UDPCS with L4CS: the L4 header is UDP) and, among the errors, which of
+  // those were wrong. The 82599 computes them for every frame it can parse.
+  using UDPCS = Bit<8, uint32_t, 4>;  // UDP checksum computed
+  using L4CS = Bit<8, uint32_t, 5>;   // TCP or UDP checksum computed
+  using IPCS = Bit<8, uint32_t, 6>;   // IPv4 header checksum computed
+  using RXE = Bit<8, uint32_t, 29>;   // frame had an RX error (CRC, size)
+  using L4E = Bit<8, uint32_t, 30>;   // TCP/UDP checksum error (valid with L4CS)
+  using IPE = Bit<8, uint32_t, 31>;   // IPv4 header checksum error (valid with IPCS)
   using LENGTH = Field<12, uint16_t>;
   using VLAN = Field<14, uint16_t>;
 };

@@ -62,9 +62,13 @@ class IxgbeDevice final : public Device {
   LinkStatus link() override;
   absl::StatusOr<DeviceStats> stats() override;
   absl::Status set_promiscuous(bool on) override;
+  DeviceCapabilities capabilities() const override;
 
  protected:
-  size_t receive(uint16_t queue, PacketBatch& batch) override;
+  size_t receive(uint16_t queue, PacketBatch& batch) override {
+    return config_.offloads.has(Offload::kRxChecksum) ? receive_in<true>(queue, batch)
+                                                      : receive_in<false>(queue, batch);
+  }
   size_t transmit(uint16_t queue, PacketBatch& batch) override;
   size_t reclaim(uint16_t queue) override {
     TxQueue& tq = tx_[queue];
@@ -89,6 +93,10 @@ class IxgbeDevice final : public Device {
   void init_rss();
   void stop();
   void clean_tx(TxQueue& tq, size_t wanted);
+  // receive(), with or without the checksum verdicts (one loop each: no
+  // per-packet test when they are off).
+  template <bool kChecksums>
+  size_t receive_in(uint16_t queue, PacketBatch& batch);
 
   std::unique_ptr<PciFunction> fn_;
   Bar& bar_;
@@ -102,7 +110,40 @@ class IxgbeDevice final : public Device {
 
 // RSS redirection entries are 4 bits: 16 RX queues. §7.1.9: a ring is a
 // multiple of 128 bytes (8 descriptors); safenic uses 64 to 4096.
-constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues, 64, 4096};
+constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues,
+                                  64,      4096,         {.offloads = {Offload::kRxChecksum}}};
+
+// A known 82599 erratum: L4E on a UDP datagram may mean it has no checksum
+// (field 0, which IPv4 allows: RFC 768) rather than a wrong one. Only then is
+// the frame read, to tell which.
+bool udp_without_checksum(const Packet& p) {
+  const absl::Span<const uint8_t> f = p.bytes();
+  auto be16 = [&](size_t at) { return static_cast<uint16_t>(f[at] << 8 | f[at + 1]); };
+  if (f.size() < 14) return false;
+  size_t l3 = 14;
+  uint16_t type = be16(12);
+  if (type == 0x8100 && f.size() >= 18) type = be16(16), l3 = 18;
+  if (type != 0x0800 || f.size() < l3 + 20) return false;
+  const size_t l4 = l3 + size_t{f[l3] & 0xFu} * 4;
+  return f.size() >= l4 + 8 && be16(l4 + 6) == 0;
+}
+
+// §7.1.6.2: a write-back's checksum bits as RxFlags. The error bits count only
+// with their "computed" bits; a UDP L4E, only when the datagram has a checksum.
+uint8_t checksum_flags(uint32_t status, const Packet& p) {
+  uint8_t flags = 0;
+  if (status & RxWriteBack::IPCS::kMask) {
+    flags |= (status & RxWriteBack::IPE::kMask) ? kRxIpChecksumBad : kRxIpChecksumGood;
+  }
+  if (status & RxWriteBack::L4CS::kMask) {
+    if (!(status & RxWriteBack::L4E::kMask)) {
+      flags |= kRxL4ChecksumGood;
+    } else if (!(status & RxWriteBack::UDPCS::kMask) || !udp_without_checksum(p)) {
+      flags |= kRxL4ChecksumBad;
+    }
+  }
+  return flags;
+}
 
 }  // namespace
 
@@ -417,7 +458,8 @@ absl::StatusOr<DeviceStats> IxgbeDevice::stats() {
 // The RX fast path: no MMIO but the one RDT write per batch. It counts the
 // frames the device has written back, takes that many fresh buffers from the
 // pool at once (into the batch), and swaps each with its descriptor's frame.
-size_t IxgbeDevice::receive(uint16_t q, PacketBatch& batch) {
+template <bool kChecksums>
+size_t IxgbeDevice::receive_in(uint16_t q, PacketBatch& batch) {
   RxQueue& rq = rx_[q];
   uint8_t* const descriptors = rq.ring.descriptors();
   Packet* const slots = rq.ring.slots();
@@ -452,6 +494,7 @@ size_t IxgbeDevice::receive(uint16_t q, PacketBatch& batch) {
     if (ABSL_PREDICT_TRUE((status & kCheck) == RxWriteBack::EOP::kMask && !discarding &&
                           out[k].try_resize(wb.get<RxWriteBack::LENGTH>()))) {
       bytes += out[k].size();
+      if constexpr (kChecksums) out[k].offloads().rx = checksum_flags(status, out[k]);
     } else {
       // A frame in error, longer than one buffer, or with an impossible
       // length: drop all of it and count it once.
@@ -540,6 +583,8 @@ size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
   tq.stats.bytes += bytes;
   return n;
 }
+
+DeviceCapabilities IxgbeDevice::capabilities() const { return kLimits.capabilities; }
 
 namespace {
 const bool kRegistered = register_driver({"ixgbe", "Intel 82599", kDevices, open});

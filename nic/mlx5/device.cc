@@ -45,6 +45,9 @@ namespace detail {
 
 constexpr DeviceLimits kLimits = {"mlx5", kMaxQueues, kMaxQueues, 64, 8192};
 
+// No offloads yet (issue #22); the MTU is 1500.
+DeviceCapabilities Mlx5Device::capabilities() const { return kLimits.capabilities; }
+
 absl::Status Mlx5Device::open() {
   auto none = [](auto, uint8_t*) {};
   SAFENIC_ASSIGN_OR_RETURN(auto hca, Hca::open(*fn_));

@@ -73,6 +73,7 @@ class Mlx5Device final : public Device {
   LinkStatus link() override;
   absl::StatusOr<DeviceStats> stats() override;
   absl::Status set_promiscuous(bool on) override;
+  DeviceCapabilities capabilities() const override;
 
  protected:
   size_t receive(uint16_t queue, PacketBatch& batch) override {

@@ -49,6 +49,10 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
 }
 
 // State every queue type shares; the fast paths are in VirtioNet<Queue>.
+// No offloads yet (issue #22: VIRTIO_NET_F_GUEST_CSUM and the rest); the MTU
+// is 1500.
+constexpr DeviceCapabilities kCapabilities{};
+
 class VirtioNetBase : public Device {
  public:
   VirtioNetBase(std::unique_ptr<PciFunction> fn, std::unique_ptr<Transport> transport,
@@ -102,6 +106,7 @@ class VirtioNet final : public VirtioNetBase {
   absl::Status init();
   absl::StatusOr<DeviceStats> stats() override;
   absl::Status set_promiscuous(bool on) override;
+  DeviceCapabilities capabilities() const override { return kCapabilities; }
 
  protected:
   size_t receive(uint16_t q, PacketBatch& batch) override;
@@ -492,6 +497,7 @@ absl::StatusOr<std::unique_ptr<Device>> open(std::unique_ptr<PciFunction> fn,
         "virtio: %d RX and %d TX queues; virtio-net has queue pairs, use equal counts",
         config.rx_queues, config.tx_queues));
   }
+  SAFENIC_RETURN_IF_ERROR(validate_offloads(config, kCapabilities, "virtio"));
   SAFENIC_ASSIGN_OR_RETURN(auto t, Transport::open(*fn));
   const bool modern = t->modern();
   // A device may refuse FEATURES_OK for a combination it cannot do: then try

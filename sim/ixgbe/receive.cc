@@ -63,6 +63,21 @@ Parsed parse(absl::Span<const uint8_t> frame, bool checksum) {
   return p;
 }
 
+// §7.1.6.2: the checksum status and error bits of a frame's last write-back.
+// An IPv4 UDP datagram without a checksum (field 0) is reported with L4E set:
+// a known 82599 erratum ("UDP frames with a 0 checksum can be marked as
+// checksum errors", which Linux's and DPDK's ixgbe drivers work around),
+// modelled so that a driver which trusts L4E on such frames is caught.
+uint32_t checksum_bits(absl::Span<const uint8_t> frame) {
+  const ChecksumCheck c = check_checksums(frame);
+  uint32_t bits = 0;
+  if (c.ipv4) bits |= RxWriteBack::IPCS::kMask | (c.ipv4_ok ? 0 : RxWriteBack::IPE::kMask);
+  if (c.l4) bits |= RxWriteBack::L4CS::kMask | (c.l4_ok ? 0 : RxWriteBack::L4E::kMask);
+  if (c.udp_zero) bits |= RxWriteBack::L4CS::kMask | RxWriteBack::L4E::kMask;
+  if ((c.l4 || c.udp_zero) && c.udp) bits |= RxWriteBack::UDPCS::kMask;
+  return bits;
+}
+
 }  // namespace
 
 // §7.1.2 filtering: broadcast needs BAM, multicast MPE or its bit in the
@@ -221,6 +236,7 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultP
   Ring& r = rx_[q];
   const RegisterValue<SRRCTL> srrctl = regs_.get<SRRCTL>(q);
   const size_t buf_size = size_t{srrctl.get<SRRCTL::BSIZEPACKET>()} * 1024;
+  const uint32_t checksums = checksum_bits(frame);
   const size_t needed = frame.size() <= buf_size ? 1
                         : buf_size == 0          ? 0
                                                  : (frame.size() + buf_size - 1) / buf_size;
@@ -257,7 +273,8 @@ inline void Ixgbe82599::receive_one(absl::Span<const uint8_t> frame, IxgbeFaultP
     wb.set<RxWriteBack::LENGTH>(chunk).set<RxWriteBack::VLAN>(0);
     dma_write_barrier();  // the status word, with DD, goes last
     const bool eop = done == frame.size();
-    wb.set<RxWriteBack::STATUS_ERROR>(RxWriteBack::DD::kMask | (eop ? RxWriteBack::EOP::kMask : 0) |
+    wb.set<RxWriteBack::STATUS_ERROR>(RxWriteBack::DD::kMask |
+                                      (eop ? RxWriteBack::EOP::kMask | checksums : 0) |
                                       (eop && crc_error ? RxWriteBack::RXE::kMask : 0));
     head = head + 1 >= size ? 0 : head + 1;
     *r.head = head;

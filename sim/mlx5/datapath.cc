@@ -55,27 +55,25 @@ uint8_t parse(absl::Span<const uint8_t> f, LayoutValue<OuterHeaders>& h) {
   uint8_t flags = kL2Ok;
   if (type != 0x0800 || f.size() < l3 + 20 || (f[l3] >> 4) != 4) return flags;
   const uint8_t* ip = f.data() + l3;
-  const size_t ihl = (ip[0] & 0xF) * 4u, total = be16(ip + 2);
+  const size_t ihl = (ip[0] & 0xF) * 4u;
   const uint8_t proto = ip[9];
   h.set<OuterHeaders::IP_VERSION>(4).set<OuterHeaders::IP_PROTOCOL>(proto);
   h.set<OuterHeaders::SRC_IPV4>(be32(ip + 12)).set<OuterHeaders::DST_IPV4>(be32(ip + 16));
-  if (ihl < 20 || f.size() < l3 + ihl || ones_complement_sum(ip, ihl) != 0xFFFF) return flags;
-  flags |= kL3Ok;
-  const size_t l4 = l3 + ihl;
   const bool first_fragment = (be16(ip + 6) & 0x1FFF) == 0;
-  if (!first_fragment || (proto != 6 && proto != 17) || f.size() < l4 + 8 || total < ihl) {
-    return flags;
+  if (ihl >= 20 && first_fragment && (proto == 6 || proto == 17) && f.size() >= l3 + ihl + 8) {
+    const uint8_t* p = ip + ihl;
+    if (proto == 6) {
+      h.set<OuterHeaders::TCP_SPORT>(be16(p)).set<OuterHeaders::TCP_DPORT>(be16(p + 2));
+    } else {
+      h.set<OuterHeaders::UDP_SPORT>(be16(p)).set<OuterHeaders::UDP_DPORT>(be16(p + 2));
+    }
   }
-  const uint8_t* p = f.data() + l4;
-  if (proto == 6) {
-    h.set<OuterHeaders::TCP_SPORT>(be16(p)).set<OuterHeaders::TCP_DPORT>(be16(p + 2));
-  } else {
-    h.set<OuterHeaders::UDP_SPORT>(be16(p)).set<OuterHeaders::UDP_DPORT>(be16(p + 2));
-  }
-  const size_t l4_len = std::min(total - ihl, f.size() - l4);
-  if (proto == 17 && be16(p + 6) == 0) return flags | kL4Ok;  // no UDP checksum
-  const uint32_t pseudo = ones_complement_sum(ip + 12, 8) + proto + static_cast<uint32_t>(l4_len);
-  return ones_complement_sum(p, l4_len, pseudo) == 0xFFFF ? flags | kL4Ok : flags;
+  // The checksums (IPv4 only, as this model has always reported them): L3
+  // the IPv4 header's, L4 a TCP or UDP one that is right or absent (UDP 0).
+  const ChecksumCheck c = check_checksums(f);
+  if (!(c.ipv4 && c.ipv4_ok)) return flags;
+  flags |= kL3Ok;
+  return (c.l4 && c.l4_ok) || c.udp_zero ? flags | kL4Ok : flags;
 }
 
 }  // namespace

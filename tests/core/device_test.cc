@@ -53,6 +53,7 @@ class FakeDevice final : public Device {
  public:
   FakeDevice() : Device(2, 1) {}
   absl::string_view driver() const override { return "fake"; }
+  DeviceCapabilities capabilities() const override { return {}; }
   std::string name() const override { return "fake:0"; }
   MacAddress mac() const override { return {}; }
   LinkStatus link() override {

@@ -7,7 +7,7 @@ needs a new test, or an argument that the mutant behaves as the original.
 
 IOMMU_MEM = ["//tests/core:mem_test", "//tests/core:uaf_test", "//tests/core:seam_test", "//tests/core:device_test",
              "//tests/core:model_reports_test"]
-IXGBE = ["//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_mac_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
+IXGBE = ["//tests/offloads:rx_checksum_test", "//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_mac_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
          "//tests/core:layout_bytes_test", "//tests/core:model_reports_test"]
 VIRTIO = ["//tests/virtio:virtio_test", "//tests/virtio:virtio_queue_test", "//tests/faults:virtio_faults_test",
           "//tests/vhost_user:vhost_user_test", "//tests/core:layout_bytes_test", "//tests/fidelity:virtio_uapi_test", "//tests/core:model_reports_test"]
@@ -146,6 +146,14 @@ MUTATIONS = [
     ("virtio-rx-too-long", "nic/virtio/virtio_net.cc",
      "if (written == kUsedCompletely) {", "if (written >= hdr) {", VIRTIO,
      "a used length longer than any buffer is taken as the whole buffer"),
+    ("ixgbe-rx-l4e-trusted", "nic/ixgbe/ixgbe.cc",
+     "} else if (!(status & RxWriteBack::UDPCS::kMask) || !udp_without_checksum(p)) {",
+     "} else if (!(status & RxWriteBack::UDPCS::kMask) || udp_without_checksum(p) || true) {", IXGBE,
+     "the driver trusts L4E on a UDP datagram without a checksum (the 82599 erratum)"),
+    ("checksum-first-fragment", "sim/checksum.h",
+     "if ((be16(ip + 6) & 0x3FFF) != 0 || total < ihl) return c;",
+     "if ((be16(ip + 6) & 0x1FFF) != 0 || total < ihl) return c;", IXGBE,
+     "a model checks the L4 checksum of a datagram's first fragment alone"),
     ("virtio-rx-bound", "nic/virtio/virtio_net.cc",
      "if (ABSL_PREDICT_TRUE(frame <= max_frame)) {", "if (ABSL_PREDICT_TRUE(frame <= max_frame + 1)) {",
      VIRTIO, "a used length one byte past the buffer is taken"),

@@ -77,6 +77,7 @@ class TestNicDevice final : public Device {
     s.rx[0].drops = s.counters["RX_NO_DESCRIPTOR"];
     return s;
   }
+  DeviceCapabilities capabilities() const override { return {}; }
   absl::Status set_promiscuous(bool on) override {
     set_ctrl(on);
     return absl::OkStatus();
