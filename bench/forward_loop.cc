@@ -6,7 +6,9 @@
 // The same set-up and loop as forward_bench, without the simulator's
 // buffer-liveness checks (SAFENIC_BUFFER_TRACKING=1 turns them on).
 // RX_CHECKSUM=on enables Offload::kRxChecksum on the receiving NIC (the
-// frames are UDP over IPv4 without a UDP checksum).
+// frames are UDP over IPv4 without a UDP checksum); TX_CHECKSUM=on enables
+// Offload::kTxChecksum on the sending one and has every packet ask for its
+// IPv4 and UDP checksums (three stores per packet in the loop).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -20,8 +22,17 @@
 
 namespace safenic {
 
+bool tx_checksums = false;
+
 __attribute__((noinline)) size_t forward_batch(Device& in, Device& out, PacketBatch& batch) {
   const size_t n = *in.rx_batch(0, batch);
+  if (tx_checksums) {
+    for (Packet& p : batch) {
+      PacketOffloads& o = p.offloads();
+      o.tx = kTxIpv4 | kTxIpChecksum | kTxUdpChecksum;
+      o.l2_len = 14, o.l3_len = 20;
+    }
+  }
   (void)out.tx_batch(0, batch);
   batch.clear();
   return n;
@@ -36,9 +47,14 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
   DeviceConfig config;
   config.promiscuous = true;
   const char* rx_checksum = std::getenv("RX_CHECKSUM");
-  DeviceConfig in_config = config;
+  DeviceConfig in_config = config, out_config = config;
   if (rx_checksum != nullptr && std::string(rx_checksum) == "on") {
     in_config.offloads = {Offload::kRxChecksum};
+  }
+  const char* tx_checksum = std::getenv("TX_CHECKSUM");
+  if (tx_checksum != nullptr && std::string(tx_checksum) == "on") {
+    out_config.offloads = {Offload::kTxChecksum};
+    tx_checksums = true;
   }
   using virtio::feature::bit;
   sim::VirtioNetConfig packed, split;
@@ -58,7 +74,7 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
                : bed.add("82599", config);
   };
   auto in = add(in_config);
-  auto out = add(config);
+  auto out = add(out_config);
   if (!in.ok() || !out.ok()) return 1;
   sim::TrafficSource source(60, {});
   sim::TesterPort sink(false);

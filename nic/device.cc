@@ -53,6 +53,7 @@ absl::Status validate(const DeviceConfig& c, const DeviceLimits& l) {
 std::string OffloadSet::to_string() const {
   static constexpr std::pair<Offload, const char*> kNames[] = {
       {Offload::kRxChecksum, "rx-checksum"},
+      {Offload::kTxChecksum, "tx-checksum"},
   };
   std::vector<std::string> names;
   for (const auto& [offload, name] : kNames) {

@@ -40,6 +40,9 @@ enum class Offload : uint32_t {
   // Receive: verdicts on the IPv4 header checksum and the TCP/UDP checksum
   // (RxFlag: kRxIpChecksumGood/Bad, kRxL4ChecksumGood/Bad).
   kRxChecksum = 1 << 0,
+  // Transmit: the IPv4 header checksum and the TCP/UDP checksum (IPv4 and
+  // IPv6) filled in as each packet asks (TxFlag).
+  kTxChecksum = 1 << 1,
 };
 // A set of Offloads.
 class OffloadSet {

@@ -1,4 +1,4 @@
-// Intel 82599 advanced descriptors (datasheet rev 3.3 §7.1.6, §7.2.3.2.4),
+// Intel 82599 advanced descriptors (datasheet rev 3.3 §7.1.6, §7.2.3.2),
 // little-endian, 16 bytes. Shared by the ixgbe driver and the 82599 model.
 #pragma once
 
@@ -57,8 +57,36 @@ struct TxRead : Layout<TxRead, 16, ByteOrder::kLittle> {
   using RS = Bit<8, uint32_t, 27>;            // report status (write DD)
   using DEXT = Bit<8, uint32_t, 29>;          // advanced format
   using OLINFO_STATUS = Field<12, uint32_t>;  // the whole word, written once
+  // Checksum offload: the context (TxContext) this frame uses, and POPTS,
+  // what to insert.
+  using IDX = Field<12, uint32_t, 4, 6>;  // context index (0 or 1 on the 82599)
+  using CC = Bit<12, uint32_t, 7>;        // check context: use context IDX
+  using IXSM = Bit<12, uint32_t, 8>;      // insert the IPv4 header checksum
+  using TXSM = Bit<12, uint32_t, 9>;      // insert the TCP/UDP checksum
   using PAYLEN = Field<12, uint32_t, 14, 31>;
 };
+// §7.2.3.2.3 Advanced transmit context descriptor: where a frame's headers
+// are, for the data descriptors that refer to it (CC, IDX). It sends
+// nothing and gets no write-back.
+struct TxContext : Layout<TxContext, 16, ByteOrder::kLittle> {
+  using VLAN_MACIP_LENS = Field<0, uint32_t>;
+  using IPLEN = Field<0, uint32_t, 0, 8>;    // IP header bytes
+  using MACLEN = Field<0, uint32_t, 9, 15>;  // L2 header bytes (14 to 127)
+  using VLAN = Field<0, uint32_t, 16, 31>;   // the tag to insert (with VLE)
+  using SEQNUM_SEED = Field<4, uint32_t>;    // unused here: 0
+  using TYPE_TUCMD_MLHL = Field<8, uint32_t>;
+  using TUCMD_IPV4 = Bit<8, uint32_t, 10>;   // the IP header is IPv4 (else IPv6)
+  struct L4T : Field<8, uint32_t, 11, 12> {  // L4 type
+    enum Value : uint32_t { kUdp = 0, kTcp = 1, kSctp = 2 };
+  };
+  using DTYP = Field<8, uint32_t, 20, 23>;  // TxRead::DTYP::kContext
+  using DEXT = Bit<8, uint32_t, 29>;
+  using MSS_L4LEN_IDX = Field<12, uint32_t>;
+  using IDX = Field<12, uint32_t, 4, 6>;     // which of the queue's contexts this is
+  using L4LEN = Field<12, uint32_t, 8, 15>;  // TCP header bytes (segmentation)
+  using MSS = Field<12, uint32_t, 16, 31>;   // segment size (segmentation)
+};
+inline constexpr uint32_t kTxContexts = 2;  // per queue
 // §7.2.3.2.4 write-back: DD in the status word at byte 12.
 struct TxWriteBack : Layout<TxWriteBack, 16, ByteOrder::kLittle> {
   using STATUS = Field<12, uint32_t>;

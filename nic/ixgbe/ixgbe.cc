@@ -4,11 +4,13 @@
 #include "nic/ixgbe/ixgbe.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "mem/status.h"
+#include "nic/checksum.h"
 #include "nic/ixgbe/descriptors.h"
 #include "nic/ixgbe/regs.h"
 #include "nic/open.h"
@@ -40,6 +42,9 @@ struct TxQueue {
   uint32_t clean = 0;  // oldest descriptor not yet cleaned
   uint32_t tail = 0;   // next descriptor to fill
   QueueStats stats;
+  // Offload::kTxChecksum: the header layout context 0 holds (context_key()),
+  // 0 before the first context descriptor.
+  uint32_t context = 0;
 };
 
 class IxgbeDevice final : public Device {
@@ -69,7 +74,10 @@ class IxgbeDevice final : public Device {
     return config_.offloads.has(Offload::kRxChecksum) ? receive_in<true>(queue, batch)
                                                       : receive_in<false>(queue, batch);
   }
-  size_t transmit(uint16_t queue, PacketBatch& batch) override;
+  size_t transmit(uint16_t queue, PacketBatch& batch) override {
+    return config_.offloads.has(Offload::kTxChecksum) ? transmit_checksums(queue, batch)
+                                                      : transmit_plain(queue, batch);
+  }
   size_t reclaim(uint16_t queue) override {
     TxQueue& tq = tx_[queue];
     const uint32_t before = tq.clean;
@@ -97,6 +105,9 @@ class IxgbeDevice final : public Device {
   // per-packet test when they are off).
   template <bool kChecksums>
   size_t receive_in(uint16_t queue, PacketBatch& batch);
+  // transmit() without offloads, and with Offload::kTxChecksum.
+  size_t transmit_plain(uint16_t queue, PacketBatch& batch);
+  size_t transmit_checksums(uint16_t queue, PacketBatch& batch);
 
   std::unique_ptr<PciFunction> fn_;
   Bar& bar_;
@@ -110,8 +121,20 @@ class IxgbeDevice final : public Device {
 
 // RSS redirection entries are 4 bits: 16 RX queues. §7.1.9: a ring is a
 // multiple of 128 bytes (8 descriptors); safenic uses 64 to 4096.
-constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues,
-                                  64,      4096,         {.offloads = {Offload::kRxChecksum}}};
+constexpr DeviceCapabilities kCapabilities = {
+    .offloads = {Offload::kRxChecksum, Offload::kTxChecksum}};
+constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues, 64, 4096, kCapabilities};
+
+// A data descriptor carries 1 to DTALEN::kMax bytes (§7.2.3.2.4): a frame
+// of one buffer is sent only if its length is in that range.
+bool fits_one_descriptor(uint32_t len) { return len - 1 < TxRead::DTALEN::kMax; }
+
+// What a context descriptor for request `r` holds (§7.2.3.2.3), as one
+// number to compare with the queue's loaded one; never 0.
+uint32_t context_key(const ChecksumRequest& r) {
+  return uint32_t{r.l2} | uint32_t{r.l3} << 8 | uint32_t{r.ipv4} << 24 |
+         uint32_t{r.l4_proto == 6} << 25 | 1u << 31;
+}
 
 // A known 82599 erratum: L4E on a UDP datagram may mean it has no checksum
 // (field 0, which IPv4 allows: RFC 768) rather than a wrong one. Only then is
@@ -523,6 +546,9 @@ size_t IxgbeDevice::receive_in(uint16_t q, PacketBatch& batch) {
 void IxgbeDevice::clean_tx(TxQueue& tq, size_t wanted) {
   DescriptorRing& ring = tq.ring;
   auto done = [&](uint32_t i) {
+    // A context descriptor's slot holds no packet and gets no write-back;
+    // the data descriptor right after it (posted with it) does.
+    if (ABSL_PREDICT_FALSE(ring.slot(i).empty())) i = ring.next(i);
     return LayoutRef<TxWriteBack>(ring.descriptor(i)).is_set<TxWriteBack::DD>();
   };
   while (ring.distance(tq.clean, tq.tail) >= kTxCleanBatch) {
@@ -544,7 +570,7 @@ void IxgbeDevice::clean_tx(TxQueue& tq, size_t wanted) {
 }
 
 // The TX fast path: descriptors for as many packets as fit, one TDT write.
-size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
+size_t IxgbeDevice::transmit_plain(uint16_t q, PacketBatch& batch) {
   TxQueue& tq = tx_[q];
   clean_tx(tq, batch.size());
   uint8_t* const descriptors = tq.ring.descriptors();
@@ -558,8 +584,8 @@ size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
   for (size_t k = 0; k < n; ++k) {
     Packet& p = packets[k];
     const uint32_t len = static_cast<uint32_t>(p.size());
-    if (ABSL_PREDICT_FALSE(len - 1 >= TxRead::DTALEN::kMax)) {  // 0 or too long
-      ++tq.stats.errors;  // nothing to send: dropped and counted
+    if (ABSL_PREDICT_FALSE(!fits_one_descriptor(len))) {  // 0 or too long
+      ++tq.stats.errors;                                  // nothing to send: dropped and counted
       p.reset();
       continue;
     }
@@ -584,7 +610,81 @@ size_t IxgbeDevice::transmit(uint16_t q, PacketBatch& batch) {
   return n;
 }
 
-DeviceCapabilities IxgbeDevice::capabilities() const { return kLimits.capabilities; }
+// transmit() with Offload::kTxChecksum: a packet asking for checksums goes
+// with a context descriptor in front (§7.2.3.2.3) when its header layout is
+// not the one context 0 holds, so it may take two slots; the context's slot
+// holds no packet. The frame is prepared as the device expects it
+// (prepare_checksum_fields(); docs/offloads.md), and a request that the
+// frame or the context cannot carry drops the packet, counted in errors.
+size_t IxgbeDevice::transmit_checksums(uint16_t q, PacketBatch& batch) {
+  TxQueue& tq = tx_[q];
+  clean_tx(tq, 2 * batch.size());
+  DescriptorRing& ring = tq.ring;
+  uint8_t* const descriptors = ring.descriptors();
+  uint32_t free_slots = ring.mask() - ring.distance(tq.clean, tq.tail);
+  uint32_t tail = tq.tail;
+  uint64_t bytes = 0;
+  uint32_t packets = 0;
+  size_t k = 0;
+  for (; k < batch.size(); ++k) {
+    Packet& p = batch[k];
+    const uint32_t len = static_cast<uint32_t>(p.size());
+    const std::optional<ChecksumRequest> r = checksum_request(p);
+    // MACLEN is 7 bits (§7.2.3.2.3).
+    if (!fits_one_descriptor(len) || !r || r->l2 > TxContext::MACLEN::kMax) {
+      ++tq.stats.errors;
+      p.reset();
+      continue;
+    }
+    const bool offload = r->ip_checksum || r->l4_proto != 0;
+    const uint32_t key = offload ? context_key(*r) : 0;
+    const bool new_context = offload && key != tq.context;
+    if (free_slots < 1u + new_context) break;
+    if (new_context) {
+      LayoutRef<TxContext>(descriptors + size_t{tail} * kDescriptorSize)
+          .set<TxContext::VLAN_MACIP_LENS>(TxContext::IPLEN::insert(0, r->l3) |
+                                           TxContext::MACLEN::insert(0, r->l2))
+          .set<TxContext::SEQNUM_SEED>(0)
+          .set<TxContext::TYPE_TUCMD_MLHL>(
+              (r->ipv4 ? TxContext::TUCMD_IPV4::kMask : 0) |
+              TxContext::L4T::insert(
+                  0, r->l4_proto == 6 ? TxContext::L4T::kTcp : TxContext::L4T::kUdp) |
+              TxContext::DTYP::insert(0, TxRead::DTYP::kContext) | TxContext::DEXT::kMask)
+          .set<TxContext::MSS_L4LEN_IDX>(TxContext::IDX::insert(0, 0));
+      tq.context = key;
+      tail = ring.next(tail);
+      --free_slots;
+    }
+    uint32_t olinfo = TxRead::PAYLEN::insert(0, len);
+    if (offload) {
+      prepare_checksum_fields(p, *r);
+      olinfo |= TxRead::CC::kMask | TxRead::IDX::insert(0, 0) |
+                (r->ip_checksum ? TxRead::IXSM::kMask : 0) |
+                (r->l4_proto != 0 ? TxRead::TXSM::kMask : 0);
+    }
+    LayoutRef<TxRead>(descriptors + size_t{tail} * kDescriptorSize)
+        .set<TxRead::BUFFER_ADDR>(p.iova())
+        .set<TxRead::CMD_TYPE_LEN>(len | TxRead::DTYP::insert(0, TxRead::DTYP::kData) |
+                                   TxRead::EOP::kMask | TxRead::IFCS::kMask | TxRead::RS::kMask |
+                                   TxRead::DEXT::kMask)
+        .set<TxRead::OLINFO_STATUS>(olinfo);
+    ring.slot(tail).swap(p);
+    tail = ring.next(tail);
+    --free_slots;
+    ++packets;
+    bytes += len;
+  }
+  batch.erase_front_emptied(k);
+  if (tail != tq.tail) {
+    tq.tail = tail;
+    bar_.write(RegisterValue<TDT>(tail), q);
+  }
+  tq.stats.packets += packets;
+  tq.stats.bytes += bytes;
+  return k;
+}
+
+DeviceCapabilities IxgbeDevice::capabilities() const { return kCapabilities; }
 
 namespace {
 const bool kRegistered = register_driver({"ixgbe", "Intel 82599", kDevices, open});

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "absl/strings/str_format.h"
 #include "nic/ixgbe/descriptors.h"
 #include "nic/ixgbe/regs.h"
+#include "sim/checksum.h"
 
 namespace safenic::sim {
 
@@ -129,6 +131,7 @@ bool Ixgbe82599::receiving() {
 void Ixgbe82599::reset() {
   regs_.reset();
   tx_unwritten_.fill(0);
+  tx_contexts_ = {};
   start_link_setup();
   link_up_ = true;  // forces update_link() to write the registers
   const auto& m = config_.mac.bytes;
@@ -377,8 +380,22 @@ void Ixgbe82599::transmit(uint32_t q) {
     const uint32_t cmd_type_len = d.get<TxRead::CMD_TYPE_LEN>();
     const uint32_t len = TxRead::DTALEN::extract(cmd_type_len);
     const bool eop = cmd_type_len & TxRead::EOP::kMask, rs = cmd_type_len & TxRead::RS::kMask;
+    if ((cmd_type_len & TxRead::DEXT::kMask) &&
+        TxRead::DTYP::extract(cmd_type_len) == TxRead::DTYP::kContext) {
+      load_context(q, LayoutView<TxContext>(desc));  // no write-back
+      *r.head = *r.head + 1 >= size ? 0 : *r.head + 1;
+      continue;
+    }
+    // A frame's first descriptor says which checksums to insert and with
+    // which context (§7.2.3.2.4 POPTS, CC, IDX).
+    constexpr uint32_t kPopts = TxRead::IXSM::kMask | TxRead::TXSM::kMask;
+    if (ABSL_PREDICT_FALSE(d.get<TxRead::OLINFO_STATUS>() & kPopts) && frame_.empty() &&
+        frame_lost_ == Lost::kNo) {
+      tx_offload_ = offload_of(q, d);
+    }
     // One frame in one buffer (the usual case) goes from the buffer to the
-    // wire without being gathered first.
+    // wire without being gathered first, unless checksums go into it.
+    const bool in_place = !tx_offload_.ixsm && !tx_offload_.txsm;
     absl::Span<const uint8_t> whole;
     if (!(cmd_type_len & TxRead::DEXT::kMask) ||
         TxRead::DTYP::extract(cmd_type_len) != TxRead::DTYP::kData || len == 0) {
@@ -398,11 +415,16 @@ void Ixgbe82599::transmit(uint32_t q) {
                    "82599 TX packet read");
                buf == nullptr) {
       frame_lost_ = Lost::kDma;  // reported by the IOMMU; nothing read
-    } else if (eop && frame_.empty() && (len >= 60 || !pad)) {
+    } else if (eop && frame_.empty() && (len >= 60 || !pad) && in_place) {
       whole = {buf, len};
     } else {
       frame_.insert(frame_.end(), buf, buf + len);
     }
+    if (eop && !in_place && frame_lost_ == Lost::kNo && !frame_.empty() &&
+        !insert_checksums(q, tx_offload_, absl::MakeSpan(frame_))) {
+      frame_lost_ = Lost::kDescriptorError;
+    }
+    if (eop && !in_place) tx_offload_ = {};
     if (eop && frame_lost_ != Lost::kNo) {
       ++(frame_lost_ == Lost::kDma ? tx_dma_faults_ : tx_descriptor_errors_);
       frame_lost_ = Lost::kNo;
@@ -433,6 +455,74 @@ void Ixgbe82599::transmit(uint32_t q) {
     if (wthresh != 0 && ++tx_unwritten_[q] >= wthresh) write_back(q);
   }
   count_tx(q, sent, sent_bytes);
+}
+
+// §7.2.3.2.3: a context descriptor loads one of the queue's context slots.
+void Ixgbe82599::load_context(uint32_t q, LayoutView<TxContext> c) {
+  const uint32_t idx = c.get<TxContext::IDX>();
+  if (idx >= kTxContexts) {
+    return ctx_.log->report(absl::StrFormat(
+        "82599: TX queue %d context descriptor for context %d; the 82599 has %d per queue", q, idx,
+        kTxContexts));
+  }
+  tx_contexts_[q][idx] = {.loaded = true,
+                          .maclen = c.get<TxContext::MACLEN>(),
+                          .iplen = c.get<TxContext::IPLEN>(),
+                          .l4t = c.get<TxContext::L4T>(),
+                          .ipv4 = c.is_set<TxContext::TUCMD_IPV4>()};
+}
+
+// §7.2.3.2.4: IXSM and TXSM ask for checksums from the context CC and IDX name.
+Ixgbe82599::TxOffload Ixgbe82599::offload_of(uint32_t q, LayoutView<TxRead> d) {
+  TxOffload o;
+  o.ixsm = d.is_set<TxRead::IXSM>();
+  o.txsm = d.is_set<TxRead::TXSM>();
+  if (!o.ixsm && !o.txsm) return o;
+  const uint32_t idx = d.get<TxRead::IDX>();
+  if (!d.is_set<TxRead::CC>() || idx >= kTxContexts || !tx_contexts_[q][idx].loaded) {
+    ctx_.log->report(absl::StrFormat(
+        "82599: TX queue %d descriptor %d asks for checksums (IXSM %d, TXSM %d) without a loaded "
+        "context (CC %d, IDX %d)",
+        q, *tx_[q].head, o.ixsm, o.txsm, d.is_set<TxRead::CC>(), idx));
+    return o;  // insert_checksums() refuses it
+  }
+  o.context = tx_contexts_[q][idx];
+  return o;
+}
+
+// The IPv4 header checksum over IPLEN bytes at MACLEN, and the TCP or UDP
+// checksum from MACLEN + IPLEN to the frame's last byte, each written into
+// its field (IPv4 offset 10; TCP 16, UDP 6) over what the field held: the
+// driver leaves 0 in the IPv4 one and the pseudo-header's sum in the L4 one
+// (docs/offloads.md). A UDP sum of 0 goes out as 0xFFFF (RFC 768).
+bool Ixgbe82599::insert_checksums(uint32_t q, const TxOffload& o, absl::Span<uint8_t> f) {
+  const TxContextSlot& c = o.context;
+  const size_t l3 = c.maclen, l4 = size_t{c.maclen} + c.iplen;
+  const size_t l4_field = l4 + (c.l4t == TxContext::L4T::kTcp ? 16 : 6);
+  if (!c.loaded) return false;  // offload_of() reported it
+  std::string problem;
+  if (c.maclen < 14 || l4 > f.size() || (o.txsm && l4_field + 2 > f.size())) {
+    problem = absl::StrFormat("MACLEN %d + IPLEN %d do not fit a %d-byte frame", c.maclen, c.iplen,
+                              f.size());
+  } else if (o.ixsm && (!c.ipv4 || c.iplen < 20)) {
+    problem = absl::StrFormat("IXSM with TUCMD.IPV4 %d and IPLEN %d", c.ipv4, c.iplen);
+  } else if (o.txsm && c.l4t > TxContext::L4T::kTcp) {
+    problem = absl::StrFormat("TXSM with L4T %d (this model inserts TCP and UDP checksums)", c.l4t);
+  }
+  if (!problem.empty()) {
+    ctx_.log->report(absl::StrFormat("82599: TX queue %d checksum offload: %s", q, problem));
+    return false;
+  }
+  auto put = [&](size_t at, uint16_t v) {
+    f[at] = static_cast<uint8_t>(v >> 8), f[at + 1] = static_cast<uint8_t>(v);
+  };
+  if (o.ixsm) put(l3 + 10, static_cast<uint16_t>(~ones_complement_sum(f.data() + l3, c.iplen)));
+  if (o.txsm) {
+    uint16_t sum = static_cast<uint16_t>(~ones_complement_sum(f.data() + l4, f.size() - l4));
+    if (c.l4t == TxContext::L4T::kUdp && sum == 0) sum = 0xFFFF;
+    put(l4_field, sum);
+  }
+  return true;
 }
 
 // Writes DD into the tx_unwritten_[q] descriptors before TDH, oldest first.

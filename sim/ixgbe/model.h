@@ -14,6 +14,9 @@
 
 #include "absl/base/attributes.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "nic/ixgbe/descriptors.h"
+#include "nic/layout.h"
 #include "nic/mac_address.h"
 #include "sim/ixgbe/faults.h"
 #include "sim/ixgbe/sfp.h"
@@ -172,6 +175,24 @@ class Ixgbe82599 final : public DeviceModel {
   std::array<Ring, 128> rx_{}, tx_{};
   // TX descriptors done but not yet written back (TXDCTL.WTHRESH > 0).
   std::array<uint32_t, 128> tx_unwritten_{};
+  // §7.2.3.2.3: each TX queue's context slots, as its context descriptors
+  // loaded them, and what the frame being gathered asked of them.
+  struct TxContextSlot {
+    bool loaded = false;
+    uint32_t maclen = 0, iplen = 0, l4t = 0;
+    bool ipv4 = false;
+  };
+  std::array<std::array<TxContextSlot, ixgbe::kTxContexts>, 128> tx_contexts_{};
+  struct TxOffload {
+    bool ixsm = false, txsm = false;
+    TxContextSlot context;
+  };
+  TxOffload tx_offload_;  // the frame being gathered's (from its first descriptor)
+  void load_context(uint32_t q, LayoutView<ixgbe::TxContext> c);
+  TxOffload offload_of(uint32_t q, LayoutView<ixgbe::TxRead> d);
+  // Inserts the checksums `o` asks for into `frame`; false (reported) when
+  // the context does not fit the frame.
+  bool insert_checksums(uint32_t q, const TxOffload& o, absl::Span<uint8_t> frame);
   // Link set-up runs from a reset (with the EEPROM's AUTOC) and from each AN
   // restart or link reset; it ends with the link up at link_up_at_ if a
   // module is fitted, something is at the other end and the link mode is 10G

@@ -1,7 +1,7 @@
-// sim/checksum.h: the models' one's complement sum against RFC 1071's worked
+// nic/checksum.h: the one's complement sum against RFC 1071's worked
 // example and against the plain word-by-word definition, at every length and
 // alignment a frame gives it.
-#include "sim/checksum.h"
+#include "nic/checksum.h"
 
 #include <cstdint>
 #include <random>
@@ -9,7 +9,7 @@
 
 #include "gtest/gtest.h"
 
-namespace safenic::sim {
+namespace safenic {
 namespace {
 
 // The definition: big-endian 16-bit words, an odd last byte padded with zero.
@@ -49,4 +49,4 @@ TEST(OnesComplementSum, AllOnesStaysAllOnesAndZeroStaysZero) {
 }
 
 }  // namespace
-}  // namespace safenic::sim
+}  // namespace safenic

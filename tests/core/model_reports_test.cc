@@ -187,6 +187,72 @@ TEST_F(IxgbeReports, ATransmitFrameOver16KiBIsReported) {
   expect_report("TX queue 0 frame over 16384 bytes");
 }
 
+// Transmit checksum offload by hand (§7.2.3.2.3, §7.2.3.2.4): a context
+// descriptor for a context the 82599 does not have, a data descriptor asking
+// for checksums with no context loaded, and one whose context does not fit
+// its frame.
+class IxgbeChecksumReports : public IxgbeReports {
+ protected:
+  void SetUp() override {
+    IxgbeReports::SetUp();
+    buffer_ = *DmaAllocator(Backing::kAnonymous, ctx_.iommu).allocate(4096, "tx data");
+    base_ = model_->mmio_read(0, ixgbe::TDBAL::offset(0), 4) |
+            model_->mmio_read(0, ixgbe::TDBAH::offset(0), 4) << 32;
+  }
+  void context(uint32_t slot, uint32_t idx, uint32_t maclen, uint32_t iplen) {
+    namespace x = ixgbe;
+    LayoutRef<x::TxContext>(mem(base_ + 16 * slot, 16))
+        .set<x::TxContext::VLAN_MACIP_LENS>(x::TxContext::IPLEN::insert(0, iplen) |
+                                            x::TxContext::MACLEN::insert(0, maclen))
+        .set<x::TxContext::SEQNUM_SEED>(0)
+        .set<x::TxContext::TYPE_TUCMD_MLHL>(
+            x::TxContext::TUCMD_IPV4::kMask |
+            x::TxContext::DTYP::insert(0, x::TxRead::DTYP::kContext) | x::TxContext::DEXT::kMask)
+        .set<x::TxContext::MSS_L4LEN_IDX>(x::TxContext::IDX::insert(0, idx));
+  }
+  void data(uint32_t slot, uint32_t len, uint32_t olinfo) {
+    namespace x = ixgbe;
+    LayoutRef<x::TxRead>(mem(base_ + 16 * slot, 16))
+        .set<x::TxRead::BUFFER_ADDR>(buffer_.iova())
+        .set<x::TxRead::CMD_TYPE_LEN>(len | x::TxRead::DTYP::insert(0, x::TxRead::DTYP::kData) |
+                                      x::TxRead::EOP::kMask | x::TxRead::IFCS::kMask |
+                                      x::TxRead::RS::kMask | x::TxRead::DEXT::kMask)
+        .set<x::TxRead::OLINFO_STATUS>(x::TxRead::PAYLEN::insert(0, len) | olinfo);
+  }
+  DmaRegion buffer_;
+  uint64_t base_ = 0;
+};
+
+TEST_F(IxgbeChecksumReports, AContextDescriptorForAThirdContextIsReported) {
+  context(0, 1, 14, 20);
+  model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 1);
+  expect_none();  // context 1 exists
+  context(1, 2, 14, 20);
+  model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 2);
+  expect_report("TX queue 0 context descriptor for context 2; the 82599 has 2 per queue");
+}
+
+TEST_F(IxgbeChecksumReports, ChecksumsWithoutALoadedContextAreReported) {
+  data(0, 60, ixgbe::TxRead::IXSM::kMask | ixgbe::TxRead::CC::kMask);
+  model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 1);
+  expect_report(
+      "TX queue 0 descriptor 0 asks for checksums (IXSM 1, TXSM 0) without a loaded context (CC "
+      "1, IDX 0)");
+  EXPECT_EQ(tester_.frames().size(), 0u) << "the frame is not sent";
+}
+
+TEST_F(IxgbeChecksumReports, AContextThatDoesNotFitTheFrameIsReported) {
+  context(0, 0, 14, 20);
+  data(1, 60, ixgbe::TxRead::IXSM::kMask | ixgbe::TxRead::CC::kMask);
+  model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 2);
+  expect_none();  // 14 + 20 bytes of a 60-byte frame: fine
+  context(2, 0, 14, 60);
+  data(3, 60, ixgbe::TxRead::IXSM::kMask | ixgbe::TxRead::CC::kMask);
+  model_->mmio_write(0, ixgbe::TDT::offset(0), 4, 4);
+  expect_report("checksum offload: MACLEN 14 + IPLEN 60 do not fit a 60-byte frame");
+  EXPECT_EQ(tester_.frames().size(), 1u) << "only the first frame is sent";
+}
+
 // ---------------------------------------------------------------------------
 // The virtio model, modern transport, rings written by hand.
 

@@ -7,7 +7,7 @@ needs a new test, or an argument that the mutant behaves as the original.
 
 IOMMU_MEM = ["//tests/core:mem_test", "//tests/core:uaf_test", "//tests/core:seam_test", "//tests/core:device_test",
              "//tests/core:model_reports_test"]
-IXGBE = ["//tests/offloads:rx_checksum_test", "//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_mac_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
+IXGBE = ["//tests/offloads:rx_checksum_test", "//tests/offloads:tx_checksum_test", "//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_mac_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
          "//tests/core:layout_bytes_test", "//tests/core:model_reports_test"]
 VIRTIO = ["//tests/virtio:virtio_test", "//tests/virtio:virtio_queue_test", "//tests/faults:virtio_faults_test",
           "//tests/vhost_user:vhost_user_test", "//tests/core:layout_bytes_test", "//tests/fidelity:virtio_uapi_test", "//tests/core:model_reports_test"]
@@ -70,7 +70,7 @@ MUTATIONS = [
 
     # --- the ixgbe driver ---
     ("ixgbe-zero-length-tx", "nic/ixgbe/ixgbe.cc",
-     "len - 1 >= TxRead::DTALEN::kMax", "len >= TxRead::DTALEN::kMax", IXGBE,
+     "return len - 1 < TxRead::DTALEN::kMax;", "return len < TxRead::DTALEN::kMax;", IXGBE,
      "a 0-byte packet is posted"),
     ("ixgbe-rdt", "nic/ixgbe/ixgbe.cc",
      "bar_.write(RegisterValue<RDT>((i - 1) & mask), q);", "bar_.write(RegisterValue<RDT>(i & mask), q);", IXGBE,
@@ -150,6 +150,16 @@ MUTATIONS = [
      "} else if (!(status & RxWriteBack::UDPCS::kMask) || !udp_without_checksum(p)) {",
      "} else if (!(status & RxWriteBack::UDPCS::kMask) || udp_without_checksum(p) || true) {", IXGBE,
      "the driver trusts L4E on a UDP datagram without a checksum (the 82599 erratum)"),
+    ("tx-checksum-no-pseudo-header", "nic/checksum.h",
+     "field[0] = static_cast<uint8_t>(sum >> 8), field[1] = static_cast<uint8_t>(sum);",
+     "field[0] = 0, field[1] = static_cast<uint8_t>(sum >> 16);", IXGBE,
+     "the L4 checksum field is left without the pseudo-header's sum"),
+    ("ixgbe-tx-context-key", "nic/ixgbe/ixgbe.cc",
+     "return uint32_t{r.l2} | uint32_t{r.l3} << 8 |", "return uint32_t{r.l2} | 0u << 8 |", IXGBE,
+     "a packet whose IP header length differs reuses the loaded context"),
+    ("ixgbe-tx-clean-context", "nic/ixgbe/ixgbe.cc",
+     "if (ABSL_PREDICT_FALSE(ring.slot(i).empty())) i = ring.next(i);", "", IXGBE,
+     "TX clean waits for a DD that a context descriptor never gets"),
     ("checksum-first-fragment", "sim/checksum.h",
      "if ((be16(ip + 6) & 0x3FFF) != 0 || total < ihl) return c;",
      "if ((be16(ip + 6) & 0x1FFF) != 0 || total < ihl) return c;", IXGBE,
