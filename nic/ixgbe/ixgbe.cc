@@ -129,6 +129,17 @@ constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues, 64, 4096,
 // of one buffer is sent only if its length is in that range.
 bool fits_one_descriptor(uint32_t len) { return len - 1 < TxRead::DTALEN::kMax; }
 
+// §7.2.3.2.4: one data descriptor holding a whole frame of `len` bytes at
+// `iova`, FCS inserted, DD written back; `olinfo` its OLINFO_STATUS word.
+inline void write_data_descriptor(uint8_t* d, uint64_t iova, uint32_t len, uint32_t olinfo) {
+  LayoutRef<TxRead>(d)
+      .set<TxRead::BUFFER_ADDR>(iova)
+      .set<TxRead::CMD_TYPE_LEN>(len | TxRead::DTYP::insert(0, TxRead::DTYP::kData) |
+                                 TxRead::EOP::kMask | TxRead::IFCS::kMask | TxRead::RS::kMask |
+                                 TxRead::DEXT::kMask)
+      .set<TxRead::OLINFO_STATUS>(olinfo);
+}
+
 // What a context descriptor for request `r` holds (§7.2.3.2.3), as one
 // number to compare with the queue's loaded one; never 0.
 uint32_t context_key(const ChecksumRequest& r) {
@@ -589,12 +600,8 @@ size_t IxgbeDevice::transmit_plain(uint16_t q, PacketBatch& batch) {
       p.reset();
       continue;
     }
-    LayoutRef<TxRead>(descriptors + size_t{tail} * kDescriptorSize)
-        .set<TxRead::BUFFER_ADDR>(p.iova())
-        .set<TxRead::CMD_TYPE_LEN>(len | TxRead::DTYP::insert(0, TxRead::DTYP::kData) |
-                                   TxRead::EOP::kMask | TxRead::IFCS::kMask | TxRead::RS::kMask |
-                                   TxRead::DEXT::kMask)
-        .set<TxRead::OLINFO_STATUS>(TxRead::PAYLEN::insert(0, len));
+    write_data_descriptor(descriptors + size_t{tail} * kDescriptorSize, p.iova(), len,
+                          TxRead::PAYLEN::insert(0, len));
     slots[tail].swap(p);  // the slot was cleaned: p is left empty
     tail = (tail + 1) & mask;
     bytes += len;
@@ -662,12 +669,7 @@ size_t IxgbeDevice::transmit_checksums(uint16_t q, PacketBatch& batch) {
                 (r->ip_checksum ? TxRead::IXSM::kMask : 0) |
                 (r->l4_proto != 0 ? TxRead::TXSM::kMask : 0);
     }
-    LayoutRef<TxRead>(descriptors + size_t{tail} * kDescriptorSize)
-        .set<TxRead::BUFFER_ADDR>(p.iova())
-        .set<TxRead::CMD_TYPE_LEN>(len | TxRead::DTYP::insert(0, TxRead::DTYP::kData) |
-                                   TxRead::EOP::kMask | TxRead::IFCS::kMask | TxRead::RS::kMask |
-                                   TxRead::DEXT::kMask)
-        .set<TxRead::OLINFO_STATUS>(olinfo);
+    write_data_descriptor(descriptors + size_t{tail} * kDescriptorSize, p.iova(), len, olinfo);
     ring.slot(tail).swap(p);
     tail = ring.next(tail);
     --free_slots;
