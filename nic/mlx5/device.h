@@ -20,6 +20,7 @@
 #include "nic/mlx5/queues.h"
 #include "nic/mlx5/wqe.h"
 #include "nic/pci_function.h"
+#include "nic/rss.h"
 
 namespace safenic::mlx5::detail {
 
@@ -29,11 +30,6 @@ constexpr uint32_t kMtu = 1500;
 constexpr uint32_t kRqtSize = 128;  // RSS buckets, dealt round-robin to the RQs
 constexpr absl::Duration kLinkRecheck = absl::Seconds(1);  // events or not, look again
 constexpr uint32_t kMaxLogQueue = 24;                      // CQ and WQ counters are 24 bits wide
-// The Toeplitz key of Microsoft's RSS specification, as ixgbe uses it.
-constexpr uint8_t kRssKey[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
-                                 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
-                                 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
-                                 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
 constexpr uint64_t kEvents = uint64_t{1} << kEventCqError | uint64_t{1} << kEventWqCatastrophic |
                              uint64_t{1} << kEventInternalError | uint64_t{1} << kEventPortChange |
                              uint64_t{1} << kEventPageRequest;

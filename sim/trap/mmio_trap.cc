@@ -79,7 +79,7 @@ struct TrapHandler {
     const int len = std::snprintf(
         message, sizeof message,
         "safenic trapped MMIO: %s at offset %#lx of %s: the instruction at %p (bytes %s) "
-        "is not one this emulator decodes (mov, movzx, movsx of 1, 2, 4 or 8 bytes)\n",
+        "is not one this emulator decodes (mov, movzx, movsx of 1, 2, 4 or 8 bytes; movdiri)\n",
         why,
         static_cast<unsigned long>(r.device_offset_ + address -
                                    reinterpret_cast<uintptr_t>(r.base())),

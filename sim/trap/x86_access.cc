@@ -47,12 +47,20 @@ std::optional<X86Access> decode_x86_access(const uint8_t* code, size_t available
   X86Access a;
   bool byte_register = false;  // the register operand is an 8-bit one
   unsigned immediate_bytes = 0;
-  if (b == 0x0F) {  // two-byte opcodes: MOVZX, MOVSX
+  if (b == 0x0F) {  // two-byte opcodes: MOVZX, MOVSX; three-byte 0F 38: MOVDIRI
     if (!next(&b)) return std::nullopt;
-    if (b != 0xB6 && b != 0xB7 && b != 0xBE && b != 0xBF) return std::nullopt;
-    a.width = (b == 0xB6 || b == 0xBE) ? 1 : 2;
-    a.dest_width = word;
-    a.sign_extend = b == 0xBE || b == 0xBF;
+    if (b == 0x38) {
+      // MOVDIRI m32/m64, r32/r64 (NP 0F 38 F9 /r; REX.W for 64 bits): a
+      // direct store, which DPDK uses for doorbells on CPUs that have it. The
+      // 66-prefixed forms (MOVDIR64B is 66 0F 38 F8) move 64 bytes: not decoded.
+      if (!next(&b) || b != 0xF9 || operand16) return std::nullopt;
+      a.store = true, a.width = rex_w ? 8 : 4;
+    } else {
+      if (b != 0xB6 && b != 0xB7 && b != 0xBE && b != 0xBF) return std::nullopt;
+      a.width = (b == 0xB6 || b == 0xBE) ? 1 : 2;
+      a.dest_width = word;
+      a.sign_extend = b == 0xBE || b == 0xBF;
+    }
   } else {
     switch (b) {
       case 0x88:  // MOV r/m8, r8

@@ -1,10 +1,11 @@
 // The x86-64 instructions a compiler emits for a volatile load or store
-// (mov, movzx, movsx), decoded far enough to emulate one that faulted on a
+// (mov, movzx, movsx), and the direct store DPDK writes doorbells with
+// (movdiri), decoded far enough to emulate one that faulted on a
 // trapped MMIO page: its length, the access width, the direction, and the
 // register or immediate on the other side. Anything else (a locked or string
 // instruction, SSE, an arithmetic op on memory) is not decoded: the caller
 // names the instruction bytes and stops. Encodings: Intel SDM vol. 2, ch. 2
-// (prefixes, REX, ModR/M, SIB) and the MOV/MOVZX/MOVSX pages.
+// (prefixes, REX, ModR/M, SIB) and the MOV/MOVZX/MOVSX/MOVDIRI pages.
 #pragma once
 
 #include <cstddef>

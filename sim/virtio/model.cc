@@ -5,19 +5,13 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "nic/rss.h"
 #include "sim/toeplitz.h"
 
 namespace safenic::sim {
 
 using namespace ::safenic::virtio;  // the shared interface definition
 using feature::bit;
-
-namespace {
-constexpr uint8_t kFlowKey[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
-                                  0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
-                                  0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
-                                  0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
-}  // namespace
 
 uint64_t default_virtio_features(bool legacy) {
   uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
@@ -323,7 +317,7 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
     uint8_t input[12];
     std::memcpy(input, &frame[26], 8);
     std::memcpy(input + 8, &frame[34], frame.size() >= 38 ? 4 : 0);
-    pair = toeplitz_hash(kFlowKey, {input, frame.size() >= 38 ? 12u : 8u}) % active_pairs_;
+    pair = toeplitz_hash(kRssKey, {input, frame.size() >= 38 ? 12u : 8u}) % active_pairs_;
   }
   Vq& vq = vqs_[2 * pair];
   Chain chain;

@@ -5,6 +5,7 @@
 // unchanged on MappedBars whose pages trap into two 82599 models.
 #include "sim/trap/mmio_trap.h"
 
+#include <cpuid.h>
 #include <sys/mman.h>
 
 #include <array>
@@ -121,6 +122,22 @@ TEST_F(MmioTrapTest, EveryDecodedFormIsEmulated) {
   asm volatile("movl 0x10(%1), %%r14d" : "+r"(r14) : "r"(p));
   const uint64_t loaded = r14;
   EXPECT_EQ(loaded, 0xB4A59687u);
+}
+
+// DPDK's doorbell store on CPUs with MOVDIRI (CPUID.(EAX=7,ECX=0):ECX[27]).
+// Without the feature the instruction would not run at all: skipped.
+TEST_F(MmioTrapTest, DirectStoresAreEmulated) {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27))) {
+    GTEST_SKIP() << "this CPU has no MOVDIRI";
+  }
+  uint8_t* p = base_;
+  asm volatile("movdiri %%eax, 0x18(%0)" : : "r"(p), "a"(uint64_t{0xFFFFFFFF00000123}) : "memory");
+  register uint64_t r9 asm("r9") = 0x0123456789ABCDEF;
+  asm volatile("movdiri %%r9, 0x20(%0)" : : "r"(p), "r"(r9) : "memory");
+  using A = RecordingDevice::Access;
+  EXPECT_THAT(device_.accesses, ::testing::ElementsAre(A{true, 0x18, 4, 0x123},
+                                                       A{true, 0x20, 8, 0x0123456789ABCDEF}));
 }
 
 TEST_F(MmioTrapTest, AnInstructionItCannotEmulateEndsTheProgramNamingOffsetAndBytes) {

@@ -17,7 +17,7 @@ asm(R"(
 safenic_x86_samples:
   .quad 100f, 101f, 102f, 103f, 104f, 105f, 106f, 107f, 108f, 109f
   .quad 110f, 111f, 112f, 113f, 114f, 115f, 116f, 117f, 118f, 119f
-  .quad 120f, 121f, 122f
+  .quad 120f, 121f, 122f, 123f, 124f, 125f
 100: movl %eax, (%rbx)
 101: movl (%rsi), %r9d
 102: movq %r15, 0x12345678(%rdi)
@@ -40,7 +40,10 @@ safenic_x86_samples:
 119: movdqu (%rax), %xmm0
 120: rep movsb
 121: addl (%rax), %ecx
-122:
+122: movdiri %eax, (%rdx)
+123: movdiri %r9, 8(%rbx)
+124: movdir64b (%rax), %rcx
+125:
   .popsection
 )");
 
@@ -84,6 +87,9 @@ constexpr Expected kSamples[] = {
     {"movdqu (%rax), %xmm0", false},
     {"rep movsb", false},
     {"addl (%rax), %ecx", false},
+    {"movdiri %eax, (%rdx)", true, 4, true, 0},
+    {"movdiri %r9, 8(%rbx)", true, 8, true, 9},
+    {"movdir64b (%rax), %rcx", false},  // 64 bytes at once: not a register access
 };
 
 TEST(X86AccessTest, DecodesWhatTheAssemblerEncodes) {
