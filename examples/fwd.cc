@@ -4,6 +4,7 @@
 //   ./bazelw run //examples:fwd                       # two simulated 82599s
 //   ./bazelw run //examples:fwd -- --dev0=0000:03:00.0 --dev1=0000:03:00.1 --seconds=0
 //   ./bazelw run //examples:fwd -- --pcap=$PWD/traffic.pcap    # replay a capture
+//   ./bazelw run //examples:fwd -- --mtu=9000 --frame_size=9014  # jumbo frames
 //
 // Each simulated port (sim:KIND, any registered kind, sim/catalog.h; with no spec,
 // sim:82599) has a traffic source cabled to it; what one forwards reaches the
@@ -38,7 +39,10 @@ ABSL_FLAG(bool, no_huge, false,
           "--no-huge)");
 ABSL_FLAG(std::string, pcap, "",
           "simulated ports only: the traffic sources replay this pcap file (looping) "
-          "instead of generating 60-byte UDP frames");
+          "instead of generating UDP frames");
+ABSL_FLAG(uint32_t, mtu, 1500, "both ports' MTU: 68 to 9000 (jumbo frames above 1500)");
+ABSL_FLAG(uint32_t, frame_size, 60,
+          "simulated ports: the generated UDP frames' size, 60 to the MTU + 14 bytes");
 
 namespace safenic::examples {
 namespace {
@@ -83,6 +87,13 @@ int run() {
     return 2;
   }
   if (!valid_seconds(absl::GetFlag(FLAGS_seconds), "fwd")) return 2;
+  const uint32_t mtu = absl::GetFlag(FLAGS_mtu);
+  const uint32_t frame_size = absl::GetFlag(FLAGS_frame_size);
+  if (frame_size < 60 || frame_size > mtu + kEthernetHeader) {
+    std::fprintf(stderr, "fwd: --frame_size=%u; use 60 to %u (the MTU + 14)\n", frame_size,
+                 mtu + kEthernetHeader);
+    return 2;
+  }
   // Each port: a simulated NIC (sim:KIND; no spec: sim:82599) cabled to a
   // traffic source of its own, or any other device (then no source).
   std::string specs[2] = {absl::GetFlag(FLAGS_dev0), absl::GetFlag(FLAGS_dev1)};
@@ -123,6 +134,7 @@ int run() {
   DeviceConfig config;
   config.promiscuous = true;  // forward whatever arrives, like ixy-fwd
   config.hugepages = !absl::GetFlag(FLAGS_no_huge);
+  config.mtu = mtu;  // out of range: the driver says so at open
   for (int i = 0; i < 2; ++i) {
     auto dev = simulated[i] ? bed.add(kinds[i]->name, config) : open_device(specs[i], config);
     if (!dev.ok()) {
@@ -134,13 +146,13 @@ int run() {
     if (file) {
       source[i].pcap = std::make_unique<sim::PcapReplay>(*file, /*loop=*/true);
     } else {
-      source[i].udp = std::make_unique<sim::TrafficSource>(60, sim::UdpFlow{});
+      source[i].udp = std::make_unique<sim::TrafficSource>(frame_size, sim::UdpFlow{});
     }
     sim::connect(source[i].port(), bed.port(simulated[0] && i == 1 ? 1 : 0));
     std::printf(
         "fwd: port %d: a simulated %s, cabled to %s\n", i, std::string(kinds[i]->what).c_str(),
         file ? absl::StrFormat("a replay of %s (%zu frames, looping)", pcap, file->size()).c_str()
-             : "a traffic source of 60-byte frames");
+             : absl::StrFormat("a traffic source of %u-byte frames", frame_size).c_str());
   }
   for (Port& p : port) {
     if (absl::Status s = p.dev->wait_for_link(absl::Seconds(10)); !s.ok()) {

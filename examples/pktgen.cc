@@ -27,7 +27,8 @@ ABSL_FLAG(std::string, dev, "", "device spec (empty: a simulated 82599 cabled to
 ABSL_FLAG(double, seconds, 5, "stop after this many seconds (0: only at Ctrl-C)");
 ABSL_FLAG(uint64_t, packets, 0, "stop after sending this many packets (0: no limit)");
 ABSL_FLAG(int, batch, 32, "packets per tx_batch call (1-256)");
-ABSL_FLAG(int, size, 60, "frame size in bytes without FCS (60-2048)");
+ABSL_FLAG(int, size, 60, "frame size in bytes without FCS (60 to the MTU + 14)");
+ABSL_FLAG(uint32_t, mtu, 1500, "the device's MTU: 68 to 9000 (jumbo frames above 1500)");
 ABSL_FLAG(std::string, pcap, "",
           "send the frames of this pcap file, in order and looping, instead of UDP frames "
           "(--size is then ignored)");
@@ -40,8 +41,11 @@ namespace {
 int run() {
   const int batch_size = absl::GetFlag(FLAGS_batch);
   const int size = absl::GetFlag(FLAGS_size);
-  if (batch_size < 1 || batch_size > 256 || size < 60 || size > 2048) {
-    std::fprintf(stderr, "pktgen: use --batch 1 to 256 and --size 60 to 2048\n");
+  const uint32_t mtu = absl::GetFlag(FLAGS_mtu);
+  const int max_size = static_cast<int>(mtu + kEthernetHeader);
+  if (batch_size < 1 || batch_size > 256 || size < 60 || size > max_size) {
+    std::fprintf(stderr, "pktgen: use --batch 1 to 256 and --size 60 to %d (the MTU + 14)\n",
+                 max_size);
     return 2;
   }
   if (!valid_seconds(absl::GetFlag(FLAGS_seconds), "pktgen")) return 2;
@@ -65,11 +69,11 @@ int run() {
       return 1;
     }
     for (size_t i = 0; i < file->size(); ++i) {
-      if (file->frame(i).size() < 14 || file->frame(i).size() > 2048) {
+      if (file->frame(i).size() < 14 || file->frame(i).size() > max_frame_length(mtu)) {
         std::fprintf(stderr,
-                     "pktgen: frame %zu of %s is %zu bytes; pktgen sends frames of 14 to 2048 "
-                     "bytes (cut others out with editcap)\n",
-                     i + 1, pcap.c_str(), file->frame(i).size());
+                     "pktgen: frame %zu of %s is %zu bytes; with MTU %u pktgen sends frames of 14 "
+                     "to %u bytes (cut others out with editcap, or raise --mtu)\n",
+                     i + 1, pcap.c_str(), file->frame(i).size(), mtu, max_frame_length(mtu));
         return 1;
       }
     }
@@ -85,7 +89,10 @@ int run() {
     }
     capture = *std::move(tap);
   }
-  auto opened = simulated ? bed.add("82599", {}) : open_device(absl::GetFlag(FLAGS_dev));
+  DeviceConfig config;
+  config.mtu = mtu;  // out of range: the driver says so
+  auto opened =
+      simulated ? bed.add("82599", config) : open_device(absl::GetFlag(FLAGS_dev), config);
   if (!opened.ok()) {
     std::fprintf(stderr, "pktgen: %s\n", std::string(opened.status().message()).c_str());
     return 1;
@@ -112,6 +119,7 @@ int run() {
   // ixy's pktgen; afterwards only the sequence number changes.
   MempoolConfig pc;
   pc.buffers = 4096;
+  pc.data_room = rx_buffer_size(mtu);  // the longest frame the MTU allows
   pc.tag = "pktgen";
   auto pool = dev->create_mempool(pc);
   if (!pool.ok()) {

@@ -64,6 +64,22 @@ class OffloadSet {
   uint32_t bits_ = 0;
 };
 
+// Frame sizes for an MTU (docs/offloads.md, "Frame sizes"). The longest
+// frame a driver sends, without the FCS: the Ethernet header (14 bytes, IEEE
+// 802.3 §3.1.1), one 802.1Q tag (4, IEEE 802.1Q §9.3) and `mtu` bytes of
+// payload. What each device receives is in the doc; no more than this.
+constexpr uint32_t kEthernetHeader = 14, kVlanTag = 4;
+constexpr uint32_t max_frame_length(uint32_t mtu) { return mtu + kEthernetHeader + kVlanTag; }
+// The receive buffer a driver posts for an MTU: room for the longest frame,
+// rounded up to 1 KiB (the 82599's SRRCTL.BSIZEPACKET unit), 2048 bytes for
+// the default MTU as before.
+constexpr uint32_t rx_buffer_size(uint32_t mtu) {
+  return (max_frame_length(mtu) + 1023) / 1024 * 1024;
+}
+// The largest MTU safenic's drivers offer (the jumbo frame; the
+// 82599 and ConnectX take more).
+constexpr uint32_t kJumboMtu = 9000;
+
 // What a driver and its device can do, for DeviceConfig to ask within.
 struct DeviceCapabilities {
   OffloadSet offloads = {};

@@ -37,13 +37,24 @@ out=$("$fwd" --dev0=sim:connectx-4-lx --dev1=sim:virtio-legacy --seconds=0.5 2>&
 check_all "fwd takes aliases and legacy virtio" "rc=$rc $out" "rc=0 .*fwd: forwarded [0-9]{4,} packets"
 out=$("$fwd" --dev0=sim:82599 --dev1=sim:82599 --seconds=0.5 2>&1); rc=$?
 check_all "fwd two 82599s by spec" "rc=$rc $out" "rc=0 .*MAC 02:00:00:00:82:01.*MAC 02:00:00:00:82:02"
+# Jumbo frames (issue #22): 9014-byte frames both ways through each driver pair.
+for pair in "82599 cx5" "virtio cx4lx" "virtio-split virtio-legacy"; do
+  set -- $pair
+  out=$("$fwd" --dev0=sim:$1 --dev1=sim:$2 --mtu=9000 --frame_size=9014 --seconds=0.3 2>&1); rc=$?
+  check_all "fwd 9014-byte frames, $1 and $2" "rc=$rc $out" \
+    "rc=0 .*a traffic source of 9014-byte frames.*port 0: received ([0-9]+), sent \1, RX drops 0.*sources: ([0-9]{3,}) of \2 frames from source 0 reached source 1"
+done
+out=$("$fwd" --mtu=9000 --frame_size=9015 2>&1); rc=$?
+check_all "fwd refuses frames over the MTU" "rc=$rc $out" "rc=2 fwd: --frame_size=9015; use 60 to 9014"
+out=$("$fwd" --mtu=9001 --seconds=0.2 2>&1); rc=$?
+check_all "fwd passes the driver's MTU error on" "rc=$rc $out" "rc=1 fwd: port 0: ixgbe: MTU 9001; use 68 to 9000"
 out=$("$fwd" --help 2>&1)
 check "fwd --help lists the simulated kinds" "$out" "sim:cx5 +NVIDIA ConnectX-5 .*sim:connectx-5"
 out=$("$fwd" --dev0=sim:nothing 2>&1); rc=$?
 check_all "fwd names the kinds for an unknown one" "rc=$rc $out" "rc=1 fwd: port 0: no simulated NIC 'sim:nothing'; the kinds:.*sim:virtio-legacy"
 # Sources attached and nothing forwarded (every frame oversize): an error.
 big=$(mktemp -d)/big.pcap
-"$pktgen" --size=2000 --packets=64 --capture="$big" >/dev/null 2>&1
+"$pktgen" --mtu=2000 --size=2000 --packets=64 --capture="$big" >/dev/null 2>&1
 out=$("$fwd" --pcap="$big" --seconds=0.3 2>&1); rc=$?
 check_all "fwd forwarding nothing is an error" "rc=$rc $out" "rc=1 .*nothing was forwarded"
 

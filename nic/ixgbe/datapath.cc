@@ -12,9 +12,11 @@
 namespace safenic::ixgbe::detail {
 namespace {
 
-// A data descriptor carries 1 to DTALEN::kMax bytes (§7.2.3.2.4): a frame
-// of one buffer is sent only if its length is in that range.
-bool fits_one_descriptor(uint32_t len) { return len - 1 < TxRead::DTALEN::kMax; }
+// A frame of one buffer is sent only if its length is 1 to `max_frame`
+// (max_frame_length() of the MTU, far below the data descriptor's DTALEN
+// limit, §7.2.3.2.4).
+bool sendable(uint32_t len, uint32_t max_frame) { return len - 1 < max_frame; }
+static_assert(max_frame_length(kJumboMtu) <= TxRead::DTALEN::kMax);
 
 // §7.2.3.2.4: one data descriptor holding a whole frame of `len` bytes at
 // `iova`, FCS inserted, DD written back; `olinfo` its OLINFO_STATUS word.
@@ -185,12 +187,13 @@ size_t IxgbeDevice::transmit_plain(uint16_t q, PacketBatch& batch) {
   const uint32_t free_slots = mask - tq.ring.distance(tq.clean, tq.tail);
   const size_t n = std::min<size_t>(batch.size(), free_slots);
   Packet* const packets = batch.begin();
+  const uint32_t max_frame = max_frame_;
   uint32_t tail = tq.tail;
   uint64_t bytes = 0;
   for (size_t k = 0; k < n; ++k) {
     Packet& p = packets[k];
     const uint32_t len = static_cast<uint32_t>(p.size());
-    if (ABSL_PREDICT_FALSE(!fits_one_descriptor(len))) {  // 0 or too long
+    if (ABSL_PREDICT_FALSE(!sendable(len, max_frame))) {  // 0 or longer than the MTU allows
       ++tq.stats.errors;                                  // nothing to send: dropped and counted
       p.reset();
       continue;
@@ -233,7 +236,7 @@ size_t IxgbeDevice::transmit_checksums(uint16_t q, PacketBatch& batch) {
     const uint32_t len = static_cast<uint32_t>(p.size());
     const std::optional<ChecksumRequest> r = checksum_request(p);
     // MACLEN is 7 bits (§7.2.3.2.3).
-    if (!fits_one_descriptor(len) || !r || r->l2 > TxContext::MACLEN::kMax) {
+    if (!sendable(len, max_frame_) || !r || r->l2 > TxContext::MACLEN::kMax) {
       ++tq.stats.errors;
       p.reset();
       continue;

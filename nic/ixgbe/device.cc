@@ -3,6 +3,7 @@
 // datapath.cc.
 #include "nic/ixgbe/device.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/status/status.h"
@@ -21,7 +22,7 @@ namespace {
 // RSS redirection entries are 4 bits: 16 RX queues. §7.1.9: a ring is a
 // multiple of 128 bytes (8 descriptors); safenic uses 64 to 4096.
 constexpr DeviceCapabilities kCapabilities = {
-    .offloads = {Offload::kRxChecksum, Offload::kTxChecksum}};
+    .offloads = {Offload::kRxChecksum, Offload::kTxChecksum}, .max_mtu = kJumboMtu};
 constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues, 64, 4096, kCapabilities};
 
 }  // namespace
@@ -143,17 +144,25 @@ absl::Status IxgbeDevice::init_rx() {
   bar_.write(RegisterValue<RXPBSIZE>().set<RXPBSIZE::SIZE_KB, 128>(), 0);
   for (uint32_t i = 1; i < RXPBSIZE::kCount; ++i) bar_.write(RegisterValue<RXPBSIZE>(), i);
   bar_.modify<HLREG0>([](RegisterValue<HLREG0>& v) { v.set<HLREG0::RXCRCSTRP>(); });
+  // §8.2.3.22: frames longer than 1518 bytes (with the CRC) only with
+  // JUMBOEN, up to MAXFRS.MFS (a tagged frame 4 more), as Linux's ixgbe
+  // sets them for an MTU above 1500.
+  const uint32_t mfs = config_.mtu + kEthernetHeader + 4;  // + the CRC
+  bar_.write(RegisterValue<MAXFRS>().set<MAXFRS::MFS>(std::max(mfs, kMaxFrameStandard)));
+  if (mfs > kMaxFrameStandard) {
+    bar_.modify<HLREG0>([](RegisterValue<HLREG0>& v) { v.set<HLREG0::JUMBOEN>(); });
+  }
   bar_.modify<RDRXCTL>([](RegisterValue<RDRXCTL>& v) { v.set<RDRXCTL::CRCSTRIP>(); });
   bar_.modify<FCTRL>([](RegisterValue<FCTRL>& v) { v.set<FCTRL::BAM>(); });
   for (uint32_t q = 0; q < rx_.size(); ++q) {
     bar_.write(RegisterValue<SRRCTL>()
                    .set<SRRCTL::DESCTYPE, SRRCTL::DESCTYPE::kAdvancedOneBuffer>()
                    .set<SRRCTL::DROP_EN>()  // a full queue drops, counted in QPRDC
-                   .set<SRRCTL::BSIZEPACKET>(kRxBufferSize / 1024),
+                   .set<SRRCTL::BSIZEPACKET>(rx_buffer_size(config_.mtu) / 1024),
                q);
     MempoolConfig pc;
     pc.buffers = config_.buffers_per_rx_queue;
-    pc.data_room = kRxBufferSize;
+    pc.data_room = rx_buffer_size(config_.mtu);
     pc.tag = absl::StrFormat("%s rx%d buffers", name(), q);
     SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, fn_->dma()));
     SAFENIC_ASSIGN_OR_RETURN(

@@ -23,7 +23,6 @@ namespace safenic::ixgbe::detail {
 constexpr uint32_t kTxCleanBatch = 32;
 constexpr uint32_t kMaxRxQueues = 16;  // RSS redirection entries are 4 bits
 constexpr uint32_t kMaxTxQueues = 64;
-constexpr uint32_t kRxBufferSize = 2048;
 
 struct RxQueue {
   MempoolPtr pool;  // declared first: outlives the packets in `ring`
@@ -50,6 +49,7 @@ class IxgbeDevice final : public Device {
         fn_(std::move(fn)),
         bar_(bar),
         config_(config),
+        max_frame_(max_frame_length(config.mtu)),
         rx_(config.rx_queues),
         tx_(config.tx_queues) {
     watch_removal(fn_->removal_requested());
@@ -101,6 +101,7 @@ class IxgbeDevice final : public Device {
   std::unique_ptr<PciFunction> fn_;
   Bar& bar_;
   DeviceConfig config_;
+  const uint32_t max_frame_;  // the longest frame sent: max_frame_length(config_.mtu)
   MacAddress mac_;
   std::vector<RxQueue> rx_;
   std::vector<TxQueue> tx_;

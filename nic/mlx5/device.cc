@@ -43,9 +43,9 @@
 namespace safenic::mlx5 {
 namespace detail {
 
-constexpr DeviceLimits kLimits = {"mlx5", kMaxQueues, kMaxQueues, 64, 8192};
+// No offloads yet (issue #22); MTUs up to 9000 where the port allows them.
+constexpr DeviceLimits kLimits = {"mlx5", kMaxQueues, kMaxQueues, 64, 8192, {.max_mtu = kJumboMtu}};
 
-// No offloads yet (issue #22); the MTU is 1500.
 DeviceCapabilities Mlx5Device::capabilities() const { return kLimits.capabilities; }
 
 absl::Status Mlx5Device::open() {
@@ -80,9 +80,16 @@ absl::Status Mlx5Device::open() {
   min_inline_ = caps.wqe_inline_mode == kInlineModeL2     ? 1
                 : caps.wqe_inline_mode == kInlineModeNone ? 0
                                                           : vport.get<V::MIN_WQE_INLINE_MODE>();
-  // The port and vport MTU: a 1500-byte payload, as far as the port allows.
+  // The port and vport MTU (docs/connectx.md): DeviceConfig::mtu, if the
+  // port allows it.
   SAFENIC_ASSIGN_OR_RETURN(auto pmtu, port_register<PMTU>(kRegisterRead, [](LayoutRef<PMTU>) {}));
-  const uint32_t hw_mtu = std::min<uint32_t>(kMtu + kHwMtuOverhead, pmtu.get<PMTU::MAX_MTU>());
+  const uint32_t hw_mtu = config_.mtu + kHwMtuOverhead;
+  if (hw_mtu > pmtu.get<PMTU::MAX_MTU>()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: MTU %d; this port takes at most %d (PMTU.max_mtu %d counts %d bytes of headers)",
+        name(), config_.mtu, pmtu.get<PMTU::MAX_MTU>() - kHwMtuOverhead, pmtu.get<PMTU::MAX_MTU>(),
+        kHwMtuOverhead));
+  }
   SAFENIC_RETURN_IF_ERROR(port_register<PMTU>(
       kRegisterWrite, [&](LayoutRef<PMTU> r) { r.set<PMTU::ADMIN_MTU>(hw_mtu); }));
   SAFENIC_RETURN_IF_ERROR(set_vport(kSelectMtu, hw_mtu, false));
@@ -93,8 +100,8 @@ absl::Status Mlx5Device::open() {
   SAFENIC_ASSIGN_OR_RETURN(tis_, make<CREATE_TIS>([&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
                              in.set<CREATE_TIS::In::TRANSPORT_DOMAIN>(td_);
                            }));
-  const QueueContext qc{&cmdq(), fn_.get(), bar_,  &undo_,      uar_,          eqn_,
-                        pd_,     tis_,      lkey_, min_inline_, enhanced_mpw()};
+  const QueueContext qc{&cmdq(), fn_.get(), bar_,  &undo_,      uar_,           eqn_,
+                        pd_,     tis_,      lkey_, min_inline_, enhanced_mpw(), config_.mtu};
   for (uint32_t q = 0; q < tx_.size(); ++q) {
     absl::Status s = tx_[q].create(qc, config_.tx_ring_size, absl::StrFormat("%s tx%d", name(), q));
     if (!s.ok()) return s;

@@ -26,7 +26,6 @@ namespace safenic::mlx5::detail {
 
 constexpr uint32_t kMaxQueues = 64;
 constexpr uint32_t kEqEntries = 64;
-constexpr uint32_t kMtu = 1500;
 constexpr uint32_t kRqtSize = 128;  // RSS buckets, dealt round-robin to the RQs
 constexpr absl::Duration kLinkRecheck = absl::Seconds(1);  // events or not, look again
 constexpr uint32_t kMaxLogQueue = 24;                      // CQ and WQ counters are 24 bits wide

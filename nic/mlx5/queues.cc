@@ -11,7 +11,6 @@
 namespace safenic::mlx5 {
 namespace {
 
-constexpr uint32_t kMaxSend = 9216;  // the largest port MTU's frame
 constexpr uint32_t kCqe = 64, kRecvWqe = 16, kLogRecvWqe = 4;
 constexpr uint32_t kCompletionEvery = 32;  // frames per CQE asked for, at most
 
@@ -226,10 +225,11 @@ inline size_t SendQueue::transmit_send(PacketBatch& batch) {
   uint32_t pi = start, ctrl0 = 0, ctrl1 = 0;
   uint8_t* w = nullptr;
   uint64_t bytes = 0;
+  const uint32_t max_send = max_frame_length(c_.mtu);
   for (Packet* p = packets; p != packets + n; ++p) {
     const uint32_t len = static_cast<uint32_t>(p->size());
-    if (ABSL_PREDICT_FALSE(len - kMinInlineL2 > kMaxSend - kMinInlineL2)) {
-      ++stats.errors;  // not an Ethernet frame: dropped and counted
+    if (ABSL_PREDICT_FALSE(len - kMinInlineL2 > max_send - kMinInlineL2)) {
+      ++stats.errors;  // shorter than an Ethernet header or longer than the MTU: dropped, counted
       p->reset();
       continue;
     }
@@ -282,6 +282,7 @@ inline size_t SendQueue::transmit_empw(PacketBatch& batch) {
   Packet* p = batch.begin();
   Packet* const end = p + n;
   const uint32_t start = fpi_, lkey = c_.lkey, ctrl1_sqn = SendWqe::SQN::insert(0, sqn_);
+  const uint32_t max_send = max_frame_length(c_.mtu);
   uint32_t pi = pi_, fpi = start, ctrl0 = 0, ctrl1 = 0;
   uint8_t* last = nullptr;
   uint64_t bytes = 0;
@@ -296,8 +297,8 @@ inline size_t SendQueue::transmit_empw(PacketBatch& batch) {
     const uint32_t first = fpi;
     for (; p != stop; ++p) {
       const uint32_t len = static_cast<uint32_t>(p->size());
-      if (ABSL_PREDICT_FALSE(len - kMinInlineL2 > kMaxSend - kMinInlineL2)) {
-        ++stats.errors;  // not an Ethernet frame: dropped and counted
+      if (ABSL_PREDICT_FALSE(len - kMinInlineL2 > max_send - kMinInlineL2)) {
+        ++stats.errors;  // shorter than an Ethernet header or longer than the MTU: dropped, counted
         p->reset();
         continue;
       }
@@ -425,6 +426,7 @@ absl::Status ReceiveQueue::create(const QueueContext& c, uint32_t entries, uint3
   tag_ = tag;
   MempoolConfig pc;
   pc.buffers = buffers;
+  pc.data_room = rx_buffer_size(c.mtu);  // a frame the vport MTU admits fits one WQE's buffer
   pc.tag = tag + " buffers";
   SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, c.fn->dma()));
   pool_ = std::move(pool);

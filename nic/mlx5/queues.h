@@ -31,6 +31,7 @@ struct QueueContext {
   std::vector<Undo>* undo;
   uint32_t uar, eqn, pd, tis, lkey, min_inline;
   bool enhanced_mpw;  // send with ENHANCED_MPSW WQEs (wqe.h)
+  uint32_t mtu;       // DeviceConfig::mtu: the longest frame sent, the receive buffers' size
 };
 
 // Writes the page list (pas) of `ring`'s descriptors: one 4 KiB page each.

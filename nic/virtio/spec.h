@@ -55,6 +55,7 @@ constexpr uint64_t bit(int f) { return uint64_t{1} << f; }
 inline constexpr uint32_t kConfigMac = 0;       // 6 bytes
 inline constexpr uint32_t kConfigStatus = 6;    // le16, VIRTIO_NET_S_LINK_UP = 1
 inline constexpr uint32_t kConfigMaxPairs = 8;  // le16
+inline constexpr uint32_t kConfigMtu = 10;      // le16, with VIRTIO_NET_F_MTU
 inline constexpr uint16_t kNetStatusLinkUp = 1;
 
 // §4.1.4.8 Legacy interface: the I/O BAR0 registers.

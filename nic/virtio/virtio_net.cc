@@ -21,21 +21,27 @@ namespace {
 
 using feature::bit;
 
-constexpr uint32_t kRxBufferSize = 2048;
 // transmit() frees sent buffers when the ring has less room than the batch
 // needs plus this much.
 constexpr size_t kTxFreeSlack = 32;
 
 // What the driver can use; the device's offer decides. Nothing here is
 // required except VERSION_1 on a modern device (§6.1). Not MRG_RXBUF: a
-// frame always fits one receive buffer (2048 bytes; §5.1.6.3.1 asks for 1526
-// without MRG_RXBUF), so receive never reads the header the device wrote
+// frame always fits one receive buffer (rx_buffer_size() of the MTU: 2048
+// bytes for 1500, where §5.1.6.3.1 asks for 1526 without MRG_RXBUF; with
+// VIRTIO_NET_F_MTU, §5.1.4.2 asks for room for an mtu-sized packet and its
+// Ethernet header), so receive never reads the header the device wrote
 // (num_buffers would say how many buffers a frame took) and touches no byte
 // of the frame; and the legacy header without it is 10 bytes (§5.1.6).
 uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_packed) {
   uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
                bit(feature::kCtrlRx) | bit(feature::kEventIdx);
   if (config.rx_queues > 1) f |= bit(feature::kMq);
+  // VIRTIO_NET_F_MTU only for an MTU above 1500. §5.1.4.2 says a driver
+  // SHOULD accept it, but one that does MUST post receive buffers for the
+  // device's mtu (which may be far above the one asked for); without it the
+  // device passes nothing over 1514 bytes (§5.1.6.3.1), which 2 KiB buffers hold.
+  if (config.mtu > 1500) f |= bit(feature::kMtu);
   // §2.7.9/§2.8.8 IN_ORDER: TX reclaim reads one used element per batch.
   // §6.1 ACCESS_PLATFORM (a driver SHOULD accept it): the addresses safenic gives
   // a device are always the ones its platform translates (VFIO's IOVAs behind
@@ -49,9 +55,9 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
 }
 
 // State every queue type shares; the fast paths are in VirtioNet<Queue>.
-// No offloads yet (issue #22: VIRTIO_NET_F_GUEST_CSUM and the rest); the MTU
-// is 1500.
-constexpr DeviceCapabilities kCapabilities{};
+// No offloads yet (issue #22: VIRTIO_NET_F_GUEST_CSUM and the rest); MTUs
+// up to 9000 where the device offers VIRTIO_NET_F_MTU with at least that.
+constexpr DeviceCapabilities kCapabilities{.max_mtu = kJumboMtu};
 
 class VirtioNetBase : public Device {
  public:
@@ -63,6 +69,7 @@ class VirtioNetBase : public Device {
         features_(features),
         config_(config),
         hdr_size_(net_hdr_size(features)),
+        max_frame_(max_frame_length(config.mtu)),
         two_segments_(!(features & (bit(feature::kVersion1) | bit(feature::kAnyLayout)))) {
     watch_removal(fn_->removal_requested());
   }
@@ -94,6 +101,9 @@ class VirtioNetBase : public Device {
   uint64_t features_;
   DeviceConfig config_;
   uint32_t hdr_size_;
+  uint32_t max_frame_;  // the longest frame sent: max_frame_length(config_.mtu)
+  uint32_t max_mtu_ =
+      1500;            // the device's VIRTIO_NET_F_MTU mtu, when an MTU over 1500 was asked for
   bool two_segments_;  // legacy without ANY_LAYOUT: header in its own descriptor
   MacAddress mac_;
 };
@@ -106,7 +116,9 @@ class VirtioNet final : public VirtioNetBase {
   absl::Status init();
   absl::StatusOr<DeviceStats> stats() override;
   absl::Status set_promiscuous(bool on) override;
-  DeviceCapabilities capabilities() const override { return kCapabilities; }
+  DeviceCapabilities capabilities() const override {
+    return {.offloads = kCapabilities.offloads, .max_mtu = max_mtu_};
+  }
 
  protected:
   size_t receive(uint16_t q, PacketBatch& batch) override;
@@ -137,11 +149,11 @@ class VirtioNet final : public VirtioNetBase {
   // Writes the (all-zero: no offloads) net header into the headroom right
   // in front of a frame to send: the buffer's segment covers both; the
   // packet itself is not changed (the queue frees it once sent). False (and
-  // the packet dropped) when there is nothing to send or no headroom for the
-  // header.
-  static bool prepare_tx(Packet& p, uint32_t hdr, Segment& s) {
+  // the packet dropped) when there is nothing to send, more than the MTU
+  // allows (`max_frame`, §5.1.4.2), or no headroom for the header.
+  static bool prepare_tx(Packet& p, uint32_t hdr, uint32_t max_frame, Segment& s) {
     const size_t len = p.size();
-    if (ABSL_PREDICT_FALSE(len == 0 || p.headroom() < hdr)) {
+    if (ABSL_PREDICT_FALSE(static_cast<uint32_t>(len) - 1 >= max_frame || p.headroom() < hdr)) {
       p.reset();
       return false;
     }
@@ -206,6 +218,18 @@ absl::Status VirtioNet<Queue>::init() {
   } else {
     mac_ = MacAddress{{0x02, 0x00, 0x00, 0x5a, 0xfe, 0x01}};  // locally administered
   }
+  // §5.1.4: the device's mtu with VIRTIO_NET_F_MTU; without it, nothing
+  // beyond the 1514-byte frames of §5.1.6.3.1.
+  const bool has_mtu = features_ & bit(feature::kMtu);
+  const uint32_t device_mtu = has_mtu ? transport_->config16(kConfigMtu) : 1500;
+  max_mtu_ = std::min(device_mtu, kJumboMtu);
+  if (config_.mtu > max_mtu_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: MTU %d; this device takes at most %d%s", name(), config_.mtu, max_mtu_,
+        has_mtu ? " (its VIRTIO_NET_F_MTU mtu)" : " (it does not offer VIRTIO_NET_F_MTU)"));
+  }
+  // §5.1.4.2: receive buffers for the largest frame the device may pass.
+  const uint32_t rx_buffer = rx_buffer_size(std::max(config_.mtu, device_mtu));
   const uint16_t pairs = config_.rx_queues;
   uint16_t max_pairs = 1;
   if (features_ & bit(feature::kMq)) max_pairs = transport_->config16(kConfigMaxPairs);
@@ -223,7 +247,7 @@ absl::Status VirtioNet<Queue>::init() {
     tx_[i].vq.emplace(std::move(txq));
     MempoolConfig pc;
     pc.buffers = std::max<uint32_t>(config_.buffers_per_rx_queue, 2u * rx_[i].vq->size());
-    pc.data_room = kRxBufferSize;
+    pc.data_room = rx_buffer;
     pc.tag = absl::StrFormat("%s rx%d buffers", name(), i);
     SAFENIC_ASSIGN_OR_RETURN(auto pool, Mempool::create(pc, fn_->dma()));
     rx_[i].segment = {pool->headroom() - hdr_size_, pool->data_room() + hdr_size_};
@@ -329,7 +353,7 @@ size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
   // Sent buffers go home in bulk, once the ring runs short of room (cf.
   // DPDK's tx_free_thresh): fewer looks at the ring the device writes.
   if (vq.room() < batch.size() + kTxFreeSlack) vq.free_used();
-  const uint32_t hdr = hdr_size_;
+  const uint32_t hdr = hdr_size_, max_frame = max_frame_;
   uint64_t bytes = 0, errors = 0;
   size_t k;
   if (ABSL_PREDICT_FALSE(two_segments_)) {
@@ -337,7 +361,7 @@ size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
       Packet& p = batch[k];
       const size_t len = p.size();
       Segment s;
-      if (!prepare_tx(p, hdr, s)) {
+      if (!prepare_tx(p, hdr, max_frame, s)) {
         ++errors;
         continue;
       }
@@ -346,8 +370,8 @@ size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
     }
   } else {
     k = vq.add_all(batch.begin(), std::min<size_t>(batch.size(), vq.room()),
-                   [&](Packet& p, Segment& s) {
-                     if (ABSL_PREDICT_FALSE(!prepare_tx(p, hdr, s))) {
+                   [&, hdr, max_frame](Packet& p, Segment& s) {  // the limits in registers
+                     if (ABSL_PREDICT_FALSE(!prepare_tx(p, hdr, max_frame, s))) {
                        ++errors;
                        return false;
                      }

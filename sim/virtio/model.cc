@@ -16,7 +16,7 @@ using feature::bit;
 uint64_t default_virtio_features(bool legacy) {
   uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
                bit(feature::kCtrlRx) | bit(feature::kMq) | bit(feature::kMrgRxbuf) |
-               bit(feature::kEventIdx);
+               bit(feature::kEventIdx) | bit(feature::kMtu);
   // ACCESS_PLATFORM: the device reaches memory through an IOMMU (sim::Iommu),
   // as QEMU's does with iommu_platform=on (virtio 1.2 §6.2, device requirements of the reserved
   // feature bits).
@@ -222,6 +222,8 @@ void VirtioNetModel::notify(uint16_t q) {
 // §5.1.6.2: each TX buffer is a net header and a frame, all device-readable.
 void VirtioNetModel::transmit(uint16_t q) {
   Vq& vq = vqs_[q];
+  const size_t hs = hdr_size();
+  const bool mtu_negotiated = driver_features_ & bit(feature::kMtu);
   Chain chain, last;
   uint16_t batch = 0, batch_descriptors = 0;  // IN_ORDER: used, not yet returned
   while (!(status_ & status::kDeviceNeedsReset) && pop(vq, &chain)) {
@@ -242,11 +244,19 @@ void VirtioNetModel::transmit(uint16_t q) {
       else
         buffer_.insert(buffer_.end(), mem->begin(), mem->end());
     }
-    if (ok && buffer_.size() > hdr_size()) {
-      port_.transmit(absl::MakeConstSpan(buffer_).subspan(hdr_size()));
+    const auto frame = absl::MakeConstSpan(buffer_).subspan(std::min(buffer_.size(), hs));
+    if (ok && buffer_.size() > hs && (mtu_negotiated ? !oversize(frame) : true)) {
+      port_.transmit(frame);
+    } else if (ok && buffer_.size() > hs) {
+      // §5.1.4.2: the driver MUST NOT send more than mtu and the header.
+      ctx_.log->report(absl::StrFormat(
+          "virtio-net: TX queue %d buffer %d: a %d-byte frame, longer than the negotiated mtu %d "
+          "allows; not sent",
+          q, chain.id, frame.size(), config_.mtu));
+      ++tx_oversize_;
     } else if (ok) {
       fail(absl::StrFormat("TX buffer %d of %d bytes is shorter than the %d-byte header", chain.id,
-                           buffer_.size(), hdr_size()));
+                           buffer_.size(), hs));
     }
     if (!in_order()) {
       push(vq, chain, 0);
@@ -304,10 +314,11 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
   if (!usable() || (status_ & status::kDeviceNeedsReset) || frame.size() < 14) {
     return void(++rx_dropped_);
   }
-  // §5.1.6.3: without GUEST_TSO4/TSO6/UFO or MTU (this model offers none) a
-  // driver's receive buffers need hold only 1514 frame bytes; a device
-  // honouring the negotiated features drops longer frames.
-  if (frame.size() > kMaxFrameWithoutOffloads) return void(++rx_oversize_);
+  // §5.1.4.1: with VIRTIO_NET_F_MTU the device passes no frame longer than
+  // mtu and its Ethernet header; §5.1.6.3.1: without it (and without
+  // GUEST_TSO4/TSO6/UFO, which this model does not offer) a driver's receive
+  // buffers need hold only 1514 frame bytes. Longer frames are dropped.
+  if (oversize(frame)) return void(++rx_oversize_);
   const bool unicast = !(frame[0] & 1);
   if (unicast && !promiscuous_ && std::memcmp(frame.data(), config_.mac.bytes.data(), 6) != 0) {
     return void(++rx_filtered_);
@@ -358,6 +369,13 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
   if (done < room || vq.held >= config_.rx_in_order_batch) report_held(vq);
 }
 
+bool VirtioNetModel::oversize(absl::Span<const uint8_t> frame) const {
+  if (!(driver_features_ & bit(feature::kMtu))) return frame.size() > kMaxFrameWithoutOffloads;
+  // "mtu plus low level ethernet header length": the header with room for
+  // one 802.1Q tag (docs/offloads.md, "Frame sizes").
+  return frame.size() > size_t{config_.mtu} + 18;
+}
+
 // One used descriptor for the held buffers, at the first one's slot, naming
 // the last (§2.8.8).
 void VirtioNetModel::report_held(Vq& vq) {
@@ -379,6 +397,7 @@ std::map<std::string, uint64_t> VirtioNetModel::dropped_frames() const {
   add_drops(out, "rx_no_buffer", rx_dropped_);
   add_drops(out, "rx_filtered", rx_filtered_);
   add_drops(out, "rx_oversize", rx_oversize_);
+  add_drops(out, "tx_oversize", tx_oversize_);
   return out;
 }
 

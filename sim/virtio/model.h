@@ -38,6 +38,9 @@ struct VirtioNetConfig {
   // descriptor (1: one descriptor per buffer). A frame that does not fill its
   // buffer ends the batch; progress() ends any batch still open.
   uint16_t rx_in_order_batch = 1;
+  // The mtu VIRTIO_NET_F_MTU offers (§5.1.4; in the default features), as
+  // QEMU's host_mtu property sets it.
+  uint16_t mtu = 9000;
 };
 
 uint64_t default_virtio_features(bool legacy);
@@ -75,6 +78,10 @@ class VirtioNetModel final : public DeviceModel {
   // (§5.1.6.3: 1514 bytes without GUEST_TSO4/6/UFO or MTU).
   uint64_t rx_oversize() const { return rx_oversize_; }
   static constexpr size_t kMaxFrameWithoutOffloads = 1514;
+  // Whether `frame` is longer than the negotiated features allow (§5.1.4.1,
+  // §5.1.6.3.1): with VIRTIO_NET_F_MTU, mtu bytes plus an Ethernet header
+  // with a tag (18); without it, 1514 bytes.
+  bool oversize(absl::Span<const uint8_t> frame) const;
   // rx_no_buffer, rx_filtered, rx_oversize: virtio-net has no counters.
   std::map<std::string, uint64_t> dropped_frames() const override;
   uint64_t kicks(uint16_t q) const { return q < vqs_.size() ? vqs_[q].kicks : 0; }
@@ -181,6 +188,7 @@ class VirtioNetModel final : public DeviceModel {
   uint64_t rx_dropped_ = 0;
   uint64_t rx_filtered_ = 0;
   uint64_t rx_oversize_ = 0;
+  uint64_t tx_oversize_ = 0;          // frames the driver sent over the negotiated mtu (reported)
   uint16_t legacy_queue_notify_ = 0;  // the legacy Queue Notify register, read-write
   std::vector<uint8_t> buffer_;
   std::shared_ptr<VirtioFaultPlan> faults_;

@@ -158,6 +158,9 @@ uint8_t VirtioNetModel::device_config_byte(uint32_t off) const {
   if (off == kConfigMaxPairs || off == kConfigMaxPairs + 1) {
     return static_cast<uint8_t>(config_.max_queue_pairs >> (8 * (off - kConfigMaxPairs)));
   }
+  if ((off == kConfigMtu || off == kConfigMtu + 1) && (config_.features & bit(feature::kMtu))) {
+    return static_cast<uint8_t>(config_.mtu >> (8 * (off - kConfigMtu)));
+  }
   return 0;
 }
 

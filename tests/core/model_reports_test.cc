@@ -429,6 +429,22 @@ TEST_F(VirtioReports, ADeviceWritableTransmitDescriptorIsReported) {
   expect_report("TX queue 1 buffer 0 has a device-writable descriptor");
 }
 
+// virtio 1.2 §5.1.4.2: with VIRTIO_NET_F_MTU, no frame longer than mtu and
+// its Ethernet header (the model allows 18 bytes of it: a tag's room).
+TEST_F(VirtioReports, AFrameOverTheNegotiatedMtuIsReportedAndNotSent) {
+  open_modern(bit(f::kVersion1) | bit(f::kMtu));
+  auto frames = fn_->dma().allocate(16384, "jumbo frames");
+  ASSERT_TRUE(frames.ok());
+  std::memset(frames->data(), 0, frames->size());
+  split_desc(1, 0, frames->iova(), 12 + 9018, 0);  // mtu 9000 + 18: sent
+  split_desc(1, 1, frames->iova(), 12 + 9019, 0);
+  split_avail(1, {0, 1}, 2);
+  t_->notify(1);
+  expect_report(
+      "TX queue 1 buffer 1: a 9019-byte frame, longer than the negotiated mtu 9000 allows");
+  EXPECT_EQ(tester_.received(), 1u);
+}
+
 TEST_F(VirtioReports, ATransmitBufferNoLongerThanTheHeaderIsReported) {
   open_modern(bit(f::kVersion1));
   split_desc(1, 0, data(), 13, 0);  // header and one byte: sent

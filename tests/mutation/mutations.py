@@ -7,11 +7,11 @@ needs a new test, or an argument that the mutant behaves as the original.
 
 IOMMU_MEM = ["//tests/core:mem_test", "//tests/core:uaf_test", "//tests/core:seam_test", "//tests/core:device_test",
              "//tests/core:model_reports_test"]
-IXGBE = ["//tests/offloads:rx_checksum_test", "//tests/offloads:tx_checksum_test", "//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_mac_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
+IXGBE = ["//tests/offloads:rx_checksum_test", "//tests/offloads:tx_checksum_test", "//tests/offloads:jumbo_test", "//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_mac_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
          "//tests/core:layout_bytes_test", "//tests/core:model_reports_test"]
-VIRTIO = ["//tests/virtio:virtio_test", "//tests/virtio:virtio_queue_test", "//tests/faults:virtio_faults_test",
+VIRTIO = ["//tests/virtio:virtio_test", "//tests/offloads:jumbo_test", "//tests/virtio:virtio_queue_test", "//tests/faults:virtio_faults_test",
           "//tests/vhost_user:vhost_user_test", "//tests/core:layout_bytes_test", "//tests/fidelity:virtio_uapi_test", "//tests/core:model_reports_test"]
-MLX5 = ["//tests/mlx5:mlx5_test", "//tests/mlx5:mlx5_device_test", "//tests/mlx5:mlx5_send_test",
+MLX5 = ["//tests/mlx5:mlx5_test", "//tests/offloads:jumbo_test", "//tests/mlx5:mlx5_device_test", "//tests/mlx5:mlx5_send_test",
         "//tests/mlx5:mlx5_sq_model_test",
         "//tests/mlx5:mlx5_steering_test", "//tests/faults:mlx5_faults_test", "//tests/core:layout_bytes_test",
         "//tests/fidelity:mlx5_linux_headers_test", "//tests/core:model_reports_test"]
@@ -70,7 +70,7 @@ MUTATIONS = [
 
     # --- the ixgbe driver ---
     ("ixgbe-zero-length-tx", "nic/ixgbe/datapath.cc",
-     "return len - 1 < TxRead::DTALEN::kMax;", "return len < TxRead::DTALEN::kMax;", IXGBE,
+     "bool sendable(uint32_t len, uint32_t max_frame) { return len - 1 < max_frame; }", "bool sendable(uint32_t len, uint32_t max_frame) { return len < max_frame; }", IXGBE,
      "a 0-byte packet is posted"),
     ("ixgbe-rdt", "nic/ixgbe/datapath.cc",
      "bar_.write(RegisterValue<RDT>((i - 1) & mask), q);", "bar_.write(RegisterValue<RDT>(i & mask), q);", IXGBE,
@@ -164,6 +164,22 @@ MUTATIONS = [
      "if ((be16(ip + 6) & 0x3FFF) != 0 || total < ihl) return c;",
      "if ((be16(ip + 6) & 0x1FFF) != 0 || total < ihl) return c;", IXGBE,
      "a model checks the L4 checksum of a datagram's first fragment alone"),
+    # --- jumbo frames (issue #22) ---
+    ("ixgbe-jumbo-buffer", "nic/ixgbe/device.cc",
+     ".set<SRRCTL::BSIZEPACKET>(rx_buffer_size(config_.mtu) / 1024),", ".set<SRRCTL::BSIZEPACKET>(2),", IXGBE,
+     "the 82599's receive buffers stay 2 KiB with a 9000-byte MTU"),
+    ("ixgbe-jumbo-enable", "nic/ixgbe/device.cc",
+     "v.set<HLREG0::JUMBOEN>();", "(void)v;", IXGBE,
+     "HLREG0.JUMBOEN is left clear for a 9000-byte MTU"),
+    ("virtio-tx-mtu", "nic/virtio/virtio_net.cc",
+     "static_cast<uint32_t>(len) - 1 >= max_frame ||", "len == 0 ||", VIRTIO,
+     "virtio sends frames longer than the MTU allows"),
+    ("virtio-mtu-buffers", "nic/virtio/virtio_net.cc",
+     "rx_buffer_size(std::max(config_.mtu, device_mtu));", "rx_buffer_size(config_.mtu);", VIRTIO,
+     "virtio's receive buffers hold the MTU asked for, not the device's mtu"),
+    ("mlx5-jumbo-buffer", "nic/mlx5/queues.cc",
+     "pc.data_room = rx_buffer_size(c.mtu);", "pc.data_room = 2048;", MLX5,
+     "ConnectX receive buffers stay 2 KiB with a 9000-byte MTU"),
     ("virtio-rx-bound", "nic/virtio/virtio_net.cc",
      "if (ABSL_PREDICT_TRUE(frame <= max_frame)) {", "if (ABSL_PREDICT_TRUE(frame <= max_frame + 1)) {",
      VIRTIO, "a used length one byte past the buffer is taken"),
@@ -194,7 +210,7 @@ MUTATIONS = [
      "if (!usable()) return fail(", "if (false) return fail(", VIRTIO,
      "notifications before DRIVER_OK are accepted"),
     ("virtio-model-oversize", "sim/virtio/model.cc",
-     "if (frame.size() > kMaxFrameWithoutOffloads)", "if (frame.size() > kMaxFrameWithoutOffloads + 4)", VIRTIO,
+     "return frame.size() > kMaxFrameWithoutOffloads;", "return frame.size() > kMaxFrameWithoutOffloads + 4;", VIRTIO,
      "frames up to 1518 bytes are delivered without offloads"),
 
     # --- the mlx5 driver ---

@@ -103,7 +103,7 @@ TEST_F(RxChecksumTest, WithoutTheOffloadNothingIsReportedChecked) {
 TEST_F(RxChecksumTest, TheCapabilitiesSayWhatCanBeAskedFor) {
   Nic nic = open_ok();
   EXPECT_TRUE(nic.dev->capabilities().offloads.has(Offload::kRxChecksum));
-  EXPECT_EQ(nic.dev->capabilities().max_mtu, 1500u);
+  EXPECT_EQ(nic.dev->capabilities().max_mtu, 9000u);
 }
 
 // A driver that cannot do an offload says so when asked, by name, and opens
@@ -118,12 +118,12 @@ TEST(OffloadConfig, WhatADriverCannotDoIsAClearErrorAtOpen) {
     EXPECT_THAT(dev.status().message(), HasSubstr("cannot offload rx-checksum")) << kind;
   }
   for (const char* kind : {"sim:82599", "sim:virtio", "sim:cx5"}) {
-    for (uint32_t mtu : {67u, 1501u}) {
+    for (uint32_t mtu : {67u, 9001u}) {
       DeviceConfig config = small_ixgbe_config();
       config.mtu = mtu;
       auto dev = open_device(kind, config);
       ASSERT_FALSE(dev.ok()) << kind << " MTU " << mtu;
-      EXPECT_THAT(dev.status().message(), HasSubstr("use 68 to 1500")) << kind;
+      EXPECT_THAT(dev.status().message(), HasSubstr("use 68 to 9000")) << kind;
     }
   }
 }
