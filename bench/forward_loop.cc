@@ -9,6 +9,7 @@
 // frames are UDP over IPv4 without a UDP checksum); TX_CHECKSUM=on enables
 // Offload::kTxChecksum on the sending one and has every packet ask for its
 // IPv4 and UDP checksums (three stores per packet in the loop).
+// RX_RSS_HASH=on enables Offload::kRxRssHash on the receiving NIC.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -48,8 +49,15 @@ int run(std::string kind, size_t batch_size, size_t iterations) {
   config.promiscuous = true;
   const char* rx_checksum = std::getenv("RX_CHECKSUM");
   DeviceConfig in_config = config, out_config = config;
-  if (rx_checksum != nullptr && std::string(rx_checksum) == "on") {
+  const char* rss_hash = std::getenv("RX_RSS_HASH");
+  const bool checksums = rx_checksum != nullptr && std::string(rx_checksum) == "on";
+  const bool hashes = rss_hash != nullptr && std::string(rss_hash) == "on";
+  if (checksums && hashes) {
+    in_config.offloads = {Offload::kRxChecksum, Offload::kRxRssHash};
+  } else if (checksums) {
     in_config.offloads = {Offload::kRxChecksum};
+  } else if (hashes) {
+    in_config.offloads = {Offload::kRxRssHash};
   }
   const char* tx_checksum = std::getenv("TX_CHECKSUM");
   if (tx_checksum != nullptr && std::string(tx_checksum) == "on") {

@@ -41,6 +41,7 @@ enum RxFlag : uint8_t {
   kRxIpChecksumBad = 1 << 1,
   kRxL4ChecksumGood = 1 << 2,  // TCP or UDP checksum verified (IPv4 or IPv6)
   kRxL4ChecksumBad = 1 << 3,
+  kRxRssHash = 1 << 4,  // rss_hash holds the device's RSS hash of the frame
 };
 
 struct PacketOffloads {
@@ -55,7 +56,7 @@ struct PacketOffloads {
   uint8_t l2_len = 0;     // TX: Ethernet header bytes (14; 18 with an 802.1Q tag)
   uint8_t l4_len = 0;     // reserved: TCP header bytes
   uint16_t l3_len = 0;    // TX: IP header bytes (20 to 60 for IPv4; 40 for IPv6)
-  uint32_t rss_hash = 0;  // reserved: the RSS hash
+  uint32_t rss_hash = 0;  // RX, with kRxRssHash: the RSS hash
 };
 static_assert(sizeof(PacketOffloads) == 16);
 static_assert(offsetof(PacketOffloads, l2_len) == 8, "the first 8 bytes are the cleared ones");

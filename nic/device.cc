@@ -54,6 +54,7 @@ std::string OffloadSet::to_string() const {
   static constexpr std::pair<Offload, const char*> kNames[] = {
       {Offload::kRxChecksum, "rx-checksum"},
       {Offload::kTxChecksum, "tx-checksum"},
+      {Offload::kRxRssHash, "rx-rss-hash"},
   };
   std::vector<std::string> names;
   for (const auto& [offload, name] : kNames) {

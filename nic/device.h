@@ -43,6 +43,10 @@ enum class Offload : uint32_t {
   // Transmit: the IPv4 header checksum and the TCP/UDP checksum (IPv4 and
   // IPv6) filled in as each packet asks (TxFlag).
   kTxChecksum = 1 << 1,
+  // Receive: the device's RSS (Toeplitz) hash of each frame it hashed, in
+  // offloads().rss_hash with RxFlag kRxRssHash (DPDK's RSS_HASH offload).
+  // The key is kRssKey (nic/rss.h), whatever the number of queues.
+  kRxRssHash = 1 << 2,
 };
 // A set of Offloads.
 class OffloadSet {

@@ -70,8 +70,18 @@ uint8_t checksum_flags(uint32_t status, const Packet& p) {
 }  // namespace
 
 size_t IxgbeDevice::receive(uint16_t queue, PacketBatch& batch) {
-  return config_.offloads.has(Offload::kRxChecksum) ? receive_in<true>(queue, batch)
-                                                    : receive_in<false>(queue, batch);
+  if (ABSL_PREDICT_TRUE(!rx_offloads_)) return receive_in<false, false>(queue, batch);
+  const bool checksums = config_.offloads.has(Offload::kRxChecksum);
+  if (config_.offloads.has(Offload::kRxRssHash)) {
+    return checksums ? receive_out_of_line<true, true>(queue, batch)
+                     : receive_out_of_line<false, true>(queue, batch);
+  }
+  return receive_out_of_line<true, false>(queue, batch);
+}
+
+template <bool kChecksums, bool kHash>
+size_t IxgbeDevice::receive_out_of_line(uint16_t queue, PacketBatch& batch) {
+  return receive_in<kChecksums, kHash>(queue, batch);
 }
 
 size_t IxgbeDevice::transmit(uint16_t queue, PacketBatch& batch) {
@@ -89,7 +99,7 @@ size_t IxgbeDevice::reclaim(uint16_t queue) {
 // The RX fast path: no MMIO but the one RDT write per batch. It counts the
 // frames the device has written back, takes that many fresh buffers from the
 // pool at once (into the batch), and swaps each with its descriptor's frame.
-template <bool kChecksums>
+template <bool kChecksums, bool kHash>
 size_t IxgbeDevice::receive_in(uint16_t q, PacketBatch& batch) {
   RxQueue& rq = rx_[q];
   uint8_t* const descriptors = rq.ring.descriptors();
@@ -125,7 +135,17 @@ size_t IxgbeDevice::receive_in(uint16_t q, PacketBatch& batch) {
     if (ABSL_PREDICT_TRUE((status & kCheck) == RxWriteBack::EOP::kMask && !discarding &&
                           out[k].try_resize(wb.get<RxWriteBack::LENGTH>()))) {
       bytes += out[k].size();
-      if constexpr (kChecksums) out[k].offloads().rx = checksum_flags(status, out[k]);
+      if constexpr (kChecksums || kHash) {
+        uint8_t rx = 0;
+        if constexpr (kChecksums) rx = checksum_flags(status, out[k]);
+        // §7.1.6.2: with RXCSUM.PCSD the second dword is the hash, valid
+        // when RSS_TYPE says which fields the device hashed (0: none).
+        if (kHash && wb.get<RxWriteBack::RSS_TYPE>() != 0) {
+          out[k].offloads().rss_hash = wb.get<RxWriteBack::RSS_HASH>();
+          rx |= kRxRssHash;
+        }
+        out[k].offloads().rx = rx;
+      }
     } else {
       // A frame in error, longer than one buffer, or with an impossible
       // length: drop all of it and count it once.

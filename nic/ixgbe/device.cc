@@ -22,7 +22,8 @@ namespace {
 // RSS redirection entries are 4 bits: 16 RX queues. §7.1.9: a ring is a
 // multiple of 128 bytes (8 descriptors); safenic uses 64 to 4096.
 constexpr DeviceCapabilities kCapabilities = {
-    .offloads = {Offload::kRxChecksum, Offload::kTxChecksum}, .max_mtu = kJumboMtu};
+    .offloads = {Offload::kRxChecksum, Offload::kTxChecksum, Offload::kRxRssHash},
+    .max_mtu = kJumboMtu};
 constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues, 64, 4096, kCapabilities};
 
 }  // namespace
@@ -176,7 +177,8 @@ absl::Status IxgbeDevice::init_rx() {
     bar_.write(RegisterValue<RDLEN>(rx_[q].ring.bytes()), q);
     bar_.write(RegisterValue<RDH>(0), q);
   }
-  if (rx_.size() > 1) init_rss();
+  // One queue: RSS only to hash (the table sends everything to queue 0).
+  if (rx_.size() > 1 || config_.offloads.has(Offload::kRxRssHash)) init_rss();
   // Queue q's drops count in QPRDC(q) only once RQSMR maps q to statistics
   // q (its reset, 0, sends every queue to statistics 0). Up to 16 queues:
   // one statistics set each.

@@ -7,7 +7,7 @@ needs a new test, or an argument that the mutant behaves as the original.
 
 IOMMU_MEM = ["//tests/core:mem_test", "//tests/core:uaf_test", "//tests/core:seam_test", "//tests/core:device_test",
              "//tests/core:model_reports_test"]
-IXGBE = ["//tests/offloads:rx_checksum_test", "//tests/offloads:tx_checksum_test", "//tests/offloads:jumbo_test", "//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_mac_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
+IXGBE = ["//tests/offloads:rx_checksum_test", "//tests/offloads:rss_hash_test", "//tests/offloads:tx_checksum_test", "//tests/offloads:jumbo_test", "//tests/ixgbe:ixgbe_test", "//tests/ixgbe:ixgbe_mac_test", "//tests/ixgbe:ixgbe_nvm_test", "//tests/core:uaf_test", "//tests/faults:ixgbe_faults_test",
          "//tests/core:layout_bytes_test", "//tests/core:model_reports_test"]
 VIRTIO = ["//tests/virtio:virtio_test", "//tests/offloads:jumbo_test", "//tests/virtio:virtio_queue_test", "//tests/faults:virtio_faults_test",
           "//tests/vhost_user:vhost_user_test", "//tests/core:layout_bytes_test", "//tests/fidelity:virtio_uapi_test", "//tests/core:model_reports_test"]
@@ -180,6 +180,14 @@ MUTATIONS = [
     ("mlx5-jumbo-buffer", "nic/mlx5/queues.cc",
      "pc.data_room = rx_buffer_size(c.mtu);", "pc.data_room = 2048;", MLX5,
      "ConnectX receive buffers stay 2 KiB with a 9000-byte MTU"),
+    # --- the RSS hash in the metadata (issue #22) ---
+    ("ixgbe-rss-type-ignored", "nic/ixgbe/datapath.cc",
+     "if (kHash && wb.get<RxWriteBack::RSS_TYPE>() != 0) {", "if (kHash) {", IXGBE,
+     "a hash is reported for a frame the 82599 did not hash"),
+    ("ixgbe-rss-one-queue", "nic/ixgbe/device.cc",
+     "if (rx_.size() > 1 || config_.offloads.has(Offload::kRxRssHash)) init_rss();",
+     "if (rx_.size() > 1) init_rss();", IXGBE,
+     "with one queue the 82599 is not set to hash, so no hash comes with the frames"),
     ("virtio-rx-bound", "nic/virtio/virtio_net.cc",
      "if (ABSL_PREDICT_TRUE(frame <= max_frame)) {", "if (ABSL_PREDICT_TRUE(frame <= max_frame + 1)) {",
      VIRTIO, "a used length one byte past the buffer is taken"),
