@@ -73,7 +73,11 @@ class OffloadSet {
 // 802.3 §3.1.1), one 802.1Q tag (4, IEEE 802.1Q §9.3) and `mtu` bytes of
 // payload. What each device receives is in the doc; no more than this.
 constexpr uint32_t kEthernetHeader = 14, kVlanTag = 4;
+constexpr uint32_t kDefaultMtu = 1500;  // Ethernet's (IEEE 802.3), DeviceConfig's default
 constexpr uint32_t max_frame_length(uint32_t mtu) { return mtu + kEthernetHeader + kVlanTag; }
+// Whether a driver may send a frame of `len` bytes: 1 to `max_frame`
+// (max_frame_length() of the MTU). One compare: 0 wraps around.
+constexpr bool sendable(uint32_t len, uint32_t max_frame) { return len - 1 < max_frame; }
 // The receive buffer a driver posts for an MTU: room for the longest frame,
 // rounded up to 1 KiB (the 82599's SRRCTL.BSIZEPACKET unit), 2048 bytes for
 // the default MTU as before.
@@ -87,7 +91,7 @@ constexpr uint32_t kJumboMtu = 9000;
 // What a driver and its device can do, for DeviceConfig to ask within.
 struct DeviceCapabilities {
   OffloadSet offloads = {};
-  uint32_t max_mtu = 1500;  // the largest DeviceConfig::mtu
+  uint32_t max_mtu = kDefaultMtu;  // the largest DeviceConfig::mtu
 };
 
 struct DeviceConfig {
@@ -107,7 +111,7 @@ struct DeviceConfig {
   bool hugepages = true;
   // The largest IP packet a frame carries (the Ethernet payload), from 68 to
   // capabilities().max_mtu.
-  uint32_t mtu = 1500;
+  uint32_t mtu = kDefaultMtu;
   // Offloads to enable; each must be in capabilities().offloads.
   OffloadSet offloads = {};
 };

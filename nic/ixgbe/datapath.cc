@@ -12,10 +12,9 @@
 namespace safenic::ixgbe::detail {
 namespace {
 
-// A frame of one buffer is sent only if its length is 1 to `max_frame`
-// (max_frame_length() of the MTU, far below the data descriptor's DTALEN
-// limit, §7.2.3.2.4).
-bool sendable(uint32_t len, uint32_t max_frame) { return len - 1 < max_frame; }
+// A frame of one buffer is sent only if sendable() (nic/device.h): the
+// MTU's longest frame is far below the data descriptor's DTALEN limit
+// (§7.2.3.2.4).
 static_assert(max_frame_length(kJumboMtu) <= TxRead::DTALEN::kMax);
 
 // §7.2.3.2.4: one data descriptor holding a whole frame of `len` bytes at

@@ -41,7 +41,7 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
   // SHOULD accept it, but one that does MUST post receive buffers for the
   // device's mtu (which may be far above the one asked for); without it the
   // device passes nothing over 1514 bytes (§5.1.6.3.1), which 2 KiB buffers hold.
-  if (config.mtu > 1500) f |= bit(feature::kMtu);
+  if (config.mtu > kDefaultMtu) f |= bit(feature::kMtu);
   // §2.7.9/§2.8.8 IN_ORDER: TX reclaim reads one used element per batch.
   // §6.1 ACCESS_PLATFORM (a driver SHOULD accept it): the addresses safenic gives
   // a device are always the ones its platform translates (VFIO's IOVAs behind
@@ -102,8 +102,9 @@ class VirtioNetBase : public Device {
   DeviceConfig config_;
   uint32_t hdr_size_;
   uint32_t max_frame_;  // the longest frame sent: max_frame_length(config_.mtu)
-  uint32_t max_mtu_ =
-      1500;            // the device's VIRTIO_NET_F_MTU mtu, when an MTU over 1500 was asked for
+  // The device's VIRTIO_NET_F_MTU mtu (at most 9000), when an MTU over 1500
+  // was asked for.
+  uint32_t max_mtu_ = kDefaultMtu;
   bool two_segments_;  // legacy without ANY_LAYOUT: header in its own descriptor
   MacAddress mac_;
 };
@@ -153,7 +154,8 @@ class VirtioNet final : public VirtioNetBase {
   // allows (`max_frame`, §5.1.4.2), or no headroom for the header.
   static bool prepare_tx(Packet& p, uint32_t hdr, uint32_t max_frame, Segment& s) {
     const size_t len = p.size();
-    if (ABSL_PREDICT_FALSE(static_cast<uint32_t>(len) - 1 >= max_frame || p.headroom() < hdr)) {
+    if (ABSL_PREDICT_FALSE(!sendable(static_cast<uint32_t>(len), max_frame) ||
+                           p.headroom() < hdr)) {
       p.reset();
       return false;
     }
@@ -221,7 +223,7 @@ absl::Status VirtioNet<Queue>::init() {
   // §5.1.4: the device's mtu with VIRTIO_NET_F_MTU; without it, nothing
   // beyond the 1514-byte frames of §5.1.6.3.1.
   const bool has_mtu = features_ & bit(feature::kMtu);
-  const uint32_t device_mtu = has_mtu ? transport_->config16(kConfigMtu) : 1500;
+  const uint32_t device_mtu = has_mtu ? transport_->config16(kConfigMtu) : kDefaultMtu;
   max_mtu_ = std::min(device_mtu, kJumboMtu);
   if (config_.mtu > max_mtu_) {
     return absl::FailedPreconditionError(absl::StrFormat(

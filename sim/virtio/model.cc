@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "nic/device.h"
 #include "nic/rss.h"
 #include "sim/toeplitz.h"
 
@@ -373,7 +374,7 @@ bool VirtioNetModel::oversize(absl::Span<const uint8_t> frame) const {
   if (!(driver_features_ & bit(feature::kMtu))) return frame.size() > kMaxFrameWithoutOffloads;
   // "mtu plus low level ethernet header length": the header with room for
   // one 802.1Q tag (docs/offloads.md, "Frame sizes").
-  return frame.size() > size_t{config_.mtu} + 18;
+  return frame.size() > max_frame_length(config_.mtu);
 }
 
 // One used descriptor for the held buffers, at the first one's slot, naming

@@ -70,7 +70,7 @@ MUTATIONS = [
 
     # --- the ixgbe driver ---
     ("ixgbe-zero-length-tx", "nic/ixgbe/datapath.cc",
-     "bool sendable(uint32_t len, uint32_t max_frame) { return len - 1 < max_frame; }", "bool sendable(uint32_t len, uint32_t max_frame) { return len < max_frame; }", IXGBE,
+     "if (ABSL_PREDICT_FALSE(!sendable(len, max_frame))) {", "if (ABSL_PREDICT_FALSE(len > max_frame)) {", IXGBE,
      "a 0-byte packet is posted"),
     ("ixgbe-rdt", "nic/ixgbe/datapath.cc",
      "bar_.write(RegisterValue<RDT>((i - 1) & mask), q);", "bar_.write(RegisterValue<RDT>(i & mask), q);", IXGBE,
@@ -172,7 +172,7 @@ MUTATIONS = [
      "v.set<HLREG0::JUMBOEN>();", "(void)v;", IXGBE,
      "HLREG0.JUMBOEN is left clear for a 9000-byte MTU"),
     ("virtio-tx-mtu", "nic/virtio/virtio_net.cc",
-     "static_cast<uint32_t>(len) - 1 >= max_frame ||", "len == 0 ||", VIRTIO,
+     "!sendable(static_cast<uint32_t>(len), max_frame) ||", "len == 0 ||", VIRTIO,
      "virtio sends frames longer than the MTU allows"),
     ("virtio-mtu-buffers", "nic/virtio/virtio_net.cc",
      "rx_buffer_size(std::max(config_.mtu, device_mtu));", "rx_buffer_size(config_.mtu);", VIRTIO,
