@@ -232,6 +232,12 @@ Simulation* build() {
   if (!uio_devices.empty()) s->uio = std::make_unique<EmulatedUio>(s->ctx, std::move(uio_devices));
   s->progress = std::make_unique<safenic::sim::RealTimeProgress>(
       s->ctx, std::move(models), absl::Milliseconds(1), [s] {
+        // This thread is the emulator's own: its system calls (the TAP's
+        // read) go straight to libc. Through the shim they would take g_mu
+        // while this thread holds the simulation's lock, which a program
+        // thread in a trapped access takes in the other order: a deadlock
+        // (launcher_tap_test hung in 2 of about 10 runs on a busy machine).
+        t_inside = true;
         for (const auto& source : s->sources) source->inject(64);
         for (const Simulation::Tap& t : s->taps) t.port->poll(64);  // what the kernel sent
         for (const Simulation::Replay& r : s->replays) {
