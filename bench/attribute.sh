@@ -8,9 +8,10 @@
 # IN_ORDER=off withholds VIRTIO_F_IN_ORDER (offered by default). mlx5 runs
 # ConnectX-5s (ENHANCED_MPSW sends); PROFILE=cx4lx runs ConnectX-4 Lx (SEND WQEs).
 # RX_CHECKSUM=on enables receive checksum verdicts on the receiving NIC
-# (Offload::kRxChecksum); TX_CHECKSUM=on has every forwarded packet ask the
-# sending NIC for its IPv4 and UDP checksums (Offload::kTxChecksum); RX_RSS_HASH=on
-# puts the receiving NIC's RSS hash in each packet (Offload::kRxRssHash). ixgbe only so far.
+# (Offload::kRxChecksum: ixgbe, virtio); TX_CHECKSUM=on has every forwarded packet ask
+# the sending NIC for its IPv4 and UDP checksums (Offload::kTxIpv4Checksum and
+# kTxL4Checksum; on virtio the UDP one only: ixgbe, virtio); RX_RSS_HASH=on puts the
+# receiving NIC's RSS hash in each packet (Offload::kRxRssHash: ixgbe).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./bazelw build --config=opt //bench:forward_loop >/dev/null 2>&1

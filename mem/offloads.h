@@ -8,14 +8,16 @@
 //   dev->rx_batch(0, batch);                  // DeviceConfig::offloads has kRxChecksum
 //   if (batch[0].offloads().rx & kRxL4ChecksumBad) ...
 //
-//   PacketOffloads& o = p.offloads();         // Ethernet, IPv4, UDP; kTxChecksum on
+//   PacketOffloads& o = p.offloads();         // Ethernet, IPv4, UDP; both TX checksum offloads on
 //   o.tx = kTxIpv4 | kTxIpChecksum | kTxUdpChecksum;
 //   o.l2_len = 14, o.l3_len = 20;
 //   dev->tx_batch(0, batch);                  // the NIC fills in both checksums
 //
-// A driver reads `tx` only with Offload::kTxChecksum enabled; a packet whose
-// request it cannot carry out (a header past the frame, flags that
-// contradict each other) is not sent: counted in its queue's errors.
+// A driver reads `tx` only with a transmit checksum offload enabled
+// (Offload::kTxL4Checksum, kTxIpv4Checksum); a packet whose request it cannot
+// carry out (a header past the frame, flags that contradict each other, a
+// checksum whose offload is not enabled) is not sent: counted in its queue's
+// errors.
 // The fields marked "reserved" are not read by any driver yet.
 #pragma once
 

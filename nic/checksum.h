@@ -78,11 +78,13 @@ struct ChecksumRequest {
 };
 // Nothing asked (no checksum flag): an empty request. A request the frame
 // cannot carry (contradicting flags, header lengths past the frame or unlike
-// its IP header): nullopt.
-inline std::optional<ChecksumRequest> checksum_request(const Packet& p) {
+// its IP header) or a checksum not in `allowed` (the TxFlag checksum bits of
+// the enabled offloads: OffloadSet::tx_checksum_flags()): nullopt.
+inline std::optional<ChecksumRequest> checksum_request(const Packet& p, uint16_t allowed) {
   const PacketOffloads& o = p.offloads();
   const uint16_t tx = o.tx;
   if (!(tx & (kTxIpChecksum | kTxTcpChecksum | kTxUdpChecksum))) return ChecksumRequest{};
+  if (tx & (kTxIpChecksum | kTxTcpChecksum | kTxUdpChecksum) & ~allowed) return std::nullopt;
   ChecksumRequest r;
   r.ipv4 = tx & kTxIpv4;
   r.ip_checksum = tx & kTxIpChecksum;

@@ -53,7 +53,8 @@ absl::Status validate(const DeviceConfig& c, const DeviceLimits& l) {
 std::string OffloadSet::to_string() const {
   static constexpr std::pair<Offload, const char*> kNames[] = {
       {Offload::kRxChecksum, "rx-checksum"},
-      {Offload::kTxChecksum, "tx-checksum"},
+      {Offload::kTxL4Checksum, "tx-l4-checksum"},
+      {Offload::kTxIpv4Checksum, "tx-ipv4-checksum"},
       {Offload::kRxRssHash, "rx-rss-hash"},
   };
   std::vector<std::string> names;

@@ -40,9 +40,13 @@ enum class Offload : uint32_t {
   // Receive: verdicts on the IPv4 header checksum and the TCP/UDP checksum
   // (RxFlag: kRxIpChecksumGood/Bad, kRxL4ChecksumGood/Bad).
   kRxChecksum = 1 << 0,
-  // Transmit: the IPv4 header checksum and the TCP/UDP checksum (IPv4 and
-  // IPv6) filled in as each packet asks (TxFlag).
-  kTxChecksum = 1 << 1,
+  // Transmit: the TCP and UDP checksums (over IPv4 and IPv6) filled in as
+  // each packet asks (TxFlag kTxTcpChecksum, kTxUdpChecksum): DPDK's
+  // TCP_CKSUM and UDP_CKSUM offloads.
+  kTxL4Checksum = 1 << 1,
+  // Transmit: the IPv4 header checksum filled in as each packet asks (TxFlag
+  // kTxIpChecksum): DPDK's IPV4_CKSUM. virtio-net has no such offload.
+  kTxIpv4Checksum = 1 << 3,
   // Receive: the device's RSS (Toeplitz) hash of each frame it hashed, in
   // offloads().rss_hash with RxFlag kRxRssHash (DPDK's RSS_HASH offload).
   // The key is kRssKey (nic/rss.h), whatever the number of queues.
@@ -62,6 +66,11 @@ class OffloadSet {
   // "rx-checksum, ..." ("none" when empty), for messages.
   std::string to_string() const;
   friend constexpr bool operator==(OffloadSet, OffloadSet) = default;
+  // The TxFlag checksum bits a packet may ask for with these offloads.
+  constexpr uint16_t tx_checksum_flags() const {
+    return (has(Offload::kTxIpv4Checksum) ? kTxIpChecksum : 0) |
+           (has(Offload::kTxL4Checksum) ? kTxTcpChecksum | kTxUdpChecksum : 0);
+  }
 
  private:
   constexpr explicit OffloadSet(uint32_t bits) : bits_(bits) {}

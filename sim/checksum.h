@@ -26,6 +26,13 @@ struct ChecksumCheck {
   bool l4_ok = false;     //   and it is right
   bool udp = false;       // the L4 header is UDP
   bool udp_zero = false;  // UDP over IPv4 without a checksum (field 0; l4 stays false)
+  // Where a TCP or UDP header was found whole (l4, udp_zero or neither: a
+  // fragment has none): its offset in the frame, 0 if none, and the sum of
+  // its pseudo-header (addresses, protocol, L4 length), folded, not
+  // complemented: what a NIC completing the checksum expects in the field.
+  size_t l4_at = 0;
+  uint16_t pseudo = 0;
+  size_t l4_checksum_at() const { return l4_at + (udp ? 6 : 16); }
 };
 inline ChecksumCheck check_checksums(absl::Span<const uint8_t> frame) {
   ChecksumCheck c;
@@ -62,6 +69,10 @@ inline ChecksumCheck check_checksums(absl::Span<const uint8_t> frame) {
     return c;
   }
   c.udp = proto == 17;
+  c.l4_at = l4;
+  uint32_t folded = pseudo + proto + static_cast<uint32_t>(l4_len);
+  while (folded >> 16) folded = (folded & 0xFFFF) + (folded >> 16);
+  c.pseudo = static_cast<uint16_t>(folded);
   if (c.udp && c.ipv4 && be16(f + l4 + 6) == 0) {
     c.udp_zero = true;
     return c;

@@ -84,8 +84,7 @@ size_t IxgbeDevice::receive_out_of_line(uint16_t queue, PacketBatch& batch) {
 }
 
 size_t IxgbeDevice::transmit(uint16_t queue, PacketBatch& batch) {
-  return config_.offloads.has(Offload::kTxChecksum) ? transmit_checksums(queue, batch)
-                                                    : transmit_plain(queue, batch);
+  return tx_checksums_ != 0 ? transmit_checksums(queue, batch) : transmit_plain(queue, batch);
 }
 
 size_t IxgbeDevice::reclaim(uint16_t queue) {
@@ -234,12 +233,12 @@ size_t IxgbeDevice::transmit_plain(uint16_t q, PacketBatch& batch) {
   return n;
 }
 
-// transmit() with Offload::kTxChecksum: a packet asking for checksums goes
-// with a context descriptor in front (§7.2.3.2.3) when its header layout is
-// not the one context 0 holds, so it may take two slots; the context's slot
-// holds no packet. The frame is prepared as the device expects it
-// (prepare_checksum_fields(); docs/offloads.md), and a request that the
-// frame or the context cannot carry drops the packet, counted in errors.
+// transmit() with a checksum offload (Offload::kTxL4Checksum, kTxIpv4Checksum): a packet asking for
+// checksums goes with a context descriptor in front (§7.2.3.2.3) when its header layout is not the
+// one context 0 holds, so it may take two slots; the context's slot holds no packet. The frame is
+// prepared as the device expects it (prepare_checksum_fields(); docs/offloads.md), and a request
+// that the frame or the context cannot carry, or that asks for a checksum whose offload is not
+// enabled, drops the packet, counted in errors.
 size_t IxgbeDevice::transmit_checksums(uint16_t q, PacketBatch& batch) {
   TxQueue& tq = tx_[q];
   clean_tx(tq, 2 * batch.size());
@@ -253,7 +252,7 @@ size_t IxgbeDevice::transmit_checksums(uint16_t q, PacketBatch& batch) {
   for (; k < batch.size(); ++k) {
     Packet& p = batch[k];
     const uint32_t len = static_cast<uint32_t>(p.size());
-    const std::optional<ChecksumRequest> r = checksum_request(p);
+    const std::optional<ChecksumRequest> r = checksum_request(p, tx_checksums_);
     // MACLEN is 7 bits (§7.2.3.2.3).
     if (!sendable(len, max_frame_) || !r || r->l2 > TxContext::MACLEN::kMax) {
       ++tq.stats.errors;

@@ -22,7 +22,8 @@ namespace {
 // RSS redirection entries are 4 bits: 16 RX queues. §7.1.9: a ring is a
 // multiple of 128 bytes (8 descriptors); safenic uses 64 to 4096.
 constexpr DeviceCapabilities kCapabilities = {
-    .offloads = {Offload::kRxChecksum, Offload::kTxChecksum, Offload::kRxRssHash},
+    .offloads = {Offload::kRxChecksum, Offload::kTxL4Checksum, Offload::kTxIpv4Checksum,
+                 Offload::kRxRssHash},
     .max_mtu = kJumboMtu};
 constexpr DeviceLimits kLimits = {"ixgbe", kMaxRxQueues, kMaxTxQueues, 64, 4096, kCapabilities};
 

@@ -37,7 +37,7 @@ struct TxQueue {
   uint32_t clean = 0;  // oldest descriptor not yet cleaned
   uint32_t tail = 0;   // next descriptor to fill
   QueueStats stats;
-  // Offload::kTxChecksum: the header layout context 0 holds (context_key()),
+  // The checksum offloads: the header layout context 0 holds (context_key()),
   // 0 before the first context descriptor.
   uint32_t context = 0;
 };
@@ -98,7 +98,7 @@ class IxgbeDevice final : public Device {
   // its own, so that none costs the plain loop (or another) its registers.
   template <bool kChecksums, bool kHash>
   ABSL_ATTRIBUTE_NOINLINE size_t receive_out_of_line(uint16_t queue, PacketBatch& batch);
-  // transmit() without offloads, and with Offload::kTxChecksum.
+  // transmit() without offloads, and with a transmit checksum offload.
   size_t transmit_plain(uint16_t queue, PacketBatch& batch);
   size_t transmit_checksums(uint16_t queue, PacketBatch& batch);
 
@@ -108,6 +108,8 @@ class IxgbeDevice final : public Device {
   const uint32_t max_frame_;  // the longest frame sent: max_frame_length(config_.mtu)
   const bool rx_offloads_ =
       config_.offloads.has(Offload::kRxChecksum) || config_.offloads.has(Offload::kRxRssHash);
+  // The TxFlag checksum bits packets may ask for; none: transmit_plain().
+  const uint16_t tx_checksums_ = config_.offloads.tx_checksum_flags();
   MacAddress mac_;
   std::vector<RxQueue> rx_;
   std::vector<TxQueue> tx_;

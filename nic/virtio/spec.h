@@ -186,6 +186,13 @@ inline constexpr uint16_t kEventEnable = 0, kEventDisable = 1, kEventDesc = 2;
 // csum_start, csum_offset, num_buffers (with VERSION_1 or MRG_RXBUF).
 struct NetHdr : Layout<NetHdr, 12, ByteOrder::kLittle> {
   using FLAGS = Field<0, uint8_t>;
+  // §5.1.6 flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, the L4 checksum is to be
+  // completed from csum_start to the end, into csum_start + csum_offset
+  // (TX with VIRTIO_NET_F_CSUM; RX with GUEST_CSUM, §5.1.6.4);
+  // VIRTIO_NET_HDR_F_DATA_VALID, the device validated the checksum (RX with
+  // GUEST_CSUM only: a driver MUST NOT set it, §5.1.6.2.1).
+  using NEEDS_CSUM = Bit<0, uint8_t, 0>;
+  using DATA_VALID = Bit<0, uint8_t, 1>;
   using GSO_TYPE = Field<1, uint8_t>;
   using HDR_LEN = Field<2, uint16_t>;
   using GSO_SIZE = Field<4, uint16_t>;

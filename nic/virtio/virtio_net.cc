@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "mem/batch.h"
 #include "mem/status.h"
+#include "nic/checksum.h"
 #include "nic/open.h"
 #include "nic/virtio/queue.h"
 #include "nic/virtio/spec.h"
@@ -37,6 +38,11 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
   uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
                bit(feature::kCtrlRx) | bit(feature::kEventIdx);
   if (config.rx_queues > 1) f |= bit(feature::kMq);
+  // The checksum offloads only when asked for: with GUEST_CSUM the device may
+  // deliver frames whose checksum the driver must complete (§5.1.6.4), which
+  // only the receive loop that reads the header does.
+  if (config.offloads.has(Offload::kRxChecksum)) f |= bit(feature::kGuestCsum);
+  if (config.offloads.has(Offload::kTxL4Checksum)) f |= bit(feature::kCsum);
   // VIRTIO_NET_F_MTU only for an MTU above 1500. §5.1.4.2 says a driver
   // SHOULD accept it, but one that does MUST post receive buffers for the
   // device's mtu (which may be far above the one asked for); without it the
@@ -54,10 +60,57 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
   return f;
 }
 
+// What the driver can do where the device offers it: checksum verdicts with
+// VIRTIO_NET_F_GUEST_CSUM, TCP/UDP checksum insertion with VIRTIO_NET_F_CSUM
+// (§5.1.3; virtio has no IPv4 header checksum offload), MTUs up to 9000 with
+// VIRTIO_NET_F_MTU (§5.1.4).
+constexpr DeviceCapabilities kCapabilities{
+    .offloads = {Offload::kRxChecksum, Offload::kTxL4Checksum}, .max_mtu = kJumboMtu};
+
+// What a device offering `offered` can do with this driver (before its MTU
+// is read).
+OffloadSet offered_offloads(uint64_t offered) {
+  if ((offered & bit(feature::kGuestCsum)) && (offered & bit(feature::kCsum))) {
+    return {Offload::kRxChecksum, Offload::kTxL4Checksum};
+  }
+  if (offered & bit(feature::kGuestCsum)) return {Offload::kRxChecksum};
+  if (offered & bit(feature::kCsum)) return {Offload::kTxL4Checksum};
+  return {};
+}
+
+// §5.1.6.4 (GUEST_CSUM) NEEDS_CSUM: the device validated the data and left
+// the checksum field holding the pseudo-header's sum. The driver completes
+// it (from csum_start to the end, into csum_start + csum_offset, as a device
+// does on transmit), so the frame is whole when the caller forwards it.
+// False: offsets past the frame, a device error.
+ABSL_ATTRIBUTE_NOINLINE bool complete_rx_checksum(Packet& p, LayoutRef<NetHdr> h) {
+  const size_t start = h.get<NetHdr::CSUM_START>(), field = start + h.get<NetHdr::CSUM_OFFSET>();
+  if (field + 2 > p.size()) return false;
+  uint8_t* const f = p.data();
+  // 0 and 0xFFFF are the same one's complement number; a UDP checksum of 0
+  // would mean "none" (RFC 768), so 0xFFFF is written.
+  const uint16_t sum = static_cast<uint16_t>(~ones_complement_sum(f + start, p.size() - start));
+  const uint16_t checksum = sum == 0 ? 0xFFFF : sum;
+  f[field] = static_cast<uint8_t>(checksum >> 8), f[field + 1] = static_cast<uint8_t>(checksum);
+  return true;
+}
+
+// §5.1.6.4 (GUEST_CSUM): the frame's TCP/UDP checksum verdict as the header
+// gives it. DATA_VALID: validated by the device. NEEDS_CSUM: validated, and
+// completed here. Neither: not checked. kRxChecksumError: a NEEDS_CSUM the
+// driver cannot complete.
+constexpr int kRxChecksumError = -1;
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline int rx_checksum_flags(Packet& p, uint32_t hdr) {
+  const LayoutRef<NetHdr> h(p.data() - hdr);
+  const uint8_t flags = h.get<NetHdr::FLAGS>();
+  if (ABSL_PREDICT_FALSE(flags &
+                         NetHdr::NEEDS_CSUM::kMask)) {  // first: it may come with DATA_VALID
+    return complete_rx_checksum(p, h) ? kRxL4ChecksumGood : kRxChecksumError;
+  }
+  return (flags & NetHdr::DATA_VALID::kMask) ? kRxL4ChecksumGood : 0;
+}
+
 // State every queue type shares; the fast paths are in VirtioNet<Queue>.
-// No offloads yet (issue #22: VIRTIO_NET_F_GUEST_CSUM and the rest); MTUs
-// up to 9000 where the device offers VIRTIO_NET_F_MTU with at least that.
-constexpr DeviceCapabilities kCapabilities{.max_mtu = kJumboMtu};
 
 class VirtioNetBase : public Device {
  public:
@@ -90,6 +143,8 @@ class VirtioNetBase : public Device {
     return transport_->status() & (status::kDeviceNeedsReset | status::kFailed);
   }
   uint64_t features() const { return features_; }
+  // What the device offered (§3.1.1 step 4): capabilities() lists its offloads.
+  void set_offered(uint64_t offered) { offered_ = offered; }
 
  protected:
   const DmaAllocator& dma() const override { return fn_->dma(); }
@@ -99,6 +154,7 @@ class VirtioNetBase : public Device {
   std::unique_ptr<PciFunction> fn_;
   std::unique_ptr<Transport> transport_;
   uint64_t features_;
+  uint64_t offered_ = 0;
   DeviceConfig config_;
   uint32_t hdr_size_;
   uint32_t max_frame_;  // the longest frame sent: max_frame_length(config_.mtu)
@@ -106,6 +162,8 @@ class VirtioNetBase : public Device {
   // was asked for.
   uint32_t max_mtu_ = kDefaultMtu;
   bool two_segments_;  // legacy without ANY_LAYOUT: header in its own descriptor
+  // The TxFlag checksum bits packets may ask for (Offload::kTxL4Checksum).
+  const uint16_t tx_checksums_ = config_.offloads.tx_checksum_flags();
   MacAddress mac_;
 };
 
@@ -118,12 +176,19 @@ class VirtioNet final : public VirtioNetBase {
   absl::StatusOr<DeviceStats> stats() override;
   absl::Status set_promiscuous(bool on) override;
   DeviceCapabilities capabilities() const override {
-    return {.offloads = kCapabilities.offloads, .max_mtu = max_mtu_};
+    return {.offloads = offered_offloads(offered_), .max_mtu = max_mtu_};
   }
 
  protected:
-  size_t receive(uint16_t q, PacketBatch& batch) override;
-  size_t transmit(uint16_t q, PacketBatch& batch) override;
+  size_t receive(uint16_t q, PacketBatch& batch) override {
+    return ABSL_PREDICT_TRUE(!config_.offloads.has(Offload::kRxChecksum))
+               ? receive_in<false>(q, batch)
+               : receive_out_of_line<true>(q, batch);
+  }
+  size_t transmit(uint16_t q, PacketBatch& batch) override {
+    return ABSL_PREDICT_TRUE(tx_checksums_ == 0) ? transmit_in<false>(q, batch)
+                                                 : transmit_out_of_line<true>(q, batch);
+  }
   size_t reclaim(uint16_t q) override { return tx_[q].vq->free_used(); }
 
  private:
@@ -145,14 +210,35 @@ class VirtioNet final : public VirtioNetBase {
     std::optional<Queue> vq;
     QueueStats stats;
   };
+  // The loops, with and without the checksum offloads; those with them out
+  // of line, so that the plain ones keep their registers.
+  template <bool kChecksums>
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t receive_in(uint16_t q, PacketBatch& batch);
+  template <bool kChecksums>
+  ABSL_ATTRIBUTE_NOINLINE size_t receive_out_of_line(uint16_t q, PacketBatch& batch) {
+    return receive_in<kChecksums>(q, batch);
+  }
+  template <bool kChecksums>
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t transmit_in(uint16_t q, PacketBatch& batch);
+  template <bool kChecksums>
+  ABSL_ATTRIBUTE_NOINLINE size_t transmit_out_of_line(uint16_t q, PacketBatch& batch) {
+    return transmit_in<kChecksums>(q, batch);
+  }
   absl::StatusOr<Queue> make_queue(uint16_t index, absl::string_view what);
   void post_rx(RxQueue& rq);
-  // Writes the (all-zero: no offloads) net header into the headroom right
-  // in front of a frame to send: the buffer's segment covers both; the
-  // packet itself is not changed (the queue frees it once sent). False (and
-  // the packet dropped) when there is nothing to send, more than the MTU
-  // allows (`max_frame`, §5.1.4.2), or no headroom for the header.
-  static bool prepare_tx(Packet& p, uint32_t hdr, uint32_t max_frame, Segment& s) {
+  // Writes the net header into the headroom right in front of a frame to
+  // send: the buffer's segment covers both. Without kChecksums it is all
+  // zero (§5.1.6.2: flags 0, GSO_NONE) and the packet is not changed (the
+  // queue frees it once sent). With them, a packet asking for its TCP or UDP
+  // checksum (checksum_request(), `allowed` the TxFlags enabled) gets
+  // NEEDS_CSUM, csum_start at its L4 header and csum_offset at the checksum
+  // field, which it must hold the pseudo-header's sum in (§5.1.6.2.1).
+  // False (and the packet dropped) when there is nothing to send, more than
+  // the MTU allows (`max_frame`, §5.1.4.2), no headroom for the header, or a
+  // checksum request the frame cannot carry.
+  template <bool kChecksums>
+  static bool prepare_tx(Packet& p, uint32_t hdr, uint32_t max_frame, uint16_t allowed,
+                         Segment& s) {
     const size_t len = p.size();
     if (ABSL_PREDICT_FALSE(!sendable(static_cast<uint32_t>(len), max_frame) ||
                            p.headroom() < hdr)) {
@@ -166,6 +252,21 @@ class VirtioNet final : public VirtioNetBase {
     static_assert(NetHdr::kSize == 12);
     std::memset(data - hdr, 0, 8);
     std::memset(data - 4, 0, 4);
+    if constexpr (kChecksums) {
+      const std::optional<ChecksumRequest> r = checksum_request(p, allowed);
+      if (!r) {
+        p.reset();
+        return false;
+      }
+      if (r->l4_proto != 0) {
+        prepare_checksum_fields(p, *r);
+        const uint16_t start = static_cast<uint16_t>(r->l2 + r->l3);
+        LayoutRef<NetHdr>(data - hdr)
+            .set<NetHdr::FLAGS>(NetHdr::NEEDS_CSUM::kMask)
+            .set<NetHdr::CSUM_START>(start)
+            .set<NetHdr::CSUM_OFFSET>(static_cast<uint16_t>(r->l4_checksum_at() - start));
+      }
+    }
     return true;
   }
   void kick(Queue& vq, uint16_t index) {
@@ -219,6 +320,16 @@ absl::Status VirtioNet<Queue>::init() {
     for (uint32_t i = 0; i < 6; ++i) mac_.bytes[i] = transport_->config8(kConfigMac + i);
   } else {
     mac_ = MacAddress{{0x02, 0x00, 0x00, 0x5a, 0xfe, 0x01}};  // locally administered
+  }
+  // The offloads asked for need their features offered (and so accepted).
+  if (const OffloadSet missing = config_.offloads.without(offered_offloads(offered_));
+      !missing.empty()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s cannot offload %s: the device does not offer %s (it can: %s; see "
+        "Device::capabilities())",
+        name(), missing.to_string(),
+        missing.has(Offload::kRxChecksum) ? "VIRTIO_NET_F_GUEST_CSUM" : "VIRTIO_NET_F_CSUM",
+        offered_offloads(offered_).to_string()));
   }
   // §5.1.4: the device's mtu with VIRTIO_NET_F_MTU; without it, nothing
   // beyond the 1514-byte frames of §5.1.6.3.1.
@@ -313,7 +424,8 @@ void VirtioNet<Queue>::post_rx(RxQueue& rq) {
 }
 
 template <typename Queue>
-size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
+template <bool kChecksums>
+size_t VirtioNet<Queue>::receive_in(uint16_t q, PacketBatch& batch) {
   RxQueue& rq = rx_[q];
   Queue& vq = *rq.vq;
   // The pool's data room: the segment each buffer offered, less the header.
@@ -326,6 +438,14 @@ size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
     const uint32_t frame = written - hdr;
     if (ABSL_PREDICT_TRUE(frame <= max_frame)) {
       p.resize_within_data_room(frame);
+      if constexpr (kChecksums) {
+        const int flags = rx_checksum_flags(p, hdr);
+        if (ABSL_PREDICT_FALSE(flags == kRxChecksumError)) {
+          ++errors;  // a checksum the driver cannot complete: the frame is not whole
+          return false;
+        }
+        p.offloads().rx = static_cast<uint8_t>(flags);
+      }
       bytes += frame;
       return true;
     }
@@ -349,13 +469,15 @@ size_t VirtioNet<Queue>::receive(uint16_t q, PacketBatch& batch) {
 }
 
 template <typename Queue>
-size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
+template <bool kChecksums>
+size_t VirtioNet<Queue>::transmit_in(uint16_t q, PacketBatch& batch) {
   TxQueue& tq = tx_[q];
   Queue& vq = *tq.vq;
   // Sent buffers go home in bulk, once the ring runs short of room (cf.
   // DPDK's tx_free_thresh): fewer looks at the ring the device writes.
   if (vq.room() < batch.size() + kTxFreeSlack) vq.free_used();
   const uint32_t hdr = hdr_size_, max_frame = max_frame_;
+  const uint16_t allowed = tx_checksums_;
   uint64_t bytes = 0, errors = 0;
   size_t k;
   if (ABSL_PREDICT_FALSE(two_segments_)) {
@@ -363,7 +485,7 @@ size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
       Packet& p = batch[k];
       const size_t len = p.size();
       Segment s;
-      if (!prepare_tx(p, hdr, max_frame, s)) {
+      if (!prepare_tx<kChecksums>(p, hdr, max_frame, allowed, s)) {
         ++errors;
         continue;
       }
@@ -371,15 +493,16 @@ size_t VirtioNet<Queue>::transmit(uint16_t q, PacketBatch& batch) {
       bytes += len;
     }
   } else {
-    k = vq.add_all(batch.begin(), std::min<size_t>(batch.size(), vq.room()),
-                   [&, hdr, max_frame](Packet& p, Segment& s) {  // the limits in registers
-                     if (ABSL_PREDICT_FALSE(!prepare_tx(p, hdr, max_frame, s))) {
-                       ++errors;
-                       return false;
-                     }
-                     bytes += s.len - hdr;
-                     return true;
-                   });
+    k = vq.add_all(
+        batch.begin(), std::min<size_t>(batch.size(), vq.room()),
+        [&, hdr, max_frame, allowed](Packet& p, Segment& s) {  // in registers
+          if (ABSL_PREDICT_FALSE(!prepare_tx<kChecksums>(p, hdr, max_frame, allowed, s))) {
+            ++errors;
+            return false;
+          }
+          bytes += s.len - hdr;
+          return true;
+        });
   }
   batch.erase_front_emptied(k);  // each went into the ring or was dropped
   const uint64_t sent = k - errors;
@@ -500,7 +623,9 @@ template <typename Queue>
 absl::StatusOr<std::unique_ptr<Device>> finish(std::unique_ptr<PciFunction> fn,
                                                std::unique_ptr<Transport> t, uint64_t features,
                                                const DeviceConfig& config) {
+  const uint64_t offered = t->device_features();
   auto dev = std::make_unique<VirtioNet<Queue>>(std::move(fn), std::move(t), features, config);
+  dev->set_offered(offered);
   SAFENIC_RETURN_IF_ERROR(dev->init());
   return dev;
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "nic/device.h"
 #include "nic/rss.h"
+#include "sim/checksum.h"
 #include "sim/toeplitz.h"
 
 namespace safenic::sim {
@@ -17,7 +18,8 @@ using feature::bit;
 uint64_t default_virtio_features(bool legacy) {
   uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
                bit(feature::kCtrlRx) | bit(feature::kMq) | bit(feature::kMrgRxbuf) |
-               bit(feature::kEventIdx) | bit(feature::kMtu);
+               bit(feature::kEventIdx) | bit(feature::kMtu) | bit(feature::kCsum) |
+               bit(feature::kGuestCsum);
   // ACCESS_PLATFORM: the device reaches memory through an IOMMU (sim::Iommu),
   // as QEMU's does with iommu_platform=on (virtio 1.2 §6.2, device requirements of the reserved
   // feature bits).
@@ -245,9 +247,9 @@ void VirtioNetModel::transmit(uint16_t q) {
       else
         buffer_.insert(buffer_.end(), mem->begin(), mem->end());
     }
-    const auto frame = absl::MakeConstSpan(buffer_).subspan(std::min(buffer_.size(), hs));
+    const auto frame = absl::MakeSpan(buffer_).subspan(std::min(buffer_.size(), hs));
     if (ok && buffer_.size() > hs && (mtu_negotiated ? !oversize(frame) : true)) {
-      port_.transmit(frame);
+      if (complete_tx_checksum(q, chain.id, frame)) port_.transmit(frame);
     } else if (ok && buffer_.size() > hs) {
       // §5.1.4.2: the driver MUST NOT send more than mtu and the header.
       ctx_.log->report(absl::StrFormat(
@@ -268,6 +270,57 @@ void VirtioNetModel::transmit(uint16_t q) {
   }
   if (batch != 0) push(vq, last, 0, batch, batch_descriptors);
   suppress_notifications(vq, true);  // EVENT_IDX: the next kick after what we consumed
+}
+
+bool VirtioNetModel::complete_tx_checksum(uint16_t q, uint16_t id, absl::Span<uint8_t> frame) {
+  const LayoutRef<NetHdr> h(buffer_.data());
+  const uint8_t flags = h.get<NetHdr::FLAGS>();
+  // §5.1.6.2.1: a driver MUST NOT set DATA_VALID; the device ignores it.
+  if (flags & NetHdr::DATA_VALID::kMask) {
+    ctx_.log->report(absl::StrFormat(
+        "virtio-net: TX queue %d buffer %d: DATA_VALID set in a transmit header (§5.1.6.2.1: "
+        "the driver MUST NOT)",
+        q, id));
+  }
+  if (!(flags & NetHdr::NEEDS_CSUM::kMask)) return true;
+  // The driver MAY set NEEDS_CSUM only with VIRTIO_NET_F_CSUM negotiated.
+  if (!(driver_features_ & bit(feature::kCsum))) {
+    ctx_.log->report(absl::StrFormat(
+        "virtio-net: TX queue %d buffer %d: NEEDS_CSUM without VIRTIO_NET_F_CSUM negotiated "
+        "(§5.1.6.2.1); not sent",
+        q, id));
+    return void(++tx_bad_checksum_), false;
+  }
+  const size_t start = h.get<NetHdr::CSUM_START>(), offset = h.get<NetHdr::CSUM_OFFSET>();
+  if (start + offset + 2 > frame.size()) {
+    ctx_.log->report(absl::StrFormat(
+        "virtio-net: TX queue %d buffer %d: csum_start %d and csum_offset %d point past the "
+        "%d-byte frame; not sent",
+        q, id, start, offset, frame.size()));
+    return void(++tx_bad_checksum_), false;
+  }
+  uint8_t* const field = frame.data() + start + offset;
+  // Strict: where the frame is TCP or UDP over IP with the request at its
+  // checksum, the field must hold the pseudo-header's sum (§5.1.6.2.1), or
+  // the checksum the device completes is wrong. Sent as asked all the same.
+  const ChecksumCheck c = check_checksums(frame);
+  if (c.l4_at != 0 && c.l4_at == start && c.l4_checksum_at() == start + offset) {
+    const uint16_t held = static_cast<uint16_t>(field[0] << 8 | field[1]);
+    if (held != c.pseudo) {
+      ctx_.log->report(absl::StrFormat(
+          "virtio-net: TX queue %d buffer %d: the checksum field holds 0x%04x, not the "
+          "pseudo-header's sum 0x%04x (§5.1.6.2.1: the driver MUST set it); the checksum sent is "
+          "wrong",
+          q, id, held, c.pseudo));
+    }
+  }
+  // The one's complement checksum from csum_start to the end, 0xFFFF for 0
+  // (the same number; a UDP checksum of 0 would say "none", RFC 768).
+  const uint16_t sum =
+      static_cast<uint16_t>(~ones_complement_sum(frame.data() + start, frame.size() - start));
+  const uint16_t checksum = sum == 0 ? 0xFFFF : sum;
+  field[0] = static_cast<uint8_t>(checksum >> 8), field[1] = static_cast<uint8_t>(checksum);
+  return true;
 }
 
 // §5.1.6.5: class, command and data (readable), then the ack byte (writable).
@@ -336,6 +389,11 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
   if (!vq.enabled || !pop(vq, &chain)) return void(++rx_dropped_);
   uint8_t hdr[12] = {};
   hdr[10] = 1;  // num_buffers
+  if (driver_features_ & bit(feature::kGuestCsum)) {
+    rx_copy_.assign(frame.begin(), frame.end());
+    rx_checksum_header(rx_copy_, hdr);
+    frame = rx_copy_;
+  }
   const uint32_t hs = hdr_size();
   uint32_t done = 0;  // bytes of header + frame written
   const uint32_t total = hs + static_cast<uint32_t>(frame.size());
@@ -370,6 +428,28 @@ void VirtioNetModel::receive(absl::Span<const uint8_t> frame) {
   if (done < room || vq.held >= config_.rx_in_order_batch) report_held(vq);
 }
 
+void VirtioNetModel::rx_checksum_header(std::vector<uint8_t>& frame, uint8_t* hdr) {
+  LayoutRef<NetHdr> h(hdr);
+  const ChecksumCheck c = check_checksums(frame);
+  if (fault(VirtioFault::kBadChecksumStart)) {
+    h.set<NetHdr::FLAGS>(NetHdr::NEEDS_CSUM::kMask)
+        .set<NetHdr::CSUM_START>(static_cast<uint16_t>(frame.size() - 1))
+        .set<NetHdr::CSUM_OFFSET>(16);
+    return;
+  }
+  if (!c.l4 || !c.l4_ok) return;  // not checked, or wrong: flags 0 (§5.1.6.4)
+  if (!config_.rx_partial_checksums) {
+    h.set<NetHdr::FLAGS>(NetHdr::DATA_VALID::kMask);
+    return;
+  }
+  // As a local sender's frame: the field holds the pseudo-header's sum.
+  const size_t at = c.l4_checksum_at();
+  frame[at] = static_cast<uint8_t>(c.pseudo >> 8), frame[at + 1] = static_cast<uint8_t>(c.pseudo);
+  h.set<NetHdr::FLAGS>(NetHdr::NEEDS_CSUM::kMask)
+      .set<NetHdr::CSUM_START>(static_cast<uint16_t>(c.l4_at))
+      .set<NetHdr::CSUM_OFFSET>(static_cast<uint16_t>(at - c.l4_at));
+}
+
 bool VirtioNetModel::oversize(absl::Span<const uint8_t> frame) const {
   if (!(driver_features_ & bit(feature::kMtu))) return frame.size() > kMaxFrameWithoutOffloads;
   // "mtu plus low level ethernet header length": the header with room for
@@ -399,6 +479,7 @@ std::map<std::string, uint64_t> VirtioNetModel::dropped_frames() const {
   add_drops(out, "rx_filtered", rx_filtered_);
   add_drops(out, "rx_oversize", rx_oversize_);
   add_drops(out, "tx_oversize", tx_oversize_);
+  add_drops(out, "tx_bad_checksum", tx_bad_checksum_);
   return out;
 }
 

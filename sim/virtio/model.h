@@ -41,6 +41,12 @@ struct VirtioNetConfig {
   // The mtu VIRTIO_NET_F_MTU offers (§5.1.4; in the default features), as
   // QEMU's host_mtu property sets it.
   uint16_t mtu = 9000;
+  // With VIRTIO_NET_F_GUEST_CSUM: a received TCP/UDP frame whose checksum is
+  // right comes as a partially checksummed one (§5.1.6.4: NEEDS_CSUM, the
+  // field holding the pseudo-header's sum), as a device delivers a frame from
+  // a local sender that never computed the checksum (QEMU guest to guest);
+  // false: with DATA_VALID, the frame as it came.
+  bool rx_partial_checksums = false;
 };
 
 uint64_t default_virtio_features(bool legacy);
@@ -82,12 +88,14 @@ class VirtioNetModel final : public DeviceModel {
   // §5.1.6.3.1): with VIRTIO_NET_F_MTU, mtu bytes plus an Ethernet header
   // with a tag (18); without it, 1514 bytes.
   bool oversize(absl::Span<const uint8_t> frame) const;
-  // rx_no_buffer, rx_filtered, rx_oversize: virtio-net has no counters.
+  // rx_no_buffer, rx_filtered, rx_oversize, tx_oversize, tx_bad_checksum:
+  // virtio-net has no counters.
   std::map<std::string, uint64_t> dropped_frames() const override;
   uint64_t kicks(uint16_t q) const { return q < vqs_.size() ? vqs_[q].kicks : 0; }
   // Fault injection (sim/faults.h; the README's "Fault injection" table): kNeedsReset (at a
   // notification or an arriving frame), kRefuseFeatures (at FEATURES_OK),
-  // kBadUsedId and kBadUsedLen (at each used element). Null: none.
+  // kBadUsedId and kBadUsedLen (at each used element), kBadChecksumStart (at a
+  // received frame, with GUEST_CSUM). Null: none.
   void set_faults(std::shared_ptr<VirtioFaultPlan> plan) { faults_ = std::move(plan); }
 
  private:
@@ -169,6 +177,12 @@ class VirtioNetModel final : public DeviceModel {
             uint16_t descriptors = 0);
   void suppress_notifications(Vq& vq, bool wanted);
   void transmit(uint16_t q);
+  // §5.1.6.2: the header's checksum request carried out on `frame` (TX queue
+  // q, buffer id); false (reported) when the frame is not to be sent.
+  bool complete_tx_checksum(uint16_t q, uint16_t id, absl::Span<uint8_t> frame);
+  // §5.1.6.4: the header's flags (and checksum offsets) for a received frame;
+  // with rx_partial_checksums, `frame` (a copy) is made partial.
+  void rx_checksum_header(std::vector<uint8_t>& frame, uint8_t* hdr);
   void control();
   void receive(absl::Span<const uint8_t> frame);
   uint32_t hdr_size() const { return virtio::net_hdr_size(driver_features_); }
@@ -189,6 +203,8 @@ class VirtioNetModel final : public DeviceModel {
   uint64_t rx_filtered_ = 0;
   uint64_t rx_oversize_ = 0;
   uint64_t tx_oversize_ = 0;          // frames the driver sent over the negotiated mtu (reported)
+  uint64_t tx_bad_checksum_ = 0;      // checksum requests not carried out (reported)
+  std::vector<uint8_t> rx_copy_;      // a received frame, changed (rx_partial_checksums)
   uint16_t legacy_queue_notify_ = 0;  // the legacy Queue Notify register, read-write
   std::vector<uint8_t> buffer_;
   std::shared_ptr<VirtioFaultPlan> faults_;

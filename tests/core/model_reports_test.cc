@@ -320,8 +320,8 @@ class VirtioReports : public Reports {
 };
 
 TEST_F(VirtioReports, FeaturesNotOfferedAreReported) {
-  make(bit(f::kVersion1) | bit(f::kCsum));  // CSUM: not offered
-  expect_report("driver accepted features 0x1 that were not offered");
+  make(bit(f::kVersion1) | bit(f::kIndirectDesc));  // INDIRECT_DESC: not offered
+  expect_report("driver accepted features 0x10000000 that were not offered");
 }
 
 TEST_F(VirtioReports, FeaturesWrittenAfterFeaturesOkAreReported) {
@@ -429,6 +429,63 @@ TEST_F(VirtioReports, ADeviceWritableTransmitDescriptorIsReported) {
   expect_report("TX queue 1 buffer 0 has a device-writable descriptor");
 }
 
+// virtio 1.2 §5.1.6.2.1: a transmit header's checksum request that breaks
+// the rules is reported. Not sent: NEEDS_CSUM without VIRTIO_NET_F_CSUM,
+// offsets past the frame. Sent, as a device would, but reported: a checksum
+// field not holding the pseudo-header's sum (the checksum sent is wrong),
+// DATA_VALID from the driver.
+class VirtioChecksumReports : public VirtioReports {
+ protected:
+  // Buffer `id` (descriptor and slot `id`): a net header with `flags`,
+  // csum_start 34 (the UDP header), `offset`, and a 60-byte UDP frame whose
+  // checksum field is 0; then a notification.
+  void send(uint16_t id, uint8_t flags, uint16_t offset) {
+    const uint64_t at = data() + 128 * id;
+    uint8_t* const b = mem(at, 12 + 60);
+    std::memset(b, 0, 12);
+    LayoutRef<virtio::NetHdr>(b)
+        .set<virtio::NetHdr::FLAGS>(flags)
+        .set<virtio::NetHdr::CSUM_START>(34)
+        .set<virtio::NetHdr::CSUM_OFFSET>(offset);
+    sim::write_udp_frame({b + 12, 60}, {}, id);
+    b[12 + 40] = b[12 + 41] = 0;  // the UDP checksum field
+    split_desc(1, id, at, 12 + 60, 0);
+    split_avail(1, {id}, static_cast<uint16_t>(id + 1));
+    t_->notify(1);
+  }
+};
+
+TEST_F(VirtioChecksumReports, AFieldWithoutThePseudoHeaderSumIsReportedAndSent) {
+  open_modern(bit(f::kVersion1) | bit(f::kCsum));
+  send(0, virtio::NetHdr::NEEDS_CSUM::kMask, 6);
+  expect_report({"buffer 0: the checksum field holds 0x0000, not the pseudo-header's sum",
+                 "(§5.1.6.2.1: the driver MUST set it); the checksum sent is wrong"});
+  EXPECT_EQ(tester_.received(), 1u);
+}
+
+TEST_F(VirtioChecksumReports, OffsetsPastTheFrameAreReportedAndNotSent) {
+  open_modern(bit(f::kVersion1) | bit(f::kCsum));
+  send(0, virtio::NetHdr::NEEDS_CSUM::kMask, 25);  // 34 + 25 + 2 > 60
+  expect_report(
+      "buffer 0: csum_start 34 and csum_offset 25 point past the 60-byte frame; not sent");
+  EXPECT_EQ(tester_.received(), 0u);
+  EXPECT_EQ(model_->dropped_frames()["tx_bad_checksum"], 1u);
+}
+
+TEST_F(VirtioChecksumReports, NeedsCsumWithoutTheFeatureIsReportedAndNotSent) {
+  open_modern(bit(f::kVersion1));
+  send(0, virtio::NetHdr::NEEDS_CSUM::kMask, 6);
+  expect_report("buffer 0: NEEDS_CSUM without VIRTIO_NET_F_CSUM negotiated");
+  EXPECT_EQ(tester_.received(), 0u);
+}
+
+TEST_F(VirtioChecksumReports, DataValidFromTheDriverIsReported) {
+  open_modern(bit(f::kVersion1) | bit(f::kCsum));
+  send(0, virtio::NetHdr::DATA_VALID::kMask, 0);
+  expect_report("buffer 0: DATA_VALID set in a transmit header");
+  EXPECT_EQ(tester_.received(), 1u);
+}
+
 // virtio 1.2 §5.1.4.2: with VIRTIO_NET_F_MTU, no frame longer than mtu and
 // its Ethernet header (the model allows 18 bytes of it: a tag's room).
 TEST_F(VirtioReports, AFrameOverTheNegotiatedMtuIsReportedAndNotSent) {
@@ -518,8 +575,8 @@ TEST_F(VirtioReports, LegacyRegisterMisuseIsReported) {
   expect_report("legacy read at unknown offset 0x11");
   model_->mmio_write(0, virtio::LEGACY_ISR::offset(), 1, 0);  // ISR status: read only
   expect_report("legacy write at read-only or unknown offset 0x13");
-  model_->mmio_write(0, virtio::LEGACY_GUEST_FEATURES::offset(), 4, bit(f::kCsum));
-  expect_report("driver accepted features 0x1 that were not offered");
+  model_->mmio_write(0, virtio::LEGACY_GUEST_FEATURES::offset(), 4, bit(f::kIndirectDesc));
+  expect_report("driver accepted features 0x10000000 that were not offered");
   const uint16_t queues = static_cast<uint16_t>(2 * 4 + 1);  // four pairs and the control queue
   model_->mmio_write(0, virtio::LEGACY_QUEUE_SEL::offset(), 2, queues - 1);
   EXPECT_EQ(model_->mmio_read(0, virtio::LEGACY_QUEUE_NUM::offset(), 2), 256u);  // the last exists

@@ -122,6 +122,8 @@ static_assert(VIRTIO_PCI_COMMON_Q_USEDHI + 4 == kCommonCfgSize);
 // §5.1.6 the net header.
 static_assert(NetHdr::kSize == sizeof(virtio_net_hdr_mrg_rxbuf));
 static_assert(at<NetHdr::FLAGS>(offsetof(virtio_net_hdr, flags), 1));
+static_assert(NetHdr::NEEDS_CSUM::kMask == VIRTIO_NET_HDR_F_NEEDS_CSUM);
+static_assert(NetHdr::DATA_VALID::kMask == VIRTIO_NET_HDR_F_DATA_VALID);
 static_assert(at<NetHdr::GSO_TYPE>(offsetof(virtio_net_hdr, gso_type), 1));
 static_assert(at<NetHdr::HDR_LEN>(offsetof(virtio_net_hdr, hdr_len), 2));
 static_assert(at<NetHdr::GSO_SIZE>(offsetof(virtio_net_hdr, gso_size), 2));
