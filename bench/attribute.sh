@@ -8,7 +8,7 @@
 # IN_ORDER=off withholds VIRTIO_F_IN_ORDER (offered by default). mlx5 runs
 # ConnectX-5s (ENHANCED_MPSW sends); PROFILE=cx4lx runs ConnectX-4 Lx (SEND WQEs).
 # RX_CHECKSUM=on enables receive checksum verdicts on the receiving NIC
-# (Offload::kRxChecksum: ixgbe, virtio); TX_CHECKSUM=on has every forwarded packet ask
+# (Offload::kRxChecksum: ixgbe, virtio, mlx5); TX_CHECKSUM=on has every forwarded packet ask
 # the sending NIC for its IPv4 and UDP checksums (Offload::kTxIpv4Checksum and
 # kTxL4Checksum; on virtio the UDP one only: ixgbe, virtio); RX_RSS_HASH=on puts the
 # receiving NIC's RSS hash in each packet (Offload::kRxRssHash: ixgbe).

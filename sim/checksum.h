@@ -31,6 +31,7 @@ struct ChecksumCheck {
   // its pseudo-header (addresses, protocol, L4 length), folded, not
   // complemented: what a NIC completing the checksum expects in the field.
   size_t l4_at = 0;
+  size_t l4_len = 0;  // the L4 segment's bytes, as the IP header gives them
   uint16_t pseudo = 0;
   size_t l4_checksum_at() const { return l4_at + (udp ? 6 : 16); }
 };
@@ -70,6 +71,7 @@ inline ChecksumCheck check_checksums(absl::Span<const uint8_t> frame) {
   }
   c.udp = proto == 17;
   c.l4_at = l4;
+  c.l4_len = l4_len;
   uint32_t folded = pseudo + proto + static_cast<uint32_t>(l4_len);
   while (folded >> 16) folded = (folded & 0xFFFF) + (folded >> 16);
   c.pseudo = static_cast<uint16_t>(folded);

@@ -121,8 +121,10 @@ struct QUERY_HCA_CAP : Command<0x100, "QUERY_HCA_CAP"> {
     using LOG_MAX_CURRENT_UC_LIST = Field<0x10 + 0x7C, uint32_t, 0, 4>;
     // Ethernet offload capabilities (capability type 1), at 0x10 + the offset
     // (PRM "per_protocol_networking_offload_caps"): where the minimum inline
-    // mode comes from (0 L2, 1 the vport context, 2 none needed), and whether
-    // the enhanced multi-packet send WQE is there.
+    // mode comes from (0 L2, 1 the vport context, 2 none needed), whether
+    // the enhanced multi-packet send WQE is there, and csum_cap: the device
+    // checks and inserts IP, TCP and UDP checksums (the CQE's l3_ok, l4_ok).
+    using ETH_CSUM_CAP = Field<0x10 + 0x00, uint32_t, 31, 31>;
     using ETH_WQE_INLINE_MODE = Field<0x10 + 0x00, uint32_t, 12, 13>;
     using ETH_ENHANCED_MULTI_PKT_SEND_WQE = Field<0x10 + 0x00, uint32_t, 5, 5>;
   };

@@ -43,10 +43,18 @@
 namespace safenic::mlx5 {
 namespace detail {
 
-// No offloads yet (issue #22); MTUs up to 9000 where the port allows them.
-constexpr DeviceLimits kLimits = {"mlx5", kMaxQueues, kMaxQueues, 64, 8192, {.max_mtu = kJumboMtu}};
+// Checksum verdicts where the device reports csum_cap; MTUs up to 9000
+// where the port allows them.
+constexpr DeviceLimits kLimits = {
+    "mlx5", kMaxQueues, kMaxQueues,
+    64,     8192,       {.offloads = {Offload::kRxChecksum}, .max_mtu = kJumboMtu}};
 
-DeviceCapabilities Mlx5Device::capabilities() const { return kLimits.capabilities; }
+DeviceCapabilities Mlx5Device::capabilities() const {
+  DeviceCapabilities c = kLimits.capabilities;
+  if (hca_ == nullptr || !hca_->caps().csum)
+    c.offloads = c.offloads.without({Offload::kRxChecksum});
+  return c;
+}
 
 absl::Status Mlx5Device::open() {
   auto none = [](auto, uint8_t*) {};
@@ -54,6 +62,12 @@ absl::Status Mlx5Device::open() {
   hca_ = std::move(hca);
   bar_ = *fn_->bar(0);
   const Capabilities& caps = hca_->caps();
+  if (config_.offloads.has(Offload::kRxChecksum) && !caps.csum) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s cannot offload rx-checksum: the device's Ethernet capabilities do not report "
+        "csum_cap; leave it out of DeviceConfig::offloads and check checksums in software",
+        name()));
+  }
   const uint32_t largest = std::max(config_.rx_ring_size, config_.tx_ring_size);
   const uint32_t log_max = std::min({caps.log_max_wq_size, caps.log_max_cq_size, kMaxLogQueue});
   if (largest > (1u << log_max)) {
@@ -100,8 +114,19 @@ absl::Status Mlx5Device::open() {
   SAFENIC_ASSIGN_OR_RETURN(tis_, make<CREATE_TIS>([&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
                              in.set<CREATE_TIS::In::TRANSPORT_DOMAIN>(td_);
                            }));
-  const QueueContext qc{&cmdq(), fn_.get(), bar_,  &undo_,      uar_,           eqn_,
-                        pd_,     tis_,      lkey_, min_inline_, enhanced_mpw(), config_.mtu};
+  const QueueContext qc{&cmdq(),
+                        fn_.get(),
+                        bar_,
+                        &undo_,
+                        uar_,
+                        eqn_,
+                        pd_,
+                        tis_,
+                        lkey_,
+                        min_inline_,
+                        enhanced_mpw(),
+                        config_.mtu,
+                        config_.offloads.has(Offload::kRxChecksum)};
   for (uint32_t q = 0; q < tx_.size(); ++q) {
     absl::Status s = tx_[q].create(qc, config_.tx_ring_size, absl::StrFormat("%s tx%d", name(), q));
     if (!s.ok()) return s;

@@ -58,6 +58,7 @@ absl::Status Hca::bring_up() {
   if (!eth.ok()) return eth.status();
   caps_.enhanced_mpw = eth->get<QUERY_HCA_CAP::Out::ETH_ENHANCED_MULTI_PKT_SEND_WQE>() == 1;
   caps_.wqe_inline_mode = eth->get<QUERY_HCA_CAP::Out::ETH_WQE_INLINE_MODE>();
+  caps_.csum = eth->get<QUERY_HCA_CAP::Out::ETH_CSUM_CAP>() == 1;
   SAFENIC_RETURN_IF_ERROR(give_pages(kPagesInit));
   if (auto r = c.run<INIT_HCA>(); !r.ok()) return r.status();
   initialized_ = true;

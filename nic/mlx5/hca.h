@@ -28,6 +28,7 @@ struct Capabilities {
   // (kInlineModeL2/VportContext/None) and the enhanced multi-packet send WQE.
   uint32_t wqe_inline_mode = 0;
   bool enhanced_mpw = false;
+  bool csum = false;  // csum_cap: checksum verdicts in CQEs
 };
 
 class Hca {

@@ -1,6 +1,7 @@
 #include "nic/mlx5/queues.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -476,10 +477,44 @@ inline uint32_t count_owned(const uint8_t* e, uint32_t limit, uint32_t owner) {
   return static_cast<uint32_t>((q - e) / kCqe);
 }
 
+// A receive CQE's checksum verdicts (PRM "Completion Queue Entry"): the
+// IPv4 header's when the device parsed one (l3_hdr_type IPv4), by l3_ok; a
+// TCP or UDP one when it parsed that header (l4_hdr_type), by l4_ok. As a
+// table over those 7 bits (l4_hdr_type, l3_hdr_type, l4_ok, l3_ok), so that
+// the per-packet work is one load and a lookup, no branches.
+constexpr size_t verdict_index(uint32_t l4_type, uint32_t l3_type, bool l4_ok, bool l3_ok) {
+  return l4_type << 4 | l3_type << 2 | uint32_t{l4_ok} << 1 | uint32_t{l3_ok};
+}
+constexpr std::array<uint8_t, 128> kVerdicts = [] {
+  std::array<uint8_t, 128> t{};
+  for (uint32_t l4 = 0; l4 < 8; ++l4) {
+    for (uint32_t l3 = 0; l3 < 4; ++l3) {
+      for (const bool l4_ok : {false, true}) {
+        for (const bool l3_ok : {false, true}) {
+          uint8_t v = 0;
+          if (l3 == kL3HdrIpv4) v |= l3_ok ? kRxIpChecksumGood : kRxIpChecksumBad;
+          if (l4 != kL4HdrNone) v |= l4_ok ? kRxL4ChecksumGood : kRxL4ChecksumBad;
+          t[verdict_index(l4, l3, l4_ok, l3_ok)] = v;
+        }
+      }
+    }
+  }
+  return t;
+}();
+inline uint8_t checksum_flags(LayoutView<Cqe> cqe) {
+  // hds_ip_ext << 8 | l4_l3_hdr_type: the header types at bits 6:2, the
+  // ok bits (l4_ok, l3_ok) at 10:9.
+  const uint32_t info = cqe.get<Cqe::CHECKSUM_INFO>();
+  static_assert(Cqe::L3_HDR_TYPE::kLo == 2 && Cqe::L4_HDR_TYPE::kLo == 4 && kL3Ok == 2 &&
+                kL4Ok == 4);
+  return kVerdicts[(info >> 2 & 0x1F) << 2 | (info >> 9 & 3)];
+}
+
 }  // namespace
 
 // Frames of `k` CQEs from `e` and the WQEs from counter `wqe` (neither
 // wrapping) into p[0, k): each fresh buffer in p takes its WQE.
+template <bool kChecksums>
 inline ReceiveQueue::Totals ReceiveQueue::take_run(Packet* p, uint32_t k, const uint8_t* e,
                                                    uint32_t wqe) {
   Totals t;
@@ -494,6 +529,7 @@ inline ReceiveQueue::Totals ReceiveQueue::take_run(Packet* p, uint32_t k, const 
     slot->swap(*p);  // the fresh buffer takes the WQE, the frame goes up
     if (ABSL_PREDICT_TRUE((tail & 0xFFFF00F0) == expect && p->try_resize(len))) {
       t.bytes += len;
+      if constexpr (kChecksums) p->offloads().rx = checksum_flags(cqe);
     } else {
       t.dropped += reject(cqe, *p);
     }
@@ -508,7 +544,8 @@ inline ReceiveQueue::Totals ReceiveQueue::take_run(Packet* p, uint32_t k, const 
 // neither the CQEs nor the WQEs of a call wrap: one straight run; otherwise
 // runs that end where a ring does (the CQ and the RQ are the same size, but
 // their counters differ after a recovery).
-size_t ReceiveQueue::receive(PacketBatch& batch) {
+template <bool kChecksums>
+size_t ReceiveQueue::receive_in(PacketBatch& batch) {
   if (ABSL_PREDICT_FALSE(failed_)) recover();
   const uint8_t* const cqes = cq_.ring.descriptors();
   const uint32_t mask = ring_.mask(), size = mask + 1, cc = cq_.cc, ci = ci_;
@@ -523,8 +560,8 @@ size_t ReceiveQueue::receive(PacketBatch& batch) {
   const uint32_t n = static_cast<uint32_t>(pool_->alloc_bulk(batch, ready));  // the rest wait
   Packet* const out = batch.end() - n;
   const Totals t = ABSL_PREDICT_TRUE(at + n <= size && (ci & mask) + n <= size)
-                       ? take_run(out, n, cqes + size_t{at} * kCqe, ci)
-                       : take_wrapping(out, n, cc, ci);
+                       ? take_run<kChecksums>(out, n, cqes + size_t{at} * kCqe, ci)
+                       : take_wrapping<kChecksums>(out, n, cc, ci);
   cq_.cc = cc + n;
   ci_ = ci + n;
   cq_.update_ci();
@@ -535,13 +572,24 @@ size_t ReceiveQueue::receive(PacketBatch& batch) {
   return n - t.dropped;
 }
 
+size_t ReceiveQueue::receive(PacketBatch& batch) {
+  return ABSL_PREDICT_TRUE(!c_.rx_checksums) ? receive_in<false>(batch)
+                                             : receive_out_of_line<true>(batch);
+}
+
+template <bool kChecksums>
+size_t ReceiveQueue::receive_out_of_line(PacketBatch& batch) {
+  return receive_in<kChecksums>(batch);
+}
+
+template <bool kChecksums>
 ReceiveQueue::Totals ReceiveQueue::take_wrapping(Packet* p, uint32_t n, uint32_t c, uint32_t wqe) {
   const uint32_t mask = ring_.mask(), size = mask + 1;
   Totals t;
   for (Packet* const end = p + n; p != end;) {
     const uint32_t ca = c & mask, wa = wqe & mask;
     const uint32_t k = std::min({static_cast<uint32_t>(end - p), size - ca, size - wa});
-    const Totals run = take_run(p, k, cq_.ring.descriptors() + size_t{ca} * kCqe, wqe);
+    const Totals run = take_run<kChecksums>(p, k, cq_.ring.descriptors() + size_t{ca} * kCqe, wqe);
     t.bytes += run.bytes;
     t.dropped += run.dropped;
     p += k;

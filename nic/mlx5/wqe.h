@@ -69,6 +69,12 @@ struct DataSegment : Layout<DataSegment, 16, ByteOrder::kBig> {
 struct Cqe : Layout<Cqe, 64, ByteOrder::kBig> {
   using RSS_HASH_RESULT = Field<0x0C, uint32_t>;
   using HDS_IP_EXT = Field<0x1C, uint8_t>;  // kL2Ok | kL3Ok | kL4Ok
+  // The headers the device parsed (PRM CQE l4_hdr_type, l3_hdr_type; Linux's
+  // mlx5_cqe64.l4_l3_hdr_type, rdma-core's l4_hdr_type_etc).
+  using L4_L3_HDR_TYPE = Field<0x1D, uint8_t>;
+  using CHECKSUM_INFO = Field<0x1C, uint16_t>;     // hds_ip_ext, then l4_l3_hdr_type
+  using L4_HDR_TYPE = Field<0x1D, uint8_t, 4, 6>;  // kL4Hdr*
+  using L3_HDR_TYPE = Field<0x1D, uint8_t, 2, 3>;  // kL3Hdr*
   using BYTE_CNT = Field<0x2C, uint32_t>;
   using SYNDROME = Field<0x37, uint8_t>;
   using SOP_DROP_QPN = Field<0x38, uint32_t>;  // send CQEs: WQE opcode[31:24], sqn
@@ -84,6 +90,9 @@ inline constexpr uint8_t kCqeReq = 0x0, kCqeRespSend = 0x2, kCqeReqErr = 0xD, kC
 // bit equals its pass over the ring: 0 on the first).
 inline constexpr uint8_t kCqeInitial = 0xF1;
 inline constexpr uint8_t kL2Ok = 1, kL3Ok = 2, kL4Ok = 4;
+inline constexpr uint8_t kL3HdrNone = 0, kL3HdrIpv6 = 1, kL3HdrIpv4 = 2;
+inline constexpr uint8_t kL4HdrNone = 0, kL4HdrTcpNoAck = 1, kL4HdrUdp = 2, kL4HdrTcpAckNoData = 3,
+                         kL4HdrTcpAckAndData = 4;
 // Error CQE syndromes (docs/connectx.md §5).
 inline constexpr uint8_t kSyndromeLocalLength = 0x1, kSyndromeLocalQpOperation = 0x2,
                          kSyndromeLocalProtection = 0x4, kSyndromeWrFlushed = 0x5;

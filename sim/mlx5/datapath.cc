@@ -38,9 +38,40 @@ bool same_mac(const uint8_t* a, const uint8_t* b) {
 }
 uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 
+// The CQE's checksum information (Cqe::CHECKSUM_INFO: hds_ip_ext, then
+// l4_l3_hdr_type) for a frame: the L3 header the device parsed (IPv4 or
+// IPv6) and l3_ok when nothing in it is wrong (an IPv4 header's checksum;
+// IPv6 has none); the TCP or UDP header it parsed (not in a fragment, whose
+// L4 checksum covers other frames too) and l4_ok when its checksum is right
+// or, UDP over IPv4, absent. Each judged on its own (docs/offloads.md).
+uint16_t checksum_info(absl::Span<const uint8_t> f) {
+  const ChecksumCheck c = check_checksums(f);
+  uint8_t ok = kL2Ok, types = 0;
+  if (c.ipv4) {
+    types = Cqe::L3_HDR_TYPE::insert(types, kL3HdrIpv4);
+    if (c.ipv4_ok) ok |= kL3Ok;
+  } else if (c.l4_at != 0) {  // IPv6 (check_checksums parses no other L3)
+    types = Cqe::L3_HDR_TYPE::insert(types, kL3HdrIpv6);
+    ok |= kL3Ok;
+  }
+  if (c.l4_at != 0) {
+    uint8_t l4 = kL4HdrUdp;
+    if (!c.udp) {  // TCP: by its ACK flag and whether it carries data
+      const uint8_t* const tcp = f.data() + c.l4_at;
+      const size_t header = static_cast<size_t>(tcp[12] >> 4) * 4;
+      l4 = !(tcp[13] & 0x10)    ? kL4HdrTcpNoAck
+           : c.l4_len <= header ? kL4HdrTcpAckNoData
+                                : kL4HdrTcpAckAndData;
+    }
+    types = Cqe::L4_HDR_TYPE::insert(types, l4);
+    if ((c.l4 && c.l4_ok) || c.udp_zero) ok |= kL4Ok;
+  }
+  return static_cast<uint16_t>(ok << 8 | types);
+}
+
 // The frame's outer headers as fte_match_set_lyr_2_4 (what flow groups match
-// on) and the CQE checksum flags (L3: IPv4 header checksum; L4: TCP or UDP).
-uint8_t parse(absl::Span<const uint8_t> f, LayoutValue<OuterHeaders>& h) {
+// on) and the CQE checksum information (checksum_info()).
+uint16_t parse(absl::Span<const uint8_t> f, LayoutValue<OuterHeaders>& h) {
   h.set<OuterHeaders::SMAC_47_16>(be32(f.data() + 6))
       .set<OuterHeaders::SMAC_15_0>(be16(f.data() + 10));
   h.set<OuterHeaders::DMAC_47_16>(be32(f.data())).set<OuterHeaders::DMAC_15_0>(be16(f.data() + 4));
@@ -52,8 +83,8 @@ uint8_t parse(absl::Span<const uint8_t> f, LayoutValue<OuterHeaders>& h) {
     l3 = 18;
   }
   h.set<OuterHeaders::ETHERTYPE>(type);
-  uint8_t flags = kL2Ok;
-  if (type != 0x0800 || f.size() < l3 + 20 || (f[l3] >> 4) != 4) return flags;
+  const uint16_t info = checksum_info(f);
+  if (type != 0x0800 || f.size() < l3 + 20 || (f[l3] >> 4) != 4) return info;
   const uint8_t* ip = f.data() + l3;
   const size_t ihl = (ip[0] & 0xF) * 4u;
   const uint8_t proto = ip[9];
@@ -68,12 +99,7 @@ uint8_t parse(absl::Span<const uint8_t> f, LayoutValue<OuterHeaders>& h) {
       h.set<OuterHeaders::UDP_SPORT>(be16(p)).set<OuterHeaders::UDP_DPORT>(be16(p + 2));
     }
   }
-  // The checksums (IPv4 only, as this model has always reported them): L3
-  // the IPv4 header's, L4 a TCP or UDP one that is right or absent (UDP 0).
-  const ChecksumCheck c = check_checksums(f);
-  if (!(c.ipv4 && c.ipv4_ok)) return flags;
-  flags |= kL3Ok;
-  return (c.l4 && c.l4_ok) || c.udp_zero ? flags | kL4Ok : flags;
+  return info;
 }
 
 }  // namespace
@@ -247,7 +273,7 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
   if (!accept) return void(++drops_.vport_filter);
   count(true, frame);
   LayoutValue<OuterHeaders> headers;
-  const uint8_t flags = parse(frame, headers);
+  const uint16_t flags = parse(frame, headers);
   if (!objects_.root) return void(++drops_.no_steering);
   uint32_t table = *objects_.root;
   for (int level = 0; level < 64; ++level) {
@@ -275,7 +301,7 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
 }
 
 void ConnectXModel::deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
-                            const LayoutValue<OuterHeaders>& h, uint8_t flags) {
+                            const LayoutValue<OuterHeaders>& h, uint16_t flags) {
   const cx::Tir& tir = *objects_.tir(tirn);  // an entry's TIR cannot be destroyed
   if (!tir.indirect) return deliver_to_rq(tir.rqn, frame, 0, flags);
   const uint32_t hash = rss_hash(tir, h);
@@ -323,7 +349,7 @@ bool ConnectXModel::read_receive_counter(uint32_t rqn, cx::Wq& rq) {
 // Scatters the frame into the RQ's next WQE (docs/connectx.md §5: data segments with
 // the reserved lkey; a null mkey ends the list) and writes its CQE.
 void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash,
-                                  uint8_t flags) {
+                                  uint16_t flags) {
   cx::Wq& rq = *objects_.wq(rqn);  // a TIR's or RQT's RQ cannot be destroyed
   if (rq.state != kRdy) return void(++drops_.rq_not_ready);
   const uint32_t size = 1u << rq.log_size, stride = 1u << rq.log_stride;
@@ -371,7 +397,7 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
   const CqeSlot slot = claim_cqe(rq.cqn);
   if (!slot) return;
   LayoutRef<Cqe> e(slot.mem);
-  e.set<Cqe::RSS_HASH_RESULT>(hash).set<Cqe::HDS_IP_EXT>(flags).set<Cqe::BYTE_CNT>(frame.size());
+  e.set<Cqe::RSS_HASH_RESULT>(hash).set<Cqe::CHECKSUM_INFO>(flags).set<Cqe::BYTE_CNT>(frame.size());
   e.set<Cqe::SOP_DROP_QPN>(rqn).set<Cqe::WQE_COUNTER>(c);
   post_cqe(slot, kCqeRespSend);
 }

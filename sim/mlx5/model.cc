@@ -296,7 +296,8 @@ ConnectXModel::Result ConnectXModel::execute(QUERY_HCA_CAP, Io& io) {
   using Out = QUERY_HCA_CAP::Out;
   auto out = LayoutRef<Out>(io.out.data());
   if ((io.op_mod >> 1) == kCapEthernet) {  // the vport context says the inline mode
-    out.set<Out::ETH_WQE_INLINE_MODE>(kInlineModeVportContext)
+    out.set<Out::ETH_CSUM_CAP>(profile_.csum_cap)
+        .set<Out::ETH_WQE_INLINE_MODE>(kInlineModeVportContext)
         .set<Out::ETH_ENHANCED_MULTI_PKT_SEND_WQE>(profile_.enhanced_mpw);
     return {};
   }

@@ -54,6 +54,9 @@ struct ConnectXProfile {
   // Ethernet caps enhanced_multi_pkt_send_wqe (ConnectX-5 on; the vport
   // requires no inline headers there, L2 on the others).
   bool enhanced_mpw = false;
+  // Ethernet caps csum_cap: the CQEs carry checksum verdicts (every profile;
+  // off to test a driver against a device without).
+  bool csum_cap = true;
   // Whether TEARDOWN_HCA also resets the NIC vport context (allowed address
   // list, promiscuous bits). The PRM promises no such reset: the vport belongs
   // to the function, not to the HCA the driver tears down. Off (kept), the
@@ -300,10 +303,10 @@ class ConnectXModel final : public DeviceModel {
   void receive_burst(absl::Span<const absl::Span<const uint8_t>> frames);
   ABSL_ATTRIBUTE_ALWAYS_INLINE inline void deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
                                                    const LayoutValue<mlx5::OuterHeaders>& headers,
-                                                   uint8_t flags);
+                                                   uint16_t flags);
   ABSL_ATTRIBUTE_ALWAYS_INLINE inline void deliver_to_rq(uint32_t rqn,
                                                          absl::Span<const uint8_t> frame,
-                                                         uint32_t hash, uint8_t flags);
+                                                         uint32_t hash, uint16_t flags);
   bool read_receive_counter(uint32_t rqn, cx::Wq& rq);
   ABSL_ATTRIBUTE_NOINLINE static uint32_t rss_hash(const cx::Tir& tir,
                                                    const LayoutValue<mlx5::OuterHeaders>& headers);

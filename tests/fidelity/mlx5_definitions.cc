@@ -224,6 +224,8 @@ void hca_commands() {
         "ifc:query_hca_cap_out.capability.cmd_hca_cap.log_max_wq_sz");
   FIELD(QUERY_HCA_CAP::Out::LOG_MAX_CURRENT_UC_LIST,
         "ifc:query_hca_cap_out.capability.cmd_hca_cap.log_max_current_uc_list");
+  FIELD(QUERY_HCA_CAP::Out::ETH_CSUM_CAP,
+        "ifc:query_hca_cap_out.capability.per_protocol_networking_offload_caps.csum_cap");
   FIELD(QUERY_HCA_CAP::Out::ETH_WQE_INLINE_MODE,
         "ifc:query_hca_cap_out.capability.per_protocol_networking_offload_caps.wqe_inline_mode");
   FIELD(QUERY_HCA_CAP::Out::ETH_ENHANCED_MULTI_PKT_SEND_WQE,
@@ -599,6 +601,9 @@ void completions_and_events() {
   SIZE(Cqe, "c-bytes:mlx5_cqe64");
   FIELD(Cqe::RSS_HASH_RESULT, "c:mlx5_cqe64.rss_hash_result");
   FIELD(Cqe::HDS_IP_EXT, "c:mlx5_cqe64.hds_ip_ext");
+  FIELD(Cqe::L4_L3_HDR_TYPE, "c:mlx5_cqe64.l4_l3_hdr_type");
+  FIELD(Cqe::CHECKSUM_INFO, "c:mlx5_cqe64+224:16");
+  FIELD(Cqe::L4_HDR_TYPE, "c:mlx5_cqe64.l4_l3_hdr_type&0x70");
   FIELD(Cqe::BYTE_CNT, "c:mlx5_cqe64.byte_cnt");
   FIELD(Cqe::SYNDROME, "c:mlx5_err_cqe.syndrome");
   FIELD(Cqe::SOP_DROP_QPN, "c:mlx5_cqe64.sop_drop_qpn");
@@ -616,6 +621,11 @@ void completions_and_events() {
   VALUE(kL2Ok, "k:CQE_L2_OK");
   VALUE(kL3Ok, "k:CQE_L3_OK");
   VALUE(kL4Ok, "k:CQE_L4_OK");
+  VALUE(kL4HdrNone, "k:CQE_L4_HDR_TYPE_NONE");
+  VALUE(kL4HdrTcpNoAck, "k:CQE_L4_HDR_TYPE_TCP_NO_ACK");
+  VALUE(kL4HdrUdp, "k:CQE_L4_HDR_TYPE_UDP");
+  VALUE(kL4HdrTcpAckNoData, "k:CQE_L4_HDR_TYPE_TCP_ACK_NO_DATA");
+  VALUE(kL4HdrTcpAckAndData, "k:CQE_L4_HDR_TYPE_TCP_ACK_AND_DATA");
   VALUE(kSyndromeLocalLength, "k:MLX5_CQE_SYNDROME_LOCAL_LENGTH_ERR");
   VALUE(kSyndromeLocalQpOperation, "k:MLX5_CQE_SYNDROME_LOCAL_QP_OP_ERR");
   VALUE(kSyndromeLocalProtection, "k:MLX5_CQE_SYNDROME_LOCAL_PROT_ERR");

@@ -49,8 +49,8 @@ class Mlx5ObjectTest : public Mlx5Test {
   }
   // UAR, EQ, PD, TD and TIS, as a driver makes them before its queues.
   mlx5::QueueContext context() {
-    mlx5::QueueContext q{&c(), fn_.get(), *fn_->bar(0),        &undo_, 0,     0,
-                         0,    0,         sim::kModelResdLkey, 1,      false, 1500};
+    mlx5::QueueContext q{&c(), fn_.get(), *fn_->bar(0), &undo_, 0, 0, 0, 0, sim::kModelResdLkey,
+                         1,    false,     1500,         false};
     q.uar = number<mlx5::ALLOC_UAR>(c().run<mlx5::ALLOC_UAR>());
     eq_ = *DescriptorRing::create(fn_->dma(), 64, 64, "eq", 0, false);
     q.eqn = number<mlx5::CREATE_EQ>(c().run<mlx5::CREATE_EQ>(

@@ -3,7 +3,8 @@
 // the IPv4, TCP and UDP checksums of the same frames, read back from a pcap
 // file, and each NIC's verdicts must agree with it frame by frame: right,
 // wrong, or not checked (no IPv4 header; no TCP/UDP checksum to check).
-// Each NIC gives the verdicts it can: the 82599 all four; virtio-net only
+// Each NIC gives the verdicts it can: the 82599 and ConnectX all four (a
+// ConnectX calls a UDP datagram without a checksum "good"); virtio-net only
 // "TCP/UDP checksum right" (VIRTIO_NET_HDR_F_DATA_VALID, or NEEDS_CSUM, whose
 // checksum the driver completes: the frame must arrive byte for byte).
 // The frames' own checksums are computed with the sum the models use
@@ -22,6 +23,7 @@
 #include "nic/open.h"
 #include "nic/virtio/spec.h"
 #include "sim/harness/testbed.h"
+#include "sim/mlx5/model.h"
 #include "sim/virtio/model.h"
 #include "sim/wires/pcap.h"
 #include "sim/wires/wire.h"
@@ -59,6 +61,9 @@ const FrameSpec kFrames[] = {
 struct Kind {
   const char* name;  // a sim/catalog.h kind; "virtio-partial" the model below
   uint8_t verdicts;  // the RxFlags this NIC can give
+  // A UDP datagram over IPv4 without a checksum (field 0) is "good": the
+  // ConnectX's l4_ok (nothing is wrong); tshark and the 82599 check nothing.
+  bool udp_without_checksum_good = false;
 };
 
 const Kind kKinds[] = {
@@ -68,6 +73,8 @@ const Kind kKinds[] = {
     {"virtio-legacy", kRxL4ChecksumGood},
     // Right checksums delivered partial (NEEDS_CSUM): the driver completes them.
     {"virtio-partial", kRxL4ChecksumGood},
+    {"cx5", kRxIpChecksumGood | kRxIpChecksumBad | kRxL4ChecksumGood | kRxL4ChecksumBad, true},
+    {"cx4lx", kRxIpChecksumGood | kRxIpChecksumBad | kRxL4ChecksumGood | kRxL4ChecksumBad, true},
 };
 
 std::string kind_name(const ::testing::TestParamInfo<Kind>& info) {
@@ -145,7 +152,11 @@ TEST_P(RxChecksumTest, VerdictsAgreeWithTsharkFrameByFrame) {
   const std::vector<uint8_t> got = receive_all(*dev);
   for (size_t i = 0; i < std::size(kFrames); ++i) {
     // What this NIC cannot tell is "not checked".
-    EXPECT_EQ(describe(got[i]), describe(expected[i] & GetParam().verdicts)) << kFrames[i].name;
+    uint8_t want = expected[i] & GetParam().verdicts;
+    if (GetParam().udp_without_checksum_good && kFrames[i].udp_zero && kFrames[i].ip == 4) {
+      want |= kRxL4ChecksumGood;
+    }
+    EXPECT_EQ(describe(got[i]), describe(want)) << kFrames[i].name;
   }
   EXPECT_EQ(dev->stats()->rx[0].errors, 0u) << "a checksum verdict is not a receive error";
 }
@@ -192,11 +203,11 @@ TEST(VirtioRxChecksum, AChecksumStartPastTheFrameIsACountedErrorOnThatFrame) {
 TEST(OffloadConfig, WhatADriverCannotDoIsAClearErrorAtOpen) {
   {
     DeviceConfig config = small_config();
-    config.offloads = {Offload::kRxChecksum};
+    config.offloads = {Offload::kTxL4Checksum};
     auto dev = open_device("sim:cx5", config);
     ASSERT_FALSE(dev.ok());
     EXPECT_EQ(dev.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(dev.status().message(), HasSubstr("cannot offload rx-checksum"));
+    EXPECT_THAT(dev.status().message(), HasSubstr("cannot offload tx-l4-checksum"));
   }
   for (const char* kind : {"sim:82599", "sim:virtio", "sim:cx5"}) {
     for (uint32_t mtu : {67u, 9001u}) {
@@ -247,6 +258,27 @@ TEST(OffloadConfig, AVirtioDeviceWithoutTheFeaturesCannotBeAskedForThem) {
   auto dev = open_device("sim:virtio", config);
   ASSERT_FALSE(dev.ok());
   EXPECT_THAT(dev.status().message(), HasSubstr("cannot offload tx-ipv4-checksum"));
+}
+
+// A ConnectX whose Ethernet capabilities lack csum_cap does not list the
+// verdicts, and asking for them says why.
+TEST(OffloadConfig, AConnectXWithoutCsumCapCannotBeAskedForVerdicts) {
+  sim::ConnectXProfile profile = sim::ConnectXProfile::cx5();
+  profile.csum_cap = false;
+  {
+    sim::Testbed bed;
+    auto dev = bed.add<sim::ConnectXModel>(profile, small_config());
+    ASSERT_TRUE(dev.ok()) << dev.status();
+    EXPECT_FALSE((*dev)->capabilities().offloads.has(Offload::kRxChecksum));
+  }
+  sim::Testbed bed;
+  DeviceConfig config = small_config();
+  config.offloads = {Offload::kRxChecksum};
+  auto dev = bed.add<sim::ConnectXModel>(profile, config);
+  ASSERT_FALSE(dev.ok());
+  EXPECT_EQ(dev.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(dev.status().message(), HasSubstr("do not report csum_cap"));
+  EXPECT_TRUE(bed.context().log->empty()) << bed.context().log->to_string();
 }
 
 }  // namespace
