@@ -11,7 +11,7 @@
 # (Offload::kRxChecksum: ixgbe, virtio, mlx5); TX_CHECKSUM=on has every forwarded packet ask
 # the sending NIC for its IPv4 and UDP checksums (Offload::kTxIpv4Checksum and
 # kTxL4Checksum; on virtio the UDP one only: ixgbe, virtio); RX_RSS_HASH=on puts the
-# receiving NIC's RSS hash in each packet (Offload::kRxRssHash: ixgbe).
+# receiving NIC's RSS hash in each packet (Offload::kRxRssHash: ixgbe, mlx5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./bazelw build --config=opt //bench:forward_loop >/dev/null 2>&1

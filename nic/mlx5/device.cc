@@ -43,11 +43,11 @@
 namespace safenic::mlx5 {
 namespace detail {
 
-// Checksum verdicts where the device reports csum_cap; MTUs up to 9000
-// where the port allows them.
-constexpr DeviceLimits kLimits = {
-    "mlx5", kMaxQueues, kMaxQueues,
-    64,     8192,       {.offloads = {Offload::kRxChecksum}, .max_mtu = kJumboMtu}};
+// Checksum verdicts where the device reports csum_cap, the RSS hash; MTUs
+// up to 9000 where the port allows them.
+constexpr DeviceCapabilities kCapabilities = {
+    .offloads = {Offload::kRxChecksum, Offload::kRxRssHash}, .max_mtu = kJumboMtu};
+constexpr DeviceLimits kLimits = {"mlx5", kMaxQueues, kMaxQueues, 64, 8192, kCapabilities};
 
 DeviceCapabilities Mlx5Device::capabilities() const {
   DeviceCapabilities c = kLimits.capabilities;
@@ -114,19 +114,20 @@ absl::Status Mlx5Device::open() {
   SAFENIC_ASSIGN_OR_RETURN(tis_, make<CREATE_TIS>([&](LayoutRef<CREATE_TIS::In> in, uint8_t*) {
                              in.set<CREATE_TIS::In::TRANSPORT_DOMAIN>(td_);
                            }));
-  const QueueContext qc{&cmdq(),
-                        fn_.get(),
-                        bar_,
-                        &undo_,
-                        uar_,
-                        eqn_,
-                        pd_,
-                        tis_,
-                        lkey_,
-                        min_inline_,
-                        enhanced_mpw(),
-                        config_.mtu,
-                        config_.offloads.has(Offload::kRxChecksum)};
+  const QueueContext qc{.cmdq = &cmdq(),
+                        .fn = fn_.get(),
+                        .bar = bar_,
+                        .undo = &undo_,
+                        .uar = uar_,
+                        .eqn = eqn_,
+                        .pd = pd_,
+                        .tis = tis_,
+                        .lkey = lkey_,
+                        .min_inline = min_inline_,
+                        .enhanced_mpw = enhanced_mpw(),
+                        .mtu = config_.mtu,
+                        .rx_checksums = config_.offloads.has(Offload::kRxChecksum),
+                        .rx_rss_hash = config_.offloads.has(Offload::kRxRssHash)};
   for (uint32_t q = 0; q < tx_.size(); ++q) {
     absl::Status s = tx_[q].create(qc, config_.tx_ring_size, absl::StrFormat("%s tx%d", name(), q));
     if (!s.ok()) return s;
@@ -240,9 +241,18 @@ absl::Status Mlx5Device::set_entry(uint32_t table, uint32_t group, uint32_t inde
 }
 
 absl::Status Mlx5Device::create_steering() {
+  // An entry's match value: IPv4 with protocol `proto`.
   auto ipv4 = [](uint32_t proto) {
     return [proto](LayoutRef<OuterHeaders> h) {
       h.set<OuterHeaders::ETHERTYPE>(0x0800).set<OuterHeaders::IP_PROTOCOL>(proto);
+    };
+  };
+  // A group's match criteria (a mask): the whole ethertype, and the protocol
+  // under `proto_mask`. (The value 0x0800 as a mask once let ARP, 0x0806,
+  // match the IPv4 entries.)
+  auto ipv4_criteria = [](uint32_t proto_mask) {
+    return [proto_mask](LayoutRef<OuterHeaders> h) {
+      h.set<OuterHeaders::ETHERTYPE>(0xFFFF).set<OuterHeaders::IP_PROTOCOL>(proto_mask);
     };
   };
   auto dmac = [](const MacAddress& m) {
@@ -253,7 +263,9 @@ absl::Status Mlx5Device::create_steering() {
   dest_ = {kDestTir, any};
   queue_tir_.assign(rx_.size(), 0);
   queue_tir_[0] = any;
-  if (rx_.size() > 1) {  // RSS: a second table by traffic type
+  // RSS: a second table by traffic type; with one queue too when the hash
+  // is asked for (every RQT entry then names queue 0).
+  if (rx_.size() > 1 || config_.offloads.has(Offload::kRxRssHash)) {
     uint32_t rqt = 0, tcp = 0, udp = 0, ip = 0, rss = 0;
     SAFENIC_ASSIGN_OR_RETURN(
         rqt,
@@ -272,10 +284,10 @@ absl::Status Mlx5Device::create_steering() {
     SAFENIC_ASSIGN_OR_RETURN(udp, create_tir(true, rqt, 1, all));
     SAFENIC_ASSIGN_OR_RETURN(ip, create_tir(true, rqt, 0, kHashSrcIp | kHashDstIp));
     SAFENIC_ASSIGN_OR_RETURN(rss, create_table(1, 2));
-    SAFENIC_ASSIGN_OR_RETURN(group, create_group(rss, 0, 1, ipv4(0xFF)));
+    SAFENIC_ASSIGN_OR_RETURN(group, create_group(rss, 0, 1, ipv4_criteria(0xFF)));
     SAFENIC_RETURN_IF_ERROR(set_entry(rss, group, 0, {kDestTir, tcp}, ipv4(6)));
     SAFENIC_RETURN_IF_ERROR(set_entry(rss, group, 1, {kDestTir, udp}, ipv4(17)));
-    SAFENIC_ASSIGN_OR_RETURN(group, create_group(rss, 2, 2, ipv4(0)));
+    SAFENIC_ASSIGN_OR_RETURN(group, create_group(rss, 2, 2, ipv4_criteria(0)));
     SAFENIC_RETURN_IF_ERROR(set_entry(rss, group, 2, {kDestTir, ip}, ipv4(0)));
     SAFENIC_ASSIGN_OR_RETURN(group, create_group(rss, 3, 3, no_headers));
     SAFENIC_RETURN_IF_ERROR(set_entry(rss, group, 3, {kDestTir, any}, no_headers));

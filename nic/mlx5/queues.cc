@@ -514,7 +514,7 @@ inline uint8_t checksum_flags(LayoutView<Cqe> cqe) {
 
 // Frames of `k` CQEs from `e` and the WQEs from counter `wqe` (neither
 // wrapping) into p[0, k): each fresh buffer in p takes its WQE.
-template <bool kChecksums>
+template <bool kChecksums, bool kHash>
 inline ReceiveQueue::Totals ReceiveQueue::take_run(Packet* p, uint32_t k, const uint8_t* e,
                                                    uint32_t wqe) {
   Totals t;
@@ -529,7 +529,19 @@ inline ReceiveQueue::Totals ReceiveQueue::take_run(Packet* p, uint32_t k, const 
     slot->swap(*p);  // the fresh buffer takes the WQE, the frame goes up
     if (ABSL_PREDICT_TRUE((tail & 0xFFFF00F0) == expect && p->try_resize(len))) {
       t.bytes += len;
-      if constexpr (kChecksums) p->offloads().rx = checksum_flags(cqe);
+      if constexpr (kChecksums || kHash) {
+        uint8_t rx = 0;
+        if constexpr (kChecksums) rx = checksum_flags(cqe);
+        // The hash where the CQE says what it covered (Linux's mlx5e reads
+        // rss_hash_type the same way); frames the direct TIR took have none.
+        if constexpr (kHash) {
+          if (cqe.get<Cqe::RSS_HASH_TYPE>() != 0) {
+            rx |= kRxRssHash;
+            p->offloads().rss_hash = cqe.get<Cqe::RSS_HASH_RESULT>();
+          }
+        }
+        p->offloads().rx = rx;
+      }
     } else {
       t.dropped += reject(cqe, *p);
     }
@@ -544,7 +556,7 @@ inline ReceiveQueue::Totals ReceiveQueue::take_run(Packet* p, uint32_t k, const 
 // neither the CQEs nor the WQEs of a call wrap: one straight run; otherwise
 // runs that end where a ring does (the CQ and the RQ are the same size, but
 // their counters differ after a recovery).
-template <bool kChecksums>
+template <bool kChecksums, bool kHash>
 size_t ReceiveQueue::receive_in(PacketBatch& batch) {
   if (ABSL_PREDICT_FALSE(failed_)) recover();
   const uint8_t* const cqes = cq_.ring.descriptors();
@@ -560,8 +572,8 @@ size_t ReceiveQueue::receive_in(PacketBatch& batch) {
   const uint32_t n = static_cast<uint32_t>(pool_->alloc_bulk(batch, ready));  // the rest wait
   Packet* const out = batch.end() - n;
   const Totals t = ABSL_PREDICT_TRUE(at + n <= size && (ci & mask) + n <= size)
-                       ? take_run<kChecksums>(out, n, cqes + size_t{at} * kCqe, ci)
-                       : take_wrapping<kChecksums>(out, n, cc, ci);
+                       ? take_run<kChecksums, kHash>(out, n, cqes + size_t{at} * kCqe, ci)
+                       : take_wrapping<kChecksums, kHash>(out, n, cc, ci);
   cq_.cc = cc + n;
   ci_ = ci + n;
   cq_.update_ci();
@@ -573,23 +585,30 @@ size_t ReceiveQueue::receive_in(PacketBatch& batch) {
 }
 
 size_t ReceiveQueue::receive(PacketBatch& batch) {
-  return ABSL_PREDICT_TRUE(!c_.rx_checksums) ? receive_in<false>(batch)
-                                             : receive_out_of_line<true>(batch);
+  if (ABSL_PREDICT_TRUE(!c_.rx_checksums && !c_.rx_rss_hash)) {
+    return receive_in<false, false>(batch);
+  }
+  if (c_.rx_rss_hash) {
+    return c_.rx_checksums ? receive_out_of_line<true, true>(batch)
+                           : receive_out_of_line<false, true>(batch);
+  }
+  return receive_out_of_line<true, false>(batch);
 }
 
-template <bool kChecksums>
+template <bool kChecksums, bool kHash>
 size_t ReceiveQueue::receive_out_of_line(PacketBatch& batch) {
-  return receive_in<kChecksums>(batch);
+  return receive_in<kChecksums, kHash>(batch);
 }
 
-template <bool kChecksums>
+template <bool kChecksums, bool kHash>
 ReceiveQueue::Totals ReceiveQueue::take_wrapping(Packet* p, uint32_t n, uint32_t c, uint32_t wqe) {
   const uint32_t mask = ring_.mask(), size = mask + 1;
   Totals t;
   for (Packet* const end = p + n; p != end;) {
     const uint32_t ca = c & mask, wa = wqe & mask;
     const uint32_t k = std::min({static_cast<uint32_t>(end - p), size - ca, size - wa});
-    const Totals run = take_run<kChecksums>(p, k, cq_.ring.descriptors() + size_t{ca} * kCqe, wqe);
+    const Totals run =
+        take_run<kChecksums, kHash>(p, k, cq_.ring.descriptors() + size_t{ca} * kCqe, wqe);
     t.bytes += run.bytes;
     t.dropped += run.dropped;
     p += k;

@@ -33,6 +33,7 @@ struct QueueContext {
   bool enhanced_mpw;  // send with ENHANCED_MPSW WQEs (wqe.h)
   uint32_t mtu;       // DeviceConfig::mtu: the longest frame sent, the receive buffers' size
   bool rx_checksums;  // Offload::kRxChecksum: verdicts from each CQE
+  bool rx_rss_hash;   // Offload::kRxRssHash: each CQE's hash, where it has one
 };
 
 // Writes the page list (pas) of `ring`'s descriptors: one 4 KiB page each.
@@ -136,16 +137,16 @@ class ReceiveQueue {
     uint64_t bytes = 0;
     uint32_t dropped = 0;
   };
-  // The loops, without and with the checksum verdicts (out of line: the
-  // plain one keeps its registers).
-  template <bool kChecksums>
+  // The loops, without and with the offloads (those with them out of line:
+  // the plain one keeps its registers).
+  template <bool kChecksums, bool kHash>
   ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t receive_in(PacketBatch& batch);
-  template <bool kChecksums>
+  template <bool kChecksums, bool kHash>
   ABSL_ATTRIBUTE_NOINLINE size_t receive_out_of_line(PacketBatch& batch);
-  template <bool kChecksums>
+  template <bool kChecksums, bool kHash>
   ABSL_ATTRIBUTE_ALWAYS_INLINE Totals take_run(Packet* p, uint32_t k, const uint8_t* e,
                                                uint32_t wqe);
-  template <bool kChecksums>
+  template <bool kChecksums, bool kHash>
   ABSL_ATTRIBUTE_NOINLINE Totals take_wrapping(Packet* p, uint32_t n, uint32_t c, uint32_t wqe);
   void recover();
   void post_all();

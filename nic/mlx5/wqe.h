@@ -68,6 +68,11 @@ struct DataSegment : Layout<DataSegment, 16, ByteOrder::kBig> {
 // Completion queue entry, 64 bytes (docs/connectx.md §5).
 struct Cqe : Layout<Cqe, 64, ByteOrder::kBig> {
   using RSS_HASH_RESULT = Field<0x0C, uint32_t>;
+  // What the RSS hash covered (Linux's CQE_RSS_HTYPE_*): the IP addresses
+  // [3:2] (1 IPv4, 2 IPv6), the L4 ports [7:6] (1 TCP, 2 UDP); 0: no hash.
+  using RSS_HASH_TYPE = Field<0x10, uint8_t>;
+  using RSS_HTYPE_IP = Field<0x10, uint8_t, 2, 3>;
+  using RSS_HTYPE_L4 = Field<0x10, uint8_t, 6, 7>;
   using HDS_IP_EXT = Field<0x1C, uint8_t>;  // kL2Ok | kL3Ok | kL4Ok
   // The headers the device parsed (PRM CQE l4_hdr_type, l3_hdr_type; Linux's
   // mlx5_cqe64.l4_l3_hdr_type, rdma-core's l4_hdr_type_etc).
@@ -91,6 +96,7 @@ inline constexpr uint8_t kCqeReq = 0x0, kCqeRespSend = 0x2, kCqeReqErr = 0xD, kC
 inline constexpr uint8_t kCqeInitial = 0xF1;
 inline constexpr uint8_t kL2Ok = 1, kL3Ok = 2, kL4Ok = 4;
 inline constexpr uint8_t kL3HdrNone = 0, kL3HdrIpv6 = 1, kL3HdrIpv4 = 2;
+inline constexpr uint8_t kRssHtypeIpv4 = 1, kRssHtypeTcp = 1, kRssHtypeUdp = 2;
 inline constexpr uint8_t kL4HdrNone = 0, kL4HdrTcpNoAck = 1, kL4HdrUdp = 2, kL4HdrTcpAckNoData = 3,
                          kL4HdrTcpAckAndData = 4;
 // Error CQE syndromes (docs/connectx.md §5).

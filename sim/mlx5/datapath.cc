@@ -303,10 +303,16 @@ void ConnectXModel::receive(absl::Span<const uint8_t> frame) {
 void ConnectXModel::deliver(uint32_t tirn, absl::Span<const uint8_t> frame,
                             const LayoutValue<OuterHeaders>& h, uint16_t flags) {
   const cx::Tir& tir = *objects_.tir(tirn);  // an entry's TIR cannot be destroyed
-  if (!tir.indirect) return deliver_to_rq(tir.rqn, frame, 0, flags);
+  if (!tir.indirect) return deliver_to_rq(tir.rqn, frame, 0, flags, 0);
   const uint32_t hash = rss_hash(tir, h);
   const std::vector<uint32_t>& rqs = objects_.rqts.at(tir.rqt);
-  deliver_to_rq(rqs[hash & (rqs.size() - 1)], frame, hash, flags);
+  // What the hash covered, for the CQE's rss_hash_type (IPv4 only here).
+  uint8_t type = 0;
+  if (tir.fields & (kHashSrcIp | kHashDstIp)) type = Cqe::RSS_HTYPE_IP::insert(type, kRssHtypeIpv4);
+  if (tir.fields & (kHashSport | kHashDport)) {
+    type = Cqe::RSS_HTYPE_L4::insert(type, tir.l4 == 1 ? kRssHtypeUdp : kRssHtypeTcp);
+  }
+  deliver_to_rq(rqs[hash & (rqs.size() - 1)], frame, hash, flags, type);
 }
 
 // Toeplitz over the TIR's selected fields in the RSS order: addresses, then
@@ -349,7 +355,7 @@ bool ConnectXModel::read_receive_counter(uint32_t rqn, cx::Wq& rq) {
 // Scatters the frame into the RQ's next WQE (docs/connectx.md §5: data segments with
 // the reserved lkey; a null mkey ends the list) and writes its CQE.
 void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame, uint32_t hash,
-                                  uint16_t flags) {
+                                  uint16_t flags, uint8_t hash_type) {
   cx::Wq& rq = *objects_.wq(rqn);  // a TIR's or RQT's RQ cannot be destroyed
   if (rq.state != kRdy) return void(++drops_.rq_not_ready);
   const uint32_t size = 1u << rq.log_size, stride = 1u << rq.log_stride;
@@ -397,7 +403,8 @@ void ConnectXModel::deliver_to_rq(uint32_t rqn, absl::Span<const uint8_t> frame,
   const CqeSlot slot = claim_cqe(rq.cqn);
   if (!slot) return;
   LayoutRef<Cqe> e(slot.mem);
-  e.set<Cqe::RSS_HASH_RESULT>(hash).set<Cqe::CHECKSUM_INFO>(flags).set<Cqe::BYTE_CNT>(frame.size());
+  e.set<Cqe::RSS_HASH_RESULT>(hash).set<Cqe::RSS_HASH_TYPE>(hash_type);
+  e.set<Cqe::CHECKSUM_INFO>(flags).set<Cqe::BYTE_CNT>(frame.size());
   e.set<Cqe::SOP_DROP_QPN>(rqn).set<Cqe::WQE_COUNTER>(c);
   post_cqe(slot, kCqeRespSend);
 }

@@ -306,7 +306,8 @@ class ConnectXModel final : public DeviceModel {
                                                    uint16_t flags);
   ABSL_ATTRIBUTE_ALWAYS_INLINE inline void deliver_to_rq(uint32_t rqn,
                                                          absl::Span<const uint8_t> frame,
-                                                         uint32_t hash, uint16_t flags);
+                                                         uint32_t hash, uint16_t flags,
+                                                         uint8_t hash_type);
   bool read_receive_counter(uint32_t rqn, cx::Wq& rq);
   ABSL_ATTRIBUTE_NOINLINE static uint32_t rss_hash(const cx::Tir& tir,
                                                    const LayoutValue<mlx5::OuterHeaders>& headers);

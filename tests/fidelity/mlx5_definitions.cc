@@ -600,6 +600,9 @@ void work_queues() {
 void completions_and_events() {
   SIZE(Cqe, "c-bytes:mlx5_cqe64");
   FIELD(Cqe::RSS_HASH_RESULT, "c:mlx5_cqe64.rss_hash_result");
+  FIELD(Cqe::RSS_HASH_TYPE, "c:mlx5_cqe64.rss_hash_type");
+  FIELD(Cqe::RSS_HTYPE_IP, "c:mlx5_cqe64.rss_hash_type&CQE_RSS_HTYPE_IP");
+  FIELD(Cqe::RSS_HTYPE_L4, "c:mlx5_cqe64.rss_hash_type&CQE_RSS_HTYPE_L4");
   FIELD(Cqe::HDS_IP_EXT, "c:mlx5_cqe64.hds_ip_ext");
   FIELD(Cqe::L4_L3_HDR_TYPE, "c:mlx5_cqe64.l4_l3_hdr_type");
   FIELD(Cqe::CHECKSUM_INFO, "c:mlx5_cqe64+224:16");

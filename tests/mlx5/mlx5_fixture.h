@@ -49,8 +49,20 @@ class Mlx5ObjectTest : public Mlx5Test {
   }
   // UAR, EQ, PD, TD and TIS, as a driver makes them before its queues.
   mlx5::QueueContext context() {
-    mlx5::QueueContext q{&c(), fn_.get(), *fn_->bar(0), &undo_, 0, 0, 0, 0, sim::kModelResdLkey,
-                         1,    false,     1500,         false};
+    mlx5::QueueContext q{.cmdq = &c(),
+                         .fn = fn_.get(),
+                         .bar = *fn_->bar(0),
+                         .undo = &undo_,
+                         .uar = 0,
+                         .eqn = 0,
+                         .pd = 0,
+                         .tis = 0,
+                         .lkey = sim::kModelResdLkey,
+                         .min_inline = 1,
+                         .enhanced_mpw = false,
+                         .mtu = 1500,
+                         .rx_checksums = false,
+                         .rx_rss_hash = false};
     q.uar = number<mlx5::ALLOC_UAR>(c().run<mlx5::ALLOC_UAR>());
     eq_ = *DescriptorRing::create(fn_->dma(), 64, 64, "eq", 0, false);
     q.eqn = number<mlx5::CREATE_EQ>(c().run<mlx5::CREATE_EQ>(
