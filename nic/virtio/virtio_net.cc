@@ -13,6 +13,8 @@
 #include "mem/status.h"
 #include "nic/checksum.h"
 #include "nic/open.h"
+#include "nic/virtio/negotiation.h"
+#include "nic/virtio/net_header.h"
 #include "nic/virtio/queue.h"
 #include "nic/virtio/spec.h"
 #include "nic/virtio/transport.h"
@@ -20,45 +22,17 @@
 namespace safenic::virtio {
 namespace {
 
+using detail::ask_for_checksum;
+using detail::kRxChecksumError;
+using detail::negotiate;
+using detail::offered_offloads;
+using detail::rx_checksum_flags;
+using detail::wanted_features;
 using feature::bit;
 
 // transmit() frees sent buffers when the ring has less room than the batch
 // needs plus this much.
 constexpr size_t kTxFreeSlack = 32;
-
-// What the driver can use; the device's offer decides. Nothing here is
-// required except VERSION_1 on a modern device (§6.1). Not MRG_RXBUF: a
-// frame always fits one receive buffer (rx_buffer_size() of the MTU: 2048
-// bytes for 1500, where §5.1.6.3.1 asks for 1526 without MRG_RXBUF; with
-// VIRTIO_NET_F_MTU, §5.1.4.2 asks for room for an mtu-sized packet and its
-// Ethernet header), so receive never reads the header the device wrote
-// (num_buffers would say how many buffers a frame took) and touches no byte
-// of the frame; and the legacy header without it is 10 bytes (§5.1.6).
-uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_packed) {
-  uint64_t f = bit(feature::kMac) | bit(feature::kStatus) | bit(feature::kCtrlVq) |
-               bit(feature::kCtrlRx) | bit(feature::kEventIdx);
-  if (config.rx_queues > 1) f |= bit(feature::kMq);
-  // The checksum offloads only when asked for: with GUEST_CSUM the device may
-  // deliver frames whose checksum the driver must complete (§5.1.6.4), which
-  // only the receive loop that reads the header does.
-  if (config.offloads.has(Offload::kRxChecksum)) f |= bit(feature::kGuestCsum);
-  if (config.offloads.has(Offload::kTxL4Checksum)) f |= bit(feature::kCsum);
-  // VIRTIO_NET_F_MTU only for an MTU above 1500. §5.1.4.2 says a driver
-  // SHOULD accept it, but one that does MUST post receive buffers for the
-  // device's mtu (which may be far above the one asked for); without it the
-  // device passes nothing over 1514 bytes (§5.1.6.3.1), which 2 KiB buffers hold.
-  if (config.mtu > kDefaultMtu) f |= bit(feature::kMtu);
-  // §2.7.9/§2.8.8 IN_ORDER: TX reclaim reads one used element per batch.
-  // §6.1 ACCESS_PLATFORM (a driver SHOULD accept it): the addresses safenic gives
-  // a device are always the ones its platform translates (VFIO's IOVAs behind
-  // an IOMMU, physical addresses without one); a device that offers it may
-  // refuse to work without it, as QEMU's virtio-net with iommu_platform=on does.
-  if (modern)
-    f |= bit(feature::kVersion1) | (allow_packed ? bit(feature::kRingPacked) : 0) |
-         bit(feature::kInOrder) | bit(feature::kAccessPlatform);
-  if (!modern) f |= bit(feature::kAnyLayout);
-  return f;
-}
 
 // What the driver can do where the device offers it: checksum verdicts with
 // VIRTIO_NET_F_GUEST_CSUM, TCP/UDP checksum insertion with VIRTIO_NET_F_CSUM
@@ -66,49 +40,6 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
 // VIRTIO_NET_F_MTU (§5.1.4).
 constexpr DeviceCapabilities kCapabilities{
     .offloads = {Offload::kRxChecksum, Offload::kTxL4Checksum}, .max_mtu = kJumboMtu};
-
-// What a device offering `offered` can do with this driver (before its MTU
-// is read).
-OffloadSet offered_offloads(uint64_t offered) {
-  if ((offered & bit(feature::kGuestCsum)) && (offered & bit(feature::kCsum))) {
-    return {Offload::kRxChecksum, Offload::kTxL4Checksum};
-  }
-  if (offered & bit(feature::kGuestCsum)) return {Offload::kRxChecksum};
-  if (offered & bit(feature::kCsum)) return {Offload::kTxL4Checksum};
-  return {};
-}
-
-// §5.1.6.4 (GUEST_CSUM) NEEDS_CSUM: the device validated the data and left
-// the checksum field holding the pseudo-header's sum. The driver completes
-// it (from csum_start to the end, into csum_start + csum_offset, as a device
-// does on transmit), so the frame is whole when the caller forwards it.
-// False: offsets past the frame, a device error.
-ABSL_ATTRIBUTE_NOINLINE bool complete_rx_checksum(Packet& p, LayoutRef<NetHdr> h) {
-  const size_t start = h.get<NetHdr::CSUM_START>(), field = start + h.get<NetHdr::CSUM_OFFSET>();
-  if (field + 2 > p.size()) return false;
-  uint8_t* const f = p.data();
-  // 0 and 0xFFFF are the same one's complement number; a UDP checksum of 0
-  // would mean "none" (RFC 768), so 0xFFFF is written.
-  const uint16_t sum = static_cast<uint16_t>(~ones_complement_sum(f + start, p.size() - start));
-  const uint16_t checksum = sum == 0 ? 0xFFFF : sum;
-  f[field] = static_cast<uint8_t>(checksum >> 8), f[field + 1] = static_cast<uint8_t>(checksum);
-  return true;
-}
-
-// §5.1.6.4 (GUEST_CSUM): the frame's TCP/UDP checksum verdict as the header
-// gives it. DATA_VALID: validated by the device. NEEDS_CSUM: validated, and
-// completed here. Neither: not checked. kRxChecksumError: a NEEDS_CSUM the
-// driver cannot complete.
-constexpr int kRxChecksumError = -1;
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline int rx_checksum_flags(Packet& p, uint32_t hdr) {
-  const LayoutRef<NetHdr> h(p.data() - hdr);
-  const uint8_t flags = h.get<NetHdr::FLAGS>();
-  if (ABSL_PREDICT_FALSE(flags &
-                         NetHdr::NEEDS_CSUM::kMask)) {  // first: it may come with DATA_VALID
-    return complete_rx_checksum(p, h) ? kRxL4ChecksumGood : kRxChecksumError;
-  }
-  return (flags & NetHdr::DATA_VALID::kMask) ? kRxL4ChecksumGood : 0;
-}
 
 // State every queue type shares; the fast paths are in VirtioNet<Queue>.
 
@@ -260,11 +191,7 @@ class VirtioNet final : public VirtioNetBase {
       }
       if (r->l4_proto != 0) {
         prepare_checksum_fields(p, *r);
-        const uint16_t start = static_cast<uint16_t>(r->l2 + r->l3);
-        LayoutRef<NetHdr>(data - hdr)
-            .set<NetHdr::FLAGS>(NetHdr::NEEDS_CSUM::kMask)
-            .set<NetHdr::CSUM_START>(start)
-            .set<NetHdr::CSUM_OFFSET>(static_cast<uint16_t>(r->l4_checksum_at() - start));
+        ask_for_checksum(LayoutRef<NetHdr>(data - hdr), *r);
       }
     }
     return true;
@@ -586,37 +513,6 @@ absl::StatusOr<DeviceStats> VirtioNet<Queue>::stats() {
   }
   s.counters["bad_completions"] = bad;
   return s;
-}
-
-// §3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK.
-absl::StatusOr<uint64_t> negotiate(PciFunction& fn, Transport& t, uint64_t wanted) {
-  t.set_status(0);
-  const absl::Time deadline = fn.now() + absl::Seconds(1);
-  while (t.status() != 0) {
-    if (fn.now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "%s: the device did not reset (status stays %#x)", fn.name(), t.status()));
-    }
-    fn.sleep(absl::Milliseconds(1));
-  }
-  t.set_status(status::kAcknowledge);
-  t.set_status(status::kAcknowledge | status::kDriver);
-  const uint64_t offered = t.device_features();
-  if (t.modern() && !(offered & bit(feature::kVersion1))) {
-    t.set_status(t.status() | status::kFailed);  // §3.1.1: added, not replacing
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: a modern virtio device that does not offer VIRTIO_F_VERSION_1", fn.name()));
-  }
-  const uint64_t accepted = offered & wanted;
-  t.set_driver_features(accepted);
-  if (!t.modern()) return accepted;  // legacy devices have no FEATURES_OK step
-  t.set_status(status::kAcknowledge | status::kDriver | status::kFeaturesOk);
-  if (!(t.status() & status::kFeaturesOk)) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("%s: the device refused FEATURES_OK for features %#x (offered %#x)",
-                        fn.name(), accepted, offered));
-  }
-  return accepted;
 }
 
 template <typename Queue>
