@@ -162,6 +162,9 @@ class ReceiveQueue {
   uint32_t ci_ = 0;      // WQEs completed (the ring index of the next CQE's WQE)
   uint32_t posted_ = 0;  // the doorbell record's counter
   bool failed_ = false;
+  // The receive loop: kChecksums | kHash << 1 (QueueContext's offloads), so
+  // that the plain one is chosen by one test per call.
+  uint8_t loop_ = 0;
 };
 
 }  // namespace safenic::mlx5
