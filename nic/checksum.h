@@ -113,6 +113,19 @@ inline std::optional<ChecksumRequest> checksum_request(const Packet& p, uint16_t
   return r;
 }
 
+// Completes a partial checksum, as virtio's NEEDS_CSUM asks (virtio 1.2
+// §5.1.6.2, §5.1.6.4): the one's complement sum of frame[start, size), the
+// field at `field` included (it holds the pseudo-header's sum), complemented
+// into that field. 0 is written as 0xFFFF, the same one's complement number:
+// a UDP checksum of 0 would mean "none" (RFC 768). The caller checks that
+// start <= field and field + 2 <= size.
+inline void complete_checksum(uint8_t* frame, size_t size, size_t start, size_t field) {
+  const uint16_t sum = static_cast<uint16_t>(~ones_complement_sum(frame + start, size - start));
+  const uint16_t checksum = sum == 0 ? 0xFFFF : sum;
+  frame[field] = static_cast<uint8_t>(checksum >> 8);
+  frame[field + 1] = static_cast<uint8_t>(checksum);
+}
+
 // Prepares the frame for a NIC that inserts the checksums r asks for and
 // starts the L4 sum from the checksum field (the 82599: docs/offloads.md;
 // virtio's NEEDS_CSUM): the IPv4 header checksum field 0, the L4 checksum

@@ -45,12 +45,10 @@ uint64_t wanted_features(const DeviceConfig& config, bool modern, bool allow_pac
 }
 
 OffloadSet offered_offloads(uint64_t offered) {
-  if ((offered & bit(feature::kGuestCsum)) && (offered & bit(feature::kCsum))) {
-    return {Offload::kRxChecksum, Offload::kTxL4Checksum};
-  }
-  if (offered & bit(feature::kGuestCsum)) return {Offload::kRxChecksum};
-  if (offered & bit(feature::kCsum)) return {Offload::kTxL4Checksum};
-  return {};
+  OffloadSet s = {Offload::kRxChecksum, Offload::kTxL4Checksum};
+  if (!(offered & bit(feature::kGuestCsum))) s = s.without({Offload::kRxChecksum});
+  if (!(offered & bit(feature::kCsum))) s = s.without({Offload::kTxL4Checksum});
+  return s;
 }
 
 // §3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK.

@@ -36,12 +36,7 @@ inline void ask_for_checksum(LayoutRef<NetHdr> h, const ChecksumRequest& r) {
 ABSL_ATTRIBUTE_NOINLINE inline bool complete_rx_checksum(Packet& p, LayoutRef<NetHdr> h) {
   const size_t start = h.get<NetHdr::CSUM_START>(), field = start + h.get<NetHdr::CSUM_OFFSET>();
   if (field + 2 > p.size()) return false;
-  uint8_t* const f = p.data();
-  // 0 and 0xFFFF are the same one's complement number; a UDP checksum of 0
-  // would mean "none" (RFC 768), so 0xFFFF is written.
-  const uint16_t sum = static_cast<uint16_t>(~ones_complement_sum(f + start, p.size() - start));
-  const uint16_t checksum = sum == 0 ? 0xFFFF : sum;
-  f[field] = static_cast<uint8_t>(checksum >> 8), f[field + 1] = static_cast<uint8_t>(checksum);
+  complete_checksum(p.data(), p.size(), start, field);
   return true;
 }
 

@@ -314,12 +314,7 @@ bool VirtioNetModel::complete_tx_checksum(uint16_t q, uint16_t id, absl::Span<ui
           q, id, held, c.pseudo));
     }
   }
-  // The one's complement checksum from csum_start to the end, 0xFFFF for 0
-  // (the same number; a UDP checksum of 0 would say "none", RFC 768).
-  const uint16_t sum =
-      static_cast<uint16_t>(~ones_complement_sum(frame.data() + start, frame.size() - start));
-  const uint16_t checksum = sum == 0 ? 0xFFFF : sum;
-  field[0] = static_cast<uint8_t>(checksum >> 8), field[1] = static_cast<uint8_t>(checksum);
+  complete_checksum(frame.data(), frame.size(), start, start + offset);
   return true;
 }
 

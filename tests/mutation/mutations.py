@@ -186,7 +186,7 @@ MUTATIONS = [
      "(flags & NetHdr::DATA_VALID::kMask) ? kRxL4ChecksumGood : 0;", "0;", VIRTIO,
      "virtio ignores DATA_VALID: no verdict on a validated frame"),
     ("virtio-rx-partial-not-completed", "nic/virtio/net_header.h",
-     "f[field] = static_cast<uint8_t>(checksum >> 8), f[field + 1] = static_cast<uint8_t>(checksum);", "(void)checksum;", VIRTIO,
+     "  complete_checksum(p.data(), p.size(), start, field);\n", "  (void)field;\n", VIRTIO,
      "virtio hands over a NEEDS_CSUM frame with its checksum incomplete"),
     ("virtio-guest-csum-always", "nic/virtio/negotiation.cc",
      "if (config.offloads.has(Offload::kRxChecksum)) f |= bit(feature::kGuestCsum);", "f |= bit(feature::kGuestCsum);", VIRTIO,

@@ -15,6 +15,15 @@
 
 namespace safenic::offload_test {
 
+// A test name for a parameter with a `name` (a sim/catalog.h kind such as
+// "virtio-split"): gtest takes letters, digits and underscores.
+template <typename Kind>
+std::string kind_name(const ::testing::TestParamInfo<Kind>& info) {
+  std::string s = info.param.name;
+  for (char& c : s) c = c == '-' ? '_' : c;
+  return s;
+}
+
 // What a frame carries, and which of its checksums to spoil.
 struct FrameSpec {
   const char* name;

@@ -19,10 +19,12 @@
 #include "sim/model.h"
 #include "sim/virtio/model.h"
 #include "sim/wires/wire.h"
+#include "tests/offloads/frames.h"
 
 namespace safenic {
 namespace {
 
+using offload_test::kind_name;
 using ::testing::HasSubstr;
 
 constexpr uint32_t kMtu = 9000;
@@ -44,12 +46,6 @@ const Kind kKinds[] = {
     {"cx5", "received_errors_packets", "rx_oversize"},
     {"cx4lx", "received_errors_packets", "rx_oversize"},
 };
-
-std::string kind_name(const ::testing::TestParamInfo<Kind>& info) {
-  std::string s = info.param.name;
-  for (char& c : s) c = c == '-' ? '_' : c;
-  return s;
-}
 
 // `f` with an 802.1Q tag (VLAN 100) after the addresses: 4 bytes longer.
 std::vector<uint8_t> tagged(std::vector<uint8_t> f) {
@@ -175,7 +171,7 @@ TEST_P(JumboTest, AnMtuOverTheDriversLimitFailsAtOpen) {
   EXPECT_THAT(std::string(dev.status().message()), HasSubstr("MTU 9001; use 68 to 9000"));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllKinds, JumboTest, ::testing::ValuesIn(kKinds), kind_name);
+INSTANTIATE_TEST_SUITE_P(AllKinds, JumboTest, ::testing::ValuesIn(kKinds), kind_name<Kind>);
 
 // A virtio device that does not offer VIRTIO_NET_F_MTU passes frames of up
 // to 1514 bytes only (virtio 1.2 §5.1.6.3.1): an MTU above 1500 cannot work.

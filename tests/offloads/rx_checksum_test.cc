@@ -35,6 +35,7 @@ namespace {
 using offload_test::build;
 using offload_test::describe;
 using offload_test::FrameSpec;
+using offload_test::kind_name;
 using offload_test::tshark_verdicts;
 
 using ::testing::HasSubstr;
@@ -76,12 +77,6 @@ const Kind kKinds[] = {
     {"cx5", kRxIpChecksumGood | kRxIpChecksumBad | kRxL4ChecksumGood | kRxL4ChecksumBad, true},
     {"cx4lx", kRxIpChecksumGood | kRxIpChecksumBad | kRxL4ChecksumGood | kRxL4ChecksumBad, true},
 };
-
-std::string kind_name(const ::testing::TestParamInfo<Kind>& info) {
-  std::string s = info.param.name;
-  for (char& c : s) c = c == '-' ? '_' : c;
-  return s;
-}
 
 DeviceConfig small_config() {
   DeviceConfig c;
@@ -173,7 +168,7 @@ TEST_P(RxChecksumTest, TheCapabilitiesSayWhatCanBeAskedFor) {
   EXPECT_TRUE(dev->capabilities().offloads.has(Offload::kRxChecksum));
 }
 
-INSTANTIATE_TEST_SUITE_P(Nics, RxChecksumTest, ::testing::ValuesIn(kKinds), kind_name);
+INSTANTIATE_TEST_SUITE_P(Nics, RxChecksumTest, ::testing::ValuesIn(kKinds), kind_name<Kind>);
 
 // virtio 1.2 §5.1.6.4: a device that sets NEEDS_CSUM with offsets past the
 // frame (the model's kBadChecksumStart fault) leaves a checksum the driver

@@ -25,6 +25,7 @@ namespace {
 using offload_test::build;
 using offload_test::describe;
 using offload_test::FrameSpec;
+using offload_test::kind_name;
 using offload_test::put16;
 using offload_test::tshark_verdicts;
 
@@ -64,12 +65,6 @@ const Kind kKinds[] = {
     {"virtio-split", false},
     {"virtio-legacy", false},
 };
-
-std::string kind_name(const ::testing::TestParamInfo<Kind>& info) {
-  std::string s = info.param.name;
-  for (char& c : s) c = c == '-' ? '_' : c;
-  return s;
-}
 
 // The frame with the checksums it asks for spoiled, and its metadata; `tx`
 // is the request's (less what the NIC cannot do).
@@ -235,8 +230,8 @@ TEST_P(TxL4ChecksumOnlyTest, AChecksumWhoseOffloadIsNotEnabledIsAnErrorOnThatPac
   EXPECT_EQ(dev_->stats()->tx[0].errors, 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Nics, TxChecksumTest, ::testing::ValuesIn(kKinds), kind_name);
-INSTANTIATE_TEST_SUITE_P(Nics, TxL4ChecksumOnlyTest, ::testing::ValuesIn(kKinds), kind_name);
+INSTANTIATE_TEST_SUITE_P(Nics, TxChecksumTest, ::testing::ValuesIn(kKinds), kind_name<Kind>);
+INSTANTIATE_TEST_SUITE_P(Nics, TxL4ChecksumOnlyTest, ::testing::ValuesIn(kKinds), kind_name<Kind>);
 
 }  // namespace
 }  // namespace safenic
